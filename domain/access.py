@@ -1,0 +1,24 @@
+"""Who is calling: a location and a role, carried by an API key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from uuid import UUID
+
+
+class Role(StrEnum):
+    ADMIN = "ADMIN"
+    POS = "POS"
+
+
+@dataclass(frozen=True)
+class Principal:
+    location_id: UUID
+    api_key_id: UUID
+    api_key_name: str
+    role: Role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN

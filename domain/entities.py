@@ -1,0 +1,70 @@
+"""Read models shared by services and the API: plain frozen data, no behaviour that does IO."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Generic, TypeVar
+from uuid import UUID
+
+from domain.access import Role
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Location:
+    id: UUID
+    name: str
+    currency: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: UUID
+    location_id: UUID
+    name: str
+    role: Role
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Card:
+    customer_id: UUID
+    code: str
+    number: str | None
+    expires_on: date | None
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: UUID
+    location_id: UUID
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    note: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class CustomerGroup:
+    id: UUID
+    location_id: UUID
+    name: str
+    reference: str
+    description: str | None
+    cashback_basis_points: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: tuple[T, ...]
+    cursors: tuple[str, ...]
+    has_next_page: bool
+    total_count: int

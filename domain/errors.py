@@ -1,0 +1,64 @@
+"""Expected failures, as data.
+
+Services raise `DomainError` carrying one or more `UserError`s; the API renders them as
+`{code, field, message}` in a mutation payload. Field paths are the API's input paths in
+camelCase (``input.reference``), so a client can put the message next to the right form field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    INVALID = "INVALID"
+    REQUIRED = "REQUIRED"
+    NOT_FOUND = "NOT_FOUND"
+    DUPLICATE = "DUPLICATE"
+    FORBIDDEN = "FORBIDDEN"
+    INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
+    QUOTE_CHANGED = "QUOTE_CHANGED"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    ALREADY_REFUNDED = "ALREADY_REFUNDED"
+    NOT_CONFIGURED = "NOT_CONFIGURED"
+    CONFLICT = "CONFLICT"
+
+
+@dataclass(frozen=True)
+class UserError:
+    code: ErrorCode
+    field: str | None
+    message: str
+
+
+class DomainError(Exception):
+    """One or more expected failures; nothing was changed."""
+
+    def __init__(self, *errors: UserError) -> None:
+        if not errors:
+            raise ValueError("DomainError needs at least one UserError")
+        super().__init__("; ".join(f"{e.field or '-'}: {e.message}" for e in errors))
+        self.errors: tuple[UserError, ...] = errors
+
+
+def fail(code: ErrorCode, field: str | None, message: str) -> DomainError:
+    return DomainError(UserError(code, field, message))
+
+
+def not_found(field: str | None, what: str) -> DomainError:
+    return fail(ErrorCode.NOT_FOUND, field, f"{what} not found.")
+
+
+class Validator:
+    """Collects every problem with an input before failing, so a form shows them all at once."""
+
+    def __init__(self) -> None:
+        self.errors: list[UserError] = []
+
+    def add(self, code: ErrorCode, field: str | None, message: str) -> None:
+        self.errors.append(UserError(code, field, message))
+
+    def check(self) -> None:
+        if self.errors:
+            raise DomainError(*self.errors)

@@ -1,0 +1,70 @@
+"""What callers ask the services to do, as plain data.
+
+Update inputs distinguish "not given" (`UNSET`: leave as it is) from `None` (clear the value).
+Ids arrive as the strings a client sent; services resolve them within the caller's location.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import Enum
+from typing import Final, Literal, TypeAlias, TypeVar
+
+
+class _Unset(Enum):
+    UNSET = "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = _Unset.UNSET
+T = TypeVar("T")
+Maybe: TypeAlias = T | None | Literal[_Unset.UNSET]
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    ids: tuple[str, ...] | None = None
+    group_ids: tuple[str, ...] | None = None
+    search: str | None = None
+    has_credits: bool | None = None
+
+
+@dataclass(frozen=True)
+class CardInput:
+    code: str
+    number: str | None = None
+    expires_on: date | None = None
+
+
+@dataclass(frozen=True)
+class CustomerInput:
+    first_name: Maybe[str] = UNSET
+    last_name: Maybe[str] = UNSET
+    email: Maybe[str] = UNSET
+    phone: Maybe[str] = UNSET
+    note: Maybe[str] = UNSET
+    cards: tuple[CardInput, ...] | None = None
+    group_ids: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class CustomerGroupInput:
+    name: Maybe[str] = UNSET
+    reference: Maybe[str] = UNSET
+    description: Maybe[str] = UNSET
+    cashback_percent: Maybe[Decimal] = UNSET
+
+
+@dataclass(frozen=True)
+class Target:
+    """Exactly one of the two: an explicit list of customers, or a filter evaluated on use."""
+
+    customer_ids: tuple[str, ...] | None = None
+    filter: CustomerFilter | None = None

@@ -1,0 +1,28 @@
+"""What every resolver gets: who is calling, and this request's DataLoaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from strawberry.types import Info as StrawberryInfo
+
+from domain.access import Principal
+from domain.errors import ErrorCode, fail
+from gateway.loaders import Loaders
+
+
+@dataclass
+class Context:
+    principal: Principal
+    loaders: Loaders = field(default_factory=Loaders)
+
+
+Info = StrawberryInfo[Context, None]
+
+
+def admin(info: Info) -> Principal:
+    """The caller, who must hold an ADMIN key; otherwise a FORBIDDEN user error."""
+    principal = info.context.principal
+    if not principal.is_admin:
+        raise fail(ErrorCode.FORBIDDEN, None, "This API key's role may not do this.")
+    return principal

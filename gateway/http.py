@@ -1,0 +1,200 @@
+"""`/graphql` following the GraphQL-over-HTTP specification.
+
+- POST (`application/json`) runs queries and mutations; GET runs queries only (a mutation over
+  GET is 405 with `Allow: POST`).
+- The response is `application/graphql-response+json` when the client accepts it, else
+  `application/json`. With the former, a request that fails before execution (parse or
+  validation errors, no `data`) is 400; with the latter every well-formed request is 200.
+- A missing, unknown or revoked API key is 401 before anything runs. Batching is not supported.
+- Browsers get GraphiQL in development.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from strawberry.exceptions import MissingQueryError
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
+
+from gateway.context import Context
+from services import access
+
+log = logging.getLogger(__name__)
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+QUERIES_ONLY = frozenset({OperationType.QUERY})
+QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+
+class _BadRequest(Exception):
+    def __init__(self, message: str, status: int = 400, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.headers = headers or {}
+
+
+def _media_type(accept: str) -> str | None:
+    """The response type to use for an Accept header, or None when we can offer none."""
+    if not accept.strip():
+        return JSON
+    offered: list[tuple[float, str]] = []
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    quality = float(param[2:])
+                except ValueError:
+                    quality = 0.0
+        offered.append((quality, media.lower()))
+    for quality, media in sorted(offered, key=lambda o: -o[0]):
+        if quality <= 0:
+            continue
+        if media == GRAPHQL_RESPONSE:
+            return GRAPHQL_RESPONSE
+        if media in (JSON, "application/*", "*/*"):
+            return JSON
+    return None
+
+
+def _wants_ide(request: Request) -> bool:
+    return (
+        request.method == "GET"
+        and "query" not in request.query_params
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    if request.method == "GET":
+        params: dict[str, Any] = dict(request.query_params)
+        for name in ("variables", "extensions"):
+            if name in params:
+                try:
+                    params[name] = json.loads(params[name])
+                except json.JSONDecodeError as exc:
+                    raise _BadRequest(f"'{name}' is not valid JSON.") from exc
+        return params
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != JSON:
+        raise _BadRequest("POST bodies must be application/json.", status=415)
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _BadRequest("The body is not valid JSON.") from exc
+    if isinstance(body, list):
+        raise _BadRequest("Batched requests are not supported.")
+    if not isinstance(body, dict):
+        raise _BadRequest("The body must be a JSON object.")
+    return body
+
+
+def _checked(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, str | None]:
+    query, variables, operation = (
+        params.get("query"),
+        params.get("variables"),
+        params.get("operationName"),
+    )
+    if not isinstance(query, str) or not query.strip():
+        raise _BadRequest("A 'query' string is required.")
+    if variables is not None and not isinstance(variables, dict):
+        raise _BadRequest("'variables' must be an object.")
+    if operation is not None and not isinstance(operation, str):
+        raise _BadRequest("'operationName' must be a string.")
+    return query, variables, operation
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _error_body(message: str, code: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+def _is_request_error(errors: list[GraphQLError]) -> bool:
+    """Parse and validation errors carry no path; field errors during execution do."""
+    return all(error.path is None for error in errors)
+
+
+class GraphQLEndpoint:
+    def __init__(self, schema: strawberry.Schema, *, ide: bool) -> None:
+        self.schema = schema
+        self.ide = ide
+
+    async def handle(self, request: Request) -> Response:
+        if request.method not in ("GET", "POST"):
+            return JSONResponse(
+                _error_body("Use GET or POST.", "METHOD_NOT_ALLOWED"),
+                status_code=405,
+                headers={"Allow": "GET, POST"},
+            )
+        if self.ide and _wants_ide(request):
+            return HTMLResponse(get_graphql_ide_html())
+        media = _media_type(request.headers.get("accept", ""))
+        if media is None:
+            return JSONResponse(
+                _error_body(f"Accept {GRAPHQL_RESPONSE} or {JSON}.", "NOT_ACCEPTABLE"),
+                status_code=406,
+            )
+        secret = _bearer(request)
+        principal = await access.authenticate(secret) if secret else None
+        if principal is None:
+            return JSONResponse(
+                _error_body("A valid API key is required.", "UNAUTHENTICATED"),
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+                media_type=media,
+            )
+        try:
+            query, variables, operation = _checked(await _params(request))
+            result = await self.schema.execute(
+                query,
+                variable_values=variables,
+                context_value=Context(principal=principal),
+                operation_name=operation,
+                allowed_operation_types=QUERIES_ONLY
+                if request.method == "GET"
+                else QUERIES_AND_MUTATIONS,
+            )
+        except _BadRequest as bad:
+            return JSONResponse(
+                _error_body(str(bad), "BAD_REQUEST"),
+                status_code=bad.status,
+                headers=bad.headers,
+                media_type=media,
+            )
+        except InvalidOperationTypeError:
+            return JSONResponse(
+                _error_body("Mutations must be sent with POST.", "METHOD_NOT_ALLOWED"),
+                status_code=405,
+                headers={"Allow": "POST"},
+                media_type=media,
+            )
+        except (MissingQueryError, CannotGetOperationTypeError) as exc:
+            return JSONResponse(
+                _error_body(str(exc), "BAD_REQUEST"), status_code=400, media_type=media
+            )
+        body: dict[str, Any] = {}
+        status = 200
+        if result.errors and result.data is None and _is_request_error(result.errors):
+            # Failed before execution: no "data" entry at all.
+            status = 400 if media == GRAPHQL_RESPONSE else 200
+        else:
+            body["data"] = result.data
+        if result.errors:
+            body["errors"] = [error.formatted for error in result.errors]
+        if result.extensions:
+            body["extensions"] = result.extensions
+        return JSONResponse(body, status_code=status, media_type=media)

@@ -1,0 +1,1 @@
+"""The GraphQL schema, split per area and merged here."""

@@ -1,0 +1,97 @@
+"""Who am I, and API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from domain import entities
+from domain.access import Role
+from domain.errors import DomainError
+from gateway.context import Info, admin
+from gateway.schema.common import UserError, user_errors
+from services import access
+
+ApiKeyRole = strawberry.enum(Role, name="ApiKeyRole")
+
+
+@strawberry.type
+class Location:
+    id: strawberry.ID
+    name: str
+    currency: str
+    timezone: str
+
+    @classmethod
+    def of(cls, location: entities.Location) -> Location:
+        return cls(
+            id=strawberry.ID(str(location.id)),
+            name=location.name,
+            currency=location.currency,
+            timezone=location.timezone,
+        )
+
+
+@strawberry.type
+class ApiKey:
+    id: strawberry.ID
+    name: str
+    role: ApiKeyRole
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, key: entities.ApiKey) -> ApiKey:
+        return cls(
+            id=strawberry.ID(str(key.id)),
+            name=key.name,
+            role=key.role,
+            created_at=key.created_at,
+            revoked_at=key.revoked_at,
+        )
+
+
+@strawberry.type
+class Viewer:
+    location: Location
+    api_key: ApiKey
+
+
+@strawberry.type
+class ApiKeyPayload:
+    api_key: ApiKey | None = None
+    secret: str | None = strawberry.field(default=None, description="Shown once.")
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    async def viewer(self, info: Info) -> Viewer:
+        principal = info.context.principal
+        location = await access.get_location(principal.location_id)
+        key = await access.get_api_key(principal.location_id, principal.api_key_id)
+        assert key is not None, "an authenticated key exists"
+        return Viewer(location=Location.of(location), api_key=ApiKey.of(key))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def create_api_key(self, info: Info, name: str, role: ApiKeyRole) -> ApiKeyPayload:
+        try:
+            principal = admin(info)
+            key, secret = await access.create_api_key(principal.location_id, name, role)
+        except DomainError as error:
+            return ApiKeyPayload(errors=user_errors(error))
+        return ApiKeyPayload(api_key=ApiKey.of(key), secret=secret)
+
+    @strawberry.mutation
+    async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKeyPayload:
+        try:
+            principal = admin(info)
+            key = await access.revoke_api_key(principal.location_id, id)
+        except DomainError as error:
+            return ApiKeyPayload(errors=user_errors(error))
+        return ApiKeyPayload(api_key=ApiKey.of(key))

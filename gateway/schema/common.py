@@ -1,0 +1,45 @@
+"""Types every area shares: money, user errors, paging, delete payloads."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import strawberry
+
+from domain import errors
+from domain.money import to_decimal
+
+ErrorCode = strawberry.enum(errors.ErrorCode, name="ErrorCode")
+
+
+@strawberry.type
+class Money:
+    amount: Decimal
+    currency: str
+
+    @classmethod
+    def of(cls, minor: int, currency: str) -> Money:
+        return cls(amount=to_decimal(minor), currency=currency)
+
+
+@strawberry.type
+class UserError:
+    code: ErrorCode
+    field: str | None
+    message: str
+
+
+def user_errors(error: errors.DomainError) -> list[UserError]:
+    return [UserError(code=e.code, field=e.field, message=e.message) for e in error.errors]
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class DeletePayload:
+    deleted_id: strawberry.ID | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)

@@ -1,0 +1,164 @@
+"""Customers, their cards and group memberships."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+from graphql import GraphQLError
+
+from domain import entities
+from domain.errors import DomainError
+from gateway.context import Info, admin
+from gateway.schema.common import DeletePayload, PageInfo, UserError, user_errors
+from gateway.schema.groups import CustomerGroup
+from gateway.schema.inputs import CustomerFilterInput, CustomerInput, to_filter
+from gateway.schema.permissions import AdminOnly
+from services import customers
+
+
+@strawberry.type
+class CustomerCard:
+    code: str
+    number: str | None
+    expires_on: date | None
+
+
+@strawberry.type
+class Customer:
+    id: strawberry.ID
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    note: str | None
+    created_at: datetime
+    updated_at: datetime
+    entity: strawberry.Private[entities.Customer]
+
+    @classmethod
+    def of(cls, customer: entities.Customer) -> Customer:
+        return cls(
+            id=strawberry.ID(str(customer.id)),
+            first_name=customer.first_name,
+            last_name=customer.last_name,
+            email=customer.email,
+            phone=customer.phone,
+            note=customer.note,
+            created_at=customer.created_at,
+            updated_at=customer.updated_at,
+            entity=customer,
+        )
+
+    @strawberry.field
+    async def cards(self, info: Info) -> list[CustomerCard]:
+        found = await info.context.loaders.cards.load(self.entity.id)
+        return [CustomerCard(code=c.code, number=c.number, expires_on=c.expires_on) for c in found]
+
+    @strawberry.field
+    async def groups(self, info: Info) -> list[CustomerGroup]:
+        found = await info.context.loaders.groups.load(self.entity.id)
+        return [CustomerGroup.of(g) for g in found]
+
+
+@strawberry.type
+class CustomerEdge:
+    node: Customer
+    cursor: str
+
+
+@strawberry.type
+class CustomerConnection:
+    edges: list[CustomerEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class CustomerPayload:
+    customer: Customer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def _invalid(error: DomainError) -> GraphQLError:
+    first = error.errors[0]
+    return GraphQLError(first.message, extensions={"code": first.code.value, "field": first.field})
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="One customer, by id or by a card code scanned at the POS.")
+    async def customer(
+        self, info: Info, id: strawberry.ID | None = None, card_code: str | None = None
+    ) -> Customer | None:
+        location_id = info.context.principal.location_id
+        if (id is None) == (card_code is None):
+            raise GraphQLError(
+                "Give exactly one of id and cardCode.", extensions={"code": "INVALID"}
+            )
+        if id is not None:
+            found = await customers.get_customer(location_id, id)
+        else:
+            found = await customers.get_customer_by_card(location_id, card_code or "")
+        return Customer.of(found) if found else None
+
+    @strawberry.field(permission_classes=[AdminOnly])
+    async def customers(
+        self,
+        info: Info,
+        first: int = 50,
+        after: str | None = None,
+        filter: CustomerFilterInput | None = None,
+    ) -> CustomerConnection:
+        try:
+            page = await customers.list_customers(
+                info.context.principal.location_id, to_filter(filter), first, after
+            )
+        except DomainError as error:
+            raise _invalid(error) from error
+        edges = [
+            CustomerEdge(node=Customer.of(c), cursor=cursor)
+            for c, cursor in zip(page.items, page.cursors, strict=True)
+        ]
+        return CustomerConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                end_cursor=page.cursors[-1] if page.cursors else None,
+            ),
+            total_count=page.total_count,
+        )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def create_customer(self, info: Info, input: CustomerInput) -> CustomerPayload:
+        try:
+            principal = admin(info)
+            customer = await customers.create_customer(principal.location_id, input.to_domain())
+        except DomainError as error:
+            return CustomerPayload(errors=user_errors(error))
+        return CustomerPayload(customer=Customer.of(customer))
+
+    @strawberry.mutation
+    async def update_customer(
+        self, info: Info, id: strawberry.ID, input: CustomerInput
+    ) -> CustomerPayload:
+        try:
+            principal = admin(info)
+            customer = await customers.update_customer(
+                principal.location_id, id, input.to_domain()
+            )
+        except DomainError as error:
+            return CustomerPayload(errors=user_errors(error))
+        return CustomerPayload(customer=Customer.of(customer))
+
+    @strawberry.mutation
+    async def delete_customer(self, info: Info, id: strawberry.ID) -> DeletePayload:
+        try:
+            principal = admin(info)
+            deleted = await customers.delete_customer(principal.location_id, id)
+        except DomainError as error:
+            return DeletePayload(errors=user_errors(error))
+        return DeletePayload(deleted_id=strawberry.ID(str(deleted)))

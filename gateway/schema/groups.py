@@ -1,0 +1,126 @@
+"""Customer groups."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+
+from domain import entities
+from domain.errors import DomainError
+from domain.money import basis_points_to_percent
+from gateway.context import Info, admin
+from gateway.schema.common import DeletePayload, UserError, user_errors
+from gateway.schema.inputs import CreditTargetInput, CustomerGroupInput
+from gateway.schema.permissions import AdminOnly
+from services import groups
+
+
+@strawberry.type
+class CustomerGroup:
+    id: strawberry.ID
+    name: str
+    reference: str
+    description: str | None
+    cashback_percent: Decimal | None
+    created_at: datetime
+    entity: strawberry.Private[entities.CustomerGroup]
+
+    @classmethod
+    def of(cls, group: entities.CustomerGroup) -> CustomerGroup:
+        bp = group.cashback_basis_points
+        return cls(
+            id=strawberry.ID(str(group.id)),
+            name=group.name,
+            reference=group.reference,
+            description=group.description,
+            cashback_percent=None if bp is None else basis_points_to_percent(bp),
+            created_at=group.created_at,
+            entity=group,
+        )
+
+    @strawberry.field
+    async def customer_count(self, info: Info) -> int:
+        return await info.context.loaders.customer_counts.load(self.entity.id)
+
+
+@strawberry.type
+class CustomerGroupPayload:
+    group: CustomerGroup | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def _group_payload(group: entities.CustomerGroup) -> CustomerGroupPayload:
+    return CustomerGroupPayload(group=CustomerGroup.of(group))
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(permission_classes=[AdminOnly])
+    async def customer_group(self, info: Info, id: strawberry.ID) -> CustomerGroup | None:
+        group = await groups.get_group(info.context.principal.location_id, id)
+        return CustomerGroup.of(group) if group else None
+
+    @strawberry.field(permission_classes=[AdminOnly])
+    async def customer_groups(self, info: Info) -> list[CustomerGroup]:
+        found = await groups.list_groups(info.context.principal.location_id)
+        return [CustomerGroup.of(g) for g in found]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def create_customer_group(
+        self, info: Info, input: CustomerGroupInput
+    ) -> CustomerGroupPayload:
+        try:
+            principal = admin(info)
+            group = await groups.create_group(principal.location_id, input.to_domain())
+        except DomainError as error:
+            return CustomerGroupPayload(errors=user_errors(error))
+        return _group_payload(group)
+
+    @strawberry.mutation
+    async def update_customer_group(
+        self, info: Info, id: strawberry.ID, input: CustomerGroupInput
+    ) -> CustomerGroupPayload:
+        try:
+            principal = admin(info)
+            group = await groups.update_group(principal.location_id, id, input.to_domain())
+        except DomainError as error:
+            return CustomerGroupPayload(errors=user_errors(error))
+        return _group_payload(group)
+
+    @strawberry.mutation
+    async def delete_customer_group(self, info: Info, id: strawberry.ID) -> DeletePayload:
+        try:
+            principal = admin(info)
+            deleted = await groups.delete_group(principal.location_id, id)
+        except DomainError as error:
+            return DeletePayload(errors=user_errors(error))
+        return DeletePayload(deleted_id=strawberry.ID(str(deleted)))
+
+    @strawberry.mutation
+    async def add_customers_to_group(
+        self, info: Info, group_id: strawberry.ID, target: CreditTargetInput
+    ) -> CustomerGroupPayload:
+        try:
+            principal = admin(info)
+            group = await groups.add_customers(principal.location_id, group_id, target.to_domain())
+        except DomainError as error:
+            return CustomerGroupPayload(errors=user_errors(error))
+        return _group_payload(group)
+
+    @strawberry.mutation
+    async def remove_customers_from_group(
+        self, info: Info, group_id: strawberry.ID, target: CreditTargetInput
+    ) -> CustomerGroupPayload:
+        try:
+            principal = admin(info)
+            group = await groups.remove_customers(
+                principal.location_id, group_id, target.to_domain()
+            )
+        except DomainError as error:
+            return CustomerGroupPayload(errors=user_errors(error))
+        return _group_payload(group)

@@ -1,0 +1,1 @@
+"""Tortoise models and the queries that need SQL: the only package that imports tortoise."""

@@ -1,0 +1,123 @@
+"""Locations, API keys, customers with cards, customer groups and memberships."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from tortoise import fields
+from tortoise.migrations.constraints import CheckConstraint
+from tortoise.models import Model
+
+from models.ids import new_id
+
+
+class Location(Model):
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    name = fields.CharField(max_length=200)
+    currency = fields.CharField(max_length=3, default="PLN")
+    timezone = fields.CharField(max_length=64, default="Europe/Warsaw")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "locations"
+
+
+class ApiKey(Model):
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name="api_keys", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=100)
+    role = fields.CharField(max_length=10)
+    key_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    location_id: UUID
+
+    class Meta:
+        table = "api_keys"
+
+
+class Customer(Model):
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name="customers", on_delete=fields.CASCADE
+    )
+    first_name = fields.CharField(max_length=100, null=True)
+    last_name = fields.CharField(max_length=100, null=True)
+    email = fields.CharField(max_length=254, null=True)
+    phone = fields.CharField(max_length=40, null=True)
+    note = fields.TextField(null=True)
+    # Promotional credits in minor units; changed only by single conditional UPDATEs.
+    credit_balance = fields.BigIntField(default=0)
+    wallet_updated_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    location_id: UUID
+
+    class Meta:
+        table = "customers"
+        indexes = (("location_id", "id"),)
+        constraints = (
+            CheckConstraint(check="credit_balance >= 0", name="customers_credit_balance_gte_0"),
+        )
+
+
+class Card(Model):
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name="cards", on_delete=fields.CASCADE
+    )
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "models.Customer", related_name="cards", on_delete=fields.CASCADE
+    )
+    code = fields.CharField(max_length=64)
+    number = fields.CharField(max_length=64, null=True)
+    expires_on = fields.DateField(null=True)
+    position = fields.SmallIntField(default=0)
+
+    location_id: UUID
+    customer_id: UUID
+
+    class Meta:
+        table = "customer_cards"
+        unique_together = (("location_id", "code"),)
+        indexes = (("customer_id", "position"),)
+
+
+class CustomerGroup(Model):
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name="groups", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=100)
+    reference = fields.CharField(max_length=64)
+    description = fields.TextField(null=True)
+    cashback_basis_points = fields.IntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    location_id: UUID
+
+    class Meta:
+        table = "customer_groups"
+        unique_together = (("location_id", "reference"),)
+
+
+class GroupMembership(Model):
+    id = fields.BigIntField(primary_key=True)
+    group: fields.ForeignKeyRelation[CustomerGroup] = fields.ForeignKeyField(
+        "models.CustomerGroup", related_name="memberships", on_delete=fields.CASCADE
+    )
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "models.Customer", related_name="memberships", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    group_id: UUID
+    customer_id: UUID
+
+    class Meta:
+        table = "group_memberships"
+        unique_together = (("group_id", "customer_id"),)
+        indexes = (("customer_id",),)

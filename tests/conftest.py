@@ -1,0 +1,102 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL tests need a server at `GOCRM_TEST_POSTGRES` (default: postgres on 127.0.0.1:5432).
+Without one they are skipped and the summary says so, unless `GOCRM_REQUIRE_SERVICES=1` (set by
+`.ci/run`), which turns a missing server into a failure. Each run gets a freshly migrated schema.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from gateway.app import create_app
+from models.db import close_database, migrate_database, open_database
+from settings import Settings
+from tests.helpers import Api, new_location
+
+POSTGRES_SERVER = os.environ.get("GOCRM_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+REQUIRE_SERVICES = os.environ.get("GOCRM_REQUIRE_SERVICES") == "1"
+
+
+def _unavailable(what: str, error: Exception) -> None:
+    message = f"{what} unavailable ({error!r})"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{message}; GOCRM_REQUIRE_SERVICES=1 makes it required", pytrace=False)
+    pytest.skip(f"{message}: skipping its suites")
+
+
+async def _fresh_postgres_database() -> str:
+    name = f"gocrm_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    try:
+        admin = await asyncpg.connect(f"{POSTGRES_SERVER}/postgres", timeout=5)
+    except (OSError, asyncpg.PostgresError) as error:
+        _unavailable("PostgreSQL", error)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return name
+
+
+async def _drop_postgres_database(name: str) -> None:
+    admin = await asyncpg.connect(f"{POSTGRES_SERVER}/postgres", timeout=5)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+async def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Settings]:
+    """A migrated database of each kind, open for the whole run of tests that use it."""
+    pg_name = None
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("db") / "gocrm.sqlite3"
+        settings = Settings(database_url=f"sqlite://{path}")
+    else:
+        pg_name = await _fresh_postgres_database()
+        settings = Settings(database_url=f"{POSTGRES_SERVER}/{pg_name}", db_pool_size=20)
+    await migrate_database(settings)
+    await open_database(settings)
+    try:
+        yield settings
+    finally:
+        await close_database()
+        if pg_name:
+            await _drop_postgres_database(pg_name)
+
+
+@pytest.fixture
+def postgres_only(database: Settings) -> Iterator[None]:
+    if database.is_sqlite:
+        pytest.skip("lock and race behaviour is only meaningful on PostgreSQL")
+    yield
+
+
+@pytest.fixture
+async def http(database: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(database, manage_database=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        yield client
+
+
+@pytest.fixture
+async def api(http: httpx.AsyncClient) -> Api:
+    """An ADMIN client for a new location of its own."""
+    return await new_location(http, "Bistro Test")
+
+
+@pytest.fixture
+async def other(http: httpx.AsyncClient) -> Api:
+    """An ADMIN client for a second, unrelated location."""
+    return await new_location(http, "Other Place")

@@ -1,0 +1,90 @@
+"""A small GraphQL client for tests, and builders for common data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from domain.access import Role
+from services import access
+
+
+@dataclass
+class Api:
+    http: httpx.AsyncClient
+    key: str
+    location_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    async def raw(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The whole response body; the request must have been answered with 200."""
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=self.headers
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """`data` of a response that must have no errors."""
+        body = await self.raw(query, variables)
+        assert "errors" not in body, body
+        result: dict[str, Any] = body["data"]
+        return result
+
+    async def mutate(
+        self, query: str, variables: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The payload of the one mutation in `query`."""
+        data = await self.data(query, variables)
+        (payload,) = data.values()
+        assert isinstance(payload, dict)
+        return payload
+
+    async def key_with_role(self, role: Role, name: str = "till 1") -> Api:
+        from uuid import UUID
+
+        _, secret = await access.create_api_key(UUID(self.location_id), name, role)
+        return Api(self.http, secret, self.location_id)
+
+
+async def new_location(http: httpx.AsyncClient, name: str) -> Api:
+    location, secret = await access.create_location(name)
+    return Api(http, secret, str(location.id))
+
+
+CREATE_GROUP = """
+mutation($input: CustomerGroupInput!) {
+  createCustomerGroup(input: $input) {
+    group { id name reference description cashbackPercent customerCount }
+    errors { code field message }
+  }
+}"""
+
+CREATE_CUSTOMER = """
+mutation($input: CustomerInput!) {
+  createCustomer(input: $input) {
+    customer { id firstName lastName email phone note cards { code number expiresOn }
+               groups { id reference } }
+    errors { code field message }
+  }
+}"""
+
+
+async def create_group(api: Api, name: str, **extra: Any) -> dict[str, Any]:
+    payload = await api.mutate(CREATE_GROUP, {"input": {"name": name, **extra}})
+    assert payload["errors"] == [], payload
+    group: dict[str, Any] = payload["group"]
+    return group
+
+
+async def create_customer(api: Api, **fields: Any) -> dict[str, Any]:
+    payload = await api.mutate(CREATE_CUSTOMER, {"input": fields})
+    assert payload["errors"] == [], payload
+    customer: dict[str, Any] = payload["customer"]
+    return customer
