@@ -25,7 +25,7 @@ class _Unset(Enum):
 
 UNSET: Final = _Unset.UNSET
 T = TypeVar("T")
-Maybe: TypeAlias = T | None | Literal[_Unset.UNSET]
+Maybe: TypeAlias = T | Literal[_Unset.UNSET] | None
 
 
 @dataclass(frozen=True)

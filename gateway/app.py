@@ -38,7 +38,9 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             if manage_database:
                 await close_database()
 
-    endpoint = GraphQLEndpoint(build_schema(production=settings.production), ide=not settings.production)
+    endpoint = GraphQLEndpoint(
+        build_schema(production=settings.production), ide=not settings.production
+    )
     return Starlette(
         routes=[
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),

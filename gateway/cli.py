@@ -64,6 +64,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         loop="uvloop",
         http="httptools",
         log_config=None,
+        access_log=False,
         proxy_headers=True,
     )
     return 0
@@ -147,7 +148,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         f"  GraphQL (GraphiQL in a browser): {url}\n"
         f"  Location: {demo.location_name} ({demo.location_id})\n"
         f"  ADMIN key: {demo.api_key}\n"
-        f'  Send it as the header  Authorization: Bearer {demo.api_key}\n',
+        f"  Send it as the header  Authorization: Bearer {demo.api_key}\n",
         flush=True,
     )
     args.workers = 1

@@ -35,7 +35,7 @@ QUERIES_ONLY = frozenset({OperationType.QUERY})
 QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
 
-class _BadRequest(Exception):
+class _BadRequestError(Exception):
     def __init__(self, message: str, status: int = 400, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
@@ -83,19 +83,19 @@ async def _params(request: Request) -> dict[str, Any]:
                 try:
                     params[name] = json.loads(params[name])
                 except json.JSONDecodeError as exc:
-                    raise _BadRequest(f"'{name}' is not valid JSON.") from exc
+                    raise _BadRequestError(f"'{name}' is not valid JSON.") from exc
         return params
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != JSON:
-        raise _BadRequest("POST bodies must be application/json.", status=415)
+        raise _BadRequestError("POST bodies must be application/json.", status=415)
     try:
         body = json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _BadRequest("The body is not valid JSON.") from exc
+        raise _BadRequestError("The body is not valid JSON.") from exc
     if isinstance(body, list):
-        raise _BadRequest("Batched requests are not supported.")
+        raise _BadRequestError("Batched requests are not supported.")
     if not isinstance(body, dict):
-        raise _BadRequest("The body must be a JSON object.")
+        raise _BadRequestError("The body must be a JSON object.")
     return body
 
 
@@ -106,11 +106,11 @@ def _checked(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, str | 
         params.get("operationName"),
     )
     if not isinstance(query, str) or not query.strip():
-        raise _BadRequest("A 'query' string is required.")
+        raise _BadRequestError("A 'query' string is required.")
     if variables is not None and not isinstance(variables, dict):
-        raise _BadRequest("'variables' must be an object.")
+        raise _BadRequestError("'variables' must be an object.")
     if operation is not None and not isinstance(operation, str):
-        raise _BadRequest("'operationName' must be a string.")
+        raise _BadRequestError("'operationName' must be a string.")
     return query, variables, operation
 
 
@@ -168,7 +168,7 @@ class GraphQLEndpoint:
                 if request.method == "GET"
                 else QUERIES_AND_MUTATIONS,
             )
-        except _BadRequest as bad:
+        except _BadRequestError as bad:
             return JSONResponse(
                 _error_body(str(bad), "BAD_REQUEST"),
                 status_code=bad.status,

@@ -14,7 +14,6 @@ from domain.access import Role
 from models.entities import ApiKey, Card, Customer, CustomerGroup, GroupMembership, Location
 from models.ids import parse_id
 
-
 CustomerQuery = QuerySet[Customer]
 
 
@@ -50,7 +49,9 @@ def customers_matching(
             | Q(id__in=Subquery(cards))
         )
     if has_credits is not None:
-        query = query.filter(credit_balance__gt=0) if has_credits else query.filter(credit_balance=0)
+        query = (
+            query.filter(credit_balance__gt=0) if has_credits else query.filter(credit_balance=0)
+        )
     return query
 
 
@@ -65,9 +66,7 @@ async def member_counts(group_ids: Sequence[UUID]) -> dict[UUID, int]:
 
 
 def location_entity(row: Location) -> entities.Location:
-    return entities.Location(
-        id=row.id, name=row.name, currency=row.currency, timezone=row.timezone
-    )
+    return entities.Location(id=row.id, name=row.name, currency=row.currency, timezone=row.timezone)
 
 
 def api_key_entity(row: ApiKey) -> entities.ApiKey:

@@ -12,11 +12,10 @@ from datetime import UTC, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-
 from domain import entities
 from domain.access import Principal, Role
 from domain.errors import ErrorCode, Validator, not_found
-from models.db import IntegrityError, transaction
+from models.db import transaction
 from models.entities import ApiKey, Location
 from models.ids import parse_id
 from models.queries import api_key_entity, location_entity

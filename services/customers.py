@@ -6,7 +6,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from uuid import UUID
 
-
 from domain import entities
 from domain.contacts import (
     MAX_NAME_LENGTH,
@@ -151,9 +150,7 @@ async def _check_cards(
     cleaned: list[CardInput] = []
     seen: set[str] = set()
     if len(cards) > MAX_CARDS_PER_CUSTOMER:
-        checks.add(
-            ErrorCode.INVALID, "input.cards", f"At most {MAX_CARDS_PER_CUSTOMER} cards."
-        )
+        checks.add(ErrorCode.INVALID, "input.cards", f"At most {MAX_CARDS_PER_CUSTOMER} cards.")
         return cleaned
     for index, card in enumerate(cards):
         field = f"input.cards.{index}.code"
@@ -167,7 +164,7 @@ async def _check_cards(
     taken = Card.filter(location_id=location_id, code__in=sorted(seen))
     if owner is not None:
         taken = taken.exclude(customer_id=owner)
-    for code in await taken.values_list("code", flat=True):
+    for code in [str(c) for c in await taken.values_list("code", flat=True)]:
         index = next(i for i, c in enumerate(cleaned) if c.code == code)
         checks.add(
             ErrorCode.DUPLICATE,
@@ -218,7 +215,9 @@ async def _write_groups(customer_id: UUID, group_ids: list[UUID]) -> None:
 
 
 def _duplicate_card() -> DomainError:
-    return fail(ErrorCode.DUPLICATE, "input.cards", "A card code already belongs to another customer.")
+    return fail(
+        ErrorCode.DUPLICATE, "input.cards", "A card code already belongs to another customer."
+    )
 
 
 async def create_customer(location_id: UUID, data: CustomerInput) -> entities.Customer:
@@ -229,7 +228,8 @@ async def create_customer(location_id: UUID, data: CustomerInput) -> entities.Cu
     checks.check()
     try:
         async with transaction():
-            row = await Customer.create(location_id=location_id, **values)
+            row = Customer(location_id=location_id, **values)
+            await row.save()
             if cards:
                 await _write_cards(row.id, location_id, cards)
             if groups:

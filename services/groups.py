@@ -27,7 +27,7 @@ MEMBERSHIP_BATCH = 5_000
 
 
 def reference_from_name(name: str) -> str:
-    """"Stały klient" → "staly-klient": Polish letters transliterated, words joined by dashes."""
+    """ "Stały klient" → "staly-klient": Polish letters transliterated, words joined by dashes."""
     return slugify(name, max_length=MAX_REFERENCE_LENGTH, word_boundary=True)
 
 
@@ -51,9 +51,7 @@ def _check_name(checks: Validator, raw: Maybe[str]) -> str | None:
     if name is None:
         checks.add(ErrorCode.REQUIRED, "input.name", "Name must not be empty.")
     elif len(name) > MAX_GROUP_NAME_LENGTH:
-        checks.add(
-            ErrorCode.INVALID, "input.name", f"At most {MAX_GROUP_NAME_LENGTH} characters."
-        )
+        checks.add(ErrorCode.INVALID, "input.name", f"At most {MAX_GROUP_NAME_LENGTH} characters.")
     return name
 
 
@@ -126,9 +124,8 @@ async def create_group(location_id: UUID, data: CustomerGroupInput) -> entities.
     checks.check()
     await _ensure_reference_free(location_id, reference, field)
     try:
-        row = await CustomerGroup.create(
-            location_id=location_id, name=name, reference=reference, **values
-        )
+        row = CustomerGroup(location_id=location_id, name=name, reference=reference, **values)
+        await row.save()
     except IntegrityError as exc:  # a concurrent create took the reference after our check
         raise _duplicate_reference(reference, field) from exc
     return group_entity(row)
@@ -191,13 +188,15 @@ async def resolve_target(location_id: UUID, target: Target, field: str = "target
         if missing:
             raise DomainError(
                 *(
-                    UserError(ErrorCode.NOT_FOUND, f"{field}.customerIds.{i}", "Customer not found.")
+                    UserError(
+                        ErrorCode.NOT_FOUND, f"{field}.customerIds.{i}", "Customer not found."
+                    )
                     for i in missing
                 )
             )
         return list(dict.fromkeys(c for c in wanted if c is not None))
     query = filtered_customers(location_id, target.filter, f"{field}.filter")
-    return list(await query.values_list("id", flat=True))
+    return [UUID(str(c)) for c in await query.values_list("id", flat=True)]
 
 
 async def _group_or_fail(location_id: UUID, group_id: str) -> CustomerGroup:
@@ -235,6 +234,7 @@ async def remove_customers(
         async with transaction():
             for start in range(0, len(customer_ids), MEMBERSHIP_BATCH):
                 await GroupMembership.filter(
-                    group_id=group.id, customer_id__in=customer_ids[start : start + MEMBERSHIP_BATCH]
+                    group_id=group.id,
+                    customer_id__in=customer_ids[start : start + MEMBERSHIP_BATCH],
                 ).delete()
     return group_entity(group)

@@ -13,7 +13,7 @@ from gateway.context import Info, admin
 from gateway.schema.common import UserError, user_errors
 from services import access
 
-ApiKeyRole = strawberry.enum(Role, name="ApiKeyRole")
+strawberry.enum(Role, name="ApiKeyRole")
 
 
 @strawberry.type
@@ -37,7 +37,7 @@ class Location:
 class ApiKey:
     id: strawberry.ID
     name: str
-    role: ApiKeyRole
+    role: Role
     created_at: datetime
     revoked_at: datetime | None
 
@@ -79,7 +79,7 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation
-    async def create_api_key(self, info: Info, name: str, role: ApiKeyRole) -> ApiKeyPayload:
+    async def create_api_key(self, info: Info, name: str, role: Role) -> ApiKeyPayload:
         try:
             principal = admin(info)
             key, secret = await access.create_api_key(principal.location_id, name, role)

@@ -9,7 +9,7 @@ import strawberry
 from domain import errors
 from domain.money import to_decimal
 
-ErrorCode = strawberry.enum(errors.ErrorCode, name="ErrorCode")
+strawberry.enum(errors.ErrorCode, name="ErrorCode")
 
 
 @strawberry.type
@@ -24,7 +24,7 @@ class Money:
 
 @strawberry.type
 class UserError:
-    code: ErrorCode
+    code: errors.ErrorCode
     field: str | None
     message: str
 

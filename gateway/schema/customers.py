@@ -147,9 +147,7 @@ class Mutation:
     ) -> CustomerPayload:
         try:
             principal = admin(info)
-            customer = await customers.update_customer(
-                principal.location_id, id, input.to_domain()
-            )
+            customer = await customers.update_customer(principal.location_id, id, input.to_domain())
         except DomainError as error:
             return CustomerPayload(errors=user_errors(error))
         return CustomerPayload(customer=Customer.of(customer))

@@ -22,6 +22,10 @@ def listed(values: list[T] | None) -> tuple[T, ...] | None:
     return None if values is None or values is strawberry.UNSET else tuple(values)
 
 
+def listed_ids(values: list[strawberry.ID] | None) -> tuple[str, ...] | None:
+    return None if values is None or values is strawberry.UNSET else tuple(map(str, values))
+
+
 @strawberry.input(name="CustomerFilter")
 class CustomerFilterInput:
     ids: list[strawberry.ID] | None = strawberry.UNSET
@@ -31,8 +35,8 @@ class CustomerFilterInput:
 
     def to_domain(self) -> inputs.CustomerFilter:
         return inputs.CustomerFilter(
-            ids=listed(self.ids),
-            group_ids=listed(self.group_ids),
+            ids=listed_ids(self.ids),
+            group_ids=listed_ids(self.group_ids),
             search=self.search or None,
             has_credits=None if self.has_credits is strawberry.UNSET else self.has_credits,
         )
@@ -74,7 +78,7 @@ class CustomerInput:
             cards=None
             if cards is None
             else tuple(inputs.CardInput(c.code, c.number, c.expires_on) for c in cards),
-            group_ids=listed(self.group_ids),
+            group_ids=listed_ids(self.group_ids),
         )
 
 
@@ -102,4 +106,4 @@ class CreditTargetInput:
     filter: CustomerFilterInput | None = strawberry.UNSET
 
     def to_domain(self) -> inputs.Target:
-        return inputs.Target(customer_ids=listed(self.customer_ids), filter=to_filter(self.filter))
+        return inputs.Target(customer_ids=listed_ids(self.customer_ids), filter=to_filter(self.filter))

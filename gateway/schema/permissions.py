@@ -11,7 +11,7 @@ from gateway.context import Info
 
 class AdminOnly(BasePermission):
     message = "This API key's role may not run this query."
-    error_extensions = {"code": "FORBIDDEN"}
+    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012 - declared by BasePermission
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return info.context.principal.is_admin

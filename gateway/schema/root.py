@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -15,8 +15,9 @@ from strawberry.extensions import (
     ParserCache,
     SchemaExtension,
     ValidationCache,
+    max_aliases,
+    query_depth_limiter,
 )
-from strawberry.extensions import max_aliases, query_depth_limiter
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -53,7 +54,7 @@ class Schema(strawberry.Schema):
 
 # The rule classes are built once: the validation cache keys on them, so rules made afresh for
 # every request (as QueryDepthLimiter and MaxAliasesLimiter do) would never hit the cache.
-LIMIT_RULES = [
+LIMIT_RULES: list[type[ASTValidationRule]] = [
     query_depth_limiter.create_validator(MAX_DEPTH, should_ignore=None),
     max_aliases.create_validator(MAX_ALIASES),
 ]
