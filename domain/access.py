@@ -18,6 +18,8 @@ class Principal:
     api_key_id: UUID
     api_key_name: str
     role: Role
+    currency: str = "PLN"
+    timezone: str = "Europe/Warsaw"
 
     @property
     def is_admin(self) -> bool:

@@ -47,6 +47,8 @@ class Customer:
     email: str | None
     phone: str | None
     note: str | None
+    credit_balance: int
+    wallet_updated_at: datetime | None
     created_at: datetime
     updated_at: datetime
 
@@ -68,3 +70,51 @@ class Page(Generic[T]):
     cursors: tuple[str, ...]
     has_next_page: bool
     total_count: int
+
+
+@dataclass(frozen=True)
+class WalletEntry:
+    id: int
+    customer_id: UUID
+    kind: str
+    requested_amount: int
+    delta: int
+    balance_after: int
+    description: str | None
+    source: str
+    source_id: UUID
+    actor: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class WalletOperation:
+    id: UUID
+    operation: str
+    amount: int
+    description: str | None
+    status: str
+    total: int
+    processed: int
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CreditSchedule:
+    id: UUID
+    operation: str
+    amount: int
+    description: str | None
+    every: int
+    unit: str
+    start_date: date
+    end_date: date | None
+    target: str
+    group_ids: tuple[UUID, ...]
+    customer_ids: tuple[UUID, ...]
+    paused: bool
+    next_run_on: date | None
+    last_run_on: date | None
+    created_at: datetime

@@ -68,3 +68,21 @@ class Target:
 
     customer_ids: tuple[str, ...] | None = None
     filter: CustomerFilter | None = None
+
+
+@dataclass(frozen=True)
+class RecurrenceInput:
+    every: int
+    unit: str
+    start_date: date
+    end_date: date | None = None
+
+
+@dataclass(frozen=True)
+class CreditRequest:
+    target: Target
+    operation: str
+    amount: Decimal
+    description: str | None = None
+    recurrence: RecurrenceInput | None = None
+    idempotency_key: str | None = None

@@ -91,6 +91,33 @@ def due_periods(recurrence: Recurrence, after: date | None, today: date) -> list
     return due
 
 
+def due_indices(recurrence: Recurrence, last_index: int, today: date) -> list[tuple[int, date]]:
+    """(index, date) of the periods after index `last_index` up to `today`, oldest first.
+
+    At most `MAX_CATCH_UP`; the rest follow on the next call.
+    """
+    due: list[tuple[int, date]] = []
+    index = last_index + 1
+    while len(due) < MAX_CATCH_UP:
+        day = period_date(recurrence, index)
+        if day > today or not _within_end(recurrence, day):
+            break
+        due.append((index, day))
+        index += 1
+    return due
+
+
+def date_after_index(recurrence: Recurrence, last_index: int) -> date | None:
+    """The date of the period after index `last_index`, or None when the recurrence has ended."""
+    day = period_date(recurrence, last_index + 1)
+    return day if _within_end(recurrence, day) else None
+
+
+def last_index_before(recurrence: Recurrence, day: date) -> int:
+    """The index of the last period dated before `day`; -1 when none is."""
+    return _first_index_after(recurrence, day - timedelta(days=1)) - 1
+
+
 def next_period(recurrence: Recurrence, after: date | None) -> date | None:
     """The first period date after `after`, or None when the recurrence has ended by then."""
     day = period_date(recurrence, _first_index_after(recurrence, after))

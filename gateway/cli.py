@@ -52,7 +52,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     if settings.is_sqlite:
         if args.workers > 1:
-            print("error: SQLite serves one worker; set DATABASE_URL to PostgreSQL for more.")
+            print(
+                "error: SQLite serves one worker; set DATABASE_URL to PostgreSQL for more.",
+                file=sys.stderr,
+            )
             return 2
         asyncio.run(migrate_database(settings))
     uvicorn.run(
@@ -127,7 +130,10 @@ def cmd_import_customers(args: argparse.Namespace, settings: Settings) -> int:
 
             return await import_customers(location.id, path, on_progress=advance)
 
-    report = _with_database(settings, run)
+    try:
+        report = _with_database(settings, run)
+    except DomainError as error:
+        return _fail(error)
     if report is None:
         print(f"error: location {args.location} not found", file=sys.stderr)
         return 2
@@ -153,6 +159,18 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     )
     args.workers = 1
     return cmd_serve(args, settings)
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from arq.worker import run_worker
+
+    from tasks.worker import WorkerSettings
+
+    if not settings.redis_url:
+        print("error: set REDIS_URL to run arq workers.", file=sys.stderr)
+        return 2
+    run_worker(WorkerSettings)  # type: ignore[arg-type]
+    return 0
 
 
 def _serve_options(parser: argparse.ArgumentParser) -> None:
@@ -189,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("file")
     importer.add_argument("--location", required=True)
     importer.set_defaults(run=cmd_import_customers)
+
+    commands.add_parser("worker", help="run an arq worker (needs REDIS_URL)").set_defaults(
+        run=cmd_worker
+    )
 
     demo = commands.add_parser("demo", help="seed a demo location and serve it")
     _serve_options(demo)

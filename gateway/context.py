@@ -9,11 +9,13 @@ from strawberry.types import Info as StrawberryInfo
 from domain.access import Principal
 from domain.errors import ErrorCode, fail
 from gateway.loaders import Loaders
+from services.jobs import Dispatcher
 
 
 @dataclass
 class Context:
     principal: Principal
+    dispatcher: Dispatcher
     loaders: Loaders = field(default_factory=Loaders)
 
 

@@ -26,6 +26,7 @@ from strawberry.types.graphql import OperationType
 
 from gateway.context import Context
 from services import access
+from services.jobs import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +129,17 @@ def _is_request_error(errors: list[GraphQLError]) -> bool:
     return all(error.path is None for error in errors)
 
 
+class Runtime:
+    """Process-wide resources that the lifespan sets up: how jobs reach the background."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+
+
 class GraphQLEndpoint:
-    def __init__(self, schema: strawberry.Schema, *, ide: bool) -> None:
+    def __init__(self, schema: strawberry.Schema, runtime: Runtime, *, ide: bool) -> None:
         self.schema = schema
+        self.runtime = runtime
         self.ide = ide
 
     async def handle(self, request: Request) -> Response:
@@ -162,7 +171,7 @@ class GraphQLEndpoint:
             result = await self.schema.execute(
                 query,
                 variable_values=variables,
-                context_value=Context(principal=principal),
+                context_value=Context(principal=principal, dispatcher=self.runtime.dispatcher),
                 operation_name=operation,
                 allowed_operation_types=QUERIES_ONLY
                 if request.method == "GET"

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from settings import Settings, load_settings
 
-MODEL_MODULES = ["models.entities"]
+MODEL_MODULES = ["models.entities", "models.wallet"]
 
 
 def database_url(settings: Settings) -> str:

@@ -13,6 +13,7 @@ from domain import entities
 from domain.access import Role
 from models.entities import ApiKey, Card, Customer, CustomerGroup, GroupMembership, Location
 from models.ids import parse_id
+from models.wallet import CreditSchedule, WalletEntry, WalletOperation
 
 CustomerQuery = QuerySet[Customer]
 
@@ -89,6 +90,8 @@ def customer_entity(row: Customer) -> entities.Customer:
         email=row.email,
         phone=row.phone,
         note=row.note,
+        credit_balance=row.credit_balance,
+        wallet_updated_at=row.wallet_updated_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -119,3 +122,54 @@ async def remove_members(group_id: UUID, customers: CustomerQuery) -> int:
     return await GroupMembership.filter(
         group_id=group_id, customer_id__in=Subquery(customers.values("id"))
     ).delete()
+
+
+def wallet_entry_entity(row: WalletEntry) -> entities.WalletEntry:
+    return entities.WalletEntry(
+        id=row.id,
+        customer_id=row.customer_id,
+        kind=row.kind,
+        requested_amount=row.requested_amount,
+        delta=row.delta,
+        balance_after=row.balance_after,
+        description=row.description,
+        source=row.source,
+        source_id=row.source_id,
+        actor=row.actor,
+        created_at=row.created_at,
+    )
+
+
+def wallet_operation_entity(row: WalletOperation) -> entities.WalletOperation:
+    return entities.WalletOperation(
+        id=row.id,
+        operation=row.operation,
+        amount=row.amount,
+        description=row.description,
+        status=row.status,
+        total=row.total,
+        processed=row.processed,
+        error=row.error,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+    )
+
+
+def credit_schedule_entity(row: CreditSchedule) -> entities.CreditSchedule:
+    return entities.CreditSchedule(
+        id=row.id,
+        operation=row.operation,
+        amount=row.amount,
+        description=row.description,
+        every=row.every,
+        unit=row.unit,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        target=row.target,
+        group_ids=tuple(UUID(g) for g in row.group_ids),
+        customer_ids=tuple(UUID(c) for c in row.customer_ids),
+        paused=row.paused,
+        next_run_on=row.next_run_on,
+        last_run_on=row.last_run_on,
+        created_at=row.created_at,
+    )

@@ -34,7 +34,11 @@ def _new_secret() -> str:
 
 async def authenticate(secret: str) -> Principal | None:
     """The principal behind a presented key, or None for an unknown or revoked key."""
-    row = await ApiKey.get_or_none(key_hash=hash_secret(secret), revoked_at=None)
+    row = (
+        await ApiKey.filter(key_hash=hash_secret(secret), revoked_at=None)
+        .select_related("location")
+        .first()
+    )
     if row is None:
         return None
     return Principal(
@@ -42,6 +46,8 @@ async def authenticate(secret: str) -> Principal | None:
         api_key_id=row.id,
         api_key_name=row.name,
         role=Role(row.role),
+        currency=row.location.currency,
+        timezone=row.location.timezone,
     )
 
 

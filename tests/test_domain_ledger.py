@@ -37,7 +37,7 @@ def test_delta_for(
 def test_delta_for_refuses_negative_inputs(
     operation: CreditOperation, amount: int, balance: int
 ) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must not be negative"):
         delta_for(operation, amount, balance)
 
 

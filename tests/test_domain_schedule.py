@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -6,7 +6,10 @@ from domain.schedule import (
     MAX_CATCH_UP,
     Recurrence,
     RecurrenceUnit,
+    date_after_index,
+    due_indices,
     due_periods,
+    last_index_before,
     local_today,
     next_period,
     period_date,
@@ -70,7 +73,7 @@ def test_period_date(recurrence: Recurrence, expected_dates: list[date]) -> None
 
 
 def test_period_date_refuses_negative_index() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="period index must not be negative"):
         period_date(Recurrence(1, DAY, date(2026, 1, 1)), -1)
 
 
@@ -197,13 +200,13 @@ def test_next_period(recurrence: Recurrence, after: date | None, expected: date 
 @pytest.mark.parametrize(
     ("now", "zone", "expected"),
     [
-        (datetime(2026, 11, 30, 23, 30, tzinfo=timezone.utc), "Europe/Warsaw", date(2026, 12, 1)),
-        (datetime(2026, 11, 30, 22, 59, tzinfo=timezone.utc), "Europe/Warsaw", date(2026, 11, 30)),
-        (datetime(2026, 11, 30, 23, 0, tzinfo=timezone.utc), "Europe/Warsaw", date(2026, 12, 1)),
-        (datetime(2026, 6, 30, 21, 59, tzinfo=timezone.utc), "Europe/Warsaw", date(2026, 6, 30)),
-        (datetime(2026, 6, 30, 22, 0, tzinfo=timezone.utc), "Europe/Warsaw", date(2026, 7, 1)),
-        (datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc), "America/New_York", date(2026, 11, 30)),
-        (datetime(2026, 11, 30, 23, 30, tzinfo=timezone.utc), "UTC", date(2026, 11, 30)),
+        (datetime(2026, 11, 30, 23, 30, tzinfo=UTC), "Europe/Warsaw", date(2026, 12, 1)),
+        (datetime(2026, 11, 30, 22, 59, tzinfo=UTC), "Europe/Warsaw", date(2026, 11, 30)),
+        (datetime(2026, 11, 30, 23, 0, tzinfo=UTC), "Europe/Warsaw", date(2026, 12, 1)),
+        (datetime(2026, 6, 30, 21, 59, tzinfo=UTC), "Europe/Warsaw", date(2026, 6, 30)),
+        (datetime(2026, 6, 30, 22, 0, tzinfo=UTC), "Europe/Warsaw", date(2026, 7, 1)),
+        (datetime(2026, 12, 1, 3, 0, tzinfo=UTC), "America/New_York", date(2026, 11, 30)),
+        (datetime(2026, 11, 30, 23, 30, tzinfo=UTC), "UTC", date(2026, 11, 30)),
     ],
 )
 def test_local_today(now: datetime, zone: str, expected: date) -> None:
@@ -211,7 +214,7 @@ def test_local_today(now: datetime, zone: str, expected: date) -> None:
 
 
 def test_local_today_refuses_naive_datetime() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="now must be an aware datetime"):
         local_today(datetime(2026, 11, 30, 23, 30), "Europe/Warsaw")
 
 
@@ -243,3 +246,31 @@ def test_local_today_refuses_naive_datetime() -> None:
 )
 def test_recurrence_problems(recurrence: Recurrence, expected: list[tuple[str, str]]) -> None:
     assert recurrence_problems(recurrence) == expected
+
+
+def test_due_indices_continue_from_the_last_applied_index() -> None:
+    monthly = Recurrence(1, RecurrenceUnit.MONTH, date(2026, 1, 31))
+
+    due = due_indices(monthly, 0, date(2026, 4, 30))
+
+    assert due == [(1, date(2026, 2, 28)), (2, date(2026, 3, 31)), (3, date(2026, 4, 30))]
+
+
+def test_due_indices_stop_at_the_end_date() -> None:
+    daily = Recurrence(1, RecurrenceUnit.DAY, date(2026, 12, 1), end_date=date(2026, 12, 3))
+
+    assert due_indices(daily, -1, date(2026, 12, 31)) == [
+        (0, date(2026, 12, 1)),
+        (1, date(2026, 12, 2)),
+        (2, date(2026, 12, 3)),
+    ]
+    assert date_after_index(daily, 2) is None
+    assert date_after_index(daily, 1) == date(2026, 12, 3)
+
+
+def test_last_index_before_a_day() -> None:
+    weekly = Recurrence(1, RecurrenceUnit.WEEK, date(2026, 12, 1))
+
+    assert last_index_before(weekly, date(2026, 12, 1)) == -1
+    assert last_index_before(weekly, date(2026, 12, 8)) == 0
+    assert last_index_before(weekly, date(2026, 12, 9)) == 1

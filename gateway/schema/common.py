@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import strawberry
+from graphql import GraphQLError
 
 from domain import errors
 from domain.money import to_decimal
@@ -43,3 +44,9 @@ class PageInfo:
 class DeletePayload:
     deleted_id: strawberry.ID | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def invalid(error: errors.DomainError) -> GraphQLError:
+    """A query argument the services refused, as a GraphQL error with the user error's code."""
+    first = error.errors[0]
+    return GraphQLError(first.message, extensions={"code": first.code.value, "field": first.field})

@@ -10,10 +10,11 @@ from graphql import GraphQLError
 from domain import entities
 from domain.errors import DomainError
 from gateway.context import Info, admin
-from gateway.schema.common import DeletePayload, PageInfo, UserError, user_errors
+from gateway.schema.common import DeletePayload, PageInfo, UserError, invalid, user_errors
 from gateway.schema.groups import CustomerGroup
 from gateway.schema.inputs import CustomerFilterInput, CustomerInput, to_filter
 from gateway.schema.permissions import AdminOnly
+from gateway.schema.wallet import Wallet
 from services import customers
 
 
@@ -60,6 +61,10 @@ class Customer:
         found = await info.context.loaders.groups.load(self.entity.id)
         return [CustomerGroup.of(g) for g in found]
 
+    @strawberry.field
+    def wallet(self, info: Info) -> Wallet:
+        return Wallet.of(self.entity, info.context.principal.currency)
+
 
 @strawberry.type
 class CustomerEdge:
@@ -78,11 +83,6 @@ class CustomerConnection:
 class CustomerPayload:
     customer: Customer | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-def _invalid(error: DomainError) -> GraphQLError:
-    first = error.errors[0]
-    return GraphQLError(first.message, extensions={"code": first.code.value, "field": first.field})
 
 
 @strawberry.type
@@ -115,7 +115,7 @@ class Query:
                 info.context.principal.location_id, to_filter(filter), first, after
             )
         except DomainError as error:
-            raise _invalid(error) from error
+            raise invalid(error) from error
         edges = [
             CustomerEdge(node=Customer.of(c), cursor=cursor)
             for c, cursor in zip(page.items, page.cursors, strict=True)

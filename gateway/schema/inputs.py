@@ -106,4 +106,6 @@ class CreditTargetInput:
     filter: CustomerFilterInput | None = strawberry.UNSET
 
     def to_domain(self) -> inputs.Target:
-        return inputs.Target(customer_ids=listed_ids(self.customer_ids), filter=to_filter(self.filter))
+        return inputs.Target(
+            customer_ids=listed_ids(self.customer_ids), filter=to_filter(self.filter)
+        )

@@ -21,15 +21,17 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from gateway.schema import access, customers, groups
+from gateway.schema import access, customers, groups, wallet
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 5_000
 CACHE_SIZE = 512
 
-Query = merge_types("Query", (access.Query, customers.Query, groups.Query))
-Mutation = merge_types("Mutation", (customers.Mutation, groups.Mutation, access.Mutation))
+Query = merge_types("Query", (access.Query, customers.Query, groups.Query, wallet.Query))
+Mutation = merge_types(
+    "Mutation", (customers.Mutation, groups.Mutation, wallet.Mutation, access.Mutation)
+)
 
 
 def _is_unexpected(error: GraphQLError) -> bool:

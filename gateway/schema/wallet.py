@@ -1,0 +1,318 @@
+"""Promotional credits: wallets, one-off and bulk operations, recurring schedules."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import strawberry
+
+from domain import entities
+from domain.errors import DomainError
+from domain.inputs import CreditRequest
+from domain.inputs import RecurrenceInput as RecurrenceRequest
+from domain.ledger import CreditOperation, EntryKind, EntrySource
+from domain.schedule import RecurrenceUnit
+from gateway.context import Info, admin
+from gateway.schema.common import (
+    DeletePayload,
+    Money,
+    PageInfo,
+    UserError,
+    invalid,
+    user_errors,
+)
+from gateway.schema.inputs import CreditTargetInput
+from gateway.schema.permissions import AdminOnly
+from services import schedules, wallet
+
+strawberry.enum(CreditOperation, name="CreditOperation")
+strawberry.enum(EntryKind, name="WalletEntryKind")
+strawberry.enum(EntrySource, name="WalletEntrySource")
+strawberry.enum(RecurrenceUnit, name="RecurrenceUnit")
+
+
+@strawberry.enum
+class OperationStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+@strawberry.enum
+class ScheduleTarget(StrEnum):
+    CUSTOMERS = "CUSTOMERS"
+    GROUPS = "GROUPS"
+
+
+@strawberry.type
+class WalletEntry:
+    id: strawberry.ID
+    kind: EntryKind
+    requested_amount: Money
+    delta: Money = strawberry.field(description="Signed change actually applied.")
+    balance_after: Money
+    description: str | None
+    source: EntrySource
+    source_id: strawberry.ID | None
+    actor: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, entry: entities.WalletEntry, currency: str) -> WalletEntry:
+        return cls(
+            id=strawberry.ID(str(entry.id)),
+            kind=EntryKind(entry.kind),
+            requested_amount=Money.of(entry.requested_amount, currency),
+            delta=Money.of(entry.delta, currency),
+            balance_after=Money.of(entry.balance_after, currency),
+            description=entry.description,
+            source=EntrySource(entry.source),
+            source_id=strawberry.ID(str(entry.source_id)),
+            actor=entry.actor,
+            created_at=entry.created_at,
+        )
+
+
+@strawberry.type
+class WalletEntryEdge:
+    node: WalletEntry
+    cursor: str
+
+
+@strawberry.type
+class WalletEntryConnection:
+    edges: list[WalletEntryEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class Wallet:
+    balance: Money
+    updated_at: datetime | None
+    customer: strawberry.Private[entities.Customer]
+
+    @strawberry.field(description="Newest first.")
+    async def entries(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> WalletEntryConnection:
+        currency = info.context.principal.currency
+        try:
+            page = await wallet.entries(self.customer.id, first, after)
+        except DomainError as error:
+            raise invalid(error) from error
+        return WalletEntryConnection(
+            edges=[
+                WalletEntryEdge(node=WalletEntry.of(e, currency), cursor=c)
+                for e, c in zip(page.items, page.cursors, strict=True)
+            ],
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                end_cursor=page.cursors[-1] if page.cursors else None,
+            ),
+            total_count=page.total_count,
+        )
+
+    @classmethod
+    def of(cls, customer: entities.Customer, currency: str) -> Wallet:
+        return cls(
+            balance=Money.of(customer.credit_balance, currency),
+            updated_at=customer.wallet_updated_at,
+            customer=customer,
+        )
+
+
+@strawberry.type
+class WalletOperation:
+    id: strawberry.ID
+    operation: CreditOperation
+    amount: Money
+    description: str | None
+    status: OperationStatus
+    total: int = strawberry.field(description="Customers targeted.")
+    processed: int
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, op: entities.WalletOperation, currency: str) -> WalletOperation:
+        return cls(
+            id=strawberry.ID(str(op.id)),
+            operation=CreditOperation(op.operation),
+            amount=Money.of(op.amount, currency),
+            description=op.description,
+            status=OperationStatus(op.status),
+            total=op.total,
+            processed=op.processed,
+            error=op.error,
+            created_at=op.created_at,
+            finished_at=op.finished_at,
+        )
+
+
+@strawberry.type
+class CreditSchedule:
+    id: strawberry.ID
+    operation: CreditOperation
+    amount: Money
+    description: str | None
+    every: int
+    unit: RecurrenceUnit
+    start_date: date
+    end_date: date | None
+    target: ScheduleTarget
+    group_ids: list[strawberry.ID]
+    paused: bool
+    next_run_on: date | None
+    last_run_on: date | None
+    created_at: datetime
+    entity: strawberry.Private[entities.CreditSchedule]
+
+    @classmethod
+    def of(cls, schedule: entities.CreditSchedule, currency: str) -> CreditSchedule:
+        return cls(
+            id=strawberry.ID(str(schedule.id)),
+            operation=CreditOperation(schedule.operation),
+            amount=Money.of(schedule.amount, currency),
+            description=schedule.description,
+            every=schedule.every,
+            unit=RecurrenceUnit(schedule.unit),
+            start_date=schedule.start_date,
+            end_date=schedule.end_date,
+            target=ScheduleTarget(schedule.target),
+            group_ids=[strawberry.ID(str(g)) for g in schedule.group_ids],
+            paused=schedule.paused,
+            next_run_on=None if schedule.paused else schedule.next_run_on,
+            last_run_on=schedule.last_run_on,
+            created_at=schedule.created_at,
+            entity=schedule,
+        )
+
+    @strawberry.field(description="Customers the next period would reach.")
+    async def customer_count(self) -> int:
+        counts = await schedules.customer_counts([self.entity.id])
+        return counts.get(self.entity.id, 0)
+
+
+@strawberry.input
+class RecurrenceInput:
+    every: int = 1
+    unit: RecurrenceUnit
+    start_date: date = strawberry.field(
+        description="In the location's time zone; first application on this date."
+    )
+    end_date: date | None = None
+
+
+@strawberry.input
+class SetPromotionalCreditsInput:
+    target: CreditTargetInput
+    operation: CreditOperation
+    amount: Decimal
+    description: str | None = None
+    recurrence: RecurrenceInput | None = strawberry.field(
+        default=None, description="When given, creates a schedule instead of applying once."
+    )
+    idempotency_key: str | None = None
+
+    def to_domain(self) -> CreditRequest:
+        recurrence = None
+        if self.recurrence is not None:
+            r = self.recurrence
+            recurrence = RecurrenceRequest(r.every, r.unit.value, r.start_date, r.end_date)
+        return CreditRequest(
+            target=self.target.to_domain(),
+            operation=self.operation.value,
+            amount=self.amount,
+            description=self.description,
+            recurrence=recurrence,
+            idempotency_key=self.idempotency_key,
+        )
+
+
+@strawberry.type
+class SetPromotionalCreditsPayload:
+    operation: WalletOperation | None = strawberry.field(
+        default=None, description="Set when applied once."
+    )
+    schedule: CreditSchedule | None = strawberry.field(
+        default=None, description="Set when recurrence was given."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CreditSchedulePayload:
+    schedule: CreditSchedule | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(permission_classes=[AdminOnly])
+    async def wallet_operation(self, info: Info, id: strawberry.ID) -> WalletOperation | None:
+        principal = info.context.principal
+        found = await wallet.get_operation(principal.location_id, id)
+        return WalletOperation.of(found, principal.currency) if found else None
+
+    @strawberry.field(permission_classes=[AdminOnly])
+    async def credit_schedules(self, info: Info) -> list[CreditSchedule]:
+        principal = info.context.principal
+        found = await schedules.list_schedules(principal.location_id)
+        return [CreditSchedule.of(s, principal.currency) for s in found]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def set_promotional_credits(
+        self, info: Info, input: SetPromotionalCreditsInput
+    ) -> SetPromotionalCreditsPayload:
+        dispatcher = info.context.dispatcher
+        try:
+            principal = admin(info)
+            request = input.to_domain()
+            if request.recurrence is not None:
+                schedule = await schedules.create_schedule(principal, request, dispatcher)
+                return SetPromotionalCreditsPayload(
+                    schedule=CreditSchedule.of(schedule, principal.currency)
+                )
+            operation = await wallet.apply_once(principal, request, dispatcher)
+        except DomainError as error:
+            return SetPromotionalCreditsPayload(errors=user_errors(error))
+        return SetPromotionalCreditsPayload(
+            operation=WalletOperation.of(operation, principal.currency)
+        )
+
+    @strawberry.mutation
+    async def pause_credit_schedule(self, info: Info, id: strawberry.ID) -> CreditSchedulePayload:
+        try:
+            principal = admin(info)
+            schedule = await schedules.pause_schedule(principal.location_id, id)
+        except DomainError as error:
+            return CreditSchedulePayload(errors=user_errors(error))
+        return CreditSchedulePayload(schedule=CreditSchedule.of(schedule, principal.currency))
+
+    @strawberry.mutation
+    async def resume_credit_schedule(self, info: Info, id: strawberry.ID) -> CreditSchedulePayload:
+        try:
+            principal = admin(info)
+            schedule = await schedules.resume_schedule(
+                principal.location_id, id, info.context.dispatcher
+            )
+        except DomainError as error:
+            return CreditSchedulePayload(errors=user_errors(error))
+        return CreditSchedulePayload(schedule=CreditSchedule.of(schedule, principal.currency))
+
+    @strawberry.mutation
+    async def delete_credit_schedule(self, info: Info, id: strawberry.ID) -> DeletePayload:
+        try:
+            principal = admin(info)
+            deleted = await schedules.delete_schedule(principal.location_id, id)
+        except DomainError as error:
+            return DeletePayload(errors=user_errors(error))
+        return DeletePayload(deleted_id=strawberry.ID(str(deleted)))

@@ -1,0 +1,132 @@
+"""Promotional-credit wallets: the ledger, bulk operations and recurring schedules.
+
+A customer's balance lives on `customers.credit_balance`; every change to it is a `WalletEntry`
+written in the same transaction. The unique key (source_id, customer_id, period, kind) is what
+makes every application exactly-once: whoever inserts the entry applies the delta.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.entities import Customer, Location
+from models.ids import new_id
+
+
+class WalletEntry(Model):
+    id = fields.BigIntField(primary_key=True)
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name=False, on_delete=fields.CASCADE
+    )
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "models.Customer", related_name="wallet_entries", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=20)
+    requested_amount = fields.BigIntField()
+    delta = fields.BigIntField()
+    balance_after = fields.BigIntField()
+    description = fields.CharField(max_length=500, null=True)
+    source = fields.CharField(max_length=10)
+    source_id = fields.UUIDField()
+    # 0 for one-off operations and checkouts; the period's index for schedule runs.
+    period = fields.IntField(default=0)
+    actor = fields.CharField(max_length=100, null=True)
+    created_at = fields.DatetimeField()
+    location_id: UUID
+    customer_id: UUID
+
+    class Meta:
+        table = "wallet_entries"
+        unique_together = (("source_id", "customer_id", "period", "kind"),)
+        indexes = (("customer_id", "id"),)
+
+
+class WalletOperation(Model):
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name=False, on_delete=fields.CASCADE
+    )
+    operation = fields.CharField(max_length=10)
+    amount = fields.BigIntField()
+    description = fields.CharField(max_length=500, null=True)
+    source = fields.CharField(max_length=10)
+    # Exactly one of the two: an explicit customer list, or a filter evaluated when it runs.
+    customer_ids: fields.Field[list[str] | None] = fields.JSONField(null=True)
+    customer_filter: fields.Field[dict[str, object] | None] = fields.JSONField(null=True)
+    status = fields.CharField(max_length=10, default="QUEUED")
+    total = fields.IntField(default=0)
+    processed = fields.IntField(default=0)
+    error = fields.TextField(null=True)
+    actor = fields.CharField(max_length=100, null=True)
+    idempotency_key = fields.CharField(max_length=200, null=True)
+    request_hash = fields.CharField(max_length=64, null=True)
+    attempts = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    started_at = fields.DatetimeField(null=True)
+    heartbeat_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+    location_id: UUID
+
+    class Meta:
+        table = "wallet_operations"
+        unique_together = (("location_id", "idempotency_key"),)
+        indexes = (("status", "heartbeat_at"),)
+
+
+class CreditSchedule(Model):
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name=False, on_delete=fields.CASCADE
+    )
+    operation = fields.CharField(max_length=10)
+    amount = fields.BigIntField()
+    description = fields.CharField(max_length=500, null=True)
+    every = fields.IntField()
+    unit = fields.CharField(max_length=5)
+    start_date = fields.DateField()
+    end_date = fields.DateField(null=True)
+    target = fields.CharField(max_length=10)
+    customer_ids: fields.Field[list[str]] = fields.JSONField(default=list)
+    group_ids: fields.Field[list[str]] = fields.JSONField(default=list)
+    paused = fields.BooleanField(default=False)
+    # Index of the last period that was applied (or skipped by a resume); -1 before the first.
+    last_period = fields.IntField(default=-1)
+    last_run_on = fields.DateField(null=True)
+    next_run_on = fields.DateField(null=True)
+    actor = fields.CharField(max_length=100, null=True)
+    idempotency_key = fields.CharField(max_length=200, null=True)
+    request_hash = fields.CharField(max_length=64, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    location_id: UUID
+
+    class Meta:
+        table = "credit_schedules"
+        unique_together = (("location_id", "idempotency_key"),)
+        indexes = (("paused", "next_run_on"),)
+
+
+class ScheduleRun(Model):
+    """One period of a schedule: created once by the tick, processed by a job."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    schedule: fields.ForeignKeyRelation[CreditSchedule] = fields.ForeignKeyField(
+        "models.CreditSchedule", related_name="runs", on_delete=fields.CASCADE
+    )
+    period = fields.IntField()
+    period_on = fields.DateField()
+    status = fields.CharField(max_length=10, default="QUEUED")
+    total = fields.IntField(default=0)
+    processed = fields.IntField(default=0)
+    error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    heartbeat_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+    schedule_id: UUID
+
+    class Meta:
+        table = "schedule_runs"
+        unique_together = (("schedule_id", "period"),)
+        indexes = (("status", "heartbeat_at"),)

@@ -1,0 +1,341 @@
+"""Importing customers of one location from a CSV file (`gocrm import-customers`).
+
+The file has a header row and the columns first_name, last_name, email, phone, card_code and
+groups (group references separated by ``;``); other columns are ignored. The card code is the key:
+a row whose card belongs to a customer of the location fills in that customer's non-empty contact
+fields and adds (never removes) its group memberships; any other row creates a customer with that
+card. Rows that fail validation are skipped and reported with their line, so importing the same
+file twice changes nothing the second time.
+
+Everything is parsed and validated first; then the rows are written in batches, each with a few
+set-based statements in one transaction, so a batch is either written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from domain.contacts import (
+    MAX_NAME_LENGTH,
+    card_code_problem,
+    clean_text,
+    email_problem,
+    normalise_email,
+    phone_problem,
+)
+from domain.errors import ErrorCode, fail, not_found
+from domain.references import normalise_reference
+from models.db import IntegrityError, transaction
+from models.entities import Card, Customer, CustomerGroup, GroupMembership, Location
+
+if TYPE_CHECKING:
+    from _csv import Reader
+
+BATCH_SIZE = 5_000
+UPDATE_BATCH_SIZE = 1_000  # CASE updates bind ~15 parameters per customer; stay far below 32k
+MAX_ATTEMPTS = 3
+CONTACT_FIELDS = ("first_name", "last_name", "email", "phone")
+COLUMNS = (*CONTACT_FIELDS, "card_code", "groups")
+_NAME_LABELS = {"first_name": "first name", "last_name": "last name"}
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    created: int
+    updated: int
+    unchanged: int
+    skipped: int
+    problems: tuple[ImportProblem, ...]
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+        }
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A valid data row: the card code, the non-empty contact values and the groups to join."""
+
+    line: int
+    card_code: str
+    contact: tuple[tuple[str, str], ...]
+    group_ids: tuple[UUID, ...]
+
+
+@dataclass
+class _Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class _Plan:
+    """The statements one batch needs, worked out from a read of the current state."""
+
+    counts: _Counts = field(default_factory=_Counts)
+    new_codes: set[str] = field(default_factory=set)
+    customers: list[Customer] = field(default_factory=list)
+    cards: list[Card] = field(default_factory=list)
+    memberships: list[GroupMembership] = field(default_factory=list)
+    changes: dict[frozenset[str], list[Customer]] = field(default_factory=dict)
+
+
+async def import_customers(
+    location_id: UUID,
+    path: Path,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Import the file into the location; raises INVALID (field "file") for an unusable file."""
+    if not await Location.exists(id=location_id):
+        raise not_found("location", "Location")
+    text = _decode(await asyncio.to_thread(path.read_bytes))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    columns = _columns(reader)
+    groups = await _group_ids(location_id)
+    records = _parse(reader, columns, groups)
+
+    problems = [r for r in records if isinstance(r, ImportProblem)]
+    totals = _Counts()
+    for start in range(0, len(records), BATCH_SIZE):
+        chunk = records[start : start + BATCH_SIZE]
+        rows = [r for r in chunk if isinstance(r, _Row)]
+        if rows:
+            counts, conflicts = await _import_batch(location_id, rows)
+            totals.created += counts.created
+            totals.updated += counts.updated
+            totals.unchanged += counts.unchanged
+            problems.extend(conflicts)
+        if on_progress is not None:
+            on_progress(start + len(chunk), len(records))
+    problems.sort(key=lambda p: p.line)
+    return ImportReport(
+        created=totals.created,
+        updated=totals.updated,
+        unchanged=totals.unchanged,
+        skipped=len(problems),
+        problems=tuple(problems),
+    )
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise fail(
+            ErrorCode.INVALID, "file", f"The file is not UTF-8 text (line {line})."
+        ) from error
+
+
+def _columns(reader: Reader) -> dict[str, int]:
+    """The position of each known column in the header row."""
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        raise fail(ErrorCode.INVALID, "file", f"Line 1: {error}.") from error
+    if header is None:
+        raise fail(ErrorCode.INVALID, "file", "The file is empty; a header row is required.")
+    positions: dict[str, int] = {}
+    for index, name in enumerate(header):
+        key = name.strip().casefold()
+        if key in COLUMNS:
+            positions.setdefault(key, index)
+    if "card_code" not in positions:
+        raise fail(ErrorCode.INVALID, "file", "The header row has no card_code column.")
+    return positions
+
+
+async def _group_ids(location_id: UUID) -> dict[str, UUID]:
+    rows = await CustomerGroup.filter(location_id=location_id).values_list("reference", "id")
+    return {normalise_reference(str(reference)): UUID(str(uid)) for reference, uid in rows}
+
+
+def _parse(
+    reader: Reader, columns: dict[str, int], groups: dict[str, UUID]
+) -> list[_Row | ImportProblem]:
+    """Every non-blank data row, valid or not, in file order."""
+    records: list[_Row | ImportProblem] = []
+    first_seen: dict[str, int] = {}
+    while True:
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return records
+        except csv.Error as error:
+            raise fail(ErrorCode.INVALID, "file", f"Line {line}: {error}.") from error
+        values = {
+            name: cells[index] if index < len(cells) else "" for name, index in columns.items()
+        }
+        if any(value.strip() for value in values.values()):
+            records.append(_check_row(line, values, groups, first_seen))
+
+
+def _check_row(
+    line: int, values: dict[str, str], groups: dict[str, UUID], first_seen: dict[str, int]
+) -> _Row | ImportProblem:
+    if any("\x00" in value for value in values.values()):
+        return ImportProblem(line, "the row contains a NUL character")
+    reasons: list[str] = []
+    code = values["card_code"].strip()
+    if not code:
+        reasons.append("missing card code")
+    elif problem := card_code_problem(code):
+        reasons.append(f"invalid card code '{code}' ({problem.rstrip('.')})")
+    elif code in first_seen:
+        reasons.append(f"card code '{code}' repeats line {first_seen[code]}")
+    else:
+        first_seen[code] = line
+
+    contact: dict[str, str] = {}
+    for name, label in _NAME_LABELS.items():
+        text = clean_text(values.get(name))
+        if text is not None and len(text) > MAX_NAME_LENGTH:
+            reasons.append(f"{label} '{text}' is longer than {MAX_NAME_LENGTH} characters")
+        elif text is not None:
+            contact[name] = text
+    email = clean_text(values.get("email"))
+    if email is not None:
+        email = normalise_email(email)
+        if email_problem(email):
+            reasons.append(f"invalid email '{email}'")
+        contact["email"] = email
+    phone = clean_text(values.get("phone"))
+    if phone is not None:
+        if phone_problem(phone):
+            reasons.append(f"invalid phone '{phone}'")
+        contact["phone"] = phone
+
+    group_ids: list[UUID] = []
+    for raw in values.get("groups", "").split(";"):
+        reference = normalise_reference(raw)
+        if not reference:
+            continue
+        if (group_id := groups.get(reference)) is None:
+            reasons.append(f"unknown group reference '{raw.strip()}'")
+        else:
+            group_ids.append(group_id)
+
+    if reasons:
+        return ImportProblem(line, "; ".join(reasons))
+    return _Row(line, code, tuple(contact.items()), tuple(dict.fromkeys(group_ids)))
+
+
+async def _import_batch(
+    location_id: UUID, rows: Sequence[_Row]
+) -> tuple[_Counts, list[ImportProblem]]:
+    """Write one batch in one transaction. Rows whose new card code another writer took between
+    our read and our write are reported instead, and the rest of the batch is tried again."""
+    problems: list[ImportProblem] = []
+    pending = list(rows)
+    failure: IntegrityError | None = None
+    for _ in range(MAX_ATTEMPTS):
+        plan = await _plan(location_id, pending)
+        try:
+            async with transaction():
+                await _apply(plan)
+        except IntegrityError as error:
+            failure = error
+            taken = await _card_owners(location_id, sorted(plan.new_codes))
+            problems.extend(
+                ImportProblem(r.line, f"card code '{r.card_code}' was taken during the import")
+                for r in pending
+                if r.card_code in taken
+            )
+            pending = [r for r in pending if r.card_code not in taken]
+            if not pending:
+                break
+        else:
+            return plan.counts, problems
+    problems.extend(
+        ImportProblem(r.line, f"not imported: a concurrent change conflicted ({failure})")
+        for r in pending
+    )
+    return _Counts(), problems
+
+
+async def _card_owners(location_id: UUID, codes: Sequence[str]) -> dict[str, Customer]:
+    """The customers holding these card codes in the location, one instance per customer."""
+    if not codes:
+        return {}
+    cards = await Card.filter(location_id=location_id, code__in=list(codes)).select_related(
+        "customer"
+    )
+    customers: dict[UUID, Customer] = {}
+    return {card.code: customers.setdefault(card.customer_id, card.customer) for card in cards}
+
+
+async def _plan(location_id: UUID, rows: Sequence[_Row]) -> _Plan:
+    owners = await _card_owners(location_id, [r.card_code for r in rows])
+    existing_ids = list({c.id for c in owners.values()})
+    wanted_groups = list({g for r in rows for g in r.group_ids})
+    joined: set[tuple[UUID, UUID]] = set()
+    if existing_ids and wanted_groups:
+        found = await GroupMembership.filter(
+            customer_id__in=existing_ids, group_id__in=wanted_groups
+        ).values_list("customer_id", "group_id")
+        joined = {(UUID(str(c)), UUID(str(g))) for c, g in found}
+
+    plan = _Plan()
+    changed: dict[UUID, tuple[Customer, set[str]]] = {}
+    for row in rows:
+        customer = owners.get(row.card_code)
+        fields: set[str] = set()
+        if customer is None:
+            customer = Customer(location_id=location_id, **dict(row.contact))
+            plan.customers.append(customer)
+            plan.cards.append(
+                Card(location_id=location_id, customer_id=customer.id, code=row.card_code)
+            )
+            plan.new_codes.add(row.card_code)
+            plan.counts.created += 1
+        else:
+            for name, value in row.contact:
+                if getattr(customer, name) != value:
+                    setattr(customer, name, value)
+                    fields.add(name)
+            if fields:
+                changed.setdefault(customer.id, (customer, set()))[1].update(fields)
+        adds = [g for g in row.group_ids if (customer.id, g) not in joined]
+        joined.update((customer.id, g) for g in adds)
+        plan.memberships.extend(GroupMembership(customer_id=customer.id, group_id=g) for g in adds)
+        if row.card_code in owners:
+            if fields or adds:
+                plan.counts.updated += 1
+            else:
+                plan.counts.unchanged += 1
+    for customer, fields in changed.values():
+        plan.changes.setdefault(frozenset(fields), []).append(customer)
+    return plan
+
+
+async def _apply(plan: _Plan) -> None:
+    if plan.customers:
+        await Customer.bulk_create(plan.customers)
+    if plan.cards:
+        await Card.bulk_create(plan.cards)
+    if plan.memberships:
+        await GroupMembership.bulk_create(plan.memberships, ignore_conflicts=True)
+    for fields, customers in plan.changes.items():
+        # Only the fields that changed, so a concurrent edit of another field survives.
+        await Customer.bulk_update(
+            customers, fields=[*sorted(fields), "updated_at"], batch_size=UPDATE_BATCH_SIZE
+        )

@@ -1,0 +1,41 @@
+"""How services hand work to the background: a dispatcher the entry point provides.
+
+The gateway and the worker give an arq-backed dispatcher when `REDIS_URL` is set, and an
+in-process one otherwise; both run the same job functions in `tasks/`. Job ids are deterministic,
+so enqueuing the same work twice while it is pending is a no-op; the jobs are idempotent anyway.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+from uuid import UUID
+
+RUN_WALLET_OPERATION = "run_wallet_operation"
+RUN_SCHEDULE_PERIOD = "run_schedule_period"
+
+
+class Dispatcher(Protocol):
+    async def enqueue(self, function: str, *args: str, job_id: str) -> None: ...
+
+
+def operation_job_id(operation_id: UUID) -> str:
+    return f"wallet-operation:{operation_id}"
+
+
+def schedule_job_id(schedule_id: UUID, period: int) -> str:
+    return f"schedule-run:{schedule_id}:{period}"
+
+
+async def enqueue_operation(dispatcher: Dispatcher, operation_id: UUID) -> None:
+    await dispatcher.enqueue(
+        RUN_WALLET_OPERATION, str(operation_id), job_id=operation_job_id(operation_id)
+    )
+
+
+async def enqueue_schedule_period(dispatcher: Dispatcher, schedule_id: UUID, period: int) -> None:
+    await dispatcher.enqueue(
+        RUN_SCHEDULE_PERIOD,
+        str(schedule_id),
+        str(period),
+        job_id=schedule_job_id(schedule_id, period),
+    )

@@ -1,0 +1,288 @@
+"""Promotional credits: one-off operations on one customer, a list, or a filter, and reads.
+
+Every request creates a `WalletOperation`. Small targets are applied before the mutation
+returns; larger ones are queued and processed in chunks by a job. Either way the same
+`run_operation` does the work, and the ledger's unique key makes reruns harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from uuid import UUID
+
+from domain import entities
+from domain.access import Principal
+from domain.errors import DomainError, ErrorCode, fail
+from domain.inputs import CreditRequest, CustomerFilter
+from domain.ledger import CreditOperation, EntrySource, amount_problem
+from domain.money import to_minor
+from domain.paging import decode_cursor, encode_cursor, page_size_problem
+from models.db import IntegrityError, transaction
+from models.ids import parse_id
+from models.ledger import Application, apply_chunk
+from models.queries import wallet_entry_entity, wallet_operation_entity
+from models.wallet import WalletEntry, WalletOperation
+from services.customers import filtered_customers
+from services.groups import resolve_target
+from services.jobs import Dispatcher, enqueue_operation
+
+log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 5_000
+INLINE_LIMIT = 500
+MAX_ATTEMPTS = 5
+MAX_DESCRIPTION_LENGTH = 500
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+STALE_AFTER = timedelta(minutes=2)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def checked_amount(operation: CreditOperation, amount: Decimal, field: str) -> int:
+    minor = to_minor(amount)
+    if problem := amount_problem(operation, minor):
+        raise fail(ErrorCode.INVALID, field, problem)
+    assert minor is not None
+    return minor
+
+
+def checked_description(description: str | None) -> str | None:
+    description = (description or "").strip() or None
+    if description is not None and len(description) > MAX_DESCRIPTION_LENGTH:
+        raise fail(
+            ErrorCode.INVALID,
+            "input.description",
+            f"At most {MAX_DESCRIPTION_LENGTH} characters.",
+        )
+    return description
+
+
+def checked_operation(operation: str) -> CreditOperation:
+    try:
+        return CreditOperation(operation)
+    except ValueError as exc:
+        raise fail(ErrorCode.INVALID, "input.operation", "Use ADD, REDUCE or SET.") from exc
+
+
+def request_hash(request: CreditRequest) -> str:
+    payload = asdict(request)
+    payload.pop("idempotency_key")
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def checked_idempotency_key(key: str | None) -> str | None:
+    key = (key or "").strip() or None
+    if key is not None and len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise fail(
+            ErrorCode.INVALID,
+            "input.idempotencyKey",
+            f"At most {MAX_IDEMPOTENCY_KEY_LENGTH} characters.",
+        )
+    return key
+
+
+def key_reused() -> DomainError:
+    return fail(
+        ErrorCode.IDEMPOTENCY_KEY_REUSED,
+        "input.idempotencyKey",
+        "This idempotency key was used for a different request.",
+    )
+
+
+def _filter_from_json(data: dict[str, object]) -> CustomerFilter:
+    def ids(name: str) -> tuple[str, ...] | None:
+        value = data.get(name)
+        return tuple(str(v) for v in value) if isinstance(value, list) else None
+
+    search = data.get("search")
+    has_credits = data.get("has_credits")
+    return CustomerFilter(
+        ids=ids("ids"),
+        group_ids=ids("group_ids"),
+        search=search if isinstance(search, str) else None,
+        has_credits=has_credits if isinstance(has_credits, bool) else None,
+    )
+
+
+async def apply_once(
+    principal: Principal, request: CreditRequest, dispatcher: Dispatcher
+) -> entities.WalletOperation:
+    """Create the operation for a one-off request, and apply it now when it is small."""
+    operation = checked_operation(request.operation)
+    amount = checked_amount(operation, request.amount, "input.amount")
+    description = checked_description(request.description)
+    key = checked_idempotency_key(request.idempotency_key)
+    digest = request_hash(request)
+    if key is not None:
+        existing = await WalletOperation.get_or_none(
+            location_id=principal.location_id, idempotency_key=key
+        )
+        if existing is not None:
+            if existing.request_hash != digest:
+                raise key_reused()
+            return wallet_operation_entity(existing)
+    target = request.target
+    if (target.customer_ids is None) == (target.filter is None):
+        raise fail(ErrorCode.INVALID, "input.target", "Give exactly one of customerIds and filter.")
+    stored_ids: list[str] | None = None
+    stored_filter: dict[str, object] | None = None
+    if target.customer_ids is not None:
+        customer_ids = await resolve_target(principal.location_id, target, "input.target")
+        total = len(customer_ids)
+        stored_ids = [str(c) for c in customer_ids]
+        source = EntrySource.MANUAL if len(target.customer_ids) == 1 else EntrySource.BULK
+    else:
+        assert target.filter is not None
+        query = filtered_customers(principal.location_id, target.filter, "input.target.filter")
+        total = await query.count()
+        stored_filter = asdict(target.filter)
+        source = EntrySource.BULK
+    try:
+        row = await WalletOperation.create(
+            location_id=principal.location_id,
+            operation=operation.value,
+            amount=amount,
+            description=description,
+            source=source.value,
+            customer_ids=stored_ids,
+            customer_filter=stored_filter,
+            total=total,
+            actor=principal.api_key_name,
+            idempotency_key=key,
+            request_hash=digest,
+        )
+    except IntegrityError as exc:  # the same key, submitted concurrently
+        existing = await WalletOperation.get_or_none(
+            location_id=principal.location_id, idempotency_key=key
+        )
+        if existing is None or existing.request_hash != digest:
+            raise key_reused() from exc
+        return wallet_operation_entity(existing)
+    if total <= INLINE_LIMIT:
+        await run_operation(row.id)
+    else:
+        await enqueue_operation(dispatcher, row.id)
+    return wallet_operation_entity(await WalletOperation.get(id=row.id))
+
+
+async def _operation_targets(row: WalletOperation) -> AsyncIterator[list[UUID]]:
+    """The operation's customers in id order, a chunk at a time."""
+    if row.customer_ids is not None:
+        ids = sorted(UUID(c) for c in row.customer_ids)
+        for start in range(0, len(ids), CHUNK_SIZE):
+            yield ids[start : start + CHUNK_SIZE]
+        return
+    criteria = _filter_from_json(row.customer_filter) if row.customer_filter else None
+    query = filtered_customers(row.location_id, criteria)
+    last: UUID | None = None
+    while True:
+        page = query.filter(id__gt=last) if last else query
+        found = await page.order_by("id").limit(CHUNK_SIZE).values_list("id", flat=True)
+        chunk = [UUID(str(c)) for c in found]
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1]
+
+
+async def run_operation(operation_id: UUID) -> None:
+    """Process an operation to the end; safe to run again, or twice at once."""
+    row = await WalletOperation.get_or_none(id=operation_id)
+    if row is None or row.status in ("SUCCEEDED", "FAILED"):
+        return
+    started = now_utc()
+    total = row.total
+    if row.customer_filter is not None or row.customer_ids is None:
+        criteria = _filter_from_json(row.customer_filter) if row.customer_filter else None
+        total = await filtered_customers(row.location_id, criteria).count()
+    await WalletOperation.filter(id=row.id).update(
+        status="RUNNING",
+        started_at=row.started_at or started,
+        heartbeat_at=started,
+        attempts=row.attempts + 1,
+        total=total,
+    )
+    change = Application(
+        location_id=row.location_id,
+        operation=CreditOperation(row.operation),
+        amount=row.amount,
+        kind=row.operation,
+        source=row.source,
+        source_id=row.id,
+        period=0,
+        description=row.description,
+        actor=row.actor,
+        now=started,
+    )
+    done = 0
+    try:
+        async for chunk in _operation_targets(row):
+            async with transaction() as db:
+                await apply_chunk(chunk, change, db)
+                done += len(chunk)
+                await (
+                    WalletOperation.filter(id=row.id)
+                    .using_db(db)
+                    .update(processed=min(done, total), heartbeat_at=now_utc())
+                )
+    except Exception as exc:
+        failed = row.attempts + 1 >= MAX_ATTEMPTS
+        log.exception("wallet operation %s failed (attempt %d)", row.id, row.attempts + 1)
+        await WalletOperation.filter(id=row.id).update(
+            status="FAILED" if failed else "RUNNING",
+            error=str(exc)[:2000],
+            finished_at=now_utc() if failed else None,
+        )
+        raise
+    await WalletOperation.filter(id=row.id).update(
+        status="SUCCEEDED", processed=done, total=max(total, done), finished_at=now_utc()
+    )
+
+
+async def get_operation(location_id: UUID, operation_id: str) -> entities.WalletOperation | None:
+    uid = parse_id(operation_id)
+    row = await WalletOperation.get_or_none(id=uid, location_id=location_id) if uid else None
+    return wallet_operation_entity(row) if row else None
+
+
+async def stale_operations(now: datetime) -> list[UUID]:
+    """Operations whose job has died or was lost: queued or running without a recent sign of
+    life. The database, not the queue, says what is unfinished."""
+    cutoff = now - STALE_AFTER
+    rows = await WalletOperation.filter(status__in=("QUEUED", "RUNNING")).values_list(
+        "id", "created_at", "heartbeat_at"
+    )
+    return [
+        UUID(str(op_id)) for op_id, created, heartbeat in rows if (heartbeat or created) < cutoff
+    ]
+
+
+async def entries(
+    customer_id: UUID, first: int, after: str | None
+) -> entities.Page[entities.WalletEntry]:
+    """A customer's ledger, newest first."""
+    if problem := page_size_problem(first):
+        raise fail(ErrorCode.INVALID, "first", problem)
+    query = WalletEntry.filter(customer_id=customer_id)
+    total = await query.count()
+    if after is not None:
+        key = decode_cursor(after)
+        if key is None or not key.isdigit():
+            raise fail(ErrorCode.INVALID, "after", "Not a cursor from this list.")
+        query = query.filter(id__lt=int(key))
+    rows = await query.order_by("-id").limit(first + 1)
+    items = tuple(wallet_entry_entity(r) for r in rows[:first])
+    return entities.Page(
+        items=items,
+        cursors=tuple(encode_cursor(str(e.id)) for e in items),
+        has_next_page=len(rows) > first,
+        total_count=total,
+    )

@@ -1,0 +1,60 @@
+"""The embedded runner: the worker's job functions as asyncio tasks in the server process,
+and the tick on a timer. Used when `REDIS_URL` is unset."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from tasks.jobs import JOBS, tick
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 30.0
+
+
+class InProcessDispatcher:
+    def __init__(self) -> None:
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._ticker: asyncio.Task[None] | None = None
+
+    @property
+    def context(self) -> dict[str, Any]:
+        return {"dispatcher": self}
+
+    async def enqueue(self, function: str, *args: str, job_id: str) -> None:
+        running = self._tasks.get(job_id)
+        if running is not None and not running.done():
+            return
+        task = asyncio.create_task(self._run(function, args), name=job_id)
+        self._tasks[job_id] = task
+
+    async def _run(self, function: str, args: tuple[str, ...]) -> None:
+        try:
+            await JOBS[function](self.context, *args)
+        except Exception:
+            log.exception("job %s%s failed", function, args)
+
+    async def drain(self) -> None:
+        """Wait until no job is running (jobs may enqueue more)."""
+        while pending := [t for t in self._tasks.values() if not t.done()]:
+            await asyncio.gather(*pending)
+
+    def start_ticker(self, every: float = TICK_SECONDS) -> None:
+        async def loop() -> None:
+            while True:
+                try:
+                    await tick(self.context)
+                except Exception:
+                    log.exception("tick failed")
+                await asyncio.sleep(every)
+
+        self._ticker = asyncio.create_task(loop(), name="tick")
+
+    async def close(self) -> None:
+        tasks = [t for t in [self._ticker, *self._tasks.values()] if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()

@@ -1,0 +1,293 @@
+"""Importing customers from CSV: created, updated, unchanged and skipped rows, on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from domain import entities
+from domain.errors import DomainError, ErrorCode
+from domain.inputs import CardInput, CustomerInput
+from models.entities import Customer
+from services import customers, groups, importer
+from services.importer import ImportProblem, import_customers
+from tests.helpers import Api, create_customer, create_group
+
+HEADER = "first_name,last_name,email,phone,card_code,groups\n"
+
+
+def write_csv(tmp_path: Path, text: str, name: str = "customers.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def location(api: Api) -> UUID:
+    return UUID(api.location_id)
+
+
+async def customer_count(api: Api) -> int:
+    page = await customers.list_customers(location(api), None, 1, None)
+    return page.total_count
+
+
+async def by_card(api: Api, code: str) -> entities.Customer:
+    customer = await customers.get_customer_by_card(location(api), code)
+    assert customer is not None, code
+    return customer
+
+
+async def card_codes(customer: entities.Customer) -> list[str]:
+    found = await customers.cards_of([customer.id])
+    return [card.code for card in found[customer.id]]
+
+
+async def group_references(customer: entities.Customer) -> list[str]:
+    found = await customers.groups_of([customer.id])
+    return sorted(group.reference for group in found[customer.id])
+
+
+async def test_good_rows_create_customers_with_cards_and_groups(api: Api, tmp_path: Path) -> None:
+    await create_group(api, "VIP")
+    await create_group(api, "Stały klient")
+    path = write_csv(
+        tmp_path,
+        HEADER
+        + "Anna,Nowak,Anna@Example.com,+48 600 100 200,C1, vip ; STALY-KLIENT\n"
+        + "Jan,,,,C2,\n"
+        + ",,,,C3,vip\n",
+    )
+
+    report = await import_customers(location(api), path)
+
+    assert report.summary() == {"created": 3, "updated": 0, "unchanged": 0, "skipped": 0}
+    assert report.problems == ()
+    assert await customer_count(api) == 3
+    anna = await by_card(api, "C1")
+    assert (anna.first_name, anna.last_name, anna.email, anna.phone) == (
+        "Anna",
+        "Nowak",
+        "anna@example.com",
+        "+48 600 100 200",
+    )
+    assert await card_codes(anna) == ["C1"]
+    assert await group_references(anna) == ["staly-klient", "vip"]
+    jan = await by_card(api, "C2")
+    assert (jan.first_name, jan.last_name, jan.email, jan.phone) == ("Jan", None, None, None)
+    assert await group_references(jan) == []
+    assert await group_references(await by_card(api, "C3")) == ["vip"]
+
+
+async def test_bad_rows_are_reported_by_line_and_not_written(api: Api, tmp_path: Path) -> None:
+    await create_group(api, "VIP")
+    path = write_csv(
+        tmp_path,
+        HEADER
+        + "Ewa,,not-an-email,,B1,\n"  # line 2
+        + "Olek,,,12ab,B2,\n"  # line 3
+        + "Nobody,,,,,vip\n"  # line 4
+        + "Spacey,,,,B 4,\n"  # line 5
+        + "First,,,,D1,\n"  # line 6
+        + "Second,,,,D1,\n"  # line 7
+        + "Grouped,,,,B8,vip;vip2\n"  # line 8
+        + '"Multi\nline",,,,G1,\n'  # lines 9-10
+        + "Tail,,bad@,,B11,\n"  # line 11
+        + "Good,,,,G2,vip\n",  # line 12
+    )
+
+    report = await import_customers(location(api), path)
+
+    assert report.problems == (
+        ImportProblem(2, "invalid email 'not-an-email'"),
+        ImportProblem(3, "invalid phone '12ab'"),
+        ImportProblem(4, "missing card code"),
+        ImportProblem(
+            5,
+            "invalid card code 'B 4' (Card code may contain only letters, digits and . _ : / -)",
+        ),
+        ImportProblem(7, "card code 'D1' repeats line 6"),
+        ImportProblem(8, "unknown group reference 'vip2'"),
+        ImportProblem(11, "invalid email 'bad@'"),
+    )
+    assert report.summary() == {"created": 3, "updated": 0, "unchanged": 0, "skipped": 7}
+    assert await customer_count(api) == 3
+    for code in ("B1", "B2", "B 4", "B8", "B11"):
+        assert await customers.get_customer_by_card(location(api), code) is None
+    assert (await by_card(api, "D1")).first_name == "First"
+    assert (await by_card(api, "G1")).first_name == "Multi\nline"
+    assert await group_references(await by_card(api, "G2")) == ["vip"]
+
+
+async def test_rerunning_the_same_file_changes_nothing(api: Api, tmp_path: Path) -> None:
+    await create_group(api, "VIP")
+    path = write_csv(
+        tmp_path,
+        HEADER + "Anna,Nowak,anna@example.com,600100200,R1,vip\nJan,,,,R2,\n,,,,R3,\n",
+    )
+    first = await import_customers(location(api), path)
+    anna_before = await by_card(api, "R1")
+
+    again = await import_customers(location(api), path)
+
+    assert first.summary() == {"created": 3, "updated": 0, "unchanged": 0, "skipped": 0}
+    assert again.summary() == {"created": 0, "updated": 0, "unchanged": 3, "skipped": 0}
+    assert await customer_count(api) == 3
+    anna_after = await by_card(api, "R1")
+    assert anna_after == anna_before
+    assert await group_references(anna_after) == ["vip"]
+
+
+async def test_update_changes_only_given_fields_and_adds_groups(api: Api, tmp_path: Path) -> None:
+    vip = await create_group(api, "VIP")
+    await create_group(api, "Gold")
+    await create_customer(
+        api,
+        firstName="Anna",
+        lastName="Nowak",
+        email="anna@example.com",
+        phone="600100200",
+        cards=[{"code": "U1"}, {"code": "U1-B"}],
+        groupIds=[vip["id"]],
+    )
+    await create_customer(api, firstName="Jan", cards=[{"code": "U2"}], groupIds=[vip["id"]])
+    path = write_csv(
+        tmp_path,
+        HEADER
+        + ",Kowalska,,,U1,gold\n"  # new last name and a group; other fields kept
+        + ",,ANNA@new.example,,U1-B,\n"  # the same customer's second card
+        + "Jan,,,,U2,VIP\n"  # nothing new
+        + "Piotr,,,,U3,\n",
+    )
+
+    report = await import_customers(location(api), path)
+
+    assert report.summary() == {"created": 1, "updated": 2, "unchanged": 1, "skipped": 0}
+    anna = await by_card(api, "U1")
+    assert (anna.first_name, anna.last_name, anna.email, anna.phone) == (
+        "Anna",
+        "Kowalska",
+        "anna@new.example",
+        "600100200",
+    )
+    assert await card_codes(anna) == ["U1", "U1-B"]
+    assert await group_references(anna) == ["gold", "vip"]
+    jan = await by_card(api, "U2")
+    assert jan.first_name == "Jan"
+    assert await group_references(jan) == ["vip"]
+    assert await customer_count(api) == 3
+
+
+async def test_a_header_without_card_code_is_refused_before_writing(
+    api: Api, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path, "first_name,email,code\nAnna,anna@example.com,C1\n")
+
+    with pytest.raises(DomainError) as caught:
+        await import_customers(location(api), path)
+
+    (error,) = caught.value.errors
+    assert (error.code, error.field) == (ErrorCode.INVALID, "file")
+    assert "card_code" in error.message
+    assert await customer_count(api) == 0
+
+
+async def test_a_file_that_is_not_utf8_is_refused_before_writing(api: Api, tmp_path: Path) -> None:
+    path = tmp_path / "latin2.csv"
+    path.write_bytes("card_code,first_name\nC1,Anna\nC2,Łucja\n".encode("iso-8859-2"))
+
+    with pytest.raises(DomainError) as caught:
+        await import_customers(location(api), path)
+
+    (error,) = caught.value.errors
+    assert (error.code, error.field, error.message) == (
+        ErrorCode.INVALID,
+        "file",
+        "The file is not UTF-8 text (line 3).",
+    )
+    assert await customer_count(api) == 0
+
+
+async def test_a_byte_order_mark_and_extra_columns_are_accepted(api: Api, tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes("Card_Code,First_Name,comment\nZ1,Żaneta,ignored\n".encode("utf-8-sig"))
+
+    report = await import_customers(location(api), path)
+
+    assert report.summary() == {"created": 1, "updated": 0, "unchanged": 0, "skipped": 0}
+    assert (await by_card(api, "Z1")).first_name == "Żaneta"
+
+
+async def test_the_same_card_code_in_another_location_is_untouched(
+    api: Api, other: Api, tmp_path: Path
+) -> None:
+    theirs = await create_customer(other, firstName="Theirs", cards=[{"code": "S1"}])
+    path = write_csv(tmp_path, HEADER + "Ours,,,,S1,\n")
+
+    report = await import_customers(location(api), path)
+
+    assert report.summary() == {"created": 1, "updated": 0, "unchanged": 0, "skipped": 0}
+    assert (await by_card(api, "S1")).first_name == "Ours"
+    their_customer = await by_card(other, "S1")
+    assert (str(their_customer.id), their_customer.first_name) == (theirs["id"], "Theirs")
+    assert await customer_count(other) == 1
+
+
+async def test_batches_report_progress(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "BATCH_SIZE", 2)
+    path = write_csv(tmp_path, HEADER + "".join(f"P{i},,,,P{i},\n" for i in range(5)))
+    calls: list[tuple[int, int]] = []
+
+    report = await import_customers(location(api), path, lambda d, t: calls.append((d, t)))
+
+    assert report.created == 5
+    assert calls == [(2, 5), (4, 5), (5, 5)]
+
+
+async def test_a_card_taken_during_the_import_is_reported(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_card_owners = importer._card_owners
+    raced = False
+
+    async def racing_card_owners(location_id: UUID, codes: Sequence[str]) -> dict[str, Customer]:
+        nonlocal raced
+        found = await real_card_owners(location_id, codes)
+        if not raced:  # another writer takes a card code right after the import has looked
+            raced = True
+            await customers.create_customer(
+                location_id, CustomerInput(first_name="Racer", cards=(CardInput("T2"),))
+            )
+        return found
+
+    monkeypatch.setattr(importer, "_card_owners", racing_card_owners)
+    path = write_csv(tmp_path, HEADER + "A,,,,T1,\nB,,,,T2,\nC,,,,T3,\n")
+
+    report = await import_customers(location(api), path)
+
+    assert report.problems == (ImportProblem(3, "card code 'T2' was taken during the import"),)
+    assert report.summary() == {"created": 2, "updated": 0, "unchanged": 0, "skipped": 1}
+    assert (await by_card(api, "T2")).first_name == "Racer"
+    assert await card_codes(await by_card(api, "T1")) == ["T1"]
+    assert await customer_count(api) == 3
+
+
+async def test_five_thousand_generated_rows(api: Api, tmp_path: Path) -> None:
+    vip = await create_group(api, "VIP")
+    rows = "".join(
+        f"Name{i},Surname{i},user{i}@example.com,+48 600 {i:06d},GEN{i:05d},vip\n"
+        for i in range(5_000)
+    )
+    path = write_csv(tmp_path, HEADER + rows)
+
+    report = await import_customers(location(api), path)
+
+    assert report.summary() == {"created": 5_000, "updated": 0, "unchanged": 0, "skipped": 0}
+    assert await customer_count(api) == 5_000
+    assert await groups.customer_counts([UUID(vip["id"])]) == {UUID(vip["id"]): 5_000}
+    last = await by_card(api, "GEN04999")
+    assert (last.first_name, last.email) == ("Name4999", "user4999@example.com")
