@@ -247,9 +247,13 @@ async def queue_due_runs(
     stale = now - STALE_AFTER
     queued = 0
     for run in await runs.order_by("schedule_id", "period"):
-        if run.status == "RUNNING" and run.heartbeat_at and run.heartbeat_at > stale:
-            continue
-        await enqueue_schedule_period(dispatcher, run.schedule_id, run.period)
+        resume = None
+        if run.status == "RUNNING":
+            last_sign = run.heartbeat_at or run.created_at
+            if last_sign > stale:
+                continue  # a live job is on it
+            resume = str(int(last_sign.timestamp()))
+        await enqueue_schedule_period(dispatcher, run.schedule_id, run.period, resume)
         queued += 1
     return queued
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from services import schedules, wallet
-from services.jobs import Dispatcher, enqueue_operation
+from services.jobs import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -25,17 +26,17 @@ async def run_schedule_period(ctx: dict[str, Any], schedule_id: str, period: str
     await schedules.run_period(UUID(schedule_id), int(period))
 
 
-async def tick(ctx: dict[str, Any]) -> None:
-    """Every minute: record due schedule periods and enqueue their runs; re-enqueue operations
-    whose job died or was lost."""
-    dispatcher: Dispatcher = ctx["dispatcher"]
-    now = wallet.now_utc()
+async def check(dispatcher: Dispatcher, now: datetime) -> None:
+    """Record due schedule periods and enqueue their runs; resume operations whose job died."""
     runs = await schedules.queue_due_runs(dispatcher, now)
-    stale = await wallet.stale_operations(now)
-    for operation_id in stale:
-        await enqueue_operation(dispatcher, operation_id)
-    if runs or stale:
-        log.info("tick: %d schedule runs enqueued, %d operations resumed", runs, len(stale))
+    resumed = await wallet.resume_stale_operations(dispatcher, now)
+    if runs or resumed:
+        log.info("tick: %d schedule runs enqueued, %d operations resumed", runs, resumed)
+
+
+async def tick(ctx: dict[str, Any]) -> None:
+    """The periodic check, every minute (arq cron) or every 30 s (in-process)."""
+    await check(ctx["dispatcher"], wallet.now_utc())
 
 
 JOBS: dict[str, Callable[..., Awaitable[None]]] = {
