@@ -253,16 +253,21 @@ async def get_operation(location_id: UUID, operation_id: str) -> entities.Wallet
     return wallet_operation_entity(row) if row else None
 
 
-async def stale_operations(now: datetime) -> list[UUID]:
-    """Operations whose job has died or was lost: queued or running without a recent sign of
-    life. The database, not the queue, says what is unfinished."""
+async def resume_stale_operations(dispatcher: Dispatcher, now: datetime) -> int:
+    """Re-enqueue operations whose job died or was lost: queued or running without a sign of
+    life for `STALE_AFTER`. The database, not the queue, says what is unfinished."""
     cutoff = now - STALE_AFTER
     rows = await WalletOperation.filter(status__in=("QUEUED", "RUNNING")).values_list(
         "id", "created_at", "heartbeat_at"
     )
-    return [
-        UUID(str(op_id)) for op_id, created, heartbeat in rows if (heartbeat or created) < cutoff
-    ]
+    resumed = 0
+    for op_id, created, heartbeat in rows:
+        last_sign = heartbeat or created
+        if last_sign < cutoff:
+            stale_state = str(int(last_sign.timestamp()))
+            await enqueue_operation(dispatcher, UUID(str(op_id)), resume=stale_state)
+            resumed += 1
+    return resumed
 
 
 async def entries(
