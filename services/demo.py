@@ -1,16 +1,20 @@
-"""Demo data: a location with the help-centre's groups and a few hundred customers."""
+"""Demo data: a location with the help-centre's groups, a few hundred customers, promotional
+credits given to a group and to one customer, and a monthly top-up for the VIP group."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from uuid import UUID
 
 from domain.access import Role
-from domain.inputs import CustomerGroupInput
+from domain.inputs import CreditRequest, CustomerFilter, CustomerGroupInput, RecurrenceInput, Target
 from models.db import transaction
 from models.entities import Card, Customer, GroupMembership, Location
-from services import access, groups
+from services import access, groups, schedules, wallet
+from services.jobs import Dispatcher
 
 DEMO_LOCATION = "GoCRM demo"
 DEMO_CUSTOMERS = 300
@@ -31,13 +35,46 @@ async def seed_demo() -> DemoLocation:
     existing = await Location.filter(name=DEMO_LOCATION).order_by("created_at").first()
     if existing is None:
         location, secret = await access.create_location(DEMO_LOCATION)
-        await _seed(location.id)
+        group_ids = await _seed(location.id)
+        await _seed_credits(secret, group_ids)
         return DemoLocation(location.id, location.name, secret)
     _, secret = await access.create_api_key(existing.id, "demo admin", Role.ADMIN)
     return DemoLocation(existing.id, existing.name, secret)
 
 
-async def _seed(location_id: UUID) -> None:
+class _Later:
+    """Seeding runs before the server: anything due is picked up by its first tick."""
+
+    async def enqueue(self, function: str, *args: str, job_id: str) -> None:
+        return None
+
+
+async def _seed_credits(secret: str, group_ids: list[UUID]) -> None:
+    principal = await access.authenticate(secret)
+    assert principal is not None
+    later: Dispatcher = _Later()
+    regulars, vip = CustomerFilter(group_ids=(str(group_ids[0]),)), str(group_ids[1])
+    await wallet.apply_once(
+        principal,
+        CreditRequest(Target(filter=regulars), "ADD", Decimal("20.00"), "Powitalne kredyty"),
+        later,
+    )
+    today = date.today()
+    next_month = date(today.year + today.month // 12, today.month % 12 + 1, 1)
+    await schedules.create_schedule(
+        principal,
+        CreditRequest(
+            Target(filter=CustomerFilter(group_ids=(vip,))),
+            "SET",
+            Decimal("100.00"),
+            "Miesięczne kredyty VIP",
+            recurrence=RecurrenceInput(1, "MONTH", next_month),
+        ),
+        later,
+    )
+
+
+async def _seed(location_id: UUID) -> list[UUID]:
     group_ids = [
         (await groups.create_group(location_id, CustomerGroupInput(name=name))).id
         for name in DEMO_GROUPS
@@ -65,3 +102,4 @@ async def _seed(location_id: UUID) -> None:
         await Customer.bulk_create(customers)
         await Card.bulk_create(cards)
         await GroupMembership.bulk_create(memberships)
+    return group_ids
