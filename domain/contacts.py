@@ -14,6 +14,12 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{3,30}$")
 _CARD_CODE = re.compile(r"^[A-Za-z0-9._:/-]+$")
 
 
+def search_text(*values: str | None) -> str:
+    """What customer search matches against: the values case-folded in Python, so that
+    "łukasz" finds "Łukasz" on SQLite too (its LIKE and UPPER fold ASCII letters only)."""
+    return " ".join(v.casefold() for v in values if v)
+
+
 def clean_text(value: str | None) -> str | None:
     """Trimmed text, or None for a missing or blank value."""
     if value is None:

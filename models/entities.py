@@ -8,6 +8,7 @@ from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
 
+from domain.contacts import search_text
 from models.ids import new_id
 
 
@@ -49,12 +50,17 @@ class Customer(Model):
     email = fields.CharField(max_length=254, null=True)
     phone = fields.CharField(max_length=40, null=True)
     note = fields.TextField(null=True)
+    # Case-folded names, email and phone for search; kept current by `refresh_search_text`.
+    search_text = fields.TextField(default="")
     # Promotional credits in minor units; changed only by single conditional UPDATEs.
     credit_balance = fields.BigIntField(default=0)
     wallet_updated_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     location_id: UUID
+
+    def refresh_search_text(self) -> None:
+        self.search_text = search_text(self.first_name, self.last_name, self.email, self.phone)
 
     class Meta:
         table = "customers"

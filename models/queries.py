@@ -40,15 +40,9 @@ def customers_matching(
             group_id__in=parse_ids(group_ids), group__location_id=location_id
         ).values("customer_id")
         query = query.filter(id__in=Subquery(members))
-    for term in (search or "").split():
+    for term in (search or "").casefold().split():
         cards = Card.filter(location_id=location_id, code__icontains=term).values("customer_id")
-        query = query.filter(
-            Q(first_name__icontains=term)
-            | Q(last_name__icontains=term)
-            | Q(email__icontains=term)
-            | Q(phone__icontains=term)
-            | Q(id__in=Subquery(cards))
-        )
+        query = query.filter(Q(search_text__contains=term) | Q(id__in=Subquery(cards)))
     if has_credits is not None:
         query = (
             query.filter(credit_balance__gt=0) if has_credits else query.filter(credit_balance=0)

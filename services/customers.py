@@ -229,6 +229,7 @@ async def create_customer(location_id: UUID, data: CustomerInput) -> entities.Cu
     try:
         async with transaction():
             row = Customer(location_id=location_id, **values)
+            row.refresh_search_text()
             await row.save()
             if cards:
                 await _write_cards(row.id, location_id, cards)
@@ -258,7 +259,9 @@ async def update_customer(
     try:
         async with transaction():
             row.update_from_dict(values)
-            await row.save()
+            row.refresh_search_text()
+            # Only what this update owns: the wallet columns move under their own rules.
+            await row.save(update_fields=[*values, "search_text", "updated_at"])
             if cards is not None:
                 await _write_cards(row.id, location_id, cards)
             if groups is not None:

@@ -90,6 +90,7 @@ async def _seed(location_id: UUID) -> list[UUID]:
             email=f"{first}.{last}.{n}@example.com".lower(),
             phone=f"+48 600 {n:03d} {rng.randrange(1000):03d}",
         )
+        customer.refresh_search_text()
         customers.append(customer)
         cards.append(Card(location_id=location_id, customer_id=customer.id, code=f"DEMO{n:04d}"))
         if n % 2 == 0:

@@ -151,9 +151,11 @@ async def update_group(
     reference = values.get("reference")
     if isinstance(reference, str):
         await _ensure_reference_free(location_id, reference, "input.reference", exclude=row.id)
+    if not values:
+        return group_entity(row)
     row.update_from_dict(values)
     try:
-        await row.save()
+        await row.save(update_fields=list(values))
     except IntegrityError as exc:
         raise _duplicate_reference(str(reference), "input.reference") from exc
     return group_entity(row)

@@ -301,6 +301,7 @@ async def _plan(location_id: UUID, rows: Sequence[_Row]) -> _Plan:
         fields: set[str] = set()
         if customer is None:
             customer = Customer(location_id=location_id, **dict(row.contact))
+            customer.refresh_search_text()
             plan.customers.append(customer)
             plan.cards.append(
                 Card(location_id=location_id, customer_id=customer.id, code=row.card_code)
@@ -313,6 +314,8 @@ async def _plan(location_id: UUID, rows: Sequence[_Row]) -> _Plan:
                     setattr(customer, name, value)
                     fields.add(name)
             if fields:
+                customer.refresh_search_text()
+                fields.add("search_text")
                 changed.setdefault(customer.id, (customer, set()))[1].update(fields)
         adds = [g for g in row.group_ids if (customer.id, g) not in joined]
         joined.update((customer.id, g) for g in adds)
