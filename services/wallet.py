@@ -168,9 +168,10 @@ async def apply_once(
         return wallet_operation_entity(existing)
     if total <= INLINE_LIMIT:
         await run_operation(row.id)
-    else:
-        await enqueue_operation(dispatcher, row.id)
-    return wallet_operation_entity(await WalletOperation.get(id=row.id))
+        return wallet_operation_entity(await WalletOperation.get(id=row.id))
+    queued = wallet_operation_entity(row)  # as queued, whatever the job does meanwhile
+    await enqueue_operation(dispatcher, row.id)
+    return queued
 
 
 async def _operation_targets(row: WalletOperation) -> AsyncIterator[list[UUID]]:
