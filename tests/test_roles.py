@@ -1,0 +1,374 @@
+"""Roles and API keys: what a POS key may do, revocation, and how keys are created and stored."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from domain.access import Role
+from models.entities import ApiKey
+from tests.builders import (
+    ADD_TO_GROUP,
+    CREATE_API_KEY,
+    DELETE_CUSTOMER,
+    DELETE_GROUP,
+    DELETE_SCHEDULE,
+    FAR_FUTURE,
+    GET_CUSTOMER,
+    GET_GROUP,
+    GET_OPERATION,
+    LIST_CUSTOMERS,
+    LIST_GROUPS,
+    LIST_SCHEDULES,
+    PAUSE_SCHEDULE,
+    REMOVE_FROM_GROUP,
+    RESUME_SCHEDULE,
+    REVOKE_API_KEY,
+    SET_CREDITS,
+    UPDATE_CUSTOMER,
+    UPDATE_GROUP,
+    VIEWER,
+    api_keys,
+    give_credits,
+    monthly_schedule,
+    root_fields,
+    snapshot,
+)
+from tests.helpers import CREATE_CUSTOMER, CREATE_GROUP, Api, create_customer, create_group
+
+FORBIDDEN_ERROR = {
+    "code": "FORBIDDEN",
+    "field": None,
+    "message": "This API key's role may not do this.",
+}
+
+
+@dataclass
+class Shop:
+    admin: Api
+    pos: Api
+    admin_key: str
+    pos_key: str
+    customer: dict[str, Any]
+    group: str
+    empty_group: str
+    operation: str
+    schedule: str
+
+
+@pytest.fixture
+async def shop(api: Api) -> Shop:
+    group = await create_group(api, "Stały klient")
+    empty_group = await create_group(api, "Nowi")
+    customer = await create_customer(
+        api,
+        firstName="Jan",
+        lastName="Nowak",
+        email="jan@example.com",
+        cards=[{"code": "CARD-7", "number": "7"}],
+        groupIds=[group["id"]],
+    )
+    operation = await give_credits(api, [customer["id"]], "15.00")
+    schedule = await monthly_schedule(api, [group["id"]], "50.00")
+    paused = await api.mutate(PAUSE_SCHEDULE, {"id": schedule["id"]})
+    assert paused["errors"] == []
+    pos = await api.key_with_role(Role.POS, "till 1")
+    admin_key = (await api.data(VIEWER))["viewer"]["apiKey"]["id"]
+    pos_key = (await pos.data(VIEWER))["viewer"]["apiKey"]["id"]
+    return Shop(
+        api,
+        pos,
+        admin_key,
+        pos_key,
+        customer,
+        group["id"],
+        empty_group["id"],
+        operation["id"],
+        schedule["id"],
+    )
+
+
+# ------------------------------------------------------------------ what a POS key may read
+
+POS_QUERIES = {"viewer", "customer"}
+
+
+async def test_pos_key_reads_viewer(shop: Shop) -> None:
+    viewer = (await shop.pos.data(VIEWER))["viewer"]
+
+    assert viewer["location"] == {
+        "id": shop.admin.location_id,
+        "name": "Bistro Test",
+        "currency": "PLN",
+        "timezone": "Europe/Warsaw",
+    }
+    assert viewer["apiKey"] == {
+        "id": shop.pos_key,
+        "name": "till 1",
+        "role": "POS",
+        "revokedAt": None,
+    }
+
+
+@pytest.mark.parametrize("by", ["id", "cardCode"])
+async def test_pos_key_reads_a_customer_by_id_or_card(shop: Shop, by: str) -> None:
+    # given the customer as the ADMIN key sees it
+    expected = (await shop.admin.data(GET_CUSTOMER, {"id": shop.customer["id"]}))["customer"]
+    variables = {"id": shop.customer["id"]} if by == "id" else {"cardCode": "CARD-7"}
+
+    # when the POS key reads it
+    seen = (await shop.pos.data(GET_CUSTOMER, variables))["customer"]
+
+    # then it gets the same customer, cards and groups included
+    assert seen == expected
+    assert seen["cards"] == [{"code": "CARD-7", "number": "7", "expiresOn": None}]
+    assert [g["id"] for g in seen["groups"]] == [shop.group]
+    assert seen["wallet"]["balance"] == {"amount": "15.00", "currency": "PLN"}
+
+
+@dataclass(frozen=True)
+class ForbiddenQuery:
+    field: str
+    document: str
+    variables: Callable[[Shop], dict[str, Any]]
+    data: dict[str, Any] | None  # null propagates to `data` for a non-null field
+
+
+FORBIDDEN_QUERIES = [
+    ForbiddenQuery("customers", LIST_CUSTOMERS, lambda s: {}, None),
+    ForbiddenQuery(
+        "customers", LIST_CUSTOMERS, lambda s: {"filter": {"ids": [s.customer["id"]]}}, None
+    ),
+    ForbiddenQuery("customerGroup", GET_GROUP, lambda s: {"id": s.group}, {"customerGroup": None}),
+    ForbiddenQuery("customerGroups", LIST_GROUPS, lambda s: {}, None),
+    ForbiddenQuery(
+        "walletOperation", GET_OPERATION, lambda s: {"id": s.operation}, {"walletOperation": None}
+    ),
+    ForbiddenQuery("creditSchedules", LIST_SCHEDULES, lambda s: {}, None),
+]
+
+
+@pytest.mark.parametrize(
+    "query", FORBIDDEN_QUERIES, ids=[f"{q.field}-{n}" for n, q in enumerate(FORBIDDEN_QUERIES)]
+)
+async def test_pos_key_may_not_run_other_queries(shop: Shop, query: ForbiddenQuery) -> None:
+    body = await shop.pos.raw(query.document, query.variables(shop))
+
+    assert body["data"] == query.data
+    assert len(body["errors"]) == 1
+    error = body["errors"][0]
+    assert error["path"] == [query.field]
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    assert error["message"] == "This API key's role may not run this query."
+
+
+# ------------------------------------------------------------------ mutations are ADMIN only
+
+
+@dataclass(frozen=True)
+class Mutation:
+    field: str
+    document: str
+    variables: Callable[[Shop], dict[str, Any]]
+
+
+MUTATIONS = [
+    Mutation("createCustomer", CREATE_CUSTOMER, lambda s: {"input": {"firstName": "Eve"}}),
+    Mutation(
+        "updateCustomer",
+        UPDATE_CUSTOMER,
+        lambda s: {
+            "id": s.customer["id"],
+            "input": {"firstName": "Eve", "cards": [], "groupIds": []},
+        },
+    ),
+    Mutation("deleteCustomer", DELETE_CUSTOMER, lambda s: {"id": s.customer["id"]}),
+    Mutation(
+        "addCustomersToGroup",
+        ADD_TO_GROUP,
+        lambda s: {"groupId": s.empty_group, "target": {"customerIds": [s.customer["id"]]}},
+    ),
+    Mutation(
+        "removeCustomersFromGroup",
+        REMOVE_FROM_GROUP,
+        lambda s: {"groupId": s.group, "target": {"filter": {}}},
+    ),
+    Mutation("createCustomerGroup", CREATE_GROUP, lambda s: {"input": {"name": "Made at till"}}),
+    Mutation(
+        "updateCustomerGroup",
+        UPDATE_GROUP,
+        lambda s: {"id": s.group, "input": {"name": "Renamed", "cashbackPercent": "5"}},
+    ),
+    Mutation("deleteCustomerGroup", DELETE_GROUP, lambda s: {"id": s.group}),
+    Mutation(
+        "setPromotionalCredits",
+        SET_CREDITS,
+        lambda s: {
+            "input": {
+                "target": {"customerIds": [s.customer["id"]]},
+                "operation": "SET",
+                "amount": "0.00",
+            }
+        },
+    ),
+    Mutation(
+        "setPromotionalCredits",
+        SET_CREDITS,
+        lambda s: {
+            "input": {
+                "target": {"filter": {"groupIds": [s.group]}},
+                "operation": "ADD",
+                "amount": "1.00",
+                "recurrence": {"unit": "DAY", "startDate": FAR_FUTURE},
+            }
+        },
+    ),
+    Mutation("pauseCreditSchedule", PAUSE_SCHEDULE, lambda s: {"id": s.schedule}),
+    Mutation("resumeCreditSchedule", RESUME_SCHEDULE, lambda s: {"id": s.schedule}),
+    Mutation("deleteCreditSchedule", DELETE_SCHEDULE, lambda s: {"id": s.schedule}),
+    Mutation("createApiKey", CREATE_API_KEY, lambda s: {"name": "escalate", "role": "ADMIN"}),
+    Mutation("revokeApiKey", REVOKE_API_KEY, lambda s: {"id": s.admin_key}),
+]
+
+
+async def test_every_operation_has_a_role_rule(api: Api) -> None:
+    queries, mutations = await root_fields(api)
+
+    assert queries - {"__typename"} == POS_QUERIES | {q.field for q in FORBIDDEN_QUERIES}
+    assert mutations == {m.field for m in MUTATIONS}
+
+
+@pytest.mark.parametrize(
+    "mutation", MUTATIONS, ids=[f"{m.field}-{n}" for n, m in enumerate(MUTATIONS)]
+)
+async def test_pos_key_may_not_run_any_mutation(shop: Shop, mutation: Mutation) -> None:
+    # given the location as it is
+    before = await snapshot(shop.admin)
+
+    # when the POS key runs the mutation
+    payload = await shop.pos.mutate(mutation.document, mutation.variables(shop))
+
+    # then the payload carries FORBIDDEN and nothing else
+    assert payload.pop("errors") == [FORBIDDEN_ERROR]
+    assert set(payload.values()) == {None}
+    # and nothing changed; both keys still work
+    assert await snapshot(shop.admin) == before
+    assert (await shop.admin.data(VIEWER))["viewer"]["apiKey"]["revokedAt"] is None
+    assert (await shop.pos.data(VIEWER))["viewer"]["apiKey"]["role"] == "POS"
+
+
+# ------------------------------------------------------------------ creating and revoking keys
+
+
+async def test_a_revoked_key_is_refused_on_its_next_request(shop: Shop) -> None:
+    # given the POS key works
+    assert (await shop.pos.data(VIEWER))["viewer"]["apiKey"]["id"] == shop.pos_key
+
+    # when the ADMIN key revokes it
+    payload = await shop.admin.mutate(REVOKE_API_KEY, {"id": shop.pos_key})
+
+    # then the payload shows the revocation, without any secret
+    assert payload["errors"] == []
+    assert payload["secret"] is None
+    assert payload["apiKey"]["id"] == shop.pos_key
+    assert payload["apiKey"]["revokedAt"] is not None
+    # and the key's next request, POST or GET, is 401
+    post = await shop.pos.http.post("/graphql", json={"query": VIEWER}, headers=shop.pos.headers)
+    get = await shop.pos.http.get("/graphql", params={"query": VIEWER}, headers=shop.pos.headers)
+    for response in (post, get):
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.json() == {
+            "errors": [
+                {
+                    "message": "A valid API key is required.",
+                    "extensions": {"code": "UNAUTHENTICATED"},
+                }
+            ]
+        }
+    # and the ADMIN key is unaffected
+    assert (await shop.admin.data(VIEWER))["viewer"]["apiKey"]["id"] == shop.admin_key
+
+
+async def test_an_admin_key_may_revoke_itself(shop: Shop) -> None:
+    payload = await shop.admin.mutate(REVOKE_API_KEY, {"id": shop.admin_key})
+
+    assert payload["errors"] == []
+    response = await shop.admin.http.post(
+        "/graphql", json={"query": VIEWER}, headers=shop.admin.headers
+    )
+    assert response.status_code == 401
+    assert (await shop.pos.data(VIEWER))["viewer"]["apiKey"]["revokedAt"] is None
+
+
+async def test_revoking_twice_keeps_the_first_revocation_time(shop: Shop) -> None:
+    # given a revoked key
+    first = await shop.admin.mutate(REVOKE_API_KEY, {"id": shop.pos_key})
+    stored = await ApiKey.get(id=UUID(shop.pos_key))
+
+    # when it is revoked again
+    second = await shop.admin.mutate(REVOKE_API_KEY, {"id": shop.pos_key})
+
+    # then nothing changes: the same revokedAt, in the payload and in the database
+    assert second["errors"] == []
+    assert second["apiKey"] == first["apiKey"]
+    assert second["apiKey"]["revokedAt"] is not None
+    assert (await ApiKey.get(id=UUID(shop.pos_key))).revoked_at == stored.revoked_at
+
+
+async def test_a_created_key_shows_its_secret_once_and_the_secret_works(shop: Shop) -> None:
+    # when the ADMIN key creates a POS key
+    payload = await shop.admin.mutate(CREATE_API_KEY, {"name": " kiosk 2 ", "role": "POS"})
+
+    # then the payload has the key and its secret
+    assert payload["errors"] == []
+    key, secret = payload["apiKey"], payload["secret"]
+    assert key["name"] == "kiosk 2"
+    assert key["role"] == "POS"
+    assert key["revokedAt"] is None
+    assert isinstance(secret, str)
+    assert len(secret) >= 32
+    # and the secret authenticates as that key
+    created = Api(shop.admin.http, secret, shop.admin.location_id)
+    viewer = (await created.data(VIEWER))["viewer"]
+    assert viewer["apiKey"] == {
+        "id": key["id"],
+        "name": "kiosk 2",
+        "role": "POS",
+        "revokedAt": None,
+    }
+    # and what is stored is not the secret
+    row = await ApiKey.get(id=UUID(key["id"]))
+    assert row.key_hash != secret
+    assert secret not in row.key_hash
+    assert row.location_id == UUID(shop.admin.location_id)
+    # and the secret is never shown again
+    revoked = await shop.admin.mutate(REVOKE_API_KEY, {"id": key["id"]})
+    assert revoked["secret"] is None
+
+
+async def test_every_created_key_has_its_own_secret(shop: Shop) -> None:
+    first = await shop.admin.mutate(CREATE_API_KEY, {"name": "till 2", "role": "POS"})
+    second = await shop.admin.mutate(CREATE_API_KEY, {"name": "till 2", "role": "ADMIN"})
+
+    assert first["secret"] != second["secret"]
+    admin = Api(shop.admin.http, second["secret"], shop.admin.location_id)
+    assert (await admin.data(VIEWER))["viewer"]["apiKey"]["role"] == "ADMIN"
+    assert (await admin.data(LIST_GROUPS))["customerGroups"] != []
+
+
+async def test_a_key_needs_a_name(shop: Shop) -> None:
+    before = await api_keys(shop.admin.location_id)
+
+    payload = await shop.admin.mutate(CREATE_API_KEY, {"name": "   ", "role": "POS"})
+
+    assert payload == {
+        "apiKey": None,
+        "secret": None,
+        "errors": [{"code": "REQUIRED", "field": "name", "message": "Name must not be empty."}],
+    }
+    assert await api_keys(shop.admin.location_id) == before
