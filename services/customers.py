@@ -258,6 +258,9 @@ async def update_customer(
     checks.check()
     try:
         async with transaction():
+            # Re-read under a row lock (PostgreSQL), so the search text is built from the
+            # names as they are now, not as they were when validation began.
+            row = await Customer.select_for_update().get(id=row.id)
             row.update_from_dict(values)
             row.refresh_search_text()
             # Only what this update owns: the wallet columns move under their own rules.
