@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -76,10 +76,9 @@ async def database(
 
 
 @pytest.fixture
-def postgres_only(database: Settings) -> Iterator[None]:
+def postgres_only(database: Settings) -> None:
     if database.is_sqlite:
         pytest.skip("lock and race behaviour is only meaningful on PostgreSQL")
-    yield
 
 
 @pytest.fixture
