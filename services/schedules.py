@@ -41,7 +41,7 @@ from services.wallet import (
     checked_description,
     checked_idempotency_key,
     checked_operation,
-    key_reused,
+    earlier_request,
     now_utc,
     request_hash,
 )
@@ -124,14 +124,9 @@ async def create_schedule(
     key = checked_idempotency_key(request.idempotency_key)
     recurrence = _checked_recurrence(request)
     digest = request_hash(request)
-    if key is not None:
-        existing = await CreditSchedule.get_or_none(
-            location_id=principal.location_id, idempotency_key=key
-        )
-        if existing is not None:
-            if existing.request_hash != digest:
-                raise key_reused()
-            return credit_schedule_entity(existing)
+    earlier = await earlier_request(CreditSchedule, principal.location_id, key, digest)
+    if earlier is not None:
+        return credit_schedule_entity(earlier)
     target, customer_ids, group_ids = await _checked_target(principal, request)
     try:
         row = await CreditSchedule.create(
@@ -151,13 +146,11 @@ async def create_schedule(
             idempotency_key=key,
             request_hash=digest,
         )
-    except IntegrityError as exc:
-        existing = await CreditSchedule.get_or_none(
-            location_id=principal.location_id, idempotency_key=key
-        )
-        if existing is None or existing.request_hash != digest:
-            raise key_reused() from exc
-        return credit_schedule_entity(existing)
+    except IntegrityError:  # the same key, submitted concurrently
+        earlier = await earlier_request(CreditSchedule, principal.location_id, key, digest)
+        if earlier is None:
+            raise
+        return credit_schedule_entity(earlier)
     await queue_due_runs(dispatcher, now_utc(), schedule_id=row.id)
     return credit_schedule_entity(await CreditSchedule.get(id=row.id))
 

@@ -14,11 +14,12 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 from uuid import UUID
 
 from domain import entities
 from domain.access import Principal
-from domain.errors import DomainError, ErrorCode, fail
+from domain.errors import ErrorCode, fail
 from domain.inputs import CreditRequest, CustomerFilter
 from domain.ledger import CreditOperation, EntrySource, amount_problem
 from domain.money import to_minor
@@ -27,7 +28,7 @@ from models.db import IntegrityError, transaction
 from models.ids import parse_id
 from models.ledger import Application, apply_chunk
 from models.queries import wallet_entry_entity, wallet_operation_entity
-from models.wallet import WalletEntry, WalletOperation
+from models.wallet import CreditSchedule, WalletEntry, WalletOperation
 from services.customers import filtered_customers
 from services.groups import resolve_target
 from services.jobs import Dispatcher, enqueue_operation
@@ -73,8 +74,15 @@ def checked_operation(operation: str) -> CreditOperation:
 
 
 def request_hash(request: CreditRequest) -> str:
+    """A fingerprint of what the request means: "50" and "50.00", or the same customers in
+    another order, are the same request."""
     payload = asdict(request)
     payload.pop("idempotency_key")
+    payload["amount"] = to_minor(request.amount)
+    payload["description"] = (request.description or "").strip() or None
+    target = payload["target"]
+    if target["customer_ids"] is not None:
+        target["customer_ids"] = sorted(set(target["customer_ids"]))
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -89,12 +97,28 @@ def checked_idempotency_key(key: str | None) -> str | None:
     return key
 
 
-def key_reused() -> DomainError:
-    return fail(
-        ErrorCode.IDEMPOTENCY_KEY_REUSED,
-        "input.idempotencyKey",
-        "This idempotency key was used for a different request.",
+Keyed = TypeVar("Keyed", WalletOperation, CreditSchedule)
+
+
+async def earlier_request(
+    model: type[Keyed], location_id: UUID, key: str | None, digest: str
+) -> Keyed | None:
+    """The record an idempotency key already stands for, or None while it is unused.
+    The key used before for a different request is refused."""
+    if key is None:
+        return None
+    existing = await model.get_or_none(location_id=location_id, idempotency_key=key)
+    other: type[WalletOperation | CreditSchedule] = (
+        CreditSchedule if model is WalletOperation else WalletOperation
     )
+    used_elsewhere = await other.filter(location_id=location_id, idempotency_key=key).exists()
+    if used_elsewhere or (existing is not None and existing.request_hash != digest):
+        raise fail(
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            "input.idempotencyKey",
+            "This idempotency key was used for a different request.",
+        )
+    return existing
 
 
 def _filter_from_json(data: dict[str, object]) -> CustomerFilter:
@@ -121,14 +145,9 @@ async def apply_once(
     description = checked_description(request.description)
     key = checked_idempotency_key(request.idempotency_key)
     digest = request_hash(request)
-    if key is not None:
-        existing = await WalletOperation.get_or_none(
-            location_id=principal.location_id, idempotency_key=key
-        )
-        if existing is not None:
-            if existing.request_hash != digest:
-                raise key_reused()
-            return wallet_operation_entity(existing)
+    earlier = await earlier_request(WalletOperation, principal.location_id, key, digest)
+    if earlier is not None:
+        return wallet_operation_entity(earlier)
     target = request.target
     if (target.customer_ids is None) == (target.filter is None):
         raise fail(ErrorCode.INVALID, "input.target", "Give exactly one of customerIds and filter.")
@@ -159,13 +178,11 @@ async def apply_once(
             idempotency_key=key,
             request_hash=digest,
         )
-    except IntegrityError as exc:  # the same key, submitted concurrently
-        existing = await WalletOperation.get_or_none(
-            location_id=principal.location_id, idempotency_key=key
-        )
-        if existing is None or existing.request_hash != digest:
-            raise key_reused() from exc
-        return wallet_operation_entity(existing)
+    except IntegrityError:  # the same key, submitted concurrently
+        earlier = await earlier_request(WalletOperation, principal.location_id, key, digest)
+        if earlier is None:
+            raise
+        return wallet_operation_entity(earlier)
     if total <= INLINE_LIMIT:
         await run_operation(row.id)
         return wallet_operation_entity(await WalletOperation.get(id=row.id))
