@@ -36,7 +36,10 @@ from services.groups import resolve_target
 from services.jobs import Dispatcher, enqueue_schedule_period
 from services.wallet import (
     CHUNK_SIZE,
+    QUEUED,
+    RUNNING,
     STALE_AFTER,
+    SUCCEEDED,
     checked_amount,
     checked_description,
     checked_idempotency_key,
@@ -273,7 +276,14 @@ async def _apply_run(schedule: CreditSchedule, run: ScheduleRun) -> None:
     started = now_utc()
     targets = _targets(schedule)
     total = await targets.count()
-    await ScheduleRun.filter(id=run.id).update(status="RUNNING", heartbeat_at=started, total=total)
+    # As for operations: status writes name the status they expect, so a late copy of the
+    # job cannot reopen a run another copy has finished.
+    claimed = await ScheduleRun.filter(id=run.id, status__in=(QUEUED, RUNNING)).update(
+        status=RUNNING, heartbeat_at=started, total=total
+    )
+    if not claimed:
+        return
+    running = ScheduleRun.filter(id=run.id, status=RUNNING)
     change = Application(
         location_id=schedule.location_id,
         operation=CreditOperation(schedule.operation),
@@ -297,20 +307,12 @@ async def _apply_run(schedule: CreditSchedule, run: ScheduleRun) -> None:
         async with transaction() as db:
             await apply_chunk(chunk, change, db)
             done += len(chunk)
-            await (
-                ScheduleRun.filter(id=run.id)
-                .using_db(db)
-                .update(processed=done, heartbeat_at=now_utc())
-            )
+            await running.using_db(db).update(processed=done, heartbeat_at=now_utc())
         last = chunk[-1]
     recurrence = recurrence_of(schedule)
     async with transaction() as db:
-        await (
-            ScheduleRun.filter(id=run.id)
-            .using_db(db)
-            .update(
-                status="SUCCEEDED", processed=done, total=max(total, done), finished_at=now_utc()
-            )
+        await running.using_db(db).update(
+            status=SUCCEEDED, processed=done, total=max(total, done), finished_at=now_utc()
         )
         await (
             CreditSchedule.filter(id=schedule.id, last_period__lt=run.period)

@@ -35,6 +35,8 @@ from services.jobs import Dispatcher, enqueue_operation
 
 log = logging.getLogger(__name__)
 
+QUEUED, RUNNING, SUCCEEDED, FAILED = "QUEUED", "RUNNING", "SUCCEEDED", "FAILED"
+
 CHUNK_SIZE = 5_000
 INLINE_LIMIT = 500
 MAX_ATTEMPTS = 5
@@ -214,20 +216,27 @@ async def _operation_targets(row: WalletOperation) -> AsyncIterator[list[UUID]]:
 async def run_operation(operation_id: UUID) -> None:
     """Process an operation to the end; safe to run again, or twice at once."""
     row = await WalletOperation.get_or_none(id=operation_id)
-    if row is None or row.status in ("SUCCEEDED", "FAILED"):
+    if row is None:
+        log.warning("wallet operation %s does not exist; job ignored", operation_id)
         return
     started = now_utc()
     total = row.total
     if row.customer_filter is not None or row.customer_ids is None:
         criteria = _filter_from_json(row.customer_filter) if row.customer_filter else None
         total = await filtered_customers(row.location_id, criteria).count()
-    await WalletOperation.filter(id=row.id).update(
-        status="RUNNING",
+    # Every status write names the status it expects, so a late copy of this job can never
+    # reopen an operation that another copy has finished.
+    unfinished = WalletOperation.filter(id=row.id, status__in=(QUEUED, RUNNING))
+    claimed = await unfinished.update(
+        status=RUNNING,
         started_at=row.started_at or started,
         heartbeat_at=started,
         attempts=row.attempts + 1,
         total=total,
     )
+    if not claimed:
+        return
+    running = WalletOperation.filter(id=row.id, status=RUNNING)
     change = Application(
         location_id=row.location_id,
         operation=CreditOperation(row.operation),
@@ -246,22 +255,20 @@ async def run_operation(operation_id: UUID) -> None:
             async with transaction() as db:
                 await apply_chunk(chunk, change, db)
                 done += len(chunk)
-                await (
-                    WalletOperation.filter(id=row.id)
-                    .using_db(db)
-                    .update(processed=min(done, total), heartbeat_at=now_utc())
+                await running.using_db(db).update(
+                    processed=min(done, total), heartbeat_at=now_utc()
                 )
     except Exception as exc:
         failed = row.attempts + 1 >= MAX_ATTEMPTS
         log.exception("wallet operation %s failed (attempt %d)", row.id, row.attempts + 1)
-        await WalletOperation.filter(id=row.id).update(
-            status="FAILED" if failed else "RUNNING",
+        await running.update(
+            status=FAILED if failed else RUNNING,
             error=str(exc)[:2000],
             finished_at=now_utc() if failed else None,
         )
         raise
-    await WalletOperation.filter(id=row.id).update(
-        status="SUCCEEDED", processed=done, total=max(total, done), finished_at=now_utc()
+    await running.update(
+        status=SUCCEEDED, processed=done, total=max(total, done), finished_at=now_utc()
     )
 
 
@@ -275,7 +282,7 @@ async def resume_stale_operations(dispatcher: Dispatcher, now: datetime) -> int:
     """Re-enqueue operations whose job died or was lost: queued or running without a sign of
     life for `STALE_AFTER`. The database, not the queue, says what is unfinished."""
     cutoff = now - STALE_AFTER
-    rows = await WalletOperation.filter(status__in=("QUEUED", "RUNNING")).values_list(
+    rows = await WalletOperation.filter(status__in=(QUEUED, RUNNING)).values_list(
         "id", "created_at", "heartbeat_at"
     )
     resumed = 0

@@ -1,0 +1,206 @@
+"""Redis and real arq worker processes for tests that need them.
+
+`GOCRM_TEST_REDIS` (default `redis://127.0.0.1:6379/9`) names a database that the tests own: it is
+flushed before and after each test. Without a server the tests are skipped, unless
+`GOCRM_REQUIRE_SERVICES=1`, which turns a missing server into a failure (as for PostgreSQL). Test
+sessions on one machine take turns with that database, one test at a time (a lock file).
+
+Import the fixtures into a test module under their own names, e.g.
+`from tests.redis_fixtures import arq_redis as arq_redis`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import hashlib
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import IO, NoReturn, TypeVar
+
+import pytest
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from redis.exceptions import RedisError
+
+from settings import Settings
+
+REDIS_URL = os.environ.get("GOCRM_TEST_REDIS", "redis://127.0.0.1:6379/9")
+REQUIRE_SERVICES = os.environ.get("GOCRM_REQUIRE_SERVICES") == "1"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STOP_TIMEOUT = 30.0
+LOCK_TIMEOUT = 200.0
+
+T = TypeVar("T")
+
+
+def _unavailable(what: str, error: Exception) -> NoReturn:
+    message = f"{what} unavailable ({error!r})"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{message}; GOCRM_REQUIRE_SERVICES=1 makes it required", pytrace=False)
+    pytest.skip(f"{message}: skipping its suites")
+
+
+@contextlib.asynccontextmanager
+async def _exclusive_use(url: str) -> AsyncIterator[None]:
+    """Hold a lock file for `url` while a test owns its database: the workers of two test
+    sessions on one machine (two people, or CI and a developer) would take each other's jobs
+    (workers listen on arq's default queue) and each session's FLUSHDB would drop the other's."""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"gocrm-test-redis-{digest}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LOCK_TIMEOUT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if loop.time() > deadline:
+                    pytest.fail(f"another test session held {path} for {LOCK_TIMEOUT:.0f} s")
+                await asyncio.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
+async def arq_redis() -> AsyncIterator[ArqRedis]:
+    """An arq pool on the test Redis database, flushed at the start and at the end; the
+    database is this test's alone meanwhile (see `_exclusive_use`)."""
+    settings = RedisSettings.from_dsn(REDIS_URL)
+    settings.conn_retries = 0
+    settings.conn_timeout = 2
+    async with _exclusive_use(REDIS_URL):
+        try:
+            pool = await create_pool(settings)
+        except (OSError, RedisError) as error:
+            _unavailable("Redis", error)
+        try:
+            await pool.flushdb()
+            yield pool
+        finally:
+            try:
+                await pool.flushdb()
+            finally:
+                await pool.aclose()
+
+
+class WorkerProcesses:
+    """`gocrm worker` processes on the test database and Redis; every one is stopped at the end."""
+
+    def __init__(self, settings: Settings, log_dir: Path) -> None:
+        self.settings = settings
+        self.log_dir = log_dir
+        self.processes: list[asyncio.subprocess.Process] = []
+        self._logs: list[tuple[Path, IO[bytes]]] = []
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=self.settings.database_url,
+            REDIS_URL=REDIS_URL,
+            PYTHONUNBUFFERED="1",
+        )
+        env.pop("GOCRM_ENV", None)
+        return env
+
+    async def start(self) -> asyncio.subprocess.Process:
+        path = self.log_dir / f"worker-{len(self.processes) + 1}.log"
+        log = path.open("wb")
+        self._logs.append((path, log))
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "worker",
+            cwd=PROJECT_ROOT,
+            env=self.environment(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        return process
+
+    async def kill(self, process: asyncio.subprocess.Process) -> None:
+        """SIGKILL: the worker dies mid-job, as on a crash or an OOM kill."""
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
+
+    async def stop(self, process: asyncio.subprocess.Process) -> None:
+        """SIGTERM, as a deployment does; SIGKILL when it does not stop in time."""
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
+            except TimeoutError:
+                process.kill()
+        await process.wait()
+
+    async def stop_all(self) -> None:
+        try:
+            await asyncio.gather(*(self.stop(p) for p in self.processes))
+        finally:
+            for _, log in self._logs:
+                log.close()
+
+    def dead(self) -> list[str]:
+        """A description of each worker that exited although nobody stopped it."""
+        return [
+            f"worker {i} exited with {p.returncode}"
+            for i, p in enumerate(self.processes, 1)
+            if p.returncode is not None and p.returncode != -signal.SIGKILL
+        ]
+
+    def logs(self) -> str:
+        out = []
+        for path, log in self._logs:
+            log.flush()
+            text = path.read_text(errors="replace")
+            out.append(f"--- {path.name} (last 4000 characters) ---\n{text[-4000:]}")
+        return "\n".join(out)
+
+
+@pytest.fixture
+async def workers(
+    database: Settings, arq_redis: ArqRedis, tmp_path: Path
+) -> AsyncIterator[WorkerProcesses]:
+    """Start arq workers with `await workers.start()`; all are stopped after the test."""
+    processes = WorkerProcesses(database, tmp_path)
+    try:
+        yield processes
+    finally:
+        await processes.stop_all()
+
+
+async def wait_until(
+    condition: Callable[[], Awaitable[T | None]],
+    what: str,
+    workers: WorkerProcesses | None = None,
+    within: float = 120.0,
+    interval: float = 0.2,
+) -> T:
+    """Poll `condition` until it returns something truthy; fail after `within` seconds, or
+    early when a worker died on its own."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        result = await condition()
+        if result:
+            return result
+        if workers is not None and (dead := workers.dead()):
+            pytest.fail(f"waiting for {what}: {'; '.join(dead)}\n{workers.logs()}")
+        if loop.time() > deadline:
+            logs = workers.logs() if workers is not None else ""
+            pytest.fail(f"timed out after {within:.0f} s waiting for {what}\n{logs}")
+        await asyncio.sleep(interval)
