@@ -30,16 +30,23 @@ def customers_matching(
     group_ids: Sequence[str] | None = None,
     search: str | None = None,
     has_credits: bool | None = None,
+    after: UUID | None = None,
 ) -> CustomerQuery:
     """Customers of one location matching every given criterion."""
     query = Customer.filter(location_id=location_id)
+    if after is not None:
+        query = query.filter(id__gt=after)
     if ids is not None:
         query = query.filter(id__in=parse_ids(ids))
     if group_ids is not None:
         members = GroupMembership.filter(
             group_id__in=parse_ids(group_ids), group__location_id=location_id
-        ).values("customer_id")
-        query = query.filter(id__in=Subquery(members))
+        )
+        if after is not None:
+            # PostgreSQL does not carry `id > after` across the semi-join: without this every
+            # page of a large group rescans its memberships from the first one.
+            members = members.filter(customer_id__gt=after)
+        query = query.filter(id__in=Subquery(members.values("customer_id")))
     for term in (search or "").casefold().split():
         cards = Card.filter(location_id=location_id, code__icontains=term).values("customer_id")
         query = query.filter(Q(search_text__contains=term) | Q(id__in=Subquery(cards)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from uuid import UUID
 
 from domain import entities
@@ -35,11 +35,15 @@ MAX_CARDS_PER_CUSTOMER = 10
 
 
 def filtered_customers(
-    location_id: UUID, criteria: CustomerFilter | None, field: str = "filter"
+    location_id: UUID,
+    criteria: CustomerFilter | None,
+    field: str = "filter",
+    after: UUID | None = None,
 ) -> CustomerQuery:
-    """The location's customers matching a filter; raises INVALID for a filter we refuse."""
+    """The location's customers matching a filter (with ids above `after`, for keyset
+    paging); raises INVALID for a filter we refuse."""
     if criteria is None:
-        return Customer.filter(location_id=location_id)
+        return customers_matching(location_id, after=after)
     for name, values in (("ids", criteria.ids), ("groupIds", criteria.group_ids)):
         if values is not None and len(values) > MAX_FILTER_IDS:
             raise fail(
@@ -51,7 +55,23 @@ def filtered_customers(
         group_ids=criteria.group_ids,
         search=clean_text(criteria.search),
         has_credits=criteria.has_credits,
+        after=after,
     )
+
+
+async def id_chunks(
+    page: Callable[[UUID | None], CustomerQuery], size: int
+) -> AsyncIterator[list[UUID]]:
+    """The ids of a customer query in id order, `size` at a time; `page(after)` gives the
+    query for the ids above `after` (keyset paging, so every page costs the same)."""
+    last: UUID | None = None
+    while True:
+        found = await page(last).order_by("id").limit(size).values_list("id", flat=True)
+        chunk = [UUID(str(c)) for c in found]
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1]
 
 
 async def list_customers(

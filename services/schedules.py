@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 from uuid import UUID
 
 from domain import entities
@@ -27,11 +28,12 @@ from domain.schedule import (
     recurrence_problems,
 )
 from models.db import IntegrityError, transaction
-from models.entities import Customer, CustomerGroup, Location
+from models.entities import CustomerGroup, Location
 from models.ids import parse_id
 from models.ledger import Application, apply_chunk
 from models.queries import CustomerQuery, credit_schedule_entity, customers_matching
 from models.wallet import CreditSchedule, ScheduleRun
+from services.customers import id_chunks
 from services.groups import resolve_target
 from services.jobs import Dispatcher, enqueue_schedule_period
 from services.wallet import (
@@ -214,10 +216,10 @@ async def customer_counts(schedule_ids: list[UUID]) -> dict[UUID, int]:
     return counts
 
 
-def _targets(row: CreditSchedule) -> CustomerQuery:
+def _targets(row: CreditSchedule, after: UUID | None = None) -> CustomerQuery:
     if row.target == "GROUPS":
-        return customers_matching(row.location_id, group_ids=row.group_ids)
-    return Customer.filter(location_id=row.location_id, id__in=row.customer_ids)
+        return customers_matching(row.location_id, group_ids=row.group_ids, after=after)
+    return customers_matching(row.location_id, ids=row.customer_ids, after=after)
 
 
 async def queue_due_runs(
@@ -297,18 +299,11 @@ async def _apply_run(schedule: CreditSchedule, run: ScheduleRun) -> None:
         now=started,
     )
     done = 0
-    last: UUID | None = None
-    while True:
-        page = targets.filter(id__gt=last) if last else targets
-        found = await page.order_by("id").limit(CHUNK_SIZE).values_list("id", flat=True)
-        chunk = [UUID(str(c)) for c in found]
-        if not chunk:
-            break
+    async for chunk in id_chunks(partial(_targets, schedule), CHUNK_SIZE):
         async with transaction() as db:
             await apply_chunk(chunk, change, db)
             done += len(chunk)
             await running.using_db(db).update(processed=done, heartbeat_at=now_utc())
-        last = chunk[-1]
     recurrence = recurrence_of(schedule)
     async with transaction() as db:
         await running.using_db(db).update(

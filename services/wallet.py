@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import TypeVar
 from uuid import UUID
 
@@ -29,7 +30,7 @@ from models.ids import parse_id
 from models.ledger import Application, apply_chunk
 from models.queries import wallet_entry_entity, wallet_operation_entity
 from models.wallet import CreditSchedule, WalletEntry, WalletOperation
-from services.customers import filtered_customers
+from services.customers import filtered_customers, id_chunks
 from services.groups import resolve_target
 from services.jobs import Dispatcher, enqueue_operation
 
@@ -201,16 +202,9 @@ async def _operation_targets(row: WalletOperation) -> AsyncIterator[list[UUID]]:
             yield ids[start : start + CHUNK_SIZE]
         return
     criteria = _filter_from_json(row.customer_filter) if row.customer_filter else None
-    query = filtered_customers(row.location_id, criteria)
-    last: UUID | None = None
-    while True:
-        page = query.filter(id__gt=last) if last else query
-        found = await page.order_by("id").limit(CHUNK_SIZE).values_list("id", flat=True)
-        chunk = [UUID(str(c)) for c in found]
-        if not chunk:
-            return
+    pages = partial(filtered_customers, row.location_id, criteria, "filter")
+    async for chunk in id_chunks(pages, CHUNK_SIZE):
         yield chunk
-        last = chunk[-1]
 
 
 async def run_operation(operation_id: UUID) -> None:
@@ -221,7 +215,7 @@ async def run_operation(operation_id: UUID) -> None:
         return
     started = now_utc()
     total = row.total
-    if row.customer_filter is not None or row.customer_ids is None:
+    if row.customer_filter is not None and row.status == RUNNING:  # resumed: count again
         criteria = _filter_from_json(row.customer_filter) if row.customer_filter else None
         total = await filtered_customers(row.location_id, criteria).count()
     # Every status write names the status it expects, so a late copy of this job can never
