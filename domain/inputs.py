@@ -12,6 +12,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Final, Literal, TypeAlias, TypeVar
 
+from domain.schedule import Recurrence
+
 
 class _Unset(Enum):
     UNSET = "UNSET"
@@ -71,18 +73,10 @@ class Target:
 
 
 @dataclass(frozen=True)
-class RecurrenceInput:
-    every: int
-    unit: str
-    start_date: date
-    end_date: date | None = None
-
-
-@dataclass(frozen=True)
 class CreditRequest:
     target: Target
     operation: str
     amount: Decimal
     description: str | None = None
-    recurrence: RecurrenceInput | None = None
+    recurrence: Recurrence | None = None
     idempotency_key: str | None = None

@@ -10,7 +10,8 @@ from decimal import Decimal
 from uuid import UUID
 
 from domain.access import Role
-from domain.inputs import CreditRequest, CustomerFilter, CustomerGroupInput, RecurrenceInput, Target
+from domain.inputs import CreditRequest, CustomerFilter, CustomerGroupInput, Target
+from domain.schedule import Recurrence, RecurrenceUnit
 from models.db import transaction
 from models.entities import Card, Customer, GroupMembership, Location
 from services import access, groups, schedules, wallet
@@ -68,7 +69,7 @@ async def _seed_credits(secret: str, group_ids: list[UUID]) -> None:
             "SET",
             Decimal("100.00"),
             "Miesięczne kredyty VIP",
-            recurrence=RecurrenceInput(1, "MONTH", next_month),
+            recurrence=Recurrence(1, RecurrenceUnit.MONTH, next_month),
         ),
         later,
     )

@@ -61,13 +61,8 @@ def recurrence_of(row: CreditSchedule) -> Recurrence:
 
 
 def _checked_recurrence(request: CreditRequest) -> Recurrence:
-    assert request.recurrence is not None
-    given = request.recurrence
-    try:
-        unit = RecurrenceUnit(given.unit)
-    except ValueError as exc:
-        raise fail(ErrorCode.INVALID, "input.recurrence.unit", "Use DAY, WEEK or MONTH.") from exc
-    recurrence = Recurrence(given.every, unit, given.start_date, given.end_date)
+    recurrence = request.recurrence
+    assert recurrence is not None
     problems = recurrence_problems(recurrence)
     if problems:
         raise DomainError(*(UserError(ErrorCode.INVALID, f, m) for f, m in problems))

@@ -37,9 +37,7 @@ class Api:
         result: dict[str, Any] = body["data"]
         return result
 
-    async def mutate(
-        self, query: str, variables: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
+    async def mutate(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """The payload of the one mutation in `query`."""
         data = await self.data(query, variables)
         (payload,) = data.values()

@@ -18,7 +18,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from domain.inputs import CreditRequest, CustomerFilter, RecurrenceInput, Target
+from domain.inputs import CreditRequest, CustomerFilter, Target
+from domain.schedule import Recurrence, RecurrenceUnit
 from gateway.app import create_app
 from models.wallet import CreditSchedule, ScheduleRun
 from services import access, schedules
@@ -775,7 +776,7 @@ async def test_periods_follow_each_locations_own_time_zone(
         target=Target(customer_ids=(customer["id"],)),
         operation="ADD",
         amount=Decimal("2.00"),
-        recurrence=RecurrenceInput(1, "DAY", date(2026, 12, 1)),
+        recurrence=Recurrence(1, RecurrenceUnit.DAY, date(2026, 12, 1)),
     )
     try:
         created = await schedules.create_schedule(await principal_of(new_york), request, dispatcher)
@@ -808,7 +809,7 @@ async def test_a_group_schedule_created_through_the_service_has_group_target(
         target=Target(filter=CustomerFilter(group_ids=(group["id"],))),
         operation="SET",
         amount=Decimal("50.00"),
-        recurrence=RecurrenceInput(1, "MONTH", date(2026, 2, 1)),
+        recurrence=Recurrence(1, RecurrenceUnit.MONTH, date(2026, 2, 1)),
     )
 
     # when the schedule is created on its start date

@@ -23,7 +23,7 @@ from arq.jobs import JobStatus
 from tortoise import connections
 
 from domain.access import Principal
-from domain.inputs import CreditRequest, CustomerFilter, RecurrenceInput, Target
+from domain.inputs import CreditRequest, CustomerFilter, Target
 from domain.schedule import Recurrence, RecurrenceUnit, due_indices, local_today
 from models.entities import Customer, CustomerGroup, GroupMembership
 from models.wallet import CreditSchedule, ScheduleRun, WalletOperation
@@ -332,7 +332,7 @@ async def test_two_workers_apply_each_due_period_once_per_customer(
     lost = NoDispatch()
     schedule = await schedules.create_schedule(
         principal,
-        credit(group_id, "3.00", recurrence=RecurrenceInput(1, "MONTH", start)),
+        credit(group_id, "3.00", recurrence=Recurrence(1, RecurrenceUnit.MONTH, start)),
         lost,
     )
     assert len(lost.calls) == len(due)

@@ -11,9 +11,8 @@ import strawberry
 from domain import entities
 from domain.errors import DomainError
 from domain.inputs import CreditRequest
-from domain.inputs import RecurrenceInput as RecurrenceRequest
 from domain.ledger import CreditOperation, EntryKind, EntrySource
-from domain.schedule import RecurrenceUnit
+from domain.schedule import Recurrence, RecurrenceUnit
 from gateway.context import Info, admin
 from gateway.schema.common import (
     DeletePayload,
@@ -223,7 +222,7 @@ class SetPromotionalCreditsInput:
         recurrence = None
         if self.recurrence is not None:
             r = self.recurrence
-            recurrence = RecurrenceRequest(r.every, r.unit.value, r.start_date, r.end_date)
+            recurrence = Recurrence(r.every, r.unit, r.start_date, r.end_date)
         return CreditRequest(
             target=self.target.to_domain(),
             operation=self.operation.value,
