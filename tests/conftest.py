@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -99,3 +100,15 @@ async def api(http: httpx.AsyncClient) -> Api:
 async def other(http: httpx.AsyncClient) -> Api:
     """An ADMIN client for a second, unrelated location."""
     return await new_location(http, "Other Place")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line per reason a group of tests was skipped, instead of one line per test."""
+    reasons: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        if isinstance(report.longrepr, tuple):
+            reasons[report.longrepr[2].removeprefix("Skipped: ")] += 1
+    if reasons:
+        terminalreporter.section("skipped suites")
+        for reason, count in reasons.most_common():
+            terminalreporter.line(f"{count:5d} skipped: {reason}")
