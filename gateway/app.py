@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gateway.http import GraphQLEndpoint, Runtime
-from gateway.observability import RequestIdMiddleware
+from gateway.observability import RequestIdMiddleware, configure_logging
 from gateway.schema.root import build_schema
 from models.db import close_database, database_is_reachable, open_database
 from settings import Settings, load_settings
@@ -75,5 +75,6 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
 
 
 def app_factory() -> Starlette:
-    """Entry point for `uvicorn --factory` (one per worker process)."""
+    """Entry point for `uvicorn --factory` (one per worker process, each logging on its own)."""
+    configure_logging()
     return create_app()

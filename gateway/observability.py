@@ -29,10 +29,12 @@ def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # RequestIdMiddleware writes the access line, with the request id.
+    logging.getLogger("uvicorn.access").disabled = True
 
 
 class RequestIdMiddleware:
