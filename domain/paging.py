@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
+DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
 

@@ -690,3 +690,13 @@ mutation($groupId: ID!, $ids: [ID!]) {
 async def _add(api: Api, group_id: str, ids: list[str]) -> None:
     payload = await api.mutate(ADD, {"groupId": group_id, "ids": ids})
     assert payload["errors"] == []
+
+
+async def test_a_null_page_size_means_the_default(api: Api) -> None:
+    for n in range(3):
+        await create_customer(api, firstName=f"Null {n}")
+
+    data = await api.data("{ customers(first: null) { totalCount edges { cursor } } }")
+
+    assert data["customers"]["totalCount"] == 3
+    assert len(data["customers"]["edges"]) == 3

@@ -9,6 +9,7 @@ from graphql import GraphQLError
 
 from domain import entities
 from domain.errors import DomainError
+from domain.paging import DEFAULT_PAGE_SIZE
 from gateway.context import Info, admin
 from gateway.schema.common import DeletePayload, PageInfo, UserError, invalid, user_errors
 from gateway.schema.groups import CustomerGroup
@@ -106,13 +107,16 @@ class Query:
     async def customers(
         self,
         info: Info,
-        first: int = 50,
+        first: int | None = 50,
         after: str | None = None,
         filter: CustomerFilterInput | None = None,
     ) -> CustomerConnection:
         try:
             page = await customers.list_customers(
-                info.context.principal.location_id, to_filter(filter), first, after
+                info.context.principal.location_id,
+                to_filter(filter),
+                DEFAULT_PAGE_SIZE if first is None else first,
+                after,
             )
         except DomainError as error:
             raise invalid(error) from error

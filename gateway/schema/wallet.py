@@ -12,6 +12,7 @@ from domain import entities
 from domain.errors import DomainError
 from domain.inputs import CreditRequest
 from domain.ledger import CreditOperation, EntryKind, EntrySource
+from domain.paging import DEFAULT_PAGE_SIZE
 from domain.schedule import Recurrence, RecurrenceUnit
 from gateway.context import Info, admin
 from gateway.schema.common import (
@@ -96,11 +97,12 @@ class Wallet:
 
     @strawberry.field(description="Newest first.")
     async def entries(
-        self, info: Info, first: int = 50, after: str | None = None
+        self, info: Info, first: int | None = 50, after: str | None = None
     ) -> WalletEntryConnection:
         currency = info.context.principal.currency
         try:
-            page = await wallet.entries(self.customer.id, first, after)
+            size = DEFAULT_PAGE_SIZE if first is None else first
+            page = await wallet.entries(self.customer.id, size, after)
         except DomainError as error:
             raise invalid(error) from error
         return WalletEntryConnection(
