@@ -22,6 +22,9 @@ class Settings:
     redis_url: str | None = None
     env: Environment = "development"
     db_pool_size: int = 10
+    # Two deployments sharing one Redis database need different queues, or they take each
+    # other's jobs.
+    queue_name: str = "arq:queue"
 
     @property
     def production(self) -> bool:
@@ -42,4 +45,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         redis_url=env.get("REDIS_URL") or None,
         env="production" if mode == "production" else "development",
         db_pool_size=int(env.get("GOCRM_DB_POOL_SIZE", "10")),
+        queue_name=env.get("GOCRM_QUEUE") or "arq:queue",
     )

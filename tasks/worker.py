@@ -23,11 +23,12 @@ JOB_TIMEOUT_SECONDS = 3600
 
 
 class ArqDispatcher:
-    def __init__(self, redis: ArqRedis) -> None:
+    def __init__(self, redis: ArqRedis, queue_name: str | None = None) -> None:
         self.redis = redis
+        self.queue_name = queue_name or load_settings().queue_name
 
     async def enqueue(self, function: str, *args: str, job_id: str) -> None:
-        await self.redis.enqueue_job(function, *args, _job_id=job_id)
+        await self.redis.enqueue_job(function, *args, _job_id=job_id, _queue_name=self.queue_name)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -53,5 +54,6 @@ class WorkerSettings:
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = redis_settings()
+    queue_name = load_settings().queue_name
     keep_result = 60
     max_jobs = 4
