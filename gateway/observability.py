@@ -35,6 +35,7 @@ def configure_logging(level: int = logging.INFO) -> None:
         logger.propagate = True
     # RequestIdMiddleware writes the access line, with the request id.
     logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("tortoise").setLevel(logging.WARNING)
 
 
 class RequestIdMiddleware:
