@@ -16,10 +16,12 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from gateway.app import create_app
 from models.db import close_database, migrate_database, open_database
 from settings import Settings
+from tasks.inprocess import InProcessDispatcher
 from tests.helpers import Api, new_location
 
 POSTGRES_SERVER = os.environ.get("GOCRM_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432")
@@ -83,8 +85,22 @@ def postgres_only(database: Settings) -> None:
 
 
 @pytest.fixture
-async def http(database: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def app(database: Settings) -> AsyncIterator[Starlette]:
+    """The gateway, with its jobs run in-process; the test drives the lifespan's parts."""
     app = create_app(database, manage_database=False)
+    yield app
+    await app.state.dispatcher.close()
+
+
+@pytest.fixture
+def dispatcher(app: Starlette) -> InProcessDispatcher:
+    """Where the app's jobs run; `await dispatcher.drain()` waits for them."""
+    dispatcher: InProcessDispatcher = app.state.dispatcher
+    return dispatcher
+
+
+@pytest.fixture
+async def http(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
         yield client

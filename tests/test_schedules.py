@@ -14,16 +14,12 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-import httpx
 import pytest
-from starlette.applications import Starlette
 
 from domain.inputs import CreditRequest, CustomerFilter, Target
 from domain.schedule import Recurrence, RecurrenceUnit
-from gateway.app import create_app
 from models.wallet import CreditSchedule, ScheduleRun
 from services import access, schedules
-from settings import Settings
 from tasks.inprocess import InProcessDispatcher
 from tests.helpers import Api, create_customer, create_group
 from tests.wallet_helpers import (
@@ -48,26 +44,6 @@ from tests.wallet_helpers import (
 def at(text: str) -> datetime:
     """An aware UTC instant from '2026-03-31T10:00'."""
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-@pytest.fixture
-async def app(database: Settings) -> AsyncIterator[Starlette]:
-    app = create_app(database, manage_database=False)
-    yield app
-    await app.state.dispatcher.close()
-
-
-@pytest.fixture
-async def http(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-        yield client
-
-
-@pytest.fixture
-def dispatcher(app: Starlette) -> InProcessDispatcher:
-    dispatcher: InProcessDispatcher = app.state.dispatcher
-    return dispatcher
 
 
 @pytest.fixture

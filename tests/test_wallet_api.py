@@ -4,23 +4,19 @@ idempotency, validation and access."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-import httpx
 import pytest
-from starlette.applications import Starlette
 
 from domain.access import Role
 from domain.inputs import CreditRequest, CustomerFilter, Target
-from gateway.app import create_app
 from models.entities import Customer, GroupMembership
 from models.wallet import WalletEntry, WalletOperation
 from services import wallet
-from settings import Settings
 from tasks.inprocess import InProcessDispatcher
 from tests.helpers import Api, create_customer, create_group
 from tests.wallet_helpers import (
@@ -39,26 +35,6 @@ from tests.wallet_helpers import (
     snapshot,
     wallet_of,
 )
-
-
-@pytest.fixture
-async def app(database: Settings) -> AsyncIterator[Starlette]:
-    app = create_app(database, manage_database=False)
-    yield app
-    await app.state.dispatcher.close()
-
-
-@pytest.fixture
-async def http(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-        yield client
-
-
-@pytest.fixture
-def dispatcher(app: Starlette) -> InProcessDispatcher:
-    dispatcher: InProcessDispatcher = app.state.dispatcher
-    return dispatcher
 
 
 class RecordingDispatcher:

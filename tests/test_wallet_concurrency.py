@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-import httpx
 import pytest
-from starlette.applications import Starlette
 
 from domain.ledger import CreditOperation, delta_for
-from gateway.app import create_app
 from models.entities import Customer
 from models.ledger import Application
 from models.wallet import WalletEntry
 from services import wallet
-from settings import Settings
 from tests.helpers import Api, create_customer
 from tests.wallet_helpers import SET_CREDITS, Ledger, credit_input, ledger, stored_balance
 
@@ -31,20 +27,6 @@ CALLS = 200
 SEED = 20261201
 AMOUNTS = ("7.00", "13.00", "21.00", "0.50", "40.00")
 OPERATIONS = ("ADD", "ADD", "REDUCE", "SET")
-
-
-@pytest.fixture
-async def app(database: Settings) -> AsyncIterator[Starlette]:
-    app = create_app(database, manage_database=False)
-    yield app
-    await app.state.dispatcher.close()
-
-
-@pytest.fixture
-async def http(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-        yield client
 
 
 def random_requests(customer_id: str) -> list[dict[str, Any]]:
