@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import fields
+from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
 
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
+from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from domain import entities
@@ -15,7 +18,11 @@ from models.entities import ApiKey, Card, Customer, CustomerGroup, GroupMembersh
 from models.ids import parse_id
 from models.wallet import CreditSchedule, WalletEntry, WalletOperation
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 CustomerQuery = QuerySet[Customer]
+E = TypeVar("E", bound="DataclassInstance")
 
 
 def parse_ids(values: Iterable[str]) -> list[UUID]:
@@ -67,56 +74,31 @@ async def member_counts(group_ids: Sequence[UUID]) -> dict[UUID, int]:
     return {UUID(str(group_id)): int(n) for group_id, n in rows}
 
 
+def _entity(cls: type[E], row: Model, **given: object) -> E:
+    """The read model `cls` with each field copied from the same-named attribute of `row`,
+    except those `given`."""
+    values = {f.name: given.get(f.name, getattr(row, f.name, None)) for f in fields(cls)}
+    return cls(**values)
+
+
 def location_entity(row: Location) -> entities.Location:
-    return entities.Location(id=row.id, name=row.name, currency=row.currency, timezone=row.timezone)
+    return _entity(entities.Location, row)
 
 
 def api_key_entity(row: ApiKey) -> entities.ApiKey:
-    return entities.ApiKey(
-        id=row.id,
-        location_id=row.location_id,
-        name=row.name,
-        role=Role(row.role),
-        created_at=row.created_at,
-        revoked_at=row.revoked_at,
-    )
+    return _entity(entities.ApiKey, row, role=Role(row.role))
 
 
 def customer_entity(row: Customer) -> entities.Customer:
-    return entities.Customer(
-        id=row.id,
-        location_id=row.location_id,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        email=row.email,
-        phone=row.phone,
-        note=row.note,
-        credit_balance=row.credit_balance,
-        wallet_updated_at=row.wallet_updated_at,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return _entity(entities.Customer, row)
 
 
 def card_entity(row: Card) -> entities.Card:
-    return entities.Card(
-        customer_id=row.customer_id,
-        code=row.code,
-        number=row.number,
-        expires_on=row.expires_on,
-    )
+    return _entity(entities.Card, row)
 
 
 def group_entity(row: CustomerGroup) -> entities.CustomerGroup:
-    return entities.CustomerGroup(
-        id=row.id,
-        location_id=row.location_id,
-        name=row.name,
-        reference=row.reference,
-        description=row.description,
-        cashback_basis_points=row.cashback_basis_points,
-        created_at=row.created_at,
-    )
+    return _entity(entities.CustomerGroup, row)
 
 
 async def remove_members(group_id: UUID, customers: CustomerQuery) -> int:
@@ -126,51 +108,17 @@ async def remove_members(group_id: UUID, customers: CustomerQuery) -> int:
 
 
 def wallet_entry_entity(row: WalletEntry) -> entities.WalletEntry:
-    return entities.WalletEntry(
-        id=row.id,
-        customer_id=row.customer_id,
-        kind=row.kind,
-        requested_amount=row.requested_amount,
-        delta=row.delta,
-        balance_after=row.balance_after,
-        description=row.description,
-        source=row.source,
-        source_id=row.source_id,
-        actor=row.actor,
-        created_at=row.created_at,
-    )
+    return _entity(entities.WalletEntry, row)
 
 
 def wallet_operation_entity(row: WalletOperation) -> entities.WalletOperation:
-    return entities.WalletOperation(
-        id=row.id,
-        operation=row.operation,
-        amount=row.amount,
-        description=row.description,
-        status=row.status,
-        total=row.total,
-        processed=row.processed,
-        error=row.error,
-        created_at=row.created_at,
-        finished_at=row.finished_at,
-    )
+    return _entity(entities.WalletOperation, row)
 
 
 def credit_schedule_entity(row: CreditSchedule) -> entities.CreditSchedule:
-    return entities.CreditSchedule(
-        id=row.id,
-        operation=row.operation,
-        amount=row.amount,
-        description=row.description,
-        every=row.every,
-        unit=row.unit,
-        start_date=row.start_date,
-        end_date=row.end_date,
-        target=row.target,
+    return _entity(
+        entities.CreditSchedule,
+        row,
         group_ids=tuple(UUID(g) for g in row.group_ids),
         customer_ids=tuple(UUID(c) for c in row.customer_ids),
-        paused=row.paused,
-        next_run_on=row.next_run_on,
-        last_run_on=row.last_run_on,
-        created_at=row.created_at,
     )
