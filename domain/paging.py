@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from domain.entities import Page
+
+T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -23,6 +29,18 @@ def decode_cursor(cursor: str) -> str | None:
     if not raw.startswith("k:"):
         return None
     return raw[2:]
+
+
+def page_of(fetched: Sequence[T], first: int, total: int, key: Callable[[T], object]) -> Page[T]:
+    """A page from the first `first + 1` items of a list: the extra one only tells that there
+    is a next page. `key` gives what an item's cursor holds."""
+    items = tuple(fetched[:first])
+    return Page(
+        items=items,
+        cursors=tuple(encode_cursor(str(key(item))) for item in items),
+        has_next_page=len(fetched) > first,
+        total_count=total,
+    )
 
 
 def page_size_problem(first: int) -> str | None:

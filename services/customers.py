@@ -18,7 +18,7 @@ from domain.contacts import (
 )
 from domain.errors import DomainError, ErrorCode, Validator, fail, not_found
 from domain.inputs import UNSET, CardInput, CustomerFilter, CustomerInput, Maybe
-from domain.paging import decode_cursor, encode_cursor, page_size_problem
+from domain.paging import decode_cursor, page_of, page_size_problem
 from models.db import IntegrityError, transaction
 from models.entities import Card, Customer, CustomerGroup, GroupMembership
 from models.ids import parse_id
@@ -91,13 +91,7 @@ async def list_customers(
     total = await query.count()
     page_query = query.filter(id__gt=after_id) if after_id else query
     rows = await page_query.order_by("id").limit(first + 1)
-    items = tuple(customer_entity(row) for row in rows[:first])
-    return entities.Page(
-        items=items,
-        cursors=tuple(encode_cursor(str(c.id)) for c in items),
-        has_next_page=len(rows) > first,
-        total_count=total,
-    )
+    return page_of([customer_entity(row) for row in rows], first, total, key=lambda c: c.id)
 
 
 async def get_customer(location_id: UUID, customer_id: str) -> entities.Customer | None:

@@ -24,7 +24,7 @@ from domain.errors import ErrorCode, fail
 from domain.inputs import CreditRequest, CustomerFilter
 from domain.ledger import CreditOperation, EntrySource, amount_problem
 from domain.money import to_minor
-from domain.paging import decode_cursor, encode_cursor, page_size_problem
+from domain.paging import decode_cursor, page_of, page_size_problem
 from models.db import IntegrityError, transaction
 from models.ids import parse_id
 from models.ledger import Application, apply_chunk
@@ -303,10 +303,4 @@ async def entries(
             raise fail(ErrorCode.INVALID, "after", "Not a cursor from this list.")
         query = query.filter(id__lt=int(key))
     rows = await query.order_by("-id").limit(first + 1)
-    items = tuple(wallet_entry_entity(r) for r in rows[:first])
-    return entities.Page(
-        items=items,
-        cursors=tuple(encode_cursor(str(e.id)) for e in items),
-        has_next_page=len(rows) > first,
-        total_count=total,
-    )
+    return page_of([wallet_entry_entity(r) for r in rows], first, total, key=lambda e: e.id)
