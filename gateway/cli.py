@@ -153,6 +153,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         "\nGoCRM demo is ready.\n"
         f"  GraphQL (GraphiQL in a browser): {url}\n"
         f"  Location: {demo.location_name} ({demo.location_id})\n"
+        f'  Try: {{ walletOperation(id: "{demo.bulk_operation_id}") {{ status total processed }}'
+        " creditSchedules { unit amount { amount } nextRunOn customerCount } }\n"
         f"  ADMIN key: {demo.api_key}\n"
         f"  Send it as the header  Authorization: Bearer {demo.api_key}\n",
         flush=True,

@@ -14,6 +14,7 @@ from domain.inputs import CreditRequest, CustomerFilter, CustomerGroupInput, Tar
 from domain.schedule import Recurrence, RecurrenceUnit
 from models.db import transaction
 from models.entities import Card, Customer, GroupMembership, Location
+from models.wallet import WalletOperation
 from services import access, groups, schedules, wallet
 from services.jobs import Dispatcher
 
@@ -29,6 +30,7 @@ class DemoLocation:
     location_id: UUID
     location_name: str
     api_key: str
+    bulk_operation_id: UUID | None
 
 
 async def seed_demo() -> DemoLocation:
@@ -37,10 +39,11 @@ async def seed_demo() -> DemoLocation:
     if existing is None:
         location, secret = await access.create_location(DEMO_LOCATION)
         group_ids = await _seed(location.id)
-        await _seed_credits(secret, group_ids)
-        return DemoLocation(location.id, location.name, secret)
+        operation_id = await _seed_credits(secret, group_ids)
+        return DemoLocation(location.id, location.name, secret, operation_id)
     _, secret = await access.create_api_key(existing.id, "demo admin", Role.ADMIN)
-    return DemoLocation(existing.id, existing.name, secret)
+    first_bulk = await WalletOperation.filter(location_id=existing.id, source="BULK").first()
+    return DemoLocation(existing.id, existing.name, secret, first_bulk.id if first_bulk else None)
 
 
 class _Later:
@@ -50,12 +53,13 @@ class _Later:
         return None
 
 
-async def _seed_credits(secret: str, group_ids: list[UUID]) -> None:
+async def _seed_credits(secret: str, group_ids: list[UUID]) -> UUID:
+    """Credits for the regulars' group (a bulk operation) and a monthly SET for the VIPs."""
     principal = await access.authenticate(secret)
     assert principal is not None
     later: Dispatcher = _Later()
     regulars, vip = CustomerFilter(group_ids=(str(group_ids[0]),)), str(group_ids[1])
-    await wallet.apply_once(
+    operation = await wallet.apply_once(
         principal,
         CreditRequest(Target(filter=regulars), "ADD", Decimal("20.00"), "Powitalne kredyty"),
         later,
@@ -73,6 +77,7 @@ async def _seed_credits(secret: str, group_ids: list[UUID]) -> None:
         ),
         later,
     )
+    return operation.id
 
 
 async def _seed(location_id: UUID) -> list[UUID]:
