@@ -1,0 +1,68 @@
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from models.entities import Location
+from services import access
+from services.demo import DEMO_CUSTOMERS, DemoLocation, seed_demo
+from settings import Settings
+from tests.helpers import Api
+
+SHOWCASE = """
+query($op: ID!) {
+  customerGroups { reference customerCount }
+  customers(first: 1) { totalCount }
+  walletOperation(id: $op) { status total processed amount { amount } }
+  creditSchedules { operation target amount { amount } every unit customerCount paused }
+}"""
+
+
+@pytest.fixture
+async def demo(database: Settings) -> AsyncIterator[DemoLocation]:
+    seeded = await seed_demo()
+    yield seeded
+    # The session database is shared: leave no demo schedule behind for other tests.
+    await Location.filter(id=seeded.location_id).delete()
+
+
+async def test_a_second_demo_run_reuses_the_location_with_a_new_key(demo: DemoLocation) -> None:
+    again = await seed_demo()
+
+    assert again.location_id == demo.location_id
+    assert again.bulk_operation_id == demo.bulk_operation_id
+    assert again.api_key != demo.api_key
+    assert await access.authenticate(demo.api_key) is not None
+    assert await access.authenticate(again.api_key) is not None
+
+
+async def test_the_demo_shows_groups_credits_and_a_monthly_schedule(
+    demo: DemoLocation, http: httpx.AsyncClient
+) -> None:
+    admin = Api(http, demo.api_key, str(demo.location_id))
+
+    data = await admin.data(SHOWCASE, {"op": str(demo.bulk_operation_id)})
+
+    assert sorted((g["reference"], g["customerCount"]) for g in data["customerGroups"]) == [
+        ("pracownicy", 12),
+        ("staly-klient", 150),
+        ("vip", 30),
+    ]
+    assert data["customers"]["totalCount"] == DEMO_CUSTOMERS
+    assert data["walletOperation"] == {
+        "status": "SUCCEEDED",
+        "total": 150,
+        "processed": 150,
+        "amount": {"amount": "20.00"},
+    }
+    assert data["creditSchedules"] == [
+        {
+            "operation": "SET",
+            "target": "GROUPS",
+            "amount": {"amount": "100.00"},
+            "every": 1,
+            "unit": "MONTH",
+            "customerCount": 30,
+            "paused": False,
+        }
+    ]
