@@ -194,9 +194,8 @@ class CreditSchedule:
         )
 
     @strawberry.field(description="Customers the next period would reach.")
-    async def customer_count(self) -> int:
-        counts = await schedules.customer_counts([self.entity.id])
-        return counts.get(self.entity.id, 0)
+    async def customer_count(self, info: Info) -> int:
+        return await info.context.loaders.schedule_customer_counts.load(self.entity.id)
 
 
 @strawberry.input
