@@ -36,6 +36,4 @@ class Loaders:
         self.cards: DataLoader[UUID, list[entities.Card]] = DataLoader(load_fn=_cards)
         self.groups: DataLoader[UUID, list[entities.CustomerGroup]] = DataLoader(load_fn=_groups)
         self.customer_counts: DataLoader[UUID, int] = DataLoader(load_fn=_counts)
-        self.schedule_customer_counts: DataLoader[UUID, int] = DataLoader(
-            load_fn=_schedule_counts
-        )
+        self.schedule_customer_counts: DataLoader[UUID, int] = DataLoader(load_fn=_schedule_counts)
