@@ -42,13 +42,9 @@ from services.wallet import (
     RUNNING,
     STALE_AFTER,
     SUCCEEDED,
-    checked_amount,
-    checked_description,
-    checked_idempotency_key,
-    checked_operation,
+    checked_credit,
     earlier_request,
     now_utc,
-    request_hash,
 )
 
 log = logging.getLogger(__name__)
@@ -118,22 +114,15 @@ async def _checked_target(
 async def create_schedule(
     principal: Principal, request: CreditRequest, dispatcher: Dispatcher
 ) -> entities.CreditSchedule:
-    operation = checked_operation(request.operation)
-    amount = checked_amount(operation, request.amount, "input.amount")
-    description = checked_description(request.description)
-    key = checked_idempotency_key(request.idempotency_key)
+    credit = checked_credit(request)
     recurrence = _checked_recurrence(request)
-    digest = request_hash(request)
-    earlier = await earlier_request(CreditSchedule, principal.location_id, key, digest)
+    earlier = await earlier_request(CreditSchedule, principal.location_id, credit)
     if earlier is not None:
         return credit_schedule_entity(earlier)
     target, customer_ids, group_ids = await _checked_target(principal, request)
     try:
-        row = await CreditSchedule.create(
-            location_id=principal.location_id,
-            operation=operation.value,
-            amount=amount,
-            description=description,
+        row = CreditSchedule(
+            **credit.columns(principal),
             every=recurrence.every,
             unit=recurrence.unit.value,
             start_date=recurrence.start_date,
@@ -142,12 +131,10 @@ async def create_schedule(
             customer_ids=customer_ids,
             group_ids=group_ids,
             next_run_on=recurrence.start_date,
-            actor=principal.api_key_name,
-            idempotency_key=key,
-            request_hash=digest,
         )
+        await row.save()
     except IntegrityError:  # the same key, submitted concurrently
-        earlier = await earlier_request(CreditSchedule, principal.location_id, key, digest)
+        earlier = await earlier_request(CreditSchedule, principal.location_id, credit)
         if earlier is None:
             raise
         return credit_schedule_entity(earlier)

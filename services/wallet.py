@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -100,14 +100,49 @@ def checked_idempotency_key(key: str | None) -> str | None:
     return key
 
 
+@dataclass(frozen=True)
+class CheckedCredit:
+    """What a one-off and a recurring credit request share, validated."""
+
+    operation: CreditOperation
+    amount: int
+    description: str | None
+    idempotency_key: str | None
+    request_hash: str
+
+    def columns(self, principal: Principal) -> dict[str, object]:
+        """The columns an operation and a schedule record alike."""
+        return {
+            "location_id": principal.location_id,
+            "operation": self.operation.value,
+            "amount": self.amount,
+            "description": self.description,
+            "actor": principal.api_key_name,
+            "idempotency_key": self.idempotency_key,
+            "request_hash": self.request_hash,
+        }
+
+
+def checked_credit(request: CreditRequest) -> CheckedCredit:
+    operation = checked_operation(request.operation)
+    return CheckedCredit(
+        operation=operation,
+        amount=checked_amount(operation, request.amount, "input.amount"),
+        description=checked_description(request.description),
+        idempotency_key=checked_idempotency_key(request.idempotency_key),
+        request_hash=request_hash(request),
+    )
+
+
 Keyed = TypeVar("Keyed", WalletOperation, CreditSchedule)
 
 
 async def earlier_request(
-    model: type[Keyed], location_id: UUID, key: str | None, digest: str
+    model: type[Keyed], location_id: UUID, credit: CheckedCredit
 ) -> Keyed | None:
     """The record an idempotency key already stands for, or None while it is unused.
     The key used before for a different request is refused."""
+    key = credit.idempotency_key
     if key is None:
         return None
     existing = await model.get_or_none(location_id=location_id, idempotency_key=key)
@@ -115,7 +150,7 @@ async def earlier_request(
         CreditSchedule if model is WalletOperation else WalletOperation
     )
     used_elsewhere = await other.filter(location_id=location_id, idempotency_key=key).exists()
-    if used_elsewhere or (existing is not None and existing.request_hash != digest):
+    if used_elsewhere or (existing is not None and existing.request_hash != credit.request_hash):
         raise fail(
             ErrorCode.IDEMPOTENCY_KEY_REUSED,
             "input.idempotencyKey",
@@ -143,12 +178,8 @@ async def apply_once(
     principal: Principal, request: CreditRequest, dispatcher: Dispatcher
 ) -> entities.WalletOperation:
     """Create the operation for a one-off request, and apply it now when it is small."""
-    operation = checked_operation(request.operation)
-    amount = checked_amount(operation, request.amount, "input.amount")
-    description = checked_description(request.description)
-    key = checked_idempotency_key(request.idempotency_key)
-    digest = request_hash(request)
-    earlier = await earlier_request(WalletOperation, principal.location_id, key, digest)
+    credit = checked_credit(request)
+    earlier = await earlier_request(WalletOperation, principal.location_id, credit)
     if earlier is not None:
         return wallet_operation_entity(earlier)
     target = request.target
@@ -168,21 +199,16 @@ async def apply_once(
         stored_filter = asdict(target.filter)
         source = EntrySource.BULK
     try:
-        row = await WalletOperation.create(
-            location_id=principal.location_id,
-            operation=operation.value,
-            amount=amount,
-            description=description,
+        row = WalletOperation(
+            **credit.columns(principal),
             source=source.value,
             customer_ids=stored_ids,
             customer_filter=stored_filter,
             total=total,
-            actor=principal.api_key_name,
-            idempotency_key=key,
-            request_hash=digest,
         )
+        await row.save()
     except IntegrityError:  # the same key, submitted concurrently
-        earlier = await earlier_request(WalletOperation, principal.location_id, key, digest)
+        earlier = await earlier_request(WalletOperation, principal.location_id, credit)
         if earlier is None:
             raise
         return wallet_operation_entity(earlier)
