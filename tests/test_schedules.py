@@ -21,9 +21,9 @@ from domain.schedule import Recurrence, RecurrenceUnit
 from models.wallet import CreditSchedule, ScheduleRun
 from services import access, schedules
 from tasks.inprocess import InProcessDispatcher
+from tests.builders import ADD_TO_GROUP
 from tests.helpers import Api, create_customer, create_group
 from tests.wallet_helpers import (
-    ADD_TO_GROUP,
     CREDIT_SCHEDULES,
     DELETE_SCHEDULE,
     PAUSE_SCHEDULE,

@@ -50,14 +50,6 @@ mutation($id: ID!) {
   deleteCreditSchedule(id: $id) { deletedId errors { code field } }
 }"""
 
-ADD_TO_GROUP = """
-mutation($groupId: ID!, $target: CreditTargetInput!) {
-  addCustomersToGroup(groupId: $groupId, target: $target) {
-    group { id customerCount }
-    errors { code field message }
-  }
-}"""
-
 ENTRY_FIELDS = """
   id kind requestedAmount { amount } delta { amount } balanceAfter { amount }
   description source sourceId actor createdAt
