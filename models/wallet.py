@@ -44,7 +44,9 @@ class WalletEntry(Model):
         indexes = (("customer_id", "id"),)
 
 
-class WalletOperation(Model):
+class CreditRecord(Model):
+    """What one-off operations and schedules both record of a credit request."""
+
     id = fields.UUIDField(primary_key=True, default=new_id)
     location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
         "models.Location", related_name=False, on_delete=fields.CASCADE
@@ -52,6 +54,17 @@ class WalletOperation(Model):
     operation = fields.CharField(max_length=10)
     amount = fields.BigIntField()
     description = fields.CharField(max_length=500, null=True)
+    actor = fields.CharField(max_length=100, null=True)
+    idempotency_key = fields.CharField(max_length=200, null=True)
+    request_hash = fields.CharField(max_length=64, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    location_id: UUID
+
+    class Meta:
+        abstract = True
+
+
+class WalletOperation(CreditRecord):
     source = fields.CharField(max_length=10)
     # Exactly one of the two: an explicit customer list, or a filter evaluated when it runs.
     customer_ids: fields.Field[list[str] | None] = fields.JSONField(null=True)
@@ -60,15 +73,10 @@ class WalletOperation(Model):
     total = fields.IntField(default=0)
     processed = fields.IntField(default=0)
     error = fields.TextField(null=True)
-    actor = fields.CharField(max_length=100, null=True)
-    idempotency_key = fields.CharField(max_length=200, null=True)
-    request_hash = fields.CharField(max_length=64, null=True)
     attempts = fields.IntField(default=0)
-    created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     heartbeat_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
-    location_id: UUID
 
     class Meta:
         table = "wallet_operations"
@@ -76,14 +84,7 @@ class WalletOperation(Model):
         indexes = (("status", "heartbeat_at"),)
 
 
-class CreditSchedule(Model):
-    id = fields.UUIDField(primary_key=True, default=new_id)
-    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
-        "models.Location", related_name=False, on_delete=fields.CASCADE
-    )
-    operation = fields.CharField(max_length=10)
-    amount = fields.BigIntField()
-    description = fields.CharField(max_length=500, null=True)
+class CreditSchedule(CreditRecord):
     every = fields.IntField()
     unit = fields.CharField(max_length=5)
     start_date = fields.DateField()
@@ -96,11 +97,6 @@ class CreditSchedule(Model):
     last_period = fields.IntField(default=-1)
     last_run_on = fields.DateField(null=True)
     next_run_on = fields.DateField(null=True)
-    actor = fields.CharField(max_length=100, null=True)
-    idempotency_key = fields.CharField(max_length=200, null=True)
-    request_hash = fields.CharField(max_length=64, null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    location_id: UUID
 
     class Meta:
         table = "credit_schedules"
