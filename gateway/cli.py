@@ -1,4 +1,12 @@
-"""The `gocrm` console command: migrate, serve, manage locations and keys, import, demo."""
+"""The `gocrm` console command: migrate, serve, manage locations and keys, import, demo.
+
+An ordinary mistake (a database that does not exist or is not reachable, an unsupported
+`DATABASE_URL`, a bad `GOCRM_ENV`, Redis down) prints one line on stderr saying what is wrong and
+what to do, and exits with status 2; `gocrm --debug ...` shows the traceback instead.
+
+On SQLite every command migrates the database first; on PostgreSQL a command refuses to run on
+a database that lacks a migration (`gocrm migrate` applies them).
+"""
 
 from __future__ import annotations
 
@@ -9,24 +17,70 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from domain.access import Role
 from domain.errors import DomainError
 from gateway.observability import configure_logging
-from models.db import close_database, migrate_database, open_database
 from settings import Settings, load_settings
 
 T = TypeVar("T")
+
+SUPPORTED_DATABASES = ("sqlite://", "postgres://", "postgresql://")
+MISTAKE = 2
+UNEXPECTED = 1
+
+
+class CommandError(Exception):
+    """An ordinary mistake; the message is the line the operator reads."""
 
 
 def _print_json(payload: dict[str, object]) -> None:
     print(json.dumps(payload, ensure_ascii=False), flush=True)
 
 
-def _with_database(settings: Settings, action: Callable[[], Awaitable[T]]) -> T:
+def _check_database_url(settings: Settings) -> None:
+    if not settings.database_url.startswith(SUPPORTED_DATABASES):
+        scheme = settings.database_url.partition("://")[0] or settings.database_url
+        raise CommandError(
+            f"DATABASE_URL: {scheme!r} is not supported; use sqlite://PATH or "
+            "postgres://USER@HOST:PORT/DATABASE"
+        )
+    if settings.is_sqlite:
+        # Tortoise's SQLite client hangs instead of failing when it cannot create the file.
+        path = settings.database_url.removeprefix("sqlite://").partition("?")[0]
+        folder = Path(path).parent
+        if path != ":memory:" and not folder.is_dir():
+            raise CommandError(
+                f"DATABASE_URL: the folder {str(folder)!r} for the SQLite file does not exist: "
+                "create it or set DATABASE_URL"
+            )
+
+
+def _with_database(
+    settings: Settings, action: Callable[[], Awaitable[T]], *, require_current: bool = True
+) -> T:
+    """Run `action` on an open, reachable database: migrated first on SQLite; on PostgreSQL
+    refused, with `require_current`, while a migration is missing."""
+    from gateway.readiness import migrations_message
+    from models.db import (
+        check_database,
+        close_database,
+        migrate_database,
+        missing_migrations,
+        open_database,
+    )
+
     async def run() -> T:
+        if settings.is_sqlite:
+            await migrate_database(settings)
         await open_database(settings)
         try:
+            await check_database()
+            if require_current and not settings.is_sqlite:
+                missing = await missing_migrations(settings)
+                if missing:
+                    raise CommandError(migrations_message(missing))
             return await action()
         finally:
             await close_database()
@@ -34,14 +88,13 @@ def _with_database(settings: Settings, action: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
-def _fail(error: DomainError) -> int:
-    for problem in error.errors:
-        where = f"{problem.field}: " if problem.field else ""
-        print(f"error: {where}{problem.message}", file=sys.stderr)
-    return 2
+async def _nothing() -> None:
+    return None
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from models.db import migrate_database
+
     asyncio.run(migrate_database(settings))
     print("migrations applied", file=sys.stderr)
     return 0
@@ -50,14 +103,11 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    if settings.is_sqlite:
-        if args.workers > 1:
-            print(
-                "error: SQLite serves one worker; set DATABASE_URL to PostgreSQL for more.",
-                file=sys.stderr,
-            )
-            return 2
-        asyncio.run(migrate_database(settings))
+    if settings.is_sqlite and args.workers > 1:
+        raise CommandError("SQLite serves one worker; set DATABASE_URL to PostgreSQL for more")
+    # Reachable, migrated on SQLite; in production also current (the app checks again at
+    # start-up, and in development only warns).
+    _with_database(settings, _nothing, require_current=settings.production)
     uvicorn.run(
         "gateway.app:app_factory",
         factory=True,
@@ -76,12 +126,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_create_location(args: argparse.Namespace, settings: Settings) -> int:
     from services.access import create_location
 
-    try:
-        location, secret = _with_database(
-            settings, lambda: create_location(args.name, args.currency, args.timezone)
-        )
-    except DomainError as error:
-        return _fail(error)
+    location, secret = _with_database(
+        settings, lambda: create_location(args.name, args.currency, args.timezone)
+    )
     _print_json({"location_id": str(location.id), "api_key": secret})
     return 0
 
@@ -89,25 +136,20 @@ def cmd_create_location(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_create_api_key(args: argparse.Namespace, settings: Settings) -> int:
     from services.access import create_api_key, find_location
 
-    async def run() -> tuple[str, str] | None:
+    async def run() -> tuple[str, str]:
         location = await find_location(args.location)
         if location is None:
-            return None
+            raise CommandError(f"location {args.location} not found")
         key, secret = await create_api_key(location.id, args.name, Role(args.role))
         return str(key.id), secret
 
-    try:
-        created = _with_database(settings, run)
-    except DomainError as error:
-        return _fail(error)
-    if created is None:
-        print(f"error: location {args.location} not found", file=sys.stderr)
-        return 2
-    _print_json({"api_key_id": created[0], "api_key": created[1]})
+    key_id, secret = _with_database(settings, run)
+    _print_json({"api_key_id": key_id, "api_key": secret})
     return 0
 
 
 def cmd_import_customers(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.console import Console
     from rich.progress import Progress
 
     from services.access import find_location
@@ -115,14 +157,15 @@ def cmd_import_customers(args: argparse.Namespace, settings: Settings) -> int:
 
     path = Path(args.file)
     if not path.is_file():
-        print(f"error: no such file: {path}", file=sys.stderr)
-        return 2
+        raise CommandError(f"no such file: {path}")
 
-    async def run() -> ImportReport | None:
+    async def run() -> ImportReport:
         location = await find_location(args.location)
         if location is None:
-            return None
-        with Progress(transient=True) as progress:
+            raise CommandError(f"location {args.location} not found")
+        # Progress goes to stderr, and only to a terminal: stdout carries the JSON summary alone.
+        console = Console(stderr=True)
+        with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
             task = progress.add_task("Importing customers", total=None)
 
             def advance(done: int, total: int) -> None:
@@ -130,13 +173,7 @@ def cmd_import_customers(args: argparse.Namespace, settings: Settings) -> int:
 
             return await import_customers(location.id, path, on_progress=advance)
 
-    try:
-        report = _with_database(settings, run)
-    except DomainError as error:
-        return _fail(error)
-    if report is None:
-        print(f"error: location {args.location} not found", file=sys.stderr)
-        return 2
+    report = _with_database(settings, run)
     for problem in report.problems:
         print(f"line {problem.line}: {problem.reason}", file=sys.stderr)
     _print_json(report.summary())
@@ -144,6 +181,7 @@ def cmd_import_customers(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from models.db import migrate_database
     from services.demo import seed_demo
 
     asyncio.run(migrate_database(settings))
@@ -155,7 +193,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         f"  Location: {demo.location_name} ({demo.location_id})\n"
         f'  Try: {{ walletOperation(id: "{demo.bulk_operation_id}") {{ status total processed }}'
         " creditSchedules { unit amount { amount } nextRunOn customerCount } }\n"
-        f"  ADMIN key: {demo.api_key}\n"
+        f"  ADMIN key: {demo.api_key} (the keys of earlier runs are revoked)\n"
         f"  Send it as the header  Authorization: Bearer {demo.api_key}\n",
         flush=True,
     )
@@ -164,67 +202,137 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.readiness import redis_state
+
+    if not settings.redis_url:
+        raise CommandError("set REDIS_URL to run arq workers (without it jobs run in-process)")
+    if asyncio.run(redis_state(settings.redis_url)) != "up":
+        parts = urlsplit(settings.redis_url)
+        where = f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
+        raise CommandError(f"Redis is not reachable at {where}: start it or fix REDIS_URL")
+    _with_database(settings, _nothing)
+
     from arq.worker import run_worker
 
     from tasks.worker import WorkerSettings
 
-    if not settings.redis_url:
-        print("error: set REDIS_URL to run arq workers.", file=sys.stderr)
-        return 2
     run_worker(WorkerSettings)  # type: ignore[arg-type]
     return 0
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except for required options, which have none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.required or action.default in (None, argparse.SUPPRESS):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _serve_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (PostgreSQL only for more than 1)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gocrm", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="gocrm",
+        description="GoCRM gateway: migrate, serve, manage locations and keys, import, demo.",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the Python traceback of an error"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("migrate", help="apply migrations to DATABASE_URL").set_defaults(
-        run=cmd_migrate
-    )
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name, help=summary, description=summary, formatter_class=_HelpFormatter
+        )
 
-    serve = commands.add_parser("serve", help="run the gateway (migrates first on SQLite)")
+    command("migrate", "Apply migrations to DATABASE_URL.").set_defaults(run=cmd_migrate)
+
+    serve = command("serve", "Run the gateway (migrates first on SQLite).")
     _serve_options(serve)
     serve.set_defaults(run=cmd_serve)
 
-    location = commands.add_parser("create-location", help="a new location with an ADMIN key")
-    location.add_argument("--name", required=True)
-    location.add_argument("--currency", default="PLN")
-    location.add_argument("--timezone", default="Europe/Warsaw")
+    location = command("create-location", "Create a location and print its first ADMIN key.")
+    location.add_argument("--name", required=True, help="the location's name")
+    location.add_argument("--currency", default="PLN", help="ISO 4217 currency code")
+    location.add_argument("--timezone", default="Europe/Warsaw", help="IANA time zone")
     location.set_defaults(run=cmd_create_location)
 
-    key = commands.add_parser("create-api-key", help="a new API key for a location")
-    key.add_argument("--location", required=True)
-    key.add_argument("--name", required=True)
-    key.add_argument("--role", required=True, choices=[r.value for r in Role])
+    key = command("create-api-key", "Create an API key for a location and print it.")
+    key.add_argument("--location", required=True, help="the location's id")
+    key.add_argument("--name", required=True, help="a name to recognise the key by")
+    key.add_argument(
+        "--role",
+        required=True,
+        choices=[r.value for r in Role],
+        help="ADMIN for the back office, POS for tills, kiosks and the online store",
+    )
     key.set_defaults(run=cmd_create_api_key)
 
-    importer = commands.add_parser("import-customers", help="import customers from a CSV file")
-    importer.add_argument("file")
-    importer.add_argument("--location", required=True)
+    importer = command("import-customers", "Import customers from a CSV file.")
+    importer.add_argument(
+        "file", help="CSV with the header first_name,last_name,email,phone,card_code,groups"
+    )
+    importer.add_argument("--location", required=True, help="the location's id")
     importer.set_defaults(run=cmd_import_customers)
 
-    commands.add_parser("worker", help="run an arq worker (needs REDIS_URL)").set_defaults(
-        run=cmd_worker
-    )
+    command("worker", "Run an arq worker (needs REDIS_URL).").set_defaults(run=cmd_worker)
 
-    demo = commands.add_parser("demo", help="seed a demo location and serve it")
+    demo = command("demo", "Seed a demo location, print a fresh ADMIN key and serve it.")
     _serve_options(demo)
     demo.set_defaults(run=cmd_demo)
     return parser
 
 
+def _report(error: BaseException, settings: Settings | None) -> int:
+    if isinstance(error, CommandError):
+        print(f"error: {error}", file=sys.stderr)
+        return MISTAKE
+    if isinstance(error, DomainError):
+        for problem in error.errors:
+            where = f"{problem.field}: " if problem.field else ""
+            print(f"error: {where}{problem.message}", file=sys.stderr)
+        return MISTAKE
+    if settings is not None:
+        from models.db import database_problem
+
+        line = database_problem(error, settings)
+        if line is not None:
+            print(f"error: {line}", file=sys.stderr)
+            return MISTAKE
+    print(
+        f"error: unexpected {type(error).__name__}: {error} "
+        "(run gocrm --debug ... to see the traceback)",
+        file=sys.stderr,
+    )
+    return UNEXPECTED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    configure_logging()
     args = build_parser().parse_args(argv)
+    configure_logging()
     run: Callable[[argparse.Namespace, Settings], int] = args.run
-    return run(args, load_settings())
+    settings: Settings | None = None
+    try:
+        # `models` and `tasks` read the settings when first imported: the commands import them
+        # only after these checks, so that a bad value is reported as one line.
+        try:
+            settings = load_settings()
+        except ValueError as error:
+            raise CommandError(str(error)) from error
+        _check_database_url(settings)
+        return run(args, settings)
+    except Exception as error:
+        if args.debug:
+            raise
+        return _report(error, settings)
 
 
 if __name__ == "__main__":

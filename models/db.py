@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import sqlite3
+from urllib.parse import urlsplit
+
+import asyncpg  # type: ignore[import-untyped]
 from tortoise import Tortoise, connections
 from tortoise.backends.base.executor import EXECUTOR_CACHE
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.migrations.api import migrate
+from tortoise.migrations.graph import MigrationKey
+from tortoise.migrations.loader import MigrationLoader
+from tortoise.migrations.recorder import MigrationRecorder
 from tortoise.transactions import in_transaction as transaction
 
 from models.config import tortoise_config
@@ -13,9 +21,12 @@ from settings import Settings
 
 __all__ = [
     "IntegrityError",
+    "check_database",
     "close_database",
     "database_is_reachable",
+    "database_problem",
     "migrate_database",
+    "missing_migrations",
     "open_database",
     "transaction",
 ]
@@ -47,3 +58,74 @@ async def database_is_reachable() -> bool:
     except Exception:
         return False
     return True
+
+
+async def check_database() -> None:
+    """Raises when the open database cannot be reached (connections are opened lazily)."""
+    await connections.get("default").execute_query("SELECT 1")
+
+
+async def missing_migrations(settings: Settings) -> list[str]:
+    """The migrations this code knows that the open database has not applied, in order.
+
+    Empty when the database is current, including when it holds a newer migration than this
+    code knows (a rolling deploy migrated it ahead of this process). Raises when the database
+    cannot be reached; a missing record table counts as no migration applied.
+    """
+    await check_database()
+    connection = connections.get("default")
+    apps = tortoise_config(settings)["apps"]
+    known = _known_migrations(tuple((label, app["migrations"]) for label, app in apps.items()))
+    applied = set(await MigrationRecorder(connection).applied_migrations())
+    return [f"{key.app_label}.{key.name}" for key in known if key not in applied]
+
+
+@functools.cache
+def _known_migrations(modules: tuple[tuple[str, str], ...]) -> tuple[MigrationKey, ...]:
+    """The migration files of each app, read once per process: they do not change under it."""
+    loader = MigrationLoader({label: {"migrations": module} for label, module in modules}, None)  # type: ignore[arg-type]
+    loader.load_disk()
+    return tuple(sorted(loader.disk_migrations, key=lambda key: (key.app_label, key.name)))
+
+
+def database_problem(error: BaseException, settings: Settings) -> str | None:
+    """One line saying what is wrong with the configured database and what to do about it, for
+    the failures an operator can fix (no such database, server down, login refused, an SQLite
+    file that cannot be opened); None for any other error."""
+    causes = _causes(error)
+    parts = urlsplit(settings.database_url)
+    if settings.is_sqlite:
+        if any(isinstance(cause, sqlite3.OperationalError) for cause in causes) or isinstance(
+            error, OperationalError
+        ):
+            path = settings.database_url.removeprefix("sqlite://").split("?")[0]
+            return (
+                f"cannot open the SQLite database {path!r} ({error}): check that its folder "
+                "exists and is writable, or set DATABASE_URL"
+            )
+        return None
+    host, port, name = parts.hostname or "localhost", parts.port or 5432, parts.path.lstrip("/")
+    where = f"{host}:{port}"
+    if any(isinstance(cause, asyncpg.InvalidCatalogNameError) for cause in causes):
+        return (
+            f'PostgreSQL database "{name}" does not exist on {where}: create it '
+            f"(createdb -h {host} -p {port} {name}) or fix DATABASE_URL"
+        )
+    refused = (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError)
+    if any(isinstance(cause, refused) for cause in causes):
+        return f"PostgreSQL on {where} refused the login ({causes[-1]}): fix DATABASE_URL"
+    if any(isinstance(cause, OSError | asyncpg.CannotConnectNowError) for cause in causes):
+        return (
+            f"PostgreSQL is not reachable at {where} ({causes[-1]}): start it or fix DATABASE_URL"
+        )
+    return None
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """The error and every error it was raised from, outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain

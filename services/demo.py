@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -13,7 +13,7 @@ from domain.access import Role
 from domain.inputs import CreditRequest, CustomerFilter, CustomerGroupInput, Target
 from domain.schedule import Recurrence, RecurrenceUnit
 from models.db import transaction
-from models.entities import Card, Customer, GroupMembership, Location
+from models.entities import ApiKey, Card, Customer, GroupMembership, Location
 from models.wallet import WalletOperation
 from services import access, groups, schedules, wallet
 from services.jobs import Dispatcher
@@ -21,6 +21,9 @@ from services.jobs import Dispatcher
 DEMO_LOCATION = "GoCRM demo"
 DEMO_CUSTOMERS = 300
 DEMO_GROUPS = ("Stały klient", "VIP", "Pracownicy")
+# The first run's key comes with the location ("admin"); later runs issue DEMO_KEY_NAME.
+DEMO_KEY_NAME = "demo admin"
+DEMO_KEY_NAMES = ("admin", DEMO_KEY_NAME)
 FIRST_NAMES = ("Anna", "Piotr", "Katarzyna", "Tomasz", "Magdalena", "Paweł", "Agnieszka", "Michał")
 LAST_NAMES = ("Nowak", "Kowalski", "Wiśniewski", "Wójcik", "Kamiński", "Lewandowski", "Zieliński")
 
@@ -34,14 +37,22 @@ class DemoLocation:
 
 
 async def seed_demo() -> DemoLocation:
-    """Seed the demo location once; every call returns a fresh ADMIN key for it."""
+    """Seed the demo location once; every call returns a fresh ADMIN key for it and revokes
+    the ADMIN keys that earlier calls printed, so only the key printed last works."""
     existing = await Location.filter(name=DEMO_LOCATION).order_by("created_at").first()
     if existing is None:
         location, secret = await access.create_location(DEMO_LOCATION)
         group_ids = await _seed(location.id)
         operation_id = await _seed_credits(secret, group_ids)
         return DemoLocation(location.id, location.name, secret, operation_id)
-    _, secret = await access.create_api_key(existing.id, "demo admin", Role.ADMIN)
+    async with transaction():
+        await ApiKey.filter(
+            location_id=existing.id,
+            role=Role.ADMIN.value,
+            name__in=DEMO_KEY_NAMES,
+            revoked_at=None,
+        ).update(revoked_at=datetime.now(UTC))
+        _, secret = await access.create_api_key(existing.id, DEMO_KEY_NAME, Role.ADMIN)
     first_bulk = await WalletOperation.filter(location_id=existing.id, source="BULK").first()
     return DemoLocation(existing.id, existing.name, secret, first_bulk.id if first_bulk else None)
 

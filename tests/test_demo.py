@@ -3,6 +3,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from domain.access import Role
 from models.entities import Location
 from services import access
 from services.demo import DEMO_CUSTOMERS, DemoLocation, seed_demo
@@ -26,14 +27,36 @@ async def demo(database: Settings) -> AsyncIterator[DemoLocation]:
     await Location.filter(id=seeded.location_id).delete()
 
 
-async def test_a_second_demo_run_reuses_the_location_with_a_new_key(demo: DemoLocation) -> None:
-    again = await seed_demo()
+async def test_each_demo_run_reuses_the_location_and_only_its_last_key_works(
+    demo: DemoLocation,
+) -> None:
+    second = await seed_demo()
+    third = await seed_demo()
 
-    assert again.location_id == demo.location_id
-    assert again.bulk_operation_id == demo.bulk_operation_id
-    assert again.api_key != demo.api_key
-    assert await access.authenticate(demo.api_key) is not None
-    assert await access.authenticate(again.api_key) is not None
+    assert second.location_id == third.location_id == demo.location_id
+    assert second.bulk_operation_id == third.bulk_operation_id == demo.bulk_operation_id
+    assert len({demo.api_key, second.api_key, third.api_key}) == 3
+    assert await access.authenticate(demo.api_key) is None
+    assert await access.authenticate(second.api_key) is None
+    principal = await access.authenticate(third.api_key)
+    assert principal is not None
+    assert (principal.location_id, principal.role, principal.api_key_name) == (
+        demo.location_id,
+        Role.ADMIN,
+        "demo admin",
+    )
+
+
+async def test_a_demo_run_leaves_keys_that_someone_created_in_the_demo_valid(
+    demo: DemoLocation,
+) -> None:
+    _, till = await access.create_api_key(demo.location_id, "Till 1", Role.POS)
+    _, manager = await access.create_api_key(demo.location_id, "Manager", Role.ADMIN)
+
+    await seed_demo()
+
+    assert await access.authenticate(till) is not None
+    assert await access.authenticate(manager) is not None
 
 
 async def test_the_demo_shows_groups_credits_and_a_monthly_schedule(

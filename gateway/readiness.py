@@ -1,0 +1,124 @@
+"""Is this process fit to serve: the migrations check at start-up and `GET /readyz`.
+
+`/healthz` says the process is alive and reaches its database. `/readyz` also says the database
+holds every migration this code knows, and reports Redis, which never makes it unready: tills
+keep working without Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from models.db import database_is_reachable, missing_migrations
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+REDIS_TIMEOUT_SECONDS = 1.0
+
+
+class StartupRefusedError(Exception):
+    """The process must not serve; the message is the one line an operator reads."""
+
+
+def migrations_message(missing: list[str]) -> str:
+    count = f"{len(missing)} migration{'' if len(missing) == 1 else 's'}"
+    return f"the database lacks {count} ({', '.join(missing)}): run `gocrm migrate`"
+
+
+async def check_migrations(settings: Settings) -> None:
+    """At start-up: an unmigrated database stops a production process and warns otherwise.
+
+    An unreachable database is only logged: `/readyz` answers 503 until it is reachable and
+    current.
+    """
+    if not await database_is_reachable():
+        log.warning("the database is not reachable; /readyz answers 503 until it is")
+        return
+    missing = await missing_migrations(settings)
+    if not missing:
+        return
+    if settings.production:
+        raise StartupRefusedError(
+            f"Refusing to start: {migrations_message(missing)}, then start again."
+        )
+    log.warning("%s; every request that reads it will fail.", migrations_message(missing))
+
+
+class OneLineStartupRefusal:
+    """Reports a `StartupRefusedError` from the lifespan as its message alone.
+
+    Starlette hands the server the whole traceback of a failed start-up, which uvicorn logs;
+    for a refusal the operator needs one line. Any other failure passes through unchanged.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        held: list[Message] = []
+
+        async def send_or_hold(message: Message) -> None:
+            if message["type"] == "lifespan.startup.failed":
+                held.append(message)
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_or_hold)
+        except StartupRefusedError as refusal:
+            await send({"type": "lifespan.startup.failed", "message": str(refusal)})
+            return
+        except BaseException:
+            for message in held:
+                await send(message)
+            raise
+        for message in held:
+            await send(message)
+
+
+async def redis_state(url: str | None) -> str:
+    """ "up", "down", or "not configured" (no Redis: jobs run in-process)."""
+    if not url:
+        return "not configured"
+    client: Redis = Redis.from_url(
+        url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
+    )
+    try:
+        await client.ping()
+    except (RedisError, OSError):
+        return "down"
+    finally:
+        await client.aclose()
+    return "up"
+
+
+def readyz(settings: Settings) -> Callable[[Request], Awaitable[JSONResponse]]:
+    async def endpoint(request: Request) -> JSONResponse:
+        body: dict[str, Any] = {
+            "status": "ready",
+            "database": "up",
+            "migrations": "current",
+            "missing_migrations": [],
+            "redis": await redis_state(settings.redis_url),
+        }
+        if not await database_is_reachable():
+            body.update(status="not ready", database="down", migrations="unknown")
+        else:
+            missing = await missing_migrations(settings)
+            if missing:
+                body.update(status="not ready", migrations="missing", missing_migrations=missing)
+        return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
+
+    return endpoint
