@@ -1,4 +1,5 @@
-"""Locations, API keys, customers with cards, customer groups and memberships."""
+"""Locations, API keys, customers with cards, customer groups and memberships, and the
+idempotency keys of every keyed write."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from tortoise.models import Model
 
 from domain.contacts import search_text
 from models.ids import new_id
+
+# The largest balance a wallet may hold, in minor units: far inside BIGINT, so that adding any
+# allowed amount to any allowed balance never overflows the column before the check refuses it.
+MAX_CREDIT_BALANCE = 10**15
 
 
 class Location(Model):
@@ -57,6 +62,9 @@ class Customer(Model):
     wallet_updated_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    # Set when the customer is deleted: the row stays, anonymised, so that its ledger entries
+    # keep pointing at it; every customer query leaves such rows out.
+    deleted_at = fields.DatetimeField(null=True)
     location_id: UUID
 
     def refresh_search_text(self) -> None:
@@ -65,8 +73,12 @@ class Customer(Model):
     class Meta:
         table = "customers"
         indexes = (("location_id", "id"),)
+        # On SQLite the migration enforces the same range with triggers (see 0002).
         constraints = (
-            CheckConstraint(check="credit_balance >= 0", name="customers_credit_balance_gte_0"),
+            CheckConstraint(
+                check=f"credit_balance >= 0 AND credit_balance <= {MAX_CREDIT_BALANCE}",
+                name="customers_credit_balance_range",
+            ),
         )
 
 
@@ -127,3 +139,25 @@ class GroupMembership(Model):
         table = "group_memberships"
         unique_together = (("group_id", "customer_id"),)
         indexes = (("customer_id",),)
+
+
+class IdempotencyKey(Model):
+    """One client key per location, whatever the write it was given with: the key, a
+    fingerprint of the request, and the record (kind and id) that the request created. Written
+    in the same transaction as that record."""
+
+    id = fields.BigIntField(primary_key=True)
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name=False, on_delete=fields.CASCADE
+    )
+    key = fields.CharField(max_length=200)
+    request_hash = fields.CharField(max_length=64)
+    kind = fields.CharField(max_length=20)
+    record_id = fields.UUIDField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    location_id: UUID
+
+    class Meta:
+        table = "idempotency_keys"
+        unique_together = (("location_id", "key"),)

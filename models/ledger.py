@@ -19,8 +19,18 @@ from uuid import UUID
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 
 from domain.ledger import CreditOperation
+
+# The CHECK constraint on customers.credit_balance (0 to `MAX_CREDIT_BALANCE`); on SQLite, the
+# triggers standing in for it raise an error with the same name.
+BALANCE_RANGE = "customers_credit_balance_range"
+
+
+def is_balance_out_of_range(error: BaseException) -> bool:
+    """Whether `error` is the database refusing a balance outside its allowed range."""
+    return isinstance(error, IntegrityError) and BALANCE_RANGE in str(error)
 
 
 @dataclass(frozen=True)
@@ -53,17 +63,20 @@ _ENTRY_COLUMNS = (
 _POSTGRES_SQL = """
 WITH locked AS (
     SELECT id, credit_balance FROM customers
-    WHERE location_id = $1 AND id = ANY($2::uuid[])
+    WHERE location_id = $1 AND id = ANY($2::uuid[]) AND deleted_at IS NULL
     ORDER BY id FOR UPDATE
 ), inserted AS (
     INSERT INTO wallet_entries ({columns})
     SELECT $1, id, $3, $4, ({new}) - credit_balance, {new}, $5, $6, $7, $8, $9, $10
     FROM locked
     ON CONFLICT (source_id, customer_id, period, kind) DO NOTHING
-    RETURNING customer_id, delta
+    RETURNING customer_id, balance_after
 ), updated AS (
-    UPDATE customers SET credit_balance = customers.credit_balance + inserted.delta,
-                         wallet_updated_at = $10
+    -- The balance computed from the locked row, not `customers.credit_balance + delta`: when
+    -- the row changed after this statement's snapshot, PostgreSQL checks the constraints on a
+    -- new row built from the snapshot's version before it re-reads the current one, and that
+    -- stale sum can fall outside the balance range although the real one never does.
+    UPDATE customers SET credit_balance = inserted.balance_after, wallet_updated_at = $10
     FROM inserted WHERE customers.id = inserted.customer_id
     RETURNING 1
 )
@@ -73,7 +86,7 @@ SELECT count(*) AS applied FROM updated
 _SQLITE_INSERT_SQL = """
 INSERT INTO wallet_entries ({columns})
 SELECT ?, id, ?, ?, ({new}) - credit_balance, {new}, ?, ?, ?, ?, ?, ?
-FROM customers WHERE location_id = ? AND id IN ({ids}) ORDER BY id
+FROM customers WHERE location_id = ? AND id IN ({ids}) AND deleted_at IS NULL ORDER BY id
 ON CONFLICT (source_id, customer_id, period, kind) DO NOTHING
 RETURNING customer_id, delta
 """
@@ -98,7 +111,8 @@ async def apply_chunk(
     customer_ids: Sequence[UUID], change: Application, db: BaseDBAsyncClient | None = None
 ) -> int:
     """Apply `change` to the given customers of its location; returns how many were changed
-    now (customers already holding this entry, or of another location, are left alone).
+    now (customers already holding this entry, deleted, or of another location, are left
+    alone).
     Runs inside the caller's transaction when `db` is one."""
     if not customer_ids:
         return 0

@@ -30,6 +30,11 @@ def parse_ids(values: Iterable[str]) -> list[UUID]:
     return [uid for uid in (parse_id(v) for v in values) if uid is not None]
 
 
+def live_customers(location_id: UUID) -> CustomerQuery:
+    """The location's customers that are not deleted: every customer query starts here."""
+    return Customer.filter(location_id=location_id, deleted_at__isnull=True)
+
+
 def customers_matching(
     location_id: UUID,
     *,
@@ -40,7 +45,7 @@ def customers_matching(
     after: UUID | None = None,
 ) -> CustomerQuery:
     """Customers of one location matching every given criterion."""
-    query = Customer.filter(location_id=location_id)
+    query = live_customers(location_id)
     if after is not None:
         query = query.filter(id__gt=after)
     if ids is not None:

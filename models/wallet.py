@@ -22,7 +22,7 @@ class WalletEntry(Model):
         "models.Location", related_name=False, on_delete=fields.CASCADE
     )
     customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
-        "models.Customer", related_name="wallet_entries", on_delete=fields.CASCADE
+        "models.Customer", related_name="wallet_entries", on_delete=fields.RESTRICT
     )
     kind = fields.CharField(max_length=20)
     requested_amount = fields.BigIntField()
@@ -55,6 +55,7 @@ class CreditRecord(Model):
     amount = fields.BigIntField()
     description = fields.CharField(max_length=500, null=True)
     actor = fields.CharField(max_length=100, null=True)
+    # As given with the request; `idempotency_keys` holds the one unique key per location.
     idempotency_key = fields.CharField(max_length=200, null=True)
     request_hash = fields.CharField(max_length=64, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -117,6 +118,7 @@ class ScheduleRun(Model):
     total = fields.IntField(default=0)
     processed = fields.IntField(default=0)
     error = fields.TextField(null=True)
+    attempts = fields.IntField(default=0, db_default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     heartbeat_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)

@@ -1,5 +1,10 @@
 """The embedded runner: the worker's job functions as asyncio tasks in the server process,
-and the tick on a timer. Used when `REDIS_URL` is unset."""
+and the tick on a timer. Used when `REDIS_URL` is unset.
+
+The jobs share the event loop (and, on SQLite, the one connection) with the requests. They work
+in chunks, one transaction each, and yield between chunks; and at most `MAX_RUNNING_JOBS` run at
+once, the rest wait their turn, so that a backlog of jobs (a catch-up of many periods, say) can
+never crowd the requests out."""
 
 from __future__ import annotations
 
@@ -12,12 +17,14 @@ from tasks.jobs import JOBS, tick
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 30.0
+MAX_RUNNING_JOBS = 1
 
 
 class InProcessDispatcher:
-    def __init__(self) -> None:
+    def __init__(self, max_running: int = MAX_RUNNING_JOBS) -> None:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._ticker: asyncio.Task[None] | None = None
+        self._slots = asyncio.Semaphore(max_running)
 
     @property
     def context(self) -> dict[str, Any]:
@@ -31,10 +38,11 @@ class InProcessDispatcher:
         self._tasks[job_id] = task
 
     async def _run(self, function: str, args: tuple[str, ...]) -> None:
-        try:
-            await JOBS[function](self.context, *args)
-        except Exception:
-            log.exception("job %s%s failed", function, args)
+        async with self._slots:
+            try:
+                await JOBS[function](self.context, *args)
+            except Exception:
+                log.exception("job %s%s failed", function, args)
 
     async def drain(self) -> None:
         """Wait until no job is running (jobs may enqueue more)."""
