@@ -9,6 +9,7 @@ from strawberry.types import Info as StrawberryInfo
 from domain.access import Principal
 from domain.errors import ErrorCode, fail
 from gateway.loaders import Loaders
+from services.access import PrincipalCache
 from services.jobs import Dispatcher
 
 
@@ -16,6 +17,8 @@ from services.jobs import Dispatcher
 class Context:
     principal: Principal
     dispatcher: Dispatcher
+    # This process's resolved keys, so that a revocation here takes effect at once.
+    principals: PrincipalCache
     loaders: Loaders = field(default_factory=Loaders)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from uuid import UUID
 
 from strawberry.dataloader import DataLoader
@@ -32,8 +33,24 @@ async def _schedule_counts(keys: Sequence[UUID]) -> list[int]:
 
 
 class Loaders:
-    def __init__(self) -> None:
-        self.cards: DataLoader[UUID, list[entities.Card]] = DataLoader(load_fn=_cards)
-        self.groups: DataLoader[UUID, list[entities.CustomerGroup]] = DataLoader(load_fn=_groups)
-        self.customer_counts: DataLoader[UUID, int] = DataLoader(load_fn=_counts)
-        self.schedule_customer_counts: DataLoader[UUID, int] = DataLoader(load_fn=_schedule_counts)
+    """Each loader is made on its first use: most requests need one or none."""
+
+    @cached_property
+    def cards(self) -> DataLoader[UUID, list[entities.Card]]:
+        return DataLoader(load_fn=_cards)
+
+    @cached_property
+    def groups(self) -> DataLoader[UUID, list[entities.CustomerGroup]]:
+        return DataLoader(load_fn=_groups)
+
+    @cached_property
+    def customer_counts(self) -> DataLoader[UUID, int]:
+        return DataLoader(load_fn=_counts)
+
+    @cached_property
+    def schedule_customer_counts(self) -> DataLoader[UUID, int]:
+        return DataLoader(load_fn=_schedule_counts)
+
+    def prime_groups(self, customer_id: UUID, groups: Sequence[entities.CustomerGroup]) -> None:
+        """Groups already read with their customer, so that `groups` does not read them again."""
+        self.groups.prime(customer_id, list(groups))

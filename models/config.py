@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import asyncpg  # type: ignore[import-untyped]
+from tortoise.backends.base.config_generator import expand_db_url
+
 from settings import Settings, load_settings
 
 MODEL_MODULES = ["models.entities", "models.wallet"]
@@ -21,9 +24,31 @@ def database_url(settings: Settings) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+class OwnedConnection(asyncpg.Connection):  # type: ignore[misc]
+    """A pooled PostgreSQL connection that nothing but this process's queries uses.
+
+    asyncpg resets every connection it takes back into the pool (`pg_advisory_unlock_all();
+    CLOSE ALL; UNLISTEN *; RESET ALL`): one more round trip per query, for session state we
+    never create. We use no advisory locks, cursors outside transactions, LISTEN or session
+    `SET`, so release resets nothing (an open transaction is still rolled back).
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
+def connection_config(settings: Settings) -> dict[str, Any]:
+    """Tortoise's connection entry: the URL expanded, and on PostgreSQL the pool's
+    connections made `OwnedConnection`s."""
+    config: dict[str, Any] = expand_db_url(database_url(settings))
+    if not settings.is_sqlite:
+        config["credentials"]["connection_class"] = OwnedConnection
+    return config
+
+
 def tortoise_config(settings: Settings) -> dict[str, Any]:
     return {
-        "connections": {"default": database_url(settings)},
+        "connections": {"default": connection_config(settings)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,
