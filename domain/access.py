@@ -20,6 +20,8 @@ class Principal:
     role: Role
     currency: str = "PLN"
     timezone: str = "Europe/Warsaw"
+    # Decimal places of the currency (ISO 4217): PLN 2, JPY 0, KWD 3.
+    minor_units: int = 2
 
     @property
     def is_admin(self) -> bool:

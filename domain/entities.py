@@ -65,6 +65,14 @@ class CustomerGroup:
 
 
 @dataclass(frozen=True)
+class CustomerView:
+    """A customer with its groups sorted by name: what a till reads after a scan."""
+
+    customer: Customer
+    groups: tuple[CustomerGroup, ...]
+
+
+@dataclass(frozen=True)
 class Page(Generic[T]):
     items: tuple[T, ...]
     cursors: tuple[str, ...]

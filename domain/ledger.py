@@ -9,14 +9,15 @@ what was asked for as well as what happened:
   applied delta, which differ when the balance was smaller than the amount.
 - SET moves the balance to the amount; the entry records the delta that reaches that target.
 
-Amounts are integer minor units (grosze). Persisting the delta safely is the caller's job.
+Amounts are integer minor units (grosze for PLN). Persisting the delta safely is the caller's job.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 
-from domain.money import MAX_AMOUNT_MINOR, to_decimal
+from domain.money import decimal_places, max_amount_minor, to_decimal, to_minor
 
 
 class CreditOperation(StrEnum):
@@ -59,18 +60,32 @@ def delta_for(operation: CreditOperation, amount: int, balance: int) -> int:
             return amount - balance
 
 
-def amount_problem(operation: CreditOperation, amount_minor: int | None) -> str | None:
-    """Why `amount_minor` is not acceptable for `operation`, or None when it is.
+def amount_problem(operation: CreditOperation, amount: Decimal, minor_units: int) -> str | None:
+    """Why `amount` is not acceptable for `operation` in a currency with `minor_units` decimal
+    places, or None when it is (and `to_minor(amount, minor_units)` is then exact).
 
-    `amount_minor` is None when the amount given had more than 2 decimal places.
+    Only digit counts are looked at before the value is known to be small: an amount such as
+    `1e999999999` is refused without being scaled.
     """
-    if amount_minor is None:
-        return "Amount must have at most 2 decimal places."
-    if operation is CreditOperation.SET:
-        if amount_minor < 0:
-            return "Amount must not be negative."
-    elif amount_minor <= 0:
+    places = decimal_places(amount)
+    if places is None:
+        return "Amount is not a number."
+    if places > minor_units:
+        return _decimals_problem(minor_units)
+    if amount.is_signed() and not amount.is_zero():
+        return "Amount must not be negative."
+    if operation is not CreditOperation.SET and amount.is_zero():
         return "Amount must be greater than 0."
-    if amount_minor > MAX_AMOUNT_MINOR:
-        return f"Amount must be at most {to_decimal(MAX_AMOUNT_MINOR)}."
+    maximum = max_amount_minor(minor_units)
+    minor = to_minor(amount, minor_units)
+    if minor is None or minor > maximum:
+        return f"Amount must be at most {to_decimal(maximum, minor_units)}."
     return None
+
+
+def _decimals_problem(minor_units: int) -> str:
+    if minor_units == 0:
+        return "Amount must be a whole number."
+    if minor_units == 1:
+        return "At most 1 decimal place."
+    return f"At most {minor_units} decimal places."

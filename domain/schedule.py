@@ -131,12 +131,23 @@ def local_today(now: datetime, timezone: str) -> date:
     return now.astimezone(ZoneInfo(timezone)).date()
 
 
-def recurrence_problems(recurrence: Recurrence) -> list[tuple[str, str]]:
-    """(field, message) for each thing wrong with `recurrence`; empty when it is valid."""
+def recurrence_problems(recurrence: Recurrence, today: date) -> list[tuple[str, str]]:
+    """(field, message) for each thing wrong with `recurrence`; empty when it is valid.
+
+    `today` is the date in the location's time zone: a schedule may start today or later,
+    never in the past, so that no period due before it was created is ever applied.
+    """
     problems: list[tuple[str, str]] = []
     if not MIN_EVERY <= recurrence.every <= MAX_EVERY:
         problems.append(
             ("input.recurrence.every", f"Every must be between {MIN_EVERY} and {MAX_EVERY}.")
+        )
+    if recurrence.start_date < today:
+        problems.append(
+            (
+                "input.recurrence.startDate",
+                f"Start date must not be before today ({today.isoformat()}).",
+            )
         )
     if recurrence.end_date is not None and recurrence.end_date < recurrence.start_date:
         problems.append(("input.recurrence.endDate", "End date must not be before the start date."))

@@ -6,24 +6,29 @@
   `application/json`. With the former, a request that fails before execution (parse or
   validation errors, no `data`) is 400; with the latter every well-formed request is 200.
 - A missing, unknown or revoked API key is 401 before anything runs. Batching is not supported.
-- Browsers get GraphiQL in development.
+- A body over `max_body_bytes` is 413, from its Content-Length before reading it, or as soon as
+  a chunked body passes the limit. A request running longer than `timeout_seconds` is cancelled
+  and answered 503 with the code TIMEOUT; one whose client disconnects is cancelled too.
+- Browsers get GraphiQL in development, served with its assets by the gateway itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from strawberry.exceptions import MissingQueryError
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from gateway import graphiql
 from gateway.context import Context
 from services import access
 from services.jobs import Dispatcher
@@ -37,10 +42,66 @@ QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
 
 class _BadRequestError(Exception):
-    def __init__(self, message: str, status: int = 400, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        message: str,
+        status: int = 400,
+        headers: dict[str, str] | None = None,
+        code: str = "BAD_REQUEST",
+    ):
         super().__init__(message)
         self.status = status
         self.headers = headers or {}
+        self.code = code
+
+
+T = TypeVar("T")
+
+
+class _ClientGoneError(Exception):
+    """The client disconnected before its answer was ready."""
+
+
+async def _until_disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T:
+    """Runs `work`, cancelling it when the client disconnects first (or this is cancelled)."""
+    task = asyncio.create_task(work)
+    watcher = asyncio.create_task(_until_disconnected(request))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        task.cancel()
+        await asyncio.wait({task, watcher})
+    if task.cancelled():
+        raise _ClientGoneError
+    return task.result()
+
+
+def _too_large(limit: int) -> _BadRequestError:
+    return _BadRequestError(
+        f"The body is larger than {limit:,} bytes.", status=413, code="PAYLOAD_TOO_LARGE"
+    )
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The body, refused from its Content-Length or as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise _BadRequestError("Content-Length must be a number of bytes.")
+        if int(declared) > limit:
+            raise _too_large(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _too_large(limit)
+    return bytes(body)
 
 
 def _media_type(accept: str) -> str | None:
@@ -76,7 +137,7 @@ def _wants_ide(request: Request) -> bool:
     )
 
 
-async def _params(request: Request) -> dict[str, Any]:
+async def _params(request: Request, max_body_bytes: int) -> dict[str, Any]:
     if request.method == "GET":
         params: dict[str, Any] = dict(request.query_params)
         for name in ("variables", "extensions"):
@@ -90,7 +151,7 @@ async def _params(request: Request) -> dict[str, Any]:
     if content_type != JSON:
         raise _BadRequestError("POST bodies must be application/json.", status=415)
     try:
-        body = json.loads(await request.body())
+        body = json.loads(await _body(request, max_body_bytes))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise _BadRequestError("The body is not valid JSON.") from exc
     if isinstance(body, list):
@@ -137,10 +198,22 @@ class Runtime:
 
 
 class GraphQLEndpoint:
-    def __init__(self, schema: strawberry.Schema, runtime: Runtime, *, ide: bool) -> None:
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        runtime: Runtime,
+        *,
+        ide: bool,
+        principals: access.PrincipalCache,
+        max_body_bytes: int = 1_048_576,
+        timeout_seconds: float = 15.0,
+    ) -> None:
         self.schema = schema
         self.runtime = runtime
         self.ide = ide
+        self.principals = principals
+        self.max_body_bytes = max_body_bytes
+        self.timeout_seconds = timeout_seconds
 
     async def handle(self, request: Request) -> Response:
         if request.method not in ("GET", "POST"):
@@ -150,7 +223,7 @@ class GraphQLEndpoint:
                 headers={"Allow": "GET, POST"},
             )
         if self.ide and _wants_ide(request):
-            return HTMLResponse(get_graphql_ide_html())
+            return graphiql.page()
         media = _media_type(request.headers.get("accept", ""))
         if media is None:
             return JSONResponse(
@@ -158,7 +231,7 @@ class GraphQLEndpoint:
                 status_code=406,
             )
         secret = _bearer(request)
-        principal = await access.authenticate(secret) if secret else None
+        principal = await self.principals.authenticate(secret) if secret else None
         if principal is None:
             return JSONResponse(
                 _error_body("A valid API key is required.", "UNAUTHENTICATED"),
@@ -166,22 +239,44 @@ class GraphQLEndpoint:
                 headers={"WWW-Authenticate": "Bearer"},
                 media_type=media,
             )
+        timer = asyncio.timeout(self.timeout_seconds)
         try:
-            query, variables, operation = _checked(await _params(request))
-            result = await self.schema.execute(
-                query,
-                variable_values=variables,
-                context_value=Context(principal=principal, dispatcher=self.runtime.dispatcher),
-                operation_name=operation,
-                allowed_operation_types=QUERIES_ONLY
-                if request.method == "GET"
-                else QUERIES_AND_MUTATIONS,
-            )
+            async with timer:
+                query, variables, operation = _checked(await _params(request, self.max_body_bytes))
+                execution = self.schema.execute(
+                    query,
+                    variable_values=variables,
+                    context_value=Context(
+                        principal=principal,
+                        dispatcher=self.runtime.dispatcher,
+                        principals=self.principals,
+                    ),
+                    operation_name=operation,
+                    allowed_operation_types=QUERIES_ONLY
+                    if request.method == "GET"
+                    else QUERIES_AND_MUTATIONS,
+                )
+                result = await _unless_disconnected(request, execution)
+        except _ClientGoneError:
+            log.info("client disconnected; its request was stopped")
+            return Response(status_code=499)
         except _BadRequestError as bad:
             return JSONResponse(
-                _error_body(str(bad), "BAD_REQUEST"),
+                _error_body(str(bad), bad.code),
                 status_code=bad.status,
                 headers=bad.headers,
+                media_type=media,
+            )
+        except TimeoutError:
+            if not timer.expired():
+                raise
+            log.warning("request stopped after %s s", self.timeout_seconds)
+            return JSONResponse(
+                _error_body(
+                    f"The request took longer than {self.timeout_seconds:g} s and was stopped.",
+                    "TIMEOUT",
+                ),
+                status_code=503,
                 media_type=media,
             )
         except InvalidOperationTypeError:

@@ -6,15 +6,23 @@ secrets of that strength and keeps the lookup on the request path a single index
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.core import get_global
+from babel.numbers import get_currency_precision
+from cachetools import TTLCache
+
 from domain import entities
 from domain.access import Principal, Role
 from domain.errors import ErrorCode, Validator, not_found
+from domain.text import text_problem
 from models.db import transaction
 from models.entities import ApiKey, Location
 from models.ids import parse_id
@@ -22,6 +30,7 @@ from models.queries import api_key_entity, location_entity
 
 KEY_PREFIX = "gocrm_"
 MAX_KEY_NAME_LENGTH = 100
+MAX_LOCATION_NAME_LENGTH = 100
 
 
 def hash_secret(secret: str) -> str:
@@ -34,11 +43,11 @@ def _new_secret() -> str:
 
 async def authenticate(secret: str) -> Principal | None:
     """The principal behind a presented key, or None for an unknown or revoked key."""
-    row = (
-        await ApiKey.filter(key_hash=hash_secret(secret), revoked_at=None)
-        .select_related("location")
-        .first()
-    )
+    return await _principal(hash_secret(secret))
+
+
+async def _principal(key_hash: str) -> Principal | None:
+    row = await ApiKey.filter(key_hash=key_hash, revoked_at=None).select_related("location").first()
     if row is None:
         return None
     return Principal(
@@ -48,7 +57,73 @@ async def authenticate(secret: str) -> Principal | None:
         role=Role(row.role),
         currency=row.location.currency,
         timezone=row.location.timezone,
+        minor_units=currency_minor_units(row.location.currency),
     )
+
+
+class PrincipalCache:
+    """This process's resolved API keys: key hash → `Principal`, or None for a key that is
+    unknown or revoked, each kept for `ttl` seconds of `clock` and at most `size` of them
+    (the least recently used go first).
+
+    Revoking a key through `forget` takes effect in this process at once. Every other process
+    keeps its own cache, so it answers with the revoked key for at most `ttl` seconds more; a
+    key created after it was looked up as unknown works everywhere within `ttl` seconds too.
+    """
+
+    def __init__(self, ttl: float, size: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._entries: TTLCache[str, Principal | None] = TTLCache(
+            maxsize=size, ttl=ttl, timer=clock
+        )
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def authenticate(self, secret: str) -> Principal | None:
+        """The principal behind a presented key, as `authenticate`, from the cache if fresh."""
+        key_hash = hash_secret(secret)
+        try:
+            return self._entries[key_hash]
+        except KeyError:
+            pass
+        principal = await _principal(key_hash)
+        self._entries[key_hash] = principal
+        return principal
+
+    def forget(self, api_key_id: UUID) -> None:
+        """Drop the key from this process's cache, so that its next request reads it again."""
+        stale = [
+            h for h, p in self._entries.items() if p is not None and p.api_key_id == api_key_id
+        ]
+        for key_hash in stale:
+            self._entries.pop(key_hash, None)
+
+
+@functools.cache
+def currencies_in_use() -> frozenset[str]:
+    """ISO 4217 codes of the currencies that are legal tender somewhere today, from Babel's
+    copy of the Unicode CLDR (withdrawn ones such as DEM, and funds such as XAU, are not)."""
+    return frozenset(
+        code
+        for entries in get_global("territory_currencies").values()
+        for code, _start, end, tender in entries
+        if end is None and tender
+    )
+
+
+@functools.cache
+def currency_minor_units(code: str) -> int:
+    """The currency's number of decimal places (ISO 4217 minor units): PLN 2, JPY 0, KWD 3."""
+    return int(get_currency_precision(code))
+
+
+def _checked_name(checks: Validator, raw: str, max_length: int) -> str:
+    name = raw.strip()
+    if not name:
+        checks.add(ErrorCode.REQUIRED, "name", "Name must not be empty.")
+    elif problem := text_problem(name, max_length):
+        checks.add(ErrorCode.INVALID, "name", problem)
+    return name
 
 
 async def create_location(
@@ -56,18 +131,21 @@ async def create_location(
 ) -> tuple[entities.Location, str]:
     """A new location with its first ADMIN key; returns the location and the key's secret."""
     checks = Validator()
-    name = name.strip()
-    if not name:
-        checks.add(ErrorCode.REQUIRED, "name", "Name must not be empty.")
-    if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
-        checks.add(ErrorCode.INVALID, "currency", "Currency must be a 3-letter ISO 4217 code.")
+    name = _checked_name(checks, name, MAX_LOCATION_NAME_LENGTH)
+    currency = currency.strip().upper()
+    if currency not in currencies_in_use():
+        checks.add(
+            ErrorCode.INVALID,
+            "currency",
+            f"'{currency[:10]}' is not an ISO 4217 code of a currency in use (such as PLN or EUR).",
+        )
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        checks.add(ErrorCode.INVALID, "timezone", f"Unknown time zone '{timezone}'.")
+        checks.add(ErrorCode.INVALID, "timezone", f"Unknown time zone '{timezone[:100]}'.")
     checks.check()
     async with transaction():
-        location = await Location.create(name=name, currency=currency.upper(), timezone=timezone)
+        location = await Location.create(name=name, currency=currency, timezone=timezone)
         secret = _new_secret()
         await ApiKey.create(
             location=location, name="admin", role=Role.ADMIN.value, key_hash=hash_secret(secret)
@@ -92,13 +170,7 @@ async def get_api_key(location_id: UUID, key_id: UUID) -> entities.ApiKey | None
 
 async def create_api_key(location_id: UUID, name: str, role: Role) -> tuple[entities.ApiKey, str]:
     checks = Validator()
-    name = name.strip()
-    if not name:
-        checks.add(ErrorCode.REQUIRED, "name", "Name must not be empty.")
-    elif len(name) > MAX_KEY_NAME_LENGTH:
-        checks.add(
-            ErrorCode.INVALID, "name", f"Name must be at most {MAX_KEY_NAME_LENGTH} characters."
-        )
+    name = _checked_name(checks, name, MAX_KEY_NAME_LENGTH)
     checks.check()
     secret = _new_secret()
     row = await ApiKey.create(

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
 from uuid import UUID
 
 from domain import entities
-from domain.contacts import (
-    MAX_NAME_LENGTH,
-    MAX_NOTE_LENGTH,
-    card_code_problem,
-    clean_text,
-    email_problem,
-    normalise_email,
-    phone_problem,
+from domain.contacts import card_code_problem
+from domain.credits import (
+    CUSTOMER_NOT_FOUND,
+    GROUP_NOT_FOUND,
+    CustomerSelection,
+    ParsedTarget,
+    parse_filter,
 )
-from domain.errors import DomainError, ErrorCode, Validator, fail, not_found
-from domain.inputs import UNSET, CardInput, CustomerFilter, CustomerInput, Maybe
+from domain.customer_input import CheckedCard, checked_customer
+from domain.errors import DomainError, ErrorCode, UserError, Validator, fail, not_found
+from domain.inputs import CustomerFilter, CustomerInput
 from domain.paging import decode_cursor, page_of, page_size_problem
+from models import reads
 from models.db import IntegrityError, transaction
 from models.entities import Card, Customer, CustomerGroup, GroupMembership
 from models.ids import parse_id
@@ -30,33 +32,93 @@ from models.queries import (
     group_entity,
 )
 
-MAX_FILTER_IDS = 10_000
-MAX_CARDS_PER_CUSTOMER = 10
-
 
 def filtered_customers(
-    location_id: UUID,
-    criteria: CustomerFilter | None,
-    field: str = "filter",
-    after: UUID | None = None,
+    location_id: UUID, selection: CustomerSelection | None, after: UUID | None = None
 ) -> CustomerQuery:
-    """The location's customers matching a filter (with ids above `after`, for keyset
-    paging); raises INVALID for a filter we refuse."""
-    if criteria is None:
+    """The location's customers matching a selection (with ids above `after`, for keyset
+    paging). Callers check the selection's ids first (`check_target`, `checked_selection`)."""
+    if selection is None:
         return customers_matching(location_id, after=after)
-    for name, values in (("ids", criteria.ids), ("groupIds", criteria.group_ids)):
-        if values is not None and len(values) > MAX_FILTER_IDS:
-            raise fail(
-                ErrorCode.INVALID, f"{field}.{name}", f"At most {MAX_FILTER_IDS} ids per filter."
-            )
     return customers_matching(
         location_id,
-        ids=criteria.ids,
-        group_ids=criteria.group_ids,
-        search=clean_text(criteria.search),
-        has_credits=criteria.has_credits,
+        ids=_id_strings(selection.ids),
+        group_ids=_id_strings(selection.group_ids),
+        search=selection.search,
+        has_credits=selection.has_credits,
         after=after,
     )
+
+
+def _id_strings(ids: Sequence[UUID | None] | None) -> list[str] | None:
+    return None if ids is None else [str(i) for i in ids if i is not None]
+
+
+async def check_ids(
+    location_id: UUID,
+    *,
+    customers: Sequence[tuple[str, Sequence[UUID | None]]] = (),
+    groups: Sequence[tuple[str, Sequence[UUID | None]]] = (),
+) -> None:
+    """Every id a client names, in a list or a filter, must name a customer (or group) of the
+    location: NOT_FOUND at `field.i` for each one that does not, all of them at once.
+
+    `customers` and `groups` are (field, ids) pairs, ids in the order the client gave them;
+    None stands for an id that was not a UUID.
+    """
+    known_customers: set[UUID] = set()
+    if wanted := [str(i) for _, ids in customers for i in ids if i is not None]:
+        found = await customers_matching(location_id, ids=wanted).values_list("id", flat=True)
+        known_customers = {UUID(str(c)) for c in found}
+    known_groups: set[UUID] = set()
+    if wanted_groups := sorted({i for _, ids in groups for i in ids if i is not None}):
+        in_location = CustomerGroup.filter(location_id=location_id, id__in=wanted_groups)
+        known_groups = {UUID(str(g)) for g in await in_location.values_list("id", flat=True)}
+    errors = [
+        *_unknown(customers, known_customers, CUSTOMER_NOT_FOUND),
+        *_unknown(groups, known_groups, GROUP_NOT_FOUND),
+    ]
+    if errors:
+        raise DomainError(*errors)
+
+
+def _unknown(
+    lists: Sequence[tuple[str, Sequence[UUID | None]]], known: set[UUID], message: str
+) -> list[UserError]:
+    return [
+        UserError(ErrorCode.NOT_FOUND, f"{field}.{index}", message)
+        for field, ids in lists
+        for index, uid in enumerate(ids)
+        if uid not in known
+    ]
+
+
+async def check_target(location_id: UUID, target: ParsedTarget, field: str) -> None:
+    """NOT_FOUND for each id of a parsed target that is not the location's (see `check_ids`)."""
+    selection = target.selection or CustomerSelection()
+    await check_ids(
+        location_id,
+        customers=[
+            (f"{field}.customerIds", target.customer_ids or ()),
+            (f"{field}.filter.ids", selection.ids or ()),
+        ],
+        groups=[(f"{field}.filter.groupIds", selection.group_ids or ())],
+    )
+
+
+async def checked_selection(
+    location_id: UUID, criteria: CustomerFilter | None, field: str
+) -> CustomerSelection | None:
+    """A client's filter, parsed and with every id it names checked against the location."""
+    if criteria is None:
+        return None
+    selection = parse_filter(criteria, field)
+    await check_ids(
+        location_id,
+        customers=[(f"{field}.ids", selection.ids or ())],
+        groups=[(f"{field}.groupIds", selection.group_ids or ())],
+    )
+    return selection
 
 
 async def id_chunks(
@@ -87,26 +149,44 @@ async def list_customers(
         if after_id is None:
             checks.add(ErrorCode.INVALID, "after", "Not a cursor from this list.")
     checks.check()
-    query = filtered_customers(location_id, criteria)
+    selection = await checked_selection(location_id, criteria, "filter")
+    query = filtered_customers(location_id, selection)
     total = await query.count()
     page_query = query.filter(id__gt=after_id) if after_id else query
     rows = await page_query.order_by("id").limit(first + 1)
     return page_of([customer_entity(row) for row in rows], first, total, key=lambda c: c.id)
 
 
-async def get_customer(location_id: UUID, customer_id: str) -> entities.Customer | None:
+async def customer_view(location_id: UUID, customer_id: str) -> entities.CustomerView | None:
+    """The customer with its groups, in one statement; None for an unknown or malformed id."""
     uid = parse_id(customer_id)
-    row = await Customer.get_or_none(id=uid, location_id=location_id) if uid else None
-    return customer_entity(row) if row else None
+    return await reads.customer_by_id(location_id, uid) if uid else None
+
+
+async def customer_view_by_card(location_id: UUID, code: str) -> entities.CustomerView | None:
+    """The holder of a card with its groups, in one statement; None for an unknown card.
+
+    Raises INVALID on `cardCode` for what cannot be a card code (control characters, more
+    than 64 characters), before any query; the message never repeats the code.
+    """
+    code = code.strip(" ")
+    if problem := card_code_problem(code):
+        raise fail(ErrorCode.INVALID, "cardCode", problem)
+    return await reads.customer_by_card(location_id, code)
+
+
+async def get_customer(location_id: UUID, customer_id: str) -> entities.Customer | None:
+    view = await customer_view(location_id, customer_id)
+    return view.customer if view else None
 
 
 async def get_customer_by_card(location_id: UUID, code: str) -> entities.Customer | None:
-    card = (
-        await Card.filter(location_id=location_id, code=code.strip())
-        .select_related("customer")
-        .first()
-    )
-    return customer_entity(card.customer) if card else None
+    """The holder of a card; None for an unknown card or one that cannot be a card code."""
+    try:
+        view = await customer_view_by_card(location_id, code)
+    except DomainError:
+        return None
+    return view.customer if view else None
 
 
 async def cards_of(customer_ids: Sequence[UUID]) -> dict[UUID, list[entities.Card]]:
@@ -128,64 +208,23 @@ async def groups_of(customer_ids: Sequence[UUID]) -> dict[UUID, list[entities.Cu
     return found
 
 
-def _check_contact(checks: Validator, data: CustomerInput) -> dict[str, str | None]:
-    """Cleaned values of the contact fields that were given."""
-    values: dict[str, str | None] = {}
-    text_fields: tuple[tuple[str, str, Maybe[str], int], ...] = (
-        ("first_name", "firstName", data.first_name, MAX_NAME_LENGTH),
-        ("last_name", "lastName", data.last_name, MAX_NAME_LENGTH),
-        ("note", "note", data.note, MAX_NOTE_LENGTH),
-    )
-    for attr, api_name, raw, limit in text_fields:
-        if raw is UNSET:
-            continue
-        value = clean_text(raw)
-        if value is not None and len(value) > limit:
-            checks.add(ErrorCode.INVALID, f"input.{api_name}", f"At most {limit} characters.")
-        values[attr] = value
-    if data.email is not UNSET:
-        email = clean_text(data.email)
-        if email is not None:
-            email = normalise_email(email)
-            if problem := email_problem(email):
-                checks.add(ErrorCode.INVALID, "input.email", problem)
-        values["email"] = email
-    if data.phone is not UNSET:
-        phone = clean_text(data.phone)
-        if phone is not None and (problem := phone_problem(phone)):
-            checks.add(ErrorCode.INVALID, "input.phone", problem)
-        values["phone"] = phone
-    return values
-
-
 async def _check_cards(
-    checks: Validator, location_id: UUID, cards: Sequence[CardInput], owner: UUID | None
-) -> list[CardInput]:
-    cleaned: list[CardInput] = []
-    seen: set[str] = set()
-    if len(cards) > MAX_CARDS_PER_CUSTOMER:
-        checks.add(ErrorCode.INVALID, "input.cards", f"At most {MAX_CARDS_PER_CUSTOMER} cards.")
-        return cleaned
-    for index, card in enumerate(cards):
-        field = f"input.cards.{index}.code"
-        code = card.code.strip()
-        if problem := card_code_problem(code):
-            checks.add(ErrorCode.INVALID, field, problem)
-        elif code in seen:
-            checks.add(ErrorCode.DUPLICATE, field, f"Card code '{code}' is given twice.")
-        seen.add(code)
-        cleaned.append(CardInput(code, clean_text(card.number), card.expires_on))
-    taken = Card.filter(location_id=location_id, code__in=sorted(seen))
+    checks: Validator, location_id: UUID, cards: Sequence[CheckedCard], owner: UUID | None
+) -> None:
+    """Card codes that another customer of the location holds are DUPLICATE."""
+    codes = sorted({card.code for card in cards})
+    if not codes:
+        return
+    taken = Card.filter(location_id=location_id, code__in=codes)
     if owner is not None:
         taken = taken.exclude(customer_id=owner)
     for code in [str(c) for c in await taken.values_list("code", flat=True)]:
-        index = next(i for i, c in enumerate(cleaned) if c.code == code)
+        index = next(i for i, c in enumerate(cards) if c.code == code)
         checks.add(
             ErrorCode.DUPLICATE,
             f"input.cards.{index}.code",
             f"Card code '{code}' already belongs to another customer.",
         )
-    return cleaned
 
 
 async def _check_groups(
@@ -203,7 +242,7 @@ async def _check_groups(
     return list(dict.fromkeys(g for g in wanted if g is not None))
 
 
-async def _write_cards(customer_id: UUID, location_id: UUID, cards: list[CardInput]) -> None:
+async def _write_cards(customer_id: UUID, location_id: UUID, cards: Sequence[CheckedCard]) -> None:
     await Card.filter(customer_id=customer_id).delete()
     await Card.bulk_create(
         [
@@ -235,14 +274,15 @@ def _duplicate_card() -> DomainError:
 
 
 async def create_customer(location_id: UUID, data: CustomerInput) -> entities.Customer:
+    customer = checked_customer(data)
+    cards = customer.cards or ()
     checks = Validator()
-    values = _check_contact(checks, data)
-    cards = await _check_cards(checks, location_id, data.cards or (), owner=None)
-    groups = await _check_groups(checks, location_id, data.group_ids or ())
+    await _check_cards(checks, location_id, cards, owner=None)
+    groups = await _check_groups(checks, location_id, customer.group_ids or ())
     checks.check()
     try:
         async with transaction():
-            row = Customer(location_id=location_id, **values)
+            row = Customer(location_id=location_id, **customer.contact)
             row.refresh_search_text()
             await row.save()
             if cards:
@@ -257,25 +297,33 @@ async def create_customer(location_id: UUID, data: CustomerInput) -> entities.Cu
 async def update_customer(
     location_id: UUID, customer_id: str, data: CustomerInput
 ) -> entities.Customer:
+    customer = checked_customer(data)
+    values, cards = customer.contact, customer.cards
     uid = parse_id(customer_id)
-    row = await Customer.get_or_none(id=uid, location_id=location_id) if uid else None
+    live = Customer.filter(location_id=location_id, deleted_at__isnull=True)
+    row = await live.get_or_none(id=uid) if uid else None
     if row is None:
         raise not_found("id", "Customer")
     checks = Validator()
-    values = _check_contact(checks, data)
-    cards = None
-    if data.cards is not None:
-        cards = await _check_cards(checks, location_id, data.cards, owner=row.id)
+    if cards is not None:
+        await _check_cards(checks, location_id, cards, owner=row.id)
     groups = None
-    if data.group_ids is not None:
-        groups = await _check_groups(checks, location_id, data.group_ids)
+    if customer.group_ids is not None:
+        groups = await _check_groups(checks, location_id, customer.group_ids)
     checks.check()
     try:
         async with transaction():
             # Re-read under a row lock (PostgreSQL), so the search text is built from the
             # names as they are now, not as they were when validation began.
-            row = await Customer.select_for_update().get(id=row.id)
-            row.update_from_dict(values)
+            # A customer deleted meanwhile stays deleted: its erased contact data is not
+            # written back.
+            locked = await Customer.select_for_update().get_or_none(
+                id=row.id, deleted_at__isnull=True
+            )
+            if locked is None:
+                raise not_found("id", "Customer")
+            row = locked
+            row.update_from_dict(dict(values))
             row.refresh_search_text()
             # Only what this update owns: the wallet columns move under their own rules.
             await row.save(update_fields=[*values, "search_text", "updated_at"])
@@ -289,8 +337,29 @@ async def update_customer(
 
 
 async def delete_customer(location_id: UUID, customer_id: str) -> UUID:
+    """Delete a customer softly: the row stays, so that its wallet entries (and the balance
+    they sum to) outlive it, but its contact data is erased, its cards are deleted (their codes
+    are free again) and so are its group memberships. A deleted customer is found by no query.
+    """
     uid = parse_id(customer_id)
-    deleted = await Customer.filter(id=uid, location_id=location_id).delete() if uid else 0
-    if not deleted or uid is None:
+    if uid is None:
         raise not_found("id", "Customer")
+    now = datetime.now(UTC)
+    async with transaction():
+        erased = await Customer.filter(
+            id=uid, location_id=location_id, deleted_at__isnull=True
+        ).update(
+            deleted_at=now,
+            updated_at=now,
+            first_name=None,
+            last_name=None,
+            email=None,
+            phone=None,
+            note=None,
+            search_text="",
+        )
+        if not erased:
+            raise not_found("id", "Customer")
+        await Card.filter(customer_id=uid).delete()
+        await GroupMembership.filter(customer_id=uid).delete()
     return uid

@@ -3,32 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 from uuid import UUID
 
 from slugify import slugify
 
 from domain import entities
-from domain.contacts import clean_text
-from domain.errors import DomainError, ErrorCode, UserError, Validator, fail, not_found
-from domain.inputs import UNSET, CustomerGroupInput, Maybe, Target
-from domain.money import percent_to_basis_points
-from domain.references import MAX_REFERENCE_LENGTH, normalise_reference, reference_problem
+from domain.credits import parse_target
+from domain.customer_input import checked_group_changes, checked_new_group
+from domain.errors import DomainError, ErrorCode, fail, not_found
+from domain.inputs import CustomerGroupInput, Target
 from models.db import IntegrityError, transaction
-from models.entities import Customer, CustomerGroup, GroupMembership
+from models.entities import CustomerGroup, GroupMembership
 from models.ids import parse_id
 from models.queries import group_entity, member_counts, remove_members
-from services.customers import filtered_customers
+from services.customers import check_target, checked_selection, filtered_customers
 
-MAX_GROUP_NAME_LENGTH = 100
-MAX_DESCRIPTION_LENGTH = 2000
-MAX_TARGET_IDS = 10_000
 MEMBERSHIP_BATCH = 5_000
 
 
-def reference_from_name(name: str) -> str:
-    """ "Stały klient" → "staly-klient": Polish letters transliterated, words joined by dashes."""
-    return slugify(name, max_length=MAX_REFERENCE_LENGTH, word_boundary=True)
+def reference_slug(text: str) -> str:
+    """The slug rule of `domain.references`: "Stały klient" → "staly-klient" (lower case,
+    letters transliterated to ASCII, every other run of characters one dash), untruncated."""
+    return str(slugify(text))
 
 
 async def get_group(location_id: UUID, group_id: str) -> entities.CustomerGroup | None:
@@ -44,51 +40,6 @@ async def list_groups(location_id: UUID) -> list[entities.CustomerGroup]:
 
 async def customer_counts(group_ids: Sequence[UUID]) -> dict[UUID, int]:
     return await member_counts(group_ids)
-
-
-def _check_name(checks: Validator, raw: Maybe[str]) -> str | None:
-    name = clean_text(raw) if raw is not UNSET else None
-    if name is None:
-        checks.add(ErrorCode.REQUIRED, "input.name", "Name must not be empty.")
-    elif len(name) > MAX_GROUP_NAME_LENGTH:
-        checks.add(ErrorCode.INVALID, "input.name", f"At most {MAX_GROUP_NAME_LENGTH} characters.")
-    return name
-
-
-def _check_reference(checks: Validator, raw: str) -> str:
-    reference = normalise_reference(raw)
-    if problem := reference_problem(reference):
-        checks.add(ErrorCode.INVALID, "input.reference", problem)
-    return reference
-
-
-def _check_details(checks: Validator, data: CustomerGroupInput) -> dict[str, object]:
-    values: dict[str, object] = {}
-    if data.description is not UNSET:
-        description = clean_text(data.description)
-        if description is not None and len(description) > MAX_DESCRIPTION_LENGTH:
-            checks.add(
-                ErrorCode.INVALID,
-                "input.description",
-                f"At most {MAX_DESCRIPTION_LENGTH} characters.",
-            )
-        values["description"] = description
-    if data.cashback_percent is not UNSET:
-        values["cashback_basis_points"] = _cashback(checks, data.cashback_percent)
-    return values
-
-
-def _cashback(checks: Validator, percent: Decimal | None) -> int | None:
-    if percent is None:
-        return None
-    points = percent_to_basis_points(percent)
-    if points is None or not 0 < points <= 100_00:
-        checks.add(
-            ErrorCode.INVALID,
-            "input.cashbackPercent",
-            "Cashback must be more than 0 and at most 100 percent, with at most 2 decimals.",
-        )
-    return points
 
 
 async def _ensure_reference_free(
@@ -108,54 +59,32 @@ def _duplicate_reference(reference: str, field: str) -> DomainError:
 
 
 async def create_group(location_id: UUID, data: CustomerGroupInput) -> entities.CustomerGroup:
-    checks = Validator()
-    name = _check_name(checks, data.name)
-    if data.reference is not UNSET and data.reference is not None:
-        reference, field = _check_reference(checks, data.reference), "input.reference"
-    else:
-        reference, field = reference_from_name(name or ""), "input.name"
-        if name and not reference:
-            checks.add(
-                ErrorCode.REQUIRED,
-                "input.reference",
-                "No reference can be made from this name; give one.",
-            )
-    values = _check_details(checks, data)
-    checks.check()
-    await _ensure_reference_free(location_id, reference, field)
+    group = checked_new_group(data, reference_slug)
+    await _ensure_reference_free(location_id, group.reference, group.reference_field)
     try:
-        row = CustomerGroup(location_id=location_id, name=name, reference=reference, **values)
+        row = CustomerGroup(location_id=location_id, **group.columns())
         await row.save()
     except IntegrityError as exc:  # a concurrent create took the reference after our check
-        raise _duplicate_reference(reference, field) from exc
+        raise _duplicate_reference(group.reference, group.reference_field) from exc
     return group_entity(row)
 
 
 async def update_group(
     location_id: UUID, group_id: str, data: CustomerGroupInput
 ) -> entities.CustomerGroup:
+    changes = checked_group_changes(data, reference_slug)
     uid = parse_id(group_id)
     row = await CustomerGroup.get_or_none(id=uid, location_id=location_id) if uid else None
     if row is None:
         raise not_found("id", "Customer group")
-    checks = Validator()
-    values = _check_details(checks, data)
-    if data.name is not UNSET:
-        values["name"] = _check_name(checks, data.name)
-    if data.reference is not UNSET:
-        if data.reference is None:
-            checks.add(ErrorCode.REQUIRED, "input.reference", "Reference must not be empty.")
-        else:
-            values["reference"] = _check_reference(checks, data.reference)
-    checks.check()
-    reference = values.get("reference")
-    if isinstance(reference, str):
+    reference = changes.reference
+    if reference is not None:
         await _ensure_reference_free(location_id, reference, "input.reference", exclude=row.id)
-    if not values:
+    if not changes.columns:
         return group_entity(row)
-    row.update_from_dict(values)
+    row.update_from_dict(dict(changes.columns))
     try:
-        await row.save(update_fields=list(values))
+        await row.save(update_fields=list(changes.columns))
     except IntegrityError as exc:
         raise _duplicate_reference(str(reference), "input.reference") from exc
     return group_entity(row)
@@ -170,34 +99,13 @@ async def delete_group(location_id: UUID, group_id: str) -> UUID:
 
 
 async def resolve_target(location_id: UUID, target: Target, field: str = "target") -> list[UUID]:
-    """The customer ids a target names; every explicit id must be a customer of the location."""
-    if (target.customer_ids is None) == (target.filter is None):
-        raise fail(ErrorCode.INVALID, field, "Give exactly one of customerIds and filter.")
-    if target.customer_ids is not None:
-        if len(target.customer_ids) > MAX_TARGET_IDS:
-            raise fail(
-                ErrorCode.INVALID,
-                f"{field}.customerIds",
-                f"At most {MAX_TARGET_IDS} ids; use a filter for more.",
-            )
-        wanted = [parse_id(c) for c in target.customer_ids]
-        known = set(
-            await Customer.filter(
-                location_id=location_id, id__in=[c for c in wanted if c]
-            ).values_list("id", flat=True)
-        )
-        missing = [i for i, c in enumerate(wanted) if c not in known]
-        if missing:
-            raise DomainError(
-                *(
-                    UserError(
-                        ErrorCode.NOT_FOUND, f"{field}.customerIds.{i}", "Customer not found."
-                    )
-                    for i in missing
-                )
-            )
-        return list(dict.fromkeys(c for c in wanted if c is not None))
-    query = filtered_customers(location_id, target.filter, f"{field}.filter")
+    """The customer ids a target names, each once; every id it names, listed or in its filter,
+    must be the location's (NOT_FOUND at its path otherwise)."""
+    parsed = parse_target(target, field)
+    await check_target(location_id, parsed, field)
+    if parsed.customer_ids is not None:
+        return parsed.distinct_customer_ids()
+    query = filtered_customers(location_id, parsed.selection)
     return [UUID(str(c)) for c in await query.values_list("id", flat=True)]
 
 
@@ -229,7 +137,8 @@ async def remove_customers(
 ) -> entities.CustomerGroup:
     group = await _group_or_fail(location_id, group_id)
     if target.filter is not None and target.customer_ids is None:
-        members = filtered_customers(location_id, target.filter, "target.filter")
+        selection = await checked_selection(location_id, target.filter, "target.filter")
+        members = filtered_customers(location_id, selection)
         await remove_members(group.id, members)
     else:
         customer_ids = await resolve_target(location_id, target)

@@ -9,17 +9,20 @@ file twice changes nothing the second time.
 
 Everything is parsed and validated first; then the rows are written in batches, each with a few
 set-based statements in one transaction, so a batch is either written whole or not at all.
+
+The file is read a line at a time, never whole: a line longer than `MAX_LINE_BYTES` is read through
+in pieces and its row is skipped and reported, like a row the CSV reader refuses (a quoted field
+longer than the csv module's field size limit), so memory stays bounded whatever the file holds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
-import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 from uuid import UUID
 
 from domain.contacts import (
@@ -32,6 +35,7 @@ from domain.contacts import (
 )
 from domain.errors import ErrorCode, fail, not_found
 from domain.references import normalise_reference
+from domain.text import control_character, text_problem
 from models.db import IntegrityError, transaction
 from models.entities import Card, Customer, CustomerGroup, GroupMembership, Location
 
@@ -41,6 +45,9 @@ if TYPE_CHECKING:
 BATCH_SIZE = 5_000
 UPDATE_BATCH_SIZE = 1_000  # CASE updates bind ~15 parameters per customer; stay far below 32k
 MAX_ATTEMPTS = 3
+MAX_LINE_BYTES = 64 * 1024  # a line's bytes, without its line ending
+MAX_QUOTED_LENGTH = 64  # the longest cell a problem report quotes back
+READ_CHUNK = 64 * 1024
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone")
 COLUMNS = (*CONTACT_FIELDS, "card_code", "groups")
 _NAME_LABELS = {"first_name": "first name", "last_name": "last name"}
@@ -106,11 +113,8 @@ async def import_customers(
     """Import the file into the location; raises INVALID (field "file") for an unusable file."""
     if not await Location.exists(id=location_id):
         raise not_found("location", "Location")
-    text = _decode(await asyncio.to_thread(path.read_bytes))
-    reader = csv.reader(io.StringIO(text, newline=""))
-    columns = _columns(reader)
     groups = await _group_ids(location_id)
-    records = _parse(reader, columns, groups)
+    records = await asyncio.to_thread(_read, path, groups)
 
     problems = [r for r in records if isinstance(r, ImportProblem)]
     totals = _Counts()
@@ -135,22 +139,84 @@ async def import_customers(
     )
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise fail(
-            ErrorCode.INVALID, "file", f"The file is not UTF-8 text (line {line})."
-        ) from error
+class _Lines:
+    """The lines of a file opened in binary mode, decoded, for the CSV reader.
+
+    A line of more than `limit` bytes is read through in pieces of `READ_CHUNK` bytes and never
+    held whole: the reader gets an empty line in its place (so its line count stays right), and
+    the line's number and size are kept in `oversized` until the caller takes them.
+    """
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        self._stream = stream
+        self._limit = limit
+        self.number = 0
+        self.oversized: list[tuple[int, int]] = []
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        piece = self._stream.readline(self._limit + 2)  # the limit, and room for "\r\n"
+        if not piece:
+            raise StopIteration
+        self.number += 1
+        if len(piece) - _ending(piece) <= self._limit:
+            return self._decode(piece)
+        size, tail = len(piece), piece[-2:]
+        while not tail.endswith(b"\n"):
+            piece = self._stream.readline(READ_CHUNK)
+            if not piece:
+                break
+            size, tail = size + len(piece), (tail + piece)[-2:]
+        self.oversized.append((self.number, size - _ending(tail)))
+        return "\n"
+
+    def take_oversized(self) -> list[tuple[int, int]]:
+        taken, self.oversized = self.oversized, []
+        return taken
+
+    def _decode(self, data: bytes) -> str:
+        try:
+            return data.decode("utf-8-sig" if self.number == 1 else "utf-8")
+        except UnicodeDecodeError as error:
+            raise fail(
+                ErrorCode.INVALID, "file", f"The file is not UTF-8 text (line {self.number})."
+            ) from error
 
 
-def _columns(reader: Reader) -> dict[str, int]:
+def _ending(line: bytes) -> int:
+    """The length of the line ending that `line` ends with: 2 for CR LF, 1 for LF, else 0."""
+    if line.endswith(b"\r\n"):
+        return 2
+    return 1 if line.endswith(b"\n") else 0
+
+
+def _too_long(line: int, oversized: list[tuple[int, int]]) -> ImportProblem:
+    number, size = oversized[0]
+    which = "the line" if number == line else f"its line {number}"
+    return ImportProblem(
+        line, f"{which} is longer than {MAX_LINE_BYTES // 1024} KiB ({size:,} bytes)"
+    )
+
+
+def _read(path: Path, groups: dict[str, UUID]) -> list[_Row | ImportProblem]:
+    """Every non-blank data row of the file, valid or not, in file order."""
+    with path.open("rb") as stream:
+        lines = _Lines(stream, MAX_LINE_BYTES)
+        reader = csv.reader(lines)
+        columns = _columns(reader, lines)
+        return _parse(reader, lines, columns, groups)
+
+
+def _columns(reader: Reader, lines: _Lines) -> dict[str, int]:
     """The position of each known column in the header row."""
     try:
         header = next(reader, None)
     except csv.Error as error:
         raise fail(ErrorCode.INVALID, "file", f"Line 1: {error}.") from error
+    if lines.oversized:
+        raise fail(ErrorCode.INVALID, "file", f"Line 1: {_too_long(1, lines.oversized).reason}.")
     if header is None:
         raise fail(ErrorCode.INVALID, "file", "The file is empty; a header row is required.")
     positions: dict[str, int] = {}
@@ -169,24 +235,45 @@ async def _group_ids(location_id: UUID) -> dict[str, UUID]:
 
 
 def _parse(
-    reader: Reader, columns: dict[str, int], groups: dict[str, UUID]
+    reader: Reader, lines: _Lines, columns: dict[str, int], groups: dict[str, UUID]
 ) -> list[_Row | ImportProblem]:
-    """Every non-blank data row, valid or not, in file order."""
     records: list[_Row | ImportProblem] = []
     first_seen: dict[str, int] = {}
     while True:
-        line = reader.line_num + 1
+        line = lines.number + 1
         try:
             cells = next(reader)
         except StopIteration:
+            if oversized := lines.take_oversized():
+                records.append(_too_long(line, oversized))
             return records
         except csv.Error as error:
-            raise fail(ErrorCode.INVALID, "file", f"Line {line}: {error}.") from error
+            lines.take_oversized()
+            records.append(ImportProblem(line, f"unreadable CSV ({error})"))
+            continue
+        if oversized := lines.take_oversized():
+            records.append(_too_long(line, oversized))
+            continue
         values = {
             name: cells[index] if index < len(cells) else "" for name, index in columns.items()
         }
         if any(value.strip() for value in values.values()):
             records.append(_check_row(line, values, groups, first_seen))
+
+
+def _shown(value: str) -> str | None:
+    """A cell as a problem report may quote it: short and clean, or not at all, so that a cell
+    of 100 KiB or one with control characters never reaches the report or the log."""
+    if len(value) <= MAX_QUOTED_LENGTH and control_character(value) is None:
+        return f"'{value}'"
+    return None
+
+
+def _invalid(what: str, value: str, problem: str, *, explain: bool = False) -> str:
+    shown = _shown(value)
+    if shown is None:
+        return f"invalid {what} ({problem.rstrip('.')})"
+    return f"invalid {what} {shown}" + (f" ({problem.rstrip('.')})" if explain else "")
 
 
 def _check_row(
@@ -199,7 +286,7 @@ def _check_row(
     if not code:
         reasons.append("missing card code")
     elif problem := card_code_problem(code):
-        reasons.append(f"invalid card code '{code}' ({problem.rstrip('.')})")
+        reasons.append(_invalid("card code", code, problem, explain=True))
     elif code in first_seen:
         reasons.append(f"card code '{code}' repeats line {first_seen[code]}")
     else:
@@ -208,20 +295,20 @@ def _check_row(
     contact: dict[str, str] = {}
     for name, label in _NAME_LABELS.items():
         text = clean_text(values.get(name))
-        if text is not None and len(text) > MAX_NAME_LENGTH:
-            reasons.append(f"{label} '{text}' is longer than {MAX_NAME_LENGTH} characters")
+        if text is not None and (problem := text_problem(text, MAX_NAME_LENGTH)):
+            reasons.append(_invalid(label, text, problem, explain=True))
         elif text is not None:
             contact[name] = text
     email = clean_text(values.get("email"))
     if email is not None:
         email = normalise_email(email)
-        if email_problem(email):
-            reasons.append(f"invalid email '{email}'")
+        if problem := email_problem(email):
+            reasons.append(_invalid("email", email, problem))
         contact["email"] = email
     phone = clean_text(values.get("phone"))
     if phone is not None:
-        if phone_problem(phone):
-            reasons.append(f"invalid phone '{phone}'")
+        if problem := phone_problem(phone):
+            reasons.append(_invalid("phone", phone, problem))
         contact["phone"] = phone
 
     group_ids: list[UUID] = []
@@ -230,7 +317,7 @@ def _check_row(
         if not reference:
             continue
         if (group_id := groups.get(reference)) is None:
-            reasons.append(f"unknown group reference '{raw.strip()}'")
+            reasons.append(f"unknown group reference {_shown(raw.strip()) or '(not shown)'}")
         else:
             group_ids.append(group_id)
 

@@ -8,6 +8,7 @@ unfinished run; the job applies the run's periods in order, each customer once p
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from functools import partial
@@ -15,7 +16,8 @@ from uuid import UUID
 
 from domain import entities
 from domain.access import Principal
-from domain.errors import DomainError, ErrorCode, UserError, fail, not_found
+from domain.credits import ParsedCredit
+from domain.errors import not_found
 from domain.inputs import CreditRequest
 from domain.ledger import CreditOperation, EntrySource
 from domain.schedule import (
@@ -25,26 +27,29 @@ from domain.schedule import (
     due_indices,
     last_index_before,
     local_today,
-    recurrence_problems,
 )
 from models.db import IntegrityError, transaction
-from models.entities import CustomerGroup, Location
+from models.entities import Location
 from models.ids import parse_id
-from models.ledger import Application, apply_chunk
+from models.ledger import Application, apply_chunk, is_balance_out_of_range
 from models.queries import CustomerQuery, credit_schedule_entity, customers_matching
 from models.wallet import CreditSchedule, ScheduleRun
-from services.customers import id_chunks
-from services.groups import resolve_target
+from services.customers import check_target, id_chunks
 from services.jobs import Dispatcher, enqueue_schedule_period
 from services.wallet import (
     CHUNK_SIZE,
+    FAILED,
+    MAX_ATTEMPTS,
     QUEUED,
     RUNNING,
     STALE_AFTER,
     SUCCEEDED,
+    attempt_failed_message,
+    balance_overflow_message,
     checked_credit,
     earlier_request,
     now_utc,
+    record_key,
 )
 
 log = logging.getLogger(__name__)
@@ -56,89 +61,54 @@ def recurrence_of(row: CreditSchedule) -> Recurrence:
     return Recurrence(row.every, RecurrenceUnit(row.unit), row.start_date, row.end_date)
 
 
-def _checked_recurrence(request: CreditRequest) -> Recurrence:
-    recurrence = request.recurrence
-    assert recurrence is not None
-    problems = recurrence_problems(recurrence)
-    if problems:
-        raise DomainError(*(UserError(ErrorCode.INVALID, f, m) for f, m in problems))
-    return recurrence
-
-
 async def _checked_target(
-    principal: Principal, request: CreditRequest
+    principal: Principal, credit: ParsedCredit
 ) -> tuple[str, list[str], list[str]]:
-    """(target kind, customer ids, group ids): a fixed list, or live membership of groups."""
-    target = request.target
-    if (target.customer_ids is None) == (target.filter is None):
-        raise fail(ErrorCode.INVALID, "input.target", "Give exactly one of customerIds and filter.")
+    """(target kind, customer ids, group ids): a fixed list, or live membership of groups;
+    every id must be the location's."""
+    target = credit.target
+    await check_target(principal.location_id, target, "input.target")
     if target.customer_ids is not None:
-        ids = await resolve_target(principal.location_id, target, "input.target")
-        return "CUSTOMERS", [str(c) for c in ids], []
-    criteria = target.filter
-    assert criteria is not None
-    if (
-        not criteria.group_ids
-        or criteria.ids is not None
-        or criteria.search
-        or criteria.has_credits is not None
-    ):
-        raise fail(
-            ErrorCode.INVALID,
-            "input.target.filter",
-            "Recurring credits target listed customers or customer groups (filter.groupIds);"
-            " other filters are not supported.",
-        )
-    wanted = [parse_id(g) for g in criteria.group_ids]
-    known = {
-        UUID(str(g))
-        for g in await CustomerGroup.filter(
-            location_id=principal.location_id, id__in=[g for g in wanted if g]
-        ).values_list("id", flat=True)
-    }
-    missing = [i for i, g in enumerate(wanted) if g not in known]
-    if missing:
-        raise DomainError(
-            *(
-                UserError(
-                    ErrorCode.NOT_FOUND,
-                    f"input.target.filter.groupIds.{i}",
-                    "Customer group not found.",
-                )
-                for i in missing
-            )
-        )
-    return "GROUPS", [], [str(g) for g in dict.fromkeys(wanted) if g]
+        return "CUSTOMERS", [str(c) for c in target.distinct_customer_ids()], []
+    assert target.selection is not None
+    assert target.selection.group_ids
+    groups = dict.fromkeys(g for g in target.selection.group_ids if g is not None)
+    return "GROUPS", [], [str(g) for g in groups]
 
 
 async def create_schedule(
     principal: Principal, request: CreditRequest, dispatcher: Dispatcher
 ) -> entities.CreditSchedule:
-    credit = checked_credit(request)
-    recurrence = _checked_recurrence(request)
+    now = now_utc()
+    credit = checked_credit(principal, request, now)
+    recurrence = credit.parsed.recurrence
+    assert recurrence is not None
     earlier = await earlier_request(CreditSchedule, principal.location_id, credit)
     if earlier is not None:
         return credit_schedule_entity(earlier)
-    target, customer_ids, group_ids = await _checked_target(principal, request)
+    target, customer_ids, group_ids = await _checked_target(principal, credit.parsed)
     try:
-        row = CreditSchedule(
-            **credit.columns(principal),
-            every=recurrence.every,
-            unit=recurrence.unit.value,
-            start_date=recurrence.start_date,
-            end_date=recurrence.end_date,
-            target=target,
-            customer_ids=customer_ids,
-            group_ids=group_ids,
-            next_run_on=recurrence.start_date,
-        )
-        await row.save()
+        async with transaction():
+            row = CreditSchedule(
+                **credit.columns(principal),
+                every=recurrence.every,
+                unit=recurrence.unit.value,
+                start_date=recurrence.start_date,
+                end_date=recurrence.end_date,
+                target=target,
+                customer_ids=customer_ids,
+                group_ids=group_ids,
+                next_run_on=recurrence.start_date,
+                created_at=now,
+            )
+            await row.save()
+            await record_key(principal.location_id, credit, row)
     except IntegrityError:  # the same key, submitted concurrently
         earlier = await earlier_request(CreditSchedule, principal.location_id, credit)
         if earlier is None:
             raise
         return credit_schedule_entity(earlier)
-    await queue_due_runs(dispatcher, now_utc(), schedule_id=row.id)
+    await queue_due_runs(dispatcher, now, schedule_id=row.id)
     return credit_schedule_entity(await CreditSchedule.get(id=row.id))
 
 
@@ -214,8 +184,13 @@ async def queue_due_runs(
         query = query.filter(id=schedule_id)
     timezones = dict(await Location.all().values_list("id", "timezone"))
     for row in await query.filter(next_run_on__not_isnull=True):
-        today = local_today(now, timezones[row.location_id])
-        due = due_indices(recurrence_of(row), row.last_period, today)
+        timezone = timezones[row.location_id]
+        recurrence = recurrence_of(row)
+        # Never a period dated before the schedule was created: catching up covers only what
+        # fell due while nothing ticked, whatever start date an older row was given.
+        before_creation = last_index_before(recurrence, local_today(row.created_at, timezone))
+        last = max(row.last_period, before_creation)
+        due = due_indices(recurrence, last, local_today(now, timezone))
         if due:
             await ScheduleRun.bulk_create(
                 [ScheduleRun(schedule_id=row.id, period=i, period_on=d) for i, d in due],
@@ -254,16 +229,27 @@ async def run_period(schedule_id: UUID, period: int) -> None:
         if run is None:
             return
         await _apply_run(schedule, run)
+        await asyncio.sleep(0)  # in-process, let requests run between periods
 
 
 async def _apply_run(schedule: CreditSchedule, run: ScheduleRun) -> None:
+    """Apply one period. A balance past the maximum ends the run FAILED at once; any other
+    failure leaves it RUNNING for the tick to resume, up to `MAX_ATTEMPTS` attempts in all,
+    after which it ends FAILED. A FAILED run, like a SUCCEEDED one, is done with."""
     started = now_utc()
+    unfinished = ScheduleRun.filter(id=run.id, status__in=(QUEUED, RUNNING))
+    if run.attempts >= MAX_ATTEMPTS:  # the last attempt died without a word
+        if await unfinished.update(
+            status=FAILED, error=attempt_failed_message(run.attempts), finished_at=started
+        ):
+            await _advance(schedule, run)
+        return
     targets = _targets(schedule)
     total = await targets.count()
     # As for operations: status writes name the status they expect, so a late copy of the
     # job cannot reopen a run another copy has finished.
-    claimed = await ScheduleRun.filter(id=run.id, status__in=(QUEUED, RUNNING)).update(
-        status=RUNNING, heartbeat_at=started, total=total
+    claimed = await unfinished.update(
+        status=RUNNING, heartbeat_at=started, total=total, attempts=run.attempts + 1
     )
     if not claimed:
         return
@@ -281,22 +267,47 @@ async def _apply_run(schedule: CreditSchedule, run: ScheduleRun) -> None:
         now=started,
     )
     done = 0
-    async for chunk in id_chunks(partial(_targets, schedule), CHUNK_SIZE):
-        async with transaction() as db:
-            await apply_chunk(chunk, change, db)
-            done += len(chunk)
-            await running.using_db(db).update(processed=done, heartbeat_at=now_utc())
-    recurrence = recurrence_of(schedule)
-    async with transaction() as db:
-        await running.using_db(db).update(
+    attempt = run.attempts + 1
+    try:
+        async for chunk in id_chunks(partial(_targets, schedule), CHUNK_SIZE):
+            async with transaction() as db:
+                await apply_chunk(chunk, change, db)
+                done += len(chunk)
+                await running.using_db(db).update(processed=done, heartbeat_at=now_utc())
+            await asyncio.sleep(0)  # in-process, let requests run between chunks
+    except Exception as exc:
+        overflow = is_balance_out_of_range(exc)
+        if overflow:
+            error = await balance_overflow_message(schedule.location_id)
+            log.warning("schedule run %s stopped: a balance would exceed the maximum", run.id)
+        else:
+            error = attempt_failed_message(attempt)
+            log.exception("schedule run %s failed (attempt %d)", run.id, attempt)
+        failed = overflow or attempt >= MAX_ATTEMPTS
+        async with transaction():
+            await running.update(
+                status=FAILED if failed else RUNNING,
+                error=error,
+                finished_at=now_utc() if failed else None,
+            )
+            if failed:
+                await _advance(schedule, run)
+        if overflow:
+            return
+        raise
+    async with transaction():
+        await running.update(
             status=SUCCEEDED, processed=done, total=max(total, done), finished_at=now_utc()
         )
-        await (
-            CreditSchedule.filter(id=schedule.id, last_period__lt=run.period)
-            .using_db(db)
-            .update(
-                last_period=run.period,
-                last_run_on=run.period_on,
-                next_run_on=date_after_index(recurrence, run.period),
-            )
-        )
+        await _advance(schedule, run)
+
+
+async def _advance(schedule: CreditSchedule, run: ScheduleRun) -> None:
+    """Record that the run's period is done with (unless a later one is already); in the
+    caller's transaction, when there is one."""
+    recurrence = recurrence_of(schedule)
+    await CreditSchedule.filter(id=schedule.id, last_period__lt=run.period).update(
+        last_period=run.period,
+        last_run_on=run.period_on,
+        next_run_on=date_after_index(recurrence, run.period),
+    )

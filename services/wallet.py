@@ -7,31 +7,34 @@ returns; larger ones are queued and processed in chunks by a job. Either way the
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from functools import partial
 from typing import TypeVar
 from uuid import UUID
 
 from domain import entities
 from domain.access import Principal
-from domain.errors import ErrorCode, fail
-from domain.inputs import CreditRequest, CustomerFilter
-from domain.ledger import CreditOperation, EntrySource, amount_problem
-from domain.money import to_minor
+from domain.credits import CustomerSelection, ParsedCredit, parse_credit, parse_uuid
+from domain.errors import DomainError, ErrorCode, fail
+from domain.inputs import CreditRequest
+from domain.ledger import CreditOperation, EntrySource
+from domain.money import to_decimal
 from domain.paging import decode_cursor, page_of, page_size_problem
+from domain.schedule import local_today
 from models.db import IntegrityError, transaction
+from models.entities import MAX_CREDIT_BALANCE, IdempotencyKey, Location
 from models.ids import parse_id
-from models.ledger import Application, apply_chunk
+from models.ledger import Application, apply_chunk, is_balance_out_of_range
 from models.queries import wallet_entry_entity, wallet_operation_entity
 from models.wallet import CreditSchedule, WalletEntry, WalletOperation
-from services.customers import filtered_customers, id_chunks
-from services.groups import resolve_target
+from services.access import currency_minor_units
+from services.customers import check_target, filtered_customers, id_chunks
 from services.jobs import Dispatcher, enqueue_operation
 
 log = logging.getLogger(__name__)
@@ -41,8 +44,6 @@ QUEUED, RUNNING, SUCCEEDED, FAILED = "QUEUED", "RUNNING", "SUCCEEDED", "FAILED"
 CHUNK_SIZE = 5_000
 INLINE_LIMIT = 500
 MAX_ATTEMPTS = 5
-MAX_DESCRIPTION_LENGTH = 500
-MAX_IDEMPOTENCY_KEY_LENGTH = 200
 STALE_AFTER = timedelta(minutes=2)
 
 
@@ -50,123 +51,131 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def checked_amount(operation: CreditOperation, amount: Decimal, field: str) -> int:
-    minor = to_minor(amount)
-    if problem := amount_problem(operation, minor):
-        raise fail(ErrorCode.INVALID, field, problem)
-    assert minor is not None
-    return minor
-
-
-def checked_description(description: str | None) -> str | None:
-    description = (description or "").strip() or None
-    if description is not None and len(description) > MAX_DESCRIPTION_LENGTH:
-        raise fail(
-            ErrorCode.INVALID,
-            "input.description",
-            f"At most {MAX_DESCRIPTION_LENGTH} characters.",
-        )
-    return description
-
-
-def checked_operation(operation: str) -> CreditOperation:
-    try:
-        return CreditOperation(operation)
-    except ValueError as exc:
-        raise fail(ErrorCode.INVALID, "input.operation", "Use ADD, REDUCE or SET.") from exc
-
-
-def request_hash(request: CreditRequest) -> str:
+def request_hash(credit: ParsedCredit) -> str:
     """A fingerprint of what the request means: "50" and "50.00", or the same customers in
     another order, are the same request."""
-    payload = asdict(request)
-    payload.pop("idempotency_key")
-    payload["amount"] = to_minor(request.amount)
-    payload["description"] = (request.description or "").strip() or None
-    target = payload["target"]
-    if target["customer_ids"] is not None:
-        target["customer_ids"] = sorted(set(target["customer_ids"]))
+    target = credit.target
+    selection = target.selection
+    payload = {
+        "operation": credit.operation.value,
+        "amount": credit.amount,
+        "description": credit.description,
+        "recurrence": asdict(credit.recurrence) if credit.recurrence else None,
+        "target": {
+            "customer_ids": None
+            if target.customer_ids is None
+            else sorted({str(c) for c in target.customer_ids}),
+            "filter": None if selection is None else _filter_to_json(selection),
+        },
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def checked_idempotency_key(key: str | None) -> str | None:
-    key = (key or "").strip() or None
-    if key is not None and len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
-        raise fail(
-            ErrorCode.INVALID,
-            "input.idempotencyKey",
-            f"At most {MAX_IDEMPOTENCY_KEY_LENGTH} characters.",
-        )
-    return key
 
 
 @dataclass(frozen=True)
 class CheckedCredit:
-    """What a one-off and a recurring credit request share, validated."""
+    """A parsed credit request and its fingerprint: what one-off and recurring requests share."""
 
-    operation: CreditOperation
-    amount: int
-    description: str | None
-    idempotency_key: str | None
+    parsed: ParsedCredit
     request_hash: str
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return self.parsed.idempotency_key
 
     def columns(self, principal: Principal) -> dict[str, object]:
         """The columns an operation and a schedule record alike."""
         return {
             "location_id": principal.location_id,
-            "operation": self.operation.value,
-            "amount": self.amount,
-            "description": self.description,
+            "operation": self.parsed.operation.value,
+            "amount": self.parsed.amount,
+            "description": self.parsed.description,
             "actor": principal.api_key_name,
-            "idempotency_key": self.idempotency_key,
+            "idempotency_key": self.parsed.idempotency_key,
             "request_hash": self.request_hash,
         }
 
 
-def checked_credit(request: CreditRequest) -> CheckedCredit:
-    operation = checked_operation(request.operation)
-    return CheckedCredit(
-        operation=operation,
-        amount=checked_amount(operation, request.amount, "input.amount"),
-        description=checked_description(request.description),
-        idempotency_key=checked_idempotency_key(request.idempotency_key),
-        request_hash=request_hash(request),
+def checked_credit(principal: Principal, request: CreditRequest, now: datetime) -> CheckedCredit:
+    """The request parsed for the caller's location: its currency's decimal places, and today
+    in its time zone (a recurrence may not start before it)."""
+    parsed = parse_credit(
+        request,
+        minor_units=principal.minor_units,
+        today=local_today(now, principal.timezone),
     )
+    return CheckedCredit(parsed, request_hash(parsed))
 
 
 Keyed = TypeVar("Keyed", WalletOperation, CreditSchedule)
+
+
+# What an idempotency key stands for (`idempotency_keys.kind`), per kind of record.
+KEY_KINDS: dict[type[WalletOperation | CreditSchedule], str] = {
+    WalletOperation: "WALLET_OPERATION",
+    CreditSchedule: "CREDIT_SCHEDULE",
+}
+
+
+def _key_reused(message: str) -> DomainError:
+    return fail(ErrorCode.IDEMPOTENCY_KEY_REUSED, "input.idempotencyKey", message)
 
 
 async def earlier_request(
     model: type[Keyed], location_id: UUID, credit: CheckedCredit
 ) -> Keyed | None:
     """The record an idempotency key already stands for, or None while it is unused.
-    The key used before for a different request is refused."""
+    A key used before for a different request, or for another kind of record, is refused.
+    One table holds the keys of every kind of keyed write, one per location and key."""
     key = credit.idempotency_key
     if key is None:
         return None
-    existing = await model.get_or_none(location_id=location_id, idempotency_key=key)
-    other: type[WalletOperation | CreditSchedule] = (
-        CreditSchedule if model is WalletOperation else WalletOperation
-    )
-    used_elsewhere = await other.filter(location_id=location_id, idempotency_key=key).exists()
-    if used_elsewhere or (existing is not None and existing.request_hash != credit.request_hash):
-        raise fail(
-            ErrorCode.IDEMPOTENCY_KEY_REUSED,
-            "input.idempotencyKey",
-            "This idempotency key was used for a different request.",
-        )
+    used = await IdempotencyKey.get_or_none(location_id=location_id, key=key)
+    if used is None:
+        return None
+    if used.kind != KEY_KINDS[model] or used.request_hash != credit.request_hash:
+        raise _key_reused("This idempotency key was used for a different request.")
+    existing = await model.get_or_none(id=used.record_id)
+    if existing is None:
+        raise _key_reused("This idempotency key was used for a request since deleted.")
     return existing
 
 
-def _filter_from_json(data: dict[str, object]) -> CustomerFilter:
-    def ids(name: str) -> tuple[str, ...] | None:
+async def record_key(location_id: UUID, credit: CheckedCredit, row: Keyed) -> None:
+    """Mark the request's idempotency key as standing for `row`; to be called in the
+    transaction that writes `row`. Raises IntegrityError when the key is taken already."""
+    if credit.idempotency_key is None:
+        return
+    await IdempotencyKey.create(
+        location_id=location_id,
+        key=credit.idempotency_key,
+        request_hash=credit.request_hash,
+        kind=KEY_KINDS[type(row)],
+        record_id=row.id,
+    )
+
+
+def _filter_to_json(selection: CustomerSelection) -> dict[str, object]:
+    def ids(values: tuple[UUID | None, ...] | None) -> list[str] | None:
+        return None if values is None else [str(v) for v in values if v is not None]
+
+    return {
+        "ids": ids(selection.ids),
+        "group_ids": ids(selection.group_ids),
+        "search": selection.search,
+        "has_credits": selection.has_credits,
+    }
+
+
+def _filter_from_json(data: dict[str, object]) -> CustomerSelection:
+    def ids(name: str) -> tuple[UUID, ...] | None:
         value = data.get(name)
-        return tuple(str(v) for v in value) if isinstance(value, list) else None
+        if not isinstance(value, list):
+            return None
+        return tuple(uid for uid in (parse_uuid(str(v)) for v in value) if uid is not None)
 
     search = data.get("search")
     has_credits = data.get("has_credits")
-    return CustomerFilter(
+    return CustomerSelection(
         ids=ids("ids"),
         group_ids=ids("group_ids"),
         search=search if isinstance(search, str) else None,
@@ -178,35 +187,34 @@ async def apply_once(
     principal: Principal, request: CreditRequest, dispatcher: Dispatcher
 ) -> entities.WalletOperation:
     """Create the operation for a one-off request, and apply it now when it is small."""
-    credit = checked_credit(request)
+    credit = checked_credit(principal, request, now_utc())
     earlier = await earlier_request(WalletOperation, principal.location_id, credit)
     if earlier is not None:
         return wallet_operation_entity(earlier)
-    target = request.target
-    if (target.customer_ids is None) == (target.filter is None):
-        raise fail(ErrorCode.INVALID, "input.target", "Give exactly one of customerIds and filter.")
+    target = credit.parsed.target
+    await check_target(principal.location_id, target, "input.target")
     stored_ids: list[str] | None = None
     stored_filter: dict[str, object] | None = None
     if target.customer_ids is not None:
-        customer_ids = await resolve_target(principal.location_id, target, "input.target")
-        total = len(customer_ids)
-        stored_ids = [str(c) for c in customer_ids]
+        stored_ids = [str(c) for c in target.distinct_customer_ids()]
+        total = len(stored_ids)
         source = EntrySource.MANUAL if len(target.customer_ids) == 1 else EntrySource.BULK
     else:
-        assert target.filter is not None
-        query = filtered_customers(principal.location_id, target.filter, "input.target.filter")
-        total = await query.count()
-        stored_filter = asdict(target.filter)
+        assert target.selection is not None
+        total = await filtered_customers(principal.location_id, target.selection).count()
+        stored_filter = _filter_to_json(target.selection)
         source = EntrySource.BULK
     try:
-        row = WalletOperation(
-            **credit.columns(principal),
-            source=source.value,
-            customer_ids=stored_ids,
-            customer_filter=stored_filter,
-            total=total,
-        )
-        await row.save()
+        async with transaction():
+            row = WalletOperation(
+                **credit.columns(principal),
+                source=source.value,
+                customer_ids=stored_ids,
+                customer_filter=stored_filter,
+                total=total,
+            )
+            await row.save()
+            await record_key(principal.location_id, credit, row)
     except IntegrityError:  # the same key, submitted concurrently
         earlier = await earlier_request(WalletOperation, principal.location_id, credit)
         if earlier is None:
@@ -228,7 +236,7 @@ async def _operation_targets(row: WalletOperation) -> AsyncIterator[list[UUID]]:
             yield ids[start : start + CHUNK_SIZE]
         return
     criteria = _filter_from_json(row.customer_filter) if row.customer_filter else None
-    pages = partial(filtered_customers, row.location_id, criteria, "filter")
+    pages = partial(filtered_customers, row.location_id, criteria)
     async for chunk in id_chunks(pages, CHUNK_SIZE):
         yield chunk
 
@@ -270,6 +278,7 @@ async def run_operation(operation_id: UUID) -> None:
         now=started,
     )
     done = 0
+    attempt = row.attempts + 1
     try:
         async for chunk in _operation_targets(row):
             async with transaction() as db:
@@ -278,17 +287,46 @@ async def run_operation(operation_id: UUID) -> None:
                 await running.using_db(db).update(
                     processed=min(done, total), heartbeat_at=now_utc()
                 )
+            await asyncio.sleep(0)  # in-process, let requests run between chunks
     except Exception as exc:
-        failed = row.attempts + 1 >= MAX_ATTEMPTS
-        log.exception("wallet operation %s failed (attempt %d)", row.id, row.attempts + 1)
+        if is_balance_out_of_range(exc):  # no retry can succeed: fail now
+            log.warning("wallet operation %s stopped: a balance would exceed the maximum", row.id)
+            await running.update(
+                status=FAILED,
+                error=await balance_overflow_message(row.location_id),
+                finished_at=now_utc(),
+            )
+            return
+        failed = attempt >= MAX_ATTEMPTS
+        log.exception("wallet operation %s failed (attempt %d)", row.id, attempt)
         await running.update(
             status=FAILED if failed else RUNNING,
-            error=str(exc)[:2000],
+            error=attempt_failed_message(attempt),
             finished_at=now_utc() if failed else None,
         )
         raise
     await running.update(
         status=SUCCEEDED, processed=done, total=max(total, done), finished_at=now_utc()
+    )
+
+
+async def balance_overflow_message(location_id: UUID) -> str:
+    """The `error` of a job stopped by the balance limit, in the location's currency."""
+    location = await Location.get(id=location_id)
+    maximum = to_decimal(MAX_CREDIT_BALANCE, currency_minor_units(location.currency))
+    return (
+        f"A balance would exceed the maximum of {maximum} {location.currency}; "
+        "customers not yet credited were left unchanged."
+    )
+
+
+def attempt_failed_message(attempt: int) -> str:
+    """The `error` of a job whose attempt failed unexpectedly (the details go to the log)."""
+    if attempt >= MAX_ATTEMPTS:
+        return f"Failed after {attempt} attempts; the server log has the details."
+    return (
+        f"Attempt {attempt} of {MAX_ATTEMPTS} failed and will be retried; "
+        "the server log has the details."
     )
 
 
@@ -303,12 +341,17 @@ async def resume_stale_operations(dispatcher: Dispatcher, now: datetime) -> int:
     life for `STALE_AFTER`. The database, not the queue, says what is unfinished."""
     cutoff = now - STALE_AFTER
     rows = await WalletOperation.filter(status__in=(QUEUED, RUNNING)).values_list(
-        "id", "created_at", "heartbeat_at"
+        "id", "created_at", "heartbeat_at", "attempts"
     )
     resumed = 0
-    for op_id, created, heartbeat in rows:
+    for op_id, created, heartbeat, attempts in rows:
         last_sign = heartbeat or created
-        if last_sign < cutoff:
+        if last_sign < cutoff and attempts >= MAX_ATTEMPTS:
+            # Its last attempt died without a word: give up rather than retry for ever.
+            await WalletOperation.filter(id=op_id, status=RUNNING, attempts=attempts).update(
+                status=FAILED, error=attempt_failed_message(attempts), finished_at=now
+            )
+        elif last_sign < cutoff:
             stale_state = str(int(last_sign.timestamp()))
             await enqueue_operation(dispatcher, UUID(str(op_id)), resume=stale_state)
             resumed += 1

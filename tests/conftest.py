@@ -85,6 +85,13 @@ def postgres_only(database: Settings) -> None:
 
 
 @pytest.fixture
+def postgres_for_workers(database: Settings) -> None:
+    """For tests that run `gocrm worker` processes on the test's database."""
+    if database.is_sqlite:
+        pytest.skip("arq workers are deployed with PostgreSQL; on SQLite jobs run in-process")
+
+
+@pytest.fixture
 async def app(database: Settings) -> AsyncIterator[Starlette]:
     """The gateway, with its jobs run in-process; the test drives the lifespan's parts."""
     app = create_app(database, manage_database=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -162,20 +163,129 @@ async def test_an_unknown_group_is_not_found(api: Api) -> None:
     assert await group_counts(api) == {"vip": 0}
 
 
-async def test_every_problem_is_reported_at_once(api: Api) -> None:
+async def test_every_problem_of_the_input_is_reported_at_once(api: Api) -> None:
+    # given a card code already taken
     await create_customer(api, cards=[{"code": "TAKEN"}])
 
+    # when the input itself is malformed in several places
     payload = await _create(
-        api, email="bad", phone="bad", cards=[{"code": "TAKEN"}], groupIds=[str(uuid4())]
+        api, email="bad", phone="bad", cards=[{"code": "a b"}, {"code": "TAKEN"}]
     )
 
+    # then each malformed field is reported; what needs the database waits for a valid input
     assert _errors(payload) == [
         ("INVALID", "input.email"),
         ("INVALID", "input.phone"),
+        ("INVALID", "input.cards.0.code"),
+    ]
+    assert len(await customer_ids(api)) == 1
+
+
+async def test_every_problem_the_database_finds_is_reported_at_once(api: Api) -> None:
+    await create_customer(api, cards=[{"code": "TAKEN"}])
+
+    payload = await _create(
+        api, email="ok@example.com", cards=[{"code": "TAKEN"}], groupIds=[str(uuid4())]
+    )
+
+    assert _errors(payload) == [
         ("DUPLICATE", "input.cards.0.code"),
         ("NOT_FOUND", "input.groupIds.0"),
     ]
     assert len(await customer_ids(api)) == 1
+
+
+CONTROL_CHARACTERS = [
+    ({"lastName": "\x1b[31mNowak"}, "input.lastName", "U+001B"),
+    ({"firstName": "\u202eanna"}, "input.firstName", "U+202E"),
+    ({"firstName": "Anna\nKowalska"}, "input.firstName", "U+000A"),
+    ({"note": "kawa\x07"}, "input.note", "U+0007"),
+    ({"email": "anna\x1b@example.com"}, "input.email", "U+001B"),
+    ({"phone": "+48 600\u2066"}, "input.phone", "U+2066"),
+    ({"cards": [{"code": "C-1", "number": "12\x7f"}]}, "input.cards.0.number", "U+007F"),
+]
+NUL_CHARACTERS = [
+    ({"firstName": "An\x00na"}, "input.firstName"),
+    ({"note": "kawa\x00"}, "input.note"),
+    ({"email": "anna\x00@example.com"}, "input.email"),
+    ({"phone": "+48 600\x00"}, "input.phone"),
+    ({"cards": [{"code": "C-1\x00"}]}, "input.cards.0.code"),
+    ({"cards": [{"code": "C-1", "number": "12\x00"}]}, "input.cards.0.number"),
+]
+
+
+@pytest.mark.parametrize(("fields", "field", "character"), CONTROL_CHARACTERS)
+async def test_a_control_character_is_invalid_and_creates_nothing(
+    api: Api, fields: dict[str, Any], field: str, character: str
+) -> None:
+    payload = await _create(api, **fields)
+
+    assert payload["customer"] is None
+    assert _errors(payload) == [("INVALID", field)]
+    assert character in payload["errors"][0]["message"]
+    assert await customer_ids(api) == []
+
+
+@pytest.mark.parametrize(("fields", "field", "character"), CONTROL_CHARACTERS)
+async def test_a_control_character_in_an_update_changes_nothing(
+    api: Api, fields: dict[str, Any], field: str, character: str
+) -> None:
+    anna = await create_customer(api, firstName="Anna", cards=[{"code": "A-1"}])
+    before = await snapshot(api)
+
+    payload = await _update(api, anna["id"], **fields)
+
+    assert payload["customer"] is None
+    assert _errors(payload) == [("INVALID", field)]
+    assert character in payload["errors"][0]["message"]
+    assert await snapshot(api) == before
+
+
+@pytest.mark.parametrize(("fields", "field"), NUL_CHARACTERS)
+async def test_a_nul_character_is_invalid_with_its_path_and_changes_nothing(
+    api: Api, fields: dict[str, Any], field: str
+) -> None:
+    anna = await create_customer(api, firstName="Anna", cards=[{"code": "A-1"}])
+    before = await snapshot(api)
+
+    created = await api.raw(CREATE_CUSTOMER, {"input": fields})
+    updated = await api.raw(UPDATE_CUSTOMER, {"id": anna["id"], "input": fields})
+
+    for body in (created, updated):
+        assert body.get("data") is None
+        assert [(e["extensions"]["code"], e["extensions"]["field"]) for e in body["errors"]] == [
+            ("INVALID", field)
+        ]
+    assert await snapshot(api) == before
+
+
+async def test_a_megabyte_card_code_is_invalid_and_stays_out_of_the_log(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a card code of 1 MB (within the request body limit), every log record captured
+    code = "C" * 1_000_000
+    caplog.set_level(logging.DEBUG)
+
+    # when a customer is created, and another updated, with it
+    created = await _create(api, firstName="Anna", cards=[{"code": "OK-1"}, {"code": code}])
+    bob = await create_customer(api, firstName="Bob")
+    updated = await _update(api, bob["id"], cards=[{"code": code}])
+
+    # then both are a clean INVALID on the card that gives its size, not the code
+    message = "Card code must be at most 64 characters (got 1000000)."
+    assert created == {
+        "customer": None,
+        "errors": [{"code": "INVALID", "field": "input.cards.1.code", "message": message}],
+    }
+    assert updated == {
+        "customer": None,
+        "errors": [{"code": "INVALID", "field": "input.cards.0.code", "message": message}],
+    }
+    assert await customer_ids(api) == [bob["id"]]
+    # and nothing logged carries the code
+    assert caplog.records
+    assert not [r for r in caplog.records if "C" * 65 in r.getMessage()]
+    assert "C" * 65 not in caplog.text
 
 
 # ------------------------------------------------------------------ update
@@ -498,9 +608,13 @@ def _names(people: dict[str, str], ids: list[str]) -> set[str]:
 
 
 async def test_filter_by_ids(api: Api, people: dict[str, str]) -> None:
-    ids = await customer_ids(api, {"ids": [people["jan"], people["piotr"], str(uuid4()), "abc"]})
+    ids = await customer_ids(api, {"ids": [people["jan"], people["piotr"]]})
+    unknown = await api.raw(CUSTOMER_IDS, {"filter": {"ids": [people["jan"], str(uuid4()), "abc"]}})
 
     assert _names(people, ids) == {"jan", "piotr"}
+    # every id a filter names must be a customer of the location: the first unknown one is named
+    assert unknown["data"] is None
+    assert unknown["errors"][0]["extensions"] == {"code": "NOT_FOUND", "field": "filter.ids.1"}
 
 
 async def test_filter_by_group_ids_is_member_of_any(api: Api, people: dict[str, str]) -> None:
@@ -539,6 +653,48 @@ async def test_search(api: Api, people: dict[str, str], search: str, expected: s
     ids = await customer_ids(api, {"search": search})
 
     assert _names(people, ids) == expected
+
+
+@pytest.mark.parametrize(
+    ("search", "message"),
+    [
+        ("\x1b[2J", "Must not contain control characters (U+001B)."),
+        ("jan\tnowak", "Must not contain control characters (U+0009)."),
+        ("jan\u202e", "Must not contain control characters (U+202E)."),
+    ],
+)
+async def test_a_bad_search_text_is_invalid(
+    api: Api, people: dict[str, str], search: str, message: str
+) -> None:
+    body = await api.raw(CUSTOMER_IDS, {"first": 10, "filter": {"search": search}})
+
+    assert body["data"] is None
+    assert [
+        (e["message"], e["extensions"]["code"], e["extensions"]["field"]) for e in body["errors"]
+    ] == [(message, "INVALID", "filter.search")]
+
+
+async def test_a_nul_in_the_search_text_is_invalid(api: Api) -> None:
+    body = await api.raw(CUSTOMER_IDS, {"first": 10, "filter": {"search": "jan\x00"}})
+
+    assert body.get("data") is None
+    assert [(e["extensions"]["code"], e["extensions"]["field"]) for e in body["errors"]] == [
+        ("INVALID", "filter.search")
+    ]
+
+
+async def test_an_overlong_search_text_is_invalid(api: Api) -> None:
+    body = await api.raw(CUSTOMER_IDS, {"first": 10, "filter": {"search": "x" * 1000}})
+
+    assert body["data"] is None
+    assert [(e["extensions"]["code"], e["extensions"]["field"]) for e in body["errors"]] == [
+        ("INVALID", "filter.search")
+    ]
+
+
+async def test_the_longest_search_text_is_accepted(api: Api, people: dict[str, str]) -> None:
+    assert await customer_ids(api, {"search": "x" * 100}) == []
+    assert await customer_ids(api, {"search": ("nowak " * 20)[:100]}) == [people["jan"]]
 
 
 async def test_search_ignores_case_of_polish_letters(api: Api) -> None:

@@ -218,6 +218,12 @@ def test_local_today_refuses_naive_datetime() -> None:
         local_today(datetime(2026, 11, 30, 23, 30), "Europe/Warsaw")
 
 
+START_IN_THE_PAST = (
+    "input.recurrence.startDate",
+    "Start date must not be before today (2026-01-01).",
+)
+
+
 @pytest.mark.parametrize(
     ("recurrence", "expected"),
     [
@@ -242,10 +248,12 @@ def test_local_today_refuses_naive_datetime() -> None:
                 ("input.recurrence.endDate", "End date must not be before the start date."),
             ],
         ),
+        (Recurrence(1, DAY, date(2025, 12, 31)), [START_IN_THE_PAST]),
+        (Recurrence(1, DAY, date(1, 1, 1)), [START_IN_THE_PAST]),
     ],
 )
 def test_recurrence_problems(recurrence: Recurrence, expected: list[tuple[str, str]]) -> None:
-    assert recurrence_problems(recurrence) == expected
+    assert recurrence_problems(recurrence, today=date(2026, 1, 1)) == expected
 
 
 def test_due_indices_continue_from_the_last_applied_index() -> None:

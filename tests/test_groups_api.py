@@ -11,6 +11,7 @@ import services.groups
 from models.entities import CustomerGroup
 from tests.builders import (
     ADD_TO_GROUP,
+    CUSTOMER_IDS,
     DELETE_GROUP,
     GET_CUSTOMER,
     GET_GROUP,
@@ -74,11 +75,51 @@ async def test_the_reference_is_generated_from_the_name(
     assert {k: fetched[k] for k in group} == group
 
 
-async def test_an_explicit_reference_is_trimmed_and_lower_cased(api: Api) -> None:
-    payload = await _create(api, name="Złoci", reference="  GOLD-Club_1 ")
+@pytest.mark.parametrize(
+    ("reference", "stored"),
+    [
+        ("  GOLD-Club_1 ", "gold-club-1"),
+        ("a b", "a-b"),
+        ("ｖｉｐ", "vip"),  # full-width letters
+        ("Stały  Klient", "staly-klient"),
+    ],
+)
+async def test_an_explicit_reference_is_normalised_by_the_rule_that_makes_references(
+    api: Api, reference: str, stored: str
+) -> None:
+    payload = await _create(api, name="Złoci", reference=reference)
 
     assert payload["errors"] == []
-    assert payload["group"]["reference"] == "gold-club_1"
+    assert payload["group"]["reference"] == stored
+    assert [g["reference"] for g in await _groups(api)] == [stored]
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [
+        (
+            "../../etc",
+            "Reference may contain only letters, digits, spaces, dashes and underscores.",
+        ),
+        ("vip.gold", "Reference may contain only letters, digits, spaces, dashes and underscores."),
+        ("vip\x1b", "Reference must not contain control characters (U+001B)."),
+        ("v\u202eip", "Reference must not contain control characters (U+202E)."),
+        ("---", "Reference must contain a letter or a digit."),
+    ],
+)
+async def test_an_explicit_reference_that_normalising_would_change_is_invalid(
+    api: Api, reference: str, message: str
+) -> None:
+    group = await create_group(api, "VIP")
+    before = await snapshot(api)
+
+    created = await _create(api, name="Other", reference=reference)
+    updated = await _update(api, group["id"], reference=reference)
+
+    error = {"code": "INVALID", "field": "input.reference", "message": message}
+    assert created == {"group": None, "errors": [error]}
+    assert updated == {"group": None, "errors": [error]}
+    assert await snapshot(api) == before
 
 
 async def test_a_generated_reference_clash_is_a_duplicate_on_the_name(api: Api) -> None:
@@ -150,6 +191,19 @@ async def test_a_name_without_letters_needs_an_explicit_reference(api: Api) -> N
         ({"reference": "r" * 65}, [("INVALID", "input.reference")]),
         ({"reference": "   "}, [("INVALID", "input.reference")]),
         ({"description": "d" * 2001}, [("INVALID", "input.description")]),
+        ({"name": "\x1b[31mVIP"}, [("INVALID", "input.name")]),
+        ({"name": "\u202eVIP"}, [("INVALID", "input.name")]),
+        ({"name": "Two\nlines"}, [("INVALID", "input.name")]),
+        ({"description": "Our\x07regulars"}, [("INVALID", "input.description")]),
+        ({"description": "\u202eOur regulars"}, [("INVALID", "input.description")]),
+        (
+            {"name": "\x1b", "description": "\u202e", "cashbackPercent": "-1"},
+            [
+                ("INVALID", "input.name"),
+                ("INVALID", "input.description"),
+                ("INVALID", "input.cashbackPercent"),
+            ],
+        ),
     ],
 )
 async def test_out_of_range_text_is_invalid(
@@ -162,17 +216,46 @@ async def test_out_of_range_text_is_invalid(
     assert await _groups(api) == []
 
 
+@pytest.mark.parametrize("field", ["name", "reference", "description"])
+async def test_a_nul_character_is_invalid_with_its_path_and_changes_nothing(
+    api: Api, field: str
+) -> None:
+    group = await create_group(api, "VIP")
+    before = await snapshot(api)
+
+    created = await api.raw(CREATE_GROUP, {"input": {"name": "Valid", field: "a\x00b"}})
+    updated = await api.raw(UPDATE_GROUP, {"id": group["id"], "input": {field: "a\x00b"}})
+
+    for body in (created, updated):
+        assert body.get("data") is None
+        assert [(e["extensions"]["code"], e["extensions"]["field"]) for e in body["errors"]] == [
+            ("INVALID", f"input.{field}")
+        ]
+    assert await snapshot(api) == before
+
+
 # ------------------------------------------------------------------ cashback
 
 
-@pytest.mark.parametrize(
-    "percent", ["0", "0.00", "101", "100.01", "-5", "2.505", "0.001", "NaN", "Infinity"]
-)
+@pytest.mark.parametrize("percent", ["0", "0.00", "101", "100.01", "-5", "2.505", "0.001"])
 async def test_an_out_of_range_cashback_is_invalid(api: Api, percent: str) -> None:
     payload = await _create(api, name="Cashback", cashbackPercent=percent)
 
     assert payload["group"] is None
     assert _errors(payload) == [("INVALID", "input.cashbackPercent")]
+    assert await _groups(api) == []
+
+
+@pytest.mark.parametrize("percent", ["NaN", "Infinity", "1e2", "+5", " 5"])
+async def test_a_cashback_that_is_not_a_decimal_is_refused_by_the_scalar(
+    api: Api, percent: str
+) -> None:
+    body = await api.raw(CREATE_GROUP, {"input": {"name": "Cashback", "cashbackPercent": percent}})
+
+    assert "data" not in body or body["data"] is None
+    assert [(e["extensions"]["code"], e["extensions"]["field"]) for e in body["errors"]] == [
+        ("INVALID", "input.cashbackPercent")
+    ]
     assert await _groups(api) == []
 
 
@@ -252,6 +335,10 @@ async def test_updating_to_its_own_reference_is_no_clash(
         ({"name": None}, [("REQUIRED", "input.name")]),
         ({"cashbackPercent": "0"}, [("INVALID", "input.cashbackPercent")]),
         ({"cashbackPercent": "101"}, [("INVALID", "input.cashbackPercent")]),
+        ({"cashbackPercent": "2.505"}, [("INVALID", "input.cashbackPercent")]),
+        ({"name": "Stały\u2067klient"}, [("INVALID", "input.name")]),
+        ({"description": "\x1b]0;title\x07"}, [("INVALID", "input.description")]),
+        ({"reference": "a/b"}, [("INVALID", "input.reference")]),
     ],
 )
 async def test_a_refused_update_changes_nothing(
@@ -324,7 +411,8 @@ async def test_delete_removes_memberships_but_not_customers(
     assert anna_after["groups"] == [{"id": vip["id"], "reference": "vip"}]
     assert jan_after["groups"] == []
     assert [(g["reference"], g["customerCount"]) for g in await _groups(api)] == [("vip", 1)]
-    assert await customer_ids(api, {"groupIds": [regulars["id"]]}) == []
+    gone = await api.raw(CUSTOMER_IDS, {"filter": {"groupIds": [regulars["id"]]}})
+    assert gone["errors"][0]["extensions"] == {"code": "NOT_FOUND", "field": "filter.groupIds.0"}
     # and the reference is free again, for an empty group
     again = await create_group(api, "Stały klient")
     assert again["customerCount"] == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import Sequence
 from pathlib import Path
 from uuid import UUID
@@ -110,15 +111,42 @@ async def test_bad_rows_are_reported_by_line_and_not_written(api: Api, tmp_path:
         ),
         ImportProblem(7, "card code 'D1' repeats line 6"),
         ImportProblem(8, "unknown group reference 'vip2'"),
+        ImportProblem(9, "invalid first name (Must not contain control characters (U+000A))"),
         ImportProblem(11, "invalid email 'bad@'"),
     )
-    assert report.summary() == {"created": 3, "updated": 0, "unchanged": 0, "skipped": 7}
-    assert await customer_count(api) == 3
-    for code in ("B1", "B2", "B 4", "B8", "B11"):
+    assert report.summary() == {"created": 2, "updated": 0, "unchanged": 0, "skipped": 8}
+    assert await customer_count(api) == 2
+    for code in ("B1", "B2", "B 4", "B8", "G1", "B11"):
         assert await customers.get_customer_by_card(location(api), code) is None
     assert (await by_card(api, "D1")).first_name == "First"
-    assert (await by_card(api, "G1")).first_name == "Multi\nline"
     assert await group_references(await by_card(api, "G2")) == ["vip"]
+
+
+async def test_control_characters_and_long_cells_are_reported_without_quoting_them(
+    api: Api, tmp_path: Path
+) -> None:
+    long_email = "a" * 5_000 + "@example.com"
+    long_reference = "x" * 1_000
+    path = write_csv(
+        tmp_path,
+        HEADER
+        + "Ewa\x1b[31m,,,,E1,\n"  # line 2: ESC in a name
+        + "Ola,Nowak\u202e,,,E2,\n"  # line 3: right-to-left override
+        + f"Ala,,{long_email},,E3,\n"  # line 4
+        + f"Iza,,,,E4,{long_reference}\n"  # line 5
+        + "Good,,,,E5,\n",  # line 6
+    )
+
+    report = await import_customers(location(api), path)
+
+    assert report.problems == (
+        ImportProblem(2, "invalid first name (Must not contain control characters (U+001B))"),
+        ImportProblem(3, "invalid last name (Must not contain control characters (U+202E))"),
+        ImportProblem(4, "invalid email (An email address has at most 254 characters)"),
+        ImportProblem(5, "unknown group reference (not shown)"),
+    )
+    assert report.summary() == {"created": 1, "updated": 0, "unchanged": 0, "skipped": 4}
+    assert (await by_card(api, "E5")).first_name == "Good"
 
 
 async def test_rerunning_the_same_file_changes_nothing(api: Api, tmp_path: Path) -> None:
@@ -291,3 +319,122 @@ async def test_five_thousand_generated_rows(api: Api, tmp_path: Path) -> None:
     assert await groups.customer_counts([UUID(vip["id"])]) == {UUID(vip["id"]): 5_000}
     last = await by_card(api, "GEN04999")
     assert (last.first_name, last.email) == ("Name4999", "user4999@example.com")
+
+
+async def test_a_row_with_an_oversized_field_is_skipped_and_the_others_imported(
+    api: Api, tmp_path: Path
+) -> None:
+    huge = "x" * 200_000  # beyond the line limit and the csv module's 128 KiB field limit
+    path = write_csv(
+        tmp_path,
+        HEADER
+        + "Anna,,,,O1,\n"  # line 2
+        + f"{huge},,,,O2,\n"  # line 3
+        + "Jan,,,,O3,\n",  # line 4
+    )
+
+    report = await import_customers(location(api), path)
+
+    assert report.problems == (ImportProblem(3, "the line is longer than 64 KiB (200,007 bytes)"),)
+    assert report.summary() == {"created": 2, "updated": 0, "unchanged": 0, "skipped": 1}
+    assert (await by_card(api, "O1")).first_name == "Anna"
+    assert (await by_card(api, "O3")).first_name == "Jan"
+    assert await customers.get_customer_by_card(location(api), "O2") is None
+    assert await customer_count(api) == 2
+
+
+async def test_a_quoted_field_beyond_the_csv_field_limit_is_skipped(
+    api: Api, tmp_path: Path
+) -> None:
+    part = "y" * 60_000  # each line is within the line limit; the field spans three of them
+    path = write_csv(
+        tmp_path,
+        HEADER
+        + "Anna,,,,Q1,\n"  # line 2
+        + f'"{part}\n{part}\n{part}",,,,Q2,\n'  # lines 3-5
+        + "Jan,,,,Q3,\n",  # line 6
+    )
+
+    report = await import_customers(location(api), path)
+
+    assert report.problems == (
+        ImportProblem(3, "unreadable CSV (field larger than field limit (131072))"),
+    )
+    assert report.summary() == {"created": 2, "updated": 0, "unchanged": 0, "skipped": 1}
+    assert await customers.get_customer_by_card(location(api), "Q2") is None
+    assert (await by_card(api, "Q3")).first_name == "Jan"
+
+
+async def test_an_oversized_header_refuses_the_file(api: Api, tmp_path: Path) -> None:
+    path = write_csv(tmp_path, "card_code," + "z" * 70_000 + "\nC1\n")
+
+    with pytest.raises(DomainError) as caught:
+        await import_customers(location(api), path)
+
+    (error,) = caught.value.errors
+    assert (error.code, error.field, error.message) == (
+        ErrorCode.INVALID,
+        "file",
+        "Line 1: the line is longer than 64 KiB (70,010 bytes).",
+    )
+    assert await customer_count(api) == 0
+
+
+async def test_a_fifty_megabyte_line_is_skipped_with_bounded_memory(
+    api: Api, tmp_path: Path
+) -> None:
+    path = tmp_path / "long-line.csv"
+    chunk = "w" * (1024 * 1024)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(HEADER + "Anna,,,,M1,\n")
+        out.write("Long,")
+        for _ in range(50):
+            out.write(chunk)
+        out.write(",,,M2,\nJan,,,,M3,vip\n")
+    await create_group(api, "VIP")
+    tracemalloc.start()
+    try:
+        report = await import_customers(location(api), path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert report.problems == (
+        ImportProblem(3, "the line is longer than 64 KiB (52,428,811 bytes)"),
+    )
+    assert report.summary() == {"created": 2, "updated": 0, "unchanged": 0, "skipped": 1}
+    assert peak < 4 * 1024 * 1024, f"peak {peak:,} bytes"
+    assert await group_references(await by_card(api, "M3")) == ["vip"]
+    assert await customer_count(api) == 2
+
+
+async def test_formula_cells_are_stored_exactly_as_given(api: Api, tmp_path: Path) -> None:
+    path = write_csv(tmp_path, HEADER + "=cmd|' /C calc'!A0,@SUM(A1),,,F1,\n")
+
+    report = await import_customers(location(api), path)
+
+    assert report.summary() == {"created": 1, "updated": 0, "unchanged": 0, "skipped": 0}
+    customer = await by_card(api, "F1")
+    assert (customer.first_name, customer.last_name) == ("=cmd|' /C calc'!A0", "@SUM(A1)")
+
+
+async def test_the_line_limit_is_64_kib_without_the_line_ending(api: Api, tmp_path: Path) -> None:
+    def line(code: str, size: int) -> str:
+        return f"{code}," + "c" * (size - len(code) - 1)
+
+    path = write_csv(
+        tmp_path,
+        "card_code,comment\r\n"
+        + line("L1", 65_536)  # line 2: at the limit
+        + "\r\n"
+        + line("L2", 65_537)  # line 3: one byte over
+        + "\r\n"
+        + line("L3", 65_536),  # line 4: at the limit, at the end of the file
+    )
+
+    report = await import_customers(location(api), path)
+
+    assert report.problems == (ImportProblem(3, "the line is longer than 64 KiB (65,537 bytes)"),)
+    assert report.summary() == {"created": 2, "updated": 0, "unchanged": 0, "skipped": 1}
+    assert await customers.get_customer_by_card(location(api), "L2") is None
+    assert await card_codes(await by_card(api, "L3")) == ["L3"]

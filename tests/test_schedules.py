@@ -156,6 +156,73 @@ async def test_a_schedule_starting_later_waits_for_its_date(
 # ---------------------------------------------------------------- catching up
 
 
+async def test_a_start_date_before_today_is_refused_and_today_is_not(
+    api: Api, dispatcher: InProcessDispatcher, clock: Clock
+) -> None:
+    # given it is 00:30 on 15 June in Warsaw (still 14 June in UTC)
+    clock.now = at("2026-06-14T22:30")
+    customer = await create_customer(api)
+    one = {"customerIds": [customer["id"]]}
+    before = await snapshot(api.location_id)
+
+    # when schedules starting yesterday (Warsaw) and in year 1 are requested
+    answers = [
+        await set_credits(api, one, "ADD", "10.00", recurrence={"unit": "DAY", "startDate": d})
+        for d in ("2026-06-14", "0001-01-01")
+    ]
+    await dispatcher.drain()
+
+    # then both are refused on the start date and nothing was created or applied
+    assert [a["errors"] for a in answers] == [
+        [
+            {
+                "code": "INVALID",
+                "field": "input.recurrence.startDate",
+                "message": "Start date must not be before today (2026-06-15).",
+            }
+        ]
+    ] * 2
+    assert await snapshot(api.location_id) == before
+
+    # and one starting today is created and applied at once
+    await new_schedule(api, dispatcher, one, "2026-06-15", unit="DAY")
+    assert await periods_of(customer["id"]) == [0]
+
+
+async def test_an_older_schedule_starting_in_the_past_never_applies_a_period_before_its_creation(
+    api: Api, dispatcher: InProcessDispatcher, clock: Clock
+) -> None:
+    # given a daily schedule stored before start dates were checked: it starts on 1 January
+    # 2006 but was created at 13:00 on 10 March 2026 in Warsaw, and has applied nothing yet
+    customer = await create_customer(api)
+    row = await CreditSchedule.create(
+        location_id=UUID(api.location_id),
+        operation="ADD",
+        amount=1000,
+        actor="admin",
+        every=1,
+        unit="DAY",
+        start_date=date(2006, 1, 1),
+        target="CUSTOMERS",
+        customer_ids=[customer["id"]],
+        next_run_on=date(2006, 1, 1),
+        created_at=at("2026-03-10T12:00"),
+    )
+
+    # when the first tick comes two days later
+    await tick(at("2026-03-12T12:00"), dispatcher)
+
+    # then only the periods from its creation day on were recorded and applied, in order
+    first = (date(2026, 3, 10) - date(2006, 1, 1)).days
+    assert await runs_of(str(row.id)) == [
+        (first, date(2026, 3, 10), "SUCCEEDED"),
+        (first + 1, date(2026, 3, 11), "SUCCEEDED"),
+        (first + 2, date(2026, 3, 12), "SUCCEEDED"),
+    ]
+    assert await periods_of(customer["id"]) == [first, first + 1, first + 2]
+    assert await balance_of(api, customer["id"]) == "30.00"
+
+
 async def test_month_end_schedule_catches_up_three_periods_in_order(
     api: Api, dispatcher: InProcessDispatcher, clock: Clock
 ) -> None:

@@ -150,6 +150,21 @@ def _data(field: str, value: Any) -> Callable[[World], dict[str, Any]]:
     return lambda w: {"data": {field: value}}
 
 
+def _query_error(field: str, path: str, message: str) -> Callable[[World], dict[str, Any]]:
+    """A query refused with a NOT_FOUND GraphQL error at the argument's path."""
+    return lambda w: {
+        "data": None,
+        "errors": [
+            {
+                "message": message,
+                "locations": [{"line": 3, "column": 3}],
+                "path": [field],
+                "extensions": {"code": "NOT_FOUND", "field": path},
+            }
+        ],
+    }
+
+
 def _error(field: str, payload: str, code: str, path: str, message: str) -> Any:
     """A payload with its object null and exactly one user error."""
     return _data(
@@ -185,12 +200,6 @@ def _credits_refused(path: str, message: str) -> Callable[[World], dict[str, Any
     )
 
 
-def _own_group_unchanged(field: str) -> Callable[[World], dict[str, Any]]:
-    return lambda w: {
-        "data": {field: {"group": {"id": w.b_group, "customerCount": 1}, "errors": []}}
-    }
-
-
 OPERATIONS = [
     Op(
         "customer(id)",
@@ -214,7 +223,7 @@ OPERATIONS = [
         LIST_CUSTOMERS,
         lambda w, t: {"filter": {"ids": [t]}},
         _customer,
-        _data("customers", EMPTY_CONNECTION),
+        _query_error("customers", "filter.ids.0", CUSTOMER_NOT_FOUND),
     ),
     Op(
         "customers(filter.groupIds)",
@@ -222,7 +231,7 @@ OPERATIONS = [
         LIST_CUSTOMERS,
         lambda w, t: {"filter": {"groupIds": [t]}},
         _group,
-        _data("customers", EMPTY_CONNECTION),
+        _query_error("customers", "filter.groupIds.0", GROUP_NOT_FOUND),
     ),
     Op(
         "customers(filter.search card code)",
@@ -308,7 +317,13 @@ OPERATIONS = [
         ADD_TO_GROUP,
         lambda w, t: {"groupId": w.b_group, "target": {"filter": {"groupIds": [t]}}},
         _group,
-        _own_group_unchanged("addCustomersToGroup"),
+        _error(
+            "addCustomersToGroup",
+            "group",
+            "NOT_FOUND",
+            "target.filter.groupIds.0",
+            GROUP_NOT_FOUND,
+        ),
     ),
     Op(
         "addCustomersToGroup(own group, filter.ids)",
@@ -316,7 +331,9 @@ OPERATIONS = [
         ADD_TO_GROUP,
         lambda w, t: {"groupId": w.b_group, "target": {"filter": {"ids": [t]}}},
         _customer,
-        _own_group_unchanged("addCustomersToGroup"),
+        _error(
+            "addCustomersToGroup", "group", "NOT_FOUND", "target.filter.ids.0", CUSTOMER_NOT_FOUND
+        ),
     ),
     Op(
         "removeCustomersFromGroup(groupId)",
@@ -346,7 +363,13 @@ OPERATIONS = [
         REMOVE_FROM_GROUP,
         lambda w, t: {"groupId": w.b_group, "target": {"filter": {"groupIds": [t]}}},
         _group,
-        _own_group_unchanged("removeCustomersFromGroup"),
+        _error(
+            "removeCustomersFromGroup",
+            "group",
+            "NOT_FOUND",
+            "target.filter.groupIds.0",
+            GROUP_NOT_FOUND,
+        ),
     ),
     Op(
         "updateCustomerGroup(id)",
@@ -379,6 +402,22 @@ OPERATIONS = [
         lambda w, t: _credits({"customerIds": [w.b_customer, t]}),
         _customer,
         _credits_refused("input.target.customerIds.1", CUSTOMER_NOT_FOUND),
+    ),
+    Op(
+        "setPromotionalCredits(filter.groupIds)",
+        "setPromotionalCredits",
+        SET_CREDITS,
+        lambda w, t: _credits({"filter": {"groupIds": [t]}}),
+        _group,
+        _credits_refused("input.target.filter.groupIds.0", GROUP_NOT_FOUND),
+    ),
+    Op(
+        "setPromotionalCredits(filter.ids)",
+        "setPromotionalCredits",
+        SET_CREDITS,
+        lambda w, t: _credits({"filter": {"ids": [w.b_customer, t]}}),
+        _customer,
+        _credits_refused("input.target.filter.ids.1", CUSTOMER_NOT_FOUND),
     ),
     Op(
         "setPromotionalCredits(recurring, customerIds)",
@@ -614,11 +653,11 @@ async def test_a_created_key_belongs_to_the_callers_location(world: World) -> No
     assert await snapshot(world.a) == a_before
 
 
-async def test_credits_by_a_filter_naming_another_locations_group_reach_nobody(
+async def test_credits_by_a_filter_naming_another_locations_group_are_refused(
     world: World,
 ) -> None:
     # given A's customer holds 25.00
-    a_before = await snapshot(world.a)
+    a_before, b_before = await snapshot(world.a), await snapshot(world.b)
 
     # when B adds credits to everyone in A's group, or with A's customer id in the filter
     by_group = await world.b.mutate(
@@ -626,17 +665,27 @@ async def test_credits_by_a_filter_naming_another_locations_group_reach_nobody(
     )
     by_ids = await world.b.mutate(SET_CREDITS, _credits({"filter": {"ids": [world.a_customer]}}))
 
-    # then each operation targets nobody, and A's wallet is untouched
-    for payload in (by_group, by_ids):
-        assert payload["errors"] == []
-        assert payload["operation"]["total"] == 0
-        assert payload["operation"]["processed"] == 0
-        operation = await world.b.data(GET_OPERATION, {"id": payload["operation"]["id"]})
-        assert operation["walletOperation"]["total"] == 0
-        # and A cannot see B's operation either
-        assert (await world.a.data(GET_OPERATION, {"id": payload["operation"]["id"]})) == {
-            "walletOperation": None
-        }
-    assert await snapshot(world.a) == a_before
-    bob = (await world.b.data(GET_CUSTOMER, {"id": world.b_customer}))["customer"]
-    assert bob["wallet"]["balance"]["amount"] == "0.00"
+    # then each is NOT_FOUND at the foreign id, and neither location changed
+    assert [(p["operation"], p["errors"]) for p in (by_group, by_ids)] == [
+        (
+            None,
+            [
+                {
+                    "code": "NOT_FOUND",
+                    "field": "input.target.filter.groupIds.0",
+                    "message": GROUP_NOT_FOUND,
+                }
+            ],
+        ),
+        (
+            None,
+            [
+                {
+                    "code": "NOT_FOUND",
+                    "field": "input.target.filter.ids.0",
+                    "message": CUSTOMER_NOT_FOUND,
+                }
+            ],
+        ),
+    ]
+    assert (await snapshot(world.a), await snapshot(world.b)) == (a_before, b_before)

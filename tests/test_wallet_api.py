@@ -13,11 +13,14 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.access import Role
+from domain.errors import DomainError, ErrorCode, UserError
 from domain.inputs import CreditRequest, CustomerFilter, Target
 from models.entities import Customer, GroupMembership
 from models.wallet import WalletEntry, WalletOperation
-from services import wallet
+from services import access, wallet
+from settings import Settings
 from tasks.inprocess import InProcessDispatcher
+from tests.builders import ADD_TO_GROUP, CUSTOMER_IDS, REMOVE_FROM_GROUP
 from tests.helpers import Api, create_customer, create_group
 from tests.wallet_helpers import (
     CREDIT_SCHEDULES,
@@ -494,6 +497,10 @@ async def test_the_same_amount_written_differently_is_the_same_request(api: Api)
 Ids = dict[str, str]
 BadCase = tuple[str, Callable[[Ids], dict[str, Any]], list[tuple[str, str]]]
 
+# Far enough ahead to be after "today" whenever the suite runs.
+FAR_FUTURE = "2099-12-01"
+DAY_BEFORE_FAR_FUTURE = "2099-11-30"
+
 BAD_INPUTS: list[BadCase] = [
     (
         "negative amount",
@@ -565,11 +572,80 @@ BAD_INPUTS: list[BadCase] = [
         [("INVALID", "input.description")],
     ),
     (
-        "an idempotency key over 200 characters",
+        "an idempotency key over 128 characters",
         lambda ids: credit_input(
-            {"customerIds": [ids["ours"]]}, "ADD", "1.00", idempotencyKey="k" * 201
+            {"customerIds": [ids["ours"]]}, "ADD", "1.00", idempotencyKey="k" * 129
         ),
         [("INVALID", "input.idempotencyKey")],
+    ),
+    (
+        "an empty idempotency key",
+        lambda ids: credit_input({"customerIds": [ids["ours"]]}, "ADD", "1.00", idempotencyKey=""),
+        [("INVALID", "input.idempotencyKey")],
+    ),
+    (
+        "a blank idempotency key",
+        lambda ids: credit_input(
+            {"customerIds": [ids["ours"]]}, "ADD", "1.00", idempotencyKey="  "
+        ),
+        [("INVALID", "input.idempotencyKey")],
+    ),
+    (
+        "an ESC character in the description",
+        lambda ids: credit_input(
+            {"customerIds": [ids["ours"]]}, "ADD", "1.00", description="\x1b[31mBonus"
+        ),
+        [("INVALID", "input.description")],
+    ),
+    (
+        "an unknown group in a filter",
+        lambda ids: credit_input({"filter": {"groupIds": [str(uuid4())]}}, "ADD", "1.00"),
+        [("NOT_FOUND", "input.target.filter.groupIds.0")],
+    ),
+    (
+        "another location's group in a filter",
+        lambda ids: credit_input(
+            {"filter": {"groupIds": [ids["group"], ids["their_group"]]}}, "SET", "1.00"
+        ),
+        [("NOT_FOUND", "input.target.filter.groupIds.1")],
+    ),
+    (
+        "a malformed group id in a filter",
+        lambda ids: credit_input({"filter": {"groupIds": ["nope"]}}, "ADD", "1.00"),
+        [("NOT_FOUND", "input.target.filter.groupIds.0")],
+    ),
+    (
+        "another location's customer in a filter",
+        lambda ids: credit_input({"filter": {"ids": [ids["theirs"]]}}, "ADD", "1.00"),
+        [("NOT_FOUND", "input.target.filter.ids.0")],
+    ),
+    (
+        "a recurrence starting before today",
+        lambda ids: credit_input(
+            {"customerIds": [ids["ours"]]},
+            "ADD",
+            "1.00",
+            recurrence={"unit": "MONTH", "startDate": "2020-01-01"},
+        ),
+        [("INVALID", "input.recurrence.startDate")],
+    ),
+    (
+        "every problem of the input at once",
+        lambda ids: credit_input(
+            {"customerIds": [ids["ours"]]},
+            "REDUCE",
+            "1.001",
+            description="\u202e",
+            idempotencyKey="",
+            recurrence={"every": 0, "unit": "DAY", "startDate": "2020-01-01"},
+        ),
+        [
+            ("INVALID", "input.amount"),
+            ("INVALID", "input.description"),
+            ("INVALID", "input.idempotencyKey"),
+            ("INVALID", "input.recurrence.every"),
+            ("INVALID", "input.recurrence.startDate"),
+        ],
     ),
     (
         "a recurrence with a negative amount",
@@ -577,7 +653,7 @@ BAD_INPUTS: list[BadCase] = [
             {"customerIds": [ids["ours"]]},
             "REDUCE",
             "-1.00",
-            recurrence={"unit": "DAY", "startDate": "2026-12-01"},
+            recurrence={"unit": "DAY", "startDate": FAR_FUTURE},
         ),
         [("INVALID", "input.amount")],
     ),
@@ -587,7 +663,7 @@ BAD_INPUTS: list[BadCase] = [
             {"customerIds": [ids["ours"]]},
             "ADD",
             "1.00",
-            recurrence={"every": 0, "unit": "DAY", "startDate": "2026-12-01"},
+            recurrence={"every": 0, "unit": "DAY", "startDate": FAR_FUTURE},
         ),
         [("INVALID", "input.recurrence.every")],
     ),
@@ -599,8 +675,8 @@ BAD_INPUTS: list[BadCase] = [
             "1.00",
             recurrence={
                 "unit": "MONTH",
-                "startDate": "2026-12-01",
-                "endDate": "2026-11-30",
+                "startDate": FAR_FUTURE,
+                "endDate": DAY_BEFORE_FAR_FUTURE,
             },
         ),
         [("INVALID", "input.recurrence.endDate")],
@@ -611,7 +687,7 @@ BAD_INPUTS: list[BadCase] = [
             {"filter": {"search": "Ala"}},
             "ADD",
             "1.00",
-            recurrence={"unit": "WEEK", "startDate": "2026-12-01"},
+            recurrence={"unit": "WEEK", "startDate": FAR_FUTURE},
         ),
         [("INVALID", "input.target.filter")],
     ),
@@ -621,7 +697,7 @@ BAD_INPUTS: list[BadCase] = [
             {"filter": {"groupIds": [ids["group"]], "hasCredits": True}},
             "ADD",
             "1.00",
-            recurrence={"unit": "WEEK", "startDate": "2026-12-01"},
+            recurrence={"unit": "WEEK", "startDate": FAR_FUTURE},
         ),
         [("INVALID", "input.target.filter")],
     ),
@@ -631,7 +707,7 @@ BAD_INPUTS: list[BadCase] = [
             {"customerIds": [ids["ours"]]},
             "ADD",
             "1.00",
-            recurrence={"every": 366, "unit": "DAY", "startDate": "2026-12-01"},
+            recurrence={"every": 366, "unit": "DAY", "startDate": FAR_FUTURE},
         ),
         [("INVALID", "input.recurrence.every")],
     ),
@@ -641,7 +717,7 @@ BAD_INPUTS: list[BadCase] = [
             {"customerIds": [ids["ours"]], "filter": {"groupIds": [ids["group"]]}},
             "ADD",
             "1.00",
-            recurrence={"unit": "WEEK", "startDate": "2026-12-01"},
+            recurrence={"unit": "WEEK", "startDate": FAR_FUTURE},
         ),
         [("INVALID", "input.target")],
     ),
@@ -651,7 +727,7 @@ BAD_INPUTS: list[BadCase] = [
             {"filter": {}},
             "ADD",
             "1.00",
-            recurrence={"unit": "WEEK", "startDate": "2026-12-01"},
+            recurrence={"unit": "WEEK", "startDate": FAR_FUTURE},
         ),
         [("INVALID", "input.target.filter")],
     ),
@@ -661,7 +737,7 @@ BAD_INPUTS: list[BadCase] = [
             {"filter": {"groupIds": [ids["group"], ids["their_group"]]}},
             "ADD",
             "1.00",
-            recurrence={"unit": "WEEK", "startDate": "2026-12-01"},
+            recurrence={"unit": "WEEK", "startDate": FAR_FUTURE},
         ),
         [("NOT_FOUND", "input.target.filter.groupIds.1")],
     ),
@@ -671,7 +747,7 @@ BAD_INPUTS: list[BadCase] = [
             {"customerIds": [ids["theirs"]]},
             "ADD",
             "1.00",
-            recurrence={"unit": "WEEK", "startDate": "2026-12-01"},
+            recurrence={"unit": "WEEK", "startDate": FAR_FUTURE},
         ),
         [("NOT_FOUND", "input.target.customerIds.0")],
     ),
@@ -766,24 +842,175 @@ async def test_a_filter_with_has_credits_targets_only_those_customers(api: Api) 
     assert [await balance_of(api, c["id"]) for c in (rich, poor)] == ["6.00", "0.00"]
 
 
-async def test_a_filter_on_another_locations_group_credits_no_one(api: Api, other: Api) -> None:
+async def test_a_filter_naming_another_locations_group_or_customer_is_not_found(
+    api: Api, other: Api
+) -> None:
     # given another location's group with a member, and a customer here
     their_group = await create_group(other, "VIP")
     theirs = await create_customer(other, groupIds=[their_group["id"]])
     ours = await create_customer(api)
-    before = await snapshot(other.location_id)
+    before = (await snapshot(api.location_id), await snapshot(other.location_id))
 
     # when this location credits a filter naming that group, or that customer's id
-    by_group = await credit_ok(api, {"filter": {"groupIds": [their_group["id"]]}}, "ADD", "1.00")
-    by_id = await credit_ok(api, {"filter": {"ids": [theirs["id"]]}}, "ADD", "1.00")
+    by_group = await set_credits(api, {"filter": {"groupIds": [their_group["id"]]}}, "ADD", "1.00")
+    by_id = await set_credits(api, {"filter": {"ids": [ours["id"], theirs["id"]]}}, "ADD", "1.00")
 
-    # then the filters match no one, and the other location is untouched
-    assert [(o["status"], o["total"], o["processed"]) for o in (by_group, by_id)] == [
-        ("SUCCEEDED", 0, 0),
-        ("SUCCEEDED", 0, 0),
+    # then each names the id that is not this location's, and nothing was applied anywhere
+    assert by_group == {
+        "operation": None,
+        "schedule": None,
+        "errors": [
+            {
+                "code": "NOT_FOUND",
+                "field": "input.target.filter.groupIds.0",
+                "message": "Customer group not found.",
+            }
+        ],
+    }
+    assert by_id == {
+        "operation": None,
+        "schedule": None,
+        "errors": [
+            {
+                "code": "NOT_FOUND",
+                "field": "input.target.filter.ids.1",
+                "message": "Customer not found.",
+            }
+        ],
+    }
+    assert (await snapshot(api.location_id), await snapshot(other.location_id)) == before
+
+
+async def test_every_id_a_filter_or_target_names_is_checked_in_every_entry_point(
+    api: Api, other: Api
+) -> None:
+    # given a group and a customer here, and another location's group
+    group = await create_group(api, "VIP")
+    ours = await create_customer(api, groupIds=[group["id"]])
+    their_group = await create_group(other, "VIP")
+    before = (await snapshot(api.location_id), await snapshot(other.location_id))
+    unknown = str(uuid4())
+
+    # when the customer list, a membership change and a group's removal name unknown ids
+    listed = await api.raw(CUSTOMER_IDS, {"filter": {"groupIds": [their_group["id"]]}})
+    listed_ids = await api.raw(CUSTOMER_IDS, {"filter": {"ids": [ours["id"], unknown]}})
+    added = await api.mutate(
+        ADD_TO_GROUP,
+        {"groupId": group["id"], "target": {"filter": {"groupIds": [group["id"], unknown]}}},
+    )
+    removed = await api.mutate(
+        REMOVE_FROM_GROUP, {"groupId": group["id"], "target": {"filter": {"ids": ["nope"]}}}
+    )
+
+    # then each is NOT_FOUND at the id's path, and nothing changed
+    assert listed == {
+        "data": None,
+        "errors": [
+            {
+                "message": "Customer group not found.",
+                "locations": [{"line": 3, "column": 3}],
+                "path": ["customers"],
+                "extensions": {"code": "NOT_FOUND", "field": "filter.groupIds.0"},
+            }
+        ],
+    }
+    assert listed_ids["errors"][0]["extensions"] == {"code": "NOT_FOUND", "field": "filter.ids.1"}
+    assert error_fields(added) == [("NOT_FOUND", "target.filter.groupIds.1")]
+    assert error_fields(removed) == [("NOT_FOUND", "target.filter.ids.0")]
+    assert (await snapshot(api.location_id), await snapshot(other.location_id)) == before
+    members = await api.data(CUSTOMER_IDS, {"filter": {"groupIds": [group["id"]]}})
+    assert [e["node"]["id"] for e in members["customers"]["edges"]] == [ours["id"]]
+
+
+@pytest.mark.parametrize(
+    ("currency", "credited", "shown", "refused"),
+    [
+        ("PLN", "50", "50.00", "0.005"),
+        ("JPY", "500", "500", "0.5"),
+        ("KWD", "1.125", "1.125", "1.0005"),
+    ],
+)
+async def test_amounts_have_the_decimal_places_of_the_locations_currency(
+    api: Api, currency: str, credited: str, shown: str, refused: str
+) -> None:
+    # given a location whose currency has 2, 0 or 3 decimal places, and a customer there
+    location, secret = await access.create_location(f"Bistro {currency}", currency=currency)
+    here = Api(api.http, secret, str(location.id))
+    customer = await create_customer(here)
+    one = {"customerIds": [customer["id"]]}
+
+    # when an amount with the currency's places is credited, and one with more
+    operation = await credit_ok(here, one, "ADD", credited)
+    before = await snapshot(here.location_id)
+    too_precise = await set_credits(here, one, "ADD", refused)
+
+    # then amounts read back with exactly the currency's places, and the other is refused
+    assert operation["amount"] == {"amount": shown, "currency": currency}
+    assert await balance_of(here, customer["id"]) == shown
+    places = {"PLN": 2, "JPY": 0, "KWD": 3}[currency]
+    message = (
+        "Amount must be a whole number." if places == 0 else f"At most {places} decimal places."
+    )
+    assert too_precise["errors"] == [
+        {"code": "INVALID", "field": "input.amount", "message": message}
     ]
-    assert await snapshot(other.location_id) == before
-    assert await balance_of(api, ours["id"]) == "0.00"
+    assert await snapshot(here.location_id) == before
+
+
+async def test_a_currency_that_is_not_iso_4217_is_refused(database: Settings) -> None:
+    # when locations are created with an unknown, a withdrawn and a lower-case known code
+    with pytest.raises(DomainError) as unknown:
+        await access.create_location("Bistro X", currency="XYZ")
+    with pytest.raises(DomainError) as withdrawn:
+        await access.create_location("Bistro D", currency="DEM")
+    location, _ = await access.create_location("Bistro E", currency=" eur ")
+
+    # then the first two are INVALID on the currency and the last is stored as EUR
+    assert [e.errors for e in (unknown.value, withdrawn.value)] == [
+        (
+            UserError(
+                ErrorCode.INVALID,
+                "currency",
+                f"'{code}' is not an ISO 4217 code of a currency in use (such as PLN or EUR).",
+            ),
+        )
+        for code in ("XYZ", "DEM")
+    ]
+    assert location.currency == "EUR"
+    assert [access.currency_minor_units(c) for c in ("PLN", "JPY", "KWD")] == [2, 0, 3]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("  Till 1  ", None),
+        ("   ", ("REQUIRED", "Name must not be empty.")),
+        ("x" * 101, ("INVALID", "At most 100 characters.")),
+        ("Till\x1b[2J", ("INVALID", "Must not contain control characters (U+001B).")),
+        ("Till \u202e1", ("INVALID", "Must not contain control characters (U+202E).")),
+    ],
+)
+async def test_location_and_key_names_are_trimmed_bounded_and_free_of_control_characters(
+    api: Api, name: str, expected: tuple[str, str] | None
+) -> None:
+    # when a location and an API key are created with the name
+    answers: list[object] = []
+    for create in (
+        lambda: access.create_location(name),
+        lambda: access.create_api_key(UUID(api.location_id), name, Role.POS),
+    ):
+        try:
+            created, _secret = await create()
+        except DomainError as error:
+            answers.append([(e.code.value, e.field, e.message) for e in error.errors])
+        else:
+            answers.append(created.name)
+
+    # then both keep the trimmed name, or both refuse it on `name`
+    if expected is None:
+        assert answers == ["Till 1", "Till 1"]
+    else:
+        assert answers == [[(expected[0], "name", expected[1])]] * 2
 
 
 @pytest.mark.parametrize("first", [-1, 201])

@@ -11,10 +11,11 @@ import asyncio
 import calendar
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -36,7 +37,7 @@ from tests.redis_fixtures import WorkerProcesses, wait_until
 from tests.redis_fixtures import arq_redis as arq_redis
 from tests.redis_fixtures import workers as workers
 
-pytestmark = [pytest.mark.redis, pytest.mark.postgres_only, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.redis, pytest.mark.timeout(240)]
 
 BATCH = 5_000
 JOB_KEY_PREFIX = "arq:job:"
@@ -204,7 +205,7 @@ async def backend_waiting_for_lock(statement: str) -> bool:
 
 
 async def test_worker_credits_a_20000_customer_group(
-    database: Settings, postgres_only: None, arq_redis: ArqRedis, workers: WorkerProcesses
+    database: Settings, postgres_for_workers: None, arq_redis: ArqRedis, workers: WorkerProcesses
 ) -> None:
     members, outsiders = 20_000, 25
     principal = await new_principal("Worker 20k")
@@ -222,7 +223,7 @@ async def test_worker_credits_a_20000_customer_group(
 
 
 async def test_the_same_job_run_twice_credits_nobody_twice(
-    database: Settings, postgres_only: None, arq_redis: ArqRedis, workers: WorkerProcesses
+    database: Settings, postgres_for_workers: None, arq_redis: ArqRedis, workers: WorkerProcesses
 ) -> None:
     members = 12_000
     principal = await new_principal("Worker twice")
@@ -253,7 +254,7 @@ async def test_the_same_job_run_twice_credits_nobody_twice(
 
 
 async def test_a_worker_killed_mid_operation_is_resumed_and_credits_each_customer_once(
-    database: Settings, postgres_only: None, arq_redis: ArqRedis, workers: WorkerProcesses
+    database: Settings, postgres_for_workers: None, arq_redis: ArqRedis, workers: WorkerProcesses
 ) -> None:
     members = 60_000
     principal = await new_principal("Worker killed")
@@ -294,7 +295,7 @@ async def test_a_worker_killed_mid_operation_is_resumed_and_credits_each_custome
 
 
 async def test_a_job_lost_in_a_redis_flush_is_requeued_and_runs_once(
-    database: Settings, postgres_only: None, arq_redis: ArqRedis, workers: WorkerProcesses
+    database: Settings, postgres_for_workers: None, arq_redis: ArqRedis, workers: WorkerProcesses
 ) -> None:
     members, outsiders = 2_000, 10
     principal = await new_principal("Worker flushed")
@@ -316,7 +317,11 @@ async def test_a_job_lost_in_a_redis_flush_is_requeued_and_runs_once(
 
 
 async def test_two_workers_apply_each_due_period_once_per_customer(
-    database: Settings, postgres_only: None, arq_redis: ArqRedis, workers: WorkerProcesses
+    database: Settings,
+    postgres_for_workers: None,
+    arq_redis: ArqRedis,
+    workers: WorkerProcesses,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     members, outsiders, amount = 8_000, 40, 300
     principal = await new_principal("Worker schedule")
@@ -328,15 +333,19 @@ async def test_two_workers_apply_each_due_period_once_per_customer(
     start = months_before(today, 3)
     due = due_indices(Recurrence(1, RecurrenceUnit.MONTH, start), -1, today)
     assert len(due) == 4
-    # Created with a dispatcher that loses its jobs: the runs exist only in the database.
+    # Created on its start day, three months ago, with a dispatcher that loses its jobs; no
+    # worker has run since: the first period's run exists only in the database.
     lost = NoDispatch()
-    schedule = await schedules.create_schedule(
-        principal,
-        credit(group_id, "3.00", recurrence=Recurrence(1, RecurrenceUnit.MONTH, start)),
-        lost,
-    )
-    assert len(lost.calls) == len(due)
-    assert await ScheduleRun.filter(schedule_id=schedule.id, status="QUEUED").count() == len(due)
+    created = datetime.combine(start, time(12), ZoneInfo(principal.timezone))
+    with monkeypatch.context() as patch:
+        patch.setattr(schedules, "now_utc", lambda: created)
+        schedule = await schedules.create_schedule(
+            principal,
+            credit(group_id, "3.00", recurrence=Recurrence(1, RecurrenceUnit.MONTH, start)),
+            lost,
+        )
+    assert len(lost.calls) == 1
+    assert await ScheduleRun.filter(schedule_id=schedule.id, status="QUEUED").count() == 1
 
     # Two periodic checks at once, and every period's job delivered a second time under
     # another id: several jobs work on the same periods in two processes at the same time.
@@ -384,7 +393,7 @@ async def test_two_workers_apply_each_due_period_once_per_customer(
 
 
 async def test_a_duplicate_job_does_not_reopen_a_finished_operation(
-    database: Settings, postgres_only: None, arq_redis: ArqRedis, workers: WorkerProcesses
+    database: Settings, postgres_for_workers: None, arq_redis: ArqRedis, workers: WorkerProcesses
 ) -> None:
     """Job A has committed its last chunk and is about to record success; a duplicate job B
     (arq redelivery, or the periodic check resuming an operation whose chunk was slow) has

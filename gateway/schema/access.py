@@ -94,4 +94,5 @@ class Mutation:
             key = await access.revoke_api_key(principal.location_id, id)
         except DomainError as error:
             return ApiKeyPayload(errors=user_errors(error))
+        info.context.principals.forget(key.id)
         return ApiKeyPayload(api_key=ApiKey.of(key))

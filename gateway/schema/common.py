@@ -8,6 +8,7 @@ import strawberry
 from graphql import GraphQLError
 
 from domain import errors
+from domain.access import Principal
 from domain.money import to_decimal
 
 strawberry.enum(errors.ErrorCode, name="ErrorCode")
@@ -19,8 +20,9 @@ class Money:
     currency: str
 
     @classmethod
-    def of(cls, minor: int, currency: str) -> Money:
-        return cls(amount=to_decimal(minor), currency=currency)
+    def of(cls, minor: int, principal: Principal) -> Money:
+        """Minor units in the caller's currency, with exactly its decimal places ("50.00")."""
+        return cls(amount=to_decimal(minor, principal.minor_units), currency=principal.currency)
 
 
 @strawberry.type

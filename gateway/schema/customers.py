@@ -64,7 +64,7 @@ class Customer:
 
     @strawberry.field
     def wallet(self, info: Info) -> Wallet:
-        return Wallet.of(self.entity, info.context.principal.currency)
+        return Wallet.of(self.entity, info.context.principal)
 
 
 @strawberry.type
@@ -97,11 +97,17 @@ class Query:
             raise GraphQLError(
                 "Give exactly one of id and cardCode.", extensions={"code": "INVALID"}
             )
-        if id is not None:
-            found = await customers.get_customer(location_id, id)
-        else:
-            found = await customers.get_customer_by_card(location_id, card_code or "")
-        return Customer.of(found) if found else None
+        try:
+            if id is not None:
+                found = await customers.customer_view(location_id, id)
+            else:
+                found = await customers.customer_view_by_card(location_id, card_code or "")
+        except DomainError as error:
+            raise invalid(error) from error
+        if found is None:
+            return None
+        info.context.loaders.prime_groups(found.customer.id, found.groups)
+        return Customer.of(found.customer)
 
     @strawberry.field(permission_classes=[AdminOnly])
     async def customers(

@@ -9,6 +9,7 @@ from enum import StrEnum
 import strawberry
 
 from domain import entities
+from domain.access import Principal
 from domain.errors import DomainError
 from domain.inputs import CreditRequest
 from domain.ledger import CreditOperation, EntryKind, EntrySource
@@ -61,13 +62,13 @@ class WalletEntry:
     created_at: datetime
 
     @classmethod
-    def of(cls, entry: entities.WalletEntry, currency: str) -> WalletEntry:
+    def of(cls, entry: entities.WalletEntry, principal: Principal) -> WalletEntry:
         return cls(
             id=strawberry.ID(str(entry.id)),
             kind=EntryKind(entry.kind),
-            requested_amount=Money.of(entry.requested_amount, currency),
-            delta=Money.of(entry.delta, currency),
-            balance_after=Money.of(entry.balance_after, currency),
+            requested_amount=Money.of(entry.requested_amount, principal),
+            delta=Money.of(entry.delta, principal),
+            balance_after=Money.of(entry.balance_after, principal),
             description=entry.description,
             source=EntrySource(entry.source),
             source_id=strawberry.ID(str(entry.source_id)),
@@ -99,7 +100,7 @@ class Wallet:
     async def entries(
         self, info: Info, first: int | None = 50, after: str | None = None
     ) -> WalletEntryConnection:
-        currency = info.context.principal.currency
+        principal = info.context.principal
         try:
             size = DEFAULT_PAGE_SIZE if first is None else first
             page = await wallet.entries(self.customer.id, size, after)
@@ -107,7 +108,7 @@ class Wallet:
             raise invalid(error) from error
         return WalletEntryConnection(
             edges=[
-                WalletEntryEdge(node=WalletEntry.of(e, currency), cursor=c)
+                WalletEntryEdge(node=WalletEntry.of(e, principal), cursor=c)
                 for e, c in zip(page.items, page.cursors, strict=True)
             ],
             page_info=PageInfo(
@@ -118,9 +119,9 @@ class Wallet:
         )
 
     @classmethod
-    def of(cls, customer: entities.Customer, currency: str) -> Wallet:
+    def of(cls, customer: entities.Customer, principal: Principal) -> Wallet:
         return cls(
-            balance=Money.of(customer.credit_balance, currency),
+            balance=Money.of(customer.credit_balance, principal),
             updated_at=customer.wallet_updated_at,
             customer=customer,
         )
@@ -140,11 +141,11 @@ class WalletOperation:
     finished_at: datetime | None
 
     @classmethod
-    def of(cls, op: entities.WalletOperation, currency: str) -> WalletOperation:
+    def of(cls, op: entities.WalletOperation, principal: Principal) -> WalletOperation:
         return cls(
             id=strawberry.ID(str(op.id)),
             operation=CreditOperation(op.operation),
-            amount=Money.of(op.amount, currency),
+            amount=Money.of(op.amount, principal),
             description=op.description,
             status=OperationStatus(op.status),
             total=op.total,
@@ -174,11 +175,11 @@ class CreditSchedule:
     entity: strawberry.Private[entities.CreditSchedule]
 
     @classmethod
-    def of(cls, schedule: entities.CreditSchedule, currency: str) -> CreditSchedule:
+    def of(cls, schedule: entities.CreditSchedule, principal: Principal) -> CreditSchedule:
         return cls(
             id=strawberry.ID(str(schedule.id)),
             operation=CreditOperation(schedule.operation),
-            amount=Money.of(schedule.amount, currency),
+            amount=Money.of(schedule.amount, principal),
             description=schedule.description,
             every=schedule.every,
             unit=RecurrenceUnit(schedule.unit),
@@ -257,13 +258,13 @@ class Query:
     async def wallet_operation(self, info: Info, id: strawberry.ID) -> WalletOperation | None:
         principal = info.context.principal
         found = await wallet.get_operation(principal.location_id, id)
-        return WalletOperation.of(found, principal.currency) if found else None
+        return WalletOperation.of(found, principal) if found else None
 
     @strawberry.field(permission_classes=[AdminOnly])
     async def credit_schedules(self, info: Info) -> list[CreditSchedule]:
         principal = info.context.principal
         found = await schedules.list_schedules(principal.location_id)
-        return [CreditSchedule.of(s, principal.currency) for s in found]
+        return [CreditSchedule.of(s, principal) for s in found]
 
 
 @strawberry.type
@@ -278,15 +279,11 @@ class Mutation:
             request = input.to_domain()
             if request.recurrence is not None:
                 schedule = await schedules.create_schedule(principal, request, dispatcher)
-                return SetPromotionalCreditsPayload(
-                    schedule=CreditSchedule.of(schedule, principal.currency)
-                )
+                return SetPromotionalCreditsPayload(schedule=CreditSchedule.of(schedule, principal))
             operation = await wallet.apply_once(principal, request, dispatcher)
         except DomainError as error:
             return SetPromotionalCreditsPayload(errors=user_errors(error))
-        return SetPromotionalCreditsPayload(
-            operation=WalletOperation.of(operation, principal.currency)
-        )
+        return SetPromotionalCreditsPayload(operation=WalletOperation.of(operation, principal))
 
     @strawberry.mutation
     async def pause_credit_schedule(self, info: Info, id: strawberry.ID) -> CreditSchedulePayload:
@@ -295,7 +292,7 @@ class Mutation:
             schedule = await schedules.pause_schedule(principal.location_id, id)
         except DomainError as error:
             return CreditSchedulePayload(errors=user_errors(error))
-        return CreditSchedulePayload(schedule=CreditSchedule.of(schedule, principal.currency))
+        return CreditSchedulePayload(schedule=CreditSchedule.of(schedule, principal))
 
     @strawberry.mutation
     async def resume_credit_schedule(self, info: Info, id: strawberry.ID) -> CreditSchedulePayload:
@@ -306,7 +303,7 @@ class Mutation:
             )
         except DomainError as error:
             return CreditSchedulePayload(errors=user_errors(error))
-        return CreditSchedulePayload(schedule=CreditSchedule.of(schedule, principal.currency))
+        return CreditSchedulePayload(schedule=CreditSchedule.of(schedule, principal))
 
     @strawberry.mutation
     async def delete_credit_schedule(self, info: Info, id: strawberry.ID) -> DeletePayload:

@@ -1,0 +1,226 @@
+"""A credit request, parsed once into a value the services trust.
+
+`parse_credit` turns what a client sent (`CreditRequest`: raw strings, a Decimal, ids as text)
+into a `ParsedCredit`: the operation, the amount in minor units of the location's currency, a
+trimmed description, the idempotency key, the recurrence and the target with its ids parsed.
+It finds every problem at once and raises them together as one `DomainError`, each with its
+field path; what is left for the services is what needs the database (does each id name a
+customer or group of this location).
+
+An id that is not a UUID cannot name anything. It is kept as None in its place, and the
+service's look-up answers it NOT_FOUND at its path together with the well-formed ids that name
+nothing, so that a client cannot tell the two apart and sees every unknown id at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from domain.contacts import clean_text, search_problem
+from domain.errors import DomainError, ErrorCode, UserError
+from domain.inputs import CreditRequest, CustomerFilter, Target
+from domain.ledger import CreditOperation, amount_problem
+from domain.money import to_minor
+from domain.schedule import Recurrence, recurrence_problems
+from domain.text import text_problem
+
+MAX_DESCRIPTION_LENGTH = 500
+MAX_IDEMPOTENCY_KEY_LENGTH = 128
+MAX_TARGET_IDS = 10_000
+
+CUSTOMER_NOT_FOUND = "Customer not found."
+GROUP_NOT_FOUND = "Customer group not found."
+
+
+@dataclass(frozen=True)
+class CustomerSelection:
+    """A customer filter with its ids parsed: the customers matching every given criterion.
+
+    Ids keep the order and repetitions the client sent, so that index i is the path's index;
+    None stands for an id that is not a UUID (and so names nothing).
+    """
+
+    ids: tuple[UUID | None, ...] | None = None
+    group_ids: tuple[UUID | None, ...] | None = None
+    search: str | None = None
+    has_credits: bool | None = None
+
+
+@dataclass(frozen=True)
+class ParsedTarget:
+    """Exactly one of the two: listed customers (in the order given), or a selection."""
+
+    customer_ids: tuple[UUID | None, ...] | None = None
+    selection: CustomerSelection | None = None
+
+    def distinct_customer_ids(self) -> list[UUID]:
+        return list(dict.fromkeys(c for c in self.customer_ids or () if c is not None))
+
+
+@dataclass(frozen=True)
+class ParsedCredit:
+    """A credit request as the services trust it; `amount` is in minor units of the currency."""
+
+    operation: CreditOperation
+    amount: int
+    description: str | None
+    idempotency_key: str | None
+    target: ParsedTarget
+    recurrence: Recurrence | None = None
+
+
+def parse_credit(request: CreditRequest, *, minor_units: int, today: date) -> ParsedCredit:
+    """The validated request, or a `DomainError` naming every problem.
+
+    `minor_units` is the location currency's number of decimal places; `today` is the date in
+    the location's time zone (a recurrence may not start before it).
+    """
+    errors: list[UserError] = []
+    operation = _operation(errors, request.operation)
+    amount = 0
+    if operation is not None:
+        if problem := amount_problem(operation, request.amount, minor_units):
+            errors.append(UserError(ErrorCode.INVALID, "input.amount", problem))
+        else:
+            amount = to_minor(request.amount, minor_units) or 0
+    description = _description(errors, request.description)
+    key = _idempotency_key(errors, request.idempotency_key)
+    recurrence = request.recurrence
+    target = _target(errors, request.target, "input.target", recurring=recurrence is not None)
+    if recurrence is not None:
+        errors.extend(
+            UserError(ErrorCode.INVALID, field, message)
+            for field, message in recurrence_problems(recurrence, today)
+        )
+    if errors:
+        raise DomainError(*errors)
+    assert operation is not None
+    return ParsedCredit(operation, amount, description, key, target, recurrence)
+
+
+def parse_target(target: Target, field: str) -> ParsedTarget:
+    """A target of a group membership change (or any list of customers): exactly one of
+    customerIds and filter, every id parsed."""
+    errors: list[UserError] = []
+    parsed = _target(errors, target, field, recurring=False)
+    if errors:
+        raise DomainError(*errors)
+    return parsed
+
+
+def parse_filter(criteria: CustomerFilter, field: str) -> CustomerSelection:
+    """A filter of a customer list, every id parsed."""
+    errors: list[UserError] = []
+    selection = _selection(errors, criteria, field)
+    if errors:
+        raise DomainError(*errors)
+    return selection
+
+
+def _operation(errors: list[UserError], raw: str) -> CreditOperation | None:
+    try:
+        return CreditOperation(raw)
+    except ValueError:
+        errors.append(UserError(ErrorCode.INVALID, "input.operation", "Use ADD, REDUCE or SET."))
+        return None
+
+
+def _description(errors: list[UserError], raw: str | None) -> str | None:
+    description = clean_text(raw)
+    if description is not None and (
+        problem := text_problem(description, MAX_DESCRIPTION_LENGTH, multiline=True)
+    ):
+        errors.append(UserError(ErrorCode.INVALID, "input.description", problem))
+    return description
+
+
+def _idempotency_key(errors: list[UserError], raw: str | None) -> str | None:
+    """Only an omitted (null) key means "no key"; a key given must say something."""
+    if raw is None:
+        return None
+    key = raw.strip()
+    if not key:
+        problem: str | None = "Idempotency key must not be empty."
+    else:
+        problem = text_problem(key, MAX_IDEMPOTENCY_KEY_LENGTH)
+    if problem:
+        errors.append(UserError(ErrorCode.INVALID, "input.idempotencyKey", problem))
+    return key
+
+
+def _target(
+    errors: list[UserError], target: Target, field: str, *, recurring: bool
+) -> ParsedTarget:
+    if (target.customer_ids is None) == (target.filter is None):
+        errors.append(
+            UserError(ErrorCode.INVALID, field, "Give exactly one of customerIds and filter.")
+        )
+        return ParsedTarget()
+    if target.customer_ids is not None:
+        if len(target.customer_ids) > MAX_TARGET_IDS:
+            errors.append(
+                UserError(
+                    ErrorCode.INVALID,
+                    f"{field}.customerIds",
+                    f"At most {MAX_TARGET_IDS} ids; use a filter for more.",
+                )
+            )
+            return ParsedTarget()
+        return ParsedTarget(customer_ids=_ids(target.customer_ids))
+    assert target.filter is not None
+    criteria = target.filter
+    if recurring and (
+        not criteria.group_ids
+        or criteria.ids is not None
+        or clean_text(criteria.search)
+        or criteria.has_credits is not None
+    ):
+        errors.append(
+            UserError(
+                ErrorCode.INVALID,
+                f"{field}.filter",
+                "Recurring credits target listed customers or customer groups (filter.groupIds);"
+                " other filters are not supported.",
+            )
+        )
+        return ParsedTarget()
+    return ParsedTarget(selection=_selection(errors, criteria, f"{field}.filter"))
+
+
+def _selection(errors: list[UserError], criteria: CustomerFilter, field: str) -> CustomerSelection:
+    search = clean_text(criteria.search)
+    if search is not None and (problem := search_problem(search)):
+        errors.append(UserError(ErrorCode.INVALID, f"{field}.search", problem))
+    return CustomerSelection(
+        ids=_id_list(errors, criteria.ids, f"{field}.ids"),
+        group_ids=_id_list(errors, criteria.group_ids, f"{field}.groupIds"),
+        search=search,
+        has_credits=criteria.has_credits,
+    )
+
+
+def _id_list(
+    errors: list[UserError], values: tuple[str, ...] | None, field: str
+) -> tuple[UUID | None, ...] | None:
+    if values is None:
+        return None
+    if len(values) > MAX_TARGET_IDS:
+        errors.append(
+            UserError(ErrorCode.INVALID, field, f"At most {MAX_TARGET_IDS} ids per filter.")
+        )
+        return ()
+    return _ids(values)
+
+
+def _ids(values: tuple[str, ...]) -> tuple[UUID | None, ...]:
+    return tuple(parse_uuid(value) for value in values)
+
+
+def parse_uuid(value: str) -> UUID | None:
+    """The UUID an API id holds, or None when it holds none."""
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
