@@ -68,18 +68,31 @@ async def _until_disconnected(request: Request) -> None:
 
 
 async def _unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T:
-    """Runs `work`, cancelling it when the client disconnects first (or this is cancelled)."""
-    task = asyncio.create_task(work)
-    watcher = asyncio.create_task(_until_disconnected(request))
+    """Runs `work` in this task, cancelling it when the client disconnects first.
+
+    One watcher task per request, which cancels this one: running `work` in a task of its own
+    as well would cost a second task on every request of the till's read path.
+    """
+    this = asyncio.current_task()
+    assert this is not None
+    gone = False
+
+    async def watch() -> None:
+        nonlocal gone
+        await _until_disconnected(request)
+        gone = True
+        this.cancel()
+
+    watcher = asyncio.create_task(watch())
     try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        return await work
+    except asyncio.CancelledError:
+        if not gone:
+            raise
+        this.uncancel()
+        raise _ClientGoneError from None
     finally:
         watcher.cancel()
-        task.cancel()
-        await asyncio.wait({task, watcher})
-    if task.cancelled():
-        raise _ClientGoneError
-    return task.result()
 
 
 def _too_large(limit: int) -> _BadRequestError:

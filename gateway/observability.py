@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
+import secrets
 import time
-import uuid
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,6 +39,16 @@ def configure_logging(level: int = logging.INFO) -> None:
     logging.getLogger("tortoise").setLevel(logging.WARNING)
 
 
+# A made request id is this process's random prefix and a count: unique across processes, and
+# far cheaper than a random UUID on every request.
+_PROCESS_PREFIX = secrets.token_hex(8)
+_request_numbers = itertools.count(1)
+
+
+def _new_request_id() -> str:
+    return f"{_PROCESS_PREFIX}{next(_request_numbers):016x}"
+
+
 class RequestIdMiddleware:
     """Takes a well-formed incoming `X-Request-ID` or makes one, echoes it back, and writes
     the access log line while the id is still set (uvicorn's own access log runs too late)."""
@@ -50,7 +61,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _SAFE_ID.match(incoming) else _new_request_id()
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500

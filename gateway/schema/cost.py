@@ -7,12 +7,13 @@ argument's default. Fragments are expanded where they are spread, and every alia
     customers(first: 200) { edges { node { id groups { id name } } } }
     = 1 + 200 × (1 + (1 + 1 + (1 + 2))) = 1,201
 
-`QueryCostLimiter` refuses a document over the budget with `QUERY_TOO_COSTLY` before execution.
+`CostBudget` refuses a document over the budget with `QUERY_TOO_COSTLY`; the schema's request
+guard asks it before execution.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 from graphql import (
@@ -34,8 +35,6 @@ from graphql import (
     get_operation_ast,
 )
 from graphql.pyutils import Undefined
-from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionResult
 
 PAGE_ARGUMENT = "first"
 TOO_COSTLY = "QUERY_TOO_COSTLY"
@@ -55,6 +54,8 @@ class _Coster:
         self.defaults = defaults
         self.fragment_costs: dict[str, int] = {}
         self.expanding: set[str] = set()
+        # Whether a page size came from the variables: only then does the cost depend on them.
+        self.read_variables = False
 
     def selection(self, selection_set: SelectionSetNode | None, parent: Any) -> int:
         if selection_set is None:
@@ -107,6 +108,7 @@ class _Coster:
             elif isinstance(value, VariableNode):
                 name = value.name.value
                 given = self.variables.get(name, self.defaults.get(name, Undefined))
+                self.read_variables = True
         size = given if isinstance(given, int) and not isinstance(given, bool) else default
         return max(size, 0) if isinstance(size, int) else 1
 
@@ -146,12 +148,23 @@ def query_cost(
     operation_name: str | None = None,
 ) -> int:
     """The cost of the operation that would run (0 when the document names none)."""
+    return _cost(schema, document, variables, operation_name)[0]
+
+
+def _cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    variables: Mapping[str, Any] | None,
+    operation_name: str | None,
+) -> tuple[int, bool]:
+    """The cost, and whether it depends on the variables (a page size given by one)."""
     operation = get_operation_ast(document, operation_name)
     if operation is None:
-        return 0
+        return 0, False
     fragments = {f.name.value: f for f in _fragments(document)}
     coster = _Coster(schema, fragments, variables or {}, _variable_defaults(operation))
-    return coster.selection(operation.selection_set, _root_type(schema, operation))
+    cost = coster.selection(operation.selection_set, _root_type(schema, operation))
+    return cost, coster.read_variables
 
 
 def too_costly(cost: int, limit: int) -> GraphQLError:
@@ -162,22 +175,30 @@ def too_costly(cost: int, limit: int) -> GraphQLError:
     )
 
 
-class QueryCostLimiter(SchemaExtension):
-    """Refuses a valid document whose cost is over `max_cost`, before any resolver runs."""
+class CostBudget:
+    """The most a query may cost, and the costs already known.
 
-    def __init__(self, max_cost: int) -> None:
-        super().__init__()
+    A document whose cost does not depend on its variables is costed once, by query text and
+    operation name: the till sends the same few documents all day.
+    """
+
+    def __init__(self, max_cost: int, known: MutableMapping[tuple[str, str | None], int]) -> None:
         self.max_cost = max_cost
+        self.known = known
 
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        if document is not None and not context.result:
-            cost = query_cost(
-                context.schema._schema, document, context.variables, context.operation_name
-            )
-            if cost > self.max_cost:
-                context.result = ExecutionResult(
-                    data=None, errors=[too_costly(cost, self.max_cost)]
-                )
-        yield
+    def refusal(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        query: str,
+        variables: Mapping[str, Any] | None,
+        operation_name: str | None,
+    ) -> GraphQLError | None:
+        """The error refusing this operation, or None when it is within the budget."""
+        key = (query, operation_name)
+        cost = self.known.get(key)
+        if cost is None:
+            cost, varies = _cost(schema, document, variables, operation_name)
+            if not varies:
+                self.known[key] = cost
+        return too_costly(cost, self.max_cost) if cost > self.max_cost else None

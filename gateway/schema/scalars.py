@@ -18,6 +18,8 @@ from graphql import (
     ArgumentNode,
     DocumentNode,
     GraphQLError,
+    GraphQLID,
+    GraphQLString,
     ListValueNode,
     ObjectValueNode,
     OperationDefinitionNode,
@@ -137,10 +139,17 @@ def variable_errors(
         value = values.get(name, Undefined)
         if value is Undefined and (definition.default_value or not is_non_null_type(type_)):
             continue
+        if isinstance(value, str) and "\x00" not in value and _is_plain_text(type_):
+            continue  # the till's `$code`: a String or ID takes any text without NUL
         errors += _value_errors(name, definition, value, type_, hide_suggestions)
         if len(errors) >= MAX_INPUT_ERRORS:
             break
     return errors[:MAX_INPUT_ERRORS]
+
+
+def _is_plain_text(type_: GraphQLInputType) -> bool:
+    named = type_.of_type if is_non_null_type(type_) else type_
+    return named is GraphQLString or named is GraphQLID
 
 
 def _value_errors(
