@@ -86,3 +86,16 @@ async def create_customer(api: Api, **fields: Any) -> dict[str, Any]:
     assert payload["errors"] == [], payload
     customer: dict[str, Any] = payload["customer"]
     return customer
+
+
+# A page of 200 customers with their groups: what the cost budget must comfortably allow.
+PAGE_OF_CUSTOMERS = """{
+  customers(first: 200) {
+    edges { node { id firstName lastName email groups { id name reference } } }
+  }
+}"""
+
+# 200 entries of each of 200 customers: the selection of the aliased attack the budget refuses.
+ENTRIES_PER_CUSTOMER = """customers(first: 200) {
+  edges { node { id wallet { entries(first: 200) { edges { node { id delta { amount } } } } } } }
+}"""

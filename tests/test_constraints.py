@@ -154,24 +154,31 @@ async def test_a_schedule_run_past_the_maximum_fails_at_once_with_a_readable_err
     assert await schedules.queue_due_runs(dispatcher, datetime.now(UTC), schedule_id) == 0
 
 
-async def test_a_failing_schedule_run_ends_failed_after_a_bounded_number_of_attempts(
-    api: Api, dispatcher: InProcessDispatcher, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    anna = await create_customer(api, firstName="Anna")
+async def _daily_credit_from_today(
+    api: Api, dispatcher: InProcessDispatcher, customer_id: str
+) -> UUID:
+    """A daily ADD of 1.00 to one customer from today, with today's period applied."""
     today = local_today(datetime.now(UTC), "Europe/Warsaw")
     payload = await api.mutate(
         SET_CREDITS,
         {
             "input": {
-                "target": {"customerIds": [anna["id"]]},
+                "target": {"customerIds": [customer_id]},
                 "operation": "ADD",
                 "amount": "1.00",
                 "recurrence": {"unit": "DAY", "startDate": today.isoformat()},
             }
         },
     )
-    schedule_id = UUID(payload["schedule"]["id"])
     await dispatcher.drain()
+    return UUID(payload["schedule"]["id"])
+
+
+async def test_a_failing_schedule_run_ends_failed_after_a_bounded_number_of_attempts(
+    api: Api, dispatcher: InProcessDispatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anna = await create_customer(api, firstName="Anna")
+    schedule_id = await _daily_credit_from_today(api, dispatcher, anna["id"])
 
     async def broken(*args: Any, **kwargs: Any) -> int:
         raise RuntimeError("connection lost: secret detail")
@@ -207,20 +214,7 @@ async def test_a_run_whose_last_attempt_died_ends_failed(
     api: Api, dispatcher: InProcessDispatcher
 ) -> None:
     anna = await create_customer(api, firstName="Anna")
-    today = local_today(datetime.now(UTC), "Europe/Warsaw")
-    payload = await api.mutate(
-        SET_CREDITS,
-        {
-            "input": {
-                "target": {"customerIds": [anna["id"]]},
-                "operation": "ADD",
-                "amount": "1.00",
-                "recurrence": {"unit": "DAY", "startDate": today.isoformat()},
-            }
-        },
-    )
-    schedule_id = UUID(payload["schedule"]["id"])
-    await dispatcher.drain()
+    schedule_id = await _daily_credit_from_today(api, dispatcher, anna["id"])
     # a run left RUNNING by a worker that died during its last allowed attempt
     await ScheduleRun.filter(schedule_id=schedule_id).update(
         status="RUNNING", attempts=wallet.MAX_ATTEMPTS, processed=0

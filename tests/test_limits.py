@@ -19,18 +19,17 @@ from gateway.app import create_app
 from gateway.schema.cost import query_cost
 from gateway.schema.root import build_schema
 from settings import Settings
-from tests.helpers import CREATE_CUSTOMER, Api, create_customer, new_location
+from tests.helpers import (
+    CREATE_CUSTOMER,
+    ENTRIES_PER_CUSTOMER,
+    PAGE_OF_CUSTOMERS,
+    Api,
+    create_customer,
+    new_location,
+)
 from tests.wallet_helpers import SET_CREDITS, credit_input, snapshot
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-PAGE_OF_CUSTOMERS = """{
-  customers(first: 200) {
-    edges { node { id firstName lastName email groups { id name reference } } }
-  }
-}"""
-ENTRIES_PER_CUSTOMER = """customers(first: 200) {
-  edges { node { id wallet { entries(first: 200) { edges { node { id delta { amount } } } } } } }
-}"""
 
 
 def _aliased(count: int) -> str:

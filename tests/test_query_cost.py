@@ -9,18 +9,9 @@ from graphql import parse
 
 from gateway.schema.cost import query_cost
 from gateway.schema.root import MAX_QUERY_COST, build_schema
+from tests.helpers import ENTRIES_PER_CUSTOMER, PAGE_OF_CUSTOMERS
 
 SCHEMA = build_schema(production=False)._schema
-
-CUSTOMER_PAGE = """{
-  customers(first: 200) {
-    edges { node { id firstName lastName email groups { id name reference } } }
-  }
-}"""
-
-ENTRIES_PER_CUSTOMER = """customers(first: 200) {
-  edges { node { id wallet { entries(first: 200) { edges { node { id delta { amount } } } } } } }
-}"""
 
 
 def cost(document: str, variables: dict[str, Any] | None = None, name: str | None = None) -> int:
@@ -38,8 +29,8 @@ def test_a_field_costs_one_plus_its_selection() -> None:
 
 def test_a_page_of_200_customers_with_their_groups() -> None:
     # 1 + 200 × (edges 1 + node 1 + id, firstName, lastName, email 4 + groups (1 + 3))
-    assert cost(CUSTOMER_PAGE) == 2_001
-    assert cost(CUSTOMER_PAGE) * 5 < MAX_QUERY_COST
+    assert cost(PAGE_OF_CUSTOMERS) == 2_001
+    assert cost(PAGE_OF_CUSTOMERS) * 5 < MAX_QUERY_COST
 
 
 def test_a_nested_page_multiplies() -> None:
