@@ -20,6 +20,7 @@ from uuid import UUID
 
 from domain.contacts import clean_text, search_problem
 from domain.errors import DomainError, ErrorCode, UserError
+from domain.ids import parse_id
 from domain.inputs import CreditRequest, CustomerFilter, Target
 from domain.ledger import CreditOperation, amount_problem
 from domain.money import to_minor
@@ -215,12 +216,4 @@ def _id_list(
 
 
 def _ids(values: tuple[str, ...]) -> tuple[UUID | None, ...]:
-    return tuple(parse_uuid(value) for value in values)
-
-
-def parse_uuid(value: str) -> UUID | None:
-    """The UUID an API id holds, or None when it holds none."""
-    try:
-        return UUID(value)
-    except ValueError:
-        return None
+    return tuple(parse_id(value) for value in values)

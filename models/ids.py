@@ -16,11 +16,3 @@ def new_id() -> UUID:
     rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
     value = (millis & ((1 << 48) - 1)) << 80 | _VERSION_7 | rand_a << 64 | _VARIANT_RFC | rand_b
     return UUID(int=value)
-
-
-def parse_id(value: str) -> UUID | None:
-    """The UUID in an API id, or None when it is not one (which callers treat as unknown)."""
-    try:
-        return UUID(value)
-    except (ValueError, AttributeError, TypeError):
-        return None

@@ -14,8 +14,8 @@ from tortoise.queryset import QuerySet
 
 from domain import entities
 from domain.access import Role
+from domain.ids import parse_id
 from models.entities import ApiKey, Card, Customer, CustomerGroup, GroupMembership, Location
-from models.ids import parse_id
 from models.wallet import CreditSchedule, WalletEntry, WalletOperation
 
 if TYPE_CHECKING:
@@ -26,7 +26,8 @@ E = TypeVar("E", bound="DataclassInstance")
 
 
 def parse_ids(values: Iterable[str]) -> list[UUID]:
-    """The well-formed ids among `values`; malformed ones can match nothing anyway."""
+    """The well-formed ids among `values` (ids stored as text); malformed ones can match
+    nothing anyway."""
     return [uid for uid in (parse_id(v) for v in values) if uid is not None]
 
 
@@ -38,8 +39,8 @@ def live_customers(location_id: UUID) -> CustomerQuery:
 def customers_matching(
     location_id: UUID,
     *,
-    ids: Sequence[str] | None = None,
-    group_ids: Sequence[str] | None = None,
+    ids: Sequence[UUID] | None = None,
+    group_ids: Sequence[UUID] | None = None,
     search: str | None = None,
     has_credits: bool | None = None,
     after: UUID | None = None,
@@ -49,10 +50,10 @@ def customers_matching(
     if after is not None:
         query = query.filter(id__gt=after)
     if ids is not None:
-        query = query.filter(id__in=parse_ids(ids))
+        query = query.filter(id__in=list(ids))
     if group_ids is not None:
         members = GroupMembership.filter(
-            group_id__in=parse_ids(group_ids), group__location_id=location_id
+            group_id__in=list(group_ids), group__location_id=location_id
         )
         if after is not None:
             # PostgreSQL does not carry `id > after` across the semi-join: without this every

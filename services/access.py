@@ -22,10 +22,10 @@ from cachetools import TTLCache
 from domain import entities
 from domain.access import Principal, Role
 from domain.errors import ErrorCode, Validator, not_found
+from domain.ids import parse_id
 from domain.text import text_problem
 from models.db import transaction
 from models.entities import ApiKey, Location
-from models.ids import parse_id
 from models.queries import api_key_entity, location_entity
 
 KEY_PREFIX = "gocrm_"

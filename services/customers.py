@@ -18,18 +18,19 @@ from domain.credits import (
 )
 from domain.customer_input import CheckedCard, checked_customer
 from domain.errors import DomainError, ErrorCode, UserError, Validator, fail, not_found
+from domain.ids import parse_id
 from domain.inputs import CustomerFilter, CustomerInput
 from domain.paging import decode_cursor, page_of, page_size_problem
 from models import reads
 from models.db import IntegrityError, transaction
 from models.entities import Card, Customer, CustomerGroup, GroupMembership
-from models.ids import parse_id
 from models.queries import (
     CustomerQuery,
     card_entity,
     customer_entity,
     customers_matching,
     group_entity,
+    live_customers,
 )
 
 
@@ -42,16 +43,17 @@ def filtered_customers(
         return customers_matching(location_id, after=after)
     return customers_matching(
         location_id,
-        ids=_id_strings(selection.ids),
-        group_ids=_id_strings(selection.group_ids),
+        ids=_known(selection.ids),
+        group_ids=_known(selection.group_ids),
         search=selection.search,
         has_credits=selection.has_credits,
         after=after,
     )
 
 
-def _id_strings(ids: Sequence[UUID | None] | None) -> list[str] | None:
-    return None if ids is None else [str(i) for i in ids if i is not None]
+def _known(ids: Sequence[UUID | None] | None) -> list[UUID] | None:
+    """The well-formed ids of a selection (None stands for a malformed one)."""
+    return None if ids is None else [i for i in ids if i is not None]
 
 
 async def check_ids(
@@ -67,7 +69,7 @@ async def check_ids(
     None stands for an id that was not a UUID.
     """
     known_customers: set[UUID] = set()
-    if wanted := [str(i) for _, ids in customers for i in ids if i is not None]:
+    if wanted := [i for _, ids in customers for i in ids if i is not None]:
         found = await customers_matching(location_id, ids=wanted).values_list("id", flat=True)
         known_customers = {UUID(str(c)) for c in found}
     known_groups: set[UUID] = set()
@@ -230,15 +232,13 @@ async def _check_cards(
 async def _check_groups(
     checks: Validator, location_id: UUID, group_ids: Sequence[str]
 ) -> list[UUID]:
+    """The groups a customer input names, each once; NOT_FOUND joins `checks` for each id
+    that is not a group of the location."""
     wanted = [parse_id(g) for g in group_ids]
-    known = set(
-        await CustomerGroup.filter(
-            location_id=location_id, id__in=[g for g in wanted if g]
-        ).values_list("id", flat=True)
-    )
-    for index, uid in enumerate(wanted):
-        if uid not in known:
-            checks.add(ErrorCode.NOT_FOUND, f"input.groupIds.{index}", "Customer group not found.")
+    try:
+        await check_ids(location_id, groups=[("input.groupIds", wanted)])
+    except DomainError as unknown:
+        checks.errors.extend(unknown.errors)
     return list(dict.fromkeys(g for g in wanted if g is not None))
 
 
@@ -300,8 +300,7 @@ async def update_customer(
     customer = checked_customer(data)
     values, cards = customer.contact, customer.cards
     uid = parse_id(customer_id)
-    live = Customer.filter(location_id=location_id, deleted_at__isnull=True)
-    row = await live.get_or_none(id=uid) if uid else None
+    row = await live_customers(location_id).get_or_none(id=uid) if uid else None
     if row is None:
         raise not_found("id", "Customer")
     checks = Validator()

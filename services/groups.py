@@ -11,10 +11,10 @@ from domain import entities
 from domain.credits import parse_target
 from domain.customer_input import checked_group_changes, checked_new_group
 from domain.errors import DomainError, ErrorCode, fail, not_found
+from domain.ids import parse_id
 from domain.inputs import CustomerGroupInput, Target
 from models.db import IntegrityError, transaction
 from models.entities import CustomerGroup, GroupMembership
-from models.ids import parse_id
 from models.queries import group_entity, member_counts, remove_members
 from services.customers import check_target, checked_selection, filtered_customers
 

@@ -18,6 +18,7 @@ from domain import entities
 from domain.access import Principal
 from domain.credits import ParsedCredit
 from domain.errors import not_found
+from domain.ids import parse_id
 from domain.inputs import CreditRequest
 from domain.ledger import CreditOperation, EntrySource
 from domain.schedule import (
@@ -30,9 +31,8 @@ from domain.schedule import (
 )
 from models.db import IntegrityError, transaction
 from models.entities import Location
-from models.ids import parse_id
 from models.ledger import Application, apply_chunk, is_balance_out_of_range
-from models.queries import CustomerQuery, credit_schedule_entity, customers_matching
+from models.queries import CustomerQuery, credit_schedule_entity, customers_matching, parse_ids
 from models.wallet import CreditSchedule, ScheduleRun
 from services.customers import check_target, id_chunks
 from services.jobs import Dispatcher, enqueue_schedule_period
@@ -170,8 +170,8 @@ async def customer_counts(schedule_ids: list[UUID]) -> dict[UUID, int]:
 
 def _targets(row: CreditSchedule, after: UUID | None = None) -> CustomerQuery:
     if row.target == "GROUPS":
-        return customers_matching(row.location_id, group_ids=row.group_ids, after=after)
-    return customers_matching(row.location_id, ids=row.customer_ids, after=after)
+        return customers_matching(row.location_id, group_ids=parse_ids(row.group_ids), after=after)
+    return customers_matching(row.location_id, ids=parse_ids(row.customer_ids), after=after)
 
 
 async def queue_due_runs(

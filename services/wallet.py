@@ -20,8 +20,9 @@ from uuid import UUID
 
 from domain import entities
 from domain.access import Principal
-from domain.credits import CustomerSelection, ParsedCredit, parse_credit, parse_uuid
+from domain.credits import CustomerSelection, ParsedCredit, parse_credit
 from domain.errors import DomainError, ErrorCode, fail
+from domain.ids import parse_id
 from domain.inputs import CreditRequest
 from domain.ledger import CreditOperation, EntrySource
 from domain.money import to_decimal
@@ -29,7 +30,6 @@ from domain.paging import decode_cursor, page_of, page_size_problem
 from domain.schedule import local_today
 from models.db import IntegrityError, transaction
 from models.entities import MAX_CREDIT_BALANCE, IdempotencyKey, Location
-from models.ids import parse_id
 from models.ledger import Application, apply_chunk, is_balance_out_of_range
 from models.queries import wallet_entry_entity, wallet_operation_entity
 from models.wallet import CreditSchedule, WalletEntry, WalletOperation
@@ -171,7 +171,7 @@ def _filter_from_json(data: dict[str, object]) -> CustomerSelection:
         value = data.get(name)
         if not isinstance(value, list):
             return None
-        return tuple(uid for uid in (parse_uuid(str(v)) for v in value) if uid is not None)
+        return tuple(uid for uid in (parse_id(str(v)) for v in value) if uid is not None)
 
     search = data.get("search")
     has_credits = data.get("has_credits")
