@@ -58,10 +58,15 @@ def _check_database_url(settings: Settings) -> None:
 
 
 def _with_database(
-    settings: Settings, action: Callable[[], Awaitable[T]], *, require_current: bool = True
+    settings: Settings,
+    action: Callable[[], Awaitable[T]],
+    *,
+    require_current: bool = True,
+    migrate_first: bool | None = None,
 ) -> T:
-    """Run `action` on an open, reachable database: migrated first on SQLite; on PostgreSQL
-    refused, with `require_current`, while a migration is missing."""
+    """Run `action` on an open, reachable database: migrated first on SQLite (or wherever
+    `migrate_first` says); otherwise refused, with `require_current`, while a migration is
+    missing."""
     from gateway.readiness import migrations_message
     from models.db import (
         check_database,
@@ -71,16 +76,18 @@ def _with_database(
         open_database,
     )
 
+    migrate = settings.is_sqlite if migrate_first is None else migrate_first
+
     async def run() -> T:
-        if settings.is_sqlite:
+        if migrate:
             await migrate_database(settings)
         await open_database(settings)
         try:
-            await check_database()
-            if require_current and not settings.is_sqlite:
-                missing = await missing_migrations(settings)
-                if missing:
+            if require_current and not migrate:
+                if missing := await missing_migrations(settings):  # reaches the database first
                     raise CommandError(migrations_message(missing))
+            else:
+                await check_database()
             return await action()
         finally:
             await close_database()
@@ -101,13 +108,17 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     if settings.is_sqlite and args.workers > 1:
         raise CommandError("SQLite serves one worker; set DATABASE_URL to PostgreSQL for more")
     # Reachable, migrated on SQLite; in production also current (the app checks again at
     # start-up, and in development only warns).
     _with_database(settings, _nothing, require_current=settings.production)
+    return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
     uvicorn.run(
         "gateway.app:app_factory",
         factory=True,
@@ -181,11 +192,9 @@ def cmd_import_customers(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from models.db import migrate_database
     from services.demo import seed_demo
 
-    asyncio.run(migrate_database(settings))
-    demo = _with_database(settings, seed_demo)
+    demo = _with_database(settings, seed_demo, migrate_first=True)
     url = f"http://{args.host}:{args.port}/graphql"
     print(
         "\nGoCRM demo is ready.\n"
@@ -198,7 +207,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         flush=True,
     )
     args.workers = 1
-    return cmd_serve(args, settings)
+    return _serve(args)
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
