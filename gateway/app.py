@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
 from gateway import graphiql
-from gateway.http import GraphQLEndpoint, Runtime
+from gateway.http import GraphQLEndpoint, Runtime, Shortcut
 from gateway.observability import RequestIdMiddleware, configure_logging
 from gateway.readiness import (
     OneLineStartupRefusal,
@@ -103,7 +103,6 @@ def create_app(
         timeout_seconds=settings.request_timeout_seconds,
     )
     routes: list[BaseRoute] = [
-        Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz(settings), methods=["GET"]),
     ]
@@ -111,7 +110,11 @@ def create_app(
         routes.append(Mount(graphiql.ASSETS_PATH, graphiql.assets(), name="graphiql"))
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(OneLineStartupRefusal), Middleware(RequestIdMiddleware)],
+        middleware=[
+            Middleware(OneLineStartupRefusal),
+            Middleware(RequestIdMiddleware),
+            Middleware(Shortcut, path="/graphql", endpoint=endpoint),
+        ],
         lifespan=lifespan,
     )
     app.state.runtime = runtime

@@ -24,6 +24,7 @@ import strawberry
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
+# How long a request runs before it is watched for its client disconnecting.
+WATCH_AFTER_SECONDS = 0.05
 QUERIES_ONLY = frozenset({OperationType.QUERY})
 QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
@@ -70,12 +73,14 @@ async def _until_disconnected(request: Request) -> None:
 async def _unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T:
     """Runs `work` in this task, cancelling it when the client disconnects first.
 
-    One watcher task per request, which cancels this one: running `work` in a task of its own
-    as well would cost a second task on every request of the till's read path.
+    A request still running after `WATCH_AFTER_SECONDS` gets one watcher task, which cancels
+    this one when the client goes. The till's requests finish long before that, so they pay for
+    a timer rather than for a task of their own on every request.
     """
     this = asyncio.current_task()
     assert this is not None
     gone = False
+    watcher: asyncio.Task[None] | None = None
 
     async def watch() -> None:
         nonlocal gone
@@ -83,7 +88,11 @@ async def _unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -
         gone = True
         this.cancel()
 
-    watcher = asyncio.create_task(watch())
+    def start_watching() -> None:
+        nonlocal watcher
+        watcher = asyncio.create_task(watch())
+
+    timer = asyncio.get_running_loop().call_later(WATCH_AFTER_SECONDS, start_watching)
     try:
         return await work
     except asyncio.CancelledError:
@@ -92,7 +101,9 @@ async def _unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -
         this.uncancel()
         raise _ClientGoneError from None
     finally:
-        watcher.cancel()
+        timer.cancel()
+        if watcher is not None:
+            watcher.cancel()
 
 
 def _too_large(limit: int) -> _BadRequestError:
@@ -228,6 +239,10 @@ class GraphQLEndpoint:
         self.max_body_bytes = max_body_bytes
         self.timeout_seconds = timeout_seconds
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
+
     async def handle(self, request: Request) -> Response:
         if request.method not in ("GET", "POST"):
             return JSONResponse(
@@ -315,3 +330,20 @@ class GraphQLEndpoint:
         if result.extensions:
             body["extensions"] = result.extensions
         return JSONResponse(body, status_code=status, media_type=media)
+
+
+class Shortcut:
+    """Serves one path with one ASGI app ahead of the router: the till's every request skips
+    the route matching and the per-request exception wrappers it does not need. Everything
+    else, and every other scope, goes on to `app`."""
+
+    def __init__(self, app: ASGIApp, path: str, endpoint: ASGIApp) -> None:
+        self.app = app
+        self.path = path
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == self.path:
+            await self.endpoint(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

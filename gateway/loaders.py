@@ -50,7 +50,3 @@ class Loaders:
     @cached_property
     def schedule_customer_counts(self) -> DataLoader[UUID, int]:
         return DataLoader(load_fn=_schedule_counts)
-
-    def prime_groups(self, customer_id: UUID, groups: Sequence[entities.CustomerGroup]) -> None:
-        """Groups already read with their customer, so that `groups` does not read them again."""
-        self.groups.prime(customer_id, list(groups))

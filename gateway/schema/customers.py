@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import date, datetime
 
 import strawberry
@@ -37,9 +38,15 @@ class Customer:
     created_at: datetime
     updated_at: datetime
     entity: strawberry.Private[entities.Customer]
+    # The groups when they were read with the customer (a card lookup), else None.
+    known_groups: strawberry.Private[tuple[entities.CustomerGroup, ...] | None] = None
 
     @classmethod
-    def of(cls, customer: entities.Customer) -> Customer:
+    def of(
+        cls,
+        customer: entities.Customer,
+        groups: tuple[entities.CustomerGroup, ...] | None = None,
+    ) -> Customer:
         return cls(
             id=strawberry.ID(str(customer.id)),
             first_name=customer.first_name,
@@ -50,6 +57,7 @@ class Customer:
             created_at=customer.created_at,
             updated_at=customer.updated_at,
             entity=customer,
+            known_groups=groups,
         )
 
     @strawberry.field
@@ -57,8 +65,14 @@ class Customer:
         found = await info.context.loaders.cards.load(self.entity.id)
         return [CustomerCard(code=c.code, number=c.number, expires_on=c.expires_on) for c in found]
 
-    @strawberry.field
-    async def groups(self, info: Info) -> list[CustomerGroup]:
+    @strawberry.field(graphql_type=list[CustomerGroup])
+    def groups(self, info: Info) -> list[CustomerGroup] | Awaitable[list[CustomerGroup]]:
+        # Known groups are answered at once: no awaitable for the executor to wait on.
+        if self.known_groups is not None:
+            return [CustomerGroup.of(g) for g in self.known_groups]
+        return self._loaded_groups(info)
+
+    async def _loaded_groups(self, info: Info) -> list[CustomerGroup]:
         found = await info.context.loaders.groups.load(self.entity.id)
         return [CustomerGroup.of(g) for g in found]
 
@@ -106,8 +120,7 @@ class Query:
             raise invalid(error) from error
         if found is None:
             return None
-        info.context.loaders.prime_groups(found.customer.id, found.groups)
-        return Customer.of(found.customer)
+        return Customer.of(found.customer, found.groups)
 
     @strawberry.field(permission_classes=[AdminOnly])
     async def customers(

@@ -1,21 +1,36 @@
-"""The schema: per-area Query and Mutation classes merged, with the security extensions."""
+"""The schema: per-area Query and Mutation classes merged, run with the request limits."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from functools import lru_cache
+from inspect import isawaitable
+from typing import Any
 
 import strawberry
 from cachetools import LRUCache
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, parse, validate
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    execute,
+    parse,
+    specified_rules,
+    validate,
+)
 from graphql.validation import NoSchemaIntrospectionCustomRule, ValuesOfCorrectTypeRule
-from strawberry.extensions import SchemaExtension, max_aliases, query_depth_limiter
+from strawberry.exceptions import MissingQueryError
+from strawberry.execution.is_awaitable import optimized_is_awaitable
+from strawberry.extensions import max_aliases, query_depth_limiter
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+from strawberry.utils.operation import get_operation_type
 
 from gateway.schema import access, customers, groups, wallet
 from gateway.schema.cost import CostBudget
@@ -47,17 +62,6 @@ def _is_unexpected(error: GraphQLError) -> bool:
 log = logging.getLogger("gocrm.graphql")
 
 
-class Schema(strawberry.Schema):
-    """Logs unexpected errors with their traceback; expected ones are the client's business."""
-
-    def process_errors(
-        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
-    ) -> None:
-        for error in errors:
-            if _is_unexpected(error):
-                log.error("unexpected error: %s", error.message, exc_info=error.original_error)
-
-
 # The rule classes are built once: the validation cache keys on them, so rules made afresh for
 # every request (as QueryDepthLimiter and MaxAliasesLimiter do) would never hit the cache.
 LIMIT_RULES: list[type[ASTValidationRule]] = [
@@ -76,9 +80,6 @@ STRAWBERRY_RULES: tuple[type[ASTValidationRule], ...] = (
 )
 
 
-ValidationKey = tuple[str, tuple[type[ASTValidationRule], ...]]
-
-
 @dataclass(frozen=True)
 class Limits:
     """What the guard enforces and remembers, built once per schema."""
@@ -86,73 +87,92 @@ class Limits:
     production: bool
     budget: CostBudget
     parsed: Callable[..., DocumentNode]
-    validated: MutableMapping[ValidationKey, list[GraphQLError]]
+    validated: MutableMapping[str, list[GraphQLError]]
 
 
-class RequestGuard(SchemaExtension):
-    """Every check a request passes before and after execution, in one extension (each
-    extension costs every request a context manager per step):
+class Schema(strawberry.Schema):
+    """Runs a request with every check it must pass, straight through graphql-core.
+
+    Strawberry's own `execute` wraps every step of every request in extension context
+    managers; the checks below are the only ones this gateway runs, so they run as plain code:
 
     - parsing: at most `MAX_TOKENS` tokens, documents cached by their text;
+    - the operation type: mutations only where the transport allows them;
     - validation: cached by query text (a document hashes and compares as a deep tree of
       frozen dataclasses, which costs more than the lookup saves), with the depth and alias
       limits, literal errors that name their field, and in production no introspection and no
       "Did you mean …?" suggestions, which would reveal the schema;
     - execution: refused when the query costs more than the budget;
-    - in production, unexpected errors masked in the result.
+    - unexpected errors logged with their traceback and, in production, masked in the result.
     """
 
-    def __init__(self, limits: Limits) -> None:
-        super().__init__()
+    def __init__(self, *, limits: Limits, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.limits = limits
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if self.limits.production and result is not None and result.errors:
-            result.errors = [_masked(error) for error in result.errors]
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        context.graphql_document = self.limits.parsed(context.query, max_tokens=MAX_TOKENS)
-        yield
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        assert context.graphql_document is not None
-        assert context.query is not None
-        extra = PRODUCTION_RULES if self.limits.production else ()
-        rules = tuple(
+        extra = PRODUCTION_RULES if limits.production else ()
+        self.rules = tuple(
             LiteralValuesRule if rule is ValuesOfCorrectTypeRule else rule
-            for rule in (*context.validation_rules, *LIMIT_RULES, *STRAWBERRY_RULES, *extra)
+            for rule in (*specified_rules, *LIMIT_RULES, *STRAWBERRY_RULES, *extra)
         )
-        key = (context.query, rules)
-        errors = self.limits.validated.get(key)
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        if not query:
+            raise MissingQueryError
+        limits = self.limits
+        try:
+            document = limits.parsed(query, max_tokens=MAX_TOKENS)
+        except GraphQLError as syntax_error:
+            return ExecutionResult(data=None, errors=[syntax_error])
+        try:
+            operation_type = get_operation_type(document, operation_name)
+        except RuntimeError as error:
+            raise CannotGetOperationTypeError(operation_name) from error
+        if allowed_operation_types is not None and operation_type not in allowed_operation_types:
+            raise InvalidOperationTypeError(operation_type)
+        errors = limits.validated.get(query)
         if errors is None:
             errors = validate(
-                context.schema._schema,
-                context.graphql_document,
-                rules,
-                hide_suggestions=self.limits.production,
+                self._schema, document, self.rules, hide_suggestions=limits.production
             )
-            self.limits.validated[key] = errors
-        context.pre_execution_errors = list(errors)
-        yield
-
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        if document is not None and context.query is not None and not context.result:
-            refusal = self.limits.budget.refusal(
-                context.schema._schema,
-                document,
-                context.query,
-                context.variables,
-                context.operation_name,
-            )
-            if refusal is not None:
-                context.result = ExecutionResult(data=None, errors=[refusal])
-        yield
+            limits.validated[query] = errors
+        if errors:
+            return ExecutionResult(data=None, errors=list(errors))
+        refusal = limits.budget.refusal(
+            self._schema, document, query, variable_values, operation_name
+        )
+        if refusal is not None:
+            return ExecutionResult(data=None, errors=[refusal])
+        result = execute(
+            self._schema,
+            document,
+            root_value=root_value,
+            context_value=context_value,
+            variable_values=variable_values,
+            operation_name=operation_name,
+            executor_class=self.execution_context_class,
+            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+        )
+        if isawaitable(result):
+            result = await result
+        errors = result.errors
+        if errors:
+            for failure in errors:
+                if _is_unexpected(failure):
+                    log.error(
+                        "unexpected error: %s", failure.message, exc_info=failure.original_error
+                    )
+            if limits.production:
+                errors = [_masked(failure) for failure in errors]
+        return ExecutionResult(data=result.data, errors=errors, extensions=result.extensions)
 
 
 def _masked(error: GraphQLError) -> GraphQLError:
@@ -175,9 +195,9 @@ def build_schema(*, production: bool, max_query_cost: int = MAX_QUERY_COST) -> s
         validated=LRUCache(maxsize=CACHE_SIZE),
     )
     return Schema(
+        limits=limits,
         query=Query,
         mutation=Mutation,
-        extensions=[lambda: RequestGuard(limits)],
         execution_context_class=ProductionExecutor if production else InputExecutor,
         scalar_overrides=SCALAR_OVERRIDES,
     )
