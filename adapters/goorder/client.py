@@ -1,0 +1,57 @@
+"""Reads a GoOrder store's promotions.
+
+GoOrder says how many pages a list has: page 1 is read first, then the remaining pages
+concurrently (within the in-flight cap of the store's base URL).
+"""
+
+from __future__ import annotations
+
+from adapters.errors import MalformedResponse
+from adapters.goorder import schemas
+from adapters.http import UpstreamClients, UpstreamSession, gather_in_order
+from domain.upstream import Channel, GoorderCredentials, GoorderSnapshot, PromotionRecord
+
+UPSTREAM = Channel.GOORDER.upstream_name
+# More pages than this (a million promotions) is taken for a broken answer, not a list to read.
+MAX_PAGES = 10_000
+
+
+async def fetch_goorder(
+    clients: UpstreamClients, credentials: GoorderCredentials, *, deadline: float
+) -> GoorderSnapshot:
+    """Every promotion of one GoOrder store, within `deadline` seconds.
+
+    Raises `UpstreamUnavailable`, `CredentialsRejected`, `MalformedResponse` or `UpstreamError`.
+    """
+    session = clients.session(
+        UPSTREAM, credentials.base_url, deadline=deadline, secrets=(credentials.api_key,)
+    )
+    promotions = await session.within_deadline(_read_all(session, credentials))
+    return GoorderSnapshot(promotions=tuple(promotions))
+
+
+async def _read_all(
+    session: UpstreamSession, credentials: GoorderCredentials
+) -> list[PromotionRecord]:
+    path = schemas.promotions_path(credentials.store_id)
+    headers = schemas.api_key_header(credentials.api_key)
+
+    async def page(number: int) -> schemas.PromotionsPage:
+        params = schemas.page_params(number)
+        return await session.get_json(
+            path, schemas.parse_promotions_page, params=params, headers=headers
+        )
+
+    first = await page(schemas.FIRST_PAGE)
+    if first.pages > MAX_PAGES:
+        message = (
+            f"{UPSTREAM} sent a malformed response: pages: expected at most {MAX_PAGES} "
+            f"(GET {path})"
+        )
+        raise MalformedResponse(UPSTREAM, message, field="pages")
+    rest = await gather_in_order(page(n) for n in range(schemas.FIRST_PAGE + 1, first.pages + 1))
+    records: dict[str, PromotionRecord] = {}
+    for each in (first, *rest):
+        for promotion in each.promotions:
+            records.setdefault(promotion.external_id, promotion)
+    return list(records.values())

@@ -1,0 +1,99 @@
+"""GoPOS's wire format: every GoPOS field name and path lives here.
+
+Bodies are validated as they are read; a violation raises `FieldError` with the path of the
+field ("data[3].reference"), which the session reports as a `MalformedResponse`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from adapters import wire
+from domain.upstream import PosDiscountRecord, PosGroupRecord, UpstreamMoney
+
+TOKEN_PATH = "/oauth/token"
+PAGE_SIZE = 100  # the largest page GoPOS serves
+DISCOUNT_TYPES = ("PERCENT", "AMOUNT")
+DISCOUNT_STATUSES = ("ENABLED", "DISABLED")
+
+
+def groups_path(organization_id: str) -> str:
+    return f"/api/v3/{organization_id}/clients/groups"
+
+
+def discounts_path(organization_id: str) -> str:
+    return f"/api/v3/{organization_id}/discounts"
+
+
+def token_form(client_id: str, client_secret: str, organization_id: str) -> dict[str, str]:
+    return {
+        "grant_type": "organization",
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "organization_id": organization_id,
+    }
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def page_params(page: int) -> dict[str, str | int]:
+    return {"page": page, "size": PAGE_SIZE}
+
+
+def parse_token(body: object) -> tuple[str, float]:
+    """The access token and its lifetime in seconds."""
+    root = wire.obj(body, "$")
+    token = wire.text(*wire.field(root, "access_token", ""))
+    if not token:
+        raise wire.FieldError("access_token", "expected a non-empty string")
+    lifetime = wire.number(*wire.field(root, "expires_in", ""))
+    if not lifetime > 0:
+        raise wire.FieldError("expires_in", "expected a positive number of seconds")
+    return token, lifetime
+
+
+def parse_groups_page(body: object) -> list[PosGroupRecord]:
+    return [_group(item, path) for item, path in _data_list(body)]
+
+
+def parse_discounts_page(body: object) -> list[PosDiscountRecord]:
+    return [_discount(item, path) for item, path in _data_list(body)]
+
+
+def _data_list(body: object) -> list[tuple[object, str]]:
+    return wire.items(*wire.field(wire.obj(body, "$"), "data", ""))
+
+
+def _group(item: object, path: str) -> PosGroupRecord:
+    group = wire.obj(item, path)
+    limit, limit_path = wire.field(group, "daily_discount_limit", path)
+    discount_ids, ids_path = wire.field(group, "discount_ids", path)
+    return PosGroupRecord(
+        external_id=wire.identifier(*wire.field(group, "id", path)),
+        name=wire.text(*wire.field(group, "name", path)),
+        reference=wire.optional_text(*wire.field(group, "reference", path)),
+        daily_discount_limit=None if limit is None else _money(limit, limit_path),
+        discount_ids=tuple(wire.identifier(*entry) for entry in wire.items(discount_ids, ids_path)),
+    )
+
+
+def _discount(item: object, path: str) -> PosDiscountRecord:
+    discount = wire.obj(item, path)
+    status = wire.choice(*wire.field(discount, "status", path), DISCOUNT_STATUSES)
+    return PosDiscountRecord(
+        external_id=wire.identifier(*wire.field(discount, "id", path)),
+        name=wire.text(*wire.field(discount, "name", path)),
+        type=wire.choice(*wire.field(discount, "type", path), DISCOUNT_TYPES),
+        value=wire.decimal(*wire.field(discount, "value", path)),
+        enabled=status == "ENABLED",
+    )
+
+
+def _money(value: object, path: str) -> UpstreamMoney:
+    money: Mapping[str, object] = wire.obj(value, path)
+    return UpstreamMoney(
+        amount=wire.decimal(*wire.field(money, "amount", path)),
+        currency=wire.currency(*wire.field(money, "currency", path)),
+    )

@@ -1,0 +1,94 @@
+"""What the GoPOS and GoOrder adapters read, as plain values.
+
+The adapters parse each upstream's wire format (field names, wrappers, paging) and hand these
+values up; nothing above `adapters/` knows an upstream field name. Money stays as the upstream's
+decimal amount with its currency until a service converts it with the location's minor units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    GOPOS = "GOPOS"
+    GOORDER = "GOORDER"
+
+    @property
+    def upstream_name(self) -> str:
+        return "GoPOS" if self is Channel.GOPOS else "GoOrder"
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamMoney:
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class PosDiscountRecord:
+    external_id: str
+    name: str
+    type: str  # PERCENT | AMOUNT
+    value: Decimal  # a percentage for PERCENT, money off for AMOUNT
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PosGroupRecord:
+    external_id: str
+    name: str
+    reference: str | None
+    daily_discount_limit: UpstreamMoney | None
+    discount_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GoposSnapshot:
+    """Everything one GoPOS organisation holds that the gateway mirrors."""
+
+    groups: tuple[PosGroupRecord, ...]
+    discounts: tuple[PosDiscountRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionRecord:
+    external_id: str
+    name: str
+    reference: str | None
+    type: str  # ORDER_PERCENT | ORDER_AMOUNT
+    add_type: str  # MANUAL | AUTOMATIC: how it was created; does not change how it applies
+    value: Decimal
+    min_basket_value: Decimal | None  # in the store's currency
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GoorderSnapshot:
+    promotions: tuple[PromotionRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GoposCredentials:
+    base_url: str
+    client_id: str
+    client_secret: str
+    organization_id: str
+
+    def __repr__(self) -> str:  # never print the secret
+        return (
+            f"GoposCredentials(base_url={self.base_url!r}, client_id={self.client_id!r}, "
+            f"organization_id={self.organization_id!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GoorderCredentials:
+    base_url: str
+    api_key: str
+    store_id: str
+
+    def __repr__(self) -> str:
+        return f"GoorderCredentials(base_url={self.base_url!r}, store_id={self.store_id!r})"
