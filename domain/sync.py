@@ -1,0 +1,541 @@
+"""Synchronisation rules: what the local mirror stores, what a re-sync changes, what links to what.
+
+An adapter hands up a snapshot of one upstream (`domain.upstream`); this module turns it into
+mirror rows in our units, works out the smallest set of writes that brings the mirror up to date,
+and links each CRM group to the upstream object with the same reference.
+
+Conversion (`gopos_rows`, `goorder_rows`). Percentages become basis points ("10.00" → 1000) and
+money becomes minor units of the location's currency, exactly: nothing is rounded, because the
+mirror must price exactly as the upstream does. A snapshot with data that would make a price wrong
+is refused whole with a `SyncDataError` that names every such object (id and name); the mirror
+then keeps what it had. Refused: money in another currency than the location's; more decimal
+places than the currency has (percentages: more than 2); a negative value or limit; a percentage
+over 100; an amount over the maximum (`domain.money.MAX_AMOUNT_MAJOR`); a value that is not a
+number; an unknown discount or promotion type; a blank id; one id listed twice with different
+data (the same record listed twice, as paging can do, is read once).
+Tolerated, with a note for the sync run's log: a group naming a discount id that the snapshot does
+not hold (the id is dropped), and a disabled discount or an inactive promotion whose data cannot
+be read (it never prices, so it is left out of the mirror rather than failing the run). The
+promotion's `add_type` is kept as the upstream spells it: it does not change how it applies.
+
+Diff (`diff_rows`). A row is written only when it is new, changed, or back after being removed;
+rows gone upstream are marked removed, never deleted. A second run over the same data writes
+nothing.
+
+Connections (`connections`, `unmatched_references`). References match after trimming and
+case-folding on both sides; an upstream object with no reference matches nothing. A removed
+object, and an inactive promotion, is shown in the detail text but never links.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Generic, Protocol, TypeVar
+
+from domain.money import MAX_AMOUNT_MAJOR, PERCENT_PLACES, percent_to_basis_points, to_minor
+from domain.references import normalise_reference
+from domain.upstream import (
+    Channel,
+    GoorderSnapshot,
+    GoposSnapshot,
+    PosDiscountRecord,
+    PosGroupRecord,
+    PromotionRecord,
+    UpstreamMoney,
+)
+
+MAX_LISTED = 10
+"""How many problems or objects a message names before it says how many more there are."""
+MAX_NAME_IN_MESSAGE = 80
+MAX_PERCENT = 100
+
+
+class SyncDataError(Exception):
+    """The upstream data would make prices wrong; nothing of the snapshot is mirrored."""
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems: tuple[str, ...] = tuple(problems) or (message,)
+
+
+class DiscountType(StrEnum):
+    PERCENT = "PERCENT"
+    AMOUNT = "AMOUNT"
+
+
+class PromotionType(StrEnum):
+    ORDER_PERCENT = "ORDER_PERCENT"
+    ORDER_AMOUNT = "ORDER_AMOUNT"
+
+
+class ConnectionStatus(StrEnum):
+    LINKED = "LINKED"
+    NOT_FOUND = "NOT_FOUND"
+    AMBIGUOUS = "AMBIGUOUS"
+    NOT_SYNCED = "NOT_SYNCED"
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorDiscount:
+    external_id: str
+    name: str
+    type: DiscountType
+    value: int  # basis points for PERCENT, minor units for AMOUNT
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorPosGroup:
+    external_id: str
+    name: str
+    reference: str | None  # trimmed; None when upstream has none or a blank one
+    daily_limit: int | None  # minor units; None = no limit
+    discount_ids: tuple[str, ...]  # sorted, each a discount of the same snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorPromotion:
+    external_id: str
+    name: str
+    reference: str | None
+    type: PromotionType
+    add_type: str
+    value: int  # basis points for ORDER_PERCENT, minor units for ORDER_AMOUNT
+    min_basket: int | None  # minor units
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GoposRows:
+    groups: tuple[MirrorPosGroup, ...]
+    discounts: tuple[MirrorDiscount, ...]
+    notes: tuple[str, ...]  # what was tolerated, for the sync run's log
+
+
+@dataclass(frozen=True, slots=True)
+class GoorderRows:
+    promotions: tuple[MirrorPromotion, ...]
+    notes: tuple[str, ...]
+
+
+# ------------------------------------------------------------------------------- conversion
+
+
+def _quoted(name: str) -> str:
+    name = " ".join(name.split())
+    if len(name) > MAX_NAME_IN_MESSAGE:
+        name = name[: MAX_NAME_IN_MESSAGE - 1] + "…"
+    return f"„{name}”"
+
+
+def _label(what: str, external_id: str, name: str) -> str:
+    return f"{what} {external_id} {_quoted(name)}" if external_id else f"{what} {_quoted(name)}"
+
+
+def _listed(items: Sequence[str], separator: str, more: str) -> str:
+    shown = separator.join(items[:MAX_LISTED])
+    hidden = len(items) - MAX_LISTED
+    return f"{shown}{separator}and {hidden} more{more}" if hidden > 0 else shown
+
+
+def _refuse(upstream: str, problems: Sequence[str]) -> SyncDataError:
+    count = len(problems)
+    heading = f"The {upstream} data was not synchronised ({count} problem{'s' * (count > 1)}):"
+    return SyncDataError(f"{heading} {_listed(problems, ' ', ' problems.')}", problems)
+
+
+def _not_number(value: Decimal, field: str) -> str | None:
+    return None if value.is_finite() else f"{field} {value} is not a number"
+
+
+def _basis_points(value: Decimal, field: str) -> tuple[int | None, str | None]:
+    """A percentage in basis points, or why it cannot be one."""
+    if problem := _not_number(value, field):
+        return None, problem
+    if value < 0:
+        return None, f"{field} {value} is negative"
+    if value > MAX_PERCENT:
+        return None, f"{field} {value} is over 100%"
+    bp = percent_to_basis_points(value)
+    if bp is None:
+        return None, f"{field} {value} has more than {PERCENT_PLACES} decimal places"
+    return bp, None
+
+
+def _minor(
+    value: Decimal, currency: str, minor_units: int, field: str
+) -> tuple[int | None, str | None]:
+    """An amount of the location's currency in minor units, or why it cannot be one."""
+    if problem := _not_number(value, field):
+        return None, problem
+    if value < 0:
+        return None, f"{field} {value} is negative"
+    if value > MAX_AMOUNT_MAJOR:
+        return None, f"{field} {value} is over the maximum {MAX_AMOUNT_MAJOR} {currency}"
+    minor = to_minor(value, minor_units)
+    if minor is None:
+        places = f"{minor_units} decimal place{'s' * (minor_units != 1)}"
+        return None, f"{field} {value} has more than {places} ({currency})"
+    return minor, None
+
+
+def _money(
+    money: UpstreamMoney, currency: str, minor_units: int, field: str
+) -> tuple[int | None, str | None]:
+    if money.currency.strip().upper() != currency.upper():
+        return None, f"{field} is in {money.currency}, the location uses {currency}"
+    return _minor(money.amount, currency, minor_units, field)
+
+
+class _Record(Protocol):
+    @property
+    def external_id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Record)
+
+
+def _distinct(records: Iterable[R], what: str, problems: list[str]) -> list[R]:
+    """Records by id in snapshot order; a repeated identical record is read once, a repeated
+    id with other data and a blank id are problems."""
+    seen: dict[str, R] = {}
+    conflicting: set[str] = set()
+    for record in records:
+        if not record.external_id.strip():
+            problems.append(f"{_label(what, '', record.name)} has no id.")
+            continue
+        first = seen.setdefault(record.external_id, record)
+        if first != record and record.external_id not in conflicting:
+            conflicting.add(record.external_id)
+            problems.append(
+                f"{what} {record.external_id} is listed twice with different data "
+                f"({_quoted(first.name)}, {_quoted(record.name)})."
+            )
+    return [record for key, record in seen.items() if key not in conflicting]
+
+
+def _reference(reference: str | None) -> str | None:
+    trimmed = reference.strip() if reference is not None else ""
+    return trimmed or None
+
+
+def _discount(
+    record: PosDiscountRecord, currency: str, minor_units: int
+) -> tuple[MirrorDiscount | None, str | None]:
+    try:
+        kind = DiscountType(record.type)
+    except ValueError:
+        expected = " or ".join(t.value for t in DiscountType)
+        return None, f'unknown type "{record.type}" (expected {expected})'
+    if kind is DiscountType.PERCENT:
+        value, problem = _basis_points(record.value, "value")
+    else:
+        value, problem = _minor(record.value, currency, minor_units, "value")
+    if value is None:
+        return None, problem
+    return MirrorDiscount(record.external_id, record.name, kind, value, record.enabled), None
+
+
+def _group(
+    record: PosGroupRecord, currency: str, minor_units: int, discount_ids: tuple[str, ...]
+) -> tuple[MirrorPosGroup | None, str | None]:
+    limit: int | None = None
+    if record.daily_discount_limit is not None:
+        limit, problem = _money(
+            record.daily_discount_limit, currency, minor_units, "daily discount limit"
+        )
+        if problem:
+            return None, problem
+    reference = _reference(record.reference)
+    return MirrorPosGroup(record.external_id, record.name, reference, limit, discount_ids), None
+
+
+def gopos_rows(snapshot: GoposSnapshot, currency: str, minor_units: int) -> GoposRows:
+    """Mirror rows of a GoPOS snapshot in the location's units; raises `SyncDataError`."""
+    problems: list[str] = []
+    notes: list[str] = []
+    discounts: dict[str, MirrorDiscount] = {}
+    left_out: set[str] = set()
+    for record in _distinct(snapshot.discounts, "GoPOS discount", problems):
+        label = _label("GoPOS discount", record.external_id, record.name)
+        row, problem = _discount(record, currency, minor_units)
+        if row is not None:
+            discounts[row.external_id] = row
+        elif record.enabled:
+            problems.append(f"{label}: {problem}.")
+        else:
+            left_out.add(record.external_id)
+            notes.append(f"{label} is disabled and was left out: {problem}.")
+    groups: list[MirrorPosGroup] = []
+    for group_record in _distinct(snapshot.groups, "GoPOS group", problems):
+        label = _label("GoPOS group", group_record.external_id, group_record.name)
+        named_ids = set(group_record.discount_ids)
+        dangling = sorted(named_ids - discounts.keys() - left_out)
+        if dangling:
+            notes.append(
+                f"{label} names discount{'s' * (len(dangling) > 1)} {', '.join(dangling)} "
+                "that GoPOS does not list; ignored."
+            )
+        ids = tuple(sorted(named_ids & discounts.keys()))
+        group, problem = _group(group_record, currency, minor_units, ids)
+        if group is None:
+            problems.append(f"{label}: {problem}.")
+        else:
+            groups.append(group)
+    if problems:
+        raise _refuse("GoPOS", problems)
+    return GoposRows(
+        groups=tuple(sorted(groups, key=lambda g: g.external_id)),
+        discounts=tuple(sorted(discounts.values(), key=lambda d: d.external_id)),
+        notes=tuple(notes),
+    )
+
+
+def _promotion(
+    record: PromotionRecord, currency: str, minor_units: int
+) -> tuple[MirrorPromotion | None, list[str]]:
+    found: list[str] = []
+    kind: PromotionType | None = None
+    value: int | None = None
+    try:
+        kind = PromotionType(record.type)
+    except ValueError:
+        expected = " or ".join(t.value for t in PromotionType)
+        found.append(f'unknown type "{record.type}" (expected {expected})')
+    if kind is PromotionType.ORDER_PERCENT:
+        value, problem = _basis_points(record.value, "value")
+        found += [problem] if problem else []
+    elif kind is PromotionType.ORDER_AMOUNT:
+        value, problem = _minor(record.value, currency, minor_units, "value")
+        found += [problem] if problem else []
+    min_basket: int | None = None
+    if record.min_basket_value is not None:
+        min_basket, problem = _minor(
+            record.min_basket_value, currency, minor_units, "minimum basket value"
+        )
+        found += [problem] if problem else []
+    if found or kind is None or value is None:
+        return None, found
+    row = MirrorPromotion(
+        external_id=record.external_id,
+        name=record.name,
+        reference=_reference(record.reference),
+        type=kind,
+        add_type=record.add_type,
+        value=value,
+        min_basket=min_basket,
+        active=record.active,
+    )
+    return row, []
+
+
+def goorder_rows(snapshot: GoorderSnapshot, currency: str, minor_units: int) -> GoorderRows:
+    """Mirror rows of a GoOrder snapshot (amounts in the store's currency, which is the
+    location's) in the location's units; raises `SyncDataError`."""
+    problems: list[str] = []
+    notes: list[str] = []
+    promotions: list[MirrorPromotion] = []
+    for record in _distinct(snapshot.promotions, "GoOrder promotion", problems):
+        label = _label("GoOrder promotion", record.external_id, record.name)
+        row, found = _promotion(record, currency, minor_units)
+        if row is not None:
+            promotions.append(row)
+        elif record.active:
+            problems.extend(f"{label}: {problem}." for problem in found)
+        else:
+            notes.append(f"{label} is inactive and was left out: {'; '.join(found)}.")
+    if problems:
+        raise _refuse("GoOrder", problems)
+    return GoorderRows(
+        promotions=tuple(sorted(promotions, key=lambda p: p.external_id)), notes=tuple(notes)
+    )
+
+
+# ------------------------------------------------------------------------------------- diff
+
+
+class _Keyed(Protocol):
+    @property
+    def external_id(self) -> str: ...
+
+
+Row = TypeVar("Row", bound=_Keyed)
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorDiff(Generic[Row]):
+    upserts: tuple[Row, ...]  # new, changed, or back after being removed
+    removals: tuple[str, ...]  # external ids to mark removed, sorted
+    unchanged: int
+
+    @property
+    def writes(self) -> int:
+        return len(self.upserts) + len(self.removals)
+
+
+def diff_rows(
+    existing: Mapping[str, Row], fetched: Sequence[Row], removed: AbstractSet[str]
+) -> MirrorDiff[Row]:
+    """What to write so that the mirror (`existing`, of which `removed` are marked removed)
+    holds `fetched`: nothing at all when it already does."""
+    upserts: list[Row] = []
+    seen: set[str] = set()
+    unchanged = 0
+    for row in fetched:
+        key = row.external_id
+        if key in seen:
+            raise ValueError(f"external id {key!r} is fetched twice")
+        seen.add(key)
+        if key in removed or existing.get(key) != row:
+            upserts.append(row)
+        else:
+            unchanged += 1
+    removals = sorted(key for key in existing if key not in seen and key not in removed)
+    return MirrorDiff(tuple(upserts), tuple(removals), unchanged)
+
+
+# ------------------------------------------------------------------------------ connections
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorObject:
+    """One mirrored upstream object as the connections view sees it."""
+
+    external_id: str
+    name: str
+    reference: str | None
+    removed: bool = False
+    active: bool = True  # promotions only; GoPOS groups are always active
+
+    @property
+    def counts(self) -> bool:
+        """Whether it can link a group."""
+        return self.active and not self.removed
+
+
+def group_object(group: MirrorPosGroup, *, removed: bool) -> MirrorObject:
+    return MirrorObject(group.external_id, group.name, group.reference, removed=removed)
+
+
+def promotion_object(promotion: MirrorPromotion, *, removed: bool) -> MirrorObject:
+    return MirrorObject(
+        promotion.external_id,
+        promotion.name,
+        promotion.reference,
+        removed=removed,
+        active=promotion.active,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    status: ConnectionStatus
+    external_id: str | None = None  # the linked object, when LINKED
+    detail: str | None = None  # why it is not linked
+
+
+def _noun(channel: Channel) -> str:
+    return "group" if channel is Channel.GOPOS else "promotion"
+
+
+def _why_not(item: MirrorObject, channel: Channel) -> str:
+    return f"was removed from {channel.upstream_name}" if item.removed else "is inactive"
+
+
+def _index(objects: Iterable[MirrorObject]) -> dict[str, list[MirrorObject]]:
+    index: dict[str, list[MirrorObject]] = defaultdict(list)
+    for item in objects:
+        if item.reference is not None and (key := normalise_reference(item.reference)):
+            index[key].append(item)
+    return index
+
+
+def _connection(reference: str, matches: Sequence[MirrorObject], channel: Channel) -> Connection:
+    upstream, noun = channel.upstream_name, _noun(channel)
+    counting = sorted((m for m in matches if m.counts), key=lambda m: m.external_id)
+    if len(counting) == 1:
+        return Connection(ConnectionStatus.LINKED, counting[0].external_id)
+    if counting:
+        named = [f"{m.external_id} {_quoted(m.name)}" for m in counting]
+        return Connection(
+            ConnectionStatus.AMBIGUOUS,
+            detail=f"{len(counting)} {upstream} {noun}s have the reference {reference}: "
+            f"{_listed(named, ', ', '')}. Give each its own reference in {upstream}.",
+        )
+    if not matches:
+        return Connection(
+            ConnectionStatus.NOT_FOUND,
+            detail=f"No {upstream} {noun} has the reference {reference}.",
+        )
+    others = sorted(matches, key=lambda m: m.external_id)
+    if len(others) == 1:
+        only = others[0]
+        return Connection(
+            ConnectionStatus.NOT_FOUND,
+            detail=f"{_label(f'{upstream} {noun}', only.external_id, only.name)} has this "
+            f"reference but {_why_not(only, channel)}.",
+        )
+    named = [f"{m.external_id} {_quoted(m.name)} {_why_not(m, channel)}" for m in others]
+    return Connection(
+        ConnectionStatus.NOT_FOUND,
+        detail=f"Every {upstream} {noun} with this reference is inactive or removed: "
+        f"{_listed(named, ', ', '')}.",
+    )
+
+
+K = TypeVar("K", bound=Hashable)
+
+
+def connections(
+    groups: Iterable[tuple[K, str | None]],
+    channel: Channel,
+    objects: Iterable[MirrorObject],
+    *,
+    synced: bool,
+) -> dict[K, Connection]:
+    """The connection of each CRM group `(group id, reference)` to one channel's mirror;
+    `synced` says whether the channel was ever synchronised."""
+    if not synced:
+        never = Connection(
+            ConnectionStatus.NOT_SYNCED,
+            detail=f"{channel.upstream_name} has not been synchronised yet.",
+        )
+        return {group_id: never for group_id, _ in groups}
+    index = _index(objects)
+    result: dict[K, Connection] = {}
+    for group_id, reference in groups:
+        trimmed = reference.strip() if reference is not None else ""
+        if not trimmed:
+            result[group_id] = Connection(
+                ConnectionStatus.NOT_FOUND, detail="This group has no reference."
+            )
+            continue
+        matches = index.get(normalise_reference(trimmed), ())
+        result[group_id] = _connection(trimmed, matches, channel)
+    return result
+
+
+def unmatched_references(
+    group_references: Iterable[str | None], objects: Iterable[MirrorObject]
+) -> tuple[str, ...]:
+    """References of upstream objects (not removed) that no CRM group has, as the upstream
+    spells them (trimmed), one per normalised form, sorted."""
+    known = {normalise_reference(r) for r in group_references if r is not None}
+    spellings: dict[str, str] = {}
+    for item in objects:
+        if item.removed or item.reference is None:
+            continue
+        spelled = item.reference.strip()
+        key = normalise_reference(spelled)
+        if key and key not in known:
+            spellings[key] = min(spellings.get(key, spelled), spelled)
+    return tuple(sorted(spellings.values()))
