@@ -10,7 +10,7 @@ from tortoise.backends.base.config_generator import expand_db_url
 
 from settings import Settings, load_settings
 
-MODEL_MODULES = ["models.entities", "models.wallet"]
+MODEL_MODULES = ["models.entities", "models.wallet", "models.integrations"]
 
 
 def database_url(settings: Settings) -> str:

@@ -23,6 +23,7 @@ class Location(Model):
     currency = fields.CharField(max_length=3, default="PLN")
     timezone = fields.CharField(max_length=64, default="Europe/Warsaw")
     created_at = fields.DatetimeField(auto_now_add=True)
+    sync_version = fields.IntField(default=0, db_default=0)  # bumped by a sync that writes
 
     class Meta:
         table = "locations"

@@ -120,6 +120,7 @@ class ScheduleRun(Model):
     error = fields.TextField(null=True)
     attempts = fields.IntField(default=0, db_default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
+    started_at = fields.DatetimeField(null=True)
     heartbeat_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
     schedule_id: UUID
