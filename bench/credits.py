@@ -20,7 +20,7 @@ The database in the URL (default postgres://postgres@127.0.0.1:5432/gocrm_bench)
 created, migrated, and dropped again at the end unless `--keep` is given. Every measured run
 starts after `VACUUM ANALYZE` and `CHECKPOINT`, so that neither path pays for the dead rows or
 dirty pages of the one before (`--no-vacuum` skips the VACUUM, as on a server with autovacuum
-off). `--chunk-size` overrides `services.wallet.CHUNK_SIZE` in this process, for experiments.
+off). `--chunk-size` sets the runtime's chunk size (`GOCRM_JOB_CHUNK_SIZE`), for experiments.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -42,6 +42,7 @@ import asyncpg  # type: ignore[import-untyped]
 
 from domain.access import Principal, Role
 from domain.inputs import CreditRequest, CustomerFilter, Target
+from gateway.runtime import build_runtime, close_runtime
 from models.db import close_database, migrate_database, open_database
 from models.ids import new_id
 from services import wallet
@@ -197,7 +198,7 @@ async def run_baseline(conn: Connection, seeded: Seeded) -> float:
     return time.perf_counter() - started
 
 
-async def run_service(seeded: Seeded) -> float:
+async def run_service(seeded: Seeded, settings: Settings) -> float:
     principal = Principal(
         location_id=seeded.location_id,
         api_key_id=uuid4(),
@@ -210,11 +211,13 @@ async def run_service(seeded: Seeded) -> float:
         amount=AMOUNT,
     )
     dispatcher = RecordingDispatcher()
+    runtime = build_runtime(settings, dispatcher)
     started = time.perf_counter()
-    queued = await wallet.apply_once(principal, request, dispatcher)
+    queued = await wallet.apply_once(runtime, principal, request)
     if len(dispatcher.jobs) != 1 or dispatcher.jobs[0][1] != (str(queued.id),):
         raise SystemExit(f"Expected the operation to be queued once, got {dispatcher.jobs!r}")
-    await wallet.run_operation(queued.id)
+    await wallet.run_operation(runtime, queued.id)
+    await close_runtime(runtime)
     elapsed = time.perf_counter() - started
     done = await wallet.get_operation(seeded.location_id, str(queued.id))
     if done is None or done.status != "SUCCEEDED" or done.processed != seeded.customers:
@@ -250,7 +253,12 @@ def rate(count: int, seconds: float) -> str:
 
 
 def report(
-    seeded: Seeded, baseline: list[float], service: list[float], bad: int, vacuum: bool
+    seeded: Seeded,
+    settings: Settings,
+    baseline: list[float],
+    service: list[float],
+    bad: int,
+    vacuum: bool,
 ) -> None:
     n = seeded.customers
     best_base, best_service = min(baseline), min(service)
@@ -259,7 +267,7 @@ def report(
         return ", ".join(f"{t:.2f}" for t in times)
 
     print(f"customers                 {n:,}")
-    print(f"chunk size                {wallet.CHUNK_SIZE:,}")
+    print(f"chunk size                {settings.job_chunk_size:,}")
     print(f"VACUUM before each run    {'yes' if vacuum else 'no'}")
     print(
         f"baseline (raw SQL)        best {best_base:7.2f} s  {rate(n, best_base):>19}"
@@ -277,14 +285,19 @@ def report(
     print(f"balances == sum(deltas)   {'OK' if bad == 0 else f'FAIL ({bad:,} customers)'}")
 
 
-async def main(customers: int, url: str, rounds: int, keep: bool, vacuum: bool) -> int:
+async def main(
+    customers: int, url: str, rounds: int, keep: bool, vacuum: bool, chunk_size: int | None
+) -> int:
+    settings = Settings(database_url=url)
+    if chunk_size is not None:
+        settings = replace(settings, job_chunk_size=chunk_size)
     await recreate_database(url)
-    await migrate_database(Settings(database_url=url))
+    await migrate_database(settings)
     conn = await connect(asyncpg_dsn(url))
     try:
         print(f"seeding {customers:,} customers …", file=sys.stderr, flush=True)
         seeded = await seed(conn, customers)
-        await open_database(Settings(database_url=url))
+        await open_database(settings)
         baseline: list[float] = []
         service: list[float] = []
         try:
@@ -292,7 +305,7 @@ async def main(customers: int, url: str, rounds: int, keep: bool, vacuum: bool) 
                 await settle(conn, vacuum)
                 baseline.append(await run_baseline(conn, seeded))
                 await settle(conn, vacuum)
-                service.append(await run_service(seeded))
+                service.append(await run_service(seeded, settings))
                 print(
                     f"round {round_no}: baseline {baseline[-1]:.2f} s, service {service[-1]:.2f} s",
                     file=sys.stderr,
@@ -305,7 +318,7 @@ async def main(customers: int, url: str, rounds: int, keep: bool, vacuum: bool) 
         await conn.close()
         if not keep:
             await drop_database(url)
-    report(seeded, baseline, service, bad, vacuum)
+    report(seeded, settings, baseline, service, bad, vacuum)
     return 0 if bad == 0 else 1
 
 
@@ -314,14 +327,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--database-url", default=DEFAULT_URL)
     parser.add_argument("--rounds", type=int, default=2, help="baseline/service pairs")
-    parser.add_argument("--chunk-size", type=int, default=None, help="override CHUNK_SIZE")
+    parser.add_argument(
+        "--chunk-size", type=int, default=None, help="customers per chunk (default: the setting's)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
         "--no-vacuum", action="store_true", help="no VACUUM between runs (autovacuum off)"
     )
     args = parser.parse_args(argv)
-    if args.customers <= wallet.INLINE_LIMIT:
-        parser.error(f"--customers must exceed {wallet.INLINE_LIMIT} so the operation is queued")
+    inline = Settings().job_inline_limit
+    if args.customers <= inline:
+        parser.error(f"--customers must exceed {inline} so the operation is queued")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     return args
@@ -329,8 +345,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 if __name__ == "__main__":
     options = parse_args()
-    if options.chunk_size is not None:
-        wallet.CHUNK_SIZE = options.chunk_size
     sys.exit(
         asyncio.run(
             main(
@@ -339,6 +353,7 @@ if __name__ == "__main__":
                 options.rounds,
                 options.keep,
                 not options.no_vacuum,
+                options.chunk_size,
             )
         )
     )

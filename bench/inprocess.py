@@ -152,9 +152,7 @@ async def main(customers: int, members: int, periods: int, interval: float, roun
                 schedule_id = await _overdue_schedule(location.id, members, periods)
 
                 async def tick() -> None:
-                    await schedules.queue_due_runs(
-                        dispatcher, datetime.now(UTC), schedule_id=schedule_id
-                    )
+                    await schedules.queue_due_runs(app.state.runtime, schedule_id=schedule_id)
 
                 catch_up, catch_up_took = await _while_busy(
                     client, headers, dispatcher, interval, tick

@@ -16,17 +16,20 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
 from gateway import graphiql
-from gateway.http import GraphQLEndpoint, Runtime, Shortcut
+from gateway.http import GraphQLEndpoint, Shortcut
 from gateway.observability import RequestIdMiddleware, configure_logging
 from gateway.readiness import (
     OneLineStartupRefusal,
     StartupRefusedError,
     check_migrations,
+    check_secret_key,
     readyz,
 )
+from gateway.runtime import build_runtime, close_runtime, with_dispatcher
 from gateway.schema.root import build_schema
 from models.db import close_database, database_is_reachable, open_database
 from services.access import PrincipalCache
+from services.runtime import Runtime
 from settings import Settings, load_settings
 from tasks.inprocess import InProcessDispatcher
 
@@ -41,17 +44,19 @@ def create_app(
     settings: Settings | None = None,
     *,
     manage_database: bool = True,
-    clock: Callable[[], float] = time.monotonic,
+    runtime: Runtime | None = None,
+    auth_clock: Callable[[], float] = time.monotonic,
 ) -> Starlette:
     """The gateway. With `manage_database=False` the caller opens and closes the database;
-    `clock` (seconds) times the cache of resolved API keys.
+    `runtime` replaces the one built from the settings (tests give their clock or upstream
+    transport); `auth_clock` (seconds) times the cache of resolved API keys.
 
-    Without `REDIS_URL` jobs run in this process (`app.state.dispatcher`) and the lifespan ticks
-    the schedules; with it, jobs go to the arq workers, which tick.
+    Without `REDIS_URL` jobs run in this process (`app.state.dispatcher`) and the lifespan runs
+    the periodic check; with it, jobs go to the arq workers, which run it.
     """
     settings = settings or load_settings()
-    in_process = InProcessDispatcher()
-    runtime = Runtime(in_process)
+    base = runtime or build_runtime(settings)
+    in_process = base.dispatcher if isinstance(base.dispatcher, InProcessDispatcher) else None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -59,6 +64,7 @@ def create_app(
             await open_database(settings)
         try:
             await check_migrations(settings)
+            await check_secret_key(settings)
         except BaseException:
             if manage_database:
                 await close_database()
@@ -66,11 +72,12 @@ def create_app(
         redis = None
         if settings.redis_url:
             from arq import create_pool
+            from arq.connections import RedisSettings
 
-            from tasks.worker import ArqDispatcher, redis_settings
+            from tasks.worker import ArqDispatcher
 
             try:
-                redis = await create_pool(redis_settings())
+                redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
             except (OSError, RedisError) as error:
                 if manage_database:
                     await close_database()
@@ -78,13 +85,15 @@ def create_app(
                     f"Refusing to start: Redis at REDIS_URL is not reachable ({error}); start"
                     " Redis, or unset REDIS_URL to run jobs in this process."
                 ) from error
-            runtime.dispatcher = ArqDispatcher(redis)
-        else:
-            in_process.start_ticker()
+            endpoint.runtime = with_dispatcher(base, ArqDispatcher(redis, settings.queue_name))
+        elif in_process is not None:
+            in_process.start_ticker(settings.check_seconds)
         try:
             yield
         finally:
-            await in_process.close()
+            if in_process is not None:
+                await in_process.close()
+            await close_runtime(base)
             if redis is not None:
                 await redis.aclose()
             if manage_database:
@@ -92,11 +101,11 @@ def create_app(
 
     schema = build_schema(production=settings.production, max_query_cost=settings.max_query_cost)
     principals = PrincipalCache(
-        settings.auth_cache_ttl_seconds, settings.auth_cache_size, clock=clock
+        settings.auth_cache_ttl_seconds, settings.auth_cache_size, clock=auth_clock
     )
     endpoint = GraphQLEndpoint(
         schema,
-        runtime,
+        base,
         ide=not settings.production,
         principals=principals,
         max_body_bytes=settings.max_body_bytes,
@@ -117,7 +126,7 @@ def create_app(
         ],
         lifespan=lifespan,
     )
-    app.state.runtime = runtime
+    app.state.runtime = base
     app.state.dispatcher = in_process
     return app
 
@@ -128,5 +137,26 @@ def app_factory() -> Starlette:
     app = create_app()
     # What start-up built lives as long as the process: keep it out of the collector's full
     # passes, which otherwise pause a busy server for 60-110 ms several times a minute.
+    gc.freeze()
+    return app
+
+
+# Where `gocrm demo` serves its GoPOS and GoOrder simulators, in the gateway's own process.
+DEMO_SIMULATORS = {"gopos": "/simulators/gopos", "goorder": "/simulators/goorder"}
+
+
+def demo_app_factory() -> Starlette:
+    """`gocrm demo`: the gateway with both upstream simulators mounted beside it, serving the
+    demo's GoPOS and GoOrder data, so that "Synchronize" works without any other server."""
+    from adapters.goorder.simulator import create_goorder_simulator
+    from adapters.gopos.simulator import create_gopos_simulator
+    from services.demo import demo_fixture
+
+    configure_logging()
+    app = create_app()
+    app.router.routes += [
+        Mount(DEMO_SIMULATORS["gopos"], create_gopos_simulator(demo_fixture("gopos"))),
+        Mount(DEMO_SIMULATORS["goorder"], create_goorder_simulator(demo_fixture("goorder"))),
+    ]
     gc.freeze()
     return app

@@ -192,9 +192,17 @@ def cmd_import_customers(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from services.demo import seed_demo
+    from gateway.runtime import build_runtime, close_runtime
+    from services.demo import DemoLocation, seed_demo
 
-    demo = _with_database(settings, seed_demo, migrate_first=True)
+    async def seed() -> DemoLocation:
+        runtime = build_runtime(settings)
+        try:
+            return await seed_demo(runtime)
+        finally:
+            await close_runtime(runtime)
+
+    demo = _with_database(settings, seed, migrate_first=True)
     url = f"http://{args.host}:{args.port}/graphql"
     print(
         "\nGoCRM demo is ready.\n"
@@ -221,11 +229,48 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"Redis is not reachable at {where}: start it or fix REDIS_URL")
     _with_database(settings, _nothing)
 
-    from arq.worker import run_worker
+    from arq.connections import RedisSettings
+    from arq.worker import Worker
 
-    from tasks.worker import WorkerSettings
+    from gateway.runtime import build_runtime, close_runtime
+    from models.db import close_database, open_database
+    from services.jobs import Dispatcher
+    from services.runtime import Runtime
+    from tasks.worker import worker_options
 
-    run_worker(WorkerSettings)  # type: ignore[arg-type]
+    opened: list[Runtime] = []
+
+    async def start(dispatcher: Dispatcher) -> Runtime:
+        await open_database(settings)
+        opened.append(build_runtime(settings, dispatcher))
+        return opened[-1]
+
+    async def stop() -> None:
+        for runtime in opened:
+            await close_runtime(runtime)
+        await close_database()
+
+    Worker(
+        **worker_options(
+            start=start,
+            stop=stop,
+            redis_settings=RedisSettings.from_dsn(settings.redis_url),
+            queue_name=settings.queue_name,
+            check_seconds=settings.check_seconds,
+            job_timeout_seconds=settings.job_timeout_seconds,
+            max_jobs=settings.worker_max_jobs,
+        )
+    ).run()
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.simulators import serve_simulator
+
+    fixture = Path(args.fixture)
+    if not fixture.is_file():
+        raise CommandError(f"no fixture file at {str(fixture)!r}")
+    serve_simulator(args.kind, str(fixture), args.port, args.host)
     return 0
 
 
@@ -297,6 +342,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo = command("demo", "Seed a demo location, print a fresh ADMIN key and serve it.")
     _serve_options(demo)
     demo.set_defaults(run=cmd_demo)
+
+    simulate = command(
+        "simulate", "Serve a local simulator of the GoPOS or GoOrder API (for tests and demos)."
+    )
+    simulate.add_argument("kind", choices=["gopos", "goorder"], help="which upstream to simulate")
+    simulate.add_argument("--fixture", required=True, help="JSON file with the upstream's data")
+    simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    simulate.add_argument("--port", type=int, default=8100, help="port to listen on")
+    simulate.set_defaults(run=cmd_simulate)
     return parser
 
 
@@ -330,8 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace, Settings], int] = args.run
     settings: Settings | None = None
     try:
-        # `models` and `tasks` read the settings when first imported: the commands import them
-        # only after these checks, so that a bad value is reported as one line.
+        # The settings are read once, here; a bad value is reported as one line.
         try:
             settings = load_settings()
         except ValueError as error:

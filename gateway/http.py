@@ -32,7 +32,7 @@ from strawberry.types.graphql import OperationType
 from gateway import graphiql
 from gateway.context import Context
 from services import access
-from services.jobs import Dispatcher
+from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -214,13 +214,6 @@ def _is_request_error(errors: list[GraphQLError]) -> bool:
     return all(error.path is None for error in errors)
 
 
-class Runtime:
-    """Process-wide resources that the lifespan sets up: how jobs reach the background."""
-
-    def __init__(self, dispatcher: Dispatcher) -> None:
-        self.dispatcher = dispatcher
-
-
 class GraphQLEndpoint:
     def __init__(
         self,
@@ -275,9 +268,7 @@ class GraphQLEndpoint:
                     query,
                     variable_values=variables,
                     context_value=Context(
-                        principal=principal,
-                        dispatcher=self.runtime.dispatcher,
-                        principals=self.principals,
+                        principal=principal, runtime=self.runtime, principals=self.principals
                     ),
                     operation_name=operation,
                     allowed_operation_types=QUERIES_ONLY

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from uuid import UUID
 
 from strawberry.dataloader import DataLoader
 
 from domain import entities
-from services import customers, groups, schedules
+from services import customers, groups, schedules, sync
 
 
 async def _cards(keys: Sequence[UUID]) -> list[list[entities.Card]]:
@@ -32,6 +33,24 @@ async def _schedule_counts(keys: Sequence[UUID]) -> list[int]:
     return [found.get(k, 0) for k in keys]
 
 
+async def _schedule_failures(keys: Sequence[UUID]) -> list[str | None]:
+    found = await schedules.last_failures(list(keys))
+    return [found.get(k) for k in keys]
+
+
+async def _mirrors(keys: Sequence[UUID]) -> list[sync.MirrorView]:
+    return [await sync.mirror_view(location_id) for location_id in keys]
+
+
+@dataclass(frozen=True)
+class GroupKey:
+    """A CRM group as its connections are matched: by its reference at the time it was read."""
+
+    id: UUID
+    location_id: UUID
+    reference: str
+
+
 class Loaders:
     """Each loader is made on its first use: most requests need one or none."""
 
@@ -50,3 +69,27 @@ class Loaders:
     @cached_property
     def schedule_customer_counts(self) -> DataLoader[UUID, int]:
         return DataLoader(load_fn=_schedule_counts)
+
+    @cached_property
+    def schedule_failures(self) -> DataLoader[UUID, str | None]:
+        return DataLoader(load_fn=_schedule_failures)
+
+    @cached_property
+    def mirrors(self) -> DataLoader[UUID, sync.MirrorView]:
+        """A location's GoPOS and GoOrder mirror, read once per request."""
+        return DataLoader(load_fn=_mirrors)
+
+    @cached_property
+    def connections(self) -> DataLoader[GroupKey, tuple[sync.GroupLink, ...]]:
+        """The connections of CRM groups, matched against the mirror once per batch."""
+
+        async def load(keys: Sequence[GroupKey]) -> list[tuple[sync.GroupLink, ...]]:
+            found: dict[GroupKey, tuple[sync.GroupLink, ...]] = {}
+            for location_id in dict.fromkeys(key.location_id for key in keys):
+                mine = [key for key in keys if key.location_id == location_id]
+                view = await self.mirrors.load(location_id)
+                links = sync.group_links(view, [(key.id, key.reference) for key in mine])
+                found.update((key, links[key.id]) for key in mine)
+            return [found[key] for key in keys]
+
+        return DataLoader(load_fn=load)

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.db import missing_migrations
+from services import integrations
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,21 @@ async def check_migrations(settings: Settings) -> None:
             f"Refusing to start: {migrations_message(missing)}, then start again."
         )
     log.warning("%s; every request that reads it will fail.", migrations_message(missing))
+
+
+async def check_secret_key(settings: Settings) -> None:
+    """In production, integrations whose secrets are stored need the key that sealed them."""
+    if not settings.production or settings.secret_key:
+        return
+    try:
+        sealed = await integrations.sealed_secret_count()
+    except Exception:  # unreachable or unmigrated: reported by the migrations check
+        return
+    if sealed:
+        raise StartupRefusedError(
+            f"Refusing to start: {sealed} configured integration(s) hold secrets sealed at rest"
+            " and GOCRM_SECRET_KEY is not set; set it to the key they were stored with."
+        )
 
 
 class OneLineStartupRefusal:

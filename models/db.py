@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import asyncpg  # type: ignore[import-untyped]
 from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.migrations.api import migrate
@@ -18,6 +19,9 @@ from tortoise.transactions import in_transaction as transaction
 
 from models.config import tortoise_config
 from settings import Settings
+
+# The connection of an open transaction, for writes that must join it.
+Transaction = BaseDBAsyncClient
 
 __all__ = [
     "IntegrityError",

@@ -3,10 +3,13 @@ credits given to a group and to one customer, and a monthly top-up for the VIP g
 
 from __future__ import annotations
 
+import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from domain.access import Role
@@ -16,9 +19,13 @@ from models.db import transaction
 from models.entities import ApiKey, Card, Customer, GroupMembership, Location
 from models.wallet import WalletOperation
 from services import access, groups, schedules, wallet
-from services.jobs import Dispatcher
+from services.runtime import Runtime
 
 DEMO_LOCATION = "GoCRM demo"
+# What the demo's simulators serve: a GoPOS group and a GoOrder promotion linked to "Stały
+# klient", two GoPOS groups with the reference "vip" (ambiguous), an inactive "vip" promotion,
+# nothing for "Pracownicy", and "studenci" upstream with no CRM group.
+DEMO_FIXTURES = {"gopos": "demo_gopos.json", "goorder": "demo_goorder.json"}
 DEMO_CUSTOMERS = 300
 DEMO_GROUPS = ("Stały klient", "VIP", "Pracownicy")
 # The first run's key comes with the location ("admin"); later runs issue DEMO_KEY_NAME.
@@ -26,6 +33,13 @@ DEMO_KEY_NAME = "demo admin"
 DEMO_KEY_NAMES = ("admin", DEMO_KEY_NAME)
 FIRST_NAMES = ("Anna", "Piotr", "Katarzyna", "Tomasz", "Magdalena", "Paweł", "Agnieszka", "Michał")
 LAST_NAMES = ("Nowak", "Kowalski", "Wiśniewski", "Wójcik", "Kamiński", "Lewandowski", "Zieliński")
+
+
+def demo_fixture(kind: str) -> dict[str, Any]:
+    """The simulator data of `kind` ("gopos" or "goorder") for the demo."""
+    data = json.loads((Path(__file__).parent / DEMO_FIXTURES[kind]).read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
 
 
 @dataclass(frozen=True)
@@ -36,14 +50,14 @@ class DemoLocation:
     bulk_operation_id: UUID | None
 
 
-async def seed_demo() -> DemoLocation:
+async def seed_demo(runtime: Runtime) -> DemoLocation:
     """Seed the demo location once; every call returns a fresh ADMIN key for it and revokes
     the ADMIN keys that earlier calls printed, so only the key printed last works."""
     existing = await Location.filter(name=DEMO_LOCATION).order_by("created_at").first()
     if existing is None:
         location, secret = await access.create_location(DEMO_LOCATION)
         group_ids = await _seed(location.id)
-        operation_id = await _seed_credits(secret, group_ids)
+        operation_id = await _seed_credits(replace(runtime, dispatcher=_Later()), secret, group_ids)
         return DemoLocation(location.id, location.name, secret, operation_id)
     async with transaction():
         await ApiKey.filter(
@@ -64,20 +78,20 @@ class _Later:
         return None
 
 
-async def _seed_credits(secret: str, group_ids: list[UUID]) -> UUID:
+async def _seed_credits(runtime: Runtime, secret: str, group_ids: list[UUID]) -> UUID:
     """Credits for the regulars' group (a bulk operation) and a monthly SET for the VIPs."""
     principal = await access.authenticate(secret)
     assert principal is not None
-    later: Dispatcher = _Later()
     regulars, vip = CustomerFilter(group_ids=(str(group_ids[0]),)), str(group_ids[1])
     operation = await wallet.apply_once(
+        runtime,
         principal,
         CreditRequest(Target(filter=regulars), "ADD", Decimal("20.00"), "Powitalne kredyty"),
-        later,
     )
     today = date.today()
     next_month = date(today.year + today.month // 12, today.month % 12 + 1, 1)
     await schedules.create_schedule(
+        runtime,
         principal,
         CreditRequest(
             Target(filter=CustomerFilter(group_ids=(vip,))),
@@ -86,7 +100,6 @@ async def _seed_credits(secret: str, group_ids: list[UUID]) -> UUID:
             "Miesięczne kredyty VIP",
             recurrence=Recurrence(1, RecurrenceUnit.MONTH, next_month),
         ),
-        later,
     )
     return operation.id
 

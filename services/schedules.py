@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import timedelta
 from functools import partial
+from typing import Any
 from uuid import UUID
 
 from domain import entities
@@ -20,6 +22,7 @@ from domain.credits import ParsedCredit
 from domain.errors import not_found
 from domain.ids import parse_id
 from domain.inputs import CreditRequest
+from domain.jobs import JobStatus
 from domain.ledger import CreditOperation, EntrySource
 from domain.schedule import (
     Recurrence,
@@ -29,32 +32,27 @@ from domain.schedule import (
     last_index_before,
     local_today,
 )
-from models.db import IntegrityError, transaction
+from models.db import IntegrityError, Transaction, transaction
 from models.entities import Location
 from models.ledger import Application, apply_chunk, is_balance_out_of_range
 from models.queries import CustomerQuery, credit_schedule_entity, customers_matching, parse_ids
 from models.wallet import CreditSchedule, ScheduleRun
 from services.customers import check_target, id_chunks
 from services.jobs import Dispatcher, enqueue_schedule_period
+from services.lifecycle import Attempt, JobKind, PermanentFailure, run_attempt
+from services.runtime import Runtime
 from services.wallet import (
-    CHUNK_SIZE,
-    FAILED,
-    MAX_ATTEMPTS,
-    QUEUED,
-    RUNNING,
-    STALE_AFTER,
-    SUCCEEDED,
-    attempt_failed_message,
     balance_overflow_message,
     checked_credit,
     earlier_request,
-    now_utc,
     record_key,
 )
 
 log = logging.getLogger(__name__)
 
 SCHEDULE_ACTOR = "schedule"
+# A period that fell while its schedule was paused, never applied.
+SKIPPED = "SKIPPED"
 
 
 def recurrence_of(row: CreditSchedule) -> Recurrence:
@@ -77,9 +75,9 @@ async def _checked_target(
 
 
 async def create_schedule(
-    principal: Principal, request: CreditRequest, dispatcher: Dispatcher
+    runtime: Runtime, principal: Principal, request: CreditRequest
 ) -> entities.CreditSchedule:
-    now = now_utc()
+    now = runtime.clock()
     credit = checked_credit(principal, request, now)
     recurrence = credit.parsed.recurrence
     assert recurrence is not None
@@ -108,7 +106,7 @@ async def create_schedule(
         if earlier is None:
             raise
         return credit_schedule_entity(earlier)
-    await queue_due_runs(dispatcher, now, schedule_id=row.id)
+    await queue_due_runs(runtime, schedule_id=row.id)
     return credit_schedule_entity(await CreditSchedule.get(id=row.id))
 
 
@@ -132,26 +130,27 @@ async def pause_schedule(location_id: UUID, schedule_id: str) -> entities.Credit
 
 
 async def resume_schedule(
-    location_id: UUID, schedule_id: str, dispatcher: Dispatcher
+    runtime: Runtime, location_id: UUID, schedule_id: str
 ) -> entities.CreditSchedule:
     """Resume without applying the periods that fell while paused; today's period still runs."""
     row = await _own(location_id, schedule_id)
     if row.paused:
         location = await Location.get(id=row.location_id)
         recurrence = recurrence_of(row)
-        skip_to = last_index_before(recurrence, local_today(now_utc(), location.timezone))
+        now = runtime.clock()
+        skip_to = last_index_before(recurrence, local_today(now, location.timezone))
         async with transaction():
             if skip_to > row.last_period:
                 await ScheduleRun.filter(
-                    schedule_id=row.id, period__lte=skip_to, status="QUEUED"
-                ).update(status="SKIPPED", finished_at=now_utc())
+                    schedule_id=row.id, period__lte=skip_to, status=JobStatus.QUEUED
+                ).update(status=SKIPPED, finished_at=now)
             last = max(row.last_period, skip_to)
             await CreditSchedule.filter(id=row.id).update(
                 paused=False,
                 last_period=last,
                 next_run_on=date_after_index(recurrence, last),
             )
-        await queue_due_runs(dispatcher, now_utc(), schedule_id=row.id)
+        await queue_due_runs(runtime, schedule_id=row.id)
     return credit_schedule_entity(await CreditSchedule.get(id=row.id))
 
 
@@ -168,22 +167,36 @@ async def customer_counts(schedule_ids: list[UUID]) -> dict[UUID, int]:
     return counts
 
 
+async def last_failures(schedule_ids: list[UUID]) -> dict[UUID, str]:
+    """Per schedule, its latest period that ended FAILED: the date and the error."""
+    rows = (
+        await ScheduleRun.filter(schedule_id__in=schedule_ids, status=JobStatus.FAILED)
+        .order_by("-period")
+        .values_list("schedule_id", "period_on", "error")
+    )
+    failures: dict[UUID, str] = {}
+    for schedule_id, period_on, error in rows:
+        failures.setdefault(UUID(str(schedule_id)), f"{period_on.isoformat()}: {error}")
+    return failures
+
+
 def _targets(row: CreditSchedule, after: UUID | None = None) -> CustomerQuery:
     if row.target == "GROUPS":
         return customers_matching(row.location_id, group_ids=parse_ids(row.group_ids), after=after)
     return customers_matching(row.location_id, ids=parse_ids(row.customer_ids), after=after)
 
 
-async def queue_due_runs(
-    dispatcher: Dispatcher, now: datetime, schedule_id: UUID | None = None
-) -> int:
-    """The tick: record every due period once and enqueue each unfinished run.
-    Returns how many runs were enqueued."""
-    query = CreditSchedule.filter(paused=False)
+async def queue_due_runs(runtime: Runtime, schedule_id: UUID | None = None) -> int:
+    """The tick: record every due period once, and enqueue the runs that no job has seen yet
+    (runs waiting for a retry, or silent, are the lifecycle check's). Returns how many runs
+    were enqueued."""
+    now = runtime.clock()
+    # Dates are local to each location, at most a day from UTC's: a bound, not the rule.
+    query = CreditSchedule.filter(paused=False, next_run_on__lte=(now + timedelta(days=1)).date())
     if schedule_id is not None:
         query = query.filter(id=schedule_id)
     timezones = dict(await Location.all().values_list("id", "timezone"))
-    for row in await query.filter(next_run_on__not_isnull=True):
+    for row in await query:
         timezone = timezones[row.location_id]
         recurrence = recurrence_of(row)
         # Never a period dated before the schedule was created: catching up covers only what
@@ -196,118 +209,123 @@ async def queue_due_runs(
                 [ScheduleRun(schedule_id=row.id, period=i, period_on=d) for i, d in due],
                 ignore_conflicts=True,
             )
-    runs = ScheduleRun.filter(status__in=("QUEUED", "RUNNING"), schedule__paused=False)
+    fresh = ScheduleRun.filter(
+        status=JobStatus.QUEUED, attempts=0, heartbeat_at__isnull=True, schedule__paused=False
+    )
     if schedule_id is not None:
-        runs = runs.filter(schedule_id=schedule_id)
-    stale = now - STALE_AFTER
+        fresh = fresh.filter(schedule_id=schedule_id)
     queued = 0
-    for run in await runs.order_by("schedule_id", "period"):
-        resume = None
-        if run.status == "RUNNING":
-            last_sign = run.heartbeat_at or run.created_at
-            if last_sign > stale:
-                continue  # a live job is on it
-            resume = str(int(last_sign.timestamp()))
-        await enqueue_schedule_period(dispatcher, run.schedule_id, run.period, resume)
+    for run in await fresh.order_by("schedule_id", "period"):
+        await enqueue_schedule_period(runtime.dispatcher, run.schedule_id, run.period, attempts=0)
         queued += 1
     return queued
 
 
-async def run_period(schedule_id: UUID, period: int) -> None:
-    """Apply every unfinished period of the schedule up to `period`, oldest first."""
+async def run_period(runtime: Runtime, schedule_id: UUID, period: int) -> None:
+    """Apply the schedule's unfinished periods, oldest first: the job for `period` also takes
+    up the periods before it that are still queued, and those after it that fell due
+    meanwhile, so the job of a period that had to wait for an earlier one finds it done. An
+    attempt that fails stops the catch-up there: a later period never runs before an earlier
+    one has ended, SUCCEEDED or FAILED."""
     while True:
         schedule = await CreditSchedule.get_or_none(id=schedule_id)
         if schedule is None or schedule.paused:
             return
         run = (
             await ScheduleRun.filter(
-                schedule_id=schedule_id, period__lte=period, status__in=("QUEUED", "RUNNING")
+                schedule_id=schedule_id, status__in=(JobStatus.QUEUED, JobStatus.RUNNING)
             )
             .order_by("period")
             .first()
         )
-        if run is None:
+        if run is None or run.status != JobStatus.QUEUED:
+            return  # done, or an earlier period is running (or silent: the check resumes it)
+        ended = await _apply_run(runtime, schedule, run)
+        if ended not in (JobStatus.SUCCEEDED, JobStatus.FAILED):
             return
-        await _apply_run(schedule, run)
         await asyncio.sleep(0)  # in-process, let requests run between periods
 
 
-async def _apply_run(schedule: CreditSchedule, run: ScheduleRun) -> None:
-    """Apply one period. A balance past the maximum ends the run FAILED at once; any other
-    failure leaves it RUNNING for the tick to resume, up to `MAX_ATTEMPTS` attempts in all,
-    after which it ends FAILED. A FAILED run, like a SUCCEEDED one, is done with."""
-    started = now_utc()
-    unfinished = ScheduleRun.filter(id=run.id, status__in=(QUEUED, RUNNING))
-    if run.attempts >= MAX_ATTEMPTS:  # the last attempt died without a word
-        if await unfinished.update(
-            status=FAILED, error=attempt_failed_message(run.attempts), finished_at=started
-        ):
-            await _advance(schedule, run)
-        return
-    targets = _targets(schedule)
-    total = await targets.count()
-    # As for operations: status writes name the status they expect, so a late copy of the
-    # job cannot reopen a run another copy has finished.
-    claimed = await unfinished.update(
-        status=RUNNING, heartbeat_at=started, total=total, attempts=run.attempts + 1
-    )
-    if not claimed:
-        return
-    running = ScheduleRun.filter(id=run.id, status=RUNNING)
-    change = Application(
-        location_id=schedule.location_id,
-        operation=CreditOperation(schedule.operation),
-        amount=schedule.amount,
-        kind=schedule.operation,
-        source=EntrySource.SCHEDULE.value,
-        source_id=schedule.id,
-        period=run.period,
-        description=schedule.description,
-        actor=SCHEDULE_ACTOR,
-        now=started,
-    )
-    done = 0
-    attempt = run.attempts + 1
-    try:
-        async for chunk in id_chunks(partial(_targets, schedule), CHUNK_SIZE):
-            async with transaction() as db:
-                await apply_chunk(chunk, change, db)
-                done += len(chunk)
-                await running.using_db(db).update(processed=done, heartbeat_at=now_utc())
-            await asyncio.sleep(0)  # in-process, let requests run between chunks
-    except Exception as exc:
-        overflow = is_balance_out_of_range(exc)
-        if overflow:
-            error = await balance_overflow_message(schedule.location_id)
-            log.warning("schedule run %s stopped: a balance would exceed the maximum", run.id)
-        else:
-            error = attempt_failed_message(attempt)
-            log.exception("schedule run %s failed (attempt %d)", run.id, attempt)
-        failed = overflow or attempt >= MAX_ATTEMPTS
-        async with transaction():
-            await running.update(
-                status=FAILED if failed else RUNNING,
-                error=error,
-                finished_at=now_utc() if failed else None,
-            )
-            if failed:
-                await _advance(schedule, run)
-        if overflow:
-            return
-        raise
-    async with transaction():
-        await running.update(
-            status=SUCCEEDED, processed=done, total=max(total, done), finished_at=now_utc()
+async def _apply_run(
+    runtime: Runtime, schedule: CreditSchedule, run: ScheduleRun
+) -> JobStatus | None:
+    """One attempt at one period. A balance past the maximum ends the run FAILED at once;
+    any other failure is retried by the lifecycle, up to its maximum. A run that ends, either
+    way, moves the schedule on to its next period."""
+    total = await _targets(schedule).count()
+
+    async def work(attempt: Attempt) -> Mapping[str, Any]:
+        change = Application(
+            location_id=schedule.location_id,
+            operation=CreditOperation(schedule.operation),
+            amount=schedule.amount,
+            kind=schedule.operation,
+            source=EntrySource.SCHEDULE.value,
+            source_id=schedule.id,
+            period=run.period,
+            description=schedule.description,
+            actor=SCHEDULE_ACTOR,
+            now=runtime.clock(),
         )
-        await _advance(schedule, run)
+        done = 0
+        try:
+            async for chunk in id_chunks(partial(_targets, schedule), runtime.chunk_size):
+                async with transaction() as db:
+                    await apply_chunk(chunk, change, db)
+                    done += len(chunk)
+                    await attempt.beat(db, processed=done)
+                await asyncio.sleep(0)  # in-process, let requests run between chunks
+        except Exception as exc:
+            if is_balance_out_of_range(exc):  # no retry can succeed
+                raise PermanentFailure(
+                    await balance_overflow_message(schedule.location_id)
+                ) from exc
+            raise
+        return {"processed": done, "total": max(total, done)}
+
+    async def settled(status: JobStatus, db: Transaction) -> None:
+        await _advance(schedule, run, db)
+
+    return await run_attempt(
+        SCHEDULE_RUNS,
+        run.id,
+        runtime,
+        work,
+        attempts=run.attempts,
+        claim_columns={"total": total},
+        settled=settled,
+    )
 
 
-async def _advance(schedule: CreditSchedule, run: ScheduleRun) -> None:
-    """Record that the run's period is done with (unless a later one is already); in the
-    caller's transaction, when there is one."""
+async def _advance(
+    schedule: CreditSchedule, run: ScheduleRun, db: Transaction | None = None
+) -> None:
+    """Record that the run's period is done with (unless a later one is already)."""
     recurrence = recurrence_of(schedule)
-    await CreditSchedule.filter(id=schedule.id, last_period__lt=run.period).update(
+    query = CreditSchedule.filter(id=schedule.id, last_period__lt=run.period)
+    if db is not None:
+        query = query.using_db(db)
+    await query.update(
         last_period=run.period,
         last_run_on=run.period_on,
         next_run_on=date_after_index(recurrence, run.period),
     )
+
+
+async def _enqueue(dispatcher: Dispatcher, run: ScheduleRun, attempts: int) -> None:
+    await enqueue_schedule_period(dispatcher, run.schedule_id, run.period, attempts=attempts)
+
+
+async def _given_up(run: ScheduleRun) -> None:
+    schedule = await CreditSchedule.get_or_none(id=run.schedule_id)
+    if schedule is not None:
+        await _advance(schedule, run)
+
+
+SCHEDULE_RUNS = JobKind(
+    ScheduleRun,
+    "schedule run",
+    _enqueue,
+    scope={"schedule__paused": False},
+    given_up=_given_up,
+)

@@ -11,11 +11,11 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from domain import entities
@@ -24,6 +24,7 @@ from domain.credits import CustomerSelection, ParsedCredit, parse_credit
 from domain.errors import DomainError, ErrorCode, fail
 from domain.ids import parse_id
 from domain.inputs import CreditRequest
+from domain.jobs import JobStatus
 from domain.ledger import CreditOperation, EntrySource
 from domain.money import to_decimal
 from domain.paging import decode_cursor, page_of, page_size_problem
@@ -36,19 +37,10 @@ from models.wallet import CreditSchedule, WalletEntry, WalletOperation
 from services.access import currency_minor_units
 from services.customers import check_target, filtered_customers, id_chunks
 from services.jobs import Dispatcher, enqueue_operation
+from services.lifecycle import Attempt, JobKind, PermanentFailure, run_attempt
+from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-QUEUED, RUNNING, SUCCEEDED, FAILED = "QUEUED", "RUNNING", "SUCCEEDED", "FAILED"
-
-CHUNK_SIZE = 5_000
-INLINE_LIMIT = 500
-MAX_ATTEMPTS = 5
-STALE_AFTER = timedelta(minutes=2)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 def request_hash(credit: ParsedCredit) -> str:
@@ -184,10 +176,10 @@ def _filter_from_json(data: dict[str, object]) -> CustomerSelection:
 
 
 async def apply_once(
-    principal: Principal, request: CreditRequest, dispatcher: Dispatcher
+    runtime: Runtime, principal: Principal, request: CreditRequest
 ) -> entities.WalletOperation:
     """Create the operation for a one-off request, and apply it now when it is small."""
-    credit = checked_credit(principal, request, now_utc())
+    credit = checked_credit(principal, request, runtime.clock())
     earlier = await earlier_request(WalletOperation, principal.location_id, credit)
     if earlier is not None:
         return wallet_operation_entity(earlier)
@@ -220,93 +212,77 @@ async def apply_once(
         if earlier is None:
             raise
         return wallet_operation_entity(earlier)
-    if total <= INLINE_LIMIT:
-        await run_operation(row.id)
+    if total <= runtime.inline_limit:
+        await run_operation(runtime, row.id)
         return wallet_operation_entity(await WalletOperation.get(id=row.id))
     queued = wallet_operation_entity(row)  # as queued, whatever the job does meanwhile
-    await enqueue_operation(dispatcher, row.id)
+    await enqueue_operation(runtime.dispatcher, row.id, attempts=0)
     return queued
 
 
-async def _operation_targets(row: WalletOperation) -> AsyncIterator[list[UUID]]:
+async def _operation_targets(row: WalletOperation, chunk_size: int) -> AsyncIterator[list[UUID]]:
     """The operation's customers in id order, a chunk at a time."""
     if row.customer_ids is not None:
         ids = sorted(UUID(c) for c in row.customer_ids)
-        for start in range(0, len(ids), CHUNK_SIZE):
-            yield ids[start : start + CHUNK_SIZE]
+        for start in range(0, len(ids), chunk_size):
+            yield ids[start : start + chunk_size]
         return
     criteria = _filter_from_json(row.customer_filter) if row.customer_filter else None
     pages = partial(filtered_customers, row.location_id, criteria)
-    async for chunk in id_chunks(pages, CHUNK_SIZE):
+    async for chunk in id_chunks(pages, chunk_size):
         yield chunk
 
 
-async def run_operation(operation_id: UUID) -> None:
-    """Process an operation to the end; safe to run again, or twice at once."""
+async def _enqueue(dispatcher: Dispatcher, row: WalletOperation, attempts: int) -> None:
+    await enqueue_operation(dispatcher, row.id, attempts=attempts)
+
+
+OPERATIONS = JobKind(WalletOperation, "wallet operation", _enqueue)
+
+
+async def run_operation(runtime: Runtime, operation_id: UUID) -> None:
+    """Run one attempt of a queued operation to the end; safe to run again, or twice at once
+    (one claims it, the other does nothing)."""
     row = await WalletOperation.get_or_none(id=operation_id)
     if row is None:
         log.warning("wallet operation %s does not exist; job ignored", operation_id)
         return
-    started = now_utc()
-    total = row.total
-    if row.customer_filter is not None and row.status == RUNNING:  # resumed: count again
-        criteria = _filter_from_json(row.customer_filter) if row.customer_filter else None
-        total = await filtered_customers(row.location_id, criteria).count()
-    # Every status write names the status it expects, so a late copy of this job can never
-    # reopen an operation that another copy has finished.
-    unfinished = WalletOperation.filter(id=row.id, status__in=(QUEUED, RUNNING))
-    claimed = await unfinished.update(
-        status=RUNNING,
-        started_at=row.started_at or started,
-        heartbeat_at=started,
-        attempts=row.attempts + 1,
-        total=total,
-    )
-    if not claimed:
+    if row.status != JobStatus.QUEUED:
         return
-    running = WalletOperation.filter(id=row.id, status=RUNNING)
-    change = Application(
-        location_id=row.location_id,
-        operation=CreditOperation(row.operation),
-        amount=row.amount,
-        kind=row.operation,
-        source=row.source,
-        source_id=row.id,
-        period=0,
-        description=row.description,
-        actor=row.actor,
-        now=started,
-    )
-    done = 0
-    attempt = row.attempts + 1
-    try:
-        async for chunk in _operation_targets(row):
-            async with transaction() as db:
-                await apply_chunk(chunk, change, db)
-                done += len(chunk)
-                await running.using_db(db).update(
-                    processed=min(done, total), heartbeat_at=now_utc()
-                )
-            await asyncio.sleep(0)  # in-process, let requests run between chunks
-    except Exception as exc:
-        if is_balance_out_of_range(exc):  # no retry can succeed: fail now
-            log.warning("wallet operation %s stopped: a balance would exceed the maximum", row.id)
-            await running.update(
-                status=FAILED,
-                error=await balance_overflow_message(row.location_id),
-                finished_at=now_utc(),
-            )
-            return
-        failed = attempt >= MAX_ATTEMPTS
-        log.exception("wallet operation %s failed (attempt %d)", row.id, attempt)
-        await running.update(
-            status=FAILED if failed else RUNNING,
-            error=attempt_failed_message(attempt),
-            finished_at=now_utc() if failed else None,
+    total = row.total
+    if row.customer_filter is not None and row.attempts:  # resumed: count again
+        criteria = _filter_from_json(row.customer_filter)
+        total = await filtered_customers(row.location_id, criteria).count()
+
+    async def work(attempt: Attempt) -> Mapping[str, Any]:
+        change = Application(
+            location_id=row.location_id,
+            operation=CreditOperation(row.operation),
+            amount=row.amount,
+            kind=row.operation,
+            source=row.source,
+            source_id=row.id,
+            period=0,
+            description=row.description,
+            actor=row.actor,
+            now=runtime.clock(),
         )
-        raise
-    await running.update(
-        status=SUCCEEDED, processed=done, total=max(total, done), finished_at=now_utc()
+        done = 0
+        try:
+            async for chunk in _operation_targets(row, runtime.chunk_size):
+                async with transaction() as db:
+                    await apply_chunk(chunk, change, db)
+                    done += len(chunk)
+                    await attempt.beat(db, processed=min(done, total))
+                await asyncio.sleep(0)  # in-process, let requests run between chunks
+        except Exception as exc:
+            if is_balance_out_of_range(exc):  # no retry can succeed
+                raise PermanentFailure(await balance_overflow_message(row.location_id)) from exc
+            raise
+        return {"processed": done, "total": max(total, done)}
+
+    await run_attempt(
+        OPERATIONS, row.id, runtime, work, attempts=row.attempts, claim_columns={"total": total}
     )
 
 
@@ -320,42 +296,10 @@ async def balance_overflow_message(location_id: UUID) -> str:
     )
 
 
-def attempt_failed_message(attempt: int) -> str:
-    """The `error` of a job whose attempt failed unexpectedly (the details go to the log)."""
-    if attempt >= MAX_ATTEMPTS:
-        return f"Failed after {attempt} attempts; the server log has the details."
-    return (
-        f"Attempt {attempt} of {MAX_ATTEMPTS} failed and will be retried; "
-        "the server log has the details."
-    )
-
-
 async def get_operation(location_id: UUID, operation_id: str) -> entities.WalletOperation | None:
     uid = parse_id(operation_id)
     row = await WalletOperation.get_or_none(id=uid, location_id=location_id) if uid else None
     return wallet_operation_entity(row) if row else None
-
-
-async def resume_stale_operations(dispatcher: Dispatcher, now: datetime) -> int:
-    """Re-enqueue operations whose job died or was lost: queued or running without a sign of
-    life for `STALE_AFTER`. The database, not the queue, says what is unfinished."""
-    cutoff = now - STALE_AFTER
-    rows = await WalletOperation.filter(status__in=(QUEUED, RUNNING)).values_list(
-        "id", "created_at", "heartbeat_at", "attempts"
-    )
-    resumed = 0
-    for op_id, created, heartbeat, attempts in rows:
-        last_sign = heartbeat or created
-        if last_sign < cutoff and attempts >= MAX_ATTEMPTS:
-            # Its last attempt died without a word: give up rather than retry for ever.
-            await WalletOperation.filter(id=op_id, status=RUNNING, attempts=attempts).update(
-                status=FAILED, error=attempt_failed_message(attempts), finished_at=now
-            )
-        elif last_sign < cutoff:
-            stale_state = str(int(last_sign.timestamp()))
-            await enqueue_operation(dispatcher, UUID(str(op_id)), resume=stale_state)
-            resumed += 1
-    return resumed
 
 
 async def entries(

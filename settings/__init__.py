@@ -33,6 +33,27 @@ class Settings:
     # process within it.
     auth_cache_ttl_seconds: float = 5.0
     auth_cache_size: int = 10_000
+    # Background jobs (bulk operations, schedule periods, sync runs): every running attempt
+    # beats every `job_heartbeat_seconds`; one silent for `job_stale_after_seconds` is resumed
+    # by the periodic check, which runs every `check_seconds` (a divisor of 60). So a job whose
+    # worker died resumes within stale-after + check seconds (20 + 10 by default).
+    job_max_attempts: int = 5
+    job_heartbeat_seconds: float = 5.0
+    job_stale_after_seconds: float = 20.0
+    check_seconds: int = 10
+    job_chunk_size: int = 5_000
+    job_inline_limit: int = 500
+    worker_max_jobs: int = 4
+    job_timeout_seconds: int = 3_600
+    # Upstream sync: the deadline of one sync's whole fetch, and an optional periodic sync of
+    # every configured integration (off unless set).
+    sync_deadline_seconds: float = 60.0
+    sync_interval_seconds: float | None = None
+    upstream_max_in_flight: int = 8
+    # Seals integration secrets at rest: GOCRM_SECRET_KEY (comma-separated keys, the first
+    # seals), or outside production a key file made in the working directory on first use.
+    secret_key: str | None = None
+    key_file: str = "gocrm.key"
 
     @property
     def production(self) -> bool:
@@ -58,6 +79,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=_integer(env, "GOCRM_MAX_BODY_BYTES", 1_048_576),
         request_timeout_seconds=_number(env, "GOCRM_REQUEST_TIMEOUT", 15.0),
         auth_cache_ttl_seconds=_number(env, "GOCRM_AUTH_CACHE_TTL", 5.0),
+        job_max_attempts=_integer(env, "GOCRM_JOB_MAX_ATTEMPTS", 5),
+        job_heartbeat_seconds=_number(env, "GOCRM_JOB_HEARTBEAT", 5.0),
+        job_stale_after_seconds=_number(env, "GOCRM_JOB_STALE_AFTER", 20.0),
+        check_seconds=_divisor_of_minute(env, "GOCRM_CHECK_SECONDS", 10),
+        job_chunk_size=_integer(env, "GOCRM_JOB_CHUNK_SIZE", 5_000),
+        worker_max_jobs=_integer(env, "GOCRM_WORKER_MAX_JOBS", 4),
+        job_timeout_seconds=_integer(env, "GOCRM_JOB_TIMEOUT", 3_600),
+        sync_deadline_seconds=_number(env, "GOCRM_SYNC_DEADLINE", 60.0),
+        sync_interval_seconds=_number(env, "GOCRM_SYNC_INTERVAL", 0.0) or None,
+        upstream_max_in_flight=_integer(env, "GOCRM_UPSTREAM_MAX_IN_FLIGHT", 8),
+        secret_key=env.get("GOCRM_SECRET_KEY") or None,
+        key_file=env.get("GOCRM_KEY_FILE") or "gocrm.key",
     )
 
 
@@ -71,6 +104,13 @@ def _integer(env: Mapping[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
     if value <= 0:
         raise ValueError(f"{name} must be greater than 0, not {raw!r}")
+    return value
+
+
+def _divisor_of_minute(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _integer(env, name, default)
+    if 60 % value:
+        raise ValueError(f"{name} must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)")
     return value
 
 

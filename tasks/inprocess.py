@@ -1,8 +1,8 @@
 """The embedded runner: the worker's job functions as asyncio tasks in the server process,
-and the tick on a timer. Used when `REDIS_URL` is unset.
+and the periodic check on a timer. Used when `REDIS_URL` is unset.
 
 The jobs share the event loop (and, on SQLite, the one connection) with the requests. They work
-in chunks, one transaction each, and yield between chunks; and at most `MAX_RUNNING_JOBS` run at
+in chunks, one transaction each, and yield between chunks; and at most `max_running` run at
 once, the rest wait their turn, so that a backlog of jobs (a catch-up of many periods, say) can
 never crowd the requests out."""
 
@@ -12,23 +12,32 @@ import asyncio
 import logging
 from typing import Any
 
+from services.runtime import Runtime
 from tasks.jobs import JOBS, tick
 
 log = logging.getLogger(__name__)
 
-TICK_SECONDS = 30.0
 MAX_RUNNING_JOBS = 1
 
 
 class InProcessDispatcher:
+    """Runs jobs in this process. It is built before the runtime that holds it, and learns of
+    that runtime (which its jobs receive) through `attach`."""
+
     def __init__(self, max_running: int = MAX_RUNNING_JOBS) -> None:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._ticker: asyncio.Task[None] | None = None
         self._slots = asyncio.Semaphore(max_running)
+        self._runtime: Runtime | None = None
+
+    def attach(self, runtime: Runtime) -> None:
+        self._runtime = runtime
 
     @property
     def context(self) -> dict[str, Any]:
-        return {"dispatcher": self}
+        if self._runtime is None:
+            raise RuntimeError("the in-process dispatcher runs jobs only once attached")
+        return {"runtime": self._runtime}
 
     async def enqueue(self, function: str, *args: str, job_id: str) -> None:
         running = self._tasks.get(job_id)
@@ -49,13 +58,13 @@ class InProcessDispatcher:
         while pending := [t for t in self._tasks.values() if not t.done()]:
             await asyncio.gather(*pending)
 
-    def start_ticker(self, every: float = TICK_SECONDS) -> None:
+    def start_ticker(self, every: float) -> None:
         async def loop() -> None:
             while True:
                 try:
                     await tick(self.context)
                 except Exception:
-                    log.exception("tick failed")
+                    log.exception("the periodic check failed")
                 await asyncio.sleep(every)
 
         self._ticker = asyncio.create_task(loop(), name="tick")

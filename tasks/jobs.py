@@ -1,45 +1,60 @@
 """Job functions, shared by the arq worker and the in-process runner.
 
 Jobs take ids, never objects, and are idempotent: the database decides what is left to do.
-`ctx["dispatcher"]` is how a job enqueues further work.
+`ctx["runtime"]` is the process's runtime (`services.runtime.Runtime`): the clock, the
+dispatcher through which a job enqueues further work, the upstream clients.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from services import schedules, wallet
-from services.jobs import Dispatcher
+from services import schedules, sync, wallet
+from services.jobs import RUN_SCHEDULE_PERIOD, RUN_SYNC, RUN_WALLET_OPERATION
+from services.lifecycle import JobKind, resume_silent
+from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+# Every kind of job the periodic check watches.
+KINDS: tuple[JobKind, ...] = (wallet.OPERATIONS, schedules.SCHEDULE_RUNS, sync.SYNC_RUNS)
+
 
 async def run_wallet_operation(ctx: dict[str, Any], operation_id: str) -> None:
-    await wallet.run_operation(UUID(operation_id))
+    await wallet.run_operation(ctx["runtime"], UUID(operation_id))
 
 
 async def run_schedule_period(ctx: dict[str, Any], schedule_id: str, period: str) -> None:
-    await schedules.run_period(UUID(schedule_id), int(period))
+    await schedules.run_period(ctx["runtime"], UUID(schedule_id), int(period))
 
 
-async def check(dispatcher: Dispatcher, now: datetime) -> None:
-    """Record due schedule periods and enqueue their runs; resume operations whose job died."""
-    runs = await schedules.queue_due_runs(dispatcher, now)
-    resumed = await wallet.resume_stale_operations(dispatcher, now)
-    if runs or resumed:
-        log.info("tick: %d schedule runs enqueued, %d operations resumed", runs, resumed)
+async def run_sync(ctx: dict[str, Any], sync_run_id: str) -> None:
+    await sync.run_sync(ctx["runtime"], UUID(sync_run_id))
+
+
+async def check(runtime: Runtime) -> None:
+    """Record due schedule periods and enqueue their runs; queue again every job whose
+    heartbeat has stopped (or that waits for a retry), or fail it after its last attempt."""
+    runs = await schedules.queue_due_runs(runtime)
+    resumed = {kind.name: await resume_silent(kind, runtime) for kind in KINDS}
+    if runs or any(resumed.values()):
+        log.info(
+            "check: %d schedule runs enqueued; resumed %s",
+            runs,
+            ", ".join(f"{n} × {name}" for name, n in resumed.items() if n) or "none",
+        )
 
 
 async def tick(ctx: dict[str, Any]) -> None:
-    """The periodic check, every minute (arq cron) or every 30 s (in-process)."""
-    await check(ctx["dispatcher"], wallet.now_utc())
+    """The periodic check (arq cron, or the in-process ticker)."""
+    await check(ctx["runtime"])
 
 
 JOBS: dict[str, Callable[..., Awaitable[None]]] = {
-    "run_wallet_operation": run_wallet_operation,
-    "run_schedule_period": run_schedule_period,
+    RUN_WALLET_OPERATION: run_wallet_operation,
+    RUN_SCHEDULE_PERIOD: run_schedule_period,
+    RUN_SYNC: run_sync,
 }

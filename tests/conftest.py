@@ -19,10 +19,12 @@ import pytest
 from starlette.applications import Starlette
 
 from gateway.app import create_app
+from gateway.runtime import build_runtime, close_runtime
 from models.db import close_database, migrate_database, open_database
+from services.runtime import Runtime
 from settings import Settings
 from tasks.inprocess import InProcessDispatcher
-from tests.helpers import Api, new_location
+from tests.helpers import Api, Clock, new_location
 
 POSTGRES_SERVER = os.environ.get("GOCRM_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 REQUIRE_SERVICES = os.environ.get("GOCRM_REQUIRE_SERVICES") == "1"
@@ -92,11 +94,25 @@ def postgres_for_workers(database: Settings) -> None:
 
 
 @pytest.fixture
-async def app(database: Settings) -> AsyncIterator[Starlette]:
+def clock() -> Clock:
+    """The runtime's clock: the real time until a test sets `clock.now`."""
+    return Clock()
+
+
+@pytest.fixture
+async def app(database: Settings, clock: Clock) -> AsyncIterator[Starlette]:
     """The gateway, with its jobs run in-process; the test drives the lifespan's parts."""
-    app = create_app(database, manage_database=False)
+    app = create_app(database, manage_database=False, runtime=build_runtime(database, clock=clock))
     yield app
     await app.state.dispatcher.close()
+    await close_runtime(app.state.runtime)
+
+
+@pytest.fixture
+def runtime(app: Starlette) -> Runtime:
+    """The app's runtime, for calling services directly."""
+    runtime: Runtime = app.state.runtime
+    return runtime
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -99,3 +100,13 @@ PAGE_OF_CUSTOMERS = """{
 ENTRIES_PER_CUSTOMER = """customers(first: 200) {
   edges { node { id wallet { entries(first: 200) { edges { node { id delta { amount } } } } } } }
 }"""
+
+
+class Clock:
+    """A settable clock for the runtime: the real time until `now` is set."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now if self.now is not None else datetime.now(UTC)

@@ -22,8 +22,8 @@ REVOKE = """
 mutation($id: ID!) { revokeApiKey(id: $id) { apiKey { revokedAt } errors { code } } }"""
 
 
-class Clock:
-    """A clock the test steps by hand."""
+class Seconds:
+    """Seconds that the test steps by hand."""
 
     def __init__(self) -> None:
         self.now = 1_000.0
@@ -33,14 +33,14 @@ class Clock:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def seconds() -> Seconds:
+    return Seconds()
 
 
 @pytest.fixture
-async def second(database: Settings, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
+async def second(database: Settings, seconds: Seconds) -> AsyncIterator[httpx.AsyncClient]:
     """A second gateway process on the same database, with its own cache and clock."""
-    app = create_app(database, manage_database=False, clock=clock)
+    app = create_app(database, manage_database=False, auth_clock=seconds)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://second") as client:
         yield client
@@ -74,7 +74,7 @@ async def test_a_revoked_key_stops_working_at_once_in_the_revoking_process(api: 
 
 
 async def test_another_process_refuses_a_revoked_key_once_the_ttl_has_passed(
-    api: Api, second: httpx.AsyncClient, clock: Clock
+    api: Api, second: httpx.AsyncClient, seconds: Seconds
 ) -> None:
     # given a POS key that the second process has resolved and cached
     key_id, secret = await _pos_key(api)
@@ -85,17 +85,17 @@ async def test_another_process_refuses_a_revoked_key_once_the_ttl_has_passed(
     assert payload["errors"] == []
 
     # then the second process still accepts it within the TTL, as documented
-    clock.now += TTL - 0.25
+    seconds.now += TTL - 0.25
     assert await _status(second, secret) == 200
     # and refuses it once the TTL has passed on its clock
-    clock.now += 0.25
+    seconds.now += 0.25
     assert await _status(second, secret) == 401
     # while the first process refused it at once
     assert await _status(api.http, secret) == 401
 
 
 async def test_an_unknown_key_is_remembered_as_unknown_no_longer_than_the_ttl(
-    api: Api, second: httpx.AsyncClient, clock: Clock
+    api: Api, second: httpx.AsyncClient, seconds: Seconds
 ) -> None:
     # given a key the second process looked up while it did not exist
     secret = "gocrm_created-after-its-first-use"
@@ -110,16 +110,16 @@ async def test_an_unknown_key_is_remembered_as_unknown_no_longer_than_the_ttl(
     )
 
     # then the cached "unknown" holds for the TTL only, and the key then works
-    clock.now += TTL - 0.25
+    seconds.now += TTL - 0.25
     assert await _status(second, secret) == 401
-    clock.now += 0.25
+    seconds.now += 0.25
     assert await _status(second, secret) == 200
 
 
 async def test_the_cache_keeps_at_most_its_size_dropping_the_least_recently_used(
-    api: Api, clock: Clock
+    api: Api, seconds: Seconds
 ) -> None:
-    cache = PrincipalCache(ttl=TTL, size=3, clock=clock)
+    cache = PrincipalCache(ttl=TTL, size=3, clock=seconds)
     _, kept = await _pos_key(api)
     known = await cache.authenticate(kept)
     assert known is not None
@@ -135,13 +135,13 @@ async def test_the_cache_keeps_at_most_its_size_dropping_the_least_recently_used
     assert await cache.authenticate(kept) == known
 
 
-async def test_expired_entries_are_read_again(api: Api, clock: Clock) -> None:
-    cache = PrincipalCache(ttl=TTL, size=10, clock=clock)
+async def test_expired_entries_are_read_again(api: Api, seconds: Seconds) -> None:
+    cache = PrincipalCache(ttl=TTL, size=10, clock=seconds)
     _, secret = await _pos_key(api)
     assert await cache.authenticate(secret) is not None
     await ApiKey.filter(key_hash=hash_secret(secret)).delete()
 
     assert await cache.authenticate(secret) is not None
-    clock.now += TTL
+    seconds.now += TTL
     assert await cache.authenticate(secret) is None
     assert len(cache) == 1

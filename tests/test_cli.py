@@ -5,15 +5,21 @@ Ordinary mistakes give one line on stderr and exit status 2, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from adapters.gopos import fetch_gopos
+from adapters.http import HttpConfig, UpstreamClients
+from domain.upstream import GoposCredentials
 from tests.conftest import POSTGRES_SERVER, _drop_postgres_database, _fresh_postgres_database
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -282,6 +288,7 @@ def test_every_option_of_every_subcommand_has_a_description() -> None:
         "import-customers",
         "migrate",
         "serve",
+        "simulate",
         "worker",
     ]
     assert undocumented == []
@@ -294,4 +301,72 @@ def test_every_option_of_every_subcommand_has_a_description() -> None:
         "demo host": "127.0.0.1",
         "demo port": 8000,
         "demo workers": 1,
+        "simulate host": "127.0.0.1",
+        "simulate port": 8100,
     }
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def test_gocrm_simulate_serves_a_fixture_that_the_adapter_reads(tmp_path: Path) -> None:
+    # given `gocrm simulate gopos` running as a real server on the test fixture
+    port = _free_port()
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gateway.cli",
+        "simulate",
+        "gopos",
+        "--port",
+        str(port),
+        "--fixture",
+        str(PROJECT_ROOT / "tests" / "fixtures" / "gopos.json"),
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    fixture = json.loads((PROJECT_ROOT / "tests" / "fixtures" / "gopos.json").read_text())
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                assert server.returncode is None, "the simulator exited"
+                assert time.monotonic() < deadline, "the simulator did not start"
+                await asyncio.sleep(0.1)
+
+        # when the GoPOS adapter reads it over loopback
+        credentials = GoposCredentials(
+            base_url=f"http://127.0.0.1:{port}",
+            client_id=fixture["client_id"],
+            client_secret=fixture["client_secret"],
+            organization_id=fixture["organization_id"],
+        )
+        async with UpstreamClients(HttpConfig()) as clients:
+            snapshot = await fetch_gopos(clients, credentials, deadline=10)
+    finally:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), timeout=10)
+
+    # then it gets the fixture's groups and discounts
+    assert sorted(g.external_id for g in snapshot.groups) == sorted(
+        str(g["id"]) for g in fixture["groups"]
+    )
+    assert sorted(d.external_id for d in snapshot.discounts) == sorted(
+        str(d["id"]) for d in fixture["discounts"]
+    )
+
+
+def test_gocrm_simulate_without_its_fixture_is_one_line(tmp_path: Path) -> None:
+    result = gocrm("simulate", "goorder", "--fixture", "missing.json", cwd=tmp_path)
+
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "error: no fixture file at 'missing.json'\n"

@@ -13,6 +13,7 @@ import json
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ from models.db import IntegrityError
 from models.entities import MAX_CREDIT_BALANCE, Customer
 from models.wallet import CreditSchedule, ScheduleRun, WalletEntry, WalletOperation
 from services import schedules, wallet
+from services.lifecycle import resume_silent
+from services.runtime import Runtime
 from settings import Settings
 from tasks.inprocess import InProcessDispatcher
 from tests.builders import GET_OPERATION, SET_CREDITS
@@ -89,7 +92,7 @@ async def _near_the_maximum(api: Api) -> tuple[str, str]:
 
 
 async def test_an_operation_past_the_maximum_fails_at_once_with_a_readable_error(
-    api: Api, dispatcher: InProcessDispatcher
+    api: Api, runtime: Runtime
 ) -> None:
     anna, bob = await _near_the_maximum(api)
 
@@ -112,18 +115,16 @@ async def test_an_operation_past_the_maximum_fails_at_once_with_a_readable_error
     assert (await _balance(anna), await _balance(bob)) == (MAX_CREDIT_BALANCE - 50, 0)
     assert await WalletEntry.filter(source_id=row.id).count() == 0
     # and it is never taken up again
-    assert (
-        await wallet.resume_stale_operations(dispatcher, datetime.now(UTC) + timedelta(hours=1))
-        == 0
-    )
-    await wallet.run_operation(row.id)
+    later = replace(runtime, clock=lambda: datetime.now(UTC) + timedelta(hours=1))
+    assert await resume_silent(wallet.OPERATIONS, later) == 0
+    await wallet.run_operation(runtime, row.id)
     again = (await api.data(GET_OPERATION, {"id": operation["id"]}))["walletOperation"]
     assert (again["status"], again["error"]) == ("FAILED", OVERFLOW)
     assert (await WalletOperation.get(id=row.id)).attempts == 1
 
 
 async def test_a_schedule_run_past_the_maximum_fails_at_once_with_a_readable_error(
-    api: Api, dispatcher: InProcessDispatcher
+    api: Api, dispatcher: InProcessDispatcher, runtime: Runtime
 ) -> None:
     anna, bob = await _near_the_maximum(api)
     today = local_today(datetime.now(UTC), "Europe/Warsaw")
@@ -150,8 +151,10 @@ async def test_a_schedule_run_past_the_maximum_fails_at_once_with_a_readable_err
     schedule = await CreditSchedule.get(id=schedule_id)
     assert (schedule.last_period, schedule.last_run_on) == (0, today)
     assert (await _balance(anna), await _balance(bob)) == (MAX_CREDIT_BALANCE - 50, 0)
-    # and the tick does not enqueue it again
-    assert await schedules.queue_due_runs(dispatcher, datetime.now(UTC), schedule_id) == 0
+    # and neither the tick nor the check queues it again
+    assert await schedules.queue_due_runs(runtime, schedule_id) == 0
+    later = replace(runtime, clock=lambda: datetime.now(UTC) + timedelta(hours=1))
+    assert await resume_silent(schedules.SCHEDULE_RUNS, later) == 0
 
 
 async def _daily_credit_from_today(
@@ -175,7 +178,7 @@ async def _daily_credit_from_today(
 
 
 async def test_a_failing_schedule_run_ends_failed_after_a_bounded_number_of_attempts(
-    api: Api, dispatcher: InProcessDispatcher, monkeypatch: pytest.MonkeyPatch
+    api: Api, dispatcher: InProcessDispatcher, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     anna = await create_customer(api, firstName="Anna")
     schedule_id = await _daily_credit_from_today(api, dispatcher, anna["id"])
@@ -187,18 +190,16 @@ async def test_a_failing_schedule_run_ends_failed_after_a_bounded_number_of_atte
     # The run created with the schedule, as a fresh job would find it.
     await ScheduleRun.filter(schedule_id=schedule_id).update(status="QUEUED", attempts=0)
 
-    # each attempt fails and leaves the run for the next one, up to the limit
-    for attempt in range(1, wallet.MAX_ATTEMPTS):
-        with pytest.raises(RuntimeError):
-            await schedules.run_period(schedule_id, 0)
+    # each attempt fails and puts the run back in the queue for the next one, up to the limit
+    for attempt in range(1, runtime.jobs.max_attempts):
+        await schedules.run_period(runtime, schedule_id, 0)
         run = await ScheduleRun.get(schedule_id=schedule_id, period=0)
         assert (run.status, run.attempts, run.error) == (
-            "RUNNING",
+            "QUEUED",
             attempt,
             f"Attempt {attempt} of 5 failed and will be retried; the server log has the details.",
         )
-    with pytest.raises(RuntimeError):
-        await schedules.run_period(schedule_id, 0)
+    await schedules.run_period(runtime, schedule_id, 0)
 
     run = await ScheduleRun.get(schedule_id=schedule_id, period=0)
     assert (run.status, run.attempts, run.error) == (
@@ -206,36 +207,33 @@ async def test_a_failing_schedule_run_ends_failed_after_a_bounded_number_of_atte
         5,
         "Failed after 5 attempts; the server log has the details.",
     )
-    await schedules.run_period(schedule_id, 0)  # nothing left to do: no error
+    await schedules.run_period(runtime, schedule_id, 0)  # nothing left to do: no error
     assert (await ScheduleRun.get(id=run.id)).attempts == 5
 
 
 async def test_a_run_whose_last_attempt_died_ends_failed(
-    api: Api, dispatcher: InProcessDispatcher
+    api: Api, dispatcher: InProcessDispatcher, runtime: Runtime
 ) -> None:
     anna = await create_customer(api, firstName="Anna")
     schedule_id = await _daily_credit_from_today(api, dispatcher, anna["id"])
     # a run left RUNNING by a worker that died during its last allowed attempt
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
     await ScheduleRun.filter(schedule_id=schedule_id).update(
-        status="RUNNING", attempts=wallet.MAX_ATTEMPTS, processed=0
+        status="RUNNING", attempts=runtime.jobs.max_attempts, processed=0, heartbeat_at=long_ago
     )
-    await WalletEntry.filter(source_id=schedule_id).delete()
-    await Customer.filter(id=UUID(anna["id"])).update(credit_balance=0)
 
-    await schedules.run_period(schedule_id, 0)
+    resumed = await resume_silent(schedules.SCHEDULE_RUNS, runtime)
 
     run = await ScheduleRun.get(schedule_id=schedule_id, period=0)
-    assert (run.status, run.attempts, run.error) == (
+    assert (resumed, run.status, run.attempts, run.error) == (
+        0,
         "FAILED",
         5,
-        "Failed after 5 attempts; the server log has the details.",
+        "Stopped 5 times without finishing (the worker running it died).",
     )
-    assert await _balance(anna["id"]) == 0
 
 
-async def test_an_operation_whose_last_attempt_died_ends_failed(
-    api: Api, dispatcher: InProcessDispatcher
-) -> None:
+async def test_an_operation_whose_last_attempt_died_ends_failed(api: Api, runtime: Runtime) -> None:
     anna = await create_customer(api, firstName="Anna")
     payload = await api.mutate(
         SET_CREDITS,
@@ -244,16 +242,16 @@ async def test_an_operation_whose_last_attempt_died_ends_failed(
     op_id = UUID(payload["operation"]["id"])
     long_ago = datetime.now(UTC) - timedelta(hours=1)
     await WalletOperation.filter(id=op_id).update(
-        status="RUNNING", attempts=wallet.MAX_ATTEMPTS, heartbeat_at=long_ago
+        status="RUNNING", attempts=runtime.jobs.max_attempts, heartbeat_at=long_ago
     )
 
-    resumed = await wallet.resume_stale_operations(dispatcher, datetime.now(UTC))
+    resumed = await resume_silent(wallet.OPERATIONS, runtime)
 
     row = await WalletOperation.get(id=op_id)
     assert (resumed, row.status, row.error) == (
         0,
         "FAILED",
-        "Failed after 5 attempts; the server log has the details.",
+        "Stopped 5 times without finishing (the worker running it died).",
     )
 
 

@@ -7,6 +7,7 @@ from domain.access import Role
 from models.entities import Location
 from services import access
 from services.demo import DEMO_CUSTOMERS, DemoLocation, seed_demo
+from services.runtime import Runtime
 from settings import Settings
 from tests.helpers import Api
 
@@ -20,18 +21,18 @@ query($op: ID!) {
 
 
 @pytest.fixture
-async def demo(database: Settings) -> AsyncIterator[DemoLocation]:
-    seeded = await seed_demo()
+async def demo(database: Settings, runtime: Runtime) -> AsyncIterator[DemoLocation]:
+    seeded = await seed_demo(runtime)
     yield seeded
     # The session database is shared: leave no demo schedule behind for other tests.
     await Location.filter(id=seeded.location_id).delete()
 
 
 async def test_each_demo_run_reuses_the_location_and_only_its_last_key_works(
-    demo: DemoLocation,
+    demo: DemoLocation, runtime: Runtime
 ) -> None:
-    second = await seed_demo()
-    third = await seed_demo()
+    second = await seed_demo(runtime)
+    third = await seed_demo(runtime)
 
     assert second.location_id == third.location_id == demo.location_id
     assert second.bulk_operation_id == third.bulk_operation_id == demo.bulk_operation_id
@@ -48,12 +49,12 @@ async def test_each_demo_run_reuses_the_location_and_only_its_last_key_works(
 
 
 async def test_a_demo_run_leaves_keys_that_someone_created_in_the_demo_valid(
-    demo: DemoLocation,
+    demo: DemoLocation, runtime: Runtime
 ) -> None:
     _, till = await access.create_api_key(demo.location_id, "Till 1", Role.POS)
     _, manager = await access.create_api_key(demo.location_id, "Manager", Role.ADMIN)
 
-    await seed_demo()
+    await seed_demo(runtime)
 
     assert await access.authenticate(till) is not None
     assert await access.authenticate(manager) is not None

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from gateway.runtime import build_runtime
+from settings import Settings
 from tasks.inprocess import MAX_RUNNING_JOBS, InProcessDispatcher
 from tasks.jobs import JOBS
 
@@ -29,6 +31,7 @@ async def test_queued_jobs_run_at_most_max_running_at_once(
 
     monkeypatch.setitem(JOBS, "probe", probe)
     dispatcher = InProcessDispatcher()
+    build_runtime(Settings(), dispatcher)  # the runtime its jobs receive
     for n in range(10):
         await dispatcher.enqueue("probe", f"job-{n}", job_id=f"probe:{n}")
 

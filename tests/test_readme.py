@@ -20,6 +20,7 @@ import pytest
 
 from models.entities import Location
 from services.demo import DemoLocation, seed_demo
+from services.runtime import Runtime
 from settings import Settings
 from tests.helpers import Api
 
@@ -136,8 +137,8 @@ def payload_errors(answer: dict[str, Any]) -> list[Any]:
 
 
 @pytest.fixture
-async def demo(database: Settings) -> AsyncIterator[DemoLocation]:
-    seeded = await seed_demo()
+async def demo(database: Settings, runtime: Runtime) -> AsyncIterator[DemoLocation]:
+    seeded = await seed_demo(runtime)
     yield seeded
     # The session database is shared: leave no demo schedule behind for other tests.
     await Location.filter(id=seeded.location_id).delete()

@@ -11,6 +11,7 @@ import pytest
 
 from domain.access import Role
 from models.entities import ApiKey
+from models.integrations import SyncRun
 from tests.builders import (
     ADD_TO_GROUP,
     CREATE_API_KEY,
@@ -39,6 +40,7 @@ from tests.builders import (
     snapshot,
 )
 from tests.helpers import CREATE_CUSTOMER, CREATE_GROUP, Api, create_customer, create_group
+from tests.test_sync_api import CONFIGURE, GET_INTEGRATION, GET_SYNC_RUN, SYNCHRONIZE
 
 FORBIDDEN_ERROR = {
     "code": "FORBIDDEN",
@@ -58,6 +60,7 @@ class Shop:
     empty_group: str
     operation: str
     schedule: str
+    sync_run: str
 
 
 @pytest.fixture
@@ -79,6 +82,9 @@ async def shop(api: Api) -> Shop:
     pos = await api.key_with_role(Role.POS, "till 1")
     admin_key = (await api.data(VIEWER))["viewer"]["apiKey"]["id"]
     pos_key = (await pos.data(VIEWER))["viewer"]["apiKey"]["id"]
+    sync_run = await SyncRun.create(
+        location_id=UUID(api.location_id), channel="GOPOS", status="SUCCEEDED"
+    )
     return Shop(
         api,
         pos,
@@ -89,6 +95,7 @@ async def shop(api: Api) -> Shop:
         empty_group["id"],
         operation["id"],
         schedule["id"],
+        str(sync_run.id),
     )
 
 
@@ -149,6 +156,8 @@ FORBIDDEN_QUERIES = [
         "walletOperation", GET_OPERATION, lambda s: {"id": s.operation}, {"walletOperation": None}
     ),
     ForbiddenQuery("creditSchedules", LIST_SCHEDULES, lambda s: {}, None),
+    ForbiddenQuery("integration", GET_INTEGRATION, lambda s: {"channel": "GOPOS"}, None),
+    ForbiddenQuery("syncRun", GET_SYNC_RUN, lambda s: {"id": s.sync_run}, {"syncRun": None}),
 ]
 
 
@@ -230,6 +239,15 @@ MUTATIONS = [
     Mutation("pauseCreditSchedule", PAUSE_SCHEDULE, lambda s: {"id": s.schedule}),
     Mutation("resumeCreditSchedule", RESUME_SCHEDULE, lambda s: {"id": s.schedule}),
     Mutation("deleteCreditSchedule", DELETE_SCHEDULE, lambda s: {"id": s.schedule}),
+    Mutation(
+        "configureIntegration",
+        CONFIGURE,
+        lambda s: {
+            "channel": "GOORDER",
+            "input": {"baseUrl": "https://orders.example.com", "apiKey": "k", "storeId": "s1"},
+        },
+    ),
+    Mutation("synchronize", SYNCHRONIZE, lambda s: {"channel": "GOPOS"}),
     Mutation("createApiKey", CREATE_API_KEY, lambda s: {"name": "escalate", "role": "ADMIN"}),
     Mutation("revokeApiKey", REVOKE_API_KEY, lambda s: {"id": s.admin_key}),
 ]

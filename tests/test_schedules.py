@@ -1,8 +1,8 @@
 """Recurring promotional credits: periods in the location's time zone, catch-up in order,
 exactly-once application, pause / resume / delete, and live group membership.
 
-Time is driven explicitly: the services' clock is a settable `Clock`, and the tick is
-`queue_due_runs(dispatcher, now)` followed by draining the dispatcher.
+Time is driven explicitly: the runtime's clock is a settable `Clock`, and the tick moves it to
+its time, runs `queue_due_runs(runtime)` and drains the dispatcher.
 """
 
 from __future__ import annotations
@@ -18,17 +18,18 @@ import pytest
 
 from domain.inputs import CreditRequest, CustomerFilter, Target
 from domain.schedule import Recurrence, RecurrenceUnit
+from gateway.runtime import with_dispatcher
 from models.wallet import CreditSchedule, ScheduleRun
 from services import access, schedules
+from services.runtime import Runtime
 from tasks.inprocess import InProcessDispatcher
 from tests.builders import ADD_TO_GROUP
-from tests.helpers import Api, create_customer, create_group
+from tests.helpers import Api, Clock, create_customer, create_group
 from tests.wallet_helpers import (
     CREDIT_SCHEDULES,
     DELETE_SCHEDULE,
     PAUSE_SCHEDULE,
     RESUME_SCHEDULE,
-    Clock,
     balance_of,
     credit_ok,
     error_fields,
@@ -47,11 +48,23 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """The services' notion of now; tests move it."""
-    clock = Clock(at("2026-01-01T12:00"))
-    monkeypatch.setattr(schedules, "now_utc", clock)
-    return clock
+def clock() -> Clock:
+    """The runtime's notion of now; tests move it."""
+    return Clock(at("2026-01-01T12:00"))
+
+
+def runtime_of(dispatcher: InProcessDispatcher) -> Runtime:
+    runtime: Runtime = dispatcher.context["runtime"]
+    return runtime
+
+
+def moved(dispatcher: InProcessDispatcher, now: datetime) -> Runtime:
+    """The dispatcher's runtime, its clock set to `now`."""
+    runtime = runtime_of(dispatcher)
+    clock = runtime.clock
+    assert isinstance(clock, Clock)
+    clock.now = now
+    return runtime
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +75,7 @@ async def own_schedules_only(api: Api) -> AsyncIterator[None]:
 
 
 async def tick(now: datetime, dispatcher: InProcessDispatcher) -> None:
-    await schedules.queue_due_runs(dispatcher, now)
+    await schedules.queue_due_runs(moved(dispatcher, now))
     await dispatcher.drain()
 
 
@@ -322,9 +335,10 @@ async def test_two_ticks_at_once_apply_each_period_once(
 
     # when two workers tick at the same moment
     first, second = InProcessDispatcher(), InProcessDispatcher()
-    now = at("2026-04-05T12:00")
+    runtime = moved(dispatcher, at("2026-04-05T12:00"))
     await asyncio.gather(
-        schedules.queue_due_runs(first, now), schedules.queue_due_runs(second, now)
+        schedules.queue_due_runs(with_dispatcher(runtime, first)),
+        schedules.queue_due_runs(with_dispatcher(runtime, second)),
     )
     await asyncio.gather(first.drain(), second.drain())
 
@@ -354,8 +368,8 @@ async def test_running_a_finished_period_again_changes_nothing(
     before = await snapshot(api.location_id)
 
     # when a period's job runs again
-    await schedules.run_period(UUID(schedule["id"]), 1)
-    await schedules.run_period(UUID(schedule["id"]), 2)
+    await schedules.run_period(runtime_of(dispatcher), UUID(schedule["id"]), 1)
+    await schedules.run_period(runtime_of(dispatcher), UUID(schedule["id"]), 2)
 
     # then nothing changed
     assert await snapshot(api.location_id) == before
@@ -371,11 +385,12 @@ async def test_a_retried_run_credits_no_one_twice(
         api, dispatcher, {"customerIds": [c["id"] for c in customers]}, "2026-01-31"
     )
     await tick(at("2026-01-31T10:00"), dispatcher)
-    await ScheduleRun.filter(schedule_id=UUID(schedule["id"]), period=0).update(status="RUNNING")
+    # (the periodic check puts a silent run back in the queue)
+    await ScheduleRun.filter(schedule_id=UUID(schedule["id"]), period=0).update(status="QUEUED")
     before = await snapshot(api.location_id)
 
     # when the period is run again
-    await schedules.run_period(UUID(schedule["id"]), 0)
+    await schedules.run_period(runtime_of(dispatcher), UUID(schedule["id"]), 0)
 
     # then no balance or entry changed, and the run is finished
     assert await snapshot(api.location_id) == before
@@ -483,7 +498,7 @@ async def test_resume_skips_a_period_that_was_recorded_but_not_run_before_the_pa
         api, dispatcher, {"customerIds": [customer["id"]]}, "2026-05-01", unit="DAY"
     )
     lost = InProcessDispatcher()
-    await schedules.queue_due_runs(lost, at("2026-05-01T08:00"))
+    await schedules.queue_due_runs(with_dispatcher(moved(dispatcher, at("2026-05-01T08:00")), lost))
     await lost.close()
     await api.mutate(PAUSE_SCHEDULE, {"id": schedule["id"]})
 
@@ -537,7 +552,7 @@ async def test_a_deleted_schedule_stops(
     # when it is deleted and time goes on
     deleted = await api.mutate(DELETE_SCHEDULE, {"id": schedule["id"]})
     await tick(at("2026-05-10T08:00"), dispatcher)
-    await schedules.run_period(UUID(schedule["id"]), 5)
+    await schedules.run_period(runtime_of(dispatcher), UUID(schedule["id"]), 5)
 
     # then it is gone, no more periods were applied, and its history stays
     assert deleted == {"deletedId": schedule["id"], "errors": []}
@@ -822,7 +837,9 @@ async def test_periods_follow_each_locations_own_time_zone(
         recurrence=Recurrence(1, RecurrenceUnit.DAY, date(2026, 12, 1)),
     )
     try:
-        created = await schedules.create_schedule(await principal_of(new_york), request, dispatcher)
+        created = await schedules.create_schedule(
+            runtime_of(dispatcher), await principal_of(new_york), request
+        )
         await dispatcher.drain()
 
         # when it is already 1 December in Warsaw but 23:30 on 30 November in New York
@@ -856,7 +873,9 @@ async def test_a_group_schedule_created_through_the_service_has_group_target(
     )
 
     # when the schedule is created on its start date
-    created = await schedules.create_schedule(await principal_of(api), request, dispatcher)
+    created = await schedules.create_schedule(
+        runtime_of(dispatcher), await principal_of(api), request
+    )
     await dispatcher.drain()
 
     # then it targets the group and today's period set every member to 50.00

@@ -15,7 +15,10 @@ from typing import Any
 
 import pytest
 
+from adapters.secrets import new_key
 from domain.access import Role
+from models.integrations import SyncRun
+from services.runtime import Runtime
 from tests.builders import (
     ADD_TO_GROUP,
     CREATE_API_KEY,
@@ -44,6 +47,7 @@ from tests.builders import (
     snapshot,
 )
 from tests.helpers import CREATE_CUSTOMER, CREATE_GROUP, Api, create_customer, create_group
+from tests.test_sync_api import CONFIGURE, GET_INTEGRATION, GET_SYNC_RUN, SYNCHRONIZE
 
 MALFORMED = "abc"
 
@@ -60,6 +64,7 @@ class World:
     a_key: str
     a_operation: str
     a_schedule: str
+    a_sync_run: str
     b_customer: str
     b_group: str
     b_schedule: str
@@ -67,8 +72,9 @@ class World:
 
 @pytest.fixture
 async def world(api: Api, other: Api) -> World:
-    """Location A (`api`): a grouped, carded customer with credits, a POS key, a credit operation
-    and a schedule. Location B (`other`): its own group holding its own customer, a schedule."""
+    """Location A (`api`): a grouped, carded customer with credits, a POS key, a credit operation,
+    a schedule and a sync run. Location B (`other`): its own group holding its own customer, a
+    schedule."""
     a_group = await create_group(api, "Stali goście")
     a_customer = await create_customer(
         api,
@@ -83,6 +89,9 @@ async def world(api: Api, other: Api) -> World:
     a_key = (await till.data(VIEWER))["viewer"]["apiKey"]["id"]
     a_operation = await give_credits(api, [a_customer["id"]], "25.00")
     a_schedule = await monthly_schedule(api, [a_group["id"]], "100.00")
+    a_sync_run = await SyncRun.create(
+        location_id=uuid.UUID(api.location_id), channel="GOPOS", status="SUCCEEDED"
+    )
     b_group = await create_group(other, "Local VIP")
     b_customer = await create_customer(
         other, firstName="Bob", cards=[{"code": "B-0001"}], groupIds=[b_group["id"]]
@@ -99,6 +108,7 @@ async def world(api: Api, other: Api) -> World:
         a_key=a_key,
         a_operation=a_operation["id"],
         a_schedule=a_schedule["id"],
+        a_sync_run=str(a_sync_run.id),
         b_customer=b_customer["id"],
         b_group=b_group["id"],
         b_schedule=b_schedule["id"],
@@ -144,6 +154,10 @@ def _operation(w: World) -> str:
 
 def _schedule(w: World) -> str:
     return w.a_schedule
+
+
+def _sync_run(w: World) -> str:
+    return w.a_sync_run
 
 
 def _data(field: str, value: Any) -> Callable[[World], dict[str, Any]]:
@@ -460,6 +474,14 @@ OPERATIONS = [
         _error("deleteCreditSchedule", "deletedId", "NOT_FOUND", "id", SCHEDULE_NOT_FOUND),
     ),
     Op(
+        "syncRun(id)",
+        "syncRun",
+        GET_SYNC_RUN,
+        lambda w, t: {"id": t},
+        _sync_run,
+        _data("syncRun", None),
+    ),
+    Op(
         "revokeApiKey(id)",
         "revokeApiKey",
         REVOKE_API_KEY,
@@ -486,6 +508,9 @@ COVERED_ELSEWHERE = {
     "creditSchedules": "test_lists_and_viewer_show_only_the_callers_location",
     "createCustomerGroup": "test_the_same_reference_may_exist_in_two_locations",
     "createApiKey": "test_a_created_key_belongs_to_the_callers_location",
+    "integration": "test_integrations_belong_to_the_callers_location",
+    "configureIntegration": "test_integrations_belong_to_the_callers_location",
+    "synchronize": "test_integrations_belong_to_the_callers_location",
 }
 
 
@@ -689,3 +714,57 @@ async def test_credits_by_a_filter_naming_another_locations_group_are_refused(
         ),
     ]
     assert (await snapshot(world.a), await snapshot(world.b)) == (a_before, b_before)
+
+
+async def test_integrations_belong_to_the_callers_location(
+    world: World, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given A's GoPOS integration, configured, and A's sync run
+    monkeypatch.setattr(runtime.secrets, "keys", new_key())
+    gopos = {
+        "baseUrl": "https://gopos.example.com",
+        "clientId": "a-client",
+        "clientSecret": "a-secret",
+        "organizationId": "1001",
+    }
+    configured = await world.a.mutate(CONFIGURE, {"channel": "GOPOS", "input": gopos})
+    assert configured["errors"] == []
+    a_before = await world.a.data(GET_INTEGRATION, {"channel": "GOPOS"})
+    assert a_before["integration"]["lastSync"] == {"id": world.a_sync_run, "status": "SUCCEEDED"}
+
+    # when B reads the same channel, synchronises it, then configures its own
+    read = (await world.b.data(GET_INTEGRATION, {"channel": "GOPOS"}))["integration"]
+    synchronized = await world.b.mutate(SYNCHRONIZE, {"channel": "GOPOS"})
+    own = await world.b.mutate(
+        CONFIGURE, {"channel": "GOPOS", "input": {**gopos, "clientId": "b-client"}}
+    )
+    read_again = (await world.b.data(GET_INTEGRATION, {"channel": "GOPOS"}))["integration"]
+
+    # then B sees none of A's settings or runs, and has nothing to synchronise
+    assert read == {
+        "channel": "GOPOS",
+        "configured": False,
+        "baseUrl": None,
+        "clientId": None,
+        "organizationId": None,
+        "storeId": None,
+        "lastSync": None,
+        "posGroups": [],
+        "promotions": [],
+        "unmatchedReferences": [],
+    }
+    assert synchronized == {
+        "syncRun": None,
+        "errors": [
+            {
+                "code": "NOT_CONFIGURED",
+                "field": "channel",
+                "message": "GoPOS is not configured: save its credentials first.",
+            }
+        ],
+    }
+    # and B's own configuration is B's alone
+    assert own["errors"] == []
+    assert (read_again["clientId"], read_again["lastSync"]) == ("b-client", None)
+    assert await world.a.data(GET_INTEGRATION, {"channel": "GOPOS"}) == a_before
+    assert await SyncRun.filter(location_id=uuid.UUID(world.b.location_id)).count() == 0

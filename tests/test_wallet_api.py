@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,9 +16,12 @@ import pytest
 from domain.access import Role
 from domain.errors import DomainError, ErrorCode, UserError
 from domain.inputs import CreditRequest, CustomerFilter, Target
+from gateway.runtime import with_dispatcher
 from models.entities import Customer, GroupMembership
 from models.wallet import WalletEntry, WalletOperation
 from services import access, wallet
+from services.lifecycle import resume_silent
+from services.runtime import Runtime
 from settings import Settings
 from tasks.inprocess import InProcessDispatcher
 from tests.builders import ADD_TO_GROUP, CUSTOMER_IDS, REMOVE_FROM_GROUP
@@ -1093,11 +1097,12 @@ async def _balances(ids: list[UUID]) -> list[int]:
     return [int(b) for b in rows]
 
 
-LARGE = wallet.INLINE_LIMIT + 20
+INLINE_LIMIT = Settings().job_inline_limit
+LARGE = INLINE_LIMIT + 20
 
 
 async def test_a_large_filter_target_is_queued_and_credits_each_member_once(
-    api: Api, dispatcher: InProcessDispatcher
+    api: Api, dispatcher: InProcessDispatcher, runtime: Runtime
 ) -> None:
     # given more group members than are applied inline, and a customer outside the group
     group, members = await _members(api, LARGE)
@@ -1125,9 +1130,9 @@ async def test_a_large_filter_target_is_queued_and_credits_each_member_once(
     )
     assert set(entries) == {("BULK", "admin", 2500, 2500)}
 
-    # when the operation is run again
+    # when its job is run again
     before = await snapshot(api.location_id)
-    await wallet.run_operation(UUID(operation["id"]))
+    await wallet.run_operation(runtime, UUID(operation["id"]))
 
     # then nothing changed
     assert await snapshot(api.location_id) == before
@@ -1135,13 +1140,13 @@ async def test_a_large_filter_target_is_queued_and_credits_each_member_once(
 
 async def test_a_target_at_the_inline_limit_is_applied_before_the_answer(api: Api) -> None:
     # given exactly as many group members as are applied inline
-    group, members = await _members(api, wallet.INLINE_LIMIT)
+    group, members = await _members(api, INLINE_LIMIT)
 
     # when the group is credited
     operation = await credit_ok(api, {"filter": {"groupIds": [group["id"]]}}, "SET", "2.00")
 
     # then the answer already reports it done
-    count = wallet.INLINE_LIMIT
+    count = INLINE_LIMIT
     assert (operation["status"], operation["total"], operation["processed"]) == (
         "SUCCEEDED",
         count,
@@ -1151,17 +1156,18 @@ async def test_a_target_at_the_inline_limit_is_applied_before_the_answer(api: Ap
 
 
 async def test_rerunning_an_interrupted_operation_credits_no_one_twice(
-    api: Api, dispatcher: InProcessDispatcher
+    api: Api, dispatcher: InProcessDispatcher, runtime: Runtime
 ) -> None:
-    # given a large operation that completed, then is made to look interrupted (a retry)
+    # given a large operation that completed, then is made to look interrupted and queued
+    # again (what the periodic check does to an attempt whose worker died)
     group, members = await _members(api, LARGE)
     operation = await credit_ok(api, {"filter": {"groupIds": [group["id"]]}}, "ADD", "3.00")
     await dispatcher.drain()
-    await WalletOperation.filter(id=UUID(operation["id"])).update(status="RUNNING")
+    await WalletOperation.filter(id=UUID(operation["id"])).update(status="QUEUED")
     before = await snapshot(api.location_id)
 
     # when it is run again to the end
-    await wallet.run_operation(UUID(operation["id"]))
+    await wallet.run_operation(runtime, UUID(operation["id"]))
 
     # then no customer got a second entry or a second credit
     assert await snapshot(api.location_id) == before
@@ -1170,21 +1176,26 @@ async def test_rerunning_an_interrupted_operation_credits_no_one_twice(
     assert (row.status, row.total, row.processed) == ("SUCCEEDED", LARGE, LARGE)
 
 
-async def test_two_concurrent_runs_of_one_operation_credit_each_customer_once(api: Api) -> None:
+async def test_two_concurrent_runs_of_one_operation_credit_each_customer_once(
+    api: Api, runtime: Runtime
+) -> None:
     # given a large operation that was queued and not yet run
     group, members = await _members(api, LARGE)
     recorder = RecordingDispatcher()
+    recording = with_dispatcher(runtime, recorder)
     request = CreditRequest(
         target=Target(filter=CustomerFilter(group_ids=(group["id"],))),
         operation="ADD",
         amount=Decimal("7.00"),
     )
-    queued = await wallet.apply_once(await principal_of(api), request, recorder)
+    queued = await wallet.apply_once(recording, await principal_of(api), request)
     assert queued.status == "QUEUED"
     assert [job[0] for job in recorder.jobs] == ["run_wallet_operation"]
 
     # when two workers run it at the same time
-    await asyncio.gather(wallet.run_operation(queued.id), wallet.run_operation(queued.id))
+    await asyncio.gather(
+        wallet.run_operation(recording, queued.id), wallet.run_operation(recording, queued.id)
+    )
 
     # then each member is credited once
     assert await _credited(str(queued.id)) == {str(m): 1 for m in members}
@@ -1193,7 +1204,7 @@ async def test_two_concurrent_runs_of_one_operation_credit_each_customer_once(ap
     assert (row.status, row.total, row.processed) == ("SUCCEEDED", LARGE, LARGE)
 
 
-async def test_a_lost_queued_operation_is_found_and_run(api: Api) -> None:
+async def test_a_lost_queued_operation_is_found_and_run(api: Api, runtime: Runtime) -> None:
     # given an operation whose job never ran (lost from the queue)
     group, members = await _members(api, LARGE)
     request = CreditRequest(
@@ -1201,13 +1212,15 @@ async def test_a_lost_queued_operation_is_found_and_run(api: Api) -> None:
         operation="SET",
         amount=Decimal("12.00"),
     )
-    queued = await wallet.apply_once(await principal_of(api), request, RecordingDispatcher())
+    lost = with_dispatcher(runtime, RecordingDispatcher())
+    queued = await wallet.apply_once(lost, await principal_of(api), request)
     row = await WalletOperation.get(id=queued.id)
 
     # when the periodic check looks after the stale time
     runner = InProcessDispatcher()
-    resumed = await wallet.resume_stale_operations(
-        runner, row.created_at + wallet.STALE_AFTER + timedelta(seconds=1)
+    later = row.created_at + runtime.jobs.stale_after + timedelta(seconds=1)
+    resumed = await resume_silent(
+        wallet.OPERATIONS, replace(with_dispatcher(runtime, runner), clock=lambda: later)
     )
     await runner.drain()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import calendar
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -17,19 +18,19 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import pytest
 from arq.connections import ArqRedis
-from arq.jobs import JobStatus
 from tortoise import connections
 
 from domain.access import Principal
 from domain.inputs import CreditRequest, CustomerFilter, Target
 from domain.schedule import Recurrence, RecurrenceUnit, due_indices, local_today
+from gateway.runtime import build_runtime
 from models.entities import Customer, CustomerGroup, GroupMembership
 from models.wallet import CreditSchedule, ScheduleRun, WalletOperation
 from services import access, schedules, wallet
-from services.jobs import operation_job_id
+from services.jobs import Dispatcher, operation_job_id
+from services.runtime import Runtime, utc_now
 from settings import Settings
 from tasks.jobs import check
 from tasks.worker import ArqDispatcher
@@ -201,6 +202,12 @@ async def backend_waiting_for_lock(statement: str) -> bool:
     return bool(row["n"])
 
 
+def runtime_for(
+    settings: Settings, dispatcher: Dispatcher, clock: Callable[[], datetime] = utc_now
+) -> Runtime:
+    return build_runtime(settings, dispatcher, clock=clock)
+
+
 # --- tests -----------------------------------------------------------------------------------
 
 
@@ -212,7 +219,9 @@ async def test_worker_credits_a_20000_customer_group(
     group_id = await populate(principal.location_id, members, outsiders)
     await workers.start()
 
-    op = await wallet.apply_once(principal, credit(group_id, "5.00"), ArqDispatcher(arq_redis))
+    op = await wallet.apply_once(
+        runtime_for(database, ArqDispatcher(arq_redis, QUEUE)), principal, credit(group_id, "5.00")
+    )
     assert op.status == "QUEUED"
     assert op.total == members
 
@@ -229,7 +238,9 @@ async def test_the_same_job_run_twice_credits_nobody_twice(
     principal = await new_principal("Worker twice")
     group_id = await populate(principal.location_id, members)
     await workers.start()
-    op = await wallet.apply_once(principal, credit(group_id, "2.50"), ArqDispatcher(arq_redis))
+    op = await wallet.apply_once(
+        runtime_for(database, ArqDispatcher(arq_redis, QUEUE)), principal, credit(group_id, "2.50")
+    )
     await operation_finished(op.id, workers)
     before = await ledger(op.id, principal.location_id, group_id)
     credited_once(before, members, 0, 250)
@@ -238,15 +249,18 @@ async def test_the_same_job_run_twice_credits_nobody_twice(
     job = await arq_redis.enqueue_job("run_wallet_operation", str(op.id), _job_id="again")
     assert job is not None
     await job.result(timeout=60)
-    await wallet.run_operation(op.id)
+    await wallet.run_operation(runtime_for(database, NoDispatch()), op.id)
     assert await ledger(op.id, principal.location_id, group_id) == before
 
-    # A job that died after its last chunk but before recording success: the operation is
-    # still RUNNING, and two runs redo every chunk at once (one in a worker, one here).
-    await WalletOperation.filter(id=op.id).update(status="RUNNING", finished_at=None)
+    # A job that died after its last chunk but before recording success, put back in the
+    # queue by the periodic check: two runs take it up at once (one in a worker, one here);
+    # one claims it and redoes every chunk, the other finds it claimed.
+    await WalletOperation.filter(id=op.id).update(status="QUEUED", finished_at=None)
     job = await arq_redis.enqueue_job("run_wallet_operation", str(op.id), _job_id="again-2")
     assert job is not None
-    await asyncio.gather(job.result(timeout=60), wallet.run_operation(op.id))
+    await asyncio.gather(
+        job.result(timeout=60), wallet.run_operation(runtime_for(database, NoDispatch()), op.id)
+    )
     row = await WalletOperation.get(id=op.id)
     assert row.status == "SUCCEEDED"
     assert row.processed == row.total == members
@@ -260,8 +274,10 @@ async def test_a_worker_killed_mid_operation_is_resumed_and_credits_each_custome
     principal = await new_principal("Worker killed")
     group_id = await populate(principal.location_id, members)
     first = await workers.start()
-    dispatcher = ArqDispatcher(arq_redis)
-    op = await wallet.apply_once(principal, credit(group_id, "7.00"), dispatcher)
+    dispatcher = ArqDispatcher(arq_redis, QUEUE)
+    op = await wallet.apply_once(
+        runtime_for(database, dispatcher), principal, credit(group_id, "7.00")
+    )
 
     async def mid_way() -> WalletOperation | None:
         row = await WalletOperation.get(id=op.id)
@@ -281,12 +297,12 @@ async def test_a_worker_killed_mid_operation_is_resumed_and_credits_each_custome
     assert 0 < killed["processed"] < members
     assert killed["entries"] == killed["customers"] == killed["processed"]
 
-    # The periodic check, run once the operation has been silent for longer than STALE_AFTER,
-    # re-enqueues it under a new id (the dead job's id stays reserved until arq times it out).
+    # The periodic check, run once the operation's heartbeat has been silent for longer than
+    # the threshold, queues it again under a new id naming the attempts made (the dead job's
+    # id stays reserved until arq times it out).
     later = datetime.now(UTC) + timedelta(minutes=10)
-    await check(dispatcher, now=later)
-    resume_ids = await arq_redis.keys(f"{JOB_KEY_PREFIX}{operation_job_id(op.id)}:resume-*")
-    assert len(resume_ids) == 1
+    await check(runtime_for(database, dispatcher, clock=lambda: later))
+    assert await job_exists(arq_redis, operation_job_id(op.id, 1))
 
     await workers.start()
     row = await operation_finished(op.id, workers)
@@ -300,15 +316,18 @@ async def test_a_job_lost_in_a_redis_flush_is_requeued_and_runs_once(
     members, outsiders = 2_000, 10
     principal = await new_principal("Worker flushed")
     group_id = await populate(principal.location_id, members, outsiders)
-    dispatcher = ArqDispatcher(arq_redis)
-    op = await wallet.apply_once(principal, credit(group_id, "1.25"), dispatcher)
+    dispatcher = ArqDispatcher(arq_redis, QUEUE)
+    op = await wallet.apply_once(
+        runtime_for(database, dispatcher), principal, credit(group_id, "1.25")
+    )
     assert op.status == "QUEUED"
-    assert await job_exists(arq_redis, operation_job_id(op.id))
+    assert await job_exists(arq_redis, operation_job_id(op.id, 0))
 
     await arq_redis.flushdb()
     assert await arq_redis.zcard(QUEUE) == 0
 
-    await check(dispatcher, now=datetime.now(UTC) + timedelta(minutes=10))
+    later = datetime.now(UTC) + timedelta(minutes=10)
+    await check(runtime_for(database, dispatcher, clock=lambda: later))
     assert await arq_redis.zcard(QUEUE) >= 1
     await workers.start()
     row = await operation_finished(op.id, workers)
@@ -337,21 +356,18 @@ async def test_two_workers_apply_each_due_period_once_per_customer(
     # worker has run since: the first period's run exists only in the database.
     lost = NoDispatch()
     created = datetime.combine(start, time(12), ZoneInfo(principal.timezone))
-    with monkeypatch.context() as patch:
-        patch.setattr(schedules, "now_utc", lambda: created)
-        schedule = await schedules.create_schedule(
-            principal,
-            credit(group_id, "3.00", recurrence=Recurrence(1, RecurrenceUnit.MONTH, start)),
-            lost,
-        )
+    schedule = await schedules.create_schedule(
+        runtime_for(database, lost, clock=lambda: created),
+        principal,
+        credit(group_id, "3.00", recurrence=Recurrence(1, RecurrenceUnit.MONTH, start)),
+    )
     assert len(lost.calls) == 1
     assert await ScheduleRun.filter(schedule_id=schedule.id, status="QUEUED").count() == 1
 
     # Two periodic checks at once, and every period's job delivered a second time under
     # another id: several jobs work on the same periods in two processes at the same time.
-    dispatcher = ArqDispatcher(arq_redis)
-    now = datetime.now(UTC)
-    await asyncio.gather(check(dispatcher, now), check(dispatcher, now))
+    runtime = runtime_for(database, ArqDispatcher(arq_redis, QUEUE))
+    await asyncio.gather(check(runtime), check(runtime))
     for period, _ in due:
         await arq_redis.enqueue_job(
             "run_schedule_period", str(schedule.id), str(period), _job_id=f"dup-{period}"
@@ -390,75 +406,3 @@ async def test_two_workers_apply_each_due_period_once_per_customer(
     assert book.outsider_balances == {0: outsiders}
     assert book.balance_sum == book.delta_sum == periods * members * amount
     assert book.off_ledger == 0
-
-
-async def test_a_duplicate_job_does_not_reopen_a_finished_operation(
-    database: Settings, postgres_for_workers: None, arq_redis: ArqRedis, workers: WorkerProcesses
-) -> None:
-    """Job A has committed its last chunk and is about to record success; a duplicate job B
-    (arq redelivery, or the periodic check resuming an operation whose chunk was slow) has
-    already read the operation as RUNNING. Locks held here order their writes deterministically:
-    B's claim waits on the operation row while A records success, then B stops on its first
-    chunk's customer lock, where the operation must still say SUCCEEDED."""
-    members = 1_000
-    principal = await new_principal("Worker duplicate")
-    group_id = await populate(principal.location_id, members)
-    op = await wallet.apply_once(principal, credit(group_id, "4.00"), NoDispatch())
-    await wallet.run_operation(op.id)  # job A: every chunk is applied
-    before = await ledger(op.id, principal.location_id, group_id)
-    credited_once(before, members, 0, 400)
-    # ... but A has not recorded its success yet.
-    await WalletOperation.filter(id=op.id).update(status="RUNNING", finished_at=None)
-
-    operation_lock = await asyncpg.connect(database.database_url)
-    customer_lock = await asyncpg.connect(database.database_url)
-    try:
-        a = operation_lock.transaction()
-        await a.start()
-        await operation_lock.execute(
-            "SELECT id FROM wallet_operations WHERE id = $1 FOR UPDATE", op.id
-        )
-        first = customer_lock.transaction()
-        await first.start()
-        await customer_lock.execute(
-            "SELECT id FROM customers WHERE location_id = $1 ORDER BY id LIMIT 1 FOR UPDATE",
-            principal.location_id,
-        )
-
-        await workers.start()
-        job = await arq_redis.enqueue_job("run_wallet_operation", str(op.id), _job_id="dup")
-        assert job is not None
-        await wait_until(
-            lambda: backend_waiting_for_lock("wallet_operations"),
-            "job B to read the operation and wait to claim it",
-            workers,
-        )
-        # Job A records its success (the statement run_operation ends with).
-        await operation_lock.execute(
-            "UPDATE wallet_operations SET status = 'SUCCEEDED', processed = $2, total = $2,"
-            " finished_at = now() WHERE id = $1",
-            op.id,
-            members,
-        )
-        await a.commit()
-
-        async def b_gave_up_or_reached_its_first_chunk() -> bool:
-            return await job.status() == JobStatus.complete or await backend_waiting_for_lock(
-                "INSERT INTO wallet_entries"
-            )
-
-        await wait_until(
-            b_gave_up_or_reached_its_first_chunk, "job B to give up or reach a chunk", workers
-        )
-        seen_by_clients = await WalletOperation.get(id=op.id)
-        await first.rollback()
-        await job.result(timeout=60)
-    finally:
-        await operation_lock.close()
-        await customer_lock.close()
-
-    after = await WalletOperation.get(id=op.id)
-    assert after.status == "SUCCEEDED"
-    assert await ledger(op.id, principal.location_id, group_id) == before
-    # While B redid the chunks, the finished operation must not have been reopened.
-    assert (seen_by_clients.status, seen_by_clients.processed) == ("SUCCEEDED", members)

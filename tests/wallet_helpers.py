@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -168,13 +167,3 @@ async def snapshot(location_id: str) -> dict[str, Any]:
         "schedules": len(schedules),
         "runs": await ScheduleRun.filter(schedule_id__in=list(schedules)).count(),
     }
-
-
-class Clock:
-    """A settable `now_utc` for the services."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now

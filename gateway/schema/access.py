@@ -8,9 +8,9 @@ import strawberry
 
 from domain import entities
 from domain.access import Role
-from domain.errors import DomainError
-from gateway.context import Info, admin
-from gateway.schema.common import UserError, user_errors
+from gateway.context import Info
+from gateway.schema.common import UserError
+from gateway.schema.mutations import mutation
 from services import access
 
 strawberry.enum(Role, name="ApiKeyRole")
@@ -78,21 +78,15 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation
+    @mutation(ApiKeyPayload)
     async def create_api_key(self, info: Info, name: str, role: Role) -> ApiKeyPayload:
-        try:
-            principal = admin(info)
-            key, secret = await access.create_api_key(principal.location_id, name, role)
-        except DomainError as error:
-            return ApiKeyPayload(errors=user_errors(error))
+        principal = info.context.principal
+        key, secret = await access.create_api_key(principal.location_id, name, role)
         return ApiKeyPayload(api_key=ApiKey.of(key), secret=secret)
 
-    @strawberry.mutation
+    @mutation(ApiKeyPayload)
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKeyPayload:
-        try:
-            principal = admin(info)
-            key = await access.revoke_api_key(principal.location_id, id)
-        except DomainError as error:
-            return ApiKeyPayload(errors=user_errors(error))
+        principal = info.context.principal
+        key = await access.revoke_api_key(principal.location_id, id)
         info.context.principals.forget(key.id)
         return ApiKeyPayload(api_key=ApiKey.of(key))

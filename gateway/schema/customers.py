@@ -11,10 +11,11 @@ from graphql import GraphQLError
 from domain import entities
 from domain.errors import DomainError
 from domain.paging import DEFAULT_PAGE_SIZE
-from gateway.context import Info, admin
-from gateway.schema.common import DeletePayload, PageInfo, UserError, invalid, user_errors
+from gateway.context import Info
+from gateway.schema.common import DeletePayload, PageInfo, UserError, invalid
 from gateway.schema.groups import CustomerGroup
 from gateway.schema.inputs import CustomerFilterInput, CustomerInput, to_filter
+from gateway.schema.mutations import mutation
 from gateway.schema.permissions import AdminOnly
 from gateway.schema.wallet import Wallet
 from services import customers
@@ -155,31 +156,22 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation
+    @mutation(CustomerPayload)
     async def create_customer(self, info: Info, input: CustomerInput) -> CustomerPayload:
-        try:
-            principal = admin(info)
-            customer = await customers.create_customer(principal.location_id, input.to_domain())
-        except DomainError as error:
-            return CustomerPayload(errors=user_errors(error))
+        principal = info.context.principal
+        customer = await customers.create_customer(principal.location_id, input.to_domain())
         return CustomerPayload(customer=Customer.of(customer))
 
-    @strawberry.mutation
+    @mutation(CustomerPayload)
     async def update_customer(
         self, info: Info, id: strawberry.ID, input: CustomerInput
     ) -> CustomerPayload:
-        try:
-            principal = admin(info)
-            customer = await customers.update_customer(principal.location_id, id, input.to_domain())
-        except DomainError as error:
-            return CustomerPayload(errors=user_errors(error))
+        principal = info.context.principal
+        customer = await customers.update_customer(principal.location_id, id, input.to_domain())
         return CustomerPayload(customer=Customer.of(customer))
 
-    @strawberry.mutation
+    @mutation(DeletePayload)
     async def delete_customer(self, info: Info, id: strawberry.ID) -> DeletePayload:
-        try:
-            principal = admin(info)
-            deleted = await customers.delete_customer(principal.location_id, id)
-        except DomainError as error:
-            return DeletePayload(errors=user_errors(error))
+        principal = info.context.principal
+        deleted = await customers.delete_customer(principal.location_id, id)
         return DeletePayload(deleted_id=strawberry.ID(str(deleted)))

@@ -8,11 +8,13 @@ from decimal import Decimal
 import strawberry
 
 from domain import entities
-from domain.errors import DomainError
 from domain.money import basis_points_to_percent
-from gateway.context import Info, admin
-from gateway.schema.common import DeletePayload, UserError, user_errors
+from gateway.context import Info
+from gateway.loaders import GroupKey
+from gateway.schema.common import DeletePayload, UserError
 from gateway.schema.inputs import CreditTargetInput, CustomerGroupInput
+from gateway.schema.integrations import GroupConnection
+from gateway.schema.mutations import mutation
 from gateway.schema.permissions import AdminOnly
 from services import groups
 
@@ -44,6 +46,17 @@ class CustomerGroup:
     async def customer_count(self, info: Info) -> int:
         return await info.context.loaders.customer_counts.load(self.entity.id)
 
+    @strawberry.field(
+        description="One per channel (GOPOS, GOORDER): how the group links to the synced "
+        "upstream object with its reference."
+    )
+    async def connections(self, info: Info) -> list[GroupConnection]:
+        group = self.entity
+        key = GroupKey(group.id, group.location_id, group.reference)
+        links = await info.context.loaders.connections.load(key)
+        principal = info.context.principal
+        return [GroupConnection.of(link, principal) for link in links]
+
 
 @strawberry.type
 class CustomerGroupPayload:
@@ -70,57 +83,40 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation
+    @mutation(CustomerGroupPayload)
     async def create_customer_group(
         self, info: Info, input: CustomerGroupInput
     ) -> CustomerGroupPayload:
-        try:
-            principal = admin(info)
-            group = await groups.create_group(principal.location_id, input.to_domain())
-        except DomainError as error:
-            return CustomerGroupPayload(errors=user_errors(error))
+        principal = info.context.principal
+        group = await groups.create_group(principal.location_id, input.to_domain())
         return _group_payload(group)
 
-    @strawberry.mutation
+    @mutation(CustomerGroupPayload)
     async def update_customer_group(
         self, info: Info, id: strawberry.ID, input: CustomerGroupInput
     ) -> CustomerGroupPayload:
-        try:
-            principal = admin(info)
-            group = await groups.update_group(principal.location_id, id, input.to_domain())
-        except DomainError as error:
-            return CustomerGroupPayload(errors=user_errors(error))
+        principal = info.context.principal
+        group = await groups.update_group(principal.location_id, id, input.to_domain())
         return _group_payload(group)
 
-    @strawberry.mutation
+    @mutation(DeletePayload)
     async def delete_customer_group(self, info: Info, id: strawberry.ID) -> DeletePayload:
-        try:
-            principal = admin(info)
-            deleted = await groups.delete_group(principal.location_id, id)
-        except DomainError as error:
-            return DeletePayload(errors=user_errors(error))
+        principal = info.context.principal
+        deleted = await groups.delete_group(principal.location_id, id)
         return DeletePayload(deleted_id=strawberry.ID(str(deleted)))
 
-    @strawberry.mutation
+    @mutation(CustomerGroupPayload)
     async def add_customers_to_group(
         self, info: Info, group_id: strawberry.ID, target: CreditTargetInput
     ) -> CustomerGroupPayload:
-        try:
-            principal = admin(info)
-            group = await groups.add_customers(principal.location_id, group_id, target.to_domain())
-        except DomainError as error:
-            return CustomerGroupPayload(errors=user_errors(error))
+        principal = info.context.principal
+        group = await groups.add_customers(principal.location_id, group_id, target.to_domain())
         return _group_payload(group)
 
-    @strawberry.mutation
+    @mutation(CustomerGroupPayload)
     async def remove_customers_from_group(
         self, info: Info, group_id: strawberry.ID, target: CreditTargetInput
     ) -> CustomerGroupPayload:
-        try:
-            principal = admin(info)
-            group = await groups.remove_customers(
-                principal.location_id, group_id, target.to_domain()
-            )
-        except DomainError as error:
-            return CustomerGroupPayload(errors=user_errors(error))
+        principal = info.context.principal
+        group = await groups.remove_customers(principal.location_id, group_id, target.to_domain())
         return _group_payload(group)

@@ -15,16 +15,16 @@ from domain.inputs import CreditRequest
 from domain.ledger import CreditOperation, EntryKind, EntrySource
 from domain.paging import DEFAULT_PAGE_SIZE
 from domain.schedule import Recurrence, RecurrenceUnit
-from gateway.context import Info, admin
+from gateway.context import Info
 from gateway.schema.common import (
     DeletePayload,
     Money,
     PageInfo,
     UserError,
     invalid,
-    user_errors,
 )
 from gateway.schema.inputs import CreditTargetInput
+from gateway.schema.mutations import mutation
 from gateway.schema.permissions import AdminOnly
 from services import schedules, wallet
 
@@ -198,6 +198,13 @@ class CreditSchedule:
     async def customer_count(self, info: Info) -> int:
         return await info.context.loaders.schedule_customer_counts.load(self.entity.id)
 
+    @strawberry.field(
+        description="The latest period that ended FAILED (after its last attempt, or at once "
+        "when no retry could succeed): its date and the error. Later periods still run."
+    )
+    async def last_error(self, info: Info) -> str | None:
+        return await info.context.loaders.schedule_failures.load(self.entity.id)
+
 
 @strawberry.input
 class RecurrenceInput:
@@ -269,47 +276,32 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation
+    @mutation(SetPromotionalCreditsPayload)
     async def set_promotional_credits(
         self, info: Info, input: SetPromotionalCreditsInput
     ) -> SetPromotionalCreditsPayload:
-        dispatcher = info.context.dispatcher
-        try:
-            principal = admin(info)
-            request = input.to_domain()
-            if request.recurrence is not None:
-                schedule = await schedules.create_schedule(principal, request, dispatcher)
-                return SetPromotionalCreditsPayload(schedule=CreditSchedule.of(schedule, principal))
-            operation = await wallet.apply_once(principal, request, dispatcher)
-        except DomainError as error:
-            return SetPromotionalCreditsPayload(errors=user_errors(error))
+        principal, runtime = info.context.principal, info.context.runtime
+        request = input.to_domain()
+        if request.recurrence is not None:
+            schedule = await schedules.create_schedule(runtime, principal, request)
+            return SetPromotionalCreditsPayload(schedule=CreditSchedule.of(schedule, principal))
+        operation = await wallet.apply_once(runtime, principal, request)
         return SetPromotionalCreditsPayload(operation=WalletOperation.of(operation, principal))
 
-    @strawberry.mutation
+    @mutation(CreditSchedulePayload)
     async def pause_credit_schedule(self, info: Info, id: strawberry.ID) -> CreditSchedulePayload:
-        try:
-            principal = admin(info)
-            schedule = await schedules.pause_schedule(principal.location_id, id)
-        except DomainError as error:
-            return CreditSchedulePayload(errors=user_errors(error))
+        principal = info.context.principal
+        schedule = await schedules.pause_schedule(principal.location_id, id)
         return CreditSchedulePayload(schedule=CreditSchedule.of(schedule, principal))
 
-    @strawberry.mutation
+    @mutation(CreditSchedulePayload)
     async def resume_credit_schedule(self, info: Info, id: strawberry.ID) -> CreditSchedulePayload:
-        try:
-            principal = admin(info)
-            schedule = await schedules.resume_schedule(
-                principal.location_id, id, info.context.dispatcher
-            )
-        except DomainError as error:
-            return CreditSchedulePayload(errors=user_errors(error))
+        principal = info.context.principal
+        schedule = await schedules.resume_schedule(info.context.runtime, principal.location_id, id)
         return CreditSchedulePayload(schedule=CreditSchedule.of(schedule, principal))
 
-    @strawberry.mutation
+    @mutation(DeletePayload)
     async def delete_credit_schedule(self, info: Info, id: strawberry.ID) -> DeletePayload:
-        try:
-            principal = admin(info)
-            deleted = await schedules.delete_schedule(principal.location_id, id)
-        except DomainError as error:
-            return DeletePayload(errors=user_errors(error))
+        principal = info.context.principal
+        deleted = await schedules.delete_schedule(principal.location_id, id)
         return DeletePayload(deleted_id=strawberry.ID(str(deleted)))

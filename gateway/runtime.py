@@ -1,0 +1,76 @@
+"""The composition root: the one place that turns `Settings` into a `Runtime`.
+
+The app (`gateway.app`), the worker and the CLI (`gateway.cli`) all build their runtime here,
+after reading the settings once at start-up; everything below receives the runtime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from adapters.http import HttpConfig, TransportFactory, UpstreamClients
+from domain.jobs import JobPolicy
+from services.jobs import Dispatcher
+from services.runtime import Clock, Runtime, SecretKeys, utc_now
+from settings import Settings
+from tasks.inprocess import InProcessDispatcher
+
+
+def job_policy(settings: Settings) -> JobPolicy:
+    return JobPolicy(
+        max_attempts=settings.job_max_attempts,
+        heartbeat_seconds=settings.job_heartbeat_seconds,
+        stale_after_seconds=settings.job_stale_after_seconds,
+    )
+
+
+def http_config(settings: Settings) -> HttpConfig:
+    return HttpConfig(
+        max_in_flight=settings.upstream_max_in_flight,
+        sync_deadline=settings.sync_deadline_seconds,
+    )
+
+
+def secret_keys(settings: Settings) -> SecretKeys:
+    """`GOCRM_SECRET_KEY`; outside production, without it, the key file (made on first use)."""
+    key_file = None if settings.production or settings.secret_key else Path(settings.key_file)
+    return SecretKeys(keys=settings.secret_key, key_file=key_file)
+
+
+def build_runtime(
+    settings: Settings,
+    dispatcher: Dispatcher | None = None,
+    *,
+    clock: Clock = utc_now,
+    transport: TransportFactory | None = None,
+) -> Runtime:
+    """The runtime for `settings`, with jobs run in this process unless `dispatcher` is given.
+    Tests pass their own clock and an upstream `transport` (the simulators in-process)."""
+    runtime = Runtime(
+        dispatcher=dispatcher or InProcessDispatcher(),
+        upstreams=UpstreamClients(http_config(settings), transport=transport),
+        secrets=secret_keys(settings),
+        clock=clock,
+        jobs=job_policy(settings),
+        chunk_size=settings.job_chunk_size,
+        inline_limit=settings.job_inline_limit,
+        sync_deadline_seconds=settings.sync_deadline_seconds,
+        sync_interval_seconds=settings.sync_interval_seconds,
+    )
+    return attached(runtime)
+
+
+def with_dispatcher(runtime: Runtime, dispatcher: Dispatcher) -> Runtime:
+    """The same runtime, queueing through `dispatcher` (the lifespan's, once Redis is up)."""
+    return attached(replace(runtime, dispatcher=dispatcher))
+
+
+def attached(runtime: Runtime) -> Runtime:
+    if isinstance(runtime.dispatcher, InProcessDispatcher):
+        runtime.dispatcher.attach(runtime)
+    return runtime
+
+
+async def close_runtime(runtime: Runtime) -> None:
+    await runtime.upstreams.aclose()

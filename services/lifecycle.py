@@ -1,0 +1,164 @@
+"""The one lifecycle every background job follows (see `domain.jobs`).
+
+`run_attempt` claims a QUEUED job, keeps its heartbeat going while the work runs, and records
+how the attempt ended. `resume_silent` is the periodic check: it puts jobs whose heartbeat has
+stopped back in the queue, and fails those that have used all their attempts. Wallet
+operations, schedule runs and sync runs all go through these two functions; what differs is
+the work, given as a function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from domain.jobs import JobStatus, attempt_died, attempt_failed
+from models import jobs
+from models.db import Transaction, transaction
+from services.jobs import Dispatcher
+from services.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class PermanentFailure(Exception):  # noqa: N818 (not an error of the code: a verdict)
+    """Raised by a job's work when no retry can succeed: the job ends FAILED at once with
+    `message` as its error."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AttemptLost(Exception):  # noqa: N818
+    """This attempt is no longer the job's running attempt (the check resumed the job
+    elsewhere): stop without writing anything more."""
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of job: its table, its name in logs, and how to queue it again."""
+
+    model: jobs.JobModel
+    name: str
+    enqueue: Callable[[Dispatcher, Any, int], Awaitable[None]]  # (dispatcher, row, attempts)
+    scope: Mapping[str, Any] | None = None  # which unfinished rows the check looks at
+    # Told when the check fails a job that used all its attempts (a schedule moves on).
+    given_up: Callable[[Any], Awaitable[None]] | None = None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    kind: JobKind
+    job_id: UUID
+    number: int
+    runtime: Runtime
+
+    async def beat(self, db: Transaction | None = None, **progress: Any) -> None:
+        """Progress and a sign of life, in the caller's transaction when given."""
+        alive = await jobs.beat(
+            self.kind.model, self.job_id, self.number, self.runtime.clock(), db, **progress
+        )
+        if not alive:
+            raise AttemptLost
+
+
+Work = Callable[[Attempt], Awaitable[Mapping[str, Any]]]
+Settled = Callable[[JobStatus, Transaction], Awaitable[None]]
+
+
+async def run_attempt(
+    kind: JobKind,
+    job_id: UUID,
+    runtime: Runtime,
+    work: Work,
+    *,
+    attempts: int,
+    claim_columns: Mapping[str, Any] | None = None,
+    settled: Settled | None = None,
+) -> JobStatus | None:
+    """Claim the job (QUEUED after `attempts` attempts), run `work`, record the outcome.
+
+    `work` returns the columns to write with SUCCEEDED. It raises `PermanentFailure` to end
+    the job FAILED now; any other exception fails this attempt, which is retried until the
+    policy's maximum. `settled` runs in the transaction that writes SUCCEEDED or FAILED.
+    Returns the status written, or None when the job was not this call's to run.
+    """
+    policy = runtime.jobs
+    number = attempts + 1
+    claimed = await jobs.claim(
+        kind.model, job_id, attempts=attempts, now=runtime.clock(), **(claim_columns or {})
+    )
+    if not claimed:
+        return None
+    attempt = Attempt(kind, job_id, number, runtime)
+    heart = asyncio.create_task(_heartbeats(attempt), name=f"heartbeat {kind.name} {job_id}")
+    columns: Mapping[str, Any] = {}
+    try:
+        columns = await work(attempt)
+        status, error = JobStatus.SUCCEEDED, None
+    except PermanentFailure as failure:
+        log.warning("%s %s failed: %s", kind.name, job_id, failure.message)
+        status, error = JobStatus.FAILED, failure.message
+    except AttemptLost:
+        log.warning("%s %s: attempt %d was taken over; stopping it", kind.name, job_id, number)
+        return None
+    except Exception:
+        log.exception("%s %s: attempt %d failed", kind.name, job_id, number)
+        last = number >= policy.max_attempts
+        status = JobStatus.FAILED if last else JobStatus.QUEUED
+        error = attempt_failed(number, policy.max_attempts)
+    finally:
+        heart.cancel()
+        await asyncio.gather(heart, return_exceptions=True)
+    async with transaction() as db:
+        written = await jobs.settle(
+            kind.model, job_id, number, status, runtime.clock(), db, error=error, **columns
+        )
+        if written and settled is not None and status is not JobStatus.QUEUED:
+            await settled(status, db)
+    return status if written else None
+
+
+async def _heartbeats(attempt: Attempt) -> None:
+    interval = attempt.runtime.jobs.heartbeat_seconds
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await attempt.beat()
+        except AttemptLost:
+            return
+        except Exception:  # a missed beat is not the work's failure; the next one may land
+            log.warning("%s %s: heartbeat failed", attempt.kind.name, attempt.job_id)
+
+
+async def resume_silent(kind: JobKind, runtime: Runtime) -> int:
+    """The periodic check for one kind of job: every unfinished job silent for longer than the
+    policy's threshold is queued again (its worker died, Redis lost it, or its last attempt
+    failed and waited its turn), or FAILED once it has used all its attempts.
+    Returns how many were queued."""
+    policy = runtime.jobs
+    now = runtime.clock()
+    queued = 0
+    for job in await jobs.silent_since(kind.model, now - policy.stale_after, **(kind.scope or {})):
+        if job.status is JobStatus.RUNNING:
+            if job.attempts >= policy.max_attempts:
+                error = attempt_died(job.attempts, policy.max_attempts)
+                if await jobs.give_up(kind.model, job.id, job.status, job.attempts, now, error):
+                    log.warning("%s %s: %s", kind.name, job.id, error)
+                    if kind.given_up is not None:
+                        await kind.given_up(job.row)
+                continue
+            error = attempt_died(job.attempts, policy.max_attempts)
+            if not await jobs.requeue(kind.model, job.id, job.status, job.attempts, now, error):
+                continue
+            log.warning("%s %s: attempt %d went silent; resuming", kind.name, job.id, job.attempts)
+        elif not await jobs.requeue(kind.model, job.id, job.status, job.attempts, now):
+            continue
+        await kind.enqueue(runtime.dispatcher, job.row, job.attempts)
+        queued += 1
+    return queued

@@ -1,0 +1,73 @@
+"""What the use cases need from the process they run in, handed down by the composition root.
+
+The gateway, the worker and the CLI each build one `Runtime` from `Settings` at start-up
+(`gateway.runtime`) and pass it to every service call that queues work, reads the time, calls
+an upstream or seals a secret. Nothing below the gateway reads the environment or a module
+global for these: a test builds a runtime with its own clock, chunk size or upstream transport.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from adapters.http import UpstreamClients
+from adapters.secrets import SecretBox, load_or_create_key_file
+from domain.jobs import JobPolicy
+from services.jobs import Dispatcher
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SecretsUnavailableError(Exception):
+    """Integration secrets cannot be sealed or opened: no key is configured."""
+
+
+@dataclass
+class SecretKeys:
+    """Where the key that seals integration secrets comes from: `GOCRM_SECRET_KEY`, or outside
+    production a key file made on first use (shared by every process started in that working
+    directory). The box is built once, when first needed."""
+
+    keys: str | None
+    key_file: Path | None
+    _box: SecretBox | None = field(default=None, init=False, repr=False)
+
+    @property
+    def configured(self) -> bool:
+        return self.keys is not None or self.key_file is not None
+
+    def box(self) -> SecretBox:
+        if self._box is None:
+            if self.keys is not None:
+                self._box = SecretBox(self.keys)
+            elif self.key_file is not None:
+                self._box = SecretBox(load_or_create_key_file(self.key_file))
+            else:
+                raise SecretsUnavailableError(
+                    "GOCRM_SECRET_KEY is not set: integration credentials cannot be stored or read"
+                )
+        return self._box
+
+
+@dataclass(frozen=True)
+class Runtime:
+    dispatcher: Dispatcher
+    upstreams: UpstreamClients
+    secrets: SecretKeys
+    clock: Clock = utc_now
+    jobs: JobPolicy = field(default_factory=JobPolicy)
+    # Customers per transaction in a background job, and the largest target applied before
+    # the mutation returns.
+    chunk_size: int = 5_000
+    inline_limit: int = 500
+    # A sync's whole fetch from one upstream, retries included; and how often every configured
+    # integration is synchronised by the periodic check (None: only when asked).
+    sync_deadline_seconds: float = 60.0
+    sync_interval_seconds: float | None = None

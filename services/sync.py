@@ -1,0 +1,401 @@
+"""Synchronisation with GoPOS and GoOrder: queueing a run, running it, and reading the mirror.
+
+`synchronize` records a QUEUED `SyncRun` and queues `run_sync`; the partial unique index on
+sync runs lets one run per location and channel be unfinished, so a second request while one is
+queued or running gets `SyncAlreadyRunning` with that run. `run_sync` follows the job lifecycle
+(`services.lifecycle`, kind `SYNC_RUNS`):
+
+1. opens the stored credentials (a secret sealed with another key fails the run at once);
+2. reads the whole upstream, outside any transaction (an upstream failure fails the run at
+   once, with the adapter's readable message, which names the upstream);
+3. converts it into mirror rows in the location's currency (`domain.sync`; data that would
+   price wrong fails the run at once, and the mirror keeps what it had);
+4. in one transaction writes only what changed, marks what vanished as removed, and bumps the
+   location's sync version when anything was written.
+
+A second run over the same data writes nothing. The connections of CRM groups are not stored:
+they are derived from the mirror when read (`mirror_view`, `group_links`), so a group whose
+reference is edited links anew at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from adapters.errors import UpstreamError
+from adapters.goorder import fetch_goorder
+from adapters.gopos import fetch_gopos
+from adapters.secrets import SecretKeyMismatch, SecretTokenError
+from domain.errors import DomainError, ErrorCode, UserError, fail
+from domain.ids import parse_id
+from domain.jobs import UNFINISHED, JobStatus
+from domain.sync import (
+    Connection,
+    ConnectionStatus,
+    GoorderRows,
+    GoposRows,
+    MirrorDiscount,
+    MirrorObject,
+    MirrorPosGroup,
+    MirrorPromotion,
+    SyncDataError,
+    connections,
+    diff_rows,
+    goorder_rows,
+    gopos_rows,
+    group_object,
+    promotion_object,
+    unmatched_references,
+)
+from domain.upstream import Channel, GoorderCredentials, GoposCredentials
+from models import mirror
+from models.db import IntegrityError, transaction
+from models.entities import CustomerGroup, Location
+from models.integrations import OrderPromotionMirror, PosDiscountMirror, PosGroupMirror, SyncRun
+from models.mirror import Mirrored
+from services.access import currency_minor_units
+from services.integrations import get_integration, open_credentials
+from services.jobs import Dispatcher, enqueue_sync
+from services.lifecycle import Attempt, JobKind, PermanentFailure, run_attempt
+from services.runtime import Runtime, SecretsUnavailableError
+
+log = logging.getLogger(__name__)
+
+
+# ------------------------------------------------------------------------------- sync runs
+
+
+@dataclass(frozen=True)
+class SyncRunInfo:
+    id: UUID
+    channel: Channel
+    status: JobStatus
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    fetched: int  # GoPOS groups or GoOrder promotions read
+    linked: int  # CRM groups linked to one of them
+    unmatched: int  # upstream references no CRM group has
+    written: int  # mirror rows written or marked removed
+    error: str | None
+
+
+def _run_info(row: SyncRun) -> SyncRunInfo:
+    return SyncRunInfo(
+        id=row.id,
+        channel=Channel(row.channel),
+        status=JobStatus(row.status),
+        queued_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        fetched=row.fetched,
+        linked=row.linked,
+        unmatched=row.unmatched,
+        written=row.written,
+        error=row.error,
+    )
+
+
+class SyncAlreadyRunning(DomainError):  # noqa: N818 - a refusal, raised as a DomainError
+    """A run of the channel is queued or running already: `run` is that run."""
+
+    def __init__(self, run: SyncRunInfo) -> None:
+        upstream = run.channel.upstream_name
+        super().__init__(
+            UserError(
+                ErrorCode.CONFLICT,
+                "channel",
+                f"A synchronisation with {upstream} is already {run.status.value.lower()}.",
+            )
+        )
+        self.run = run
+
+
+async def get_run(location_id: UUID, run_id: str) -> SyncRunInfo | None:
+    uid = parse_id(run_id)
+    row = await SyncRun.get_or_none(id=uid, location_id=location_id) if uid else None
+    return _run_info(row) if row else None
+
+
+async def latest_run(location_id: UUID, channel: Channel) -> SyncRunInfo | None:
+    """The channel's most recently queued run."""
+    row = (
+        await SyncRun.filter(location_id=location_id, channel=channel.value)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return _run_info(row) if row else None
+
+
+async def _active_run(location_id: UUID, channel: Channel) -> SyncRun | None:
+    return await SyncRun.filter(
+        location_id=location_id, channel=channel.value, status__in=UNFINISHED
+    ).first()
+
+
+async def synchronize(runtime: Runtime, location_id: UUID, channel: Channel) -> SyncRunInfo:
+    """Queue a sync of `channel`. Raises NOT_CONFIGURED without stored credentials, and
+    `SyncAlreadyRunning` while a run of the channel is unfinished."""
+    if not (await get_integration(location_id, channel)).configured:
+        raise fail(
+            ErrorCode.NOT_CONFIGURED,
+            "channel",
+            f"{channel.upstream_name} is not configured: save its credentials first.",
+        )
+    for _ in range(2):
+        try:
+            row = await SyncRun.create(location_id=location_id, channel=channel.value)
+        except IntegrityError:  # the partial unique index: a run is queued or running
+            active = await _active_run(location_id, channel)
+            if active is not None:
+                raise SyncAlreadyRunning(_run_info(active)) from None
+            continue  # it finished meanwhile: try once more
+        queued = _run_info(row)  # as queued, whatever the job does meanwhile
+        await enqueue_sync(runtime.dispatcher, row.id, attempts=0)
+        return queued
+    raise RuntimeError(f"a sync run of {channel.value} for {location_id} could not be queued")
+
+
+async def _enqueue(dispatcher: Dispatcher, row: SyncRun, attempts: int) -> None:
+    await enqueue_sync(dispatcher, row.id, attempts=attempts)
+
+
+SYNC_RUNS = JobKind(SyncRun, "sync run", _enqueue)
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    rows: GoposRows | GoorderRows
+    objects: tuple[MirrorObject, ...]  # what CRM groups link to, as fetched
+
+
+async def _credentials(
+    runtime: Runtime, location_id: UUID, channel: Channel
+) -> GoposCredentials | GoorderCredentials:
+    try:
+        credentials = await open_credentials(runtime, location_id, channel)
+    except (SecretKeyMismatch, SecretTokenError, SecretsUnavailableError) as error:
+        raise PermanentFailure(f"The {channel.upstream_name} credentials: {error}.") from error
+    if credentials is None:
+        raise PermanentFailure(f"{channel.upstream_name} is not configured for this location.")
+    return credentials
+
+
+async def _fetch(
+    runtime: Runtime,
+    credentials: GoposCredentials | GoorderCredentials,
+    currency: str,
+    minor_units: int,
+) -> _Fetched:
+    """The upstream's data as mirror rows; no transaction is open meanwhile."""
+    deadline = runtime.sync_deadline_seconds
+    try:
+        if isinstance(credentials, GoposCredentials):
+            pos = await fetch_gopos(runtime.upstreams, credentials, deadline=deadline)
+            pos_rows = gopos_rows(pos, currency, minor_units)
+            objects = tuple(group_object(g, removed=False) for g in pos_rows.groups)
+            return _Fetched(pos_rows, objects)
+        order = await fetch_goorder(runtime.upstreams, credentials, deadline=deadline)
+        order_rows = goorder_rows(order, currency, minor_units)
+        objects = tuple(promotion_object(p, removed=False) for p in order_rows.promotions)
+        return _Fetched(order_rows, objects)
+    except UpstreamError as error:
+        raise PermanentFailure(str(error)) from error
+    except SyncDataError as error:
+        raise PermanentFailure(error.message) from error
+
+
+async def _write(
+    attempt: Attempt, location_id: UUID, rows: GoposRows | GoorderRows, now: datetime
+) -> int:
+    """Bring the mirror up to date in one transaction, if this is still the run's attempt;
+    returns the rows written."""
+    async with transaction() as db:
+        await attempt.beat(db)  # raises AttemptLost (and writes nothing) when taken over
+        if isinstance(rows, GoposRows):
+            groups, removed_groups, discounts, removed_discounts = await mirror.existing_pos(
+                location_id, db
+            )
+            group_diff = diff_rows(groups, rows.groups, removed_groups)
+            discount_diff = diff_rows(discounts, rows.discounts, removed_discounts)
+            written = await mirror.upsert_pos_discounts(location_id, discount_diff.upserts, now, db)
+            written += await mirror.mark_removed(
+                PosDiscountMirror, location_id, discount_diff.removals, now, db
+            )
+            written += await mirror.upsert_pos_groups(location_id, group_diff.upserts, now, db)
+            written += await mirror.mark_removed(
+                PosGroupMirror, location_id, group_diff.removals, now, db
+            )
+        else:
+            promotions, removed = await mirror.existing_promotions(location_id, db)
+            diff = diff_rows(promotions, rows.promotions, removed)
+            written = await mirror.upsert_promotions(location_id, diff.upserts, now, db)
+            written += await mirror.mark_removed(
+                OrderPromotionMirror, location_id, diff.removals, now, db
+            )
+        if written:
+            await mirror.bump_sync_version(location_id, db)
+    return written
+
+
+async def _group_references(location_id: UUID) -> list[tuple[UUID, str]]:
+    """The location's CRM groups as `(id, reference)`."""
+    rows = await CustomerGroup.filter(location_id=location_id).values_list("id", "reference")
+    return [(group_id, reference) for group_id, reference in rows]
+
+
+async def run_sync(runtime: Runtime, sync_run_id: UUID) -> None:
+    """Run one attempt of a queued sync run to the end; safe to run again, or twice at once
+    (one claims it, the other does nothing)."""
+    row = await SyncRun.get_or_none(id=sync_run_id)
+    if row is None:
+        log.warning("sync run %s does not exist; job ignored", sync_run_id)
+        return
+    if row.status != JobStatus.QUEUED:
+        return
+    location_id, channel = row.location_id, Channel(row.channel)
+
+    async def work(attempt: Attempt) -> Mapping[str, Any]:
+        started = time.perf_counter()
+        credentials = await _credentials(runtime, location_id, channel)
+        location = await Location.get(id=location_id)
+        currency = location.currency
+        fetched = await _fetch(runtime, credentials, currency, currency_minor_units(currency))
+        written = await _write(attempt, location_id, fetched.rows, runtime.clock())
+        groups = await _group_references(location_id)
+        links = connections(groups, channel, fetched.objects, synced=True)
+        linked = sum(1 for link in links.values() if link.status is ConnectionStatus.LINKED)
+        unmatched = len(unmatched_references((ref for _, ref in groups), fetched.objects))
+        notes = fetched.rows.notes
+        log.info(
+            "sync run %s: location %s, %s: fetched %d, linked %d, unmatched %d, written %d "
+            "in %.2f s%s",
+            sync_run_id,
+            location_id,
+            channel.value,
+            len(fetched.objects),
+            linked,
+            unmatched,
+            written,
+            time.perf_counter() - started,
+            f"; notes: {' '.join(notes)}" if notes else "",
+        )
+        return {
+            "fetched": len(fetched.objects),
+            "linked": linked,
+            "unmatched": unmatched,
+            "written": written,
+        }
+
+    await run_attempt(SYNC_RUNS, row.id, runtime, work, attempts=row.attempts)
+
+
+# ------------------------------------------------------------------------- the mirror, read
+
+
+@dataclass(frozen=True)
+class PosGroupView:
+    group: MirrorPosGroup
+    removed: bool
+    discounts: tuple[MirrorDiscount, ...]  # in id order
+
+
+@dataclass(frozen=True)
+class PromotionView:
+    promotion: MirrorPromotion
+    removed: bool
+
+
+@dataclass(frozen=True)
+class MirrorView:
+    """A location's mirror of both upstreams, read once for a request."""
+
+    pos_groups: tuple[PosGroupView, ...]  # by name, removed ones included
+    promotions: tuple[PromotionView, ...]  # by name, removed ones included
+    synced: frozenset[Channel]  # channels with a succeeded sync
+
+    def objects(self, channel: Channel) -> list[MirrorObject]:
+        if channel is Channel.GOPOS:
+            return [group_object(g.group, removed=g.removed) for g in self.pos_groups]
+        return [promotion_object(p.promotion, removed=p.removed) for p in self.promotions]
+
+
+async def mirror_view(location_id: UUID) -> MirrorView:
+    groups = await mirror.pos_groups(location_id)
+    discounts = await mirror.pos_discounts_by_id(location_id)
+    promotions = await mirror.promotions(location_id)
+    synced = await (
+        SyncRun.filter(location_id=location_id, status=JobStatus.SUCCEEDED)
+        .distinct()
+        .values_list("channel", flat=True)
+    )
+    return MirrorView(
+        pos_groups=tuple(_pos_group(item, discounts) for item in groups),
+        promotions=tuple(PromotionView(item.row, item.removed) for item in promotions),
+        synced=frozenset(Channel(str(channel)) for channel in synced),
+    )
+
+
+def _pos_group(
+    item: Mirrored[MirrorPosGroup], discounts: Mapping[str, Mirrored[MirrorDiscount]]
+) -> PosGroupView:
+    own = tuple(discounts[i].row for i in item.row.discount_ids if i in discounts)
+    return PosGroupView(item.row, item.removed, own)
+
+
+@dataclass(frozen=True)
+class GroupLink:
+    """How one CRM group connects to one channel."""
+
+    channel: Channel
+    status: ConnectionStatus
+    detail: str | None
+    pos_group: PosGroupView | None = None  # GOPOS, when linked
+    promotion: PromotionView | None = None  # GOORDER, when linked
+
+
+def group_links(
+    view: MirrorView, groups: Sequence[tuple[UUID, str]]
+) -> dict[UUID, tuple[GroupLink, ...]]:
+    """The connections of CRM groups `(id, reference)` to every channel, matched against the
+    mirror once per channel for the whole batch."""
+    by_channel: dict[Channel, dict[UUID, Connection]] = {
+        channel: connections(groups, channel, view.objects(channel), synced=channel in view.synced)
+        for channel in Channel
+    }
+    pos = {g.group.external_id: g for g in view.pos_groups}
+    promotions = {p.promotion.external_id: p for p in view.promotions}
+    return {
+        group_id: tuple(
+            _link(channel, by_channel[channel][group_id], pos, promotions) for channel in Channel
+        )
+        for group_id, _ in groups
+    }
+
+
+def _link(
+    channel: Channel,
+    connection: Connection,
+    pos: Mapping[str, PosGroupView],
+    promotions: Mapping[str, PromotionView],
+) -> GroupLink:
+    linked = connection.external_id
+    return GroupLink(
+        channel=channel,
+        status=connection.status,
+        detail=connection.detail,
+        pos_group=pos.get(linked) if linked and channel is Channel.GOPOS else None,
+        promotion=promotions.get(linked) if linked and channel is Channel.GOORDER else None,
+    )
+
+
+async def unmatched(location_id: UUID, channel: Channel, view: MirrorView) -> tuple[str, ...]:
+    """References of the channel's upstream objects (not removed) that no CRM group has."""
+    groups = await _group_references(location_id)
+    return unmatched_references((ref for _, ref in groups), view.objects(channel))
