@@ -116,11 +116,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return _serve(args)
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, factory: str = "gateway.app:app_factory") -> int:
     import uvicorn
 
     uvicorn.run(
-        "gateway.app:app_factory",
+        factory,
         factory=True,
         host=args.host,
         port=args.port,
@@ -192,13 +192,17 @@ def cmd_import_customers(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.app import DEMO_SIMULATORS
     from gateway.runtime import build_runtime, close_runtime
     from services.demo import DemoLocation, seed_demo
+
+    here = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    upstreams = {kind: f"http://{here}:{args.port}{path}" for kind, path in DEMO_SIMULATORS.items()}
 
     async def seed() -> DemoLocation:
         runtime = build_runtime(settings)
         try:
-            return await seed_demo(runtime)
+            return await seed_demo(runtime, upstreams)
         finally:
             await close_runtime(runtime)
 
@@ -210,12 +214,16 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         f"  Location: {demo.location_name} ({demo.location_id})\n"
         f'  Try: {{ walletOperation(id: "{demo.bulk_operation_id}") {{ status total processed }}'
         " creditSchedules { unit amount { amount } nextRunOn customerCount } }\n"
+        "  GoPOS and GoOrder simulators (configured): "
+        f"{upstreams['gopos']}, {upstreams['goorder']}\n"
+        "  Then: mutation { synchronize(channel: GOPOS) { syncRun { id status } } } and"
+        " { customerGroups { name connections { channel status detail } } }\n"
         f"  ADMIN key: {demo.api_key} (the keys of earlier runs are revoked)\n"
         f"  Send it as the header  Authorization: Bearer {demo.api_key}\n",
         flush=True,
     )
     args.workers = 1
-    return _serve(args)
+    return _serve(args, factory="gateway.app:demo_app_factory")
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -14,11 +15,13 @@ from uuid import UUID
 
 from domain.access import Role
 from domain.inputs import CreditRequest, CustomerFilter, CustomerGroupInput, Target
+from domain.integrations import IntegrationRequest
 from domain.schedule import Recurrence, RecurrenceUnit
+from domain.upstream import Channel
 from models.db import transaction
 from models.entities import ApiKey, Card, Customer, GroupMembership, Location
 from models.wallet import WalletOperation
-from services import access, groups, schedules, wallet
+from services import access, groups, integrations, schedules, wallet
 from services.runtime import Runtime
 
 DEMO_LOCATION = "GoCRM demo"
@@ -50,15 +53,23 @@ class DemoLocation:
     bulk_operation_id: UUID | None
 
 
-async def seed_demo(runtime: Runtime) -> DemoLocation:
+async def seed_demo(runtime: Runtime, upstreams: Mapping[str, str] | None = None) -> DemoLocation:
     """Seed the demo location once; every call returns a fresh ADMIN key for it and revokes
-    the ADMIN keys that earlier calls printed, so only the key printed last works."""
+    the ADMIN keys that earlier calls printed, so only the key printed last works.
+
+    `upstreams` gives the base URLs at which the demo's simulators are served ("gopos",
+    "goorder"): both integrations are configured for them on every call, since the port may
+    change between runs."""
     existing = await Location.filter(name=DEMO_LOCATION).order_by("created_at").first()
     if existing is None:
         location, secret = await access.create_location(DEMO_LOCATION)
         group_ids = await _seed(location.id)
         operation_id = await _seed_credits(replace(runtime, dispatcher=_Later()), secret, group_ids)
+        if upstreams is not None:
+            await _configure_upstreams(runtime, location.id, upstreams)
         return DemoLocation(location.id, location.name, secret, operation_id)
+    if upstreams is not None:
+        await _configure_upstreams(runtime, existing.id, upstreams)
     async with transaction():
         await ApiKey.filter(
             location_id=existing.id,
@@ -69,6 +80,31 @@ async def seed_demo(runtime: Runtime) -> DemoLocation:
         _, secret = await access.create_api_key(existing.id, DEMO_KEY_NAME, Role.ADMIN)
     first_bulk = await WalletOperation.filter(location_id=existing.id, source="BULK").first()
     return DemoLocation(existing.id, existing.name, secret, first_bulk.id if first_bulk else None)
+
+
+async def _configure_upstreams(
+    runtime: Runtime, location_id: UUID, upstreams: Mapping[str, str]
+) -> None:
+    gopos, goorder = demo_fixture("gopos"), demo_fixture("goorder")
+    await integrations.configure_integration(
+        runtime,
+        location_id,
+        Channel.GOPOS,
+        IntegrationRequest(
+            base_url=upstreams["gopos"],
+            client_id=gopos["client_id"],
+            client_secret=gopos["client_secret"],
+            organization_id=gopos["organization_id"],
+        ),
+    )
+    await integrations.configure_integration(
+        runtime,
+        location_id,
+        Channel.GOORDER,
+        IntegrationRequest(
+            base_url=upstreams["goorder"], api_key=goorder["api_key"], store_id=goorder["store_id"]
+        ),
+    )
 
 
 class _Later:

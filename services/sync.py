@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -57,7 +57,13 @@ from domain.upstream import Channel, GoorderCredentials, GoposCredentials
 from models import mirror
 from models.db import IntegrityError, transaction
 from models.entities import CustomerGroup, Location
-from models.integrations import OrderPromotionMirror, PosDiscountMirror, PosGroupMirror, SyncRun
+from models.integrations import (
+    Integration,
+    OrderPromotionMirror,
+    PosDiscountMirror,
+    PosGroupMirror,
+    SyncRun,
+)
 from models.mirror import Mirrored
 from services.access import currency_minor_units
 from services.integrations import get_integration, open_credentials
@@ -150,7 +156,9 @@ async def synchronize(runtime: Runtime, location_id: UUID, channel: Channel) -> 
         )
     for _ in range(2):
         try:
-            row = await SyncRun.create(location_id=location_id, channel=channel.value)
+            row = await SyncRun.create(
+                location_id=location_id, channel=channel.value, created_at=runtime.clock()
+            )
         except IntegrityError:  # the partial unique index: a run is queued or running
             active = await _active_run(location_id, channel)
             if active is not None:
@@ -160,6 +168,33 @@ async def synchronize(runtime: Runtime, location_id: UUID, channel: Channel) -> 
         await enqueue_sync(runtime.dispatcher, row.id, attempts=0)
         return queued
     raise RuntimeError(f"a sync run of {channel.value} for {location_id} could not be queued")
+
+
+async def queue_periodic_syncs(runtime: Runtime) -> int:
+    """The periodic sync (when `runtime.sync_interval_seconds` is set): every configured
+    integration whose latest run was queued longer ago than the interval, and none is
+    unfinished, gets a new run. Returns how many were queued."""
+    interval = runtime.sync_interval_seconds
+    if interval is None:
+        return 0
+    cutoff = runtime.clock() - timedelta(seconds=interval)
+    queued = 0
+    for location_id, channel in await Integration.filter(sealed_secret__isnull=False).values_list(
+        "location_id", "channel"
+    ):
+        latest = (
+            await SyncRun.filter(location_id=location_id, channel=channel)
+            .order_by("-created_at")
+            .first()
+        )
+        if latest is not None and latest.created_at > cutoff:
+            continue
+        try:
+            await synchronize(runtime, UUID(str(location_id)), Channel(channel))
+        except SyncAlreadyRunning:
+            continue
+        queued += 1
+    return queued
 
 
 async def _enqueue(dispatcher: Dispatcher, row: SyncRun, attempts: int) -> None:

@@ -36,14 +36,17 @@ async def run_sync(ctx: dict[str, Any], sync_run_id: str) -> None:
 
 
 async def check(runtime: Runtime) -> None:
-    """Record due schedule periods and enqueue their runs; queue again every job whose
-    heartbeat has stopped (or that waits for a retry), or fail it after its last attempt."""
+    """Record due schedule periods and enqueue their runs; queue the periodic syncs when they
+    are on; queue again every job whose heartbeat has stopped (or that waits for a retry), or
+    fail it after its last attempt."""
     runs = await schedules.queue_due_runs(runtime)
+    syncs = await sync.queue_periodic_syncs(runtime)
     resumed = {kind.name: await resume_silent(kind, runtime) for kind in KINDS}
-    if runs or any(resumed.values()):
+    if runs or syncs or any(resumed.values()):
         log.info(
-            "check: %d schedule runs enqueued; resumed %s",
+            "check: %d schedule runs and %d periodic syncs enqueued; resumed %s",
             runs,
+            syncs,
             ", ".join(f"{n} × {name}" for name, n in resumed.items() if n) or "none",
         )
 

@@ -64,12 +64,16 @@ async def database(
 ) -> AsyncIterator[Settings]:
     """A migrated database of each kind, open for the whole run of tests that use it."""
     pg_name = None
+    # Integration secrets are sealed with a key file of the run's own, never the checkout's.
+    key_file = str(tmp_path_factory.mktemp("keys") / "gocrm.key")
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("db") / "gocrm.sqlite3"
-        settings = Settings(database_url=f"sqlite://{path}")
+        settings = Settings(database_url=f"sqlite://{path}", key_file=key_file)
     else:
         pg_name = await _fresh_postgres_database()
-        settings = Settings(database_url=f"{POSTGRES_SERVER}/{pg_name}", db_pool_size=20)
+        settings = Settings(
+            database_url=f"{POSTGRES_SERVER}/{pg_name}", db_pool_size=20, key_file=key_file
+        )
     await migrate_database(settings)
     await open_database(settings)
     try:

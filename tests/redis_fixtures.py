@@ -27,9 +27,12 @@ import pytest
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from redis.exceptions import RedisError
 
+from adapters.secrets import new_key
 from settings import Settings
 
 REDIS_URL = os.environ.get("GOCRM_TEST_REDIS", "redis://127.0.0.1:6379/9")
+# The workers open integration secrets that the test process sealed: both use this key.
+WORKER_SECRET_KEY = new_key()
 REQUIRE_SERVICES = os.environ.get("GOCRM_REQUIRE_SERVICES") == "1"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = 30.0
@@ -109,6 +112,7 @@ class WorkerProcesses:
             DATABASE_URL=self.settings.database_url,
             REDIS_URL=REDIS_URL,
             PYTHONUNBUFFERED="1",
+            GOCRM_SECRET_KEY=WORKER_SECRET_KEY,
         )
         env.pop("GOCRM_ENV", None)
         return env

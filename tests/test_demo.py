@@ -1,4 +1,11 @@
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -90,3 +97,101 @@ async def test_the_demo_shows_groups_credits_and_a_monthly_schedule(
             "paused": False,
         }
     ]
+
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONNECTIONS = """{
+  customerGroups { name connections { channel status detail } }
+  gopos: integration(channel: GOPOS) { unmatchedReferences }
+  goorder: integration(channel: GOORDER) { unmatchedReferences }
+}"""
+
+
+def _post(url: str, key: str, query: str) -> dict[str, Any]:
+    response = httpx.post(
+        url, json={"query": query}, headers={"Authorization": f"Bearer {key}"}, timeout=10
+    )
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def test_gocrm_demo_synchronizes_with_its_own_simulators_out_of_the_box(tmp_path: Path) -> None:
+    # given `gocrm demo` started in an empty folder
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("GOCRM_") and name not in ("DATABASE_URL", "REDIS_URL")
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "demo", "--port", str(port)],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(PROJECT_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        lines: list[str] = []
+        while not any("ADMIN key:" in line for line in lines):
+            line = server.stdout.readline()
+            assert line, f"the demo stopped before printing its key: {lines}"
+            lines.append(line)
+        key = next(line for line in lines if "ADMIN key:" in line).split()[2]
+        url = f"http://127.0.0.1:{port}/graphql"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the demo server did not start"
+                time.sleep(0.1)
+
+        # when both channels are synchronised
+        runs = [
+            _post(url, key, f"mutation {{ synchronize(channel: {c}) {{ syncRun {{ id }} }} }}")
+            for c in ("GOPOS", "GOORDER")
+        ]
+        for run in runs:
+            run_id = run["synchronize"]["syncRun"]["id"]
+            while True:
+                found = _post(url, key, f'{{ syncRun(id: "{run_id}") {{ status error }} }}')
+                if found["syncRun"]["status"] in ("SUCCEEDED", "FAILED"):
+                    break
+                assert time.monotonic() < deadline + 30, "the sync did not finish"
+                time.sleep(0.1)
+            assert found["syncRun"] == {"status": "SUCCEEDED", "error": None}
+        shown = _post(url, key, CONNECTIONS)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stdout is not None:
+            server.stdout.close()
+
+    # then every connection status the demo data was made for is there
+    statuses = {
+        (g["name"], c["channel"]): c["status"]
+        for g in shown["customerGroups"]
+        for c in g["connections"]
+    }
+    assert statuses == {
+        ("Pracownicy", "GOPOS"): "NOT_FOUND",
+        ("Pracownicy", "GOORDER"): "NOT_FOUND",
+        ("Stały klient", "GOPOS"): "LINKED",
+        ("Stały klient", "GOORDER"): "LINKED",
+        ("VIP", "GOPOS"): "AMBIGUOUS",
+        ("VIP", "GOORDER"): "NOT_FOUND",
+    }
+    (vip,) = [g for g in shown["customerGroups"] if g["name"] == "VIP"]
+    details = {c["channel"]: c["detail"] for c in vip["connections"]}
+    assert "21" in details["GOPOS"]
+    assert "22" in details["GOPOS"]
+    assert "inactive" in details["GOORDER"]
+    assert shown["gopos"]["unmatchedReferences"] == ["studenci"]
+    assert shown["goorder"]["unmatchedReferences"] == ["studenci"]

@@ -10,7 +10,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -31,7 +31,7 @@ from models.integrations import Integration, OrderPromotionMirror, PosGroupMirro
 from services.jobs import Dispatcher
 from services.lifecycle import resume_silent
 from services.runtime import Runtime, SecretKeys
-from services.sync import SYNC_RUNS
+from services.sync import SYNC_RUNS, queue_periodic_syncs
 from settings import Settings
 from tasks.inprocess import InProcessDispatcher
 from tests.builders import UPDATE_GROUP
@@ -1065,3 +1065,42 @@ async def test_a_run_lost_from_the_queue_is_resumed_and_completes(
     run = (await shop.api.data(GET_SYNC_RUN, {"id": run_id}))["syncRun"]
     assert counts(run) == ("SUCCEEDED", 2, 1, 1, 4, None)
     assert (await connections(shop.api))["staly-klient"][0]["status"] == "LINKED"
+
+
+async def test_the_periodic_sync_queues_each_configured_channel_once_per_interval(
+    shop: Shop,
+) -> None:
+    # given both channels configured (the check syncs every location's integrations: other
+    # tests' ones are dropped), and a runtime that syncs every hour
+    await Integration.exclude(location_id=shop.location_id).delete()
+    await configured(shop.api, "GOPOS")
+    await configured(shop.api, "GOORDER")
+    hourly = replace(shop.runtime, sync_interval_seconds=3600)
+    shop.clock.now = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+
+    # when the periodic check runs, again at once, and again after the interval
+    first = await queue_periodic_syncs(hourly)
+    await shop.drain()
+    again = await queue_periodic_syncs(hourly)
+    shop.clock.now += timedelta(hours=1, seconds=1)
+    later = await queue_periodic_syncs(hourly)
+    await shop.drain()
+
+    # then each channel was synchronised once per interval, for this location
+    runs = await SyncRun.filter(location_id=shop.location_id).values_list("channel", "status")
+    assert (first, again, later) == (2, 0, 2)
+    assert sorted(runs) == [
+        ("GOORDER", "SUCCEEDED"),
+        ("GOORDER", "SUCCEEDED"),
+        ("GOPOS", "SUCCEEDED"),
+        ("GOPOS", "SUCCEEDED"),
+    ]
+
+
+async def test_the_periodic_sync_is_off_unless_an_interval_is_set(shop: Shop) -> None:
+    await Integration.exclude(location_id=shop.location_id).delete()
+    await configured(shop.api, "GOPOS")
+
+    assert shop.runtime.sync_interval_seconds is None
+    assert await queue_periodic_syncs(shop.runtime) == 0
+    assert await SyncRun.filter(location_id=shop.location_id).count() == 0

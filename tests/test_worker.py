@@ -2,22 +2,28 @@
 
 What DESIGN.md §2 promises for bulk operations and recurring credits, checked end to end: every
 customer is credited exactly once whether a job runs once, twice, twice at once, dies mid-way
-(SIGKILL) or is lost from Redis; the database, not the queue, says what is left to do.
+(SIGKILL) or is lost from Redis; the database, not the queue, says what is left to do. And a
+sync requested through GraphQL runs on a worker against upstreams served on loopback.
 """
 
 from __future__ import annotations
 
 import asyncio
 import calendar
+import json
+import socket
+import sys
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from arq.connections import ArqRedis
 from tortoise import connections
@@ -25,7 +31,8 @@ from tortoise import connections
 from domain.access import Principal
 from domain.inputs import CreditRequest, CustomerFilter, Target
 from domain.schedule import Recurrence, RecurrenceUnit, due_indices, local_today
-from gateway.runtime import build_runtime
+from gateway.app import create_app
+from gateway.runtime import build_runtime, close_runtime
 from models.entities import Customer, CustomerGroup, GroupMembership
 from models.wallet import CreditSchedule, ScheduleRun, WalletOperation
 from services import access, schedules, wallet
@@ -34,12 +41,14 @@ from services.runtime import Runtime, utc_now
 from settings import Settings
 from tasks.jobs import check
 from tasks.worker import ArqDispatcher
-from tests.redis_fixtures import WorkerProcesses, wait_until
+from tests.helpers import create_group, new_location
+from tests.redis_fixtures import WORKER_SECRET_KEY, WorkerProcesses, wait_until
 from tests.redis_fixtures import arq_redis as arq_redis
 from tests.redis_fixtures import workers as workers
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(240)]
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BATCH = 5_000
 JOB_KEY_PREFIX = "arq:job:"
 QUEUE = "arq:queue"
@@ -189,17 +198,6 @@ async def queue_drained(redis: ArqRedis) -> bool:
     apart from the workers' own cron ticks."""
     job_ids = await redis.zrange(QUEUE, 0, -1)
     return all(bytes(j).startswith(b"cron:") for j in job_ids)
-
-
-async def backend_waiting_for_lock(statement: str) -> bool:
-    """Whether some connection to the test database waits for a lock in a statement that
-    contains `statement`."""
-    row = await one(
-        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
-        " AND wait_event_type = 'Lock' AND position($1 in query) > 0",
-        statement,
-    )
-    return bool(row["n"])
 
 
 def runtime_for(
@@ -406,3 +404,121 @@ async def test_two_workers_apply_each_due_period_once_per_customer(
     assert book.outsider_balances == {0: outsiders}
     assert book.balance_sum == book.delta_sum == periods * members * amount
     assert book.off_ledger == 0
+
+
+CONFIGURE = """mutation($channel: Channel!, $input: IntegrationInput!) {
+  configureIntegration(channel: $channel, input: $input) { errors { code field message } } }"""
+SYNCHRONIZE = """mutation($channel: Channel!) {
+  synchronize(channel: $channel) { syncRun { id } errors { code } } }"""
+SYNC_RUN = "query($id: ID!) { syncRun(id: $id) { status fetched linked error } }"
+GROUP_CONNECTIONS = "{ customerGroups { reference connections { channel status } } }"
+
+
+async def _simulator(kind: str, fixture: Path) -> tuple[asyncio.subprocess.Process, str]:
+    """`gocrm simulate` as a real server on a free loopback port, and its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gateway.cli",
+        "simulate",
+        kind,
+        "--port",
+        str(port),
+        "--fixture",
+        str(fixture),
+        cwd=PROJECT_ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            break
+        except OSError:
+            await asyncio.sleep(0.05)
+    return process, f"http://127.0.0.1:{port}"
+
+
+async def test_a_worker_synchronizes_both_channels_requested_through_graphql(
+    database: Settings, postgres_for_workers: None, arq_redis: ArqRedis, workers: WorkerProcesses
+) -> None:
+    # given both upstreams as real servers, and a gateway that queues on the workers' Redis
+    fixtures = PROJECT_ROOT / "tests" / "fixtures"
+    gopos, gopos_url = await _simulator("gopos", fixtures / "gopos.json")
+    goorder, goorder_url = await _simulator("goorder", fixtures / "goorder.json")
+    gopos_data = json.loads((fixtures / "gopos.json").read_text())
+    goorder_data = json.loads((fixtures / "goorder.json").read_text())
+    settings = replace(database, secret_key=WORKER_SECRET_KEY)
+    runtime = build_runtime(settings, ArqDispatcher(arq_redis, QUEUE))
+    app = create_app(settings, manage_database=False, runtime=runtime)
+    await workers.start()
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+        ) as http:
+            api = await new_location(http, "Worker sync")
+            await create_group(api, "Stały klient")
+            for channel, inputs in (
+                (
+                    "GOPOS",
+                    {
+                        "baseUrl": gopos_url,
+                        "clientId": gopos_data["client_id"],
+                        "clientSecret": gopos_data["client_secret"],
+                        "organizationId": gopos_data["organization_id"],
+                    },
+                ),
+                (
+                    "GOORDER",
+                    {
+                        "baseUrl": goorder_url,
+                        "apiKey": goorder_data["api_key"],
+                        "storeId": goorder_data["store_id"],
+                    },
+                ),
+            ):
+                configured = await api.mutate(CONFIGURE, {"channel": channel, "input": inputs})
+                assert configured["errors"] == []
+
+            # when both channels are synchronised through GraphQL, the workers running the jobs
+            run_ids = []
+            for channel in ("GOPOS", "GOORDER"):
+                queued = await api.mutate(SYNCHRONIZE, {"channel": channel})
+                assert queued["errors"] == []
+                run_ids.append(queued["syncRun"]["id"])
+
+            async def finished() -> list[dict[str, Any]] | None:
+                runs = [(await api.data(SYNC_RUN, {"id": i}))["syncRun"] for i in run_ids]
+                done = all(r["status"] in ("SUCCEEDED", "FAILED") for r in runs)
+                return runs if done else None
+
+            runs = await wait_until(finished, "both sync runs to finish", workers)
+            shown = (await api.data(GROUP_CONNECTIONS))["customerGroups"]
+    finally:
+        for process in (gopos, goorder):
+            process.terminate()
+            await process.wait()
+        await close_runtime(runtime)
+
+    # then both succeeded, the group is linked on both channels, and no secret reached the log
+    assert [(r["status"], r["linked"], r["error"]) for r in runs] == [
+        ("SUCCEEDED", 1, None),
+        ("SUCCEEDED", 1, None),
+    ]
+    assert shown == [
+        {
+            "reference": "staly-klient",
+            "connections": [
+                {"channel": "GOPOS", "status": "LINKED"},
+                {"channel": "GOORDER", "status": "LINKED"},
+            ],
+        }
+    ]
+    logs = workers.logs()
+    assert "sync run" in logs or "GoPOS" in logs
+    for secret in (gopos_data["client_secret"], goorder_data["api_key"], WORKER_SECRET_KEY):
+        assert secret not in logs
