@@ -276,16 +276,19 @@ def gopos_rows(snapshot: GoposSnapshot, currency: str, minor_units: int) -> Gopo
             left_out.add(record.external_id)
             notes.append(f"{label} is disabled and was left out: {problem}.")
     groups: list[MirrorPosGroup] = []
+    # Sets made once: a set minus a dict's keys view walks the whole view, for every group.
+    known = set(discounts)
+    listed = known | left_out
     for group_record in _distinct(snapshot.groups, "GoPOS group", problems):
         label = _label("GoPOS group", group_record.external_id, group_record.name)
         named_ids = set(group_record.discount_ids)
-        dangling = sorted(named_ids - discounts.keys() - left_out)
+        dangling = sorted(named_ids - listed)
         if dangling:
             notes.append(
                 f"{label} names discount{'s' * (len(dangling) > 1)} {', '.join(dangling)} "
                 "that GoPOS does not list; ignored."
             )
-        ids = tuple(sorted(named_ids & discounts.keys()))
+        ids = tuple(sorted(named_ids & known))
         group, problem = _group(group_record, currency, minor_units, ids)
         if group is None:
             problems.append(f"{label}: {problem}.")

@@ -92,26 +92,48 @@ async def _upsert(
         for column in columns
         if column not in ("location_id", "external_id")
     )
+    if postgres and rows:
+        # One statement for every row, whatever their number: the values as one array per
+        # column (prepared once per table), unnested into rows.
+        aliases = ", ".join(columns)
+        arrays = ", ".join(f"${n}::{_PG_TYPES.get(c, 'text')}[]" for n, c in enumerate(columns, 1))
+        selected = ", ".join(
+            f"u.{c}::{_PG_CASTS[c]}" if c in _PG_CASTS else f"u.{c}" for c in columns
+        )
+        sql = (
+            f'INSERT INTO "{table}" ({names}) SELECT {selected} FROM unnest({arrays}) AS u'
+            f'({aliases}) ON CONFLICT ("location_id", "external_id") DO UPDATE SET {updates}'
+        )
+        await client.execute_query(sql, [list(values) for values in zip(*rows, strict=True)])
+        return len(rows)
     written = 0
     for batch in _batches(rows):
         width = len(columns)
-        if postgres:
-            groups = (
-                "(" + ", ".join(f"${n * width + i + 1}" for i in range(width)) + ")"
-                for n in range(len(batch))
-            )
-        else:
-            groups = ("(" + ", ".join("?" * width) + ")" for _ in batch)
+        groups = ("(" + ", ".join("?" * width) + ")" for _ in batch)
         sql = (
             f'INSERT INTO "{table}" ({names}) VALUES {", ".join(groups)} '
             f'ON CONFLICT ("location_id", "external_id") DO UPDATE SET {updates}'
         )
         values = [value for row in batch for value in row]
-        # Every row of the batch is written, inserted or updated. (The count asyncpg reports
-        # for an INSERT is not read: Tortoise takes the OID field of "INSERT 0 n".)
         await client.execute_query(sql, values)
         written += len(batch)
     return written
+
+
+# PostgreSQL types of the mirror's columns that are not text, for the upsert's arrays; and the
+# casts from what the arrays carry to the column's type.
+_PG_TYPES = {
+    "location_id": "uuid",
+    "daily_limit": "bigint",
+    "value": "bigint",
+    "min_basket": "bigint",
+    "enabled": "boolean",
+    "active": "boolean",
+    "removed": "boolean",
+    "last_seen_at": "timestamptz",
+    "updated_at": "timestamptz",
+}
+_PG_CASTS = {"discount_ids": "jsonb"}
 
 
 def _location(location_id: UUID, postgres: bool) -> object:
