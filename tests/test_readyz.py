@@ -17,8 +17,10 @@ from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from tortoise import connections
 
+from adapters.secrets import SecretBox, new_key
 from gateway.app import create_app
 from models.db import close_database, migrate_database, open_database
+from models.integrations import Integration
 from settings import Settings
 from tests.conftest import (
     POSTGRES_SERVER,
@@ -26,6 +28,7 @@ from tests.conftest import (
     _drop_postgres_database,
     _fresh_postgres_database,
 )
+from tests.helpers import Api
 from tests.redis_fixtures import REDIS_URL
 from tests.test_cli import MIGRATIONS
 
@@ -217,4 +220,37 @@ async def test_production_start_up_on_a_migrated_database(unmigrated: Settings) 
     assert messages == [
         {"type": "lifespan.startup.complete"},
         {"type": "lifespan.shutdown.complete"},
+    ]
+
+
+async def test_production_refuses_to_start_without_the_key_of_its_sealed_secrets(
+    database: Settings, api: Api
+) -> None:
+    # given a configured integration whose secret is sealed at rest
+    await Integration.create(
+        location_id=api.location_id,
+        channel="GOPOS",
+        base_url="https://app.gopos.io",
+        client_id="demo",
+        organization_id="1001",
+        sealed_secret=SecretBox(new_key()).seal("client-secret"),
+    )
+    production = dataclasses.replace(database, env="production")
+
+    # when a production gateway starts without GOCRM_SECRET_KEY, and then with it
+    without = await _lifespan_messages(create_app(production, manage_database=False))
+    keyed = dataclasses.replace(production, secret_key=new_key())
+    with_key = await _lifespan_messages(create_app(keyed, manage_database=False))
+
+    # then the first refuses in one line, and the second starts
+    (refusal,) = without
+    assert refusal["type"] == "lifespan.startup.failed"
+    assert refusal["message"].startswith("Refusing to start: ")
+    assert refusal["message"].endswith(
+        "configured integration(s) hold secrets sealed at rest and GOCRM_SECRET_KEY is not "
+        "set; set it to the key they were stored with."
+    )
+    assert [m["type"] for m in with_key] == [
+        "lifespan.startup.complete",
+        "lifespan.shutdown.complete",
     ]
