@@ -19,7 +19,7 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import IO, NoReturn, TypeVar
 
@@ -106,8 +106,8 @@ class WorkerProcesses:
         self.processes: list[asyncio.subprocess.Process] = []
         self._logs: list[tuple[Path, IO[bytes]]] = []
 
-    def environment(self) -> dict[str, str]:
-        env = dict(os.environ)
+    def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        env = {**os.environ, **(extra or {})}
         env.update(
             DATABASE_URL=self.settings.database_url,
             REDIS_URL=REDIS_URL,
@@ -117,7 +117,8 @@ class WorkerProcesses:
         env.pop("GOCRM_ENV", None)
         return env
 
-    async def start(self) -> asyncio.subprocess.Process:
+    async def start(self, env: Mapping[str, str] | None = None) -> asyncio.subprocess.Process:
+        """A new worker; `env` adds settings to its environment."""
         path = self.log_dir / f"worker-{len(self.processes) + 1}.log"
         log = path.open("wb")
         self._logs.append((path, log))
@@ -127,7 +128,7 @@ class WorkerProcesses:
             "gateway.cli",
             "worker",
             cwd=PROJECT_ROOT,
-            env=self.environment(),
+            env=self.environment(env),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from time import monotonic as time_now
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -306,6 +307,45 @@ async def test_a_worker_killed_mid_operation_is_resumed_and_credits_each_custome
     row = await operation_finished(op.id, workers)
     assert row.processed == row.total == members
     credited_once(await ledger(op.id, principal.location_id, group_id), members, 0, 700)
+
+
+async def test_a_killed_workers_operation_resumes_on_its_own_once_its_heartbeat_is_silent(
+    database: Settings, postgres_for_workers: None, arq_redis: ArqRedis, workers: WorkerProcesses
+) -> None:
+    # given workers that beat every second, count 4 silent seconds as dead and check every 2
+    quick = {"GOCRM_JOB_HEARTBEAT": "1", "GOCRM_JOB_STALE_AFTER": "4", "GOCRM_CHECK_SECONDS": "2"}
+    members = 60_000
+    principal = await new_principal("Worker killed, resumed alone")
+    group_id = await populate(principal.location_id, members)
+    first = await workers.start(quick)
+    op = await wallet.apply_once(
+        runtime_for(database, ArqDispatcher(arq_redis, QUEUE)), principal, credit(group_id, "3.00")
+    )
+
+    async def mid_way() -> WalletOperation | None:
+        row = await WalletOperation.get(id=op.id)
+        return row if row.status == "RUNNING" and row.processed > 0 else None
+
+    await wait_until(mid_way, "the operation to be mid-way", workers, interval=0.01)
+
+    # when its worker is SIGKILLed and another one is running, with nobody else doing anything
+    await workers.kill(first)
+    killed_at = time_now()
+    await workers.start(quick)
+
+    async def taken_up_again() -> WalletOperation | None:
+        row = await WalletOperation.get(id=op.id)
+        return row if row.attempts == 2 else None
+
+    await wait_until(taken_up_again, "the operation to be resumed", workers, interval=0.05)
+    resumed_after = time_now() - killed_at
+    row = await operation_finished(op.id, workers)
+
+    # then its second attempt started within the threshold and the check's interval (plus
+    # the new worker's start-up), and every member was credited once
+    assert resumed_after < 4 + 2 + 5
+    assert (row.status, row.attempts, row.processed) == ("SUCCEEDED", 2, members)
+    credited_once(await ledger(op.id, principal.location_id, group_id), members, 0, 300)
 
 
 async def test_a_job_lost_in_a_redis_flush_is_requeued_and_runs_once(
