@@ -6,7 +6,8 @@ the sync in this process, pinned to another core, on a fresh PostgreSQL database
 own `synchronize` and `run_sync` (fetch every page, convert, diff, write the mirror in one
 transaction), as the job runs it. Then it syncs again, with nothing changed upstream.
 
-It prints objects per second, the requests the sync needs (the token, and per resource its
+It prints objects per second, the fetch alone (every page, as the sync reads them), the
+requests the sync needs (the token, and per resource its
 pages up to the first short one), and two lower bounds: serial (requests × latency: one request
 at a time) and concurrent (requests × latency ÷ the in-flight cap per upstream), with the ratio
 of the measured time to each, and the CPU time the sync process spent (near the elapsed time,
@@ -34,10 +35,11 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from adapters.gopos import fetch_gopos
 from adapters.gopos.schemas import PAGE_SIZE
 from bench.credits import drop_database, recreate_database
 from domain.integrations import IntegrationRequest
-from domain.upstream import Channel
+from domain.upstream import Channel, GoposCredentials
 from gateway.runtime import build_runtime, close_runtime
 from models.db import close_database, migrate_database, open_database
 from models.integrations import PosDiscountMirror, PosGroupMirror
@@ -143,6 +145,15 @@ async def timed_sync(runtime: Runtime, location_id: UUID) -> tuple[float, dict[s
     return elapsed, {"fetched": done.fetched, "written": done.written, "cpu": cpu}
 
 
+async def timed_fetch(runtime: Runtime, location_id: UUID) -> float:
+    """The fetch alone, as the sync does it: every page of groups and discounts."""
+    credentials = await integrations.open_credentials(runtime, location_id, Channel.GOPOS)
+    assert isinstance(credentials, GoposCredentials)
+    started = time.perf_counter()
+    await fetch_gopos(runtime.upstreams, credentials, deadline=runtime.sync_deadline_seconds)
+    return time.perf_counter() - started
+
+
 async def main(args: argparse.Namespace) -> int:
     os.sched_setaffinity(0, {args.client_core})
     settings = Settings(
@@ -176,13 +187,16 @@ async def main(args: argparse.Namespace) -> int:
             )
             first: list[tuple[float, dict[str, Any]]] = []
             again: list[tuple[float, dict[str, Any]]] = []
+            fetches: list[float] = []
             for round_no in range(1, args.rounds + 1):
                 if round_no > 1:  # an empty mirror again, so that every round writes it all
                     await _empty_mirror(location.id)
                 first.append(await timed_sync(runtime, location.id))
                 again.append(await timed_sync(runtime, location.id))
+                fetches.append(await timed_fetch(runtime, location.id))
                 print(
-                    f"round {round_no}: first {first[-1][0]:.2f} s, again {again[-1][0]:.2f} s",
+                    f"round {round_no}: first {first[-1][0]:.2f} s, again {again[-1][0]:.2f} s,"
+                    f" fetch alone {fetches[-1]:.2f} s",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -193,7 +207,7 @@ async def main(args: argparse.Namespace) -> int:
             server.wait(timeout=10)
             if not args.keep:
                 await drop_database(args.database_url)
-    report(args, first, again)
+    report(args, first, again, fetches)
     return 0
 
 
@@ -206,6 +220,7 @@ def report(
     args: argparse.Namespace,
     first: list[tuple[float, dict[str, Any]]],
     again: list[tuple[float, dict[str, Any]]],
+    fetches: list[float],
 ) -> None:
     requests = 1 + 2 * pages(args.objects)  # the token, then groups and discounts
     latency = args.latency / 1000
@@ -232,6 +247,11 @@ def report(
         f"  fetched {counts['fetched']:,} groups, wrote {counts['written']:,} rows; "
         f"{counts['cpu']:.2f} s of this process's CPU ({counts['cpu'] / best:.0%} of the time: "
         "at 100% the sync is bound by its own work, not by the upstream's latency)"
+    )
+    fetch = min(fetches)
+    print(
+        f"fetch alone                {fetch:6.2f} s   {objects / fetch:>9,.0f} objects/s   "
+        f"{fetch / serial:.2f}× serial, {fetch / concurrent:.2f}× concurrent"
     )
     print(
         f"second sync, unchanged     {best_again:6.2f} s   wrote {counts_again['written']} rows "

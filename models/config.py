@@ -39,10 +39,13 @@ class OwnedConnection(asyncpg.Connection):  # type: ignore[misc]
 
 def connection_config(settings: Settings) -> dict[str, Any]:
     """Tortoise's connection entry: the URL expanded, and on PostgreSQL the pool's
-    connections made `OwnedConnection`s."""
+    connections made `OwnedConnection`s that stay open."""
     config: dict[str, Any] = expand_db_url(database_url(settings))
     if not settings.is_sqlite:
         config["credentials"]["connection_class"] = OwnedConnection
+        # Pooled connections stay open while the process lives: no idle timer to arm and
+        # cancel on every release (asyncpg's default closes a connection idle for 300 s).
+        config["credentials"]["max_inactive_connection_lifetime"] = 0
     return config
 
 
