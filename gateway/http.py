@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Coroutine
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import strawberry
@@ -120,6 +121,8 @@ async def _body(request: Request, limit: int) -> bytes:
             raise _BadRequestError("Content-Length must be a number of bytes.")
         if int(declared) > limit:
             raise _too_large(limit)
+        # Within the limit, and the server reads no more than it declares: read it whole.
+        return await request.body()
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -129,7 +132,22 @@ async def _body(request: Request, limit: int) -> bytes:
 
 
 def _media_type(accept: str) -> str | None:
-    """The response type to use for an Accept header, or None when we can offer none."""
+    """The response type to use for an Accept header, or None when we can offer none. A till
+    sends the same short header on every request: those answers are remembered."""
+    if len(accept) <= _CACHED_ACCEPT_LENGTH:
+        return _negotiated(accept)
+    return _negotiate(accept)
+
+
+_CACHED_ACCEPT_LENGTH = 200
+
+
+@lru_cache(maxsize=256)
+def _negotiated(accept: str) -> str | None:
+    return _negotiate(accept)
+
+
+def _negotiate(accept: str) -> str | None:
     if not accept.strip():
         return JSON
     offered: list[tuple[float, str]] = []
