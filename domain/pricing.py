@@ -1,0 +1,613 @@
+"""Checkout pricing: what a bill costs a customer, as a pure function of plain data.
+
+`parse_bill` (or `parse_lines` alone) turns what a till sent into a `Bill` once, naming every
+problem with its field path (``input.lines.3.quantity``). `price` then computes the `Quote` from
+the bill and a `PricingContext` that the caller has already read: the customer's wallet balance,
+today's discount usage and the synced GoPOS groups or GoOrder promotions linked to the
+customer's groups. Nothing here reads a database or a clock.
+
+Rules, in the order they apply:
+
+- A line's subtotal is quantity × unit price, rounded half-up to the minor unit; the bill's
+  subtotal is the sum of the lines' and may not pass `domain.money.max_amount_minor`.
+- One group discount at most (they do not stack): the one worth most to the customer among the
+  enabled discounts of the linked GoPOS groups (POS, KIOSK) or the active linked GoOrder
+  promotions at or above their minimum basket (ONLINE). A percentage is taken of the bill's
+  subtotal and rounded half-up once; money off never exceeds the subtotal. Ids the cashier
+  excluded are skipped and the best remaining one applies.
+- POS and KIOSK: the discount is capped at what is left today of the daily limit of the GoPOS
+  group it comes through.
+- Then promotional credits, on every channel: up to the lowest of what is left to pay, the
+  balance and the cashier's `maxCredits`; none when credits are off or excluded.
+- Each applied discount is spread over the lines by largest remainder (`allocate`): the group
+  discount in proportion to the line subtotals, the credits in proportion to what the group
+  discount left of each line, so that no line total is ever negative. Line discounts sum exactly
+  to the discounts and line totals exactly to the total.
+
+Quantities are integers in thousandths (`QUANTITY_PLACES`); money is integer minor units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from domain.contacts import clean_text
+from domain.errors import ErrorCode, Validator, fail
+from domain.money import decimal_places, max_amount_minor, to_decimal, to_minor
+from domain.sync import DiscountType, MirrorDiscount, MirrorPromotion, PromotionType
+from domain.text import text_problem
+
+MIN_LINES = 1
+MAX_LINES = 250
+QUANTITY_PLACES = 3
+QUANTITY_SCALE = 10**QUANTITY_PLACES
+MAX_QUANTITY = 100_000
+MAX_PRODUCT_ID_LENGTH = 100
+MAX_LINE_NAME_LENGTH = 200
+MAX_CATEGORY_ID_LENGTH = 100
+MAX_EXCLUDED_IDS = 50
+MAX_DISCOUNT_ID_LENGTH = 200
+BASIS_POINTS_WHOLE = 10_000
+
+CREDITS_ID = "credits"
+CREDITS_NAME = "Promotional credits"
+POS_DISCOUNT_PREFIX = "pos-discount:"
+PROMOTION_PREFIX = "promotion:"
+
+
+class SalesChannel(StrEnum):
+    POS = "POS"
+    ONLINE = "ONLINE"
+    KIOSK = "KIOSK"
+
+
+class DiscountKind(StrEnum):
+    GROUP_DISCOUNT = "GROUP_DISCOUNT"
+    PROMOTION = "PROMOTION"
+    PROMOTIONAL_CREDITS = "PROMOTIONAL_CREDITS"
+
+
+# ----------------------------------------------------------------------------- input
+
+
+@dataclass(frozen=True, slots=True)
+class LineInput:
+    """A bill line as the till sent it."""
+
+    product_id: str
+    quantity: Decimal
+    unit_price: Decimal
+    name: str | None = None
+    category_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BillInput:
+    """A quote request as the till sent it, without the customer (the service resolves that)."""
+
+    channel: SalesChannel
+    lines: Sequence[LineInput]
+    use_credits: bool = True
+    max_credits: Decimal | None = None
+    excluded_discount_ids: Sequence[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    product_id: str
+    name: str | None
+    category_id: str | None
+    quantity: int  # thousandths
+    unit_price: int  # minor units
+
+    @property
+    def subtotal(self) -> int:
+        return _half_up(self.quantity * self.unit_price, QUANTITY_SCALE)
+
+
+@dataclass(frozen=True, slots=True)
+class Bill:
+    channel: SalesChannel
+    lines: tuple[Line, ...]
+    use_credits: bool = True
+    max_credits: int | None = None  # minor units; None: as much as fits
+    excluded_ids: frozenset[str] = frozenset()
+
+
+def parse_lines(raw_lines: Sequence[LineInput], minor_units: int) -> tuple[Line, ...]:
+    """The bill lines, valid; raises `DomainError` naming every problem (``input.lines…``)."""
+    checks = Validator()
+    lines = _lines(checks, raw_lines, minor_units)
+    checks.check()
+    return lines
+
+
+def parse_bill(raw: BillInput, minor_units: int) -> Bill:
+    """The whole bill, valid; raises `DomainError` naming every problem (``input.…``)."""
+    checks = Validator()
+    lines = _lines(checks, raw.lines, minor_units)
+    max_credits = None
+    if raw.max_credits is not None:
+        max_credits = _money(
+            checks, "input.maxCredits", "Credits to use", raw.max_credits, minor_units
+        )
+    excluded = _excluded_ids(checks, raw.excluded_discount_ids)
+    checks.check()
+    return Bill(raw.channel, lines, raw.use_credits, max_credits, excluded)
+
+
+def _lines(checks: Validator, raw_lines: Sequence[LineInput], minor_units: int) -> tuple[Line, ...]:
+    count = len(raw_lines)
+    if count < MIN_LINES:
+        checks.add(ErrorCode.INVALID, "input.lines", f"A bill needs at least {MIN_LINES} line.")
+        return ()
+    if count > MAX_LINES:
+        checks.add(ErrorCode.INVALID, "input.lines", f"A bill has at most {MAX_LINES} lines.")
+        return ()
+    before = len(checks.errors)
+    lines = tuple(
+        _line(checks, f"input.lines.{index}", raw, minor_units)
+        for index, raw in enumerate(raw_lines)
+    )
+    if len(checks.errors) == before and (
+        problem := _subtotal_problem(sum(line.subtotal for line in lines), minor_units)
+    ):
+        checks.add(ErrorCode.INVALID, "input.lines", problem)
+    return lines
+
+
+def _line(checks: Validator, path: str, raw: LineInput, minor_units: int) -> Line:
+    product_id = raw.product_id.strip()
+    if not product_id:
+        checks.add(ErrorCode.INVALID, f"{path}.productId", "Product id must not be empty.")
+    elif problem := text_problem(product_id, MAX_PRODUCT_ID_LENGTH):
+        checks.add(ErrorCode.INVALID, f"{path}.productId", problem)
+    name = _optional_text(checks, f"{path}.name", raw.name, MAX_LINE_NAME_LENGTH)
+    category = _optional_text(checks, f"{path}.categoryId", raw.category_id, MAX_CATEGORY_ID_LENGTH)
+    quantity = _quantity(checks, f"{path}.quantity", raw.quantity)
+    unit_price = _money(checks, f"{path}.unitPrice", "Unit price", raw.unit_price, minor_units)
+    return Line(product_id, name, category, quantity, unit_price)
+
+
+def _optional_text(checks: Validator, path: str, raw: str | None, limit: int) -> str | None:
+    value = clean_text(raw)
+    if value is not None and (problem := text_problem(value, limit)):
+        checks.add(ErrorCode.INVALID, path, problem)
+    return value
+
+
+def _quantity(checks: Validator, path: str, raw: Decimal) -> int:
+    """Thousandths of a unit; 0 when invalid (a problem is added then)."""
+    places = decimal_places(raw)
+    if places is None:
+        problem = "Quantity is not a number."
+    elif places > QUANTITY_PLACES:
+        problem = f"At most {QUANTITY_PLACES} decimal places."
+    elif raw.is_zero() or raw.is_signed():
+        problem = "Quantity must be greater than 0."
+    elif (value := to_minor(raw, QUANTITY_PLACES)) is None or value > MAX_QUANTITY * QUANTITY_SCALE:
+        problem = f"Quantity must be at most {MAX_QUANTITY}."
+    else:
+        return value
+    checks.add(ErrorCode.INVALID, path, problem)
+    return 0
+
+
+def _money(checks: Validator, path: str, what: str, raw: Decimal, minor_units: int) -> int:
+    """Minor units of an amount that may be zero; 0 when invalid (a problem is added then)."""
+    places = decimal_places(raw)
+    maximum = max_amount_minor(minor_units)
+    if places is None:
+        problem = f"{what} is not a number."
+    elif places > minor_units:
+        problem = _places_problem(what, minor_units)
+    elif raw.is_signed() and not raw.is_zero():
+        problem = f"{what} must not be negative."
+    elif (value := to_minor(raw, minor_units)) is None or value > maximum:
+        problem = f"{what} must be at most {_format(maximum, minor_units)}."
+    else:
+        return value
+    checks.add(ErrorCode.INVALID, path, problem)
+    return 0
+
+
+def _places_problem(what: str, minor_units: int) -> str:
+    if minor_units == 0:
+        return f"{what} must be a whole number."
+    if minor_units == 1:
+        return "At most 1 decimal place."
+    return f"At most {minor_units} decimal places."
+
+
+def _excluded_ids(checks: Validator, raw: Sequence[str] | None) -> frozenset[str]:
+    if not raw:
+        return frozenset()
+    path = "input.excludedDiscountIds"
+    if len(raw) > MAX_EXCLUDED_IDS:
+        checks.add(ErrorCode.INVALID, path, f"At most {MAX_EXCLUDED_IDS} discount ids.")
+        return frozenset()
+    ids: set[str] = set()
+    for index, value in enumerate(raw):
+        discount_id = value.strip()
+        if not discount_id:
+            checks.add(ErrorCode.INVALID, f"{path}.{index}", "Discount id must not be empty.")
+        elif problem := text_problem(discount_id, MAX_DISCOUNT_ID_LENGTH):
+            checks.add(ErrorCode.INVALID, f"{path}.{index}", problem)
+        else:
+            ids.add(discount_id)
+    return frozenset(ids)
+
+
+def _subtotal_problem(subtotal: int, minor_units: int) -> str | None:
+    maximum = max_amount_minor(minor_units)
+    if subtotal > maximum:
+        return f"The bill's subtotal must be at most {_format(maximum, minor_units)}."
+    return None
+
+
+# ----------------------------------------------------------------------------- context
+
+
+@dataclass(frozen=True, slots=True)
+class PosGroupOffer:
+    """A GoPOS group linked to one of the customer's groups, with its enabled discounts."""
+
+    reference: str  # the customer's group reference it is linked through
+    daily_limit: int | None  # minor units; None: no limit
+    discounts: tuple[MirrorDiscount, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionOffer:
+    """An active GoOrder promotion linked to one of the customer's groups."""
+
+    reference: str
+    promotion: MirrorPromotion
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerPricing:
+    """What pricing needs to know about the identified customer."""
+
+    balance: int  # promotional credits, minor units
+    used_today: int = 0  # group discounts on today's committed POS and KIOSK checkouts
+    pos_groups: tuple[PosGroupOffer, ...] = ()  # for POS and KIOSK
+    promotions: tuple[PromotionOffer, ...] = ()  # for ONLINE
+    has_groups: bool = False  # in at least one group (linked or not)
+
+
+@dataclass(frozen=True, slots=True)
+class PricingContext:
+    minor_units: int  # the location currency's decimal places
+    customer: CustomerPricing | None = None  # None: priced without discounts or credits
+    unknown_card: bool = False  # a card was scanned that names no customer
+
+
+# ----------------------------------------------------------------------------- quote
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteLine:
+    product_id: str
+    name: str | None
+    category_id: str | None
+    quantity: int  # thousandths
+    unit_price: int
+    subtotal: int
+    discount: int  # every discount's share, credits included
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedDiscount:
+    id: str  # "pos-discount:<id>", "promotion:<id>" or "credits"
+    kind: DiscountKind
+    name: str
+    amount: int
+    reference: str | None  # the customer's group reference it came through
+    removable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CreditsSummary:
+    available: int
+    applied: int
+    remaining_after: int
+
+
+@dataclass(frozen=True, slots=True)
+class DailyLimitSummary:
+    limit: int
+    used: int  # today, before this bill
+    remaining: int  # limit - used, never below 0
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    channel: SalesChannel
+    lines: tuple[QuoteLine, ...]
+    subtotal: int
+    discounts: tuple[AppliedDiscount, ...]  # worth more than zero, in the order applied
+    discount_total: int
+    total: int
+    credits: CreditsSummary | None
+    daily_limit: DailyLimitSummary | None
+    messages: tuple[str, ...]
+
+    @property
+    def group_discount(self) -> int:
+        """What this bill takes of the daily limit (the GoPOS group discount)."""
+        return sum(d.amount for d in self.discounts if d.kind is DiscountKind.GROUP_DISCOUNT)
+
+    @property
+    def credits_used(self) -> int:
+        return self.credits.applied if self.credits is not None else 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    id: str
+    kind: DiscountKind
+    name: str
+    reference: str
+    full: int  # before the daily limit
+    amount: int  # after it
+    daily_limit: DailyLimitSummary | None
+
+
+def price(bill: Bill, context: PricingContext) -> Quote:
+    """The quote for `bill`; raises `DomainError` (``input.lines``) when its subtotal passes the
+    maximum amount."""
+    minor_units = context.minor_units
+    subtotals = [line.subtotal for line in bill.lines]
+    subtotal = sum(subtotals)
+    if problem := _subtotal_problem(subtotal, minor_units):
+        raise fail(ErrorCode.INVALID, "input.lines", problem)
+    left = list(subtotals)  # what is left to pay of each line
+    discounts: list[AppliedDiscount] = []
+    messages: list[str] = []
+    daily_limit: DailyLimitSummary | None = None
+    credits: CreditsSummary | None = None
+
+    def apply(discount: AppliedDiscount) -> None:
+        for index, share in enumerate(allocate(discount.amount, left)):
+            left[index] -= share
+        discounts.append(discount)
+
+    customer = context.customer
+    if customer is None:
+        if context.unknown_card:
+            messages.append("Unknown card: the bill is priced without discounts or credits.")
+    else:
+        _check_customer(customer)
+        chosen, daily_limit = _group_discount(bill, customer, subtotal, minor_units, messages)
+        if chosen is not None:
+            apply(chosen)
+        credits = _credits(bill, customer, sum(left), minor_units, messages)
+        if credits.applied:
+            apply(
+                AppliedDiscount(
+                    CREDITS_ID,
+                    DiscountKind.PROMOTIONAL_CREDITS,
+                    CREDITS_NAME,
+                    credits.applied,
+                    None,
+                )
+            )
+    lines = tuple(
+        QuoteLine(
+            line.product_id,
+            line.name,
+            line.category_id,
+            line.quantity,
+            line.unit_price,
+            line_subtotal,
+            line_subtotal - line_left,
+            line_left,
+        )
+        for line, line_subtotal, line_left in zip(bill.lines, subtotals, left, strict=True)
+    )
+    discount_total = sum(d.amount for d in discounts)
+    return Quote(
+        channel=bill.channel,
+        lines=lines,
+        subtotal=subtotal,
+        discounts=tuple(discounts),
+        discount_total=discount_total,
+        total=subtotal - discount_total,
+        credits=credits,
+        daily_limit=daily_limit,
+        messages=tuple(messages),
+    )
+
+
+def _check_customer(customer: CustomerPricing) -> None:
+    if customer.balance < 0 or customer.used_today < 0:
+        raise ValueError("a balance and a daily usage are never negative")
+
+
+def _group_discount(
+    bill: Bill, customer: CustomerPricing, subtotal: int, minor_units: int, messages: list[str]
+) -> tuple[AppliedDiscount | None, DailyLimitSummary | None]:
+    """The discount that applies, and the daily limit reported with it."""
+    online = bill.channel is SalesChannel.ONLINE
+    if online:
+        offered = bool(customer.promotions)
+        candidates = _promotions(bill, customer, subtotal, minor_units, messages)
+    else:
+        offered = bool(customer.pos_groups)
+        candidates = _pos_discounts(bill, customer, subtotal, messages)
+    if not offered and customer.has_groups:
+        messages.append(
+            "No promotion: none of the customer's groups is linked to a GoOrder promotion."
+            if online
+            else "No group discount: none of the customer's groups is linked to a GoPOS group."
+        )
+    if not candidates:
+        return None, None
+    best = min(candidates, key=lambda c: (-c.amount, -c.full, c.id, c.reference))
+    limit = best.daily_limit
+    if limit is not None and best.amount < best.full:
+        cap, used = _format(limit.limit, minor_units), _format(limit.used, minor_units)
+        messages.append(
+            f"Group discount capped at {_format(best.amount, minor_units)}:"
+            f" daily discount limit {cap}, {used} used today."
+            if best.amount
+            else f"No group discount: the daily discount limit of {cap} is reached"
+            f" ({used} used today)."
+        )
+    if not best.amount:
+        return None, limit
+    return AppliedDiscount(best.id, best.kind, best.name, best.amount, best.reference), limit
+
+
+def _pos_discounts(
+    bill: Bill, customer: CustomerPricing, subtotal: int, messages: list[str]
+) -> list[_Candidate]:
+    candidates: list[_Candidate] = []
+    removed: dict[str, str] = {}
+    for group in customer.pos_groups:
+        limit = None
+        if group.daily_limit is not None:
+            remaining = max(0, group.daily_limit - customer.used_today)
+            limit = DailyLimitSummary(group.daily_limit, customer.used_today, remaining)
+        for discount in group.discounts:
+            if not discount.enabled:
+                continue
+            discount_id = POS_DISCOUNT_PREFIX + discount.external_id
+            if discount_id in bill.excluded_ids:
+                removed[discount_id] = discount.name
+                continue
+            full = _value(discount.type is DiscountType.PERCENT, discount.value, subtotal)
+            amount = full if limit is None else min(full, limit.remaining)
+            candidates.append(
+                _Candidate(
+                    discount_id,
+                    DiscountKind.GROUP_DISCOUNT,
+                    discount.name,
+                    group.reference,
+                    full,
+                    amount,
+                    limit,
+                )
+            )
+    messages.extend(f"Discount “{removed[i]}” removed." for i in sorted(removed))
+    return candidates
+
+
+def _promotions(
+    bill: Bill, customer: CustomerPricing, subtotal: int, minor_units: int, messages: list[str]
+) -> list[_Candidate]:
+    candidates: list[_Candidate] = []
+    removed: dict[str, str] = {}
+    short: dict[str, str] = {}
+    for offer in customer.promotions:
+        promotion = offer.promotion
+        if not promotion.active:
+            continue
+        promotion_id = PROMOTION_PREFIX + promotion.external_id
+        if promotion_id in bill.excluded_ids:
+            removed[promotion_id] = f"Promotion “{promotion.name}” removed."
+            continue
+        if promotion.min_basket is not None and subtotal < promotion.min_basket:
+            missing = promotion.min_basket - subtotal
+            short[promotion_id] = (
+                f"Promotion “{promotion.name}” needs a basket of at least"
+                f" {_format(promotion.min_basket, minor_units)}:"
+                f" add {_format(missing, minor_units)} more."
+            )
+            continue
+        percent = promotion.type is PromotionType.ORDER_PERCENT
+        full = _value(percent, promotion.value, subtotal)
+        candidates.append(
+            _Candidate(
+                promotion_id,
+                DiscountKind.PROMOTION,
+                promotion.name,
+                offer.reference,
+                full,
+                full,
+                None,
+            )
+        )
+    messages.extend(removed[i] for i in sorted(removed))
+    messages.extend(short[i] for i in sorted(short))
+    return candidates
+
+
+def _value(percent: bool, value: int, subtotal: int) -> int:
+    """A discount's worth on a bill: basis points of the subtotal rounded half-up once, or money
+    off; never negative and never more than the subtotal."""
+    amount = _half_up(subtotal * max(0, value), BASIS_POINTS_WHOLE) if percent else value
+    return min(max(0, amount), subtotal)
+
+
+def _credits(
+    bill: Bill, customer: CustomerPricing, to_pay: int, minor_units: int, messages: list[str]
+) -> CreditsSummary:
+    balance = customer.balance
+    applied = 0
+    if not bill.use_credits or CREDITS_ID in bill.excluded_ids:
+        messages.append("Promotional credits removed.")
+    elif not balance:
+        messages.append(f"No promotional credits: the balance is {_format(0, minor_units)}.")
+    elif bill.max_credits is not None and bill.max_credits <= 0:
+        messages.append(
+            f"Promotional credits not used: at most {_format(0, minor_units)} may be used."
+        )
+    elif not to_pay:
+        messages.append("Promotional credits not used: nothing is left to pay.")
+    else:
+        applied = min(to_pay, balance)
+        if bill.max_credits is not None:
+            applied = min(applied, bill.max_credits)
+    return CreditsSummary(balance, applied, balance - applied)
+
+
+# ----------------------------------------------------------------------------- arithmetic
+
+
+def allocate(amount: int, weights: Sequence[int]) -> list[int]:
+    """`amount` split in proportion to `weights`, in whole minor units that sum to it exactly.
+
+    Each share is its exact proportion rounded down; the units left over go one each to the
+    largest remainders, earlier positions first on a tie. A share never exceeds its weight
+    when `amount` does not exceed the sum of the weights.
+    """
+    if amount < 0 or any(weight < 0 for weight in weights):
+        raise ValueError("an amount and its weights are never negative")
+    total = sum(weights)
+    if total == 0:
+        if amount:
+            raise ValueError("a non-zero amount cannot be spread over zero weights")
+        return [0] * len(weights)
+    shares: list[int] = []
+    remainders: list[int] = []
+    for weight in weights:
+        share, remainder = divmod(amount * weight, total)
+        shares.append(share)
+        remainders.append(remainder)
+    left_over = amount - sum(shares)
+    for index in sorted(range(len(shares)), key=lambda i: (-remainders[i], i))[:left_over]:
+        shares[index] += 1
+    return shares
+
+
+def cashback(paid_minor: int, basis_points: int) -> int:
+    """Cashback on an amount paid: `basis_points` of it, rounded half-up to the minor unit."""
+    if paid_minor < 0 or basis_points < 0:
+        raise ValueError("an amount paid and a cashback rate are never negative")
+    return _half_up(paid_minor * basis_points, BASIS_POINTS_WHOLE)
+
+
+def _half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half-up, exactly, for a numerator ≥ 0 (the one rounding
+    rule of `domain.money`, in integers so that no decimal context can round first)."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def _format(minor: int, minor_units: int) -> str:
+    return str(to_decimal(minor, minor_units))
