@@ -10,7 +10,7 @@ from tortoise.backends.base.config_generator import expand_db_url
 
 from settings import Settings, load_settings
 
-MODEL_MODULES = ["models.entities", "models.wallet", "models.integrations"]
+MODEL_MODULES = ["models.entities", "models.wallet", "models.integrations", "models.checkout"]
 
 
 def database_url(settings: Settings) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from uuid import UUID
 
 from tortoise import connections
@@ -33,12 +34,20 @@ def is_balance_out_of_range(error: BaseException) -> bool:
     return isinstance(error, IntegrityError) and BALANCE_RANGE in str(error)
 
 
+class Movement(StrEnum):
+    """Balance changes beyond the credit operations, for what checkouts write."""
+
+    # Exactly the amount off (a REDEEM): a balance that would fall below zero is refused by the
+    # range check, never clamped.
+    DEBIT = "DEBIT"
+
+
 @dataclass(frozen=True)
 class Application:
     """What to write for each customer of a chunk."""
 
     location_id: UUID
-    operation: CreditOperation
+    operation: CreditOperation | Movement
     amount: int
     kind: str
     source: str
@@ -49,10 +58,11 @@ class Application:
     now: datetime
 
 
-_NEW_BALANCE = {
+_NEW_BALANCE: dict[CreditOperation | Movement, str] = {
     CreditOperation.ADD: "{b} + {a}",
     CreditOperation.REDUCE: "{greatest}({b} - {a}, 0)",
     CreditOperation.SET: "{a}",
+    Movement.DEBIT: "{b} - {a}",
 }
 
 _ENTRY_COLUMNS = (
@@ -98,7 +108,9 @@ FROM d WHERE customers.id = d.id
 """
 
 
-def _new_balance(operation: CreditOperation, balance: str, amount: str, greatest: str) -> str:
+def _new_balance(
+    operation: CreditOperation | Movement, balance: str, amount: str, greatest: str
+) -> str:
     return _NEW_BALANCE[operation].format(b=balance, a=amount, greatest=greatest)
 
 

@@ -108,25 +108,51 @@ KEY_KINDS: dict[type[WalletOperation | CreditSchedule], str] = {
 }
 
 
-def _key_reused(message: str) -> DomainError:
-    return fail(ErrorCode.IDEMPOTENCY_KEY_REUSED, "input.idempotencyKey", message)
+def _key_reused(message: str, field: str = "input.idempotencyKey") -> DomainError:
+    return fail(ErrorCode.IDEMPOTENCY_KEY_REUSED, field, message)
+
+
+async def keyed_record_id(
+    location_id: UUID, key: str, kind: str, request_hash: str, field: str = "input.idempotencyKey"
+) -> UUID | None:
+    """The id of the record that idempotency key `key` stands for, or None while it is unused.
+    A key used before for a different request, or for another kind of record (`kind`), is
+    refused on `field`. One table holds the keys of every kind of keyed write, one per location
+    and key."""
+    used = await IdempotencyKey.get_or_none(location_id=location_id, key=key)
+    if used is None:
+        return None
+    if used.kind != kind or used.request_hash != request_hash:
+        raise _key_reused("This idempotency key was used for a different request.", field)
+    return used.record_id
+
+
+async def store_key(
+    location_id: UUID, key: str, kind: str, request_hash: str, record_id: UUID
+) -> None:
+    """Mark `key` as standing for the record `record_id` of `kind`; to be called in the
+    transaction that writes that record. Raises IntegrityError when the key is taken already."""
+    await IdempotencyKey.create(
+        location_id=location_id,
+        key=key,
+        request_hash=request_hash,
+        kind=kind,
+        record_id=record_id,
+    )
 
 
 async def earlier_request(
     model: type[Keyed], location_id: UUID, credit: CheckedCredit
 ) -> Keyed | None:
     """The record an idempotency key already stands for, or None while it is unused.
-    A key used before for a different request, or for another kind of record, is refused.
-    One table holds the keys of every kind of keyed write, one per location and key."""
+    A key used before for a different request, or for another kind of record, is refused."""
     key = credit.idempotency_key
     if key is None:
         return None
-    used = await IdempotencyKey.get_or_none(location_id=location_id, key=key)
-    if used is None:
+    record_id = await keyed_record_id(location_id, key, KEY_KINDS[model], credit.request_hash)
+    if record_id is None:
         return None
-    if used.kind != KEY_KINDS[model] or used.request_hash != credit.request_hash:
-        raise _key_reused("This idempotency key was used for a different request.")
-    existing = await model.get_or_none(id=used.record_id)
+    existing = await model.get_or_none(id=record_id)
     if existing is None:
         raise _key_reused("This idempotency key was used for a request since deleted.")
     return existing
@@ -137,12 +163,8 @@ async def record_key(location_id: UUID, credit: CheckedCredit, row: Keyed) -> No
     transaction that writes `row`. Raises IntegrityError when the key is taken already."""
     if credit.idempotency_key is None:
         return
-    await IdempotencyKey.create(
-        location_id=location_id,
-        key=credit.idempotency_key,
-        request_hash=credit.request_hash,
-        kind=KEY_KINDS[type(row)],
-        record_id=row.id,
+    await store_key(
+        location_id, credit.idempotency_key, KEY_KINDS[type(row)], credit.request_hash, row.id
     )
 
 

@@ -1,0 +1,162 @@
+"""Committed checkouts, and the statements that serialise commits and refunds per customer.
+
+A checkout keeps what was sold at what price: its lines and applied discounts as JSON, the
+totals in minor units, what it took of the daily discount limit (`group_discount`), the credits
+it used and the cashback it granted. `business_date` is the location's calendar date when it was
+committed, so that a customer's usage of the daily limit today is one indexed SUM over
+(customer_id, business_date). A refund flips `status` once, with a conditional UPDATE.
+
+`lock_customer` is what makes commits and refunds for one customer run one after the other:
+on PostgreSQL a row lock on the customer (`SELECT … FOR UPDATE`); on SQLite, which has one
+writer at a time and no row locks, a no-op UPDATE of the customer row, so that the transaction
+holds the write lock before it reads anything.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from tortoise import connections, fields
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
+from tortoise.functions import Sum
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+from models.entities import Customer, Location
+from models.ids import new_id
+
+COMMITTED = "COMMITTED"
+REFUNDED = "REFUNDED"
+LIMITED_CHANNELS = ("POS", "KIOSK")  # the channels whose group discounts count against the limit
+
+
+class Checkout(Model):
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name=False, on_delete=fields.CASCADE
+    )
+    # Kept when the customer is deleted (softly), like the wallet entries.
+    customer: fields.ForeignKeyNullableRelation[Customer] = fields.ForeignKeyField(
+        "models.Customer", related_name="checkouts", null=True, on_delete=fields.RESTRICT
+    )
+    channel = fields.CharField(max_length=10)
+    status = fields.CharField(max_length=10, default=COMMITTED)
+    business_date = fields.DateField()
+    lines: fields.Field[list[dict[str, Any]]] = fields.JSONField()
+    discounts: fields.Field[list[dict[str, Any]]] = fields.JSONField()
+    subtotal = fields.BigIntField()
+    discount_total = fields.BigIntField()
+    total = fields.BigIntField()
+    group_discount = fields.BigIntField()  # what it took of the daily discount limit
+    credits_used = fields.BigIntField()
+    cashback_granted = fields.BigIntField()
+    actor = fields.CharField(max_length=100, null=True)
+    # As given with the commit; `idempotency_keys` holds the one unique key per location.
+    idempotency_key = fields.CharField(max_length=200)
+    request_hash = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField()
+    refunded_at = fields.DatetimeField(null=True)
+    location_id: UUID
+    customer_id: UUID | None
+
+    class Meta:
+        table = "checkouts"
+        indexes = (("customer_id", "business_date"), ("location_id", "created_at", "id"))
+
+
+def _client(db: BaseDBAsyncClient | None) -> BaseDBAsyncClient:
+    client: BaseDBAsyncClient = db or connections.get("default")
+    return client
+
+
+_LOCK_POSTGRES = (
+    "SELECT id FROM customers WHERE id = $1 AND location_id = $2 AND deleted_at IS NULL FOR UPDATE"
+)
+_LOCK_SQLITE = (
+    "UPDATE customers SET wallet_updated_at = wallet_updated_at "
+    "WHERE id = ? AND location_id = ? AND deleted_at IS NULL RETURNING id"
+)
+
+
+async def lock_customer(
+    location_id: UUID, customer_id: UUID, db: BaseDBAsyncClient | None = None
+) -> bool:
+    """Hold the customer until the caller's transaction ends (PostgreSQL: a row lock; SQLite:
+    the database's write lock, taken by a no-op UPDATE); to be the transaction's first
+    statement. Returns whether the location has that live customer."""
+    client = _client(db)
+    if client.capabilities.dialect == "postgres":
+        _, rows = await client.execute_query(_LOCK_POSTGRES, [customer_id, location_id])
+    else:
+        _, rows = await client.execute_query(_LOCK_SQLITE, [str(customer_id), str(location_id)])
+    return bool(rows)
+
+
+async def used_today(
+    customer_id: UUID, business_date: date, db: BaseDBAsyncClient | None = None
+) -> int:
+    """The group discounts of the customer's committed POS and KIOSK checkouts of that day."""
+    totals = (
+        await Checkout.filter(
+            customer_id=customer_id,
+            business_date=business_date,
+            status=COMMITTED,
+            channel__in=LIMITED_CHANNELS,
+        )
+        .using_db(db)
+        .annotate(used=Sum("group_discount"))
+        .values("used")
+    )
+    return int(totals[0]["used"] or 0) if totals else 0
+
+
+async def mark_refunded(
+    checkout_id: UUID, now: datetime, db: BaseDBAsyncClient | None = None
+) -> bool:
+    """Flip a committed checkout to REFUNDED; False when it is refunded already."""
+    changed = (
+        await Checkout.filter(id=checkout_id, status=COMMITTED)
+        .using_db(db)
+        .update(status=REFUNDED, refunded_at=now)
+    )
+    return changed == 1
+
+
+def checkouts_matching(
+    location_id: UUID,
+    *,
+    customer_id: UUID | None = None,
+    status: str | None = None,
+    channel: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> QuerySet[Checkout]:
+    """The location's checkouts matching every given criterion (`created_to` exclusive)."""
+    query = Checkout.filter(location_id=location_id)
+    if customer_id is not None:
+        query = query.filter(customer_id=customer_id)
+    if status is not None:
+        query = query.filter(status=status)
+    if channel is not None:
+        query = query.filter(channel=channel)
+    if created_from is not None:
+        query = query.filter(created_at__gte=created_from)
+    if created_to is not None:
+        query = query.filter(created_at__lt=created_to)
+    return query
+
+
+async def newest_first(
+    query: QuerySet[Checkout], after: tuple[datetime, UUID] | None, limit: int
+) -> list[Checkout]:
+    """Up to `limit` checkouts of `query`, newest first (by creation time, then id), those
+    after the (created_at, id) key `after` when it is given."""
+    if after is not None:
+        created_at, checkout_id = after
+        query = query.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=checkout_id)
+        )
+    return await query.order_by("-created_at", "-id").limit(limit)

@@ -1,0 +1,636 @@
+"""Checkout: quote a bill, commit it, refund it, and read the history.
+
+`quote` reads a snapshot (the customer with its groups and balance in one statement, the synced
+mirror, today's usage of the daily discount limit) and prices it with `domain.pricing.price`;
+it writes nothing and never calls an upstream.
+
+`commit` prices and writes in one transaction that first holds the customer
+(`models.checkout.lock_customer`), so that commits and refunds for one customer run one after
+the other and each prices against the balance and usage it then changes. In that transaction it
+takes the idempotency key, records the checkout, debits the credits used (a REDEEM entry that
+the database refuses rather than let a balance fall below zero) and grants the cashback (a
+CASHBACK entry). With `expected_total`, a different price raises `QuoteChanged` carrying the
+fresh quote, and nothing is written.
+
+`refund` gives the credits back (REFUND), then reverses the cashback clamped at the balance
+(CASHBACK_REVERSAL, which records the amount asked for and the delta applied), and flips the
+checkout to REFUNDED with a conditional update, so that a second refund is ALREADY_REFUNDED.
+The daily usage comes back by itself: it counts only COMMITTED checkouts.
+
+Every wallet entry a checkout writes has the checkout's id as its source id. Idempotency keys
+share the one `idempotency_keys` table with the wallet's keyed writes: the same key and request
+answer with the same checkout; concurrent duplicates meet on the key's unique index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from domain import entities
+from domain.access import Principal
+from domain.contacts import card_code_problem
+from domain.errors import DomainError, ErrorCode, UserError, Validator, fail, not_found
+from domain.ids import parse_id
+from domain.ledger import CreditOperation, EntryKind, EntrySource
+from domain.money import decimal_places, to_decimal, to_minor
+from domain.paging import decode_cursor, page_of, page_size_problem
+from domain.pricing import (
+    AppliedDiscount,
+    Bill,
+    BillInput,
+    CustomerPricing,
+    DiscountKind,
+    PosGroupOffer,
+    PricingContext,
+    PromotionOffer,
+    Quote,
+    QuoteLine,
+    SalesChannel,
+    cashback,
+    parse_bill,
+    price,
+)
+from domain.schedule import local_today
+from domain.sync import ConnectionStatus
+from models import reads
+from models.checkout import (
+    COMMITTED,
+    REFUNDED,
+    Checkout,
+    checkouts_matching,
+    lock_customer,
+    mark_refunded,
+    newest_first,
+    used_today,
+)
+from models.db import IntegrityError, Transaction, transaction
+from models.ids import new_id
+from models.ledger import Application, Movement, apply_chunk, is_balance_out_of_range
+from models.queries import live_customers
+from services.runtime import Runtime
+from services.sync import group_links, mirror_view
+from services.wallet import keyed_record_id, store_key
+
+MAX_IDEMPOTENCY_KEY_LENGTH = 128
+KEY_FIELD = "idempotencyKey"
+# What an idempotency key stands for (`idempotency_keys.kind`): a checkout it committed, or the
+# checkout it refunded.
+CHECKOUT_KEY = "CHECKOUT"
+REFUND_KEY = "CHECKOUT_REFUND"
+STATUSES = (COMMITTED, REFUNDED)
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    bill: BillInput
+    customer_id: str | None = None
+    card_code: str | None = None
+
+
+@dataclass(frozen=True)
+class QuoteResult:
+    quote: Quote
+    customer: entities.Customer | None
+
+
+@dataclass(frozen=True)
+class CheckoutView:
+    id: UUID
+    channel: SalesChannel
+    customer_id: UUID | None
+    status: str  # "COMMITTED" | "REFUNDED"
+    lines: tuple[QuoteLine, ...]
+    subtotal: int
+    discounts: tuple[AppliedDiscount, ...]
+    discount_total: int
+    total: int
+    credits_used: int
+    cashback_granted: int
+    created_at: datetime
+    refunded_at: datetime | None
+
+
+class QuoteChanged(DomainError):  # noqa: N818 - a refusal, raised as a DomainError
+    """The bill costs another total than the client showed: `quote` is the fresh quote."""
+
+    def __init__(self, quote: QuoteResult, message: str) -> None:
+        super().__init__(UserError(ErrorCode.QUOTE_CHANGED, "expectedTotal", message))
+        self.quote = quote
+
+
+@dataclass(frozen=True)
+class CheckoutFilter:
+    customer_id: str | None = None
+    status: str | None = None
+    channel: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+# ------------------------------------------------------------------------------- input
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A request as parsed: the bill and who it names."""
+
+    bill: Bill
+    customer_id: UUID | None  # named by id (None: malformed, so unknown)
+    by_id: bool
+    card_code: str | None
+
+
+def _checked(principal: Principal, request: CheckoutRequest, checks: Validator) -> _Checked:
+    """The request parsed for the caller's currency; problems join `checks`."""
+    card = request.card_code.strip(" ") if request.card_code is not None else None
+    if request.customer_id is not None and card is not None:
+        checks.add(
+            ErrorCode.INVALID, "input.cardCode", "Give a customer id or a card code, not both."
+        )
+    elif card is not None and (problem := card_code_problem(card)):
+        checks.add(ErrorCode.INVALID, "input.cardCode", problem)
+    try:
+        bill = parse_bill(request.bill, principal.minor_units)
+    except DomainError as error:
+        checks.errors.extend(error.errors)
+        bill = Bill(request.bill.channel, ())
+    by_id = request.customer_id is not None
+    customer_id = parse_id(request.customer_id) if request.customer_id is not None else None
+    return _Checked(bill, customer_id, by_id, None if by_id else card)
+
+
+def _check_key(checks: Validator, key: str) -> None:
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        checks.add(
+            ErrorCode.INVALID,
+            KEY_FIELD,
+            f"An idempotency key has 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters.",
+        )
+
+
+def _expected_total(checks: Validator, raw: Decimal | None, minor_units: int) -> int | None:
+    if raw is None:
+        return None
+    places = decimal_places(raw)
+    value = to_minor(raw, minor_units) if places is not None else None
+    if places is None:
+        problem = "Expected total is not a number."
+    elif places > minor_units:
+        problem = (
+            "Expected total must be a whole number."
+            if minor_units == 0
+            else f"At most {minor_units} decimal place{'s' * (minor_units != 1)}."
+        )
+    elif raw.is_signed() and not raw.is_zero():
+        problem = "Expected total must not be negative."
+    elif value is None:
+        problem = "Expected total is too large."
+    else:
+        return value
+    checks.add(ErrorCode.INVALID, "expectedTotal", problem)
+    return None
+
+
+def _commit_hash(checked: _Checked, expected_total: int | None) -> str:
+    """A fingerprint of what the commit means: the parsed bill (so "2" and "2.000" are the same
+    quantity), who it is for and the total the client showed."""
+    bill = checked.bill
+    payload = {
+        "channel": bill.channel.value,
+        "lines": [
+            [line.product_id, line.name, line.category_id, line.quantity, line.unit_price]
+            for line in bill.lines
+        ],
+        "use_credits": bill.use_credits,
+        "max_credits": bill.max_credits,
+        "excluded": sorted(bill.excluded_ids),
+        "customer_id": str(checked.customer_id) if checked.by_id else None,
+        "card_code": checked.card_code,
+        "expected_total": expected_total,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _refund_hash(checkout_id: UUID) -> str:
+    return hashlib.sha256(f"refund:{checkout_id}".encode()).hexdigest()
+
+
+# ------------------------------------------------------------------------------- reads
+
+
+async def _identify(
+    location_id: UUID, checked: _Checked
+) -> tuple[entities.CustomerView | None, bool]:
+    """The customer the request names, and whether it scanned a card that names no one.
+    Raises NOT_FOUND on `input.customerId` for an id that is not a live customer's here."""
+    if checked.by_id:
+        uid = checked.customer_id
+        view = await reads.customer_by_id(location_id, uid) if uid else None
+        if view is None:
+            raise not_found("input.customerId", "Customer")
+        return view, False
+    if checked.card_code is not None:
+        view = await reads.customer_by_card(location_id, checked.card_code)
+        return view, view is None
+    return None, False
+
+
+async def _context(
+    principal: Principal,
+    channel: SalesChannel,
+    view: entities.CustomerView | None,
+    unknown_card: bool,
+    now: datetime,
+) -> PricingContext:
+    """What pricing needs, read in a few statements: the mirror once (only for a customer in
+    a group) and today's usage (only when a linked GoPOS group has a daily limit)."""
+    if view is None:
+        return PricingContext(principal.minor_units, None, unknown_card)
+    groups = view.groups
+    pos: list[PosGroupOffer] = []
+    promotions: list[PromotionOffer] = []
+    if groups:
+        links = group_links(
+            await mirror_view(principal.location_id), [(g.id, g.reference) for g in groups]
+        )
+        for group in groups:
+            for link in links[group.id]:
+                if link.status is not ConnectionStatus.LINKED:
+                    continue
+                if link.pos_group is not None and channel is not SalesChannel.ONLINE:
+                    own = link.pos_group
+                    enabled = tuple(d for d in own.discounts if d.enabled)
+                    pos.append(PosGroupOffer(group.reference, own.group.daily_limit, enabled))
+                if link.promotion is not None and channel is SalesChannel.ONLINE:
+                    promotions.append(PromotionOffer(group.reference, link.promotion.promotion))
+    used = 0
+    if any(offer.daily_limit is not None for offer in pos):
+        used = await used_today(view.customer.id, local_today(now, principal.timezone))
+    customer = CustomerPricing(
+        balance=view.customer.credit_balance,
+        used_today=used,
+        pos_groups=tuple(pos),
+        promotions=tuple(promotions),
+        has_groups=bool(groups),
+    )
+    return PricingContext(principal.minor_units, customer)
+
+
+async def quote(runtime: Runtime, principal: Principal, request: CheckoutRequest) -> QuoteResult:
+    """The price of the bill for the customer it names, now; writes nothing."""
+    checks = Validator()
+    checked = _checked(principal, request, checks)
+    checks.check()
+    view, unknown_card = await _identify(principal.location_id, checked)
+    context = await _context(principal, checked.bill.channel, view, unknown_card, runtime.clock())
+    return QuoteResult(price(checked.bill, context), view.customer if view else None)
+
+
+# ------------------------------------------------------------------------------ writes
+
+
+def _entry(
+    principal: Principal,
+    operation: CreditOperation | Movement,
+    amount: int,
+    kind: EntryKind,
+    checkout_id: UUID,
+    description: str,
+    now: datetime,
+) -> Application:
+    return Application(
+        location_id=principal.location_id,
+        operation=operation,
+        amount=amount,
+        kind=kind.value,
+        source=EntrySource.CHECKOUT.value,
+        source_id=checkout_id,
+        period=0,
+        description=description,
+        actor=principal.api_key_name,
+        now=now,
+    )
+
+
+async def _earlier_checkout(
+    location_id: UUID, key: str, kind: str, request_hash: str
+) -> CheckoutView | None:
+    """The checkout an idempotency key already stands for (committed or refunded by it)."""
+    record_id = await keyed_record_id(location_id, key, kind, request_hash, KEY_FIELD)
+    if record_id is None:
+        return None
+    row = await Checkout.get_or_none(id=record_id, location_id=location_id)
+    if row is None:
+        raise fail(
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            KEY_FIELD,
+            "This idempotency key was used for a different request.",
+        )
+    return checkout_view(row)
+
+
+def _customer_gone(checked: _Checked) -> DomainError:
+    field = "input.customerId" if checked.by_id else "input.cardCode"
+    return not_found(field, "Customer")
+
+
+def _quote_changed(result: QuoteResult, expected: int, minor_units: int) -> QuoteChanged:
+    now, shown = to_decimal(result.quote.total, minor_units), to_decimal(expected, minor_units)
+    return QuoteChanged(result, f"The total is now {now}, not {shown}: check the new quote.")
+
+
+async def commit(
+    runtime: Runtime,
+    principal: Principal,
+    request: CheckoutRequest,
+    *,
+    idempotency_key: str,
+    expected_total: Decimal | None = None,
+) -> CheckoutView:
+    """Price the bill and record the sale, once per idempotency key (see the module)."""
+    checks = Validator()
+    _check_key(checks, idempotency_key)
+    expected = _expected_total(checks, expected_total, principal.minor_units)
+    checked = _checked(principal, request, checks)
+    checks.check()
+    location_id, key = principal.location_id, idempotency_key
+    request_hash = _commit_hash(checked, expected)
+    earlier = await _earlier_checkout(location_id, key, CHECKOUT_KEY, request_hash)
+    if earlier is not None:
+        return earlier
+    view, unknown_card = await _identify(location_id, checked)
+    now = runtime.clock()
+    try:
+        async with transaction() as db:
+            if view is not None:
+                view = await _hold(location_id, view.customer.id, checked, db)
+            # Taken first: a concurrent duplicate fails here (IntegrityError, below).
+            checkout_id = new_id()
+            await store_key(location_id, key, CHECKOUT_KEY, request_hash, checkout_id)
+            channel = checked.bill.channel
+            context = await _context(principal, channel, view, unknown_card, now)
+            priced = price(checked.bill, context)
+            if expected is not None and priced.total != expected:
+                result = QuoteResult(priced, view.customer if view else None)
+                raise _quote_changed(result, expected, principal.minor_units)
+            row = await _record(
+                principal, checked, priced, view, checkout_id, key, request_hash, now
+            )
+            if view is not None:
+                await _settle(principal, priced, row, db, now)
+    except IntegrityError as error:
+        if is_balance_out_of_range(error):
+            raise
+        earlier = await _earlier_checkout(location_id, key, CHECKOUT_KEY, request_hash)
+        if earlier is None:
+            raise
+        return earlier  # the same key, committed concurrently
+    return checkout_view(row)
+
+
+async def _hold(
+    location_id: UUID, customer_id: UUID, checked: _Checked, db: Transaction
+) -> entities.CustomerView:
+    """Hold the customer for the rest of the transaction, then read it as it is now."""
+    if not await lock_customer(location_id, customer_id, db):
+        raise _customer_gone(checked)
+    view = await reads.customer_by_id(location_id, customer_id)
+    if view is None:
+        raise _customer_gone(checked)
+    return view
+
+
+async def _record(
+    principal: Principal,
+    checked: _Checked,
+    priced: Quote,
+    view: entities.CustomerView | None,
+    checkout_id: UUID,
+    key: str,
+    request_hash: str,
+    now: datetime,
+) -> Checkout:
+    paid = priced.total
+    rate = max((g.cashback_basis_points or 0 for g in view.groups), default=0) if view else 0
+    return await Checkout.create(
+        id=checkout_id,
+        location_id=principal.location_id,
+        customer_id=view.customer.id if view else None,
+        channel=checked.bill.channel.value,
+        status=COMMITTED,
+        business_date=local_today(now, principal.timezone),
+        lines=[_line_json(line) for line in priced.lines],
+        discounts=[_discount_json(d) for d in priced.discounts],
+        subtotal=priced.subtotal,
+        discount_total=priced.discount_total,
+        total=priced.total,
+        group_discount=priced.group_discount,
+        credits_used=priced.credits_used,
+        cashback_granted=cashback(paid, rate) if view else 0,
+        actor=principal.api_key_name,
+        idempotency_key=key,
+        request_hash=request_hash,
+        created_at=now,
+    )
+
+
+async def _settle(
+    principal: Principal, priced: Quote, row: Checkout, db: Transaction, now: datetime
+) -> None:
+    """The wallet entries of a commit: the credits used, then the cashback."""
+    customer_id = row.customer_id
+    assert customer_id is not None
+    moves = (
+        (Movement.DEBIT, priced.credits_used, EntryKind.REDEEM, "Credits used at checkout"),
+        (CreditOperation.ADD, row.cashback_granted, EntryKind.CASHBACK, "Cashback"),
+    )
+    for operation, amount, kind, description in moves:
+        if not amount:
+            continue
+        change = _entry(principal, operation, amount, kind, row.id, description, now)
+        if await apply_chunk([customer_id], change, db) != 1:
+            raise RuntimeError(f"checkout {row.id}: the {kind.value} entry was not written")
+
+
+async def refund(
+    runtime: Runtime, principal: Principal, checkout_id: str, *, idempotency_key: str
+) -> CheckoutView:
+    """Refund a committed checkout, once (see the module)."""
+    checks = Validator()
+    _check_key(checks, idempotency_key)
+    checks.check()
+    location_id, key = principal.location_id, idempotency_key
+    uid = parse_id(checkout_id)
+    if uid is None:
+        raise not_found("id", "Checkout")
+    request_hash = _refund_hash(uid)
+    earlier = await _earlier_checkout(location_id, key, REFUND_KEY, request_hash)
+    if earlier is not None:
+        return earlier
+    row = await Checkout.get_or_none(id=uid, location_id=location_id)
+    if row is None:
+        raise not_found("id", "Checkout")
+    if row.status != COMMITTED:
+        raise _already_refunded()
+    now = runtime.clock()
+    try:
+        async with transaction() as db:
+            customer_id = row.customer_id
+            if customer_id is not None:
+                # A deleted customer's wallet stays as it is: the entries below then write
+                # nothing.
+                await lock_customer(location_id, customer_id, db)
+            await store_key(location_id, key, REFUND_KEY, request_hash, uid)
+            if not await mark_refunded(uid, now, db):
+                raise _already_refunded()
+            if customer_id is not None:
+                await _reverse(principal, row, customer_id, db, now)
+    except IntegrityError as error:
+        if is_balance_out_of_range(error):
+            raise
+        earlier = await _earlier_checkout(location_id, key, REFUND_KEY, request_hash)
+        if earlier is None:
+            raise
+        return earlier  # the same key, refunded concurrently
+    refunded = await Checkout.get(id=uid)
+    return checkout_view(refunded)
+
+
+async def _reverse(
+    principal: Principal, row: Checkout, customer_id: UUID, db: Transaction, now: datetime
+) -> None:
+    """The credits back first; then the cashback off what that leaves, clamped at zero."""
+    moves = (
+        (CreditOperation.ADD, row.credits_used, EntryKind.REFUND, "Checkout refunded"),
+        (
+            CreditOperation.REDUCE,
+            row.cashback_granted,
+            EntryKind.CASHBACK_REVERSAL,
+            "Cashback reversed",
+        ),
+    )
+    for operation, amount, kind, description in moves:
+        if amount:
+            change = _entry(principal, operation, amount, kind, row.id, description, now)
+            await apply_chunk([customer_id], change, db)
+
+
+def _already_refunded() -> DomainError:
+    return fail(ErrorCode.ALREADY_REFUNDED, "id", "This checkout was refunded already.")
+
+
+# ------------------------------------------------------------------------------- views
+
+
+def _line_json(line: QuoteLine) -> dict[str, Any]:
+    return {
+        "product_id": line.product_id,
+        "name": line.name,
+        "category_id": line.category_id,
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "subtotal": line.subtotal,
+        "discount": line.discount,
+        "total": line.total,
+    }
+
+
+def _discount_json(discount: AppliedDiscount) -> dict[str, Any]:
+    return {
+        "id": discount.id,
+        "kind": discount.kind.value,
+        "name": discount.name,
+        "amount": discount.amount,
+        "reference": discount.reference,
+        "removable": discount.removable,
+    }
+
+
+def checkout_view(row: Checkout) -> CheckoutView:
+    return CheckoutView(
+        id=row.id,
+        channel=SalesChannel(row.channel),
+        customer_id=row.customer_id,
+        status=row.status,
+        lines=tuple(QuoteLine(**line) for line in row.lines),
+        subtotal=row.subtotal,
+        discounts=tuple(
+            AppliedDiscount(**{**d, "kind": DiscountKind(d["kind"])}) for d in row.discounts
+        ),
+        discount_total=row.discount_total,
+        total=row.total,
+        credits_used=row.credits_used,
+        cashback_granted=row.cashback_granted,
+        created_at=row.created_at,
+        refunded_at=row.refunded_at,
+    )
+
+
+async def get_checkout(location_id: UUID, checkout_id: str) -> CheckoutView | None:
+    uid = parse_id(checkout_id)
+    row = await Checkout.get_or_none(id=uid, location_id=location_id) if uid else None
+    return checkout_view(row) if row else None
+
+
+def _cursor_key(view: CheckoutView) -> str:
+    return f"{view.created_at.isoformat()}|{view.id}"
+
+
+def _after(cursor: str) -> tuple[datetime, UUID] | None:
+    key = decode_cursor(cursor)
+    created, _, raw_id = (key or "").partition("|")
+    uid = parse_id(raw_id)
+    try:
+        created_at = datetime.fromisoformat(created)
+    except ValueError:
+        return None
+    return (created_at, uid) if uid is not None and created_at.tzinfo is not None else None
+
+
+async def list_checkouts(
+    location_id: UUID, filter: CheckoutFilter | None, first: int, after: str | None
+) -> entities.Page[CheckoutView]:
+    """The location's checkouts, newest first, matching `filter`."""
+    checks = Validator()
+    if problem := page_size_problem(first):
+        checks.add(ErrorCode.INVALID, "first", problem)
+    after_key = None
+    if after is not None and (after_key := _after(after)) is None:
+        checks.add(ErrorCode.INVALID, "after", "Not a cursor from this list.")
+    criteria = filter or CheckoutFilter()
+    if criteria.status is not None and criteria.status not in STATUSES:
+        checks.add(ErrorCode.INVALID, "filter.status", "Status is COMMITTED or REFUNDED.")
+    if criteria.channel is not None and criteria.channel not in set(SalesChannel):
+        checks.add(ErrorCode.INVALID, "filter.channel", "Channel is POS, ONLINE or KIOSK.")
+    for field, moment in (
+        ("filter.createdFrom", criteria.created_from),
+        ("filter.createdTo", criteria.created_to),
+    ):
+        if moment is not None and moment.utcoffset() is None:
+            checks.add(ErrorCode.INVALID, field, "A time needs its offset from UTC.")
+    customer_id = None
+    if criteria.customer_id is not None:
+        customer_id = parse_id(criteria.customer_id)
+        if (
+            customer_id is None
+            or not await live_customers(location_id).filter(id=customer_id).exists()
+        ):
+            checks.add(ErrorCode.NOT_FOUND, "filter.customerId", "Customer not found.")
+    checks.check()
+    query = checkouts_matching(
+        location_id,
+        customer_id=customer_id,
+        status=criteria.status,
+        channel=criteria.channel,
+        created_from=criteria.created_from,
+        created_to=criteria.created_to,
+    )
+    total = await query.count()
+    rows = await newest_first(query, after_key, first + 1)
+    return page_of([checkout_view(r) for r in rows], first, total, key=_cursor_key)
