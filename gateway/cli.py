@@ -218,6 +218,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         f"{upstreams['gopos']}, {upstreams['goorder']}\n"
         "  Then: mutation { synchronize(channel: GOPOS) { syncRun { id status } } } and"
         " { customerGroups { name connections { channel status detail } } }\n"
+        "  After the GoPOS sync, quote a bill for a regular's card (group discount, credits):"
+        ' { checkoutQuote(input: {cardCode: "DEMO0002", lines: [{productId: "latte",'
+        ' quantity: "2", unitPrice: "12.50"}]}) { subtotal { amount } discounts { id name'
+        " amount { amount } } total { amount } credits { applied { amount } } messages } }\n"
         f"  ADMIN key: {demo.api_key} (the keys of earlier runs are revoked)\n"
         f"  Send it as the header  Authorization: Bearer {demo.api_key}\n",
         flush=True,

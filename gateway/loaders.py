@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -11,6 +12,22 @@ from strawberry.dataloader import DataLoader
 
 from domain import entities
 from services import customers, groups, schedules, sync
+
+
+@dataclass(frozen=True)
+class CustomerKey:
+    """A customer of a location, as a checkout names it."""
+
+    location_id: UUID
+    id: UUID
+
+
+async def _customers(keys: Sequence[CustomerKey]) -> list[entities.CustomerView | None]:
+    return list(
+        await asyncio.gather(
+            *(customers.customer_view(key.location_id, str(key.id)) for key in keys)
+        )
+    )
 
 
 async def _cards(keys: Sequence[UUID]) -> list[list[entities.Card]]:
@@ -53,6 +70,11 @@ class GroupKey:
 
 class Loaders:
     """Each loader is made on its first use: most requests need one or none."""
+
+    @cached_property
+    def customers(self) -> DataLoader[CustomerKey, entities.CustomerView | None]:
+        """Customers with their groups, each read once per request; None once deleted."""
+        return DataLoader(load_fn=_customers)
 
     @cached_property
     def cards(self) -> DataLoader[UUID, list[entities.Card]]:

@@ -101,7 +101,32 @@ async def shop(api: Api) -> Shop:
 
 # ------------------------------------------------------------------ what a POS key may read
 
-POS_QUERIES = {"viewer", "customer"}
+POS_QUERIES = {"viewer", "customer", "checkoutQuote", "checkout", "checkouts"}
+POS_MUTATIONS = {"commitCheckout", "refundCheckout"}
+
+CHECKOUT_FIELDS = "id status total { amount } creditsUsed { amount } customer { id }"
+QUOTE = """
+query($input: CheckoutInput!) {
+  checkoutQuote(input: $input) {
+    total { amount } credits { applied { amount } } customer { id } messages
+  }
+}"""
+COMMIT = f"""
+mutation($input: CheckoutInput!, $key: String!) {{
+  commitCheckout(input: $input, idempotencyKey: $key) {{
+    checkout {{ {CHECKOUT_FIELDS} }} quote {{ total {{ amount }} }} errors {{ code field }}
+  }}
+}}"""
+REFUND = f"""
+mutation($id: ID!, $key: String!) {{
+  refundCheckout(id: $id, idempotencyKey: $key) {{
+    checkout {{ {CHECKOUT_FIELDS} }} errors {{ code field }}
+  }}
+}}"""
+GET_CHECKOUT = f"""
+query($id: ID!) {{ checkout(id: $id) {{ {CHECKOUT_FIELDS} }} }}"""
+LIST_CHECKOUTS = f"""
+query {{ checkouts {{ totalCount edges {{ node {{ {CHECKOUT_FIELDS} }} }} }} }}"""
 
 
 async def test_pos_key_reads_viewer(shop: Shop) -> None:
@@ -175,7 +200,52 @@ async def test_pos_key_may_not_run_other_queries(shop: Shop, query: ForbiddenQue
     assert error["message"] == "This API key's role may not run this query."
 
 
-# ------------------------------------------------------------------ mutations are ADMIN only
+async def test_pos_key_quotes_commits_reads_and_refunds_checkouts(shop: Shop) -> None:
+    # given a bill for the customer's card (15.00 of credits, no group linked upstream)
+    bill = {
+        "input": {
+            "cardCode": "CARD-7",
+            "lines": [{"productId": "tea", "quantity": "1", "unitPrice": "10.00"}],
+        }
+    }
+
+    # when the POS key quotes it, commits it, reads and lists it, then refunds it
+    quoted = (await shop.pos.data(QUOTE, bill))["checkoutQuote"]
+    committed = await shop.pos.mutate(COMMIT, {**bill, "key": "sale-1"})
+    sale = committed["checkout"]
+    read = (await shop.pos.data(GET_CHECKOUT, {"id": sale["id"]}))["checkout"]
+    listed = (await shop.pos.data(LIST_CHECKOUTS))["checkouts"]
+    refunded = await shop.pos.mutate(REFUND, {"id": sale["id"], "key": "refund-1"})
+
+    # then each answers as it would the ADMIN key
+    assert quoted == {
+        "total": {"amount": "0.00"},
+        "credits": {"applied": {"amount": "10.00"}},
+        "customer": {"id": shop.customer["id"]},
+        "messages": [
+            "No group discount: none of the customer's groups is linked to a GoPOS group."
+        ],
+    }
+    assert (committed["errors"], committed["quote"]) == ([], None)
+    assert sale == {
+        "id": sale["id"],
+        "status": "COMMITTED",
+        "total": {"amount": "0.00"},
+        "creditsUsed": {"amount": "10.00"},
+        "customer": {"id": shop.customer["id"]},
+    }
+    assert read == sale
+    assert listed == {"totalCount": 1, "edges": [{"node": sale}]}
+    assert refunded == {"checkout": {**sale, "status": "REFUNDED"}, "errors": []}
+    assert (await shop.admin.data(GET_CHECKOUT, {"id": sale["id"]}))["checkout"] == {
+        **sale,
+        "status": "REFUNDED",
+    }
+    customer = (await shop.admin.data(GET_CUSTOMER, {"id": shop.customer["id"]}))["customer"]
+    assert customer["wallet"]["balance"] == {"amount": "15.00", "currency": "PLN"}
+
+
+# ------------------------------------------------------------------ other mutations are ADMIN only
 
 
 @dataclass(frozen=True)
@@ -257,7 +327,7 @@ async def test_every_operation_has_a_role_rule(api: Api) -> None:
     queries, mutations = await root_fields(api)
 
     assert queries - {"__typename"} == POS_QUERIES | {q.field for q in FORBIDDEN_QUERIES}
-    assert mutations == {m.field for m in MUTATIONS}
+    assert mutations == {m.field for m in MUTATIONS} | POS_MUTATIONS
 
 
 @pytest.mark.parametrize(

@@ -65,6 +65,7 @@ class World:
     a_operation: str
     a_schedule: str
     a_sync_run: str
+    a_checkout: str
     b_customer: str
     b_group: str
     b_schedule: str
@@ -73,8 +74,8 @@ class World:
 @pytest.fixture
 async def world(api: Api, other: Api) -> World:
     """Location A (`api`): a grouped, carded customer with credits, a POS key, a credit operation,
-    a schedule and a sync run. Location B (`other`): its own group holding its own customer, a
-    schedule."""
+    a schedule, a sync run and a checkout of the customer's (no credits used). Location B
+    (`other`): its own group holding its own customer, a schedule."""
     a_group = await create_group(api, "Stali goście")
     a_customer = await create_customer(
         api,
@@ -92,6 +93,14 @@ async def world(api: Api, other: Api) -> World:
     a_sync_run = await SyncRun.create(
         location_id=uuid.UUID(api.location_id), channel="GOPOS", status="SUCCEEDED"
     )
+    a_checkout = await till.mutate(
+        COMMIT_CHECKOUT,
+        {
+            "input": {"customerId": a_customer["id"], "lines": [LINE], "useCredits": False},
+            "key": "a-sale-1",
+        },
+    )
+    assert a_checkout["errors"] == [], a_checkout
     b_group = await create_group(other, "Local VIP")
     b_customer = await create_customer(
         other, firstName="Bob", cards=[{"code": "B-0001"}], groupIds=[b_group["id"]]
@@ -109,6 +118,7 @@ async def world(api: Api, other: Api) -> World:
         a_operation=a_operation["id"],
         a_schedule=a_schedule["id"],
         a_sync_run=str(a_sync_run.id),
+        a_checkout=a_checkout["checkout"]["id"],
         b_customer=b_customer["id"],
         b_group=b_group["id"],
         b_schedule=b_schedule["id"],
@@ -160,6 +170,10 @@ def _sync_run(w: World) -> str:
     return w.a_sync_run
 
 
+def _checkout(w: World) -> str:
+    return w.a_checkout
+
+
 def _data(field: str, value: Any) -> Callable[[World], dict[str, Any]]:
     return lambda w: {"data": {field: value}}
 
@@ -186,6 +200,39 @@ def _error(field: str, payload: str, code: str, path: str, message: str) -> Any:
     )
 
 
+LINE = {"productId": "tea", "quantity": "1", "unitPrice": "10.00"}
+
+CHECKOUT_QUOTE = """
+query($input: CheckoutInput!) {
+  checkoutQuote(input: $input) {
+    customer { id } total { amount } credits { applied { amount } } messages
+  }
+}"""
+
+COMMIT_CHECKOUT = """
+mutation($input: CheckoutInput!, $key: String!) {
+  commitCheckout(input: $input, idempotencyKey: $key) {
+    checkout { id } errors { code field message }
+  }
+}"""
+
+REFUND_CHECKOUT = """
+mutation($id: ID!) {
+  refundCheckout(id: $id, idempotencyKey: "refund-1") {
+    checkout { id } errors { code field message }
+  }
+}"""
+
+GET_CHECKOUT = """
+query($id: ID!) {
+  checkout(id: $id) { id status customer { id } }
+}"""
+
+LIST_CHECKOUTS = """
+query($filter: CheckoutFilter) {
+  checkouts(filter: $filter) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } }
+}"""
+
 EMPTY_CONNECTION = {
     "totalCount": 0,
     "pageInfo": {"hasNextPage": False, "endCursor": None},
@@ -194,6 +241,7 @@ EMPTY_CONNECTION = {
 CUSTOMER_NOT_FOUND = "Customer not found."
 GROUP_NOT_FOUND = "Customer group not found."
 SCHEDULE_NOT_FOUND = "Credit schedule not found."
+CHECKOUT_NOT_FOUND = "Checkout not found."
 
 
 def _credits(target: dict[str, Any], recurring: bool = False) -> dict[str, Any]:
@@ -482,6 +530,62 @@ OPERATIONS = [
         _data("syncRun", None),
     ),
     Op(
+        "checkoutQuote(customerId)",
+        "checkoutQuote",
+        CHECKOUT_QUOTE,
+        lambda w, t: {"input": {"customerId": t, "lines": [LINE]}},
+        _customer,
+        _query_error("checkoutQuote", "input.customerId", CUSTOMER_NOT_FOUND),
+    ),
+    Op(
+        "checkoutQuote(cardCode)",
+        "checkoutQuote",
+        CHECKOUT_QUOTE,
+        lambda w, t: {"input": {"cardCode": t, "lines": [LINE]}},
+        _card,
+        _data(
+            "checkoutQuote",
+            {
+                "customer": None,
+                "total": {"amount": "10.00"},
+                "credits": None,
+                "messages": ["Unknown card: the bill is priced without discounts or credits."],
+            },
+        ),
+    ),
+    Op(
+        "commitCheckout(customerId)",
+        "commitCheckout",
+        COMMIT_CHECKOUT,
+        lambda w, t: {"input": {"customerId": t, "lines": [LINE]}, "key": "b-sale-1"},
+        _customer,
+        _error("commitCheckout", "checkout", "NOT_FOUND", "input.customerId", CUSTOMER_NOT_FOUND),
+    ),
+    Op(
+        "refundCheckout(id)",
+        "refundCheckout",
+        REFUND_CHECKOUT,
+        lambda w, t: {"id": t},
+        _checkout,
+        _error("refundCheckout", "checkout", "NOT_FOUND", "id", CHECKOUT_NOT_FOUND),
+    ),
+    Op(
+        "checkout(id)",
+        "checkout",
+        GET_CHECKOUT,
+        lambda w, t: {"id": t},
+        _checkout,
+        _data("checkout", None),
+    ),
+    Op(
+        "checkouts(filter.customerId)",
+        "checkouts",
+        LIST_CHECKOUTS,
+        lambda w, t: {"filter": {"customerId": t}},
+        _customer,
+        _query_error("checkouts", "filter.customerId", CUSTOMER_NOT_FOUND),
+    ),
+    Op(
         "revokeApiKey(id)",
         "revokeApiKey",
         REVOKE_API_KEY,
@@ -572,6 +676,10 @@ async def test_lists_and_viewer_show_only_the_callers_location(world: World) -> 
     assert [s["id"] for s in b_schedules] == [world.b_schedule]
     assert [s["customerCount"] for s in b_schedules] == [1]
     assert [c["wallet"]["balance"]["amount"] for c in a_customers] == ["25.00"]
+    a_checkouts = (await world.a.data(LIST_CHECKOUTS))["checkouts"]
+    b_checkouts = (await world.b.data(LIST_CHECKOUTS))["checkouts"]
+    assert [e["node"]["id"] for e in a_checkouts["edges"]] == [world.a_checkout]
+    assert b_checkouts == EMPTY_CONNECTION
 
 
 @pytest.mark.parametrize("by", ["id", "cardCode"])

@@ -32,7 +32,8 @@ def mutation(
     payload: Callable[..., R], *, role: Role = Role.ADMIN
 ) -> Callable[[Callable[P, Awaitable[R]]], Any]:
     """A Strawberry mutation that only keys of `role` (ADMIN by default) may run, answering
-    `payload(errors=…)` for a refusal or any `DomainError` the resolver raises."""
+    `payload(errors=…)` for a refusal or any `DomainError` the resolver raises. An ADMIN key
+    may do whatever a POS key may: `role=Role.POS` admits both."""
 
     def decorate(resolver: Callable[P, Awaitable[R]]) -> Any:
         @wraps(resolver)

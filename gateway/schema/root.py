@@ -32,7 +32,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.utils.operation import get_operation_type
 
-from gateway.schema import access, customers, groups, integrations, wallet
+from gateway.schema import access, checkout, customers, groups, integrations, wallet
 from gateway.schema.cost import CostBudget
 from gateway.schema.scalars import (
     SCALAR_OVERRIDES,
@@ -48,11 +48,26 @@ MAX_QUERY_COST = 20_000
 CACHE_SIZE = 512
 
 Query = merge_types(
-    "Query", (access.Query, customers.Query, groups.Query, wallet.Query, integrations.Query)
+    "Query",
+    (
+        access.Query,
+        customers.Query,
+        groups.Query,
+        wallet.Query,
+        checkout.Query,
+        integrations.Query,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
-    (customers.Mutation, groups.Mutation, wallet.Mutation, integrations.Mutation, access.Mutation),
+    (
+        customers.Mutation,
+        groups.Mutation,
+        wallet.Mutation,
+        checkout.Mutation,
+        integrations.Mutation,
+        access.Mutation,
+    ),
 )
 
 

@@ -1,0 +1,399 @@
+"""Checkout at the till, the kiosk and the online store: quotes, commits, refunds, history.
+
+Every operation here is open to POS keys as well as ADMIN keys, always within the key's own
+location. Amounts are rendered with the location currency's decimals; quantities as the exact
+decimal they stand for ("2", "0.5", "1.125").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import strawberry
+
+from domain import pricing
+from domain.access import Principal, Role
+from domain.errors import DomainError
+from domain.paging import DEFAULT_PAGE_SIZE
+from gateway.context import Info
+from gateway.loaders import CustomerKey
+from gateway.schema.common import Money, PageInfo, UserError, invalid, user_errors
+from gateway.schema.customers import Customer
+from gateway.schema.mutations import mutation
+from services import checkout as service
+
+strawberry.enum(pricing.SalesChannel, name="SalesChannel")
+strawberry.enum(pricing.DiscountKind, name="DiscountKind")
+
+
+@strawberry.enum
+class CheckoutStatus(StrEnum):
+    COMMITTED = "COMMITTED"
+    REFUNDED = "REFUNDED"
+
+
+def quantity_of(thousandths: int) -> Decimal:
+    """A quantity in thousandths as its exact decimal, without trailing zeros or an exponent."""
+    value = Decimal(thousandths).scaleb(-pricing.QUANTITY_PLACES).normalize()
+    exponent = value.as_tuple().exponent
+    return value.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else value
+
+
+# ----------------------------------------------------------------------------- input
+
+
+@strawberry.input
+class CheckoutLineInput:
+    product_id: str
+    name: str | None = None
+    category_id: str | None = None
+    quantity: Decimal
+    unit_price: Decimal
+
+    def to_domain(self) -> pricing.LineInput:
+        return pricing.LineInput(
+            product_id=self.product_id,
+            quantity=self.quantity,
+            unit_price=self.unit_price,
+            name=self.name,
+            category_id=self.category_id,
+        )
+
+
+@strawberry.input
+class CheckoutInput:
+    channel: pricing.SalesChannel = pricing.SalesChannel.POS
+    customer_id: strawberry.ID | None = None
+    card_code: str | None = strawberry.field(
+        default=None, description="The scanned card; either this or customerId, or neither."
+    )
+    lines: list[CheckoutLineInput]
+    use_credits: bool = True
+    max_credits: Decimal | None = strawberry.field(
+        default=None,
+        description="Use at most this much of the credits (partial use); null = as much as fits.",
+    )
+    excluded_discount_ids: list[str] | None = strawberry.field(
+        default=None, description="AppliedDiscount.id values the cashier removed."
+    )
+
+    def to_domain(self) -> service.CheckoutRequest:
+        excluded = self.excluded_discount_ids
+        bill = pricing.BillInput(
+            channel=self.channel,
+            lines=tuple(line.to_domain() for line in self.lines),
+            use_credits=self.use_credits,
+            max_credits=self.max_credits,
+            excluded_discount_ids=None if excluded is None else tuple(excluded),
+        )
+        return service.CheckoutRequest(
+            bill=bill,
+            customer_id=None if self.customer_id is None else str(self.customer_id),
+            card_code=self.card_code,
+        )
+
+
+@strawberry.input(name="CheckoutFilter")
+class CheckoutFilterInput:
+    customer_id: strawberry.ID | None = None
+    status: CheckoutStatus | None = None
+    channel: pricing.SalesChannel | None = None
+    created_from: datetime | None = strawberry.field(default=None, description="Inclusive.")
+    created_to: datetime | None = strawberry.field(default=None, description="Exclusive.")
+
+    def to_domain(self) -> service.CheckoutFilter:
+        return service.CheckoutFilter(
+            customer_id=None if self.customer_id is None else str(self.customer_id),
+            status=None if self.status is None else self.status.value,
+            channel=None if self.channel is None else self.channel.value,
+            created_from=self.created_from,
+            created_to=self.created_to,
+        )
+
+
+# ----------------------------------------------------------------------------- output
+
+
+@strawberry.type
+class AppliedDiscount:
+    id: str = strawberry.field(
+        description='Stable within a quote: "credits", "pos-discount:<id>", "promotion:<id>".'
+    )
+    kind: pricing.DiscountKind
+    name: str
+    amount: Money
+    reference: str | None = strawberry.field(description="The group reference it came through.")
+    removable: bool
+
+    @classmethod
+    def of(cls, discount: pricing.AppliedDiscount, principal: Principal) -> AppliedDiscount:
+        return cls(
+            id=discount.id,
+            kind=discount.kind,
+            name=discount.name,
+            amount=Money.of(discount.amount, principal),
+            reference=discount.reference,
+            removable=discount.removable,
+        )
+
+
+@strawberry.type
+class QuoteLine:
+    product_id: str
+    name: str | None
+    quantity: Decimal
+    unit_price: Money
+    subtotal: Money
+    discount: Money
+    total: Money
+
+    @classmethod
+    def of(cls, line: pricing.QuoteLine, principal: Principal) -> QuoteLine:
+        return cls(
+            product_id=line.product_id,
+            name=line.name,
+            quantity=quantity_of(line.quantity),
+            unit_price=Money.of(line.unit_price, principal),
+            subtotal=Money.of(line.subtotal, principal),
+            discount=Money.of(line.discount, principal),
+            total=Money.of(line.total, principal),
+        )
+
+
+@strawberry.type
+class CreditsSummary:
+    available: Money
+    applied: Money
+    remaining_after: Money
+
+
+@strawberry.type
+class DailyLimitSummary:
+    limit: Money
+    used: Money = strawberry.field(description="Used today, before this bill.")
+    remaining: Money = strawberry.field(description="limit - used.")
+
+
+def _credits(summary: pricing.CreditsSummary | None, principal: Principal) -> CreditsSummary | None:
+    if summary is None:
+        return None
+    return CreditsSummary(
+        available=Money.of(summary.available, principal),
+        applied=Money.of(summary.applied, principal),
+        remaining_after=Money.of(summary.remaining_after, principal),
+    )
+
+
+def _daily_limit(
+    summary: pricing.DailyLimitSummary | None, principal: Principal
+) -> DailyLimitSummary | None:
+    if summary is None:
+        return None
+    return DailyLimitSummary(
+        limit=Money.of(summary.limit, principal),
+        used=Money.of(summary.used, principal),
+        remaining=Money.of(summary.remaining, principal),
+    )
+
+
+@strawberry.type
+class CheckoutQuote:
+    channel: pricing.SalesChannel
+    customer: Customer | None
+    lines: list[QuoteLine]
+    subtotal: Money
+    discounts: list[AppliedDiscount] = strawberry.field(
+        description="Only those worth more than zero, in the order applied."
+    )
+    discount_total: Money = strawberry.field(
+        description="All discounts, promotional credits included."
+    )
+    total: Money = strawberry.field(description="subtotal - discountTotal: what the customer pays.")
+    credits: CreditsSummary | None = strawberry.field(description="Null without a customer.")
+    daily_limit: DailyLimitSummary | None = strawberry.field(
+        description="Null when no daily limit applies."
+    )
+    messages: list[str] = strawberry.field(description="E.g. why a promotion did not apply.")
+
+    @classmethod
+    def of(cls, result: service.QuoteResult, principal: Principal) -> CheckoutQuote:
+        quote = result.quote
+        return cls(
+            channel=quote.channel,
+            customer=None if result.customer is None else Customer.of(result.customer),
+            lines=[QuoteLine.of(line, principal) for line in quote.lines],
+            subtotal=Money.of(quote.subtotal, principal),
+            discounts=[AppliedDiscount.of(d, principal) for d in quote.discounts],
+            discount_total=Money.of(quote.discount_total, principal),
+            total=Money.of(quote.total, principal),
+            credits=_credits(quote.credits, principal),
+            daily_limit=_daily_limit(quote.daily_limit, principal),
+            messages=list(quote.messages),
+        )
+
+
+@strawberry.type
+class Checkout:
+    id: strawberry.ID
+    channel: pricing.SalesChannel
+    status: CheckoutStatus
+    lines: list[QuoteLine]
+    subtotal: Money
+    discounts: list[AppliedDiscount]
+    discount_total: Money
+    total: Money
+    credits_used: Money
+    cashback_granted: Money
+    created_at: datetime
+    refunded_at: datetime | None
+    view: strawberry.Private[service.CheckoutView]
+
+    @classmethod
+    def of(cls, view: service.CheckoutView, principal: Principal) -> Checkout:
+        return cls(
+            id=strawberry.ID(str(view.id)),
+            channel=view.channel,
+            status=CheckoutStatus(view.status),
+            lines=[QuoteLine.of(line, principal) for line in view.lines],
+            subtotal=Money.of(view.subtotal, principal),
+            discounts=[AppliedDiscount.of(d, principal) for d in view.discounts],
+            discount_total=Money.of(view.discount_total, principal),
+            total=Money.of(view.total, principal),
+            credits_used=Money.of(view.credits_used, principal),
+            cashback_granted=Money.of(view.cashback_granted, principal),
+            created_at=view.created_at,
+            refunded_at=view.refunded_at,
+            view=view,
+        )
+
+    @strawberry.field(description="Null without a customer, or once the customer is deleted.")
+    async def customer(self, info: Info) -> Customer | None:
+        customer_id = self.view.customer_id
+        if customer_id is None:
+            return None
+        key = CustomerKey(info.context.principal.location_id, customer_id)
+        found = await info.context.loaders.customers.load(key)
+        return None if found is None else Customer.of(found.customer, found.groups)
+
+
+@strawberry.type
+class CheckoutEdge:
+    node: Checkout
+    cursor: str
+
+
+@strawberry.type
+class CheckoutConnection:
+    edges: list[CheckoutEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class CommitCheckoutPayload:
+    checkout: Checkout | None = None
+    quote: CheckoutQuote | None = strawberry.field(
+        default=None, description="The fresh quote, when the total changed (QUOTE_CHANGED)."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RefundCheckoutPayload:
+    checkout: Checkout | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- operations
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="What a bill costs the customer now: group discount, promotion and "
+        "promotional credits applied automatically. Nothing is written."
+    )
+    async def checkout_quote(self, info: Info, input: CheckoutInput) -> CheckoutQuote:
+        principal = info.context.principal
+        try:
+            result = await service.quote(info.context.runtime, principal, input.to_domain())
+        except DomainError as error:
+            raise invalid(error) from error
+        return CheckoutQuote.of(result, principal)
+
+    @strawberry.field
+    async def checkout(self, info: Info, id: strawberry.ID) -> Checkout | None:
+        principal = info.context.principal
+        try:
+            found = await service.get_checkout(principal.location_id, id)
+        except DomainError as error:
+            raise invalid(error) from error
+        return None if found is None else Checkout.of(found, principal)
+
+    @strawberry.field(description="Newest first.")
+    async def checkouts(
+        self,
+        info: Info,
+        first: int | None = 50,
+        after: str | None = None,
+        filter: CheckoutFilterInput | None = None,
+    ) -> CheckoutConnection:
+        principal = info.context.principal
+        try:
+            page = await service.list_checkouts(
+                principal.location_id,
+                None if filter is None else filter.to_domain(),
+                DEFAULT_PAGE_SIZE if first is None else first,
+                after,
+            )
+        except DomainError as error:
+            raise invalid(error) from error
+        return CheckoutConnection(
+            edges=[
+                CheckoutEdge(node=Checkout.of(view, principal), cursor=cursor)
+                for view, cursor in zip(page.items, page.cursors, strict=True)
+            ],
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                end_cursor=page.cursors[-1] if page.cursors else None,
+            ),
+            total_count=page.total_count,
+        )
+
+
+@strawberry.type
+class Mutation:
+    @mutation(CommitCheckoutPayload, role=Role.POS)
+    async def commit_checkout(
+        self,
+        info: Info,
+        input: CheckoutInput,
+        idempotency_key: str,
+        expected_total: Decimal | None = None,
+    ) -> CommitCheckoutPayload:
+        principal = info.context.principal
+        try:
+            view = await service.commit(
+                info.context.runtime,
+                principal,
+                input.to_domain(),
+                idempotency_key=idempotency_key,
+                expected_total=expected_total,
+            )
+        except service.QuoteChanged as changed:
+            return CommitCheckoutPayload(
+                quote=CheckoutQuote.of(changed.quote, principal), errors=user_errors(changed)
+            )
+        return CommitCheckoutPayload(checkout=Checkout.of(view, principal))
+
+    @mutation(RefundCheckoutPayload, role=Role.POS)
+    async def refund_checkout(
+        self, info: Info, id: strawberry.ID, idempotency_key: str
+    ) -> RefundCheckoutPayload:
+        principal = info.context.principal
+        view = await service.refund(
+            info.context.runtime, principal, id, idempotency_key=idempotency_key
+        )
+        return RefundCheckoutPayload(checkout=Checkout.of(view, principal))
