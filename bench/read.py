@@ -291,12 +291,19 @@ async def pin_database_backends(url: str, core: int) -> int:
 
 
 async def load(
-    name: str, port: int, pid: int, requests: Sequence[bytes], args: argparse.Namespace
+    name: str,
+    port: int,
+    pid: int,
+    requests: Sequence[bytes],
+    args: argparse.Namespace,
+    protocol: type[_Client] | None = None,
 ) -> Measured:
+    """`args.connections` connections of `protocol` (by default `_Client`) on the server."""
     loop = asyncio.get_running_loop()
     warmup: list[float] = []
+    make = protocol or _Client
     clients = [
-        (await loop.create_connection(lambda: _Client(requests, warmup), "127.0.0.1", port))[1]
+        (await loop.create_connection(lambda: make(requests, warmup), "127.0.0.1", port))[1]
         for _ in range(args.connections)
     ]
     await asyncio.sleep(args.warmup)
