@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -55,12 +56,23 @@ WHERE c.location_id = $1 AND c.id = $2 AND {_LIVE}
 {_ORDER}"""
 
 
+# What a quote reads besides the customer, in one statement: the location's sync version (which
+# says whether a cached mirror is current) and the customer's use of the daily discount limit on
+# a business date (committed POS and KIOSK checkouts).
+QUOTE_STATE = """
+SELECT l.sync_version,
+       COALESCE((SELECT SUM(c.group_discount) FROM checkouts c
+                 WHERE c.customer_id = $2 AND c.business_date = $3 AND c.status = 'COMMITTED'
+                   AND c.channel IN ('POS', 'KIOSK')), 0)
+FROM locations l WHERE l.id = $1"""
+
+
 def _sqlite(sql: str) -> str:
     """The same statement with SQLite's numbered placeholders (`$1` → `?1`)."""
     return re.sub(r"\$(\d+)", r"?\1", sql)
 
 
-_SQLITE = {sql: _sqlite(sql) for sql in (CUSTOMER_BY_CARD, CUSTOMER_BY_ID)}
+_SQLITE = {sql: _sqlite(sql) for sql in (CUSTOMER_BY_CARD, CUSTOMER_BY_ID, QUOTE_STATE)}
 
 
 def _same(value: Any) -> Any:
@@ -88,7 +100,10 @@ async def _fetch(sql: str, values: Sequence[Any]) -> tuple[list[Sequence[Any]], 
     async with client.acquire_connection() as connection:
         if postgres:
             return list(await connection.fetch(sql, *values)), True
-        text_values = [str(v) if isinstance(v, UUID) else v for v in values]
+        text_values = [
+            str(v) if isinstance(v, UUID) else v.isoformat() if isinstance(v, date) else v
+            for v in values
+        ]
         return list(await connection.execute_fetchall(_SQLITE[sql], text_values)), False
 
 
@@ -134,3 +149,19 @@ async def customer_by_card(location_id: UUID, code: str) -> entities.CustomerVie
 async def customer_by_id(location_id: UUID, customer_id: UUID) -> entities.CustomerView | None:
     """The live customer `customer_id` of the location, with its groups."""
     return _view(*await _fetch(CUSTOMER_BY_ID, (location_id, customer_id)))
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteState:
+    sync_version: int
+    used_today: int
+
+
+async def quote_state(
+    location_id: UUID, customer_id: UUID | None, business_date: date
+) -> QuoteState:
+    """The location's sync version, and what the customer (if any) used of the daily discount
+    limit on `business_date`; in the caller's transaction, when there is one."""
+    rows, _ = await _fetch(QUOTE_STATE, (location_id, customer_id, business_date))
+    version, used = rows[0]
+    return QuoteState(int(version), int(used))

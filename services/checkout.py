@@ -67,14 +67,13 @@ from models.checkout import (
     lock_customer,
     mark_refunded,
     newest_first,
-    used_today,
 )
 from models.db import IntegrityError, Transaction, transaction
 from models.ids import new_id
 from models.ledger import Application, Movement, apply_chunk, is_balance_out_of_range
 from models.queries import live_customers
 from services.runtime import Runtime
-from services.sync import group_links, mirror_view
+from services.sync import MirrorView, group_links, mirror_view
 from services.wallet import keyed_record_id, store_key
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 128
@@ -242,23 +241,30 @@ async def _identify(
 
 
 async def _context(
+    runtime: Runtime,
     principal: Principal,
     channel: SalesChannel,
     view: entities.CustomerView | None,
     unknown_card: bool,
     now: datetime,
 ) -> PricingContext:
-    """What pricing needs, read in a few statements: the mirror once (only for a customer in
-    a group) and today's usage (only when a linked GoPOS group has a daily limit)."""
+    """What pricing needs besides the customer, in one statement: the sync version and today's
+    usage; the mirror itself comes from the runtime's cache while that version holds (read
+    again, once, when a sync has changed it)."""
     if view is None:
         return PricingContext(principal.minor_units, None, unknown_card)
-    groups = view.groups
+    location_id, groups = principal.location_id, view.groups
+    state = await reads.quote_state(
+        location_id, view.customer.id, local_today(now, principal.timezone)
+    )
     pos: list[PosGroupOffer] = []
     promotions: list[PromotionOffer] = []
     if groups:
-        links = group_links(
-            await mirror_view(principal.location_id), [(g.id, g.reference) for g in groups]
-        )
+        mirrored: MirrorView | None = runtime.mirrors.get(location_id, state.sync_version)
+        if mirrored is None:
+            mirrored = await mirror_view(location_id)
+            runtime.mirrors.put(location_id, state.sync_version, mirrored)
+        links = group_links(mirrored, [(g.id, g.reference) for g in groups])
         for group in groups:
             for link in links[group.id]:
                 if link.status is not ConnectionStatus.LINKED:
@@ -269,12 +275,9 @@ async def _context(
                     pos.append(PosGroupOffer(group.reference, own.group.daily_limit, enabled))
                 if link.promotion is not None and channel is SalesChannel.ONLINE:
                     promotions.append(PromotionOffer(group.reference, link.promotion.promotion))
-    used = 0
-    if any(offer.daily_limit is not None for offer in pos):
-        used = await used_today(view.customer.id, local_today(now, principal.timezone))
     customer = CustomerPricing(
         balance=view.customer.credit_balance,
-        used_today=used,
+        used_today=state.used_today,
         pos_groups=tuple(pos),
         promotions=tuple(promotions),
         has_groups=bool(groups),
@@ -288,7 +291,9 @@ async def quote(runtime: Runtime, principal: Principal, request: CheckoutRequest
     checked = _checked(principal, request, checks)
     checks.check()
     view, unknown_card = await _identify(principal.location_id, checked)
-    context = await _context(principal, checked.bill.channel, view, unknown_card, runtime.clock())
+    context = await _context(
+        runtime, principal, checked.bill.channel, view, unknown_card, runtime.clock()
+    )
     return QuoteResult(price(checked.bill, context), view.customer if view else None)
 
 
@@ -374,7 +379,7 @@ async def commit(
             checkout_id = new_id()
             await store_key(location_id, key, CHECKOUT_KEY, request_hash, checkout_id)
             channel = checked.bill.channel
-            context = await _context(principal, channel, view, unknown_card, now)
+            context = await _context(runtime, principal, channel, view, unknown_card, now)
             priced = price(checked.bill, context)
             if expected is not None and priced.total != expected:
                 result = QuoteResult(priced, view.customer if view else None)

@@ -12,6 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from cachetools import LRUCache
 
 from adapters.http import UpstreamClients
 from adapters.secrets import SecretBox, load_or_create_key_file
@@ -19,6 +23,8 @@ from domain.jobs import JobPolicy
 from services.jobs import Dispatcher
 
 Clock = Callable[[], datetime]
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def utc_now() -> datetime:
@@ -56,6 +62,22 @@ class SecretKeys:
         return self._box
 
 
+class VersionedCache(Generic[K, V]):
+    """Per-process values that go stale when a version stored in the database moves on (the
+    sync version of a location, say): bounded, least recently used dropped first. Another
+    process's write is seen at the next read of the version; nothing needs to be told."""
+
+    def __init__(self, size: int) -> None:
+        self._entries: LRUCache[K, tuple[int, V]] = LRUCache(maxsize=size)
+
+    def get(self, key: K, version: int) -> V | None:
+        entry = self._entries.get(key)
+        return entry[1] if entry is not None and entry[0] == version else None
+
+    def put(self, key: K, version: int, value: V) -> None:
+        self._entries[key] = (version, value)
+
+
 @dataclass(frozen=True)
 class Runtime:
     dispatcher: Dispatcher
@@ -71,3 +93,5 @@ class Runtime:
     # integration is synchronised by the periodic check (None: only when asked).
     sync_deadline_seconds: float = 60.0
     sync_interval_seconds: float | None = None
+    # Each location's mirror of GoPOS and GoOrder, as the checkout reads it, per sync version.
+    mirrors: VersionedCache[UUID, Any] = field(default_factory=lambda: VersionedCache(1_000))

@@ -850,3 +850,24 @@ async def test_another_location_sees_and_changes_nothing(till: Till) -> None:
     )
     # and the sale is as it was
     assert (await till.api.data(GET_CHECKOUT, {"id": sale["id"]}))["checkout"] == sale
+
+
+async def test_a_sync_that_changes_the_discount_reaches_the_next_quote_at_once(
+    till: Till,
+) -> None:
+    # given a quote that read the mirror (the process keeps it while the sync version holds)
+    before = await quote(till.api, till.bill())
+
+    # when GoPOS raises the regulars' discount to 20% and a sync brings it in
+    (regulars,) = [d for d in till.shop.gopos.discounts if str(d["id"]) == "3"]
+    regulars.update(name="20% stały klient", value="20.00")
+    assert (await synchronized(till.shop, "GOPOS"))["status"] == "SUCCEEDED"
+    after = await quote(till.api, till.bill())
+
+    # then the next quote prices with the new discount, in the same process
+    assert before["discounts"][0] == GROUP_DISCOUNT
+    assert after["discounts"][0] == {
+        **GROUP_DISCOUNT,
+        "name": "20% stały klient",
+        "amount": {"amount": "8.00"},
+    }
