@@ -109,6 +109,10 @@ def _nul_paths(value: object, path: tuple[str | int, ...] = ()) -> Iterator[tupl
             yield from _nul_paths(item, (*path, index))
 
 
+def _carries_nul(value: object) -> bool:
+    return next(_nul_paths(value), None) is not None
+
+
 def _nul_literal_paths(
     node: ValueNode, path: tuple[str | int, ...] = ()
 ) -> Iterator[tuple[str | int, ...]]:
@@ -186,7 +190,7 @@ def _value_errors(
 
 
 class InputExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Checks the variables first, so that each error names its field path."""
+    """Names the field path of each problem in the variables."""
 
     hides_suggestions: ClassVar[bool] = False
 
@@ -203,14 +207,7 @@ class InputExecutor(StrawberryGraphQLCoreExecutionContext):
         **kwargs: Any,
     ) -> list[GraphQLError] | Executor[Any]:
         kwargs["hide_suggestions"] = cls.hides_suggestions
-        operation = get_operation_ast(document, operation_name)
-        if operation is not None and operation.variable_definitions:
-            errors = variable_errors(
-                schema, operation, raw_variable_values or {}, cls.hides_suggestions
-            )
-            if errors:
-                return errors
-        return super().build(
+        built = super().build(
             schema,
             document,
             root_value,
@@ -220,6 +217,17 @@ class InputExecutor(StrawberryGraphQLCoreExecutionContext):
             *args,
             **kwargs,
         )
+        # The variables are coerced once, by the executor; only when that fails, or when some
+        # text carries a NUL (which coerces), are they checked again, field by field, to name
+        # each problem's path.
+        raw = raw_variable_values or {}
+        if isinstance(built, list) or _carries_nul(raw):
+            operation = get_operation_ast(document, operation_name)
+            if operation is not None and operation.variable_definitions:
+                errors = variable_errors(schema, operation, raw, cls.hides_suggestions)
+                if errors:
+                    return errors
+        return built
 
 
 class ProductionExecutor(InputExecutor):
