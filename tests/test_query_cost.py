@@ -120,3 +120,13 @@ def test_a_mutation_is_costed_from_the_mutation_root() -> None:
     )
 
     assert cost(document) == 5
+
+
+def test_a_bills_lines_count_as_many_as_a_bill_may_hold() -> None:
+    # 1 + 50 × (edges 1 + node (1 + lines (1 + 250 × (productId 1 + total (1 + amount 1)))))
+    document = (
+        "{ checkouts(first: 50) { edges { node { lines { productId total { amount } } } } } }"
+    )
+
+    assert cost(document) == 1 + 50 * (1 + 1 + (1 + 250 * 3)) == 37_651
+    assert cost(document) > MAX_QUERY_COST  # refused: ask for fewer bills, or open one

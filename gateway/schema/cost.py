@@ -2,7 +2,8 @@
 
 Every field costs 1 plus the cost of its selection. A paged field (one taking `first`) multiplies
 its selection's cost by its page size: the `first` given, or read from the variables, or the
-argument's default. Fragments are expanded where they are spread, and every alias counts.
+argument's default. A list that is not paged but has a bound (a bill's lines) multiplies by
+that bound. Fragments are expanded where they are spread, and every alias counts.
 
     customers(first: 200) { edges { node { id groups { id name } } } }
     = 1 + 200 × (1 + (1 + 1 + (1 + 2))) = 1,201
@@ -36,7 +37,14 @@ from graphql import (
 )
 from graphql.pyutils import Undefined
 
+from domain.pricing import MAX_LINES
+
 PAGE_ARGUMENT = "first"
+# Unpaged lists and the most items they hold: (type, field) → bound.
+BOUNDED_LISTS: Mapping[tuple[str, str], int] = {
+    ("Checkout", "lines"): MAX_LINES,
+    ("CheckoutQuote", "lines"): MAX_LINES,
+}
 TOO_COSTLY = "QUERY_TOO_COSTLY"
 
 
@@ -92,8 +100,11 @@ class _Coster:
             get_named_type(definition.type) if definition is not None else None
         )
         inner = self.selection(node.selection_set, child)
-        if definition is None or PAGE_ARGUMENT not in definition.args:
+        if definition is None:
             return 1 + inner
+        if PAGE_ARGUMENT not in definition.args:
+            bound = BOUNDED_LISTS.get((getattr(parent, "name", ""), node.name.value), 1)
+            return 1 + bound * inner
         return 1 + self.page_size(node, definition) * inner
 
     def page_size(self, node: FieldNode, definition: GraphQLField) -> int:
