@@ -14,14 +14,13 @@ holds the write lock before it reads anything.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from tortoise import connections, fields
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
-from tortoise.functions import Sum
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
@@ -93,24 +92,6 @@ async def lock_customer(
     else:
         _, rows = await client.execute_query(_LOCK_SQLITE, [str(customer_id), str(location_id)])
     return bool(rows)
-
-
-async def used_today(
-    customer_id: UUID, business_date: date, db: BaseDBAsyncClient | None = None
-) -> int:
-    """The group discounts of the customer's committed POS and KIOSK checkouts of that day."""
-    totals = (
-        await Checkout.filter(
-            customer_id=customer_id,
-            business_date=business_date,
-            status=COMMITTED,
-            channel__in=LIMITED_CHANNELS,
-        )
-        .using_db(db)
-        .annotate(used=Sum("group_discount"))
-        .values("used")
-    )
-    return int(totals[0]["used"] or 0) if totals else 0
 
 
 async def mark_refunded(

@@ -23,6 +23,7 @@ from uuid import UUID
 from tortoise import connections
 
 from domain import entities
+from models.checkout import COMMITTED, LIMITED_CHANNELS
 
 _CUSTOMER_COLUMNS = """
     c.id, c.location_id, c.first_name, c.last_name, c.email, c.phone, c.note,
@@ -59,11 +60,11 @@ WHERE c.location_id = $1 AND c.id = $2 AND {_LIVE}
 # What a quote reads besides the customer, in one statement: the location's sync version (which
 # says whether a cached mirror is current) and the customer's use of the daily discount limit on
 # a business date (committed POS and KIOSK checkouts).
-QUOTE_STATE = """
+QUOTE_STATE = f"""
 SELECT l.sync_version,
        COALESCE((SELECT SUM(c.group_discount) FROM checkouts c
-                 WHERE c.customer_id = $2 AND c.business_date = $3 AND c.status = 'COMMITTED'
-                   AND c.channel IN ('POS', 'KIOSK')), 0)
+                 WHERE c.customer_id = $2 AND c.business_date = $3 AND c.status = '{COMMITTED}'
+                   AND c.channel IN ({", ".join(f"'{c}'" for c in LIMITED_CHANNELS)})), 0)
 FROM locations l WHERE l.id = $1"""
 
 
