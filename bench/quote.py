@@ -31,7 +31,6 @@ import os
 import random
 import secrets
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -44,14 +43,10 @@ from bench.read import (
     Seeded,
     Target,
     _Client,
-    _free_port,
     _request,
     card_code,
-    check,
-    gateway_env,
-    load,
+    measure,
     seed,
-    start_server,
     targets,
 )
 from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup
@@ -198,7 +193,7 @@ async def main(args: argparse.Namespace) -> int:
         for round_no in range(1, args.rounds + 1):
             for target in chosen:
                 print(f"round {round_no}: {target.name} …", file=sys.stderr, flush=True)
-                rounds.append(await _measure(target, url, args))
+                rounds.append(await measure(target, url, args))
         results = [
             max((m for m in rounds if m.name == t.name), key=lambda m: m.per_second) for t in chosen
         ]
@@ -216,59 +211,14 @@ def _baselines() -> list[Target]:
     return [t for t in targets(Seeded("unused", 1), "") if t.name in ("bare", "strawberry")]
 
 
-async def _measure(target: Target, url: str, args: argparse.Namespace) -> Measured:
-    port = _free_port()
-    env = gateway_env(url) if target.factory.startswith("gateway") else {}
-    with tempfile.TemporaryFile() as log:
-        server = start_server(target.factory, port, args.server_core, env, log)
-        try:
-            await check(port, target)
-            return await load(target.name, port, server.pid, target.requests, args)
-        except BaseException:
-            log.seek(0)
-            sys.stderr.write(log.read()[-4000:].decode(errors="replace"))
-            raise
-        finally:
-            server.terminate()
-            server.wait(10)
-
-
 async def _measure_commits(quoted: Quoted, url: str, args: argparse.Namespace) -> Measured:
-    """Commits, each request once: the connections share one iterator of distinct requests."""
+    """Commits, each request once: the first checks the server, then the connections share one
+    iterator of the rest."""
     budget = int(2_000 * (args.duration + args.warmup + 5))
     requests = commit_requests(quoted, budget)
     _InOrder.source = iter(requests[1:])
     target = Target("commit", "gateway.app:app_factory", requests[:1])
-    port = _free_port()
-    with tempfile.TemporaryFile() as log:
-        server = start_server(target.factory, port, args.server_core, gateway_env(url), log)
-        try:
-            await _check_commit(port, requests[0])
-            return await load("commit", port, server.pid, requests, args, protocol=_InOrder)
-        except BaseException:
-            log.seek(0)
-            sys.stderr.write(log.read()[-4000:].decode(errors="replace"))
-            raise
-        finally:
-            server.terminate()
-            server.wait(10)
-
-
-async def _check_commit(port: int, request: bytes) -> None:
-    """One commit answered with a checkout and no errors, before anything is measured."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(request)
-        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
-        length = next(
-            int(line.split(":", 1)[1]) for line in head.split("\r\n") if "content-length:" in line
-        )
-        body = json.loads(await reader.readexactly(length))
-    finally:
-        writer.close()
-    payload = (body.get("data") or {}).get("commitCheckout") or {}
-    if not head.startswith("http/1.1 200") or payload.get("errors") != [] or "errors" in body:
-        raise SystemExit(f"commit: {head.splitlines()[0]} {body}")
+    return await measure(target, url, args, protocol=_InOrder)
 
 
 def report(results: list[Measured], args: argparse.Namespace) -> None:

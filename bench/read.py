@@ -429,8 +429,17 @@ async def check(port: int, target: Target) -> None:
         body = await reader.readexactly(length)
     finally:
         writer.close()
-    if not head.startswith("http/1.1 200") or b'"errors"' in body:
+    if not head.startswith("http/1.1 200") or _refused(json.loads(body)):
         raise SystemExit(f"{target.name}: {head.splitlines()[0]} {body[:300]!r}")
+
+
+def _refused(answer: object) -> bool:
+    """Whether a GraphQL answer carries errors: at the top, or in a mutation payload."""
+    if not isinstance(answer, dict):
+        return False
+    data = answer.get("data")
+    payloads = data.values() if isinstance(data, dict) else ()
+    return "errors" in answer or any(isinstance(p, dict) and p.get("errors") for p in payloads)
 
 
 # ------------------------------------------------------------------ report
@@ -516,15 +525,18 @@ async def main(args: argparse.Namespace) -> int:
     return 0
 
 
-async def measure(target: Target, url: str, args: argparse.Namespace) -> Measured:
-    """Start the target's server, check one answer, and load it."""
+async def measure(
+    target: Target, url: str, args: argparse.Namespace, protocol: type[_Client] | None = None
+) -> Measured:
+    """Start the target's server, check one answer, and load it (with `protocol`'s
+    connections when given)."""
     port = _free_port()
     env = gateway_env(url) if target.factory.startswith("gateway") else {}
     with tempfile.TemporaryFile() as log:
         server = start_server(target.factory, port, args.server_core, env, log)
         try:
             await check(port, target)
-            return await load(target.name, port, server.pid, target.requests, args)
+            return await load(target.name, port, server.pid, target.requests, args, protocol)
         except BaseException:
             log.seek(0)
             sys.stderr.write(log.read()[-4000:].decode(errors="replace"))
