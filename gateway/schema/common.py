@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 
 from domain import errors
 from domain.access import Principal
+from domain.entities import Page
 from domain.money import to_decimal
 
 strawberry.enum(errors.ErrorCode, name="ErrorCode")
@@ -40,6 +42,13 @@ def user_errors(error: errors.DomainError) -> list[UserError]:
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page[Any]) -> PageInfo:
+        return cls(
+            has_next_page=page.has_next_page,
+            end_cursor=page.cursors[-1] if page.cursors else None,
+        )
 
 
 @strawberry.type

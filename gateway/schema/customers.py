@@ -146,10 +146,7 @@ class Query:
         ]
         return CustomerConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                end_cursor=page.cursors[-1] if page.cursors else None,
-            ),
+            page_info=PageInfo.of(page),
             total_count=page.total_count,
         )
 

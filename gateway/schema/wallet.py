@@ -111,10 +111,7 @@ class Wallet:
                 WalletEntryEdge(node=WalletEntry.of(e, principal), cursor=c)
                 for e, c in zip(page.items, page.cursors, strict=True)
             ],
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                end_cursor=page.cursors[-1] if page.cursors else None,
-            ),
+            page_info=PageInfo.of(page),
             total_count=page.total_count,
         )
 
