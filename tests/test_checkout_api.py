@@ -871,3 +871,56 @@ async def test_a_sync_that_changes_the_discount_reaches_the_next_quote_at_once(
         "name": "20% stały klient",
         "amount": {"amount": "8.00"},
     }
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"lines": [{"productId": "p1", "quantity": "2", "unitPrice": "12.50"}]},
+        {
+            "channel": "ONLINE",
+            "customerId": "c-1",
+            "lines": [
+                {
+                    "productId": "p1",
+                    "name": "Pierogi",
+                    "categoryId": "k",
+                    "quantity": "0.125",
+                    "unitPrice": "0",
+                },
+                {"productId": "p2", "name": None, "quantity": "1", "unitPrice": "3"},
+            ],
+            "useCredits": False,
+            "maxCredits": "5.00",
+            "excludedDiscountIds": ["credits", "g-1"],
+        },
+        {"channel": "KIOSK", "cardCode": "A1", "lines": [], "excludedDiscountIds": None},
+    ],
+)
+def test_a_bill_is_built_as_strawberry_builds_other_inputs(
+    variables: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bill's `from_input` hook gives what Strawberry's generic conversion gives."""
+    from graphql import coerce_input_value
+    from strawberry.types.arguments import convert_argument
+    from strawberry.types.base import get_object_definition
+
+    from gateway.schema.checkout import CheckoutInput
+    from gateway.schema.root import build_schema
+
+    schema = build_schema(production=True)
+    graphql_type = schema._schema.get_type("CheckoutInput")
+    assert graphql_type is not None
+    coerced = coerce_input_value(variables, graphql_type)  # type: ignore[arg-type]
+
+    def convert() -> object:
+        return convert_argument(
+            coerced, CheckoutInput, schema.schema_converter.scalar_registry, schema.config
+        )
+
+    hooked = convert()
+    monkeypatch.setattr(get_object_definition(CheckoutInput, strict=True), "from_input", None)
+    generic = convert()
+    assert hooked == generic
+    assert isinstance(hooked, CheckoutInput)
+    assert hooked.to_domain() == generic.to_domain()  # type: ignore[attr-defined]
