@@ -14,7 +14,9 @@ holds the write lock before it reads anything.
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +28,7 @@ from tortoise.queryset import QuerySet
 
 from models.entities import Customer, Location
 from models.ids import new_id
+from models.statements import execute
 
 COMMITTED = "COMMITTED"
 REFUNDED = "REFUNDED"
@@ -64,6 +67,66 @@ class Checkout(Model):
     class Meta:
         table = "checkouts"
         indexes = (("customer_id", "business_date"), ("location_id", "created_at", "id"))
+
+
+_COLUMNS = (
+    "id, location_id, customer_id, channel, status, business_date, lines, discounts, subtotal,"
+    " discount_total, total, group_discount, credits_used, cashback_granted, actor,"
+    " idempotency_key, request_hash, created_at"
+)
+INSERT_CHECKOUT = f"""
+INSERT INTO checkouts ({_COLUMNS})
+VALUES ($1, $2, $3, $4, '{COMMITTED}', $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13,
+        $14, $15, $16, $17)"""
+
+
+@dataclass(frozen=True, slots=True)
+class NewCheckout:
+    """A committed checkout's row, as `insert_checkout` writes it."""
+
+    id: UUID
+    location_id: UUID
+    customer_id: UUID | None
+    channel: str
+    business_date: date
+    lines: list[dict[str, Any]]
+    discounts: list[dict[str, Any]]
+    subtotal: int
+    discount_total: int
+    total: int
+    group_discount: int
+    credits_used: int
+    cashback_granted: int
+    actor: str | None
+    idempotency_key: str
+    request_hash: str
+    created_at: datetime
+
+
+async def insert_checkout(checkout: NewCheckout, db: BaseDBAsyncClient) -> None:
+    """Record a committed checkout in the transaction `db`: one prepared INSERT, where the
+    ORM would build the statement and a model instance for every sale."""
+    c = checkout
+    values = (
+        c.id,
+        c.location_id,
+        c.customer_id,
+        c.channel,
+        c.business_date,
+        json.dumps(c.lines),
+        json.dumps(c.discounts),
+        c.subtotal,
+        c.discount_total,
+        c.total,
+        c.group_discount,
+        c.credits_used,
+        c.cashback_granted,
+        c.actor,
+        c.idempotency_key,
+        c.request_hash,
+        c.created_at,
+    )
+    await execute(INSERT_CHECKOUT, values, db)
 
 
 def _client(db: BaseDBAsyncClient | None) -> BaseDBAsyncClient:

@@ -1,11 +1,5 @@
-"""Hot reads written as SQL: the statements a till runs on every scan.
-
-The ORM builds its SQL text and model objects anew on every call, which costs several times the
-database's own work for a point read. These statements are written once and run through the
-connection Tortoise holds (inside a transaction, that transaction's connection): on PostgreSQL
-asyncpg prepares each on first use per connection and reuses it from its statement cache; on
-SQLite the same text runs with `?N` placeholders. Rows become the read models of
-`domain.entities`, never model instances.
+"""Hot reads written as SQL (`models.statements`): the statements a till runs on every scan.
+Rows become the read models of `domain.entities`, never model instances.
 
 A customer and its groups come back in one statement: one row per group (customer columns
 repeated), or a single row with NULL group columns for a customer without groups.
@@ -13,17 +7,13 @@ repeated), or a single row with NULL group columns for a customer without groups
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 from uuid import UUID
-
-from tortoise import connections
 
 from domain import entities
 from models.checkout import COMMITTED, LIMITED_CHANNELS
+from models.statements import Row, decoders, fetch
 
 _CUSTOMER_COLUMNS = """
     c.id, c.location_id, c.first_name, c.last_name, c.email, c.phone, c.note,
@@ -68,50 +58,10 @@ SELECT l.sync_version,
 FROM locations l WHERE l.id = $1"""
 
 
-def _sqlite(sql: str) -> str:
-    """The same statement with SQLite's numbered placeholders (`$1` → `?1`)."""
-    return re.sub(r"\$(\d+)", r"?\1", sql)
-
-
-_SQLITE = {sql: _sqlite(sql) for sql in (CUSTOMER_BY_CARD, CUSTOMER_BY_ID, QUOTE_STATE)}
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _uuid_text(value: Any) -> Any:
-    return None if value is None else UUID(value)
-
-
-def _time_text(value: Any) -> Any:
-    return None if value is None else datetime.fromisoformat(value)
-
-
-# Per engine: how a UUID and a timestamp come back (asyncpg decodes them; SQLite stores text).
-_NATIVE: tuple[Callable[[Any], Any], Callable[[Any], Any]] = (_same, _same)
-_TEXT: tuple[Callable[[Any], Any], Callable[[Any], Any]] = (_uuid_text, _time_text)
-
-
-async def _fetch(sql: str, values: Sequence[Any]) -> tuple[list[Sequence[Any]], bool]:
-    """The rows of one statement, and whether they came from PostgreSQL."""
-    client = connections.get("default")
-    postgres = client.capabilities.dialect == "postgres"
-    client.log.debug("%s: %s", sql, values)
-    async with client.acquire_connection() as connection:
-        if postgres:
-            return list(await connection.fetch(sql, *values)), True
-        text_values = [
-            str(v) if isinstance(v, UUID) else v.isoformat() if isinstance(v, date) else v
-            for v in values
-        ]
-        return list(await connection.execute_fetchall(_SQLITE[sql], text_values)), False
-
-
-def _view(rows: list[Sequence[Any]], postgres: bool) -> entities.CustomerView | None:
+def _view(rows: list[Row], postgres: bool) -> entities.CustomerView | None:
     if not rows:
         return None
-    uuid, time = _NATIVE if postgres else _TEXT
+    uuid, time = decoders(postgres)
     first = rows[0]
     customer = entities.Customer(
         id=uuid(first[0]),
@@ -144,12 +94,12 @@ def _view(rows: list[Sequence[Any]], postgres: bool) -> entities.CustomerView | 
 
 async def customer_by_card(location_id: UUID, code: str) -> entities.CustomerView | None:
     """The live customer holding card `code` in the location, with its groups."""
-    return _view(*await _fetch(CUSTOMER_BY_CARD, (location_id, code)))
+    return _view(*await fetch(CUSTOMER_BY_CARD, (location_id, code)))
 
 
 async def customer_by_id(location_id: UUID, customer_id: UUID) -> entities.CustomerView | None:
     """The live customer `customer_id` of the location, with its groups."""
-    return _view(*await _fetch(CUSTOMER_BY_ID, (location_id, customer_id)))
+    return _view(*await fetch(CUSTOMER_BY_ID, (location_id, customer_id)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +113,6 @@ async def quote_state(
 ) -> QuoteState:
     """The location's sync version, and what the customer (if any) used of the daily discount
     limit on `business_date`; in the caller's transaction, when there is one."""
-    rows, _ = await _fetch(QUOTE_STATE, (location_id, customer_id, business_date))
+    rows, _ = await fetch(QUOTE_STATE, (location_id, customer_id, business_date))
     version, used = rows[0]
     return QuoteState(int(version), int(used))

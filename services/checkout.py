@@ -63,7 +63,9 @@ from models.checkout import (
     COMMITTED,
     REFUNDED,
     Checkout,
+    NewCheckout,
     checkouts_matching,
+    insert_checkout,
     lock_customer,
     mark_refunded,
     newest_first,
@@ -371,24 +373,23 @@ async def commit(
         return earlier
     view, unknown_card = await _identify(location_id, checked)
     now = runtime.clock()
+    checkout_id = new_id()
     try:
         async with transaction() as db:
             if view is not None:
                 view = await _hold(location_id, view.customer.id, checked, db)
             # Taken first: a concurrent duplicate fails here (IntegrityError, below).
-            checkout_id = new_id()
-            await store_key(location_id, key, CHECKOUT_KEY, request_hash, checkout_id)
+            await store_key(location_id, key, CHECKOUT_KEY, request_hash, checkout_id, now, db)
             channel = checked.bill.channel
             context = await _context(runtime, principal, channel, view, unknown_card, now)
             priced = price(checked.bill, context)
             if expected is not None and priced.total != expected:
                 result = QuoteResult(priced, view.customer if view else None)
                 raise _quote_changed(result, expected, principal.minor_units)
-            row = await _record(
-                principal, checked, priced, view, checkout_id, key, request_hash, now
-            )
-            if view is not None:
-                await _settle(principal, priced, row, db, now)
+            sale = _sale(checked, priced, view, checkout_id, now)
+            await insert_checkout(_row(principal, sale, priced, key, request_hash), db)
+            if sale.customer_id is not None:
+                await _settle(principal, sale, sale.customer_id, db, now)
     except IntegrityError as error:
         if is_balance_out_of_range(error):
             raise
@@ -396,7 +397,7 @@ async def commit(
         if earlier is None:
             raise
         return earlier  # the same key, committed concurrently
-    return checkout_view(row)
+    return sale
 
 
 async def _hold(
@@ -411,56 +412,70 @@ async def _hold(
     return view
 
 
-async def _record(
-    principal: Principal,
+def _sale(
     checked: _Checked,
     priced: Quote,
     view: entities.CustomerView | None,
     checkout_id: UUID,
-    key: str,
-    request_hash: str,
     now: datetime,
-) -> Checkout:
-    paid = priced.total
+) -> CheckoutView:
+    """The checkout a commit records: the priced bill, and the cashback on what is paid."""
     rate = max((g.cashback_basis_points or 0 for g in view.groups), default=0) if view else 0
-    return await Checkout.create(
+    return CheckoutView(
         id=checkout_id,
-        location_id=principal.location_id,
+        channel=checked.bill.channel,
         customer_id=view.customer.id if view else None,
-        channel=checked.bill.channel.value,
         status=COMMITTED,
-        business_date=local_today(now, principal.timezone),
-        lines=[_line_json(line) for line in priced.lines],
-        discounts=[_discount_json(d) for d in priced.discounts],
+        lines=priced.lines,
         subtotal=priced.subtotal,
+        discounts=priced.discounts,
         discount_total=priced.discount_total,
         total=priced.total,
-        group_discount=priced.group_discount,
         credits_used=priced.credits_used,
-        cashback_granted=cashback(paid, rate) if view else 0,
+        cashback_granted=cashback(priced.total, rate) if view else 0,
+        created_at=now,
+        refunded_at=None,
+    )
+
+
+def _row(
+    principal: Principal, sale: CheckoutView, priced: Quote, key: str, request_hash: str
+) -> NewCheckout:
+    return NewCheckout(
+        id=sale.id,
+        location_id=principal.location_id,
+        customer_id=sale.customer_id,
+        channel=sale.channel.value,
+        business_date=local_today(sale.created_at, principal.timezone),
+        lines=[_line_json(line) for line in sale.lines],
+        discounts=[_discount_json(d) for d in sale.discounts],
+        subtotal=sale.subtotal,
+        discount_total=sale.discount_total,
+        total=sale.total,
+        group_discount=priced.group_discount,
+        credits_used=sale.credits_used,
+        cashback_granted=sale.cashback_granted,
         actor=principal.api_key_name,
         idempotency_key=key,
         request_hash=request_hash,
-        created_at=now,
+        created_at=sale.created_at,
     )
 
 
 async def _settle(
-    principal: Principal, priced: Quote, row: Checkout, db: Transaction, now: datetime
+    principal: Principal, sale: CheckoutView, customer_id: UUID, db: Transaction, now: datetime
 ) -> None:
     """The wallet entries of a commit: the credits used, then the cashback."""
-    customer_id = row.customer_id
-    assert customer_id is not None
     moves = (
-        (Movement.DEBIT, priced.credits_used, EntryKind.REDEEM, "Credits used at checkout"),
-        (CreditOperation.ADD, row.cashback_granted, EntryKind.CASHBACK, "Cashback"),
+        (Movement.DEBIT, sale.credits_used, EntryKind.REDEEM, "Credits used at checkout"),
+        (CreditOperation.ADD, sale.cashback_granted, EntryKind.CASHBACK, "Cashback"),
     )
     for operation, amount, kind, description in moves:
         if not amount:
             continue
-        change = _entry(principal, operation, amount, kind, row.id, description, now)
+        change = _entry(principal, operation, amount, kind, sale.id, description, now)
         if await apply_chunk([customer_id], change, db) != 1:
-            raise RuntimeError(f"checkout {row.id}: the {kind.value} entry was not written")
+            raise RuntimeError(f"checkout {sale.id}: the {kind.value} entry was not written")
 
 
 async def refund(
@@ -491,7 +506,7 @@ async def refund(
                 # A deleted customer's wallet stays as it is: the entries below then write
                 # nothing.
                 await lock_customer(location_id, customer_id, db)
-            await store_key(location_id, key, REFUND_KEY, request_hash, uid)
+            await store_key(location_id, key, REFUND_KEY, request_hash, uid, now, db)
             if not await mark_refunded(uid, now, db):
                 raise _already_refunded()
             if customer_id is not None:

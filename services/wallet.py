@@ -29,8 +29,9 @@ from domain.ledger import CreditOperation, EntrySource
 from domain.money import to_decimal
 from domain.paging import decode_cursor, page_of, page_size_problem
 from domain.schedule import local_today
-from models.db import IntegrityError, transaction
-from models.entities import MAX_CREDIT_BALANCE, IdempotencyKey, Location
+from models import keys
+from models.db import IntegrityError, Transaction, transaction
+from models.entities import MAX_CREDIT_BALANCE, Location
 from models.ledger import Application, apply_chunk, is_balance_out_of_range
 from models.queries import wallet_entry_entity, wallet_operation_entity
 from models.wallet import CreditSchedule, WalletEntry, WalletOperation
@@ -119,7 +120,7 @@ async def keyed_record_id(
     A key used before for a different request, or for another kind of record (`kind`), is
     refused on `field`. One table holds the keys of every kind of keyed write, one per location
     and key."""
-    used = await IdempotencyKey.get_or_none(location_id=location_id, key=key)
+    used = await keys.used_key(location_id, key)
     if used is None:
         return None
     if used.kind != kind or used.request_hash != request_hash:
@@ -128,17 +129,17 @@ async def keyed_record_id(
 
 
 async def store_key(
-    location_id: UUID, key: str, kind: str, request_hash: str, record_id: UUID
+    location_id: UUID,
+    key: str,
+    kind: str,
+    request_hash: str,
+    record_id: UUID,
+    now: datetime,
+    db: Transaction | None = None,
 ) -> None:
     """Mark `key` as standing for the record `record_id` of `kind`; to be called in the
     transaction that writes that record. Raises IntegrityError when the key is taken already."""
-    await IdempotencyKey.create(
-        location_id=location_id,
-        key=key,
-        request_hash=request_hash,
-        kind=kind,
-        record_id=record_id,
-    )
+    await keys.take_key(location_id, key, kind, request_hash, record_id, now, db)
 
 
 async def earlier_request(
@@ -164,7 +165,12 @@ async def record_key(location_id: UUID, credit: CheckedCredit, row: Keyed) -> No
     if credit.idempotency_key is None:
         return
     await store_key(
-        location_id, credit.idempotency_key, KEY_KINDS[type(row)], credit.request_hash, row.id
+        location_id,
+        credit.idempotency_key,
+        KEY_KINDS[type(row)],
+        credit.request_hash,
+        row.id,
+        row.created_at,
     )
 
 

@@ -1,0 +1,50 @@
+"""Idempotency keys as SQL statements: every keyed write looks its key up first and takes it in
+the transaction that writes its record (`models.entities.IdempotencyKey` is the table)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from models.statements import decoders, execute, fetch
+
+KEY = """
+SELECT kind, request_hash, record_id FROM idempotency_keys WHERE location_id = $1 AND key = $2"""
+
+TAKE_KEY = """
+INSERT INTO idempotency_keys (location_id, key, request_hash, kind, record_id, created_at)
+VALUES ($1, $2, $3, $4, $5, $6)"""
+
+
+@dataclass(frozen=True, slots=True)
+class UsedKey:
+    kind: str
+    request_hash: str
+    record_id: UUID
+
+
+async def used_key(location_id: UUID, key: str) -> UsedKey | None:
+    """What the location's key `key` was used for, or None while it is unused."""
+    rows, postgres = await fetch(KEY, (location_id, key))
+    if not rows:
+        return None
+    kind, request_hash, record_id = rows[0]
+    uuid, _ = decoders(postgres)
+    return UsedKey(kind, request_hash, uuid(record_id))
+
+
+async def take_key(
+    location_id: UUID,
+    key: str,
+    kind: str,
+    request_hash: str,
+    record_id: UUID,
+    now: datetime,
+    db: BaseDBAsyncClient | None = None,
+) -> None:
+    """Take `key` for the record `record_id`, in the transaction `db` that writes the record.
+    Raises IntegrityError when the key is taken already."""
+    await execute(TAKE_KEY, (location_id, key, request_hash, kind, record_id, now), db)
