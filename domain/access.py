@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
+# The most keys `apiKeys` lists: a location has a handful (one per till, kiosk and back office).
+MAX_LISTED_API_KEYS = 500
+
 
 class Role(StrEnum):
     ADMIN = "ADMIN"

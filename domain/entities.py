@@ -107,6 +107,18 @@ class WalletOperation:
     error: str | None
     created_at: datetime
     finished_at: datetime | None
+    actor: str | None
+
+
+@dataclass(frozen=True)
+class CreditPreview:
+    """What one application of a credit request would do, in minor units."""
+
+    customer_count: int
+    changed_count: int
+    balance_before: int
+    balance_after: int
+    over_maximum_count: int
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,11 @@ from uuid import UUID
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import RawSQL
+from tortoise.queryset import QuerySet
 
 from domain.ledger import CreditOperation
+from models.entities import MAX_CREDIT_BALANCE, Customer
 
 # The CHECK constraint on customers.credit_balance (0 to `MAX_CREDIT_BALANCE`); on SQLite, the
 # triggers standing in for it raise an error with the same name.
@@ -187,3 +190,33 @@ async def _apply_sqlite(
     params: list[object] = [v for row in rows for v in (row["customer_id"], row["delta"])]
     await db.execute_query(update, [*params, change.now])
     return len(rows)
+
+
+@dataclass(frozen=True)
+class PreviewTotals:
+    """What one application of a change would do to a set of customers, summed."""
+
+    customers: int
+    changed: int  # customers whose balance would move
+    balance_before: int
+    balance_after: int
+    over_maximum: int  # customers whose balance would pass `MAX_CREDIT_BALANCE`
+
+
+async def preview_totals(
+    customers: QuerySet[Customer], operation: CreditOperation, amount: int
+) -> PreviewTotals:
+    """Counts and balance sums for applying `operation` with `amount` once to each of
+    `customers`, computed by the database in one aggregate statement: the new balance is the
+    expression `apply_chunk` writes (REDUCE clamps at zero), and nothing is read row by row."""
+    greatest = "GREATEST" if _connection().capabilities.dialect == "postgres" else "MAX"
+    new = _new_balance(operation, "credit_balance", str(int(amount)), greatest)
+    rows = await customers.annotate(
+        customers=RawSQL("COUNT(*)"),
+        changed=RawSQL(f"COUNT(CASE WHEN ({new}) <> credit_balance THEN 1 END)"),
+        balance_before=RawSQL("COALESCE(SUM(credit_balance), 0)"),
+        balance_after=RawSQL(f"COALESCE(SUM({new}), 0)"),
+        over_maximum=RawSQL(f"COUNT(CASE WHEN ({new}) > {MAX_CREDIT_BALANCE} THEN 1 END)"),
+    ).values("customers", "changed", "balance_before", "balance_after", "over_maximum")
+    (row,) = rows
+    return PreviewTotals(**{name: int(value) for name, value in row.items()})

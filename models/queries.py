@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
 
@@ -119,6 +120,20 @@ def wallet_entry_entity(row: WalletEntry) -> entities.WalletEntry:
 
 def wallet_operation_entity(row: WalletOperation) -> entities.WalletOperation:
     return _entity(entities.WalletOperation, row)
+
+
+async def operations_newest_first(
+    location_id: UUID, after: tuple[datetime, UUID] | None, limit: int
+) -> list[WalletOperation]:
+    """Up to `limit` of the location's wallet operations, newest first (by creation time,
+    then id), those after the (created_at, id) key `after` when it is given."""
+    query = WalletOperation.filter(location_id=location_id)
+    if after is not None:
+        created_at, operation_id = after
+        query = query.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=operation_id)
+        )
+    return await query.order_by("-created_at", "-id").limit(limit)
 
 
 def credit_schedule_entity(row: CreditSchedule) -> entities.CreditSchedule:

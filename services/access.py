@@ -20,7 +20,7 @@ from babel.numbers import get_currency_precision
 from cachetools import TTLCache
 
 from domain import entities
-from domain.access import Principal, Role
+from domain.access import MAX_LISTED_API_KEYS, Principal, Role
 from domain.errors import ErrorCode, Validator, not_found
 from domain.ids import parse_id
 from domain.text import text_problem
@@ -166,6 +166,17 @@ async def find_location(location_id: str) -> entities.Location | None:
 async def get_api_key(location_id: UUID, key_id: UUID) -> entities.ApiKey | None:
     row = await ApiKey.get_or_none(id=key_id, location_id=location_id)
     return api_key_entity(row) if row else None
+
+
+async def list_api_keys(location_id: UUID) -> list[entities.ApiKey]:
+    """The location's keys, revoked ones included, oldest first (at most
+    `MAX_LISTED_API_KEYS`); never their secrets or hashes."""
+    rows = (
+        await ApiKey.filter(location_id=location_id)
+        .order_by("created_at", "id")
+        .limit(MAX_LISTED_API_KEYS)
+    )
+    return [api_key_entity(row) for row in rows]
 
 
 async def create_api_key(location_id: UUID, name: str, role: Role) -> tuple[entities.ApiKey, str]:

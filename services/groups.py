@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from uuid import UUID
 
 from slugify import slugify
@@ -25,6 +26,17 @@ def reference_slug(text: str) -> str:
     """The slug rule of `domain.references`: "Stały klient" → "staly-klient" (lower case,
     letters transliterated to ASCII, every other run of characters one dash), untruncated."""
     return str(slugify(text))
+
+
+def reference_for(name: str) -> str:
+    """The reference `create_group` generates from a group name, the name checked as creation
+    checks it; a problem is raised on the field ``name``. Creation never adds a suffix to a
+    reference that is taken (it answers DUPLICATE), so neither does this."""
+    try:
+        group = checked_new_group(CustomerGroupInput(name=name), reference_slug)
+    except DomainError as error:
+        raise DomainError(*(replace(e, field="name") for e in error.errors)) from error
+    return group.reference
 
 
 async def get_group(location_id: UUID, group_id: str) -> entities.CustomerGroup | None:

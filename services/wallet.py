@@ -21,7 +21,7 @@ from uuid import UUID
 from domain import entities
 from domain.access import Principal
 from domain.credits import CustomerSelection, ParsedCredit, parse_credit
-from domain.errors import DomainError, ErrorCode, fail
+from domain.errors import DomainError, ErrorCode, Validator, fail
 from domain.ids import parse_id
 from domain.inputs import CreditRequest
 from domain.jobs import JobStatus
@@ -32,8 +32,14 @@ from domain.schedule import local_today
 from models import keys
 from models.db import IntegrityError, Transaction, transaction
 from models.entities import MAX_CREDIT_BALANCE, Location
-from models.ledger import Application, apply_chunk, is_balance_out_of_range
-from models.queries import wallet_entry_entity, wallet_operation_entity
+from models.ledger import Application, apply_chunk, is_balance_out_of_range, preview_totals
+from models.queries import (
+    CustomerQuery,
+    customers_matching,
+    operations_newest_first,
+    wallet_entry_entity,
+    wallet_operation_entity,
+)
 from models.wallet import CreditSchedule, WalletEntry, WalletOperation
 from services.access import currency_minor_units
 from services.customers import check_target, filtered_customers, id_chunks
@@ -345,3 +351,73 @@ async def entries(
         query = query.filter(id__lt=int(key))
     rows = await query.order_by("-id").limit(first + 1)
     return page_of([wallet_entry_entity(r) for r in rows], first, total, key=lambda e: e.id)
+
+
+def _operation_cursor(operation: entities.WalletOperation) -> str:
+    return f"{operation.created_at.isoformat()}|{operation.id}"
+
+
+def _operation_after(cursor: str) -> tuple[datetime, UUID] | None:
+    """The (created_at, id) key inside a cursor of `list_operations`, or None."""
+    key = decode_cursor(cursor)
+    created, _, raw_id = (key or "").partition("|")
+    uid = parse_id(raw_id)
+    try:
+        created_at = datetime.fromisoformat(created)
+    except ValueError:
+        return None
+    return (created_at, uid) if uid is not None and created_at.tzinfo is not None else None
+
+
+async def list_operations(
+    location_id: UUID, first: int, after: str | None
+) -> entities.Page[entities.WalletOperation]:
+    """The location's one-off and bulk operations, newest first (by creation time, then id)."""
+    checks = Validator()
+    if problem := page_size_problem(first):
+        checks.add(ErrorCode.INVALID, "first", problem)
+    after_key = None
+    if after is not None and (after_key := _operation_after(after)) is None:
+        checks.add(ErrorCode.INVALID, "after", "Not a cursor from this list.")
+    checks.check()
+    total = await WalletOperation.filter(location_id=location_id).count()
+    rows = await operations_newest_first(location_id, after_key, first + 1)
+    return page_of([wallet_operation_entity(r) for r in rows], first, total, key=_operation_cursor)
+
+
+def _target_customers(location_id: UUID, credit: ParsedCredit) -> CustomerQuery:
+    """The customers an application of the request reaches now: those listed (live ones of
+    the location, as `apply_chunk` picks them), or those matching the filter."""
+    target = credit.target
+    if target.customer_ids is not None:
+        return customers_matching(location_id, ids=target.distinct_customer_ids())
+    return filtered_customers(location_id, target.selection)
+
+
+async def preview_credit(
+    runtime: Runtime, principal: Principal, request: CreditRequest
+) -> entities.CreditPreview:
+    """What one application of a credit request would do now, changing nothing.
+
+    The request is checked as `setPromotionalCredits` checks it, with the same errors: parsed
+    (`checked_credit`), its idempotency key not taken by a different request, every id it
+    names the location's. The figures come from one aggregate statement over the customers
+    the request targets (see `preview_totals`).
+    """
+    credit = checked_credit(principal, request, runtime.clock())
+    parsed = credit.parsed
+    if parsed.recurrence is not None:
+        await earlier_request(CreditSchedule, principal.location_id, credit)
+    else:
+        await earlier_request(WalletOperation, principal.location_id, credit)
+    await check_target(principal.location_id, parsed.target, "input.target")
+    totals = await preview_totals(
+        _target_customers(principal.location_id, parsed), parsed.operation, parsed.amount
+    )
+    return entities.CreditPreview(
+        customer_count=totals.customers,
+        changed_count=totals.changed,
+        balance_before=totals.balance_before,
+        balance_after=totals.balance_after,
+        over_maximum_count=totals.over_maximum,
+    )

@@ -40,6 +40,12 @@ from tests.builders import (
     snapshot,
 )
 from tests.helpers import CREATE_CUSTOMER, CREATE_GROUP, Api, create_customer, create_group
+from tests.test_backoffice_api import (
+    LIST_API_KEYS,
+    LIST_OPERATIONS,
+    PREVIEW_CREDITS,
+    REFERENCE_FOR,
+)
 from tests.test_sync_api import CONFIGURE, GET_INTEGRATION, GET_SYNC_RUN, SYNCHRONIZE
 
 FORBIDDEN_ERROR = {
@@ -183,6 +189,21 @@ FORBIDDEN_QUERIES = [
     ForbiddenQuery("creditSchedules", LIST_SCHEDULES, lambda s: {}, None),
     ForbiddenQuery("integration", GET_INTEGRATION, lambda s: {"channel": "GOPOS"}, None),
     ForbiddenQuery("syncRun", GET_SYNC_RUN, lambda s: {"id": s.sync_run}, {"syncRun": None}),
+    ForbiddenQuery("walletOperations", LIST_OPERATIONS, lambda s: {}, None),
+    ForbiddenQuery(
+        "previewPromotionalCredits",
+        PREVIEW_CREDITS,
+        lambda s: {
+            "input": {
+                "target": {"customerIds": [s.customer["id"]]},
+                "operation": "ADD",
+                "amount": "1.00",
+            }
+        },
+        None,
+    ),
+    ForbiddenQuery("apiKeys", LIST_API_KEYS, lambda s: {}, None),
+    ForbiddenQuery("referenceFor", REFERENCE_FOR, lambda s: {"name": "Stały klient"}, None),
 ]
 
 

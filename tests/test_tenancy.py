@@ -47,6 +47,7 @@ from tests.builders import (
     snapshot,
 )
 from tests.helpers import CREATE_CUSTOMER, CREATE_GROUP, Api, create_customer, create_group
+from tests.test_backoffice_api import LIST_API_KEYS, LIST_OPERATIONS, PREVIEW_CREDITS
 from tests.test_sync_api import CONFIGURE, GET_INTEGRATION, GET_SYNC_RUN, SYNCHRONIZE
 
 MALFORMED = "abc"
@@ -249,6 +250,13 @@ def _credits(target: dict[str, Any], recurring: bool = False) -> dict[str, Any]:
     if recurring:
         request["recurrence"] = {"unit": "MONTH", "startDate": FAR_FUTURE}
     return {"input": request}
+
+
+def _preview_refused(path: str, message: str) -> Callable[[World], dict[str, Any]]:
+    return _data(
+        "previewPromotionalCredits",
+        {"preview": None, "errors": [{"code": "NOT_FOUND", "field": path, "message": message}]},
+    )
 
 
 def _credits_refused(path: str, message: str) -> Callable[[World], dict[str, Any]]:
@@ -498,6 +506,38 @@ OPERATIONS = [
         _credits_refused("input.target.filter.groupIds.1", GROUP_NOT_FOUND),
     ),
     Op(
+        "previewPromotionalCredits(customerIds)",
+        "previewPromotionalCredits",
+        PREVIEW_CREDITS,
+        lambda w, t: _credits({"customerIds": [w.b_customer, t]}),
+        _customer,
+        _preview_refused("input.target.customerIds.1", CUSTOMER_NOT_FOUND),
+    ),
+    Op(
+        "previewPromotionalCredits(filter.groupIds)",
+        "previewPromotionalCredits",
+        PREVIEW_CREDITS,
+        lambda w, t: _credits({"filter": {"groupIds": [t]}}),
+        _group,
+        _preview_refused("input.target.filter.groupIds.0", GROUP_NOT_FOUND),
+    ),
+    Op(
+        "previewPromotionalCredits(filter.ids)",
+        "previewPromotionalCredits",
+        PREVIEW_CREDITS,
+        lambda w, t: _credits({"filter": {"ids": [w.b_customer, t]}}),
+        _customer,
+        _preview_refused("input.target.filter.ids.1", CUSTOMER_NOT_FOUND),
+    ),
+    Op(
+        "previewPromotionalCredits(recurring, filter.groupIds)",
+        "previewPromotionalCredits",
+        PREVIEW_CREDITS,
+        lambda w, t: _credits({"filter": {"groupIds": [w.b_group, t]}}, recurring=True),
+        _group,
+        _preview_refused("input.target.filter.groupIds.1", GROUP_NOT_FOUND),
+    ),
+    Op(
         "pauseCreditSchedule(id)",
         "pauseCreditSchedule",
         PAUSE_SCHEDULE,
@@ -615,6 +655,9 @@ COVERED_ELSEWHERE = {
     "integration": "test_integrations_belong_to_the_callers_location",
     "configureIntegration": "test_integrations_belong_to_the_callers_location",
     "synchronize": "test_integrations_belong_to_the_callers_location",
+    "walletOperations": "test_lists_and_viewer_show_only_the_callers_location",
+    "apiKeys": "test_lists_and_viewer_show_only_the_callers_location",
+    "referenceFor": "test_backoffice_api.py::test_reference_for_reads_no_location_data",
 }
 
 
@@ -680,6 +723,14 @@ async def test_lists_and_viewer_show_only_the_callers_location(world: World) -> 
     b_checkouts = (await world.b.data(LIST_CHECKOUTS))["checkouts"]
     assert [e["node"]["id"] for e in a_checkouts["edges"]] == [world.a_checkout]
     assert b_checkouts == EMPTY_CONNECTION
+    a_operations = (await world.a.data(LIST_OPERATIONS))["walletOperations"]
+    b_operations = (await world.b.data(LIST_OPERATIONS))["walletOperations"]
+    assert [e["node"]["id"] for e in a_operations["edges"]] == [world.a_operation]
+    assert b_operations == EMPTY_CONNECTION
+    a_keys = (await world.a.data(LIST_API_KEYS))["apiKeys"]
+    b_keys = (await world.b.data(LIST_API_KEYS))["apiKeys"]
+    assert [(k["name"], k["role"]) for k in a_keys] == [("admin", "ADMIN"), ("till A", "POS")]
+    assert [(k["id"], k["name"]) for k in b_keys] == [(b_viewer["apiKey"]["id"], "admin")]
 
 
 @pytest.mark.parametrize("by", ["id", "cardCode"])

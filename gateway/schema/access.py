@@ -7,10 +7,11 @@ from datetime import datetime
 import strawberry
 
 from domain import entities
-from domain.access import Role
+from domain.access import MAX_LISTED_API_KEYS, Role
 from gateway.context import Info
 from gateway.schema.common import UserError
 from gateway.schema.mutations import mutation
+from gateway.schema.permissions import AdminOnly
 from services import access
 
 strawberry.enum(Role, name="ApiKeyRole")
@@ -74,6 +75,15 @@ class Query:
         key = await access.get_api_key(principal.location_id, principal.api_key_id)
         assert key is not None, "an authenticated key exists"
         return Viewer(location=Location.of(location), api_key=ApiKey.of(key))
+
+    @strawberry.field(
+        permission_classes=[AdminOnly],
+        description=f"The location's keys, revoked ones included, oldest first (at most "
+        f"{MAX_LISTED_API_KEYS}). Secrets are never shown again.",
+    )
+    async def api_keys(self, info: Info) -> list[ApiKey]:
+        found = await access.list_api_keys(info.context.principal.location_id)
+        return [ApiKey.of(key) for key in found]
 
 
 @strawberry.type

@@ -128,7 +128,7 @@ def _checkout_input(
 
 
 _definition = get_object_definition(CheckoutInput, strict=True)
-_definition.from_input = _checkout_input  # type: ignore[assignment]
+_definition.from_input = _checkout_input
 
 
 @strawberry.input(name="CheckoutFilter")

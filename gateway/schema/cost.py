@@ -37,6 +37,7 @@ from graphql import (
 )
 from graphql.pyutils import Undefined
 
+from domain.access import MAX_LISTED_API_KEYS
 from domain.pricing import MAX_LINES
 
 PAGE_ARGUMENT = "first"
@@ -44,6 +45,7 @@ PAGE_ARGUMENT = "first"
 BOUNDED_LISTS: Mapping[tuple[str, str], int] = {
     ("Checkout", "lines"): MAX_LINES,
     ("CheckoutQuote", "lines"): MAX_LINES,
+    ("Query", "apiKeys"): MAX_LISTED_API_KEYS,
 }
 TOO_COSTLY = "QUERY_TOO_COSTLY"
 

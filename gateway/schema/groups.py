@@ -8,10 +8,11 @@ from decimal import Decimal
 import strawberry
 
 from domain import entities
+from domain.errors import DomainError
 from domain.money import basis_points_to_percent
 from gateway.context import Info
 from gateway.loaders import GroupKey
-from gateway.schema.common import DeletePayload, UserError
+from gateway.schema.common import DeletePayload, UserError, invalid
 from gateway.schema.inputs import CreditTargetInput, CustomerGroupInput
 from gateway.schema.integrations import GroupConnection
 from gateway.schema.mutations import mutation
@@ -79,6 +80,16 @@ class Query:
     async def customer_groups(self, info: Info) -> list[CustomerGroup]:
         found = await groups.list_groups(info.context.principal.location_id)
         return [CustomerGroup.of(g) for g in found]
+
+    @strawberry.field(
+        permission_classes=[AdminOnly],
+        description="The reference createCustomerGroup would generate from this name.",
+    )
+    def reference_for(self, name: str) -> str:
+        try:
+            return groups.reference_for(name)
+        except DomainError as error:
+            raise invalid(error) from error
 
 
 @strawberry.type

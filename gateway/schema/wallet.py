@@ -22,6 +22,7 @@ from gateway.schema.common import (
     PageInfo,
     UserError,
     invalid,
+    user_errors,
 )
 from gateway.schema.inputs import CreditTargetInput
 from gateway.schema.mutations import mutation
@@ -32,6 +33,9 @@ strawberry.enum(CreditOperation, name="CreditOperation")
 strawberry.enum(EntryKind, name="WalletEntryKind")
 strawberry.enum(EntrySource, name="WalletEntrySource")
 strawberry.enum(RecurrenceUnit, name="RecurrenceUnit")
+
+
+OPERATIONS_PAGE_SIZE = 20
 
 
 @strawberry.enum
@@ -134,6 +138,7 @@ class WalletOperation:
     total: int = strawberry.field(description="Customers targeted.")
     processed: int
     error: str | None
+    actor: str | None = strawberry.field(description="The name of the API key that asked for it.")
     created_at: datetime
     finished_at: datetime | None
 
@@ -148,9 +153,55 @@ class WalletOperation:
             total=op.total,
             processed=op.processed,
             error=op.error,
+            actor=op.actor,
             created_at=op.created_at,
             finished_at=op.finished_at,
         )
+
+
+@strawberry.type
+class WalletOperationEdge:
+    node: WalletOperation
+    cursor: str
+
+
+@strawberry.type
+class WalletOperationConnection:
+    edges: list[WalletOperationEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class CreditPreview:
+    customer_count: int = strawberry.field(description="Customers the request targets now.")
+    changed_count: int = strawberry.field(
+        description="Of those, whose balance one application would change."
+    )
+    balance_before: Money = strawberry.field(description="The sum of their balances now.")
+    balance_after: Money = strawberry.field(
+        description="What the sum would be after one application (REDUCE stops at zero)."
+    )
+    over_maximum_count: int = strawberry.field(
+        description="Of those, whose balance would pass the most a wallet may hold: an "
+        "operation reaching one ends FAILED."
+    )
+
+    @classmethod
+    def of(cls, preview: entities.CreditPreview, principal: Principal) -> CreditPreview:
+        return cls(
+            customer_count=preview.customer_count,
+            changed_count=preview.changed_count,
+            balance_before=Money.of(preview.balance_before, principal),
+            balance_after=Money.of(preview.balance_after, principal),
+            over_maximum_count=preview.over_maximum_count,
+        )
+
+
+@strawberry.type
+class CreditPreviewPayload:
+    preview: CreditPreview | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -263,6 +314,40 @@ class Query:
         principal = info.context.principal
         found = await wallet.get_operation(principal.location_id, id)
         return WalletOperation.of(found, principal) if found else None
+
+    @strawberry.field(permission_classes=[AdminOnly], description="Newest first.")
+    async def wallet_operations(
+        self, info: Info, first: int | None = OPERATIONS_PAGE_SIZE, after: str | None = None
+    ) -> WalletOperationConnection:
+        principal = info.context.principal
+        try:
+            size = OPERATIONS_PAGE_SIZE if first is None else first
+            page = await wallet.list_operations(principal.location_id, size, after)
+        except DomainError as error:
+            raise invalid(error) from error
+        return WalletOperationConnection(
+            edges=[
+                WalletOperationEdge(node=WalletOperation.of(op, principal), cursor=cursor)
+                for op, cursor in zip(page.items, page.cursors, strict=True)
+            ],
+            page_info=PageInfo.of(page),
+            total_count=page.total_count,
+        )
+
+    @strawberry.field(
+        permission_classes=[AdminOnly],
+        description="What setPromotionalCredits with this input would do now, applied once: "
+        "checked the same way, with the same errors. Changes nothing.",
+    )
+    async def preview_promotional_credits(
+        self, info: Info, input: SetPromotionalCreditsInput
+    ) -> CreditPreviewPayload:
+        principal, runtime = info.context.principal, info.context.runtime
+        try:
+            preview = await wallet.preview_credit(runtime, principal, input.to_domain())
+        except DomainError as error:
+            return CreditPreviewPayload(errors=user_errors(error))
+        return CreditPreviewPayload(preview=CreditPreview.of(preview, principal))
 
     @strawberry.field(permission_classes=[AdminOnly])
     async def credit_schedules(self, info: Info) -> list[CreditSchedule]:
