@@ -13,7 +13,8 @@ from uuid import UUID
 
 from domain import entities
 from models.checkout import COMMITTED, LIMITED_CHANNELS
-from models.statements import Row, decoders, fetch
+from models.db import Transaction
+from models.statements import Row, decoders, execute, fetch
 
 _CUSTOMER_COLUMNS = """
     c.id, c.location_id, c.first_name, c.last_name, c.email, c.phone, c.note,
@@ -31,31 +32,58 @@ _LIVE = "c.deleted_at IS NULL"
 # The order the groups DataLoader gives (by name), made total by the id.
 _ORDER = "ORDER BY g.name, g.id"
 
-CUSTOMER_BY_CARD = f"""
-SELECT {_CUSTOMER_COLUMNS}
+
+# What pricing reads besides the customer, as two more columns of the customer's statement: the
+# location's sync version (which says whether a cached mirror is current) and the customer's use
+# of the daily discount limit on a business date ($3: committed POS and KIOSK checkouts).
+def _pricing_columns(location: str, customer: str) -> str:
+    return f"""
+    (SELECT l.sync_version FROM locations l WHERE l.id = {location}),
+    COALESCE((SELECT SUM(x.group_discount) FROM checkouts x
+              WHERE x.customer_id = {customer} AND x.business_date = $3
+                AND x.status = '{COMMITTED}'
+                AND x.channel IN ({", ".join(f"'{c}'" for c in LIMITED_CHANNELS)})), 0)"""
+
+
+_PRICING_COLUMNS = _pricing_columns("c.location_id", "c.id")
+
+
+def _by_card(columns: str) -> str:
+    return f"""
+SELECT {columns}
 FROM customer_cards k
 JOIN customers c ON c.id = k.customer_id AND c.location_id = k.location_id
 {_GROUPS}
 WHERE k.location_id = $1 AND k.code = $2 AND {_LIVE}
 {_ORDER}"""
 
-CUSTOMER_BY_ID = f"""
-SELECT {_CUSTOMER_COLUMNS}
+
+def _by_id(columns: str) -> str:
+    return f"""
+SELECT {columns}
 FROM customers c
 {_GROUPS}
 WHERE c.location_id = $1 AND c.id = $2 AND {_LIVE}
 {_ORDER}"""
 
 
-# What a quote reads besides the customer, in one statement: the location's sync version (which
-# says whether a cached mirror is current) and the customer's use of the daily discount limit on
-# a business date (committed POS and KIOSK checkouts).
-QUOTE_STATE = f"""
-SELECT l.sync_version,
-       COALESCE((SELECT SUM(c.group_discount) FROM checkouts c
-                 WHERE c.customer_id = $2 AND c.business_date = $3 AND c.status = '{COMMITTED}'
-                   AND c.channel IN ({", ".join(f"'{c}'" for c in LIMITED_CHANNELS)})), 0)
-FROM locations l WHERE l.id = $1"""
+CUSTOMER_BY_CARD = _by_card(_CUSTOMER_COLUMNS)
+CUSTOMER_BY_ID = _by_id(_CUSTOMER_COLUMNS)
+PRICING_BY_CARD = _by_card(f"{_CUSTOMER_COLUMNS},{_PRICING_COLUMNS}")
+PRICING_BY_ID = _by_id(f"{_CUSTOMER_COLUMNS},{_PRICING_COLUMNS}")
+
+
+# In a commit's transaction on PostgreSQL the customer's row is held until the transaction ends,
+# so that commits and refunds for one customer run one after the other. The statement that
+# takes the lock reads the customer's row as the lock finds it, but everything else as it was
+# when the statement began (a concurrent commit's usage of the daily limit included): so the
+# usage is read by a second statement, once the lock is held. SQLite has no row locks and one
+# writer at a time: there the transaction takes the database's write lock first, with a write
+# that changes nothing, and then reads everything in one statement.
+HELD_BY_CARD = _by_card(_CUSTOMER_COLUMNS) + "\nFOR UPDATE OF c"
+HELD_BY_ID = _by_id(_CUSTOMER_COLUMNS) + "\nFOR UPDATE OF c"
+STATE = f"SELECT {_pricing_columns('$1', '$2')}"
+SQLITE_WRITE_LOCK = "UPDATE locations SET sync_version = sync_version WHERE id = $1"
 
 
 def _view(rows: list[Row], postgres: bool) -> entities.CustomerView | None:
@@ -103,16 +131,41 @@ async def customer_by_id(location_id: UUID, customer_id: UUID) -> entities.Custo
 
 
 @dataclass(frozen=True, slots=True)
-class QuoteState:
+class Priced:
+    """A customer as pricing reads it: with its groups, the location's sync version and what
+    the customer used of the daily discount limit on the business date."""
+
+    view: entities.CustomerView
     sync_version: int
     used_today: int
 
 
-async def quote_state(
-    location_id: UUID, customer_id: UUID | None, business_date: date
-) -> QuoteState:
-    """The location's sync version, and what the customer (if any) used of the daily discount
-    limit on `business_date`; in the caller's transaction, when there is one."""
-    rows, _ = await fetch(QUOTE_STATE, (location_id, customer_id, business_date))
-    version, used = rows[0]
-    return QuoteState(int(version), int(used))
+async def customer_for_pricing(
+    location_id: UUID,
+    business_date: date,
+    *,
+    card_code: str | None = None,
+    customer_id: UUID | None = None,
+    hold: Transaction | None = None,
+) -> Priced | None:
+    """The live customer holding card `card_code` (or `customer_id`) in the location, with
+    what pricing needs, in one statement. With `hold` (a transaction), the customer is held
+    until it ends (see `HELD_BY_CARD`)."""
+    by_card = card_code is not None
+    key = card_code if by_card else customer_id
+    if hold is not None and hold.capabilities.dialect == "postgres":
+        rows, postgres = await fetch(HELD_BY_CARD if by_card else HELD_BY_ID, (location_id, key))
+        view = _view(rows, postgres)
+        if view is None:
+            return None
+        rows, _ = await fetch(STATE, (location_id, view.customer.id, business_date))
+        version, used = rows[0]
+        return Priced(view, int(version), int(used))
+    if hold is not None:
+        await execute(SQLITE_WRITE_LOCK, (location_id,), hold)
+    sql = PRICING_BY_CARD if by_card else PRICING_BY_ID
+    rows, postgres = await fetch(sql, (location_id, key, business_date))
+    view = _view(rows, postgres)
+    if view is None:
+        return None
+    return Priced(view, int(rows[0][18]), int(rows[0][19]))

@@ -226,46 +226,43 @@ def _refund_hash(checkout_id: UUID) -> str:
 
 
 async def _identify(
-    location_id: UUID, checked: _Checked
-) -> tuple[entities.CustomerView | None, bool]:
-    """The customer the request names, and whether it scanned a card that names no one.
+    principal: Principal, checked: _Checked, now: datetime, hold: Transaction | None = None
+) -> tuple[reads.Priced | None, bool]:
+    """The customer the request names with what pricing reads of it (one statement; held until
+    the transaction `hold` ends, when given), and whether it scanned a card that names no one.
     Raises NOT_FOUND on `input.customerId` for an id that is not a live customer's here."""
+    location_id, today = principal.location_id, local_today(now, principal.timezone)
     if checked.by_id:
         uid = checked.customer_id
-        view = await reads.customer_by_id(location_id, uid) if uid else None
-        if view is None:
+        found = None
+        if uid is not None:
+            found = await reads.customer_for_pricing(location_id, today, customer_id=uid, hold=hold)
+        if found is None:
             raise not_found("input.customerId", "Customer")
-        return view, False
+        return found, False
     if checked.card_code is not None:
-        view = await reads.customer_by_card(location_id, checked.card_code)
-        return view, view is None
+        found = await reads.customer_for_pricing(
+            location_id, today, card_code=checked.card_code, hold=hold
+        )
+        return found, found is None
     return None, False
 
 
-async def _context(
-    runtime: Runtime,
+def _context(
     principal: Principal,
     channel: SalesChannel,
-    view: entities.CustomerView | None,
+    found: reads.Priced | None,
     unknown_card: bool,
-    now: datetime,
+    mirrored: MirrorView | None,
 ) -> PricingContext:
-    """What pricing needs besides the customer, in one statement: the sync version and today's
-    usage; the mirror itself comes from the runtime's cache while that version holds (read
-    again, once, when a sync has changed it)."""
-    if view is None:
+    """What pricing knows of the customer: its balance, today's usage and the synced offers of
+    its linked groups."""
+    if found is None:
         return PricingContext(principal.minor_units, None, unknown_card)
-    location_id, groups = principal.location_id, view.groups
-    state = await reads.quote_state(
-        location_id, view.customer.id, local_today(now, principal.timezone)
-    )
+    groups = found.view.groups
     pos: list[PosGroupOffer] = []
     promotions: list[PromotionOffer] = []
-    if groups:
-        mirrored: MirrorView | None = runtime.mirrors.get(location_id, state.sync_version)
-        if mirrored is None:
-            mirrored = await mirror_view(location_id)
-            runtime.mirrors.put(location_id, state.sync_version, mirrored)
+    if groups and mirrored is not None:
         links = group_links(mirrored, [(g.id, g.reference) for g in groups])
         for group in groups:
             for link in links[group.id]:
@@ -278,8 +275,8 @@ async def _context(
                 if link.promotion is not None and channel is SalesChannel.ONLINE:
                     promotions.append(PromotionOffer(group.reference, link.promotion.promotion))
     customer = CustomerPricing(
-        balance=view.customer.credit_balance,
-        used_today=state.used_today,
+        balance=found.view.customer.credit_balance,
+        used_today=found.used_today,
         pos_groups=tuple(pos),
         promotions=tuple(promotions),
         has_groups=bool(groups),
@@ -287,16 +284,42 @@ async def _context(
     return PricingContext(principal.minor_units, customer)
 
 
+async def _mirror(
+    runtime: Runtime, location_id: UUID, found: reads.Priced | None
+) -> MirrorView | None:
+    """The location's synced mirror, when the customer has groups to match against it: from
+    the runtime's cache while the sync version read with the customer holds, read again (once)
+    when a sync has changed it."""
+    if found is None or not found.view.groups:
+        return None
+    mirrored: MirrorView | None = runtime.mirrors.get(location_id, found.sync_version)
+    if mirrored is None:
+        mirrored = await mirror_view(location_id)
+        runtime.mirrors.put(location_id, found.sync_version, mirrored)
+    return mirrored
+
+
+async def _priced(
+    runtime: Runtime,
+    principal: Principal,
+    checked: _Checked,
+    now: datetime,
+    hold: Transaction | None = None,
+) -> tuple[Quote, reads.Priced | None]:
+    """The bill priced for the customer it names, as the database holds them now."""
+    found, unknown_card = await _identify(principal, checked, now, hold)
+    mirrored = await _mirror(runtime, principal.location_id, found)
+    context = _context(principal, checked.bill.channel, found, unknown_card, mirrored)
+    return price(checked.bill, context), found
+
+
 async def quote(runtime: Runtime, principal: Principal, request: CheckoutRequest) -> QuoteResult:
     """The price of the bill for the customer it names, now; writes nothing."""
     checks = Validator()
     checked = _checked(principal, request, checks)
     checks.check()
-    view, unknown_card = await _identify(principal.location_id, checked)
-    context = await _context(
-        runtime, principal, checked.bill.channel, view, unknown_card, runtime.clock()
-    )
-    return QuoteResult(price(checked.bill, context), view.customer if view else None)
+    priced, found = await _priced(runtime, principal, checked, runtime.clock())
+    return QuoteResult(priced, found.view.customer if found else None)
 
 
 # ------------------------------------------------------------------------------ writes
@@ -342,11 +365,6 @@ async def _earlier_checkout(
     return checkout_view(row)
 
 
-def _customer_gone(checked: _Checked) -> DomainError:
-    field = "input.customerId" if checked.by_id else "input.cardCode"
-    return not_found(field, "Customer")
-
-
 def _quote_changed(result: QuoteResult, expected: int, minor_units: int) -> QuoteChanged:
     now, shown = to_decimal(result.quote.total, minor_units), to_decimal(expected, minor_units)
     return QuoteChanged(result, f"The total is now {now}, not {shown}: check the new quote.")
@@ -368,25 +386,19 @@ async def commit(
     checks.check()
     location_id, key = principal.location_id, idempotency_key
     request_hash = _commit_hash(checked, expected)
-    earlier = await _earlier_checkout(location_id, key, CHECKOUT_KEY, request_hash)
-    if earlier is not None:
-        return earlier
-    view, unknown_card = await _identify(location_id, checked)
     now = runtime.clock()
     checkout_id = new_id()
     try:
         async with transaction() as db:
-            if view is not None:
-                view = await _hold(location_id, view.customer.id, checked, db)
-            # Taken first: a concurrent duplicate fails here (IntegrityError, below).
-            await store_key(location_id, key, CHECKOUT_KEY, request_hash, checkout_id, now, db)
-            channel = checked.bill.channel
-            context = await _context(runtime, principal, channel, view, unknown_card, now)
-            priced = price(checked.bill, context)
+            priced, found = await _priced(runtime, principal, checked, now, hold=db)
+            view = found.view if found else None
             if expected is not None and priced.total != expected:
                 result = QuoteResult(priced, view.customer if view else None)
                 raise _quote_changed(result, expected, principal.minor_units)
             sale = _sale(checked, priced, view, checkout_id, now)
+            # Taken with the sale: a concurrent duplicate fails here (IntegrityError, below)
+            # and its transaction writes nothing.
+            await store_key(location_id, key, CHECKOUT_KEY, request_hash, checkout_id, now, db)
             await insert_checkout(_row(principal, sale, priced, key, request_hash), db)
             if sale.customer_id is not None:
                 await _settle(principal, sale, sale.customer_id, db, now)
@@ -397,19 +409,14 @@ async def commit(
         if earlier is None:
             raise
         return earlier  # the same key, committed concurrently
+    except DomainError:
+        # A retry of a commit that landed answers with its checkout, even when the bill would
+        # now be refused (the customer deleted since, the total changed by that very commit).
+        earlier = await _earlier_checkout(location_id, key, CHECKOUT_KEY, request_hash)
+        if earlier is None:
+            raise
+        return earlier
     return sale
-
-
-async def _hold(
-    location_id: UUID, customer_id: UUID, checked: _Checked, db: Transaction
-) -> entities.CustomerView:
-    """Hold the customer for the rest of the transaction, then read it as it is now."""
-    if not await lock_customer(location_id, customer_id, db):
-        raise _customer_gone(checked)
-    view = await reads.customer_by_id(location_id, customer_id)
-    if view is None:
-        raise _customer_gone(checked)
-    return view
 
 
 def _sale(

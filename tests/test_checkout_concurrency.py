@@ -16,8 +16,8 @@ import pytest
 
 from domain.errors import DomainError
 from domain.inputs import CustomerGroupInput
+from models import reads
 from models.checkout import Checkout
-from models.db import Transaction
 from services import checkout, groups
 from services.checkout import CheckoutRequest, CheckoutView
 from services.runtime import Runtime
@@ -167,12 +167,9 @@ async def test_the_same_key_with_different_requests_at_once_makes_one_checkout(
 async def test_commits_without_the_customer_lock_are_caught_overspending_the_limit(
     postgres_only: None, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given commits that do not hold the customer, only check that it exists
-    async def no_lock(location_id: UUID, customer_id: UUID, db: Transaction | None = None) -> bool:
-        await asyncio.sleep(0)
-        return True
-
-    monkeypatch.setattr(checkout, "lock_customer", no_lock)
+    # given commits that read the customer without holding it
+    monkeypatch.setattr(reads, "HELD_BY_ID", reads.CUSTOMER_BY_ID)
+    monkeypatch.setattr(reads, "HELD_BY_CARD", reads.CUSTOMER_BY_CARD)
     shop = await open_shop()
     # (without cashback, so that no wallet entry locks the customer row either)
     await groups.update_group(

@@ -9,12 +9,14 @@ and grants 5% cashback; "VIP" links to nothing and grants 5% cashback.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
+from tortoise import connections
 
 from domain.access import Principal
 from domain.errors import DomainError
@@ -30,6 +32,8 @@ from domain.pricing import (
     SalesChannel,
 )
 from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup, MirrorPromotion, PromotionType
+from models import checkout as checkout_rows
+from models import keys, reads
 from models.checkout import Checkout
 from models.entities import Customer, IdempotencyKey
 from models.integrations import SyncRun
@@ -38,6 +42,7 @@ from models.wallet import WalletEntry
 from services import access, checkout, customers, groups, wallet
 from services.checkout import CheckoutFilter, CheckoutRequest, QuoteChanged
 from services.runtime import Runtime
+from tests.builders import sql_statements
 from tests.helpers import Clock
 
 SYNCED_AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -464,6 +469,76 @@ async def test_a_different_expected_total_is_quote_changed_and_writes_nothing(
         expected_total=Decimal("70.0"),
     )
     assert view.total == 7000
+
+
+async def test_a_retried_commit_answers_with_its_checkout_when_the_bill_would_now_be_refused(
+    runtime: Runtime, shop: Shop
+) -> None:
+    # given a commit at 70.00 that used the customer's 20.00 of credits
+    customer_id = await new_customer(shop, shop.regular_group)
+    await add_credits(runtime, shop, customer_id, "20.00")
+    request = for_customer(customer_id, *HUNDRED)
+    made = await checkout.commit(
+        runtime, shop.principal, request, idempotency_key="k-1", expected_total=Decimal("70.00")
+    )
+    written_once = await written(shop.location_id)
+
+    # when the till retries it: its own debit has changed the price (86.50 now)
+    again = await checkout.commit(
+        runtime, shop.principal, request, idempotency_key="k-1", expected_total=Decimal("70.00")
+    )
+    # and again once the customer is deleted
+    await customers.delete_customer(shop.location_id, str(customer_id))
+    after_deletion = await checkout.commit(
+        runtime, shop.principal, request, idempotency_key="k-1", expected_total=Decimal("70.00")
+    )
+
+    # then both answer with the checkout that landed, and nothing more is written
+    assert again == made
+    assert after_deletion == made
+    assert await written(shop.location_id) == written_once
+    # while a new key is priced afresh
+    with pytest.raises(DomainError) as refused:
+        await checkout.commit(
+            runtime, shop.principal, request, idempotency_key="k-2", expected_total=Decimal("70")
+        )
+    assert errors_of(refused.value) == [("NOT_FOUND", "input.customerId")]
+
+
+async def test_a_quote_is_one_statement_and_a_commit_six_to_eight(
+    runtime: Runtime, shop: Shop
+) -> None:
+    customer_id = await new_customer(shop, shop.regular_group)
+    await add_credits(runtime, shop, customer_id, "20.00")
+    request = for_customer(customer_id, *HUNDRED)
+    await checkout.quote(runtime, shop.principal, request)  # the mirror is cached
+
+    with sql_statements() as quoted:
+        await checkout.quote(runtime, shop.principal, request)
+    with sql_statements() as committed:
+        await checkout.commit(runtime, shop.principal, request, idempotency_key="k-1")
+
+    assert len(quoted) == 1
+    assert ran(quoted[0], reads.PRICING_BY_ID)
+    postgres = connections.get("default").capabilities.dialect == "postgres"
+    held = (
+        [reads.HELD_BY_ID, reads.STATE]
+        if postgres
+        else [reads.SQLITE_WRITE_LOCK, reads.PRICING_BY_ID]
+    )
+    expected = [*held, keys.TAKE_KEY, checkout_rows.INSERT_CHECKOUT]
+    assert [ran(s, sql) for s, sql in zip(committed, expected, strict=False)] == [True] * 4
+    # then the REDEEM and the CASHBACK: one statement each on PostgreSQL, two on SQLite
+    assert len(committed) == (6 if postgres else 8)
+
+
+def ran(logged: str, sql: str) -> bool:
+    """Whether a logged statement (its text, then its values) is `sql`, on either engine."""
+
+    def text(value: str) -> str:
+        return " ".join(re.sub(r"\$(\d+)(::\w+)?", r"?\1", value).split())
+
+    return text(logged).startswith(text(sql))
 
 
 async def test_malformed_keys_and_expected_totals_are_invalid(runtime: Runtime, shop: Shop) -> None:
