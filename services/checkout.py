@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -248,12 +249,59 @@ async def _identify(
     return None, False
 
 
+@dataclass(frozen=True)
+class _GroupOffers:
+    """What one CRM group brings to a bill: its linked GoPOS groups' enabled discounts (POS and
+    KIOSK) and its linked GoOrder promotions (ONLINE)."""
+
+    pos: tuple[PosGroupOffer, ...]
+    promotions: tuple[PromotionOffer, ...]
+
+
+class _Offers:
+    """A location's synced offers per CRM group, for one sync version: each group is matched
+    against the mirror once, when a bill first needs it. Kept per location in the runtime's
+    cache (`Runtime.mirrors`), which a new sync version replaces; so at most one entry per
+    group of the location."""
+
+    def __init__(self, mirror: MirrorView) -> None:
+        self.mirror = mirror
+        self._groups: dict[tuple[UUID, str], _GroupOffers] = {}
+
+    def of(self, groups: Sequence[entities.CustomerGroup]) -> list[_GroupOffers]:
+        keys = [(g.id, g.reference) for g in groups]
+        missing = [key for key in keys if key not in self._groups]
+        if missing:
+            links = group_links(self.mirror, missing)
+            for group_id, reference in missing:
+                linked = [
+                    link for link in links[group_id] if link.status is ConnectionStatus.LINKED
+                ]
+                self._groups[(group_id, reference)] = _GroupOffers(
+                    pos=tuple(
+                        PosGroupOffer(
+                            reference,
+                            link.pos_group.group.daily_limit,
+                            tuple(d for d in link.pos_group.discounts if d.enabled),
+                        )
+                        for link in linked
+                        if link.pos_group is not None
+                    ),
+                    promotions=tuple(
+                        PromotionOffer(reference, link.promotion.promotion)
+                        for link in linked
+                        if link.promotion is not None
+                    ),
+                )
+        return [self._groups[key] for key in keys]
+
+
 def _context(
     principal: Principal,
     channel: SalesChannel,
     found: reads.Priced | None,
     unknown_card: bool,
-    mirrored: MirrorView | None,
+    offers: _Offers | None,
 ) -> PricingContext:
     """What pricing knows of the customer: its balance, today's usage and the synced offers of
     its linked groups."""
@@ -262,18 +310,12 @@ def _context(
     groups = found.view.groups
     pos: list[PosGroupOffer] = []
     promotions: list[PromotionOffer] = []
-    if groups and mirrored is not None:
-        links = group_links(mirrored, [(g.id, g.reference) for g in groups])
-        for group in groups:
-            for link in links[group.id]:
-                if link.status is not ConnectionStatus.LINKED:
-                    continue
-                if link.pos_group is not None and channel is not SalesChannel.ONLINE:
-                    own = link.pos_group
-                    enabled = tuple(d for d in own.discounts if d.enabled)
-                    pos.append(PosGroupOffer(group.reference, own.group.daily_limit, enabled))
-                if link.promotion is not None and channel is SalesChannel.ONLINE:
-                    promotions.append(PromotionOffer(group.reference, link.promotion.promotion))
+    if groups and offers is not None:
+        for group in offers.of(groups):
+            if channel is SalesChannel.ONLINE:
+                promotions.extend(group.promotions)
+            else:
+                pos.extend(group.pos)
     customer = CustomerPricing(
         balance=found.view.customer.credit_balance,
         used_today=found.used_today,
@@ -284,19 +326,19 @@ def _context(
     return PricingContext(principal.minor_units, customer)
 
 
-async def _mirror(
+async def _offers(
     runtime: Runtime, location_id: UUID, found: reads.Priced | None
-) -> MirrorView | None:
-    """The location's synced mirror, when the customer has groups to match against it: from
+) -> _Offers | None:
+    """The location's synced offers, when the customer has groups to match against them: from
     the runtime's cache while the sync version read with the customer holds, read again (once)
     when a sync has changed it."""
     if found is None or not found.view.groups:
         return None
-    mirrored: MirrorView | None = runtime.mirrors.get(location_id, found.sync_version)
-    if mirrored is None:
-        mirrored = await mirror_view(location_id)
-        runtime.mirrors.put(location_id, found.sync_version, mirrored)
-    return mirrored
+    offers: _Offers | None = runtime.mirrors.get(location_id, found.sync_version)
+    if offers is None:
+        offers = _Offers(await mirror_view(location_id))
+        runtime.mirrors.put(location_id, found.sync_version, offers)
+    return offers
 
 
 async def _priced(
@@ -308,8 +350,8 @@ async def _priced(
 ) -> tuple[Quote, reads.Priced | None]:
     """The bill priced for the customer it names, as the database holds them now."""
     found, unknown_card = await _identify(principal, checked, now, hold)
-    mirrored = await _mirror(runtime, principal.location_id, found)
-    context = _context(principal, checked.bill.channel, found, unknown_card, mirrored)
+    offers = await _offers(runtime, principal.location_id, found)
+    context = _context(principal, checked.bill.channel, found, unknown_card, offers)
     return price(checked.bill, context), found
 
 

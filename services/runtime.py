@@ -93,5 +93,5 @@ class Runtime:
     # integration is synchronised by the periodic check (None: only when asked).
     sync_deadline_seconds: float = 60.0
     sync_interval_seconds: float | None = None
-    # Each location's mirror of GoPOS and GoOrder, as the checkout reads it, per sync version.
+    # Each location's synced GoPOS and GoOrder offers, as the checkout reads them, per sync version.
     mirrors: VersionedCache[UUID, Any] = field(default_factory=lambda: VersionedCache(1_000))
