@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
-from gateway import graphiql
+from gateway import console, graphiql
 from gateway.http import GraphQLEndpoint, Shortcut
 from gateway.observability import RequestIdMiddleware, configure_logging
 from gateway.readiness import (
@@ -114,6 +114,7 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz(settings), methods=["GET"]),
+        Mount(console.PATH, console.app(), name="console"),
     ]
     if not settings.production:
         routes.append(Mount(graphiql.ASSETS_PATH, graphiql.assets(), name="graphiql"))

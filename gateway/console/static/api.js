@@ -1,0 +1,91 @@
+// The console's one way to the server: `gql(query, variables)` against /graphql, with the API
+// key of this browser tab (sessionStorage) as a Bearer token.
+
+const KEY = "gocrm.console.apiKey";
+
+export function storedKey() {
+  return sessionStorage.getItem(KEY);
+}
+
+export function storeKey(key) {
+  sessionStorage.setItem(KEY, key);
+}
+
+export function forgetKey() {
+  sessionStorage.removeItem(KEY);
+}
+
+// A failed request: `errors` lists {code, field, message} like a payload's UserErrors, so a
+// form shows a GraphQL error (a malformed Decimal, say) beside its field too.
+export class ApiError extends Error {
+  constructor(message, { status = 0, code = null, errors = [] } = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.errors = errors.length ? errors : [{ code, field: null, message }];
+  }
+}
+
+let onUnauthenticated = () => {};
+
+// Called when the stored key stops working (revoked, or the database was reset).
+export function whenUnauthenticated(callback) {
+  onUnauthenticated = callback;
+}
+
+export async function gql(query, variables = {}, key = storedKey()) {
+  let response;
+  try {
+    response = await fetch("/graphql", {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        Authorization: `Bearer ${key}`,
+      },
+      body: JSON.stringify({ query, variables }),
+    });
+  } catch (error) {
+    throw new ApiError(String(error), { code: "NETWORK" });
+  }
+  if (response.status === 401) {
+    if (key === storedKey()) onUnauthenticated();
+    throw new ApiError("A valid API key is required.", { status: 401, code: "UNAUTHENTICATED" });
+  }
+  let body;
+  try {
+    body = await response.json();
+  } catch {
+    throw new ApiError(`HTTP ${response.status}`, { status: response.status, code: "HTTP" });
+  }
+  if (body.errors && body.errors.length) {
+    throw new ApiError(body.errors[0].message, {
+      status: response.status,
+      code: body.errors[0].extensions?.code ?? null,
+      errors: body.errors.map((e) => ({
+        code: e.extensions?.code ?? null,
+        field: e.extensions?.field ?? null,
+        message: e.message,
+      })),
+    });
+  }
+  return body.data;
+}
+
+// The errors of a mutation: the payload's UserErrors, or those of a refused request.
+export async function mutate(query, variables) {
+  try {
+    const data = await gql(query, variables);
+    const payload = Object.values(data)[0];
+    return { payload, errors: payload.errors ?? [] };
+  } catch (error) {
+    if (error instanceof ApiError && error.status !== 401) return { payload: null, errors: error.errors };
+    throw error;
+  }
+}
+
+// An amount as typed ("1 234,50") in the API's Decimal syntax ("1234.50"); the server checks
+// the rest (sign, decimal places, range).
+export function decimal(text) {
+  return text.trim().replace(/[\s\u00a0]/g, "").replace(",", ".");
+}

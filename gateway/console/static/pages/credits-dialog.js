@@ -1,0 +1,277 @@
+// Ustaw promocyjne kredyty: one customer, the selected ones or every result of a filter; once,
+// with a preview first, or on a schedule.
+
+import { decimal, gql, mutate } from "../api.js";
+import { date, money, t, todayInLocation } from "../i18n.js";
+import {
+  Dialog,
+  ErrorSummary,
+  Field,
+  html,
+  otherErrors,
+  TextInput,
+  useDebounced,
+  useEffect,
+  useInterval,
+  useRef,
+  useState,
+} from "../ui.js";
+
+const PREVIEW = `query Preview($input: SetPromotionalCreditsInput!) {
+  previewPromotionalCredits(input: $input) {
+    preview { customerCount changedCount overMaximumCount balanceBefore { amount currency } balanceAfter { amount currency } }
+    errors { code field message }
+  }
+}`;
+const APPLY = `mutation Apply($input: SetPromotionalCreditsInput!) {
+  setPromotionalCredits(input: $input) {
+    operation { id status total processed error }
+    schedule { id nextRunOn every unit }
+    errors { code field message }
+  }
+}`;
+const OPERATION = `query Operation($id: ID!) { walletOperation(id: $id) { id status total processed error } }`;
+
+const OPERATIONS = ["ADD", "REDUCE", "SET"];
+const UNITS = ["DAY", "WEEK", "MONTH"];
+const FIELDS = [
+  "input.operation",
+  "input.amount",
+  "input.description",
+  "input.recurrence.every",
+  "input.recurrence.unit",
+  "input.recurrence.startDate",
+  "input.recurrence.endDate",
+];
+
+// Why a schedule cannot target this: it follows fixed customers or the live membership of groups.
+function repeatBlocked(target) {
+  const filter = target.filter;
+  if (!filter) return null;
+  if (filter.search) return "credits.repeatSearch";
+  if (filter.hasCredits !== null && filter.hasCredits !== undefined) return "credits.repeatCredits";
+  if (!filter.groupIds || !filter.groupIds.length) return "credits.repeatNoGroup";
+  return null;
+}
+
+function Preview({ preview, pending, refused }) {
+  if (refused) return null;
+  if (!preview) return html`<p class="hint" role="status">${t(pending ? "common.loading" : "credits.previewHint")}</p>`;
+  return html`<section class="preview" aria-labelledby="credits-preview-title" aria-live="polite">
+    <h3 id="credits-preview-title">${t("credits.preview")}</h3>
+    <dl>
+      <div><dt>${t("credits.previewCustomers")}</dt><dd data-preview="customerCount">${preview.customerCount}</dd></div>
+      <div><dt>${t("credits.previewChanged")}</dt><dd data-preview="changedCount">${preview.changedCount}</dd></div>
+      <div><dt>${t("credits.previewBefore")}</dt><dd data-preview="balanceBefore">${money(preview.balanceBefore)}</dd></div>
+      <div><dt>${t("credits.previewAfter")}</dt><dd data-preview="balanceAfter">${money(preview.balanceAfter)}</dd></div>
+    </dl>
+    ${preview.overMaximumCount
+      ? html`<p class="field-error">${t("credits.overMaximum", { n: preview.overMaximumCount })}</p>`
+      : null}
+  </section>`;
+}
+
+function Progress({ operation }) {
+  const [current, setCurrent] = useState(operation);
+  const running = current.status === "QUEUED" || current.status === "RUNNING";
+  useInterval(
+    () => gql(OPERATION, { id: current.id }).then((d) => d.walletOperation && setCurrent(d.walletOperation)),
+    500,
+    running,
+  );
+  return html`<div class="result" role="status" data-operation-status=${current.status}>
+    <p>${t(`operation.status.${current.status}`)} · ${t("operations.progress", { done: current.processed, total: current.total })}</p>
+    <progress max=${current.total || 1} value=${current.processed} aria-label=${t("operations.progressLabel")}></progress>
+    ${current.error ? html`<p class="field-error">${current.error}</p>` : null}
+  </div>`;
+}
+
+export function CreditsDialog({ target, targetLabel, onClose }) {
+  const idempotencyKey = useRef(crypto.randomUUID()).current;
+  const blocked = repeatBlocked(target);
+  const [operation, setOperation] = useState("ADD");
+  const [amount, setAmount] = useState("");
+  const [description, setDescription] = useState("");
+  const [repeat, setRepeat] = useState(false);
+  const [every, setEvery] = useState("1");
+  const [unit, setUnit] = useState("MONTH");
+  const [startDate, setStartDate] = useState(todayInLocation());
+  const [endDate, setEndDate] = useState("");
+  const [preview, setPreview] = useState(null);
+  const [previewErrors, setPreviewErrors] = useState([]);
+  const [submitErrors, setSubmitErrors] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState(null);
+  const errors = submitErrors || previewErrors;
+
+  const base = { target, operation, amount: decimal(amount), description: description || null };
+  const previewInput = useDebounced(JSON.stringify(base), 250);
+  useEffect(() => {
+    const input = JSON.parse(previewInput);
+    if (!input.amount) {
+      setPreview(null);
+      setPreviewErrors([]);
+      return undefined;
+    }
+    let current = true;
+    gql(PREVIEW, { input }).then(
+      ({ previewPromotionalCredits: answer }) => {
+        if (!current) return;
+        setPreview(answer.preview);
+        setPreviewErrors(answer.errors);
+      },
+      (error) => {
+        if (!current) return;
+        setPreview(null);
+        setPreviewErrors(error.errors);
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [previewInput]);
+
+  const edit = (setter) => (value) => {
+    setSubmitErrors(null);
+    setter(value);
+  };
+
+  const submit = async (event) => {
+    event.preventDefault();
+    if (repeat && !/^\d+$/.test(every.trim())) {
+      setSubmitErrors([{ field: "input.recurrence.every", message: t("credits.everyInvalid") }]);
+      return;
+    }
+    const input = { ...base, idempotencyKey };
+    if (repeat) {
+      input.recurrence = { every: Number(every), unit, startDate, endDate: endDate || null };
+    }
+    setBusy(true);
+    const { payload, errors: problems } = await mutate(APPLY, { input });
+    setBusy(false);
+    if (problems.length) {
+      setSubmitErrors(problems);
+      return;
+    }
+    setResult(payload);
+  };
+
+  if (result) {
+    return html`<${Dialog} title=${t("credits.title")} onClose=${onClose}>
+      ${result.operation ? html`<${Progress} operation=${result.operation} />` : null}
+      ${result.schedule
+        ? html`<div class="result" role="status">
+            <p>${t("credits.scheduleCreated", { date: date(result.schedule.nextRunOn) })}</p>
+            <p><a href="#/schedules" onClick=${onClose}>${t("nav.schedules")}</a></p>
+          </div>`
+        : null}
+      <div class="actions">
+        <button type="button" class="primary" onClick=${onClose} data-autofocus>${t("common.close")}</button>
+      </div>
+    <//>`;
+  }
+
+  return html`<${Dialog} title=${t("credits.title")} onClose=${onClose} wide>
+    <form onSubmit=${submit} novalidate>
+      <p class="target">${targetLabel}</p>
+      <${ErrorSummary} errors=${otherErrors(errors, FIELDS)} />
+      <fieldset class="choice">
+        <legend>${t("credits.operation")}</legend>
+        ${OPERATIONS.map(
+          (op) => html`<label>
+            <input
+              type="radio"
+              name="credit-operation"
+              value=${op}
+              checked=${operation === op}
+              onChange=${() => edit(setOperation)(op)}
+              data-autofocus=${operation === op ? "" : null}
+            />
+            ${t(`credits.op.${op}`)}
+          </label>`,
+        )}
+      </fieldset>
+      <${TextInput}
+        label=${t("credits.amount")}
+        path="input.amount"
+        errors=${errors}
+        value=${amount}
+        onInput=${edit(setAmount)}
+        inputmode="decimal"
+        autocomplete="off"
+      />
+      <${Field} label=${t("credits.description")} path="input.description" errors=${errors}>
+        ${({ id, describedBy }) => html`<textarea
+          id=${id}
+          rows="2"
+          value=${description}
+          onInput=${(e) => edit(setDescription)(e.target.value)}
+          aria-describedby=${describedBy}
+        ></textarea>`}
+      <//>
+      <fieldset class="repeat">
+        <legend>${t("credits.repeat")}</legend>
+        <label class="inline">
+          <input
+            type="checkbox"
+            checked=${repeat}
+            disabled=${blocked !== null}
+            onChange=${(e) => edit(setRepeat)(e.target.checked)}
+            aria-describedby=${blocked ? "credits-repeat-why" : null}
+          />
+          ${t("credits.repeatOn")}
+        </label>
+        ${blocked ? html`<p class="hint" id="credits-repeat-why">${t(blocked)}</p>` : null}
+        ${repeat
+          ? html`<div class="row">
+                <${TextInput}
+                  label=${t("credits.every")}
+                  path="input.recurrence.every"
+                  errors=${errors}
+                  value=${every}
+                  onInput=${edit(setEvery)}
+                  inputmode="numeric"
+                  class="short"
+                />
+                <${Field} label=${t("credits.unit")} path="input.recurrence.unit" errors=${errors}>
+                  ${({ id }) => html`<select id=${id} value=${unit} onChange=${(e) => edit(setUnit)(e.target.value)}>
+                    ${UNITS.map((u) => html`<option value=${u}>${t(`credits.unit.${u}`)}</option>`)}
+                  </select>`}
+                <//>
+              </div>
+              <div class="row">
+                <${TextInput}
+                  label=${t("credits.startDate")}
+                  path="input.recurrence.startDate"
+                  errors=${errors}
+                  type="date"
+                  value=${startDate}
+                  min=${todayInLocation()}
+                  onInput=${edit(setStartDate)}
+                />
+                <${TextInput}
+                  label=${t("credits.endDate")}
+                  path="input.recurrence.endDate"
+                  errors=${errors}
+                  type="date"
+                  value=${endDate}
+                  min=${startDate}
+                  onInput=${edit(setEndDate)}
+                />
+              </div>`
+          : null}
+      </fieldset>
+      <${Preview}
+        preview=${preview}
+        pending=${Boolean(base.amount) && !preview}
+        refused=${errors.length > 0}
+      />
+      <div class="actions">
+        <button type="button" onClick=${onClose}>${t("common.cancel")}</button>
+        <button type="submit" class="primary" disabled=${busy}>
+          ${t(repeat ? "credits.submitSchedule" : "credits.submit")}
+        </button>
+      </div>
+    </form>
+  <//>`;
+}

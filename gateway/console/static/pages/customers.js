@@ -1,0 +1,201 @@
+// Klienci: search, group and credits filters, keyset pages, selection and the bulk action.
+
+import { money, t } from "../i18n.js";
+import {
+  html,
+  Loading,
+  PageTitle,
+  Pager,
+  useCursors,
+  useDebounced,
+  useEffect,
+  useQuery,
+  useState,
+} from "../ui.js";
+import { CreditsDialog } from "./credits-dialog.js";
+
+const PAGE_SIZE = 50;
+
+const CUSTOMERS = `query Customers($first: Int!, $after: String, $filter: CustomerFilter) {
+  customers(first: $first, after: $after, filter: $filter) {
+    totalCount
+    edges { node { id firstName lastName email phone cards { code } groups { id name }
+                   wallet { balance { amount currency } } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+const GROUPS = `{ customerGroups { id name } }`;
+
+export function fullName(customer) {
+  return [customer.firstName, customer.lastName].filter(Boolean).join(" ") || t("customers.unnamed");
+}
+
+function Filters({ search, setSearch, groupId, setGroupId, credits, setCredits, groups }) {
+  return html`<form class="filters" role="search" onSubmit=${(e) => e.preventDefault()}>
+    <div class="field">
+      <label for="customers-search">${t("customers.search")}</label>
+      <input id="customers-search" type="search" value=${search} onInput=${(e) => setSearch(e.target.value)} />
+    </div>
+    <div class="field">
+      <label for="customers-group">${t("customers.group")}</label>
+      <select id="customers-group" value=${groupId} onChange=${(e) => setGroupId(e.target.value)}>
+        <option value="">${t("customers.anyGroup")}</option>
+        ${groups.map((g) => html`<option value=${g.id}>${g.name}</option>`)}
+      </select>
+    </div>
+    <div class="field">
+      <label for="customers-credits">${t("customers.credits")}</label>
+      <select id="customers-credits" value=${credits} onChange=${(e) => setCredits(e.target.value)}>
+        <option value="">${t("customers.creditsAny")}</option>
+        <option value="with">${t("customers.creditsWith")}</option>
+        <option value="without">${t("customers.creditsWithout")}</option>
+      </select>
+    </div>
+  </form>`;
+}
+
+function Row({ customer, checked, onToggle }) {
+  const name = fullName(customer);
+  return html`<tr>
+    <td class="check">
+      <input
+        type="checkbox"
+        checked=${checked}
+        onChange=${() => onToggle(customer.id)}
+        aria-label=${t("customers.select", { name })}
+      />
+    </td>
+    <td><a href=${`#/customers/${customer.id}`}>${name}</a></td>
+    <td>${customer.email || ""}</td>
+    <td class="nowrap">${customer.phone || ""}</td>
+    <td>${customer.cards.map((c) => c.code).join(", ")}</td>
+    <td>${customer.groups.map((g) => g.name).join(", ")}</td>
+    <td class="number">${money(customer.wallet.balance)}</td>
+  </tr>`;
+}
+
+export function CustomersPage() {
+  const [search, setSearch] = useState("");
+  const [groupId, setGroupId] = useState("");
+  const [credits, setCredits] = useState("");
+  const [selected, setSelected] = useState(new Set());
+  const [allResults, setAllResults] = useState(false);
+  const [dialog, setDialog] = useState(null);
+  const settledSearch = useDebounced(search.trim(), 300);
+  const filter = {
+    search: settledSearch || null,
+    groupIds: groupId ? [groupId] : null,
+    hasCredits: credits === "" ? null : credits === "with",
+  };
+  const filterKey = JSON.stringify(filter);
+  const cursors = useCursors(filterKey);
+  useEffect(() => {
+    setSelected(new Set());
+    setAllResults(false);
+  }, [filterKey]);
+
+  const groups = useQuery(GROUPS);
+  const list = useQuery(CUSTOMERS, { first: PAGE_SIZE, after: cursors.after, filter });
+  const connection = list.data?.customers;
+  const rows = connection ? connection.edges.map((e) => e.node) : [];
+  const total = connection ? connection.totalCount : 0;
+  const pageSelected = rows.length > 0 && rows.every((c) => allResults || selected.has(c.id));
+
+  const toggle = (id) => {
+    const next = new Set(allResults ? rows.map((c) => c.id) : selected);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    setAllResults(false);
+    setSelected(next);
+  };
+  const togglePage = () => {
+    const next = new Set(allResults ? [] : selected);
+    for (const c of rows) {
+      if (pageSelected) next.delete(c.id);
+      else next.add(c.id);
+    }
+    setAllResults(false);
+    setSelected(next);
+  };
+  const clear = () => {
+    setAllResults(false);
+    setSelected(new Set());
+  };
+  const count = allResults ? total : selected.size;
+  const openCredits = () =>
+    setDialog(
+      allResults
+        ? { target: { filter }, label: t("credits.targetFilter", { n: total }) }
+        : { target: { customerIds: [...selected] }, label: t("credits.targetSelected", { n: selected.size }) },
+    );
+
+  return html`<section>
+    <${PageTitle}>${t("customers.title")}<//>
+    <${Filters}
+      search=${search}
+      setSearch=${setSearch}
+      groupId=${groupId}
+      setGroupId=${setGroupId}
+      credits=${credits}
+      setCredits=${setCredits}
+      groups=${groups.data ? groups.data.customerGroups : []}
+    />
+    <div class="bulk" role="region" aria-label=${t("customers.selection")}>
+      <span role="status">${t("customers.results", { n: total })} · ${t("customers.selected", { n: count })}</span>
+      ${!allResults && total > 0
+        ? html`<button type="button" class="link" onClick=${() => setAllResults(true)}>
+            ${t("customers.selectAll", { n: total })}
+          </button>`
+        : null}
+      ${count > 0 ? html`<button type="button" class="link" onClick=${clear}>${t("customers.clear")}</button>` : null}
+      <button type="button" class="primary" disabled=${count === 0} onClick=${openCredits}>
+        ${t("credits.action")}
+      </button>
+    </div>
+    ${connection
+      ? html`<table class="list">
+            <caption class="visually-hidden">${t("customers.title")}</caption>
+            <thead>
+              <tr>
+                <th class="check">
+                  <input
+                    type="checkbox"
+                    checked=${pageSelected}
+                    onChange=${togglePage}
+                    aria-label=${t("customers.selectPage")}
+                  />
+                </th>
+                <th scope="col">${t("customers.name")}</th>
+                <th scope="col">${t("customers.email")}</th>
+                <th scope="col">${t("customers.phone")}</th>
+                <th scope="col">${t("customers.cards")}</th>
+                <th scope="col">${t("customers.groups")}</th>
+                <th scope="col" class="number">${t("customers.balance")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${rows.map(
+                (c) => html`<${Row}
+                  key=${c.id}
+                  customer=${c}
+                  checked=${allResults || selected.has(c.id)}
+                  onToggle=${toggle}
+                />`,
+              )}
+            </tbody>
+          </table>
+          ${rows.length === 0 ? html`<p class="empty">${t("customers.none")}</p>` : null}
+          <${Pager} cursors=${cursors} pageInfo=${connection.pageInfo} />`
+      : html`<${Loading} error=${list.error} />`}
+    ${dialog
+      ? html`<${CreditsDialog}
+          target=${dialog.target}
+          targetLabel=${dialog.label}
+          onClose=${() => {
+            setDialog(null);
+            list.reload();
+          }}
+        />`
+      : null}
+  </section>`;
+}

@@ -1,0 +1,192 @@
+// Ustawienia > Grupy klientów: the list with member counts and connections; add, edit, delete.
+
+import { decimal, gql, mutate } from "../api.js";
+import { percent, t } from "../i18n.js";
+import {
+  Badge,
+  ConfirmDialog,
+  Dialog,
+  ErrorSummary,
+  Field,
+  html,
+  Loading,
+  otherErrors,
+  PageTitle,
+  TextInput,
+  useDebounced,
+  useEffect,
+  useQuery,
+  useState,
+} from "../ui.js";
+
+const GROUPS = `{
+  customerGroups { id name reference description cashbackPercent customerCount
+                   connections { channel status detail } }
+}`;
+const REFERENCE = `query Reference($name: String!) { referenceFor(name: $name) }`;
+const CREATE = `mutation Create($input: CustomerGroupInput!) {
+  createCustomerGroup(input: $input) { group { id reference } errors { code field message } }
+}`;
+const UPDATE = `mutation Update($id: ID!, $input: CustomerGroupInput!) {
+  updateCustomerGroup(id: $id, input: $input) { group { id reference } errors { code field message } }
+}`;
+const DELETE = `mutation Delete($id: ID!) { deleteCustomerGroup(id: $id) { deletedId errors { code field message } } }`;
+const FIELDS = ["input.name", "input.reference", "input.description", "input.cashbackPercent"];
+
+export const CHANNEL_NAMES = { GOPOS: "GoPOS", GOORDER: "GoOrder" };
+
+export function ConnectionBadge({ connection }) {
+  return html`<${Badge}
+    status=${connection.status}
+    label=${`${CHANNEL_NAMES[connection.channel]}: ${t(`connection.${connection.status}`)}`}
+  />`;
+}
+
+function GroupDialog({ group, onClose, onSaved }) {
+  const [name, setName] = useState(group ? group.name : "");
+  const [reference, setReference] = useState(group ? group.reference : "");
+  // An existing group keeps its reference; a new one follows the name until the user edits it.
+  const [referenceEdited, setReferenceEdited] = useState(Boolean(group));
+  const [description, setDescription] = useState(group ? group.description || "" : "");
+  const [cashback, setCashback] = useState(group && group.cashbackPercent ? group.cashbackPercent : "");
+  const [errors, setErrors] = useState([]);
+  const [busy, setBusy] = useState(false);
+  const settledName = useDebounced(name, 200);
+
+  useEffect(() => {
+    if (referenceEdited) return undefined;
+    if (!settledName.trim()) {
+      setReference("");
+      return undefined;
+    }
+    let current = true;
+    gql(REFERENCE, { name: settledName }).then(
+      (data) => current && setReference(data.referenceFor),
+      () => undefined,
+    );
+    return () => {
+      current = false;
+    };
+  }, [settledName, referenceEdited]);
+
+  const submit = async (event) => {
+    event.preventDefault();
+    setBusy(true);
+    const input = {
+      name,
+      // Left to the server unless the user typed one: it generates the same from the name.
+      reference: referenceEdited && reference.trim() ? reference : null,
+      description: description || null,
+      cashbackPercent: cashback.trim() ? decimal(cashback) : null,
+    };
+    const { errors: problems } = group
+      ? await mutate(UPDATE, { id: group.id, input })
+      : await mutate(CREATE, { input });
+    setBusy(false);
+    if (problems.length) setErrors(problems);
+    else onSaved();
+  };
+
+  return html`<${Dialog} title=${t(group ? "groups.edit" : "groups.add")} onClose=${onClose}>
+    <form onSubmit=${submit} novalidate>
+      <${ErrorSummary} errors=${otherErrors(errors, FIELDS)} />
+      <${TextInput} label=${t("groups.name")} path="input.name" errors=${errors} value=${name} onInput=${setName} autofocus />
+      <${TextInput}
+        label=${t("groups.reference")}
+        path="input.reference"
+        errors=${errors}
+        value=${reference}
+        hint=${t("groups.referenceHint")}
+        onInput=${(value) => {
+          setReferenceEdited(true);
+          setReference(value);
+        }}
+        spellcheck="false"
+      />
+      <${Field} label=${t("groups.description")} path="input.description" errors=${errors}>
+        ${({ id, describedBy }) => html`<textarea id=${id} rows="2" value=${description} onInput=${(e) => setDescription(e.target.value)} aria-describedby=${describedBy}></textarea>`}
+      <//>
+      <${TextInput}
+        label=${t("groups.cashback")}
+        path="input.cashbackPercent"
+        errors=${errors}
+        value=${cashback}
+        onInput=${setCashback}
+        inputmode="decimal"
+        hint=${t("groups.cashbackHint")}
+      />
+      <div class="actions">
+        <button type="button" onClick=${onClose}>${t("common.cancel")}</button>
+        <button type="submit" class="primary" disabled=${busy}>${t("common.save")}</button>
+      </div>
+    </form>
+  <//>`;
+}
+
+export function GroupsPage() {
+  const groups = useQuery(GROUPS);
+  const [editing, setEditing] = useState(null);
+  const [deleting, setDeleting] = useState(null);
+  const rows = groups.data?.customerGroups;
+  const saved = () => {
+    setEditing(null);
+    groups.reload();
+  };
+  return html`<section>
+    <div class="title-row">
+      <${PageTitle}>${t("groups.title")}<//>
+      <button type="button" class="primary" onClick=${() => setEditing({})}>${t("groups.add")}</button>
+    </div>
+    ${rows
+      ? html`<table class="list">
+          <caption class="visually-hidden">${t("groups.title")}</caption>
+          <thead>
+            <tr>
+              <th scope="col">${t("groups.name")}</th>
+              <th scope="col">${t("groups.reference")}</th>
+              <th scope="col" class="number">${t("groups.members")}</th>
+              <th scope="col" class="number">${t("groups.cashback")}</th>
+              <th scope="col">${t("groups.connections")}</th>
+              <th scope="col"><span class="visually-hidden">${t("common.actions")}</span></th>
+            </tr>
+          </thead>
+          <tbody>
+            ${rows.map(
+              (g) => html`<tr key=${g.id}>
+                <td>${g.name}${g.description ? html`<div class="hint">${g.description}</div>` : null}</td>
+                <td><code>${g.reference}</code></td>
+                <td class="number">${g.customerCount}</td>
+                <td class="number">${g.cashbackPercent ? percent(g.cashbackPercent) : ""}</td>
+                <td class="badges">${g.connections.map((c) => html`<${ConnectionBadge} connection=${c} />`)}</td>
+                <td class="row-actions">
+                  <button type="button" onClick=${() => setEditing(g)} aria-label=${t("groups.editNamed", { name: g.name })}>
+                    ${t("common.edit")}
+                  </button>
+                  <button type="button" class="danger" onClick=${() => setDeleting(g)} aria-label=${t("groups.deleteNamed", { name: g.name })}>
+                    ${t("common.delete")}
+                  </button>
+                </td>
+              </tr>`,
+            )}
+          </tbody>
+        </table>
+        ${rows.length === 0 ? html`<p class="empty">${t("groups.none")}</p>` : null}`
+      : html`<${Loading} error=${groups.error} />`}
+    ${editing
+      ? html`<${GroupDialog} group=${editing.id ? editing : null} onClose=${() => setEditing(null)} onSaved=${saved} />`
+      : null}
+    ${deleting
+      ? html`<${ConfirmDialog}
+          title=${t("groups.deleteTitle")}
+          message=${t("groups.deleteConfirm", { name: deleting.name, n: deleting.customerCount })}
+          confirmLabel=${t("common.delete")}
+          onClose=${() => setDeleting(null)}
+          onConfirm=${async () => {
+            const { errors } = await mutate(DELETE, { id: deleting.id });
+            if (!errors.length) groups.reload();
+            return errors;
+          }}
+        />`
+      : null}
+  </section>`;
+}

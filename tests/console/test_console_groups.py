@@ -1,0 +1,135 @@
+"""Ustawienia > Grupy klientów in a browser: the reference fills itself from the name while the
+user types, stays editable, the API's errors appear beside their fields, deleting asks first;
+every change is checked through the API."""
+
+from __future__ import annotations
+
+from playwright.async_api import Page, expect
+
+from tests.console.conftest import Api, Gateway, log_in, open_page
+
+LOCATION = "Grupy"
+GROUPS = "{ customerGroups { name reference description cashbackPercent customerCount } }"
+
+
+async def _open_groups(page: Page, gateway: Gateway, admin: Api) -> None:
+    await log_in(page, gateway, admin.key)
+    await open_page(page, gateway, "settings/groups")
+
+
+async def test_a_new_group_gets_its_reference_while_the_name_is_typed(
+    page: Page, gateway: Gateway, admin: Api
+) -> None:
+    await _open_groups(page, gateway, admin)
+    await page.get_by_role("button", name="Dodaj", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Dodaj")
+    name, reference = dialog.get_by_label("Nazwa"), dialog.get_by_label("Referencja")
+
+    await expect(name).to_be_focused()
+    await name.press_sequentially("Stały", delay=20)
+    await expect(reference).to_have_value("staly")
+    await name.press_sequentially(" klient", delay=20)
+    await expect(reference).to_have_value("staly-klient")
+    await dialog.get_by_label("Opis").fill("Goście, którzy wracają")
+    await dialog.get_by_label("Cashback %").fill("2,5")
+    await dialog.get_by_role("button", name="Zapisz").click()
+
+    await expect(dialog).to_be_hidden()
+    row = page.get_by_role("row").filter(has_text="Stały klient")
+    await expect(row).to_contain_text("staly-klient")
+    await expect(row).to_contain_text("2,5 %")
+    assert (await admin.data(GROUPS))["customerGroups"] == [
+        {
+            "name": "Stały klient",
+            "reference": "staly-klient",
+            "description": "Goście, którzy wracają",
+            "cashbackPercent": "2.50",
+            "customerCount": 0,
+        }
+    ]
+
+
+async def test_an_edited_reference_no_longer_follows_the_name(
+    page: Page, gateway: Gateway, admin: Api
+) -> None:
+    await _open_groups(page, gateway, admin)
+    await page.get_by_role("button", name="Dodaj", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    name, reference = dialog.get_by_label("Nazwa"), dialog.get_by_label("Referencja")
+
+    await name.press_sequentially("Złota karta", delay=10)
+    await expect(reference).to_have_value("zlota-karta")
+    await reference.fill("zloci")
+    await name.press("End")
+    await name.press_sequentially(" plus", delay=10)
+    await page.wait_for_timeout(400)  # longer than the name's debounce
+    await expect(reference).to_have_value("zloci")
+    await dialog.get_by_role("button", name="Zapisz").click()
+
+    await expect(dialog).to_be_hidden()
+    groups = (await admin.data(GROUPS))["customerGroups"]
+    assert {g["name"]: g["reference"] for g in groups}["Złota karta plus"] == "zloci"
+
+
+async def test_a_clashing_name_shows_the_api_error_beside_the_name(
+    page: Page, gateway: Gateway, admin: Api
+) -> None:
+    before = await admin.data(GROUPS)
+    if "Stały klient" not in [g["name"] for g in before["customerGroups"]]:
+        await admin.mutate(
+            'mutation { createCustomerGroup(input: {name: "Stały klient"}) { errors { code } } }'
+        )
+        before = await admin.data(GROUPS)
+    await _open_groups(page, gateway, admin)
+    await page.get_by_role("button", name="Dodaj", exact=True).click()
+    dialog = page.get_by_role("dialog")
+
+    await dialog.get_by_label("Nazwa").fill("STAŁY KLIENT")
+    await expect(dialog.get_by_label("Referencja")).to_have_value("staly-klient")
+    await dialog.get_by_role("button", name="Zapisz").click()
+
+    error = dialog.locator('[data-field="input.name"]')
+    await expect(error).to_be_visible()
+    assert "staly-klient" in (await error.inner_text())
+    await expect(dialog.get_by_label("Nazwa")).to_have_attribute("aria-invalid", "true")
+    assert await admin.data(GROUPS) == before
+
+
+async def test_the_dialog_keeps_focus_and_escape_closes_it(
+    page: Page, gateway: Gateway, admin: Api
+) -> None:
+    await _open_groups(page, gateway, admin)
+    add = page.get_by_role("button", name="Dodaj", exact=True)
+    await add.click()
+    dialog = page.get_by_role("dialog")
+
+    for _ in range(12):
+        await page.keyboard.press("Tab")
+        assert await dialog.evaluate("(d) => d.contains(document.activeElement)")
+    for _ in range(3):
+        await page.keyboard.press("Shift+Tab")
+        assert await dialog.evaluate("(d) => d.contains(document.activeElement)")
+    await page.keyboard.press("Escape")
+
+    await expect(dialog).to_be_hidden()
+    await expect(add).to_be_focused()
+
+
+async def test_deleting_a_group_asks_first(page: Page, gateway: Gateway, admin: Api) -> None:
+    await admin.mutate(
+        'mutation { createCustomerGroup(input: {name: "Do usunięcia"}) { errors { code } } }'
+    )
+    await _open_groups(page, gateway, admin)
+
+    await page.get_by_role("button", name="Usuń grupę Do usunięcia").click()
+    confirm = page.get_by_role("dialog", name="Usunąć grupę?")
+    await confirm.get_by_role("button", name="Anuluj").click()
+    await expect(confirm).to_be_hidden()
+    names = [g["name"] for g in (await admin.data(GROUPS))["customerGroups"]]
+    assert "Do usunięcia" in names
+
+    await page.get_by_role("button", name="Usuń grupę Do usunięcia").click()
+    await confirm.get_by_role("button", name="Usuń").click()
+    await expect(page.get_by_role("row").filter(has_text="Do usunięcia")).to_have_count(0)
+    names = [g["name"] for g in (await admin.data(GROUPS))["customerGroups"]]
+    assert "Do usunięcia" not in names
