@@ -102,6 +102,11 @@ async def test_the_dialog_keeps_focus_and_escape_closes_it(
     add = page.get_by_role("button", name="Dodaj", exact=True)
     await add.click()
     dialog = page.get_by_role("dialog")
+    # the dialog takes the focus once it has rendered
+    await expect(dialog).to_be_visible()
+    await page.wait_for_function(
+        "() => document.querySelector('[role=dialog]')?.contains(document.activeElement)"
+    )
 
     for _ in range(12):
         await page.keyboard.press("Tab")
