@@ -1,0 +1,627 @@
+"""The soak's invariant checks catch what they claim to: each runs on a tiny hand-made location,
+once as it should be (PASS) and once broken (FAIL, with the count of what is wrong).
+
+The rows are written with SQL, past the services, since the broken cases are exactly what the
+services never write. PostgreSQL only: the checks are PostgreSQL SQL, as the soak runs there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from bench.soak_checks import (
+    Database,
+    check_balances,
+    check_commits,
+    check_daily_limits,
+    check_operations,
+    check_schedules,
+    check_settlements,
+    check_sync,
+    open_connection,
+)
+from models.ids import new_id
+from settings import Settings
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+TODAY = date(2026, 12, 1)
+TIMEZONE = "Europe/Warsaw"
+
+
+@pytest.fixture
+async def db(database: Settings) -> AsyncIterator[Database]:
+    if database.is_sqlite:
+        pytest.skip("the soak's checks are PostgreSQL SQL")
+    conn = await open_connection(database.database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def new_location(db: Database) -> UUID:
+    location_id = new_id()
+    await db.execute(
+        "INSERT INTO locations (id, name, currency, timezone, created_at)"
+        " VALUES ($1, 'Soak check', 'PLN', $2, $3)",
+        location_id,
+        TIMEZONE,
+        NOW,
+    )
+    return location_id
+
+
+async def new_customer(db: Database, location_id: UUID, balance: int = 0) -> UUID:
+    customer_id = new_id()
+    await db.execute(
+        "INSERT INTO customers (id, location_id, search_text, credit_balance, created_at,"
+        " updated_at) VALUES ($1, $2, '', $3, $4, $4)",
+        customer_id,
+        location_id,
+        balance,
+        NOW,
+    )
+    return customer_id
+
+
+async def add_entry(
+    db: Database,
+    location_id: UUID,
+    customer_id: UUID,
+    kind: str,
+    delta: int,
+    balance_after: int,
+    *,
+    source: str = "MANUAL",
+    source_id: UUID | None = None,
+    period: int = 0,
+) -> None:
+    await db.execute(
+        "INSERT INTO wallet_entries (location_id, customer_id, kind, requested_amount, delta,"
+        " balance_after, source, source_id, period, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        location_id,
+        customer_id,
+        kind,
+        abs(delta),
+        delta,
+        balance_after,
+        source,
+        source_id or new_id(),
+        period,
+        NOW,
+    )
+
+
+async def add_checkout(
+    db: Database,
+    location_id: UUID,
+    customer_id: UUID,
+    key: str,
+    *,
+    credits_used: int = 0,
+    cashback: int = 0,
+    group_discount: int = 0,
+    discounts: list[dict[str, Any]] | None = None,
+    status: str = "COMMITTED",
+    channel: str = "POS",
+) -> UUID:
+    checkout_id = new_id()
+    await db.execute(
+        "INSERT INTO checkouts (id, location_id, customer_id, channel, status, business_date,"
+        " lines, discounts, subtotal, discount_total, total, group_discount, credits_used,"
+        " cashback_granted, idempotency_key, request_hash, created_at, refunded_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, '[]'::jsonb, $7::jsonb, 10000, 0, 10000, $8, $9,"
+        " $10, $11, '', $12, $13)",
+        checkout_id,
+        location_id,
+        customer_id,
+        channel,
+        status,
+        TODAY,
+        json.dumps(discounts or []),
+        group_discount,
+        credits_used,
+        cashback,
+        key,
+        NOW,
+        NOW if status == "REFUNDED" else None,
+    )
+    return checkout_id
+
+
+def group_discount(amount: int, external_id: str = "3", reference: str = "staly-klient") -> Any:
+    return {
+        "id": f"pos-discount:{external_id}",
+        "kind": "GROUP_DISCOUNT",
+        "name": "10%",
+        "amount": amount,
+        "reference": reference,
+        "removable": True,
+    }
+
+
+async def add_pos_group(db: Database, location_id: UUID, daily_limit: int | None) -> None:
+    await db.execute(
+        "INSERT INTO pos_customer_groups (location_id, external_id, name, reference,"
+        " reference_key, daily_limit, discount_ids, removed, last_seen_at, updated_at)"
+        " VALUES ($1, '17', 'Stały klient', 'staly-klient', 'staly-klient', $2, '[\"3\"]',"
+        " false, $3, $3)",
+        location_id,
+        daily_limit,
+        NOW,
+    )
+
+
+# ------------------------------------------------------------------ balances
+
+
+async def test_balances_pass_when_each_balance_is_the_sum_of_its_entries(db: Database) -> None:
+    location_id = await new_location(db)
+    customer = await new_customer(db, location_id, 500)
+    await add_entry(db, location_id, customer, "ADD", 300, 300)
+    await add_entry(db, location_id, customer, "ADD", 200, 500)
+    await new_customer(db, location_id, 0)  # no entries, no balance
+
+    check = await check_balances(db, location_id)
+
+    assert check.passed
+    assert check.detail == (
+        "2 customers, 2 entries; 0 differ from the sum, 0 from the latest entry, "
+        "0 negative balances, 0 negative entries"
+    )
+
+
+async def test_balances_fail_on_a_balance_off_its_entries(db: Database) -> None:
+    location_id = await new_location(db)
+    customer = await new_customer(db, location_id, 600)
+    await add_entry(db, location_id, customer, "ADD", 300, 300)
+    await add_entry(db, location_id, customer, "ADD", 200, 500)
+
+    check = await check_balances(db, location_id)
+
+    assert not check.passed
+    assert check.detail == (
+        "1 customers, 2 entries; 1 differ from the sum, 1 from the latest entry, "
+        "0 negative balances, 0 negative entries"
+    )
+
+
+async def test_balances_fail_on_a_negative_entry(db: Database) -> None:
+    location_id = await new_location(db)
+    customer = await new_customer(db, location_id, 0)
+    await add_entry(db, location_id, customer, "REDEEM", -100, -100)
+    await add_entry(db, location_id, customer, "ADD", 100, 0)
+
+    check = await check_balances(db, location_id)
+
+    assert not check.passed
+    assert check.detail.endswith("0 negative balances, 1 negative entries")
+
+
+async def test_balances_fail_on_a_negative_balance(db: Database) -> None:
+    """The database refuses a negative balance; the check is caught out only with that
+    constraint dropped, in a transaction that is rolled back."""
+    location_id = await new_location(db)
+    await db.execute("BEGIN")
+    try:
+        await db.execute("ALTER TABLE customers DROP CONSTRAINT customers_credit_balance_range")
+        customer = await new_customer(db, location_id, -100)
+        await add_entry(db, location_id, customer, "SET", -100, -100)
+
+        check = await check_balances(db, location_id)
+    finally:
+        await db.execute("ROLLBACK")
+
+    assert not check.passed
+    assert check.detail.endswith("1 negative balances, 1 negative entries")
+
+
+# ------------------------------------------------------------------ commits
+
+
+async def test_commits_pass_with_one_checkout_per_confirmed_key(db: Database) -> None:
+    location_id = await new_location(db)
+    customer = await new_customer(db, location_id)
+    first = await add_checkout(db, location_id, customer, "k1")
+    second = await add_checkout(db, location_id, customer, "k2")
+
+    check = await check_commits(db, location_id, {"k1": first, "k2": second}, ["k3"])
+
+    assert check.passed
+    assert check.detail == (
+        "2 confirmed, 0 without exactly their one checkout; 1 refused, 0 of them written; "
+        "0 checkouts the client never saw confirmed"
+    )
+
+
+async def test_commits_fail_on_two_checkouts_for_one_key(db: Database) -> None:
+    location_id = await new_location(db)
+    customer = await new_customer(db, location_id)
+    first = await add_checkout(db, location_id, customer, "k1")
+    await add_checkout(db, location_id, customer, "k1")
+
+    check = await check_commits(db, location_id, {"k1": first}, [])
+
+    assert not check.passed
+    assert check.detail.startswith("1 confirmed, 1 without exactly their one checkout;")
+
+
+async def test_commits_fail_on_a_confirmed_commit_without_its_checkout(db: Database) -> None:
+    location_id = await new_location(db)
+    customer = await new_customer(db, location_id)
+    await add_checkout(db, location_id, customer, "k1")
+
+    check = await check_commits(db, location_id, {"k1": new_id(), "k2": new_id()}, [])
+
+    assert not check.passed
+    assert check.detail.startswith("2 confirmed, 2 without exactly their one checkout;")
+
+
+async def test_commits_fail_on_a_refused_commit_written(db: Database) -> None:
+    location_id = await new_location(db)
+    customer = await new_customer(db, location_id)
+    await add_checkout(db, location_id, customer, "refused")
+
+    check = await check_commits(db, location_id, {}, ["refused"])
+
+    assert not check.passed
+    assert check.detail == (
+        "0 confirmed, 0 without exactly their one checkout; 1 refused, 1 of them written; "
+        "1 checkouts the client never saw confirmed"
+    )
+
+
+# ------------------------------------------------------------------ settlements
+
+
+async def settled_checkouts(db: Database, location_id: UUID) -> UUID:
+    """A sale that used 5.00 of credits and granted 1.00 of cashback, and one like it refunded;
+    returns the customer."""
+    customer = await new_customer(db, location_id, 2_000)
+    await add_entry(db, location_id, customer, "ADD", 2_000, 2_000)
+    sale = await add_checkout(db, location_id, customer, "s1", credits_used=500, cashback=100)
+    await add_entry(
+        db, location_id, customer, "REDEEM", -500, 1_500, source="CHECKOUT", source_id=sale
+    )
+    await add_entry(
+        db, location_id, customer, "CASHBACK", 100, 1_600, source="CHECKOUT", source_id=sale
+    )
+    refunded = await add_checkout(
+        db, location_id, customer, "s2", credits_used=500, cashback=100, status="REFUNDED"
+    )
+    for kind, delta, after in (
+        ("REDEEM", -500, 1_100),
+        ("CASHBACK", 100, 1_200),
+        ("REFUND", 500, 1_700),
+        ("CASHBACK_REVERSAL", -100, 1_600),
+    ):
+        await add_entry(
+            db, location_id, customer, kind, delta, after, source="CHECKOUT", source_id=refunded
+        )
+    return customer
+
+
+async def test_settlements_pass_with_every_entry_of_every_checkout(db: Database) -> None:
+    location_id = await new_location(db)
+    customer = await settled_checkouts(db, location_id)
+    await add_checkout(db, location_id, customer, "s3")  # no credits, no cashback: no entries
+
+    check = await check_settlements(db, location_id)
+
+    assert check.passed
+    assert check.detail == (
+        "3 checkouts (2 with credits, 1 refunded); 0 debits, 0 cashbacks, 0 refunds wrong; "
+        "0 checkout entries without a checkout"
+    )
+
+
+async def test_settlements_fail_on_a_checkout_without_its_debit(db: Database) -> None:
+    location_id = await new_location(db)
+    customer = await settled_checkouts(db, location_id)
+    await add_checkout(db, location_id, customer, "s3", credits_used=300)
+
+    check = await check_settlements(db, location_id)
+
+    assert not check.passed
+    assert check.detail == (
+        "3 checkouts (3 with credits, 1 refunded); 1 debits, 0 cashbacks, 0 refunds wrong; "
+        "0 checkout entries without a checkout"
+    )
+
+
+async def test_settlements_fail_on_a_debit_of_another_amount(db: Database) -> None:
+    location_id = await new_location(db)
+    customer = await settled_checkouts(db, location_id)
+    sale = await add_checkout(db, location_id, customer, "s3", credits_used=300)
+    await add_entry(
+        db, location_id, customer, "REDEEM", -200, 1_400, source="CHECKOUT", source_id=sale
+    )
+
+    check = await check_settlements(db, location_id)
+
+    assert not check.passed
+    assert "; 1 debits, 0 cashbacks, 0 refunds wrong;" in check.detail
+
+
+async def test_settlements_fail_on_a_debit_without_its_checkout(db: Database) -> None:
+    location_id = await new_location(db)
+    customer = await settled_checkouts(db, location_id)
+    await add_entry(db, location_id, customer, "REDEEM", -100, 1_500, source="CHECKOUT")
+
+    check = await check_settlements(db, location_id)
+
+    assert not check.passed
+    assert check.detail.endswith("; 1 checkout entries without a checkout")
+
+
+async def test_settlements_fail_on_a_refund_without_its_entry(db: Database) -> None:
+    location_id = await new_location(db)
+    customer = await settled_checkouts(db, location_id)
+    refunded = await add_checkout(
+        db, location_id, customer, "s3", credits_used=200, status="REFUNDED"
+    )
+    await add_entry(
+        db, location_id, customer, "REDEEM", -200, 1_400, source="CHECKOUT", source_id=refunded
+    )
+
+    check = await check_settlements(db, location_id)
+
+    assert not check.passed
+    assert "; 0 debits, 0 cashbacks, 1 refunds wrong;" in check.detail
+
+
+# ------------------------------------------------------------------ daily limits
+
+
+async def discounted(
+    db: Database, location_id: UUID, customer: UUID, key: str, amount: int, **columns: Any
+) -> None:
+    """A checkout with a group discount of `amount` through the mirrored group (or `via`)."""
+    via = columns.pop("via", "3")
+    discounts = [group_discount(amount, external_id=via)]
+    await add_checkout(
+        db, location_id, customer, key, group_discount=amount, discounts=discounts, **columns
+    )
+
+
+async def test_daily_limits_pass_up_to_the_limit(db: Database) -> None:
+    location_id = await new_location(db)
+    await add_pos_group(db, location_id, 5_000)
+    customer = await new_customer(db, location_id)
+    await discounted(db, location_id, customer, "d1", 3_000)
+    await discounted(db, location_id, customer, "d2", 2_000)
+    # Neither a refunded checkout nor an online one counts against the limit.
+    await discounted(db, location_id, customer, "d3", 900, status="REFUNDED")
+    await discounted(db, location_id, customer, "d4", 900, channel="ONLINE")
+
+    check = await check_daily_limits(db, location_id)
+
+    assert check.passed
+    assert check.detail == (
+        "1 customer-days with a group discount, 0 over the limit, 1 exactly at it, "
+        "0 through an unlimited group, 0 whose group could not be found in the mirror"
+    )
+
+
+async def test_daily_limits_fail_past_the_limit(db: Database) -> None:
+    location_id = await new_location(db)
+    await add_pos_group(db, location_id, 5_000)
+    customer = await new_customer(db, location_id)
+    await discounted(db, location_id, customer, "d1", 3_000)
+    await discounted(db, location_id, customer, "d2", 2_000)
+    await discounted(db, location_id, customer, "d3", 1, channel="KIOSK")
+
+    check = await check_daily_limits(db, location_id)
+
+    assert not check.passed
+    assert check.detail.startswith("1 customer-days with a group discount, 1 over the limit,")
+
+
+async def test_daily_limits_fail_on_a_discount_through_no_known_group(db: Database) -> None:
+    location_id = await new_location(db)
+    await add_pos_group(db, location_id, 5_000)
+    customer = await new_customer(db, location_id)
+    await discounted(db, location_id, customer, "d1", 100, via="99")
+
+    check = await check_daily_limits(db, location_id)
+
+    assert not check.passed
+    assert check.detail.endswith(", 1 whose group could not be found in the mirror")
+
+
+async def test_daily_limits_pass_through_a_group_without_a_limit(db: Database) -> None:
+    location_id = await new_location(db)
+    await add_pos_group(db, location_id, None)
+    customer = await new_customer(db, location_id)
+    await discounted(db, location_id, customer, "d1", 90_000)
+
+    check = await check_daily_limits(db, location_id)
+
+    assert check.passed
+    assert check.detail == (
+        "1 customer-days with a group discount, 0 over the limit, 0 exactly at it, "
+        "1 through an unlimited group, 0 whose group could not be found in the mirror"
+    )
+
+
+# ------------------------------------------------------------------ wallet operations
+
+
+async def add_operation(db: Database, location_id: UUID, status: str, total: int) -> UUID:
+    operation_id = new_id()
+    await db.execute(
+        "INSERT INTO wallet_operations (id, location_id, operation, amount, source, status,"
+        " total, processed, attempts, created_at) VALUES ($1, $2, 'ADD', 100, 'BULK', $3, $4,"
+        " $4, 1, $5)",
+        operation_id,
+        location_id,
+        status,
+        total,
+        NOW,
+    )
+    return operation_id
+
+
+async def test_operations_pass_with_one_entry_per_customer(db: Database) -> None:
+    location_id = await new_location(db)
+    operation = await add_operation(db, location_id, "SUCCEEDED", 2)
+    for _ in range(2):
+        customer = await new_customer(db, location_id, 100)
+        await add_entry(
+            db, location_id, customer, "ADD", 100, 100, source="BULK", source_id=operation
+        )
+
+    check = await check_operations(db, location_id)
+
+    assert check.passed
+    assert check.detail == (
+        "1 operations (0 by group filter), 2 entries; 0 not SUCCEEDED, "
+        "0 with another count of entries than customers"
+    )
+
+
+async def test_operations_fail_on_a_customer_missed(db: Database) -> None:
+    location_id = await new_location(db)
+    operation = await add_operation(db, location_id, "SUCCEEDED", 2)
+    customer = await new_customer(db, location_id, 100)
+    await add_entry(db, location_id, customer, "ADD", 100, 100, source="BULK", source_id=operation)
+
+    check = await check_operations(db, location_id)
+
+    assert not check.passed
+    assert check.detail.endswith("0 not SUCCEEDED, 1 with another count of entries than customers")
+
+
+async def test_operations_fail_on_one_left_queued(db: Database) -> None:
+    location_id = await new_location(db)
+    await add_operation(db, location_id, "QUEUED", 0)
+
+    check = await check_operations(db, location_id)
+
+    assert not check.passed
+    assert check.detail.endswith("1 not SUCCEEDED, 0 with another count of entries than customers")
+
+
+# ------------------------------------------------------------------ schedules
+
+
+async def add_schedule(db: Database, location_id: UUID, customers: list[UUID]) -> UUID:
+    """A daily schedule for `customers`, created today and starting today."""
+    schedule_id = new_id()
+    await db.execute(
+        "INSERT INTO credit_schedules (id, location_id, operation, amount, every, unit,"
+        " start_date, target, customer_ids, group_ids, paused, last_period, created_at)"
+        " VALUES ($1, $2, 'ADD', 100, 1, 'DAY', $3, 'CUSTOMERS', $4::jsonb, '[]', false, -1, $5)",
+        schedule_id,
+        location_id,
+        TODAY,
+        json.dumps([str(c) for c in customers]),
+        NOW,
+    )
+    return schedule_id
+
+
+async def add_run(db: Database, schedule_id: UUID, status: str) -> None:
+    await db.execute(
+        "INSERT INTO schedule_runs (id, schedule_id, period, period_on, status, total, processed,"
+        " attempts, created_at) VALUES ($1, $2, 0, $3, $4, 2, 2, 1, $5)",
+        new_id(),
+        schedule_id,
+        TODAY,
+        status,
+        NOW,
+    )
+
+
+async def test_schedules_pass_with_each_due_period_applied_to_every_member(db: Database) -> None:
+    location_id = await new_location(db)
+    customers = [await new_customer(db, location_id, 100) for _ in range(2)]
+    schedule = await add_schedule(db, location_id, customers)
+    await add_run(db, schedule, "SUCCEEDED")
+    for customer in customers:
+        await add_entry(
+            db, location_id, customer, "ADD", 100, 100, source="SCHEDULE", source_id=schedule
+        )
+
+    check = await check_schedules(db, location_id, TIMEZONE, NOW)
+
+    assert check.passed
+    assert check.detail == (
+        "1 schedules, 1 periods applied; 0 due periods never run, 0 not SUCCEEDED, "
+        "0 with another count of entries than members"
+    )
+
+
+async def test_schedules_fail_on_a_member_missed(db: Database) -> None:
+    location_id = await new_location(db)
+    customers = [await new_customer(db, location_id, 100) for _ in range(2)]
+    schedule = await add_schedule(db, location_id, customers)
+    await add_run(db, schedule, "SUCCEEDED")
+    await add_entry(
+        db, location_id, customers[0], "ADD", 100, 100, source="SCHEDULE", source_id=schedule
+    )
+
+    check = await check_schedules(db, location_id, TIMEZONE, NOW)
+
+    assert not check.passed
+    assert check.detail == (
+        "1 schedules, 0 periods applied; 0 due periods never run, 0 not SUCCEEDED, "
+        "1 with another count of entries than members"
+    )
+
+
+async def test_schedules_fail_on_a_due_period_never_run(db: Database) -> None:
+    location_id = await new_location(db)
+    await add_schedule(db, location_id, [await new_customer(db, location_id)])
+
+    check = await check_schedules(db, location_id, TIMEZONE, NOW)
+
+    assert not check.passed
+    assert check.detail.startswith("1 schedules, 0 periods applied; 1 due periods never run,")
+
+
+# ------------------------------------------------------------------ sync
+
+
+async def add_sync_run(db: Database, location_id: UUID, status: str) -> UUID:
+    run_id = new_id()
+    await db.execute(
+        "INSERT INTO sync_runs (id, location_id, channel, status, attempts, created_at, fetched,"
+        " linked, unmatched, written, error) VALUES ($1, $2, 'GOPOS', $3, 1, $4, 2, 2, 0, 2, $5)",
+        run_id,
+        location_id,
+        status,
+        NOW,
+        "upstream down" if status == "FAILED" else None,
+    )
+    return run_id
+
+
+async def test_sync_passes_when_it_succeeded(db: Database) -> None:
+    location_id = await new_location(db)
+    run = await add_sync_run(db, location_id, "SUCCEEDED")
+
+    check = await check_sync(db, location_id, run)
+
+    assert check.passed
+    assert check.detail == "SUCCEEDED: 2 groups fetched, 2 linked, 2 rows written"
+
+
+async def test_sync_fails_when_it_failed_or_never_ran(db: Database) -> None:
+    location_id = await new_location(db)
+    run = await add_sync_run(db, location_id, "FAILED")
+
+    failed = await check_sync(db, location_id, run)
+    missing = await check_sync(db, location_id, None)
+
+    assert not failed.passed
+    assert failed.detail == "FAILED: 2 groups fetched, 2 linked, 2 rows written; upstream down"
+    assert not missing.passed
+    assert missing.detail == "no sync was queued"
