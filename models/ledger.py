@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from tortoise import connections
@@ -211,12 +212,34 @@ async def preview_totals(
     expression `apply_chunk` writes (REDUCE clamps at zero), and nothing is read row by row."""
     greatest = "GREATEST" if _connection().capabilities.dialect == "postgres" else "MAX"
     new = _new_balance(operation, "credit_balance", str(int(amount)), greatest)
-    rows = await customers.annotate(
-        customers=RawSQL("COUNT(*)"),
-        changed=RawSQL(f"COUNT(CASE WHEN ({new}) <> credit_balance THEN 1 END)"),
-        balance_before=RawSQL("COALESCE(SUM(credit_balance), 0)"),
-        balance_after=RawSQL(f"COALESCE(SUM({new}), 0)"),
-        over_maximum=RawSQL(f"COUNT(CASE WHEN ({new}) > {MAX_CREDIT_BALANCE} THEN 1 END)"),
-    ).values("customers", "changed", "balance_before", "balance_after", "over_maximum")
-    (row,) = rows
-    return PreviewTotals(**{name: int(value) for name, value in row.items()})
+    sums = {
+        "customers": RawSQL("COUNT(*)"),
+        "changed": RawSQL(f"COUNT(CASE WHEN ({new}) <> credit_balance THEN 1 END)"),
+        **_split_sum("balance_before", "credit_balance"),
+        **_split_sum("balance_after", new),
+        "over_maximum": RawSQL(f"COUNT(CASE WHEN ({new}) > {MAX_CREDIT_BALANCE} THEN 1 END)"),
+    }
+    (row,) = await customers.annotate(**sums).values(*sums)
+    return PreviewTotals(
+        customers=int(row["customers"]),
+        changed=int(row["changed"]),
+        balance_before=_joined(row, "balance_before"),
+        balance_after=_joined(row, "balance_after"),
+        over_maximum=int(row["over_maximum"]),
+    )
+
+
+# A sum of balances is taken in two parts, each far from 64 bits however many wallets hold the
+# most they may: SQLite's SUM fails past 64 bits (9,224 full wallets reach it).
+_SPLIT = 10**9
+
+
+def _split_sum(name: str, expression: str) -> dict[str, RawSQL]:
+    return {
+        f"{name}_high": RawSQL(f"COALESCE(SUM(({expression}) / {_SPLIT}), 0)"),
+        f"{name}_low": RawSQL(f"COALESCE(SUM(({expression}) % {_SPLIT}), 0)"),
+    }
+
+
+def _joined(row: dict[str, Any], name: str) -> int:
+    return int(row[f"{name}_high"]) * _SPLIT + int(row[f"{name}_low"])

@@ -39,6 +39,7 @@ from graphql.pyutils import Undefined
 
 from domain.access import MAX_LISTED_API_KEYS
 from domain.pricing import MAX_LINES
+from gateway.schema.limits import fragment_order
 
 PAGE_ARGUMENT = "first"
 # Unpaged lists and the most items they hold: (type, field) → bound.
@@ -176,6 +177,10 @@ def _cost(
         return 0, False
     fragments = {f.name.value: f for f in _fragments(document)}
     coster = _Coster(schema, fragments, variables or {}, _variable_defaults(operation))
+    # Each fragment after those it spreads: a chain of hundreds is costed without recursing
+    # once per link. (Validation refuses a cycle; its cost is found by recursing.)
+    for name in fragment_order(fragments) or ():
+        coster.fragment(name)
     cost = coster.selection(operation.selection_set, _root_type(schema, operation))
     return cost, coster.read_variables
 
