@@ -15,6 +15,7 @@ become the errors of `adapters.errors`.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import random
@@ -27,6 +28,7 @@ from typing import Any, TypeVar
 
 import httpx
 from httpx_retries import Retry, RetryTransport
+from prometheus_client import Counter
 
 from adapters.errors import (
     CredentialsRejected,
@@ -53,6 +55,30 @@ _REDACTED = "[redacted]"
 
 logger = logging.getLogger(__name__)
 
+# Every attempt at an upstream request, by upstream ("GoPOS", "GoOrder") and HTTP status
+# ("error" when no answer came); and the attempts that were retries.
+_REQUESTS = Counter(
+    "gocrm_upstream_requests_total",
+    "Requests sent to an upstream system (every attempt), by upstream and HTTP status; 'error'"
+    " when the upstream could not be reached or did not answer.",
+    ["upstream", "status"],
+)
+_RETRIES = Counter(
+    "gocrm_upstream_retries_total",
+    "Upstream requests that were retries of an earlier attempt, by upstream.",
+    ["upstream"],
+)
+_counted: dict[tuple[str, str], Any] = {}
+
+
+def _count_attempt(upstream: str, status: str, attempt: int) -> None:
+    child = _counted.get((upstream, status))
+    if child is None:
+        child = _counted[upstream, status] = _REQUESTS.labels(upstream, status)
+    child.inc()
+    if attempt > 1:
+        _RETRIES.labels(upstream).inc()
+
 
 @dataclass(frozen=True, slots=True)
 class HttpConfig:
@@ -75,6 +101,9 @@ class HttpConfig:
     retry_after_cap: float = 30.0
     sync_deadline: float = 60.0
     read_ahead_pages: int = 4
+    # Where an upstream may be: None, anywhere; otherwise public addresses and these networks
+    # (see `_EgressGuard`).
+    allowed_networks: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("connect_timeout", "read_timeout", "pool_timeout", "sync_deadline"):
@@ -208,7 +237,11 @@ class _ObservedTransport(httpx.AsyncBaseTransport):
         exchange.attempts += 1
         try:
             response = await self._inner.handle_async_request(request)
+        except asyncio.CancelledError:  # the sync's deadline passed while it waited
+            _count_attempt(exchange.upstream, "error", exchange.attempts)
+            raise
         except httpx.HTTPError as exc:
+            _count_attempt(exchange.upstream, "error", exchange.attempts)
             exchange.error = exchange.redact(_describe(exc))
             logger.info(
                 "%s %s %s failed (attempt %d): %s",
@@ -219,6 +252,7 @@ class _ObservedTransport(httpx.AsyncBaseTransport):
                 exchange.error,
             )
             raise
+        _count_attempt(exchange.upstream, str(response.status_code), exchange.attempts)
         if response.status_code >= 400:
             await response.aread()
             exchange.status = response.status_code
@@ -292,6 +326,45 @@ class TokenCache:
             return value
 
 
+class _EgressGuard(httpx.AsyncBaseTransport):
+    """Keeps upstream requests off the gateway's own network: a base URL is configured by a
+    location's admin, so a host that resolves to a loopback, private, link-local or otherwise
+    non-public address (a metadata service, a database, another tenant's internal system) is
+    refused before the request is sent, unless it lies in `allowed`. The refusal is an
+    `UpstreamError`, which no retry repeats and which ends the sync FAILED with its message.
+
+    The host is resolved here and again when the connection opens: a name whose DNS answer
+    changes between the two could still slip through, which the network's own egress rules
+    must cover."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, allowed: tuple[str, ...]) -> None:
+        self._inner = inner
+        self._allowed = tuple(ipaddress.ip_network(n, strict=False) for n in allowed)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        host, port = request.url.host, request.url.port or 443
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port)
+        except OSError:
+            infos = []  # unresolvable: the connection attempt below reports it
+        for info in infos:
+            address = ipaddress.ip_address(info[4][0])
+            if not address.is_global and not any(address in n for n in self._allowed):
+                retry = request.extensions.get("retry")
+                exchange = retry.exchange if isinstance(retry, _SyncRetry) else None
+                upstream = exchange.upstream if exchange is not None else "The upstream"
+                raise UpstreamError(
+                    upstream,
+                    f"{upstream}'s base URL host {host} resolves to {address}, which is not a"
+                    " public address; the gateway only calls public addresses"
+                    " (GOCRM_UPSTREAM_ALLOW lists networks to allow besides).",
+                )
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 class UpstreamClients:
     """The process's HTTP clients for upstream systems, one per base URL; close on shutdown.
 
@@ -361,6 +434,8 @@ class UpstreamClients:
                 max_keepalive_connections=config.max_connections,
             )
             inner = httpx.AsyncHTTPTransport(limits=limits)
+            if config.allowed_networks is not None:
+                inner = _EgressGuard(inner, config.allowed_networks)
         return httpx.AsyncClient(
             base_url=base_url,
             transport=RetryTransport(transport=_ObservedTransport(inner), retry=self._retry(None)),

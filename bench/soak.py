@@ -333,6 +333,8 @@ def process_env(args: argparse.Namespace, queue: str, secret_key: str) -> dict[s
         "GOCRM_CHECK_SECONDS": str(args.check_seconds),
         # One process per `gocrm serve`: the soak's two gateways are two processes.
         "GOCRM_WORKERS": "1",
+        # The GoPOS simulator listens on loopback.
+        "GOCRM_UPSTREAM_ALLOW": "127.0.0.0/8",
         "PYTHONUNBUFFERED": "1",
     }
 

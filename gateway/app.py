@@ -3,12 +3,13 @@ in-process job runner."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -17,13 +18,15 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from gateway import console, graphiql
 from gateway.http import GraphQLEndpoint, Shortcut
+from gateway.metrics import AddressAllowList, metrics_endpoint, process_stopped
 from gateway.observability import RequestIdMiddleware, configure_logging
 from gateway.readiness import (
+    DATABASE_TIMEOUT_SECONDS,
     OneLineStartupRefusal,
-    StartupRefusedError,
     check_migrations,
     check_secret_key,
     readyz,
+    redis_state,
 )
 from gateway.runtime import build_runtime, close_runtime, with_dispatcher
 from gateway.schema.root import build_schema
@@ -33,9 +36,16 @@ from services.runtime import Runtime
 from settings import Settings, load_settings
 from tasks.inprocess import InProcessDispatcher
 
+log = logging.getLogger(__name__)
+
 
 async def healthz(request: Request) -> JSONResponse:
-    if await database_is_reachable():
+    try:
+        async with asyncio.timeout(DATABASE_TIMEOUT_SECONDS):
+            reachable = await database_is_reachable()
+    except TimeoutError:
+        reachable = False
+    if reachable:
         return JSONResponse({"status": "ok"})
     return JSONResponse({"status": "unavailable"}, status_code=503)
 
@@ -71,28 +81,28 @@ def create_app(
             raise
         redis = None
         if settings.redis_url:
-            from arq import create_pool
-            from arq.connections import RedisSettings
+            from tasks.worker import ArqDispatcher, dispatcher_pool
 
-            from tasks.worker import ArqDispatcher
-
-            try:
-                redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-            except (OSError, RedisError) as error:
-                if manage_database:
-                    await close_database()
-                raise StartupRefusedError(
-                    f"Refusing to start: Redis at REDIS_URL is not reachable ({error}); start"
-                    " Redis, or unset REDIS_URL to run jobs in this process."
-                ) from error
+            # Tills need no Redis: without it the gateway serves, and the jobs it queues wait
+            # in the database for the periodic check (see `ArqDispatcher`).
+            redis = dispatcher_pool(settings.redis_url)
+            if await redis_state(settings.redis_url) != "up":
+                log.warning(
+                    "Redis at REDIS_URL is not reachable: serving anyway; background jobs stay"
+                    " QUEUED in the database until it is"
+                )
             endpoint.runtime = with_dispatcher(base, ArqDispatcher(redis, settings.queue_name))
         elif in_process is not None:
             in_process.start_ticker(settings.check_seconds)
         try:
             yield
         finally:
+            # The server has let the requests in flight finish (`GOCRM_SHUTDOWN_GRACE`); jobs
+            # running here end after the chunk in hand, within the same grace.
+            base.stop.request()
             if in_process is not None:
-                await in_process.close()
+                await in_process.close(grace_seconds=settings.shutdown_grace_seconds)
+            process_stopped()
             await close_runtime(base)
             if redis is not None:
                 await redis.aclose()
@@ -114,6 +124,11 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz(settings), methods=["GET"]),
+        Route(
+            "/metrics",
+            metrics_endpoint(AddressAllowList(settings.metrics_allow)),
+            methods=["GET"],
+        ),
         Mount(console.PATH, console.app(), name="console"),
     ]
     if not settings.production:
@@ -134,8 +149,9 @@ def create_app(
 
 def app_factory() -> Starlette:
     """Entry point for `uvicorn --factory` (one per worker process, each logging on its own)."""
-    configure_logging()
-    app = create_app()
+    settings = load_settings()
+    configure_logging(json_lines=settings.log_format == "json")
+    app = create_app(settings)
     # What start-up built lives as long as the process: keep it out of the collector's full
     # passes, which otherwise pause a busy server for 60-110 ms several times a minute.
     gc.freeze()
@@ -153,8 +169,9 @@ def demo_app_factory() -> Starlette:
     from adapters.gopos.simulator import create_gopos_simulator
     from services.demo import demo_fixture
 
-    configure_logging()
-    app = create_app()
+    settings = load_settings()
+    configure_logging(json_lines=settings.log_format == "json")
+    app = create_app(settings)
     app.router.routes += [
         Mount(DEMO_SIMULATORS["gopos"], create_gopos_simulator(demo_fixture("gopos"))),
         Mount(DEMO_SIMULATORS["goorder"], create_goorder_simulator(demo_fixture("goorder"))),

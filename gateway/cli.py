@@ -13,9 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -107,18 +110,63 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _share_metrics(settings: Settings) -> None:
+    """Before any metric exists: this process, and the processes it starts, keep their metrics
+    in `GOCRM_METRICS_DIR` (prometheus-client's multiprocess mode), where `/metrics` sums them.
+    The files of processes no longer running are removed first; those of a `gocrm worker` or
+    a gateway still running on this host are kept."""
+    directory = Path(settings.metrics_dir).resolve()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CommandError(
+            f"GOCRM_METRICS_DIR: cannot create {str(directory)!r} ({error.strerror})"
+        ) from None
+    if not os.access(directory, os.W_OK):
+        raise CommandError(f"GOCRM_METRICS_DIR: {str(directory)!r} is not writable")
+    for file in directory.glob("*.db"):
+        pid = file.stem.rpartition("_")[2]
+        if pid.isdigit() and not _running(int(pid)):
+            file.unlink(missing_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.is_sqlite and args.workers > 1:
+    workers = args.workers or settings.server_workers
+    if settings.is_sqlite and workers > 1:
         raise CommandError("SQLite serves one worker; set DATABASE_URL to PostgreSQL for more")
+    _share_metrics(settings)
     # Reachable, migrated on SQLite; in production also current (the app checks again at
     # start-up, and in development only warns).
     _with_database(settings, _nothing, require_current=settings.production)
-    return _serve(args)
+    args.workers = workers
+    return _serve(args, settings)
 
 
-def _serve(args: argparse.Namespace, factory: str = "gateway.app:app_factory") -> int:
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def _serve(
+    args: argparse.Namespace, settings: Settings, factory: str = "gateway.app:app_factory"
+) -> int:
+    """uvicorn: on SIGTERM it stops accepting, gives the requests in flight
+    `GOCRM_SHUTDOWN_GRACE` seconds, then runs the lifespan's shutdown (jobs, pools)."""
     import uvicorn
 
+    # Once shut down, uvicorn raises the signal that stopped it again, for the handler it
+    # found: a stop on SIGTERM that went as planned ends the command with status 0.
+    signal.signal(signal.SIGTERM, _stopped)
     uvicorn.run(
         factory,
         factory=True,
@@ -130,6 +178,7 @@ def _serve(args: argparse.Namespace, factory: str = "gateway.app:app_factory") -
         log_config=None,
         access_log=False,
         proxy_headers=True,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
     return 0
 
@@ -227,14 +276,15 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         flush=True,
     )
     args.workers = 1
-    return _serve(args, factory="gateway.app:demo_app_factory")
+    return _serve(args, settings, factory="gateway.app:demo_app_factory")
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from gateway.readiness import redis_state
-
     if not settings.redis_url:
         raise CommandError("set REDIS_URL to run arq workers (without it jobs run in-process)")
+    _share_metrics(settings)
+    from gateway.readiness import redis_state
+
     if asyncio.run(redis_state(settings.redis_url)) != "up":
         parts = urlsplit(settings.redis_url)
         where = f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
@@ -242,13 +292,13 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     _with_database(settings, _nothing)
 
     from arq.connections import RedisSettings
-    from arq.worker import Worker
 
+    from gateway.metrics import AddressAllowList, process_stopped, serve_worker_metrics
     from gateway.runtime import build_runtime, close_runtime
     from models.db import close_database, open_database
     from services.jobs import Dispatcher
     from services.runtime import Runtime
-    from tasks.worker import worker_options
+    from tasks.worker import GracefulWorker, worker_options
 
     opened: list[Runtime] = []
 
@@ -261,8 +311,20 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         for runtime in opened:
             await close_runtime(runtime)
         await close_database()
+        process_stopped()
 
-    Worker(
+    if settings.worker_metrics_port is not None:
+        try:
+            serve_worker_metrics(
+                settings.worker_metrics_port, AddressAllowList(settings.metrics_allow)
+            )
+        except OSError as error:
+            raise CommandError(
+                f"GOCRM_WORKER_METRICS_PORT: cannot listen on port"
+                f" {settings.worker_metrics_port} ({error.strerror})"
+            ) from None
+
+    GracefulWorker(
         **worker_options(
             start=start,
             stop=stop,
@@ -271,6 +333,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
             check_seconds=settings.check_seconds,
             job_timeout_seconds=settings.job_timeout_seconds,
             max_jobs=settings.worker_max_jobs,
+            shutdown_grace_seconds=settings.shutdown_grace_seconds,
         )
     ).run()
     return 0
@@ -295,11 +358,15 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def _serve_options(parser: argparse.ArgumentParser) -> None:
+def _serve_options(parser: argparse.ArgumentParser, workers: int | None = 1) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
     parser.add_argument(
-        "--workers", type=int, default=1, help="server processes (PostgreSQL only for more than 1)"
+        "--workers",
+        type=int,
+        default=workers,
+        help="server processes (PostgreSQL only for more than 1)"
+        + ("" if workers else "; default GOCRM_WORKERS, else 2 on PostgreSQL and 1 on SQLite"),
     )
 
 
@@ -322,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("migrate", "Apply migrations to DATABASE_URL.").set_defaults(run=cmd_migrate)
 
     serve = command("serve", "Run the gateway (migrates first on SQLite).")
-    _serve_options(serve)
+    _serve_options(serve, workers=None)
     serve.set_defaults(run=cmd_serve)
 
     location = command("create-location", "Create a location and print its first ADMIN key.")
@@ -401,6 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = load_settings()
         except ValueError as error:
             raise CommandError(str(error)) from error
+        configure_logging(json_lines=settings.log_format == "json")
         _check_database_url(settings)
         return run(args, settings)
     except Exception as error:

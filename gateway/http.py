@@ -6,17 +6,22 @@
   `application/json`. With the former, a request that fails before execution (parse or
   validation errors, no `data`) is 400; with the latter every well-formed request is 200.
 - A missing, unknown or revoked API key is 401 before anything runs. Batching is not supported.
+- JSON that is not valid, nests deeper than 64 levels or holds an unpaired surrogate (a POST
+  body, a GET's `variables` or `extensions`) is 400 with the code BAD_REQUEST.
 - A body over `max_body_bytes` is 413, from its Content-Length before reading it, or as soon as
   a chunked body passes the limit. A request running longer than `timeout_seconds` is cancelled
   and answered 503 with the code TIMEOUT; one whose client disconnects is cancelled too.
+- While the database cannot be reached (down, restarting, failing over), a request that needs
+  it is answered at once with 503 and the code DATABASE_UNAVAILABLE, with `Retry-After`; the
+  pool reconnects by itself once the database is back.
 - Browsers get GraphiQL in development, served with its assets by the gateway itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import time
 from collections.abc import Coroutine
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -30,8 +35,11 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from gateway import graphiql
+from gateway import graphiql, request_json
 from gateway.context import Context
+from gateway.metrics import ERROR, INVALID, USER_ERROR, GraphQLMetrics, outcome
+from gateway.observability import location_var, operation_var, request_params_var
+from models.db import lost_database
 from services import access
 from services.runtime import Runtime
 
@@ -185,17 +193,17 @@ async def _params(request: Request, max_body_bytes: int) -> dict[str, Any]:
         for name in ("variables", "extensions"):
             if name in params:
                 try:
-                    params[name] = json.loads(params[name])
-                except json.JSONDecodeError as exc:
-                    raise _BadRequestError(f"'{name}' is not valid JSON.") from exc
+                    params[name] = request_json.loads(params[name], f"'{name}'")
+                except request_json.UnfitJSONError as exc:
+                    raise _BadRequestError(str(exc)) from exc
         return params
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != JSON:
         raise _BadRequestError("POST bodies must be application/json.", status=415)
     try:
-        body = json.loads(await _body(request, max_body_bytes))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _BadRequestError("The body is not valid JSON.") from exc
+        body = request_json.loads(await _body(request, max_body_bytes))
+    except request_json.UnfitJSONError as exc:
+        raise _BadRequestError(str(exc)) from exc
     if isinstance(body, list):
         raise _BadRequestError("Batched requests are not supported.")
     if not isinstance(body, dict):
@@ -227,6 +235,24 @@ def _error_body(message: str, code: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
 
+def _database_unavailable(media: str, error: BaseException) -> JSONResponse:
+    log.warning("the database is unreachable: %s", str(error) or type(error).__name__)
+    return JSONResponse(
+        _error_body("The database is unavailable; try again shortly.", "DATABASE_UNAVAILABLE"),
+        status_code=503,
+        headers={"Retry-After": "1"},
+        media_type=media,
+    )
+
+
+async def _lost_database(errors: list[GraphQLError]) -> BaseException | None:
+    """The first field error caused by the database being out of reach, if any."""
+    for error in errors:
+        if error.original_error is not None and await lost_database(error.original_error):
+            return error.original_error
+    return None
+
+
 def _is_request_error(errors: list[GraphQLError]) -> bool:
     """Parse and validation errors carry no path; field errors during execution do."""
     return all(error.path is None for error in errors)
@@ -249,6 +275,7 @@ class GraphQLEndpoint:
         self.principals = principals
         self.max_body_bytes = max_body_bytes
         self.timeout_seconds = timeout_seconds
+        self.metrics = GraphQLMetrics(schema)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await self.handle(Request(scope, receive))
@@ -270,7 +297,12 @@ class GraphQLEndpoint:
                 status_code=406,
             )
         secret = _bearer(request)
-        principal = await self.principals.authenticate(secret) if secret else None
+        try:
+            principal = await self.principals.authenticate(secret) if secret else None
+        except Exception as error:
+            if not await lost_database(error):
+                raise
+            return _database_unavailable(media, error)
         if principal is None:
             return JSONResponse(
                 _error_body("A valid API key is required.", "UNAUTHENTICATED"),
@@ -278,10 +310,16 @@ class GraphQLEndpoint:
                 headers={"WWW-Authenticate": "Bearer"},
                 media_type=media,
             )
+        started = time.perf_counter()
+        location_var.set(principal.location_id)
+        label = INVALID
         timer = asyncio.timeout(self.timeout_seconds)
         try:
             async with timer:
                 query, variables, operation = _checked(await _params(request, self.max_body_bytes))
+                label = self.metrics.operation(query, operation)
+                operation_var.set(label)
+                request_params_var.set((query, variables))
                 execution = self.schema.execute(
                     query,
                     variable_values=variables,
@@ -296,8 +334,10 @@ class GraphQLEndpoint:
                 result = await _unless_disconnected(request, execution)
         except _ClientGoneError:
             log.info("client disconnected; its request was stopped")
+            self.metrics.observe(label, ERROR, started)
             return Response(status_code=499)
         except _BadRequestError as bad:
+            self.metrics.observe(label, USER_ERROR, started)
             return JSONResponse(
                 _error_body(str(bad), bad.code),
                 status_code=bad.status,
@@ -308,6 +348,7 @@ class GraphQLEndpoint:
             if not timer.expired():
                 raise
             log.warning("request stopped after %s s", self.timeout_seconds)
+            self.metrics.observe(label, ERROR, started)
             return JSONResponse(
                 _error_body(
                     f"The request took longer than {self.timeout_seconds:g} s and was stopped.",
@@ -317,6 +358,7 @@ class GraphQLEndpoint:
                 media_type=media,
             )
         except InvalidOperationTypeError:
+            self.metrics.observe(label, USER_ERROR, started)
             return JSONResponse(
                 _error_body("Mutations must be sent with POST.", "METHOD_NOT_ALLOWED"),
                 status_code=405,
@@ -324,9 +366,12 @@ class GraphQLEndpoint:
                 media_type=media,
             )
         except (MissingQueryError, CannotGetOperationTypeError) as exc:
+            self.metrics.observe(label, USER_ERROR, started)
             return JSONResponse(
                 _error_body(str(exc), "BAD_REQUEST"), status_code=400, media_type=media
             )
+        if result.errors and (lost := await _lost_database(result.errors)) is not None:
+            return _database_unavailable(media, lost)
         body: dict[str, Any] = {}
         status = 200
         if result.errors and result.data is None and _is_request_error(result.errors):
@@ -338,6 +383,7 @@ class GraphQLEndpoint:
             body["errors"] = [error.formatted for error in result.errors]
         if result.extensions:
             body["extensions"] = result.extensions
+        self.metrics.observe(label, outcome(result), started)
         return JSONResponse(body, status_code=status, media_type=media)
 
 

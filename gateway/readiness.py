@@ -7,6 +7,7 @@ keep working without Redis.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,6 +25,8 @@ from settings import Settings
 log = logging.getLogger(__name__)
 
 REDIS_TIMEOUT_SECONDS = 1.0
+# A health check answers within this time: a database that does not answer by then is down.
+DATABASE_TIMEOUT_SECONDS = 3.0
 
 
 class StartupRefusedError(Exception):
@@ -131,7 +134,8 @@ def readyz(settings: Settings) -> Callable[[Request], Awaitable[JSONResponse]]:
             "redis": await redis_state(settings.redis_url),
         }
         try:
-            missing = await missing_migrations(settings)
+            async with asyncio.timeout(DATABASE_TIMEOUT_SECONDS):
+                missing = await missing_migrations(settings)
         except Exception:  # unreachable: `missing_migrations` reaches the database first
             body.update(status="not ready", database="down", migrations="unknown")
         else:

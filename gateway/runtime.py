@@ -29,6 +29,7 @@ def http_config(settings: Settings) -> HttpConfig:
     return HttpConfig(
         max_in_flight=settings.upstream_max_in_flight,
         sync_deadline=settings.sync_deadline_seconds,
+        allowed_networks=settings.upstream_allow,
     )
 
 

@@ -46,6 +46,8 @@ def connection_config(settings: Settings) -> dict[str, Any]:
         # Pooled connections stay open while the process lives: no idle timer to arm and
         # cancel on every release (asyncpg's default closes a connection idle for 300 s).
         config["credentials"]["max_inactive_connection_lifetime"] = 0
+        # asyncpg's `timeout`: how long opening a connection may take (its default is 60 s).
+        config["credentials"].setdefault("timeout", settings.db_connect_timeout_seconds)
     return config
 
 

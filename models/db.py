@@ -10,7 +10,7 @@ import asyncpg  # type: ignore[import-untyped]
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.executor import EXECUTOR_CACHE
-from tortoise.exceptions import IntegrityError, OperationalError
+from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
 from tortoise.migrations.api import migrate
 from tortoise.migrations.graph import MigrationKey
 from tortoise.migrations.loader import MigrationLoader
@@ -29,6 +29,8 @@ __all__ = [
     "close_database",
     "database_is_reachable",
     "database_problem",
+    "database_unreachable",
+    "lost_database",
     "migrate_database",
     "missing_migrations",
     "open_database",
@@ -81,6 +83,10 @@ async def missing_migrations(settings: Settings) -> list[str]:
     apps = tortoise_config(settings)["apps"]
     known = _known_migrations(tuple((label, app["migrations"]) for label, app in apps.items()))
     applied = set(await MigrationRecorder(connection).applied_migrations())
+    if not applied:
+        # The recorder reads any failure as "no table": a database that went away mid-read
+        # (restarting, failing over) must not pass for one that lacks every migration.
+        await check_database()
     return [f"{key.app_label}.{key.name}" for key in known if key not in applied]
 
 
@@ -123,6 +129,54 @@ def database_problem(error: BaseException, settings: Settings) -> str | None:
             f"PostgreSQL is not reachable at {where} ({causes[-1]}): start it or fix DATABASE_URL"
         )
     return None
+
+
+# What asyncpg raises when the server cannot be reached or went away: stopped, restarting,
+# failing over or full. (Tortoise raises DBConnectionError for a database that does not exist.)
+_UNREACHABLE = (
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08, and a connection lost mid-statement
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    DBConnectionError,
+)
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether `error`, or an error it was raised from, says that PostgreSQL cannot be reached
+    right now (refused or timed-out connections, a server shutting down or starting up, a
+    connection lost mid-statement) rather than anything about the statement itself: a failure
+    to retry once the database is back."""
+    for cause in _causes(error):
+        if isinstance(cause, _UNREACHABLE):
+            return True
+        if isinstance(cause, OSError) and _raised_by_driver(cause):
+            return True
+    return False
+
+
+async def lost_database(error: BaseException) -> bool:
+    """Whether `error` means the database is out of reach: `database_unreachable`, or a
+    failure on asyncpg's side of a connection (closed under it, or out of step after the server
+    ended it) while the database cannot be reached now. Such a failure with the database up
+    is a bug, and is not taken for an outage."""
+    if database_unreachable(error):
+        return True
+    driver = (asyncpg.InterfaceError, asyncpg.InternalClientError)
+    if not any(isinstance(cause, driver) for cause in _causes(error)):
+        return False
+    return not await database_is_reachable()
+
+
+def _raised_by_driver(error: BaseException) -> bool:
+    """Whether `error` passed through asyncpg: a socket error there is the database's."""
+    frame = error.__traceback__
+    while frame is not None:
+        if frame.tb_frame.f_globals.get("__name__", "").startswith("asyncpg."):
+            return True
+        frame = frame.tb_next
+    return False
 
 
 def _causes(error: BaseException) -> list[BaseException]:

@@ -113,3 +113,8 @@ async def give_up(
         status=JobStatus.FAILED, error=error, finished_at=now, heartbeat_at=now
     )
     return updated == 1
+
+
+async def queued_count(model: JobModel) -> int:
+    """How many jobs of the table wait in the queue (QUEUED)."""
+    return await model.filter(status=JobStatus.QUEUED).count()

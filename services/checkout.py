@@ -75,6 +75,7 @@ from models.db import IntegrityError, Transaction, transaction
 from models.ids import new_id
 from models.ledger import Application, Movement, apply_chunk, is_balance_out_of_range
 from models.queries import live_customers
+from services import metrics
 from services.runtime import Runtime
 from services.sync import MirrorView, group_links, mirror_view
 from services.wallet import keyed_record_id, store_key
@@ -361,6 +362,7 @@ async def quote(runtime: Runtime, principal: Principal, request: CheckoutRequest
     checked = _checked(principal, request, checks)
     checks.check()
     priced, found = await _priced(runtime, principal, checked, runtime.clock())
+    metrics.quoted(checked.bill.channel)
     return QuoteResult(priced, found.view.customer if found else None)
 
 
@@ -458,6 +460,7 @@ async def commit(
         if earlier is None:
             raise
         return earlier
+    metrics.committed(sale.channel)
     return sale
 
 
@@ -525,6 +528,7 @@ async def _settle(
         change = _entry(principal, operation, amount, kind, sale.id, description, now)
         if await apply_chunk([customer_id], change, db) != 1:
             raise RuntimeError(f"checkout {sale.id}: the {kind.value} entry was not written")
+        metrics.entries_written(kind.value)
 
 
 async def refund(
@@ -587,7 +591,7 @@ async def _reverse(
     for operation, amount, kind, description in moves:
         if amount:
             change = _entry(principal, operation, amount, kind, row.id, description, now)
-            await apply_chunk([customer_id], change, db)
+            metrics.entries_written(kind.value, await apply_chunk([customer_id], change, db))
 
 
 def _already_refunded() -> DomainError:

@@ -5,12 +5,17 @@ how the attempt ended. `resume_silent` is the periodic check: it puts jobs whose
 stopped back in the queue, and fails those that have used all their attempts. Wallet
 operations, schedule runs and sync runs all go through these two functions; what differs is
 the work, given as a function.
+
+A process that is stopping (`Runtime.stop`) lets the chunk in hand commit and then ends the
+attempt (`Attempt.stop_if_asked` raises `Interrupted`): the job goes back to QUEUED with its
+progress, and is queued again at once for any worker to finish.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +24,7 @@ from uuid import UUID
 from domain.jobs import JobStatus, attempt_died, attempt_failed
 from models import jobs
 from models.db import Transaction, transaction
+from services import metrics
 from services.jobs import Dispatcher
 from services.runtime import Runtime
 
@@ -37,6 +43,11 @@ class PermanentFailure(Exception):  # noqa: N818 (not an error of the code: a ve
 class AttemptLost(Exception):  # noqa: N818
     """This attempt is no longer the job's running attempt (the check resumed the job
     elsewhere): stop without writing anything more."""
+
+
+class Interrupted(Exception):  # noqa: N818
+    """The process is stopping: the attempt ends between two chunks, and the job is queued
+    again for another attempt to carry on from what is committed."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,11 @@ class Attempt:
         if not alive:
             raise AttemptLost
 
+    def stop_if_asked(self) -> None:
+        """Before a chunk: end this attempt here when the process is stopping."""
+        if self.runtime.stop.requested:
+            raise Interrupted
+
 
 Work = Callable[[Attempt], Awaitable[Mapping[str, Any]]]
 Settled = Callable[[JobStatus, Transaction], Awaitable[None]]
@@ -85,8 +101,10 @@ async def run_attempt(
 
     `work` returns the columns to write with SUCCEEDED. It raises `PermanentFailure` to end
     the job FAILED now; any other exception fails this attempt, which is retried until the
-    policy's maximum. `settled` runs in the transaction that writes SUCCEEDED or FAILED.
-    Returns the status written, or None when the job was not this call's to run.
+    policy's maximum; `Interrupted` (the process is stopping) puts it back in the queue, to
+    be carried on by the next attempt. `settled` runs in the transaction that writes
+    SUCCEEDED or FAILED. Returns the status written, or None when the job was not this call's
+    to run.
     """
     policy = runtime.jobs
     number = attempts + 1
@@ -97,7 +115,9 @@ async def run_attempt(
         return None
     attempt = Attempt(kind, job_id, number, runtime)
     heart = asyncio.create_task(_heartbeats(attempt), name=f"heartbeat {kind.name} {job_id}")
+    started = time.perf_counter()
     columns: Mapping[str, Any] = {}
+    interrupted = False
     try:
         columns = await work(attempt)
         status, error = JobStatus.SUCCEEDED, None
@@ -106,7 +126,11 @@ async def run_attempt(
         status, error = JobStatus.FAILED, failure.message
     except AttemptLost:
         log.warning("%s %s: attempt %d was taken over; stopping it", kind.name, job_id, number)
+        metrics.job_attempt(kind.name, "lost", time.perf_counter() - started)
         return None
+    except Interrupted:
+        log.info("%s %s: stopping between chunks; the job is queued again", kind.name, job_id)
+        status, error, interrupted = JobStatus.QUEUED, None, True
     except Exception:
         log.exception("%s %s: attempt %d failed", kind.name, job_id, number)
         last = number >= policy.max_attempts
@@ -121,7 +145,20 @@ async def run_attempt(
         )
         if written and settled is not None and status is not JobStatus.QUEUED:
             await settled(status, db)
+    result = metrics.job_result(status if written else None, interrupted=interrupted)
+    metrics.job_attempt(kind.name, result, time.perf_counter() - started)
+    if written and interrupted:
+        await _queue_again(kind, job_id, number, runtime)
     return status if written else None
+
+
+async def _queue_again(kind: JobKind, job_id: UUID, attempts: int, runtime: Runtime) -> None:
+    """An interrupted job to the queue now; should that fail, the periodic check queues it."""
+    try:
+        row = await kind.model.get(id=job_id)
+        await kind.enqueue(runtime.dispatcher, row, attempts)
+    except Exception:
+        log.warning("%s %s: not queued again; the periodic check will", kind.name, job_id)
 
 
 async def _heartbeats(attempt: Attempt) -> None:
@@ -162,3 +199,9 @@ async def resume_silent(kind: JobKind, runtime: Runtime) -> int:
         await kind.enqueue(runtime.dispatcher, job.row, job.attempts)
         queued += 1
     return queued
+
+
+async def queued(kind: JobKind) -> int:
+    """How many jobs of `kind` the database holds as QUEUED: the queue's true depth, whatever
+    Redis holds."""
+    return await jobs.queued_count(kind.model)

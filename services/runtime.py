@@ -78,6 +78,18 @@ class VersionedCache(Generic[K, V]):
         self._entries[key] = (version, value)
 
 
+@dataclass
+class Stop:
+    """Whether this process has been asked to stop. A background job looks before each chunk
+    and, once asked, ends its attempt between two chunks (each one transaction), leaving the
+    rest to whichever process takes the job next."""
+
+    requested: bool = False
+
+    def request(self) -> None:
+        self.requested = True
+
+
 @dataclass(frozen=True)
 class Runtime:
     dispatcher: Dispatcher
@@ -95,3 +107,5 @@ class Runtime:
     sync_interval_seconds: float | None = None
     # Each location's synced GoPOS and GoOrder offers, as the checkout reads them, per sync version.
     mirrors: VersionedCache[UUID, Any] = field(default_factory=lambda: VersionedCache(1_000))
+    # Set when the process is stopping (SIGTERM): jobs end their attempt after the chunk in hand.
+    stop: Stop = field(default_factory=Stop)

@@ -37,6 +37,7 @@ from models.entities import Location
 from models.ledger import Application, apply_chunk, is_balance_out_of_range
 from models.queries import CustomerQuery, credit_schedule_entity, customers_matching, parse_ids
 from models.wallet import CreditSchedule, ScheduleRun
+from services import metrics
 from services.customers import check_target, id_chunks
 from services.jobs import Dispatcher, enqueue_schedule_period
 from services.lifecycle import Attempt, JobKind, PermanentFailure, run_attempt
@@ -270,10 +271,12 @@ async def _apply_run(
         done = 0
         try:
             async for chunk in id_chunks(partial(_targets, schedule), runtime.chunk_size):
+                attempt.stop_if_asked()
                 async with transaction() as db:
-                    await apply_chunk(chunk, change, db)
+                    applied = await apply_chunk(chunk, change, db)
                     done += len(chunk)
                     await attempt.beat(db, processed=done)
+                metrics.entries_written(change.kind, applied)
                 await asyncio.sleep(0)  # in-process, let requests run between chunks
         except Exception as exc:
             if is_balance_out_of_range(exc):  # no retry can succeed

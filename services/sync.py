@@ -65,6 +65,7 @@ from models.integrations import (
     SyncRun,
 )
 from models.mirror import Mirrored
+from services import metrics
 from services.access import currency_minor_units
 from services.integrations import get_integration, open_credentials
 from services.jobs import Dispatcher, enqueue_sync
@@ -328,7 +329,8 @@ async def run_sync(runtime: Runtime, sync_run_id: UUID) -> None:
             "written": written,
         }
 
-    await run_attempt(SYNC_RUNS, row.id, runtime, work, attempts=row.attempts)
+    status = await run_attempt(SYNC_RUNS, row.id, runtime, work, attempts=row.attempts)
+    metrics.sync_attempt(channel, status)
 
 
 # ------------------------------------------------------------------------- the mirror, read

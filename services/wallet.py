@@ -41,6 +41,7 @@ from models.queries import (
     wallet_operation_entity,
 )
 from models.wallet import CreditSchedule, WalletEntry, WalletOperation
+from services import metrics
 from services.access import currency_minor_units
 from services.customers import check_target, filtered_customers, id_chunks
 from services.jobs import Dispatcher, enqueue_operation
@@ -304,10 +305,12 @@ async def run_operation(runtime: Runtime, operation_id: UUID) -> None:
         done = 0
         try:
             async for chunk in _operation_targets(row, runtime.chunk_size):
+                attempt.stop_if_asked()
                 async with transaction() as db:
-                    await apply_chunk(chunk, change, db)
+                    applied = await apply_chunk(chunk, change, db)
                     done += len(chunk)
                     await attempt.beat(db, processed=min(done, total))
+                metrics.entries_written(change.kind, applied)
                 await asyncio.sleep(0)  # in-process, let requests run between chunks
         except Exception as exc:
             if is_balance_out_of_range(exc):  # no retry can succeed

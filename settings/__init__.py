@@ -6,12 +6,14 @@ in-process. `DATABASE_URL` and `REDIS_URL` switch to PostgreSQL and arq workers.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 Environment = Literal["development", "production"]
+LogFormat = Literal["json", "text"]
 
 DEFAULT_DATABASE_URL = "sqlite://gocrm.sqlite3"
 
@@ -22,6 +24,9 @@ class Settings:
     redis_url: str | None = None
     env: Environment = "development"
     db_pool_size: int = 10
+    # How long opening a PostgreSQL connection may take: while the database is unreachable,
+    # requests fail after at most this long (503 DATABASE_UNAVAILABLE) instead of hanging.
+    db_connect_timeout_seconds: float = 5.0
     # Two deployments sharing one Redis database need different queues, or they take each
     # other's jobs.
     queue_name: str = "arq:queue"
@@ -50,14 +55,36 @@ class Settings:
     sync_deadline_seconds: float = 60.0
     sync_interval_seconds: float | None = None
     upstream_max_in_flight: int = 8
+    # Networks an upstream base URL may resolve to besides public addresses; None: any address
+    # (the default outside production, where the simulators run on loopback).
+    upstream_allow: tuple[str, ...] | None = None
     # Seals integration secrets at rest: GOCRM_SECRET_KEY (comma-separated keys, the first
     # seals), or outside production a key file made in the working directory on first use.
     secret_key: str | None = None
     key_file: str = "gocrm.key"
+    # Observability: log lines as JSON (production's default) or as text; Prometheus metrics
+    # shared through `metrics_dir` by every `gocrm serve` and `gocrm worker` process of a host,
+    # readable by the client addresses (or networks) in `metrics_allow`; a worker on a host of
+    # its own serves them on `worker_metrics_port`.
+    log_format: LogFormat = "text"
+    metrics_dir: str = "gocrm-metrics"
+    metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")
+    worker_metrics_port: int | None = None
+    # Scale-out: uvicorn processes of `gocrm serve` (unset: 2 on PostgreSQL, 1 on SQLite), and
+    # the seconds a stopping process gives its requests (and a worker its jobs) to finish.
+    workers: int | None = None
+    shutdown_grace_seconds: int = 20
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def server_workers(self) -> int:
+        """`gocrm serve`'s processes: `workers`, or what suits two cores and the database."""
+        if self.workers is not None:
+            return self.workers
+        return 1 if self.is_sqlite else 2
 
     @property
     def is_sqlite(self) -> bool:
@@ -69,11 +96,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     mode = env.get("GOCRM_ENV", "development").strip().lower()
     if mode not in ("development", "production"):
         raise ValueError(f"GOCRM_ENV must be 'development' or 'production', not {mode!r}")
+    log_format = (env.get("GOCRM_LOG_FORMAT") or "").strip().lower()
+    if log_format not in ("", "json", "text"):
+        raise ValueError(f"GOCRM_LOG_FORMAT must be 'json' or 'text', not {log_format!r}")
+    default_format = "json" if mode == "production" else "text"
+    worker_port = _integer(env, "GOCRM_WORKER_METRICS_PORT", 0) or None
+    if worker_port is not None and worker_port > 65_535:
+        raise ValueError(f"GOCRM_WORKER_METRICS_PORT must be a TCP port, not {worker_port}")
     return Settings(
         database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         redis_url=env.get("REDIS_URL") or None,
         env="production" if mode == "production" else "development",
         db_pool_size=_integer(env, "GOCRM_DB_POOL_SIZE", 10),
+        db_connect_timeout_seconds=_number(env, "GOCRM_DB_CONNECT_TIMEOUT", 5.0),
         queue_name=env.get("GOCRM_QUEUE") or "arq:queue",
         max_query_cost=_integer(env, "GOCRM_MAX_QUERY_COST", 20_000),
         max_body_bytes=_integer(env, "GOCRM_MAX_BODY_BYTES", 1_048_576),
@@ -89,9 +124,41 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sync_deadline_seconds=_number(env, "GOCRM_SYNC_DEADLINE", 60.0),
         sync_interval_seconds=_number(env, "GOCRM_SYNC_INTERVAL", 0.0) or None,
         upstream_max_in_flight=_integer(env, "GOCRM_UPSTREAM_MAX_IN_FLIGHT", 8),
+        upstream_allow=_upstream_allow(env, production=mode == "production"),
         secret_key=env.get("GOCRM_SECRET_KEY") or None,
         key_file=env.get("GOCRM_KEY_FILE") or "gocrm.key",
+        log_format="json" if (log_format or default_format) == "json" else "text",
+        metrics_dir=env.get("GOCRM_METRICS_DIR") or "gocrm-metrics",
+        metrics_allow=_addresses(env, "GOCRM_METRICS_ALLOW", ("127.0.0.1", "::1")),
+        worker_metrics_port=worker_port,
+        workers=_integer(env, "GOCRM_WORKERS", 0) or None,
+        shutdown_grace_seconds=_integer(env, "GOCRM_SHUTDOWN_GRACE", 20),
     )
+
+
+def _upstream_allow(env: Mapping[str, str], *, production: bool) -> tuple[str, ...] | None:
+    """`GOCRM_UPSTREAM_ALLOW`: `*` for any address, or networks allowed besides public ones.
+    Unset: public addresses only in production, any address otherwise."""
+    raw = (env.get("GOCRM_UPSTREAM_ALLOW") or "").strip()
+    if raw == "*" or (not raw and not production):
+        return None
+    return _addresses(env, "GOCRM_UPSTREAM_ALLOW", ())
+
+
+def _addresses(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Comma-separated IP addresses and networks (`10.0.0.0/8`), each checked."""
+    raw = env.get(name)
+    if not raw or not raw.strip():
+        return default
+    entries = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"{name} takes IP addresses and networks such as 10.0.0.0/8, not {entry!r}"
+            ) from None
+    return entries
 
 
 def _integer(env: Mapping[str, str], name: str, default: int) -> int:

@@ -29,6 +29,7 @@ class InProcessDispatcher:
         self._ticker: asyncio.Task[None] | None = None
         self._slots = asyncio.Semaphore(max_running)
         self._runtime: Runtime | None = None
+        self._closing = False
 
     def attach(self, runtime: Runtime) -> None:
         self._runtime = runtime
@@ -40,6 +41,8 @@ class InProcessDispatcher:
         return {"runtime": self._runtime}
 
     async def enqueue(self, function: str, *args: str, job_id: str) -> None:
+        if self._closing:  # the job stays QUEUED in the database: the next start resumes it
+            return
         running = self._tasks.get(job_id)
         if running is not None and not running.done():
             return
@@ -48,6 +51,8 @@ class InProcessDispatcher:
 
     async def _run(self, function: str, args: tuple[str, ...]) -> None:
         async with self._slots:
+            if self._closing:
+                return
             try:
                 await JOBS[function](self.context, *args)
             except Exception:
@@ -69,7 +74,15 @@ class InProcessDispatcher:
 
         self._ticker = asyncio.create_task(loop(), name="tick")
 
-    async def close(self) -> None:
+    async def close(self, grace_seconds: float = 0.0) -> None:
+        """Stop: no new jobs; those running get `grace_seconds` to finish (a job whose runtime
+        is stopping ends between two chunks), then everything left is cancelled."""
+        self._closing = True
+        if self._ticker is not None:
+            self._ticker.cancel()
+        running = [t for t in self._tasks.values() if not t.done()]
+        if running and grace_seconds > 0:
+            await asyncio.wait(running, timeout=grace_seconds)
         tasks = [t for t in [self._ticker, *self._tasks.values()] if t is not None]
         for task in tasks:
             task.cancel()

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from services import schedules, sync, wallet
 from services.jobs import RUN_SCHEDULE_PERIOD, RUN_SYNC, RUN_WALLET_OPERATION
-from services.lifecycle import JobKind, resume_silent
+from services.lifecycle import JobKind, queued, resume_silent
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,11 @@ async def check(runtime: Runtime) -> None:
             syncs,
             ", ".join(f"{n} × {name}" for name, n in resumed.items() if n) or "none",
         )
+
+
+async def queue_depth() -> dict[str, int]:
+    """QUEUED jobs per kind of job, by the name the logs use ("wallet operation")."""
+    return {kind.name: await queued(kind) for kind in KINDS}
 
 
 async def tick(ctx: dict[str, Any]) -> None:

@@ -295,7 +295,7 @@ def test_every_option_of_every_subcommand_has_a_description() -> None:
     assert defaults == {
         "serve host": "127.0.0.1",
         "serve port": 8000,
-        "serve workers": 1,
+        "serve workers": None,  # GOCRM_WORKERS, else 2 on PostgreSQL and 1 on SQLite
         "create-location currency": "PLN",
         "create-location timezone": "Europe/Warsaw",
         "demo host": "127.0.0.1",

@@ -23,7 +23,6 @@ from graphql import (
 from graphql.validation import NoSchemaIntrospectionCustomRule, ValuesOfCorrectTypeRule
 from strawberry.exceptions import MissingQueryError
 from strawberry.execution.is_awaitable import optimized_is_awaitable
-from strawberry.extensions import max_aliases, query_depth_limiter
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
@@ -34,12 +33,14 @@ from strawberry.utils.operation import get_operation_type
 
 from gateway.schema import access, checkout, customers, groups, integrations, wallet
 from gateway.schema.cost import CostBudget
+from gateway.schema.limits import alias_limit, depth_limit
 from gateway.schema.scalars import (
     SCALAR_OVERRIDES,
     InputExecutor,
     LiteralValuesRule,
     ProductionExecutor,
 )
+from models.db import database_unreachable
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
@@ -77,15 +78,28 @@ def _is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError)
 
 
+class UnexpectedError(GraphQLError):
+    """An unexpected failure as production shows it, without the code's message."""
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """Whether `error` is a failure of the code (masked or not), not an expected refusal."""
+    return isinstance(error, UnexpectedError) or _is_unexpected(error)
+
+
+def _is_bug(error: GraphQLError) -> bool:
+    """An unexpected error worth its traceback in the log: not an unreachable database, which
+    the endpoint answers with 503 and logs in one line."""
+    original = error.original_error
+    return _is_unexpected(error) and not (original and database_unreachable(original))
+
+
 log = logging.getLogger("gocrm.graphql")
 
 
 # The rule classes are built once: the validation cache keys on them, so rules made afresh for
-# every request (as QueryDepthLimiter and MaxAliasesLimiter do) would never hit the cache.
-LIMIT_RULES: list[type[ASTValidationRule]] = [
-    query_depth_limiter.create_validator(MAX_DEPTH, should_ignore=None),
-    max_aliases.create_validator(MAX_ALIASES),
-]
+# every request would never hit the cache. They measure each fragment once (see `limits`).
+LIMIT_RULES: list[type[ASTValidationRule]] = [depth_limit(MAX_DEPTH), alias_limit(MAX_ALIASES)]
 
 
 # In production: no introspection.
@@ -184,7 +198,7 @@ class Schema(strawberry.Schema):
         errors = result.errors
         if errors:
             for failure in errors:
-                if _is_unexpected(failure):
+                if _is_bug(failure):
                     log.error(
                         "unexpected error: %s", failure.message, exc_info=failure.original_error
                     )
@@ -196,12 +210,14 @@ class Schema(strawberry.Schema):
 def _masked(error: GraphQLError) -> GraphQLError:
     if not _is_unexpected(error):
         return error
-    return GraphQLError(
+    return UnexpectedError(
         "Unexpected error.",
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
+        # Kept for the endpoint (an unreachable database is a 503), never shown to clients.
+        original_error=error.original_error,
     )
 
 
