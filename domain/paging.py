@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TypeVar
+from uuid import UUID
 
 from domain.entities import Page
+from domain.ids import parse_id
 
 T = TypeVar("T")
 
@@ -29,6 +32,24 @@ def decode_cursor(cursor: str) -> str | None:
     if not raw.startswith("k:"):
         return None
     return raw[2:]
+
+
+def newest_first_key(created_at: datetime, item_id: UUID) -> str:
+    """What a cursor of a newest-first list holds: the item's creation time and id."""
+    return f"{created_at.isoformat()}|{item_id}"
+
+
+def parse_newest_first_key(cursor: str) -> tuple[datetime, UUID] | None:
+    """The (created_at, id) key inside a cursor of a newest-first list, or None when the
+    cursor is not one."""
+    key = decode_cursor(cursor)
+    created, _, raw_id = (key or "").partition("|")
+    uid = parse_id(raw_id)
+    try:
+        created_at = datetime.fromisoformat(created)
+    except ValueError:
+        return None
+    return (created_at, uid) if uid is not None and created_at.tzinfo is not None else None
 
 
 def page_of(fetched: Sequence[T], first: int, total: int, key: Callable[[T], object]) -> Page[T]:

@@ -40,7 +40,12 @@ from domain.errors import DomainError, ErrorCode, UserError, Validator, fail, no
 from domain.ids import parse_id
 from domain.ledger import CreditOperation, EntryKind, EntrySource
 from domain.money import decimal_places, to_decimal, to_minor
-from domain.paging import decode_cursor, page_of, page_size_problem
+from domain.paging import (
+    newest_first_key,
+    page_of,
+    page_size_problem,
+    parse_newest_first_key,
+)
 from domain.pricing import (
     AppliedDiscount,
     Bill,
@@ -651,21 +656,6 @@ async def get_checkout(location_id: UUID, checkout_id: str) -> CheckoutView | No
     return checkout_view(row) if row else None
 
 
-def _cursor_key(view: CheckoutView) -> str:
-    return f"{view.created_at.isoformat()}|{view.id}"
-
-
-def _after(cursor: str) -> tuple[datetime, UUID] | None:
-    key = decode_cursor(cursor)
-    created, _, raw_id = (key or "").partition("|")
-    uid = parse_id(raw_id)
-    try:
-        created_at = datetime.fromisoformat(created)
-    except ValueError:
-        return None
-    return (created_at, uid) if uid is not None and created_at.tzinfo is not None else None
-
-
 async def list_checkouts(
     location_id: UUID, filter: CheckoutFilter | None, first: int, after: str | None
 ) -> entities.Page[CheckoutView]:
@@ -674,7 +664,7 @@ async def list_checkouts(
     if problem := page_size_problem(first):
         checks.add(ErrorCode.INVALID, "first", problem)
     after_key = None
-    if after is not None and (after_key := _after(after)) is None:
+    if after is not None and (after_key := parse_newest_first_key(after)) is None:
         checks.add(ErrorCode.INVALID, "after", "Not a cursor from this list.")
     criteria = filter or CheckoutFilter()
     if criteria.status is not None and criteria.status not in STATUSES:
@@ -706,4 +696,9 @@ async def list_checkouts(
     )
     total = await query.count()
     rows = await newest_first(query, after_key, first + 1)
-    return page_of([checkout_view(r) for r in rows], first, total, key=_cursor_key)
+    return page_of(
+        [checkout_view(r) for r in rows],
+        first,
+        total,
+        key=lambda v: newest_first_key(v.created_at, v.id),
+    )

@@ -27,7 +27,13 @@ from domain.inputs import CreditRequest
 from domain.jobs import JobStatus
 from domain.ledger import CreditOperation, EntrySource
 from domain.money import to_decimal
-from domain.paging import decode_cursor, page_of, page_size_problem
+from domain.paging import (
+    decode_cursor,
+    newest_first_key,
+    page_of,
+    page_size_problem,
+    parse_newest_first_key,
+)
 from domain.schedule import local_today
 from models import keys
 from models.db import IntegrityError, Transaction, transaction
@@ -356,22 +362,6 @@ async def entries(
     return page_of([wallet_entry_entity(r) for r in rows], first, total, key=lambda e: e.id)
 
 
-def _operation_cursor(operation: entities.WalletOperation) -> str:
-    return f"{operation.created_at.isoformat()}|{operation.id}"
-
-
-def _operation_after(cursor: str) -> tuple[datetime, UUID] | None:
-    """The (created_at, id) key inside a cursor of `list_operations`, or None."""
-    key = decode_cursor(cursor)
-    created, _, raw_id = (key or "").partition("|")
-    uid = parse_id(raw_id)
-    try:
-        created_at = datetime.fromisoformat(created)
-    except ValueError:
-        return None
-    return (created_at, uid) if uid is not None and created_at.tzinfo is not None else None
-
-
 async def list_operations(
     location_id: UUID, first: int, after: str | None
 ) -> entities.Page[entities.WalletOperation]:
@@ -380,12 +370,17 @@ async def list_operations(
     if problem := page_size_problem(first):
         checks.add(ErrorCode.INVALID, "first", problem)
     after_key = None
-    if after is not None and (after_key := _operation_after(after)) is None:
+    if after is not None and (after_key := parse_newest_first_key(after)) is None:
         checks.add(ErrorCode.INVALID, "after", "Not a cursor from this list.")
     checks.check()
     total = await WalletOperation.filter(location_id=location_id).count()
     rows = await operations_newest_first(location_id, after_key, first + 1)
-    return page_of([wallet_operation_entity(r) for r in rows], first, total, key=_operation_cursor)
+    return page_of(
+        [wallet_operation_entity(r) for r in rows],
+        first,
+        total,
+        key=lambda o: newest_first_key(o.created_at, o.id),
+    )
 
 
 def _target_customers(location_id: UUID, credit: ParsedCredit) -> CustomerQuery:
