@@ -260,6 +260,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(
         "\nGoCRM demo is ready.\n"
         f"  GraphQL (GraphiQL in a browser): {url}\n"
+        f"  Back-office console: http://{args.host}:{args.port}/console/ (paste the ADMIN key)\n"
         f"  Location: {demo.location_name} ({demo.location_id})\n"
         f'  Try: {{ walletOperation(id: "{demo.bulk_operation_id}") {{ status total processed }}'
         " creditSchedules { unit amount { amount } nextRunOn customerCount } }\n"
