@@ -10,6 +10,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from domain.entities import Page
+from domain.errors import ErrorCode, Validator
 from domain.ids import parse_id
 
 T = TypeVar("T")
@@ -70,3 +71,22 @@ def page_size_problem(first: int) -> str | None:
     if first > MAX_PAGE_SIZE:
         return f"Page size must be at most {MAX_PAGE_SIZE}."
     return None
+
+
+def items_after(
+    items: Sequence[T], first: int, after: str | None, key: Callable[[T], str]
+) -> tuple[T, ...]:
+    """Up to `first` items of a list held whole (a location's mirror), those after the item
+    whose `key` is `after` when it is given. Raises `DomainError` on `first` or `after`."""
+    checks = Validator()
+    if problem := page_size_problem(first):
+        checks.add(ErrorCode.INVALID, "first", problem)
+    start = 0
+    if after is not None:
+        keys = [key(item) for item in items]
+        if after in keys:
+            start = keys.index(after) + 1
+        else:
+            checks.add(ErrorCode.INVALID, "after", "No item of this list has this externalId.")
+    checks.check()
+    return tuple(items[start : start + first])

@@ -633,6 +633,40 @@ async def test_a_sync_is_queued_then_succeeds_with_its_counts(shop: Shop) -> Non
     assert found["unmatchedReferences"] == ["tylko-w-gopos"]
 
 
+PAGED_MIRROR = """
+query($first: Int, $after: String) {
+  gopos: integration(channel: GOPOS) { posGroups(first: $first, after: $after) { externalId } }
+}"""
+PAGED_PROMOTIONS = """
+query($first: Int, $after: String) {
+  integration(channel: GOORDER) { promotions(first: $first, after: $after) { externalId } }
+}"""
+
+
+async def test_the_mirror_is_read_in_pages_after_an_external_id(shop: Shop) -> None:
+    await configured(shop.api, "GOPOS")
+    await synchronized(shop, "GOPOS")
+
+    def ids(found: dict[str, Any]) -> list[str]:
+        return [g["externalId"] for g in found["gopos"]["posGroups"]]
+
+    assert ids(await shop.api.data(PAGED_MIRROR, {"first": 1})) == ["17"]
+    assert ids(await shop.api.data(PAGED_MIRROR, {"first": 1, "after": "17"})) == ["21"]
+    assert ids(await shop.api.data(PAGED_MIRROR, {"first": 5, "after": "21"})) == []
+    assert ids(await shop.api.data(PAGED_MIRROR, {})) == ["17", "21"]
+
+    for variables, field, message in (
+        ({"first": 201}, "first", "Page size must be at most 200."),
+        ({"first": -1}, "first", "Page size must not be negative."),
+        ({"after": "999"}, "after", "No item of this list has this externalId."),
+    ):
+        for query in (PAGED_MIRROR, PAGED_PROMOTIONS):
+            result = await shop.api.raw(query, variables)
+            assert [(e["message"], e["extensions"]) for e in result["errors"]] == [
+                (message, {"code": "INVALID", "field": field})
+            ]
+
+
 async def test_goorder_promotions_are_mirrored(shop: Shop) -> None:
     await create_group(shop.api, "Stały klient")
     await configured(shop.api, "GOORDER")

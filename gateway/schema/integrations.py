@@ -10,12 +10,14 @@ from uuid import UUID
 import strawberry
 
 from domain.access import Principal
+from domain.errors import DomainError
 from domain.integrations import IntegrationRequest
 from domain.money import basis_points_to_percent, to_decimal
+from domain.paging import DEFAULT_PAGE_SIZE, items_after
 from domain.sync import ConnectionStatus, DiscountType, PromotionType
 from domain.upstream import Channel
 from gateway.context import Info
-from gateway.schema.common import Money, UserError, user_errors
+from gateway.schema.common import Money, UserError, invalid, user_errors
 from gateway.schema.mutations import mutation
 from gateway.schema.permissions import AdminOnly
 from services import integrations, sync
@@ -30,6 +32,10 @@ class SyncStatus(StrEnum):
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+
+
+def _size(first: int | None) -> int:
+    return DEFAULT_PAGE_SIZE if first is None else first
 
 
 def _percent_or_money(value: int, percent: bool, principal: Principal) -> Decimal:
@@ -199,21 +205,43 @@ class Integration:
         run = await sync.latest_run(self.location_id, self.channel)
         return None if run is None else SyncRun.of(run)
 
-    @strawberry.field(description="The GoPOS mirror, removed groups included (GOPOS).")
-    async def pos_groups(self, info: Info) -> list[PosCustomerGroup]:
+    @strawberry.field(
+        description="The GoPOS mirror by name, removed groups included (GOPOS): `first` of "
+        "them (at most 200), after the group whose externalId is `after`."
+    )
+    async def pos_groups(
+        self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> list[PosCustomerGroup]:
         if self.channel is not Channel.GOPOS:
             return []
         view = await info.context.loaders.mirrors.load(self.location_id)
         principal = info.context.principal
-        return [PosCustomerGroup.of(group, principal) for group in view.pos_groups]
+        try:
+            groups = items_after(
+                view.pos_groups, _size(first), after, key=lambda g: g.group.external_id
+            )
+        except DomainError as error:
+            raise invalid(error) from error
+        return [PosCustomerGroup.of(group, principal) for group in groups]
 
-    @strawberry.field(description="The GoOrder mirror, removed promotions included (GOORDER).")
-    async def promotions(self, info: Info) -> list[OrderPromotion]:
+    @strawberry.field(
+        description="The GoOrder mirror by name, removed promotions included (GOORDER): "
+        "`first` of them (at most 200), after the promotion whose externalId is `after`."
+    )
+    async def promotions(
+        self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> list[OrderPromotion]:
         if self.channel is not Channel.GOORDER:
             return []
         view = await info.context.loaders.mirrors.load(self.location_id)
         principal = info.context.principal
-        return [OrderPromotion.of(promotion, principal) for promotion in view.promotions]
+        try:
+            promotions = items_after(
+                view.promotions, _size(first), after, key=lambda p: p.promotion.external_id
+            )
+        except DomainError as error:
+            raise invalid(error) from error
+        return [OrderPromotion.of(promotion, principal) for promotion in promotions]
 
     @strawberry.field(description="Upstream references with no CRM group.")
     async def unmatched_references(self, info: Info) -> list[str]:
