@@ -82,7 +82,7 @@ class WalletOperation(CreditRecord):
     class Meta:
         table = "wallet_operations"
         unique_together = (("location_id", "idempotency_key"),)
-        indexes = (("status", "heartbeat_at"),)
+        indexes = (("status", "heartbeat_at"), ("location_id", "created_at", "id"))
 
 
 class CreditSchedule(CreditRecord):
