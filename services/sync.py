@@ -179,16 +179,19 @@ async def queue_periodic_syncs(runtime: Runtime) -> int:
     if interval is None:
         return 0
     cutoff = runtime.clock() - timedelta(seconds=interval)
+    # Two statements whatever the number of locations: the configured integrations, and those
+    # with a run queued since the cutoff.
+    recent = {
+        (str(location_id), str(channel))
+        for location_id, channel in await SyncRun.filter(created_at__gt=cutoff)
+        .distinct()
+        .values_list("location_id", "channel")
+    }
     queued = 0
     for location_id, channel in await Integration.filter(sealed_secret__isnull=False).values_list(
         "location_id", "channel"
     ):
-        latest = (
-            await SyncRun.filter(location_id=location_id, channel=channel)
-            .order_by("-created_at")
-            .first()
-        )
-        if latest is not None and latest.created_at > cutoff:
+        if (str(location_id), str(channel)) in recent:
             continue
         try:
             await synchronize(runtime, UUID(str(location_id)), Channel(channel))
