@@ -21,7 +21,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import IO, NoReturn, TypeVar
+from typing import IO, NoReturn, Protocol, TypeVar
 
 import pytest
 from arq.connections import ArqRedis, RedisSettings, create_pool
@@ -188,24 +188,32 @@ async def workers(
         await processes.stop_all()
 
 
+class Watched(Protocol):
+    """Processes a test waits on: those that ended on their own, and what they wrote."""
+
+    def dead(self) -> list[str]: ...
+
+    def logs(self) -> str: ...
+
+
 async def wait_until(
     condition: Callable[[], Awaitable[T | None]],
     what: str,
-    workers: WorkerProcesses | None = None,
+    watched: Watched | None = None,
     within: float = 120.0,
     interval: float = 0.2,
 ) -> T:
     """Poll `condition` until it returns something truthy; fail after `within` seconds, or
-    early when a worker died on its own."""
+    early when a watched process died on its own."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:
         result = await condition()
         if result:
             return result
-        if workers is not None and (dead := workers.dead()):
-            pytest.fail(f"waiting for {what}: {'; '.join(dead)}\n{workers.logs()}")
+        if watched is not None and (dead := watched.dead()):
+            pytest.fail(f"waiting for {what}: {'; '.join(dead)}\n{watched.logs()}")
         if loop.time() > deadline:
-            logs = workers.logs() if workers is not None else ""
+            logs = watched.logs() if watched is not None else ""
             pytest.fail(f"timed out after {within:.0f} s waiting for {what}\n{logs}")
         await asyncio.sleep(interval)

@@ -39,6 +39,7 @@ from redis.asyncio import Redis
 
 from adapters.secrets import new_key
 from tests.conftest import POSTGRES_SERVER, REQUIRE_SERVICES
+from tests.redis_fixtures import wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Gateways and workers open the integration secrets that other processes sealed: one key.
@@ -82,6 +83,11 @@ async def wait_for_port(port: int, what: str, process: Process | None = None) ->
         writer.close()
         await writer.wait_closed()
         return
+
+
+# Job settings for tests that wait on background jobs: a heartbeat every second, dead after
+# two silent seconds, the periodic check every second.
+QUICK = {"GOCRM_JOB_HEARTBEAT": "1", "GOCRM_JOB_STALE_AFTER": "2", "GOCRM_CHECK_SECONDS": "1"}
 
 
 def environment(**settings: str) -> dict[str, str]:
@@ -219,7 +225,7 @@ class Processes:
         _signal_group(process, signal.SIGKILL)  # and anything it left behind
         await process.wait()
 
-    def exited(self) -> list[str]:
+    def dead(self) -> list[str]:
         """Each process that ended although this test did not end it."""
         return [
             f"{name} (pid {process.pid}) exited with {process.returncode}"
@@ -262,17 +268,7 @@ async def eventually(
 ) -> T:
     """Poll `condition` until it returns something truthy; fail after `within` seconds, or as
     soon as a process ends on its own."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        result = await condition()
-        if result:
-            return result
-        if dead := processes.exited():
-            pytest.fail(f"waiting for {what}: {'; '.join(dead)}\n{processes.logs()}")
-        if loop.time() > deadline:
-            pytest.fail(f"timed out after {within:.0f} s waiting for {what}\n{processes.logs()}")
-        await asyncio.sleep(interval)
+    return await wait_until(condition, what, processes, within, interval)
 
 
 def _signal_group(process: Process, signum: int) -> None:

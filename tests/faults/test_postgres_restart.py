@@ -32,6 +32,7 @@ from tests.faults.data import (
     seed_customers,
 )
 from tests.faults.processes import (
+    QUICK,
     PostgresCluster,
     Processes,
     RedisServer,
@@ -44,7 +45,6 @@ from tests.helpers import Api
 
 MEMBERS = 600
 TILL_CUSTOMERS = 20
-QUICK = {"GOCRM_JOB_HEARTBEAT": "1", "GOCRM_JOB_STALE_AFTER": "2", "GOCRM_CHECK_SECONDS": "1"}
 UNAVAILABLE = {
     "errors": [
         {

@@ -32,6 +32,7 @@ from tests.faults.data import (
 )
 from tests.faults.processes import (
     PROJECT_ROOT,
+    QUICK,
     Processes,
     RedisServer,
     create_location,
@@ -42,7 +43,6 @@ from tests.helpers import Api
 
 MEMBERS = 1_000
 TILL_CUSTOMERS = 20
-QUICK = {"GOCRM_JOB_HEARTBEAT": "1", "GOCRM_JOB_STALE_AFTER": "2", "GOCRM_CHECK_SECONDS": "1"}
 GOPOS_FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "gopos.json"
 QUOTED = {
     "subtotal": {"amount": "43.90"},

@@ -22,6 +22,7 @@ from tests.faults.data import (
 )
 from tests.faults.processes import (
     PROJECT_ROOT,
+    QUICK,
     Processes,
     RedisServer,
     create_location,
@@ -33,7 +34,6 @@ from tests.helpers import Api
 
 MEMBERS = 2_000
 AMOUNT = 125  # 1.25
-QUICK = {"GOCRM_JOB_HEARTBEAT": "1", "GOCRM_JOB_STALE_AFTER": "2", "GOCRM_CHECK_SECONDS": "1"}
 GOPOS_FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "gopos.json"
 
 
