@@ -168,4 +168,5 @@ async def customer_for_pricing(
     view = _view(rows, postgres)
     if view is None:
         return None
-    return Priced(view, int(rows[0][18]), int(rows[0][19]))
+    *_, version, used = rows[0]  # the pricing columns follow the customer's
+    return Priced(view, int(version), int(used))
