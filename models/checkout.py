@@ -56,6 +56,11 @@ class Checkout(Model):
     credits_used = fields.BigIntField()
     cashback_granted = fields.BigIntField()
     actor = fields.CharField(max_length=100, null=True)
+    # The API key that committed it: a till's key lists only its own sales.
+    api_key_id = fields.UUIDField(null=True)
+    # What is still held of the cashback (not yet in the balance), and when the hold ends.
+    cashback_held = fields.BigIntField(default=0, db_default=0)
+    cashback_release_at = fields.DatetimeField(null=True)
     # As given with the commit; `idempotency_keys` holds the one unique key per location.
     idempotency_key = fields.CharField(max_length=200)
     request_hash = fields.CharField(max_length=64)
@@ -66,7 +71,42 @@ class Checkout(Model):
 
     class Meta:
         table = "checkouts"
-        indexes = (("customer_id", "business_date"), ("location_id", "created_at", "id"))
+        indexes = (
+            ("customer_id", "business_date"),
+            ("location_id", "created_at", "id"),
+            ("location_id", "api_key_id", "created_at", "id"),
+            ("cashback_release_at",),
+        )
+
+
+class CheckoutRefund(Model):
+    """One refund of a checkout: what it gave back and took back. `number` counts the
+    checkout's refunds from 1; it is the `period` of the wallet entries the refund writes, so
+    that they never meet the commit's (period 0) on the ledger's unique key."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name=False, on_delete=fields.CASCADE
+    )
+    checkout: fields.ForeignKeyRelation[Checkout] = fields.ForeignKeyField(
+        "models.Checkout", related_name="refunds", on_delete=fields.CASCADE
+    )
+    number = fields.IntField()
+    lines: fields.Field[list[dict[str, Any]]] = fields.JSONField()
+    credits_returned = fields.BigIntField()
+    # Cashback taken back from the balance or cancelled while held, and what the balance could
+    # not cover (recorded as owed on the customer).
+    cashback_reversed = fields.BigIntField()
+    cashback_owed = fields.BigIntField()
+    actor = fields.CharField(max_length=100, null=True)
+    api_key_id = fields.UUIDField(null=True)
+    created_at = fields.DatetimeField()
+    location_id: UUID
+    checkout_id: UUID
+
+    class Meta:
+        table = "checkout_refunds"
+        unique_together = (("checkout_id", "number"),)
 
 
 _COLUMNS = (

@@ -36,6 +36,10 @@ class ApiKey(Model):
     )
     name = fields.CharField(max_length=100)
     role = fields.CharField(max_length=10)
+    # The sales channels the key may quote and commit for, comma-separated in a fixed order
+    # (`domain.access.channels_text`): a till's key "POS,KIOSK", the online store's "ONLINE",
+    # an ADMIN key every channel.
+    channels = fields.CharField(max_length=32, default="POS,KIOSK", db_default="POS,KIOSK")
     key_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     revoked_at = fields.DatetimeField(null=True)
@@ -60,6 +64,11 @@ class Customer(Model):
     search_text = fields.TextField(default="")
     # Promotional credits in minor units; changed only by single conditional UPDATEs.
     credit_balance = fields.BigIntField(default=0)
+    # Cashback granted but held (not spendable until released), and reversed cashback the
+    # balance could not cover, netted against the next incoming credits. Both in minor units,
+    # never negative, changed only in the transaction that writes what explains them.
+    cashback_held = fields.BigIntField(default=0, db_default=0)
+    cashback_owed = fields.BigIntField(default=0, db_default=0)
     wallet_updated_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -79,6 +88,11 @@ class Customer(Model):
             CheckConstraint(
                 check=f"credit_balance >= 0 AND credit_balance <= {MAX_CREDIT_BALANCE}",
                 name="customers_credit_balance_range",
+            ),
+            CheckConstraint(
+                check=f"cashback_held >= 0 AND cashback_held <= {MAX_CREDIT_BALANCE} "
+                f"AND cashback_owed >= 0 AND cashback_owed <= {MAX_CREDIT_BALANCE}",
+                name="customers_cashback_range",
             ),
         )
 
@@ -114,6 +128,8 @@ class CustomerGroup(Model):
     reference = fields.CharField(max_length=64)
     description = fields.TextField(null=True)
     cashback_basis_points = fields.IntField(null=True)
+    # Days a checkout's cashback is held (shown, not spendable) before it is released.
+    cashback_hold_days = fields.IntField(default=0, db_default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     location_id: UUID
@@ -162,3 +178,4 @@ class IdempotencyKey(Model):
     class Meta:
         table = "idempotency_keys"
         unique_together = (("location_id", "key"),)
+        indexes = (("created_at",),)  # the retention purge

@@ -106,6 +106,7 @@ class PosDiscountMirror(Model):
     class Meta:
         table = "pos_discounts"
         unique_together = (("location_id", "external_id"),)
+        indexes = (("removed", "updated_at"),)  # the retention purge of removed rows
 
 
 class PosGroupMirror(Model):
@@ -128,7 +129,7 @@ class PosGroupMirror(Model):
     class Meta:
         table = "pos_customer_groups"
         unique_together = (("location_id", "external_id"),)
-        indexes = (("location_id", "reference_key"),)
+        indexes = (("location_id", "reference_key"), ("removed", "updated_at"))
 
 
 class OrderPromotionMirror(Model):
@@ -154,4 +155,4 @@ class OrderPromotionMirror(Model):
     class Meta:
         table = "order_promotions"
         unique_together = (("location_id", "external_id"),)
-        indexes = (("location_id", "reference_key"),)
+        indexes = (("location_id", "reference_key"), ("removed", "updated_at"))
