@@ -35,6 +35,7 @@ from domain.text import text_problem
 MAX_CARDS_PER_CUSTOMER = 10
 MAX_GROUP_NAME_LENGTH = 100
 MAX_DESCRIPTION_LENGTH = 2000
+MAX_CASHBACK_HOLD_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class NewGroup:
     reference_field: str
     description: str | None = None
     cashback_basis_points: int | None = None
+    cashback_hold_days: int = 0
 
     def columns(self) -> dict[str, object]:
         return {
@@ -71,6 +73,7 @@ class NewGroup:
             "reference": self.reference,
             "description": self.description,
             "cashback_basis_points": self.cashback_basis_points,
+            "cashback_hold_days": self.cashback_hold_days,
         }
 
 
@@ -159,6 +162,9 @@ def checked_new_group(data: CustomerGroupInput, slug: Slug) -> NewGroup:
         cashback_basis_points=None
         if details.cashback_basis_points is UNSET
         else details.cashback_basis_points,
+        cashback_hold_days=0
+        if details.cashback_hold_days is UNSET
+        else details.cashback_hold_days or 0,
     )
 
 
@@ -172,6 +178,8 @@ def checked_group_changes(data: CustomerGroupInput, slug: Slug) -> GroupChanges:
         columns["description"] = details.description
     if details.cashback_basis_points is not UNSET:
         columns["cashback_basis_points"] = details.cashback_basis_points
+    if details.cashback_hold_days is not UNSET:
+        columns["cashback_hold_days"] = details.cashback_hold_days
     if data.name is not UNSET:
         columns["name"] = _group_name(checks, data.name)
     if data.reference is not UNSET:
@@ -217,6 +225,7 @@ def _given_reference(checks: Validator, raw: str, slug: Slug) -> tuple[str, str]
 class _Details:
     description: Maybe[str] = UNSET
     cashback_basis_points: Maybe[int] = UNSET
+    cashback_hold_days: Maybe[int] = UNSET
 
 
 def _group_details(checks: Validator, data: CustomerGroupInput) -> _Details:
@@ -228,7 +237,25 @@ def _group_details(checks: Validator, data: CustomerGroupInput) -> _Details:
     cashback: Maybe[int] = UNSET
     if data.cashback_percent is not UNSET:
         cashback = _cashback(checks, data.cashback_percent)
-    return _Details(description, cashback)
+    hold: Maybe[int] = UNSET
+    if data.cashback_hold_days is not UNSET:
+        hold = _hold_days(checks, data.cashback_hold_days)
+    return _Details(description, cashback, hold)
+
+
+def _hold_days(checks: Validator, days: int | None) -> int:
+    """Days a sale's cashback is held before it can be spent: 0 (none, also for null) to
+    `MAX_CASHBACK_HOLD_DAYS`."""
+    if days is None:
+        return 0
+    if not 0 <= days <= MAX_CASHBACK_HOLD_DAYS:
+        checks.add(
+            ErrorCode.INVALID,
+            "input.cashbackHoldDays",
+            f"Cashback is held for 0 to {MAX_CASHBACK_HOLD_DAYS} days.",
+        )
+        return 0
+    return days
 
 
 def _cashback(checks: Validator, percent: Decimal | None) -> int | None:

@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 from uuid import UUID
 
 from domain.access import Role
+from domain.pricing import SalesChannel
 
 T = TypeVar("T")
 
@@ -28,6 +29,7 @@ class ApiKey:
     role: Role
     created_at: datetime
     revoked_at: datetime | None
+    channels: tuple[SalesChannel, ...] = ()  # in `domain.access.CHANNEL_ORDER`
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Customer:
     wallet_updated_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    cashback_held: int = 0  # granted, not yet spendable
+    cashback_owed: int = 0  # reversed cashback the balance could not cover
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class CustomerGroup:
     description: str | None
     cashback_basis_points: int | None
     created_at: datetime
+    cashback_hold_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class CustomerView:
 
     customer: Customer
     groups: tuple[CustomerGroup, ...]
+    card_code: str | None = None  # the card it was looked up by, if it was
 
 
 @dataclass(frozen=True)

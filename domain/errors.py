@@ -23,6 +23,8 @@ class ErrorCode(StrEnum):
     ALREADY_REFUNDED = "ALREADY_REFUNDED"
     NOT_CONFIGURED = "NOT_CONFIGURED"
     CONFLICT = "CONFLICT"
+    CARD_NOT_FOUND = "CARD_NOT_FOUND"  # a card code that no customer of the location holds
+    LAST_ADMIN_KEY = "LAST_ADMIN_KEY"  # revoking it would leave the location without one
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ class CustomerGroupInput:
     reference: Maybe[str] = UNSET
     description: Maybe[str] = UNSET
     cashback_percent: Maybe[Decimal] = UNSET
+    cashback_hold_days: Maybe[int] = UNSET
 
 
 @dataclass(frozen=True)

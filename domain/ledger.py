@@ -9,6 +9,13 @@ what was asked for as well as what happened:
   applied delta, which differ when the balance was smaller than the amount.
 - SET moves the balance to the amount; the entry records the delta that reaches that target.
 
+Cashback that a refund reverses comes off the balance, clamped at zero; what the balance could
+not cover is owed (`reversal`). What is owed is netted against the customer's next incoming
+credits (ADD, refunded credits, cashback, released cashback) before they become spendable
+(`netted`), with a CLAWBACK entry of its own; SET and REDUCE leave it as it is. So after any
+sequence of sales and refunds, a customer never holds more than if the refunded sales had never
+happened, and no amount is lost on the way.
+
 Amounts are integer minor units (grosze for PLN). Persisting the delta safely is the caller's job.
 """
 
@@ -36,6 +43,8 @@ class EntryKind(StrEnum):
     REFUND = "REFUND"
     CASHBACK = "CASHBACK"
     CASHBACK_REVERSAL = "CASHBACK_REVERSAL"
+    CASHBACK_RELEASE = "CASHBACK_RELEASE"  # held cashback becoming spendable
+    CLAWBACK = "CLAWBACK"  # owed cashback netted against an incoming credit
 
 
 class EntrySource(StrEnum):
@@ -58,6 +67,22 @@ def delta_for(operation: CreditOperation, amount: int, balance: int) -> int:
             return -min(amount, balance)
         case CreditOperation.SET:
             return amount - balance
+
+
+def netted(amount: int, owed: int) -> int:
+    """What an incoming credit of `amount` pays off of `owed` before it becomes spendable."""
+    if amount < 0 or owed < 0:
+        raise ValueError("an incoming credit and what is owed are never negative")
+    return min(amount, owed)
+
+
+def reversal(amount: int, balance: int) -> tuple[int, int]:
+    """Taking back `amount` of granted cashback from `balance`: (what the balance gives, what
+    stays owed)."""
+    if amount < 0 or balance < 0:
+        raise ValueError("a reversal and a balance are never negative")
+    taken = min(amount, balance)
+    return taken, amount - taken
 
 
 def amount_problem(operation: CreditOperation, amount: Decimal, minor_units: int) -> str | None:

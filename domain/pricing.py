@@ -283,7 +283,6 @@ class CustomerPricing:
 class PricingContext:
     minor_units: int  # the location currency's decimal places
     customer: CustomerPricing | None = None  # None: priced without discounts or credits
-    unknown_card: bool = False  # a card was scanned that names no customer
 
 
 # ----------------------------------------------------------------------------- quote
@@ -378,10 +377,7 @@ def price(bill: Bill, context: PricingContext) -> Quote:
         discounts.append(discount)
 
     customer = context.customer
-    if customer is None:
-        if context.unknown_card:
-            messages.append("Unknown card: the bill is priced without discounts or credits.")
-    else:
+    if customer is not None:
         _check_customer(customer)
         chosen, daily_limit = _group_discount(bill, customer, subtotal, minor_units, messages)
         if chosen is not None:
@@ -597,10 +593,11 @@ def allocate(amount: int, weights: Sequence[int]) -> list[int]:
 
 
 def cashback(paid_minor: int, basis_points: int) -> int:
-    """Cashback on an amount paid: `basis_points` of it, rounded half-up to the minor unit."""
+    """Cashback on an amount paid: `basis_points` of it, rounded down to the minor unit, so
+    that a bill split any way never earns more than the whole bill would."""
     if paid_minor < 0 or basis_points < 0:
         raise ValueError("an amount paid and a cashback rate are never negative")
-    return _half_up(paid_minor * basis_points, BASIS_POINTS_WHOLE)
+    return paid_minor * basis_points // BASIS_POINTS_WHOLE
 
 
 def _half_up(numerator: int, denominator: int) -> int:

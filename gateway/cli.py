@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from domain.access import Role
 from domain.errors import DomainError
+from domain.pricing import SalesChannel
 from gateway.observability import configure_logging
 from settings import Settings, load_settings
 
@@ -200,7 +201,8 @@ def cmd_create_api_key(args: argparse.Namespace, settings: Settings) -> int:
         location = await find_location(args.location)
         if location is None:
             raise CommandError(f"location {args.location} not found")
-        key, secret = await create_api_key(location.id, args.name, Role(args.role))
+        channels = None if args.channel is None else [SalesChannel(c) for c in args.channel]
+        key, secret = await create_api_key(location.id, args.name, Role(args.role), channels)
         return str(key.id), secret
 
     key_id, secret = _with_database(settings, run)
@@ -407,6 +409,14 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         choices=[r.value for r in Role],
         help="ADMIN for the back office, POS for tills, kiosks and the online store",
+    )
+    key.add_argument(
+        "--channel",
+        action="append",
+        choices=[c.value for c in SalesChannel],
+        help="POS keys: a channel the key may quote and commit for; repeat for several "
+        "(default: POS and KIOSK, a till and its kiosk; ONLINE only when named, for the "
+        "online store)",
     )
     key.set_defaults(run=cmd_create_api_key)
 

@@ -6,10 +6,15 @@ it used and the cashback it granted. `business_date` is the location's calendar 
 committed, so that a customer's usage of the daily limit today is one indexed SUM over
 (customer_id, business_date). A refund flips `status` once, with a conditional UPDATE.
 
-`lock_customer` is what makes commits and refunds for one customer run one after the other:
-on PostgreSQL a row lock on the customer (`SELECT … FOR UPDATE`); on SQLite, which has one
-writer at a time and no row locks, a no-op UPDATE of the customer row, so that the transaction
-holds the write lock before it reads anything.
+`lock_customer` is what makes refunds and cashback releases run one after the other with every
+other write of the customer's wallet: on PostgreSQL a row lock on the customer (`SELECT … FOR
+UPDATE`); on SQLite, which has one writer at a time and no row locks, a no-op UPDATE of the
+customer row, so that the transaction holds the write lock before it reads anything. (A commit
+holds the customer with the statement that reads it for pricing, `models.reads`.)
+
+Held cashback: a checkout's `cashback_held` is what is still held of its cashback, until
+`cashback_release_at`; the customer's `cashback_held` is the sum over its checkouts, changed in
+the same transactions.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from tortoise.queryset import QuerySet
 
 from models.entities import Customer, Location
 from models.ids import new_id
-from models.statements import execute
+from models.statements import decoders, execute, fetch, fetch_in
 
 COMMITTED = "COMMITTED"
 REFUNDED = "REFUNDED"
@@ -112,12 +117,12 @@ class CheckoutRefund(Model):
 _COLUMNS = (
     "id, location_id, customer_id, channel, status, business_date, lines, discounts, subtotal,"
     " discount_total, total, group_discount, credits_used, cashback_granted, actor,"
-    " idempotency_key, request_hash, created_at"
+    " idempotency_key, request_hash, created_at, api_key_id, cashback_held, cashback_release_at"
 )
 INSERT_CHECKOUT = f"""
 INSERT INTO checkouts ({_COLUMNS})
 VALUES ($1, $2, $3, $4, '{COMMITTED}', $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13,
-        $14, $15, $16, $17)"""
+        $14, $15, $16, $17, $18, $19, $20)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +146,9 @@ class NewCheckout:
     idempotency_key: str
     request_hash: str
     created_at: datetime
+    api_key_id: UUID | None = None
+    cashback_held: int = 0
+    cashback_release_at: datetime | None = None
 
 
 async def insert_checkout(checkout: NewCheckout, db: BaseDBAsyncClient) -> None:
@@ -165,8 +173,53 @@ async def insert_checkout(checkout: NewCheckout, db: BaseDBAsyncClient) -> None:
         c.idempotency_key,
         c.request_hash,
         c.created_at,
+        c.api_key_id,
+        c.cashback_held,
+        c.cashback_release_at,
     )
     await execute(INSERT_CHECKOUT, values, db)
+
+
+@dataclass(frozen=True, slots=True)
+class NewRefund:
+    """A refund's row, as `insert_refund` writes it."""
+
+    id: UUID
+    location_id: UUID
+    checkout_id: UUID
+    number: int
+    lines: list[dict[str, Any]]
+    credits_returned: int
+    cashback_reversed: int
+    cashback_owed: int
+    actor: str | None
+    api_key_id: UUID | None
+    created_at: datetime
+
+
+INSERT_REFUND = """
+INSERT INTO checkout_refunds (id, location_id, checkout_id, number, lines, credits_returned,
+    cashback_reversed, cashback_owed, actor, api_key_id, created_at)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11)"""
+
+
+async def insert_refund(refund: NewRefund, db: BaseDBAsyncClient) -> None:
+    """Record a refund in the transaction `db`."""
+    r = refund
+    values = (
+        r.id,
+        r.location_id,
+        r.checkout_id,
+        r.number,
+        json.dumps(r.lines),
+        r.credits_returned,
+        r.cashback_reversed,
+        r.cashback_owed,
+        r.actor,
+        r.api_key_id,
+        r.created_at,
+    )
+    await execute(INSERT_REFUND, values, db)
 
 
 def _client(db: BaseDBAsyncClient | None) -> BaseDBAsyncClient:
@@ -174,52 +227,111 @@ def _client(db: BaseDBAsyncClient | None) -> BaseDBAsyncClient:
     return client
 
 
+_WALLET = "credit_balance, cashback_held, cashback_owed"
 _LOCK_POSTGRES = (
-    "SELECT id FROM customers WHERE id = $1 AND location_id = $2 AND deleted_at IS NULL FOR UPDATE"
+    f"SELECT {_WALLET} FROM customers"
+    " WHERE id = $1 AND location_id = $2 AND deleted_at IS NULL FOR UPDATE"
 )
 _LOCK_SQLITE = (
     "UPDATE customers SET wallet_updated_at = wallet_updated_at "
-    "WHERE id = ? AND location_id = ? AND deleted_at IS NULL RETURNING id"
+    f"WHERE id = $1 AND location_id = $2 AND deleted_at IS NULL RETURNING {_WALLET}"
 )
 
 
+@dataclass(frozen=True, slots=True)
+class HeldWallet:
+    """A customer's wallet as read under the lock: spendable, held and owed."""
+
+    balance: int
+    held: int
+    owed: int
+
+
 async def lock_customer(
-    location_id: UUID, customer_id: UUID, db: BaseDBAsyncClient | None = None
-) -> bool:
-    """Hold the customer until the caller's transaction ends (PostgreSQL: a row lock; SQLite:
-    the database's write lock, taken by a no-op UPDATE); to be the transaction's first
-    statement. Returns whether the location has that live customer."""
-    client = _client(db)
-    if client.capabilities.dialect == "postgres":
-        _, rows = await client.execute_query(_LOCK_POSTGRES, [customer_id, location_id])
-    else:
-        _, rows = await client.execute_query(_LOCK_SQLITE, [str(customer_id), str(location_id)])
-    return bool(rows)
+    location_id: UUID, customer_id: UUID, db: BaseDBAsyncClient
+) -> HeldWallet | None:
+    """Hold the customer until the transaction `db` ends (PostgreSQL: a row lock; SQLite: the
+    database's write lock, taken by a no-op UPDATE) and read its wallet; to be the
+    transaction's first statement. None when the location has no such live customer."""
+    sql = _LOCK_POSTGRES if db.capabilities.dialect == "postgres" else _LOCK_SQLITE
+    rows, _ = await fetch_in(sql, (customer_id, location_id), db)
+    if not rows:
+        return None
+    balance, held, owed = rows[0]
+    return HeldWallet(int(balance), int(held), int(owed))
 
 
-async def mark_refunded(
-    checkout_id: UUID, now: datetime, db: BaseDBAsyncClient | None = None
-) -> bool:
-    """Flip a committed checkout to REFUNDED; False when it is refunded already."""
-    changed = (
-        await Checkout.filter(id=checkout_id, status=COMMITTED)
-        .using_db(db)
-        .update(status=REFUNDED, refunded_at=now)
-    )
-    return changed == 1
+_REFUNDED = f"""
+UPDATE checkouts SET status = '{REFUNDED}', refunded_at = $2, cashback_held = 0
+WHERE id = $1 AND status = '{COMMITTED}'"""
+
+
+async def mark_refunded(checkout_id: UUID, now: datetime, db: BaseDBAsyncClient) -> bool:
+    """Flip a committed checkout to REFUNDED (nothing of its cashback is held any more); False
+    when it is refunded already."""
+    return await execute(_REFUNDED, (checkout_id, now), db) == 1
+
+
+_CHANGE_HELD = """
+UPDATE customers SET cashback_held = cashback_held + $2, wallet_updated_at = $3 WHERE id = $1"""
+
+
+async def change_held(customer_id: UUID, amount: int, now: datetime, db: BaseDBAsyncClient) -> None:
+    """Add `amount` (negative: take it off) to what the customer holds of granted cashback."""
+    await execute(_CHANGE_HELD, (customer_id, amount, now), db)
+
+
+_DUE = f"""
+SELECT id, location_id, customer_id FROM checkouts
+WHERE cashback_release_at <= $1 AND cashback_held > 0 AND status = '{COMMITTED}'
+ORDER BY cashback_release_at, id LIMIT $2"""
+
+
+@dataclass(frozen=True, slots=True)
+class DueRelease:
+    checkout_id: UUID
+    location_id: UUID
+    customer_id: UUID
+
+
+async def due_releases(now: datetime, limit: int) -> list[DueRelease]:
+    """Up to `limit` committed checkouts whose cashback hold has ended, soonest first."""
+    rows, postgres = await fetch(_DUE, (now, limit))
+    uuid, _ = decoders(postgres)
+    return [DueRelease(uuid(a), uuid(b), uuid(c)) for a, b, c in rows]
+
+
+_RELEASE = f"""
+UPDATE checkouts SET cashback_held = 0
+WHERE id = $1 AND cashback_held = $2 AND status = '{COMMITTED}'"""
+_HELD_OF = "SELECT cashback_held FROM checkouts WHERE id = $1"
+
+
+async def take_held(checkout_id: UUID, db: BaseDBAsyncClient) -> int:
+    """What is held of the checkout's cashback, now taken off it (0 when nothing is, or when
+    it is refunded); run while the customer is held (`lock_customer`)."""
+    rows, _ = await fetch_in(_HELD_OF, (checkout_id,), db)
+    held = int(rows[0][0]) if rows else 0
+    if held and await execute(_RELEASE, (checkout_id, held), db) == 1:
+        return held
+    return 0
 
 
 def checkouts_matching(
     location_id: UUID,
     *,
+    api_key_id: UUID | None = None,
     customer_id: UUID | None = None,
     status: str | None = None,
     channel: str | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
 ) -> QuerySet[Checkout]:
-    """The location's checkouts matching every given criterion (`created_to` exclusive)."""
+    """The location's checkouts matching every given criterion (`created_to` exclusive;
+    `api_key_id`: committed by that key)."""
     query = Checkout.filter(location_id=location_id)
+    if api_key_id is not None:
+        query = query.filter(api_key_id=api_key_id)
     if customer_id is not None:
         query = query.filter(customer_id=customer_id)
     if status is not None:

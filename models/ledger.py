@@ -25,7 +25,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import RawSQL
 from tortoise.queryset import QuerySet
 
-from domain.ledger import CreditOperation
+from domain.ledger import CreditOperation, EntryKind
 from models.entities import MAX_CREDIT_BALANCE, Customer
 
 # The CHECK constraint on customers.credit_balance (0 to `MAX_CREDIT_BALANCE`); on SQLite, the
@@ -44,14 +44,29 @@ class Movement(StrEnum):
     # Exactly the amount off (a REDEEM): a balance that would fall below zero is refused by the
     # range check, never clamped.
     DEBIT = "DEBIT"
+    # An incoming credit (refunded credits, cashback, released cashback): netted against what
+    # the customer owes, like an ADD.
+    CREDIT = "CREDIT"
+    # Cashback taken back (a CASHBACK_REVERSAL): off the balance, clamped at zero; what the
+    # balance cannot cover becomes owed.
+    REVERSE = "REVERSE"
+
+
+Change = CreditOperation | Movement
+
+# The changes that are incoming credits: what the customer owes is netted against them first,
+# with a CLAWBACK entry of its own (`domain.ledger.netted`).
+NETTED: frozenset[Change] = frozenset({CreditOperation.ADD, Movement.CREDIT})
+CLAWBACK = EntryKind.CLAWBACK.value
 
 
 @dataclass(frozen=True)
 class Application:
-    """What to write for each customer of a chunk."""
+    """What to write for each customer of a chunk. `netting_description` is the description of
+    the CLAWBACK entries that a netted change writes."""
 
     location_id: UUID
-    operation: CreditOperation | Movement
+    operation: Change
     amount: int
     kind: str
     source: str
@@ -60,13 +75,17 @@ class Application:
     description: str | None
     actor: str | None
     now: datetime
+    netting_description: str | None = None
 
 
-_NEW_BALANCE: dict[CreditOperation | Movement, str] = {
+# The balance an entry records, from the balance `{b}` before it and the amount `{a}`.
+_NEW_BALANCE: dict[Change, str] = {
     CreditOperation.ADD: "{b} + {a}",
     CreditOperation.REDUCE: "{greatest}({b} - {a}, 0)",
     CreditOperation.SET: "{a}",
     Movement.DEBIT: "{b} - {a}",
+    Movement.CREDIT: "{b} + {a}",
+    Movement.REVERSE: "{greatest}({b} - {a}, 0)",
 }
 
 _ENTRY_COLUMNS = (
@@ -74,47 +93,100 @@ _ENTRY_COLUMNS = (
     "source, source_id, period, actor, created_at"
 )
 
+# PostgreSQL: one statement per chunk. `locked` holds the chunk's customers in id order and
+# reads them as they are; `inserted` writes the entries (none for customers already done);
+# `clawed` writes the CLAWBACK entries of a netted change; `updated` moves the balances and
+# what is owed, computed from the locked rows.
 _POSTGRES_SQL = """
 WITH locked AS (
-    SELECT id, credit_balance FROM customers
+    SELECT id, credit_balance AS b, cashback_owed AS o FROM customers
     WHERE location_id = $1 AND id = ANY($2::uuid[]) AND deleted_at IS NULL
     ORDER BY id FOR UPDATE
 ), inserted AS (
     INSERT INTO wallet_entries ({columns})
-    SELECT $1, id, $3, $4, ({new}) - credit_balance, {new}, $5, $6, $7, $8, $9, $10
+    SELECT $1, id, $3, $4, ({new}) - b, {new}, $5, $6, $7, $8, $9, $10
     FROM locked
     ON CONFLICT (source_id, customer_id, period, kind) DO NOTHING
     RETURNING customer_id, balance_after
+), clawed AS (
+    {clawed}
 ), updated AS (
-    -- The balance computed from the locked row, not `customers.credit_balance + delta`: when
-    -- the row changed after this statement's snapshot, PostgreSQL checks the constraints on a
-    -- new row built from the snapshot's version before it re-reads the current one, and that
-    -- stale sum can fall outside the balance range although the real one never does.
-    UPDATE customers SET credit_balance = inserted.balance_after, wallet_updated_at = $10
-    FROM inserted WHERE customers.id = inserted.customer_id
+    -- From the locked row, not `customers.credit_balance + delta`: when the row changed after
+    -- this statement's snapshot, PostgreSQL checks the constraints on a new row built from the
+    -- snapshot's version before it re-reads the current one, and that stale sum can fall
+    -- outside the balance range although the real one never does.
+    UPDATE customers
+    SET credit_balance = i.balance_after - COALESCE(c.taken, 0),
+        cashback_owed = {owed},
+        wallet_updated_at = $10
+    FROM inserted i JOIN locked l ON l.id = i.customer_id
+    LEFT JOIN clawed c ON c.customer_id = i.customer_id
+    WHERE customers.id = i.customer_id
     RETURNING 1
 )
 SELECT count(*) AS applied FROM updated
 """
 
+_POSTGRES_CLAWED = """
+    INSERT INTO wallet_entries ({columns})
+    SELECT $1, l.id, '{clawback}', LEAST($4::bigint, l.o), -LEAST($4::bigint, l.o),
+           i.balance_after - LEAST($4::bigint, l.o), $11, $6, $7, $8, $9, $10
+    FROM locked l JOIN inserted i ON i.customer_id = l.id
+    WHERE l.o > 0
+    ON CONFLICT (source_id, customer_id, period, kind) DO NOTHING
+    RETURNING customer_id, requested_amount AS taken"""
+
+# What a change that is not netted claws back: nothing (the CTE must still have its columns).
+_POSTGRES_NOTHING_CLAWED = "SELECT NULL::uuid AS customer_id, 0::bigint AS taken WHERE false"
+
+# What is owed after the change, from the locked row `l` (`c.taken`: what a netted change paid
+# off).
+_OWED: dict[Change, str] = {
+    CreditOperation.ADD: "l.o - COALESCE(c.taken, 0)",
+    Movement.CREDIT: "l.o - COALESCE(c.taken, 0)",
+    Movement.REVERSE: "l.o + $4::bigint - LEAST($4::bigint, l.b)",
+}
+
+# SQLite has one writer at a time: the first statement takes the database's write lock, and
+# the ones after it in the transaction see what it saw.
 _SQLITE_INSERT_SQL = """
 INSERT INTO wallet_entries ({columns})
 SELECT ?, id, ?, ?, ({new}) - credit_balance, {new}, ?, ?, ?, ?, ?, ?
 FROM customers WHERE location_id = ? AND id IN ({ids}) AND deleted_at IS NULL ORDER BY id
 ON CONFLICT (source_id, customer_id, period, kind) DO NOTHING
-RETURNING customer_id, delta
+RETURNING customer_id, delta, balance_after
 """
 
+_SQLITE_CLAWED_SQL = """
+WITH d(id, balance_after) AS (VALUES {rows})
+INSERT INTO wallet_entries ({columns})
+SELECT ?, c.id, '{clawback}', MIN(?, c.cashback_owed), -MIN(?, c.cashback_owed),
+       d.balance_after - MIN(?, c.cashback_owed), ?, ?, ?, ?, ?, ?
+FROM d JOIN customers c ON c.id = d.id
+WHERE c.cashback_owed > 0
+ON CONFLICT (source_id, customer_id, period, kind) DO NOTHING
+RETURNING customer_id, requested_amount
+"""
+
+# `d.delta`: the entry's delta; `d.taken`: what a netted change paid off of what is owed.
 _SQLITE_UPDATE_SQL = """
-WITH d(id, delta) AS (VALUES {rows})
-UPDATE customers SET credit_balance = customers.credit_balance + d.delta, wallet_updated_at = ?
+WITH d(id, delta, taken) AS (VALUES {rows})
+UPDATE customers
+SET credit_balance = customers.credit_balance + d.delta - d.taken,
+    cashback_owed = {owed},
+    wallet_updated_at = ?
 FROM d WHERE customers.id = d.id
 """
 
+_SQLITE_OWED: dict[Change, str] = {
+    CreditOperation.ADD: "customers.cashback_owed - d.taken",
+    Movement.CREDIT: "customers.cashback_owed - d.taken",
+    # The reversal asked for `amount` and took `-delta`: the rest is owed.
+    Movement.REVERSE: "customers.cashback_owed + ? + d.delta",
+}
 
-def _new_balance(
-    operation: CreditOperation | Movement, balance: str, amount: str, greatest: str
-) -> str:
+
+def _new_balance(operation: Change, balance: str, amount: str, greatest: str) -> str:
     return _NEW_BALANCE[operation].format(b=balance, a=amount, greatest=greatest)
 
 
@@ -141,25 +213,30 @@ async def apply_chunk(
 async def _apply_postgres(
     db: BaseDBAsyncClient, customer_ids: Sequence[UUID], change: Application
 ) -> int:
+    netted = change.operation in NETTED
     sql = _POSTGRES_SQL.format(
         columns=_ENTRY_COLUMNS,
-        new=_new_balance(change.operation, "credit_balance", "$4::bigint", "GREATEST"),
+        new=_new_balance(change.operation, "b", "$4::bigint", "GREATEST"),
+        clawed=_POSTGRES_CLAWED.format(columns=_ENTRY_COLUMNS, clawback=CLAWBACK)
+        if netted
+        else _POSTGRES_NOTHING_CLAWED,
+        owed=_OWED.get(change.operation, "l.o"),
     )
-    _, rows = await db.execute_query(
-        sql,
-        [
-            str(change.location_id),
-            [str(c) for c in customer_ids],
-            change.kind,
-            change.amount,
-            change.description,
-            change.source,
-            str(change.source_id),
-            change.period,
-            change.actor,
-            change.now,
-        ],
-    )
+    values: list[object] = [
+        str(change.location_id),
+        [str(c) for c in customer_ids],
+        change.kind,
+        change.amount,
+        change.description,
+        change.source,
+        str(change.source_id),
+        change.period,
+        change.actor,
+        change.now,
+    ]
+    if netted:
+        values.append(change.netting_description)
+    _, rows = await db.execute_query(sql, values)
     return int(rows[0]["applied"])
 
 
@@ -187,10 +264,44 @@ async def _apply_sqlite(
     _, rows = await db.execute_query(sql, values)
     if not rows:
         return 0
-    update = _SQLITE_UPDATE_SQL.format(rows=", ".join("(?, ?)" for _ in rows))
-    params: list[object] = [v for row in rows for v in (row["customer_id"], row["delta"])]
+    taken: dict[str, int] = {}
+    if change.operation in NETTED:
+        taken = await _claw_back_sqlite(db, rows, change)
+    update = _SQLITE_UPDATE_SQL.format(
+        rows=", ".join("(?, ?, ?)" for _ in rows),
+        owed=_SQLITE_OWED.get(change.operation, "customers.cashback_owed"),
+    )
+    params: list[object] = [
+        v
+        for row in rows
+        for v in (row["customer_id"], row["delta"], taken.get(str(row["customer_id"]), 0))
+    ]
+    if change.operation is Movement.REVERSE:
+        params.append(change.amount)
     await db.execute_query(update, [*params, change.now])
     return len(rows)
+
+
+async def _claw_back_sqlite(
+    db: BaseDBAsyncClient, rows: Sequence[dict[str, Any]], change: Application
+) -> dict[str, int]:
+    """The CLAWBACK entries of a netted change for the customers it just credited (`rows`:
+    their new entries); returns what each paid off, by customer id."""
+    sql = _SQLITE_CLAWED_SQL.format(
+        rows=", ".join("(?, ?)" for _ in rows), columns=_ENTRY_COLUMNS, clawback=CLAWBACK
+    )
+    values: list[object] = [v for row in rows for v in (row["customer_id"], row["balance_after"])]
+    values += [str(change.location_id), change.amount, change.amount, change.amount]
+    values += [
+        change.netting_description,
+        change.source,
+        str(change.source_id),
+        change.period,
+        change.actor,
+        change.now,
+    ]
+    _, clawed = await db.execute_query(sql, values)
+    return {str(row["customer_id"]): int(row["requested_amount"]) for row in clawed}
 
 
 @dataclass(frozen=True)
@@ -209,9 +320,13 @@ async def preview_totals(
 ) -> PreviewTotals:
     """Counts and balance sums for applying `operation` with `amount` once to each of
     `customers`, computed by the database in one aggregate statement: the new balance is the
-    expression `apply_chunk` writes (REDUCE clamps at zero), and nothing is read row by row."""
-    greatest = "GREATEST" if _connection().capabilities.dialect == "postgres" else "MAX"
+    expression `apply_chunk` writes (REDUCE clamps at zero, an ADD first pays off what is owed),
+    and nothing is read row by row."""
+    postgres = _connection().capabilities.dialect == "postgres"
+    greatest, least = ("GREATEST", "LEAST") if postgres else ("MAX", "MIN")
     new = _new_balance(operation, "credit_balance", str(int(amount)), greatest)
+    if operation in NETTED:
+        new = f"({new}) - {least}({int(amount)}, cashback_owed)"
     sums = {
         "customers": RawSQL("COUNT(*)"),
         "changed": RawSQL(f"COUNT(CASE WHEN ({new}) <> credit_balance THEN 1 END)"),

@@ -8,15 +8,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from domain import entities
-from domain.access import Role
+from domain.access import ALL_CHANNELS, Role, ordered_channels, parse_channels
 from domain.ids import parse_id
 from models.entities import ApiKey, Card, Customer, CustomerGroup, GroupMembership, Location
+from models.statements import execute
 from models.wallet import CreditSchedule, WalletEntry, WalletOperation
 
 if TYPE_CHECKING:
@@ -24,6 +26,20 @@ if TYPE_CHECKING:
 
 CustomerQuery = QuerySet[Customer]
 E = TypeVar("E", bound="DataclassInstance")
+
+
+_HOLD_LOCATION_POSTGRES = "SELECT id FROM locations WHERE id = $1 FOR UPDATE"
+_HOLD_LOCATION_SQLITE = "UPDATE locations SET sync_version = sync_version WHERE id = $1"
+
+
+async def hold_location(location_id: UUID, db: BaseDBAsyncClient) -> None:
+    """Hold the location's row until the transaction `db` ends (PostgreSQL: a row lock;
+    SQLite: the database's write lock, taken by a write that changes nothing), so that the
+    location's changes that must see each other run one at a time."""
+    if db.capabilities.dialect == "postgres":
+        await execute(_HOLD_LOCATION_POSTGRES, (location_id,), db)
+    else:
+        await execute(_HOLD_LOCATION_SQLITE, (location_id,), db)
 
 
 def parse_ids(values: Iterable[str]) -> list[UUID]:
@@ -93,7 +109,9 @@ def location_entity(row: Location) -> entities.Location:
 
 
 def api_key_entity(row: ApiKey) -> entities.ApiKey:
-    return _entity(entities.ApiKey, row, role=Role(row.role))
+    role = Role(row.role)
+    channels = ALL_CHANNELS if role is Role.ADMIN else parse_channels(row.channels)
+    return _entity(entities.ApiKey, row, role=role, channels=ordered_channels(channels))
 
 
 def customer_entity(row: Customer) -> entities.Customer:

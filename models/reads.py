@@ -19,8 +19,9 @@ from models.statements import Row, decoders, execute, fetch
 _CUSTOMER_COLUMNS = """
     c.id, c.location_id, c.first_name, c.last_name, c.email, c.phone, c.note,
     c.credit_balance, c.wallet_updated_at, c.created_at, c.updated_at,
+    c.cashback_held, c.cashback_owed,
     g.id, g.location_id, g.name, g.reference, g.description, g.cashback_basis_points,
-    g.created_at"""
+    g.created_at, g.cashback_hold_days"""
 
 _GROUPS = """
 LEFT JOIN group_memberships m ON m.customer_id = c.id
@@ -86,7 +87,9 @@ STATE = f"SELECT {_pricing_columns('$1', '$2')}"
 SQLITE_WRITE_LOCK = "UPDATE locations SET sync_version = sync_version WHERE id = $1"
 
 
-def _view(rows: list[Row], postgres: bool) -> entities.CustomerView | None:
+def _view(
+    rows: list[Row], postgres: bool, card_code: str | None = None
+) -> entities.CustomerView | None:
     if not rows:
         return None
     uuid, time = decoders(postgres)
@@ -103,26 +106,29 @@ def _view(rows: list[Row], postgres: bool) -> entities.CustomerView | None:
         wallet_updated_at=time(first[8]),
         created_at=time(first[9]),
         updated_at=time(first[10]),
+        cashback_held=first[11],
+        cashback_owed=first[12],
     )
     groups = tuple(
         entities.CustomerGroup(
-            id=uuid(row[11]),
-            location_id=uuid(row[12]),
-            name=row[13],
-            reference=row[14],
-            description=row[15],
-            cashback_basis_points=row[16],
-            created_at=time(row[17]),
+            id=uuid(row[13]),
+            location_id=uuid(row[14]),
+            name=row[15],
+            reference=row[16],
+            description=row[17],
+            cashback_basis_points=row[18],
+            created_at=time(row[19]),
+            cashback_hold_days=row[20],
         )
         for row in rows
-        if row[11] is not None
+        if row[13] is not None
     )
-    return entities.CustomerView(customer=customer, groups=groups)
+    return entities.CustomerView(customer=customer, groups=groups, card_code=card_code)
 
 
 async def customer_by_card(location_id: UUID, code: str) -> entities.CustomerView | None:
     """The live customer holding card `code` in the location, with its groups."""
-    return _view(*await fetch(CUSTOMER_BY_CARD, (location_id, code)))
+    return _view(*await fetch(CUSTOMER_BY_CARD, (location_id, code)), card_code=code)
 
 
 async def customer_by_id(location_id: UUID, customer_id: UUID) -> entities.CustomerView | None:
@@ -155,7 +161,7 @@ async def customer_for_pricing(
     key = card_code if by_card else customer_id
     if hold is not None and hold.capabilities.dialect == "postgres":
         rows, postgres = await fetch(HELD_BY_CARD if by_card else HELD_BY_ID, (location_id, key))
-        view = _view(rows, postgres)
+        view = _view(rows, postgres, card_code)
         if view is None:
             return None
         rows, _ = await fetch(STATE, (location_id, view.customer.id, business_date))
@@ -165,7 +171,7 @@ async def customer_for_pricing(
         await execute(SQLITE_WRITE_LOCK, (location_id,), hold)
     sql = PRICING_BY_CARD if by_card else PRICING_BY_ID
     rows, postgres = await fetch(sql, (location_id, key, business_date))
-    view = _view(rows, postgres)
+    view = _view(rows, postgres, card_code)
     if view is None:
         return None
     *_, version, used = rows[0]  # the pricing columns follow the customer's

@@ -54,6 +54,18 @@ async def fetch(sql: str, values: Sequence[Any]) -> tuple[list[Row], bool]:
         return list(await connection.execute_fetchall(_sqlite(sql), text_values)), False
 
 
+async def fetch_in(
+    sql: str, values: Sequence[Any], db: BaseDBAsyncClient
+) -> tuple[list[Row], bool]:
+    """The rows of one statement run in the transaction `db`, and whether they came from
+    PostgreSQL."""
+    if db.capabilities.dialect == "postgres":
+        _, rows = await db.execute_query(sql, list(values))
+        return [tuple(row.values()) for row in rows], True
+    _, rows = await db.execute_query(_sqlite(sql), [_sqlite_value(v) for v in values])
+    return [tuple(row.values()) if isinstance(row, dict) else tuple(row) for row in rows], False
+
+
 def _same(value: Any) -> Any:
     return value
 

@@ -10,7 +10,7 @@ import functools
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,13 +20,22 @@ from babel.numbers import get_currency_precision
 from cachetools import TTLCache
 
 from domain import entities
-from domain.access import MAX_LISTED_API_KEYS, Principal, Role
-from domain.errors import ErrorCode, Validator, not_found
+from domain.access import (
+    ALL_CHANNELS,
+    MAX_LISTED_API_KEYS,
+    TILL_CHANNELS,
+    Principal,
+    Role,
+    channels_text,
+    parse_channels,
+)
+from domain.errors import ErrorCode, Validator, fail, not_found
 from domain.ids import parse_id
+from domain.pricing import SalesChannel
 from domain.text import text_problem
 from models.db import transaction
 from models.entities import ApiKey, Location
-from models.queries import api_key_entity, location_entity
+from models.queries import api_key_entity, hold_location, location_entity
 
 KEY_PREFIX = "gocrm_"
 MAX_KEY_NAME_LENGTH = 100
@@ -50,14 +59,16 @@ async def _principal(key_hash: str) -> Principal | None:
     row = await ApiKey.filter(key_hash=key_hash, revoked_at=None).select_related("location").first()
     if row is None:
         return None
+    role = Role(row.role)
     return Principal(
         location_id=row.location_id,
         api_key_id=row.id,
         api_key_name=row.name,
-        role=Role(row.role),
+        role=role,
         currency=row.location.currency,
         timezone=row.location.timezone,
         minor_units=currency_minor_units(row.location.currency),
+        channels=ALL_CHANNELS if role is Role.ADMIN else parse_channels(row.channels),
     )
 
 
@@ -148,7 +159,11 @@ async def create_location(
         location = await Location.create(name=name, currency=currency, timezone=timezone)
         secret = _new_secret()
         await ApiKey.create(
-            location=location, name="admin", role=Role.ADMIN.value, key_hash=hash_secret(secret)
+            location=location,
+            name="admin",
+            role=Role.ADMIN.value,
+            channels=channels_text(ALL_CHANNELS),
+            key_hash=hash_secret(secret),
         )
     return location_entity(location), secret
 
@@ -179,26 +194,74 @@ async def list_api_keys(location_id: UUID) -> list[entities.ApiKey]:
     return [api_key_entity(row) for row in rows]
 
 
-async def create_api_key(location_id: UUID, name: str, role: Role) -> tuple[entities.ApiKey, str]:
+def _key_channels(
+    checks: Validator, role: Role, channels: Sequence[SalesChannel] | None
+) -> frozenset[SalesChannel]:
+    """The channels a new key gets: every channel for an ADMIN key (which names none); for a
+    POS key those named, else POS and KIOSK (ONLINE only when named)."""
+    if role is Role.ADMIN:
+        if channels is not None:
+            checks.add(
+                ErrorCode.INVALID,
+                "channels",
+                "Channels are given to POS keys only: an ADMIN key has every channel.",
+            )
+        return ALL_CHANNELS
+    if channels is None:
+        return TILL_CHANNELS
+    if not channels:
+        checks.add(ErrorCode.INVALID, "channels", "Name at least one channel.")
+    return frozenset(channels)
+
+
+async def create_api_key(
+    location_id: UUID, name: str, role: Role, channels: Sequence[SalesChannel] | None = None
+) -> tuple[entities.ApiKey, str]:
+    """A new key of the location, with the channels it may sell on (`_key_channels`); returns
+    it with its secret, shown once."""
     checks = Validator()
     name = _checked_name(checks, name, MAX_KEY_NAME_LENGTH)
+    granted = _key_channels(checks, role, channels)
     checks.check()
     secret = _new_secret()
     row = await ApiKey.create(
-        location_id=location_id, name=name, role=role.value, key_hash=hash_secret(secret)
+        location_id=location_id,
+        name=name,
+        role=role.value,
+        channels=channels_text(granted),
+        key_hash=hash_secret(secret),
     )
     return api_key_entity(row), secret
 
 
 async def revoke_api_key(location_id: UUID, key_id: str) -> entities.ApiKey:
-    """Revoke a key of the location; revoking a revoked key keeps its first revocation time."""
+    """Revoke a key of the location; revoking a revoked key keeps its first revocation time.
+    The location's last ADMIN key is never revoked (LAST_ADMIN_KEY): the location would be
+    left with no key that can manage it. Revocations in one location run one at a time, so two
+    ADMIN keys revoking each other at once leave one."""
     uid = parse_id(key_id)
     if uid is None:
         raise not_found("id", "API key")
-    await ApiKey.filter(id=uid, location_id=location_id, revoked_at=None).update(
-        revoked_at=datetime.now(UTC)
-    )
-    row = await ApiKey.get_or_none(id=uid, location_id=location_id)
-    if row is None:
-        raise not_found("id", "API key")
+    async with transaction() as db:
+        await hold_location(location_id, db)
+        row = await ApiKey.filter(id=uid, location_id=location_id).using_db(db).first()
+        if row is None:
+            raise not_found("id", "API key")
+        if row.revoked_at is None:
+            if (
+                row.role == Role.ADMIN.value
+                and not await ApiKey.filter(
+                    location_id=location_id, role=Role.ADMIN.value, revoked_at=None
+                )
+                .exclude(id=uid)
+                .using_db(db)
+                .exists()
+            ):
+                raise fail(
+                    ErrorCode.LAST_ADMIN_KEY,
+                    "id",
+                    "This is the location's last ADMIN key: create another before revoking it.",
+                )
+            row.revoked_at = datetime.now(UTC)
+            await row.save(using_db=db, update_fields=["revoked_at"])
     return api_key_entity(row)

@@ -4,31 +4,41 @@
 mirror, today's usage of the daily discount limit) and prices it with `domain.pricing.price`;
 it writes nothing and never calls an upstream.
 
-`commit` prices and writes in one transaction that first holds the customer
-(`models.checkout.lock_customer`), so that commits and refunds for one customer run one after
-the other and each prices against the balance and usage it then changes. In that transaction it
-takes the idempotency key, records the checkout, debits the credits used (a REDEEM entry that
-the database refuses rather than let a balance fall below zero) and grants the cashback (a
-CASHBACK entry). With `expected_total`, a different price raises `QuoteChanged` carrying the
-fresh quote, and nothing is written.
+A key sells only on its channels (`Principal.may_sell`): a quote or commit for another is
+FORBIDDEN. A card code that no customer holds is CARD_NOT_FOUND, so that the cashier rescans; a
+commit names its customer (by id or card), since a sale without one changes nothing here.
 
-`refund` gives the credits back (REFUND), then reverses the cashback clamped at the balance
-(CASHBACK_REVERSAL, which records the amount asked for and the delta applied), and flips the
-checkout to REFUNDED with a conditional update, so that a second refund is ALREADY_REFUNDED.
-The daily usage comes back by itself: it counts only COMMITTED checkouts.
+`commit` prices and writes in one transaction that first holds the customer, so that commits,
+refunds and cashback releases for one customer run one after the other and each prices against
+the balance and usage it then changes. In that transaction it takes the idempotency key, records
+the checkout (with the key that committed it), debits the credits used (a REDEEM entry that the
+database refuses rather than let a balance fall below zero) and grants the cashback: at once (a
+CASHBACK entry, netted against what the customer owes), or held for the group's
+`cashback_hold_days` (no entry; `customers.cashback_held` and the checkout's `cashback_held`
+until `release_held_cashback` writes its CASHBACK_RELEASE). With `expected_total`, a different
+price raises `QuoteChanged` carrying the fresh quote, and nothing is written.
 
-Every wallet entry a checkout writes has the checkout's id as its source id. Idempotency keys
-share the one `idempotency_keys` table with the wallet's keyed writes: the same key and request
-answer with the same checkout; concurrent duplicates meet on the key's unique index.
+`refund` records a `CheckoutRefund`, gives the credits back (REFUND, netted against what is
+owed), cancels cashback still held, and reverses released cashback off the balance, clamped at
+zero: what the balance cannot cover becomes owed (CASHBACK_REVERSAL records the amount asked for
+and the delta applied). It flips the checkout to REFUNDED with a conditional update, so that a
+second refund is ALREADY_REFUNDED. The daily usage comes back by itself: it counts only
+COMMITTED checkouts.
+
+Every wallet entry a checkout writes has the checkout's id as its source id; a commit's entries
+have period 0, a refund's its number (1 for the first). Idempotency keys share the one
+`idempotency_keys` table with the wallet's keyed writes: the same key and request answer with
+the same checkout (or refund); concurrent duplicates meet on the key's unique index.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -38,7 +48,7 @@ from domain.access import Principal
 from domain.contacts import card_code_problem
 from domain.errors import DomainError, ErrorCode, UserError, Validator, fail, not_found
 from domain.ids import parse_id
-from domain.ledger import CreditOperation, EntryKind, EntrySource
+from domain.ledger import EntryKind, EntrySource, netted, reversal
 from domain.money import decimal_places, to_decimal, to_minor
 from domain.paging import (
     newest_first_key,
@@ -69,12 +79,20 @@ from models.checkout import (
     COMMITTED,
     REFUNDED,
     Checkout,
+    CheckoutRefund,
+    DueRelease,
+    HeldWallet,
     NewCheckout,
+    NewRefund,
+    change_held,
     checkouts_matching,
+    due_releases,
     insert_checkout,
+    insert_refund,
     lock_customer,
     mark_refunded,
     newest_first,
+    take_held,
 )
 from models.db import IntegrityError, Transaction, transaction
 from models.ids import new_id
@@ -83,7 +101,7 @@ from models.queries import live_customers
 from services import metrics
 from services.runtime import Runtime
 from services.sync import MirrorView, group_links, mirror_view
-from services.wallet import keyed_record_id, store_key
+from services.wallet import CLAWBACK_DESCRIPTION, keyed_record_id, store_key
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 128
 KEY_FIELD = "idempotencyKey"
@@ -105,6 +123,7 @@ class CheckoutRequest:
 class QuoteResult:
     quote: Quote
     customer: entities.Customer | None
+    card_code: str | None = None  # the card the customer was found by
 
 
 @dataclass(frozen=True)
@@ -154,8 +173,11 @@ class _Checked:
     card_code: str | None
 
 
-def _checked(principal: Principal, request: CheckoutRequest, checks: Validator) -> _Checked:
-    """The request parsed for the caller's currency; problems join `checks`."""
+def _checked(
+    principal: Principal, request: CheckoutRequest, checks: Validator, *, sale: bool = False
+) -> _Checked:
+    """The request parsed for the caller's currency; problems join `checks`. A `sale` (a
+    commit) must name its customer."""
     card = request.card_code.strip(" ") if request.card_code is not None else None
     if request.customer_id is not None and card is not None:
         checks.add(
@@ -163,6 +185,18 @@ def _checked(principal: Principal, request: CheckoutRequest, checks: Validator) 
         )
     elif card is not None and (problem := card_code_problem(card)):
         checks.add(ErrorCode.INVALID, "input.cardCode", problem)
+    elif sale and request.customer_id is None and card is None:
+        checks.add(
+            ErrorCode.REQUIRED,
+            "input.cardCode",
+            "A sale needs its customer: scan the card or give the customer's id.",
+        )
+    if not principal.may_sell(request.bill.channel):
+        checks.add(
+            ErrorCode.FORBIDDEN,
+            "input.channel",
+            f"This API key may not sell on the {request.bill.channel.value} channel.",
+        )
     try:
         bill = parse_bill(request.bill, principal.minor_units)
     except DomainError as error:
@@ -234,10 +268,11 @@ def _refund_hash(checkout_id: UUID) -> str:
 
 async def _identify(
     principal: Principal, checked: _Checked, now: datetime, hold: Transaction | None = None
-) -> tuple[reads.Priced | None, bool]:
+) -> reads.Priced | None:
     """The customer the request names with what pricing reads of it (one statement; held until
-    the transaction `hold` ends, when given), and whether it scanned a card that names no one.
-    Raises NOT_FOUND on `input.customerId` for an id that is not a live customer's here."""
+    the transaction `hold` ends, when given). Raises NOT_FOUND on `input.customerId` for an id
+    that is not a live customer's here, and CARD_NOT_FOUND on `input.cardCode` for a card that
+    no live customer here holds."""
     location_id, today = principal.location_id, local_today(now, principal.timezone)
     if checked.by_id:
         uid = checked.customer_id
@@ -246,13 +281,19 @@ async def _identify(
             found = await reads.customer_for_pricing(location_id, today, customer_id=uid, hold=hold)
         if found is None:
             raise not_found("input.customerId", "Customer")
-        return found, False
+        return found
     if checked.card_code is not None:
         found = await reads.customer_for_pricing(
             location_id, today, card_code=checked.card_code, hold=hold
         )
-        return found, found is None
-    return None, False
+        if found is None:
+            raise fail(
+                ErrorCode.CARD_NOT_FOUND,
+                "input.cardCode",
+                "No customer has this card: scan it again, or look the customer up.",
+            )
+        return found
+    return None
 
 
 @dataclass(frozen=True)
@@ -306,13 +347,12 @@ def _context(
     principal: Principal,
     channel: SalesChannel,
     found: reads.Priced | None,
-    unknown_card: bool,
     offers: _Offers | None,
 ) -> PricingContext:
     """What pricing knows of the customer: its balance, today's usage and the synced offers of
     its linked groups."""
     if found is None:
-        return PricingContext(principal.minor_units, None, unknown_card)
+        return PricingContext(principal.minor_units, None)
     groups = found.view.groups
     pos: list[PosGroupOffer] = []
     promotions: list[PromotionOffer] = []
@@ -355,9 +395,9 @@ async def _priced(
     hold: Transaction | None = None,
 ) -> tuple[Quote, reads.Priced | None]:
     """The bill priced for the customer it names, as the database holds them now."""
-    found, unknown_card = await _identify(principal, checked, now, hold)
+    found = await _identify(principal, checked, now, hold)
     offers = await _offers(runtime, principal.location_id, found)
-    context = _context(principal, checked.bill.channel, found, unknown_card, offers)
+    context = _context(principal, checked.bill.channel, found, offers)
     return price(checked.bill, context), found
 
 
@@ -368,32 +408,53 @@ async def quote(runtime: Runtime, principal: Principal, request: CheckoutRequest
     checks.check()
     priced, found = await _priced(runtime, principal, checked, runtime.clock())
     metrics.quoted(checked.bill.channel)
-    return QuoteResult(priced, found.view.customer if found else None)
+    return QuoteResult(
+        priced,
+        found.view.customer if found else None,
+        found.view.card_code if found else None,
+    )
 
 
 # ------------------------------------------------------------------------------ writes
 
 
+@dataclass(frozen=True)
+class _Source:
+    """Who writes a checkout's wallet entries: the location, and the key's name (None for the
+    system, which releases held cashback)."""
+
+    location_id: UUID
+    actor: str | None
+
+    @classmethod
+    def of(cls, principal: Principal) -> _Source:
+        return cls(principal.location_id, principal.api_key_name)
+
+
 def _entry(
-    principal: Principal,
-    operation: CreditOperation | Movement,
+    source: _Source,
+    operation: Movement,
     amount: int,
     kind: EntryKind,
     checkout_id: UUID,
+    period: int,
     description: str,
     now: datetime,
 ) -> Application:
+    """A checkout's wallet entry: `period` 0 for the commit's, the refund's number for a
+    refund's."""
     return Application(
-        location_id=principal.location_id,
+        location_id=source.location_id,
         operation=operation,
         amount=amount,
         kind=kind.value,
         source=EntrySource.CHECKOUT.value,
         source_id=checkout_id,
-        period=0,
+        period=period,
         description=description,
-        actor=principal.api_key_name,
+        actor=source.actor,
         now=now,
+        netting_description=CLAWBACK_DESCRIPTION,
     )
 
 
@@ -431,7 +492,7 @@ async def commit(
     checks = Validator()
     _check_key(checks, idempotency_key)
     expected = _expected_total(checks, expected_total, principal.minor_units)
-    checked = _checked(principal, request, checks)
+    checked = _checked(principal, request, checks, sale=True)
     checks.check()
     location_id, key = principal.location_id, idempotency_key
     request_hash = _commit_hash(checked, expected)
@@ -442,15 +503,18 @@ async def commit(
             priced, found = await _priced(runtime, principal, checked, now, hold=db)
             view = found.view if found else None
             if expected is not None and priced.total != expected:
-                result = QuoteResult(priced, view.customer if view else None)
+                result = QuoteResult(
+                    priced, view.customer if view else None, view.card_code if view else None
+                )
                 raise _quote_changed(result, expected, principal.minor_units)
             sale = _sale(checked, priced, view, checkout_id, now)
+            hold = _hold_days(view)
             # Taken with the sale: a concurrent duplicate fails here (IntegrityError, below)
             # and its transaction writes nothing.
             await store_key(location_id, key, CHECKOUT_KEY, request_hash, checkout_id, now, db)
-            await insert_checkout(_row(principal, sale, priced, key, request_hash), db)
+            await insert_checkout(_row(principal, sale, priced, key, request_hash, hold), db)
             if sale.customer_id is not None:
-                await _settle(principal, sale, sale.customer_id, db, now)
+                await _settle(principal, sale, sale.customer_id, hold, db, now)
     except IntegrityError as error:
         if is_balance_out_of_range(error):
             raise
@@ -477,7 +541,7 @@ def _sale(
     now: datetime,
 ) -> CheckoutView:
     """The checkout a commit records: the priced bill, and the cashback on what is paid."""
-    rate = max((g.cashback_basis_points or 0 for g in view.groups), default=0) if view else 0
+    rate = _cashback_group(view).cashback_basis_points or 0 if view and view.groups else 0
     return CheckoutView(
         id=checkout_id,
         channel=checked.bill.channel,
@@ -495,9 +559,30 @@ def _sale(
     )
 
 
+def _cashback_group(view: entities.CustomerView) -> entities.CustomerGroup:
+    """The customer's group whose cashback a sale earns: the highest rate, and of those the
+    longest hold."""
+    return max(
+        view.groups, key=lambda g: (g.cashback_basis_points or 0, g.cashback_hold_days, g.id)
+    )
+
+
+def _hold_days(view: entities.CustomerView | None) -> int:
+    """For how many days a sale's cashback is held before it can be spent."""
+    if view is None or not view.groups:
+        return 0
+    return _cashback_group(view).cashback_hold_days
+
+
 def _row(
-    principal: Principal, sale: CheckoutView, priced: Quote, key: str, request_hash: str
+    principal: Principal,
+    sale: CheckoutView,
+    priced: Quote,
+    key: str,
+    request_hash: str,
+    hold_days: int,
 ) -> NewCheckout:
+    held = sale.cashback_granted if hold_days else 0
     return NewCheckout(
         id=sale.id,
         location_id=principal.location_id,
@@ -516,30 +601,75 @@ def _row(
         idempotency_key=key,
         request_hash=request_hash,
         created_at=sale.created_at,
+        api_key_id=principal.api_key_id,
+        cashback_held=held,
+        cashback_release_at=sale.created_at + timedelta(days=hold_days) if held else None,
     )
 
 
 async def _settle(
-    principal: Principal, sale: CheckoutView, customer_id: UUID, db: Transaction, now: datetime
+    principal: Principal,
+    sale: CheckoutView,
+    customer_id: UUID,
+    hold_days: int,
+    db: Transaction,
+    now: datetime,
 ) -> None:
-    """The wallet entries of a commit: the credits used, then the cashback."""
-    moves = (
+    """The wallet entries of a commit: the credits used, then the cashback (or, while it is
+    held, what the customer holds of it)."""
+    moves: list[tuple[Movement, int, EntryKind, str]] = [
         (Movement.DEBIT, sale.credits_used, EntryKind.REDEEM, "Credits used at checkout"),
-        (CreditOperation.ADD, sale.cashback_granted, EntryKind.CASHBACK, "Cashback"),
-    )
+    ]
+    if hold_days and sale.cashback_granted:
+        await change_held(customer_id, sale.cashback_granted, now, db)
+    else:
+        moves.append((Movement.CREDIT, sale.cashback_granted, EntryKind.CASHBACK, "Cashback"))
     for operation, amount, kind, description in moves:
         if not amount:
             continue
-        change = _entry(principal, operation, amount, kind, sale.id, description, now)
+        change = _entry(
+            _Source.of(principal), operation, amount, kind, sale.id, 0, description, now
+        )
         if await apply_chunk([customer_id], change, db) != 1:
             raise RuntimeError(f"checkout {sale.id}: the {kind.value} entry was not written")
         metrics.entries_written(kind.value)
 
 
+@dataclass(frozen=True)
+class RefundView:
+    """What one refund gave back and took back."""
+
+    id: UUID
+    checkout_id: UUID
+    lines: tuple[QuoteLine, ...]
+    credits_returned: int
+    cashback_reversed: int  # off the balance, or cancelled while held
+    cashback_owed: int  # what the balance could not cover: owed by the customer
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Refunded:
+    checkout: CheckoutView
+    refund: RefundView
+
+
+@dataclass(frozen=True)
+class _Reversal:
+    credits_returned: int
+    cashback_reversed: int
+    cashback_owed: int
+
+
+# The first refund of a checkout: its wallet entries' period (a commit's are 0).
+FIRST_REFUND = 1
+
+
 async def refund(
     runtime: Runtime, principal: Principal, checkout_id: str, *, idempotency_key: str
-) -> CheckoutView:
-    """Refund a committed checkout, once (see the module)."""
+) -> Refunded:
+    """Refund a committed checkout, once (see the module). Any key of the location may refund
+    any of its sales: a receipt can come back to another till."""
     checks = Validator()
     _check_key(checks, idempotency_key)
     checks.check()
@@ -548,7 +678,7 @@ async def refund(
     if uid is None:
         raise not_found("id", "Checkout")
     request_hash = _refund_hash(uid)
-    earlier = await _earlier_checkout(location_id, key, REFUND_KEY, request_hash)
+    earlier = await _earlier_refund(location_id, key, request_hash)
     if earlier is not None:
         return earlier
     row = await Checkout.get_or_none(id=uid, location_id=location_id)
@@ -557,46 +687,181 @@ async def refund(
     if row.status != COMMITTED:
         raise _already_refunded()
     now = runtime.clock()
+    refund_id = new_id()
     try:
         async with transaction() as db:
             customer_id = row.customer_id
+            # Held first, so that commits, releases and this refund of the customer's wallet
+            # run one after the other; a deleted customer's wallet stays as it is.
+            wallet = None
             if customer_id is not None:
-                # A deleted customer's wallet stays as it is: the entries below then write
-                # nothing.
-                await lock_customer(location_id, customer_id, db)
-            await store_key(location_id, key, REFUND_KEY, request_hash, uid, now, db)
+                wallet = await lock_customer(location_id, customer_id, db)
+            held = await take_held(uid, db) if wallet is not None else 0
+            await store_key(location_id, key, REFUND_KEY, request_hash, refund_id, now, db)
             if not await mark_refunded(uid, now, db):
                 raise _already_refunded()
-            if customer_id is not None:
-                await _reverse(principal, row, customer_id, db, now)
+            reversal = _Reversal(0, 0, 0)
+            if customer_id is not None and wallet is not None:
+                reversal = await _reverse(principal, row, customer_id, wallet, held, db, now)
+            await insert_refund(
+                NewRefund(
+                    id=refund_id,
+                    location_id=location_id,
+                    checkout_id=uid,
+                    number=FIRST_REFUND,
+                    lines=row.lines,
+                    credits_returned=reversal.credits_returned,
+                    cashback_reversed=reversal.cashback_reversed,
+                    cashback_owed=reversal.cashback_owed,
+                    actor=principal.api_key_name,
+                    api_key_id=principal.api_key_id,
+                    created_at=now,
+                ),
+                db,
+            )
     except IntegrityError as error:
         if is_balance_out_of_range(error):
             raise
-        earlier = await _earlier_checkout(location_id, key, REFUND_KEY, request_hash)
+        earlier = await _earlier_refund(location_id, key, request_hash)
         if earlier is None:
             raise
         return earlier  # the same key, refunded concurrently
-    refunded = await Checkout.get(id=uid)
-    return checkout_view(refunded)
+    done = await _refunded(location_id, refund_id)
+    assert done is not None, "the refund was committed"
+    return done
 
 
 async def _reverse(
-    principal: Principal, row: Checkout, customer_id: UUID, db: Transaction, now: datetime
-) -> None:
-    """The credits back first; then the cashback off what that leaves, clamped at zero."""
-    moves = (
-        (CreditOperation.ADD, row.credits_used, EntryKind.REFUND, "Checkout refunded"),
-        (
-            CreditOperation.REDUCE,
-            row.cashback_granted,
+    principal: Principal,
+    row: Checkout,
+    customer_id: UUID,
+    wallet: HeldWallet,
+    held: int,
+    db: Transaction,
+    now: datetime,
+) -> _Reversal:
+    """The credits back (netted against what is owed), the held cashback cancelled, then the
+    released cashback off what that leaves, clamped at zero: the rest is owed."""
+    source = _Source.of(principal)
+    credits = row.credits_used
+    owed_before = wallet.owed
+    balance = wallet.balance
+    if credits:
+        change = _entry(
+            source,
+            Movement.CREDIT,
+            credits,
+            EntryKind.REFUND,
+            row.id,
+            FIRST_REFUND,
+            "Checkout refunded",
+            now,
+        )
+        metrics.entries_written(
+            EntryKind.REFUND.value, await apply_chunk([customer_id], change, db)
+        )
+        paid_off = netted(credits, owed_before)
+        balance += credits - paid_off
+        owed_before -= paid_off
+    if held:
+        await change_held(customer_id, -held, now, db)
+    released = row.cashback_granted - held
+    taken, owed = reversal(released, balance)
+    if released:
+        change = _entry(
+            source,
+            Movement.REVERSE,
+            released,
             EntryKind.CASHBACK_REVERSAL,
+            row.id,
+            FIRST_REFUND,
             "Cashback reversed",
-        ),
+            now,
+        )
+        metrics.entries_written(
+            EntryKind.CASHBACK_REVERSAL.value, await apply_chunk([customer_id], change, db)
+        )
+    return _Reversal(credits, held + taken, owed)
+
+
+async def _earlier_refund(location_id: UUID, key: str, request_hash: str) -> Refunded | None:
+    """The refund an idempotency key already stands for."""
+    record_id = await keyed_record_id(location_id, key, REFUND_KEY, request_hash, KEY_FIELD)
+    if record_id is None:
+        return None
+    found = await _refunded(location_id, record_id)
+    if found is None:  # a key of another kind of record would have been refused above
+        raise fail(
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            KEY_FIELD,
+            "This idempotency key was used for a different request.",
+        )
+    return found
+
+
+async def _refunded(location_id: UUID, refund_id: UUID) -> Refunded | None:
+    refund_row = await CheckoutRefund.get_or_none(id=refund_id, location_id=location_id)
+    if refund_row is None:
+        return None
+    checkout_row = await Checkout.get(id=refund_row.checkout_id)
+    return Refunded(checkout_view(checkout_row), refund_view(refund_row))
+
+
+def refund_view(row: CheckoutRefund) -> RefundView:
+    return RefundView(
+        id=row.id,
+        checkout_id=row.checkout_id,
+        lines=tuple(QuoteLine(**line) for line in row.lines),
+        credits_returned=row.credits_returned,
+        cashback_reversed=row.cashback_reversed,
+        cashback_owed=row.cashback_owed,
+        created_at=row.created_at,
     )
-    for operation, amount, kind, description in moves:
-        if amount:
-            change = _entry(principal, operation, amount, kind, row.id, description, now)
-            metrics.entries_written(kind.value, await apply_chunk([customer_id], change, db))
+
+
+async def release_held_cashback(runtime: Runtime, *, batch: int = 200, budget: float = 5.0) -> int:
+    """Release the cashback of every sale whose hold has ended: each in a short transaction
+    that holds the customer (so that a refund and a release of one sale never both happen),
+    writing a CASHBACK_RELEASE entry netted against what the customer owes. Exactly once: the
+    sale's held amount is taken with a conditional update, and the entry has the ledger's
+    unique key. Runs from the periodic check, for at most `budget` seconds. Returns how many
+    sales were released."""
+    started = time.monotonic()
+    released = 0
+    while time.monotonic() - started < budget:
+        due = await due_releases(runtime.clock(), batch)
+        for item in due:
+            released += await _release(runtime, item)
+        if len(due) < batch:
+            break
+    return released
+
+
+async def _release(runtime: Runtime, item: DueRelease) -> int:
+    now = runtime.clock()
+    async with transaction() as db:
+        wallet = await lock_customer(item.location_id, item.customer_id, db)
+        held = await take_held(item.checkout_id, db)
+        if not held:
+            return 0
+        # A deleted customer's hold simply ends: there is no wallet to release it into.
+        await change_held(item.customer_id, -held, now, db)
+        if wallet is None:
+            return 0
+        change = _entry(
+            _Source(item.location_id, None),
+            Movement.CREDIT,
+            held,
+            EntryKind.CASHBACK_RELEASE,
+            item.checkout_id,
+            0,
+            "Cashback released",
+            now,
+        )
+        if await apply_chunk([item.customer_id], change, db) != 1:
+            raise RuntimeError(f"checkout {item.checkout_id}: the release was not written")
+    metrics.entries_written(EntryKind.CASHBACK_RELEASE.value)
+    return 1
 
 
 def _already_refunded() -> DomainError:
@@ -650,16 +915,27 @@ def checkout_view(row: Checkout) -> CheckoutView:
     )
 
 
-async def get_checkout(location_id: UUID, checkout_id: str) -> CheckoutView | None:
+def _committed_by(principal: Principal) -> UUID | None:
+    """Whose sales the caller reads: a till key its own, an ADMIN key every key's."""
+    return None if principal.is_admin else principal.api_key_id
+
+
+async def get_checkout(principal: Principal, checkout_id: str) -> CheckoutView | None:
+    """One checkout of the caller's location; for a till key, only one it committed."""
     uid = parse_id(checkout_id)
-    row = await Checkout.get_or_none(id=uid, location_id=location_id) if uid else None
+    query = Checkout.filter(id=uid, location_id=principal.location_id)
+    if (key_id := _committed_by(principal)) is not None:
+        query = query.filter(api_key_id=key_id)
+    row = await query.first() if uid else None
     return checkout_view(row) if row else None
 
 
 async def list_checkouts(
-    location_id: UUID, filter: CheckoutFilter | None, first: int, after: str | None
+    principal: Principal, filter: CheckoutFilter | None, first: int, after: str | None
 ) -> entities.Page[CheckoutView]:
-    """The location's checkouts, newest first, matching `filter`."""
+    """The location's checkouts, newest first, matching `filter`; for a till key, only those
+    it committed."""
+    location_id = principal.location_id
     checks = Validator()
     if problem := page_size_problem(first):
         checks.add(ErrorCode.INVALID, "first", problem)
@@ -688,6 +964,7 @@ async def list_checkouts(
     checks.check()
     query = checkouts_matching(
         location_id,
+        api_key_id=_committed_by(principal),
         customer_id=customer_id,
         status=criteria.status,
         channel=criteria.channel,

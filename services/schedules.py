@@ -43,6 +43,7 @@ from services.jobs import Dispatcher, enqueue_schedule_period
 from services.lifecycle import Attempt, JobKind, PermanentFailure, run_attempt
 from services.runtime import Runtime
 from services.wallet import (
+    CLAWBACK_DESCRIPTION,
     balance_overflow_message,
     checked_credit,
     earlier_request,
@@ -267,6 +268,7 @@ async def _apply_run(
             description=schedule.description,
             actor=SCHEDULE_ACTOR,
             now=runtime.clock(),
+            netting_description=CLAWBACK_DESCRIPTION,
         )
         done = 0
         try:

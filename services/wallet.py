@@ -56,6 +56,9 @@ from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+# The description of a CLAWBACK entry: owed cashback paid off by an incoming credit.
+CLAWBACK_DESCRIPTION = "Owed cashback paid off"
+
 
 def request_hash(credit: ParsedCredit) -> str:
     """A fingerprint of what the request means: "50" and "50.00", or the same customers in
@@ -307,6 +310,7 @@ async def run_operation(runtime: Runtime, operation_id: UUID) -> None:
             description=row.description,
             actor=row.actor,
             now=runtime.clock(),
+            netting_description=CLAWBACK_DESCRIPTION,
         )
         done = 0
         try:

@@ -455,7 +455,14 @@ async def test_api_keys_lists_every_key_of_the_location_oldest_first(api: Api, o
 async def test_an_api_key_has_no_field_for_its_secret(api: Api) -> None:
     fields = (await api.data(API_KEY_FIELDS))["__type"]["fields"]
 
-    assert {f["name"] for f in fields} == {"id", "name", "role", "createdAt", "revokedAt"}
+    assert {f["name"] for f in fields} == {
+        "id",
+        "name",
+        "role",
+        "createdAt",
+        "revokedAt",
+        "channels",
+    }
 
 
 def test_the_key_list_and_a_page_of_operations_have_a_bounded_cost() -> None:

@@ -389,11 +389,13 @@ async def test_kiosk_takes_the_percentage_of_the_subtotal_once(till: Till) -> No
     assert found["dailyLimit"] == NO_LIMIT_USED
 
 
-async def test_without_a_customer_or_with_an_unknown_card_the_bill_has_no_discounts(
+async def test_without_a_customer_the_bill_has_no_discounts_and_an_unknown_card_is_refused(
     till: Till,
 ) -> None:
     anonymous = await quote(till.api, {"input": {"lines": [LATTE, CAKE]}})
-    unknown = await quote(till.api, {"input": {"cardCode": "NO-SUCH", "lines": [LATTE, CAKE]}})
+    unknown = await till.api.raw(QUOTE, {"input": {"cardCode": "NO-SUCH", "lines": [LATTE, CAKE]}})
+    sold = await commit(till.api, {"input": {"cardCode": "NO-SUCH", "lines": [LATTE]}}, "k-1")
+    unnamed = await commit(till.api, {"input": {"lines": [LATTE]}}, "k-2")
 
     expected = {
         "channel": "POS",
@@ -408,10 +410,29 @@ async def test_without_a_customer_or_with_an_unknown_card_the_bill_has_no_discou
         "messages": [],
     }
     assert anonymous == expected
-    assert unknown == {
-        **expected,
-        "messages": ["Unknown card: the bill is priced without discounts or credits."],
+    assert unknown["data"] is None
+    assert [(e["path"], e["extensions"]) for e in unknown["errors"]] == [
+        (["checkoutQuote"], {"code": "CARD_NOT_FOUND", "field": "input.cardCode"})
+    ]
+    assert sold == {
+        "checkout": None,
+        "quote": None,
+        "errors": [
+            {
+                "code": "CARD_NOT_FOUND",
+                "field": "input.cardCode",
+                "message": "No customer has this card: scan it again, or look the customer up.",
+            }
+        ],
     }
+    assert unnamed["errors"] == [
+        {
+            "code": "REQUIRED",
+            "field": "input.cardCode",
+            "message": "A sale needs its customer: scan the card or give the customer's id.",
+        }
+    ]
+    assert (await checkouts(till.api))["totalCount"] == 0
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -717,15 +738,16 @@ async def test_refunding_an_unknown_checkout_is_not_found(till: Till) -> None:
 
 
 async def test_checkouts_are_listed_newest_first_with_filters_and_pages(till: Till) -> None:
-    # given four sales an hour apart: Anna's at the till, an anonymous one, Anna's online
-    # (then refunded) and an anonymous kiosk sale
+    # given four sales an hour apart: Anna's at the till, Bob's, Anna's online (then
+    # refunded) and Bob's at the kiosk
+    bob = (await create_customer(till.api, firstName="Bob"))["id"]
     sales = []
     for hour, variables in enumerate(
         [
             till.bill(useCredits=False),
-            {"input": {"lines": [LATTE]}},
+            {"input": {"customerId": bob, "lines": [LATTE]}},
             till.bill(channel="ONLINE", useCredits=False),
-            {"input": {"channel": "KIOSK", "lines": [CAKE]}},
+            {"input": {"channel": "KIOSK", "customerId": bob, "lines": [CAKE]}},
         ]
     ):
         till.clock.now = NOW + timedelta(hours=hour)
@@ -746,9 +768,9 @@ async def test_checkouts_are_listed_newest_first_with_filters_and_pages(till: Ti
         "COMMITTED",
     ]
     assert [e["node"]["customer"] for e in everything["edges"]] == [
-        None,
+        {"id": bob},
         {"id": till.customer},
-        None,
+        {"id": bob},
         {"id": till.customer},
     ]
     # and each filter narrows it
@@ -827,7 +849,7 @@ async def test_another_location_sees_and_changes_nothing(till: Till) -> None:
     listed = await checkouts(elsewhere)
     refund = await elsewhere.mutate(REFUND, {"id": sale["id"], "key": "refund-1"})
     by_id = await elsewhere.raw(QUOTE, {"input": {"customerId": till.customer, "lines": [LATTE]}})
-    by_card = await quote(elsewhere, till.bill())
+    by_card = await elsewhere.raw(QUOTE, till.bill())
 
     # then it sees nothing of them
     assert read == {"data": {"checkout": None}}
@@ -843,11 +865,9 @@ async def test_another_location_sees_and_changes_nothing(till: Till) -> None:
     assert [e["extensions"] for e in by_id["errors"]] == [
         {"code": "NOT_FOUND", "field": "input.customerId"}
     ]
-    assert (by_card["customer"], by_card["total"], by_card["messages"]) == (
-        None,
-        m("40.00"),
-        ["Unknown card: the bill is priced without discounts or credits."],
-    )
+    assert [e["extensions"] for e in by_card["errors"]] == [
+        {"code": "CARD_NOT_FOUND", "field": "input.cardCode"}
+    ]
     # and the sale is as it was
     assert (await till.api.data(GET_CHECKOUT, {"id": sale["id"]}))["checkout"] == sale
 

@@ -317,16 +317,28 @@ async def test_online_the_promotion_applies_only_from_its_minimum_basket(
     assert at.quote.daily_limit is None
 
 
-async def test_an_unknown_card_prices_without_discounts(runtime: Runtime, shop: Shop) -> None:
-    result = await checkout.quote(
-        runtime, shop.principal, CheckoutRequest(bill(*HUNDRED), card_code="NO-SUCH-CARD")
-    )
+async def test_an_unknown_card_is_card_not_found_so_that_the_cashier_rescans(
+    runtime: Runtime, shop: Shop
+) -> None:
+    # given a card that a customer of another location holds, and one that nobody holds
+    other = await open_shop("Elsewhere")
+    await new_customer(other, card="THEIRS-1")
+    deleted = await new_customer(shop, card="GONE-1")
+    await customers.delete_customer(shop.location_id, str(deleted))
 
-    assert result.customer is None
-    assert (result.quote.discounts, result.quote.total, result.quote.credits) == ((), 10000, None)
-    assert result.quote.messages == (
-        "Unknown card: the bill is priced without discounts or credits.",
-    )
+    for code in ("NO-SUCH-CARD", "THEIRS-1", "GONE-1"):
+        request = CheckoutRequest(bill(*HUNDRED), card_code=code)
+        with pytest.raises(DomainError) as quoted:
+            await checkout.quote(runtime, shop.principal, request)
+        with pytest.raises(DomainError) as committed:
+            await checkout.commit(runtime, shop.principal, request, idempotency_key=f"k-{code}")
+
+        assert errors_of(quoted.value) == [("CARD_NOT_FOUND", "input.cardCode")]
+        assert errors_of(committed.value) == [("CARD_NOT_FOUND", "input.cardCode")]
+        assert quoted.value.errors[0].message == (
+            "No customer has this card: scan it again, or look the customer up."
+        )
+    assert await written(shop.location_id) == (0, 0, 0)
 
 
 async def test_a_group_linked_to_nothing_says_so(runtime: Runtime, shop: Shop) -> None:
@@ -404,7 +416,7 @@ async def test_a_commit_records_the_checkout_the_redeem_and_the_cashback(
     assert (view.created_at, view.refunded_at) == (MORNING, None)
     row = await Checkout.get(id=view.id)
     assert (row.group_discount, row.business_date.isoformat()) == (1000, "2026-03-10")
-    assert await checkout.get_checkout(shop.location_id, str(view.id)) == view
+    assert await checkout.get_checkout(shop.principal, str(view.id)) == view
 
     # and the wallet holds the REDEEM and the CASHBACK, both carrying the checkout's id
     entries = await entries_of(customer_id)
@@ -417,20 +429,19 @@ async def test_a_commit_records_the_checkout_the_redeem_and_the_cashback(
     assert await balance_of(customer_id) == sum(e.delta for e in entries) == 350
 
 
-async def test_a_commit_without_a_customer_uses_no_credits_and_grants_no_cashback(
+async def test_a_commit_without_a_customer_is_refused_and_writes_nothing(
     runtime: Runtime, shop: Shop
 ) -> None:
-    view = await checkout.commit(
-        runtime, shop.principal, CheckoutRequest(bill(*HUNDRED)), idempotency_key="anon-1"
-    )
+    # a quote may have no customer; a sale changes nothing in the CRM without one
+    quoted = await checkout.quote(runtime, shop.principal, CheckoutRequest(bill(*HUNDRED)))
+    with pytest.raises(DomainError) as refused:
+        await checkout.commit(
+            runtime, shop.principal, CheckoutRequest(bill(*HUNDRED)), idempotency_key="anon-1"
+        )
 
-    assert (view.customer_id, view.total, view.credits_used, view.cashback_granted) == (
-        None,
-        10000,
-        0,
-        0,
-    )
-    assert await written(shop.location_id) == (1, 0, 1)
+    assert (quoted.customer, quoted.quote.total) == (None, 10000)
+    assert errors_of(refused.value) == [("REQUIRED", "input.cardCode")]
+    assert await written(shop.location_id) == (0, 0, 0)
 
 
 async def test_a_different_expected_total_is_quote_changed_and_writes_nothing(
@@ -505,7 +516,7 @@ async def test_a_retried_commit_answers_with_its_checkout_when_the_bill_would_no
     assert errors_of(refused.value) == [("NOT_FOUND", "input.customerId")]
 
 
-async def test_a_quote_is_one_statement_and_a_commit_six_to_eight(
+async def test_a_quote_is_one_statement_and_a_commit_six_to_nine(
     runtime: Runtime, shop: Shop
 ) -> None:
     customer_id = await new_customer(shop, shop.regular_group)
@@ -528,8 +539,9 @@ async def test_a_quote_is_one_statement_and_a_commit_six_to_eight(
     )
     expected = [*held, keys.TAKE_KEY, checkout_rows.INSERT_CHECKOUT]
     assert [ran(s, sql) for s, sql in zip(committed, expected, strict=False)] == [True] * 4
-    # then the REDEEM and the CASHBACK: one statement each on PostgreSQL, two on SQLite
-    assert len(committed) == (6 if postgres else 8)
+    # then the REDEEM and the CASHBACK: one statement each on PostgreSQL; on SQLite two for the
+    # REDEEM and three for the CASHBACK (its CLAWBACK of anything owed has a statement)
+    assert len(committed) == (6 if postgres else 9)
 
 
 def ran(logged: str, sql: str) -> bool:
@@ -542,6 +554,7 @@ def ran(logged: str, sql: str) -> bool:
 
 
 async def test_malformed_keys_and_expected_totals_are_invalid(runtime: Runtime, shop: Shop) -> None:
+    customer_id = await new_customer(shop)
     for key, expected, problems in (
         ("", None, [("INVALID", "idempotencyKey")]),
         ("k" * 129, None, [("INVALID", "idempotencyKey")]),
@@ -552,14 +565,14 @@ async def test_malformed_keys_and_expected_totals_are_invalid(runtime: Runtime, 
             await checkout.commit(
                 runtime,
                 shop.principal,
-                CheckoutRequest(bill(*HUNDRED)),
+                for_customer(customer_id, *HUNDRED),
                 idempotency_key=key,
                 expected_total=expected,
             )
         assert errors_of(refused.value) == problems
     assert await written(shop.location_id) == (0, 0, 0)
     view = await checkout.commit(
-        runtime, shop.principal, CheckoutRequest(bill(*HUNDRED)), idempotency_key="k" * 128
+        runtime, shop.principal, for_customer(customer_id, *HUNDRED), idempotency_key="k" * 128
     )
     assert view.total == 10000
 
@@ -602,7 +615,7 @@ async def test_the_same_key_with_another_request_is_refused(runtime: Runtime, sh
 
     for key, request in (
         ("k-1", for_customer(customer_id, ("1", "40.00"))),
-        ("k-1", CheckoutRequest(bill(*HUNDRED))),
+        ("k-1", for_customer(customer_id, ("1", "100.00"))),
         ("k-2", for_customer(customer_id, *HUNDRED)),  # a wallet operation's key
     ):
         with pytest.raises(DomainError) as refused:
@@ -632,8 +645,13 @@ async def test_a_refund_gives_the_credits_back_then_reverses_spent_cashback(
     refunded = await checkout.refund(runtime, shop.principal, str(sale.id), idempotency_key="r-1")
 
     # then REFUND takes the balance to 20.00 and the reversal to 15.00
-    assert refunded.status == "REFUNDED"
-    assert refunded.refunded_at == MORNING
+    assert refunded.checkout.status == "REFUNDED"
+    assert refunded.checkout.refunded_at == MORNING
+    assert (
+        refunded.refund.credits_returned,
+        refunded.refund.cashback_reversed,
+        refunded.refund.cashback_owed,
+    ) == (2000, 500, 0)
     entries = await entries_of(customer_id)
     assert [(e.kind, e.requested, e.delta, e.balance_after) for e in entries[-2:]] == [
         ("REFUND", 2000, 2000, 2000),
@@ -710,14 +728,17 @@ async def test_a_refund_of_a_checkout_that_is_not_the_locations_is_not_found(
 ) -> None:
     other = await open_shop("Elsewhere")
     theirs = await checkout.commit(
-        runtime, other.principal, CheckoutRequest(bill(*HUNDRED)), idempotency_key="s-1"
+        runtime,
+        other.principal,
+        for_customer(await new_customer(other), *HUNDRED),
+        idempotency_key="s-1",
     )
 
     for checkout_id in (str(theirs.id), str(uuid4()), "nope"):
         with pytest.raises(DomainError) as refused:
             await checkout.refund(runtime, shop.principal, checkout_id, idempotency_key="r-1")
         assert errors_of(refused.value) == [("NOT_FOUND", "id")]
-    assert await checkout.get_checkout(shop.location_id, str(theirs.id)) is None
+    assert await checkout.get_checkout(shop.principal, str(theirs.id)) is None
     assert (await Checkout.get(id=theirs.id)).status == "COMMITTED"
 
 
@@ -787,7 +808,7 @@ async def test_checkouts_are_listed_newest_first_with_filters_and_pages(
     newest_first = [made[4].id, made[3].id, *at_ten]
 
     async def ids(filter: CheckoutFilter | None = None, first: int = 50) -> list[UUID]:
-        page = await checkout.list_checkouts(shop.location_id, filter, first, None)
+        page = await checkout.list_checkouts(shop.principal, filter, first, None)
         return [v.id for v in page.items]
 
     # then the whole list, and each filter
@@ -811,7 +832,7 @@ async def test_checkouts_are_listed_newest_first_with_filters_and_pages(
     after = None
     pages = 0
     while True:
-        page = await checkout.list_checkouts(shop.location_id, None, 2, after)
+        page = await checkout.list_checkouts(shop.principal, None, 2, after)
         assert page.total_count == 5
         seen += [v.id for v in page.items]
         pages += 1
@@ -841,5 +862,5 @@ async def test_list_filter_problems_name_their_fields(runtime: Runtime, shop: Sh
         (None, "not-a-cursor", [("INVALID", "after")]),
     ):
         with pytest.raises(DomainError) as refused:
-            await checkout.list_checkouts(shop.location_id, criteria, 10, after)
+            await checkout.list_checkouts(shop.principal, criteria, 10, after)
         assert errors_of(refused.value) == problems

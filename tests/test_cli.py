@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -79,6 +80,37 @@ def test_create_location_in_an_empty_folder_migrates_sqlite_first(tmp_path: Path
     )
     assert (key.returncode, key.stderr) == (0, "")
     assert sorted(json.loads(key.stdout)) == ["api_key", "api_key_id"]
+
+
+def test_create_api_key_gives_a_pos_key_the_channels_named(tmp_path: Path) -> None:
+    location = json.loads(gocrm("create-location", "--name", "Bistro", cwd=tmp_path).stdout)
+
+    def create(*options: str) -> subprocess.CompletedProcess[str]:
+        return gocrm(
+            "create-api-key",
+            "--location",
+            location["location_id"],
+            "--name",
+            "k",
+            *options,
+            cwd=tmp_path,
+        )
+
+    till = create("--role", "POS")
+    store = create("--role", "POS", "--channel", "ONLINE")
+    both = create("--role", "POS", "--channel", "KIOSK", "--channel", "ONLINE")
+    admin = create("--role", "ADMIN", "--channel", "POS")
+
+    assert [r.returncode for r in (till, store, both)] == [0, 0, 0]
+    with sqlite3.connect(tmp_path / "gocrm.sqlite3") as db:
+        stored = dict(db.execute("SELECT id, channels FROM api_keys WHERE role = 'POS'"))
+    assert [stored[json.loads(r.stdout)["api_key_id"]] for r in (till, store, both)] == [
+        "POS,KIOSK",
+        "ONLINE",
+        "KIOSK,ONLINE",
+    ]
+    assert (admin.returncode, admin.stdout) == (2, "")
+    assert "Channels are given to POS keys only" in admin.stderr
 
 
 def test_import_customers_prints_only_its_json_summary_on_stdout(tmp_path: Path) -> None:
@@ -298,6 +330,7 @@ def test_every_option_of_every_subcommand_has_a_description() -> None:
         "serve workers": None,  # GOCRM_WORKERS, else 2 on PostgreSQL and 1 on SQLite
         "create-location currency": "PLN",
         "create-location timezone": "Europe/Warsaw",
+        "create-api-key channel": None,  # POS and KIOSK for a POS key; every one for ADMIN
         "demo host": "127.0.0.1",
         "demo port": 8000,
         "demo workers": 1,

@@ -1,6 +1,7 @@
 """Properties of checkout pricing over generated bills, customers and discounts: the lines add
 up to the quote, discounts never exceed the subtotal, credits never exceed the balance or
-maxCredits, nothing is ever negative, and the daily limit is never passed."""
+maxCredits, nothing is ever negative, the daily limit is never passed, and a bill split any way
+earns no more cashback than the whole."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from domain.pricing import (
     PromotionOffer,
     SalesChannel,
     allocate,
+    cashback,
     price,
 )
 from domain.sync import DiscountType, MirrorDiscount, MirrorPromotion, PromotionType
@@ -237,3 +239,22 @@ def test_allocate_sums_exactly_and_stays_within_a_unit_of_the_proportion(
         assert floor <= share <= floor + 1
         if amount <= total:
             assert share <= weight
+
+
+@given(
+    st.integers(0, 10_000),
+    st.lists(st.integers(0, 10**9), min_size=1, max_size=50),
+)
+@MANY
+def test_a_bill_split_any_way_never_earns_more_cashback_than_the_whole(
+    basis_points: int, parts: list[int]
+) -> None:
+    whole = cashback(sum(parts), basis_points)
+
+    assert sum(cashback(part, basis_points) for part in parts) <= whole
+    assert whole <= sum(parts) * basis_points / 10_000
+
+
+def test_twenty_bills_of_five_groszy_earn_no_more_than_one_bill_of_a_zloty() -> None:
+    assert sum(cashback(5, 1_000) for _ in range(20)) == 0
+    assert cashback(100, 1_000) == 10

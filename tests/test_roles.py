@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -78,7 +79,9 @@ async def shop(api: Api) -> Shop:
         firstName="Jan",
         lastName="Nowak",
         email="jan@example.com",
-        cards=[{"code": "CARD-7", "number": "7"}],
+        phone="+48 600 100 200",
+        note="Lubi ciszę.",
+        cards=[{"code": "CARD-7", "number": "7"}, {"code": "CARD-8", "number": "8"}],
         groupIds=[group["id"]],
     )
     operation = await give_credits(api, [customer["id"]], "15.00")
@@ -153,17 +156,19 @@ async def test_pos_key_reads_viewer(shop: Shop) -> None:
 
 
 @pytest.mark.parametrize("by", ["id", "cardCode"])
-async def test_pos_key_reads_a_customer_by_id_or_card(shop: Shop, by: str) -> None:
+async def test_pos_key_reads_a_customer_as_a_till_shows_it(shop: Shop, by: str) -> None:
     # given the customer as the ADMIN key sees it
-    expected = (await shop.admin.data(GET_CUSTOMER, {"id": shop.customer["id"]}))["customer"]
+    whole = (await shop.admin.data(GET_CUSTOMER, {"id": shop.customer["id"]}))["customer"]
     variables = {"id": shop.customer["id"]} if by == "id" else {"cardCode": "CARD-7"}
 
     # when the POS key reads it
     seen = (await shop.pos.data(GET_CUSTOMER, variables))["customer"]
 
-    # then it gets the same customer, cards and groups included
-    assert seen == expected
-    assert seen["cards"] == [{"code": "CARD-7", "number": "7", "expiresOn": None}]
+    # then it gets names, groups and balance, and only the card it was looked up by
+    scanned = [{"code": "CARD-7", "number": "7", "expiresOn": None}] if by == "cardCode" else []
+    assert seen == {**whole, "email": None, "phone": None, "note": None, "cards": scanned}
+    assert (whole["email"], whole["note"]) == ("jan@example.com", "Lubi ciszę.")
+    assert len(whole["cards"]) == 2
     assert [g["id"] for g in seen["groups"]] == [shop.group]
     assert seen["wallet"]["balance"] == {"amount": "15.00", "currency": "PLN"}
 
@@ -403,15 +408,56 @@ async def test_a_revoked_key_is_refused_on_its_next_request(shop: Shop) -> None:
     assert (await shop.admin.data(VIEWER))["viewer"]["apiKey"]["id"] == shop.admin_key
 
 
-async def test_an_admin_key_may_revoke_itself(shop: Shop) -> None:
-    payload = await shop.admin.mutate(REVOKE_API_KEY, {"id": shop.admin_key})
+LAST_ADMIN_KEY = {
+    "code": "LAST_ADMIN_KEY",
+    "field": "id",
+    "message": "This is the location's last ADMIN key: create another before revoking it.",
+}
 
-    assert payload["errors"] == []
+
+async def test_the_last_admin_key_is_never_revoked(shop: Shop) -> None:
+    # when the only ADMIN key revokes itself
+    refused = await shop.admin.mutate(REVOKE_API_KEY, {"id": shop.admin_key})
+
+    # then it is refused, and the key still works
+    assert refused == {"apiKey": None, "secret": None, "errors": [LAST_ADMIN_KEY]}
+    assert (await shop.admin.data(VIEWER))["viewer"]["apiKey"]["revokedAt"] is None
+
+    # given a second ADMIN key: either may then go, the last one still may not
+    second = await shop.admin.mutate(CREATE_API_KEY, {"name": "office 2", "role": "ADMIN"})
+    other = Api(shop.admin.http, second["secret"], shop.admin.location_id)
+    itself = await shop.admin.mutate(REVOKE_API_KEY, {"id": shop.admin_key})
+    last = await other.mutate(REVOKE_API_KEY, {"id": second["apiKey"]["id"]})
+
+    assert itself["errors"] == []
     response = await shop.admin.http.post(
         "/graphql", json={"query": VIEWER}, headers=shop.admin.headers
     )
     assert response.status_code == 401
+    assert last["errors"] == [LAST_ADMIN_KEY]
+    assert (await other.data(VIEWER))["viewer"]["apiKey"]["revokedAt"] is None
     assert (await shop.pos.data(VIEWER))["viewer"]["apiKey"]["revokedAt"] is None
+
+
+async def test_two_admin_keys_revoking_each_other_at_once_leave_one(
+    shop: Shop, postgres_only: None
+) -> None:
+    for _ in range(5):
+        second = await shop.admin.mutate(CREATE_API_KEY, {"name": "office", "role": "ADMIN"})
+        other = Api(shop.admin.http, second["secret"], shop.admin.location_id)
+        mine = (await shop.admin.data(VIEWER))["viewer"]["apiKey"]["id"]
+        keys = [(shop.admin, second["apiKey"]["id"]), (other, mine)]
+
+        answers = await asyncio.gather(
+            *(api.mutate(REVOKE_API_KEY, {"id": key_id}) for api, key_id in keys)
+        )
+
+        assert sorted(len(a["errors"]) for a in answers) == [0, 1]
+        admins = [k for k in await api_keys(shop.admin.location_id) if k["role"] == "ADMIN"]
+        assert len([k for k in admins if k["revoked_at"] is None]) == 1
+        survivor = other if answers[1]["errors"] == [] else shop.admin
+        shop.admin = survivor
+        shop.admin_key = (await survivor.data(VIEWER))["viewer"]["apiKey"]["id"]
 
 
 async def test_revoking_twice_keeps_the_first_revocation_time(shop: Shop) -> None:

@@ -179,8 +179,10 @@ def _data(field: str, value: Any) -> Callable[[World], dict[str, Any]]:
     return lambda w: {"data": {field: value}}
 
 
-def _query_error(field: str, path: str, message: str) -> Callable[[World], dict[str, Any]]:
-    """A query refused with a NOT_FOUND GraphQL error at the argument's path."""
+def _query_error(
+    field: str, path: str, message: str, code: str = "NOT_FOUND"
+) -> Callable[[World], dict[str, Any]]:
+    """A query refused with a GraphQL error (NOT_FOUND unless `code`) at the argument's path."""
     return lambda w: {
         "data": None,
         "errors": [
@@ -188,7 +190,7 @@ def _query_error(field: str, path: str, message: str) -> Callable[[World], dict[
                 "message": message,
                 "locations": [{"line": 3, "column": 3}],
                 "path": [field],
-                "extensions": {"code": "NOT_FOUND", "field": path},
+                "extensions": {"code": code, "field": path},
             }
         ],
     }
@@ -243,6 +245,7 @@ CUSTOMER_NOT_FOUND = "Customer not found."
 GROUP_NOT_FOUND = "Customer group not found."
 SCHEDULE_NOT_FOUND = "Credit schedule not found."
 CHECKOUT_NOT_FOUND = "Checkout not found."
+CARD_NOT_FOUND = "No customer has this card: scan it again, or look the customer up."
 
 
 def _credits(target: dict[str, Any], recurring: bool = False) -> dict[str, Any]:
@@ -583,15 +586,7 @@ OPERATIONS = [
         CHECKOUT_QUOTE,
         lambda w, t: {"input": {"cardCode": t, "lines": [LINE]}},
         _card,
-        _data(
-            "checkoutQuote",
-            {
-                "customer": None,
-                "total": {"amount": "10.00"},
-                "credits": None,
-                "messages": ["Unknown card: the bill is priced without discounts or credits."],
-            },
-        ),
+        _query_error("checkoutQuote", "input.cardCode", CARD_NOT_FOUND, "CARD_NOT_FOUND"),
     ),
     Op(
         "commitCheckout(customerId)",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
 from domain import entities
 from domain.access import MAX_LISTED_API_KEYS, Role
+from domain.pricing import SalesChannel
 from gateway.context import Info
 from gateway.schema.common import UserError
 from gateway.schema.mutations import mutation
@@ -41,6 +43,10 @@ class ApiKey:
     role: Role
     created_at: datetime
     revoked_at: datetime | None
+    channels: list[SalesChannel] = strawberry.field(
+        description="The channels the key may quote and commit for (a POS key's default: POS "
+        "and KIOSK); every channel for an ADMIN key."
+    )
 
     @classmethod
     def of(cls, key: entities.ApiKey) -> ApiKey:
@@ -50,6 +56,7 @@ class ApiKey:
             role=key.role,
             created_at=key.created_at,
             revoked_at=key.revoked_at,
+            channels=list(key.channels),
         )
 
 
@@ -89,9 +96,21 @@ class Query:
 @strawberry.type
 class Mutation:
     @mutation(ApiKeyPayload)
-    async def create_api_key(self, info: Info, name: str, role: Role) -> ApiKeyPayload:
+    async def create_api_key(
+        self,
+        info: Info,
+        name: str,
+        role: Role,
+        channels: Annotated[
+            list[SalesChannel] | None,
+            strawberry.argument(
+                description="POS keys only: the channels it may sell on. Default: POS and "
+                "KIOSK; ONLINE only when named (the online store's key)."
+            ),
+        ] = None,
+    ) -> ApiKeyPayload:
         principal = info.context.principal
-        key, secret = await access.create_api_key(principal.location_id, name, role)
+        key, secret = await access.create_api_key(principal.location_id, name, role, channels)
         return ApiKeyPayload(api_key=ApiKey.of(key), secret=secret)
 
     @mutation(ApiKeyPayload)

@@ -258,7 +258,9 @@ class CheckoutQuote:
         quote = result.quote
         return cls(
             channel=quote.channel,
-            customer=None if result.customer is None else Customer.of(result.customer),
+            customer=None
+            if result.customer is None
+            else Customer.of(result.customer, principal, scanned_card=result.card_code),
             lines=[QuoteLine.of(line, principal) for line in quote.lines],
             subtotal=Money.of(quote.subtotal, principal),
             discounts=[AppliedDiscount.of(d, principal) for d in quote.discounts],
@@ -311,7 +313,9 @@ class Checkout:
             return None
         key = CustomerKey(info.context.principal.location_id, customer_id)
         found = await info.context.loaders.customers.load(key)
-        return None if found is None else Customer.of(found.customer, found.groups)
+        if found is None:
+            return None
+        return Customer.of(found.customer, info.context.principal, found.groups)
 
 
 @strawberry.type
@@ -337,8 +341,35 @@ class CommitCheckoutPayload:
 
 
 @strawberry.type
+class CheckoutRefund:
+    id: strawberry.ID
+    lines: list[QuoteLine]
+    credits_returned: Money
+    cashback_reversed: Money = strawberry.field(
+        description="Taken back from the balance or from held cashback."
+    )
+    cashback_owed: Money = strawberry.field(
+        description="What the balance could not cover; recorded as owed, and netted against "
+        "the customer's next credits."
+    )
+    created_at: datetime
+
+    @classmethod
+    def of(cls, view: service.RefundView, principal: Principal) -> CheckoutRefund:
+        return cls(
+            id=strawberry.ID(str(view.id)),
+            lines=[QuoteLine.of(line, principal) for line in view.lines],
+            credits_returned=Money.of(view.credits_returned, principal),
+            cashback_reversed=Money.of(view.cashback_reversed, principal),
+            cashback_owed=Money.of(view.cashback_owed, principal),
+            created_at=view.created_at,
+        )
+
+
+@strawberry.type
 class RefundCheckoutPayload:
     checkout: Checkout | None = None
+    refund: CheckoutRefund | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -363,7 +394,7 @@ class Query:
     async def checkout(self, info: Info, id: strawberry.ID) -> Checkout | None:
         principal = info.context.principal
         try:
-            found = await service.get_checkout(principal.location_id, id)
+            found = await service.get_checkout(principal, id)
         except DomainError as error:
             raise invalid(error) from error
         return None if found is None else Checkout.of(found, principal)
@@ -379,7 +410,7 @@ class Query:
         principal = info.context.principal
         try:
             page = await service.list_checkouts(
-                principal.location_id,
+                principal,
                 None if filter is None else filter.to_domain(),
                 DEFAULT_PAGE_SIZE if first is None else first,
                 after,
@@ -426,7 +457,10 @@ class Mutation:
         self, info: Info, id: strawberry.ID, idempotency_key: str
     ) -> RefundCheckoutPayload:
         principal = info.context.principal
-        view = await service.refund(
+        done = await service.refund(
             info.context.runtime, principal, id, idempotency_key=idempotency_key
         )
-        return RefundCheckoutPayload(checkout=Checkout.of(view, principal))
+        return RefundCheckoutPayload(
+            checkout=Checkout.of(done.checkout, principal),
+            refund=CheckoutRefund.of(done.refund, principal),
+        )

@@ -9,6 +9,7 @@ import strawberry
 from graphql import GraphQLError
 
 from domain import entities
+from domain.access import Principal, sees_everything
 from domain.errors import DomainError
 from domain.paging import DEFAULT_PAGE_SIZE
 from gateway.context import Info
@@ -28,7 +29,12 @@ class CustomerCard:
     expires_on: date | None
 
 
-@strawberry.type
+@strawberry.type(
+    description="What a till key (role POS) sees of a customer: id, firstName, lastName, "
+    "groups, wallet { balance held owed }, and in cards only the card it looked the customer "
+    "up by (else an empty list); email, phone and note are null and wallet.entries is empty. "
+    "ADMIN keys see everything."
+)
 class Customer:
     id: strawberry.ID
     first_name: str | None
@@ -41,29 +47,43 @@ class Customer:
     entity: strawberry.Private[entities.Customer]
     # The groups when they were read with the customer (a card lookup), else None.
     known_groups: strawberry.Private[tuple[entities.CustomerGroup, ...] | None] = None
+    # Shown as a till shows it (`sees_everything` is False), and the card code the customer
+    # was looked up by, the only card a till sees.
+    whole: strawberry.Private[bool] = True
+    scanned_card: strawberry.Private[str | None] = None
 
     @classmethod
     def of(
         cls,
         customer: entities.Customer,
+        principal: Principal,
         groups: tuple[entities.CustomerGroup, ...] | None = None,
+        scanned_card: str | None = None,
     ) -> Customer:
+        """The customer as the caller's key may see it: every path to a customer comes here."""
+        whole = sees_everything(principal)
         return cls(
             id=strawberry.ID(str(customer.id)),
             first_name=customer.first_name,
             last_name=customer.last_name,
-            email=customer.email,
-            phone=customer.phone,
-            note=customer.note,
+            email=customer.email if whole else None,
+            phone=customer.phone if whole else None,
+            note=customer.note if whole else None,
             created_at=customer.created_at,
             updated_at=customer.updated_at,
             entity=customer,
             known_groups=groups,
+            whole=whole,
+            scanned_card=scanned_card,
         )
 
     @strawberry.field
     async def cards(self, info: Info) -> list[CustomerCard]:
+        if not self.whole and self.scanned_card is None:
+            return []
         found = await info.context.loaders.cards.load(self.entity.id)
+        if not self.whole:
+            found = [c for c in found if c.code == self.scanned_card]
         return [CustomerCard(code=c.code, number=c.number, expires_on=c.expires_on) for c in found]
 
     @strawberry.field(graphql_type=list[CustomerGroup])
@@ -79,7 +99,7 @@ class Customer:
 
     @strawberry.field
     def wallet(self, info: Info) -> Wallet:
-        return Wallet.of(self.entity, info.context.principal)
+        return Wallet.of(self.entity, info.context.principal, ledger=self.whole)
 
 
 @strawberry.type
@@ -121,7 +141,7 @@ class Query:
             raise invalid(error) from error
         if found is None:
             return None
-        return Customer.of(found.customer, found.groups)
+        return Customer.of(found.customer, info.context.principal, found.groups, found.card_code)
 
     @strawberry.field(permission_classes=[AdminOnly])
     async def customers(
@@ -141,7 +161,7 @@ class Query:
         except DomainError as error:
             raise invalid(error) from error
         edges = [
-            CustomerEdge(node=Customer.of(c), cursor=cursor)
+            CustomerEdge(node=Customer.of(c, info.context.principal), cursor=cursor)
             for c, cursor in zip(page.items, page.cursors, strict=True)
         ]
         return CustomerConnection(
@@ -157,7 +177,7 @@ class Mutation:
     async def create_customer(self, info: Info, input: CustomerInput) -> CustomerPayload:
         principal = info.context.principal
         customer = await customers.create_customer(principal.location_id, input.to_domain())
-        return CustomerPayload(customer=Customer.of(customer))
+        return CustomerPayload(customer=Customer.of(customer, principal))
 
     @mutation(CustomerPayload)
     async def update_customer(
@@ -165,7 +185,7 @@ class Mutation:
     ) -> CustomerPayload:
         principal = info.context.principal
         customer = await customers.update_customer(principal.location_id, id, input.to_domain())
-        return CustomerPayload(customer=Customer.of(customer))
+        return CustomerPayload(customer=Customer.of(customer, principal))
 
     @mutation(DeletePayload)
     async def delete_customer(self, info: Info, id: strawberry.ID) -> DeletePayload:

@@ -27,6 +27,10 @@ class CustomerGroup:
     reference: str
     description: str | None
     cashback_percent: Decimal | None
+    cashback_hold_days: int = strawberry.field(
+        description="Days a sale's cashback is held (shown, not spendable) before it is "
+        "released; 0: none."
+    )
     created_at: datetime
     entity: strawberry.Private[entities.CustomerGroup]
 
@@ -39,6 +43,7 @@ class CustomerGroup:
             reference=group.reference,
             description=group.description,
             cashback_percent=None if bp is None else basis_points_to_percent(bp),
+            cashback_hold_days=group.cashback_hold_days,
             created_at=group.created_at,
             entity=group,
         )

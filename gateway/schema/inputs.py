@@ -90,6 +90,11 @@ class CustomerGroupInput:
     )
     description: str | None = strawberry.UNSET
     cashback_percent: Decimal | None = strawberry.UNSET
+    cashback_hold_days: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Days a sale's cashback is held (shown, not spendable) before it is "
+        "released; 0 or null: none.",
+    )
 
     def to_domain(self) -> inputs.CustomerGroupInput:
         return inputs.CustomerGroupInput(
@@ -97,6 +102,7 @@ class CustomerGroupInput:
             reference=given(self.reference),
             description=given(self.description),
             cashback_percent=given(self.cashback_percent),
+            cashback_hold_days=given(self.cashback_hold_days),
         )
 
 

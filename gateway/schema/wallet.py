@@ -96,17 +96,28 @@ class WalletEntryConnection:
 
 @strawberry.type
 class Wallet:
-    balance: Money
+    balance: Money = strawberry.field(description="Spendable now.")
+    held: Money = strawberry.field(description="Cashback granted but not yet released.")
+    owed: Money = strawberry.field(
+        description="Reversed cashback the balance could not cover; netted against the next "
+        "credits."
+    )
     updated_at: datetime | None
     customer: strawberry.Private[entities.Customer]
+    # False for a till key, which sees the balances but not the ledger.
+    ledger: strawberry.Private[bool] = True
 
     @strawberry.field(description="Newest first.")
     async def entries(
         self, info: Info, first: int | None = 50, after: str | None = None
     ) -> WalletEntryConnection:
         principal = info.context.principal
+        size = DEFAULT_PAGE_SIZE if first is None else first
+        if not self.ledger:
+            return WalletEntryConnection(
+                edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None), total_count=0
+            )
         try:
-            size = DEFAULT_PAGE_SIZE if first is None else first
             page = await wallet.entries(self.customer.id, size, after)
         except DomainError as error:
             raise invalid(error) from error
@@ -120,11 +131,14 @@ class Wallet:
         )
 
     @classmethod
-    def of(cls, customer: entities.Customer, principal: Principal) -> Wallet:
+    def of(cls, customer: entities.Customer, principal: Principal, *, ledger: bool) -> Wallet:
         return cls(
             balance=Money.of(customer.credit_balance, principal),
+            held=Money.of(customer.cashback_held, principal),
+            owed=Money.of(customer.cashback_owed, principal),
             updated_at=customer.wallet_updated_at,
             customer=customer,
+            ledger=ledger,
         )
 
 
