@@ -172,6 +172,54 @@ async def check_settlements(db: Database, location_id: UUID) -> Check:
     )
 
 
+CASHBACK_SQL = """
+WITH owed AS (
+    SELECT ch.customer_id, sum(r.cashback_owed) AS owed
+    FROM checkout_refunds r JOIN checkouts ch ON ch.id = r.checkout_id
+    WHERE r.location_id = $1 GROUP BY ch.customer_id
+), clawed AS (
+    SELECT customer_id, sum(requested_amount) AS clawed FROM wallet_entries
+    WHERE location_id = $1 AND kind = 'CLAWBACK' GROUP BY customer_id
+), held AS (
+    SELECT customer_id, sum(cashback_held) AS held FROM checkouts
+    WHERE location_id = $1 AND customer_id IS NOT NULL GROUP BY customer_id
+)
+SELECT count(*) AS customers,
+       coalesce(sum(c.cashback_owed), 0) AS owed,
+       coalesce(sum(c.cashback_held), 0) AS held,
+       count(*) FILTER (
+           WHERE c.cashback_owed <> coalesce(o.owed, 0) - coalesce(k.clawed, 0)
+              OR c.cashback_owed < 0) AS off_owed,
+       count(*) FILTER (WHERE c.cashback_held <> coalesce(h.held, 0)
+                           OR c.cashback_held < 0) AS off_held,
+       (SELECT count(*) FROM checkouts ch
+        WHERE ch.location_id = $1
+          AND (ch.status = 'REFUNDED')
+              <> EXISTS (SELECT 1 FROM checkout_refunds r WHERE r.checkout_id = ch.id))
+           AS unrecorded_refunds
+FROM customers c
+LEFT JOIN owed o ON o.customer_id = c.id
+LEFT JOIN clawed k ON k.customer_id = c.id
+LEFT JOIN held h ON h.customer_id = c.id
+WHERE c.location_id = $1
+"""
+
+
+async def check_cashback(db: Database, location_id: UUID) -> Check:
+    """What each customer owes is what its refunds recorded as owed less what CLAWBACK entries
+    paid off, never negative; what it holds is the sum of its sales' held cashback; and every
+    refunded checkout, and only those, has its refund record."""
+    row = await db.fetchrow(CASHBACK_SQL, location_id)
+    bad = row["off_owed"] + row["off_held"] + row["unrecorded_refunds"]
+    return Check(
+        "owed and held cashback explained by refunds, clawbacks and sales",
+        bad == 0,
+        f"{row['customers']:,} customers owing {row['owed']:,} and holding {row['held']:,}; "
+        f"{row['off_owed']} owe, {row['off_held']} hold otherwise; "
+        f"{row['unrecorded_refunds']} refunds without their record",
+    )
+
+
 LIMITS_SQL = """
 WITH applied AS (
     SELECT ch.customer_id, ch.business_date, ch.group_discount,
@@ -327,6 +375,7 @@ async def check_all(
         await check_balances(db, location_id),
         await check_commits(db, location_id, confirmed, refused),
         await check_settlements(db, location_id),
+        await check_cashback(db, location_id),
         await check_daily_limits(db, location_id),
         await check_operations(db, location_id),
         await check_schedules(db, location_id, timezone, datetime.now(UTC)),

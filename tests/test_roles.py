@@ -9,8 +9,10 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from graphql import GraphQLObjectType, Undefined, get_named_type, is_non_null_type
 
 from domain.access import Role
+from gateway.schema.root import build_schema
 from models.entities import ApiKey
 from models.integrations import SyncRun
 from tests.builders import (
@@ -527,3 +529,192 @@ async def test_a_key_needs_a_name(shop: Shop) -> None:
         "errors": [{"code": "REQUIRED", "field": "name", "message": "Name must not be empty."}],
     }
     assert await api_keys(shop.admin.location_id) == before
+
+
+# ------------------------------------------------------- every path a till key has to a customer
+
+
+def _selection(type_: GraphQLObjectType, path: tuple[str, ...] = ()) -> str:
+    """Every field of `type_`, and of the objects below it, that takes no required argument;
+    an object type already on the path is not entered again."""
+    parts = []
+    for name, field in type_.fields.items():
+        if any(
+            is_non_null_type(a.type) and a.default_value is Undefined for a in field.args.values()
+        ):
+            continue
+        named = get_named_type(field.type)
+        if isinstance(named, GraphQLObjectType):
+            if named.name in path:
+                continue
+            parts.append(f"{name} {{ {_selection(named, (*path, named.name))} }}")
+        else:
+            parts.append(name)
+    return " ".join(parts)
+
+
+def _paths_to_customer(
+    type_: GraphQLObjectType, path: tuple[str, ...] = (), seen: frozenset[str] = frozenset()
+) -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = []
+    for name, field in type_.fields.items():
+        named = get_named_type(field.type)
+        if not isinstance(named, GraphQLObjectType) or named.name in seen:
+            continue
+        if named.name == "Customer":
+            found.append((*path, name))
+        else:
+            found += _paths_to_customer(named, (*path, name), seen | {type_.name})
+    return found
+
+
+SCHEMA = build_schema(production=False)._schema
+CUSTOMER_SELECTION = _selection(SCHEMA.type_map["Customer"], ("Customer",))  # type: ignore[arg-type]
+CARD_7 = [{"code": "CARD-7", "number": "7", "expiresOn": None}]
+
+
+@dataclass(frozen=True)
+class TillPath:
+    """A way for a till key to reach a customer: the document, and the card it scanned."""
+
+    path: tuple[str, ...]
+    document: str
+    variables: Callable[[Shop, str], dict[str, Any]]
+    cards: list[dict[str, Any]]
+
+
+def _bill(by: str) -> Callable[[Shop, str], dict[str, Any]]:
+    def variables(shop: Shop, sale: str) -> dict[str, Any]:
+        who = {"cardCode": "CARD-7"} if by == "card" else {"customerId": shop.customer["id"]}
+        lines = [{"productId": "tea", "quantity": "1", "unitPrice": "1.00"}]
+        return {"input": {**who, "lines": lines}, "key": f"{by}-{sale}", "expected": "99.00"}
+
+    return variables
+
+
+TILL_PATHS = [
+    TillPath(
+        ("customer",),
+        f"query($id: ID) {{ customer(id: $id) {{ {CUSTOMER_SELECTION} }} }}",
+        lambda s, _: {"id": s.customer["id"]},
+        [],
+    ),
+    TillPath(
+        ("customer",),
+        f"query($code: String) {{ customer(cardCode: $code) {{ {CUSTOMER_SELECTION} }} }}",
+        lambda s, _: {"code": "CARD-7"},
+        CARD_7,
+    ),
+    TillPath(
+        ("checkoutQuote", "customer"),
+        "query($input: CheckoutInput!) { checkoutQuote(input: $input) "
+        f"{{ customer {{ {CUSTOMER_SELECTION} }} }} }}",
+        lambda s, sale: {"input": _bill("card")(s, sale)["input"]},
+        CARD_7,
+    ),
+    TillPath(
+        ("checkoutQuote", "customer"),
+        "query($input: CheckoutInput!) { checkoutQuote(input: $input) "
+        f"{{ customer {{ {CUSTOMER_SELECTION} }} }} }}",
+        lambda s, sale: {"input": _bill("id")(s, sale)["input"]},
+        [],
+    ),
+    TillPath(
+        ("checkout", "customer"),
+        f"query($id: ID!) {{ checkout(id: $id) {{ customer {{ {CUSTOMER_SELECTION} }} }} }}",
+        lambda s, sale: {"id": sale},
+        [],
+    ),
+    TillPath(
+        ("checkouts", "edges", "node", "customer"),
+        "query { checkouts(first: 1) "
+        f"{{ edges {{ node {{ customer {{ {CUSTOMER_SELECTION} }} }} }} }} }}",
+        lambda s, sale: {},
+        [],
+    ),
+    TillPath(
+        ("commitCheckout", "checkout", "customer"),
+        "mutation($input: CheckoutInput!, $key: String!) "
+        "{ commitCheckout(input: $input, idempotencyKey: $key) "
+        f"{{ checkout {{ customer {{ {CUSTOMER_SELECTION} }} }} }} }}",
+        lambda s, sale: {k: v for k, v in _bill("card")(s, sale).items() if k != "expected"},
+        [],
+    ),
+    TillPath(
+        ("commitCheckout", "quote", "customer"),
+        "mutation($input: CheckoutInput!, $key: String!, $expected: Decimal) "
+        "{ commitCheckout(input: $input, idempotencyKey: $key, expectedTotal: $expected) "
+        f"{{ quote {{ customer {{ {CUSTOMER_SELECTION} }} }} }} }}",
+        _bill("card"),
+        CARD_7,
+    ),
+    TillPath(
+        ("refundCheckout", "checkout", "customer"),
+        "mutation($id: ID!, $key: String!) { refundCheckout(id: $id, idempotencyKey: $key) "
+        f"{{ checkout {{ customer {{ {CUSTOMER_SELECTION} }} }} }} }}",
+        lambda s, sale: {"id": sale, "key": f"refund-{sale}"},
+        [],
+    ),
+]
+
+
+def test_the_sweep_covers_every_path_a_till_key_has_to_a_customer() -> None:
+    query, mutation = SCHEMA.query_type, SCHEMA.mutation_type
+    assert query is not None
+    assert mutation is not None
+    reachable = {
+        path
+        for root, names in ((query, POS_QUERIES), (mutation, POS_MUTATIONS))
+        for path in _paths_to_customer(root)
+        if path[0] in names
+    }
+
+    assert reachable == {p.path for p in TILL_PATHS}
+
+
+def _customers_in(answer: Any, path: tuple[str, ...]) -> list[dict[str, Any]]:
+    if not path:
+        return [answer]
+    if isinstance(answer, list):
+        return [c for item in answer for c in _customers_in(item, path)]
+    return _customers_in(answer[path[0]], path[1:])
+
+
+@pytest.mark.parametrize("till", TILL_PATHS, ids=[".".join(p.path) for p in TILL_PATHS])
+async def test_every_path_shows_a_till_key_only_what_a_till_shows(
+    shop: Shop, till: TillPath
+) -> None:
+    # given a sale by the till
+    sale = await shop.pos.mutate(COMMIT, {**_bill("card")(shop, "first"), "key": "first"})
+    sale_id = sale["checkout"]["id"]
+
+    # when the till key reaches the customer this way
+    body = await shop.pos.raw(till.document, till.variables(shop, sale_id))
+    # and the ADMIN key reads the customer's whole record
+    whole = (
+        await shop.admin.data(
+            f"query($id: ID) {{ customer(id: $id) {{ {CUSTOMER_SELECTION} }} }}",
+            {"id": shop.customer["id"]},
+        )
+    )["customer"]
+    assert whole["wallet"]["entries"]["totalCount"] > 0
+    assert len(whole["cards"]) == 2
+
+    # then every customer it sees is the whole record less what a till does not show
+    assert "errors" not in body, body
+    (seen,) = _customers_in(body["data"], till.path)
+    assert seen == {
+        **whole,
+        "email": None,
+        "phone": None,
+        "note": None,
+        "cards": till.cards,
+        "wallet": {
+            **whole["wallet"],
+            "entries": {
+                "edges": [],
+                "pageInfo": {"hasNextPage": False, "endCursor": None},
+                "totalCount": 0,
+            },
+        },
+    }

@@ -18,6 +18,7 @@ import pytest
 from bench.soak_checks import (
     Database,
     check_balances,
+    check_cashback,
     check_commits,
     check_daily_limits,
     check_operations,
@@ -275,6 +276,69 @@ async def test_commits_fail_on_a_refused_commit_written(db: Database) -> None:
     assert check.detail == (
         "0 confirmed, 0 without exactly their one checkout; 1 refused, 1 of them written; "
         "1 checkouts the client never saw confirmed"
+    )
+
+
+# ------------------------------------------------------------------ held and owed cashback
+
+
+async def owing_customer(db: Database, location_id: UUID, *, owed: int, clawed: int) -> UUID:
+    """A customer with a refunded sale whose reversal left `owed` unpaid, of which a CLAWBACK
+    paid off `clawed`; and a sale still holding 2.00 of cashback."""
+    customer = await new_customer(db, location_id)
+    refunded = await add_checkout(db, location_id, customer, "s1", cashback=owed, status="REFUNDED")
+    await db.execute(
+        "INSERT INTO checkout_refunds (id, location_id, checkout_id, number, lines,"
+        " credits_returned, cashback_reversed, cashback_owed, created_at)"
+        " VALUES ($1, $2, $3, 1, '[]'::jsonb, 0, 0, $4, $5)",
+        new_id(),
+        location_id,
+        refunded,
+        owed,
+        NOW,
+    )
+    if clawed:
+        await add_entry(db, location_id, customer, "ADD", clawed, clawed)
+        await add_entry(db, location_id, customer, "CLAWBACK", -clawed, 0)
+    held = await add_checkout(db, location_id, customer, "s2", cashback=200)
+    await db.execute("UPDATE checkouts SET cashback_held = 200 WHERE id = $1", held)
+    await db.execute(
+        "UPDATE customers SET cashback_owed = $2, cashback_held = 200 WHERE id = $1",
+        customer,
+        owed - clawed,
+    )
+    return customer
+
+
+async def test_cashback_passes_when_owed_and_held_are_explained(db: Database) -> None:
+    location_id = await new_location(db)
+    await owing_customer(db, location_id, owed=1_000, clawed=400)
+
+    check = await check_cashback(db, location_id)
+
+    assert check.passed
+    assert check.detail == (
+        "1 customers owing 600 and holding 200; 0 owe, 0 hold otherwise; "
+        "0 refunds without their record"
+    )
+
+
+async def test_cashback_fails_on_owed_that_vanished_or_held_that_is_not_a_sales(
+    db: Database,
+) -> None:
+    location_id = await new_location(db)
+    customer = await owing_customer(db, location_id, owed=1_000, clawed=400)
+    await db.execute(
+        "UPDATE customers SET cashback_owed = 0, cashback_held = 500 WHERE id = $1", customer
+    )
+    await add_checkout(db, location_id, customer, "s3", status="REFUNDED")
+
+    check = await check_cashback(db, location_id)
+
+    assert not check.passed
+    assert check.detail == (
+        "1 customers owing 0 and holding 500; 1 owe, 1 hold otherwise; "
+        "1 refunds without their record"
     )
 
 
