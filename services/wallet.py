@@ -209,10 +209,6 @@ def _filter_to_json(selection: CustomerSelection) -> dict[str, object]:
     }
 
 
-# The stored filter of an operation on every customer of the location.
-EVERY_CUSTOMER: dict[str, object] = {}
-
-
 def stored_selection(stored: dict[str, object]) -> CustomerSelection | None:
     """The customers an operation's stored filter selects; None for every customer (see the
     module docstring)."""
@@ -255,7 +251,7 @@ async def apply_once(
         source = EntrySource.MANUAL if len(target.customer_ids) == 1 else EntrySource.BULK
     elif target.all_customers:
         total = await filtered_customers(principal.location_id, None).count()
-        stored_filter = EVERY_CUSTOMER
+        stored_filter = {}  # every customer: see the module docstring
         source = EntrySource.BULK
     else:
         assert target.selection is not None
