@@ -42,7 +42,7 @@ SEED_BATCH = 5_000
 VIEWER = "{ viewer { location { id } } }"
 CREDIT_ALL = """
 mutation {
-  setPromotionalCredits(input: {target: {filter: {}}, operation: ADD, amount: "1.00"}) {
+  setPromotionalCredits(input: {target: {allCustomers: true}, operation: ADD, amount: "1.00"}) {
     operation { id status total }
     errors { code field message }
   }

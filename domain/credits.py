@@ -10,6 +10,10 @@ customer or group of this location).
 An id that is not a UUID cannot name anything. It is kept as None in its place, and the
 service's look-up answers it NOT_FOUND at its path together with the well-formed ids that name
 nothing, so that a client cannot tell the two apart and sees every unknown id at once.
+
+A target is a list of customers, a filter, or every customer of the location, and only ever
+the last when the client says so (`allCustomers: true`): a filter without a single criterion is
+refused, so that no request reaches the whole location by accident.
 """
 
 from __future__ import annotations
@@ -31,6 +35,15 @@ MAX_DESCRIPTION_LENGTH = 500
 MAX_IDEMPOTENCY_KEY_LENGTH = 128
 MAX_TARGET_IDS = 10_000
 
+EXACTLY_ONE_TARGET = "Give exactly one of customerIds, filter and allCustomers."
+EMPTY_FILTER = (
+    "A filter needs at least one criterion; to target every customer, send allCustomers: true."
+)
+NOT_RECURRING = (
+    "Recurring credits target listed customers, customer groups (filter.groupIds) or every"
+    " customer (allCustomers); other filters are not supported."
+)
+
 CUSTOMER_NOT_FOUND = "Customer not found."
 GROUP_NOT_FOUND = "Customer group not found."
 
@@ -51,10 +64,12 @@ class CustomerSelection:
 
 @dataclass(frozen=True)
 class ParsedTarget:
-    """Exactly one of the two: listed customers (in the order given), or a selection."""
+    """Exactly one of the three: listed customers (in the order given), a selection with at
+    least one criterion, or every customer of the location."""
 
     customer_ids: tuple[UUID | None, ...] | None = None
     selection: CustomerSelection | None = None
+    all_customers: bool = False
 
     def distinct_customer_ids(self) -> list[UUID]:
         return list(dict.fromkeys(c for c in self.customer_ids or () if c is not None))
@@ -103,7 +118,7 @@ def parse_credit(request: CreditRequest, *, minor_units: int, today: date) -> Pa
 
 def parse_target(target: Target, field: str) -> ParsedTarget:
     """A target of a group membership change (or any list of customers): exactly one of
-    customerIds and filter, every id parsed."""
+    customerIds, filter and allCustomers, every id parsed."""
     errors: list[UserError] = []
     parsed = _target(errors, target, field, recurring=False)
     if errors:
@@ -154,11 +169,12 @@ def _idempotency_key(errors: list[UserError], raw: str | None) -> str | None:
 def _target(
     errors: list[UserError], target: Target, field: str, *, recurring: bool
 ) -> ParsedTarget:
-    if (target.customer_ids is None) == (target.filter is None):
-        errors.append(
-            UserError(ErrorCode.INVALID, field, "Give exactly one of customerIds and filter.")
-        )
+    given = (target.customer_ids is not None, target.filter is not None, target.all_customers)
+    if sum(map(bool, given)) != 1:
+        errors.append(UserError(ErrorCode.INVALID, field, EXACTLY_ONE_TARGET))
         return ParsedTarget()
+    if target.all_customers:
+        return ParsedTarget(all_customers=True)
     if target.customer_ids is not None:
         if len(target.customer_ids) > MAX_TARGET_IDS:
             errors.append(
@@ -172,22 +188,30 @@ def _target(
         return ParsedTarget(customer_ids=_ids(target.customer_ids))
     assert target.filter is not None
     criteria = target.filter
+    if not has_criterion(criteria):
+        errors.append(UserError(ErrorCode.INVALID, f"{field}.filter", EMPTY_FILTER))
+        return ParsedTarget()
     if recurring and (
         not criteria.group_ids
         or criteria.ids is not None
         or clean_text(criteria.search)
         or criteria.has_credits is not None
     ):
-        errors.append(
-            UserError(
-                ErrorCode.INVALID,
-                f"{field}.filter",
-                "Recurring credits target listed customers or customer groups (filter.groupIds);"
-                " other filters are not supported.",
-            )
-        )
+        errors.append(UserError(ErrorCode.INVALID, f"{field}.filter", NOT_RECURRING))
         return ParsedTarget()
     return ParsedTarget(selection=_selection(errors, criteria, f"{field}.filter"))
+
+
+def has_criterion(criteria: CustomerFilter) -> bool:
+    """Whether a filter says anything about whom it selects. Without a criterion it would
+    select every customer. A list, even an empty one, is a criterion (an empty list is met by
+    no customer); a blank search is none, as the search then matches everyone."""
+    return (
+        criteria.ids is not None
+        or criteria.group_ids is not None
+        or clean_text(criteria.search) is not None
+        or criteria.has_credits is not None
+    )
 
 
 def _selection(errors: list[UserError], criteria: CustomerFilter, field: str) -> CustomerSelection:

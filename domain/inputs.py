@@ -67,10 +67,12 @@ class CustomerGroupInput:
 
 @dataclass(frozen=True)
 class Target:
-    """Exactly one of the two: an explicit list of customers, or a filter evaluated on use."""
+    """Exactly one of the three: an explicit list of customers, a filter evaluated on use, or
+    every customer of the location (`all_customers` true; false is as if it were not given)."""
 
     customer_ids: tuple[str, ...] | None = None
     filter: CustomerFilter | None = None
+    all_customers: bool | None = None
 
 
 @dataclass(frozen=True)

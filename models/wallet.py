@@ -67,7 +67,8 @@ class CreditRecord(Model):
 
 class WalletOperation(CreditRecord):
     source = fields.CharField(max_length=10)
-    # Exactly one of the two: an explicit customer list, or a filter evaluated when it runs.
+    # Exactly one of the two: an explicit customer list, or a filter evaluated when it runs;
+    # a filter without a criterion (`{}`, as an allCustomers request is stored) is every customer.
     customer_ids: fields.Field[list[str] | None] = fields.JSONField(null=True)
     customer_filter: fields.Field[dict[str, object] | None] = fields.JSONField(null=True)
     status = fields.CharField(max_length=10, default="QUEUED")

@@ -9,15 +9,15 @@ from uuid import UUID
 from slugify import slugify
 
 from domain import entities
-from domain.credits import parse_target
+from domain.credits import ParsedTarget, parse_target
 from domain.customer_input import checked_group_changes, checked_new_group
 from domain.errors import DomainError, ErrorCode, fail, not_found
 from domain.ids import parse_id
 from domain.inputs import CustomerGroupInput, Target
 from models.db import IntegrityError, transaction
 from models.entities import CustomerGroup, GroupMembership
-from models.queries import group_entity, member_counts, remove_members
-from services.customers import check_target, checked_selection, filtered_customers
+from models.queries import CustomerQuery, group_entity, member_counts, remove_members
+from services.customers import check_target, filtered_customers
 
 MEMBERSHIP_BATCH = 5_000
 
@@ -110,14 +110,25 @@ async def delete_group(location_id: UUID, group_id: str) -> UUID:
     return uid
 
 
-async def resolve_target(location_id: UUID, target: Target, field: str = "target") -> list[UUID]:
-    """The customer ids a target names, each once; every id it names, listed or in its filter,
-    must be the location's (NOT_FOUND at its path otherwise)."""
+async def _checked_target(location_id: UUID, target: Target, field: str) -> ParsedTarget:
+    """The target parsed; every id it names, listed or in its filter, must be the location's
+    (NOT_FOUND at its path otherwise)."""
     parsed = parse_target(target, field)
     await check_target(location_id, parsed, field)
+    return parsed
+
+
+def _selected(location_id: UUID, parsed: ParsedTarget) -> CustomerQuery:
+    """The customers a filter or allCustomers target selects (None: every one)."""
+    return filtered_customers(location_id, None if parsed.all_customers else parsed.selection)
+
+
+async def resolve_target(location_id: UUID, target: Target, field: str = "target") -> list[UUID]:
+    """The customer ids a target names, each once (see `_checked_target`)."""
+    parsed = await _checked_target(location_id, target, field)
     if parsed.customer_ids is not None:
         return parsed.distinct_customer_ids()
-    query = filtered_customers(location_id, parsed.selection)
+    query = _selected(location_id, parsed)
     return [UUID(str(c)) for c in await query.values_list("id", flat=True)]
 
 
@@ -148,12 +159,11 @@ async def remove_customers(
     location_id: UUID, group_id: str, target: Target
 ) -> entities.CustomerGroup:
     group = await _group_or_fail(location_id, group_id)
-    if target.filter is not None and target.customer_ids is None:
-        selection = await checked_selection(location_id, target.filter, "target.filter")
-        members = filtered_customers(location_id, selection)
-        await remove_members(group.id, members)
+    parsed = await _checked_target(location_id, target, "target")
+    if parsed.customer_ids is None:
+        await remove_members(group.id, _selected(location_id, parsed))
     else:
-        customer_ids = await resolve_target(location_id, target)
+        customer_ids = parsed.distinct_customer_ids()
         async with transaction():
             for start in range(0, len(customer_ids), MEMBERSHIP_BATCH):
                 await GroupMembership.filter(

@@ -4,6 +4,9 @@ A period is due from 00:00 of its date in the location's time zone. The tick rec
 period once as a `ScheduleRun` (unique per schedule and period) and enqueues a job for every
 unfinished run; the job applies the run's periods in order, each customer once per period
 (the ledger key includes the period). Missed periods are caught up oldest first.
+
+A schedule's `target` is CUSTOMERS (a fixed list), GROUPS (the live membership of groups) or
+ALL (every live customer of the location at each period, those created after the schedule too).
 """
 
 from __future__ import annotations
@@ -64,12 +67,14 @@ def recurrence_of(row: CreditSchedule) -> Recurrence:
 async def _checked_target(
     principal: Principal, credit: ParsedCredit
 ) -> tuple[str, list[str], list[str]]:
-    """(target kind, customer ids, group ids): a fixed list, or live membership of groups;
-    every id must be the location's."""
+    """(target kind, customer ids, group ids): a fixed list, live membership of groups, or
+    every customer; every id must be the location's."""
     target = credit.target
     await check_target(principal.location_id, target, "input.target")
     if target.customer_ids is not None:
         return "CUSTOMERS", [str(c) for c in target.distinct_customer_ids()], []
+    if target.all_customers:
+        return "ALL", [], []
     assert target.selection is not None
     assert target.selection.group_ids
     groups = dict.fromkeys(g for g in target.selection.group_ids if g is not None)
@@ -183,6 +188,8 @@ async def last_failures(schedule_ids: list[UUID]) -> dict[UUID, str]:
 
 
 def _targets(row: CreditSchedule, after: UUID | None = None) -> CustomerQuery:
+    if row.target == "ALL":
+        return customers_matching(row.location_id, after=after)
     if row.target == "GROUPS":
         return customers_matching(row.location_id, group_ids=parse_ids(row.group_ids), after=after)
     return customers_matching(row.location_id, ids=parse_ids(row.customer_ids), after=after)

@@ -1,8 +1,14 @@
-"""Promotional credits: one-off operations on one customer, a list, or a filter, and reads.
+"""Promotional credits: one-off operations on one customer, a list, a filter or every
+customer, and reads.
 
 Every request creates a `WalletOperation`. Small targets are applied before the mutation
 returns; larger ones are queued and processed in chunks by a job. Either way the same
 `run_operation` does the work, and the ledger's unique key makes reruns harmless.
+
+An operation stores its target as `customer_ids` (a list) or `customer_filter` (a filter, as
+JSON). A stored filter without a criterion, `{}` above all, means every customer of the
+location: that is how an `allCustomers` request is stored, and what the empty filters that an
+earlier release accepted meant.
 """
 
 from __future__ import annotations
@@ -65,7 +71,9 @@ def request_hash(credit: ParsedCredit) -> str:
     another order, are the same request."""
     target = credit.target
     selection = target.selection
-    payload = {
+    # Only an allCustomers target has the extra key, so the fingerprints of requests stored
+    # before it existed stay the same.
+    payload: dict[str, object] = {
         "operation": credit.operation.value,
         "amount": credit.amount,
         "description": credit.description,
@@ -77,6 +85,8 @@ def request_hash(credit: ParsedCredit) -> str:
             "filter": None if selection is None else _filter_to_json(selection),
         },
     }
+    if target.all_customers:
+        payload["target"] = {"all_customers": True}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -202,6 +212,13 @@ def _filter_to_json(selection: CustomerSelection) -> dict[str, object]:
     }
 
 
+def stored_selection(stored: dict[str, object]) -> CustomerSelection | None:
+    """The customers an operation's stored filter selects; None for every customer (see the
+    module docstring)."""
+    selection = _filter_from_json(stored)
+    return None if selection == CustomerSelection() else selection
+
+
 def _filter_from_json(data: dict[str, object]) -> CustomerSelection:
     def ids(name: str) -> tuple[UUID, ...] | None:
         value = data.get(name)
@@ -235,6 +252,10 @@ async def apply_once(
         stored_ids = [str(c) for c in target.distinct_customer_ids()]
         total = len(stored_ids)
         source = EntrySource.MANUAL if len(target.customer_ids) == 1 else EntrySource.BULK
+    elif target.all_customers:
+        total = await filtered_customers(principal.location_id, None).count()
+        stored_filter = {}  # every customer: see the module docstring
+        source = EntrySource.BULK
     else:
         assert target.selection is not None
         total = await filtered_customers(principal.location_id, target.selection).count()
@@ -271,8 +292,8 @@ async def _operation_targets(row: WalletOperation, chunk_size: int) -> AsyncIter
         for start in range(0, len(ids), chunk_size):
             yield ids[start : start + chunk_size]
         return
-    criteria = _filter_from_json(row.customer_filter) if row.customer_filter else None
-    pages = partial(filtered_customers, row.location_id, criteria)
+    assert row.customer_filter is not None
+    pages = partial(filtered_customers, row.location_id, stored_selection(row.customer_filter))
     async for chunk in id_chunks(pages, chunk_size):
         yield chunk
 
@@ -295,7 +316,7 @@ async def run_operation(runtime: Runtime, operation_id: UUID) -> None:
         return
     total = row.total
     if row.customer_filter is not None and row.attempts:  # resumed: count again
-        criteria = _filter_from_json(row.customer_filter)
+        criteria = stored_selection(row.customer_filter)
         total = await filtered_customers(row.location_id, criteria).count()
 
     async def work(attempt: Attempt) -> Mapping[str, Any]:
@@ -389,10 +410,12 @@ async def list_operations(
 
 def _target_customers(location_id: UUID, credit: ParsedCredit) -> CustomerQuery:
     """The customers an application of the request reaches now: those listed (live ones of
-    the location, as `apply_chunk` picks them), or those matching the filter."""
+    the location, as `apply_chunk` picks them), those matching the filter, or every one."""
     target = credit.target
     if target.customer_ids is not None:
         return customers_matching(location_id, ids=target.distinct_customer_ids())
+    if target.all_customers:
+        return filtered_customers(location_id, None)
     return filtered_customers(location_id, target.selection)
 
 

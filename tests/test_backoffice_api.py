@@ -107,7 +107,7 @@ async def test_operations_are_listed_newest_first_with_the_key_that_asked(api: A
     back_office = await api.key_with_role(Role.ADMIN, "back office")
     first = await credit_ok(api, one, "ADD", "10.00", description="Welcome")
     second = await credit_ok(back_office, one, "REDUCE", "4.00")
-    third = await credit_ok(api, {"filter": {}}, "SET", "7.50")
+    third = await credit_ok(api, {"allCustomers": True}, "SET", "7.50")
     group = await create_group(api, "VIP")
     await credit_ok(
         api,
@@ -222,11 +222,19 @@ Target = Callable[[dict[str, str]], dict[str, Any]]
 PREVIEW_CASES: list[tuple[str, Target, str, str, dict[str, Any]]] = [
     # (name, target, operation, amount, expected figures)
     (
+        # the deleted customer and the other location's are not anyone's
         "add-to-everyone",
-        lambda ids: {"filter": {}},
+        lambda ids: {"allCustomers": True},
         "ADD",
         "20.00",
         figures(4, 4, "200.00", "280.00"),
+    ),
+    (
+        "set-everyone-to-zero",
+        lambda ids: {"allCustomers": True},
+        "SET",
+        "0",
+        figures(4, 3, "200.00", "0.00"),
     ),
     (
         "reduce-a-group-clamps-at-zero",

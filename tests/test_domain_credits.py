@@ -63,10 +63,12 @@ KEY = "input.idempotencyKey"
 NOT_RECURRING = (
     "INVALID",
     "input.target.filter",
-    "Recurring credits target listed customers or customer groups (filter.groupIds);"
-    " other filters are not supported.",
+    "Recurring credits target listed customers, customer groups (filter.groupIds) or every"
+    " customer (allCustomers); other filters are not supported.",
 )
-EXACTLY_ONE = "Give exactly one of customerIds and filter."
+EXACTLY_ONE = "Give exactly one of customerIds, filter and allCustomers."
+EMPTY = "A filter needs at least one criterion; to target every customer, send allCustomers: true."
+EMPTY_FILTER = ("INVALID", "input.target.filter", EMPTY)
 
 BAD: list[tuple[str, Callable[[], object], Errors]] = [
     # operation and amount
@@ -191,6 +193,30 @@ BAD: list[tuple[str, Callable[[], object], Errors]] = [
         [("INVALID", "input.target", EXACTLY_ONE)],
     ),
     (
+        "customer ids and allCustomers",
+        credit(target=Target((CUSTOMER,), all_customers=True)),
+        [("INVALID", "input.target", EXACTLY_ONE)],
+    ),
+    (
+        "a filter and allCustomers",
+        credit(target=Target(filter=CustomerFilter(has_credits=True), all_customers=True)),
+        [("INVALID", "input.target", EXACTLY_ONE)],
+    ),
+    (
+        "allCustomers false alone",
+        credit(target=Target(all_customers=False)),
+        [("INVALID", "input.target", EXACTLY_ONE)],
+    ),
+    # a filter without a criterion would select everyone
+    ("an empty filter", credit(target=groups_only()), [EMPTY_FILTER]),
+    ("an empty search", credit(target=groups_only(search="")), [EMPTY_FILTER]),
+    ("a blank search", credit(target=groups_only(search=" \t\u3000\n ")), [EMPTY_FILTER]),
+    (
+        "an empty filter with allCustomers false",
+        credit(target=Target(filter=CustomerFilter(), all_customers=False)),
+        [EMPTY_FILTER],
+    ),
+    (
         "10,001 customer ids",
         credit(target=Target(ids(10_001))),
         [("INVALID", "input.target.customerIds", "At most 10000 ids; use a filter for more.")],
@@ -254,7 +280,7 @@ BAD: list[tuple[str, Callable[[], object], Errors]] = [
         credit(target=groups_only(search="Ala"), recurrence=MONTHLY),
         [NOT_RECURRING],
     ),
-    ("a recurring empty filter", credit(target=groups_only(), recurrence=MONTHLY), [NOT_RECURRING]),
+    ("a recurring empty filter", credit(target=groups_only(), recurrence=MONTHLY), [EMPTY_FILTER]),
     (
         "a recurring empty group list",
         credit(target=groups_only(group_ids=()), recurrence=MONTHLY),
@@ -295,6 +321,21 @@ BAD: list[tuple[str, Callable[[], object], Errors]] = [
         "membership: both",
         target(Target((), CustomerFilter())),
         [("INVALID", "target", EXACTLY_ONE)],
+    ),
+    (
+        "membership: ids and allCustomers",
+        target(Target((CUSTOMER,), all_customers=True)),
+        [("INVALID", "target", EXACTLY_ONE)],
+    ),
+    (
+        "membership: an empty filter",
+        target(Target(filter=CustomerFilter())),
+        [("INVALID", "target.filter", EMPTY)],
+    ),
+    (
+        "membership: a blank search",
+        target(Target(filter=CustomerFilter(search="  "))),
+        [("INVALID", "target.filter", EMPTY)],
     ),
     (
         "membership: 10,001 ids",
@@ -407,6 +448,39 @@ def test_a_recurring_credit_for_groups_starting_today_is_accepted() -> None:
         selection=CustomerSelection(group_ids=(UUID(GROUP), UUID(GROUP)))
     )
     assert (parsed.description, parsed.idempotency_key) == (None, None)
+
+
+@pytest.mark.parametrize("recurrence", [None, MONTHLY], ids=["once", "recurring"])
+def test_all_customers_is_a_target_of_its_own(recurrence: Recurrence | None) -> None:
+    request = replace(GOOD, target=Target(all_customers=True), recurrence=recurrence)
+
+    parsed = parse_credit(request, minor_units=2, today=TODAY)
+
+    assert parsed.target == ParsedTarget(all_customers=True)
+    assert parse_target(Target(all_customers=True), "target") == ParsedTarget(all_customers=True)
+
+
+def test_all_customers_false_is_as_if_it_were_not_given() -> None:
+    listed = Target(customer_ids=(CUSTOMER,), all_customers=False)
+    filtered = Target(filter=CustomerFilter(has_credits=False), all_customers=False)
+
+    assert parse_target(listed, "target") == ParsedTarget(customer_ids=(UUID(CUSTOMER),))
+    assert parse_target(filtered, "target") == ParsedTarget(
+        selection=CustomerSelection(has_credits=False)
+    )
+
+
+def test_an_empty_list_in_a_filter_is_a_criterion_no_customer_meets() -> None:
+    # It selects no one (the query's `IN ()` is false), so it is not an empty filter.
+    for criteria in (CustomerFilter(ids=()), CustomerFilter(group_ids=())):
+        assert parse_target(Target(filter=criteria), "target") == ParsedTarget(
+            selection=CustomerSelection(ids=criteria.ids, group_ids=criteria.group_ids)
+        )
+
+
+def test_a_customer_list_may_have_an_empty_filter() -> None:
+    # Listing every customer is harmless: only a target refuses an empty filter.
+    assert parse_filter(CustomerFilter(search="  "), "filter") == CustomerSelection()
 
 
 def test_a_filter_parses_its_ids_and_trims_its_search() -> None:

@@ -468,8 +468,8 @@ async def test_add_and_remove_by_ids(api: Api, crowd: dict[str, Any]) -> None:
 async def test_add_and_remove_by_filter(api: Api, crowd: dict[str, Any]) -> None:
     ids = crowd["ids"]
 
-    # an empty filter adds every customer
-    everyone = await _add(api, crowd["target"], {"filter": {}})
+    # every customer
+    everyone = await _add(api, crowd["target"], {"allCustomers": True})
     assert everyone == {"group": {"id": crowd["target"], "customerCount": 5}, "errors": []}
     assert await _members(api, crowd["target"]) == set(ids)
 
@@ -491,9 +491,20 @@ async def test_add_and_remove_by_filter(api: Api, crowd: dict[str, Any]) -> None
     assert await _members(api, crowd["vip"]) == {ids[0], ids[1]}
 
 
+async def test_removing_every_customer_empties_the_group(api: Api, crowd: dict[str, Any]) -> None:
+    await _add(api, crowd["target"], {"customerIds": crowd["ids"][1:4]})
+
+    removed = await _remove(api, crowd["target"], {"allCustomers": True})
+
+    assert removed == {"group": {"id": crowd["target"], "customerCount": 0}, "errors": []}
+    assert await _members(api, crowd["vip"]) == set(crowd["ids"][:2])
+
+
 @pytest.mark.parametrize("mutation", [ADD_TO_GROUP, REMOVE_FROM_GROUP], ids=["add", "remove"])
-@pytest.mark.parametrize("shape", ["neither", "both", "both-empty"])
-async def test_the_target_needs_exactly_one_of_ids_and_filter(
+@pytest.mark.parametrize(
+    "shape", ["neither", "both", "both-empty", "ids-and-all", "filter-and-all", "all-false"]
+)
+async def test_the_target_needs_exactly_one_of_ids_filter_and_all_customers(
     api: Api, crowd: dict[str, Any], mutation: str, shape: str
 ) -> None:
     await _add(api, crowd["target"], {"customerIds": crowd["ids"][:1]})
@@ -502,6 +513,9 @@ async def test_the_target_needs_exactly_one_of_ids_and_filter(
         "neither": {},
         "both": {"customerIds": crowd["ids"][1:2], "filter": {"ids": crowd["ids"][:1]}},
         "both-empty": {"customerIds": [], "filter": {}},
+        "ids-and-all": {"customerIds": crowd["ids"][1:2], "allCustomers": True},
+        "filter-and-all": {"filter": {"ids": crowd["ids"][:1]}, "allCustomers": True},
+        "all-false": {"allCustomers": False},
     }[shape]
 
     payload = await api.mutate(mutation, {"groupId": crowd["target"], "target": target})
@@ -511,10 +525,39 @@ async def test_the_target_needs_exactly_one_of_ids_and_filter(
         {
             "code": "INVALID",
             "field": "target",
-            "message": "Give exactly one of customerIds and filter.",
+            "message": "Give exactly one of customerIds, filter and allCustomers.",
         }
     ]
     assert await snapshot(api) == before
+
+
+@pytest.mark.parametrize("mutation", [ADD_TO_GROUP, REMOVE_FROM_GROUP], ids=["add", "remove"])
+@pytest.mark.parametrize(
+    "criteria",
+    [{}, {"ids": None, "groupIds": None, "search": None, "hasCredits": None}, {"search": "  "}],
+    ids=["empty", "nulls", "blank-search"],
+)
+async def test_an_empty_filter_is_refused_and_changes_nothing(
+    api: Api, crowd: dict[str, Any], mutation: str, criteria: dict[str, Any]
+) -> None:
+    await _add(api, crowd["target"], {"customerIds": crowd["ids"][:2]})
+    before = await snapshot(api)
+
+    payload = await api.mutate(
+        mutation, {"groupId": crowd["target"], "target": {"filter": criteria}}
+    )
+
+    assert payload["group"] is None
+    assert payload["errors"] == [
+        {
+            "code": "INVALID",
+            "field": "target.filter",
+            "message": "A filter needs at least one criterion; to target every customer, send"
+            " allCustomers: true.",
+        }
+    ]
+    assert await snapshot(api) == before
+    assert await _members(api, crowd["target"]) == set(crowd["ids"][:2])
 
 
 @pytest.mark.parametrize("mutation", [ADD_TO_GROUP, REMOVE_FROM_GROUP], ids=["add", "remove"])

@@ -302,7 +302,7 @@ MUTATIONS = [
     Mutation(
         "removeCustomersFromGroup",
         REMOVE_FROM_GROUP,
-        lambda s: {"groupId": s.group, "target": {"filter": {}}},
+        lambda s: {"groupId": s.group, "target": {"allCustomers": True}},
     ),
     Mutation("createCustomerGroup", CREATE_GROUP, lambda s: {"input": {"name": "Made at till"}}),
     Mutation(

@@ -23,7 +23,7 @@ from models.wallet import CreditSchedule, ScheduleRun
 from services import access, schedules
 from services.runtime import Runtime
 from tasks.inprocess import InProcessDispatcher
-from tests.builders import ADD_TO_GROUP
+from tests.builders import ADD_TO_GROUP, DELETE_CUSTOMER
 from tests.helpers import Api, Clock, create_customer, create_group
 from tests.wallet_helpers import (
     CREDIT_SCHEDULES,
@@ -615,6 +615,41 @@ async def test_a_group_schedule_reaches_customers_who_joined_later(
     assert await periods_of(late["id"]) == [1]
     assert [await balance_of(api, c["id"]) for c in (early, late)] == ["20.00", "10.00"]
     assert (await schedule_row(api, schedule["id"]))["customerCount"] == 2
+
+
+async def test_an_all_customers_schedule_reaches_customers_created_later_and_no_deleted_one(
+    api: Api, other: Api, dispatcher: InProcessDispatcher, clock: Clock
+) -> None:
+    # given a weekly schedule for every customer, applied once, and another location's customer
+    clock.now = at("2026-03-01T12:00")
+    early = await create_customer(api)
+    leaving = await create_customer(api)
+    theirs = await create_customer(other)
+    schedule = await new_schedule(
+        api, dispatcher, {"allCustomers": True}, "2026-03-02", unit="WEEK"
+    )
+    assert (schedule["target"], schedule["groupIds"], schedule["customerCount"]) == ("ALL", [], 2)
+    await tick(at("2026-03-02T12:00"), dispatcher)
+
+    # when a customer is created and another deleted before the next period
+    late = await create_customer(api)
+    deleted = await api.mutate(DELETE_CUSTOMER, {"id": leaving["id"]})
+    assert deleted["errors"] == []
+    await tick(at("2026-03-09T12:00"), dispatcher)
+
+    # then the newcomer gets the second period but not the first, the deleted customer only
+    # the first, and the other location's customer nothing
+    assert await periods_of(early["id"]) == [0, 1]
+    assert await periods_of(late["id"]) == [1]
+    assert await periods_of(leaving["id"]) == [0]
+    assert await periods_of(theirs["id"]) == []
+    assert [await balance_of(api, c["id"]) for c in (early, late)] == ["20.00", "10.00"]
+    shown = await schedule_row(api, schedule["id"])
+    assert (shown["target"], shown["customerCount"], shown["lastRunOn"]) == (
+        "ALL",
+        2,
+        "2026-03-09",
+    )
 
 
 async def test_a_customer_in_two_target_groups_gets_each_period_once(

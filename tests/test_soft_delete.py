@@ -177,10 +177,10 @@ async def test_bulk_credits_and_schedules_no_longer_reach_a_deleted_customer(
     (listed,) = (await api.data(LIST_SCHEDULES))["creditSchedules"]
     assert listed["customerCount"] == 1
     # and a bulk credit to the group, or to everyone, reaches Bob only
-    for target in ({"groupIds": [group["id"]]}, {}):
+    for target in ({"filter": {"groupIds": [group["id"]]}}, {"allCustomers": True}):
         payload = await api.mutate(
             SET_CREDITS,
-            {"input": {"target": {"filter": target}, "operation": "ADD", "amount": "1.00"}},
+            {"input": {"target": target, "operation": "ADD", "amount": "1.00"}},
         )
         assert payload["errors"] == []
         assert (payload["operation"]["status"], payload["operation"]["total"]) == (

@@ -14,8 +14,10 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.access import Role
+from domain.credits import CustomerSelection, ParsedCredit, ParsedTarget
 from domain.errors import DomainError, ErrorCode, UserError
 from domain.inputs import CreditRequest, CustomerFilter, Target
+from domain.ledger import CreditOperation
 from gateway.runtime import with_dispatcher
 from models.entities import Customer, GroupMembership
 from models.wallet import WalletEntry, WalletOperation
@@ -24,7 +26,7 @@ from services.lifecycle import resume_silent
 from services.runtime import Runtime
 from settings import Settings
 from tasks.inprocess import InProcessDispatcher
-from tests.builders import ADD_TO_GROUP, CUSTOMER_IDS, REMOVE_FROM_GROUP
+from tests.builders import ADD_TO_GROUP, CUSTOMER_IDS, DELETE_CUSTOMER, REMOVE_FROM_GROUP
 from tests.helpers import Api, create_customer, create_group
 from tests.wallet_helpers import (
     CREDIT_SCHEDULES,
@@ -40,6 +42,7 @@ from tests.wallet_helpers import (
     principal_of,
     set_credits,
     snapshot,
+    stored_balance,
     wallet_of,
 )
 
@@ -549,6 +552,58 @@ BAD_INPUTS: list[BadCase] = [
         [("INVALID", "input.target")],
     ),
     (
+        "customer ids and allCustomers",
+        lambda ids: credit_input({"customerIds": [ids["ours"]], "allCustomers": True}, "ADD", "1"),
+        [("INVALID", "input.target")],
+    ),
+    (
+        "a filter and allCustomers",
+        lambda ids: credit_input(
+            {"filter": {"groupIds": [ids["group"]]}, "allCustomers": True}, "ADD", "1.00"
+        ),
+        [("INVALID", "input.target")],
+    ),
+    (
+        "allCustomers false",
+        lambda ids: credit_input({"allCustomers": False}, "SET", "0"),
+        [("INVALID", "input.target")],
+    ),
+    (
+        "allCustomers null",
+        lambda ids: credit_input({"allCustomers": None}, "SET", "0"),
+        [("INVALID", "input.target")],
+    ),
+    # a filter without a criterion would reach every customer: it must be said
+    (
+        "an empty filter",
+        lambda ids: credit_input({"filter": {}}, "SET", "0"),
+        [("INVALID", "input.target.filter")],
+    ),
+    (
+        "a filter of nulls",
+        lambda ids: credit_input(
+            {"filter": {"ids": None, "groupIds": None, "search": None, "hasCredits": None}},
+            "SET",
+            "0",
+        ),
+        [("INVALID", "input.target.filter")],
+    ),
+    (
+        "a filter with an empty search",
+        lambda ids: credit_input({"filter": {"search": ""}}, "SET", "0"),
+        [("INVALID", "input.target.filter")],
+    ),
+    (
+        "a filter with a blank search",
+        lambda ids: credit_input({"filter": {"search": " \u3000 "}}, "REDUCE", "10.00"),
+        [("INVALID", "input.target.filter")],
+    ),
+    (
+        "an empty filter with allCustomers false",
+        lambda ids: credit_input({"filter": {}, "allCustomers": False}, "SET", "0"),
+        [("INVALID", "input.target.filter")],
+    ),
+    (
         "an unknown customer",
         lambda ids: credit_input({"customerIds": [str(uuid4())]}, "ADD", "1.00"),
         [("NOT_FOUND", "input.target.customerIds.0")],
@@ -805,6 +860,151 @@ async def test_an_unknown_id_and_another_locations_id_are_refused_alike(
     # then both answers are the same
     assert foreign == unknown
     assert await balance_of(other, theirs["id"]) == "0.00"
+
+
+# ---------------------------------------------------------------- every customer
+
+
+async def test_all_customers_credits_every_live_customer_and_never_a_deleted_one(
+    api: Api, other: Api
+) -> None:
+    # given two customers, one holding 4.00, a deleted one who held 4.00, and another
+    # location's customer
+    first = await create_customer(api, firstName="Ala")
+    second = await create_customer(api, firstName="Ola")
+    gone = await create_customer(api, firstName="Ela")
+    await credit_ok(api, {"customerIds": [second["id"], gone["id"]]}, "ADD", "4.00")
+    assert (await api.mutate(DELETE_CUSTOMER, {"id": gone["id"]}))["errors"] == []
+    await create_customer(other)
+    gone_before = (await ledger(gone["id"]), await stored_balance(gone["id"]))
+    theirs_before = await snapshot(other.location_id)
+
+    # when every customer is credited
+    operation = await credit_ok(api, {"allCustomers": True}, "ADD", "5.00")
+
+    # then each live customer got one entry, and no one else anything
+    assert (operation["status"], operation["total"], operation["processed"]) == (
+        "SUCCEEDED",
+        2,
+        2,
+    )
+    assert await _credited(operation["id"]) == {first["id"]: 1, second["id"]: 1}
+    assert [await balance_of(api, c["id"]) for c in (first, second)] == ["5.00", "9.00"]
+    assert (await ledger(gone["id"]), await stored_balance(gone["id"])) == gone_before
+    assert await snapshot(other.location_id) == theirs_before
+    # and the operation is stored as one on every customer, not as a list of them
+    row = await WalletOperation.get(id=UUID(operation["id"]))
+    assert (row.source, row.customer_ids, row.customer_filter) == ("BULK", None, {})
+
+
+async def test_a_queued_all_customers_operation_reaches_customers_created_before_it_runs(
+    api: Api, dispatcher: InProcessDispatcher
+) -> None:
+    # given more customers than are applied inline, credited all at once
+    _, members = await _members(api, LARGE)
+    operation = await credit_ok(api, {"allCustomers": True}, "ADD", "2.00")
+    assert (operation["status"], operation["total"]) == ("QUEUED", LARGE)
+
+    # when a customer is created before the job runs
+    newcomer = await create_customer(api, firstName="Nowy")
+    await dispatcher.drain()
+
+    # then every customer, the newcomer too, got exactly one entry
+    done = (await api.data(WALLET_OPERATION, {"id": operation["id"]}))["walletOperation"]
+    assert (done["status"], done["total"], done["processed"]) == (
+        "SUCCEEDED",
+        LARGE + 1,
+        LARGE + 1,
+    )
+    assert await _credited(operation["id"]) == {
+        **{str(m): 1 for m in members},
+        newcomer["id"]: 1,
+    }
+
+
+async def test_an_operation_stored_with_an_empty_filter_before_still_reaches_every_customer(
+    api: Api, runtime: Runtime
+) -> None:
+    # given a queued operation as the previous release stored an empty filter
+    customers = [await create_customer(api) for _ in range(2)]
+    row = await WalletOperation.create(
+        location_id=UUID(api.location_id),
+        operation="ADD",
+        amount=300,
+        actor="admin",
+        source="BULK",
+        customer_filter={"ids": None, "group_ids": None, "search": None, "has_credits": None},
+        total=2,
+    )
+
+    # when it runs
+    await wallet.run_operation(runtime, row.id)
+
+    # then it credits every customer, as it meant when it was accepted
+    assert await _credited(str(row.id)) == {c["id"]: 1 for c in customers}
+    assert [await balance_of(api, c["id"]) for c in customers] == ["3.00", "3.00"]
+
+
+def test_all_customers_has_a_fingerprint_of_its_own() -> None:
+    def fingerprint(target: ParsedTarget) -> str:
+        return wallet.request_hash(ParsedCredit(CreditOperation.ADD, 100, None, None, target))
+
+    everyone = fingerprint(ParsedTarget(all_customers=True))
+    others = [
+        ParsedTarget(selection=CustomerSelection()),  # an empty filter, as once accepted
+        ParsedTarget(selection=CustomerSelection(ids=())),
+        ParsedTarget(selection=CustomerSelection(group_ids=())),
+        ParsedTarget(selection=CustomerSelection(has_credits=True)),
+        ParsedTarget(selection=CustomerSelection(has_credits=False)),
+        ParsedTarget(selection=CustomerSelection(search="a")),
+        ParsedTarget(customer_ids=()),
+        ParsedTarget(),
+    ]
+
+    assert everyone not in {fingerprint(t) for t in others}
+    # and the fingerprints of the other targets are the ones stored before allCustomers was
+    # added, so that repeating such a request with its key still finds its operation
+    assert fingerprint(ParsedTarget(customer_ids=(UUID(int=1),))) == (
+        "563924f7249995f22b7c26f58b036b8c6bba654ee95d0236f7c7e1ac464a80b4"
+    )
+    assert fingerprint(ParsedTarget(selection=CustomerSelection(group_ids=(UUID(int=2),)))) == (
+        "e06bdb7d5538d670a174d7b96eb930f83a57c362c0f5a600256d47bef114b1ff"
+    )
+
+
+async def test_one_idempotency_key_is_not_reused_between_all_customers_and_a_filter(
+    api: Api,
+) -> None:
+    # given every customer credited with a key
+    customer = await create_customer(api)
+    first = await credit_ok(api, {"allCustomers": True}, "ADD", "1.00", idempotencyKey="all")
+    before = await snapshot(api.location_id)
+
+    # when the key is sent with filters that reach the same customer, then with the same target
+    by_filter = [
+        await set_credits(api, {"filter": criteria}, "ADD", "1.00", idempotencyKey="all")
+        for criteria in ({"hasCredits": True}, {"ids": [customer["id"]]})
+    ]
+    again = await set_credits(api, {"allCustomers": True}, "ADD", "1.00", idempotencyKey="all")
+
+    # then the filters are refused, and the same request is the same operation
+    assert [error_fields(p) for p in by_filter] == [
+        [("IDEMPOTENCY_KEY_REUSED", "input.idempotencyKey")]
+    ] * 2
+    assert again["operation"]["id"] == first["id"]
+    assert await snapshot(api.location_id) == before
+
+
+@pytest.mark.parametrize("criteria", [{"ids": []}, {"groupIds": []}], ids=["ids", "groupIds"])
+async def test_an_empty_list_in_a_filter_reaches_no_one(
+    api: Api, criteria: dict[str, list[str]]
+) -> None:
+    customer = await create_customer(api)
+
+    operation = await credit_ok(api, {"filter": criteria}, "ADD", "1.00")
+
+    assert (operation["status"], operation["total"]) == ("SUCCEEDED", 0)
+    assert await balance_of(api, customer["id"]) == "0.00"
 
 
 # ---------------------------------------------------------------- filters and access

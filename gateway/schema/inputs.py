@@ -106,12 +106,21 @@ class CustomerGroupInput:
         )
 
 
-@strawberry.input
+@strawberry.input(description="Exactly one of the three.")
 class CreditTargetInput:
     customer_ids: list[strawberry.ID] | None = strawberry.UNSET
-    filter: CustomerFilterInput | None = strawberry.UNSET
+    filter: CustomerFilterInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Evaluated when the operation runs; an empty filter is INVALID.",
+    )
+    all_customers: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="true: every customer of the location; false is as if not given.",
+    )
 
     def to_domain(self) -> inputs.Target:
         return inputs.Target(
-            customer_ids=listed_ids(self.customer_ids), filter=to_filter(self.filter)
+            customer_ids=listed_ids(self.customer_ids),
+            filter=to_filter(self.filter),
+            all_customers=None if self.all_customers is strawberry.UNSET else self.all_customers,
         )

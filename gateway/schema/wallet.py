@@ -46,10 +46,14 @@ class OperationStatus(StrEnum):
     FAILED = "FAILED"
 
 
-@strawberry.enum
+@strawberry.enum(
+    description="CUSTOMERS: a fixed list; GROUPS: the live membership of groups; ALL: every"
+    " customer of the location, those created later too. Evaluated at each period."
+)
 class ScheduleTarget(StrEnum):
     CUSTOMERS = "CUSTOMERS"
     GROUPS = "GROUPS"
+    ALL = "ALL"
 
 
 @strawberry.type

@@ -1,6 +1,7 @@
 """Promotional credits in a browser: a group's customers selected by the filter and credited
-after the preview, a monthly SET, a REDUCE from the customer's page with its history row, and a
-wrong amount refused beside its field; every change is checked through the API."""
+after the preview, a monthly SET, every customer selected without a filter (once and monthly),
+a REDUCE from the customer's page with its history row, and a wrong amount refused beside its
+field; every change is checked through the API."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ OPERATIONS = """{ walletOperations(first: 20) { edges { node {
   operation amount { amount } description status total processed actor } } } }"""
 SCHEDULES = """{ creditSchedules { operation amount { amount } description every unit startDate
   endDate target groupIds paused nextRunOn } }"""
+SCHEDULE_IDS = """{ creditSchedules { id } }"""
+DELETE_SCHEDULE = """mutation($id: ID!) { deleteCreditSchedule(id: $id) {
+  deletedId errors { code field message } } }"""
 ENTRIES = """query($id: ID!) { customer(id: $id) { wallet { balance { amount } entries(first: 5) {
   totalCount edges { node { kind requestedAmount { amount } delta { amount }
   balanceAfter { amount } description source actor } } } } } }"""
@@ -102,6 +106,28 @@ async def _preview(dialog: Locator) -> dict[str, str]:
         name: plain(await dialog.locator(f'[data-preview="{name}"]').inner_text())
         for name in ("customerCount", "changedCount", "balanceBefore", "balanceAfter")
     }
+
+
+def _zloty(amount: float) -> str:
+    """An amount as the Polish console shows it (below 10 000: no grouping)."""
+    assert amount < 10_000
+    return f"{amount:.2f}".replace(".", ",") + " zł"
+
+
+def _next_month() -> date:
+    today = datetime.now(ZoneInfo("Europe/Warsaw")).date()
+    return date(today.year + today.month // 12, today.month % 12 + 1, 1)
+
+
+async def _open_the_dialog_for_every_customer(page: Page) -> Locator:
+    everyone = MEMBERS + OTHERS
+    await expect(page.get_by_text(f"Wyniki: {everyone}")).to_be_visible()
+    await page.get_by_role("button", name=f"Zaznacz wszystkie wyniki ({everyone})").click()
+    await expect(page.get_by_text(f"Zaznaczeni: {everyone}")).to_be_visible()
+    await page.get_by_role("button", name="Ustaw promocyjne kredyty").click()
+    dialog = page.get_by_role("dialog", name="Ustaw promocyjne kredyty")
+    await expect(dialog.get_by_text(f"Wszyscy klienci: {everyone}")).to_be_visible()
+    return dialog
 
 
 def _mutations(page: Page) -> list[dict[str, Any]]:
@@ -182,7 +208,7 @@ async def test_a_monthly_set_of_100_appears_under_recurring_top_ups(
     page: Page, gateway: Gateway, admin: Api, seeded: dict[str, Any]
 ) -> None:
     today = datetime.now(ZoneInfo("Europe/Warsaw")).date()
-    start = date(today.year + today.month // 12, today.month % 12 + 1, 1)
+    start = _next_month()
     before = await _balances(admin)
     await log_in(page, gateway, admin.key)
     await _select_the_group(page)
@@ -237,6 +263,82 @@ async def test_a_monthly_set_of_100_appears_under_recurring_top_ups(
     assert (await admin.data(SCHEDULES))["creditSchedules"] == []
 
 
+async def test_all_results_without_a_filter_credit_every_customer_after_the_preview(
+    page: Page, gateway: Gateway, admin: Api, seeded: dict[str, Any]
+) -> None:
+    before = await _balances(admin)
+    assert len(before) == MEMBERS + OTHERS
+    total_before = sum(float(b) for b in before.values())
+    sent = _mutations(page)
+    await log_in(page, gateway, admin.key)
+    dialog = await _open_the_dialog_for_every_customer(page)
+
+    await dialog.get_by_label("Dodaj").check()
+    await dialog.get_by_label("Kwota").fill("2,00")
+    await dialog.get_by_label("Opis").fill("Dla wszystkich")
+    assert await _preview(dialog) == {
+        "customerCount": "12",
+        "changedCount": "12",
+        "balanceBefore": _zloty(total_before),
+        "balanceAfter": _zloty(total_before + 24),
+    }
+    await dialog.get_by_role("button", name="Zastosuj").click()
+
+    await expect(dialog.locator('[data-operation-status="SUCCEEDED"]')).to_contain_text(
+        "Przetworzono 12 z 12"
+    )
+    after = await _balances(admin)
+    assert {c: float(after[c]) for c in after} == {c: float(before[c]) + 2 for c in before}
+    # The request says every customer: an empty filter would be refused.
+    assert [s["target"] for s in sent] == [{"allCustomers": True}]
+
+
+async def test_a_monthly_top_up_for_every_customer_follows_them_all(
+    page: Page, gateway: Gateway, admin: Api, seeded: dict[str, Any]
+) -> None:
+    start = _next_month()
+    before = await _balances(admin)
+    sent = _mutations(page)
+    await log_in(page, gateway, admin.key)
+    dialog = await _open_the_dialog_for_every_customer(page)
+
+    await dialog.get_by_label("Dodaj").check()
+    await dialog.get_by_label("Kwota").fill("5")
+    await dialog.get_by_label("Opis").fill("Dla wszystkich co miesiąc")
+    assert (await _preview(dialog))["customerCount"] == "12"
+    repeat = dialog.get_by_label("Powtarzaj", exact=True)
+    await expect(repeat).to_be_enabled()
+    await repeat.check()
+    await dialog.get_by_label("Jednostka").select_option(label="miesięcy")
+    await dialog.get_by_label("Data początkowa").fill(start.isoformat())
+    await dialog.get_by_role("button", name="Utwórz cykliczne doładowanie").click()
+    await expect(dialog.get_by_role("status")).to_contain_text("Utworzono cykliczne doładowanie")
+    try:
+        await dialog.get_by_role("link", name="Cykliczne doładowania").click()
+        row = page.get_by_role("row").filter(has_text="Dla wszystkich co miesiąc")
+        await expect(row).to_contain_text("Wszyscy klienci (teraz: 12)")
+        assert [s["target"] for s in sent] == [{"allCustomers": True}]
+        assert (await admin.data(SCHEDULES))["creditSchedules"] == [
+            {
+                "operation": "ADD",
+                "amount": {"amount": "5.00"},
+                "description": "Dla wszystkich co miesiąc",
+                "every": 1,
+                "unit": "MONTH",
+                "startDate": start.isoformat(),
+                "endDate": None,
+                "target": "ALL",
+                "groupIds": [],
+                "paused": False,
+                "nextRunOn": start.isoformat(),
+            }
+        ]
+        assert await _balances(admin) == before
+    finally:
+        for schedule in (await admin.data(SCHEDULE_IDS))["creditSchedules"]:
+            await admin.mutate(DELETE_SCHEDULE, {"id": schedule["id"]})
+
+
 async def test_a_search_text_disables_repeating_and_says_why(
     page: Page, gateway: Gateway, admin: Api, seeded: dict[str, Any]
 ) -> None:
@@ -251,8 +353,9 @@ async def test_a_search_text_disables_repeating_and_says_why(
     repeat = dialog.get_by_label("Powtarzaj", exact=True)
     await expect(repeat).to_be_disabled()
     await expect(repeat).to_have_accessible_description(
-        "Cykliczne doładowanie obejmuje grupy klientów albo wybranych klientów, a ten filtr"
-        " zawiera wyszukiwany tekst. Zaznacz klientów albo filtruj tylko według grupy."
+        "Cykliczne doładowanie obejmuje grupy klientów, wybranych klientów albo wszystkich"
+        " klientów, a ten filtr zawiera wyszukiwany tekst. Zaznacz klientów albo filtruj tylko"
+        " według grupy."
     )
 
 

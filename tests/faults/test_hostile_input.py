@@ -1167,7 +1167,7 @@ query($input: SetPromotionalCreditsInput!) {
 async def test_a_preview_of_wallets_summing_past_64_bits_is_exact(api: Api) -> None:
     """9,300 wallets holding the most a wallet may: their sum passes 2**63 - 1."""
     await bulk_customers(api.location_id, 9_300)
-    target: dict[str, Any] = {"filter": {}}
+    target: dict[str, Any] = {"allCustomers": True}
     db = connections.get("default")
     where = f"WHERE location_id = '{api.location_id}'"
     await db.execute_query(f"UPDATE customers SET credit_balance = {MAX_CREDIT_BALANCE} {where}")

@@ -69,6 +69,7 @@ const PL = {
   "credits.action": "Ustaw promocyjne kredyty",
   "credits.title": "Ustaw promocyjne kredyty",
   "credits.targetFilter": "Wszystkie wyniki filtra: {n}",
+  "credits.targetAll": "Wszyscy klienci: {n}",
   "credits.targetSelected": "Zaznaczeni klienci: {n}",
   "credits.operation": "Typ operacji",
   "credits.op.ADD": "Dodaj",
@@ -79,11 +80,9 @@ const PL = {
   "credits.repeat": "Opcja cykliczna",
   "credits.repeatOn": "Powtarzaj",
   "credits.repeatSearch":
-    "Cykliczne doładowanie obejmuje grupy klientów albo wybranych klientów, a ten filtr zawiera wyszukiwany tekst. Zaznacz klientów albo filtruj tylko według grupy.",
+    "Cykliczne doładowanie obejmuje grupy klientów, wybranych klientów albo wszystkich klientów, a ten filtr zawiera wyszukiwany tekst. Zaznacz klientów albo filtruj tylko według grupy.",
   "credits.repeatCredits":
-    "Cykliczne doładowanie obejmuje grupy klientów albo wybranych klientów, a ten filtr dotyczy salda. Zaznacz klientów albo filtruj tylko według grupy.",
-  "credits.repeatNoGroup":
-    "Cykliczne doładowanie obejmuje grupy klientów albo wybranych klientów. Wybierz grupę w filtrze albo zaznacz klientów.",
+    "Cykliczne doładowanie obejmuje grupy klientów, wybranych klientów albo wszystkich klientów, a ten filtr dotyczy salda. Zaznacz klientów albo filtruj tylko według grupy.",
   "credits.every": "Powtarzaj co",
   "credits.unit": "Jednostka",
   "credits.unit.DAY": "dni",
@@ -178,6 +177,7 @@ const PL = {
   "schedules.target": "Dla kogo",
   "schedules.targetGroups": "{names} (klientów teraz: {n})",
   "schedules.targetCustomers": "Wybrani klienci: {n}",
+  "schedules.targetAll": "Wszyscy klienci (teraz: {n})",
   "schedules.deletedGroup": "(usunięta grupa)",
   "schedules.operation": "Operacja",
   "schedules.every": "Jak często",
@@ -336,6 +336,7 @@ const EN = {
   "credits.action": "Set promotional credits",
   "credits.title": "Set promotional credits",
   "credits.targetFilter": "All results of the filter: {n}",
+  "credits.targetAll": "Every customer: {n}",
   "credits.targetSelected": "Selected customers: {n}",
   "credits.operation": "Operation",
   "credits.op.ADD": "Add",
@@ -346,11 +347,9 @@ const EN = {
   "credits.repeat": "Recurring",
   "credits.repeatOn": "Repeat",
   "credits.repeatSearch":
-    "A recurring top-up follows customer groups or chosen customers, and this filter holds a search text. Select customers, or filter by group only.",
+    "A recurring top-up follows customer groups, chosen customers or every customer, and this filter holds a search text. Select customers, or filter by group only.",
   "credits.repeatCredits":
-    "A recurring top-up follows customer groups or chosen customers, and this filter is about balances. Select customers, or filter by group only.",
-  "credits.repeatNoGroup":
-    "A recurring top-up follows customer groups or chosen customers. Choose a group in the filter, or select customers.",
+    "A recurring top-up follows customer groups, chosen customers or every customer, and this filter is about balances. Select customers, or filter by group only.",
   "credits.every": "Repeat every",
   "credits.unit": "Unit",
   "credits.unit.DAY": "days",
@@ -445,6 +444,7 @@ const EN = {
   "schedules.target": "For",
   "schedules.targetGroups": "{names} (customers now: {n})",
   "schedules.targetCustomers": "Chosen customers: {n}",
+  "schedules.targetAll": "Every customer (now: {n})",
   "schedules.deletedGroup": "(deleted group)",
   "schedules.operation": "Operation",
   "schedules.every": "How often",

@@ -1,5 +1,5 @@
-// Ustaw promocyjne kredyty: one customer, the selected ones or every result of a filter; once,
-// with a preview first, or on a schedule.
+// Ustaw promocyjne kredyty: one customer, the selected ones, every result of a filter or every
+// customer; once, with a preview first, or on a schedule.
 
 import { decimal, gql, mutate } from "../api.js";
 import { date, money, t, todayInLocation } from "../i18n.js";
@@ -44,13 +44,13 @@ const FIELDS = [
   "input.recurrence.endDate",
 ];
 
-// Why a schedule cannot target this: it follows fixed customers or the live membership of groups.
+// Why a schedule cannot target this: it follows fixed customers, the live membership of groups or
+// every customer. A filter here always has a criterion (with none, the target is allCustomers).
 function repeatBlocked(target) {
   const filter = target.filter;
   if (!filter) return null;
   if (filter.search) return "credits.repeatSearch";
   if (filter.hasCredits !== null && filter.hasCredits !== undefined) return "credits.repeatCredits";
-  if (!filter.groupIds || !filter.groupIds.length) return "credits.repeatNoGroup";
   return null;
 }
 

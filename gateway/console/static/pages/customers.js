@@ -74,6 +74,19 @@ function Row({ customer, checked, onToggle }) {
   </tr>`;
 }
 
+// All results of the filter; with no criterion in it, every customer, which the API wants said
+// (`allCustomers`): it refuses an empty filter.
+function allOf(filter, total) {
+  const criteria = Object.values(filter).some((value) => value !== null);
+  return criteria
+    ? { target: { filter }, label: t("credits.targetFilter", { n: total }) }
+    : { target: { allCustomers: true }, label: t("credits.targetAll", { n: total }) };
+}
+
+function selection(selected) {
+  return { target: { customerIds: [...selected] }, label: t("credits.targetSelected", { n: selected.size }) };
+}
+
 export function CustomersPage() {
   const [search, setSearch] = useState("");
   const [groupId, setGroupId] = useState("");
@@ -122,12 +135,7 @@ export function CustomersPage() {
     setSelected(new Set());
   };
   const count = allResults ? total : selected.size;
-  const openCredits = () =>
-    setDialog(
-      allResults
-        ? { target: { filter }, label: t("credits.targetFilter", { n: total }) }
-        : { target: { customerIds: [...selected] }, label: t("credits.targetSelected", { n: selected.size }) },
-    );
+  const openCredits = () => setDialog(allResults ? allOf(filter, total) : selection(selected));
 
   return html`<section>
     <${PageTitle}>${t("customers.title")}<//>

@@ -19,6 +19,7 @@ function targetText(schedule, groupNames) {
     const names = schedule.groupIds.map((id) => groupNames[id] || t("schedules.deletedGroup"));
     return t("schedules.targetGroups", { names: names.join(", "), n: schedule.customerCount });
   }
+  if (schedule.target === "ALL") return t("schedules.targetAll", { n: schedule.customerCount });
   return t("schedules.targetCustomers", { n: schedule.customerCount });
 }
 
