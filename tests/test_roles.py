@@ -718,3 +718,136 @@ async def test_every_path_shows_a_till_key_only_what_a_till_shows(
             },
         },
     }
+
+
+# ------------------------------------------------------------------ the channels a key sells on
+
+CREATE_KEY_WITH_CHANNELS = """
+mutation($name: String!, $role: ApiKeyRole!, $channels: [SalesChannel!]) {
+  createApiKey(name: $name, role: $role, channels: $channels) {
+    apiKey { role channels } secret errors { code field message }
+  }
+}"""
+QUOTE_CHANNEL = """
+query($input: CheckoutInput!) { checkoutQuote(input: $input) { channel total { amount } } }"""
+
+
+def _sale_on(channel: str) -> dict[str, Any]:
+    lines = [{"productId": "tea", "quantity": "1", "unitPrice": "1.00"}]
+    return {"input": {"channel": channel, "cardCode": "CARD-7", "lines": lines}}
+
+
+@pytest.mark.parametrize(
+    ("role", "channels", "granted"),
+    [
+        ("POS", None, ["POS", "KIOSK"]),
+        ("POS", ["ONLINE"], ["ONLINE"]),
+        ("POS", ["ONLINE", "POS", "ONLINE"], ["POS", "ONLINE"]),
+        ("ADMIN", None, ["POS", "KIOSK", "ONLINE"]),
+    ],
+)
+async def test_a_key_gets_the_channels_named_or_its_roles_default(
+    shop: Shop, role: str, channels: list[str] | None, granted: list[str]
+) -> None:
+    payload = await shop.admin.mutate(
+        CREATE_KEY_WITH_CHANNELS, {"name": "k", "role": role, "channels": channels}
+    )
+
+    assert (payload["errors"], payload["apiKey"]) == ([], {"role": role, "channels": granted})
+    listed = (await shop.admin.data("{ apiKeys { name channels } }"))["apiKeys"]
+    assert listed[-1] == {"name": "k", "channels": granted}
+
+
+@pytest.mark.parametrize(
+    ("role", "channels", "message"),
+    [
+        ("POS", [], "Name at least one channel."),
+        ("ADMIN", ["POS"], "Channels are given to POS keys only: an ADMIN key has every channel."),
+    ],
+)
+async def test_channels_a_key_cannot_have_are_refused(
+    shop: Shop, role: str, channels: list[str], message: str
+) -> None:
+    before = await api_keys(shop.admin.location_id)
+
+    payload = await shop.admin.mutate(
+        CREATE_KEY_WITH_CHANNELS, {"name": "k", "role": role, "channels": channels}
+    )
+
+    assert payload == {
+        "apiKey": None,
+        "secret": None,
+        "errors": [{"code": "INVALID", "field": "channels", "message": message}],
+    }
+    assert await api_keys(shop.admin.location_id) == before
+
+
+async def test_a_till_key_may_not_quote_or_commit_online(shop: Shop) -> None:
+    # given the till's key, made without naming channels: POS and KIOSK
+    before = await snapshot(shop.admin)
+
+    # when it quotes and commits for the online store (whose promotion the daily limit of the
+    # GoPOS group does not count)
+    quoted = await shop.pos.raw(QUOTE_CHANNEL, _sale_on("ONLINE"))
+    committed = await shop.pos.mutate(COMMIT, {**_sale_on("ONLINE"), "key": "online-1"})
+
+    # then both are FORBIDDEN and nothing is written
+    assert quoted["data"] is None
+    assert [(e["extensions"], e["message"]) for e in quoted["errors"]] == [
+        (
+            {"code": "FORBIDDEN", "field": "input.channel"},
+            "This API key may not sell on the ONLINE channel.",
+        )
+    ]
+    assert committed == {
+        "checkout": None,
+        "quote": None,
+        "errors": [{"code": "FORBIDDEN", "field": "input.channel"}],
+    }
+    assert await snapshot(shop.admin) == before
+    # while the till and its kiosk are its own
+    for channel in ("POS", "KIOSK"):
+        assert (await shop.pos.data(QUOTE_CHANNEL, _sale_on(channel)))["checkoutQuote"] == {
+            "channel": channel,
+            "total": {"amount": "0.00"},
+        }
+
+
+async def test_the_online_stores_key_sells_online_only(shop: Shop) -> None:
+    created = await shop.admin.mutate(
+        CREATE_KEY_WITH_CHANNELS, {"name": "sklep", "role": "POS", "channels": ["ONLINE"]}
+    )
+    store = Api(shop.admin.http, created["secret"], shop.admin.location_id)
+
+    online = await store.mutate(COMMIT, {**_sale_on("ONLINE"), "key": "web-1"})
+    at_the_till = await store.mutate(COMMIT, {**_sale_on("POS"), "key": "web-2"})
+
+    assert online["errors"] == []
+    assert at_the_till["errors"] == [{"code": "FORBIDDEN", "field": "input.channel"}]
+
+
+# ------------------------------------------------------------------ a till lists its own sales
+
+
+async def test_a_till_key_lists_and_reads_only_its_own_sales_but_refunds_any(shop: Shop) -> None:
+    # given a sale at each of two tills
+    other = await shop.admin.key_with_role(Role.POS, "till 2")
+    mine = (await shop.pos.mutate(COMMIT, {**_sale_on("POS"), "key": "t1"}))["checkout"]
+    theirs = (await other.mutate(COMMIT, {**_sale_on("POS"), "key": "t2"}))["checkout"]
+
+    # when the first till lists the sales and reads each by id
+    listed = (await shop.pos.data(LIST_CHECKOUTS))["checkouts"]
+    read_mine = (await shop.pos.data(GET_CHECKOUT, {"id": mine["id"]}))["checkout"]
+    read_theirs = (await shop.pos.data(GET_CHECKOUT, {"id": theirs["id"]}))["checkout"]
+    # and refunds the other till's sale, whose receipt came back to it
+    refunded = await shop.pos.mutate(REFUND, {"id": theirs["id"], "key": "r2"})
+
+    # then it sees its own sale only, and the refund goes through
+    assert [e["node"]["id"] for e in listed["edges"]] == [mine["id"]]
+    assert listed["totalCount"] == 1
+    assert (read_mine["id"], read_theirs) == (mine["id"], None)
+    assert refunded["errors"] == []
+    assert refunded["checkout"]["status"] == "REFUNDED"
+    # while the ADMIN key sees both
+    everything = (await shop.admin.data(LIST_CHECKOUTS))["checkouts"]
+    assert {e["node"]["id"] for e in everything["edges"]} == {mine["id"], theirs["id"]}
