@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from domain.inputs import CreditRequest, CustomerGroupInput, Target
+from domain.schedule import Recurrence, RecurrenceUnit
 from models.checkout import Checkout
 from models.entities import Customer
-from services import checkout, customers, groups, wallet
+from services import checkout, customers, groups, schedules, wallet
 from services.runtime import Runtime
 from tests.helpers import Clock
 from tests.test_checkout_service import (
@@ -185,6 +186,35 @@ async def test_a_bulk_add_nets_each_customers_own_debt(runtime: Runtime, shop: S
         Wallet(200, 0, 0),
         Wallet(0, 0, 500),
     ]
+
+
+async def test_a_scheduled_top_up_is_netted_against_what_is_owed(
+    runtime: Runtime, shop: Shop
+) -> None:
+    # given 10.00 owed
+    customer_id = await new_customer(shop, await cashback_group(shop, "10"))
+    sale = await sell(runtime, shop, customer_id, "100.00", "s-1")
+    await add_credits(runtime, shop, customer_id, "10.00", "REDUCE")
+    await refund(runtime, shop, sale, "r-1")
+
+    # when a monthly top-up of 25.00 starting today is created (its first period runs at once)
+    schedule = await schedules.create_schedule(
+        runtime,
+        shop.principal,
+        CreditRequest(
+            Target(customer_ids=(str(customer_id),)),
+            "ADD",
+            Decimal("25.00"),
+            recurrence=Recurrence(1, RecurrenceUnit.MONTH, MORNING.date()),
+        ),
+    )
+    await runtime.dispatcher.drain()  # type: ignore[attr-defined]
+
+    # then the top-up pays off the 10.00 first
+    assert await wallet_of(customer_id) == Wallet(1500, 0, 0)
+    entries = await entries_of(customer_id)
+    assert kinds(entries[-2:]) == [("ADD", 2500, 2500, 2500), ("CLAWBACK", 1000, -1000, 1500)]
+    assert {(e.source, e.source_id) for e in entries[-2:]} == {("SCHEDULE", schedule.id)}
 
 
 async def test_cashback_is_netted_against_what_is_owed(runtime: Runtime, shop: Shop) -> None:
