@@ -91,13 +91,18 @@ async def mirror_group(location_id: UUID, reference: str) -> None:
     )
 
 
-async def pos_key(conn: Connection, location_id: UUID) -> str:
+async def pos_key(
+    conn: Connection, location_id: UUID, name: str = "till", channels: str = "POS,KIOSK"
+) -> str:
+    """A new POS key's secret: a till's (POS and KIOSK) unless `channels` says otherwise."""
     secret = "gocrm_" + secrets.token_urlsafe(32)
     await conn.execute(
-        "INSERT INTO api_keys (id, location_id, name, role, key_hash, created_at)"
-        " VALUES ($1, $2, 'till', 'POS', $3, now())",
+        "INSERT INTO api_keys (id, location_id, name, role, channels, key_hash, created_at)"
+        " VALUES ($1, $2, $3, 'POS', $4, $5, now())",
         new_id(),
         location_id,
+        name,
+        channels,
         hashlib.sha256(secret.encode()).hexdigest(),
     )
     return secret

@@ -14,7 +14,8 @@ Load: a closed-loop asyncio client, `--connections` keep-alive connections
 spread over both gateways, each sending the next request when the last is answered, by weight:
 
 - quotes 70%: a random bill for a random card, 30% of them one of the `--hot` customers;
-- commits 15%: POS 80%, KIOSK 10%, ONLINE 10%; half for the hot customers, so that their daily
+- commits 15%: POS 80%, KIOSK 10% (the tills' key), ONLINE 10% (the online store's key); half
+  for the hot customers, so that their daily
   limits run out and their commits queue on the customer's lock; a third of the commits for a
   card quoted before send that quote's bill with its total (`expectedTotal`), which is
   QUOTE_CHANGED when the balance or the day's usage moved in between;
@@ -138,7 +139,8 @@ class Soaked:
 
     location_id: UUID
     admin_key: str
-    pos_key: str
+    pos_key: str  # the tills' (POS and KIOSK)
+    store_key: str  # the online store's (ONLINE)
     customers: dict[int, UUID]  # card number → customer id
     groups: dict[str, UUID]  # reference → group id
 
@@ -168,6 +170,7 @@ async def prepare(url: str, customers: int) -> Soaked:
             VIP_CASHBACK_BASIS_POINTS,
         )
         till = await pos_key(conn, location_id)
+        store = await pos_key(conn, location_id, "online store", "ONLINE")
     finally:
         await conn.close()
     db = await open_connection(url)
@@ -187,7 +190,7 @@ async def prepare(url: str, customers: int) -> Soaked:
         await mirror_group(location_id, "staly-klient")
     finally:
         await close_database()
-    return Soaked(location_id, seeded.api_key, till, ids, groups)
+    return Soaked(location_id, seeded.api_key, till, store, ids, groups)
 
 
 def gopos_fixture() -> dict[str, Any]:
@@ -466,6 +469,7 @@ class Load:
         self.stats = Stats()
         self.ledger = Ledger()
         self.pos = {"Authorization": f"Bearer {soaked.pos_key}", "Accept": "application/json"}
+        self.store = {"Authorization": f"Bearer {soaked.store_key}", "Accept": "application/json"}
         self.admin = {"Authorization": f"Bearer {soaked.admin_key}", "Accept": "application/json"}
 
     # -- one request, retried -------------------------------------------------------------
@@ -557,7 +561,8 @@ class Load:
             "key": key,
             "expected": expected,
         }
-        answer = await self.call(user, links, "commit", COMMIT, variables, self.pos)
+        key_of = self.store if channel == "ONLINE" else self.pos
+        answer = await self.call(user, links, "commit", COMMIT, variables, key_of)
         if answer is None:
             return
         checkout = (answer.data.get("commitCheckout") or {}).get("checkout")
