@@ -38,6 +38,8 @@ class Settings:
     # process within it.
     auth_cache_ttl_seconds: float = 5.0
     auth_cache_size: int = 10_000
+    # Days an idempotency key answers retries of its request; then the periodic check forgets it.
+    idempotency_retention_days: int = 30
     # Background jobs (bulk operations, schedule periods, sync runs): every running attempt
     # beats every `job_heartbeat_seconds`; one silent for `job_stale_after_seconds` is resumed
     # by the periodic check, which runs every `check_seconds` (a divisor of 60). So a job whose
@@ -114,6 +116,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=_integer(env, "GOCRM_MAX_BODY_BYTES", 1_048_576),
         request_timeout_seconds=_number(env, "GOCRM_REQUEST_TIMEOUT", 15.0),
         auth_cache_ttl_seconds=_number(env, "GOCRM_AUTH_CACHE_TTL", 5.0),
+        idempotency_retention_days=_integer(env, "GOCRM_IDEMPOTENCY_RETENTION_DAYS", 30),
         job_max_attempts=_integer(env, "GOCRM_JOB_MAX_ATTEMPTS", 5),
         job_heartbeat_seconds=_number(env, "GOCRM_JOB_HEARTBEAT", 5.0),
         job_stale_after_seconds=_number(env, "GOCRM_JOB_STALE_AFTER", 20.0),

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
-from services import schedules, sync, wallet
+from services import idempotency, schedules, sync, wallet
 from services.jobs import RUN_SCHEDULE_PERIOD, RUN_SYNC, RUN_WALLET_OPERATION
 from services.lifecycle import JobKind, queued, resume_silent
 from services.runtime import Runtime
@@ -42,6 +42,7 @@ async def check(runtime: Runtime) -> None:
     runs = await schedules.queue_due_runs(runtime)
     syncs = await sync.queue_periodic_syncs(runtime)
     resumed = {kind.name: await resume_silent(kind, runtime) for kind in KINDS}
+    await idempotency.purge_expired_keys(runtime)
     if runs or syncs or any(resumed.values()):
         log.info(
             "check: %d schedule runs and %d periodic syncs enqueued; resumed %s",
