@@ -124,7 +124,11 @@ async def _while_busy(
 
 async def main(customers: int, members: int, periods: int, interval: float, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as directory:
-        settings = Settings(database_url=f"sqlite://{Path(directory) / 'bench.sqlite3'}")
+        settings = Settings(
+            database_url=f"sqlite://{Path(directory) / 'bench.sqlite3'}",
+            rate_limit_pos=None,
+            rate_limit_admin=None,
+        )
         await migrate_database(settings)
         await open_database(settings)
         try:

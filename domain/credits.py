@@ -24,6 +24,7 @@ from uuid import UUID
 
 from domain.contacts import clean_text, search_problem
 from domain.errors import DomainError, ErrorCode, UserError
+from domain.idempotency import parse_idempotency_key
 from domain.ids import parse_id
 from domain.inputs import CreditRequest, CustomerFilter, Target
 from domain.ledger import CreditOperation, amount_problem
@@ -32,7 +33,6 @@ from domain.schedule import Recurrence, recurrence_problems
 from domain.text import text_problem
 
 MAX_DESCRIPTION_LENGTH = 500
-MAX_IDEMPOTENCY_KEY_LENGTH = 128
 MAX_TARGET_IDS = 10_000
 
 EXACTLY_ONE_TARGET = "Give exactly one of customerIds, filter and allCustomers."
@@ -102,7 +102,11 @@ def parse_credit(request: CreditRequest, *, minor_units: int, today: date) -> Pa
         else:
             amount = to_minor(request.amount, minor_units) or 0
     description = _description(errors, request.description)
-    key = _idempotency_key(errors, request.idempotency_key)
+    key = (
+        None
+        if request.idempotency_key is None  # only an omitted key means "no key"
+        else parse_idempotency_key(request.idempotency_key, "input.idempotencyKey", errors)
+    )
     recurrence = request.recurrence
     target = _target(errors, request.target, "input.target", recurring=recurrence is not None)
     if recurrence is not None:
@@ -150,20 +154,6 @@ def _description(errors: list[UserError], raw: str | None) -> str | None:
     ):
         errors.append(UserError(ErrorCode.INVALID, "input.description", problem))
     return description
-
-
-def _idempotency_key(errors: list[UserError], raw: str | None) -> str | None:
-    """Only an omitted (null) key means "no key"; a key given must say something."""
-    if raw is None:
-        return None
-    key = raw.strip()
-    if not key:
-        problem: str | None = "Idempotency key must not be empty."
-    else:
-        problem = text_problem(key, MAX_IDEMPOTENCY_KEY_LENGTH)
-    if problem:
-        errors.append(UserError(ErrorCode.INVALID, "input.idempotencyKey", problem))
-    return key
 
 
 def _target(

@@ -16,10 +16,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
+from domain.access import Role
 from gateway import console, graphiql
 from gateway.http import GraphQLEndpoint, Shortcut
 from gateway.metrics import AddressAllowList, metrics_endpoint, process_stopped
 from gateway.observability import RequestIdMiddleware, configure_logging
+from gateway.ratelimit import KeyRateLimits, Milliseconds
 from gateway.readiness import (
     DATABASE_TIMEOUT_SECONDS,
     OneLineStartupRefusal,
@@ -56,10 +58,12 @@ def create_app(
     manage_database: bool = True,
     runtime: Runtime | None = None,
     auth_clock: Callable[[], float] = time.monotonic,
+    rate_clock: Milliseconds | None = None,
 ) -> Starlette:
     """The gateway. With `manage_database=False` the caller opens and closes the database;
     `runtime` replaces the one built from the settings (tests give their clock or upstream
-    transport); `auth_clock` (seconds) times the cache of resolved API keys.
+    transport); `auth_clock` (seconds) times the cache of resolved API keys, `rate_clock`
+    (milliseconds) the API keys' rate limits (`app.state.rate_limits`).
 
     Without `REDIS_URL` jobs run in this process (`app.state.dispatcher`) and the lifespan runs
     the periodic check; with it, jobs go to the arq workers, which run it.
@@ -86,11 +90,14 @@ def create_app(
             # Tills need no Redis: without it the gateway serves, and the jobs it queues wait
             # in the database for the periodic check (see `ArqDispatcher`).
             redis = dispatcher_pool(settings.redis_url)
+            limits.share_through(redis)
             if await redis_state(settings.redis_url) != "up":
                 log.warning(
                     "Redis at REDIS_URL is not reachable: serving anyway; background jobs stay"
                     " QUEUED in the database until it is"
                 )
+            else:
+                await limits.prepare()
             endpoint.runtime = with_dispatcher(base, ArqDispatcher(redis, settings.queue_name))
         elif in_process is not None:
             in_process.start_ticker(settings.check_seconds)
@@ -105,6 +112,7 @@ def create_app(
             process_stopped()
             await close_runtime(base)
             if redis is not None:
+                limits.share_through(None)
                 await redis.aclose()
             if manage_database:
                 await close_database()
@@ -113,6 +121,10 @@ def create_app(
     principals = PrincipalCache(
         settings.auth_cache_ttl_seconds, settings.auth_cache_size, clock=auth_clock
     )
+    limits = KeyRateLimits(
+        {Role.POS: settings.rate_limit_pos, Role.ADMIN: settings.rate_limit_admin},
+        clock=rate_clock,
+    )
     endpoint = GraphQLEndpoint(
         schema,
         base,
@@ -120,6 +132,7 @@ def create_app(
         principals=principals,
         max_body_bytes=settings.max_body_bytes,
         timeout_seconds=settings.request_timeout_seconds,
+        limits=limits,
     )
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -144,6 +157,7 @@ def create_app(
     )
     app.state.runtime = base
     app.state.dispatcher = in_process
+    app.state.rate_limits = limits
     return app
 
 

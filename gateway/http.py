@@ -6,6 +6,8 @@
   `application/json`. With the former, a request that fails before execution (parse or
   validation errors, no `data`) is 400; with the latter every well-formed request is 200.
 - A missing, unknown or revoked API key is 401 before anything runs. Batching is not supported.
+- A key past its rate limit (`gateway.ratelimit`) is 429 with `Retry-After` and the code
+  RATE_LIMITED, before its body is read.
 - JSON that is not valid, nests deeper than 64 levels or holds an unpaired surrogate (a POST
   body, a GET's `variables` or `extensions`) is 400 with the code BAD_REQUEST.
 - A body over `max_body_bytes` is 413, from its Content-Length before reading it, or as soon as
@@ -39,6 +41,7 @@ from gateway import graphiql, request_json
 from gateway.context import Context
 from gateway.metrics import ERROR, INVALID, USER_ERROR, GraphQLMetrics, outcome
 from gateway.observability import location_var, operation_var, request_params_var
+from gateway.ratelimit import KeyRateLimits
 from models.db import lost_database
 from services import access
 from services.runtime import Runtime
@@ -235,6 +238,17 @@ def _error_body(message: str, code: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
 
+def _rate_limited(media: str, seconds: int) -> JSONResponse:
+    return JSONResponse(
+        _error_body(
+            f"Too many requests with this API key; try again in {seconds} s.", "RATE_LIMITED"
+        ),
+        status_code=429,
+        headers={"Retry-After": str(seconds)},
+        media_type=media,
+    )
+
+
 def _database_unavailable(media: str, error: BaseException) -> JSONResponse:
     log.warning("the database is unreachable: %s", str(error) or type(error).__name__)
     return JSONResponse(
@@ -268,11 +282,13 @@ class GraphQLEndpoint:
         principals: access.PrincipalCache,
         max_body_bytes: int = 1_048_576,
         timeout_seconds: float = 15.0,
+        limits: KeyRateLimits | None = None,
     ) -> None:
         self.schema = schema
         self.runtime = runtime
         self.ide = ide
         self.principals = principals
+        self.limits = limits if limits is not None and limits.limited else None
         self.max_body_bytes = max_body_bytes
         self.timeout_seconds = timeout_seconds
         self.metrics = GraphQLMetrics(schema)
@@ -312,6 +328,8 @@ class GraphQLEndpoint:
             )
         started = time.perf_counter()
         location_var.set(principal.location_id)
+        if self.limits is not None and (wait := await self.limits.wait(principal)) is not None:
+            return _rate_limited(media, wait)
         label = INVALID
         timer = asyncio.timeout(self.timeout_seconds)
         try:

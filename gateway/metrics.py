@@ -73,6 +73,16 @@ _SECONDS = Histogram(
     ["operation"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0),
 )
+_RATE_LIMITED = Counter(
+    "gocrm_rate_limited_total",
+    "Requests refused with 429 because their API key was past its rate limit, by role.",
+    ["role"],
+)
+
+
+def rate_limited(role: str) -> None:
+    """One request refused for its key's rate limit (`role`: ADMIN or POS)."""
+    _RATE_LIMITED.labels(role).inc()
 
 
 def multiprocess_directory() -> str | None:

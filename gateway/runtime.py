@@ -58,6 +58,7 @@ def build_runtime(
         inline_limit=settings.job_inline_limit,
         sync_deadline_seconds=settings.sync_deadline_seconds,
         sync_interval_seconds=settings.sync_interval_seconds,
+        idempotency_retention_days=settings.idempotency_retention_days,
     )
     return attached(runtime)
 

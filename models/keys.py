@@ -18,6 +18,11 @@ TAKE_KEY = """
 INSERT INTO idempotency_keys (location_id, key, request_hash, kind, record_id, created_at)
 VALUES ($1, $2, $3, $4, $5, $6)"""
 
+# The oldest `$2` keys taken before `$1`, found through the index on `created_at`.
+PURGE_KEYS = """
+DELETE FROM idempotency_keys WHERE id IN (
+    SELECT id FROM idempotency_keys WHERE created_at < $1 ORDER BY created_at LIMIT $2)"""
+
 
 @dataclass(frozen=True, slots=True)
 class UsedKey:
@@ -48,3 +53,9 @@ async def take_key(
     """Take `key` for the record `record_id`, in the transaction `db` that writes the record.
     Raises IntegrityError when the key is taken already."""
     await execute(TAKE_KEY, (location_id, key, request_hash, kind, record_id, now), db)
+
+
+async def purge_keys(before: datetime, limit: int) -> int:
+    """Forget at most `limit` keys taken before `before`, oldest first, in one statement of its
+    own; returns how many were forgotten."""
+    return await execute(PURGE_KEYS, (before, limit))

@@ -47,6 +47,7 @@ from domain import entities
 from domain.access import Principal
 from domain.contacts import card_code_problem
 from domain.errors import DomainError, ErrorCode, UserError, Validator, fail, not_found
+from domain.idempotency import parse_idempotency_key
 from domain.ids import parse_id
 from domain.ledger import EntryKind, EntrySource, netted, reversal
 from domain.money import decimal_places, to_decimal, to_minor
@@ -103,7 +104,6 @@ from services.runtime import Runtime
 from services.sync import MirrorView, group_links, mirror_view
 from services.wallet import CLAWBACK_DESCRIPTION, keyed_record_id, store_key
 
-MAX_IDEMPOTENCY_KEY_LENGTH = 128
 KEY_FIELD = "idempotencyKey"
 # What an idempotency key stands for (`idempotency_keys.kind`): a checkout it committed, or the
 # checkout it refunded.
@@ -205,15 +205,6 @@ def _checked(
     by_id = request.customer_id is not None
     customer_id = parse_id(request.customer_id) if request.customer_id is not None else None
     return _Checked(bill, customer_id, by_id, None if by_id else card)
-
-
-def _check_key(checks: Validator, key: str) -> None:
-    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
-        checks.add(
-            ErrorCode.INVALID,
-            KEY_FIELD,
-            f"An idempotency key has 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters.",
-        )
 
 
 def _expected_total(checks: Validator, raw: Decimal | None, minor_units: int) -> int | None:
@@ -490,7 +481,7 @@ async def commit(
 ) -> CheckoutView:
     """Price the bill and record the sale, once per idempotency key (see the module)."""
     checks = Validator()
-    _check_key(checks, idempotency_key)
+    idempotency_key = parse_idempotency_key(idempotency_key, KEY_FIELD, checks.errors)
     expected = _expected_total(checks, expected_total, principal.minor_units)
     checked = _checked(principal, request, checks, sale=True)
     checks.check()
@@ -671,7 +662,7 @@ async def refund(
     """Refund a committed checkout, once (see the module). Any key of the location may refund
     any of its sales: a receipt can come back to another till."""
     checks = Validator()
-    _check_key(checks, idempotency_key)
+    idempotency_key = parse_idempotency_key(idempotency_key, KEY_FIELD, checks.errors)
     checks.check()
     location_id, key = principal.location_id, idempotency_key
     uid = parse_id(checkout_id)

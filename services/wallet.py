@@ -178,11 +178,23 @@ async def earlier_request(
         return None
     record_id = await keyed_record_id(location_id, key, KEY_KINDS[model], credit.request_hash)
     if record_id is None:
-        return None
+        return await _keyed_past_retention(model, location_id, key, credit.request_hash)
     existing = await model.get_or_none(id=record_id)
     if existing is None:
         raise _key_reused("This idempotency key was used for a request since deleted.")
     return existing
+
+
+async def _keyed_past_retention(
+    model: type[Keyed], location_id: UUID, key: str, request_hash: str
+) -> Keyed | None:
+    """The record whose key the retention purge forgot: it keeps its key (unique per location)
+    and its request's fingerprint, so the same request still answers with it and another one is
+    still refused."""
+    row = await model.get_or_none(location_id=location_id, idempotency_key=key)
+    if row is not None and row.request_hash != request_hash:
+        raise _key_reused("This idempotency key was used for a different request.")
+    return row
 
 
 async def record_key(location_id: UUID, credit: CheckedCredit, row: Keyed) -> None:

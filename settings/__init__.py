@@ -8,14 +8,26 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Environment = Literal["development", "production"]
 LogFormat = Literal["json", "text"]
 
 DEFAULT_DATABASE_URL = "sqlite://gocrm.sqlite3"
+
+
+class RateLimit(NamedTuple):
+    """Requests a second one API key may make on average, and how many it may make at once."""
+
+    per_second: int
+    burst: int
+
+
+DEFAULT_RATE_LIMIT_POS = RateLimit(30, 60)
+DEFAULT_RATE_LIMIT_ADMIN = RateLimit(60, 120)
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,11 @@ class Settings:
     # process within it.
     auth_cache_ttl_seconds: float = 5.0
     auth_cache_size: int = 10_000
+    # Days an idempotency key answers retries of its request; then the periodic check forgets it.
+    idempotency_retention_days: int = 30
+    # Requests per API key, by role (None: unlimited); shared through Redis when it is set.
+    rate_limit_pos: RateLimit | None = DEFAULT_RATE_LIMIT_POS
+    rate_limit_admin: RateLimit | None = DEFAULT_RATE_LIMIT_ADMIN
     # Background jobs (bulk operations, schedule periods, sync runs): every running attempt
     # beats every `job_heartbeat_seconds`; one silent for `job_stale_after_seconds` is resumed
     # by the periodic check, which runs every `check_seconds` (a divisor of 60). So a job whose
@@ -114,6 +131,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=_integer(env, "GOCRM_MAX_BODY_BYTES", 1_048_576),
         request_timeout_seconds=_number(env, "GOCRM_REQUEST_TIMEOUT", 15.0),
         auth_cache_ttl_seconds=_number(env, "GOCRM_AUTH_CACHE_TTL", 5.0),
+        idempotency_retention_days=_integer(env, "GOCRM_IDEMPOTENCY_RETENTION_DAYS", 30),
+        rate_limit_pos=_rate_limit(env, "GOCRM_RATE_LIMIT_POS", DEFAULT_RATE_LIMIT_POS),
+        rate_limit_admin=_rate_limit(env, "GOCRM_RATE_LIMIT_ADMIN", DEFAULT_RATE_LIMIT_ADMIN),
         job_max_attempts=_integer(env, "GOCRM_JOB_MAX_ATTEMPTS", 5),
         job_heartbeat_seconds=_number(env, "GOCRM_JOB_HEARTBEAT", 5.0),
         job_stale_after_seconds=_number(env, "GOCRM_JOB_STALE_AFTER", 20.0),
@@ -172,6 +192,26 @@ def _integer(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ValueError(f"{name} must be greater than 0, not {raw!r}")
     return value
+
+
+def _rate_limit(env: Mapping[str, str], name: str, default: RateLimit) -> RateLimit | None:
+    """`RATE/BURST` (`30/60`: 30 requests a second, 60 at once), `RATE` alone for bursts of
+    twice the rate, or `0` for no limit."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if raw == "0":
+        return None
+    if found := re.fullmatch(r"([0-9]+) */ *([0-9]+)|([0-9]+)", raw):
+        rate, burst, alone = found.groups()
+        per_second = int(rate or alone)
+        at_once = int(burst) if burst else 2 * per_second
+        if per_second > 0 and at_once > 0:
+            return RateLimit(per_second, at_once)
+    raise ValueError(
+        f"{name} takes requests a second and a burst such as 30/60, a rate alone (bursts of"
+        f" twice it), or 0 for no limit; not {raw!r}"
+    )
 
 
 def _divisor_of_minute(env: Mapping[str, str], name: str, default: int) -> int:

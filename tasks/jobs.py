@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
-from services import checkout, schedules, sync, wallet
+from services import checkout, idempotency, schedules, sync, wallet
 from services.jobs import RUN_SCHEDULE_PERIOD, RUN_SYNC, RUN_WALLET_OPERATION
 from services.lifecycle import JobKind, queued, resume_silent
 from services.runtime import Runtime
@@ -38,11 +38,13 @@ async def run_sync(ctx: dict[str, Any], sync_run_id: str) -> None:
 async def check(runtime: Runtime) -> None:
     """Record due schedule periods and enqueue their runs; queue the periodic syncs when they
     are on; queue again every job whose heartbeat has stopped (or that waits for a retry), or
-    fail it after its last attempt; release the cashback whose hold has ended."""
+    fail it after its last attempt; release the cashback whose hold has ended; forget
+    idempotency keys past their retention."""
     runs = await schedules.queue_due_runs(runtime)
     syncs = await sync.queue_periodic_syncs(runtime)
     resumed = {kind.name: await resume_silent(kind, runtime) for kind in KINDS}
     released = await checkout.release_held_cashback(runtime)
+    await idempotency.purge_expired_keys(runtime)
     if runs or syncs or released or any(resumed.values()):
         log.info(
             "check: %d schedule runs and %d periodic syncs enqueued; %d held cashbacks "

@@ -7,6 +7,7 @@ Without one they are skipped and the summary says so, unless `GOCRM_REQUIRE_SERV
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections import Counter
@@ -104,9 +105,22 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def app(database: Settings, clock: Clock) -> AsyncIterator[Starlette]:
+def gateway_settings(database: Settings) -> Settings:
+    """What the `app` fixture builds the gateway from: the database's settings. A module whose
+    tests send more with one key than its rate limit allows overrides it (`unlimited`)."""
+    return database
+
+
+def unlimited(settings: Settings) -> Settings:
+    """`settings` without the API keys' rate limits."""
+    return dataclasses.replace(settings, rate_limit_pos=None, rate_limit_admin=None)
+
+
+@pytest.fixture
+async def app(gateway_settings: Settings, clock: Clock) -> AsyncIterator[Starlette]:
     """The gateway, with its jobs run in-process; the test drives the lifespan's parts."""
-    app = create_app(database, manage_database=False, runtime=build_runtime(database, clock=clock))
+    settings = gateway_settings
+    app = create_app(settings, manage_database=False, runtime=build_runtime(settings, clock=clock))
     yield app
     await app.state.dispatcher.close()
     await close_runtime(app.state.runtime)

@@ -511,22 +511,34 @@ BAD_INPUTS = [
     ),
 ]
 
+# Keys the one idempotency-key rule refuses, on a commit and on a refund alike.
+HOSTILE_KEYS = [
+    ("empty", "", ("INVALID", "idempotencyKey", "Idempotency key must not be empty.")),
+    ("of only spaces", "   ", ("INVALID", "idempotencyKey", "Idempotency key must not be empty.")),
+    ("of 129 characters", "k" * 129, ("INVALID", "idempotencyKey", "At most 128 characters.")),
+    (
+        "with a newline",
+        "sale\n1",
+        ("INVALID", "idempotencyKey", "Must not contain control characters (U+000A)."),
+    ),
+    (
+        "with ESC",
+        "\x1b[2Jsale-1",
+        ("INVALID", "idempotencyKey", "Must not contain control characters (U+001B)."),
+    ),
+    (
+        "with a zero-width space",
+        "sale\u200b1",
+        ("INVALID", "idempotencyKey", "Must not contain control characters (U+200B)."),
+    ),
+]
+
 # What only a commit takes: the idempotency key and the total the till showed.
 BAD_COMMITS = [
     *BAD_INPUTS,
-    BadInput(
-        "empty idempotency key",
-        {**with_lines(LATTE), "key": ""},
-        "INVALID",
-        "idempotencyKey",
-        "An idempotency key has 1 to 128 characters.",
-    ),
-    BadInput(
-        "idempotency key of 129 characters",
-        {**with_lines(LATTE), "key": "k" * 129},
-        "INVALID",
-        "idempotencyKey",
-        "An idempotency key has 1 to 128 characters.",
+    *(
+        BadInput(f"idempotency key {name}", {**with_lines(LATTE), "key": key}, *problem)
+        for name, key, problem in HOSTILE_KEYS
     ),
     BadInput(
         "expected total with 3 decimals",
@@ -685,7 +697,39 @@ async def test_the_same_key_with_another_bill_is_refused(till: Till) -> None:
     assert (await checkouts(till.api))["totalCount"] == 1
 
 
+async def test_a_key_is_trimmed_so_a_retry_without_its_spaces_is_the_same_sale(
+    till: Till,
+) -> None:
+    first = await committed(till.api, till.bill(), "  sale-1 \t")
+
+    replay = await commit(till.api, till.bill(), "sale-1")
+
+    assert replay["errors"] == []
+    assert replay["checkout"] == first
+    assert (await checkouts(till.api))["totalCount"] == 1
+    refund = await till.api.mutate(REFUND, {"id": first["id"], "key": " refund-1 "})
+    again = await till.api.mutate(REFUND, {"id": first["id"], "key": "refund-1"})
+    assert (refund["errors"], again) == ([], refund)
+
+
 # ----------------------------------------------------------------------------- refund
+
+
+@pytest.mark.parametrize(("name", "key", "problem"), HOSTILE_KEYS, ids=[k[0] for k in HOSTILE_KEYS])
+async def test_a_refund_with_a_bad_key_is_refused_and_refunds_nothing(
+    till: Till, name: str, key: str, problem: tuple[str, str, str]
+) -> None:
+    sale = await committed(till.api, till.bill(), "sale-1")
+
+    payload = await till.api.mutate(REFUND, {"id": sale["id"], "key": key})
+
+    code, field, message = problem
+    assert payload == {
+        "checkout": None,
+        "errors": [{"code": code, "field": field, "message": message}],
+    }
+    assert (await till.api.data(GET_CHECKOUT, {"id": sale["id"]}))["checkout"] == sale
+    assert (await wallet(till.api, till.customer))["balance"]["amount"] == "0.80"
 
 
 async def test_a_refund_gives_back_the_credits_and_takes_back_the_cashback(till: Till) -> None:

@@ -3,20 +3,28 @@
 Many requests with the same key, half asking for a one-off credit and half for a schedule:
 exactly one creates its record; every other one answers with that record (when it asks for the
 same thing) or IDEMPOTENCY_KEY_REUSED.
+
+Keys are kept for the retention period (30 days by default); the periodic check then forgets
+them in bounded batches. The tests of the purge itself run in 2001, before any other test's keys,
+so that they count their own rows only.
 """
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
 from models.entities import IdempotencyKey
 from models.wallet import CreditSchedule, WalletOperation
-from tests.builders import FAR_FUTURE, SET_CREDITS
-from tests.helpers import Api, create_customer
+from services.idempotency import purge_expired_keys
+from services.runtime import Runtime
+from tasks.jobs import check
+from tests.builders import FAR_FUTURE, SET_CREDITS, sql_statements
+from tests.helpers import Api, Clock, create_customer
 
 REQUESTS = 20
 KEY = "march-promo"
@@ -109,3 +117,110 @@ async def test_a_key_is_per_location(api: Api, other: Api) -> None:
     assert (mine["errors"], theirs["errors"]) == ([], [])
     locations = [UUID(api.location_id), UUID(other.location_id)]
     assert await IdempotencyKey.filter(key=KEY, location_id__in=locations).count() == 2
+
+
+# ------------------------------------------------------------------------------ retention
+
+# The time of the retention tests: 30 days back is 2001-01-30 00:00 UTC.
+IN_2001 = datetime(2001, 3, 1, tzinfo=UTC)
+RETENTION_ENDS = IN_2001 - timedelta(days=30)
+
+
+def _key(location_id: UUID, key: str, created_at: datetime) -> IdempotencyKey:
+    return IdempotencyKey(
+        location_id=location_id,
+        key=key,
+        request_hash="0" * 64,
+        kind="CHECKOUT",
+        record_id=uuid4(),
+        created_at=created_at,
+    )
+
+
+async def _keys_left(location_id: UUID) -> tuple[int, int]:
+    """(past the retention, within it) of the location's keys."""
+    rows = IdempotencyKey.filter(location_id=location_id)
+    old = await rows.filter(created_at__lt=RETENTION_ENDS).count()
+    return old, await rows.filter(created_at__gte=RETENTION_ENDS).count()
+
+
+async def test_keys_past_retention_are_forgotten_in_bounded_batches(
+    api: Api, runtime: Runtime, clock: Clock
+) -> None:
+    # given 2,500 keys older than 30 days and three within them (one exactly 30 days old)
+    location_id = UUID(api.location_id)
+    first = datetime(2001, 1, 1, tzinfo=UTC)
+    await IdempotencyKey.bulk_create(
+        [_key(location_id, f"old-{n}", first + timedelta(seconds=n)) for n in range(2_500)]
+        + [
+            _key(location_id, "30 days", RETENTION_ENDS),
+            _key(location_id, "29 days", RETENTION_ENDS + timedelta(days=1)),
+            _key(location_id, "today", IN_2001),
+        ]
+    )
+    clock.now = IN_2001
+    assert runtime.idempotency_retention_days == 30
+
+    # when a run may take two statements of 1,000 rows
+    with sql_statements() as statements:
+        purged = await purge_expired_keys(runtime, batch=1_000, batches=2)
+
+    # then it forgets the 2,000 oldest in two statements, and keeps the rest for the next runs
+    assert purged == 2_000
+    assert [s for s in statements if s.lstrip().startswith("DELETE")] == [
+        statements[0],
+        statements[1],
+    ]
+    assert len(statements) == 2
+    assert await _keys_left(location_id) == (500, 3)
+    assert not await IdempotencyKey.filter(location_id=location_id, key="old-1999").exists()
+    assert await IdempotencyKey.filter(location_id=location_id, key="old-2000").exists()
+    assert await purge_expired_keys(runtime, batch=1_000, batches=2) == 500
+    assert await purge_expired_keys(runtime, batch=1_000, batches=2) == 0
+    assert await _keys_left(location_id) == (0, 3)
+
+
+async def test_the_periodic_check_forgets_keys_past_retention(
+    api: Api, runtime: Runtime, clock: Clock
+) -> None:
+    location_id = UUID(api.location_id)
+    await IdempotencyKey.bulk_create(
+        [
+            _key(location_id, "old", RETENTION_ENDS - timedelta(seconds=1)),
+            _key(location_id, "recent", RETENTION_ENDS + timedelta(seconds=1)),
+        ]
+    )
+    clock.now = IN_2001
+
+    await check(runtime)
+
+    assert await _keys_left(location_id) == (0, 1)
+
+
+async def test_a_credit_whose_key_was_forgotten_still_answers_its_request(
+    api: Api, runtime: Runtime, clock: Clock
+) -> None:
+    # given a one-off credit and a schedule, each with a key, whose keys were since forgotten
+    anna = await create_customer(api, firstName="Anna")
+    once = _request(anna["id"], recurring=False)
+    recurring = {"input": {**_request(anna["id"], recurring=True)["input"], "idempotencyKey": "s"}}
+    credited = await api.mutate(SET_CREDITS, once)
+    scheduled = await api.mutate(SET_CREDITS, recurring)
+    assert (credited["errors"], scheduled["errors"]) == ([], [])
+    clock.now = datetime.now(UTC) + timedelta(days=31)
+    await purge_expired_keys(runtime)
+    assert await IdempotencyKey.filter(location_id=UUID(api.location_id)).count() == 0
+
+    # when the same requests come again, and another request with the same key
+    again = await api.mutate(SET_CREDITS, once)
+    schedule_again = await api.mutate(SET_CREDITS, recurring)
+    other = await api.mutate(SET_CREDITS, {"input": {**once["input"], "amount": "6.00"}})
+
+    # then the same answer each (the records keep their keys), and the other one is refused
+    assert again["operation"]["id"] == credited["operation"]["id"]
+    assert schedule_again["schedule"]["id"] == scheduled["schedule"]["id"]
+    assert (again["errors"], schedule_again["errors"], other["errors"]) == ([], [], [REUSED])
+    assert await _records(api.location_id) == (
+        [credited["operation"]["id"]],
+        [scheduled["schedule"]["id"]],
+    )

@@ -20,10 +20,20 @@ from models.entities import Customer
 from models.ledger import Application
 from models.wallet import WalletEntry
 from services import wallet
+from settings import Settings
+from tests.conftest import unlimited
 from tests.helpers import Api, create_customer
 from tests.wallet_helpers import SET_CREDITS, Ledger, credit_input, ledger, stored_balance
 
 CALLS = 200
+
+
+@pytest.fixture
+def gateway_settings(database: Settings) -> Settings:
+    """The 200 calls come at once with one key: its rate limit is off."""
+    return unlimited(database)
+
+
 SEED = 20261201
 AMOUNTS = ("7.00", "13.00", "21.00", "0.50", "40.00")
 OPERATIONS = ("ADD", "ADD", "REDUCE", "SET")
