@@ -37,6 +37,7 @@ from adapters.errors import (
     UpstreamUnavailable,
 )
 from adapters.wire import FieldError
+from domain.egress import networks, refused_address
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -330,7 +331,8 @@ class _EgressGuard(httpx.AsyncBaseTransport):
     """Keeps upstream requests off the gateway's own network: a base URL is configured by a
     location's admin, so a host that resolves to a loopback, private, link-local or otherwise
     non-public address (a metadata service, a database, another tenant's internal system) is
-    refused before the request is sent, unless it lies in `allowed`. The refusal is an
+    refused before the request is sent, unless it lies in `allowed`; an IPv6 address that
+    carries an IPv4 address is judged by that one (`domain.egress`). The refusal is an
     `UpstreamError`, which no retry repeats and which ends the sync FAILED with its message.
 
     The host is resolved here and again when the connection opens: a name whose DNS answer
@@ -339,7 +341,7 @@ class _EgressGuard(httpx.AsyncBaseTransport):
 
     def __init__(self, inner: httpx.AsyncBaseTransport, allowed: tuple[str, ...]) -> None:
         self._inner = inner
-        self._allowed = tuple(ipaddress.ip_network(n, strict=False) for n in allowed)
+        self._allowed = networks(allowed)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         host, port = request.url.host, request.url.port or 443
@@ -349,14 +351,16 @@ class _EgressGuard(httpx.AsyncBaseTransport):
             infos = []  # unresolvable: the connection attempt below reports it
         for info in infos:
             address = ipaddress.ip_address(info[4][0])
-            if not address.is_global and not any(address in n for n in self._allowed):
+            refused = refused_address(address, self._allowed)
+            if refused is not None:
                 retry = request.extensions.get("retry")
                 exchange = retry.exchange if isinstance(retry, _SyncRetry) else None
                 upstream = exchange.upstream if exchange is not None else "The upstream"
+                carried = "" if refused == address else f", which carries {refused}"
                 raise UpstreamError(
                     upstream,
-                    f"{upstream}'s base URL host {host} resolves to {address}, which is not a"
-                    " public address; the gateway only calls public addresses"
+                    f"{upstream}'s base URL host {host} resolves to {address}{carried}, which is"
+                    " not a public address; the gateway only calls public addresses"
                     " (GOCRM_UPSTREAM_ALLOW lists networks to allow besides).",
                 )
         return await self._inner.handle_async_request(request)
