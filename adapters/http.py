@@ -597,7 +597,8 @@ class UpstreamSession:
         try:
             return parse(payload)
         except FieldError as exc:
-            message = f"{prefix}: {exc.path}: {exc.problem} ({request})"
+            about = f" ({exc.subject})" if exc.subject else ""
+            message = f"{prefix}: {exc.path}{about}: {exc.problem} ({request})"
             raise self._malformed(message, exc.path) from None
 
     def _error(

@@ -291,20 +291,33 @@ async def test_a_wrong_api_key_is_rejected_without_retrying(
         ),
         (
             lambda sim: sim.promotions[1].update(active="yes"),
-            "items[1].active: expected true or false",
+            "items[1].active (promotion 82): expected true or false",
         ),
         (
             lambda sim: sim.promotions[0].update(min_basket_value=40),
-            'items[0].min_basket_value: expected a decimal string such as "12.50" or null',
+            "items[0].min_basket_value (promotion pr_81): expected a decimal string such as"
+            ' "12.50" or null',
         ),
-        (lambda sim: sim.promotions[0].pop("add_type"), "items[0].add_type: missing"),
+        (
+            lambda sim: sim.promotions[0].pop("add_type"),
+            "items[0].add_type (promotion pr_81): missing",
+        ),
         (
             lambda sim: sim.promotions[1].update(type="FREE_ITEM"),
-            "items[1].type: expected one of ORDER_PERCENT, ORDER_AMOUNT",
+            "items[1].type (promotion 82): expected one of ORDER_PERCENT, ORDER_AMOUNT",
         ),
         (
             lambda sim: sim.promotions[1].update(id=None),
             "items[1].id: expected an id (an integer or a non-empty string)",
+        ),
+        (
+            lambda sim: sim.promotions[1].update(id=10**200),
+            "items[1].id: expected at most 200 characters, not 201",
+        ),
+        (
+            lambda sim: sim.promotions[0].update(reference="staly\x7fklient"),
+            "items[0].reference (promotion pr_81): expected text without control characters,"
+            " found U+007F",
         ),
     ],
 )
@@ -320,7 +333,9 @@ async def test_a_malformed_response_names_the_field(
     assert str(caught.value) == (
         f"GoOrder sent a malformed response: {expected} (GET {PROMOTIONS}?page=1&per_page=100)"
     )
-    assert caught.value.field == (None if "JSON" in expected else expected.split(":")[0])
+    assert caught.value.field == (
+        None if "JSON" in expected else expected.split(":")[0].split(" (")[0]
+    )
 
 
 async def test_an_upstream_that_never_answers_fails_within_the_deadline() -> None:

@@ -397,31 +397,68 @@ async def test_unreachable_gopos_is_retried_then_unavailable(fake: FakeTime) -> 
             GROUPS,
             "data: expected a list",
         ),
-        (lambda sim: sim.groups[1].pop("name"), GROUPS, "data[1].name: missing"),
+        (lambda sim: sim.groups[1].pop("name"), GROUPS, "data[1].name (group g-18): missing"),
         (
             lambda sim: sim.groups[1].update(reference=5),
             GROUPS,
-            "data[1].reference: expected a string or null",
+            "data[1].reference (group g-18): expected a string or null",
         ),
         (
             lambda sim: sim.groups[0]["daily_discount_limit"].update(amount="1e3"),
             GROUPS,
-            'data[0].daily_discount_limit.amount: expected a decimal string such as "12.50"',
+            "data[0].daily_discount_limit.amount (group 17): expected a decimal string such as"
+            ' "12.50"',
         ),
         (
             lambda sim: sim.groups[0]["discount_ids"].append(True),
             GROUPS,
-            "data[0].discount_ids[2]: expected an id (an integer or a non-empty string)",
+            "data[0].discount_ids[2] (group 17): expected an id (an integer or a non-empty string)",
         ),
         (
             lambda sim: sim.discounts[1].update(value=5),
             DISCOUNTS,
-            'data[1].value: expected a decimal string such as "12.50"',
+            'data[1].value (discount 8): expected a decimal string such as "12.50"',
         ),
         (
             lambda sim: sim.discounts[0].update(status="ON"),
             DISCOUNTS,
-            "data[0].status: expected one of ENABLED, DISABLED",
+            "data[0].status (discount 3): expected one of ENABLED, DISABLED",
+        ),
+        (
+            lambda sim: sim.groups[1].update(name="Pracownicy\x00"),
+            GROUPS,
+            "data[1].name (group g-18): expected text without control characters, found U+0000",
+        ),
+        (
+            lambda sim: sim.groups[0].update(reference="r" * 501),
+            GROUPS,
+            "data[0].reference (group 17): expected at most 500 characters, not 501",
+        ),
+        (
+            lambda sim: sim.groups[0].update(id="1" * 201),
+            GROUPS,
+            "data[0].id: expected at most 200 characters, not 201",
+        ),
+        (
+            lambda sim: sim.groups[0]["discount_ids"].append("3\n"),
+            GROUPS,
+            "data[0].discount_ids[2] (group 17): expected text without control characters,"
+            " found U+000A",
+        ),
+        (
+            lambda sim: sim.respond_next(
+                200,
+                '{"data": [{"id": 5, "name": "Grupa \\ud800", "reference": null,'
+                ' "daily_discount_limit": null, "discount_ids": []}]}',
+                path_prefix=GROUPS,
+            ),
+            GROUPS,
+            "data[0].name (group 5): expected text without unpaired surrogates, found U+D800",
+        ),
+        (
+            lambda sim: sim.discounts[1].update(name="\u202e%05 k\u202c"),
+            DISCOUNTS,
+            "data[1].name (discount 8): expected text without control characters, found U+202E",
         ),
     ],
 )
@@ -442,7 +479,9 @@ async def test_a_malformed_response_names_the_field(
     assert str(caught.value) == (
         f"GoPOS sent a malformed response: {expected} (GET {path}?page=0&size=100)"
     )
-    assert caught.value.field == (expected.split(":")[0] if "JSON" not in expected else None)
+    assert caught.value.field == (
+        expected.split(":")[0].split(" (")[0] if "JSON" not in expected else None
+    )
 
 
 async def test_an_upstream_that_never_answers_fails_within_the_deadline() -> None:

@@ -1045,6 +1045,72 @@ async def test_data_that_would_price_wrong_fails_the_run_and_keeps_the_mirror(
     assert await sync_version(shop.location_id) == version
 
 
+GROUPS_PAGE = "(GET /api/v3/1001/clients/groups?page=0&size=100)"
+DISCOUNTS_PAGE = "(GET /api/v3/1001/discounts?page=0&size=100)"
+PROMOTIONS_PAGE = "(GET /api/v1/stores/s1/promotions?page=1&per_page=100)"
+
+
+@pytest.mark.parametrize(
+    ("channel", "corrupt", "error"),
+    [
+        (
+            "GOPOS",
+            lambda shop: shop.gopos.groups[0].update(name="Stały\x00klient"),
+            "data[0].name (group 17): expected text without control characters, found U+0000 "
+            + GROUPS_PAGE,
+        ),
+        (
+            "GOPOS",
+            lambda shop: shop.gopos.groups[1].update(reference="r" * 501),
+            "data[1].reference (group 21): expected at most 500 characters, not 501 " + GROUPS_PAGE,
+        ),
+        (
+            "GOPOS",
+            lambda shop: shop.gopos.discounts[1].update(id="8" * 201),
+            "data[1].id: expected at most 200 characters, not 201 " + DISCOUNTS_PAGE,
+        ),
+        (
+            "GOORDER",
+            lambda shop: shop.goorder.promotions[1].update(name="Weekend\x1b[2J"),
+            "items[1].name (promotion pr_90): expected text without control characters, "
+            "found U+001B " + PROMOTIONS_PAGE,
+        ),
+        (
+            "GOORDER",
+            lambda shop: shop.goorder.promotions[0].update(reference="staly-klient\u202e"),
+            "items[0].reference (promotion pr_81): expected text without control characters, "
+            "found U+202E " + PROMOTIONS_PAGE,
+        ),
+    ],
+)
+async def test_upstream_text_the_mirror_cannot_store_fails_the_run_at_once(
+    shop: Shop,
+    caplog: pytest.LogCaptureFixture,
+    channel: str,
+    corrupt: Callable[[Shop], None],
+    error: str,
+) -> None:
+    # given the channel synchronised once
+    await create_group(shop.api, "Stały klient")
+    await configured(shop.api, channel)
+    assert (await synchronized(shop, channel))["status"] == "SUCCEEDED"
+    mirror = await mirror_rows(shop.location_id)
+    version = await sync_version(shop.location_id)
+
+    # when the upstream sends a text with a control character, or longer than its column
+    corrupt(shop)
+    run = await synchronized(shop, channel)
+
+    # then the run failed at once, naming the upstream, the object and the field, and nothing
+    # was written
+    upstream = "GoPOS" if channel == "GOPOS" else "GoOrder"
+    assert counts(run) == failed(f"{upstream} sent a malformed response: {error}")
+    assert (await SyncRun.get(id=UUID(run["id"]))).attempts == 1
+    assert await mirror_rows(shop.location_id) == mirror
+    assert await sync_version(shop.location_id) == version
+    assert [record.getMessage() for record in caplog.records if record.exc_info] == []
+
+
 async def test_rejected_credentials_fail_the_run_at_once(shop: Shop) -> None:
     await configured(shop.api, "GOPOS", clientSecret="not-the-secret")
 
