@@ -8,8 +8,9 @@ jitter, honouring `Retry-After` (seconds or an HTTP date) up to a cap, and never
 deadline of the sync that asked.
 
 `UpstreamSession` is one sync's view of one upstream: its deadline, the secrets to keep out of
-every message, and the one place where httpx exceptions, status codes and undecodable bodies
-become the errors of `adapters.errors`.
+every message (`adapters.redaction`), and the one place where httpx exceptions, status codes
+and undecodable bodies become the errors of `adapters.errors`. A message or log line quotes an
+upstream's body only as a short excerpt, redacted, with control characters replaced.
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ from adapters.errors import (
     UpstreamError,
     UpstreamUnavailable,
 )
+from adapters.redaction import Redactor
 from adapters.wire import FieldError
 from domain.egress import networks, refused_address
+from domain.text import control_character
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -52,7 +55,9 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Tokens are renewed this long before the upstream says they expire (at most half their life).
 TOKEN_MARGIN_S = 30.0
 _EXCERPT_CHARS = 200
-_REDACTED = "[redacted]"
+# How much of a body an excerpt is cut from (a body can be megabytes long).
+_EXCERPT_WINDOW = 4096
+_REPLACEMENT = "\ufffd"
 
 logger = logging.getLogger(__name__)
 
@@ -125,11 +130,16 @@ def _base_key(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
-def _excerpt(text: str) -> str:
-    flat = " ".join(text.split())
+def _excerpt(response: httpx.Response, redactor: Redactor) -> str:
+    """The start of a body that has been read, on one line, redacted, with control characters
+    replaced: all of an upstream's answer that a message or a log line may quote."""
+    head = response.content[: 4 * _EXCERPT_WINDOW]
+    text = head.decode(response.encoding or "utf-8", errors="replace")
+    flat = " ".join(redactor.redacted_head(text, _EXCERPT_WINDOW).split())
     if not flat:
         return "(empty body)"
-    return flat if len(flat) <= _EXCERPT_CHARS else flat[: _EXCERPT_CHARS - 1] + "…"
+    cut = flat if len(flat) <= _EXCERPT_CHARS else flat[: _EXCERPT_CHARS - 1] + "…"
+    return "".join(_REPLACEMENT if control_character(char) else char for char in cut)
 
 
 def _seconds(value: float) -> str:
@@ -151,7 +161,7 @@ class _Exchange:
 
     upstream: str
     deadline_at: float
-    redact: Callable[[str], str]
+    redactor: Redactor
     attempts: int = 0
     status: int | None = None
     excerpt: str = ""
@@ -243,7 +253,7 @@ class _ObservedTransport(httpx.AsyncBaseTransport):
             raise
         except httpx.HTTPError as exc:
             _count_attempt(exchange.upstream, "error", exchange.attempts)
-            exchange.error = exchange.redact(_describe(exc))
+            exchange.error = exchange.redactor.redact(_describe(exc))
             logger.info(
                 "%s %s %s failed (attempt %d): %s",
                 exchange.upstream,
@@ -257,7 +267,7 @@ class _ObservedTransport(httpx.AsyncBaseTransport):
         if response.status_code >= 400:
             await response.aread()
             exchange.status = response.status_code
-            exchange.excerpt = exchange.redact(_excerpt(response.text))
+            exchange.excerpt = _excerpt(response, exchange.redactor)
             logger.info(
                 "%s %s %s answered %d (attempt %d): %s",
                 exchange.upstream,
@@ -487,19 +497,15 @@ class UpstreamSession:
         self.deadline = deadline
         self._clients = clients
         self._deadline_at = clients.clock() + deadline
-        self._secrets: set[str] = set()
-        for secret in secrets:
-            self.hide(secret)
+        self._redactor = Redactor(secrets)
 
     def hide(self, secret: str) -> None:
-        """Keep `secret` out of every message and log line this session writes."""
-        if secret:
-            self._secrets.add(secret)
+        """Keep `secret` out of every message and log line this session writes, however the
+        upstream spells it (see `adapters.redaction`)."""
+        self._redactor.hide(secret)
 
     def redact(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, _REDACTED)
-        return text
+        return self._redactor.redact(text)
 
     async def within_deadline(self, work: Awaitable[T]) -> T:
         """Await `work`, or fail with `UpstreamUnavailable` once the deadline has passed."""
@@ -547,7 +553,7 @@ class UpstreamSession:
         rejected: Iterable[int],
     ) -> httpx.Response:
         upstream = self.upstream
-        exchange = _Exchange(upstream, self._deadline_at, self.redact)
+        exchange = _Exchange(upstream, self._deadline_at, self._redactor)
         client = self._clients.client_for(self.base_url)
         try:
             async with self._clients.limit_for(self.base_url):
@@ -574,7 +580,7 @@ class UpstreamSession:
         status = response.status_code
         if 200 <= status < 300:
             return response
-        excerpt = self.redact(_excerpt(response.text))
+        excerpt = _excerpt(response, self._redactor)
         if status in set(rejected):
             message = f"{upstream} rejected the credentials ({status}): {excerpt}"
             raise self._error(CredentialsRejected, message, status)
@@ -591,7 +597,7 @@ class UpstreamSession:
         try:
             payload: object = json.loads(response.content)
         except (ValueError, RecursionError):
-            text = _excerpt(response.text)
+            text = _excerpt(response, self._redactor)
             message = f"{prefix}: the body is not JSON: {text} ({request})"
             raise self._malformed(message, None) from None
         try:

@@ -18,13 +18,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from adapters.errors import CredentialsRejected, MalformedResponse, UpstreamUnavailable
+from adapters.errors import (
+    CredentialsRejected,
+    MalformedResponse,
+    UpstreamError,
+    UpstreamUnavailable,
+)
 from adapters.goorder import fetch_goorder
 from adapters.goorder.simulator import GoorderSimulator, create_goorder_simulator
 from adapters.http import HttpConfig, UpstreamClients
@@ -422,6 +428,44 @@ async def test_the_api_key_stays_out_of_errors_and_logs(
         assert API_KEY not in str(error)
         assert API_KEY not in repr(error)
     assert API_KEY not in repr(CREDENTIALS)
+
+
+ODD_KEY = 'k3y/SEKRET+plus"q'
+
+
+@pytest.mark.parametrize("status", [403, 400])
+async def test_an_api_key_echoed_back_encoded_stays_out_of_errors_and_logs(
+    fake: FakeTime, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        key = request.headers["X-Api-Key"]
+        headers = json.dumps(dict(request.headers)).replace("/", "\\/")
+        return httpx.Response(status, text=f"no access for {quote(key, safe='')} {headers}")
+
+    credentials = GoorderCredentials("http://goorder.test", ODD_KEY, "s1")
+    clients = UpstreamClients(
+        HttpConfig(),
+        transport=lambda _base_url: httpx.MockTransport(echo),
+        sleep=fake.sleep,
+        clock=fake.clock,
+    )
+    async with clients:
+        with pytest.raises(UpstreamError) as caught:
+            await fetch_goorder(clients, credentials, deadline=60)
+
+    error = str(caught.value)
+    assert error.startswith(
+        f"GoOrder rejected the credentials ({status}): no access for [redacted] "
+        if status == 403
+        else f"GoOrder answered 400 to GET {PROMOTIONS}: no access for [redacted] "
+    )
+    assert '"x-api-key": "[redacted]"' in error
+    logged = caplog.text + "".join(repr(record.args) for record in caplog.records)
+    assert "no access for [redacted]" in logged
+    for text in (error, repr(caught.value), logged):
+        assert "SEKRET" not in text
 
 
 @pytest.fixture

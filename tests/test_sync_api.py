@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 import httpx
@@ -1109,6 +1110,59 @@ async def test_upstream_text_the_mirror_cannot_store_fails_the_run_at_once(
     assert await mirror_rows(shop.location_id) == mirror
     assert await sync_version(shop.location_id) == version
     assert [record.getMessage() for record in caplog.records if record.exc_info] == []
+
+
+async def test_a_body_with_control_characters_is_quoted_as_a_printable_excerpt(
+    shop: Shop,
+) -> None:
+    mirror, version = await _synced_mirror(shop)
+
+    # when GoPOS answers its groups with a long body that is not JSON, holding NUL and ESC
+    body = "\x00\x1b[2J<html>" + "maintenance " * 1_000 + "</html>"
+    shop.gopos.respond_next(200, body, media_type="text/html", path_prefix="/api/v3/1001/clients")
+    run = await synchronized(shop, "GOPOS")
+
+    # then the run failed with an excerpt of 200 characters, NUL and ESC replaced, and stored
+    excerpt = ("\ufffd\ufffd[2J<html>" + "maintenance " * 20)[:199] + "…"
+    assert counts(run) == failed(
+        f"GoPOS sent a malformed response: the body is not JSON: {excerpt} {GROUPS_PAGE}"
+    )
+    assert (await integration(shop.api, "GOPOS"))["posGroups"] == mirror
+    assert await sync_version(shop.location_id) == version
+
+
+ODD_SECRET = 'Zq9+SEKRET/ä "x"'
+
+
+async def test_a_secret_echoed_back_url_encoded_or_json_escaped_is_never_shown_or_logged(
+    shop: Shop, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await configured(shop.api, "GOPOS", clientSecret=ODD_SECRET)
+
+    # when GoPOS refuses the token request and echoes it, as sent and as JSON
+    form = urlencode(
+        {
+            "grant_type": "organization",
+            "client_id": "demo",
+            "client_secret": ODD_SECRET,
+            "organization_id": "1001",
+        }
+    )
+    echoed = json.dumps({"client_secret": ODD_SECRET}).replace("/", "\\/")
+    shop.gopos.respond_next(401, f"invalid_client {form} {echoed}", path_prefix="/oauth/")
+    run = await synchronized(shop, "GOPOS")
+
+    # then the run's error, as the console shows it, and every log line hold no spelling of it
+    assert counts(run) == failed(
+        "GoPOS rejected the credentials (401): invalid_client grant_type=organization"
+        '&client_id=demo&client_secret=[redacted]&organization_id=1001 {"client_secret":'
+        ' "[redacted]"}'
+    )
+    logged = caplog.text + "".join(repr(record.args) for record in caplog.records)
+    assert "invalid_client" in logged
+    for text in (run["error"], logged):
+        assert "SEKRET" not in text
 
 
 async def test_rejected_credentials_fail_the_run_at_once(shop: Shop) -> None:
