@@ -7,10 +7,13 @@ the requests in flight per base URL, the bearer-token cache, and the retry polic
 jitter, honouring `Retry-After` (seconds or an HTTP date) up to a cap, and never past the
 deadline of the sync that asked.
 
+Every body is read within `HttpConfig.max_response_bytes` (`adapters.body`), decompressed
+included.
+
 `UpstreamSession` is one sync's view of one upstream: its deadline, the secrets to keep out of
-every message (`adapters.redaction`), and the one place where httpx exceptions, status codes
-and undecodable bodies become the errors of `adapters.errors`. A message or log line quotes an
-upstream's body only as a short excerpt, redacted, with control characters replaced.
+every message (`adapters.redaction`), and the one place where httpx exceptions, status codes,
+oversized and undecodable bodies become the errors of `adapters.errors`. A message or log line
+quotes an upstream's body only as a short excerpt, redacted, with control characters replaced.
 """
 
 from __future__ import annotations
@@ -31,6 +34,13 @@ import httpx
 from httpx_retries import Retry, RetryTransport
 from prometheus_client import Counter
 
+from adapters.body import (
+    ACCEPT_ENCODING,
+    BodyTooLarge,
+    CappedTransport,
+    UndecodableBody,
+    size_text,
+)
 from adapters.errors import (
     CredentialsRejected,
     MalformedResponse,
@@ -107,6 +117,8 @@ class HttpConfig:
     retry_after_cap: float = 30.0
     sync_deadline: float = 60.0
     read_ahead_pages: int = 4
+    # The most one answer's body may hold, decompressed or not (8 MiB).
+    max_response_bytes: int = 8 * 1024 * 1024
     # Where an upstream may be: None, anywhere; otherwise public addresses and these networks
     # (see `_EgressGuard`).
     allowed_networks: tuple[str, ...] | None = None
@@ -115,7 +127,13 @@ class HttpConfig:
         for name in ("connect_timeout", "read_timeout", "pool_timeout", "sync_deadline"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"HttpConfig.{name} must be positive")
-        for name in ("max_connections", "max_in_flight", "retry_attempts", "read_ahead_pages"):
+        for name in (
+            "max_connections",
+            "max_in_flight",
+            "retry_attempts",
+            "read_ahead_pages",
+            "max_response_bytes",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"HttpConfig.{name} must be at least 1")
         if self.backoff_base < 0 or self.backoff_cap <= 0 or self.retry_after_cap <= 0:
@@ -450,16 +468,17 @@ class UpstreamClients:
             inner = httpx.AsyncHTTPTransport(limits=limits)
             if config.allowed_networks is not None:
                 inner = _EgressGuard(inner, config.allowed_networks)
+        capped = CappedTransport(inner, config.max_response_bytes)
         return httpx.AsyncClient(
             base_url=base_url,
-            transport=RetryTransport(transport=_ObservedTransport(inner), retry=self._retry(None)),
+            transport=RetryTransport(transport=_ObservedTransport(capped), retry=self._retry(None)),
             timeout=httpx.Timeout(
                 connect=config.connect_timeout,
                 read=config.read_timeout,
                 write=config.read_timeout,
                 pool=config.pool_timeout,
             ),
-            headers={"User-Agent": "gocrm-gateway"},
+            headers={"User-Agent": "gocrm-gateway", "Accept-Encoding": ACCEPT_ENCODING},
             follow_redirects=False,
             trust_env=False,
         )
@@ -577,6 +596,13 @@ class UpstreamSession:
         except httpx.HTTPError as exc:
             message = f"{upstream} could not be reached after {_attempts(exchange.attempts)}: "
             raise self._error(UpstreamUnavailable, message + _describe(exc)) from None
+        except BodyTooLarge as exc:
+            message = f"{upstream} answered more than {size_text(exc.limit)}"
+            logger.warning("%s %s %s: %s; the rest was not read", upstream, method, path, message)
+            raise self._malformed(message, None) from None
+        except UndecodableBody as exc:
+            message = f"{upstream} sent a malformed response: {exc.problem} ({method} {path})"
+            raise self._malformed(message, None) from None
         status = response.status_code
         if 200 <= status < 300:
             return response

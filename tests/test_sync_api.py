@@ -1112,6 +1112,31 @@ async def test_upstream_text_the_mirror_cannot_store_fails_the_run_at_once(
     assert [record.getMessage() for record in caplog.records if record.exc_info] == []
 
 
+@pytest.mark.parametrize("channel", ["GOPOS", "GOORDER"])
+async def test_an_answer_over_the_size_cap_fails_the_run_at_once_and_keeps_the_mirror(
+    shop: Shop, caplog: pytest.LogCaptureFixture, channel: str
+) -> None:
+    # given the channel synchronised once
+    await create_group(shop.api, "Stały klient")
+    await configured(shop.api, channel)
+    assert (await synchronized(shop, channel))["status"] == "SUCCEEDED"
+    mirror = await mirror_rows(shop.location_id)
+    version = await sync_version(shop.location_id)
+
+    # when the upstream answers a list with one byte more than 8 MiB
+    simulator = shop.gopos if channel == "GOPOS" else shop.goorder
+    simulator.respond_next(200, " " * (8 * 1024 * 1024 + 1), path_prefix="/api/")
+    run = await synchronized(shop, channel)
+
+    # then the run failed at once, saying so, and the mirror is as it was
+    upstream = "GoPOS" if channel == "GOPOS" else "GoOrder"
+    assert counts(run) == failed(f"{upstream} answered more than 8 MiB")
+    assert (await SyncRun.get(id=UUID(run["id"]))).attempts == 1
+    assert await mirror_rows(shop.location_id) == mirror
+    assert await sync_version(shop.location_id) == version
+    assert [record.getMessage() for record in caplog.records if record.exc_info] == []
+
+
 async def test_a_body_with_control_characters_is_quoted_as_a_printable_excerpt(
     shop: Shop,
 ) -> None:
