@@ -148,16 +148,19 @@ def _base_key(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
-def _excerpt(response: httpx.Response, redactor: Redactor) -> str:
-    """The start of a body that has been read, on one line, redacted, with control characters
-    replaced: all of an upstream's answer that a message or a log line may quote."""
-    head = response.content[: 4 * _EXCERPT_WINDOW]
-    text = head.decode(response.encoding or "utf-8", errors="replace")
+def _quotable(text: str, redactor: Redactor) -> str:
+    """The start of a text from an upstream as a message may quote it: redacted, on one line,
+    at most `_EXCERPT_CHARS` characters, control characters replaced."""
     flat = " ".join(redactor.redacted_head(text, _EXCERPT_WINDOW).split())
-    if not flat:
-        return "(empty body)"
     cut = flat if len(flat) <= _EXCERPT_CHARS else flat[: _EXCERPT_CHARS - 1] + "…"
     return "".join(_REPLACEMENT if control_character(char) else char for char in cut)
+
+
+def _excerpt(response: httpx.Response, redactor: Redactor) -> str:
+    """All of a body that has been read that a message or a log line may quote."""
+    head = response.content[: 4 * _EXCERPT_WINDOW]
+    text = head.decode(response.encoding or "utf-8", errors="replace")
+    return _quotable(text, redactor) or "(empty body)"
 
 
 def _seconds(value: float) -> str:
@@ -168,8 +171,9 @@ def _attempts(count: int) -> str:
     return "1 attempt" if count == 1 else f"{count} attempts"
 
 
-def _describe(exc: BaseException) -> str:
-    detail = str(exc)
+def _describe(exc: BaseException, redactor: Redactor) -> str:
+    """An httpx exception, whose text may hold what the upstream sent, as a message quotes it."""
+    detail = _quotable(str(exc), redactor)
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
@@ -271,7 +275,7 @@ class _ObservedTransport(httpx.AsyncBaseTransport):
             raise
         except httpx.HTTPError as exc:
             _count_attempt(exchange.upstream, "error", exchange.attempts)
-            exchange.error = exchange.redactor.redact(_describe(exc))
+            exchange.error = _describe(exc, exchange.redactor)
             logger.info(
                 "%s %s %s failed (attempt %d): %s",
                 exchange.upstream,
@@ -595,7 +599,9 @@ class UpstreamSession:
             raise self._error(UpstreamUnavailable, message, exchange.status) from None
         except httpx.HTTPError as exc:
             message = f"{upstream} could not be reached after {_attempts(exchange.attempts)}: "
-            raise self._error(UpstreamUnavailable, message + _describe(exc)) from None
+            raise self._error(
+                UpstreamUnavailable, message + _describe(exc, self._redactor)
+            ) from None
         except BodyTooLarge as exc:
             message = f"{upstream} answered more than {size_text(exc.limit)}"
             logger.warning("%s %s %s: %s; the rest was not read", upstream, method, path, message)

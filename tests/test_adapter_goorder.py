@@ -468,6 +468,36 @@ async def test_an_api_key_echoed_back_encoded_stays_out_of_errors_and_logs(
         assert "SEKRET" not in text
 
 
+async def test_a_protocol_error_quoting_the_answer_is_cut_short_and_redacted(
+    fake: FakeTime,
+) -> None:
+    async def garble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 2OO \x1b[2J" + ODD_KEY.encode() + b"y" * 3000 + b"\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(garble, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    credentials = GoorderCredentials(f"http://127.0.0.1:{port}", ODD_KEY, "s1")
+    try:
+        async with UpstreamClients(
+            HttpConfig(retry_attempts=2), sleep=fake.sleep, clock=fake.clock
+        ) as clients:
+            with pytest.raises(UpstreamUnavailable) as caught:
+                await fetch_goorder(clients, credentials, deadline=60)
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    prefix = (
+        "GoOrder could not be reached after 2 attempts: RemoteProtocolError: illegal status line:"
+        " bytearray(b'HTTP/1.1 2OO \\x1b[2J[redacted]yyy"
+    )
+    quoted = "illegal status line: bytearray(b'HTTP/1.1 2OO \\x1b[2J[redacted]"
+    assert str(caught.value) == prefix + "y" * (199 - len(quoted) - 3) + "…"
+
+
 @pytest.fixture
 def goorder_server() -> Iterator[tuple[str, GoorderSimulator]]:
     """The simulator served by uvicorn in a thread on a free loopback port."""
