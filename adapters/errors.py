@@ -5,11 +5,14 @@
     │                             on 429/5xx
     ├── CredentialsRejected       401/403 that a fresh token did not cure (GoPOS), or 401/403
     │                             (GoOrder)
-    └── MalformedResponse         not JSON, a missing field or a value of the wrong type
+    └── MalformedResponse         not JSON, a missing field or a value of the wrong type, text
+                                  the mirror cannot store, a body over the size cap or in an
+                                  encoding that was not asked for
 
 A plain `UpstreamError` is an answer that none of the above describes (a 404 for an unknown
 organisation, say). Every message is readable by an operator and never contains a client
-secret, an API key or a token: `adapters.http` builds them all, in one place.
+secret, an API key or a token, in any encoding, nor more of an upstream's answer than a short
+excerpt: `adapters.http` builds them all, in one place.
 """
 
 from __future__ import annotations

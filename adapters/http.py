@@ -7,9 +7,13 @@ the requests in flight per base URL, the bearer-token cache, and the retry polic
 jitter, honouring `Retry-After` (seconds or an HTTP date) up to a cap, and never past the
 deadline of the sync that asked.
 
+Every body is read within `HttpConfig.max_response_bytes` (`adapters.body`), decompressed
+included.
+
 `UpstreamSession` is one sync's view of one upstream: its deadline, the secrets to keep out of
-every message, and the one place where httpx exceptions, status codes and undecodable bodies
-become the errors of `adapters.errors`.
+every message (`adapters.redaction`), and the one place where httpx exceptions, status codes,
+oversized and undecodable bodies become the errors of `adapters.errors`. A message or log line
+quotes an upstream's body only as a short excerpt, redacted, with control characters replaced.
 """
 
 from __future__ import annotations
@@ -30,13 +34,23 @@ import httpx
 from httpx_retries import Retry, RetryTransport
 from prometheus_client import Counter
 
+from adapters.body import (
+    ACCEPT_ENCODING,
+    BodyTooLarge,
+    CappedTransport,
+    UndecodableBody,
+    size_text,
+)
 from adapters.errors import (
     CredentialsRejected,
     MalformedResponse,
     UpstreamError,
     UpstreamUnavailable,
 )
+from adapters.redaction import Redactor
 from adapters.wire import FieldError
+from domain.egress import networks, refused_address
+from domain.text import control_character
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -51,7 +65,9 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Tokens are renewed this long before the upstream says they expire (at most half their life).
 TOKEN_MARGIN_S = 30.0
 _EXCERPT_CHARS = 200
-_REDACTED = "[redacted]"
+# How much of a body an excerpt is cut from (a body can be megabytes long).
+_EXCERPT_WINDOW = 4096
+_REPLACEMENT = "\ufffd"
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +117,8 @@ class HttpConfig:
     retry_after_cap: float = 30.0
     sync_deadline: float = 60.0
     read_ahead_pages: int = 4
+    # The most one answer's body may hold, decompressed or not (8 MiB).
+    max_response_bytes: int = 8 * 1024 * 1024
     # Where an upstream may be: None, anywhere; otherwise public addresses and these networks
     # (see `_EgressGuard`).
     allowed_networks: tuple[str, ...] | None = None
@@ -109,7 +127,13 @@ class HttpConfig:
         for name in ("connect_timeout", "read_timeout", "pool_timeout", "sync_deadline"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"HttpConfig.{name} must be positive")
-        for name in ("max_connections", "max_in_flight", "retry_attempts", "read_ahead_pages"):
+        for name in (
+            "max_connections",
+            "max_in_flight",
+            "retry_attempts",
+            "read_ahead_pages",
+            "max_response_bytes",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"HttpConfig.{name} must be at least 1")
         if self.backoff_base < 0 or self.backoff_cap <= 0 or self.retry_after_cap <= 0:
@@ -124,11 +148,19 @@ def _base_key(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
-def _excerpt(text: str) -> str:
-    flat = " ".join(text.split())
-    if not flat:
-        return "(empty body)"
-    return flat if len(flat) <= _EXCERPT_CHARS else flat[: _EXCERPT_CHARS - 1] + "…"
+def _quotable(text: str, redactor: Redactor) -> str:
+    """The start of a text from an upstream as a message may quote it: redacted, on one line,
+    at most `_EXCERPT_CHARS` characters, control characters replaced."""
+    flat = " ".join(redactor.redacted_head(text, _EXCERPT_WINDOW).split())
+    cut = flat if len(flat) <= _EXCERPT_CHARS else flat[: _EXCERPT_CHARS - 1] + "…"
+    return "".join(_REPLACEMENT if control_character(char) else char for char in cut)
+
+
+def _excerpt(response: httpx.Response, redactor: Redactor) -> str:
+    """All of a body that has been read that a message or a log line may quote."""
+    head = response.content[: 4 * _EXCERPT_WINDOW]
+    text = head.decode(response.encoding or "utf-8", errors="replace")
+    return _quotable(text, redactor) or "(empty body)"
 
 
 def _seconds(value: float) -> str:
@@ -139,8 +171,9 @@ def _attempts(count: int) -> str:
     return "1 attempt" if count == 1 else f"{count} attempts"
 
 
-def _describe(exc: BaseException) -> str:
-    detail = str(exc)
+def _describe(exc: BaseException, redactor: Redactor) -> str:
+    """An httpx exception, whose text may hold what the upstream sent, as a message quotes it."""
+    detail = _quotable(str(exc), redactor)
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
@@ -150,7 +183,7 @@ class _Exchange:
 
     upstream: str
     deadline_at: float
-    redact: Callable[[str], str]
+    redactor: Redactor
     attempts: int = 0
     status: int | None = None
     excerpt: str = ""
@@ -242,7 +275,7 @@ class _ObservedTransport(httpx.AsyncBaseTransport):
             raise
         except httpx.HTTPError as exc:
             _count_attempt(exchange.upstream, "error", exchange.attempts)
-            exchange.error = exchange.redact(_describe(exc))
+            exchange.error = _describe(exc, exchange.redactor)
             logger.info(
                 "%s %s %s failed (attempt %d): %s",
                 exchange.upstream,
@@ -256,7 +289,7 @@ class _ObservedTransport(httpx.AsyncBaseTransport):
         if response.status_code >= 400:
             await response.aread()
             exchange.status = response.status_code
-            exchange.excerpt = exchange.redact(_excerpt(response.text))
+            exchange.excerpt = _excerpt(response, exchange.redactor)
             logger.info(
                 "%s %s %s answered %d (attempt %d): %s",
                 exchange.upstream,
@@ -330,7 +363,8 @@ class _EgressGuard(httpx.AsyncBaseTransport):
     """Keeps upstream requests off the gateway's own network: a base URL is configured by a
     location's admin, so a host that resolves to a loopback, private, link-local or otherwise
     non-public address (a metadata service, a database, another tenant's internal system) is
-    refused before the request is sent, unless it lies in `allowed`. The refusal is an
+    refused before the request is sent, unless it lies in `allowed`; an IPv6 address that
+    carries an IPv4 address is judged by that one (`domain.egress`). The refusal is an
     `UpstreamError`, which no retry repeats and which ends the sync FAILED with its message.
 
     The host is resolved here and again when the connection opens: a name whose DNS answer
@@ -339,7 +373,7 @@ class _EgressGuard(httpx.AsyncBaseTransport):
 
     def __init__(self, inner: httpx.AsyncBaseTransport, allowed: tuple[str, ...]) -> None:
         self._inner = inner
-        self._allowed = tuple(ipaddress.ip_network(n, strict=False) for n in allowed)
+        self._allowed = networks(allowed)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         host, port = request.url.host, request.url.port or 443
@@ -349,14 +383,16 @@ class _EgressGuard(httpx.AsyncBaseTransport):
             infos = []  # unresolvable: the connection attempt below reports it
         for info in infos:
             address = ipaddress.ip_address(info[4][0])
-            if not address.is_global and not any(address in n for n in self._allowed):
+            refused = refused_address(address, self._allowed)
+            if refused is not None:
                 retry = request.extensions.get("retry")
                 exchange = retry.exchange if isinstance(retry, _SyncRetry) else None
                 upstream = exchange.upstream if exchange is not None else "The upstream"
+                carried = "" if refused == address else f", which carries {refused}"
                 raise UpstreamError(
                     upstream,
-                    f"{upstream}'s base URL host {host} resolves to {address}, which is not a"
-                    " public address; the gateway only calls public addresses"
+                    f"{upstream}'s base URL host {host} resolves to {address}{carried}, which is"
+                    " not a public address; the gateway only calls public addresses"
                     " (GOCRM_UPSTREAM_ALLOW lists networks to allow besides).",
                 )
         return await self._inner.handle_async_request(request)
@@ -436,16 +472,17 @@ class UpstreamClients:
             inner = httpx.AsyncHTTPTransport(limits=limits)
             if config.allowed_networks is not None:
                 inner = _EgressGuard(inner, config.allowed_networks)
+        capped = CappedTransport(inner, config.max_response_bytes)
         return httpx.AsyncClient(
             base_url=base_url,
-            transport=RetryTransport(transport=_ObservedTransport(inner), retry=self._retry(None)),
+            transport=RetryTransport(transport=_ObservedTransport(capped), retry=self._retry(None)),
             timeout=httpx.Timeout(
                 connect=config.connect_timeout,
                 read=config.read_timeout,
                 write=config.read_timeout,
                 pool=config.pool_timeout,
             ),
-            headers={"User-Agent": "gocrm-gateway"},
+            headers={"User-Agent": "gocrm-gateway", "Accept-Encoding": ACCEPT_ENCODING},
             follow_redirects=False,
             trust_env=False,
         )
@@ -483,19 +520,15 @@ class UpstreamSession:
         self.deadline = deadline
         self._clients = clients
         self._deadline_at = clients.clock() + deadline
-        self._secrets: set[str] = set()
-        for secret in secrets:
-            self.hide(secret)
+        self._redactor = Redactor(secrets)
 
     def hide(self, secret: str) -> None:
-        """Keep `secret` out of every message and log line this session writes."""
-        if secret:
-            self._secrets.add(secret)
+        """Keep `secret` out of every message and log line this session writes, however the
+        upstream spells it (see `adapters.redaction`)."""
+        self._redactor.hide(secret)
 
     def redact(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, _REDACTED)
-        return text
+        return self._redactor.redact(text)
 
     async def within_deadline(self, work: Awaitable[T]) -> T:
         """Await `work`, or fail with `UpstreamUnavailable` once the deadline has passed."""
@@ -543,7 +576,7 @@ class UpstreamSession:
         rejected: Iterable[int],
     ) -> httpx.Response:
         upstream = self.upstream
-        exchange = _Exchange(upstream, self._deadline_at, self.redact)
+        exchange = _Exchange(upstream, self._deadline_at, self._redactor)
         client = self._clients.client_for(self.base_url)
         try:
             async with self._clients.limit_for(self.base_url):
@@ -566,11 +599,20 @@ class UpstreamSession:
             raise self._error(UpstreamUnavailable, message, exchange.status) from None
         except httpx.HTTPError as exc:
             message = f"{upstream} could not be reached after {_attempts(exchange.attempts)}: "
-            raise self._error(UpstreamUnavailable, message + _describe(exc)) from None
+            raise self._error(
+                UpstreamUnavailable, message + _describe(exc, self._redactor)
+            ) from None
+        except BodyTooLarge as exc:
+            message = f"{upstream} answered more than {size_text(exc.limit)}"
+            logger.warning("%s %s %s: %s; the rest was not read", upstream, method, path, message)
+            raise self._malformed(message, None) from None
+        except UndecodableBody as exc:
+            message = f"{upstream} sent a malformed response: {exc.problem} ({method} {path})"
+            raise self._malformed(message, None) from None
         status = response.status_code
         if 200 <= status < 300:
             return response
-        excerpt = self.redact(_excerpt(response.text))
+        excerpt = _excerpt(response, self._redactor)
         if status in set(rejected):
             message = f"{upstream} rejected the credentials ({status}): {excerpt}"
             raise self._error(CredentialsRejected, message, status)
@@ -587,13 +629,14 @@ class UpstreamSession:
         try:
             payload: object = json.loads(response.content)
         except (ValueError, RecursionError):
-            text = _excerpt(response.text)
+            text = _excerpt(response, self._redactor)
             message = f"{prefix}: the body is not JSON: {text} ({request})"
             raise self._malformed(message, None) from None
         try:
             return parse(payload)
         except FieldError as exc:
-            message = f"{prefix}: {exc.path}: {exc.problem} ({request})"
+            about = f" ({exc.subject})" if exc.subject else ""
+            message = f"{prefix}: {exc.path}{about}: {exc.problem} ({request})"
             raise self._malformed(message, exc.path) from None
 
     def _error(

@@ -1,15 +1,24 @@
 """Readers for decoded JSON that name the path of the field they reject.
 
 The adapters' `schemas` modules describe each upstream's bodies with these; a `FieldError`
-carries the path ("data[3].reference") and the problem, and `adapters.http` turns it into a
-`MalformedResponse` for the upstream it came from.
+carries the path ("data[3].reference"), the problem, and the object it belongs to when known
+(`about`: "group 17"), and `adapters.http` turns it into a `MalformedResponse` for the upstream
+it came from.
+
+Text is read as it will be stored: at most `max_length` characters, with no control character
+(`domain.text`: NUL, ESC, line breaks, the invisible formatting characters) and no unpaired
+surrogate, which no database column can hold. A problem names the character (`U+0000`), never
+the text.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
+
+from domain.text import control_character
 
 _DECIMAL = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,12})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -20,6 +29,18 @@ class FieldError(Exception):
         super().__init__(f"{path}: {problem}")
         self.path = path
         self.problem = problem
+        self.subject: str | None = None  # the object the field belongs to ("group 17")
+
+
+@contextmanager
+def about(subject: str) -> Iterator[None]:
+    """A `FieldError` raised inside belongs to `subject` (the innermost one names it)."""
+    try:
+        yield
+    except FieldError as error:
+        if error.subject is None:
+            error.subject = subject
+        raise
 
 
 def obj(value: object, path: str) -> Mapping[str, object]:
@@ -42,23 +63,38 @@ def items(value: object, path: str) -> list[tuple[object, str]]:
     return [(item, f"{path}[{index}]") for index, item in enumerate(value)]
 
 
-def text(value: object, path: str) -> str:
+def _storable(value: str, path: str, max_length: int) -> str:
+    if len(value) > max_length:
+        raise FieldError(path, f"expected at most {max_length} characters, not {len(value)}")
+    if not value.isprintable():  # fast: printable text holds none of what is looked for below
+        if found := control_character(value):
+            raise FieldError(path, f"expected text without control characters, found {found}")
+        for char in value:
+            if "\ud800" <= char <= "\udfff":
+                found = f"U+{ord(char):04X}"
+                raise FieldError(path, f"expected text without unpaired surrogates, found {found}")
+    return value
+
+
+def text(value: object, path: str, *, max_length: int) -> str:
     if not isinstance(value, str):
         raise FieldError(path, "expected a string")
-    return value
+    return _storable(value, path, max_length)
 
 
-def optional_text(value: object, path: str) -> str | None:
-    if value is not None and not isinstance(value, str):
+def optional_text(value: object, path: str, *, max_length: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
         raise FieldError(path, "expected a string or null")
-    return value
+    return _storable(value, path, max_length)
 
 
-def identifier(value: object, path: str) -> str:
+def identifier(value: object, path: str, *, max_length: int) -> str:
     """Ids are integers or strings upstream; they are strings here."""
     if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
         raise FieldError(path, "expected an id (an integer or a non-empty string)")
-    return str(value)
+    return _storable(str(value), path, max_length)
 
 
 def integer(value: object, path: str, *, minimum: int = 0) -> int:

@@ -1,8 +1,9 @@
 """What the GoPOS and GoOrder adapters read, as plain values.
 
 The adapters parse each upstream's wire format (field names, wrappers, paging) and hand these
-values up; nothing above `adapters/` knows an upstream field name. Money stays as the upstream's
-decimal amount with its currency until a service converts it with the location's minor units.
+values up; nothing above `adapters/` knows an upstream field name. Every text fits the mirror's
+limits below and holds no control character. Money stays as the upstream's decimal amount with
+its currency until a service converts it with the location's minor units.
 """
 
 from __future__ import annotations
@@ -10,6 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+
+# The longest texts the mirror stores (the sizes of its columns): the adapters refuse an answer
+# with a longer one as malformed.
+MAX_EXTERNAL_ID = 200
+MAX_NAME = 500
+MAX_REFERENCE = 500
 
 
 class Channel(StrEnum):

@@ -18,12 +18,10 @@ from tortoise import fields
 from tortoise.migrations.constraints import UniqueConstraint
 from tortoise.models import Model
 
+from domain.upstream import MAX_EXTERNAL_ID, MAX_NAME, MAX_REFERENCE
 from models.entities import Location
 from models.ids import new_id
 
-MAX_EXTERNAL_ID = 200
-MAX_NAME = 500
-MAX_REFERENCE = 500
 # Case-folding can lengthen a reference ("ß" → "ss"); the key has room for that.
 MAX_REFERENCE_KEY = 3 * MAX_REFERENCE
 

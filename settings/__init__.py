@@ -72,6 +72,8 @@ class Settings:
     sync_deadline_seconds: float = 60.0
     sync_interval_seconds: float | None = None
     upstream_max_in_flight: int = 8
+    # The most one upstream answer's body may hold, decompressed or not (8 MiB).
+    upstream_max_bytes: int = 8_388_608
     # Networks an upstream base URL may resolve to besides public addresses; None: any address
     # (the default outside production, where the simulators run on loopback).
     upstream_allow: tuple[str, ...] | None = None
@@ -144,6 +146,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sync_deadline_seconds=_number(env, "GOCRM_SYNC_DEADLINE", 60.0),
         sync_interval_seconds=_number(env, "GOCRM_SYNC_INTERVAL", 0.0) or None,
         upstream_max_in_flight=_integer(env, "GOCRM_UPSTREAM_MAX_IN_FLIGHT", 8),
+        upstream_max_bytes=_integer(env, "GOCRM_UPSTREAM_MAX_BYTES", 8_388_608),
         upstream_allow=_upstream_allow(env, production=mode == "production"),
         secret_key=env.get("GOCRM_SECRET_KEY") or None,
         key_file=env.get("GOCRM_KEY_FILE") or "gocrm.key",

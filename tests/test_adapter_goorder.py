@@ -18,13 +18,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from adapters.errors import CredentialsRejected, MalformedResponse, UpstreamUnavailable
+from adapters.errors import (
+    CredentialsRejected,
+    MalformedResponse,
+    UpstreamError,
+    UpstreamUnavailable,
+)
 from adapters.goorder import fetch_goorder
 from adapters.goorder.simulator import GoorderSimulator, create_goorder_simulator
 from adapters.http import HttpConfig, UpstreamClients
@@ -291,20 +297,33 @@ async def test_a_wrong_api_key_is_rejected_without_retrying(
         ),
         (
             lambda sim: sim.promotions[1].update(active="yes"),
-            "items[1].active: expected true or false",
+            "items[1].active (promotion 82): expected true or false",
         ),
         (
             lambda sim: sim.promotions[0].update(min_basket_value=40),
-            'items[0].min_basket_value: expected a decimal string such as "12.50" or null',
+            "items[0].min_basket_value (promotion pr_81): expected a decimal string such as"
+            ' "12.50" or null',
         ),
-        (lambda sim: sim.promotions[0].pop("add_type"), "items[0].add_type: missing"),
+        (
+            lambda sim: sim.promotions[0].pop("add_type"),
+            "items[0].add_type (promotion pr_81): missing",
+        ),
         (
             lambda sim: sim.promotions[1].update(type="FREE_ITEM"),
-            "items[1].type: expected one of ORDER_PERCENT, ORDER_AMOUNT",
+            "items[1].type (promotion 82): expected one of ORDER_PERCENT, ORDER_AMOUNT",
         ),
         (
             lambda sim: sim.promotions[1].update(id=None),
             "items[1].id: expected an id (an integer or a non-empty string)",
+        ),
+        (
+            lambda sim: sim.promotions[1].update(id=10**200),
+            "items[1].id: expected at most 200 characters, not 201",
+        ),
+        (
+            lambda sim: sim.promotions[0].update(reference="staly\x7fklient"),
+            "items[0].reference (promotion pr_81): expected text without control characters,"
+            " found U+007F",
         ),
     ],
 )
@@ -320,7 +339,9 @@ async def test_a_malformed_response_names_the_field(
     assert str(caught.value) == (
         f"GoOrder sent a malformed response: {expected} (GET {PROMOTIONS}?page=1&per_page=100)"
     )
-    assert caught.value.field == (None if "JSON" in expected else expected.split(":")[0])
+    assert caught.value.field == (
+        None if "JSON" in expected else expected.split(":")[0].split(" (")[0]
+    )
 
 
 async def test_an_upstream_that_never_answers_fails_within_the_deadline() -> None:
@@ -407,6 +428,74 @@ async def test_the_api_key_stays_out_of_errors_and_logs(
         assert API_KEY not in str(error)
         assert API_KEY not in repr(error)
     assert API_KEY not in repr(CREDENTIALS)
+
+
+ODD_KEY = 'k3y/SEKRET+plus"q'
+
+
+@pytest.mark.parametrize("status", [403, 400])
+async def test_an_api_key_echoed_back_encoded_stays_out_of_errors_and_logs(
+    fake: FakeTime, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        key = request.headers["X-Api-Key"]
+        headers = json.dumps(dict(request.headers)).replace("/", "\\/")
+        return httpx.Response(status, text=f"no access for {quote(key, safe='')} {headers}")
+
+    credentials = GoorderCredentials("http://goorder.test", ODD_KEY, "s1")
+    clients = UpstreamClients(
+        HttpConfig(),
+        transport=lambda _base_url: httpx.MockTransport(echo),
+        sleep=fake.sleep,
+        clock=fake.clock,
+    )
+    async with clients:
+        with pytest.raises(UpstreamError) as caught:
+            await fetch_goorder(clients, credentials, deadline=60)
+
+    error = str(caught.value)
+    assert error.startswith(
+        f"GoOrder rejected the credentials ({status}): no access for [redacted] "
+        if status == 403
+        else f"GoOrder answered 400 to GET {PROMOTIONS}: no access for [redacted] "
+    )
+    assert '"x-api-key": "[redacted]"' in error
+    logged = caplog.text + "".join(repr(record.args) for record in caplog.records)
+    assert "no access for [redacted]" in logged
+    for text in (error, repr(caught.value), logged):
+        assert "SEKRET" not in text
+
+
+async def test_a_protocol_error_quoting_the_answer_is_cut_short_and_redacted(
+    fake: FakeTime,
+) -> None:
+    async def garble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 2OO \x1b[2J" + ODD_KEY.encode() + b"y" * 3000 + b"\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(garble, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    credentials = GoorderCredentials(f"http://127.0.0.1:{port}", ODD_KEY, "s1")
+    try:
+        async with UpstreamClients(
+            HttpConfig(retry_attempts=2), sleep=fake.sleep, clock=fake.clock
+        ) as clients:
+            with pytest.raises(UpstreamUnavailable) as caught:
+                await fetch_goorder(clients, credentials, deadline=60)
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    prefix = (
+        "GoOrder could not be reached after 2 attempts: RemoteProtocolError: illegal status line:"
+        " bytearray(b'HTTP/1.1 2OO \\x1b[2J[redacted]yyy"
+    )
+    quoted = "illegal status line: bytearray(b'HTTP/1.1 2OO \\x1b[2J[redacted]"
+    assert str(caught.value) == prefix + "y" * (199 - len(quoted) - 3) + "…"
 
 
 @pytest.fixture

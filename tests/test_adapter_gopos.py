@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -397,31 +398,68 @@ async def test_unreachable_gopos_is_retried_then_unavailable(fake: FakeTime) -> 
             GROUPS,
             "data: expected a list",
         ),
-        (lambda sim: sim.groups[1].pop("name"), GROUPS, "data[1].name: missing"),
+        (lambda sim: sim.groups[1].pop("name"), GROUPS, "data[1].name (group g-18): missing"),
         (
             lambda sim: sim.groups[1].update(reference=5),
             GROUPS,
-            "data[1].reference: expected a string or null",
+            "data[1].reference (group g-18): expected a string or null",
         ),
         (
             lambda sim: sim.groups[0]["daily_discount_limit"].update(amount="1e3"),
             GROUPS,
-            'data[0].daily_discount_limit.amount: expected a decimal string such as "12.50"',
+            "data[0].daily_discount_limit.amount (group 17): expected a decimal string such as"
+            ' "12.50"',
         ),
         (
             lambda sim: sim.groups[0]["discount_ids"].append(True),
             GROUPS,
-            "data[0].discount_ids[2]: expected an id (an integer or a non-empty string)",
+            "data[0].discount_ids[2] (group 17): expected an id (an integer or a non-empty string)",
         ),
         (
             lambda sim: sim.discounts[1].update(value=5),
             DISCOUNTS,
-            'data[1].value: expected a decimal string such as "12.50"',
+            'data[1].value (discount 8): expected a decimal string such as "12.50"',
         ),
         (
             lambda sim: sim.discounts[0].update(status="ON"),
             DISCOUNTS,
-            "data[0].status: expected one of ENABLED, DISABLED",
+            "data[0].status (discount 3): expected one of ENABLED, DISABLED",
+        ),
+        (
+            lambda sim: sim.groups[1].update(name="Pracownicy\x00"),
+            GROUPS,
+            "data[1].name (group g-18): expected text without control characters, found U+0000",
+        ),
+        (
+            lambda sim: sim.groups[0].update(reference="r" * 501),
+            GROUPS,
+            "data[0].reference (group 17): expected at most 500 characters, not 501",
+        ),
+        (
+            lambda sim: sim.groups[0].update(id="1" * 201),
+            GROUPS,
+            "data[0].id: expected at most 200 characters, not 201",
+        ),
+        (
+            lambda sim: sim.groups[0]["discount_ids"].append("3\n"),
+            GROUPS,
+            "data[0].discount_ids[2] (group 17): expected text without control characters,"
+            " found U+000A",
+        ),
+        (
+            lambda sim: sim.respond_next(
+                200,
+                '{"data": [{"id": 5, "name": "Grupa \\ud800", "reference": null,'
+                ' "daily_discount_limit": null, "discount_ids": []}]}',
+                path_prefix=GROUPS,
+            ),
+            GROUPS,
+            "data[0].name (group 5): expected text without unpaired surrogates, found U+D800",
+        ),
+        (
+            lambda sim: sim.discounts[1].update(name="\u202e%05 k\u202c"),
+            DISCOUNTS,
+            "data[1].name (discount 8): expected text without control characters, found U+202E",
         ),
     ],
 )
@@ -442,7 +480,9 @@ async def test_a_malformed_response_names_the_field(
     assert str(caught.value) == (
         f"GoPOS sent a malformed response: {expected} (GET {path}?page=0&size=100)"
     )
-    assert caught.value.field == (expected.split(":")[0] if "JSON" not in expected else None)
+    assert caught.value.field == (
+        expected.split(":")[0].split(" (")[0] if "JSON" not in expected else None
+    )
 
 
 async def test_an_upstream_that_never_answers_fails_within_the_deadline() -> None:
@@ -525,6 +565,91 @@ async def test_secrets_stay_out_of_errors_and_logs(
             assert secret not in str(error)
             assert secret not in repr(error)
     assert SECRET not in repr(CREDENTIALS)
+
+
+ODD_SECRET = 'Zq9+SEKRET/ä "x"\\'
+ODD_TOKEN = "tok/EN+xyz=="
+
+
+def spellings(secret: str) -> list[str]:
+    """How an upstream may spell a secret back: as sent in a form, URL-encoded, JSON-escaped."""
+    escaped = json.dumps(secret)[1:-1]
+    return [
+        secret,
+        urllib.parse.quote(secret),
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote_plus(secret),
+        escaped,
+        escaped.replace("/", "\\/"),
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    ]
+
+
+def echoing(statuses: dict[str, int]) -> httpx.MockTransport:
+    """An upstream that answers each path with its status and echoes the request it was sent,
+    its form as sent and parsed into JSON (escaped as PHP does), and its headers."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path not in statuses:
+            return httpx.Response(200, json={"access_token": ODD_TOKEN, "expires_in": 600})
+        form = request.content.decode()
+        parsed = json.dumps(dict(urllib.parse.parse_qsl(form))).replace("/", "\\/")
+        headers = json.dumps(dict(request.headers)).replace("/", "\\/")
+        return httpx.Response(statuses[path], text=f"bad request {form} {parsed} {headers}")
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.mark.parametrize(
+    ("statuses", "kind", "message"),
+    [
+        (
+            {"/oauth/token": 400},
+            CredentialsRejected,
+            "GoPOS rejected the credentials (400): bad request grant_type=organization"
+            "&client_id=demo&client_secret=[redacted]&organization_id=1001",
+        ),
+        (
+            {"/oauth/token": 418},
+            UpstreamError,
+            "GoPOS answered 418 to POST /oauth/token: bad request grant_type=organization"
+            "&client_id=demo&client_secret=[redacted]&organization_id=1001",
+        ),
+        ({GROUPS: 400}, UpstreamError, f"GoPOS answered 400 to GET {GROUPS}: bad request"),
+    ],
+)
+async def test_a_secret_or_token_echoed_back_encoded_stays_out_of_errors_and_logs(
+    fake: FakeTime,
+    caplog: pytest.LogCaptureFixture,
+    statuses: dict[str, int],
+    kind: type[UpstreamError],
+    message: str,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    credentials = GoposCredentials("http://gopos.test", "demo", ODD_SECRET, "1001")
+    clients = UpstreamClients(
+        HttpConfig(read_ahead_pages=1),
+        transport=lambda _base_url: echoing(statuses),
+        sleep=fake.sleep,
+        clock=fake.clock,
+    )
+
+    async with clients:
+        with pytest.raises(UpstreamError) as caught:
+            await fetch_gopos(clients, credentials, deadline=60)
+
+    error = caught.value
+    assert type(error) is kind
+    assert str(error).startswith(message)
+    assert len(str(error)) <= len(message.split(": bad request")[0]) + 2 + 200
+    logged = caplog.text + "".join(repr(record.args) for record in caplog.records)
+    assert "bad request" in logged  # the answer was logged, as an excerpt
+    for text in (str(error), repr(error), logged):
+        assert "SEKRET" not in text
+        assert "tok/EN" not in text
+        for spelled in spellings(ODD_SECRET) + spellings(ODD_TOKEN):
+            assert spelled not in text
 
 
 async def test_one_long_lived_client_per_base_url_closed_on_shutdown() -> None:

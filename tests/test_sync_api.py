@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 import httpx
@@ -1043,6 +1044,150 @@ async def test_data_that_would_price_wrong_fails_the_run_and_keeps_the_mirror(
     )
     assert (await integration(shop.api, "GOPOS"))["posGroups"] == mirror
     assert await sync_version(shop.location_id) == version
+
+
+GROUPS_PAGE = "(GET /api/v3/1001/clients/groups?page=0&size=100)"
+DISCOUNTS_PAGE = "(GET /api/v3/1001/discounts?page=0&size=100)"
+PROMOTIONS_PAGE = "(GET /api/v1/stores/s1/promotions?page=1&per_page=100)"
+
+
+@pytest.mark.parametrize(
+    ("channel", "corrupt", "error"),
+    [
+        (
+            "GOPOS",
+            lambda shop: shop.gopos.groups[0].update(name="Stały\x00klient"),
+            "data[0].name (group 17): expected text without control characters, found U+0000 "
+            + GROUPS_PAGE,
+        ),
+        (
+            "GOPOS",
+            lambda shop: shop.gopos.groups[1].update(reference="r" * 501),
+            "data[1].reference (group 21): expected at most 500 characters, not 501 " + GROUPS_PAGE,
+        ),
+        (
+            "GOPOS",
+            lambda shop: shop.gopos.discounts[1].update(id="8" * 201),
+            "data[1].id: expected at most 200 characters, not 201 " + DISCOUNTS_PAGE,
+        ),
+        (
+            "GOORDER",
+            lambda shop: shop.goorder.promotions[1].update(name="Weekend\x1b[2J"),
+            "items[1].name (promotion pr_90): expected text without control characters, "
+            "found U+001B " + PROMOTIONS_PAGE,
+        ),
+        (
+            "GOORDER",
+            lambda shop: shop.goorder.promotions[0].update(reference="staly-klient\u202e"),
+            "items[0].reference (promotion pr_81): expected text without control characters, "
+            "found U+202E " + PROMOTIONS_PAGE,
+        ),
+    ],
+)
+async def test_upstream_text_the_mirror_cannot_store_fails_the_run_at_once(
+    shop: Shop,
+    caplog: pytest.LogCaptureFixture,
+    channel: str,
+    corrupt: Callable[[Shop], None],
+    error: str,
+) -> None:
+    # given the channel synchronised once
+    await create_group(shop.api, "Stały klient")
+    await configured(shop.api, channel)
+    assert (await synchronized(shop, channel))["status"] == "SUCCEEDED"
+    mirror = await mirror_rows(shop.location_id)
+    version = await sync_version(shop.location_id)
+
+    # when the upstream sends a text with a control character, or longer than its column
+    corrupt(shop)
+    run = await synchronized(shop, channel)
+
+    # then the run failed at once, naming the upstream, the object and the field, and nothing
+    # was written
+    upstream = "GoPOS" if channel == "GOPOS" else "GoOrder"
+    assert counts(run) == failed(f"{upstream} sent a malformed response: {error}")
+    assert (await SyncRun.get(id=UUID(run["id"]))).attempts == 1
+    assert await mirror_rows(shop.location_id) == mirror
+    assert await sync_version(shop.location_id) == version
+    assert [record.getMessage() for record in caplog.records if record.exc_info] == []
+
+
+@pytest.mark.parametrize("channel", ["GOPOS", "GOORDER"])
+async def test_an_answer_over_the_size_cap_fails_the_run_at_once_and_keeps_the_mirror(
+    shop: Shop, caplog: pytest.LogCaptureFixture, channel: str
+) -> None:
+    # given the channel synchronised once
+    await create_group(shop.api, "Stały klient")
+    await configured(shop.api, channel)
+    assert (await synchronized(shop, channel))["status"] == "SUCCEEDED"
+    mirror = await mirror_rows(shop.location_id)
+    version = await sync_version(shop.location_id)
+
+    # when the upstream answers a list with one byte more than 8 MiB
+    simulator = shop.gopos if channel == "GOPOS" else shop.goorder
+    simulator.respond_next(200, " " * (8 * 1024 * 1024 + 1), path_prefix="/api/")
+    run = await synchronized(shop, channel)
+
+    # then the run failed at once, saying so, and the mirror is as it was
+    upstream = "GoPOS" if channel == "GOPOS" else "GoOrder"
+    assert counts(run) == failed(f"{upstream} answered more than 8 MiB")
+    assert (await SyncRun.get(id=UUID(run["id"]))).attempts == 1
+    assert await mirror_rows(shop.location_id) == mirror
+    assert await sync_version(shop.location_id) == version
+    assert [record.getMessage() for record in caplog.records if record.exc_info] == []
+
+
+async def test_a_body_with_control_characters_is_quoted_as_a_printable_excerpt(
+    shop: Shop,
+) -> None:
+    mirror, version = await _synced_mirror(shop)
+
+    # when GoPOS answers its groups with a long body that is not JSON, holding NUL and ESC
+    body = "\x00\x1b[2J<html>" + "maintenance " * 1_000 + "</html>"
+    shop.gopos.respond_next(200, body, media_type="text/html", path_prefix="/api/v3/1001/clients")
+    run = await synchronized(shop, "GOPOS")
+
+    # then the run failed with an excerpt of 200 characters, NUL and ESC replaced, and stored
+    excerpt = ("\ufffd\ufffd[2J<html>" + "maintenance " * 20)[:199] + "…"
+    assert counts(run) == failed(
+        f"GoPOS sent a malformed response: the body is not JSON: {excerpt} {GROUPS_PAGE}"
+    )
+    assert (await integration(shop.api, "GOPOS"))["posGroups"] == mirror
+    assert await sync_version(shop.location_id) == version
+
+
+ODD_SECRET = 'Zq9+SEKRET/ä "x"'
+
+
+async def test_a_secret_echoed_back_url_encoded_or_json_escaped_is_never_shown_or_logged(
+    shop: Shop, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await configured(shop.api, "GOPOS", clientSecret=ODD_SECRET)
+
+    # when GoPOS refuses the token request and echoes it, as sent and as JSON
+    form = urlencode(
+        {
+            "grant_type": "organization",
+            "client_id": "demo",
+            "client_secret": ODD_SECRET,
+            "organization_id": "1001",
+        }
+    )
+    echoed = json.dumps({"client_secret": ODD_SECRET}).replace("/", "\\/")
+    shop.gopos.respond_next(401, f"invalid_client {form} {echoed}", path_prefix="/oauth/")
+    run = await synchronized(shop, "GOPOS")
+
+    # then the run's error, as the console shows it, and every log line hold no spelling of it
+    assert counts(run) == failed(
+        "GoPOS rejected the credentials (401): invalid_client grant_type=organization"
+        '&client_id=demo&client_secret=[redacted]&organization_id=1001 {"client_secret":'
+        ' "[redacted]"}'
+    )
+    logged = caplog.text + "".join(repr(record.args) for record in caplog.records)
+    assert "invalid_client" in logged
+    for text in (run["error"], logged):
+        assert "SEKRET" not in text
 
 
 async def test_rejected_credentials_fail_the_run_at_once(shop: Shop) -> None:

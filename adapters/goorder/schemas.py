@@ -1,7 +1,8 @@
 """GoOrder's wire format: every GoOrder field name and path lives here.
 
 Bodies are validated as they are read; a violation raises `FieldError` with the path of the
-field ("items[2].value"), which the session reports as a `MalformedResponse`.
+field ("items[2].value") and the promotion it belongs to, which the session reports as a
+`MalformedResponse`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adapters import wire
-from domain.upstream import PromotionRecord
+from domain.upstream import MAX_EXTERNAL_ID, MAX_NAME, MAX_REFERENCE, PromotionRecord
 
 PER_PAGE = 100  # the largest page GoOrder serves
 FIRST_PAGE = 1
@@ -51,13 +52,19 @@ def parse_promotions_page(body: object) -> PromotionsPage:
 
 def _promotion(item: object, path: str) -> PromotionRecord:
     promotion = wire.obj(item, path)
-    return PromotionRecord(
-        external_id=wire.identifier(*wire.field(promotion, "id", path)),
-        name=wire.text(*wire.field(promotion, "name", path)),
-        reference=wire.optional_text(*wire.field(promotion, "reference", path)),
-        type=wire.choice(*wire.field(promotion, "type", path), PROMOTION_TYPES),
-        add_type=wire.choice(*wire.field(promotion, "add_type", path), ADD_TYPES),
-        value=wire.decimal(*wire.field(promotion, "value", path)),
-        min_basket_value=wire.optional_decimal(*wire.field(promotion, "min_basket_value", path)),
-        active=wire.boolean(*wire.field(promotion, "active", path)),
-    )
+    external_id = wire.identifier(*wire.field(promotion, "id", path), max_length=MAX_EXTERNAL_ID)
+    with wire.about(f"promotion {external_id}"):
+        return PromotionRecord(
+            external_id=external_id,
+            name=wire.text(*wire.field(promotion, "name", path), max_length=MAX_NAME),
+            reference=wire.optional_text(
+                *wire.field(promotion, "reference", path), max_length=MAX_REFERENCE
+            ),
+            type=wire.choice(*wire.field(promotion, "type", path), PROMOTION_TYPES),
+            add_type=wire.choice(*wire.field(promotion, "add_type", path), ADD_TYPES),
+            value=wire.decimal(*wire.field(promotion, "value", path)),
+            min_basket_value=wire.optional_decimal(
+                *wire.field(promotion, "min_basket_value", path)
+            ),
+            active=wire.boolean(*wire.field(promotion, "active", path)),
+        )

@@ -1,7 +1,8 @@
 """GoPOS's wire format: every GoPOS field name and path lives here.
 
 Bodies are validated as they are read; a violation raises `FieldError` with the path of the
-field ("data[3].reference"), which the session reports as a `MalformedResponse`.
+field ("data[3].reference") and the group or discount it belongs to, which the session reports
+as a `MalformedResponse`.
 """
 
 from __future__ import annotations
@@ -9,12 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from adapters import wire
-from domain.upstream import PosDiscountRecord, PosGroupRecord, UpstreamMoney
+from domain.upstream import (
+    MAX_EXTERNAL_ID,
+    MAX_NAME,
+    MAX_REFERENCE,
+    PosDiscountRecord,
+    PosGroupRecord,
+    UpstreamMoney,
+)
 
 TOKEN_PATH = "/oauth/token"
 PAGE_SIZE = 100  # the largest page GoPOS serves
 DISCOUNT_TYPES = ("PERCENT", "AMOUNT")
 DISCOUNT_STATUSES = ("ENABLED", "DISABLED")
+MAX_TOKEN = 8192  # sent back in a header, never stored
 
 
 def groups_path(organization_id: str) -> str:
@@ -45,7 +54,7 @@ def page_params(page: int) -> dict[str, str | int]:
 def parse_token(body: object) -> tuple[str, float]:
     """The access token and its lifetime in seconds."""
     root = wire.obj(body, "$")
-    token = wire.text(*wire.field(root, "access_token", ""))
+    token = wire.text(*wire.field(root, "access_token", ""), max_length=MAX_TOKEN)
     if not token:
         raise wire.FieldError("access_token", "expected a non-empty string")
     lifetime = wire.number(*wire.field(root, "expires_in", ""))
@@ -66,29 +75,39 @@ def _data_list(body: object) -> list[tuple[object, str]]:
     return wire.items(*wire.field(wire.obj(body, "$"), "data", ""))
 
 
+def _id(value: object, path: str) -> str:
+    return wire.identifier(value, path, max_length=MAX_EXTERNAL_ID)
+
+
 def _group(item: object, path: str) -> PosGroupRecord:
     group = wire.obj(item, path)
-    limit, limit_path = wire.field(group, "daily_discount_limit", path)
-    discount_ids, ids_path = wire.field(group, "discount_ids", path)
-    return PosGroupRecord(
-        external_id=wire.identifier(*wire.field(group, "id", path)),
-        name=wire.text(*wire.field(group, "name", path)),
-        reference=wire.optional_text(*wire.field(group, "reference", path)),
-        daily_discount_limit=None if limit is None else _money(limit, limit_path),
-        discount_ids=tuple(wire.identifier(*entry) for entry in wire.items(discount_ids, ids_path)),
-    )
+    external_id = _id(*wire.field(group, "id", path))
+    with wire.about(f"group {external_id}"):
+        limit, limit_path = wire.field(group, "daily_discount_limit", path)
+        discount_ids, ids_path = wire.field(group, "discount_ids", path)
+        return PosGroupRecord(
+            external_id=external_id,
+            name=wire.text(*wire.field(group, "name", path), max_length=MAX_NAME),
+            reference=wire.optional_text(
+                *wire.field(group, "reference", path), max_length=MAX_REFERENCE
+            ),
+            daily_discount_limit=None if limit is None else _money(limit, limit_path),
+            discount_ids=tuple(_id(*entry) for entry in wire.items(discount_ids, ids_path)),
+        )
 
 
 def _discount(item: object, path: str) -> PosDiscountRecord:
     discount = wire.obj(item, path)
-    status = wire.choice(*wire.field(discount, "status", path), DISCOUNT_STATUSES)
-    return PosDiscountRecord(
-        external_id=wire.identifier(*wire.field(discount, "id", path)),
-        name=wire.text(*wire.field(discount, "name", path)),
-        type=wire.choice(*wire.field(discount, "type", path), DISCOUNT_TYPES),
-        value=wire.decimal(*wire.field(discount, "value", path)),
-        enabled=status == "ENABLED",
-    )
+    external_id = _id(*wire.field(discount, "id", path))
+    with wire.about(f"discount {external_id}"):
+        status = wire.choice(*wire.field(discount, "status", path), DISCOUNT_STATUSES)
+        return PosDiscountRecord(
+            external_id=external_id,
+            name=wire.text(*wire.field(discount, "name", path), max_length=MAX_NAME),
+            type=wire.choice(*wire.field(discount, "type", path), DISCOUNT_TYPES),
+            value=wire.decimal(*wire.field(discount, "value", path)),
+            enabled=status == "ENABLED",
+        )
 
 
 def _money(value: object, path: str) -> UpstreamMoney:
