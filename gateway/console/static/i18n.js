@@ -268,6 +268,16 @@ const PL = {
   "keys.revokeConfirm": "Klucz „{name}” przestanie działać od następnego żądania.",
   "role.ADMIN": "ADMIN",
   "role.POS": "POS",
+  "error.LAST_ADMIN_KEY": "To ostatni klucz ADMIN tej lokalizacji: utwórz inny klucz ADMIN, zanim go unieważnisz.",
+  "error.CARD_NOT_FOUND": "Żaden klient nie ma tej karty. Zeskanuj ją ponownie albo wyszukaj klienta.",
+  "error.ALREADY_REFUNDED": "Ta sprzedaż została już zwrócona.",
+  "error.IDEMPOTENCY_KEY_REUSED": "To żądanie zostało już wysłane z innymi danymi. Zamknij okno i spróbuj ponownie.",
+  "error.FORBIDDEN": "Ten klucz nie może tego zrobić.",
+  "error.FORBIDDEN.input.channel": "Ten klucz nie może sprzedawać na tym kanale.",
+  "error.INVALID.channels": "Zaznacz co najmniej jeden kanał: klucz POS sprzedaje na kanałach, które ma zaznaczone.",
+  "error.INVALID.input.cashbackHoldDays": "Wstrzymanie trwa od 0 do 365 dni.",
+  "error.TIMEOUT": "Serwer nie odpowiedział na czas. Spróbuj ponownie.",
+  "error.DATABASE_UNAVAILABLE": "Baza danych jest chwilowo niedostępna. Spróbuj ponownie za chwilę.",
 };
 
 const EN = {
@@ -535,6 +545,16 @@ const EN = {
   "keys.revokeConfirm": "The key “{name}” stops working at its next request.",
   "role.ADMIN": "ADMIN",
   "role.POS": "POS",
+  "error.LAST_ADMIN_KEY": "This is the location's last ADMIN key: create another ADMIN key before you revoke it.",
+  "error.CARD_NOT_FOUND": "No customer has this card. Scan it again, or look the customer up.",
+  "error.ALREADY_REFUNDED": "This sale has been refunded already.",
+  "error.IDEMPOTENCY_KEY_REUSED": "This request was sent already with other data. Close the dialog and try again.",
+  "error.FORBIDDEN": "This key may not do that.",
+  "error.FORBIDDEN.input.channel": "This key may not sell on this channel.",
+  "error.INVALID.channels": "Tick at least one channel: a POS key sells on the channels it has ticked.",
+  "error.INVALID.input.cashbackHoldDays": "The hold lasts 0 to 365 days.",
+  "error.TIMEOUT": "The server did not answer in time. Try again.",
+  "error.DATABASE_UNAVAILABLE": "The database is unavailable for a moment. Try again shortly.",
 };
 
 const DICTIONARIES = { pl: PL, en: EN };
@@ -577,6 +597,16 @@ export function t(key, params = {}) {
 
 function locale() {
   return LOCALES[current];
+}
+
+// The console's own sentence for an API error (by code and field, then by code), else the
+// server's message: the server words a message for its case (a clashing reference names it),
+// the console words the codes whose meaning does not depend on the case.
+export function errorText({ code, field, message }) {
+  const dictionary = DICTIONARIES[current];
+  if (code && field && dictionary[`error.${code}.${field}`]) return dictionary[`error.${code}.${field}`];
+  if (code && dictionary[`error.${code}`]) return dictionary[`error.${code}`];
+  return message;
 }
 
 // {amount: "1234.50", currency: "PLN"} as "1 234,50 zł" (pl) or "PLN 1,234.50" (en); the

@@ -2,7 +2,7 @@
 // customer's sales, and Więcej → Ustaw promocyjne kredyty.
 
 import { mutate } from "../api.js";
-import { dateTime, money, t } from "../i18n.js";
+import { dateTime, errorText, money, t } from "../i18n.js";
 import {
   ErrorSummary,
   Field,
@@ -161,7 +161,7 @@ function ContactForm({ customer, groups, onSaved }) {
       )}
       ${errors
         .filter((e) => e.field && e.field.startsWith("input.groupIds"))
-        .map((e) => html`<p class="field-error">${e.message}</p>`)}
+        .map((e) => html`<p class="field-error">${errorText(e)}</p>`)}
     </fieldset>
     <div class="actions">
       ${saved ? html`<span class="saved" role="status">${t("common.saved")}</span>` : null}
