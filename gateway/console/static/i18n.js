@@ -165,6 +165,10 @@ const PL = {
   "groups.description": "Opis",
   "groups.cashback": "Cashback %",
   "groups.cashbackHint": "Procent zapłaconej kwoty zwracany jako kredyty; puste — bez cashbacku.",
+  "groups.hold": "Wstrzymanie cashbacku",
+  "groups.holdDays": "Wstrzymanie cashbacku (dni)",
+  "groups.holdHint": "Przez tyle dni cashback ze sprzedaży jest widoczny, ale nie można go wydać; zwrot sprzedaży w tym czasie po prostu go anuluje. 0 — bez wstrzymania.",
+  "groups.holdInvalid": "Podaj liczbę całkowitą dni, od 0 do 365.",
   "groups.members": "Klienci",
   "groups.connections": "Połączenia",
   "groups.none": "Nie ma jeszcze grup.",
@@ -442,6 +446,10 @@ const EN = {
   "groups.description": "Description",
   "groups.cashback": "Cashback %",
   "groups.cashbackHint": "The share of the amount paid given back as credits; empty for none.",
+  "groups.hold": "Cashback hold",
+  "groups.holdDays": "Cashback hold (days)",
+  "groups.holdHint": "For this many days a sale's cashback is shown but cannot be spent; a refund within them simply cancels it. 0: no hold.",
+  "groups.holdInvalid": "Enter a whole number of days, from 0 to 365.",
   "groups.members": "Customers",
   "groups.connections": "Connections",
   "groups.none": "No groups yet.",
@@ -641,6 +649,12 @@ export function dateTime(text) {
     timeStyle: "short",
     timeZone: place.timezone,
   }).format(new Date(text));
+}
+
+// A whole number of days: "1 dzień", "7 dni" (pl); "1 day", "7 days" (en).
+export function days(n) {
+  const forms = UNITS[current].DAY;
+  return `${n} ${forms[new Intl.PluralRules(locale()).select(n)] || forms.other}`;
 }
 
 export function every(n, unit) {
