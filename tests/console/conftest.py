@@ -37,7 +37,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 REQUIRE_SERVICES = os.environ.get("GOCRM_REQUIRE_SERVICES") == "1"
 # The locations the modules work in, one each.
-LOCATIONS = ("Grupy", "Kredyty", "Klienci", "Integracje", "Dostęp", "Strony")
+LOCATIONS = ("Grupy", "Kredyty", "Klienci", "Integracje", "Dostęp", "Strony", "Klucze", "Portfel")
 VIEWPORT = ViewportSize(width=1366, height=768)
 # Where the demo app serves its simulators (gateway.app.DEMO_SIMULATORS).
 SIMULATORS = {"gopos": "/simulators/gopos", "goorder": "/simulators/goorder"}
@@ -54,10 +54,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @dataclass
 class Gateway:
-    """The running gateway: its base URL and the ADMIN key of each seeded location."""
+    """The running gateway: its base URL, the ADMIN key of each seeded location and its SQLite
+    database file."""
 
     url: str
     keys: dict[str, str]
+    database: Path
 
 
 @dataclass
@@ -111,8 +113,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """`gocrm demo`'s app on a fresh SQLite file in its own folder, serving the seeded
     locations."""
     folder = tmp_path_factory.mktemp("console-gateway")
+    database = folder / "gocrm.sqlite3"
     seeded = subprocess.run(
-        [sys.executable, "-m", "tests.console.seed", str(folder / "gocrm.sqlite3"), *LOCATIONS],
+        [sys.executable, "-m", "tests.console.seed", str(database), *LOCATIONS],
         cwd=folder,
         env=_environment(),
         capture_output=True,
@@ -144,7 +147,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
                 assert process.poll() is None, (folder / "gateway.log").read_text()
                 assert time.monotonic() < deadline, "the gateway did not start"
                 time.sleep(0.1)
-        yield Gateway(f"http://127.0.0.1:{port}", keys)
+        yield Gateway(f"http://127.0.0.1:{port}", keys, database)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -211,6 +214,21 @@ async def open_page(page: Page, gateway: Gateway, route: str) -> None:
     await page.goto(f"{gateway.url}/console/#/{route}")
     await page.locator("main h1").wait_for()
     await expect(page.locator("main .loading")).to_have_count(0)
+
+
+def release_held_cashback(gateway: Gateway, days: int) -> int:
+    """Releases the held cashback whose hold ends within `days` from now, as the gateway's
+    periodic check will then (`tests/console/release.py`); returns how many sales."""
+    released = subprocess.run(
+        [sys.executable, "-m", "tests.console.release", str(gateway.database), str(days)],
+        cwd=gateway.database.parent,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return int(released.stdout)
 
 
 def plain(text: str) -> str:

@@ -1,6 +1,7 @@
 """Ustawienia > Grupy klientów in a browser: the reference fills itself from the name while the
-user types, stays editable, the API's errors appear beside their fields, deleting asks first;
-every change is checked through the API."""
+user types, stays editable, the API's errors appear beside their fields, the cashback hold is
+set in days and listed beside the cashback, deleting asks first; every change is checked through
+the API."""
 
 from __future__ import annotations
 
@@ -138,3 +139,52 @@ async def test_deleting_a_group_asks_first(page: Page, gateway: Gateway, admin: 
     await expect(page.get_by_role("row").filter(has_text="Do usunięcia")).to_have_count(0)
     names = [g["name"] for g in (await admin.data(GROUPS))["customerGroups"]]
     assert "Do usunięcia" not in names
+
+
+async def test_a_group_holds_its_cashback_for_the_days_given(
+    page: Page, gateway: Gateway, admin: Api
+) -> None:
+    holds = "{ customerGroups { name cashbackPercent cashbackHoldDays } }"
+    await _open_groups(page, gateway, admin)
+    await page.get_by_role("button", name="Dodaj", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Dodaj")
+    hold = dialog.get_by_label("Wstrzymanie cashbacku (dni)")
+    await dialog.get_by_label("Nazwa").fill("Nowi goście")
+    await dialog.get_by_label("Cashback %").fill("10")
+    await expect(hold).to_have_value("0")
+
+    # a number that is not whole is refused in the browser, one out of range by the API
+    before = await admin.data(holds)
+    for typed, message in (
+        ("7,5", "Podaj liczbę całkowitą dni, od 0 do 365."),
+        ("366", "Wstrzymanie trwa od 0 do 365 dni."),
+    ):
+        await hold.fill(typed)
+        await dialog.get_by_role("button", name="Zapisz").click()
+        await expect(dialog.locator('[data-field="input.cashbackHoldDays"]')).to_have_text(message)
+        await expect(hold).to_have_attribute("aria-invalid", "true")
+    assert await admin.data(holds) == before
+
+    await hold.fill("7")
+    await dialog.get_by_role("button", name="Zapisz").click()
+    await expect(dialog).to_be_hidden()
+    row = page.get_by_role("row").filter(has_text="Nowi goście")
+    await expect(row).to_contain_text("10 %")
+    await expect(row).to_contain_text("7 dni")
+    groups = {g["name"]: g for g in (await admin.data(holds))["customerGroups"]}
+    assert groups["Nowi goście"] == {
+        "name": "Nowi goście",
+        "cashbackPercent": "10.00",
+        "cashbackHoldDays": 7,
+    }
+
+    # an edited group shows its hold, and emptying the field ends it
+    await page.get_by_role("button", name="Edytuj grupę Nowi goście").click()
+    edit = page.get_by_role("dialog", name="Edytuj grupę")
+    await expect(edit.get_by_label("Wstrzymanie cashbacku (dni)")).to_have_value("7")
+    await edit.get_by_label("Wstrzymanie cashbacku (dni)").fill("")
+    await edit.get_by_role("button", name="Zapisz").click()
+    await expect(edit).to_be_hidden()
+    await expect(row).not_to_contain_text("dni")
+    groups = {g["name"]: g for g in (await admin.data(holds))["customerGroups"]}
+    assert groups["Nowi goście"]["cashbackHoldDays"] == 0

@@ -55,11 +55,16 @@ async def _synchronised(admin: Api, channel: str) -> None:
 
 @pytest.fixture(scope="module")
 async def seeded(admin: Api, gateway: Gateway) -> dict[str, Any]:
-    """Groups, 36 customers, a bulk credit, a schedule, both integrations synchronised, a sale
-    and a till's key."""
+    """Groups (one holding its cashback for 7 days), 36 customers, a bulk credit, a schedule,
+    both integrations synchronised, a sale whose cashback is held and a till's key."""
     groups = {}
-    for name, cashback in (("Stały klient", "2.50"), ("VIP", "5.00"), ("Pracownicy", None)):
-        payload = await admin.mutate(GROUP, {"input": {"name": name, "cashbackPercent": cashback}})
+    for name, cashback, hold in (
+        ("Stały klient", "2.50", 0),
+        ("VIP", "5.00", 7),
+        ("Pracownicy", None, 0),
+    ):
+        group = {"name": name, "cashbackPercent": cashback, "cashbackHoldDays": hold}
+        payload = await admin.mutate(GROUP, {"input": group})
         groups[name] = payload["group"]["id"]
     customers = []
     for n in range(36):

@@ -15,6 +15,9 @@ import { SchedulesPage } from "./pages/schedules.js";
 
 const VIEWER = `{ viewer { location { id name currency timezone } apiKey { id name role } } }`;
 
+// Notices of the log-in page that report what the user did, not a problem.
+const INFO_NOTICES = new Set(["login.loggedOut", "login.revoked"]);
+
 const NAVIGATION = [
   ["customers", "nav.customers"],
   ["sales", "nav.sales"],
@@ -42,7 +45,7 @@ function useRoute() {
   return route;
 }
 
-function Page({ route, viewer }) {
+function Page({ route, viewer, onOwnKeyRevoked }) {
   const [first, second] = route;
   if (first === "customers" && second) return html`<${CustomerPage} id=${second} />`;
   if (first === "customers") return html`<${CustomersPage} />`;
@@ -52,7 +55,7 @@ function Page({ route, viewer }) {
   if (first === "operations") return html`<${OperationsPage} />`;
   if (first === "integrations") return html`<${IntegrationsPage} tab=${second || "settings"} />`;
   if (first === "settings" && second === "groups") return html`<${GroupsPage} />`;
-  if (first === "settings" && second === "api-keys") return html`<${ApiKeysPage} viewer=${viewer} />`;
+  if (first === "settings" && second === "api-keys") return html`<${ApiKeysPage} viewer=${viewer} onOwnKeyRevoked=${onOwnKeyRevoked} />`;
   return html`<h1 tabindex="-1">${t("common.notFound")}</h1>
     <p><a href="#/customers">${t("nav.customers")}</a></p>`;
 }
@@ -82,7 +85,7 @@ function LanguageToggle({ onChange }) {
   </button>`;
 }
 
-function Shell({ viewer, onLogout, onLanguage }) {
+function Shell({ viewer, onLogout, onOwnKeyRevoked, onLanguage }) {
   const route = useRoute();
   const path = route.join("/");
   useEffect(() => {
@@ -106,7 +109,7 @@ function Shell({ viewer, onLogout, onLanguage }) {
       <${NavLinks} items=${SETTINGS} path=${path} />
     </nav>
     <main id="main" tabindex="-1">
-      <${Page} route=${route} viewer=${viewer} />
+      <${Page} route=${route} viewer=${viewer} onOwnKeyRevoked=${onOwnKeyRevoked} />
     </main>
   </div>`;
 }
@@ -144,7 +147,7 @@ function Login({ notice, onLogin, onLanguage }) {
       </div>
       <p>${t("login.intro")}</p>
       ${notice && !errors.length
-        ? html`<div class=${notice === "login.loggedOut" ? "alert info" : "alert error"} role="alert">${t(notice)}</div>`
+        ? html`<div class=${INFO_NOTICES.has(notice) ? "alert info" : "alert error"} role="alert">${t(notice)}</div>`
         : null}
       <form onSubmit=${submit} novalidate>
         <${TextInput}
@@ -214,7 +217,13 @@ function App() {
       }}
     />`;
   }
-  return html`<${Shell} key=${lang} viewer=${viewer} onLogout=${() => logout("login.loggedOut")} onLanguage=${changeLanguage} />`;
+  return html`<${Shell}
+    key=${lang}
+    viewer=${viewer}
+    onLogout=${() => logout("login.loggedOut")}
+    onOwnKeyRevoked=${() => logout("login.revoked")}
+    onLanguage=${changeLanguage}
+  />`;
 }
 
 const root = document.getElementById("app");

@@ -43,6 +43,7 @@ const PL = {
   "login.posKey": "Tego klucza nie można używać w konsoli: to klucz kasowy (POS). Użyj klucza z rolą ADMIN.",
   "login.expired": "Klucz przestał działać. Zaloguj się ponownie.",
   "login.loggedOut": "Wylogowano.",
+  "login.revoked": "Klucz tej sesji został unieważniony. Zaloguj się innym kluczem ADMIN.",
   "customers.title": "Klienci",
   "customers.search": "Szukaj (imię, nazwisko, e-mail, telefon, karta)",
   "customers.group": "Grupa klientów",
@@ -130,6 +131,10 @@ const PL = {
   "customer.groups": "Grupy klientów",
   "customer.wallet": "Portfel",
   "customer.balance": "Saldo promocyjnych kredytów",
+  "customer.held": "Wstrzymany cashback",
+  "customer.heldHint": "Przyznany, ale jeszcze nie do wydania: trafi na saldo, gdy minie wstrzymanie ustawione w grupie.",
+  "customer.owed": "Do potrącenia",
+  "customer.owedHint": "Cofnięty cashback, którego saldo nie pokryło: zostanie potrącony z następnych kredytów klienta.",
   "customer.history": "Historia portfela",
   "customer.noHistory": "Brak wpisów.",
   "customer.checkouts": "Zakupy",
@@ -148,6 +153,8 @@ const PL = {
   "kind.REFUND": "Zwrot",
   "kind.CASHBACK": "Cashback",
   "kind.CASHBACK_REVERSAL": "Cofnięcie cashbacku",
+  "kind.CASHBACK_RELEASE": "Zwolnienie cashbacku",
+  "kind.CLAWBACK": "Potrącenie cashbacku",
   "source.MANUAL": "Ręcznie",
   "source.BULK": "Zbiorczo",
   "source.SCHEDULE": "Cykliczne",
@@ -165,6 +172,10 @@ const PL = {
   "groups.description": "Opis",
   "groups.cashback": "Cashback %",
   "groups.cashbackHint": "Procent zapłaconej kwoty zwracany jako kredyty; puste — bez cashbacku.",
+  "groups.hold": "Wstrzymanie cashbacku",
+  "groups.holdDays": "Wstrzymanie cashbacku (dni)",
+  "groups.holdHint": "Przez tyle dni cashback ze sprzedaży jest widoczny, ale nie można go wydać; zwrot sprzedaży w tym czasie po prostu go anuluje. 0 — bez wstrzymania.",
+  "groups.holdInvalid": "Podaj liczbę całkowitą dni, od 0 do 365.",
   "groups.members": "Klienci",
   "groups.connections": "Połączenia",
   "groups.none": "Nie ma jeszcze grup.",
@@ -259,6 +270,14 @@ const PL = {
   "keys.name": "Nazwa",
   "keys.role": "Rola",
   "keys.roleHint": "POS: kasy, kioski i sklep internetowy. ADMIN: zaplecze i ta konsola.",
+  "keys.channels": "Kanały sprzedaży",
+  "keys.channelsHint": "Gdzie klucz może wyceniać i zatwierdzać sprzedaż. Kasa GoPOS i jej kiosk używają jednego klucza.",
+  "keys.onlineHint": "Tylko dla klucza sklepu internetowego (GoOrder); kasa i kiosk go nie potrzebują.",
+  "keys.channelsAll": "wszystkie",
+  "keys.channelsAdmin": "Klucz ADMIN ma wszystkie kanały sprzedaży.",
+  "keys.channel.POS": "Kasa (POS)",
+  "keys.channel.KIOSK": "Kiosk",
+  "keys.channel.ONLINE": "Sklep internetowy (ONLINE)",
   "keys.createdAt": "Utworzony",
   "keys.revokedAt": "Unieważniony",
   "keys.current": "ta sesja",
@@ -266,8 +285,20 @@ const PL = {
   "keys.revokeNamed": "Unieważnij klucz {name}",
   "keys.revokeTitle": "Unieważnić klucz?",
   "keys.revokeConfirm": "Klucz „{name}” przestanie działać od następnego żądania.",
+  "keys.revokeConfirmCurrent": "„{name}” to klucz tej sesji: przestanie działać, a konsola się wyloguje. Zaloguj się potem innym kluczem ADMIN.",
+  "keys.lastAdmin": "ostatni klucz ADMIN",
   "role.ADMIN": "ADMIN",
   "role.POS": "POS",
+  "error.LAST_ADMIN_KEY": "To ostatni klucz ADMIN tej lokalizacji: utwórz inny klucz ADMIN, zanim go unieważnisz.",
+  "error.CARD_NOT_FOUND": "Żaden klient nie ma tej karty. Zeskanuj ją ponownie albo wyszukaj klienta.",
+  "error.ALREADY_REFUNDED": "Ta sprzedaż została już zwrócona.",
+  "error.IDEMPOTENCY_KEY_REUSED": "To żądanie zostało już wysłane z innymi danymi. Zamknij okno i spróbuj ponownie.",
+  "error.FORBIDDEN": "Ten klucz nie może tego zrobić.",
+  "error.FORBIDDEN.input.channel": "Ten klucz nie może sprzedawać na tym kanale.",
+  "error.INVALID.channels": "Zaznacz co najmniej jeden kanał: klucz POS sprzedaje na kanałach, które ma zaznaczone.",
+  "error.INVALID.input.cashbackHoldDays": "Wstrzymanie trwa od 0 do 365 dni.",
+  "error.TIMEOUT": "Serwer nie odpowiedział na czas. Spróbuj ponownie.",
+  "error.DATABASE_UNAVAILABLE": "Baza danych jest chwilowo niedostępna. Spróbuj ponownie za chwilę.",
 };
 
 const EN = {
@@ -310,6 +341,7 @@ const EN = {
   "login.posKey": "This key cannot use the console: it is a till (POS) key. Use a key with the ADMIN role.",
   "login.expired": "The key stopped working. Log in again.",
   "login.loggedOut": "Logged out.",
+  "login.revoked": "The key of this session has been revoked. Log in with another ADMIN key.",
   "customers.title": "Customers",
   "customers.search": "Search (name, email, phone, card)",
   "customers.group": "Customer group",
@@ -397,6 +429,10 @@ const EN = {
   "customer.groups": "Customer groups",
   "customer.wallet": "Wallet",
   "customer.balance": "Promotional credits balance",
+  "customer.held": "Held cashback",
+  "customer.heldHint": "Granted, not yet spendable: it reaches the balance when the group's hold ends.",
+  "customer.owed": "Owed",
+  "customer.owedHint": "Reversed cashback the balance could not cover: it is taken from the customer's next credits.",
   "customer.history": "Wallet history",
   "customer.noHistory": "No entries.",
   "customer.checkouts": "Purchases",
@@ -415,6 +451,8 @@ const EN = {
   "kind.REFUND": "Refund",
   "kind.CASHBACK": "Cashback",
   "kind.CASHBACK_REVERSAL": "Cashback reversal",
+  "kind.CASHBACK_RELEASE": "Cashback released",
+  "kind.CLAWBACK": "Owed cashback deducted",
   "source.MANUAL": "Manual",
   "source.BULK": "Bulk",
   "source.SCHEDULE": "Recurring",
@@ -432,6 +470,10 @@ const EN = {
   "groups.description": "Description",
   "groups.cashback": "Cashback %",
   "groups.cashbackHint": "The share of the amount paid given back as credits; empty for none.",
+  "groups.hold": "Cashback hold",
+  "groups.holdDays": "Cashback hold (days)",
+  "groups.holdHint": "For this many days a sale's cashback is shown but cannot be spent; a refund within them simply cancels it. 0: no hold.",
+  "groups.holdInvalid": "Enter a whole number of days, from 0 to 365.",
   "groups.members": "Customers",
   "groups.connections": "Connections",
   "groups.none": "No groups yet.",
@@ -526,6 +568,14 @@ const EN = {
   "keys.name": "Name",
   "keys.role": "Role",
   "keys.roleHint": "POS: tills, kiosks and the online store. ADMIN: the back office and this console.",
+  "keys.channels": "Sales channels",
+  "keys.channelsHint": "Where the key may price and commit sales. A GoPOS till and its kiosk share one key.",
+  "keys.onlineHint": "For the online store's key (GoOrder) only; a till and its kiosk do not need it.",
+  "keys.channelsAll": "all",
+  "keys.channelsAdmin": "An ADMIN key has every sales channel.",
+  "keys.channel.POS": "Till (POS)",
+  "keys.channel.KIOSK": "Kiosk",
+  "keys.channel.ONLINE": "Online store (ONLINE)",
   "keys.createdAt": "Created",
   "keys.revokedAt": "Revoked",
   "keys.current": "this session",
@@ -533,8 +583,20 @@ const EN = {
   "keys.revokeNamed": "Revoke key {name}",
   "keys.revokeTitle": "Revoke the key?",
   "keys.revokeConfirm": "The key “{name}” stops working at its next request.",
+  "keys.revokeConfirmCurrent": "“{name}” is the key of this session: it stops working and the console logs out. Then log in with another ADMIN key.",
+  "keys.lastAdmin": "last ADMIN key",
   "role.ADMIN": "ADMIN",
   "role.POS": "POS",
+  "error.LAST_ADMIN_KEY": "This is the location's last ADMIN key: create another ADMIN key before you revoke it.",
+  "error.CARD_NOT_FOUND": "No customer has this card. Scan it again, or look the customer up.",
+  "error.ALREADY_REFUNDED": "This sale has been refunded already.",
+  "error.IDEMPOTENCY_KEY_REUSED": "This request was sent already with other data. Close the dialog and try again.",
+  "error.FORBIDDEN": "This key may not do that.",
+  "error.FORBIDDEN.input.channel": "This key may not sell on this channel.",
+  "error.INVALID.channels": "Tick at least one channel: a POS key sells on the channels it has ticked.",
+  "error.INVALID.input.cashbackHoldDays": "The hold lasts 0 to 365 days.",
+  "error.TIMEOUT": "The server did not answer in time. Try again.",
+  "error.DATABASE_UNAVAILABLE": "The database is unavailable for a moment. Try again shortly.",
 };
 
 const DICTIONARIES = { pl: PL, en: EN };
@@ -579,6 +641,16 @@ function locale() {
   return LOCALES[current];
 }
 
+// The console's own sentence for an API error (by code and field, then by code), else the
+// server's message: the server words a message for its case (a clashing reference names it),
+// the console words the codes whose meaning does not depend on the case.
+export function errorText({ code, field, message }) {
+  const dictionary = DICTIONARIES[current];
+  if (code && field && dictionary[`error.${code}.${field}`]) return dictionary[`error.${code}.${field}`];
+  if (code && dictionary[`error.${code}`]) return dictionary[`error.${code}`];
+  return message;
+}
+
 // {amount: "1234.50", currency: "PLN"} as "1 234,50 zł" (pl) or "PLN 1,234.50" (en); the
 // amount string is formatted exactly, never through a float.
 export function money(value, { signed = false } = {}) {
@@ -611,6 +683,12 @@ export function dateTime(text) {
     timeStyle: "short",
     timeZone: place.timezone,
   }).format(new Date(text));
+}
+
+// A whole number of days: "1 dzień", "7 dni" (pl); "1 day", "7 days" (en).
+export function days(n) {
+  const forms = UNITS[current].DAY;
+  return `${n} ${forms[new Intl.PluralRules(locale()).select(n)] || forms.other}`;
 }
 
 export function every(n, unit) {

@@ -3,7 +3,7 @@
 
 import { html, useCallback, useEffect, useRef, useState } from "./vendor/htm-3.1.1/standalone.module.js";
 import { gql } from "./api.js";
-import { t } from "./i18n.js";
+import { errorText, t } from "./i18n.js";
 
 export { html, useCallback, useEffect, useRef, useState };
 
@@ -131,7 +131,7 @@ export function ConfirmDialog({ title, message, confirmLabel, onConfirm, onClose
 
 // The messages of the errors at `path` (an API field path such as "input.amount").
 export function errorsAt(errors, path) {
-  return errors.filter((e) => e.field === path || (e.field && e.field.startsWith(`${path}.`))).map((e) => e.message);
+  return errors.filter((e) => e.field === path || (e.field && e.field.startsWith(`${path}.`))).map(errorText);
 }
 
 // Errors that no field of the form shows: the form lists them at its top.
@@ -142,7 +142,7 @@ export function otherErrors(errors, paths) {
 export function ErrorSummary({ errors }) {
   if (!errors || !errors.length) return null;
   return html`<div class="alert error" role="alert">
-    ${errors.map((e) => html`<p>${e.message}</p>`)}
+    ${errors.map((e) => html`<p>${errorText(e)}</p>`)}
   </div>`;
 }
 
@@ -202,7 +202,7 @@ export function Badge({ status, label }) {
 }
 
 export function Loading({ error }) {
-  if (error) return html`<div class="alert error" role="alert">${error.message}</div>`;
+  if (error) return html`<div class="alert error" role="alert">${errorText(error)}</div>`;
   return html`<p class="loading" role="status">${t("common.loading")}</p>`;
 }
 

@@ -1,8 +1,9 @@
-// A customer's page: contact data, cards and groups (editable), the wallet with its history, the
-// customer's sales, and Więcej → Ustaw promocyjne kredyty.
+// A customer's page: contact data, cards and groups (editable), the wallet (the balance, and the
+// cashback held or owed when there is any) with its history, the customer's sales, and Więcej →
+// Ustaw promocyjne kredyty.
 
 import { mutate } from "../api.js";
-import { dateTime, money, t } from "../i18n.js";
+import { dateTime, errorText, money, t } from "../i18n.js";
 import {
   ErrorSummary,
   Field,
@@ -26,7 +27,7 @@ const CUSTOMER = `query Customer($id: ID!) {
     id firstName lastName email phone note createdAt
     cards { code number expiresOn }
     groups { id name }
-    wallet { balance { amount currency } }
+    wallet { balance { amount currency } held { amount currency } owed { amount currency } }
   }
   customerGroups { id name }
 }`;
@@ -161,13 +162,30 @@ function ContactForm({ customer, groups, onSaved }) {
       )}
       ${errors
         .filter((e) => e.field && e.field.startsWith("input.groupIds"))
-        .map((e) => html`<p class="field-error">${e.message}</p>`)}
+        .map((e) => html`<p class="field-error">${errorText(e)}</p>`)}
     </fieldset>
     <div class="actions">
       ${saved ? html`<span class="saved" role="status">${t("common.saved")}</span>` : null}
       <button type="submit" class="primary" disabled=${busy}>${t("common.save")}</button>
     </div>
   </form>`;
+}
+
+// Held and owed cashback, each only when there is some: most wallets have neither.
+function Pending({ wallet }) {
+  const shown = ["held", "owed"].filter((part) => /[1-9]/.test(wallet[part].amount));
+  if (!shown.length) return null;
+  return html`<dl class="pending">
+    ${shown.map(
+      (part) => html`<div key=${part}>
+        <dt>${t(`customer.${part}`)}</dt>
+        <dd>
+          <strong data-wallet=${part}>${money(wallet[part])}</strong>
+          <span class="hint">${t(`customer.${part}Hint`)}</span>
+        </dd>
+      </div>`,
+    )}
+  </dl>`;
 }
 
 // Kinds whose requested amount can differ from the change: REDUCE stops at zero, SET reaches a target.
@@ -263,6 +281,7 @@ export function CustomerPage({ id }) {
           <span>${t("customer.balance")}</span>
           <strong data-balance>${money(found.wallet.balance)}</strong>
         </p>
+        <${Pending} wallet=${found.wallet} />
       </section>
     </div>
     <section class="panel" aria-labelledby="history-title">

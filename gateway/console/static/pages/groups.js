@@ -1,7 +1,8 @@
-// Ustawienia > Grupy klientów: the list with member counts and connections; add, edit, delete.
+// Ustawienia > Grupy klientów: the list with member counts, cashback (and how long it is held)
+// and connections; add, edit, delete.
 
 import { decimal, gql, mutate } from "../api.js";
-import { percent, t } from "../i18n.js";
+import { days, percent, t } from "../i18n.js";
 import {
   Badge,
   ConfirmDialog,
@@ -20,7 +21,7 @@ import {
 } from "../ui.js";
 
 const GROUPS = `{
-  customerGroups { id name reference description cashbackPercent customerCount
+  customerGroups { id name reference description cashbackPercent cashbackHoldDays customerCount
                    connections { channel status detail } }
 }`;
 const REFERENCE = `query Reference($name: String!) { referenceFor(name: $name) }`;
@@ -31,7 +32,13 @@ const UPDATE = `mutation Update($id: ID!, $input: CustomerGroupInput!) {
   updateCustomerGroup(id: $id, input: $input) { group { id reference } errors { code field message } }
 }`;
 const DELETE = `mutation Delete($id: ID!) { deleteCustomerGroup(id: $id) { deletedId errors { code field message } } }`;
-const FIELDS = ["input.name", "input.reference", "input.description", "input.cashbackPercent"];
+const FIELDS = [
+  "input.name",
+  "input.reference",
+  "input.description",
+  "input.cashbackPercent",
+  "input.cashbackHoldDays",
+];
 
 export const CHANNEL_NAMES = { GOPOS: "GoPOS", GOORDER: "GoOrder" };
 
@@ -49,6 +56,7 @@ function GroupDialog({ group, onClose, onSaved }) {
   const [referenceEdited, setReferenceEdited] = useState(Boolean(group));
   const [description, setDescription] = useState(group ? group.description || "" : "");
   const [cashback, setCashback] = useState(group && group.cashbackPercent ? group.cashbackPercent : "");
+  const [holdDays, setHoldDays] = useState(group ? String(group.cashbackHoldDays) : "0");
   const [errors, setErrors] = useState([]);
   const [busy, setBusy] = useState(false);
   const settledName = useDebounced(name, 200);
@@ -71,6 +79,11 @@ function GroupDialog({ group, onClose, onSaved }) {
 
   const submit = async (event) => {
     event.preventDefault();
+    const hold = holdDays.trim();
+    if (hold && !/^\d+$/.test(hold)) {
+      setErrors([{ field: "input.cashbackHoldDays", message: t("groups.holdInvalid") }]);
+      return;
+    }
     setBusy(true);
     const input = {
       name,
@@ -78,6 +91,8 @@ function GroupDialog({ group, onClose, onSaved }) {
       reference: referenceEdited && reference.trim() ? reference : null,
       description: description || null,
       cashbackPercent: cashback.trim() ? decimal(cashback) : null,
+      // Empty is no hold, as 0 is; the server checks the range.
+      cashbackHoldDays: hold ? Number(hold) : null,
     };
     const { errors: problems } = group
       ? await mutate(UPDATE, { id: group.id, input })
@@ -115,6 +130,16 @@ function GroupDialog({ group, onClose, onSaved }) {
         inputmode="decimal"
         hint=${t("groups.cashbackHint")}
       />
+      <${TextInput}
+        label=${t("groups.holdDays")}
+        path="input.cashbackHoldDays"
+        errors=${errors}
+        value=${holdDays}
+        onInput=${setHoldDays}
+        inputmode="numeric"
+        class="short"
+        hint=${t("groups.holdHint")}
+      />
       <div class="actions">
         <button type="button" onClick=${onClose}>${t("common.cancel")}</button>
         <button type="submit" class="primary" disabled=${busy}>${t("common.save")}</button>
@@ -146,6 +171,7 @@ export function GroupsPage() {
               <th scope="col">${t("groups.reference")}</th>
               <th scope="col" class="number">${t("groups.members")}</th>
               <th scope="col" class="number">${t("groups.cashback")}</th>
+              <th scope="col" class="number">${t("groups.hold")}</th>
               <th scope="col">${t("groups.connections")}</th>
               <th scope="col"><span class="visually-hidden">${t("common.actions")}</span></th>
             </tr>
@@ -157,6 +183,7 @@ export function GroupsPage() {
                 <td><code>${g.reference}</code></td>
                 <td class="number">${g.customerCount}</td>
                 <td class="number">${g.cashbackPercent ? percent(g.cashbackPercent) : ""}</td>
+                <td class="number">${g.cashbackHoldDays ? days(g.cashbackHoldDays) : ""}</td>
                 <td class="badges">${g.connections.map((c) => html`<${ConnectionBadge} connection=${c} />`)}</td>
                 <td class="row-actions">
                   <button type="button" onClick=${() => setEditing(g)} aria-label=${t("groups.editNamed", { name: g.name })}>
