@@ -108,9 +108,14 @@ class ConnectionLimits:
     max_connections_per_client: int = 256
 
 
+DEFAULT_LIMITS = ConnectionLimits()
+
+
 def client_key(host: str) -> str:
     """What the per-client cap counts by: the address, an IPv6 one by its /64 (one client
     holds a whole /64), an IPv4-mapped IPv6 address as its IPv4 address."""
+    if ":" not in host:  # IPv4, as the socket names it
+        return host
     try:
         address = ipaddress.ip_address(host.partition("%")[0])
     except ValueError:
@@ -238,7 +243,9 @@ def _connections(server_state: ServerState) -> _Connections:
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a deadline per request head and connection caps."""
+    """uvicorn's httptools protocol with a deadline per request head and connection caps
+    (the defaults, when uvicorn is given the class by name: `--http
+    gateway.connections:GuardedHttpProtocol`)."""
 
     def __init__(
         self,
@@ -247,7 +254,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         app_state: dict[str, Any],
         _loop: asyncio.AbstractEventLoop | None = None,
         *,
-        limits: ConnectionLimits,
+        limits: ConnectionLimits = DEFAULT_LIMITS,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.limits = limits
