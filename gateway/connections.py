@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
 import functools
 import ipaddress
 import json
@@ -148,9 +147,8 @@ class Throttle:
 
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
-    trim: Callable[[int], int] | None = getattr(
-        ctypes.CDLL(ctypes.util.find_library("c")), "malloc_trim", None
-    )
+    """glibc's `malloc_trim`, from the symbols the process has loaded."""
+    trim: Callable[[int], int] | None = getattr(ctypes.CDLL(None), "malloc_trim", None)
     return trim
 
 
