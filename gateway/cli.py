@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
@@ -162,9 +163,19 @@ def _serve(
     args: argparse.Namespace, settings: Settings, factory: str = "gateway.app:app_factory"
 ) -> int:
     """uvicorn: on SIGTERM it stops accepting, gives the requests in flight
-    `GOCRM_SHUTDOWN_GRACE` seconds, then runs the lifespan's shutdown (jobs, pools)."""
+    `GOCRM_SHUTDOWN_GRACE` seconds, then runs the lifespan's shutdown (jobs, pools). Every
+    process guards its connections (`gateway.connections`)."""
     import uvicorn
 
+    from gateway.connections import ConnectionLimits, http_protocol, raise_open_file_limit
+
+    limits = ConnectionLimits(
+        header_timeout_seconds=settings.header_timeout_seconds,
+        max_connections=settings.max_connections,
+        max_connections_per_client=settings.max_connections_per_client,
+    )
+    if (warning := raise_open_file_limit(limits)) is not None:
+        logging.getLogger(__name__).warning(warning)
     # Once shut down, uvicorn raises the signal that stopped it again, for the handler it
     # found: a stop on SIGTERM that went as planned ends the command with status 0.
     signal.signal(signal.SIGTERM, _stopped)
@@ -175,7 +186,7 @@ def _serve(
         port=args.port,
         workers=args.workers,
         loop="uvloop",
-        http="httptools",
+        http=http_protocol(limits),
         log_config=None,
         access_log=False,
         proxy_headers=True,

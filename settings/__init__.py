@@ -93,6 +93,13 @@ class Settings:
     # the seconds a stopping process gives its requests (and a worker its jobs) to finish.
     workers: int | None = None
     shutdown_grace_seconds: int = 20
+    # Each server process closes a connection that has not sent a complete request head within
+    # `header_timeout_seconds` (of opening, or of its previous response), and answers 503 to
+    # connections beyond `max_connections` open at once, or `max_connections_per_client` from
+    # one client address.
+    header_timeout_seconds: float = 10.0
+    max_connections: int = 2_048
+    max_connections_per_client: int = 256
 
     @property
     def production(self) -> bool:
@@ -156,6 +163,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         worker_metrics_port=worker_port,
         workers=_integer(env, "GOCRM_WORKERS", 0) or None,
         shutdown_grace_seconds=_integer(env, "GOCRM_SHUTDOWN_GRACE", 20),
+        header_timeout_seconds=_number(env, "GOCRM_HEADER_TIMEOUT", 10.0),
+        max_connections=_integer(env, "GOCRM_MAX_CONNECTIONS", 2_048),
+        max_connections_per_client=_integer(env, "GOCRM_MAX_CONNECTIONS_PER_CLIENT", 256),
     )
 
 
