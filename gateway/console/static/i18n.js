@@ -299,6 +299,8 @@ const PL = {
   "error.INVALID.input.cashbackHoldDays": "Wstrzymanie trwa od 0 do 365 dni.",
   "error.TIMEOUT": "Serwer nie odpowiedział na czas. Spróbuj ponownie.",
   "error.DATABASE_UNAVAILABLE": "Baza danych jest chwilowo niedostępna. Spróbuj ponownie za chwilę.",
+  "error.RATE_LIMITED": "Zbyt wiele zapytań tym kluczem naraz. Spróbuj ponownie za chwilę.",
+  "error.TOO_MANY_CONNECTIONS": "Serwer jest przeciążony połączeniami. Spróbuj ponownie za chwilę.",
 };
 
 const EN = {
@@ -597,6 +599,8 @@ const EN = {
   "error.INVALID.input.cashbackHoldDays": "The hold lasts 0 to 365 days.",
   "error.TIMEOUT": "The server did not answer in time. Try again.",
   "error.DATABASE_UNAVAILABLE": "The database is unavailable for a moment. Try again shortly.",
+  "error.RATE_LIMITED": "Too many requests with this key at once. Try again in a moment.",
+  "error.TOO_MANY_CONNECTIONS": "The server has too many connections. Try again in a moment.",
 };
 
 const DICTIONARIES = { pl: PL, en: EN };
