@@ -190,6 +190,19 @@ def _new_balance(operation: Change, balance: str, amount: str, greatest: str) ->
     return _NEW_BALANCE[operation].format(b=balance, a=amount, greatest=greatest)
 
 
+def _described(change: Application, description: str | None) -> list[object]:
+    """The values of an entry's last columns (description, source, source id, period, actor,
+    time), as every statement here writes them."""
+    return [
+        description,
+        change.source,
+        str(change.source_id),
+        change.period,
+        change.actor,
+        change.now,
+    ]
+
+
 def _connection() -> BaseDBAsyncClient:
     client: BaseDBAsyncClient = connections.get("default")
     return client
@@ -227,12 +240,7 @@ async def _apply_postgres(
         [str(c) for c in customer_ids],
         change.kind,
         change.amount,
-        change.description,
-        change.source,
-        str(change.source_id),
-        change.period,
-        change.actor,
-        change.now,
+        *_described(change, change.description),
     ]
     if netted:
         values.append(change.netting_description)
@@ -252,12 +260,7 @@ async def _apply_sqlite(
     values += [change.amount] * amount_uses  # the delta expression
     values += [change.amount] * amount_uses  # the balance_after expression
     values += [
-        change.description,
-        change.source,
-        str(change.source_id),
-        change.period,
-        change.actor,
-        change.now,
+        *_described(change, change.description),
         str(change.location_id),
         *(str(c) for c in customer_ids),
     ]
@@ -292,14 +295,7 @@ async def _claw_back_sqlite(
     )
     values: list[object] = [v for row in rows for v in (row["customer_id"], row["balance_after"])]
     values += [str(change.location_id), change.amount, change.amount, change.amount]
-    values += [
-        change.netting_description,
-        change.source,
-        str(change.source_id),
-        change.period,
-        change.actor,
-        change.now,
-    ]
+    values += _described(change, change.netting_description)
     _, clawed = await db.execute_query(sql, values)
     return {str(row["customer_id"]): int(row["requested_amount"]) for row in clawed}
 

@@ -8,18 +8,12 @@ readable error; any other failure ends it FAILED after a bounded number of attem
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
-import asyncpg
 import pytest
 from tortoise import connections
 
@@ -34,6 +28,7 @@ from settings import Settings
 from tasks.inprocess import InProcessDispatcher
 from tests.builders import GET_OPERATION, SET_CREDITS
 from tests.helpers import Api, create_customer
+from tests.migrations import run_script, scratch_database
 
 OVERFLOW = (
     "A balance would exceed the maximum of 10000000000000.00 PLN; "
@@ -345,13 +340,8 @@ async def test_migration_0002_keeps_the_data_and_moves_the_idempotency_keys(
     """From a database at 0001 holding keys in both old tables (one key in both, as the old
     race allowed), 0002 keeps every row, copies each key once (the older record keeps a key
     held twice) and adds the balance range."""
-    if database.is_sqlite:
-        url = f"sqlite://{tmp_path / 'at-0001.sqlite3'}"
-        async with _nothing():
-            result = await _run_child(url)
-    else:
-        async with _scratch_postgres(database) as url:
-            result = await _run_child(url)
+    async with scratch_database(database, tmp_path) as url:
+        result = await run_script(_MIGRATE_FROM_0001, url)
 
     assert result == {
         "keys": [
@@ -362,38 +352,3 @@ async def test_migration_0002_keeps_the_data_and_moves_the_idempotency_keys(
         "customer": [700, None],
         "negative_refused": True,
     }
-
-
-@asynccontextmanager
-async def _nothing() -> AsyncIterator[None]:
-    yield
-
-
-@asynccontextmanager
-async def _scratch_postgres(database: Settings) -> AsyncIterator[str]:
-    server, _, _ = database.database_url.rpartition("/")
-    name = f"gocrm_migration_{uuid4().hex[:8]}"
-    admin = await asyncpg.connect(f"{server}/postgres")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"{server}/{name}"
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-async def _run_child(url: str) -> dict[str, Any]:
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        _MIGRATE_FROM_0001,
-        url,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await child.communicate()
-    assert child.returncode == 0, err.decode()
-    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
-    return result

@@ -9,18 +9,10 @@ take as owed, on the refund and on the (live) customer.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
-from uuid import uuid4
-
-import asyncpg  # type: ignore[import-untyped]
 
 from settings import Settings
+from tests.migrations import run_script, scratch_database
 
 # Run in a process of its own: Tortoise's connections are global, and the suite's are open.
 _MIGRATE_FROM_0005 = """
@@ -29,6 +21,7 @@ from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
 from models.config import tortoise_config
 from settings import Settings
+from tests.migrations import run_script, scratch_database
 
 L = "00000000-0000-7000-8000-00000000000a"
 ADMIN, TILL = "00000000-0000-7000-8000-0000000000f1", "00000000-0000-7000-8000-0000000000f2"
@@ -166,8 +159,8 @@ GONE_SALE = "00000000-0000-7000-8000-0000000000c3"
 async def test_migration_0006_upgrades_a_filled_database_and_records_what_was_lost(
     database: Settings, tmp_path: Path
 ) -> None:
-    async with _scratch(database, tmp_path) as url:
-        result = await _run_child(url)
+    async with scratch_database(database, tmp_path) as url:
+        result = await run_script(_MIGRATE_FROM_0005, url)
 
     assert result["keys"] == [["admin", "ADMIN", "POS,KIOSK,ONLINE"], ["till", "POS", "POS,KIOSK"]]
     # every balance kept and still the sum of its entries; the 2.50 the reversal could not
@@ -185,36 +178,3 @@ async def test_migration_0006_upgrades_a_filled_database_and_records_what_was_lo
     ]
     assert result["schedules"] == [["00000000-0000-7000-8000-0000000000d1", 200, None]]
     assert result["negative_owed_refused"] is True
-
-
-@asynccontextmanager
-async def _scratch(database: Settings, tmp_path: Path) -> AsyncIterator[str]:
-    if database.is_sqlite:
-        yield f"sqlite://{tmp_path / 'at-0005.sqlite3'}"
-        return
-    server, _, _ = database.database_url.rpartition("/")
-    name = f"gocrm_migration_{uuid4().hex[:8]}"
-    admin = await asyncpg.connect(f"{server}/postgres")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"{server}/{name}"
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-async def _run_child(url: str) -> dict[str, Any]:
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        _MIGRATE_FROM_0005,
-        url,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await child.communicate()
-    assert child.returncode == 0, err.decode()
-    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
-    return result

@@ -8,15 +8,10 @@ what a sync writes reads back exactly, so that the same snapshot again writes no
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 from tortoise import Tortoise, connections
 from tortoise.migrations.autodetector import MigrationAutodetector
@@ -44,6 +39,7 @@ from models.integrations import (
 from models.mirror import Mirrored
 from settings import Settings
 from tests.builders import sql_statements
+from tests.migrations import run_script, scratch_database
 
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
 T1 = T0 + timedelta(hours=1)
@@ -145,40 +141,13 @@ asyncio.run(main(sys.argv[1]))
 """
 
 
-@asynccontextmanager
-async def _scratch_database(database: Settings, tmp_path: Path) -> AsyncIterator[str]:
-    if database.is_sqlite:
-        yield f"sqlite://{tmp_path / 'at-0002.sqlite3'}"
-        return
-    server, _, _ = database.database_url.rpartition("/")
-    name = f"gocrm_mirror_{uuid4().hex[:8]}"
-    admin = await asyncpg.connect(f"{server}/postgres")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"{server}/{name}"
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
 async def test_migration_0003_gives_existing_locations_sync_version_zero(
     database: Settings, tmp_path: Path
 ) -> None:
-    async with _scratch_database(database, tmp_path) as url:
-        child = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            _MIGRATE_FROM_0002,
-            url,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await child.communicate()
+    async with scratch_database(database, tmp_path) as url:
+        result = await run_script(_MIGRATE_FROM_0002, url)
 
-    assert child.returncode == 0, err.decode()
-    assert json.loads(out.decode().strip().splitlines()[-1]) == [["L", 0]]
+    assert result == [["L", 0]]
 
 
 # ------------------------------------------------------------------- one unfinished sync run
