@@ -313,9 +313,10 @@ async def run_operation(runtime: Runtime, operation_id: UUID) -> None:
             async for chunk in _operation_targets(row, runtime.chunk_size):
                 attempt.stop_if_asked()
                 async with transaction() as db:
+                    await attempt.hold(db)
                     applied = await apply_chunk(chunk, change, db)
-                    done += len(chunk)
-                    await attempt.beat(db, processed=min(done, total))
+                done += len(chunk)
+                await attempt.beat(processed=min(done, total))
                 metrics.entries_written(change.kind, applied)
                 await asyncio.sleep(0)  # in-process, let requests run between chunks
         except Exception as exc:
