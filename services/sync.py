@@ -10,8 +10,9 @@ queued or running gets `SyncAlreadyRunning` with that run. `run_sync` follows th
    once, with the adapter's readable message, which names the upstream);
 3. converts it into mirror rows in the location's currency (`domain.sync`; data that would
    price wrong fails the run at once, and the mirror keeps what it had);
-4. in one transaction writes only what changed, marks what vanished as removed, and bumps the
-   location's sync version when anything was written.
+4. writes only what changed and marks what vanished as removed, in chunks of at most
+   `Runtime.chunk_size` rows, each a transaction of its own that bumps the location's sync
+   version; no transaction lasts longer than a chunk.
 
 A second run over the same data writes nothing. The connections of CRM groups are not stored:
 they are derived from the mirror when read (`mirror_view`, `group_links`), so a group whose
@@ -20,9 +21,10 @@ reference is edited links anew at once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,7 +57,7 @@ from domain.sync import (
 )
 from domain.upstream import Channel, GoorderCredentials, GoposCredentials
 from models import mirror
-from models.db import IntegrityError, transaction
+from models.db import IntegrityError, Transaction, transaction
 from models.entities import CustomerGroup, Location
 from models.integrations import (
     Integration,
@@ -250,36 +252,105 @@ async def _fetch(
         raise PermanentFailure(error.message) from error
 
 
+Step = Callable[[Sequence[Any], Transaction], Awaitable[int]]
+
+
+def _pos_steps(
+    location_id: UUID,
+    rows: GoposRows,
+    existing: tuple[dict[str, MirrorPosGroup], set[str], dict[str, MirrorDiscount], set[str]],
+    now: datetime,
+) -> list[tuple[Step, Sequence[Any]]]:
+    """The GoPOS writes, in order: a group never names a discount not yet written, and
+    nothing is marked removed before what replaces it is there."""
+    groups, removed_groups, discounts, removed_discounts = existing
+    group_diff = diff_rows(groups, rows.groups, removed_groups)
+    discount_diff = diff_rows(discounts, rows.discounts, removed_discounts)
+
+    async def discounts_up(items: Sequence[Any], db: Transaction) -> int:
+        return await mirror.upsert_pos_discounts(location_id, items, now, db)
+
+    async def groups_up(items: Sequence[Any], db: Transaction) -> int:
+        return await mirror.upsert_pos_groups(location_id, items, now, db)
+
+    async def groups_gone(items: Sequence[Any], db: Transaction) -> int:
+        return await mirror.mark_removed(PosGroupMirror, location_id, items, now, db)
+
+    async def discounts_gone(items: Sequence[Any], db: Transaction) -> int:
+        return await mirror.mark_removed(PosDiscountMirror, location_id, items, now, db)
+
+    return [
+        (discounts_up, discount_diff.upserts),
+        (groups_up, group_diff.upserts),
+        (groups_gone, group_diff.removals),
+        (discounts_gone, discount_diff.removals),
+    ]
+
+
+def _promotion_steps(
+    location_id: UUID,
+    rows: GoorderRows,
+    existing: tuple[dict[str, MirrorPromotion], set[str]],
+    now: datetime,
+) -> list[tuple[Step, Sequence[Any]]]:
+    promotions, removed = existing
+    diff = diff_rows(promotions, rows.promotions, removed)
+
+    async def up(items: Sequence[Any], db: Transaction) -> int:
+        return await mirror.upsert_promotions(location_id, items, now, db)
+
+    async def gone(items: Sequence[Any], db: Transaction) -> int:
+        return await mirror.mark_removed(OrderPromotionMirror, location_id, items, now, db)
+
+    return [(up, diff.upserts), (gone, diff.removals)]
+
+
+def _chunks(
+    steps: Sequence[tuple[Step, Sequence[Any]]], size: int
+) -> Iterator[list[tuple[Step, Sequence[Any]]]]:
+    """The steps' rows, in order, `size` rows at most a chunk."""
+    chunk: list[tuple[Step, Sequence[Any]]] = []
+    room = size
+    for step, items in steps:
+        start = 0
+        while start < len(items):
+            part = items[start : start + room]
+            chunk.append((step, part))
+            start += len(part)
+            room -= len(part)
+            if room == 0:
+                yield chunk
+                chunk, room = [], size
+    if chunk:
+        yield chunk
+
+
 async def _write(
     attempt: Attempt, location_id: UUID, rows: GoposRows | GoorderRows, now: datetime
 ) -> int:
-    """Bring the mirror up to date in one transaction, if this is still the run's attempt;
-    returns the rows written."""
-    async with transaction() as db:
-        await attempt.beat(db)  # raises AttemptLost (and writes nothing) when taken over
-        if isinstance(rows, GoposRows):
-            groups, removed_groups, discounts, removed_discounts = await mirror.existing_pos(
-                location_id, db
-            )
-            group_diff = diff_rows(groups, rows.groups, removed_groups)
-            discount_diff = diff_rows(discounts, rows.discounts, removed_discounts)
-            written = await mirror.upsert_pos_discounts(location_id, discount_diff.upserts, now, db)
-            written += await mirror.mark_removed(
-                PosDiscountMirror, location_id, discount_diff.removals, now, db
-            )
-            written += await mirror.upsert_pos_groups(location_id, group_diff.upserts, now, db)
-            written += await mirror.mark_removed(
-                PosGroupMirror, location_id, group_diff.removals, now, db
-            )
-        else:
-            promotions, removed = await mirror.existing_promotions(location_id, db)
-            diff = diff_rows(promotions, rows.promotions, removed)
-            written = await mirror.upsert_promotions(location_id, diff.upserts, now, db)
-            written += await mirror.mark_removed(
-                OrderPromotionMirror, location_id, diff.removals, now, db
-            )
-        if written:
-            await mirror.bump_sync_version(location_id, db)
+    """Bring the mirror up to date, if this is still the run's attempt; returns the rows
+    written. What to write is worked out first; then it is written in chunks of at most
+    `Runtime.chunk_size` rows, each in a transaction of its own that bumps the location's sync
+    version (a quote never keeps prices that a committed chunk changed). Each chunk's rows are
+    added to the run's `written` once it has committed, so the count adds up over attempts."""
+    if isinstance(rows, GoposRows):
+        steps = _pos_steps(location_id, rows, await mirror.existing_pos(location_id), now)
+    else:
+        existing = await mirror.existing_promotions(location_id)
+        steps = _promotion_steps(location_id, rows, existing, now)
+    written = 0
+    for chunk in _chunks(steps, attempt.runtime.chunk_size):
+        attempt.stop_if_asked()
+        async with transaction() as db:
+            await attempt.hold(db)  # raises AttemptLost (and writes nothing) when taken over
+            count = 0
+            for step, items in chunk:
+                count += await step(items, db)
+            if count:
+                await mirror.bump_sync_version(location_id, db)
+        written += count
+        await attempt.beat(add={"written": count})
+        await asyncio.sleep(0)  # in-process, let requests run between chunks
     return written
 
 
@@ -325,12 +396,8 @@ async def run_sync(runtime: Runtime, sync_run_id: UUID) -> None:
             time.perf_counter() - started,
             f"; notes: {' '.join(notes)}" if notes else "",
         )
-        return {
-            "fetched": len(fetched.objects),
-            "linked": linked,
-            "unmatched": unmatched,
-            "written": written,
-        }
+        # `written` is left as the chunks added it up, over every attempt of the run.
+        return {"fetched": len(fetched.objects), "linked": linked, "unmatched": unmatched}
 
     status = await run_attempt(SYNC_RUNS, row.id, runtime, work, attempts=row.attempts)
     metrics.sync_attempt(channel, status)
