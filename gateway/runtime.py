@@ -58,6 +58,7 @@ def build_runtime(
         inline_limit=settings.job_inline_limit,
         sync_deadline_seconds=settings.sync_deadline_seconds,
         sync_interval_seconds=settings.sync_interval_seconds,
+        mirror_max_objects=settings.mirror_max_objects,
     )
     return attached(runtime)
 

@@ -105,6 +105,9 @@ class Runtime:
     # integration is synchronised by the periodic check (None: only when asked).
     sync_deadline_seconds: float = 60.0
     sync_interval_seconds: float | None = None
+    # The most objects one sync may mirror from an upstream (GoPOS groups and discounts
+    # together, GoOrder promotions).
+    mirror_max_objects: int = 20_000
     # Each location's synced GoPOS and GoOrder offers, as the checkout reads them, per sync version.
     mirrors: VersionedCache[UUID, Any] = field(default_factory=lambda: VersionedCache(1_000))
     # Set when the process is stopping (SIGTERM): jobs end their attempt after the chunk in hand.

@@ -7,7 +7,8 @@ queued or running gets `SyncAlreadyRunning` with that run. `run_sync` follows th
 
 1. opens the stored credentials (a secret sealed with another key fails the run at once);
 2. reads the whole upstream, outside any transaction (an upstream failure fails the run at
-   once, with the adapter's readable message, which names the upstream);
+   once, with the adapter's readable message, which names the upstream); an upstream holding
+   more than `Runtime.mirror_max_objects` objects fails it too, and reading stops there;
 3. converts it into mirror rows in the location's currency (`domain.sync`; data that would
    price wrong fails the run at once, and the mirror keeps what it had);
 4. writes only what changed and marks what vanished as removed, in chunks of at most
@@ -55,7 +56,7 @@ from domain.sync import (
     promotion_object,
     unmatched_references,
 )
-from domain.upstream import Channel, GoorderCredentials, GoposCredentials
+from domain.upstream import Channel, GoorderCredentials, GoposCredentials, too_many_objects
 from models import mirror
 from models.db import IntegrityError, Transaction, transaction
 from models.entities import CustomerGroup, Location
@@ -228,21 +229,33 @@ async def _credentials(
     return credentials
 
 
+def _check_cap(channel: Channel, count: int, cap: int) -> None:
+    if count > cap:
+        raise PermanentFailure(too_many_objects(channel, count, cap, read_so_far=False))
+
+
 async def _fetch(
     runtime: Runtime,
     credentials: GoposCredentials | GoorderCredentials,
     currency: str,
     minor_units: int,
 ) -> _Fetched:
-    """The upstream's data as mirror rows; no transaction is open meanwhile."""
-    deadline = runtime.sync_deadline_seconds
+    """The upstream's data as mirror rows; no transaction is open meanwhile. More objects
+    than `Runtime.mirror_max_objects` fail the run, before anything is converted or written."""
+    deadline, cap = runtime.sync_deadline_seconds, runtime.mirror_max_objects
     try:
         if isinstance(credentials, GoposCredentials):
-            pos = await fetch_gopos(runtime.upstreams, credentials, deadline=deadline)
+            pos = await fetch_gopos(
+                runtime.upstreams, credentials, deadline=deadline, max_objects=cap
+            )
+            _check_cap(Channel.GOPOS, len(pos.groups) + len(pos.discounts), cap)
             pos_rows = gopos_rows(pos, currency, minor_units)
             objects = tuple(group_object(g, removed=False) for g in pos_rows.groups)
             return _Fetched(pos_rows, objects)
-        order = await fetch_goorder(runtime.upstreams, credentials, deadline=deadline)
+        order = await fetch_goorder(
+            runtime.upstreams, credentials, deadline=deadline, max_objects=cap
+        )
+        _check_cap(Channel.GOORDER, len(order.promotions), cap)
         order_rows = goorder_rows(order, currency, minor_units)
         objects = tuple(promotion_object(p, removed=False) for p in order_rows.promotions)
         return _Fetched(order_rows, objects)

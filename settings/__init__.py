@@ -54,6 +54,9 @@ class Settings:
     # every configured integration (off unless set).
     sync_deadline_seconds: float = 60.0
     sync_interval_seconds: float | None = None
+    # A location's mirror of an upstream: at most this many objects (GoPOS groups and discounts
+    # together, GoOrder promotions).
+    mirror_max_objects: int = 20_000
     upstream_max_in_flight: int = 8
     # Networks an upstream base URL may resolve to besides public addresses; None: any address
     # (the default outside production, where the simulators run on loopback).
@@ -123,6 +126,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         job_timeout_seconds=_integer(env, "GOCRM_JOB_TIMEOUT", 3_600),
         sync_deadline_seconds=_number(env, "GOCRM_SYNC_DEADLINE", 60.0),
         sync_interval_seconds=_number(env, "GOCRM_SYNC_INTERVAL", 0.0) or None,
+        mirror_max_objects=_integer(env, "GOCRM_MIRROR_MAX_OBJECTS", 20_000),
         upstream_max_in_flight=_integer(env, "GOCRM_UPSTREAM_MAX_IN_FLIGHT", 8),
         upstream_allow=_upstream_allow(env, production=mode == "production"),
         secret_key=env.get("GOCRM_SECRET_KEY") or None,
