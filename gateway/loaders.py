@@ -55,8 +55,13 @@ async def _schedule_failures(keys: Sequence[UUID]) -> list[str | None]:
     return [found.get(k) for k in keys]
 
 
-async def _mirrors(keys: Sequence[UUID]) -> list[sync.MirrorView]:
-    return [await sync.mirror_view(location_id) for location_id in keys]
+async def _connections(keys: Sequence[GroupKey]) -> list[tuple[sync.GroupLink, ...]]:
+    found: dict[GroupKey, tuple[sync.GroupLink, ...]] = {}
+    for location_id in dict.fromkeys(key.location_id for key in keys):
+        mine = [key for key in keys if key.location_id == location_id]
+        links = await sync.group_links(location_id, [(key.id, key.reference) for key in mine])
+        found.update((key, links[key.id]) for key in mine)
+    return [found[key] for key in keys]
 
 
 @dataclass(frozen=True)
@@ -97,21 +102,7 @@ class Loaders:
         return DataLoader(load_fn=_schedule_failures)
 
     @cached_property
-    def mirrors(self) -> DataLoader[UUID, sync.MirrorView]:
-        """A location's GoPOS and GoOrder mirror, read once per request."""
-        return DataLoader(load_fn=_mirrors)
-
-    @cached_property
     def connections(self) -> DataLoader[GroupKey, tuple[sync.GroupLink, ...]]:
-        """The connections of CRM groups, matched against the mirror once per batch."""
-
-        async def load(keys: Sequence[GroupKey]) -> list[tuple[sync.GroupLink, ...]]:
-            found: dict[GroupKey, tuple[sync.GroupLink, ...]] = {}
-            for location_id in dict.fromkeys(key.location_id for key in keys):
-                mine = [key for key in keys if key.location_id == location_id]
-                view = await self.mirrors.load(location_id)
-                links = sync.group_links(view, [(key.id, key.reference) for key in mine])
-                found.update((key, links[key.id]) for key in mine)
-            return [found[key] for key in keys]
-
-        return DataLoader(load_fn=load)
+        """The connections of CRM groups, read from the mirror by their references once per
+        batch."""
+        return DataLoader(load_fn=_connections)

@@ -16,8 +16,10 @@ queued or running gets `SyncAlreadyRunning` with that run. `run_sync` follows th
    version; no transaction lasts longer than a chunk.
 
 A second run over the same data writes nothing. The connections of CRM groups are not stored:
-they are derived from the mirror when read (`mirror_view`, `group_links`), so a group whose
-reference is edited links anew at once.
+they are derived from the mirror when read (`group_links`), so a group whose reference is
+edited links anew at once. Reads never load a location's whole mirror: connections and
+unmatched references come from indexed statements over the references CRM groups use, and a
+page of the mirror reads the ids and names it is ordered by, then that page's rows.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -38,22 +40,29 @@ from adapters.secrets import SecretKeyMismatch, SecretTokenError
 from domain.errors import DomainError, ErrorCode, UserError, fail
 from domain.ids import parse_id
 from domain.jobs import UNFINISHED, JobStatus
+from domain.paging import items_after
+from domain.references import normalise_reference
 from domain.sync import (
-    Connection,
+    MAX_LISTED,
+    NO_MATCHES,
     ConnectionStatus,
     GoorderRows,
     GoposRows,
+    Matches,
     MirrorDiscount,
     MirrorObject,
     MirrorPosGroup,
     MirrorPromotion,
     SyncDataError,
+    connection,
     connections,
     diff_rows,
     goorder_rows,
     gopos_rows,
     group_object,
+    never_synced,
     promotion_object,
+    reference_key,
     unmatched_references,
 )
 from domain.upstream import Channel, GoorderCredentials, GoposCredentials, too_many_objects
@@ -67,7 +76,7 @@ from models.integrations import (
     PosGroupMirror,
     SyncRun,
 )
-from models.mirror import Mirrored
+from models.mirror import Matched, Mirrored
 from services import metrics
 from services.access import currency_minor_units
 from services.integrations import get_integration, open_credentials
@@ -432,34 +441,42 @@ class PromotionView:
     removed: bool
 
 
-@dataclass(frozen=True)
-class MirrorView:
-    """A location's mirror of both upstreams, read once for a request."""
-
-    pos_groups: tuple[PosGroupView, ...]  # by name, removed ones included
-    promotions: tuple[PromotionView, ...]  # by name, removed ones included
-    synced: frozenset[Channel]  # channels with a succeeded sync
-
-    def objects(self, channel: Channel) -> list[MirrorObject]:
-        if channel is Channel.GOPOS:
-            return [group_object(g.group, removed=g.removed) for g in self.pos_groups]
-        return [promotion_object(p.promotion, removed=p.removed) for p in self.promotions]
+def _by_name(item: tuple[str, str]) -> tuple[str, str]:
+    external_id, name = item
+    return name.casefold(), external_id
 
 
-async def mirror_view(location_id: UUID) -> MirrorView:
-    groups = await mirror.pos_groups(location_id)
-    discounts = await mirror.pos_discounts_by_id(location_id)
-    promotions = await mirror.promotions(location_id)
-    synced = await (
-        SyncRun.filter(location_id=location_id, status=JobStatus.SUCCEEDED)
-        .distinct()
-        .values_list("channel", flat=True)
-    )
-    return MirrorView(
-        pos_groups=tuple(_pos_group(item, discounts) for item in groups),
-        promotions=tuple(PromotionView(item.row, item.removed) for item in promotions),
-        synced=frozenset(Channel(str(channel)) for channel in synced),
-    )
+async def _page_ids(
+    channel: Channel, location_id: UUID, first: int, after: str | None
+) -> list[str]:
+    """The external ids of a page of the channel's mirror by name (then external id), after
+    the object whose external id is `after`. Only ids and names are read to order it."""
+    ordered = sorted(await mirror.names(channel, location_id), key=_by_name)
+    page = items_after(ordered, first, after, key=lambda item: item[0])
+    return [external_id for external_id, _ in page]
+
+
+async def pos_groups_page(
+    location_id: UUID, first: int, after: str | None
+) -> tuple[PosGroupView, ...]:
+    """`first` of the location's GoPOS groups by name (removed ones included), after the one
+    whose external id is `after`, with their discounts. Raises `DomainError` on `first` or
+    `after`."""
+    ids = await _page_ids(Channel.GOPOS, location_id, first, after)
+    groups = await mirror.pos_groups_by_id(location_id, ids)
+    discount_ids = sorted({i for item in groups.values() for i in item.row.discount_ids})
+    discounts = await mirror.pos_discounts(location_id, discount_ids)
+    return tuple(_pos_group(groups[i], discounts) for i in ids if i in groups)
+
+
+async def promotions_page(
+    location_id: UUID, first: int, after: str | None
+) -> tuple[PromotionView, ...]:
+    """`first` of the location's GoOrder promotions by name (removed ones included), after the
+    one whose external id is `after`. Raises `DomainError` on `first` or `after`."""
+    ids = await _page_ids(Channel.GOORDER, location_id, first, after)
+    found = await mirror.promotions_by_id(location_id, ids)
+    return tuple(PromotionView(found[i].row, found[i].removed) for i in ids if i in found)
 
 
 def _pos_group(
@@ -480,42 +497,102 @@ class GroupLink:
     promotion: PromotionView | None = None  # GOORDER, when linked
 
 
-def group_links(
-    view: MirrorView, groups: Sequence[tuple[UUID, str]]
+async def synced_channels(location_id: UUID) -> frozenset[Channel]:
+    """The channels of the location with a succeeded sync."""
+    synced = await (
+        SyncRun.filter(location_id=location_id, status=JobStatus.SUCCEEDED)
+        .distinct()
+        .values_list("channel", flat=True)
+    )
+    return frozenset(Channel(str(channel)) for channel in synced)
+
+
+async def group_links(
+    location_id: UUID, groups: Sequence[tuple[UUID, str]]
 ) -> dict[UUID, tuple[GroupLink, ...]]:
-    """The connections of CRM groups `(id, reference)` to every channel, matched against the
-    mirror once per channel for the whole batch."""
-    by_channel: dict[Channel, dict[UUID, Connection]] = {
-        channel: connections(groups, channel, view.objects(channel), synced=channel in view.synced)
-        for channel in Channel
-    }
-    pos = {g.group.external_id: g for g in view.pos_groups}
-    promotions = {p.promotion.external_id: p for p in view.promotions}
-    return {
-        group_id: tuple(
-            _link(channel, by_channel[channel][group_id], pos, promotions) for channel in Channel
-        )
-        for group_id, _ in groups
-    }
+    """The connections of the location's CRM groups `(id, reference)` to every channel. The
+    mirror is read only where the groups' references are (an indexed statement per channel
+    for the whole batch, and one for the linked GoPOS groups' discounts), however large it is;
+    `domain.sync.connection` says what each group's matches make of it."""
+    synced = await synced_channels(location_id)
+    keys = sorted({key for _, reference in groups if (key := reference_key(reference))})
+    links: dict[UUID, list[GroupLink]] = {group_id: [] for group_id, _ in groups}
+    for channel in Channel:
+        if channel not in synced:
+            never = never_synced(channel)
+            for group_id, _ in groups:
+                links[group_id].append(GroupLink(channel, never.status, never.detail))
+            continue
+        if channel is Channel.GOPOS:
+            found = await _pos_links(location_id, groups, keys)
+        else:
+            found = await _promotion_links(location_id, groups, keys)
+        for group_id, _ in groups:
+            links[group_id].append(found[group_id])
+    return {group_id: tuple(found) for group_id, found in links.items()}
 
 
-def _link(
-    channel: Channel,
-    connection: Connection,
-    pos: Mapping[str, PosGroupView],
-    promotions: Mapping[str, PromotionView],
-) -> GroupLink:
-    linked = connection.external_id
-    return GroupLink(
-        channel=channel,
-        status=connection.status,
-        detail=connection.detail,
-        pos_group=pos.get(linked) if linked and channel is Channel.GOPOS else None,
-        promotion=promotions.get(linked) if linked and channel is Channel.GOORDER else None,
+def _matches(matched: Matched[Any] | None, objects: Sequence[MirrorObject]) -> Matches:
+    if matched is None:
+        return NO_MATCHES
+    return Matches(
+        counting=tuple(o for o in objects if o.counts),
+        counting_total=matched.counting_total,
+        others=tuple(o for o in objects if not o.counts),
+        others_total=matched.others_total,
     )
 
 
-async def unmatched(location_id: UUID, channel: Channel, view: MirrorView) -> tuple[str, ...]:
-    """References of the channel's upstream objects (not removed) that no CRM group has."""
+async def _pos_links(
+    location_id: UUID, groups: Sequence[tuple[UUID, str]], keys: Sequence[str]
+) -> dict[UUID, GroupLink]:
+    found = await mirror.pos_groups_matching(location_id, keys, MAX_LISTED)
+    linked: dict[UUID, Mirrored[MirrorPosGroup]] = {}
+    result: dict[UUID, GroupLink] = {}
+    for group_id, reference in groups:
+        key = reference_key(reference)
+        matched = found.get(key) if key else None
+        rows = matched.rows if matched else ()
+        objects = [group_object(item.row, removed=item.removed) for item in rows]
+        link = connection(reference, _matches(matched, objects), Channel.GOPOS)
+        if link.external_id is not None:
+            linked[group_id] = next(i for i in rows if i.row.external_id == link.external_id)
+        result[group_id] = GroupLink(Channel.GOPOS, link.status, link.detail)
+    discount_ids = sorted({i for item in linked.values() for i in item.row.discount_ids})
+    discounts = await mirror.pos_discounts(location_id, discount_ids)
+    for group_id, item in linked.items():
+        result[group_id] = replace(result[group_id], pos_group=_pos_group(item, discounts))
+    return result
+
+
+async def _promotion_links(
+    location_id: UUID, groups: Sequence[tuple[UUID, str]], keys: Sequence[str]
+) -> dict[UUID, GroupLink]:
+    found = await mirror.promotions_matching(location_id, keys, MAX_LISTED)
+    result: dict[UUID, GroupLink] = {}
+    for group_id, reference in groups:
+        key = reference_key(reference)
+        matched = found.get(key) if key else None
+        rows = matched.rows if matched else ()
+        objects = [promotion_object(item.row, removed=item.removed) for item in rows]
+        link = connection(reference, _matches(matched, objects), Channel.GOORDER)
+        promotion = None
+        if link.external_id is not None:
+            item = next(i for i in rows if i.row.external_id == link.external_id)
+            promotion = PromotionView(item.row, item.removed)
+        result[group_id] = GroupLink(Channel.GOORDER, link.status, link.detail, None, promotion)
+    return result
+
+
+UNMATCHED_SHOWN = 100
+"""How many unmatched references `unmatched` lists at most: a hostile upstream may hold
+thousands of distinct ones."""
+
+
+async def unmatched(location_id: UUID, channel: Channel) -> tuple[str, ...]:
+    """The first `UNMATCHED_SHOWN` references of the channel's upstream objects (not removed)
+    that no CRM group has, sorted: as `domain.sync.unmatched_references` spells them, from one
+    indexed statement."""
     groups = await _group_references(location_id)
-    return unmatched_references((ref for _, ref in groups), view.objects(channel))
+    known = sorted({normalise_reference(r) for _, r in groups if r is not None})
+    return tuple(await mirror.unmatched_references(location_id, channel, known, UNMATCHED_SHOWN))
