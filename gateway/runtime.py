@@ -7,6 +7,7 @@ after reading the settings once at start-up; everything below receives the runti
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from adapters.http import HttpConfig, TransportFactory, UpstreamClients
@@ -59,6 +60,7 @@ def build_runtime(
         sync_deadline_seconds=settings.sync_deadline_seconds,
         sync_interval_seconds=settings.sync_interval_seconds,
         mirror_max_objects=settings.mirror_max_objects,
+        mirror_retention=timedelta(days=settings.mirror_retention_days),
     )
     return attached(runtime)
 

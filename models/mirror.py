@@ -33,6 +33,7 @@ from domain.sync import (
     PromotionType,
 )
 from domain.upstream import Channel
+from models import statements
 from models.integrations import OrderPromotionMirror, PosDiscountMirror, PosGroupMirror, SyncRun
 
 BATCH_ROWS = 500
@@ -674,3 +675,22 @@ async def promotions_by_id(
         .values(*_PROMOTION_READ)
     )
     return {str(row["external_id"]): _promotion_row(row) for row in rows}
+
+
+# ------------------------------------------------------------------------------------- purge
+
+_PURGE = (
+    'DELETE FROM "{table}" WHERE id IN (SELECT id FROM "{table}" WHERE removed'
+    " AND updated_at < $1 ORDER BY updated_at LIMIT $2{skip})"
+)
+
+
+async def purge_removed(model: MirrorModel, before: datetime, batch: int) -> int:
+    """Delete up to `batch` rows of one mirror table marked removed before `before`, the
+    oldest first (the (removed, updated_at) index); returns how many. On PostgreSQL a row that
+    a sync holds is skipped, never waited for."""
+    postgres = _is_postgres(None)
+    sql = _PURGE.format(
+        table=model._meta.db_table, skip=" FOR UPDATE SKIP LOCKED" if postgres else ""
+    )
+    return await statements.execute(sql, [_utc(before), batch])

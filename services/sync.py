@@ -213,6 +213,29 @@ async def queue_periodic_syncs(runtime: Runtime) -> int:
     return queued
 
 
+PURGE_BATCH = 1_000
+PURGE_STATEMENTS = 10
+"""Purge statements per mirror table in one periodic check, each of `PURGE_BATCH` rows at
+most: a check stays short, and what is left waits for the next one."""
+
+
+async def purge_removed(runtime: Runtime) -> int:
+    """Delete the mirror rows of every location marked removed (gone upstream) longer than
+    `Runtime.mirror_retention` ago, in bounded batches; returns how many went. Run by the
+    periodic check."""
+    before = runtime.clock() - runtime.mirror_retention
+    purged = 0
+    for model in (PosGroupMirror, PosDiscountMirror, OrderPromotionMirror):
+        for _ in range(PURGE_STATEMENTS):
+            deleted = await mirror.purge_removed(model, before, PURGE_BATCH)
+            purged += deleted
+            if deleted < PURGE_BATCH:
+                break
+    if purged:
+        log.info("purged %d mirror rows removed upstream before %s", purged, before.isoformat())
+    return purged
+
+
 async def _enqueue(dispatcher: Dispatcher, row: SyncRun, attempts: int) -> None:
     await enqueue_sync(dispatcher, row.id, attempts=attempts)
 

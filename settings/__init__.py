@@ -55,8 +55,9 @@ class Settings:
     sync_deadline_seconds: float = 60.0
     sync_interval_seconds: float | None = None
     # A location's mirror of an upstream: at most this many objects (GoPOS groups and discounts
-    # together, GoOrder promotions).
+    # together, GoOrder promotions), and rows gone upstream purged this many days later.
     mirror_max_objects: int = 20_000
+    mirror_retention_days: int = 30
     upstream_max_in_flight: int = 8
     # Networks an upstream base URL may resolve to besides public addresses; None: any address
     # (the default outside production, where the simulators run on loopback).
@@ -127,6 +128,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sync_deadline_seconds=_number(env, "GOCRM_SYNC_DEADLINE", 60.0),
         sync_interval_seconds=_number(env, "GOCRM_SYNC_INTERVAL", 0.0) or None,
         mirror_max_objects=_integer(env, "GOCRM_MIRROR_MAX_OBJECTS", 20_000),
+        mirror_retention_days=_integer(env, "GOCRM_MIRROR_RETENTION_DAYS", 30),
         upstream_max_in_flight=_integer(env, "GOCRM_UPSTREAM_MAX_IN_FLIGHT", 8),
         upstream_allow=_upstream_allow(env, production=mode == "production"),
         secret_key=env.get("GOCRM_SECRET_KEY") or None,

@@ -38,9 +38,10 @@ async def run_sync(ctx: dict[str, Any], sync_run_id: str) -> None:
 async def check(runtime: Runtime) -> None:
     """Record due schedule periods and enqueue their runs; queue the periodic syncs when they
     are on; queue again every job whose heartbeat has stopped (or that waits for a retry), or
-    fail it after its last attempt."""
+    fail it after its last attempt; purge mirror rows removed upstream past their retention."""
     runs = await schedules.queue_due_runs(runtime)
     syncs = await sync.queue_periodic_syncs(runtime)
+    await sync.purge_removed(runtime)
     resumed = {kind.name: await resume_silent(kind, runtime) for kind in KINDS}
     if runs or syncs or any(resumed.values()):
         log.info(

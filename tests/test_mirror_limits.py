@@ -1,17 +1,29 @@
 """A location's mirror is bounded: a sync of an upstream holding more objects than the cap
 (GoPOS groups and discounts together, GoOrder promotions) ends FAILED, names the upstream, the
-count and the cap, writes nothing, and stops reading there. In-process against the simulators,
-on both databases."""
+count and the cap, writes nothing, and stops reading there; and rows removed upstream are
+purged once past their retention, in bounded batches, by the periodic check. In-process
+against the simulators, on both databases."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+import asyncpg
+import pytest
+
+from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup, MirrorPromotion, PromotionType
 from domain.upstream import Channel
+from gateway.runtime import build_runtime
+from models import mirror
 from models.integrations import OrderPromotionMirror, PosDiscountMirror, PosGroupMirror, SyncRun
 from services import sync
 from services.runtime import Runtime
+from settings import Settings, load_settings
+from tasks.jobs import check
+from tests.helpers import Api
 from tests.test_sync_api import Recorder, Shop, ShopFactory, configured, sync_version
 from tests.test_sync_api import open_shop as open_shop
 
@@ -122,3 +134,104 @@ async def test_goorder_at_the_cap_is_mirrored(open_shop: ShopFactory) -> None:
 
     assert await run(shop, capped, Channel.GOORDER) == ("SUCCEEDED", 1, 200, None)
     assert await mirror_size(shop.location_id) == 200
+
+
+# ------------------------------------------------------------------------ retention
+
+LONG_AGO = datetime(1990, 1, 1, tzinfo=UTC)  # before any other test's rows
+LATER = LONG_AGO + timedelta(days=20)
+NOW = LONG_AGO + timedelta(days=31)
+
+
+async def removed_rows(location_id: UUID) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for model in (PosGroupMirror, PosDiscountMirror, OrderPromotionMirror):
+        rows = await model.filter(location_id=location_id).values_list("external_id", flat=True)
+        found[model._meta.db_table] = sorted(str(r) for r in rows)
+    return found
+
+
+async def test_rows_removed_past_the_retention_are_purged_in_bounded_batches(
+    api: Api, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given 25 groups, 3 discounts and 3 promotions removed 31 days ago, 2 groups removed 11
+    # days ago, and a group that is still there; and purges of 10 rows, twice per table a check
+    location_id = UUID(api.location_id)
+    groups = [MirrorPosGroup(f"g{n:02}", f"G {n}", None, None, ()) for n in range(28)]
+    discounts = [
+        MirrorDiscount(f"d{n}", f"D {n}", DiscountType.AMOUNT, 100, True) for n in range(3)
+    ]
+    promotions = [
+        MirrorPromotion(
+            f"p{n}", f"P {n}", None, PromotionType.ORDER_AMOUNT, "MANUAL", 1, None, True
+        )
+        for n in range(3)
+    ]
+    await mirror.upsert_pos_groups(location_id, groups, LONG_AGO)
+    await mirror.upsert_pos_discounts(location_id, discounts, LONG_AGO)
+    await mirror.upsert_promotions(location_id, promotions, LONG_AGO)
+    old = [g.external_id for g in groups[:25]]
+    await mirror.mark_removed(PosGroupMirror, location_id, old, LONG_AGO)
+    await mirror.mark_removed(PosGroupMirror, location_id, ["g25", "g26"], LATER)
+    await mirror.mark_removed(PosDiscountMirror, location_id, ["d0", "d1", "d2"], LONG_AGO)
+    await mirror.mark_removed(OrderPromotionMirror, location_id, ["p0", "p1", "p2"], LONG_AGO)
+    monkeypatch.setattr(sync, "PURGE_BATCH", 10)
+    monkeypatch.setattr(sync, "PURGE_STATEMENTS", 2)
+    at_now = replace(runtime, clock=lambda: NOW)
+
+    # when the periodic check runs, and its purge twice more
+    await check(at_now)
+    after_check = await removed_rows(location_id)
+    purged = [await sync.purge_removed(at_now) for _ in range(2)]
+
+    # then 20 old groups went first with the old discounts and promotions, the other 5 next;
+    # the groups removed recently and the one still there stay
+    assert after_check == {
+        "pos_customer_groups": [f"g{n}" for n in range(20, 28)],
+        "pos_discounts": [],
+        "order_promotions": [],
+    }
+    assert purged == [5, 0]
+    assert await removed_rows(location_id) == {
+        "pos_customer_groups": ["g25", "g26", "g27"],
+        "pos_discounts": [],
+        "order_promotions": [],
+    }
+
+
+async def test_the_retention_is_a_setting_of_30_days() -> None:
+    assert load_settings({}).mirror_retention_days == 30
+    assert load_settings({"GOCRM_MIRROR_RETENTION_DAYS": "7"}).mirror_retention_days == 7
+    assert build_runtime(load_settings({"GOCRM_MIRROR_RETENTION_DAYS": "7"})).mirror_retention == (
+        timedelta(days=7)
+    )
+    assert load_settings({}).mirror_max_objects == 20_000
+
+
+async def test_the_purge_skips_a_row_a_sync_holds_instead_of_waiting(
+    api: Api, runtime: Runtime, database: Settings, postgres_only: None
+) -> None:
+    # given two groups removed long ago, one of them held by an open transaction elsewhere
+    location_id = UUID(api.location_id)
+    groups = [MirrorPosGroup(f"h{n}", f"H {n}", None, None, ()) for n in range(2)]
+    await mirror.upsert_pos_groups(location_id, groups, LONG_AGO)
+    await mirror.mark_removed(PosGroupMirror, location_id, ["h0", "h1"], LONG_AGO)
+    holder = await asyncpg.connect(database.database_url)
+    try:
+        transaction = holder.transaction()
+        await transaction.start()
+        await holder.execute(
+            "UPDATE pos_customer_groups SET name = 'held' WHERE location_id = $1 AND"
+            " external_id = 'h0'",
+            location_id,
+        )
+
+        # when the purge runs meanwhile
+        purged = await asyncio.wait_for(sync.purge_removed(replace(runtime, clock=lambda: NOW)), 5)
+        await transaction.rollback()
+    finally:
+        await holder.close()
+
+    # then it went past the held row without waiting, and took the other
+    assert purged >= 1
+    assert (await removed_rows(location_id))["pos_customer_groups"] == ["h0"]
