@@ -41,11 +41,12 @@ class Settings:
     # Background jobs (bulk operations, schedule periods, sync runs): every running attempt
     # beats every `job_heartbeat_seconds`; one silent for `job_stale_after_seconds` is resumed
     # by the periodic check, which runs every `check_seconds` (a divisor of 60). So a job whose
-    # worker died resumes within stale-after + check seconds (20 + 10 by default).
+    # worker died resumes within stale-after + check seconds (15 + 5 by default), and commits
+    # its next chunk a few seconds later: under 30 seconds from the death.
     job_max_attempts: int = 5
-    job_heartbeat_seconds: float = 5.0
-    job_stale_after_seconds: float = 20.0
-    check_seconds: int = 10
+    job_heartbeat_seconds: float = 3.0
+    job_stale_after_seconds: float = 15.0
+    check_seconds: int = 5
     job_chunk_size: int = 5_000
     job_inline_limit: int = 500
     worker_max_jobs: int = 4
@@ -119,9 +120,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         request_timeout_seconds=_number(env, "GOCRM_REQUEST_TIMEOUT", 15.0),
         auth_cache_ttl_seconds=_number(env, "GOCRM_AUTH_CACHE_TTL", 5.0),
         job_max_attempts=_integer(env, "GOCRM_JOB_MAX_ATTEMPTS", 5),
-        job_heartbeat_seconds=_number(env, "GOCRM_JOB_HEARTBEAT", 5.0),
-        job_stale_after_seconds=_number(env, "GOCRM_JOB_STALE_AFTER", 20.0),
-        check_seconds=_divisor_of_minute(env, "GOCRM_CHECK_SECONDS", 10),
+        job_heartbeat_seconds=_number(env, "GOCRM_JOB_HEARTBEAT", 3.0),
+        job_stale_after_seconds=_number(env, "GOCRM_JOB_STALE_AFTER", 15.0),
+        check_seconds=_divisor_of_minute(env, "GOCRM_CHECK_SECONDS", 5),
         job_chunk_size=_integer(env, "GOCRM_JOB_CHUNK_SIZE", 5_000),
         worker_max_jobs=_integer(env, "GOCRM_WORKER_MAX_JOBS", 4),
         job_timeout_seconds=_integer(env, "GOCRM_JOB_TIMEOUT", 3_600),
