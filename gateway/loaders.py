@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 
 from domain import entities
 from services import customers, groups, schedules, sync
+from services.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -55,15 +56,6 @@ async def _schedule_failures(keys: Sequence[UUID]) -> list[str | None]:
     return [found.get(k) for k in keys]
 
 
-async def _connections(keys: Sequence[GroupKey]) -> list[tuple[sync.GroupLink, ...]]:
-    found: dict[GroupKey, tuple[sync.GroupLink, ...]] = {}
-    for location_id in dict.fromkeys(key.location_id for key in keys):
-        mine = [key for key in keys if key.location_id == location_id]
-        links = await sync.group_links(location_id, [(key.id, key.reference) for key in mine])
-        found.update((key, links[key.id]) for key in mine)
-    return [found[key] for key in keys]
-
-
 @dataclass(frozen=True)
 class GroupKey:
     """A CRM group as its connections are matched: by its reference at the time it was read."""
@@ -75,6 +67,9 @@ class GroupKey:
 
 class Loaders:
     """Each loader is made on its first use: most requests need one or none."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
 
     @cached_property
     def customers(self) -> DataLoader[CustomerKey, entities.CustomerView | None]:
@@ -104,5 +99,15 @@ class Loaders:
     @cached_property
     def connections(self) -> DataLoader[GroupKey, tuple[sync.GroupLink, ...]]:
         """The connections of CRM groups, read from the mirror by their references once per
-        batch."""
-        return DataLoader(load_fn=_connections)
+        batch (and once per sync version in the process, `services.sync.MirrorReads`)."""
+
+        async def load(keys: Sequence[GroupKey]) -> list[tuple[sync.GroupLink, ...]]:
+            found: dict[GroupKey, tuple[sync.GroupLink, ...]] = {}
+            for location_id in dict.fromkeys(key.location_id for key in keys):
+                mine = [key for key in keys if key.location_id == location_id]
+                reads = await sync.mirror_reads(self.runtime, location_id)
+                links = await reads.links([(key.id, key.reference) for key in mine])
+                found.update((key, links[key.id]) for key in mine)
+            return [found[key] for key in keys]
+
+        return DataLoader(load_fn=load)

@@ -33,7 +33,7 @@ from domain.sync import (
     PromotionType,
 )
 from domain.upstream import Channel
-from models import statements
+from models.entities import Location
 from models.integrations import OrderPromotionMirror, PosDiscountMirror, PosGroupMirror, SyncRun
 
 BATCH_ROWS = 500
@@ -288,6 +288,12 @@ _BUMP_POSTGRES = (
 _BUMP_SQLITE = (
     "UPDATE locations SET sync_version = sync_version + 1 WHERE id = ? RETURNING sync_version"
 )
+
+
+async def sync_version(location_id: UUID) -> int:
+    """The location's sync version (0 for an unknown location)."""
+    found = await Location.filter(id=location_id).values_list("sync_version", flat=True)
+    return int(str(found[0])) if found else 0
 
 
 async def bump_sync_version(location_id: UUID, db: BaseDBAsyncClient | None = None) -> int:
@@ -681,16 +687,23 @@ async def promotions_by_id(
 
 _PURGE = (
     'DELETE FROM "{table}" WHERE id IN (SELECT id FROM "{table}" WHERE removed'
-    " AND updated_at < $1 ORDER BY updated_at LIMIT $2{skip})"
+    " AND updated_at < {before} ORDER BY updated_at LIMIT {batch}{skip}) RETURNING location_id"
 )
+# Tortoise's asyncpg client reads no rows back from a statement that starts with DELETE.
+_PURGE_POSTGRES = "WITH purged AS (" + _PURGE + ") SELECT location_id FROM purged"
 
 
-async def purge_removed(model: MirrorModel, before: datetime, batch: int) -> int:
+async def purge_removed(model: MirrorModel, before: datetime, batch: int) -> list[UUID]:
     """Delete up to `batch` rows of one mirror table marked removed before `before`, the
-    oldest first (the (removed, updated_at) index); returns how many. On PostgreSQL a row that
-    a sync holds is skipped, never waited for."""
-    postgres = _is_postgres(None)
-    sql = _PURGE.format(
-        table=model._meta.db_table, skip=" FOR UPDATE SKIP LOCKED" if postgres else ""
+    oldest first (the (removed, updated_at) index); returns the location of each row deleted.
+    On PostgreSQL a row that a sync holds is skipped, never waited for."""
+    client = _client(None)
+    postgres = client.capabilities.dialect == "postgres"
+    sql = (_PURGE_POSTGRES if postgres else _PURGE).format(
+        table=model._meta.db_table,
+        before=_mark(postgres, 1),
+        batch=_mark(postgres, 2),
+        skip=" FOR UPDATE SKIP LOCKED" if postgres else "",
     )
-    return await statements.execute(sql, [_utc(before), batch])
+    _, rows = await client.execute_query(sql, [_utc(before), batch])
+    return [UUID(str(dict(row)["location_id"])) for row in rows]

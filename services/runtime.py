@@ -111,5 +111,8 @@ class Runtime:
     mirror_retention: timedelta = timedelta(days=30)
     # Each location's synced GoPOS and GoOrder offers, as the checkout reads them, per sync version.
     mirrors: VersionedCache[UUID, Any] = field(default_factory=lambda: VersionedCache(1_000))
+    # Each location's connections and unmatched references, as the back office reads them, per
+    # sync version.
+    mirror_reads: VersionedCache[UUID, Any] = field(default_factory=lambda: VersionedCache(1_000))
     # Set when the process is stopping (SIGTERM): jobs end their attempt after the chunk in hand.
     stop: Stop = field(default_factory=Stop)

@@ -33,6 +33,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from cachetools import LRUCache
+
 from adapters.errors import UpstreamError
 from adapters.goorder import fetch_goorder
 from adapters.gopos import fetch_gopos
@@ -225,12 +227,16 @@ async def purge_removed(runtime: Runtime) -> int:
     periodic check."""
     before = runtime.clock() - runtime.mirror_retention
     purged = 0
+    locations: set[UUID] = set()
     for model in (PosGroupMirror, PosDiscountMirror, OrderPromotionMirror):
         for _ in range(PURGE_STATEMENTS):
             deleted = await mirror.purge_removed(model, before, PURGE_BATCH)
-            purged += deleted
-            if deleted < PURGE_BATCH:
+            purged += len(deleted)
+            locations.update(deleted)
+            if len(deleted) < PURGE_BATCH:
                 break
+    for location_id in sorted(locations):  # what the connections show has changed
+        await mirror.bump_sync_version(location_id)
     if purged:
         log.info("purged %d mirror rows removed upstream before %s", purged, before.isoformat())
     return purged
@@ -521,23 +527,24 @@ class GroupLink:
 
 
 async def synced_channels(location_id: UUID) -> frozenset[Channel]:
-    """The channels of the location with a succeeded sync."""
-    synced = await (
-        SyncRun.filter(location_id=location_id, status=JobStatus.SUCCEEDED)
-        .distinct()
-        .values_list("channel", flat=True)
+    """The channels of the location with a succeeded sync (an indexed look-up each)."""
+    return frozenset(
+        [channel for channel in Channel if await mirror.has_succeeded_sync(location_id, channel)]
     )
-    return frozenset(Channel(str(channel)) for channel in synced)
 
 
 async def group_links(
-    location_id: UUID, groups: Sequence[tuple[UUID, str]]
+    location_id: UUID,
+    groups: Sequence[tuple[UUID, str]],
+    synced: frozenset[Channel] | None = None,
 ) -> dict[UUID, tuple[GroupLink, ...]]:
-    """The connections of the location's CRM groups `(id, reference)` to every channel. The
-    mirror is read only where the groups' references are (an indexed statement per channel
-    for the whole batch, and one for the linked GoPOS groups' discounts), however large it is;
-    `domain.sync.connection` says what each group's matches make of it."""
-    synced = await synced_channels(location_id)
+    """The connections of the location's CRM groups `(id, reference)` to every channel (of
+    which `synced` have a succeeded sync; read when not given). The mirror is read only where
+    the groups' references are (an indexed statement per channel for the whole batch, and one
+    for the linked GoPOS groups' discounts), however large it is; `domain.sync.connection`
+    says what each group's matches make of it."""
+    if synced is None:
+        synced = await synced_channels(location_id)
     keys = sorted({key for _, reference in groups if (key := reference_key(reference))})
     links: dict[UUID, list[GroupLink]] = {group_id: [] for group_id, _ in groups}
     for channel in Channel:
@@ -612,10 +619,62 @@ UNMATCHED_SHOWN = 100
 thousands of distinct ones."""
 
 
-async def unmatched(location_id: UUID, channel: Channel) -> tuple[str, ...]:
+async def _unmatched(location_id: UUID, channel: Channel, known: Sequence[str]) -> tuple[str, ...]:
     """The first `UNMATCHED_SHOWN` references of the channel's upstream objects (not removed)
-    that no CRM group has, sorted: as `domain.sync.unmatched_references` spells them, from one
-    indexed statement."""
-    groups = await _group_references(location_id)
-    known = sorted({normalise_reference(r) for _, r in groups if r is not None})
+    whose keys are not `known`, sorted: as `domain.sync.unmatched_references` spells them, from
+    one indexed statement."""
     return tuple(await mirror.unmatched_references(location_id, channel, known, UNMATCHED_SHOWN))
+
+
+MAX_CACHED_LINKS = 10_000
+"""CRM groups `(id, reference)` whose connections one location's `MirrorReads` keeps."""
+
+
+class MirrorReads:
+    """What one location's mirror answers at one sync version, with the channels that have a
+    succeeded sync: the connections of each CRM group `(id, reference)`, and each channel's
+    unmatched references for the location's group references, each read once per process.
+    Kept in `Runtime.mirror_reads`; a sync that writes, and a purge, move the version on, so a
+    back-office that reads the same views over and over costs the database next to nothing."""
+
+    def __init__(self, location_id: UUID, synced: frozenset[Channel]) -> None:
+        self.location_id = location_id
+        self.synced = synced
+        self._links: LRUCache[tuple[UUID, str], tuple[GroupLink, ...]] = LRUCache(MAX_CACHED_LINKS)
+        self._unmatched: dict[Channel, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+    async def links(self, groups: Sequence[tuple[UUID, str]]) -> dict[UUID, tuple[GroupLink, ...]]:
+        missing = [key for key in dict.fromkeys(groups) if key not in self._links]
+        if missing:
+            found = await group_links(self.location_id, missing, self.synced)
+            for group_id, reference in missing:
+                self._links[(group_id, reference)] = found[group_id]
+        return {group_id: self._links[(group_id, reference)] for group_id, reference in groups}
+
+    async def unmatched(self, channel: Channel) -> tuple[str, ...]:
+        groups = await _group_references(self.location_id)
+        known = tuple(sorted({normalise_reference(r) for _, r in groups if r is not None}))
+        cached = self._unmatched.get(channel)
+        if cached is not None and cached[0] == known:
+            return cached[1]
+        found = await _unmatched(self.location_id, channel, known)
+        self._unmatched[channel] = (known, found)
+        return found
+
+
+async def mirror_reads(runtime: Runtime, location_id: UUID) -> MirrorReads:
+    """The location's `MirrorReads` as of now: its sync version and synced channels read (two
+    indexed statements), the rest from the process's cache when they have not moved."""
+    version = await mirror.sync_version(location_id)
+    synced = await synced_channels(location_id)
+    reads: MirrorReads | None = runtime.mirror_reads.get(location_id, version)
+    if reads is None or reads.synced != synced:
+        reads = MirrorReads(location_id, synced)
+        runtime.mirror_reads.put(location_id, version, reads)
+    return reads
+
+
+async def unmatched(runtime: Runtime, location_id: UUID, channel: Channel) -> tuple[str, ...]:
+    """The first `UNMATCHED_SHOWN` references of the channel's upstream objects (not removed)
+    that no CRM group has, sorted."""
+    return await (await mirror_reads(runtime, location_id)).unmatched(channel)

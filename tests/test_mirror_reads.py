@@ -6,7 +6,8 @@ whole mirror. On both databases."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -34,6 +35,7 @@ from services import checkout, customers, sync
 from services.checkout import CheckoutRequest
 from services.offers import LocationOffers
 from services.runtime import Runtime
+from tests.builders import sql_statements
 from tests.helpers import Api, create_group
 from tests.test_checkout_service import HUNDRED, MORNING, open_shop
 
@@ -134,7 +136,7 @@ async def random_mirror(location_id: UUID, seed: int) -> tuple[list[MirrorObject
 
 @pytest.mark.parametrize("seed", [1, 2])
 async def test_connections_and_unmatched_references_answer_as_the_rules_over_the_whole_mirror(
-    api: Api, seed: int, whole_mirror_unread: None
+    api: Api, runtime: Runtime, seed: int, whole_mirror_unread: None
 ) -> None:
     # given CRM groups, and a mirror of 602 objects per channel with shared references
     location_id = UUID(api.location_id)
@@ -146,9 +148,9 @@ async def test_connections_and_unmatched_references_answer_as_the_rules_over_the
     await synced(location_id)
 
     # when the connections and the unmatched references are read
-    links = await sync.group_links(location_id, crm)
-    pos_unmatched = await sync.unmatched(location_id, Channel.GOPOS)
-    order_unmatched = await sync.unmatched(location_id, Channel.GOORDER)
+    links = await (await sync.mirror_reads(runtime, location_id)).links(crm)
+    pos_unmatched = await sync.unmatched(runtime, location_id, Channel.GOPOS)
+    order_unmatched = await sync.unmatched(runtime, location_id, Channel.GOORDER)
 
     # then they are what the domain's rules make of the whole mirror
     for index, (channel, objects) in enumerate(
@@ -262,3 +264,52 @@ async def test_a_quote_reads_only_the_offers_of_the_customers_groups(
     cached = runtime.mirrors.get(shop.location_id, version)
     assert isinstance(cached, LocationOffers)
     assert list(cached._groups) == [(UUID(shop.regular_group), "staly-klient")]
+
+
+READ = """{ customerGroups { reference connections { channel status detail } }
+            integration(channel: GOPOS) { unmatchedReferences } }"""
+MIRROR_TABLES = ("pos_customer_groups", "pos_discounts", "order_promotions")
+
+
+async def test_the_back_office_reads_the_mirror_once_per_sync_version(
+    api: Api, runtime: Runtime
+) -> None:
+    # given a GoPOS group linked to "vip", one removed that had "stary", and one unmatched
+    location_id = UUID(api.location_id)
+    await create_group(api, "VIP")
+    await create_group(api, "Stary")
+    rows = [
+        MirrorPosGroup("1", "VIP", "vip", None, ()),
+        MirrorPosGroup("2", "Stary", "stary", None, ()),
+        MirrorPosGroup("3", "Obcy", "obcy", None, ()),
+    ]
+    await mirror.upsert_pos_groups(location_id, rows, AT)
+    await mirror.mark_removed(PosGroupMirror, location_id, ["2"], AT)
+    await synced(location_id)
+    first = await api.data(READ)
+
+    # when the same views are read again, and again after a sync changed the mirror
+    with sql_statements() as again:
+        assert await api.data(READ) == first
+    await mirror.upsert_pos_groups(location_id, [MirrorPosGroup("4", "Nowy", "nowy", None, ())], AT)
+    await mirror.bump_sync_version(location_id)
+    after_sync = await api.data(READ)
+    # and after the purge deleted the removed group
+    purge = replace(runtime, clock=lambda: AT + runtime.mirror_retention + timedelta(days=1))
+    assert await sync.purge_removed(purge) >= 1
+    after_purge = await api.data(READ)
+
+    # then the second read did not touch the mirror, and each change showed at once
+    assert [s for s in again if any(table in s for table in MIRROR_TABLES)] == []
+    assert after_sync["integration"]["unmatchedReferences"] == ["nowy", "obcy"]
+    statuses = {
+        g["reference"]: g["connections"][0]["detail"] for g in after_purge["customerGroups"]
+    }
+    assert statuses == {
+        "vip": None,
+        "stary": "No GoPOS group has the reference stary.",
+    }
+    assert {g["reference"]: g["connections"][0]["detail"] for g in first["customerGroups"]} == {
+        "vip": None,
+        "stary": "GoPOS group 2 „Stary” has this reference but was removed from GoPOS.",
+    }

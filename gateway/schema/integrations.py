@@ -242,7 +242,7 @@ class Integration:
         f"(trimmed, case-folded), sorted: the first {sync.UNMATCHED_SHOWN}."
     )
     async def unmatched_references(self, info: Info) -> list[str]:
-        return list(await sync.unmatched(self.location_id, self.channel))
+        return list(await sync.unmatched(info.context.runtime, self.location_id, self.channel))
 
 
 @strawberry.input(description="A secret left out (or blank) keeps the stored one.")
