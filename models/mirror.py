@@ -281,6 +281,34 @@ async def mark_removed(
     return marked
 
 
+async def removed_rows(
+    model: MirrorModel, location_id: UUID, db: BaseDBAsyncClient | None = None
+) -> list[tuple[datetime, str]]:
+    """`(updated_at, external_id)` of the location's rows marked removed in one mirror table."""
+    rows = (
+        await model.filter(location_id=location_id, removed=True)
+        .using_db(db)
+        .values_list("updated_at", "external_id")
+    )
+    return [(updated_at, str(external_id)) for updated_at, external_id in rows]
+
+
+async def delete_rows(
+    model: MirrorModel,
+    location_id: UUID,
+    external_ids: Sequence[str],
+    db: BaseDBAsyncClient | None = None,
+) -> int:
+    """Delete the location's rows with these external ids from one mirror table; returns how
+    many went."""
+    deleted = 0
+    for batch in _batches(external_ids):
+        deleted += await (
+            model.filter(location_id=location_id, external_id__in=list(batch)).using_db(db).delete()
+        )
+    return deleted
+
+
 _BUMP_POSTGRES = (
     "WITH bumped AS (UPDATE locations SET sync_version = sync_version + 1 WHERE id = $1 "
     "RETURNING sync_version) SELECT sync_version FROM bumped"

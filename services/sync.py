@@ -306,54 +306,134 @@ async def _fetch(
 Step = Callable[[Sequence[Any], Transaction], Awaitable[int]]
 
 
-def _pos_steps(
-    location_id: UUID,
+@dataclass(frozen=True)
+class _Table:
+    """What a sync does to one mirror table: rows to write, ids to mark removed, and ids of
+    removed rows to delete so that the location's mirror stays within the cap."""
+
+    model: mirror.MirrorModel
+    upserts: Sequence[Any]
+    removals: Sequence[str]
+    fetched: int  # rows the upstream holds
+    kept_removed: frozenset[str]  # rows removed before, and still gone
+    deletions: Sequence[str] = ()
+
+
+async def _within_cap(location_id: UUID, tables: list[_Table], cap: int) -> list[_Table]:
+    """`tables` with deletions that keep the location's mirror of the channel, removed rows
+    included, at `cap` rows at most: rows removed longest ago first, then, when that is not
+    enough, rows this sync would mark removed (deleted instead). Without it an upstream that
+    renames every object at every sync would grow the mirror by the cap each time."""
+    total = sum(t.fetched + len(t.kept_removed) + len(t.removals) for t in tables)
+    excess = total - cap
+    if excess <= 0:
+        return tables
+    oldest: list[tuple[datetime, int, str]] = []
+    for index, table in enumerate(tables):
+        for removed_at, external_id in await mirror.removed_rows(table.model, location_id):
+            if external_id in table.kept_removed:
+                oldest.append((removed_at, index, external_id))
+    deleted: list[list[str]] = [[] for _ in tables]
+    for _, index, external_id in sorted(oldest)[:excess]:
+        deleted[index].append(external_id)
+    excess -= sum(len(ids) for ids in deleted)
+    result = []
+    for index, table in enumerate(tables):
+        removals = list(table.removals)
+        instead = removals[: max(excess, 0)]
+        excess -= len(instead)
+        result.append(
+            _Table(
+                table.model,
+                table.upserts,
+                removals[len(instead) :],
+                table.fetched,
+                table.kept_removed,
+                [*deleted[index], *instead],
+            )
+        )
+    return result
+
+
+def _pos_tables(
     rows: GoposRows,
     existing: tuple[dict[str, MirrorPosGroup], set[str], dict[str, MirrorDiscount], set[str]],
-    now: datetime,
-) -> list[tuple[Step, Sequence[Any]]]:
-    """The GoPOS writes, in order: a group never names a discount not yet written, and
-    nothing is marked removed before what replaces it is there."""
+) -> list[_Table]:
+    """The GoPOS writes, in order: a group never names a discount not yet written."""
     groups, removed_groups, discounts, removed_discounts = existing
     group_diff = diff_rows(groups, rows.groups, removed_groups)
     discount_diff = diff_rows(discounts, rows.discounts, removed_discounts)
-
-    async def discounts_up(items: Sequence[Any], db: Transaction) -> int:
-        return await mirror.upsert_pos_discounts(location_id, items, now, db)
-
-    async def groups_up(items: Sequence[Any], db: Transaction) -> int:
-        return await mirror.upsert_pos_groups(location_id, items, now, db)
-
-    async def groups_gone(items: Sequence[Any], db: Transaction) -> int:
-        return await mirror.mark_removed(PosGroupMirror, location_id, items, now, db)
-
-    async def discounts_gone(items: Sequence[Any], db: Transaction) -> int:
-        return await mirror.mark_removed(PosDiscountMirror, location_id, items, now, db)
-
+    group_ids = {g.external_id for g in rows.groups}
+    discount_ids = {d.external_id for d in rows.discounts}
     return [
-        (discounts_up, discount_diff.upserts),
-        (groups_up, group_diff.upserts),
-        (groups_gone, group_diff.removals),
-        (discounts_gone, discount_diff.removals),
+        _Table(
+            PosDiscountMirror,
+            discount_diff.upserts,
+            discount_diff.removals,
+            len(rows.discounts),
+            frozenset(removed_discounts - discount_ids),
+        ),
+        _Table(
+            PosGroupMirror,
+            group_diff.upserts,
+            group_diff.removals,
+            len(rows.groups),
+            frozenset(removed_groups - group_ids),
+        ),
     ]
 
 
-def _promotion_steps(
-    location_id: UUID,
-    rows: GoorderRows,
-    existing: tuple[dict[str, MirrorPromotion], set[str]],
-    now: datetime,
-) -> list[tuple[Step, Sequence[Any]]]:
+def _promotion_tables(
+    rows: GoorderRows, existing: tuple[dict[str, MirrorPromotion], set[str]]
+) -> list[_Table]:
     promotions, removed = existing
     diff = diff_rows(promotions, rows.promotions, removed)
+    ids = {p.external_id for p in rows.promotions}
+    return [
+        _Table(
+            OrderPromotionMirror,
+            diff.upserts,
+            diff.removals,
+            len(rows.promotions),
+            frozenset(removed - ids),
+        )
+    ]
 
-    async def up(items: Sequence[Any], db: Transaction) -> int:
-        return await mirror.upsert_promotions(location_id, items, now, db)
 
-    async def gone(items: Sequence[Any], db: Transaction) -> int:
-        return await mirror.mark_removed(OrderPromotionMirror, location_id, items, now, db)
+def _upsert(model: mirror.MirrorModel) -> Callable[..., Awaitable[int]]:
+    if model is PosDiscountMirror:
+        return mirror.upsert_pos_discounts
+    return mirror.upsert_pos_groups if model is PosGroupMirror else mirror.upsert_promotions
 
-    return [(up, diff.upserts), (gone, diff.removals)]
+
+def _steps(
+    location_id: UUID, tables: Sequence[_Table], now: datetime
+) -> list[tuple[Step, Sequence[Any]]]:
+    """Every table's upserts (in table order), then its removals and deletions: nothing is
+    marked removed before what replaces it is there."""
+
+    def upsert(table: _Table) -> Step:
+        async def step(items: Sequence[Any], db: Transaction) -> int:
+            return await _upsert(table.model)(location_id, items, now, db)
+
+        return step
+
+    def remove(table: _Table) -> Step:
+        async def step(items: Sequence[Any], db: Transaction) -> int:
+            return await mirror.mark_removed(table.model, location_id, items, now, db)
+
+        return step
+
+    def delete(table: _Table) -> Step:
+        async def step(items: Sequence[Any], db: Transaction) -> int:
+            return await mirror.delete_rows(table.model, location_id, items, db)
+
+        return step
+
+    steps: list[tuple[Step, Sequence[Any]]] = [(upsert(t), t.upserts) for t in tables]
+    for table in reversed(tables):
+        steps += [(remove(table), table.removals), (delete(table), table.deletions)]
+    return steps
 
 
 def _chunks(
@@ -385,10 +465,11 @@ async def _write(
     version (a quote never keeps prices that a committed chunk changed). Each chunk's rows are
     added to the run's `written` once it has committed, so the count adds up over attempts."""
     if isinstance(rows, GoposRows):
-        steps = _pos_steps(location_id, rows, await mirror.existing_pos(location_id), now)
+        tables = _pos_tables(rows, await mirror.existing_pos(location_id))
     else:
-        existing = await mirror.existing_promotions(location_id)
-        steps = _promotion_steps(location_id, rows, existing, now)
+        tables = _promotion_tables(rows, await mirror.existing_promotions(location_id))
+    tables = await _within_cap(location_id, tables, attempt.runtime.mirror_max_objects)
+    steps = _steps(location_id, tables, now)
     written = 0
     for chunk in _chunks(steps, attempt.runtime.chunk_size):
         attempt.stop_if_asked()

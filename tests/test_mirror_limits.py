@@ -234,3 +234,35 @@ async def test_the_purge_skips_a_row_a_sync_holds_instead_of_waiting(
     # then it went past the held row without waiting, and took the other
     assert purged >= 1
     assert (await removed_rows(location_id))["pos_customer_groups"] == ["h0"]
+
+
+async def test_an_upstream_that_renames_everything_keeps_the_mirror_within_the_cap(
+    open_shop: ShopFactory,
+) -> None:
+    # given a cap of 6, and GoPOS synchronised with its 2 groups and 2 discounts
+    shop = await open_shop(dispatcher=Recorder())
+    await configured(shop.api, "GOPOS")
+    capped = replace(shop.runtime, mirror_max_objects=6)
+    first = await run(shop, capped, Channel.GOPOS)
+
+    # when GoPOS gives every object a new id, twice
+    outcomes = []
+    for _ in range(2):
+        for group in shop.gopos.groups:
+            group["id"] += 100
+            group["discount_ids"] = [i + 100 for i in group["discount_ids"]]
+        for item in shop.gopos.discounts:
+            item["id"] += 100
+        outcomes.append(await run(shop, capped, Channel.GOPOS))
+
+    # then the mirror holds the 4 objects GoPOS has and 2 removed ones, never more than 6:
+    # the rows removed longest ago went first, then as many of those just removed as needed
+    assert first == ("SUCCEEDED", 1, 4, None)
+    assert outcomes == [("SUCCEEDED", 1, 8, None), ("SUCCEEDED", 1, 10, None)]
+    assert await removed_rows(shop.location_id) == {
+        "pos_customer_groups": ["117", "121", "217", "221"],
+        "pos_discounts": ["203", "208"],
+        "order_promotions": [],
+    }
+    removed = await PosGroupMirror.filter(location_id=shop.location_id, removed=True)
+    assert sorted(row.external_id for row in removed) == ["117", "121"]
