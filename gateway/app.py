@@ -120,6 +120,7 @@ def create_app(
         principals=principals,
         max_body_bytes=settings.max_body_bytes,
         timeout_seconds=settings.request_timeout_seconds,
+        backoffice_concurrency=settings.backoffice_concurrency,
     )
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),

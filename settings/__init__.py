@@ -34,6 +34,9 @@ class Settings:
     max_query_cost: int = 20_000
     max_body_bytes: int = 1_048_576
     request_timeout_seconds: float = 15.0
+    # Back-office (ADMIN) requests of one location that one process runs at once; the others
+    # wait their turn, so that one location's back office cannot crowd out others' tills.
+    backoffice_concurrency: int = 2
     # Resolved API keys are cached per process for this long; a revocation reaches every
     # process within it.
     auth_cache_ttl_seconds: float = 5.0
@@ -118,6 +121,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_query_cost=_integer(env, "GOCRM_MAX_QUERY_COST", 20_000),
         max_body_bytes=_integer(env, "GOCRM_MAX_BODY_BYTES", 1_048_576),
         request_timeout_seconds=_number(env, "GOCRM_REQUEST_TIMEOUT", 15.0),
+        backoffice_concurrency=_nonnegative(env, "GOCRM_BACKOFFICE_CONCURRENCY", 2),
         auth_cache_ttl_seconds=_number(env, "GOCRM_AUTH_CACHE_TTL", 5.0),
         job_max_attempts=_integer(env, "GOCRM_JOB_MAX_ATTEMPTS", 5),
         job_heartbeat_seconds=_number(env, "GOCRM_JOB_HEARTBEAT", 3.0),
@@ -178,6 +182,20 @@ def _integer(env: Mapping[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
     if value <= 0:
         raise ValueError(f"{name} must be greater than 0, not {raw!r}")
+    return value
+
+
+def _nonnegative(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number, 0 included (0 turns the limit it sets off)."""
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, not {raw!r}")
     return value
 
 
