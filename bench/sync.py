@@ -3,8 +3,8 @@
 Writes a simulator fixture with N groups and N discounts and `--latency` ms of latency per
 request, serves it with `gocrm simulate gopos` pinned with `taskset` to one core, and runs
 the sync in this process, pinned to another core, on a fresh PostgreSQL database: the service's
-own `synchronize` and `run_sync` (fetch every page, convert, diff, write the mirror in one
-transaction), as the job runs it. Then it syncs again, with nothing changed upstream.
+own `synchronize` and `run_sync` (fetch every page, convert, diff, write the mirror in
+chunks), as the job runs it. Then it syncs again, with nothing changed upstream.
 
 It prints objects per second, the fetch alone (every page, as the sync reads them), the
 requests the sync needs (the token, and per resource its

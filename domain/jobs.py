@@ -32,8 +32,8 @@ UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
 @dataclass(frozen=True, slots=True)
 class JobPolicy:
     max_attempts: int = 5
-    heartbeat_seconds: float = 5.0
-    stale_after_seconds: float = 20.0
+    heartbeat_seconds: float = 3.0
+    stale_after_seconds: float = 15.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:

@@ -462,36 +462,85 @@ def _index(objects: Iterable[MirrorObject]) -> dict[str, list[MirrorObject]]:
     return index
 
 
-def _connection(reference: str, matches: Sequence[MirrorObject], channel: Channel) -> Connection:
+@dataclass(frozen=True, slots=True)
+class Matches:
+    """The mirrored objects of one channel with one reference, as much of them as a connection
+    shows: the first `MAX_LISTED` that can link a group and the first that cannot, each by
+    external id, with how many there are of each."""
+
+    counting: tuple[MirrorObject, ...] = ()
+    counting_total: int = 0
+    others: tuple[MirrorObject, ...] = ()
+    others_total: int = 0
+
+
+NO_MATCHES = Matches()
+
+
+def matches_of(objects: Iterable[MirrorObject]) -> Matches:
+    """`Matches` of every object with one reference."""
+    ordered = sorted(objects, key=lambda m: m.external_id)
+    counting = [m for m in ordered if m.counts]
+    others = [m for m in ordered if not m.counts]
+    return Matches(
+        tuple(counting[:MAX_LISTED]), len(counting), tuple(others[:MAX_LISTED]), len(others)
+    )
+
+
+def reference_key(reference: str | None) -> str | None:
+    """The key under which a CRM group's reference finds its matches (`MirrorObject`s whose
+    reference has the same key), or None when the group has no reference."""
+    trimmed = reference.strip() if reference is not None else ""
+    return normalise_reference(trimmed) if trimmed else None
+
+
+def _shown(items: Sequence[str], total: int, separator: str) -> str:
+    shown = separator.join(items[:MAX_LISTED])
+    hidden = total - min(len(items), MAX_LISTED)
+    return f"{shown}{separator}and {hidden} more" if hidden > 0 else shown
+
+
+def connection(reference: str | None, matches: Matches, channel: Channel) -> Connection:
+    """The connection of a CRM group with `reference` to the channel's objects that match it
+    (`matches`, those with its `reference_key`), once the channel has been synchronised."""
+    trimmed = reference.strip() if reference is not None else ""
+    if not trimmed:
+        return Connection(ConnectionStatus.NOT_FOUND, detail="This group has no reference.")
     upstream, noun = channel.upstream_name, _noun(channel)
-    counting = sorted((m for m in matches if m.counts), key=lambda m: m.external_id)
-    if len(counting) == 1:
-        return Connection(ConnectionStatus.LINKED, counting[0].external_id)
-    if counting:
-        named = [f"{m.external_id} {_quoted(m.name)}" for m in counting]
+    if matches.counting_total == 1:
+        return Connection(ConnectionStatus.LINKED, matches.counting[0].external_id)
+    if matches.counting_total:
+        named = [f"{m.external_id} {_quoted(m.name)}" for m in matches.counting]
         return Connection(
             ConnectionStatus.AMBIGUOUS,
-            detail=f"{len(counting)} {upstream} {noun}s have the reference {reference}: "
-            f"{_listed(named, ', ', '')}. Give each its own reference in {upstream}.",
+            detail=f"{matches.counting_total} {upstream} {noun}s have the reference {trimmed}: "
+            f"{_shown(named, matches.counting_total, ', ')}. Give each its own reference in "
+            f"{upstream}.",
         )
-    if not matches:
+    if not matches.others_total:
         return Connection(
             ConnectionStatus.NOT_FOUND,
-            detail=f"No {upstream} {noun} has the reference {reference}.",
+            detail=f"No {upstream} {noun} has the reference {trimmed}.",
         )
-    others = sorted(matches, key=lambda m: m.external_id)
-    if len(others) == 1:
-        only = others[0]
+    if matches.others_total == 1:
+        only = matches.others[0]
         return Connection(
             ConnectionStatus.NOT_FOUND,
             detail=f"{_label(f'{upstream} {noun}', only.external_id, only.name)} has this "
             f"reference but {_why_not(only, channel)}.",
         )
-    named = [f"{m.external_id} {_quoted(m.name)} {_why_not(m, channel)}" for m in others]
+    named = [f"{m.external_id} {_quoted(m.name)} {_why_not(m, channel)}" for m in matches.others]
     return Connection(
         ConnectionStatus.NOT_FOUND,
         detail=f"Every {upstream} {noun} with this reference is inactive or removed: "
-        f"{_listed(named, ', ', '')}.",
+        f"{_shown(named, matches.others_total, ', ')}.",
+    )
+
+
+def never_synced(channel: Channel) -> Connection:
+    return Connection(
+        ConnectionStatus.NOT_SYNCED,
+        detail=f"{channel.upstream_name} has not been synchronised yet.",
     )
 
 
@@ -508,22 +557,14 @@ def connections(
     """The connection of each CRM group `(group id, reference)` to one channel's mirror;
     `synced` says whether the channel was ever synchronised."""
     if not synced:
-        never = Connection(
-            ConnectionStatus.NOT_SYNCED,
-            detail=f"{channel.upstream_name} has not been synchronised yet.",
-        )
+        never = never_synced(channel)
         return {group_id: never for group_id, _ in groups}
-    index = _index(objects)
+    index = {key: matches_of(found) for key, found in _index(objects).items()}
     result: dict[K, Connection] = {}
     for group_id, reference in groups:
-        trimmed = reference.strip() if reference is not None else ""
-        if not trimmed:
-            result[group_id] = Connection(
-                ConnectionStatus.NOT_FOUND, detail="This group has no reference."
-            )
-            continue
-        matches = index.get(normalise_reference(trimmed), ())
-        result[group_id] = _connection(trimmed, matches, channel)
+        key = reference_key(reference)
+        matches = index.get(key, NO_MATCHES) if key is not None else NO_MATCHES
+        result[group_id] = connection(reference, matches, channel)
     return result
 
 

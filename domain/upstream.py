@@ -27,6 +27,23 @@ class Channel(StrEnum):
     def upstream_name(self) -> str:
         return "GoPOS" if self is Channel.GOPOS else "GoOrder"
 
+    @property
+    def mirrored(self) -> str:
+        """What a location mirrors of the upstream, and counts against its cap."""
+        return "groups and discounts" if self is Channel.GOPOS else "promotions"
+
+
+def too_many_objects(channel: Channel, count: int, cap: int, *, read_so_far: bool) -> str:
+    """Why a sync mirrors nothing of an upstream that holds more than `cap` objects: `count`
+    of them, or (`read_so_far`) the `count` read when reading stopped."""
+    held = f"more than {cap:,} {channel.mirrored} ({count:,} read when reading stopped)"
+    if not read_so_far:
+        held = f"{count:,} {channel.mirrored}"
+    return (
+        f"{channel.upstream_name} has {held}; a location mirrors at most {cap:,}, "
+        "so nothing was synchronised."
+    )
+
 
 @dataclass(frozen=True, slots=True)
 class UpstreamMoney:

@@ -133,6 +133,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         timeout_seconds=settings.request_timeout_seconds,
         limits=limits,
+        backoffice_concurrency=settings.backoffice_concurrency,
     )
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),

@@ -19,7 +19,10 @@ class Context:
     runtime: Runtime
     # This process's resolved keys, so that a revocation here takes effect at once.
     principals: PrincipalCache
-    loaders: Loaders = field(default_factory=Loaders)
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.runtime)
 
 
 Info = StrawberryInfo[Context, None]

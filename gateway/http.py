@@ -38,6 +38,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from gateway import graphiql, request_json
+from gateway.admission import BackOfficeTurns
 from gateway.context import Context
 from gateway.metrics import ERROR, INVALID, USER_ERROR, GraphQLMetrics, outcome
 from gateway.observability import location_var, operation_var, request_params_var
@@ -283,7 +284,9 @@ class GraphQLEndpoint:
         max_body_bytes: int = 1_048_576,
         timeout_seconds: float = 15.0,
         limits: KeyRateLimits | None = None,
+        backoffice_concurrency: int = 0,
     ) -> None:
+        self.turns = BackOfficeTurns(backoffice_concurrency)
         self.schema = schema
         self.runtime = runtime
         self.ide = ide
@@ -349,7 +352,8 @@ class GraphQLEndpoint:
                     if request.method == "GET"
                     else QUERIES_AND_MUTATIONS,
                 )
-                result = await _unless_disconnected(request, execution)
+                async with self.turns.turn(principal):
+                    result = await _unless_disconnected(request, execution)
         except _ClientGoneError:
             log.info("client disconnected; its request was stopped")
             self.metrics.observe(label, ERROR, started)

@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 
 from domain import entities
 from services import customers, groups, schedules, sync
+from services.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,6 @@ async def _schedule_failures(keys: Sequence[UUID]) -> list[str | None]:
     return [found.get(k) for k in keys]
 
 
-async def _mirrors(keys: Sequence[UUID]) -> list[sync.MirrorView]:
-    return [await sync.mirror_view(location_id) for location_id in keys]
-
-
 @dataclass(frozen=True)
 class GroupKey:
     """A CRM group as its connections are matched: by its reference at the time it was read."""
@@ -70,6 +67,9 @@ class GroupKey:
 
 class Loaders:
     """Each loader is made on its first use: most requests need one or none."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
 
     @cached_property
     def customers(self) -> DataLoader[CustomerKey, entities.CustomerView | None]:
@@ -97,20 +97,16 @@ class Loaders:
         return DataLoader(load_fn=_schedule_failures)
 
     @cached_property
-    def mirrors(self) -> DataLoader[UUID, sync.MirrorView]:
-        """A location's GoPOS and GoOrder mirror, read once per request."""
-        return DataLoader(load_fn=_mirrors)
-
-    @cached_property
     def connections(self) -> DataLoader[GroupKey, tuple[sync.GroupLink, ...]]:
-        """The connections of CRM groups, matched against the mirror once per batch."""
+        """The connections of CRM groups, read from the mirror by their references once per
+        batch (and once per sync version in the process, `services.sync.MirrorReads`)."""
 
         async def load(keys: Sequence[GroupKey]) -> list[tuple[sync.GroupLink, ...]]:
             found: dict[GroupKey, tuple[sync.GroupLink, ...]] = {}
             for location_id in dict.fromkeys(key.location_id for key in keys):
                 mine = [key for key in keys if key.location_id == location_id]
-                view = await self.mirrors.load(location_id)
-                links = sync.group_links(view, [(key.id, key.reference) for key in mine])
+                reads = await sync.mirror_reads(self.runtime, location_id)
+                links = await reads.links([(key.id, key.reference) for key in mine])
                 found.update((key, links[key.id]) for key in mine)
             return [found[key] for key in keys]
 

@@ -7,6 +7,7 @@ after reading the settings once at start-up; everything below receives the runti
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from adapters.http import HttpConfig, TransportFactory, UpstreamClients
@@ -60,6 +61,8 @@ def build_runtime(
         sync_deadline_seconds=settings.sync_deadline_seconds,
         sync_interval_seconds=settings.sync_interval_seconds,
         idempotency_retention_days=settings.idempotency_retention_days,
+        mirror_max_objects=settings.mirror_max_objects,
+        mirror_retention=timedelta(days=settings.mirror_retention_days),
     )
     return attached(runtime)
 

@@ -4,18 +4,27 @@ A job table has the columns `status`, `attempts`, `error`, `created_at`, `starte
 `heartbeat_at` and `finished_at`. Every write is a compare-and-set naming the status and the
 attempt it expects: a late copy of a job, or an attempt the periodic check has given up on,
 changes nothing and learns so from the row count.
+
+Locks on PostgreSQL. A chunk of a job's work `hold`s its job row with `FOR KEY SHARE`, which
+conflicts with no `UPDATE` that leaves the primary key alone: the heartbeat (`beat`, on a
+connection of its own) never waits for the work. The periodic check's writes (`requeue`,
+`give_up`) pick the row with `FOR UPDATE SKIP LOCKED`, which that hold does conflict with: a
+job in the middle of a chunk is skipped, never waited for, and never re-queued; and a job whose
+heartbeat moved since the check read it is left alone (the write names the silence it saw).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
+from tortoise.expressions import F, Q
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
 from domain.jobs import UNFINISHED, JobStatus
 
@@ -38,15 +47,31 @@ async def beat(
     job_id: UUID,
     attempt: int,
     now: datetime,
-    db: BaseDBAsyncClient | None = None,
+    *,
+    add: Mapping[str, int] | None = None,
     **progress: Any,
 ) -> bool:
-    """A sign of life (and progress) from attempt `attempt`; False when it is no longer the
+    """A sign of life (and progress) from attempt `attempt`, in a statement of its own: columns
+    set to `progress`, and counts in `add` added to theirs. False when it is no longer the
     running attempt."""
+    counts = {column: F(column) + amount for column, amount in (add or {}).items()}
     query = model.filter(id=job_id, status=JobStatus.RUNNING, attempts=attempt)
-    if db is not None:
-        query = query.using_db(db)
-    return await query.update(heartbeat_at=now, **progress) == 1
+    return await query.update(heartbeat_at=now, **progress, **counts) == 1
+
+
+async def hold(model: JobModel, job_id: UUID, attempt: int, db: BaseDBAsyncClient) -> bool:
+    """In a chunk's transaction `db`: whether attempt `attempt` is still the job's running
+    attempt; on PostgreSQL the row stays held (`FOR KEY SHARE`) until the transaction ends, so
+    that the check cannot re-queue the job under the chunk, while heartbeats go on."""
+    if db.capabilities.dialect == "postgres":
+        table = model._meta.db_table
+        sql = (
+            f'SELECT 1 FROM "{table}" WHERE id = $1 AND status = $2 AND attempts = $3 FOR KEY SHARE'
+        )
+        _, rows = await db.execute_query(sql, [job_id, JobStatus.RUNNING.value, attempt])
+        return bool(rows)
+    query = model.filter(id=job_id, status=JobStatus.RUNNING, attempts=attempt).using_db(db)
+    return bool(await query.exists())
 
 
 async def settle(
@@ -77,15 +102,45 @@ class Silent:
     row: Any
 
 
+def _silent(cutoff: datetime) -> Q:
+    """No sign of life since `cutoff`: the heartbeat, or the creation when there is none."""
+    return Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+
+
 async def silent_since(model: JobModel, cutoff: datetime, **scope: Any) -> list[Silent]:
     """Unfinished jobs (within `scope`, e.g. `schedule__paused=False`) whose last sign of life —
     the heartbeat, or the creation when there is none — is older than `cutoff`."""
-    quiet = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
-    rows = await model.filter(quiet, status__in=UNFINISHED, **scope).order_by("created_at")
+    rows = await model.filter(_silent(cutoff), status__in=UNFINISHED, **scope).order_by(
+        "created_at"
+    )
     return [
         Silent(UUID(str(row.pk)), JobStatus(row.status), row.attempts, row)  # type: ignore[attr-defined]
         for row in rows
     ]
+
+
+async def _if_still_silent(
+    model: JobModel,
+    job_id: UUID,
+    status: JobStatus,
+    attempts: int,
+    cutoff: datetime,
+    changes: Mapping[str, Any],
+) -> bool:
+    """Write `changes` to a job the check found silent, if it still is: the same status and
+    attempt, no sign of life since `cutoff`, and (PostgreSQL) no chunk of its work holding the
+    row, which is skipped rather than waited for."""
+    async with in_transaction() as db:
+        found = (
+            await model.filter(_silent(cutoff), id=job_id, status=status, attempts=attempts)
+            .select_for_update(skip_locked=True)
+            .using_db(db)
+            .first()
+        )
+        if found is None:
+            return False
+        await model.filter(id=job_id).using_db(db).update(**changes)
+    return True
 
 
 async def requeue(
@@ -94,25 +149,36 @@ async def requeue(
     status: JobStatus,
     attempts: int,
     now: datetime,
+    cutoff: datetime,
     error: str | None = None,
 ) -> bool:
-    """A silent job back to QUEUED, unless something else moved it meanwhile. The heartbeat
-    is set to now, so that the next check leaves it alone while it waits in the queue."""
+    """A job silent since `cutoff` back to QUEUED, unless something moved it or it showed a
+    sign of life meanwhile. The heartbeat is set to now, so that the next check leaves it
+    alone while it waits in the queue."""
     changes: dict[str, Any] = {"status": JobStatus.QUEUED, "heartbeat_at": now}
     if error is not None:
         changes["error"] = error
-    updated = await model.filter(id=job_id, status=status, attempts=attempts).update(**changes)
-    return updated == 1
+    return await _if_still_silent(model, job_id, status, attempts, cutoff, changes)
 
 
 async def give_up(
-    model: JobModel, job_id: UUID, status: JobStatus, attempts: int, now: datetime, error: str
+    model: JobModel,
+    job_id: UUID,
+    status: JobStatus,
+    attempts: int,
+    now: datetime,
+    cutoff: datetime,
+    error: str,
 ) -> bool:
-    """A silent job that has used all its attempts: FAILED."""
-    updated = await model.filter(id=job_id, status=status, attempts=attempts).update(
-        status=JobStatus.FAILED, error=error, finished_at=now, heartbeat_at=now
-    )
-    return updated == 1
+    """A job silent since `cutoff` that has used all its attempts: FAILED (unless it moved or
+    showed a sign of life meanwhile)."""
+    changes = {
+        "status": JobStatus.FAILED,
+        "error": error,
+        "finished_at": now,
+        "heartbeat_at": now,
+    }
+    return await _if_still_silent(model, job_id, status, attempts, cutoff, changes)
 
 
 async def queued_count(model: JobModel) -> int:

@@ -33,6 +33,7 @@ from domain.sync import (
     PromotionType,
 )
 from domain.upstream import Channel
+from models.entities import Location
 from models.integrations import OrderPromotionMirror, PosDiscountMirror, PosGroupMirror, SyncRun
 
 BATCH_ROWS = 500
@@ -280,6 +281,34 @@ async def mark_removed(
     return marked
 
 
+async def removed_rows(
+    model: MirrorModel, location_id: UUID, db: BaseDBAsyncClient | None = None
+) -> list[tuple[datetime, str]]:
+    """`(updated_at, external_id)` of the location's rows marked removed in one mirror table."""
+    rows = (
+        await model.filter(location_id=location_id, removed=True)
+        .using_db(db)
+        .values_list("updated_at", "external_id")
+    )
+    return [(updated_at, str(external_id)) for updated_at, external_id in rows]
+
+
+async def delete_rows(
+    model: MirrorModel,
+    location_id: UUID,
+    external_ids: Sequence[str],
+    db: BaseDBAsyncClient | None = None,
+) -> int:
+    """Delete the location's rows with these external ids from one mirror table; returns how
+    many went."""
+    deleted = 0
+    for batch in _batches(external_ids):
+        deleted += await (
+            model.filter(location_id=location_id, external_id__in=list(batch)).using_db(db).delete()
+        )
+    return deleted
+
+
 _BUMP_POSTGRES = (
     "WITH bumped AS (UPDATE locations SET sync_version = sync_version + 1 WHERE id = $1 "
     "RETURNING sync_version) SELECT sync_version FROM bumped"
@@ -287,6 +316,12 @@ _BUMP_POSTGRES = (
 _BUMP_SQLITE = (
     "UPDATE locations SET sync_version = sync_version + 1 WHERE id = ? RETURNING sync_version"
 )
+
+
+async def sync_version(location_id: UUID) -> int:
+    """The location's sync version (0 for an unknown location)."""
+    found = await Location.filter(id=location_id).values_list("sync_version", flat=True)
+    return int(str(found[0])) if found else 0
 
 
 async def bump_sync_version(location_id: UUID, db: BaseDBAsyncClient | None = None) -> int:
@@ -444,3 +479,259 @@ async def has_succeeded_sync(
         .using_db(db)
         .exists()
     )
+
+
+# ------------------------------------------------------------- reads by reference (indexed)
+
+
+@dataclass(frozen=True, slots=True)
+class Matched(Generic[T]):
+    """The mirror rows with one reference key that a connection shows: the first `shown` of
+    them that can link a group and the first `shown` that cannot, each by external id; and
+    how many there are of each."""
+
+    rows: tuple[Mirrored[T], ...]
+    counting_total: int
+    others_total: int
+
+
+_GROUP_READ = ("external_id", "name", "reference", "daily_limit", "discount_ids", "removed")
+_PROMOTION_READ = (
+    "external_id",
+    "name",
+    "reference",
+    "type",
+    "add_type",
+    "value",
+    "min_basket",
+    "active",
+    "removed",
+)
+
+
+def _mark(postgres: bool, number: int) -> str:
+    """The placeholder of parameter `number`."""
+    return f"${number}" if postgres else "?"
+
+
+def _keys_clause(postgres: bool, column: str, placeholder: str, *, negate: bool) -> str:
+    """`column` among (or, negated, not among) the keys passed as one parameter: an array on
+    PostgreSQL, a JSON list on SQLite."""
+    if postgres:
+        return f"{column} {'<> ALL' if negate else '= ANY'}({placeholder}::text[])"
+    return f"{column} {'NOT IN' if negate else 'IN'} (SELECT value FROM json_each({placeholder}))"
+
+
+def _keys_value(keys: Sequence[str], postgres: bool) -> object:
+    return list(keys) if postgres else json.dumps(list(keys))
+
+
+def _group_row(row: dict[str, object]) -> Mirrored[MirrorPosGroup]:
+    ids = row["discount_ids"]
+    discount_ids = json.loads(ids) if isinstance(ids, str | bytes) else ids
+    group = MirrorPosGroup(
+        str(row["external_id"]),
+        str(row["name"]),
+        None if row["reference"] is None else str(row["reference"]),
+        None if row["daily_limit"] is None else int(str(row["daily_limit"])),
+        tuple(str(i) for i in discount_ids or ()),  # type: ignore[union-attr]
+    )
+    return Mirrored(group, bool(row["removed"]))
+
+
+def _promotion_row(row: dict[str, object]) -> Mirrored[MirrorPromotion]:
+    basket = row["min_basket"]
+    promotion = MirrorPromotion(
+        external_id=str(row["external_id"]),
+        name=str(row["name"]),
+        reference=None if row["reference"] is None else str(row["reference"]),
+        type=PromotionType(str(row["type"])),
+        add_type=str(row["add_type"]),
+        value=int(str(row["value"])),
+        min_basket=None if basket is None else int(str(basket)),
+        active=bool(row["active"]),
+    )
+    return Mirrored(promotion, bool(row["removed"]))
+
+
+async def _matched(
+    table: str,
+    columns: tuple[str, ...],
+    counting: str,
+    location_id: UUID,
+    keys: Sequence[str],
+    shown: int,
+    db: BaseDBAsyncClient | None,
+) -> dict[str, tuple[list[dict[str, object]], int, int]]:
+    """Per reference key among `keys`: the rows shown (see `Matched`), and how many rows can
+    link a group (`counting`, an SQL condition) and how many cannot. One statement on the
+    (location_id, reference_key) index, whatever the number of keys."""
+    if not keys:
+        return {}
+    client = _client(db)
+    postgres = client.capabilities.dialect == "postgres"
+    order = 'external_id COLLATE "C"' if postgres else "external_id"
+    window = f"PARTITION BY reference_key, {counting}"
+    selected = ", ".join(columns)
+    sql = (
+        f"SELECT reference_key, {selected}, counting, total FROM ("
+        f"SELECT reference_key, {selected}, {counting} AS counting,"
+        f" row_number() OVER ({window} ORDER BY {order}) AS n,"
+        f" count(*) OVER ({window}) AS total"
+        f' FROM "{table}" WHERE location_id = {_mark(postgres, 1)}'
+        f" AND {_keys_clause(postgres, 'reference_key', _mark(postgres, 2), negate=False)}"
+        f") AS found WHERE n <= {_mark(postgres, 3)} ORDER BY reference_key, {order}"
+    )
+    values = [_location(location_id, postgres), _keys_value(keys, postgres), shown]
+    _, rows = await client.execute_query(sql, values)
+    found: dict[str, tuple[list[dict[str, object]], int, int]] = {}
+    for row in rows:
+        record = dict(row)
+        key = str(record["reference_key"])
+        shown_rows, counting_total, others_total = found.get(key, ([], 0, 0))
+        shown_rows.append(record)
+        if record["counting"]:
+            counting_total = int(record["total"])
+        else:
+            others_total = int(record["total"])
+        found[key] = (shown_rows, counting_total, others_total)
+    return found
+
+
+async def pos_groups_matching(
+    location_id: UUID, keys: Sequence[str], shown: int, db: BaseDBAsyncClient | None = None
+) -> dict[str, Matched[MirrorPosGroup]]:
+    """The GoPOS groups whose reference key is one of `keys`, as `Matched` per key (keys
+    with no group left out)."""
+    found = await _matched(
+        "pos_customer_groups", _GROUP_READ, "NOT removed", location_id, keys, shown, db
+    )
+    return {
+        key: Matched(tuple(_group_row(row) for row in rows), counting, others)
+        for key, (rows, counting, others) in found.items()
+    }
+
+
+async def promotions_matching(
+    location_id: UUID, keys: Sequence[str], shown: int, db: BaseDBAsyncClient | None = None
+) -> dict[str, Matched[MirrorPromotion]]:
+    """The GoOrder promotions whose reference key is one of `keys`, as `Matched` per key
+    (keys with no promotion left out)."""
+    counting = "(active AND NOT removed)"
+    found = await _matched(
+        "order_promotions", _PROMOTION_READ, counting, location_id, keys, shown, db
+    )
+    return {
+        key: Matched(tuple(_promotion_row(row) for row in rows), counting_total, others)
+        for key, (rows, counting_total, others) in found.items()
+    }
+
+
+async def pos_discounts(
+    location_id: UUID, external_ids: Sequence[str], db: BaseDBAsyncClient | None = None
+) -> dict[str, Mirrored[MirrorDiscount]]:
+    """The GoPOS discounts with these external ids (removed ones included), by external id."""
+    if not external_ids:
+        return {}
+    rows = (
+        await PosDiscountMirror.filter(location_id=location_id, external_id__in=list(external_ids))
+        .using_db(db)
+        .values_list("external_id", "name", "type", "value", "enabled", "removed")
+    )
+    return {
+        external_id: Mirrored(
+            MirrorDiscount(external_id, name, DiscountType(kind), value, bool(enabled)),
+            bool(removed),
+        )
+        for external_id, name, kind, value, enabled, removed in rows
+    }
+
+
+async def unmatched_references(
+    location_id: UUID,
+    channel: Channel,
+    known_keys: Sequence[str],
+    limit: int,
+    db: BaseDBAsyncClient | None = None,
+) -> list[str]:
+    """The first `limit` references of the channel's mirrored objects (not removed) whose key
+    is none of `known_keys`, one per key (its least spelling), sorted: what
+    `domain.sync.unmatched_references` answers, from one statement on the
+    (location_id, reference_key) index."""
+    client = _client(db)
+    postgres = client.capabilities.dialect == "postgres"
+    table = "pos_customer_groups" if channel is Channel.GOPOS else "order_promotions"
+    spelled = 'min(reference COLLATE "C")' if postgres else "min(reference)"
+    sql = (
+        f'SELECT {spelled} AS spelled FROM "{table}" WHERE location_id = {_mark(postgres, 1)}'
+        " AND NOT removed AND reference_key IS NOT NULL AND reference_key <> ''"
+        f" AND {_keys_clause(postgres, 'reference_key', _mark(postgres, 2), negate=True)}"
+        f" GROUP BY reference_key ORDER BY spelled LIMIT {_mark(postgres, 3)}"
+    )
+    values = [_location(location_id, postgres), _keys_value(known_keys, postgres), limit]
+    _, rows = await client.execute_query(sql, values)
+    return [str(dict(row)["spelled"]) for row in rows]
+
+
+async def names(
+    channel: Channel, location_id: UUID, db: BaseDBAsyncClient | None = None
+) -> list[tuple[str, str]]:
+    """`(external_id, name)` of each of the location's GoPOS groups or GoOrder promotions,
+    removed ones included: what a page of the mirror is ordered by, and nothing more."""
+    model = PosGroupMirror if channel is Channel.GOPOS else OrderPromotionMirror
+    rows = (
+        await model.filter(location_id=location_id).using_db(db).values_list("external_id", "name")
+    )
+    return [(str(external_id), str(name)) for external_id, name in rows]
+
+
+async def pos_groups_by_id(
+    location_id: UUID, external_ids: Sequence[str], db: BaseDBAsyncClient | None = None
+) -> dict[str, Mirrored[MirrorPosGroup]]:
+    """The GoPOS groups with these external ids, by external id."""
+    rows = (
+        await PosGroupMirror.filter(location_id=location_id, external_id__in=list(external_ids))
+        .using_db(db)
+        .values(*_GROUP_READ)
+    )
+    return {str(row["external_id"]): _group_row(row) for row in rows}
+
+
+async def promotions_by_id(
+    location_id: UUID, external_ids: Sequence[str], db: BaseDBAsyncClient | None = None
+) -> dict[str, Mirrored[MirrorPromotion]]:
+    """The GoOrder promotions with these external ids, by external id."""
+    rows = (
+        await OrderPromotionMirror.filter(
+            location_id=location_id, external_id__in=list(external_ids)
+        )
+        .using_db(db)
+        .values(*_PROMOTION_READ)
+    )
+    return {str(row["external_id"]): _promotion_row(row) for row in rows}
+
+
+# ------------------------------------------------------------------------------------- purge
+
+_PURGE = (
+    'DELETE FROM "{table}" WHERE id IN (SELECT id FROM "{table}" WHERE removed'
+    " AND updated_at < {before} ORDER BY updated_at LIMIT {batch}{skip}) RETURNING location_id"
+)
+# Tortoise's asyncpg client reads no rows back from a statement that starts with DELETE.
+_PURGE_POSTGRES = "WITH purged AS (" + _PURGE + ") SELECT location_id FROM purged"
+
+
+async def purge_removed(model: MirrorModel, before: datetime, batch: int) -> list[UUID]:
+    """Delete up to `batch` rows of one mirror table marked removed before `before`, the
+    oldest first (the (removed, updated_at) index); returns the location of each row deleted.
+    On PostgreSQL a row that a sync holds is skipped, never waited for."""
+    client = _client(None)
+    postgres = client.capabilities.dialect == "postgres"
+    sql = (_PURGE_POSTGRES if postgres else _PURGE).format(
+        table=model._meta.db_table,
+        before=_mark(postgres, 1),
+        batch=_mark(postgres, 2),
+        skip=" FOR UPDATE SKIP LOCKED" if postgres else "",
+    )
+    _, rows = await client.execute_query(sql, [_utc(before), batch])
+    return [UUID(str(dict(row)["location_id"])) for row in rows]

@@ -74,7 +74,6 @@ from domain.pricing import (
     price,
 )
 from domain.schedule import local_today
-from domain.sync import ConnectionStatus
 from models import reads
 from models.checkout import (
     COMMITTED,
@@ -100,8 +99,8 @@ from models.ids import new_id
 from models.ledger import Application, Movement, apply_chunk, is_balance_out_of_range
 from models.queries import live_customers
 from services import metrics
+from services.offers import GroupOffers, group_offers
 from services.runtime import Runtime
-from services.sync import MirrorView, group_links, mirror_view
 from services.wallet import CLAWBACK_DESCRIPTION, keyed_record_id, store_key
 
 KEY_FIELD = "idempotencyKey"
@@ -287,58 +286,11 @@ async def _identify(
     return None
 
 
-@dataclass(frozen=True)
-class _GroupOffers:
-    """What one CRM group brings to a bill: its linked GoPOS groups' enabled discounts (POS and
-    KIOSK) and its linked GoOrder promotions (ONLINE)."""
-
-    pos: tuple[PosGroupOffer, ...]
-    promotions: tuple[PromotionOffer, ...]
-
-
-class _Offers:
-    """A location's synced offers per CRM group, for one sync version: each group is matched
-    against the mirror once, when a bill first needs it. Kept per location in the runtime's
-    cache (`Runtime.mirrors`), which a new sync version replaces; so at most one entry per
-    group of the location."""
-
-    def __init__(self, mirror: MirrorView) -> None:
-        self.mirror = mirror
-        self._groups: dict[tuple[UUID, str], _GroupOffers] = {}
-
-    def of(self, groups: Sequence[entities.CustomerGroup]) -> list[_GroupOffers]:
-        keys = [(g.id, g.reference) for g in groups]
-        missing = [key for key in keys if key not in self._groups]
-        if missing:
-            links = group_links(self.mirror, missing)
-            for group_id, reference in missing:
-                linked = [
-                    link for link in links[group_id] if link.status is ConnectionStatus.LINKED
-                ]
-                self._groups[(group_id, reference)] = _GroupOffers(
-                    pos=tuple(
-                        PosGroupOffer(
-                            reference,
-                            link.pos_group.group.daily_limit,
-                            tuple(d for d in link.pos_group.discounts if d.enabled),
-                        )
-                        for link in linked
-                        if link.pos_group is not None
-                    ),
-                    promotions=tuple(
-                        PromotionOffer(reference, link.promotion.promotion)
-                        for link in linked
-                        if link.promotion is not None
-                    ),
-                )
-        return [self._groups[key] for key in keys]
-
-
 def _context(
     principal: Principal,
     channel: SalesChannel,
     found: reads.Priced | None,
-    offers: _Offers | None,
+    offers: Sequence[GroupOffers] | None,
 ) -> PricingContext:
     """What pricing knows of the customer: its balance, today's usage and the synced offers of
     its linked groups."""
@@ -348,7 +300,7 @@ def _context(
     pos: list[PosGroupOffer] = []
     promotions: list[PromotionOffer] = []
     if groups and offers is not None:
-        for group in offers.of(groups):
+        for group in offers:
             if channel is SalesChannel.ONLINE:
                 promotions.extend(group.promotions)
             else:
@@ -365,17 +317,12 @@ def _context(
 
 async def _offers(
     runtime: Runtime, location_id: UUID, found: reads.Priced | None
-) -> _Offers | None:
-    """The location's synced offers, when the customer has groups to match against them: from
-    the runtime's cache while the sync version read with the customer holds, read again (once)
-    when a sync has changed it."""
+) -> Sequence[GroupOffers] | None:
+    """The synced offers of the customer's groups, when it has any (`services.offers`: from
+    the runtime's cache while the sync version read with the customer holds)."""
     if found is None or not found.view.groups:
         return None
-    offers: _Offers | None = runtime.mirrors.get(location_id, found.sync_version)
-    if offers is None:
-        offers = _Offers(await mirror_view(location_id))
-        runtime.mirrors.put(location_id, found.sync_version, offers)
-    return offers
+    return await group_offers(runtime, location_id, found.sync_version, found.view.groups)
 
 
 async def _priced(

@@ -124,11 +124,12 @@ async def checked_selection(
 
 
 async def id_chunks(
-    page: Callable[[UUID | None], CustomerQuery], size: int
+    page: Callable[[UUID | None], CustomerQuery], size: int, after: UUID | None = None
 ) -> AsyncIterator[list[UUID]]:
-    """The ids of a customer query in id order, `size` at a time; `page(after)` gives the
-    query for the ids above `after` (keyset paging, so every page costs the same)."""
-    last: UUID | None = None
+    """The ids of a customer query in id order (those above `after`, when given), `size` at a
+    time; `page(after)` gives the query for the ids above `after` (keyset paging, so every
+    page costs the same)."""
+    last = after
     while True:
         found = await page(last).order_by("id").limit(size).values_list("id", flat=True)
         chunk = [UUID(str(c)) for c in found]

@@ -6,6 +6,14 @@ stopped back in the queue, and fails those that have used all their attempts. Wa
 operations, schedule runs and sync runs all go through these two functions; what differs is
 the work, given as a function.
 
+Work is done in chunks, each a short transaction of its own that starts with `Attempt.hold`:
+an attempt that is no longer the job's writes nothing more, and while a chunk is in hand the
+check cannot re-queue its job. Progress is recorded after the chunk commits
+(`Attempt.beat`), and the heartbeat beats in a statement of its own: no lock that the work
+takes can hold it up, so a job that is alive never looks silent. The check, for its part,
+never waits for a job: it skips a job whose row is held, and re-queues a job only if it is
+still as silent as when the check read it.
+
 A process that is stopping (`Runtime.stop`) lets the chunk in hand commit and then ends the
 attempt (`Attempt.stop_if_asked` raises `Interrupted`): the job goes back to QUEUED with its
 progress, and is queued again at once for any worker to finish.
@@ -69,12 +77,21 @@ class Attempt:
     number: int
     runtime: Runtime
 
-    async def beat(self, db: Transaction | None = None, **progress: Any) -> None:
-        """Progress and a sign of life, in the caller's transaction when given."""
+    async def beat(self, *, add: Mapping[str, int] | None = None, **progress: Any) -> None:
+        """A sign of life, with progress: columns set to `progress`, counts in `add` added to
+        theirs (`add={"written": 500}`). A statement of its own: call it after a chunk has
+        committed, never inside the chunk's transaction."""
         alive = await jobs.beat(
-            self.kind.model, self.job_id, self.number, self.runtime.clock(), db, **progress
+            self.kind.model, self.job_id, self.number, self.runtime.clock(), add=add, **progress
         )
         if not alive:
+            raise AttemptLost
+
+    async def hold(self, db: Transaction) -> None:
+        """First thing in a chunk's transaction: raises AttemptLost (and the chunk writes
+        nothing) when this is no longer the job's running attempt; otherwise the check leaves
+        the job alone until the chunk ends, and the heartbeat goes on meanwhile."""
+        if not await jobs.hold(self.kind.model, self.job_id, self.number, db):
             raise AttemptLost
 
     def stop_if_asked(self) -> None:
@@ -180,21 +197,22 @@ async def resume_silent(kind: JobKind, runtime: Runtime) -> int:
     Returns how many were queued."""
     policy = runtime.jobs
     now = runtime.clock()
+    cutoff = now - policy.stale_after
     queued = 0
-    for job in await jobs.silent_since(kind.model, now - policy.stale_after, **(kind.scope or {})):
-        if job.status is JobStatus.RUNNING:
-            if job.attempts >= policy.max_attempts:
-                error = attempt_died(job.attempts, policy.max_attempts)
-                if await jobs.give_up(kind.model, job.id, job.status, job.attempts, now, error):
+    for job in await jobs.silent_since(kind.model, cutoff, **(kind.scope or {})):
+        model, status, attempts = kind.model, job.status, job.attempts
+        if status is JobStatus.RUNNING:
+            error = attempt_died(attempts, policy.max_attempts)
+            if attempts >= policy.max_attempts:
+                if await jobs.give_up(model, job.id, status, attempts, now, cutoff, error):
                     log.warning("%s %s: %s", kind.name, job.id, error)
                     if kind.given_up is not None:
                         await kind.given_up(job.row)
                 continue
-            error = attempt_died(job.attempts, policy.max_attempts)
-            if not await jobs.requeue(kind.model, job.id, job.status, job.attempts, now, error):
+            if not await jobs.requeue(model, job.id, status, attempts, now, cutoff, error):
                 continue
-            log.warning("%s %s: attempt %d went silent; resuming", kind.name, job.id, job.attempts)
-        elif not await jobs.requeue(kind.model, job.id, job.status, job.attempts, now):
+            log.warning("%s %s: attempt %d went silent; resuming", kind.name, job.id, attempts)
+        elif not await jobs.requeue(model, job.id, status, attempts, now, cutoff):
             continue
         await kind.enqueue(runtime.dispatcher, job.row, job.attempts)
         queued += 1

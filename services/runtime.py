@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -107,7 +107,14 @@ class Runtime:
     sync_interval_seconds: float | None = None
     # Days an idempotency key answers retries of its request before the periodic check forgets it.
     idempotency_retention_days: int = 30
+    # The most objects one sync may mirror from an upstream (GoPOS groups and discounts
+    # together, GoOrder promotions), and how long rows gone upstream are kept.
+    mirror_max_objects: int = 20_000
+    mirror_retention: timedelta = timedelta(days=30)
     # Each location's synced GoPOS and GoOrder offers, as the checkout reads them, per sync version.
     mirrors: VersionedCache[UUID, Any] = field(default_factory=lambda: VersionedCache(1_000))
+    # Each location's connections and unmatched references, as the back office reads them, per
+    # sync version.
+    mirror_reads: VersionedCache[UUID, Any] = field(default_factory=lambda: VersionedCache(1_000))
     # Set when the process is stopping (SIGTERM): jobs end their attempt after the chunk in hand.
     stop: Stop = field(default_factory=Stop)

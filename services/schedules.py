@@ -282,9 +282,10 @@ async def _apply_run(
             async for chunk in id_chunks(partial(_targets, schedule), runtime.chunk_size):
                 attempt.stop_if_asked()
                 async with transaction() as db:
+                    await attempt.hold(db)
                     applied = await apply_chunk(chunk, change, db)
-                    done += len(chunk)
-                    await attempt.beat(db, processed=done)
+                done += len(chunk)
+                await attempt.beat(processed=done)
                 metrics.entries_written(change.kind, applied)
                 await asyncio.sleep(0)  # in-process, let requests run between chunks
         except Exception as exc:

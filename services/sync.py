@@ -7,26 +7,33 @@ queued or running gets `SyncAlreadyRunning` with that run. `run_sync` follows th
 
 1. opens the stored credentials (a secret sealed with another key fails the run at once);
 2. reads the whole upstream, outside any transaction (an upstream failure fails the run at
-   once, with the adapter's readable message, which names the upstream);
+   once, with the adapter's readable message, which names the upstream); an upstream holding
+   more than `Runtime.mirror_max_objects` objects fails it too, and reading stops there;
 3. converts it into mirror rows in the location's currency (`domain.sync`; data that would
    price wrong fails the run at once, and the mirror keeps what it had);
-4. in one transaction writes only what changed, marks what vanished as removed, and bumps the
-   location's sync version when anything was written.
+4. writes only what changed and marks what vanished as removed, in chunks of at most
+   `Runtime.chunk_size` rows, each a transaction of its own that bumps the location's sync
+   version; no transaction lasts longer than a chunk.
 
 A second run over the same data writes nothing. The connections of CRM groups are not stored:
-they are derived from the mirror when read (`mirror_view`, `group_links`), so a group whose
-reference is edited links anew at once.
+they are derived from the mirror when read (`group_links`), so a group whose reference is
+edited links anew at once. Reads never load a location's whole mirror: connections and
+unmatched references come from indexed statements over the references CRM groups use, and a
+page of the mirror reads the ids and names it is ordered by, then that page's rows.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
+
+from cachetools import LRUCache
 
 from adapters.errors import UpstreamError
 from adapters.goorder import fetch_goorder
@@ -35,27 +42,34 @@ from adapters.secrets import SecretKeyMismatch, SecretTokenError
 from domain.errors import DomainError, ErrorCode, UserError, fail
 from domain.ids import parse_id
 from domain.jobs import UNFINISHED, JobStatus
+from domain.paging import items_after
+from domain.references import normalise_reference
 from domain.sync import (
-    Connection,
+    MAX_LISTED,
+    NO_MATCHES,
     ConnectionStatus,
     GoorderRows,
     GoposRows,
+    Matches,
     MirrorDiscount,
     MirrorObject,
     MirrorPosGroup,
     MirrorPromotion,
     SyncDataError,
+    connection,
     connections,
     diff_rows,
     goorder_rows,
     gopos_rows,
     group_object,
+    never_synced,
     promotion_object,
+    reference_key,
     unmatched_references,
 )
-from domain.upstream import Channel, GoorderCredentials, GoposCredentials
+from domain.upstream import Channel, GoorderCredentials, GoposCredentials, too_many_objects
 from models import mirror
-from models.db import IntegrityError, transaction
+from models.db import IntegrityError, Transaction, transaction
 from models.entities import CustomerGroup, Location
 from models.integrations import (
     Integration,
@@ -64,7 +78,7 @@ from models.integrations import (
     PosGroupMirror,
     SyncRun,
 )
-from models.mirror import Mirrored
+from models.mirror import Matched, Mirrored
 from services import metrics
 from services.access import currency_minor_units
 from services.integrations import get_integration, open_credentials
@@ -201,6 +215,33 @@ async def queue_periodic_syncs(runtime: Runtime) -> int:
     return queued
 
 
+PURGE_BATCH = 1_000
+PURGE_STATEMENTS = 10
+"""Purge statements per mirror table in one periodic check, each of `PURGE_BATCH` rows at
+most: a check stays short, and what is left waits for the next one."""
+
+
+async def purge_removed(runtime: Runtime) -> int:
+    """Delete the mirror rows of every location marked removed (gone upstream) longer than
+    `Runtime.mirror_retention` ago, in bounded batches; returns how many went. Run by the
+    periodic check."""
+    before = runtime.clock() - runtime.mirror_retention
+    purged = 0
+    locations: set[UUID] = set()
+    for model in (PosGroupMirror, PosDiscountMirror, OrderPromotionMirror):
+        for _ in range(PURGE_STATEMENTS):
+            deleted = await mirror.purge_removed(model, before, PURGE_BATCH)
+            purged += len(deleted)
+            locations.update(deleted)
+            if len(deleted) < PURGE_BATCH:
+                break
+    for location_id in sorted(locations):  # what the connections show has changed
+        await mirror.bump_sync_version(location_id)
+    if purged:
+        log.info("purged %d mirror rows removed upstream before %s", purged, before.isoformat())
+    return purged
+
+
 async def _enqueue(dispatcher: Dispatcher, row: SyncRun, attempts: int) -> None:
     await enqueue_sync(dispatcher, row.id, attempts=attempts)
 
@@ -226,21 +267,33 @@ async def _credentials(
     return credentials
 
 
+def _check_cap(channel: Channel, count: int, cap: int) -> None:
+    if count > cap:
+        raise PermanentFailure(too_many_objects(channel, count, cap, read_so_far=False))
+
+
 async def _fetch(
     runtime: Runtime,
     credentials: GoposCredentials | GoorderCredentials,
     currency: str,
     minor_units: int,
 ) -> _Fetched:
-    """The upstream's data as mirror rows; no transaction is open meanwhile."""
-    deadline = runtime.sync_deadline_seconds
+    """The upstream's data as mirror rows; no transaction is open meanwhile. More objects
+    than `Runtime.mirror_max_objects` fail the run, before anything is converted or written."""
+    deadline, cap = runtime.sync_deadline_seconds, runtime.mirror_max_objects
     try:
         if isinstance(credentials, GoposCredentials):
-            pos = await fetch_gopos(runtime.upstreams, credentials, deadline=deadline)
+            pos = await fetch_gopos(
+                runtime.upstreams, credentials, deadline=deadline, max_objects=cap
+            )
+            _check_cap(Channel.GOPOS, len(pos.groups) + len(pos.discounts), cap)
             pos_rows = gopos_rows(pos, currency, minor_units)
             objects = tuple(group_object(g, removed=False) for g in pos_rows.groups)
             return _Fetched(pos_rows, objects)
-        order = await fetch_goorder(runtime.upstreams, credentials, deadline=deadline)
+        order = await fetch_goorder(
+            runtime.upstreams, credentials, deadline=deadline, max_objects=cap
+        )
+        _check_cap(Channel.GOORDER, len(order.promotions), cap)
         order_rows = goorder_rows(order, currency, minor_units)
         objects = tuple(promotion_object(p, removed=False) for p in order_rows.promotions)
         return _Fetched(order_rows, objects)
@@ -250,36 +303,186 @@ async def _fetch(
         raise PermanentFailure(error.message) from error
 
 
+Step = Callable[[Sequence[Any], Transaction], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class _Table:
+    """What a sync does to one mirror table: rows to write, ids to mark removed, and ids of
+    removed rows to delete so that the location's mirror stays within the cap."""
+
+    model: mirror.MirrorModel
+    upserts: Sequence[Any]
+    removals: Sequence[str]
+    fetched: int  # rows the upstream holds
+    kept_removed: frozenset[str]  # rows removed before, and still gone
+    deletions: Sequence[str] = ()
+
+
+async def _within_cap(location_id: UUID, tables: list[_Table], cap: int) -> list[_Table]:
+    """`tables` with deletions that keep the location's mirror of the channel, removed rows
+    included, at `cap` rows at most: rows removed longest ago first, then, when that is not
+    enough, rows this sync would mark removed (deleted instead). Without it an upstream that
+    renames every object at every sync would grow the mirror by the cap each time."""
+    total = sum(t.fetched + len(t.kept_removed) + len(t.removals) for t in tables)
+    excess = total - cap
+    if excess <= 0:
+        return tables
+    oldest: list[tuple[datetime, int, str]] = []
+    for index, table in enumerate(tables):
+        for removed_at, external_id in await mirror.removed_rows(table.model, location_id):
+            if external_id in table.kept_removed:
+                oldest.append((removed_at, index, external_id))
+    deleted: list[list[str]] = [[] for _ in tables]
+    for _, index, external_id in sorted(oldest)[:excess]:
+        deleted[index].append(external_id)
+    excess -= sum(len(ids) for ids in deleted)
+    result = []
+    for index, table in enumerate(tables):
+        removals = list(table.removals)
+        instead = removals[: max(excess, 0)]
+        excess -= len(instead)
+        result.append(
+            _Table(
+                table.model,
+                table.upserts,
+                removals[len(instead) :],
+                table.fetched,
+                table.kept_removed,
+                [*deleted[index], *instead],
+            )
+        )
+    return result
+
+
+def _pos_tables(
+    rows: GoposRows,
+    existing: tuple[dict[str, MirrorPosGroup], set[str], dict[str, MirrorDiscount], set[str]],
+) -> list[_Table]:
+    """The GoPOS writes, in order: a group never names a discount not yet written."""
+    groups, removed_groups, discounts, removed_discounts = existing
+    group_diff = diff_rows(groups, rows.groups, removed_groups)
+    discount_diff = diff_rows(discounts, rows.discounts, removed_discounts)
+    group_ids = {g.external_id for g in rows.groups}
+    discount_ids = {d.external_id for d in rows.discounts}
+    return [
+        _Table(
+            PosDiscountMirror,
+            discount_diff.upserts,
+            discount_diff.removals,
+            len(rows.discounts),
+            frozenset(removed_discounts - discount_ids),
+        ),
+        _Table(
+            PosGroupMirror,
+            group_diff.upserts,
+            group_diff.removals,
+            len(rows.groups),
+            frozenset(removed_groups - group_ids),
+        ),
+    ]
+
+
+def _promotion_tables(
+    rows: GoorderRows, existing: tuple[dict[str, MirrorPromotion], set[str]]
+) -> list[_Table]:
+    promotions, removed = existing
+    diff = diff_rows(promotions, rows.promotions, removed)
+    ids = {p.external_id for p in rows.promotions}
+    return [
+        _Table(
+            OrderPromotionMirror,
+            diff.upserts,
+            diff.removals,
+            len(rows.promotions),
+            frozenset(removed - ids),
+        )
+    ]
+
+
+def _upsert(model: mirror.MirrorModel) -> Callable[..., Awaitable[int]]:
+    if model is PosDiscountMirror:
+        return mirror.upsert_pos_discounts
+    return mirror.upsert_pos_groups if model is PosGroupMirror else mirror.upsert_promotions
+
+
+def _steps(
+    location_id: UUID, tables: Sequence[_Table], now: datetime
+) -> list[tuple[Step, Sequence[Any]]]:
+    """Every table's upserts (in table order), then its removals and deletions: nothing is
+    marked removed before what replaces it is there."""
+
+    def upsert(table: _Table) -> Step:
+        async def step(items: Sequence[Any], db: Transaction) -> int:
+            return await _upsert(table.model)(location_id, items, now, db)
+
+        return step
+
+    def remove(table: _Table) -> Step:
+        async def step(items: Sequence[Any], db: Transaction) -> int:
+            return await mirror.mark_removed(table.model, location_id, items, now, db)
+
+        return step
+
+    def delete(table: _Table) -> Step:
+        async def step(items: Sequence[Any], db: Transaction) -> int:
+            return await mirror.delete_rows(table.model, location_id, items, db)
+
+        return step
+
+    steps: list[tuple[Step, Sequence[Any]]] = [(upsert(t), t.upserts) for t in tables]
+    for table in reversed(tables):
+        steps += [(remove(table), table.removals), (delete(table), table.deletions)]
+    return steps
+
+
+def _chunks(
+    steps: Sequence[tuple[Step, Sequence[Any]]], size: int
+) -> Iterator[list[tuple[Step, Sequence[Any]]]]:
+    """The steps' rows, in order, `size` rows at most a chunk."""
+    chunk: list[tuple[Step, Sequence[Any]]] = []
+    room = size
+    for step, items in steps:
+        start = 0
+        while start < len(items):
+            part = items[start : start + room]
+            chunk.append((step, part))
+            start += len(part)
+            room -= len(part)
+            if room == 0:
+                yield chunk
+                chunk, room = [], size
+    if chunk:
+        yield chunk
+
+
 async def _write(
     attempt: Attempt, location_id: UUID, rows: GoposRows | GoorderRows, now: datetime
 ) -> int:
-    """Bring the mirror up to date in one transaction, if this is still the run's attempt;
-    returns the rows written."""
-    async with transaction() as db:
-        await attempt.beat(db)  # raises AttemptLost (and writes nothing) when taken over
-        if isinstance(rows, GoposRows):
-            groups, removed_groups, discounts, removed_discounts = await mirror.existing_pos(
-                location_id, db
-            )
-            group_diff = diff_rows(groups, rows.groups, removed_groups)
-            discount_diff = diff_rows(discounts, rows.discounts, removed_discounts)
-            written = await mirror.upsert_pos_discounts(location_id, discount_diff.upserts, now, db)
-            written += await mirror.mark_removed(
-                PosDiscountMirror, location_id, discount_diff.removals, now, db
-            )
-            written += await mirror.upsert_pos_groups(location_id, group_diff.upserts, now, db)
-            written += await mirror.mark_removed(
-                PosGroupMirror, location_id, group_diff.removals, now, db
-            )
-        else:
-            promotions, removed = await mirror.existing_promotions(location_id, db)
-            diff = diff_rows(promotions, rows.promotions, removed)
-            written = await mirror.upsert_promotions(location_id, diff.upserts, now, db)
-            written += await mirror.mark_removed(
-                OrderPromotionMirror, location_id, diff.removals, now, db
-            )
-        if written:
-            await mirror.bump_sync_version(location_id, db)
+    """Bring the mirror up to date, if this is still the run's attempt; returns the rows
+    written. What to write is worked out first; then it is written in chunks of at most
+    `Runtime.chunk_size` rows, each in a transaction of its own that bumps the location's sync
+    version (a quote never keeps prices that a committed chunk changed). Each chunk's rows are
+    added to the run's `written` once it has committed, so the count adds up over attempts."""
+    if isinstance(rows, GoposRows):
+        tables = _pos_tables(rows, await mirror.existing_pos(location_id))
+    else:
+        tables = _promotion_tables(rows, await mirror.existing_promotions(location_id))
+    tables = await _within_cap(location_id, tables, attempt.runtime.mirror_max_objects)
+    steps = _steps(location_id, tables, now)
+    written = 0
+    for chunk in _chunks(steps, attempt.runtime.chunk_size):
+        attempt.stop_if_asked()
+        async with transaction() as db:
+            await attempt.hold(db)  # raises AttemptLost (and writes nothing) when taken over
+            count = 0
+            for step, items in chunk:
+                count += await step(items, db)
+            if count:
+                await mirror.bump_sync_version(location_id, db)
+        written += count
+        await attempt.beat(add={"written": count})
+        await asyncio.sleep(0)  # in-process, let requests run between chunks
     return written
 
 
@@ -325,12 +528,8 @@ async def run_sync(runtime: Runtime, sync_run_id: UUID) -> None:
             time.perf_counter() - started,
             f"; notes: {' '.join(notes)}" if notes else "",
         )
-        return {
-            "fetched": len(fetched.objects),
-            "linked": linked,
-            "unmatched": unmatched,
-            "written": written,
-        }
+        # `written` is left as the chunks added it up, over every attempt of the run.
+        return {"fetched": len(fetched.objects), "linked": linked, "unmatched": unmatched}
 
     status = await run_attempt(SYNC_RUNS, row.id, runtime, work, attempts=row.attempts)
     metrics.sync_attempt(channel, status)
@@ -352,34 +551,42 @@ class PromotionView:
     removed: bool
 
 
-@dataclass(frozen=True)
-class MirrorView:
-    """A location's mirror of both upstreams, read once for a request."""
-
-    pos_groups: tuple[PosGroupView, ...]  # by name, removed ones included
-    promotions: tuple[PromotionView, ...]  # by name, removed ones included
-    synced: frozenset[Channel]  # channels with a succeeded sync
-
-    def objects(self, channel: Channel) -> list[MirrorObject]:
-        if channel is Channel.GOPOS:
-            return [group_object(g.group, removed=g.removed) for g in self.pos_groups]
-        return [promotion_object(p.promotion, removed=p.removed) for p in self.promotions]
+def _by_name(item: tuple[str, str]) -> tuple[str, str]:
+    external_id, name = item
+    return name.casefold(), external_id
 
 
-async def mirror_view(location_id: UUID) -> MirrorView:
-    groups = await mirror.pos_groups(location_id)
-    discounts = await mirror.pos_discounts_by_id(location_id)
-    promotions = await mirror.promotions(location_id)
-    synced = await (
-        SyncRun.filter(location_id=location_id, status=JobStatus.SUCCEEDED)
-        .distinct()
-        .values_list("channel", flat=True)
-    )
-    return MirrorView(
-        pos_groups=tuple(_pos_group(item, discounts) for item in groups),
-        promotions=tuple(PromotionView(item.row, item.removed) for item in promotions),
-        synced=frozenset(Channel(str(channel)) for channel in synced),
-    )
+async def _page_ids(
+    channel: Channel, location_id: UUID, first: int, after: str | None
+) -> list[str]:
+    """The external ids of a page of the channel's mirror by name (then external id), after
+    the object whose external id is `after`. Only ids and names are read to order it."""
+    ordered = sorted(await mirror.names(channel, location_id), key=_by_name)
+    page = items_after(ordered, first, after, key=lambda item: item[0])
+    return [external_id for external_id, _ in page]
+
+
+async def pos_groups_page(
+    location_id: UUID, first: int, after: str | None
+) -> tuple[PosGroupView, ...]:
+    """`first` of the location's GoPOS groups by name (removed ones included), after the one
+    whose external id is `after`, with their discounts. Raises `DomainError` on `first` or
+    `after`."""
+    ids = await _page_ids(Channel.GOPOS, location_id, first, after)
+    groups = await mirror.pos_groups_by_id(location_id, ids)
+    discount_ids = sorted({i for item in groups.values() for i in item.row.discount_ids})
+    discounts = await mirror.pos_discounts(location_id, discount_ids)
+    return tuple(_pos_group(groups[i], discounts) for i in ids if i in groups)
+
+
+async def promotions_page(
+    location_id: UUID, first: int, after: str | None
+) -> tuple[PromotionView, ...]:
+    """`first` of the location's GoOrder promotions by name (removed ones included), after the
+    one whose external id is `after`. Raises `DomainError` on `first` or `after`."""
+    ids = await _page_ids(Channel.GOORDER, location_id, first, after)
+    found = await mirror.promotions_by_id(location_id, ids)
+    return tuple(PromotionView(found[i].row, found[i].removed) for i in ids if i in found)
 
 
 def _pos_group(
@@ -400,42 +607,155 @@ class GroupLink:
     promotion: PromotionView | None = None  # GOORDER, when linked
 
 
-def group_links(
-    view: MirrorView, groups: Sequence[tuple[UUID, str]]
-) -> dict[UUID, tuple[GroupLink, ...]]:
-    """The connections of CRM groups `(id, reference)` to every channel, matched against the
-    mirror once per channel for the whole batch."""
-    by_channel: dict[Channel, dict[UUID, Connection]] = {
-        channel: connections(groups, channel, view.objects(channel), synced=channel in view.synced)
-        for channel in Channel
-    }
-    pos = {g.group.external_id: g for g in view.pos_groups}
-    promotions = {p.promotion.external_id: p for p in view.promotions}
-    return {
-        group_id: tuple(
-            _link(channel, by_channel[channel][group_id], pos, promotions) for channel in Channel
-        )
-        for group_id, _ in groups
-    }
-
-
-def _link(
-    channel: Channel,
-    connection: Connection,
-    pos: Mapping[str, PosGroupView],
-    promotions: Mapping[str, PromotionView],
-) -> GroupLink:
-    linked = connection.external_id
-    return GroupLink(
-        channel=channel,
-        status=connection.status,
-        detail=connection.detail,
-        pos_group=pos.get(linked) if linked and channel is Channel.GOPOS else None,
-        promotion=promotions.get(linked) if linked and channel is Channel.GOORDER else None,
+async def synced_channels(location_id: UUID) -> frozenset[Channel]:
+    """The channels of the location with a succeeded sync (an indexed look-up each)."""
+    return frozenset(
+        [channel for channel in Channel if await mirror.has_succeeded_sync(location_id, channel)]
     )
 
 
-async def unmatched(location_id: UUID, channel: Channel, view: MirrorView) -> tuple[str, ...]:
-    """References of the channel's upstream objects (not removed) that no CRM group has."""
-    groups = await _group_references(location_id)
-    return unmatched_references((ref for _, ref in groups), view.objects(channel))
+async def group_links(
+    location_id: UUID,
+    groups: Sequence[tuple[UUID, str]],
+    synced: frozenset[Channel] | None = None,
+) -> dict[UUID, tuple[GroupLink, ...]]:
+    """The connections of the location's CRM groups `(id, reference)` to every channel (of
+    which `synced` have a succeeded sync; read when not given). The mirror is read only where
+    the groups' references are (an indexed statement per channel for the whole batch, and one
+    for the linked GoPOS groups' discounts), however large it is; `domain.sync.connection`
+    says what each group's matches make of it."""
+    if synced is None:
+        synced = await synced_channels(location_id)
+    keys = sorted({key for _, reference in groups if (key := reference_key(reference))})
+    links: dict[UUID, list[GroupLink]] = {group_id: [] for group_id, _ in groups}
+    for channel in Channel:
+        if channel not in synced:
+            never = never_synced(channel)
+            for group_id, _ in groups:
+                links[group_id].append(GroupLink(channel, never.status, never.detail))
+            continue
+        if channel is Channel.GOPOS:
+            found = await _pos_links(location_id, groups, keys)
+        else:
+            found = await _promotion_links(location_id, groups, keys)
+        for group_id, _ in groups:
+            links[group_id].append(found[group_id])
+    return {group_id: tuple(found) for group_id, found in links.items()}
+
+
+def _matches(matched: Matched[Any] | None, objects: Sequence[MirrorObject]) -> Matches:
+    if matched is None:
+        return NO_MATCHES
+    return Matches(
+        counting=tuple(o for o in objects if o.counts),
+        counting_total=matched.counting_total,
+        others=tuple(o for o in objects if not o.counts),
+        others_total=matched.others_total,
+    )
+
+
+async def _pos_links(
+    location_id: UUID, groups: Sequence[tuple[UUID, str]], keys: Sequence[str]
+) -> dict[UUID, GroupLink]:
+    found = await mirror.pos_groups_matching(location_id, keys, MAX_LISTED)
+    linked: dict[UUID, Mirrored[MirrorPosGroup]] = {}
+    result: dict[UUID, GroupLink] = {}
+    for group_id, reference in groups:
+        key = reference_key(reference)
+        matched = found.get(key) if key else None
+        rows = matched.rows if matched else ()
+        objects = [group_object(item.row, removed=item.removed) for item in rows]
+        link = connection(reference, _matches(matched, objects), Channel.GOPOS)
+        if link.external_id is not None:
+            linked[group_id] = next(i for i in rows if i.row.external_id == link.external_id)
+        result[group_id] = GroupLink(Channel.GOPOS, link.status, link.detail)
+    discount_ids = sorted({i for item in linked.values() for i in item.row.discount_ids})
+    discounts = await mirror.pos_discounts(location_id, discount_ids)
+    for group_id, item in linked.items():
+        result[group_id] = replace(result[group_id], pos_group=_pos_group(item, discounts))
+    return result
+
+
+async def _promotion_links(
+    location_id: UUID, groups: Sequence[tuple[UUID, str]], keys: Sequence[str]
+) -> dict[UUID, GroupLink]:
+    found = await mirror.promotions_matching(location_id, keys, MAX_LISTED)
+    result: dict[UUID, GroupLink] = {}
+    for group_id, reference in groups:
+        key = reference_key(reference)
+        matched = found.get(key) if key else None
+        rows = matched.rows if matched else ()
+        objects = [promotion_object(item.row, removed=item.removed) for item in rows]
+        link = connection(reference, _matches(matched, objects), Channel.GOORDER)
+        promotion = None
+        if link.external_id is not None:
+            item = next(i for i in rows if i.row.external_id == link.external_id)
+            promotion = PromotionView(item.row, item.removed)
+        result[group_id] = GroupLink(Channel.GOORDER, link.status, link.detail, None, promotion)
+    return result
+
+
+UNMATCHED_SHOWN = 100
+"""How many unmatched references `unmatched` lists at most: a hostile upstream may hold
+thousands of distinct ones."""
+
+
+async def _unmatched(location_id: UUID, channel: Channel, known: Sequence[str]) -> tuple[str, ...]:
+    """The first `UNMATCHED_SHOWN` references of the channel's upstream objects (not removed)
+    whose keys are not `known`, sorted: as `domain.sync.unmatched_references` spells them, from
+    one indexed statement."""
+    return tuple(await mirror.unmatched_references(location_id, channel, known, UNMATCHED_SHOWN))
+
+
+MAX_CACHED_LINKS = 10_000
+"""CRM groups `(id, reference)` whose connections one location's `MirrorReads` keeps."""
+
+
+class MirrorReads:
+    """What one location's mirror answers at one sync version, with the channels that have a
+    succeeded sync: the connections of each CRM group `(id, reference)`, and each channel's
+    unmatched references for the location's group references, each read once per process.
+    Kept in `Runtime.mirror_reads`; a sync that writes, and a purge, move the version on, so a
+    back-office that reads the same views over and over costs the database next to nothing."""
+
+    def __init__(self, location_id: UUID, synced: frozenset[Channel]) -> None:
+        self.location_id = location_id
+        self.synced = synced
+        self._links: LRUCache[tuple[UUID, str], tuple[GroupLink, ...]] = LRUCache(MAX_CACHED_LINKS)
+        self._unmatched: dict[Channel, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+    async def links(self, groups: Sequence[tuple[UUID, str]]) -> dict[UUID, tuple[GroupLink, ...]]:
+        missing = [key for key in dict.fromkeys(groups) if key not in self._links]
+        if missing:
+            found = await group_links(self.location_id, missing, self.synced)
+            for group_id, reference in missing:
+                self._links[(group_id, reference)] = found[group_id]
+        return {group_id: self._links[(group_id, reference)] for group_id, reference in groups}
+
+    async def unmatched(self, channel: Channel) -> tuple[str, ...]:
+        groups = await _group_references(self.location_id)
+        known = tuple(sorted({normalise_reference(r) for _, r in groups if r is not None}))
+        cached = self._unmatched.get(channel)
+        if cached is not None and cached[0] == known:
+            return cached[1]
+        found = await _unmatched(self.location_id, channel, known)
+        self._unmatched[channel] = (known, found)
+        return found
+
+
+async def mirror_reads(runtime: Runtime, location_id: UUID) -> MirrorReads:
+    """The location's `MirrorReads` as of now: its sync version and synced channels read (two
+    indexed statements), the rest from the process's cache when they have not moved."""
+    version = await mirror.sync_version(location_id)
+    synced = await synced_channels(location_id)
+    reads: MirrorReads | None = runtime.mirror_reads.get(location_id, version)
+    if reads is None or reads.synced != synced:
+        reads = MirrorReads(location_id, synced)
+        runtime.mirror_reads.put(location_id, version, reads)
+    return reads
+
+
+async def unmatched(runtime: Runtime, location_id: UUID, channel: Channel) -> tuple[str, ...]:
+    """The first `UNMATCHED_SHOWN` references of the channel's upstream objects (not removed)
+    that no CRM group has, sorted."""
+    return await (await mirror_reads(runtime, location_id)).unmatched(channel)

@@ -45,6 +45,7 @@ from models import keys
 from models.db import IntegrityError, Transaction, transaction
 from models.entities import MAX_CREDIT_BALANCE, Location
 from models.ledger import Application, apply_chunk, is_balance_out_of_range, preview_totals
+from models.progress import applied
 from models.queries import (
     CustomerQuery,
     customers_matching,
@@ -297,16 +298,19 @@ async def apply_once(
     return queued
 
 
-async def _operation_targets(row: WalletOperation, chunk_size: int) -> AsyncIterator[list[UUID]]:
-    """The operation's customers in id order, a chunk at a time."""
+async def _operation_targets(
+    row: WalletOperation, chunk_size: int, after: UUID | None = None
+) -> AsyncIterator[list[UUID]]:
+    """The operation's customers in id order (those above `after`, when given), a chunk at a
+    time."""
     if row.customer_ids is not None:
-        ids = sorted(UUID(c) for c in row.customer_ids)
+        ids = sorted(i for i in map(UUID, row.customer_ids) if after is None or i > after)
         for start in range(0, len(ids), chunk_size):
             yield ids[start : start + chunk_size]
         return
     assert row.customer_filter is not None
     pages = partial(filtered_customers, row.location_id, stored_selection(row.customer_filter))
-    async for chunk in id_chunks(pages, chunk_size):
+    async for chunk in id_chunks(pages, chunk_size, after):
         yield chunk
 
 
@@ -327,9 +331,16 @@ async def run_operation(runtime: Runtime, operation_id: UUID) -> None:
     if row.status != JobStatus.QUEUED:
         return
     total = row.total
-    if row.customer_filter is not None and row.attempts:  # resumed: count again
-        criteria = stored_selection(row.customer_filter)
-        total = await filtered_customers(row.location_id, criteria).count()
+    # Resumed: carry on after the last customer an earlier attempt reached (chunks go in id
+    # order), rather than walk the applied ones again or count the target anew first.
+    done_before = await applied(row.id, 0) if row.attempts else None
+    if done_before is not None and done_before.customers:
+        log.info(
+            "wallet operation %s: attempt %d carries on after the %d customers already credited",
+            row.id,
+            row.attempts + 1,
+            done_before.customers,
+        )
 
     async def work(attempt: Attempt) -> Mapping[str, Any]:
         change = Application(
@@ -345,15 +356,18 @@ async def run_operation(runtime: Runtime, operation_id: UUID) -> None:
             now=runtime.clock(),
             netting_description=CLAWBACK_DESCRIPTION,
         )
-        done = 0
+        done, after = (done_before.customers, done_before.last) if done_before else (0, None)
+        size = runtime.chunk_size
+        targets = _operation_targets(row, size, after) if after else _operation_targets(row, size)
         try:
-            async for chunk in _operation_targets(row, runtime.chunk_size):
+            async for chunk in targets:
                 attempt.stop_if_asked()
                 async with transaction() as db:
-                    applied = await apply_chunk(chunk, change, db)
-                    done += len(chunk)
-                    await attempt.beat(db, processed=min(done, total))
-                metrics.entries_written(change.kind, applied)
+                    await attempt.hold(db)
+                    written = await apply_chunk(chunk, change, db)
+                done += len(chunk)
+                await attempt.beat(processed=min(done, total))
+                metrics.entries_written(change.kind, written)
                 await asyncio.sleep(0)  # in-process, let requests run between chunks
         except Exception as exc:
             if is_balance_out_of_range(exc):  # no retry can succeed

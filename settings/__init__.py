@@ -46,6 +46,9 @@ class Settings:
     max_query_cost: int = 20_000
     max_body_bytes: int = 1_048_576
     request_timeout_seconds: float = 15.0
+    # Back-office (ADMIN) requests of one location that one process runs at once; the others
+    # wait their turn, so that one location's back office cannot crowd out others' tills.
+    backoffice_concurrency: int = 2
     # Resolved API keys are cached per process for this long; a revocation reaches every
     # process within it.
     auth_cache_ttl_seconds: float = 5.0
@@ -58,11 +61,12 @@ class Settings:
     # Background jobs (bulk operations, schedule periods, sync runs): every running attempt
     # beats every `job_heartbeat_seconds`; one silent for `job_stale_after_seconds` is resumed
     # by the periodic check, which runs every `check_seconds` (a divisor of 60). So a job whose
-    # worker died resumes within stale-after + check seconds (20 + 10 by default).
+    # worker died resumes within stale-after + check seconds (15 + 5 by default), and commits
+    # its next chunk a few seconds later: under 30 seconds from the death.
     job_max_attempts: int = 5
-    job_heartbeat_seconds: float = 5.0
-    job_stale_after_seconds: float = 20.0
-    check_seconds: int = 10
+    job_heartbeat_seconds: float = 3.0
+    job_stale_after_seconds: float = 15.0
+    check_seconds: int = 5
     job_chunk_size: int = 5_000
     job_inline_limit: int = 500
     worker_max_jobs: int = 4
@@ -71,6 +75,10 @@ class Settings:
     # every configured integration (off unless set).
     sync_deadline_seconds: float = 60.0
     sync_interval_seconds: float | None = None
+    # A location's mirror of an upstream: at most this many objects (GoPOS groups and discounts
+    # together, GoOrder promotions), and rows gone upstream purged this many days later.
+    mirror_max_objects: int = 20_000
+    mirror_retention_days: int = 30
     upstream_max_in_flight: int = 8
     # The most one upstream answer's body may hold, decompressed or not (8 MiB).
     upstream_max_bytes: int = 8_388_608
@@ -139,19 +147,22 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_query_cost=_integer(env, "GOCRM_MAX_QUERY_COST", 20_000),
         max_body_bytes=_integer(env, "GOCRM_MAX_BODY_BYTES", 1_048_576),
         request_timeout_seconds=_number(env, "GOCRM_REQUEST_TIMEOUT", 15.0),
+        backoffice_concurrency=_nonnegative(env, "GOCRM_BACKOFFICE_CONCURRENCY", 2),
         auth_cache_ttl_seconds=_number(env, "GOCRM_AUTH_CACHE_TTL", 5.0),
         idempotency_retention_days=_integer(env, "GOCRM_IDEMPOTENCY_RETENTION_DAYS", 30),
         rate_limit_pos=_rate_limit(env, "GOCRM_RATE_LIMIT_POS", DEFAULT_RATE_LIMIT_POS),
         rate_limit_admin=_rate_limit(env, "GOCRM_RATE_LIMIT_ADMIN", DEFAULT_RATE_LIMIT_ADMIN),
         job_max_attempts=_integer(env, "GOCRM_JOB_MAX_ATTEMPTS", 5),
-        job_heartbeat_seconds=_number(env, "GOCRM_JOB_HEARTBEAT", 5.0),
-        job_stale_after_seconds=_number(env, "GOCRM_JOB_STALE_AFTER", 20.0),
-        check_seconds=_divisor_of_minute(env, "GOCRM_CHECK_SECONDS", 10),
+        job_heartbeat_seconds=_number(env, "GOCRM_JOB_HEARTBEAT", 3.0),
+        job_stale_after_seconds=_number(env, "GOCRM_JOB_STALE_AFTER", 15.0),
+        check_seconds=_divisor_of_minute(env, "GOCRM_CHECK_SECONDS", 5),
         job_chunk_size=_integer(env, "GOCRM_JOB_CHUNK_SIZE", 5_000),
         worker_max_jobs=_integer(env, "GOCRM_WORKER_MAX_JOBS", 4),
         job_timeout_seconds=_integer(env, "GOCRM_JOB_TIMEOUT", 3_600),
         sync_deadline_seconds=_number(env, "GOCRM_SYNC_DEADLINE", 60.0),
         sync_interval_seconds=_number(env, "GOCRM_SYNC_INTERVAL", 0.0) or None,
+        mirror_max_objects=_integer(env, "GOCRM_MIRROR_MAX_OBJECTS", 20_000),
+        mirror_retention_days=_integer(env, "GOCRM_MIRROR_RETENTION_DAYS", 30),
         upstream_max_in_flight=_integer(env, "GOCRM_UPSTREAM_MAX_IN_FLIGHT", 8),
         upstream_max_bytes=_integer(env, "GOCRM_UPSTREAM_MAX_BYTES", 8_388_608),
         upstream_allow=_upstream_allow(env, production=mode == "production"),
@@ -225,6 +236,20 @@ def _rate_limit(env: Mapping[str, str], name: str, default: RateLimit) -> RateLi
         f"{name} takes requests a second and a burst such as 30/60, a rate alone (bursts of"
         f" twice it), or 0 for no limit; not {raw!r}"
     )
+
+
+def _nonnegative(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number, 0 included (0 turns the limit it sets off)."""
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, not {raw!r}")
+    return value
 
 
 def _divisor_of_minute(env: Mapping[str, str], name: str, default: int) -> int:

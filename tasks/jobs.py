@@ -39,9 +39,10 @@ async def check(runtime: Runtime) -> None:
     """Record due schedule periods and enqueue their runs; queue the periodic syncs when they
     are on; queue again every job whose heartbeat has stopped (or that waits for a retry), or
     fail it after its last attempt; release the cashback whose hold has ended; forget
-    idempotency keys past their retention."""
+    idempotency keys past their retention; purge mirror rows removed upstream past theirs."""
     runs = await schedules.queue_due_runs(runtime)
     syncs = await sync.queue_periodic_syncs(runtime)
+    await sync.purge_removed(runtime)
     resumed = {kind.name: await resume_silent(kind, runtime) for kind in KINDS}
     released = await checkout.release_held_cashback(runtime)
     await idempotency.purge_expired_keys(runtime)

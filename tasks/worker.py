@@ -3,7 +3,8 @@
 The command's composition root hands `worker_options` the runtime's start and stop; nothing
 here reads settings. The periodic check runs every `check_seconds` on whichever worker takes
 the tick (arq makes cron ticks unique across workers); what it enqueues carries deterministic
-job ids.
+job ids. A tick that a worker takes while its previous check is still running is skipped, so
+checks never pile up on a worker's job slots.
 
 Redis only carries the queue; the database says what is left to do. So a job that cannot be
 queued (Redis down or restarting) stays QUEUED in the database and the periodic check queues it
@@ -41,6 +42,8 @@ T = TypeVar("T")
 # How long a gateway waits for Redis when it queues a job: a request never waits longer.
 CONNECT_TIMEOUT_SECONDS = 1.0
 COMMAND_TIMEOUT_SECONDS = 2.0
+# The longest one periodic check may run before arq cancels it (it takes milliseconds).
+CHECK_TIMEOUT_SECONDS = 60
 # A worker retries a Redis command that lost its connection, backing off to one try every
 # `OUTAGE_BACKOFF_CAP` seconds, for `OUTAGE_SECONDS` before it gives up (and exits).
 OUTAGE_BACKOFF_CAP = 2.0
@@ -164,9 +167,25 @@ def worker_options(
         func(run_sync, timeout=job_timeout_seconds, max_tries=1),
     ]
     seconds = set(range(0, 60, check_seconds))
+    checking = asyncio.Lock()
+
+    async def tick_unless_checking(ctx: dict[str, Any]) -> None:
+        if checking.locked():
+            log.info("the periodic check is still running on this worker; this tick is skipped")
+            return
+        async with checking:
+            await tick(ctx)
+
+    check = cron(
+        tick_unless_checking,
+        name="tick",
+        second=seconds,
+        run_at_startup=True,
+        timeout=CHECK_TIMEOUT_SECONDS,
+    )
     return {
         "functions": functions,
-        "cron_jobs": [cron(tick, second=seconds, run_at_startup=True, timeout=300)],
+        "cron_jobs": [check],
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": riding_out_outages(redis_settings),

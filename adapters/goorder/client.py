@@ -6,10 +6,16 @@ concurrently (within the in-flight cap of the store's base URL).
 
 from __future__ import annotations
 
-from adapters.errors import MalformedResponse
+from adapters.errors import MalformedResponse, UpstreamError
 from adapters.goorder import schemas
 from adapters.http import UpstreamClients, UpstreamSession, gather_in_order
-from domain.upstream import Channel, GoorderCredentials, GoorderSnapshot, PromotionRecord
+from domain.upstream import (
+    Channel,
+    GoorderCredentials,
+    GoorderSnapshot,
+    PromotionRecord,
+    too_many_objects,
+)
 
 UPSTREAM = Channel.GOORDER.upstream_name
 # More pages than this (a million promotions) is taken for a broken answer, not a list to read.
@@ -17,21 +23,26 @@ MAX_PAGES = 10_000
 
 
 async def fetch_goorder(
-    clients: UpstreamClients, credentials: GoorderCredentials, *, deadline: float
+    clients: UpstreamClients,
+    credentials: GoorderCredentials,
+    *,
+    deadline: float,
+    max_objects: int | None = None,
 ) -> GoorderSnapshot:
-    """Every promotion of one GoOrder store, within `deadline` seconds.
+    """Every promotion of one GoOrder store, within `deadline` seconds; a store whose first
+    page counts more than `max_objects` promotions is refused (`UpstreamError`) there.
 
     Raises `UpstreamUnavailable`, `CredentialsRejected`, `MalformedResponse` or `UpstreamError`.
     """
     session = clients.session(
         UPSTREAM, credentials.base_url, deadline=deadline, secrets=(credentials.api_key,)
     )
-    promotions = await session.within_deadline(_read_all(session, credentials))
+    promotions = await session.within_deadline(_read_all(session, credentials, max_objects))
     return GoorderSnapshot(promotions=tuple(promotions))
 
 
 async def _read_all(
-    session: UpstreamSession, credentials: GoorderCredentials
+    session: UpstreamSession, credentials: GoorderCredentials, max_objects: int | None = None
 ) -> list[PromotionRecord]:
     path = schemas.promotions_path(credentials.store_id)
     headers = schemas.api_key_header(credentials.api_key)
@@ -43,6 +54,9 @@ async def _read_all(
         )
 
     first = await page(schemas.FIRST_PAGE)
+    if max_objects is not None and first.total > max_objects:
+        message = too_many_objects(Channel.GOORDER, first.total, max_objects, read_so_far=False)
+        raise UpstreamError(UPSTREAM, message)
     if first.pages > MAX_PAGES:
         message = (
             f"{UPSTREAM} sent a malformed response: pages: expected at most {MAX_PAGES} "

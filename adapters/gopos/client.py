@@ -18,7 +18,7 @@ from typing import Protocol, TypeVar
 from adapters.errors import CredentialsRejected, UpstreamError
 from adapters.gopos import schemas
 from adapters.http import UpstreamClients, UpstreamSession, both
-from domain.upstream import Channel, GoposCredentials, GoposSnapshot
+from domain.upstream import Channel, GoposCredentials, GoposSnapshot, too_many_objects
 
 T = TypeVar("T")
 
@@ -36,16 +36,21 @@ R = TypeVar("R", bound=_Identified)
 
 
 async def fetch_gopos(
-    clients: UpstreamClients, credentials: GoposCredentials, *, deadline: float
+    clients: UpstreamClients,
+    credentials: GoposCredentials,
+    *,
+    deadline: float,
+    max_objects: int | None = None,
 ) -> GoposSnapshot:
-    """Everything the gateway mirrors from one GoPOS organisation, within `deadline` seconds.
+    """Everything the gateway mirrors from one GoPOS organisation, within `deadline` seconds;
+    reading stops (`UpstreamError`) once groups and discounts together pass `max_objects`.
 
     Raises `UpstreamUnavailable`, `CredentialsRejected`, `MalformedResponse` or `UpstreamError`.
     """
     session = clients.session(
         UPSTREAM, credentials.base_url, deadline=deadline, secrets=(credentials.client_secret,)
     )
-    reader = _GoposReader(clients, session, credentials)
+    reader = _GoposReader(clients, session, credentials, max_objects)
     groups, discounts = await session.within_deadline(
         both(
             reader.read_all(
@@ -71,8 +76,14 @@ def _token_key(credentials: GoposCredentials) -> Hashable:
 
 class _GoposReader:
     def __init__(
-        self, clients: UpstreamClients, session: UpstreamSession, credentials: GoposCredentials
+        self,
+        clients: UpstreamClients,
+        session: UpstreamSession,
+        credentials: GoposCredentials,
+        max_objects: int | None = None,
     ) -> None:
+        self._max_objects = max_objects
+        self._read = 0  # objects of both lists read so far
         self._clients = clients
         self._session = session
         self._credentials = credentials
@@ -99,10 +110,17 @@ class _GoposReader:
                 request_next()
             while True:
                 page = await pending.popleft()
+                before = len(records)
                 for record in page:
                     records.setdefault(record.external_id, record)
+                self._read += len(records) - before
                 if len(page) < schemas.PAGE_SIZE:
                     return list(records.values())
+                if self._max_objects is not None and self._read > self._max_objects:
+                    message = too_many_objects(
+                        Channel.GOPOS, self._read, self._max_objects, read_so_far=True
+                    )
+                    raise UpstreamError(UPSTREAM, message)
                 if next_page >= MAX_PAGES:
                     message = f"{UPSTREAM} kept sending full pages of {path} past page {MAX_PAGES}"
                     raise UpstreamError(UPSTREAM, message)

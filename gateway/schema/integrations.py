@@ -13,7 +13,7 @@ from domain.access import Principal
 from domain.errors import DomainError
 from domain.integrations import IntegrationRequest
 from domain.money import basis_points_to_percent, to_decimal
-from domain.paging import DEFAULT_PAGE_SIZE, items_after
+from domain.paging import DEFAULT_PAGE_SIZE
 from domain.sync import ConnectionStatus, DiscountType, PromotionType
 from domain.upstream import Channel
 from gateway.context import Info
@@ -214,12 +214,9 @@ class Integration:
     ) -> list[PosCustomerGroup]:
         if self.channel is not Channel.GOPOS:
             return []
-        view = await info.context.loaders.mirrors.load(self.location_id)
         principal = info.context.principal
         try:
-            groups = items_after(
-                view.pos_groups, _size(first), after, key=lambda g: g.group.external_id
-            )
+            groups = await sync.pos_groups_page(self.location_id, _size(first), after)
         except DomainError as error:
             raise invalid(error) from error
         return [PosCustomerGroup.of(group, principal) for group in groups]
@@ -233,20 +230,19 @@ class Integration:
     ) -> list[OrderPromotion]:
         if self.channel is not Channel.GOORDER:
             return []
-        view = await info.context.loaders.mirrors.load(self.location_id)
         principal = info.context.principal
         try:
-            promotions = items_after(
-                view.promotions, _size(first), after, key=lambda p: p.promotion.external_id
-            )
+            promotions = await sync.promotions_page(self.location_id, _size(first), after)
         except DomainError as error:
             raise invalid(error) from error
         return [OrderPromotion.of(promotion, principal) for promotion in promotions]
 
-    @strawberry.field(description="Upstream references with no CRM group.")
+    @strawberry.field(
+        description="Upstream references that no CRM group has, one per reference as matched "
+        f"(trimmed, case-folded), sorted: the first {sync.UNMATCHED_SHOWN}."
+    )
     async def unmatched_references(self, info: Info) -> list[str]:
-        view = await info.context.loaders.mirrors.load(self.location_id)
-        return list(await sync.unmatched(self.location_id, self.channel, view))
+        return list(await sync.unmatched(info.context.runtime, self.location_id, self.channel))
 
 
 @strawberry.input(description="A secret left out (or blank) keeps the stored one.")
