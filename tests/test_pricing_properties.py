@@ -109,7 +109,7 @@ def cases(draw: st.DrawFn) -> Case:
         max_credits=draw(st.none() | money(minor_units, 100_000)),
         excluded_ids=frozenset(excluded),
     )
-    return Case(bill, PricingContext(minor_units, pricing, draw(st.booleans())))
+    return Case(bill, PricingContext(minor_units, pricing))
 
 
 def _ids(customer: CustomerPricing) -> list[str]:

@@ -1071,8 +1071,9 @@ SPOTS = (
         "expected total",
         "mutation",
         False,
-        'mutation($amount: Decimal!) { commitCheckout(input: {lines: [{productId: "tea",'
-        ' quantity: "1", unitPrice: "10.00"}]}, idempotencyKey: "limit", expectedTotal: $amount)'
+        'mutation($amount: Decimal!) { commitCheckout(input: {cardCode: "A-CARD-0001",'
+        ' useCredits: false, lines: [{productId: "tea", quantity: "1", unitPrice: "10.00"}]},'
+        ' idempotencyKey: "limit", expectedTotal: $amount)'
         f" {{ checkout {{ id }} {PAYLOAD} }} }}",
         "expectedTotal",
         "Expected total is too large.",
