@@ -8,6 +8,11 @@ nothing for customers already done and so changes nothing for them.
 Balances are never read into Python and written back. On PostgreSQL the chunk's customer rows
 are locked in id order (no deadlocks between chunks) and the new balance is computed in SQL from
 the locked row; on SQLite the database has a single writer, and the same SQL runs under it.
+
+An incoming credit (`NETTED`) first pays off what a customer owes of reversed cashback: for the
+customers of the chunk it credited who owe something, one more statement (two on SQLite) writes
+a CLAWBACK entry each, with the same source, period and time, and takes it off the balance and
+the debt, in the same transaction. A chunk where nobody owes anything runs without it.
 """
 
 from __future__ import annotations
@@ -95,57 +100,62 @@ _ENTRY_COLUMNS = (
 
 # PostgreSQL: one statement per chunk. `locked` holds the chunk's customers in id order and
 # reads them as they are; `inserted` writes the entries (none for customers already done);
-# `clawed` writes the CLAWBACK entries of a netted change; `updated` moves the balances and
-# what is owed, computed from the locked rows.
+# `updated` moves their balances (and, for a reversal, what is owed) and says who owes
+# something. Each CTE is read by the next one only, through an index or once in full: CTEs
+# carry no statistics, so a join between two of them may be planned as a nested loop over both,
+# which costs the square of the chunk.
 _POSTGRES_SQL = """
 WITH locked AS (
-    SELECT id, credit_balance AS b, cashback_owed AS o FROM customers
+    SELECT id, credit_balance FROM customers
     WHERE location_id = $1 AND id = ANY($2::uuid[]) AND deleted_at IS NULL
     ORDER BY id FOR UPDATE
 ), inserted AS (
     INSERT INTO wallet_entries ({columns})
-    SELECT $1, id, $3, $4, ({new}) - b, {new}, $5, $6, $7, $8, $9, $10
+    SELECT $1, id, $3, $4, ({new}) - credit_balance, {new}, $5, $6, $7, $8, $9, $10
     FROM locked
     ON CONFLICT (source_id, customer_id, period, kind) DO NOTHING
-    RETURNING customer_id, balance_after
-), clawed AS (
-    {clawed}
+    RETURNING customer_id, delta, balance_after
 ), updated AS (
-    -- From the locked row, not `customers.credit_balance + delta`: when the row changed after
-    -- this statement's snapshot, PostgreSQL checks the constraints on a new row built from the
-    -- snapshot's version before it re-reads the current one, and that stale sum can fall
-    -- outside the balance range although the real one never does.
-    UPDATE customers
-    SET credit_balance = i.balance_after - COALESCE(c.taken, 0),
-        cashback_owed = {owed},
+    -- The balance computed from the locked row, not `customers.credit_balance + delta`: when
+    -- the row changed after this statement's snapshot, PostgreSQL checks the constraints on a
+    -- new row built from the snapshot's version before it re-reads the current one, and that
+    -- stale sum can fall outside the balance range although the real one never does. (What is
+    -- owed only grows here, so its stale sum stays in range.)
+    UPDATE customers SET credit_balance = inserted.balance_after, cashback_owed = {owed},
         wallet_updated_at = $10
-    FROM inserted i JOIN locked l ON l.id = i.customer_id
-    LEFT JOIN clawed c ON c.customer_id = i.customer_id
-    WHERE customers.id = i.customer_id
-    RETURNING 1
+    FROM inserted WHERE customers.id = inserted.customer_id
+    RETURNING customers.id, customers.cashback_owed
 )
-SELECT count(*) AS applied FROM updated
+SELECT count(*) AS applied,
+       coalesce(array_agg(id) FILTER (WHERE cashback_owed > 0), '{{}}') AS owing
+FROM updated
 """
 
-_POSTGRES_CLAWED = """
-    INSERT INTO wallet_entries ({columns})
-    SELECT $1, l.id, '{clawback}', LEAST($4::bigint, l.o), -LEAST($4::bigint, l.o),
-           i.balance_after - LEAST($4::bigint, l.o), $11, $6, $7, $8, $9, $10
-    FROM locked l JOIN inserted i ON i.customer_id = l.id
-    WHERE l.o > 0
-    ON CONFLICT (source_id, customer_id, period, kind) DO NOTHING
-    RETURNING customer_id, requested_amount AS taken"""
-
-# What a change that is not netted claws back: nothing (the CTE must still have its columns).
-_POSTGRES_NOTHING_CLAWED = "SELECT NULL::uuid AS customer_id, 0::bigint AS taken WHERE false"
-
-# What is owed after the change, from the locked row `l` (`c.taken`: what a netted change paid
-# off).
+# What is owed after the change, from the updated row: a reversal that asked for `$4` and took
+# `-delta` leaves the rest owed; every other change leaves it as it is (a netted one pays it off
+# in a statement of its own, `_CLAW_BACK`).
 _OWED: dict[Change, str] = {
-    CreditOperation.ADD: "l.o - COALESCE(c.taken, 0)",
-    Movement.CREDIT: "l.o - COALESCE(c.taken, 0)",
-    Movement.REVERSE: "l.o + $4::bigint - LEAST($4::bigint, l.b)",
+    Movement.REVERSE: "customers.cashback_owed + $4::bigint + inserted.delta"
 }
+
+# A netted change's second statement, for the customers it credited who owe something: a
+# CLAWBACK entry of what the credit pays off, and the balance and debt less it. The customers
+# are held by the first statement's transaction, so what this one reads of them is current.
+_CLAW_BACK = """
+WITH owing AS (
+    SELECT id, credit_balance, LEAST($3::bigint, cashback_owed) AS taken FROM customers
+    WHERE id = ANY($2::uuid[]) AND cashback_owed > 0
+), clawed AS (
+    INSERT INTO wallet_entries ({columns})
+    SELECT $1, id, '{clawback}', taken, -taken, credit_balance - taken, $4, $5, $6, $7, $8, $9
+    FROM owing
+    ON CONFLICT (source_id, customer_id, period, kind) DO NOTHING
+    RETURNING customer_id, requested_amount
+)
+UPDATE customers SET credit_balance = customers.credit_balance - clawed.requested_amount,
+    cashback_owed = customers.cashback_owed - clawed.requested_amount
+FROM clawed WHERE customers.id = clawed.customer_id
+"""
 
 # SQLite has one writer at a time: the first statement takes the database's write lock, and
 # the ones after it in the transaction see what it saw.
@@ -154,36 +164,36 @@ INSERT INTO wallet_entries ({columns})
 SELECT ?, id, ?, ?, ({new}) - credit_balance, {new}, ?, ?, ?, ?, ?, ?
 FROM customers WHERE location_id = ? AND id IN ({ids}) AND deleted_at IS NULL ORDER BY id
 ON CONFLICT (source_id, customer_id, period, kind) DO NOTHING
-RETURNING customer_id, delta, balance_after
+RETURNING customer_id, delta
 """
 
-_SQLITE_CLAWED_SQL = """
-WITH d(id, balance_after) AS (VALUES {rows})
+# `d.delta`: the entry's delta.
+_SQLITE_UPDATE_SQL = """
+WITH d(id, delta) AS (VALUES {rows})
+UPDATE customers
+SET credit_balance = customers.credit_balance + d.delta, cashback_owed = {owed},
+    wallet_updated_at = ?
+FROM d WHERE customers.id = d.id
+RETURNING id, cashback_owed
+"""
+
+_SQLITE_OWED: dict[Change, str] = {Movement.REVERSE: "customers.cashback_owed + ? + d.delta"}
+
+_SQLITE_CLAWED = """
 INSERT INTO wallet_entries ({columns})
-SELECT ?, c.id, '{clawback}', MIN(?, c.cashback_owed), -MIN(?, c.cashback_owed),
-       d.balance_after - MIN(?, c.cashback_owed), ?, ?, ?, ?, ?, ?
-FROM d JOIN customers c ON c.id = d.id
-WHERE c.cashback_owed > 0
+SELECT ?, id, '{clawback}', MIN(?, cashback_owed), -MIN(?, cashback_owed),
+       credit_balance - MIN(?, cashback_owed), ?, ?, ?, ?, ?, ?
+FROM customers WHERE id IN ({ids}) AND cashback_owed > 0
 ON CONFLICT (source_id, customer_id, period, kind) DO NOTHING
 RETURNING customer_id, requested_amount
 """
 
-# `d.delta`: the entry's delta; `d.taken`: what a netted change paid off of what is owed.
-_SQLITE_UPDATE_SQL = """
-WITH d(id, delta, taken) AS (VALUES {rows})
-UPDATE customers
-SET credit_balance = customers.credit_balance + d.delta - d.taken,
-    cashback_owed = {owed},
-    wallet_updated_at = ?
+_SQLITE_PAID_OFF = """
+WITH d(id, taken) AS (VALUES {rows})
+UPDATE customers SET credit_balance = customers.credit_balance - d.taken,
+    cashback_owed = customers.cashback_owed - d.taken
 FROM d WHERE customers.id = d.id
 """
-
-_SQLITE_OWED: dict[Change, str] = {
-    CreditOperation.ADD: "customers.cashback_owed - d.taken",
-    Movement.CREDIT: "customers.cashback_owed - d.taken",
-    # The reversal asked for `amount` and took `-delta`: the rest is owed.
-    Movement.REVERSE: "customers.cashback_owed + ? + d.delta",
-}
 
 
 def _new_balance(operation: Change, balance: str, amount: str, greatest: str) -> str:
@@ -226,14 +236,10 @@ async def apply_chunk(
 async def _apply_postgres(
     db: BaseDBAsyncClient, customer_ids: Sequence[UUID], change: Application
 ) -> int:
-    netted = change.operation in NETTED
     sql = _POSTGRES_SQL.format(
         columns=_ENTRY_COLUMNS,
-        new=_new_balance(change.operation, "b", "$4::bigint", "GREATEST"),
-        clawed=_POSTGRES_CLAWED.format(columns=_ENTRY_COLUMNS, clawback=CLAWBACK)
-        if netted
-        else _POSTGRES_NOTHING_CLAWED,
-        owed=_OWED.get(change.operation, "l.o"),
+        new=_new_balance(change.operation, "credit_balance", "$4::bigint", "GREATEST"),
+        owed=_OWED.get(change.operation, "customers.cashback_owed"),
     )
     values: list[object] = [
         str(change.location_id),
@@ -242,10 +248,11 @@ async def _apply_postgres(
         change.amount,
         *_described(change, change.description),
     ]
-    if netted:
-        values.append(change.netting_description)
     _, rows = await db.execute_query(sql, values)
-    return int(rows[0]["applied"])
+    applied, owing = int(rows[0]["applied"]), rows[0]["owing"]
+    if change.operation in NETTED and owing:
+        await _claw_back(db, [str(c) for c in owing], change)
+    return applied
 
 
 async def _apply_sqlite(
@@ -267,37 +274,40 @@ async def _apply_sqlite(
     _, rows = await db.execute_query(sql, values)
     if not rows:
         return 0
-    taken: dict[str, int] = {}
-    if change.operation in NETTED:
-        taken = await _claw_back_sqlite(db, rows, change)
     update = _SQLITE_UPDATE_SQL.format(
-        rows=", ".join("(?, ?, ?)" for _ in rows),
+        rows=", ".join("(?, ?)" for _ in rows),
         owed=_SQLITE_OWED.get(change.operation, "customers.cashback_owed"),
     )
-    params: list[object] = [
-        v
-        for row in rows
-        for v in (row["customer_id"], row["delta"], taken.get(str(row["customer_id"]), 0))
-    ]
+    params: list[object] = [v for row in rows for v in (row["customer_id"], row["delta"])]
     if change.operation is Movement.REVERSE:
         params.append(change.amount)
-    await db.execute_query(update, [*params, change.now])
+    _, updated = await db.execute_query(update, [*params, change.now])
+    owing = [str(row["id"]) for row in updated if row["cashback_owed"] > 0]
+    if change.operation in NETTED and owing:
+        await _claw_back(db, owing, change)
     return len(rows)
 
 
-async def _claw_back_sqlite(
-    db: BaseDBAsyncClient, rows: Sequence[dict[str, Any]], change: Application
-) -> dict[str, int]:
-    """The CLAWBACK entries of a netted change for the customers it just credited (`rows`:
-    their new entries); returns what each paid off, by customer id."""
-    sql = _SQLITE_CLAWED_SQL.format(
-        rows=", ".join("(?, ?)" for _ in rows), columns=_ENTRY_COLUMNS, clawback=CLAWBACK
+async def _claw_back(db: BaseDBAsyncClient, owing: Sequence[str], change: Application) -> None:
+    """What a netted change pays off of what the customers it credited (`owing`: those who owe
+    something) owe (see `_CLAW_BACK`); in the transaction of the change."""
+    described = _described(change, change.netting_description)
+    if db.capabilities.dialect == "postgres":
+        sql = _CLAW_BACK.format(columns=_ENTRY_COLUMNS, clawback=CLAWBACK)
+        await db.execute_query(
+            sql, [str(change.location_id), list(owing), change.amount, *described]
+        )
+        return
+    sql = _SQLITE_CLAWED.format(
+        columns=_ENTRY_COLUMNS, clawback=CLAWBACK, ids=", ".join("?" * len(owing))
     )
-    values: list[object] = [v for row in rows for v in (row["customer_id"], row["balance_after"])]
-    values += [str(change.location_id), change.amount, change.amount, change.amount]
-    values += _described(change, change.netting_description)
+    amount = change.amount
+    values = [str(change.location_id), amount, amount, amount, *described, *owing]
     _, clawed = await db.execute_query(sql, values)
-    return {str(row["customer_id"]): int(row["requested_amount"]) for row in clawed}
+    if clawed:
+        paid_off = _SQLITE_PAID_OFF.format(rows=", ".join("(?, ?)" for _ in clawed))
+        pairs = [v for row in clawed for v in (row["customer_id"], row["requested_amount"])]
+        await db.execute_query(paid_off, pairs)
 
 
 @dataclass(frozen=True)
