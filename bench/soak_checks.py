@@ -276,7 +276,8 @@ SELECT count(*) AS operations,
        coalesce(sum(e.n), 0) AS entries,
        count(*) FILTER (WHERE o.customer_filter IS NOT NULL) AS filtered
 FROM wallet_operations o
-CROSS JOIN LATERAL (SELECT count(*) AS n FROM wallet_entries w WHERE w.source_id = o.id) e
+CROSS JOIN LATERAL (SELECT count(*) AS n FROM wallet_entries w
+                    WHERE w.source_id = o.id AND w.kind = o.operation) e
 WHERE o.location_id = $1
 """
 
@@ -295,7 +296,10 @@ async def check_operations(db: Database, location_id: UUID) -> Check:
 
 SCHEDULES_SQL = """
 SELECT s.id, s.every, s.unit, s.start_date, s.end_date, s.created_at, s.target,
-       CASE WHEN s.target = 'GROUPS' THEN
+       CASE WHEN s.target = 'ALL' THEN
+           (SELECT count(*) FROM customers c
+            WHERE c.location_id = s.location_id AND c.deleted_at IS NULL)
+       WHEN s.target = 'GROUPS' THEN
            (SELECT count(DISTINCT m.customer_id) FROM group_memberships m
             JOIN customers c ON c.id = m.customer_id AND c.deleted_at IS NULL
             WHERE m.group_id::text IN (SELECT jsonb_array_elements_text(s.group_ids)))
@@ -305,7 +309,8 @@ SELECT s.id, s.every, s.unit, s.start_date, s.end_date, s.created_at, s.target,
        END AS members,
        coalesce((SELECT jsonb_object_agg(r.period, jsonb_build_array(r.status,
                     (SELECT count(*) FROM wallet_entries w
-                     WHERE w.source_id = s.id AND w.period = r.period)))
+                     WHERE w.source_id = s.id AND w.period = r.period
+                       AND w.kind = s.operation)))
                  FROM schedule_runs r WHERE r.schedule_id = s.id), '{}') AS runs
 FROM credit_schedules s WHERE s.location_id = $1 AND NOT s.paused
 ORDER BY s.created_at

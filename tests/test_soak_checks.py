@@ -541,6 +541,10 @@ async def test_operations_pass_with_one_entry_per_customer(db: Database) -> None
         await add_entry(
             db, location_id, customer, "ADD", 100, 100, source="BULK", source_id=operation
         )
+    # the last customer owed 0.50, which the credit paid off: a CLAWBACK of the same operation
+    await add_entry(
+        db, location_id, customer, "CLAWBACK", -50, 50, source="BULK", source_id=operation
+    )
 
     check = await check_operations(db, location_id)
 
@@ -613,6 +617,10 @@ async def test_schedules_pass_with_each_due_period_applied_to_every_member(db: D
         await add_entry(
             db, location_id, customer, "ADD", 100, 100, source="SCHEDULE", source_id=schedule
         )
+    # one of them owed 0.50, which the top-up paid off: a CLAWBACK of the same period
+    await add_entry(
+        db, location_id, customer, "CLAWBACK", -50, 50, source="SCHEDULE", source_id=schedule
+    )
 
     check = await check_schedules(db, location_id, TIMEZONE, NOW)
 
