@@ -99,9 +99,10 @@ from models.ids import new_id
 from models.ledger import Application, Movement, apply_chunk, is_balance_out_of_range
 from models.queries import live_customers
 from services import metrics
+from services.idempotency import keyed_record_id, store_key
 from services.offers import GroupOffers, group_offers
 from services.runtime import Runtime
-from services.wallet import CLAWBACK_DESCRIPTION, keyed_record_id, store_key
+from services.wallet import CLAWBACK_DESCRIPTION
 
 KEY_FIELD = "idempotencyKey"
 # What an idempotency key stands for (`idempotency_keys.kind`): a checkout it committed, or the

@@ -1,18 +1,27 @@
-"""How long idempotency keys are kept: `Runtime.idempotency_retention_days`, then the periodic
-check forgets them, a bounded number of rows at a time.
+"""Idempotency keys: one table holds the key of every keyed write (a credit operation, a
+schedule, a checkout, a refund), one per location and key, with what the key stands for (the
+kind and id of the record) and a fingerprint of the request. A write looks its key up first
+(`keyed_record_id`, `earlier_request`) and takes it in the transaction that writes its record
+(`store_key`, `record_key`); concurrent duplicates meet on the key's unique index.
 
-A key answers retries of its request for the retention period. Later, a checkout or refund sent
-again with a forgotten key is a new request. A credit operation or schedule keeps its key and
-request fingerprint on its own row (`services.wallet.earlier_request`), so the same request
-still answers with it, and another request is still refused.
+Keys are kept `Runtime.idempotency_retention_days`; then the periodic check forgets them, a
+bounded number of rows at a time (`purge_expired_keys`). A key answers retries of its request for
+the retention period. Later, a checkout or refund sent again with a forgotten key is a new
+request. A credit operation or schedule keeps its key and request fingerprint on its own row, so
+the same request still answers with it, and another request is still refused.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TypeVar
+from uuid import UUID
 
+from domain.errors import DomainError, ErrorCode, fail
 from models import keys
+from models.db import Transaction
+from models.wallet import CreditSchedule, WalletOperation
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -43,3 +52,84 @@ async def purge_expired_keys(
             runtime.idempotency_retention_days,
         )
     return purged
+
+
+Keyed = TypeVar("Keyed", WalletOperation, CreditSchedule)
+
+
+# What an idempotency key stands for (`idempotency_keys.kind`), per kind of record.
+KEY_KINDS: dict[type[WalletOperation | CreditSchedule], str] = {
+    WalletOperation: "WALLET_OPERATION",
+    CreditSchedule: "CREDIT_SCHEDULE",
+}
+
+
+def _key_reused(message: str, field: str = "input.idempotencyKey") -> DomainError:
+    return fail(ErrorCode.IDEMPOTENCY_KEY_REUSED, field, message)
+
+
+async def keyed_record_id(
+    location_id: UUID, key: str, kind: str, request_hash: str, field: str = "input.idempotencyKey"
+) -> UUID | None:
+    """The id of the record that idempotency key `key` stands for, or None while it is unused.
+    A key used before for a different request, or for another kind of record (`kind`), is
+    refused on `field`. One table holds the keys of every kind of keyed write, one per location
+    and key."""
+    used = await keys.used_key(location_id, key)
+    if used is None:
+        return None
+    if used.kind != kind or used.request_hash != request_hash:
+        raise _key_reused("This idempotency key was used for a different request.", field)
+    return used.record_id
+
+
+async def store_key(
+    location_id: UUID,
+    key: str,
+    kind: str,
+    request_hash: str,
+    record_id: UUID,
+    now: datetime,
+    db: Transaction | None = None,
+) -> None:
+    """Mark `key` as standing for the record `record_id` of `kind`; to be called in the
+    transaction that writes that record. Raises IntegrityError when the key is taken already."""
+    await keys.take_key(location_id, key, kind, request_hash, record_id, now, db)
+
+
+async def earlier_request(
+    model: type[Keyed], location_id: UUID, key: str | None, request_hash: str
+) -> Keyed | None:
+    """The credit record (operation or schedule) idempotency key `key` already stands for, or
+    None while it is unused (or none is given). A key used before for a different request, or
+    for another kind of record, is refused."""
+    if key is None:
+        return None
+    record_id = await keyed_record_id(location_id, key, KEY_KINDS[model], request_hash)
+    if record_id is None:
+        return await _keyed_past_retention(model, location_id, key, request_hash)
+    existing = await model.get_or_none(id=record_id)
+    if existing is None:
+        raise _key_reused("This idempotency key was used for a request since deleted.")
+    return existing
+
+
+async def _keyed_past_retention(
+    model: type[Keyed], location_id: UUID, key: str, request_hash: str
+) -> Keyed | None:
+    """The record whose key the retention purge forgot: it keeps its key (unique per location)
+    and its request's fingerprint, so the same request still answers with it and another one is
+    still refused."""
+    row = await model.get_or_none(location_id=location_id, idempotency_key=key)
+    if row is not None and row.request_hash != request_hash:
+        raise _key_reused("This idempotency key was used for a different request.")
+    return row
+
+
+async def record_key(location_id: UUID, key: str | None, request_hash: str, row: Keyed) -> None:
+    """Mark idempotency key `key` (if one is given) as standing for the credit record `row`; to
+    be called in the transaction that writes `row`. Raises IntegrityError when the key is taken
+    already."""
+    if key is None:
+        return
+    await store_key(location_id, key, KEY_KINDS[type(row)], request_hash, row.id, row.created_at)

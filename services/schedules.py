@@ -42,16 +42,11 @@ from models.queries import CustomerQuery, credit_schedule_entity, customers_matc
 from models.wallet import CreditSchedule, ScheduleRun
 from services import metrics
 from services.customers import check_target, id_chunks
+from services.idempotency import earlier_request, record_key
 from services.jobs import Dispatcher, enqueue_schedule_period
 from services.lifecycle import Attempt, JobKind, PermanentFailure, run_attempt
 from services.runtime import Runtime
-from services.wallet import (
-    CLAWBACK_DESCRIPTION,
-    balance_overflow_message,
-    checked_credit,
-    earlier_request,
-    record_key,
-)
+from services.wallet import CLAWBACK_DESCRIPTION, balance_overflow_message, checked_credit
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +83,9 @@ async def create_schedule(
     credit = checked_credit(principal, request, now)
     recurrence = credit.parsed.recurrence
     assert recurrence is not None
-    earlier = await earlier_request(CreditSchedule, principal.location_id, credit)
+    earlier = await earlier_request(
+        CreditSchedule, principal.location_id, credit.idempotency_key, credit.request_hash
+    )
     if earlier is not None:
         return credit_schedule_entity(earlier)
     target, customer_ids, group_ids = await _checked_target(principal, credit.parsed)
@@ -107,9 +104,13 @@ async def create_schedule(
                 created_at=now,
             )
             await row.save()
-            await record_key(principal.location_id, credit, row)
+            await record_key(
+                principal.location_id, credit.idempotency_key, credit.request_hash, row
+            )
     except IntegrityError:  # the same key, submitted concurrently
-        earlier = await earlier_request(CreditSchedule, principal.location_id, credit)
+        earlier = await earlier_request(
+            CreditSchedule, principal.location_id, credit.idempotency_key, credit.request_hash
+        )
         if earlier is None:
             raise
         return credit_schedule_entity(earlier)

@@ -21,13 +21,13 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from domain import entities
 from domain.access import Principal
 from domain.credits import CustomerSelection, ParsedCredit, parse_credit
-from domain.errors import DomainError, ErrorCode, Validator, fail
+from domain.errors import ErrorCode, Validator, fail
 from domain.ids import parse_id
 from domain.inputs import CreditRequest
 from domain.jobs import JobStatus
@@ -41,8 +41,7 @@ from domain.paging import (
     parse_newest_first_key,
 )
 from domain.schedule import local_today
-from models import keys
-from models.db import IntegrityError, Transaction, transaction
+from models.db import IntegrityError, transaction
 from models.entities import MAX_CREDIT_BALANCE, Location
 from models.ledger import Application, apply_chunk, is_balance_out_of_range, preview_totals
 from models.progress import applied
@@ -57,6 +56,7 @@ from models.wallet import CreditSchedule, WalletEntry, WalletOperation
 from services import metrics
 from services.access import currency_minor_units
 from services.customers import check_target, filtered_customers, id_chunks
+from services.idempotency import earlier_request, record_key
 from services.jobs import Dispatcher, enqueue_operation
 from services.lifecycle import Attempt, JobKind, PermanentFailure, run_attempt
 from services.runtime import Runtime
@@ -126,93 +126,6 @@ def checked_credit(principal: Principal, request: CreditRequest, now: datetime) 
     return CheckedCredit(parsed, request_hash(parsed))
 
 
-Keyed = TypeVar("Keyed", WalletOperation, CreditSchedule)
-
-
-# What an idempotency key stands for (`idempotency_keys.kind`), per kind of record.
-KEY_KINDS: dict[type[WalletOperation | CreditSchedule], str] = {
-    WalletOperation: "WALLET_OPERATION",
-    CreditSchedule: "CREDIT_SCHEDULE",
-}
-
-
-def _key_reused(message: str, field: str = "input.idempotencyKey") -> DomainError:
-    return fail(ErrorCode.IDEMPOTENCY_KEY_REUSED, field, message)
-
-
-async def keyed_record_id(
-    location_id: UUID, key: str, kind: str, request_hash: str, field: str = "input.idempotencyKey"
-) -> UUID | None:
-    """The id of the record that idempotency key `key` stands for, or None while it is unused.
-    A key used before for a different request, or for another kind of record (`kind`), is
-    refused on `field`. One table holds the keys of every kind of keyed write, one per location
-    and key."""
-    used = await keys.used_key(location_id, key)
-    if used is None:
-        return None
-    if used.kind != kind or used.request_hash != request_hash:
-        raise _key_reused("This idempotency key was used for a different request.", field)
-    return used.record_id
-
-
-async def store_key(
-    location_id: UUID,
-    key: str,
-    kind: str,
-    request_hash: str,
-    record_id: UUID,
-    now: datetime,
-    db: Transaction | None = None,
-) -> None:
-    """Mark `key` as standing for the record `record_id` of `kind`; to be called in the
-    transaction that writes that record. Raises IntegrityError when the key is taken already."""
-    await keys.take_key(location_id, key, kind, request_hash, record_id, now, db)
-
-
-async def earlier_request(
-    model: type[Keyed], location_id: UUID, credit: CheckedCredit
-) -> Keyed | None:
-    """The record an idempotency key already stands for, or None while it is unused.
-    A key used before for a different request, or for another kind of record, is refused."""
-    key = credit.idempotency_key
-    if key is None:
-        return None
-    record_id = await keyed_record_id(location_id, key, KEY_KINDS[model], credit.request_hash)
-    if record_id is None:
-        return await _keyed_past_retention(model, location_id, key, credit.request_hash)
-    existing = await model.get_or_none(id=record_id)
-    if existing is None:
-        raise _key_reused("This idempotency key was used for a request since deleted.")
-    return existing
-
-
-async def _keyed_past_retention(
-    model: type[Keyed], location_id: UUID, key: str, request_hash: str
-) -> Keyed | None:
-    """The record whose key the retention purge forgot: it keeps its key (unique per location)
-    and its request's fingerprint, so the same request still answers with it and another one is
-    still refused."""
-    row = await model.get_or_none(location_id=location_id, idempotency_key=key)
-    if row is not None and row.request_hash != request_hash:
-        raise _key_reused("This idempotency key was used for a different request.")
-    return row
-
-
-async def record_key(location_id: UUID, credit: CheckedCredit, row: Keyed) -> None:
-    """Mark the request's idempotency key as standing for `row`; to be called in the
-    transaction that writes `row`. Raises IntegrityError when the key is taken already."""
-    if credit.idempotency_key is None:
-        return
-    await store_key(
-        location_id,
-        credit.idempotency_key,
-        KEY_KINDS[type(row)],
-        credit.request_hash,
-        row.id,
-        row.created_at,
-    )
-
-
 def _filter_to_json(selection: CustomerSelection) -> dict[str, object]:
     def ids(values: tuple[UUID | None, ...] | None) -> list[str] | None:
         return None if values is None else [str(v) for v in values if v is not None]
@@ -254,7 +167,9 @@ async def apply_once(
 ) -> entities.WalletOperation:
     """Create the operation for a one-off request, and apply it now when it is small."""
     credit = checked_credit(principal, request, runtime.clock())
-    earlier = await earlier_request(WalletOperation, principal.location_id, credit)
+    earlier = await earlier_request(
+        WalletOperation, principal.location_id, credit.idempotency_key, credit.request_hash
+    )
     if earlier is not None:
         return wallet_operation_entity(earlier)
     target = credit.parsed.target
@@ -284,9 +199,13 @@ async def apply_once(
                 total=total,
             )
             await row.save()
-            await record_key(principal.location_id, credit, row)
+            await record_key(
+                principal.location_id, credit.idempotency_key, credit.request_hash, row
+            )
     except IntegrityError:  # the same key, submitted concurrently
-        earlier = await earlier_request(WalletOperation, principal.location_id, credit)
+        earlier = await earlier_request(
+            WalletOperation, principal.location_id, credit.idempotency_key, credit.request_hash
+        )
         if earlier is None:
             raise
         return wallet_operation_entity(earlier)
@@ -458,9 +377,13 @@ async def preview_credit(
     credit = checked_credit(principal, request, runtime.clock())
     parsed = credit.parsed
     if parsed.recurrence is not None:
-        await earlier_request(CreditSchedule, principal.location_id, credit)
+        await earlier_request(
+            CreditSchedule, principal.location_id, credit.idempotency_key, credit.request_hash
+        )
     else:
-        await earlier_request(WalletOperation, principal.location_id, credit)
+        await earlier_request(
+            WalletOperation, principal.location_id, credit.idempotency_key, credit.request_hash
+        )
     await check_target(principal.location_id, parsed.target, "input.target")
     totals = await preview_totals(
         _target_customers(principal.location_id, parsed), parsed.operation, parsed.amount
