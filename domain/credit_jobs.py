@@ -21,6 +21,33 @@ from domain.schedule import Recurrence, RecurrenceUnit
 
 
 @dataclass(frozen=True)
+class CreditRecord:
+    """What an operation and a schedule alike record of the request they were made from."""
+
+    location_id: UUID
+    operation: str
+    amount: int
+    description: str | None
+    actor: str | None
+    idempotency_key: str | None
+    request_hash: str
+
+
+@dataclass(frozen=True)
+class NewSchedule:
+    """A schedule's own columns, beside its `CreditRecord`, as it is created."""
+
+    every: int
+    unit: str
+    start_date: date
+    end_date: date | None
+    target: str  # CUSTOMERS, GROUPS or ALL
+    customer_ids: tuple[str, ...]
+    group_ids: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class OperationJob:
     """What running a wallet operation needs of it."""
 

@@ -11,13 +11,14 @@ index (customer_id, id)). The balances themselves move in `models.ledger`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
+from dataclasses import asdict
 from datetime import datetime
 from functools import partial
 from uuid import UUID
 
 from domain import entities
-from domain.credit_jobs import OperationJob, stored_selection
+from domain.credit_jobs import CreditRecord, OperationJob, stored_selection
 from domain.credits import CustomerSelection, ParsedTarget
 from domain.ledger import CreditOperation
 from models import credit_targets
@@ -146,17 +147,16 @@ async def preview(
 
 async def create(
     db: Transaction,
-    columns: Mapping[str, object],
+    record: CreditRecord,
     *,
     source: str,
     customer_ids: list[str] | None,
     customer_filter: dict[str, object] | None,
     total: int,
 ) -> entities.WalletOperation:
-    """Insert a QUEUED operation: the credit request's `columns` (those a schedule records
-    too, `services.wallet.CheckedCredit.columns`) and its stored target."""
+    """Insert a QUEUED operation with its stored target (see `domain.credit_jobs`)."""
     row = WalletOperation(
-        **columns,
+        **asdict(record),
         source=source,
         customer_ids=customer_ids,
         customer_filter=customer_filter,

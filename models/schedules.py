@@ -12,13 +12,14 @@ pages of `target_chunks` (one keyset page of ids per chunk, see `models.credit_t
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import asdict
 from datetime import date, datetime
 from functools import partial
 from typing import Any
 from uuid import UUID
 
 from domain import entities
-from domain.credit_jobs import ScheduleJob, ScheduleRunJob
+from domain.credit_jobs import CreditRecord, NewSchedule, ScheduleJob, ScheduleRunJob
 from domain.jobs import JobStatus
 from models import credit_targets
 from models.db import Transaction
@@ -178,12 +179,21 @@ async def first_unfinished_run(schedule_id: UUID) -> ScheduleRunJob | None:
 
 
 async def create(
-    db: Transaction, columns: Mapping[str, object], **schedule: object
+    db: Transaction, record: CreditRecord, schedule: NewSchedule
 ) -> entities.CreditSchedule:
-    """Insert a schedule: the credit request's `columns` (those an operation records too,
-    `services.wallet.CheckedCredit.columns`) and the `schedule`'s own columns (recurrence,
-    target, `next_run_on`, `created_at`)."""
-    row = CreditSchedule(**columns, **schedule)
+    """Insert a schedule, due first on its start date."""
+    row = CreditSchedule(
+        **asdict(record),
+        every=schedule.every,
+        unit=schedule.unit,
+        start_date=schedule.start_date,
+        end_date=schedule.end_date,
+        target=schedule.target,
+        customer_ids=list(schedule.customer_ids),
+        group_ids=list(schedule.group_ids),
+        next_run_on=schedule.start_date,
+        created_at=schedule.created_at,
+    )
     await row.save(using_db=db)
     return credit_schedule_entity(row)
 

@@ -20,7 +20,7 @@ from uuid import UUID
 
 from domain import entities
 from domain.access import Principal
-from domain.credit_jobs import ScheduleJob, ScheduleRunJob
+from domain.credit_jobs import NewSchedule, ScheduleJob, ScheduleRunJob
 from domain.credits import ParsedCredit
 from domain.errors import not_found
 from domain.ids import parse_id
@@ -53,19 +53,19 @@ SCHEDULE_ACTOR = "schedule"
 
 async def _checked_target(
     principal: Principal, credit: ParsedCredit
-) -> tuple[str, list[str], list[str]]:
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """(target kind, customer ids, group ids): a fixed list, live membership of groups, or
     every customer; every id must be the location's."""
     target = credit.target
     await check_target(principal.location_id, target, "input.target")
     if target.customer_ids is not None:
-        return "CUSTOMERS", [str(c) for c in target.distinct_customer_ids()], []
+        return "CUSTOMERS", tuple(str(c) for c in target.distinct_customer_ids()), ()
     if target.all_customers:
-        return "ALL", [], []
+        return "ALL", (), ()
     assert target.selection is not None
     assert target.selection.group_ids
     groups = dict.fromkeys(g for g in target.selection.group_ids if g is not None)
-    return "GROUPS", [], [str(g) for g in groups]
+    return "GROUPS", (), tuple(str(g) for g in groups)
 
 
 async def create_schedule(
@@ -85,16 +85,17 @@ async def create_schedule(
         async with transaction() as db:
             created = await repository.create(
                 db,
-                credit.columns(principal),
-                every=recurrence.every,
-                unit=recurrence.unit.value,
-                start_date=recurrence.start_date,
-                end_date=recurrence.end_date,
-                target=target,
-                customer_ids=customer_ids,
-                group_ids=group_ids,
-                next_run_on=recurrence.start_date,
-                created_at=now,
+                credit.record(principal),
+                NewSchedule(
+                    every=recurrence.every,
+                    unit=recurrence.unit.value,
+                    start_date=recurrence.start_date,
+                    end_date=recurrence.end_date,
+                    target=target,
+                    customer_ids=customer_ids,
+                    group_ids=group_ids,
+                    created_at=now,
+                ),
             )
             await record_key(
                 db, KEYED_SCHEDULES, location_id, key, fingerprint, created.id, created.created_at

@@ -23,7 +23,7 @@ from uuid import UUID
 
 from domain import entities
 from domain.access import Principal
-from domain.credit_jobs import OperationJob, selection_to_json
+from domain.credit_jobs import CreditRecord, OperationJob, selection_to_json
 from domain.credits import ParsedCredit, ParsedTarget, parse_credit
 from domain.errors import ErrorCode, Validator, fail
 from domain.ids import parse_id
@@ -95,17 +95,17 @@ class CheckedCredit:
     def idempotency_key(self) -> str | None:
         return self.parsed.idempotency_key
 
-    def columns(self, principal: Principal) -> dict[str, object]:
-        """The columns an operation and a schedule record alike."""
-        return {
-            "location_id": principal.location_id,
-            "operation": self.parsed.operation.value,
-            "amount": self.parsed.amount,
-            "description": self.parsed.description,
-            "actor": principal.api_key_name,
-            "idempotency_key": self.parsed.idempotency_key,
-            "request_hash": self.request_hash,
-        }
+    def record(self, principal: Principal) -> CreditRecord:
+        """What an operation and a schedule record alike of the request."""
+        return CreditRecord(
+            location_id=principal.location_id,
+            operation=self.parsed.operation.value,
+            amount=self.parsed.amount,
+            description=self.parsed.description,
+            actor=principal.api_key_name,
+            idempotency_key=self.parsed.idempotency_key,
+            request_hash=self.request_hash,
+        )
 
 
 def checked_credit(principal: Principal, request: CreditRequest, now: datetime) -> CheckedCredit:
@@ -136,7 +136,7 @@ async def apply_once(
         async with transaction() as db:
             created = await operations.create(
                 db,
-                credit.columns(principal),
+                credit.record(principal),
                 source=stored.source.value,
                 customer_ids=stored.customer_ids,
                 customer_filter=stored.customer_filter,

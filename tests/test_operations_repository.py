@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain import entities
-from domain.credit_jobs import OperationJob
+from domain.credit_jobs import CreditRecord, OperationJob
 from domain.credits import CustomerSelection, ParsedTarget
 from domain.ledger import CreditOperation
 from models import operations as repository
@@ -37,16 +37,8 @@ async def customers(location_id: UUID, *balances: int) -> list[UUID]:
     return [row.id for row in rows]
 
 
-def columns(location_id: UUID, key: str | None = None) -> dict[str, object]:
-    return {
-        "location_id": location_id,
-        "operation": "ADD",
-        "amount": 500,
-        "description": "Spring",
-        "actor": "admin",
-        "idempotency_key": key,
-        "request_hash": "hash-1",
-    }
+def record(location_id: UUID, key: str | None = None) -> CreditRecord:
+    return CreditRecord(location_id, "ADD", 500, "Spring", "admin", key, "hash-1")
 
 
 async def create(
@@ -60,7 +52,7 @@ async def create(
     async with transaction() as db:
         return await repository.create(
             db,
-            columns(location_id, key),
+            record(location_id, key),
             source="BULK",
             customer_ids=customer_ids,
             customer_filter=customer_filter,

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain import entities
-from domain.credit_jobs import ScheduleJob, ScheduleRunJob
+from domain.credit_jobs import CreditRecord, NewSchedule, ScheduleJob, ScheduleRunJob
 from models import schedules as repository
 from models.db import transaction
 from models.entities import Customer, CustomerGroup, GroupMembership
@@ -35,31 +35,21 @@ async def create(
     customer_ids: list[str] | None = None,
     group_ids: list[str] | None = None,
     created_at: datetime = T0,
-    next_run_on: date = START,
+    start_date: date = START,
 ) -> entities.CreditSchedule:
-    columns: dict[str, object] = {
-        "location_id": location_id,
-        "operation": "ADD",
-        "amount": 100,
-        "description": "Daily",
-        "actor": "admin",
-        "idempotency_key": key,
-        "request_hash": "hash-1",
-    }
+    record = CreditRecord(location_id, "ADD", 100, "Daily", "admin", key, "hash-1")
+    schedule = NewSchedule(
+        every=1,
+        unit="DAY",
+        start_date=start_date,
+        end_date=None,
+        target=target,
+        customer_ids=tuple(customer_ids or ()),
+        group_ids=tuple(group_ids or ()),
+        created_at=created_at,
+    )
     async with transaction() as db:
-        return await repository.create(
-            db,
-            columns,
-            every=1,
-            unit="DAY",
-            start_date=START,
-            end_date=None,
-            target=target,
-            customer_ids=customer_ids or [],
-            group_ids=group_ids or [],
-            next_run_on=next_run_on,
-            created_at=created_at,
-        )
+        return await repository.create(db, record, schedule)
 
 
 async def job(schedule_id: UUID) -> ScheduleJob:
@@ -115,7 +105,7 @@ async def test_create_writes_a_schedule_read_back_by_id_key_location_and_job(
 
 async def test_due_leaves_out_paused_and_later_schedules(location: UUID) -> None:
     today = await create(location)
-    later = await create(location, next_run_on=START + timedelta(days=2))
+    later = await create(location, start_date=START + timedelta(days=2))
     paused = await create(location)
     await repository.pause(paused.id)
 
