@@ -7,6 +7,10 @@ unique, so that the tick records each due period once however often it runs; the
 (`services.lifecycle`, through `RUN_TABLE`) moves a run's status and progress. The hot
 statements are the tick's (`due`, `location_timezones`, `add_runs`, `fresh_runs`) and the chunk
 pages of `target_chunks` (one keyset page of ids per chunk, see `models.credit_targets`).
+
+Writes that are part of a service's transaction take it (`create`, `resume`, and `advance` when
+a run settles); the others are one statement each (`pause`, `delete`, `add_runs`), atomic on
+their own, and run without one, as they always have.
 """
 
 from __future__ import annotations
