@@ -68,6 +68,12 @@ async def view(
     return wallet_operation_entity(row) if row else None
 
 
+async def current(operation_id: UUID) -> entities.WalletOperation:
+    """The operation as it is now, after a change to it: one the caller knows exists (a missing
+    one raises the ORM's `DoesNotExist`, an internal error)."""
+    return wallet_operation_entity(await WalletOperation.get(id=operation_id))
+
+
 async def keyed(location_id: UUID, key: str) -> tuple[entities.WalletOperation, str | None] | None:
     """The location's operation that carries idempotency key `key`, with its request's
     fingerprint."""

@@ -80,6 +80,12 @@ async def view(schedule_id: UUID) -> entities.CreditSchedule | None:
     return credit_schedule_entity(row) if row else None
 
 
+async def current(schedule_id: UUID) -> entities.CreditSchedule:
+    """The schedule as it is now, after a change to it: one the caller knows exists (a missing
+    one raises the ORM's `DoesNotExist`, an internal error)."""
+    return credit_schedule_entity(await CreditSchedule.get(id=schedule_id))
+
+
 async def keyed(location_id: UUID, key: str) -> tuple[entities.CreditSchedule, str | None] | None:
     """The location's schedule that carries idempotency key `key`, with its request's
     fingerprint."""

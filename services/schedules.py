@@ -106,14 +106,7 @@ async def create_schedule(
             raise
         return earlier
     await queue_due_runs(runtime, schedule_id=created.id)
-    return await _view(created.id)
-
-
-async def _view(schedule_id: UUID) -> entities.CreditSchedule:
-    """The schedule as it is now, after a change to it."""
-    found = await repository.view(schedule_id)
-    assert found is not None
-    return found
+    return await repository.current(created.id)
 
 
 async def list_schedules(location_id: UUID) -> list[entities.CreditSchedule]:
@@ -131,7 +124,7 @@ async def _own(location_id: UUID, schedule_id: str) -> ScheduleJob:
 async def pause_schedule(location_id: UUID, schedule_id: str) -> entities.CreditSchedule:
     row = await _own(location_id, schedule_id)
     await repository.pause(row.id)
-    return await _view(row.id)
+    return await repository.current(row.id)
 
 
 async def resume_schedule(
@@ -155,7 +148,7 @@ async def resume_schedule(
                 now=now,
             )
         await queue_due_runs(runtime, schedule_id=row.id)
-    return await _view(row.id)
+    return await repository.current(row.id)
 
 
 async def delete_schedule(location_id: UUID, schedule_id: str) -> UUID:

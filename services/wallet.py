@@ -152,9 +152,7 @@ async def apply_once(
         return earlier
     if stored.total <= runtime.inline_limit:
         await run_operation(runtime, created.id)
-        done = await operations.view(created.id)
-        assert done is not None
-        return done
+        return await operations.current(created.id)
     # As queued, whatever the job does meanwhile.
     await enqueue_operation(runtime.dispatcher, created.id, attempts=0)
     return created

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
+from tortoise.exceptions import DoesNotExist
 
 from domain import entities
 from domain.credit_jobs import CreditRecord, OperationJob
@@ -91,6 +92,9 @@ async def test_create_writes_a_queued_operation_read_back_by_id_key_and_job(
     assert await repository.view(created.id, location) == created
     assert await repository.view(created.id, uuid4()) is None
     assert await repository.view(uuid4()) is None
+    assert await repository.current(created.id) == created
+    with pytest.raises(DoesNotExist):
+        await repository.current(uuid4())
     assert await repository.keyed(location, "spring") == (created, "hash-1")
     assert await repository.keyed(location, "autumn") is None
     assert await repository.job(created.id) == OperationJob(

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
+from tortoise.exceptions import DoesNotExist
 
 from domain import entities
 from domain.credit_jobs import CreditRecord, NewSchedule, ScheduleJob, ScheduleRunJob
@@ -80,6 +81,9 @@ async def test_create_writes_a_schedule_read_back_by_id_key_location_and_job(
     assert (created.paused, created.created_at) == (False, T0)
     assert await repository.view(created.id) == created
     assert await repository.view(uuid4()) is None
+    assert await repository.current(created.id) == created
+    with pytest.raises(DoesNotExist):
+        await repository.current(uuid4())
     assert await repository.keyed(location, "daily") == (created, "hash-1")
     assert await repository.keyed(location, "weekly") is None
     assert await repository.of_location(location) == [created, later]
