@@ -17,7 +17,14 @@ from uuid import UUID
 
 from domain.credits import CustomerSelection
 from domain.ids import parse_id
-from domain.schedule import Recurrence, RecurrenceUnit
+from domain.schedule import (
+    Recurrence,
+    RecurrenceUnit,
+    date_after_index,
+    due_indices,
+    last_index_before,
+    local_today,
+)
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,41 @@ class ScheduleJob:
     @property
     def recurrence(self) -> Recurrence:
         return Recurrence(self.every, RecurrenceUnit(self.unit), self.start_date, self.end_date)
+
+    def due_periods(self, now: datetime, timezone: str) -> list[tuple[int, date]]:
+        """(index, date) of the periods due by `now` in the location's time zone after the last
+        one done with, oldest first (at most `MAX_CATCH_UP`). Never a period dated before the
+        schedule was created: catching up covers only what fell due while nothing ticked,
+        whatever start date an older row was given."""
+        recurrence = self.recurrence
+        before_creation = last_index_before(recurrence, local_today(self.created_at, timezone))
+        last = max(self.last_period, before_creation)
+        return due_indices(recurrence, last, local_today(now, timezone))
+
+    def resumed(self, today: date) -> Resumed:
+        """Where the schedule carries on when it is resumed on `today`: the periods that fell
+        while it was paused are skipped, today's still runs."""
+        skip_to = last_index_before(self.recurrence, today)
+        last = max(self.last_period, skip_to)
+        return Resumed(
+            skip_through=skip_to if skip_to > self.last_period else None,
+            last_period=last,
+            next_run_on=date_after_index(self.recurrence, last),
+        )
+
+    def next_run_after(self, period: int) -> date | None:
+        """The date of the period after `period`; None when the recurrence has ended."""
+        return date_after_index(self.recurrence, period)
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """A resumed schedule: its runs up to `skip_through` (when given) are skipped, and it
+    carries on after `last_period`, next on `next_run_on`."""
+
+    skip_through: int | None
+    last_period: int
+    next_run_on: date | None
 
 
 @dataclass(frozen=True)

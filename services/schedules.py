@@ -27,12 +27,7 @@ from domain.ids import parse_id
 from domain.inputs import CreditRequest
 from domain.jobs import JobStatus
 from domain.ledger import CreditOperation, EntrySource
-from domain.schedule import (
-    date_after_index,
-    due_indices,
-    last_index_before,
-    local_today,
-)
+from domain.schedule import local_today
 from models import schedules as repository
 from models.db import IntegrityError, Transaction, transaction
 from models.ledger import Application, apply_chunk, is_balance_out_of_range
@@ -134,17 +129,15 @@ async def resume_schedule(
     row = await _own(location_id, schedule_id)
     if row.paused:
         location = await get_location(row.location_id)
-        recurrence = row.recurrence
         now = runtime.clock()
-        skip_to = last_index_before(recurrence, local_today(now, location.timezone))
-        last = max(row.last_period, skip_to)
+        resumed = row.resumed(local_today(now, location.timezone))
         async with transaction() as db:
             await repository.resume(
                 db,
                 row.id,
-                skip_through=skip_to if skip_to > row.last_period else None,
-                last_period=last,
-                next_run_on=date_after_index(recurrence, last),
+                skip_through=resumed.skip_through,
+                last_period=resumed.last_period,
+                next_run_on=resumed.next_run_on,
                 now=now,
             )
         await queue_due_runs(runtime, schedule_id=row.id)
@@ -176,13 +169,7 @@ async def queue_due_runs(runtime: Runtime, schedule_id: UUID | None = None) -> i
     by = (now + timedelta(days=1)).date()
     timezones = await repository.location_timezones()
     for row in await repository.due(by, schedule_id):
-        timezone = timezones[row.location_id]
-        recurrence = row.recurrence
-        # Never a period dated before the schedule was created: catching up covers only what
-        # fell due while nothing ticked, whatever start date an older row was given.
-        before_creation = last_index_before(recurrence, local_today(row.created_at, timezone))
-        last = max(row.last_period, before_creation)
-        periods = due_indices(recurrence, last, local_today(now, timezone))
+        periods = row.due_periods(now, timezones[row.location_id])
         if periods:
             await repository.add_runs(row.id, periods)
     queued = 0
@@ -284,7 +271,7 @@ class _Run(Protocol):
 
 async def _advance(schedule: ScheduleJob, run: _Run, db: Transaction | None = None) -> None:
     """Record that the run's period is done with (unless a later one is already)."""
-    next_run_on = date_after_index(schedule.recurrence, run.period)
+    next_run_on = schedule.next_run_after(run.period)
     await repository.advance(schedule.id, run.period, run.period_on, next_run_on, db)
 
 
