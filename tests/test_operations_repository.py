@@ -19,6 +19,7 @@ from models.entities import Customer, CustomerGroup, GroupMembership
 from models.ledger import Application, PreviewTotals, apply_chunk
 from services import access
 from settings import Settings
+from tests.builders import sql_statements
 
 T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 
@@ -161,10 +162,12 @@ async def test_the_page_is_newest_first_and_counts_every_operation(location: UUI
     made = [await create(location, total=n) for n in range(3)]
     newest = sorted(made, key=lambda o: (o.created_at, o.id), reverse=True)
 
-    total, first_two = await repository.page(location, None, 2)
+    with sql_statements() as statements:
+        total, first_two = await repository.page(location, None, 2)
     after = (first_two[-1].created_at, first_two[-1].id)
     _, rest = await repository.page(location, after, 2)
 
+    assert len(statements) == 2  # a count and a page
     assert total == 3
     assert first_two == newest[:2]
     assert rest == newest[2:]
@@ -188,8 +191,11 @@ async def test_entries_are_newest_first_below_the_given_id(location: UUID) -> No
         )
         assert await apply_chunk([customer], change) == 1
 
-    total, found = await repository.entries(customer, None, 2)
+    with sql_statements() as statements:
+        total, found = await repository.entries(customer, None, 2)
     _, older = await repository.entries(customer, found[-1].id, 2)
+
+    assert len(statements) == 2  # a count and a page
 
     assert total == 3
     assert [(e.delta, e.balance_after, e.description) for e in found] == [

@@ -17,6 +17,7 @@ from models.entities import Customer, CustomerGroup, GroupMembership
 from models.wallet import CreditSchedule, ScheduleRun
 from services import access
 from settings import Settings
+from tests.builders import sql_statements
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 START = date(2026, 3, 2)
@@ -113,14 +114,19 @@ async def test_due_leaves_out_paused_and_later_schedules(location: UUID) -> None
     paused = await create(location)
     await repository.pause(paused.id)
 
-    due = {s.id for s in await repository.due(START)}
+    with sql_statements() as statements:
+        due = {s.id for s in await repository.due(START)}
+        timezones = await repository.location_timezones()
+        await repository.fresh_runs()
+
+    assert len(statements) == 3  # the tick's reads: one statement each
 
     assert today.id in due
     assert later.id not in due
     assert paused.id not in due
     assert [s.id for s in await repository.due(START, later.id)] == []
     assert [s.id for s in await repository.due(START, today.id)] == [today.id]
-    assert (await repository.location_timezones())[location] == "Europe/Warsaw"
+    assert timezones[location] == "Europe/Warsaw"
 
 
 async def test_runs_are_recorded_once_and_read_in_order(location: UUID) -> None:
