@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from domain.access import Role
 from gateway import console, graphiql
-from gateway.http import GraphQLEndpoint, Shortcut
+from gateway.graphql.endpoint import GraphQLEndpoint, Shortcut
 from gateway.metrics import AddressAllowList, metrics_endpoint, process_stopped
 from gateway.observability import RequestIdMiddleware, configure_logging
 from gateway.ratelimit import KeyRateLimits, Milliseconds

@@ -14,14 +14,13 @@ from enum import StrEnum
 from typing import Any
 
 import strawberry
-from strawberry.types.arguments import InputContext
-from strawberry.types.base import get_object_definition
 
 from domain import pricing
 from domain.access import Principal, Role
 from domain.errors import DomainError
 from domain.paging import DEFAULT_PAGE_SIZE
 from gateway.context import Info
+from gateway.graphql.inputs import InputContext, build_input_with
 from gateway.loaders import CustomerKey
 from gateway.schema.common import Money, PageInfo, UserError, invalid, user_errors
 from gateway.schema.customers import Customer
@@ -102,10 +101,9 @@ class CheckoutInput:
 def _checkout_input(
     cls: type[CheckoutInput], value: Mapping[str, Any], context: InputContext
 ) -> CheckoutInput:
-    """Strawberry's `from_input` hook for a bill, the till's largest input: builds it straight
-    from the value graphql-core has coerced (scalars parsed, enums resolved, defaults filled),
-    where Strawberry's generic conversion would resolve every field's type again for each
-    line. `tests/test_checkout_api.py` checks that both build the same input."""
+    """A bill, the till's largest input, built straight from the value graphql-core has
+    coerced (registered below with the engine's `build_input_with`). `tests/test_checkout_api.py`
+    checks that this and Strawberry's generic conversion build the same input."""
     excluded = value.get("excludedDiscountIds")
     return cls(
         channel=value["channel"],
@@ -127,8 +125,7 @@ def _checkout_input(
     )
 
 
-_definition = get_object_definition(CheckoutInput, strict=True)
-_definition.from_input = _checkout_input
+build_input_with(CheckoutInput, _checkout_input)
 
 
 @strawberry.input(name="CheckoutFilter")
