@@ -17,14 +17,13 @@ import strawberry
 
 from domain import pricing
 from domain.access import Principal, Role
-from domain.errors import DomainError
 from domain.paging import DEFAULT_PAGE_SIZE
 from gateway.context import Info
 from gateway.graphql.inputs import InputContext, build_input_with
 from gateway.loaders import CustomerKey
-from gateway.schema.common import Money, PageInfo, UserError, invalid, user_errors
+from gateway.schema.common import Money, PageInfo, UserError, user_errors
 from gateway.schema.customers import Customer
-from gateway.schema.mutations import mutation
+from gateway.schema.resolvers import mutation, query
 from services import checkout as service
 
 strawberry.enum(pricing.SalesChannel, name="SalesChannel")
@@ -375,28 +374,22 @@ class RefundCheckoutPayload:
 
 @strawberry.type
 class Query:
-    @strawberry.field(
+    @query(
         description="What a bill costs the customer now: group discount, promotion and "
         "promotional credits applied automatically. Nothing is written."
     )
     async def checkout_quote(self, info: Info, input: CheckoutInput) -> CheckoutQuote:
         principal = info.context.principal
-        try:
-            result = await service.quote(info.context.runtime, principal, input.to_domain())
-        except DomainError as error:
-            raise invalid(error) from error
+        result = await service.quote(info.context.runtime, principal, input.to_domain())
         return CheckoutQuote.of(result, principal)
 
-    @strawberry.field
+    @query()
     async def checkout(self, info: Info, id: strawberry.ID) -> Checkout | None:
         principal = info.context.principal
-        try:
-            found = await service.get_checkout(principal, id)
-        except DomainError as error:
-            raise invalid(error) from error
+        found = await service.get_checkout(principal, id)
         return None if found is None else Checkout.of(found, principal)
 
-    @strawberry.field(description="Newest first.")
+    @query(description="Newest first.")
     async def checkouts(
         self,
         info: Info,
@@ -405,15 +398,12 @@ class Query:
         filter: CheckoutFilterInput | None = None,
     ) -> CheckoutConnection:
         principal = info.context.principal
-        try:
-            page = await service.list_checkouts(
-                principal,
-                None if filter is None else filter.to_domain(),
-                DEFAULT_PAGE_SIZE if first is None else first,
-                after,
-            )
-        except DomainError as error:
-            raise invalid(error) from error
+        page = await service.list_checkouts(
+            principal,
+            None if filter is None else filter.to_domain(),
+            DEFAULT_PAGE_SIZE if first is None else first,
+            after,
+        )
         return CheckoutConnection(
             edges=[
                 CheckoutEdge(node=Checkout.of(view, principal), cursor=cursor)
