@@ -13,7 +13,7 @@ from graphql import parse
 
 from domain.access import Role
 from domain.paging import encode_cursor
-from gateway.schema.cost import query_cost
+from gateway.graphql.cost import query_cost
 from gateway.schema.root import build_schema
 from models.entities import MAX_CREDIT_BALANCE, Customer
 from models.wallet import WalletEntry

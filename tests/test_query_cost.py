@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from graphql import parse
 
-from gateway.schema.cost import query_cost
-from gateway.schema.root import MAX_QUERY_COST, build_schema
+from gateway.graphql.cost import query_cost
+from gateway.graphql.execute import MAX_QUERY_COST
+from gateway.schema.root import build_schema
 from tests.helpers import ENTRIES_PER_CUSTOMER, PAGE_OF_CUSTOMERS
 
 SCHEMA = build_schema(production=False)._schema

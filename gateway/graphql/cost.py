@@ -39,7 +39,7 @@ from graphql.pyutils import Undefined
 
 from domain.access import MAX_LISTED_API_KEYS
 from domain.pricing import MAX_LINES
-from gateway.schema.limits import fragment_order
+from gateway.graphql.limits import fragment_order
 
 PAGE_ARGUMENT = "first"
 # Unpaged lists and the most items they hold: (type, field) → bound.
