@@ -38,10 +38,9 @@ class Matched(Generic[T]):
     others_total: int
 
 
-def _matched_statement(table: str, columns: tuple[str, ...], counting: str) -> str:
+def matched_statement(d: sql.Dialect, table: str, columns: tuple[str, ...], counting: str) -> str:
     """Per reference key among the keys `$2`, the first `$3` rows of each side of `counting`
     by external id (byte order, as Python sorts), with the size of their side."""
-    d = sql.dialect()
     order = d.collate_c("external_id")
     window = f"PARTITION BY reference_key, {counting}"
     selected = ", ".join(columns)
@@ -70,8 +69,9 @@ async def _matched(
     (location_id, reference_key) index, whatever the number of keys."""
     if not keys:
         return {}
-    statement = _matched_statement(table, columns, counting)
-    values = [location_id, sql.dialect().keys(keys), shown]
+    d = sql.dialect()
+    statement = matched_statement(d, table, columns, counting)
+    values = [location_id, d.keys(keys), shown]
     rows = await sql.fetch(db or sql.pool(), statement, values)
     found: dict[str, tuple[list[dict[str, object]], int, int]] = {}
     for row in rows:

@@ -54,13 +54,17 @@ _PURGE = (
 _PURGE_POSTGRES = "WITH purged AS (" + _PURGE + ") SELECT location_id FROM purged"
 
 
+def purge_statement(d: sql.Dialect, table: str) -> str:
+    """Delete the oldest `$2` rows of `table` marked removed before `$1`; their locations."""
+    return d.pick(postgres=_PURGE_POSTGRES, sqlite=_PURGE).format(
+        table=table, before=d.mark(1), batch=d.mark(2), skip=d.skip_locked
+    )
+
+
 async def purge_removed(model: MirrorModel, before: datetime, batch: int) -> list[UUID]:
     """Delete up to `batch` rows of one mirror table marked removed before `before`, the
     oldest first (the (removed, updated_at) index); returns the location of each row deleted.
     On PostgreSQL a row that a sync holds is skipped, never waited for."""
-    d = sql.dialect()
-    statement = d.pick(postgres=_PURGE_POSTGRES, sqlite=_PURGE).format(
-        table=model._meta.db_table, before=d.mark(1), batch=d.mark(2), skip=d.skip_locked
-    )
+    statement = purge_statement(sql.dialect(), model._meta.db_table)
     rows = await sql.fetch(sql.pool(), statement, [utc(before), batch])
     return [UUID(str(dict(row)["location_id"])) for row in rows]
