@@ -210,14 +210,16 @@ async def _translated(run: Coroutine[Any, Any, T]) -> T:
 
 
 async def fetch(connection: Connection, statement: str, values: Sequence[Any]) -> list[Row]:
-    """The rows of `statement` run on `connection`: tuples that also answer by column name."""
+    """The rows of `statement` run on `connection`: tuples that also answer by column name.
+    It runs on the driver's connection itself (asyncpg's prepared-statement cache; SQLite's
+    `execute_fetchall`), without the ORM's round of building a query."""
     chosen = dialect()
     connection.log.debug("%s: %s", statement, values)
+    text, params = chosen.render(statement), [chosen.value(v) for v in values]
     async with connection.acquire_connection() as driver:
         if chosen.numbered:
-            return list(await _translated(driver.fetch(statement, *values)))
-        text_values = [_text_value(v) for v in values]
-        return list(await _translated(driver.execute_fetchall(_numbered(statement), text_values)))
+            return list(await _translated(driver.fetch(text, *params)))
+        return list(await _translated(driver.execute_fetchall(text, params)))
 
 
 async def execute(connection: Connection, statement: str, values: Sequence[Any]) -> int:
