@@ -8,7 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
+import pytest
+
 from models import checkout, keys, sql
+from models.db import transaction
+from models.entities import Location
 from models.mirror.indexed import matched_statement
 from models.mirror.purge import purge_statement
 from settings import Settings
@@ -125,3 +129,32 @@ async def test_opening_the_database_chooses_its_dialect(database: Settings) -> N
     assert sql.dialect() is (sql.SQLITE if database.is_sqlite else sql.POSTGRES)
     (row,) = await sql.fetch(sql.pool(), "SELECT $1::bigint AS answer", [42])
     assert (row[0], row["answer"]) == (42, 42)
+
+
+BUMP = "UPDATE locations SET sync_version = sync_version + 1 WHERE id = $1"
+VERSION = "SELECT sync_version FROM locations WHERE id = $1"
+
+
+class UndoneError(Exception):
+    """Rolls the transaction back, carrying what it saw."""
+
+
+async def _bump_and_undo(location_id: UUID) -> None:
+    async with transaction() as db:
+        changed = await sql.execute(db, BUMP, [location_id])
+        (seen,) = await sql.fetch(db, VERSION, [location_id])
+        raise UndoneError(changed, seen[0])
+
+
+async def test_a_statement_runs_on_the_connection_it_is_given(database: Settings) -> None:
+    # given a location at sync version 0
+    location = await Location.create(name="Bistro SQL")
+
+    # when a transaction bumps it, reads it back, and is rolled back
+    with pytest.raises(UndoneError) as undone:
+        await _bump_and_undo(location.id)
+
+    # then the transaction saw its own write, and the database keeps none of it
+    assert undone.value.args == (1, 1)
+    ((kept,),) = await sql.fetch(sql.pool(), VERSION, [location.id])
+    assert kept == 0
