@@ -17,8 +17,8 @@ from tortoise.queryset import QuerySet
 from domain import entities
 from domain.access import ALL_CHANNELS, Role, ordered_channels, parse_channels
 from domain.ids import parse_id
+from models import sql
 from models.entities import ApiKey, Card, Customer, CustomerGroup, GroupMembership, Location
-from models.statements import execute
 from models.wallet import CreditSchedule, WalletEntry, WalletOperation
 
 if TYPE_CHECKING:
@@ -36,10 +36,8 @@ async def hold_location(location_id: UUID, db: BaseDBAsyncClient) -> None:
     """Hold the location's row until the transaction `db` ends (PostgreSQL: a row lock;
     SQLite: the database's write lock, taken by a write that changes nothing), so that the
     location's changes that must see each other run one at a time."""
-    if db.capabilities.dialect == "postgres":
-        await execute(_HOLD_LOCATION_POSTGRES, (location_id,), db)
-    else:
-        await execute(_HOLD_LOCATION_SQLITE, (location_id,), db)
+    statement = sql.dialect().pick(postgres=_HOLD_LOCATION_POSTGRES, sqlite=_HOLD_LOCATION_SQLITE)
+    await sql.execute(db, statement, (location_id,))
 
 
 def parse_ids(values: Iterable[str]) -> list[UUID]:
