@@ -155,16 +155,6 @@ def _fragments(document: DocumentNode) -> Iterator[FragmentDefinitionNode]:
             yield definition
 
 
-def query_cost(
-    schema: GraphQLSchema,
-    document: DocumentNode,
-    variables: Mapping[str, Any] | None = None,
-    operation_name: str | None = None,
-) -> int:
-    """The cost of the operation that would run (0 when the document names none)."""
-    return _cost(schema, document, variables, operation_name)[0]
-
-
 def _cost(
     schema: GraphQLSchema,
     document: DocumentNode,
