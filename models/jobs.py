@@ -194,3 +194,11 @@ async def give_up(
 async def queued_count(model: JobModel) -> int:
     """How many jobs of the table wait in the queue (QUEUED)."""
     return await model.filter(status=JobStatus.QUEUED).count()
+
+
+async def row(model: JobModel, job_id: UUID) -> Any:
+    """The job's row read back by its id, as its kind's `enqueue` takes it: when a stopping
+    process puts its job back in the queue at once (`services.lifecycle`). Off every hot path:
+    one indexed read per interrupted attempt. A job that is gone raises the ORM's
+    `DoesNotExist` (the caller leaves the job to the periodic check)."""
+    return await model.get(id=job_id)
