@@ -14,10 +14,11 @@ from domain.customer_input import checked_group_changes, checked_new_group
 from domain.errors import DomainError, ErrorCode, fail, not_found
 from domain.ids import parse_id
 from domain.inputs import CustomerGroupInput, Target
+from models.customers import filtered_customers
 from models.db import IntegrityError, transaction
 from models.entities import CustomerGroup, GroupMembership
 from models.queries import CustomerQuery, group_entity, member_counts, remove_members
-from services.customers import check_target, filtered_customers
+from services.customers import check_target
 
 MEMBERSHIP_BATCH = 5_000
 
