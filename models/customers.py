@@ -118,6 +118,12 @@ def filtered_customers(
     )
 
 
+async def selected_ids(location_id: UUID, selection: CustomerSelection | None) -> list[UUID]:
+    """The ids of the location's customers a selection matches (None: every one)."""
+    found = await filtered_customers(location_id, selection).values_list("id", flat=True)
+    return [UUID(str(c)) for c in found]
+
+
 def _known(ids: Sequence[UUID | None] | None) -> list[UUID] | None:
     """The well-formed ids of a selection (None stands for a malformed one)."""
     return None if ids is None else [i for i in ids if i is not None]
