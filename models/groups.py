@@ -8,11 +8,13 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
+from tortoise.expressions import Subquery
+from tortoise.functions import Count
+
 from domain import entities
 from domain.credits import CustomerSelection
 from domain.customer_input import NewGroup
 from domain.references import normalise_reference
-from models import queries
 from models.customers import filtered_customers
 from models.db import Transaction
 from models.entities import CustomerGroup, GroupMembership
@@ -48,7 +50,13 @@ async def in_location(location_id: UUID) -> list[entities.CustomerGroup]:
 
 async def member_counts(group_ids: Sequence[UUID]) -> dict[UUID, int]:
     """How many customers each group has (groups without any are left out)."""
-    return await queries.member_counts(group_ids)
+    rows = (
+        await GroupMembership.filter(group_id__in=list(group_ids))
+        .group_by("group_id")
+        .annotate(n=Count("id"))
+        .values_list("group_id", "n")
+    )
+    return {UUID(str(group_id)): int(n) for group_id, n in rows}
 
 
 async def reference_taken(location_id: UUID, reference: str, exclude: UUID | None = None) -> bool:
@@ -110,4 +118,7 @@ async def remove_selected(
 ) -> None:
     """Remove the location's customers a selection matches (None: every one) from the group,
     in one statement."""
-    await queries.remove_members(group_id, filtered_customers(location_id, selection))
+    selected = filtered_customers(location_id, selection)
+    await GroupMembership.filter(
+        group_id=group_id, customer_id__in=Subquery(selected.values("id"))
+    ).delete()
