@@ -10,10 +10,12 @@ import pytest
 from domain import entities
 from domain.credits import CustomerSelection
 from domain.customer_input import CheckedCard, CustomerWrite
+from gateway.loaders import CustomerKey, Loaders
 from models import customers as repository
 from models.db import IntegrityError, transaction
 from models.entities import Customer, CustomerGroup
 from services import access
+from services.runtime import Runtime
 from settings import Settings
 from tests.builders import sql_statements
 
@@ -220,3 +222,20 @@ async def test_pages_and_chunks_follow_the_ids_and_the_selection(location: UUID)
     assert chunks == [ids[:2], ids[2:4], ids[4:]]
     assert [chunk async for chunk in repository.id_chunks(pages, 2, ids[3])] == [ids[4:]]
     assert await repository.live_ids(location, [ids[0], ids[4], vip]) == {ids[0], ids[4]}
+
+
+async def test_a_requests_customer_loader_reads_its_batch_in_one_statement(
+    location: UUID, runtime: Runtime
+) -> None:
+    anna = await create(location, CustomerWrite(ANNA))
+    jan = await create(location, CustomerWrite({"first_name": "Jan"}))
+    unknown = CustomerKey(location, location)
+    loader = Loaders(runtime).customers
+
+    with sql_statements() as statements:
+        found = await loader.load_many(
+            [CustomerKey(location, jan.id), unknown, CustomerKey(location, anna.id)]
+        )
+
+    assert len(statements) == 1
+    assert found == [entities.CustomerView(jan, ()), None, entities.CustomerView(anna, ())]
