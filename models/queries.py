@@ -10,7 +10,6 @@ from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q, Subquery
-from tortoise.functions import Count
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
@@ -85,16 +84,6 @@ def customers_matching(
     return query
 
 
-async def member_counts(group_ids: Sequence[UUID]) -> dict[UUID, int]:
-    rows = (
-        await GroupMembership.filter(group_id__in=list(group_ids))
-        .group_by("group_id")
-        .annotate(n=Count("id"))
-        .values_list("group_id", "n")
-    )
-    return {UUID(str(group_id)): int(n) for group_id, n in rows}
-
-
 def _entity(cls: type[E], row: Model, **given: object) -> E:
     """The read model `cls` with each field copied from the same-named attribute of `row`,
     except those `given`."""
@@ -122,12 +111,6 @@ def card_entity(row: Card) -> entities.Card:
 
 def group_entity(row: CustomerGroup) -> entities.CustomerGroup:
     return _entity(entities.CustomerGroup, row)
-
-
-async def remove_members(group_id: UUID, customers: CustomerQuery) -> int:
-    return await GroupMembership.filter(
-        group_id=group_id, customer_id__in=Subquery(customers.values("id"))
-    ).delete()
 
 
 def wallet_entry_entity(row: WalletEntry) -> entities.WalletEntry:
