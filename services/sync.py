@@ -71,14 +71,8 @@ from domain.upstream import Channel, GoorderCredentials, GoposCredentials, too_m
 from models import mirror
 from models.db import IntegrityError, Transaction, transaction
 from models.entities import CustomerGroup, Location
-from models.integrations import (
-    Integration,
-    OrderPromotionMirror,
-    PosDiscountMirror,
-    PosGroupMirror,
-    SyncRun,
-)
-from models.mirror import Matched, Mirrored
+from models.integrations import Integration, SyncRun
+from models.mirror import Matched, Mirrored, MirrorTable
 from services import metrics
 from services.access import currency_minor_units
 from services.integrations import get_integration, open_credentials
@@ -228,9 +222,9 @@ async def purge_removed(runtime: Runtime) -> int:
     before = runtime.clock() - runtime.mirror_retention
     purged = 0
     locations: set[UUID] = set()
-    for model in (PosGroupMirror, PosDiscountMirror, OrderPromotionMirror):
+    for table in (MirrorTable.POS_GROUPS, MirrorTable.POS_DISCOUNTS, MirrorTable.PROMOTIONS):
         for _ in range(PURGE_STATEMENTS):
-            deleted = await mirror.purge_removed(model, before, PURGE_BATCH)
+            deleted = await mirror.purge_removed(table, before, PURGE_BATCH)
             purged += len(deleted)
             locations.update(deleted)
             if len(deleted) < PURGE_BATCH:
@@ -311,7 +305,7 @@ class _Table:
     """What a sync does to one mirror table: rows to write, ids to mark removed, and ids of
     removed rows to delete so that the location's mirror stays within the cap."""
 
-    model: mirror.MirrorModel
+    table: MirrorTable
     upserts: Sequence[Any]
     removals: Sequence[str]
     fetched: int  # rows the upstream holds
@@ -330,7 +324,7 @@ async def _within_cap(location_id: UUID, tables: list[_Table], cap: int) -> list
         return tables
     oldest: list[tuple[datetime, int, str]] = []
     for index, table in enumerate(tables):
-        for removed_at, external_id in await mirror.removed_rows(table.model, location_id):
+        for removed_at, external_id in await mirror.removed_rows(table.table, location_id):
             if external_id in table.kept_removed:
                 oldest.append((removed_at, index, external_id))
     deleted: list[list[str]] = [[] for _ in tables]
@@ -344,7 +338,7 @@ async def _within_cap(location_id: UUID, tables: list[_Table], cap: int) -> list
         excess -= len(instead)
         result.append(
             _Table(
-                table.model,
+                table.table,
                 table.upserts,
                 removals[len(instead) :],
                 table.fetched,
@@ -367,14 +361,14 @@ def _pos_tables(
     discount_ids = {d.external_id for d in rows.discounts}
     return [
         _Table(
-            PosDiscountMirror,
+            MirrorTable.POS_DISCOUNTS,
             discount_diff.upserts,
             discount_diff.removals,
             len(rows.discounts),
             frozenset(removed_discounts - discount_ids),
         ),
         _Table(
-            PosGroupMirror,
+            MirrorTable.POS_GROUPS,
             group_diff.upserts,
             group_diff.removals,
             len(rows.groups),
@@ -391,7 +385,7 @@ def _promotion_tables(
     ids = {p.external_id for p in rows.promotions}
     return [
         _Table(
-            OrderPromotionMirror,
+            MirrorTable.PROMOTIONS,
             diff.upserts,
             diff.removals,
             len(rows.promotions),
@@ -400,10 +394,10 @@ def _promotion_tables(
     ]
 
 
-def _upsert(model: mirror.MirrorModel) -> Callable[..., Awaitable[int]]:
-    if model is PosDiscountMirror:
+def _upsert(table: MirrorTable) -> Callable[..., Awaitable[int]]:
+    if table is MirrorTable.POS_DISCOUNTS:
         return mirror.upsert_pos_discounts
-    return mirror.upsert_pos_groups if model is PosGroupMirror else mirror.upsert_promotions
+    return mirror.upsert_pos_groups if table is MirrorTable.POS_GROUPS else mirror.upsert_promotions
 
 
 def _steps(
@@ -414,19 +408,19 @@ def _steps(
 
     def upsert(table: _Table) -> Step:
         async def step(items: Sequence[Any], db: Transaction) -> int:
-            return await _upsert(table.model)(location_id, items, now, db)
+            return await _upsert(table.table)(location_id, items, now, db)
 
         return step
 
     def remove(table: _Table) -> Step:
         async def step(items: Sequence[Any], db: Transaction) -> int:
-            return await mirror.mark_removed(table.model, location_id, items, now, db)
+            return await mirror.mark_removed(table.table, location_id, items, now, db)
 
         return step
 
     def delete(table: _Table) -> Step:
         async def step(items: Sequence[Any], db: Transaction) -> int:
-            return await mirror.delete_rows(table.model, location_id, items, db)
+            return await mirror.delete_rows(table.table, location_id, items, db)
 
         return step
 
