@@ -22,6 +22,7 @@ from models.integrations import OrderPromotionMirror, PosDiscountMirror, PosGrou
 from models.mirror import MirrorTable
 from services import sync
 from services.runtime import Runtime
+from services.sync import write as sync_write
 from settings import Settings, load_settings
 from tasks.jobs import check
 from tests.helpers import Api
@@ -176,8 +177,8 @@ async def test_rows_removed_past_the_retention_are_purged_in_bounded_batches(
     await mirror.mark_removed(MirrorTable.POS_GROUPS, location_id, ["g25", "g26"], LATER)
     await mirror.mark_removed(MirrorTable.POS_DISCOUNTS, location_id, ["d0", "d1", "d2"], LONG_AGO)
     await mirror.mark_removed(MirrorTable.PROMOTIONS, location_id, ["p0", "p1", "p2"], LONG_AGO)
-    monkeypatch.setattr(sync, "PURGE_BATCH", 10)
-    monkeypatch.setattr(sync, "PURGE_STATEMENTS", 2)
+    monkeypatch.setattr(sync_write, "PURGE_BATCH", 10)
+    monkeypatch.setattr(sync_write, "PURGE_STATEMENTS", 2)
     at_now = replace(runtime, clock=lambda: NOW)
 
     # when the periodic check runs, and its purge twice more
