@@ -13,7 +13,7 @@ import pytest
 from domain.jobs import JobStatus
 from domain.sync_runs import SyncJob, SyncRunInfo
 from domain.upstream import Channel
-from models import group_references, locations, sync_runs
+from models import groups, locations, sync_runs
 from models.db import IntegrityError, transaction
 from models.entities import CustomerGroup
 from models.integrations import SyncRun
@@ -128,10 +128,10 @@ async def test_group_references_are_the_locations_groups_by_id(location: UUID) -
     staff = await CustomerGroup.create(location_id=location, name="Staff", reference="Staff 1")
     await CustomerGroup.create(location_id=await other_location(), name="VIP", reference="vip")
 
-    found = await group_references.of_location(location)
+    found = await groups.references(location)
 
     assert sorted(found) == sorted([(vip.id, "vip"), (staff.id, "Staff 1")])
-    assert await group_references.of_location(UNKNOWN) == []
+    assert await groups.references(UNKNOWN) == []
 
 
 def test_each_mirror_table_names_its_models_table() -> None:

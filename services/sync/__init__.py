@@ -13,7 +13,7 @@
   references no group has, kept per sync version in `MirrorReads`.
 
 Every module reads and writes through the repositories in `models` (`sync_runs`, `mirror`,
-`credentials`, `locations`, `group_references`) and logs as `services.sync`.
+`credentials`, `locations`, `groups`) and logs as `services.sync`.
 """
 
 from domain.sync_runs import SyncRunInfo

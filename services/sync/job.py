@@ -39,7 +39,7 @@ from domain.sync import (
     unmatched_references,
 )
 from domain.upstream import Channel, GoorderCredentials, GoposCredentials, too_many_objects
-from models import group_references, locations, sync_runs
+from models import groups, locations, sync_runs
 from services import metrics
 from services.access import currency_minor_units
 from services.integrations import open_credentials
@@ -122,10 +122,10 @@ async def run_sync(runtime: Runtime, sync_run_id: UUID) -> None:
         currency = (await locations.get(location_id)).currency
         fetched = await _fetch(runtime, credentials, currency, currency_minor_units(currency))
         written = await write(attempt, location_id, fetched.rows, runtime.clock())
-        groups = await group_references.of_location(location_id)
-        links = connections(groups, channel, fetched.objects, synced=True)
+        crm_groups = await groups.references(location_id)
+        links = connections(crm_groups, channel, fetched.objects, synced=True)
         linked = sum(1 for link in links.values() if link.status is ConnectionStatus.LINKED)
-        unmatched = len(unmatched_references((ref for _, ref in groups), fetched.objects))
+        unmatched = len(unmatched_references((ref for _, ref in crm_groups), fetched.objects))
         notes = fetched.rows.notes
         log.info(
             "sync run %s: location %s, %s: fetched %d, linked %d, unmatched %d, written %d "

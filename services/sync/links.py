@@ -30,7 +30,7 @@ from domain.sync import (
     reference_key,
 )
 from domain.upstream import Channel
-from models import group_references, mirror
+from models import groups, mirror
 from models.mirror import Matched, Mirrored
 from services.runtime import Runtime
 from services.sync.views import PosGroupView, PromotionView, pos_group_view
@@ -173,8 +173,8 @@ class MirrorReads:
         return {group_id: self._links[(group_id, reference)] for group_id, reference in groups}
 
     async def unmatched(self, channel: Channel) -> tuple[str, ...]:
-        groups = await group_references.of_location(self.location_id)
-        known = tuple(sorted({normalise_reference(r) for _, r in groups if r is not None}))
+        crm_groups = await groups.references(self.location_id)
+        known = tuple(sorted({normalise_reference(r) for _, r in crm_groups if r is not None}))
         cached = self._unmatched.get(channel)
         if cached is not None and cached[0] == known:
             return cached[1]
