@@ -30,7 +30,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.jobs import JobStatus, attempt_died, attempt_failed
-from models import job_rows, jobs
+from models import jobs
 from models.db import Transaction, transaction
 from services import metrics
 from services.jobs import Dispatcher
@@ -172,7 +172,7 @@ async def run_attempt(
 async def _queue_again(kind: JobKind, job_id: UUID, attempts: int, runtime: Runtime) -> None:
     """An interrupted job to the queue now; should that fail, the periodic check queues it."""
     try:
-        row = await job_rows.row(kind.model, job_id)
+        row = await jobs.row(kind.model, job_id)
         await kind.enqueue(runtime.dispatcher, row, attempts)
     except Exception:
         log.warning("%s %s: not queued again; the periodic check will", kind.name, job_id)

@@ -9,7 +9,7 @@ import pytest
 from tortoise.exceptions import DoesNotExist
 
 from domain.jobs import JobStatus
-from models import job_rows, locations
+from models import jobs, locations
 from models.db import transaction
 from models.integrations import SyncRun
 from settings import Settings
@@ -20,7 +20,7 @@ async def test_row_reads_the_job_of_any_table_by_its_id(database: Settings) -> N
         location = await locations.create(db, "Jobs Bistro", "PLN", "Europe/Warsaw")
     run = await SyncRun.create(location_id=location.id, channel="GOPOS", attempts=2)
 
-    row = await job_rows.row(SyncRun, run.id)
+    row = await jobs.row(SyncRun, run.id)
 
     assert isinstance(row, SyncRun)
     assert (row.id, row.location_id, row.status, row.attempts) == (
@@ -33,4 +33,4 @@ async def test_row_reads_the_job_of_any_table_by_its_id(database: Settings) -> N
 
 async def test_a_job_that_is_gone_raises(database: Settings) -> None:
     with pytest.raises(DoesNotExist):
-        await job_rows.row(SyncRun, uuid4())
+        await jobs.row(SyncRun, uuid4())
