@@ -5,7 +5,7 @@ Tortoise model or build a query.
 An operation is written once, in the transaction that takes its idempotency key (`create`); the
 job lifecycle (`services.lifecycle`, through `JOB_TABLE`) moves its status and progress. The
 hot statements are the chunk pages of `target_chunks` (one keyset page of ids per chunk, see
-`models.credit_targets`) and a customer's `entries` page (a count and one page, both on the
+`models.customers.id_chunks`) and a customer's `entries` page (a count and one page, both on the
 index (customer_id, id)). The balances themselves move in `models.ledger`.
 """
 
@@ -21,7 +21,7 @@ from domain import entities
 from domain.credit_jobs import CreditRecord, OperationJob, stored_selection
 from domain.credits import CustomerSelection, ParsedTarget
 from domain.ledger import CreditOperation
-from models import credit_targets
+from models.customers import filtered_customers, id_chunks
 from models.db import Transaction
 from models.jobs import JobModel
 from models.ledger import PreviewTotals, preview_totals
@@ -112,7 +112,7 @@ async def entries(
 
 async def count_selected(location_id: UUID, selection: CustomerSelection | None) -> int:
     """How many live customers of the location a filter selects (every one for None)."""
-    return await credit_targets.selected(location_id, selection).count()
+    return await filtered_customers(location_id, selection).count()
 
 
 async def target_chunks(
@@ -128,8 +128,8 @@ async def target_chunks(
         return
     assert operation.customer_filter is not None
     selection = stored_selection(operation.customer_filter)
-    pages = partial(credit_targets.selected, operation.location_id, selection)
-    async for chunk in credit_targets.id_chunks(pages, size, after):
+    pages = partial(filtered_customers, operation.location_id, selection)
+    async for chunk in id_chunks(pages, size, after):
         yield chunk
 
 
@@ -142,9 +142,9 @@ async def preview(
     if target.customer_ids is not None:
         customers = customers_matching(location_id, ids=target.distinct_customer_ids())
     elif target.all_customers:
-        customers = credit_targets.selected(location_id, None)
+        customers = filtered_customers(location_id, None)
     else:
-        customers = credit_targets.selected(location_id, target.selection)
+        customers = filtered_customers(location_id, target.selection)
     return await preview_totals(customers, operation, amount)
 
 

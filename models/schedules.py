@@ -6,7 +6,7 @@ its runs (`add_runs`, `advance`) and by pause and resume. A run is a row per (sc
 unique, so that the tick records each due period once however often it runs; the job lifecycle
 (`services.lifecycle`, through `RUN_TABLE`) moves a run's status and progress. The hot
 statements are the tick's (`due`, `location_timezones`, `add_runs`, `fresh_runs`) and the chunk
-pages of `target_chunks` (one keyset page of ids per chunk, see `models.credit_targets`).
+pages of `target_chunks` (one keyset page of ids per chunk, see `models.customers.id_chunks`).
 
 Writes that are part of a service's transaction take it (`create`, `resume`, and `advance` when
 a run settles); the others are one statement each (`pause`, `delete`, `add_runs`), atomic on
@@ -25,7 +25,7 @@ from uuid import UUID
 from domain import entities
 from domain.credit_jobs import CreditRecord, NewSchedule, ScheduleJob, ScheduleRunJob
 from domain.jobs import JobStatus
-from models import credit_targets
+from models.customers import id_chunks
 from models.db import Transaction
 from models.entities import Location
 from models.jobs import JobModel
@@ -124,7 +124,7 @@ async def target_count(schedule: ScheduleJob) -> int:
 
 def target_chunks(schedule: ScheduleJob, size: int) -> AsyncIterator[list[UUID]]:
     """The live customers the schedule reaches, in id order, `size` at a time."""
-    return credit_targets.id_chunks(partial(_targets, schedule), size)
+    return id_chunks(partial(_targets, schedule), size)
 
 
 async def customer_counts(schedule_ids: Sequence[UUID]) -> dict[UUID, int]:
