@@ -31,7 +31,7 @@ from uuid import UUID
 import httpx
 
 from gateway.app import create_app
-from models.db import close_database, migrate_database, open_database
+from gateway.runtime import migrate, start_database, stop_database
 from models.entities import Customer, CustomerGroup, GroupMembership
 from models.wallet import CreditSchedule
 from services import access, schedules
@@ -129,8 +129,8 @@ async def main(customers: int, members: int, periods: int, interval: float, roun
             rate_limit_pos=None,
             rate_limit_admin=None,
         )
-        await migrate_database(settings)
-        await open_database(settings)
+        await migrate(settings)
+        await start_database(settings)
         try:
             location, secret = await access.create_location("Bench")
             await _seed(location.id, customers)
@@ -163,7 +163,7 @@ async def main(customers: int, members: int, periods: int, interval: float, roun
                 )
             await dispatcher.close()
         finally:
-            await close_database()
+            await stop_database()
     print(f"SQLite, jobs in-process; {{ viewer }} every {interval * 1000:.0f} ms")
     print(_summary("idle", idle))
     print(_summary("bulk", bulk) + f"  ({customers:,} customers: {bulk_took:.2f} s)")

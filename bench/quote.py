@@ -50,8 +50,8 @@ from bench.read import (
     targets,
 )
 from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup
+from gateway.runtime import migrate, start_database, stop_database
 from models import mirror
-from models.db import close_database, migrate_database, open_database
 from models.ids import new_id
 from models.integrations import SyncRun
 from settings import Settings
@@ -167,7 +167,7 @@ async def main(args: argparse.Namespace) -> int:
     settings = Settings(database_url=url)
     results: list[Measured] = []
     try:
-        await migrate_database(settings)
+        await migrate(settings)
         conn = await connect(asyncpg_dsn(url))
         try:
             print(f"seeding {args.customers:,} customers …", file=sys.stderr, flush=True)
@@ -181,11 +181,11 @@ async def main(args: argparse.Namespace) -> int:
             quoted = Quoted(await pos_key(conn, location_id), seeded.customers)
         finally:
             await conn.close()
-        await open_database(settings)
+        await start_database(settings)
         try:
             await mirror_group(location_id, reference)
         finally:
-            await close_database()
+            await stop_database()
         baseline = [
             t
             for t in _baselines()

@@ -40,8 +40,7 @@ from adapters.gopos.schemas import PAGE_SIZE
 from bench.credits import drop_database, recreate_database
 from domain.integrations import IntegrationRequest
 from domain.upstream import Channel, GoposCredentials
-from gateway.runtime import build_runtime, close_runtime
-from models.db import close_database, migrate_database, open_database
+from gateway.runtime import build_runtime, close_runtime, migrate, start_database, stop_database
 from models.integrations import PosDiscountMirror, PosGroupMirror
 from services import access, integrations, sync
 from services.runtime import Runtime
@@ -169,8 +168,8 @@ async def main(args: argparse.Namespace) -> int:
         port = _free_port()
         server = start_simulator(path, port, args.server_core)
         await recreate_database(args.database_url)
-        await migrate_database(settings)
-        await open_database(settings)
+        await migrate(settings)
+        await start_database(settings)
         runtime = build_runtime(settings, Recorder())
         try:
             location, _ = await access.create_location("Bench sync")
@@ -202,7 +201,7 @@ async def main(args: argparse.Namespace) -> int:
                 )
         finally:
             await close_runtime(runtime)
-            await close_database()
+            await stop_database()
             server.terminate()
             server.wait(timeout=10)
             if not args.keep:

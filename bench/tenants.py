@@ -62,8 +62,8 @@ from bench.read import (
     start_server,
 )
 from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup
+from gateway.runtime import migrate, start_database, stop_database
 from models import mirror
-from models.db import close_database, migrate_database, open_database
 from models.ids import new_id
 from models.integrations import SyncRun
 from settings import Settings
@@ -316,7 +316,7 @@ async def main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryFile() as log:
         started: list[subprocess.Popen[bytes]] = []
         try:
-            await migrate_database(settings)
+            await migrate(settings)
             conn = await connect(asyncpg_dsn(url))
             try:
                 print(f"seeding {args.customers:,} customers …", file=sys.stderr, flush=True)
@@ -328,12 +328,12 @@ async def main(args: argparse.Namespace) -> int:
                 b_location, b_key = await seed_b(conn)
             finally:
                 await conn.close()
-            await open_database(settings)
+            await start_database(settings)
             try:
                 await mirror_group(location_id, "staly-klient")
                 await mirror_b(b_location)
             finally:
-                await close_database()
+                await stop_database()
             env = {
                 "DATABASE_URL": url,
                 "REDIS_URL": args.redis_url,

@@ -73,6 +73,7 @@ def _with_database(
     `migrate_first` says); otherwise refused, with `require_current`, while a migration is
     missing."""
     from gateway.readiness import migrations_message
+    from gateway.runtime import database_config
     from models.db import (
         check_database,
         close_database,
@@ -85,11 +86,11 @@ def _with_database(
 
     async def run() -> T:
         if migrate:
-            await migrate_database(settings)
-        await open_database(settings)
+            await migrate_database(database_config(settings))
+        await open_database(database_config(settings))
         try:
             if require_current and not migrate:
-                if missing := await missing_migrations(settings):  # reaches the database first
+                if missing := await missing_migrations():  # reaches the database first
                     raise CommandError(migrations_message(missing))
             else:
                 await check_database()
@@ -105,9 +106,10 @@ async def _nothing() -> None:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.runtime import database_config
     from models.db import migrate_database
 
-    asyncio.run(migrate_database(settings))
+    asyncio.run(migrate_database(database_config(settings)))
     print("migrations applied", file=sys.stderr)
     return 0
 
@@ -308,7 +310,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from arq.connections import RedisSettings
 
     from gateway.metrics import AddressAllowList, process_stopped, serve_worker_metrics
-    from gateway.runtime import build_runtime, close_runtime
+    from gateway.runtime import build_runtime, close_runtime, database_config
     from models.db import close_database, open_database
     from services.jobs import Dispatcher
     from services.runtime import Runtime
@@ -317,7 +319,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     opened: list[Runtime] = []
 
     async def start(dispatcher: Dispatcher) -> Runtime:
-        await open_database(settings)
+        await open_database(database_config(settings))
         opened.append(build_runtime(settings, dispatcher))
         return opened[-1]
 
@@ -465,9 +467,10 @@ def _report(error: BaseException, settings: Settings | None) -> int:
             print(f"error: {where}{problem.message}", file=sys.stderr)
         return MISTAKE
     if settings is not None:
+        from gateway.runtime import database_config
         from models.db import database_problem
 
-        line = database_problem(error, settings)
+        line = database_problem(error, database_config(settings))
         if line is not None:
             print(f"error: {line}", file=sys.stderr)
             return MISTAKE

@@ -12,10 +12,20 @@ from pathlib import Path
 
 from adapters.http import HttpConfig, TransportFactory, UpstreamClients
 from domain.jobs import JobPolicy
+from models.db import DatabaseConfig, close_database, migrate_database, open_database
 from services.jobs import Dispatcher
 from services.runtime import Clock, Runtime, SecretKeys, utc_now
 from settings import Settings
 from tasks.inprocess import InProcessDispatcher
+
+
+def database_config(settings: Settings) -> DatabaseConfig:
+    """The database to open: `models.db` takes this value and never reads the settings."""
+    return DatabaseConfig(
+        url=settings.database_url,
+        pool_size=settings.db_pool_size,
+        connect_timeout_seconds=settings.db_connect_timeout_seconds,
+    )
 
 
 def job_policy(settings: Settings) -> JobPolicy:
@@ -80,3 +90,17 @@ def attached(runtime: Runtime) -> Runtime:
 
 async def close_runtime(runtime: Runtime) -> None:
     await runtime.upstreams.aclose()
+
+
+async def migrate(settings: Settings) -> None:
+    """Apply the pending migrations to the database `settings` name (benchmarks, fixtures)."""
+    await migrate_database(database_config(settings))
+
+
+async def start_database(settings: Settings) -> None:
+    """Open the database `settings` name for this process."""
+    await open_database(database_config(settings))
+
+
+async def stop_database() -> None:
+    await close_database()
