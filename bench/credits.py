@@ -43,8 +43,8 @@ import asyncpg  # type: ignore[import-untyped]
 from domain.access import Principal, Role
 from domain.inputs import CreditRequest, CustomerFilter, Target
 from gateway.runtime import build_runtime, close_runtime, migrate, start_database, stop_database
-from models.ids import new_id
 from services import wallet
+from services.seeding import new_id
 from settings import Settings
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/gocrm_bench"

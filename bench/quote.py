@@ -51,9 +51,7 @@ from bench.read import (
 )
 from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup
 from gateway.runtime import migrate, start_database, stop_database
-from models import mirror
-from models.ids import new_id
-from models.integrations import SyncRun
+from services.seeding import new_id, synced_pos_mirror
 from settings import Settings
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/gocrm_bench_quote"
@@ -78,16 +76,11 @@ class Quoted:
 async def mirror_group(location_id: UUID, reference: str) -> None:
     """A GoPOS group with the reference of a CRM group and one 10% discount, as synced."""
     now = datetime.now(UTC)
-    await mirror.upsert_pos_discounts(
+    await synced_pos_mirror(
         location_id,
         [MirrorDiscount("3", "10% stały klient", DiscountType.PERCENT, 1000, True)],
+        [MirrorPosGroup("17", "Stały klient", reference, 5000, ("3",))],
         now,
-    )
-    await mirror.upsert_pos_groups(
-        location_id, [MirrorPosGroup("17", "Stały klient", reference, 5000, ("3",))], now
-    )
-    await SyncRun.create(
-        location_id=location_id, channel="GOPOS", status="SUCCEEDED", finished_at=now, attempts=1
     )
 
 

@@ -64,7 +64,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 
 from bench.credits import Connection, asyncpg_dsn, connect, drop_database, recreate_database
 from gateway.runtime import migrate
-from models.ids import new_id
+from services.seeding import new_id
 from settings import Settings
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/gocrm_bench_read"

@@ -79,7 +79,7 @@ from bench.read import ROOT, _free_port, _request, _wait_for_port, card_code, se
 from bench.soak_checks import Check, check_all, open_connection
 from bench.sync import start_simulator
 from gateway.runtime import migrate, start_database, stop_database
-from models.ids import new_id
+from services.seeding import new_id
 from settings import Settings
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/gocrm_bench_soak"

@@ -41,9 +41,9 @@ from bench.credits import drop_database, recreate_database
 from domain.integrations import IntegrationRequest
 from domain.upstream import Channel, GoposCredentials
 from gateway.runtime import build_runtime, close_runtime, migrate, start_database, stop_database
-from models.integrations import PosDiscountMirror, PosGroupMirror
 from services import access, integrations, sync
 from services.runtime import Runtime
+from services.seeding import empty_pos_mirror
 from settings import Settings
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/gocrm_bench_sync"
@@ -189,7 +189,7 @@ async def main(args: argparse.Namespace) -> int:
             fetches: list[float] = []
             for round_no in range(1, args.rounds + 1):
                 if round_no > 1:  # an empty mirror again, so that every round writes it all
-                    await _empty_mirror(location.id)
+                    await empty_pos_mirror(location.id)
                 first.append(await timed_sync(runtime, location.id))
                 again.append(await timed_sync(runtime, location.id))
                 fetches.append(await timed_fetch(runtime, location.id))
@@ -208,11 +208,6 @@ async def main(args: argparse.Namespace) -> int:
                 await drop_database(args.database_url)
     report(args, first, again, fetches)
     return 0
-
-
-async def _empty_mirror(location_id: UUID) -> None:
-    await PosGroupMirror.filter(location_id=location_id).delete()
-    await PosDiscountMirror.filter(location_id=location_id).delete()
 
 
 def report(

@@ -63,9 +63,7 @@ from bench.read import (
 )
 from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup
 from gateway.runtime import migrate, start_database, stop_database
-from models import mirror
-from models.ids import new_id
-from models.integrations import SyncRun
+from services.seeding import new_id, synced_pos_mirror
 from settings import Settings
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/gocrm_bench_tenants"
@@ -159,11 +157,7 @@ async def mirror_b(location_id: UUID) -> None:
         )
         for g in fixture["groups"]
     ]
-    await mirror.upsert_pos_discounts(location_id, discounts, now)
-    await mirror.upsert_pos_groups(location_id, groups, now)
-    await SyncRun.create(
-        location_id=location_id, channel="GOPOS", status="SUCCEEDED", finished_at=now, attempts=1
-    )
+    await synced_pos_mirror(location_id, discounts, groups, now)
 
 
 def spawn(
