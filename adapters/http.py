@@ -102,8 +102,7 @@ class HttpConfig:
 
     `retry_attempts` counts every attempt, the first included. The n-th retry waits a random
     time between half and all of `min(backoff_cap, backoff_base * 2**(n-1))`, or what
-    `Retry-After` asks for, at most `retry_after_cap`. `sync_deadline` is the default budget
-    of one sync's whole fetch.
+    `Retry-After` asks for, at most `retry_after_cap`.
     """
 
     connect_timeout: float = 5.0
@@ -115,7 +114,6 @@ class HttpConfig:
     backoff_base: float = 0.5
     backoff_cap: float = 10.0
     retry_after_cap: float = 30.0
-    sync_deadline: float = 60.0
     read_ahead_pages: int = 4
     # The most one answer's body may hold, decompressed or not (8 MiB).
     max_response_bytes: int = 8 * 1024 * 1024
@@ -124,7 +122,7 @@ class HttpConfig:
     allowed_networks: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        for name in ("connect_timeout", "read_timeout", "pool_timeout", "sync_deadline"):
+        for name in ("connect_timeout", "read_timeout", "pool_timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"HttpConfig.{name} must be positive")
         for name in (

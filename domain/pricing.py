@@ -1,6 +1,6 @@
 """Checkout pricing: what a bill costs a customer, as a pure function of plain data.
 
-`parse_bill` (or `parse_lines` alone) turns what a till sent into a `Bill` once, naming every
+`parse_bill` turns what a till sent into a `Bill` once, naming every
 problem with its field path (``input.lines.3.quantity``). `price` then computes the `Quote` from
 the bill and a `PricingContext` that the caller has already read: the customer's wallet balance,
 today's discount usage and the synced GoPOS groups or GoOrder promotions linked to the
@@ -36,7 +36,7 @@ from enum import StrEnum
 
 from domain.contacts import clean_text
 from domain.errors import ErrorCode, Validator, fail
-from domain.money import decimal_places, max_amount_minor, to_decimal, to_minor
+from domain.money import decimal_places, half_up, max_amount_minor, to_decimal, to_minor
 from domain.sync import DiscountType, MirrorDiscount, MirrorPromotion, PromotionType
 from domain.text import text_problem
 
@@ -105,7 +105,7 @@ class Line:
 
     @property
     def subtotal(self) -> int:
-        return _half_up(self.quantity * self.unit_price, QUANTITY_SCALE)
+        return half_up(self.quantity * self.unit_price, QUANTITY_SCALE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,14 +115,6 @@ class Bill:
     use_credits: bool = True
     max_credits: int | None = None  # minor units; None: as much as fits
     excluded_ids: frozenset[str] = frozenset()
-
-
-def parse_lines(raw_lines: Sequence[LineInput], minor_units: int) -> tuple[Line, ...]:
-    """The bill lines, valid; raises `DomainError` naming every problem (``input.lines…``)."""
-    checks = Validator()
-    lines = _lines(checks, raw_lines, minor_units)
-    checks.check()
-    return lines
 
 
 def parse_bill(raw: BillInput, minor_units: int) -> Bill:
@@ -537,7 +529,7 @@ def _promotions(
 def _value(percent: bool, value: int, subtotal: int) -> int:
     """A discount's worth on a bill: basis points of the subtotal rounded half-up once, or money
     off; never negative and never more than the subtotal."""
-    amount = _half_up(subtotal * max(0, value), BASIS_POINTS_WHOLE) if percent else value
+    amount = half_up(subtotal * max(0, value), BASIS_POINTS_WHOLE) if percent else value
     return min(max(0, amount), subtotal)
 
 
@@ -598,12 +590,6 @@ def cashback(paid_minor: int, basis_points: int) -> int:
     if paid_minor < 0 or basis_points < 0:
         raise ValueError("an amount paid and a cashback rate are never negative")
     return paid_minor * basis_points // BASIS_POINTS_WHOLE
-
-
-def _half_up(numerator: int, denominator: int) -> int:
-    """numerator / denominator rounded half-up, exactly, for a numerator ≥ 0 (the one rounding
-    rule of `domain.money`, in integers so that no decimal context can round first)."""
-    return (2 * numerator + denominator) // (2 * denominator)
 
 
 def _format(minor: int, minor_units: int) -> str:

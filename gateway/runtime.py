@@ -40,7 +40,6 @@ def http_config(settings: Settings) -> HttpConfig:
     return HttpConfig(
         max_in_flight=settings.upstream_max_in_flight,
         max_response_bytes=settings.upstream_max_bytes,
-        sync_deadline=settings.sync_deadline_seconds,
         allowed_networks=settings.upstream_allow,
     )
 

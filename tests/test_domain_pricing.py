@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from domain.errors import DomainError
+from domain.money import half_up
 from domain.pricing import (
     AppliedDiscount,
     Bill,
@@ -30,7 +31,6 @@ from domain.pricing import (
     allocate,
     cashback,
     parse_bill,
-    parse_lines,
     price,
 )
 from domain.sync import DiscountType, MirrorDiscount, MirrorPromotion, PromotionType
@@ -147,10 +147,20 @@ NO_CREDITS = "No promotional credits: the balance is 0.00."
 def test_a_line_subtotal_is_rounded_half_up_to_the_minor_unit(
     quantity: str, unit_price: str, minor_units: int, subtotal: int
 ) -> None:
-    lines = parse_lines([item(unit_price, quantity)], minor_units)
+    lines = parse_bill(BillInput(POS, [item(unit_price, quantity)]), minor_units).lines
 
     assert lines[0].subtotal == subtotal
     assert price(Bill(POS, lines), PricingContext(minor_units)).subtotal == subtotal
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "rounded"),
+    [(0, 7, 0), (4, 10, 0), (5, 10, 1), (15, 10, 2), (14_499, 1000, 14), (14_500, 1000, 15)],
+)
+def test_the_one_rounding_rule_is_half_up_on_the_exact_quotient(
+    numerator: int, denominator: int, rounded: int
+) -> None:
+    assert half_up(numerator, denominator) == rounded
 
 
 def test_a_percentage_is_taken_of_the_bill_subtotal_and_rounded_once() -> None:
@@ -1024,16 +1034,16 @@ def test_bad_input_names_every_problem_with_its_field(
         pytest.param(251, [("input.lines", "A bill has at most 250 lines.")], id="251"),
     ],
 )
-def test_parse_lines_counts_the_lines(count: int, errors: list[tuple[str, str]]) -> None:
+def test_parse_bill_counts_the_lines(count: int, errors: list[tuple[str, str]]) -> None:
     with pytest.raises(DomainError) as raised:
-        parse_lines(lines_of(count), 2)
+        parse_bill(BillInput(POS, lines_of(count)), 2)
 
     assert [(e.field, e.message) for e in raised.value.errors] == errors
 
 
 @pytest.mark.parametrize("count", [1, 250])
 def test_one_to_250_lines_are_accepted(count: int) -> None:
-    lines = parse_lines(lines_of(count), 2)
+    lines = parse_bill(BillInput(POS, lines_of(count)), 2).lines
 
     assert len(lines) == count
     assert price(Bill(POS, lines), PricingContext(2)).total == 100 * count

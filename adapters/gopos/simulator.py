@@ -60,10 +60,6 @@ class GoposSimulator(SimulatorBase):
     def token_requests(self) -> int:
         return self.requests_by_path["/oauth/token"]
 
-    def expire_tokens(self) -> None:
-        """Forget every token issued so far: the next API call with one gets 401."""
-        self._tokens.clear()
-
     def generate(self, *, groups: int = 0, discounts: int = 0) -> None:
         """Replace the data with `groups` groups and `discounts` discounts (for benchmarks)."""
         self.discounts = [
