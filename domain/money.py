@@ -70,6 +70,11 @@ def to_decimal(minor: int, minor_units: int) -> Decimal:
     return Decimal(minor).scaleb(-minor_units)
 
 
+def money_text(minor: int, minor_units: int) -> str:
+    """Minor units as a message writes them ("50.00" for PLN 5000)."""
+    return str(to_decimal(minor, minor_units))
+
+
 def half_up(numerator: int, denominator: int) -> int:
     """numerator / denominator rounded half-up, exactly, for a numerator ≥ 0 and a positive
     denominator: the one rounding rule of the gateway (a line's subtotal, a percentage off)."""

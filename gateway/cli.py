@@ -24,8 +24,8 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from domain.access import Role
+from domain.bill import SalesChannel
 from domain.errors import DomainError
-from domain.pricing import SalesChannel
 from gateway.observability import configure_logging
 from settings import Settings, load_settings
 

@@ -10,27 +10,22 @@ from decimal import Decimal
 
 import pytest
 
+from domain.bill import Bill, BillInput, Line, LineInput, SalesChannel, parse_bill
 from domain.errors import DomainError
 from domain.money import half_up
 from domain.pricing import (
     AppliedDiscount,
-    Bill,
-    BillInput,
     CreditsSummary,
     CustomerPricing,
     DailyLimitSummary,
     DiscountKind,
-    Line,
-    LineInput,
     PosGroupOffer,
     PricingContext,
     PromotionOffer,
     Quote,
     QuoteLine,
-    SalesChannel,
     allocate,
     cashback,
-    parse_bill,
     price,
 )
 from domain.sync import DiscountType, MirrorDiscount, MirrorPromotion, PromotionType

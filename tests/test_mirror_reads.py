@@ -14,8 +14,8 @@ from uuid import UUID
 
 import pytest
 
+from domain.bill import BillInput, LineInput, SalesChannel
 from domain.inputs import CardInput, CustomerInput
-from domain.pricing import BillInput, LineInput, SalesChannel
 from domain.sync import (
     ConnectionStatus,
     DiscountType,
