@@ -41,7 +41,7 @@ from uuid import UUID, uuid4
 import asyncpg  # type: ignore[import-untyped]
 
 from domain.access import Principal, Role
-from domain.inputs import CreditRequest, CustomerFilter, Target
+from domain.requests import CreditRequest, CustomerFilter, Target
 from gateway.runtime import build_runtime, close_runtime, migrate, start_database, stop_database
 from services import wallet
 from services.seeding import new_id

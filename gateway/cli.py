@@ -356,7 +356,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.simulators import serve_simulator
+    from adapters.simulator_server import serve_simulator
 
     fixture = Path(args.fixture)
     if not fixture.is_file():

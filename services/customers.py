@@ -16,11 +16,11 @@ from domain.credits import (
     ParsedTarget,
     parse_filter,
 )
-from domain.customer_input import CheckedCard, checked_customer
+from domain.customer_checks import CheckedCard, checked_customer
 from domain.errors import DomainError, ErrorCode, UserError, Validator, fail, not_found
 from domain.ids import parse_id
-from domain.inputs import CustomerFilter, CustomerInput
 from domain.paging import decode_cursor, page_of, page_size_problem
+from domain.requests import CustomerFilter, CustomerInput
 from models import reads
 from models.db import IntegrityError, transaction
 from models.entities import Card, Customer, CustomerGroup, GroupMembership

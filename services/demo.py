@@ -14,8 +14,8 @@ from typing import Any
 from uuid import UUID
 
 from domain.access import Role
-from domain.inputs import CreditRequest, CustomerFilter, CustomerGroupInput, Target
 from domain.integrations import IntegrationRequest
+from domain.requests import CreditRequest, CustomerFilter, CustomerGroupInput, Target
 from domain.schedule import Recurrence, RecurrenceUnit
 from domain.upstream import Channel
 from models.db import transaction

@@ -675,7 +675,7 @@ def gopos_server(tmp_path: Path) -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     code = (
-        "from adapters.simulators import serve_simulator; "
+        "from adapters.simulator_server import serve_simulator; "
         f"serve_simulator('gopos', {str(FIXTURE_PATH)!r}, {port})"
     )
     log_path = tmp_path / "simulator.log"

@@ -21,7 +21,6 @@ from tortoise import connections
 from domain.access import Principal
 from domain.bill import BillInput, LineInput, SalesChannel
 from domain.errors import DomainError
-from domain.inputs import CardInput, CreditRequest, CustomerGroupInput, CustomerInput, Target
 from domain.pricing import (
     AppliedDiscount,
     CreditsSummary,
@@ -29,6 +28,7 @@ from domain.pricing import (
     DiscountKind,
     QuoteLine,
 )
+from domain.requests import CardInput, CreditRequest, CustomerGroupInput, CustomerInput, Target
 from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup, MirrorPromotion, PromotionType
 from models import checkout as checkout_rows
 from models import keys, reads

@@ -11,7 +11,7 @@ import pytest
 
 from domain import entities
 from domain.errors import DomainError, ErrorCode
-from domain.inputs import CardInput, CustomerInput
+from domain.requests import CardInput, CustomerInput
 from models.entities import Customer
 from services import customers, groups, importer
 from services.importer import ImportProblem, import_customers

@@ -13,8 +13,8 @@ from uuid import UUID
 
 import pytest
 
-from domain.inputs import CreditRequest, CustomerFilter, Target
 from domain.jobs import JobPolicy
+from domain.requests import CreditRequest, CustomerFilter, Target
 from gateway.runtime import with_dispatcher
 from models.db import Transaction
 from models.ledger import Application

@@ -15,7 +15,7 @@ from uuid import UUID
 import pytest
 
 from domain.bill import BillInput, LineInput, SalesChannel
-from domain.inputs import CardInput, CustomerInput
+from domain.requests import CardInput, CustomerInput
 from domain.sync import (
     ConnectionStatus,
     DiscountType,

@@ -30,7 +30,7 @@ from arq.connections import ArqRedis
 from tortoise import connections
 
 from domain.access import Principal
-from domain.inputs import CreditRequest, CustomerFilter, Target
+from domain.requests import CreditRequest, CustomerFilter, Target
 from domain.schedule import Recurrence, RecurrenceUnit, due_indices, local_today
 from gateway.app import create_app
 from gateway.runtime import build_runtime, close_runtime
