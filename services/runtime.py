@@ -21,6 +21,7 @@ from adapters.http import UpstreamClients
 from adapters.secrets import SecretBox, load_or_create_key_file
 from domain.jobs import JobPolicy
 from services.jobs import Dispatcher
+from services.offers import LocationOffers
 
 Clock = Callable[[], datetime]
 K = TypeVar("K")
@@ -111,8 +112,11 @@ class Runtime:
     # together, GoOrder promotions), and how long rows gone upstream are kept.
     mirror_max_objects: int = 20_000
     mirror_retention: timedelta = timedelta(days=30)
-    # Each location's synced GoPOS and GoOrder offers, as the checkout reads them, per sync version.
-    mirrors: VersionedCache[UUID, Any] = field(default_factory=lambda: VersionedCache(1_000))
+    # Each location's synced GoPOS and GoOrder offers, as the till prices with them, per sync
+    # version (`services.offers`).
+    mirrors: VersionedCache[UUID, LocationOffers] = field(
+        default_factory=lambda: VersionedCache(1_000)
+    )
     # Each location's connections and unmatched references, as the back office reads them, per
     # sync version.
     mirror_reads: VersionedCache[UUID, Any] = field(default_factory=lambda: VersionedCache(1_000))

@@ -159,6 +159,28 @@ async def other(http: httpx.AsyncClient) -> Api:
     return await new_location(http, "Other Place")
 
 
+# Fixtures that open a database (SQLite, PostgreSQL or Redis) or start one: a test that uses any of
+# them, directly or through another fixture, carries the `db` marker, so that `pytest -m "not db"`
+# runs on a machine with no database at all.
+DATABASE_FIXTURES = frozenset(
+    {
+        "database",
+        "empty_postgres",
+        "arq_redis",
+        "postgres_cluster",
+        "fault_database",
+        "migrated_template",
+        "redis_server",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """One line per reason a group of tests was skipped, instead of one line per test."""
     reasons: Counter[str] = Counter()

@@ -1,0 +1,65 @@
+"""Holding a customer: how the writes to one customer's wallet run one after the other.
+
+A commit, a refund and a release of held cashback each run in one transaction whose first
+statement holds the customer until that transaction ends: on PostgreSQL a lock on the
+customer's row (`FOR UPDATE`), on SQLite, which has no row locks and one writer at a time, the
+database's write lock, taken by a write that changes nothing. Whatever the transaction then
+reads of the customer's wallet and usage no concurrent write of the same customer can change
+before it commits, so each prices or reverses against the balance it changes.
+
+`hold_customer` is the one way the services take that hold. What it reads with it depends on
+the write, so that the hold costs no statement of its own:
+- a commit names its customer by id or card and prices against the customer's groups, balance
+  and usage of the daily limit: the hold is the snapshot's own statement
+  (`models.reads.customer_for_pricing` with `hold`);
+- a refund and a release know the customer's id and need its wallet only
+  (`models.checkout.lock_customer`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import overload
+from uuid import UUID
+
+from models import reads
+from models.checkout import HeldWallet, lock_customer
+from models.db import Transaction
+
+
+@overload
+async def hold_customer(
+    db: Transaction, location_id: UUID, customer_id: UUID
+) -> HeldWallet | None: ...
+
+
+@overload
+async def hold_customer(
+    db: Transaction,
+    location_id: UUID,
+    customer_id: UUID | None = None,
+    *,
+    card_code: str | None = None,
+    priced_on: date,
+) -> reads.Priced | None: ...
+
+
+async def hold_customer(
+    db: Transaction,
+    location_id: UUID,
+    customer_id: UUID | None = None,
+    *,
+    card_code: str | None = None,
+    priced_on: date | None = None,
+) -> HeldWallet | reads.Priced | None:
+    """Hold the live customer `customer_id` (or holding card `card_code`) of the location until
+    the transaction `db` ends; to be the transaction's first statement. Returns its wallet, or
+    with `priced_on` (a business date) what pricing reads of it on that date. None when the
+    location has no such live customer."""
+    if priced_on is None:
+        if customer_id is None:
+            raise ValueError("a customer's wallet is held by its id")
+        return await lock_customer(location_id, customer_id, db)
+    return await reads.customer_for_pricing(
+        location_id, priced_on, card_code=card_code, customer_id=customer_id, hold=db
+    )

@@ -1,0 +1,211 @@
+"""Refund a committed checkout, once: its own transaction that first holds the customer.
+
+It records a `CheckoutRefund`, gives the credits back (REFUND, netted against what is owed),
+cancels cashback still held, and reverses released cashback off the balance, clamped at zero:
+what the balance cannot cover becomes owed (CASHBACK_REVERSAL records the amount asked for and
+the delta applied). It flips the checkout to REFUNDED with a conditional update, so that a
+second refund is ALREADY_REFUNDED. The daily usage comes back by itself: it counts only
+COMMITTED checkouts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from domain.access import Principal
+from domain.errors import DomainError, ErrorCode, Validator, fail, not_found
+from domain.idempotency import parse_idempotency_key
+from domain.ids import parse_id
+from domain.ledger import EntryKind, netted, reversal
+from models.checkout import (
+    COMMITTED,
+    Checkout,
+    CheckoutRefund,
+    HeldWallet,
+    NewRefund,
+    change_held,
+    insert_refund,
+    mark_refunded,
+    take_held,
+)
+from models.db import IntegrityError, Transaction, transaction
+from models.ids import new_id
+from models.ledger import Movement, apply_chunk, is_balance_out_of_range
+from services import metrics
+from services.checkout.entries import FIRST_REFUND, Source, entry
+from services.checkout.hold import hold_customer
+from services.checkout.request import KEY_FIELD, refund_hash
+from services.checkout.views import Refunded, checkout_view, refund_view
+from services.idempotency import keyed_record_id, store_key
+from services.runtime import Runtime
+
+# What an idempotency key stands for (`idempotency_keys.kind`): the checkout it refunded.
+REFUND_KEY = "CHECKOUT_REFUND"
+
+
+@dataclass(frozen=True)
+class _Reversal:
+    credits_returned: int
+    cashback_reversed: int
+    cashback_owed: int
+
+
+async def refund(
+    runtime: Runtime, principal: Principal, checkout_id: str, *, idempotency_key: str
+) -> Refunded:
+    """Refund a committed checkout, once (see the module). Any key of the location may refund
+    any of its sales: a receipt can come back to another till."""
+    checks = Validator()
+    idempotency_key = parse_idempotency_key(idempotency_key, KEY_FIELD, checks.errors)
+    checks.check()
+    location_id, key = principal.location_id, idempotency_key
+    uid = parse_id(checkout_id)
+    if uid is None:
+        raise not_found("id", "Checkout")
+    request_hash = refund_hash(uid)
+    earlier = await _earlier_refund(location_id, key, request_hash)
+    if earlier is not None:
+        return earlier
+    row = await Checkout.get_or_none(id=uid, location_id=location_id)
+    if row is None:
+        raise not_found("id", "Checkout")
+    if row.status != COMMITTED:
+        raise _already_refunded()
+    now = runtime.clock()
+    refund_id = new_id()
+    try:
+        async with transaction() as db:
+            await _write(principal, row, key, request_hash, refund_id, now, db)
+    except IntegrityError as error:
+        if is_balance_out_of_range(error):
+            raise
+        earlier = await _earlier_refund(location_id, key, request_hash)
+        if earlier is None:
+            raise
+        return earlier  # the same key, refunded concurrently
+    done = await _refunded(location_id, refund_id)
+    assert done is not None, "the refund was committed"
+    return done
+
+
+async def _write(
+    principal: Principal,
+    row: Checkout,
+    key: str,
+    request_hash: str,
+    refund_id: UUID,
+    now: datetime,
+    db: Transaction,
+) -> None:
+    """The refund's writes in its transaction `db`."""
+    location_id, customer_id = principal.location_id, row.customer_id
+    # Held first, so that commits, releases and this refund of the customer's wallet run one
+    # after the other; a deleted customer's wallet stays as it is.
+    wallet = None
+    if customer_id is not None:
+        wallet = await hold_customer(db, location_id, customer_id)
+    held = await take_held(row.id, db) if wallet is not None else 0
+    await store_key(location_id, key, REFUND_KEY, request_hash, refund_id, now, db)
+    if not await mark_refunded(row.id, now, db):
+        raise _already_refunded()
+    reversed_ = _Reversal(0, 0, 0)
+    if customer_id is not None and wallet is not None:
+        reversed_ = await _reverse(principal, row, customer_id, wallet, held, db, now)
+    await insert_refund(
+        NewRefund(
+            id=refund_id,
+            location_id=location_id,
+            checkout_id=row.id,
+            number=FIRST_REFUND,
+            lines=row.lines,
+            credits_returned=reversed_.credits_returned,
+            cashback_reversed=reversed_.cashback_reversed,
+            cashback_owed=reversed_.cashback_owed,
+            actor=principal.api_key_name,
+            api_key_id=principal.api_key_id,
+            created_at=now,
+        ),
+        db,
+    )
+
+
+async def _reverse(
+    principal: Principal,
+    row: Checkout,
+    customer_id: UUID,
+    wallet: HeldWallet,
+    held: int,
+    db: Transaction,
+    now: datetime,
+) -> _Reversal:
+    """The credits back (netted against what is owed), the held cashback cancelled, then the
+    released cashback off what that leaves, clamped at zero: the rest is owed."""
+    source = Source.of(principal)
+    credits = row.credits_used
+    owed_before = wallet.owed
+    balance = wallet.balance
+    if credits:
+        change = entry(
+            source,
+            Movement.CREDIT,
+            credits,
+            EntryKind.REFUND,
+            row.id,
+            FIRST_REFUND,
+            "Checkout refunded",
+            now,
+        )
+        metrics.entries_written(
+            EntryKind.REFUND.value, await apply_chunk([customer_id], change, db)
+        )
+        paid_off = netted(credits, owed_before)
+        balance += credits - paid_off
+        owed_before -= paid_off
+    if held:
+        await change_held(customer_id, -held, now, db)
+    released = row.cashback_granted - held
+    taken, owed = reversal(released, balance)
+    if released:
+        change = entry(
+            source,
+            Movement.REVERSE,
+            released,
+            EntryKind.CASHBACK_REVERSAL,
+            row.id,
+            FIRST_REFUND,
+            "Cashback reversed",
+            now,
+        )
+        metrics.entries_written(
+            EntryKind.CASHBACK_REVERSAL.value, await apply_chunk([customer_id], change, db)
+        )
+    return _Reversal(credits, held + taken, owed)
+
+
+async def _earlier_refund(location_id: UUID, key: str, request_hash: str) -> Refunded | None:
+    """The refund an idempotency key already stands for."""
+    record_id = await keyed_record_id(location_id, key, REFUND_KEY, request_hash, KEY_FIELD)
+    if record_id is None:
+        return None
+    found = await _refunded(location_id, record_id)
+    if found is None:  # a key of another kind of record would have been refused above
+        raise fail(
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            KEY_FIELD,
+            "This idempotency key was used for a different request.",
+        )
+    return found
+
+
+async def _refunded(location_id: UUID, refund_id: UUID) -> Refunded | None:
+    refund_row = await CheckoutRefund.get_or_none(id=refund_id, location_id=location_id)
+    if refund_row is None:
+        return None
+    checkout_row = await Checkout.get(id=refund_row.checkout_id)
+    return Refunded(checkout_view(checkout_row), refund_view(refund_row))
+
+
+def _already_refunded() -> DomainError:
+    return fail(ErrorCode.ALREADY_REFUNDED, "id", "This checkout was refunded already.")
