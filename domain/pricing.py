@@ -232,7 +232,25 @@ def price(bill: Bill, context: PricingContext) -> Quote:
                     None,
                 )
             )
-    lines = tuple(
+    discount_total = sum(d.amount for d in discounts)
+    return Quote(
+        channel=bill.channel,
+        lines=_quote_lines(bill, subtotals, left),
+        subtotal=subtotal,
+        discounts=tuple(discounts),
+        discount_total=discount_total,
+        total=subtotal - discount_total,
+        credits=credits,
+        daily_limit=daily_limit,
+        messages=tuple(messages),
+    )
+
+
+def _quote_lines(
+    bill: Bill, subtotals: Sequence[int], left: Sequence[int]
+) -> tuple[QuoteLine, ...]:
+    """Each line with its subtotal, what the discounts took off it and what is left to pay."""
+    return tuple(
         QuoteLine(
             line.product_id,
             line.name,
@@ -244,18 +262,6 @@ def price(bill: Bill, context: PricingContext) -> Quote:
             line_left,
         )
         for line, line_subtotal, line_left in zip(bill.lines, subtotals, left, strict=True)
-    )
-    discount_total = sum(d.amount for d in discounts)
-    return Quote(
-        channel=bill.channel,
-        lines=lines,
-        subtotal=subtotal,
-        discounts=tuple(discounts),
-        discount_total=discount_total,
-        total=subtotal - discount_total,
-        credits=credits,
-        daily_limit=daily_limit,
-        messages=tuple(messages),
     )
 
 
