@@ -1,7 +1,10 @@
-"""The composition root: the one place that turns `Settings` into a `Runtime`.
+"""The composition root: the one place that turns `Settings` into a `Runtime` and into the
+`DatabaseConfig` that `models.db` opens.
 
 The app (`gateway.app`), the worker and the CLI (`gateway.cli`) all build their runtime here,
-after reading the settings once at start-up; everything below receives the runtime.
+after reading the settings once at start-up; everything below receives the runtime. The
+benchmarks and the test fixtures open and migrate their databases here too (`start_database`,
+`migrate`), as a user's process does.
 """
 
 from __future__ import annotations
@@ -102,4 +105,5 @@ async def start_database(settings: Settings) -> None:
 
 
 async def stop_database() -> None:
+    """Close what `start_database` opened."""
     await close_database()
