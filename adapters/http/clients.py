@@ -13,7 +13,14 @@ import httpx
 from httpx_retries import RetryTransport
 
 from adapters.body import ACCEPT_ENCODING, CappedTransport
-from adapters.http.config import Clock, HttpConfig, Sleep, TransportFactory, WallClock
+from adapters.http.config import (
+    Clock,
+    HttpConfig,
+    Sleep,
+    TransportFactory,
+    WallClock,
+    base_key,
+)
 from adapters.http.egress import EgressGuard
 from adapters.http.observed import ObservedTransport
 from adapters.http.retry import RETRY_STATUSES, Exchange, RetryPolicy, SyncRetry
@@ -23,10 +30,6 @@ from adapters.http.tokens import TokenCache
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def base_key(base_url: str) -> str:
-    return base_url.rstrip("/")
 
 
 class UpstreamClients:

@@ -15,6 +15,11 @@ WallClock = Callable[[], datetime]
 TransportFactory = Callable[[str], httpx.AsyncBaseTransport]
 
 
+def base_key(base_url: str) -> str:
+    """A base URL as the clients and sessions key it: one client for `http://x` and `http://x/`."""
+    return base_url.rstrip("/")
+
+
 @dataclass(frozen=True, slots=True)
 class HttpConfig:
     """Timeouts, limits and the retry policy for every upstream call.

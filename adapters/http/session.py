@@ -18,6 +18,7 @@ from adapters.errors import (
     UpstreamError,
     UpstreamUnavailable,
 )
+from adapters.http.config import base_key
 from adapters.http.quoting import attempts_text, body_excerpt, error_text, seconds_text
 from adapters.http.retry import RETRY_STATUSES, Exchange, RetryPastDeadlineError
 from adapters.redaction import Redactor
@@ -47,7 +48,7 @@ class UpstreamSession:
         if not deadline > 0:
             raise ValueError("deadline must be positive")
         self.upstream = upstream
-        self.base_url = base_url.rstrip("/")
+        self.base_url = base_key(base_url)
         self.deadline = deadline
         self._clients = clients
         self._deadline_at = clients.clock() + deadline
