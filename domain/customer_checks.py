@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from uuid import UUID
 
 from domain.contacts import (
     MAX_CARD_NUMBER_LENGTH,
@@ -53,6 +54,18 @@ class CheckedCustomer:
     contact: Mapping[str, str | None] = field(default_factory=dict)
     cards: tuple[CheckedCard, ...] | None = None
     group_ids: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class CustomerWrite:
+    """What the customers repository writes for one customer, whichever way it came in (the
+    API, the importer, the demo): `contact` holds the given contact fields only, by column
+    name; `cards` and `group_ids` (resolved, each once) are None when not given (on create:
+    none; on update: keep)."""
+
+    contact: Mapping[str, str | None] = field(default_factory=dict)
+    cards: tuple[CheckedCard, ...] | None = None
+    group_ids: tuple[UUID, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ Secrets never appear in a message or a repr.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import SplitResult, urlsplit
 
 from domain.errors import ErrorCode, Validator
@@ -69,6 +69,22 @@ class StoredIntegration:
 
     base_url: str
     has_secret: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SealedIntegration:
+    """An integration as stored: its settings, and its secret sealed at rest (None when none is
+    stored). Only the runtime's key opens the secret; it stays out of the repr all the same."""
+
+    base_url: str
+    client_id: str | None
+    organization_id: str | None
+    store_id: str | None
+    sealed_secret: str | None = field(repr=False)
+
+    def stored(self) -> StoredIntegration:
+        """What the rules of a new configuration need to know of this one."""
+        return StoredIntegration(self.base_url, self.sealed_secret is not None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -18,7 +19,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from domain.access import Role
 from gateway import console, graphiql
-from gateway.http import GraphQLEndpoint, Shortcut
+from gateway.graphql.endpoint import GraphQLEndpoint, Shortcut
 from gateway.metrics import AddressAllowList, metrics_endpoint, process_stopped
 from gateway.observability import RequestIdMiddleware, configure_logging
 from gateway.ratelimit import KeyRateLimits, Milliseconds
@@ -37,6 +38,9 @@ from services.access import PrincipalCache
 from services.runtime import Runtime
 from settings import Settings, load_settings
 from tasks.inprocess import InProcessDispatcher
+
+if TYPE_CHECKING:
+    from arq.connections import ArqRedis
 
 log = logging.getLogger(__name__)
 
@@ -66,75 +70,70 @@ def create_app(
     (milliseconds) the API keys' rate limits (`app.state.rate_limits`).
 
     Without `REDIS_URL` jobs run in this process (`app.state.dispatcher`) and the lifespan runs
-    the periodic check; with it, jobs go to the arq workers, which run it.
+    the periodic check; with it, jobs go to the arq workers, which run it. Either way the
+    runtime is decided here, once: `app.state.runtime` is the one every request gets.
     """
     settings = settings or load_settings()
     base = runtime or build_runtime(settings)
-    in_process = base.dispatcher if isinstance(base.dispatcher, InProcessDispatcher) else None
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if manage_database:
-            await open_database(database_config(settings))
-        try:
-            await check_migrations(settings)
-            await check_secret_key(settings)
-        except BaseException:
-            if manage_database:
-                await close_database()
-            raise
-        redis = None
-        if settings.redis_url:
-            from tasks.worker import ArqDispatcher, dispatcher_pool
-
-            # Tills need no Redis: without it the gateway serves, and the jobs it queues wait
-            # in the database for the periodic check (see `ArqDispatcher`).
-            redis = dispatcher_pool(settings.redis_url)
-            limits.share_through(redis)
-            if await redis_state(settings.redis_url) != "up":
-                log.warning(
-                    "Redis at REDIS_URL is not reachable: serving anyway; background jobs stay"
-                    " QUEUED in the database until it is"
-                )
-            else:
-                await limits.prepare()
-            endpoint.runtime = with_dispatcher(base, ArqDispatcher(redis, settings.queue_name))
-        elif in_process is not None:
-            in_process.start_ticker(settings.check_seconds)
-        try:
-            yield
-        finally:
-            # The server has let the requests in flight finish (`GOCRM_SHUTDOWN_GRACE`); jobs
-            # running here end after the chunk in hand, within the same grace.
-            base.stop.request()
-            if in_process is not None:
-                await in_process.close(grace_seconds=settings.shutdown_grace_seconds)
-            process_stopped()
-            await close_runtime(base)
-            if redis is not None:
-                limits.share_through(None)
-                await redis.aclose()
-            if manage_database:
-                await close_database()
-
-    schema = build_schema(production=settings.production, max_query_cost=settings.max_query_cost)
-    principals = PrincipalCache(
-        settings.auth_cache_ttl_seconds, settings.auth_cache_size, clock=auth_clock
-    )
+    redis = _redis_pool(settings)
+    serving = base if redis is None else _queueing_on_redis(base, redis, settings)
     limits = KeyRateLimits(
         {Role.POS: settings.rate_limit_pos, Role.ADMIN: settings.rate_limit_admin},
         clock=rate_clock,
     )
     endpoint = GraphQLEndpoint(
-        schema,
-        base,
+        build_schema(production=settings.production, max_query_cost=settings.max_query_cost),
+        serving,
         ide=not settings.production,
-        principals=principals,
+        principals=PrincipalCache(
+            settings.auth_cache_ttl_seconds, settings.auth_cache_size, clock=auth_clock
+        ),
         max_body_bytes=settings.max_body_bytes,
         timeout_seconds=settings.request_timeout_seconds,
         limits=limits,
         backoffice_concurrency=settings.backoffice_concurrency,
     )
+    app = Starlette(
+        routes=_routes(settings),
+        middleware=[
+            Middleware(OneLineStartupRefusal),
+            Middleware(RequestIdMiddleware),
+            Middleware(Shortcut, path="/graphql", endpoint=endpoint),
+        ],
+        lifespan=_lifespan(
+            settings, serving, _in_process(base), redis, limits, manage_database=manage_database
+        ),
+    )
+    app.state.runtime = serving
+    app.state.dispatcher = _in_process(base)
+    app.state.rate_limits = limits
+    return app
+
+
+def _in_process(runtime: Runtime) -> InProcessDispatcher | None:
+    dispatcher = runtime.dispatcher
+    return dispatcher if isinstance(dispatcher, InProcessDispatcher) else None
+
+
+def _redis_pool(settings: Settings) -> ArqRedis | None:
+    """The pool to `REDIS_URL`, if set. It connects on first use: tills need no Redis, and
+    without it the gateway serves while the jobs it queues wait in the database for the
+    periodic check (see `ArqDispatcher`)."""
+    if not settings.redis_url:
+        return None
+    from tasks.worker import dispatcher_pool
+
+    return dispatcher_pool(settings.redis_url)
+
+
+def _queueing_on_redis(runtime: Runtime, redis: ArqRedis, settings: Settings) -> Runtime:
+    from tasks.worker import ArqDispatcher
+
+    return with_dispatcher(runtime, ArqDispatcher(redis, settings.queue_name))
+
+
+def _routes(settings: Settings) -> list[BaseRoute]:
+    """Everything but `/graphql`, which `Shortcut` serves ahead of the router."""
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz(settings), methods=["GET"]),
@@ -147,19 +146,69 @@ def create_app(
     ]
     if not settings.production:
         routes.append(Mount(graphiql.ASSETS_PATH, graphiql.assets(), name="graphiql"))
-    app = Starlette(
-        routes=routes,
-        middleware=[
-            Middleware(OneLineStartupRefusal),
-            Middleware(RequestIdMiddleware),
-            Middleware(Shortcut, path="/graphql", endpoint=endpoint),
-        ],
-        lifespan=lifespan,
-    )
-    app.state.runtime = base
-    app.state.dispatcher = in_process
-    app.state.rate_limits = limits
-    return app
+    return routes
+
+
+def _lifespan(
+    settings: Settings,
+    runtime: Runtime,
+    in_process: InProcessDispatcher | None,
+    redis: ArqRedis | None,
+    limits: KeyRateLimits,
+    *,
+    manage_database: bool,
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """Opens and checks the database, shares the rate limits through Redis or ticks the
+    periodic check in this process, and closes it all in the reverse order. `in_process` is
+    the dispatcher the runtime was built with: with Redis, jobs go past it, and it is closed."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await _start_database(settings, manage_database=manage_database)
+        if redis is not None:
+            await _share_limits(settings, redis, limits)
+        elif in_process is not None:
+            in_process.start_ticker(settings.check_seconds)
+        try:
+            yield
+        finally:
+            # The server has let the requests in flight finish (`GOCRM_SHUTDOWN_GRACE`); jobs
+            # running here end after the chunk in hand, within the same grace.
+            runtime.stop.request()
+            if in_process is not None:
+                await in_process.close(grace_seconds=settings.shutdown_grace_seconds)
+            process_stopped()
+            await close_runtime(runtime)
+            if redis is not None:
+                limits.share_through(None)
+                await redis.aclose()
+            if manage_database:
+                await close_database()
+
+    return lifespan
+
+
+async def _start_database(settings: Settings, *, manage_database: bool) -> None:
+    if manage_database:
+        await open_database(database_config(settings))
+    try:
+        await check_migrations(settings)
+        await check_secret_key(settings)
+    except BaseException:
+        if manage_database:
+            await close_database()
+        raise
+
+
+async def _share_limits(settings: Settings, redis: ArqRedis, limits: KeyRateLimits) -> None:
+    limits.share_through(redis)
+    if await redis_state(settings.redis_url) != "up":
+        log.warning(
+            "Redis at REDIS_URL is not reachable: serving anyway; background jobs stay"
+            " QUEUED in the database until it is"
+        )
+    else:
+        await limits.prepare()
 
 
 def app_factory() -> Starlette:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,11 +23,13 @@ class CustomerKey:
 
 
 async def _customers(keys: Sequence[CustomerKey]) -> list[entities.CustomerView | None]:
-    return list(
-        await asyncio.gather(
-            *(customers.customer_view(key.location_id, str(key.id)) for key in keys)
-        )
-    )
+    """One statement for the batch (per location: a request has one)."""
+    found: dict[CustomerKey, entities.CustomerView] = {}
+    for location_id in dict.fromkeys(key.location_id for key in keys):
+        ids = [key.id for key in keys if key.location_id == location_id]
+        views = await customers.customer_views(location_id, ids)
+        found.update((CustomerKey(location_id, uid), view) for uid, view in views.items())
+    return [found.get(key) for key in keys]
 
 
 async def _cards(keys: Sequence[UUID]) -> list[list[entities.Card]]:

@@ -42,7 +42,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from strawberry.types import ExecutionResult
 
-from gateway.schema.root import MAX_TOKENS, Schema, is_unexpected
+from gateway.graphql.execute import MAX_TOKENS, Schema, is_unexpected
 from tasks.jobs import queue_depth
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ Each key spends from a bucket of its role's `RateLimit` (`GOCRM_RATE_LIMIT_POS`,
 `GOCRM_RATE_LIMIT_ADMIN`): `per_second` requests a second on average, at most `burst` at once.
 The algorithm is GCRA (pyrate-limiter's), a token bucket kept as one timestamp per key: it
 refills continuously, so no window boundary ever lets twice the burst through. A request past
-the limit is answered 429 with `Retry-After` by the endpoint (`gateway.http`).
+the limit is answered 429 with `Retry-After` by the endpoint (`gateway.graphql.endpoint`).
 
 With Redis (`share_through`, done by the lifespan when `REDIS_URL` is set) every gateway process
 spends from the same buckets: one atomic Lua script, one round trip. Their timestamps are the

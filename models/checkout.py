@@ -25,15 +25,15 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from tortoise import connections, fields
+from tortoise import fields
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from models import sql
 from models.entities import Customer, Location
 from models.ids import new_id
-from models.statements import decoders, execute, fetch, fetch_in
 
 COMMITTED = "COMMITTED"
 REFUNDED = "REFUNDED"
@@ -177,7 +177,7 @@ async def insert_checkout(checkout: NewCheckout, db: BaseDBAsyncClient) -> None:
         c.cashback_held,
         c.cashback_release_at,
     )
-    await execute(INSERT_CHECKOUT, values, db)
+    await sql.execute(db, INSERT_CHECKOUT, values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,12 +219,7 @@ async def insert_refund(refund: NewRefund, db: BaseDBAsyncClient) -> None:
         r.api_key_id,
         r.created_at,
     )
-    await execute(INSERT_REFUND, values, db)
-
-
-def _client(db: BaseDBAsyncClient | None) -> BaseDBAsyncClient:
-    client: BaseDBAsyncClient = db or connections.get("default")
-    return client
+    await sql.execute(db, INSERT_REFUND, values)
 
 
 _WALLET = "credit_balance, cashback_held, cashback_owed"
@@ -253,8 +248,8 @@ async def lock_customer(
     """Hold the customer until the transaction `db` ends (PostgreSQL: a row lock; SQLite: the
     database's write lock, taken by a no-op UPDATE) and read its wallet; to be the
     transaction's first statement. None when the location has no such live customer."""
-    sql = _LOCK_POSTGRES if db.capabilities.dialect == "postgres" else _LOCK_SQLITE
-    rows, _ = await fetch_in(sql, (customer_id, location_id), db)
+    statement = sql.dialect().pick(postgres=_LOCK_POSTGRES, sqlite=_LOCK_SQLITE)
+    rows = await sql.fetch(db, statement, (customer_id, location_id))
     if not rows:
         return None
     balance, held, owed = rows[0]
@@ -269,7 +264,7 @@ WHERE id = $1 AND status = '{COMMITTED}'"""
 async def mark_refunded(checkout_id: UUID, now: datetime, db: BaseDBAsyncClient) -> bool:
     """Flip a committed checkout to REFUNDED (nothing of its cashback is held any more); False
     when it is refunded already."""
-    return await execute(_REFUNDED, (checkout_id, now), db) == 1
+    return await sql.execute(db, _REFUNDED, (checkout_id, now)) == 1
 
 
 _CHANGE_HELD = """
@@ -278,7 +273,7 @@ UPDATE customers SET cashback_held = cashback_held + $2, wallet_updated_at = $3 
 
 async def change_held(customer_id: UUID, amount: int, now: datetime, db: BaseDBAsyncClient) -> None:
     """Add `amount` (negative: take it off) to what the customer holds of granted cashback."""
-    await execute(_CHANGE_HELD, (customer_id, amount, now), db)
+    await sql.execute(db, _CHANGE_HELD, (customer_id, amount, now))
 
 
 _DUE = f"""
@@ -296,8 +291,8 @@ class DueRelease:
 
 async def due_releases(now: datetime, limit: int) -> list[DueRelease]:
     """Up to `limit` committed checkouts whose cashback hold has ended, soonest first."""
-    rows, postgres = await fetch(_DUE, (now, limit))
-    uuid, _ = decoders(postgres)
+    rows = await sql.fetch(sql.pool(), _DUE, (now, limit))
+    uuid = sql.uuid
     return [DueRelease(uuid(a), uuid(b), uuid(c)) for a, b, c in rows]
 
 
@@ -310,9 +305,9 @@ _HELD_OF = "SELECT cashback_held FROM checkouts WHERE id = $1"
 async def take_held(checkout_id: UUID, db: BaseDBAsyncClient) -> int:
     """What is held of the checkout's cashback, now taken off it (0 when nothing is, or when
     it is refunded); run while the customer is held (`lock_customer`)."""
-    rows, _ = await fetch_in(_HELD_OF, (checkout_id,), db)
+    rows = await sql.fetch(db, _HELD_OF, (checkout_id,))
     held = int(rows[0][0]) if rows else 0
-    if held and await execute(_RELEASE, (checkout_id, held), db) == 1:
+    if held and await sql.execute(db, _RELEASE, (checkout_id, held)) == 1:
         return held
     return 0
 

@@ -17,6 +17,7 @@ from tortoise.migrations.loader import MigrationLoader
 from tortoise.migrations.recorder import MigrationRecorder
 from tortoise.transactions import in_transaction as transaction
 
+from models import sql
 from models.config import APPS, DatabaseConfig, tortoise_config
 
 # The connection of an open transaction, for writes that must join it.
@@ -53,6 +54,7 @@ async def open_database(database: DatabaseConfig) -> None:
     EXECUTOR_CACHE.clear()
     # The global fallback lets request tasks see the ORM that the lifespan task opened.
     await Tortoise.init(config=tortoise_config(database), _enable_global_fallback=True)
+    sql.use(connections.get("default"))
 
 
 async def close_database() -> None:

@@ -27,6 +27,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from domain.jobs import UNFINISHED, JobStatus
+from models import sql
 
 JobModel = type[Model]
 
@@ -63,13 +64,22 @@ async def hold(model: JobModel, job_id: UUID, attempt: int, db: BaseDBAsyncClien
     """In a chunk's transaction `db`: whether attempt `attempt` is still the job's running
     attempt; on PostgreSQL the row stays held (`FOR KEY SHARE`) until the transaction ends, so
     that the check cannot re-queue the job under the chunk, while heartbeats go on."""
-    if db.capabilities.dialect == "postgres":
-        table = model._meta.db_table
-        sql = (
-            f'SELECT 1 FROM "{table}" WHERE id = $1 AND status = $2 AND attempts = $3 FOR KEY SHARE'
-        )
-        _, rows = await db.execute_query(sql, [job_id, JobStatus.RUNNING.value, attempt])
-        return bool(rows)
+    held = sql.dialect().pick(postgres=_held_for_key_share, sqlite=_is_running)
+    return await held(model, job_id, attempt, db)
+
+
+async def _held_for_key_share(
+    model: JobModel, job_id: UUID, attempt: int, db: BaseDBAsyncClient
+) -> bool:
+    table = model._meta.db_table
+    statement = (
+        f'SELECT 1 FROM "{table}" WHERE id = $1 AND status = $2 AND attempts = $3 FOR KEY SHARE'
+    )
+    return bool(await sql.fetch(db, statement, [job_id, JobStatus.RUNNING.value, attempt]))
+
+
+async def _is_running(model: JobModel, job_id: UUID, attempt: int, db: BaseDBAsyncClient) -> bool:
+    """SQLite has no row locks, and one writer at a time: only whether the attempt runs."""
     query = model.filter(id=job_id, status=JobStatus.RUNNING, attempts=attempt).using_db(db)
     return bool(await query.exists())
 
@@ -184,3 +194,11 @@ async def give_up(
 async def queued_count(model: JobModel) -> int:
     """How many jobs of the table wait in the queue (QUEUED)."""
     return await model.filter(status=JobStatus.QUEUED).count()
+
+
+async def row(model: JobModel, job_id: UUID) -> Any:
+    """The job's row read back by its id, as its kind's `enqueue` takes it: when a stopping
+    process puts its job back in the queue at once (`services.lifecycle`). Off every hot path:
+    one indexed read per interrupted attempt. A job that is gone raises the ORM's
+    `DoesNotExist` (the caller leaves the job to the periodic check)."""
+    return await model.get(id=job_id)

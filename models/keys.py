@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from tortoise.backends.base.client import BaseDBAsyncClient
-
-from models.statements import decoders, execute, fetch
+from models import sql
 
 KEY = """
 SELECT kind, request_hash, record_id FROM idempotency_keys WHERE location_id = $1 AND key = $2"""
@@ -33,12 +31,11 @@ class UsedKey:
 
 async def used_key(location_id: UUID, key: str) -> UsedKey | None:
     """What the location's key `key` was used for, or None while it is unused."""
-    rows, postgres = await fetch(KEY, (location_id, key))
+    rows = await sql.fetch(sql.pool(), KEY, (location_id, key))
     if not rows:
         return None
     kind, request_hash, record_id = rows[0]
-    uuid, _ = decoders(postgres)
-    return UsedKey(kind, request_hash, uuid(record_id))
+    return UsedKey(kind, request_hash, sql.uuid(record_id))
 
 
 async def take_key(
@@ -48,14 +45,15 @@ async def take_key(
     request_hash: str,
     record_id: UUID,
     now: datetime,
-    db: BaseDBAsyncClient | None = None,
+    db: sql.Connection | None = None,
 ) -> None:
     """Take `key` for the record `record_id`, in the transaction `db` that writes the record.
     Raises IntegrityError when the key is taken already."""
-    await execute(TAKE_KEY, (location_id, key, request_hash, kind, record_id, now), db)
+    values = (location_id, key, request_hash, kind, record_id, now)
+    await sql.execute(db or sql.pool(), TAKE_KEY, values)
 
 
 async def purge_keys(before: datetime, limit: int) -> int:
     """Forget at most `limit` keys taken before `before`, oldest first, in one statement of its
     own; returns how many were forgotten."""
-    return await execute(PURGE_KEYS, (before, limit))
+    return await sql.execute(sql.pool(), PURGE_KEYS, (before, limit))

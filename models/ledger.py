@@ -24,13 +24,13 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import RawSQL
 from tortoise.queryset import QuerySet
 
 from domain.ledger import CreditOperation, EntryKind
+from models import sql
 from models.entities import MAX_CREDIT_BALANCE, Customer
 
 # The CHECK constraint on customers.credit_balance (0 to `MAX_CREDIT_BALANCE`); on SQLite, the
@@ -213,11 +213,6 @@ def _described(change: Application, description: str | None) -> list[object]:
     ]
 
 
-def _connection() -> BaseDBAsyncClient:
-    client: BaseDBAsyncClient = connections.get("default")
-    return client
-
-
 async def apply_chunk(
     customer_ids: Sequence[UUID], change: Application, db: BaseDBAsyncClient | None = None
 ) -> int:
@@ -227,16 +222,14 @@ async def apply_chunk(
     Runs inside the caller's transaction when `db` is one."""
     if not customer_ids:
         return 0
-    db = db or _connection()
-    if db.capabilities.dialect == "postgres":
-        return await _apply_postgres(db, customer_ids, change)
-    return await _apply_sqlite(db, customer_ids, change)
+    apply = sql.dialect().pick(postgres=_apply_postgres, sqlite=_apply_sqlite)
+    return await apply(db or sql.pool(), customer_ids, change)
 
 
 async def _apply_postgres(
     db: BaseDBAsyncClient, customer_ids: Sequence[UUID], change: Application
 ) -> int:
-    sql = _POSTGRES_SQL.format(
+    statement = _POSTGRES_SQL.format(
         columns=_ENTRY_COLUMNS,
         new=_new_balance(change.operation, "credit_balance", "$4::bigint", "GREATEST"),
         owed=_OWED.get(change.operation, "customers.cashback_owed"),
@@ -248,10 +241,10 @@ async def _apply_postgres(
         change.amount,
         *_described(change, change.description),
     ]
-    _, rows = await db.execute_query(sql, values)
+    rows = await sql.fetch(db, statement, values)
     applied, owing = int(rows[0]["applied"]), rows[0]["owing"]
     if change.operation in NETTED and owing:
-        await _claw_back(db, [str(c) for c in owing], change)
+        await _claw_back_postgres(db, [str(c) for c in owing], change)
     return applied
 
 
@@ -260,7 +253,7 @@ async def _apply_sqlite(
 ) -> int:
     new = _new_balance(change.operation, "credit_balance", "?", "MAX")
     amount_uses = new.count("?")
-    sql = _SQLITE_INSERT_SQL.format(
+    statement = _SQLITE_INSERT_SQL.format(
         columns=_ENTRY_COLUMNS, new=new, ids=", ".join("?" * len(customer_ids))
     )
     values: list[object] = [str(change.location_id), change.kind, change.amount]
@@ -271,7 +264,7 @@ async def _apply_sqlite(
         str(change.location_id),
         *(str(c) for c in customer_ids),
     ]
-    _, rows = await db.execute_query(sql, values)
+    rows = await sql.fetch(db, statement, values)
     if not rows:
         return 0
     update = _SQLITE_UPDATE_SQL.format(
@@ -281,33 +274,40 @@ async def _apply_sqlite(
     params: list[object] = [v for row in rows for v in (row["customer_id"], row["delta"])]
     if change.operation is Movement.REVERSE:
         params.append(change.amount)
-    _, updated = await db.execute_query(update, [*params, change.now])
+    updated = await sql.fetch(db, update, [*params, change.now])
     owing = [str(row["id"]) for row in updated if row["cashback_owed"] > 0]
     if change.operation in NETTED and owing:
-        await _claw_back(db, owing, change)
+        await _claw_back_sqlite(db, owing, change)
     return len(rows)
 
 
-async def _claw_back(db: BaseDBAsyncClient, owing: Sequence[str], change: Application) -> None:
+async def _claw_back_postgres(
+    db: BaseDBAsyncClient, owing: Sequence[str], change: Application
+) -> None:
     """What a netted change pays off of what the customers it credited (`owing`: those who owe
     something) owe (see `_CLAW_BACK`); in the transaction of the change."""
     described = _described(change, change.netting_description)
-    if db.capabilities.dialect == "postgres":
-        sql = _CLAW_BACK.format(columns=_ENTRY_COLUMNS, clawback=CLAWBACK)
-        await db.execute_query(
-            sql, [str(change.location_id), list(owing), change.amount, *described]
-        )
-        return
-    sql = _SQLITE_CLAWED.format(
+    statement = _CLAW_BACK.format(columns=_ENTRY_COLUMNS, clawback=CLAWBACK)
+    await sql.fetch(
+        db, statement, [str(change.location_id), list(owing), change.amount, *described]
+    )
+
+
+async def _claw_back_sqlite(
+    db: BaseDBAsyncClient, owing: Sequence[str], change: Application
+) -> None:
+    """`_claw_back_postgres` in SQLite's two statements."""
+    described = _described(change, change.netting_description)
+    statement = _SQLITE_CLAWED.format(
         columns=_ENTRY_COLUMNS, clawback=CLAWBACK, ids=", ".join("?" * len(owing))
     )
     amount = change.amount
     values = [str(change.location_id), amount, amount, amount, *described, *owing]
-    _, clawed = await db.execute_query(sql, values)
+    clawed = await sql.fetch(db, statement, values)
     if clawed:
         paid_off = _SQLITE_PAID_OFF.format(rows=", ".join("(?, ?)" for _ in clawed))
         pairs = [v for row in clawed for v in (row["customer_id"], row["requested_amount"])]
-        await db.execute_query(paid_off, pairs)
+        await sql.fetch(db, paid_off, pairs)
 
 
 @dataclass(frozen=True)
@@ -328,8 +328,7 @@ async def preview_totals(
     `customers`, computed by the database in one aggregate statement: the new balance is the
     expression `apply_chunk` writes (REDUCE clamps at zero, an ADD first pays off what is owed),
     and nothing is read row by row."""
-    postgres = _connection().capabilities.dialect == "postgres"
-    greatest, least = ("GREATEST", "LEAST") if postgres else ("MAX", "MIN")
+    greatest, least = sql.dialect().greatest, sql.dialect().least
     new = _new_balance(operation, "credit_balance", str(int(amount)), greatest)
     if operation in NETTED:
         new = f"({new}) - {least}({int(amount)}, cashback_owed)"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from models import statements
+from models import sql
 
 _REACHED = (
     "SELECT count(DISTINCT customer_id) AS reached FROM wallet_entries"
@@ -31,10 +31,9 @@ class Applied:
 
 async def applied(source_id: UUID, period: int) -> Applied:
     """How far the application (`source_id`, `period`) got."""
-    rows, postgres = await statements.fetch(_LAST, [source_id, period])
+    rows = await sql.fetch(sql.pool(), _LAST, [source_id, period])
     if not rows:
         return Applied(0, None)
-    uuid_of, _ = statements.decoders(postgres)
-    last = uuid_of(rows[0][0])
-    (reached,), _ = await statements.fetch(_REACHED, [source_id, period])
+    last = sql.uuid(rows[0][0])
+    (reached,) = await sql.fetch(sql.pool(), _REACHED, [source_id, period])
     return Applied(int(reached[0]), last)

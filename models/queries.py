@@ -10,15 +10,14 @@ from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q, Subquery
-from tortoise.functions import Count
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from domain import entities
 from domain.access import ALL_CHANNELS, Role, ordered_channels, parse_channels
 from domain.ids import parse_id
+from models import sql
 from models.entities import ApiKey, Card, Customer, CustomerGroup, GroupMembership, Location
-from models.statements import execute
 from models.wallet import CreditSchedule, WalletEntry, WalletOperation
 
 if TYPE_CHECKING:
@@ -36,10 +35,8 @@ async def hold_location(location_id: UUID, db: BaseDBAsyncClient) -> None:
     """Hold the location's row until the transaction `db` ends (PostgreSQL: a row lock;
     SQLite: the database's write lock, taken by a write that changes nothing), so that the
     location's changes that must see each other run one at a time."""
-    if db.capabilities.dialect == "postgres":
-        await execute(_HOLD_LOCATION_POSTGRES, (location_id,), db)
-    else:
-        await execute(_HOLD_LOCATION_SQLITE, (location_id,), db)
+    statement = sql.dialect().pick(postgres=_HOLD_LOCATION_POSTGRES, sqlite=_HOLD_LOCATION_SQLITE)
+    await sql.execute(db, statement, (location_id,))
 
 
 def parse_ids(values: Iterable[str]) -> list[UUID]:
@@ -87,16 +84,6 @@ def customers_matching(
     return query
 
 
-async def member_counts(group_ids: Sequence[UUID]) -> dict[UUID, int]:
-    rows = (
-        await GroupMembership.filter(group_id__in=list(group_ids))
-        .group_by("group_id")
-        .annotate(n=Count("id"))
-        .values_list("group_id", "n")
-    )
-    return {UUID(str(group_id)): int(n) for group_id, n in rows}
-
-
 def _entity(cls: type[E], row: Model, **given: object) -> E:
     """The read model `cls` with each field copied from the same-named attribute of `row`,
     except those `given`."""
@@ -124,12 +111,6 @@ def card_entity(row: Card) -> entities.Card:
 
 def group_entity(row: CustomerGroup) -> entities.CustomerGroup:
     return _entity(entities.CustomerGroup, row)
-
-
-async def remove_members(group_id: UUID, customers: CustomerQuery) -> int:
-    return await GroupMembership.filter(
-        group_id=group_id, customer_id__in=Subquery(customers.values("id"))
-    ).delete()
 
 
 def wallet_entry_entity(row: WalletEntry) -> entities.WalletEntry:

@@ -1,4 +1,4 @@
-"""Hot reads written as SQL (`models.statements`): the statements a till runs on every scan.
+"""Hot reads written as SQL (`models.sql`): the statements a till runs on every scan.
 Rows become the read models of `domain.entities`, never model instances.
 
 A customer and its groups come back in one statement: one row per group (customer columns
@@ -12,9 +12,10 @@ from datetime import date
 from uuid import UUID
 
 from domain import entities
+from models import sql
 from models.checkout import COMMITTED, LIMITED_CHANNELS
 from models.db import Transaction
-from models.statements import Row, decoders, execute, fetch
+from models.sql import Row
 
 _CUSTOMER_COLUMNS = """
     c.id, c.location_id, c.first_name, c.last_name, c.email, c.phone, c.note,
@@ -87,12 +88,10 @@ STATE = f"SELECT {_pricing_columns('$1', '$2')}"
 SQLITE_WRITE_LOCK = "UPDATE locations SET sync_version = sync_version WHERE id = $1"
 
 
-def _view(
-    rows: list[Row], postgres: bool, card_code: str | None = None
-) -> entities.CustomerView | None:
+def _view(rows: list[Row], card_code: str | None = None) -> entities.CustomerView | None:
     if not rows:
         return None
-    uuid, time = decoders(postgres)
+    uuid, time = sql.uuid, sql.time
     first = rows[0]
     customer = entities.Customer(
         id=uuid(first[0]),
@@ -128,12 +127,13 @@ def _view(
 
 async def customer_by_card(location_id: UUID, code: str) -> entities.CustomerView | None:
     """The live customer holding card `code` in the location, with its groups."""
-    return _view(*await fetch(CUSTOMER_BY_CARD, (location_id, code)), card_code=code)
+    rows = await sql.fetch(sql.pool(), CUSTOMER_BY_CARD, (location_id, code))
+    return _view(rows, card_code=code)
 
 
 async def customer_by_id(location_id: UUID, customer_id: UUID) -> entities.CustomerView | None:
     """The live customer `customer_id` of the location, with its groups."""
-    return _view(*await fetch(CUSTOMER_BY_ID, (location_id, customer_id)))
+    return _view(await sql.fetch(sql.pool(), CUSTOMER_BY_ID, (location_id, customer_id)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,22 +157,43 @@ async def customer_for_pricing(
     """The live customer holding card `card_code` (or `customer_id`) in the location, with
     what pricing needs, in one statement. With `hold` (a transaction), the customer is held
     until it ends (see `HELD_BY_CARD`)."""
-    by_card = card_code is not None
-    key = card_code if by_card else customer_id
-    if hold is not None and hold.capabilities.dialect == "postgres":
-        rows, postgres = await fetch(HELD_BY_CARD if by_card else HELD_BY_ID, (location_id, key))
-        view = _view(rows, postgres, card_code)
-        if view is None:
-            return None
-        rows, _ = await fetch(STATE, (location_id, view.customer.id, business_date))
-        version, used = rows[0]
-        return Priced(view, int(version), int(used))
-    if hold is not None:
-        await execute(SQLITE_WRITE_LOCK, (location_id,), hold)
-    sql = PRICING_BY_CARD if by_card else PRICING_BY_ID
-    rows, postgres = await fetch(sql, (location_id, key, business_date))
-    view = _view(rows, postgres, card_code)
+    key = card_code if card_code is not None else customer_id
+    if hold is None:
+        return await _priced(sql.pool(), location_id, business_date, card_code, key)
+    held = sql.dialect().pick(postgres=_held_by_row_lock, sqlite=_held_by_write_lock)
+    return await held(hold, location_id, business_date, card_code, key)
+
+
+async def _priced(
+    connection: sql.Connection,
+    location_id: UUID,
+    business_date: date,
+    card_code: str | None,
+    key: object,
+) -> Priced | None:
+    statement = PRICING_BY_CARD if card_code is not None else PRICING_BY_ID
+    rows = await sql.fetch(connection, statement, (location_id, key, business_date))
+    view = _view(rows, card_code)
     if view is None:
         return None
     *_, version, used = rows[0]  # the pricing columns follow the customer's
     return Priced(view, int(version), int(used))
+
+
+async def _held_by_row_lock(
+    hold: Transaction, location_id: UUID, business_date: date, card_code: str | None, key: object
+) -> Priced | None:
+    statement = HELD_BY_CARD if card_code is not None else HELD_BY_ID
+    view = _view(await sql.fetch(hold, statement, (location_id, key)), card_code)
+    if view is None:
+        return None
+    rows = await sql.fetch(hold, STATE, (location_id, view.customer.id, business_date))
+    version, used = rows[0]
+    return Priced(view, int(version), int(used))
+
+
+async def _held_by_write_lock(
+    hold: Transaction, location_id: UUID, business_date: date, card_code: str | None, key: object
+) -> Priced | None:
+    await sql.execute(hold, SQLITE_WRITE_LOCK, (location_id,))
+    return await _priced(hold, location_id, business_date, card_code, key)

@@ -26,16 +26,13 @@ from domain.access import (
     TILL_CHANNELS,
     Principal,
     Role,
-    channels_text,
-    parse_channels,
 )
 from domain.errors import ErrorCode, Validator, fail, not_found
 from domain.ids import parse_id
 from domain.pricing import SalesChannel
 from domain.text import text_problem
+from models import locations
 from models.db import transaction
-from models.entities import ApiKey, Location
-from models.queries import api_key_entity, hold_location, location_entity
 
 KEY_PREFIX = "gocrm_"
 MAX_KEY_NAME_LENGTH = 100
@@ -56,19 +53,19 @@ async def authenticate(secret: str) -> Principal | None:
 
 
 async def _principal(key_hash: str) -> Principal | None:
-    row = await ApiKey.filter(key_hash=key_hash, revoked_at=None).select_related("location").first()
-    if row is None:
+    found = await locations.key_holder(key_hash)
+    if found is None:
         return None
-    role = Role(row.role)
+    key, location = found
     return Principal(
-        location_id=row.location_id,
-        api_key_id=row.id,
-        api_key_name=row.name,
-        role=role,
-        currency=row.location.currency,
-        timezone=row.location.timezone,
-        minor_units=currency_minor_units(row.location.currency),
-        channels=ALL_CHANNELS if role is Role.ADMIN else parse_channels(row.channels),
+        location_id=key.location_id,
+        api_key_id=key.id,
+        api_key_name=key.name,
+        role=key.role,
+        currency=location.currency,
+        timezone=location.timezone,
+        minor_units=currency_minor_units(location.currency),
+        channels=ALL_CHANNELS if key.role is Role.ADMIN else frozenset(key.channels),
     )
 
 
@@ -155,43 +152,32 @@ async def create_location(
     except (ZoneInfoNotFoundError, ValueError):
         checks.add(ErrorCode.INVALID, "timezone", f"Unknown time zone '{timezone[:100]}'.")
     checks.check()
-    async with transaction():
-        location = await Location.create(name=name, currency=currency, timezone=timezone)
-        secret = _new_secret()
-        await ApiKey.create(
-            location=location,
-            name="admin",
-            role=Role.ADMIN.value,
-            channels=channels_text(ALL_CHANNELS),
-            key_hash=hash_secret(secret),
+    secret = _new_secret()
+    async with transaction() as db:
+        location = await locations.create(db, name, currency, timezone)
+        await locations.add_api_key(
+            db, location.id, "admin", Role.ADMIN, ALL_CHANNELS, hash_secret(secret)
         )
-    return location_entity(location), secret
+    return location, secret
 
 
 async def get_location(location_id: UUID) -> entities.Location:
-    return location_entity(await Location.get(id=location_id))
+    return await locations.get(location_id)
 
 
 async def find_location(location_id: str) -> entities.Location | None:
     uid = parse_id(location_id)
-    row = await Location.get_or_none(id=uid) if uid else None
-    return location_entity(row) if row else None
+    return await locations.find(uid) if uid else None
 
 
 async def get_api_key(location_id: UUID, key_id: UUID) -> entities.ApiKey | None:
-    row = await ApiKey.get_or_none(id=key_id, location_id=location_id)
-    return api_key_entity(row) if row else None
+    return await locations.api_key(location_id, key_id)
 
 
 async def list_api_keys(location_id: UUID) -> list[entities.ApiKey]:
     """The location's keys, revoked ones included, oldest first (at most
     `MAX_LISTED_API_KEYS`); never their secrets or hashes."""
-    rows = (
-        await ApiKey.filter(location_id=location_id)
-        .order_by("created_at", "id")
-        .limit(MAX_LISTED_API_KEYS)
-    )
-    return [api_key_entity(row) for row in rows]
+    return await locations.api_keys(location_id, MAX_LISTED_API_KEYS)
 
 
 def _key_channels(
@@ -224,14 +210,9 @@ async def create_api_key(
     granted = _key_channels(checks, role, channels)
     checks.check()
     secret = _new_secret()
-    row = await ApiKey.create(
-        location_id=location_id,
-        name=name,
-        role=role.value,
-        channels=channels_text(granted),
-        key_hash=hash_secret(secret),
-    )
-    return api_key_entity(row), secret
+    async with transaction() as db:
+        key = await locations.add_api_key(db, location_id, name, role, granted, hash_secret(secret))
+    return key, secret
 
 
 async def revoke_api_key(location_id: UUID, key_id: str) -> entities.ApiKey:
@@ -243,25 +224,18 @@ async def revoke_api_key(location_id: UUID, key_id: str) -> entities.ApiKey:
     if uid is None:
         raise not_found("id", "API key")
     async with transaction() as db:
-        await hold_location(location_id, db)
-        row = await ApiKey.filter(id=uid, location_id=location_id).using_db(db).first()
-        if row is None:
+        await locations.hold(db, location_id)
+        key = await locations.held_api_key(db, location_id, uid)
+        if key is None:
             raise not_found("id", "API key")
-        if row.revoked_at is None:
-            if (
-                row.role == Role.ADMIN.value
-                and not await ApiKey.filter(
-                    location_id=location_id, role=Role.ADMIN.value, revoked_at=None
-                )
-                .exclude(id=uid)
-                .using_db(db)
-                .exists()
-            ):
-                raise fail(
-                    ErrorCode.LAST_ADMIN_KEY,
-                    "id",
-                    "This is the location's last ADMIN key: create another before revoking it.",
-                )
-            row.revoked_at = datetime.now(UTC)
-            await row.save(using_db=db, update_fields=["revoked_at"])
-    return api_key_entity(row)
+        if key.revoked_at is not None:
+            return key
+        if key.role is Role.ADMIN and not await locations.other_admin_key_exists(
+            db, location_id, uid
+        ):
+            raise fail(
+                ErrorCode.LAST_ADMIN_KEY,
+                "id",
+                "This is the location's last ADMIN key: create another before revoking it.",
+            )
+        return await locations.revoke(db, key, datetime.now(UTC))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -16,44 +15,14 @@ from domain.credits import (
     ParsedTarget,
     parse_filter,
 )
-from domain.customer_checks import CheckedCard, checked_customer
+from domain.customer_checks import CheckedCard, CustomerWrite, checked_customer
 from domain.errors import DomainError, ErrorCode, UserError, Validator, fail, not_found
 from domain.ids import parse_id
 from domain.paging import decode_cursor, page_of, page_size_problem
 from domain.requests import CustomerFilter, CustomerInput
-from models import reads
+from models import customers as repository
+from models import groups as group_repository
 from models.db import IntegrityError, transaction
-from models.entities import Card, Customer, CustomerGroup, GroupMembership
-from models.queries import (
-    CustomerQuery,
-    card_entity,
-    customer_entity,
-    customers_matching,
-    group_entity,
-    live_customers,
-)
-
-
-def filtered_customers(
-    location_id: UUID, selection: CustomerSelection | None, after: UUID | None = None
-) -> CustomerQuery:
-    """The location's customers matching a selection (with ids above `after`, for keyset
-    paging). Callers check the selection's ids first (`check_target`, `checked_selection`)."""
-    if selection is None:
-        return customers_matching(location_id, after=after)
-    return customers_matching(
-        location_id,
-        ids=_known(selection.ids),
-        group_ids=_known(selection.group_ids),
-        search=selection.search,
-        has_credits=selection.has_credits,
-        after=after,
-    )
-
-
-def _known(ids: Sequence[UUID | None] | None) -> list[UUID] | None:
-    """The well-formed ids of a selection (None stands for a malformed one)."""
-    return None if ids is None else [i for i in ids if i is not None]
 
 
 async def check_ids(
@@ -70,12 +39,9 @@ async def check_ids(
     """
     known_customers: set[UUID] = set()
     if wanted := [i for _, ids in customers for i in ids if i is not None]:
-        found = await customers_matching(location_id, ids=wanted).values_list("id", flat=True)
-        known_customers = {UUID(str(c)) for c in found}
-    known_groups: set[UUID] = set()
-    if wanted_groups := sorted({i for _, ids in groups for i in ids if i is not None}):
-        in_location = CustomerGroup.filter(location_id=location_id, id__in=wanted_groups)
-        known_groups = {UUID(str(g)) for g in await in_location.values_list("id", flat=True)}
+        known_customers = await repository.live_ids(location_id, wanted)
+    wanted_groups = sorted({i for _, ids in groups for i in ids if i is not None})
+    known_groups = await group_repository.ids_in_location(location_id, wanted_groups)
     errors = [
         *_unknown(customers, known_customers, CUSTOMER_NOT_FOUND),
         *_unknown(groups, known_groups, GROUP_NOT_FOUND),
@@ -123,22 +89,6 @@ async def checked_selection(
     return selection
 
 
-async def id_chunks(
-    page: Callable[[UUID | None], CustomerQuery], size: int, after: UUID | None = None
-) -> AsyncIterator[list[UUID]]:
-    """The ids of a customer query in id order (those above `after`, when given), `size` at a
-    time; `page(after)` gives the query for the ids above `after` (keyset paging, so every
-    page costs the same)."""
-    last = after
-    while True:
-        found = await page(last).order_by("id").limit(size).values_list("id", flat=True)
-        chunk = [UUID(str(c)) for c in found]
-        if not chunk:
-            return
-        yield chunk
-        last = chunk[-1]
-
-
 async def list_customers(
     location_id: UUID, criteria: CustomerFilter | None, first: int, after: str | None
 ) -> entities.Page[entities.Customer]:
@@ -153,17 +103,14 @@ async def list_customers(
             checks.add(ErrorCode.INVALID, "after", "Not a cursor from this list.")
     checks.check()
     selection = await checked_selection(location_id, criteria, "filter")
-    query = filtered_customers(location_id, selection)
-    total = await query.count()
-    page_query = query.filter(id__gt=after_id) if after_id else query
-    rows = await page_query.order_by("id").limit(first + 1)
-    return page_of([customer_entity(row) for row in rows], first, total, key=lambda c: c.id)
+    total, found = await repository.page(location_id, selection, after_id, first)
+    return page_of(found, first, total, key=lambda c: c.id)
 
 
 async def customer_view(location_id: UUID, customer_id: str) -> entities.CustomerView | None:
     """The customer with its groups, in one statement; None for an unknown or malformed id."""
     uid = parse_id(customer_id)
-    return await reads.customer_by_id(location_id, uid) if uid else None
+    return await repository.view(location_id, uid) if uid else None
 
 
 async def customer_view_by_card(location_id: UUID, code: str) -> entities.CustomerView | None:
@@ -175,7 +122,7 @@ async def customer_view_by_card(location_id: UUID, code: str) -> entities.Custom
     code = code.strip(" ")
     if problem := card_code_problem(code):
         raise fail(ErrorCode.INVALID, "cardCode", problem)
-    return await reads.customer_by_card(location_id, code)
+    return await repository.view_by_card(location_id, code)
 
 
 async def get_customer(location_id: UUID, customer_id: str) -> entities.Customer | None:
@@ -192,23 +139,20 @@ async def get_customer_by_card(location_id: UUID, code: str) -> entities.Custome
     return view.customer if view else None
 
 
+async def customer_views(
+    location_id: UUID, customer_ids: Sequence[UUID]
+) -> dict[UUID, entities.CustomerView]:
+    """The location's live customers among `customer_ids` with their groups, in one statement
+    (a request's DataLoader asks for all it needs at once)."""
+    return await repository.views(location_id, customer_ids)
+
+
 async def cards_of(customer_ids: Sequence[UUID]) -> dict[UUID, list[entities.Card]]:
-    found: dict[UUID, list[entities.Card]] = defaultdict(list)
-    for row in await Card.filter(customer_id__in=list(customer_ids)).order_by("position", "code"):
-        found[row.customer_id].append(card_entity(row))
-    return found
+    return await repository.cards_of(customer_ids)
 
 
 async def groups_of(customer_ids: Sequence[UUID]) -> dict[UUID, list[entities.CustomerGroup]]:
-    found: dict[UUID, list[entities.CustomerGroup]] = defaultdict(list)
-    rows = (
-        await GroupMembership.filter(customer_id__in=list(customer_ids))
-        .select_related("group")
-        .order_by("group__name")
-    )
-    for row in rows:
-        found[row.customer_id].append(group_entity(row.group))
-    return found
+    return await repository.groups_of(customer_ids)
 
 
 async def _check_cards(
@@ -216,12 +160,7 @@ async def _check_cards(
 ) -> None:
     """Card codes that another customer of the location holds are DUPLICATE."""
     codes = sorted({card.code for card in cards})
-    if not codes:
-        return
-    taken = Card.filter(location_id=location_id, code__in=codes)
-    if owner is not None:
-        taken = taken.exclude(customer_id=owner)
-    for code in [str(c) for c in await taken.values_list("code", flat=True)]:
+    for code in await repository.taken_codes(location_id, codes, owner):
         index = next(i for i, c in enumerate(cards) if c.code == code)
         checks.add(
             ErrorCode.DUPLICATE,
@@ -243,31 +182,6 @@ async def _check_groups(
     return list(dict.fromkeys(g for g in wanted if g is not None))
 
 
-async def _write_cards(customer_id: UUID, location_id: UUID, cards: Sequence[CheckedCard]) -> None:
-    await Card.filter(customer_id=customer_id).delete()
-    await Card.bulk_create(
-        [
-            Card(
-                location_id=location_id,
-                customer_id=customer_id,
-                code=card.code,
-                number=card.number,
-                expires_on=card.expires_on,
-                position=position,
-            )
-            for position, card in enumerate(cards)
-        ]
-    )
-
-
-async def _write_groups(customer_id: UUID, group_ids: list[UUID]) -> None:
-    await GroupMembership.filter(customer_id=customer_id).exclude(group_id__in=group_ids).delete()
-    await GroupMembership.bulk_create(
-        [GroupMembership(customer_id=customer_id, group_id=g) for g in group_ids],
-        ignore_conflicts=True,
-    )
-
-
 def _duplicate_card() -> DomainError:
     return fail(
         ErrorCode.DUPLICATE, "input.cards", "A card code already belongs to another customer."
@@ -281,59 +195,41 @@ async def create_customer(location_id: UUID, data: CustomerInput) -> entities.Cu
     await _check_cards(checks, location_id, cards, owner=None)
     groups = await _check_groups(checks, location_id, customer.group_ids or ())
     checks.check()
+    write = CustomerWrite(customer.contact, cards, tuple(groups))
     try:
-        async with transaction():
-            row = Customer(location_id=location_id, **customer.contact)
-            row.refresh_search_text()
-            await row.save()
-            if cards:
-                await _write_cards(row.id, location_id, cards)
-            if groups:
-                await _write_groups(row.id, groups)
+        async with transaction() as db:
+            return await repository.create(db, location_id, write)
     except IntegrityError as exc:  # a concurrent writer took a card code after our check
         raise _duplicate_card() from exc
-    return customer_entity(row)
 
 
 async def update_customer(
     location_id: UUID, customer_id: str, data: CustomerInput
 ) -> entities.Customer:
     customer = checked_customer(data)
-    values, cards = customer.contact, customer.cards
+    cards = customer.cards
     uid = parse_id(customer_id)
-    row = await live_customers(location_id).get_or_none(id=uid) if uid else None
-    if row is None:
+    found = await repository.live(location_id, uid) if uid else None
+    if found is None:
         raise not_found("id", "Customer")
     checks = Validator()
     if cards is not None:
-        await _check_cards(checks, location_id, cards, owner=row.id)
+        await _check_cards(checks, location_id, cards, owner=found.id)
     groups = None
     if customer.group_ids is not None:
-        groups = await _check_groups(checks, location_id, customer.group_ids)
+        groups = tuple(await _check_groups(checks, location_id, customer.group_ids))
     checks.check()
     try:
-        async with transaction():
-            # Re-read under a row lock (PostgreSQL), so the search text is built from the
-            # names as they are now, not as they were when validation began.
-            # A customer deleted meanwhile stays deleted: its erased contact data is not
-            # written back.
-            locked = await Customer.select_for_update().get_or_none(
-                id=row.id, deleted_at__isnull=True
+        async with transaction() as db:
+            # A customer deleted meanwhile stays deleted (see `repository.update`).
+            updated = await repository.update(
+                db, location_id, found.id, CustomerWrite(customer.contact, cards, groups)
             )
-            if locked is None:
+            if updated is None:
                 raise not_found("id", "Customer")
-            row = locked
-            row.update_from_dict(dict(values))
-            row.refresh_search_text()
-            # Only what this update owns: the wallet columns move under their own rules.
-            await row.save(update_fields=[*values, "search_text", "updated_at"])
-            if cards is not None:
-                await _write_cards(row.id, location_id, cards)
-            if groups is not None:
-                await _write_groups(row.id, groups)
     except IntegrityError as exc:
         raise _duplicate_card() from exc
-    return customer_entity(row)
+    return updated
 
 
 async def delete_customer(location_id: UUID, customer_id: str) -> UUID:
@@ -344,22 +240,7 @@ async def delete_customer(location_id: UUID, customer_id: str) -> UUID:
     uid = parse_id(customer_id)
     if uid is None:
         raise not_found("id", "Customer")
-    now = datetime.now(UTC)
-    async with transaction():
-        erased = await Customer.filter(
-            id=uid, location_id=location_id, deleted_at__isnull=True
-        ).update(
-            deleted_at=now,
-            updated_at=now,
-            first_name=None,
-            last_name=None,
-            email=None,
-            phone=None,
-            note=None,
-            search_text="",
-        )
-        if not erased:
+    async with transaction() as db:
+        if not await repository.delete(db, location_id, uid, datetime.now(UTC)):
             raise not_found("id", "Customer")
-        await Card.filter(customer_id=uid).delete()
-        await GroupMembership.filter(customer_id=uid).delete()
     return uid

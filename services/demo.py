@@ -14,12 +14,14 @@ from typing import Any
 from uuid import UUID
 
 from domain.access import Role
+from domain.customer_checks import CheckedCard, CustomerWrite
 from domain.integrations import IntegrationRequest
 from domain.requests import CreditRequest, CustomerFilter, CustomerGroupInput, Target
 from domain.schedule import Recurrence, RecurrenceUnit
 from domain.upstream import Channel
+from models import customers as customer_repository
 from models.db import transaction
-from models.entities import ApiKey, Card, Customer, GroupMembership, Location
+from models.entities import ApiKey, Location
 from models.wallet import WalletOperation
 from services import access, groups, integrations, schedules, wallet
 from services.runtime import Runtime
@@ -146,27 +148,23 @@ async def _seed(location_id: UUID) -> list[UUID]:
         for name in DEMO_GROUPS
     ]
     rng = random.Random(2026)
-    customers, cards, memberships = [], [], []
+    customers = []
     for n in range(1, DEMO_CUSTOMERS + 1):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-        customer = Customer(
-            location_id=location_id,
-            first_name=first,
-            last_name=last,
-            email=f"{first}.{last}.{n}@example.com".lower(),
-            phone=f"+48 600 {n:03d} {rng.randrange(1000):03d}",
+        contact = {
+            "first_name": first,
+            "last_name": last,
+            "email": f"{first}.{last}.{n}@example.com".lower(),
+            "phone": f"+48 600 {n:03d} {rng.randrange(1000):03d}",
+        }
+        joins = [(2, group_ids[0]), (10, group_ids[1]), (25, group_ids[2])]
+        customers.append(
+            CustomerWrite(
+                contact,
+                cards=(CheckedCard(f"DEMO{n:04d}", None, None),),
+                group_ids=tuple(group for every, group in joins if n % every == 0),
+            )
         )
-        customer.refresh_search_text()
-        customers.append(customer)
-        cards.append(Card(location_id=location_id, customer_id=customer.id, code=f"DEMO{n:04d}"))
-        if n % 2 == 0:
-            memberships.append(GroupMembership(group_id=group_ids[0], customer_id=customer.id))
-        if n % 10 == 0:
-            memberships.append(GroupMembership(group_id=group_ids[1], customer_id=customer.id))
-        if n % 25 == 0:
-            memberships.append(GroupMembership(group_id=group_ids[2], customer_id=customer.id))
-    async with transaction():
-        await Customer.bulk_create(customers)
-        await Card.bulk_create(cards)
-        await GroupMembership.bulk_create(memberships)
+    async with transaction() as db:
+        await customer_repository.create_many(db, location_id, customers)
     return group_ids

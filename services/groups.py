@@ -9,17 +9,15 @@ from uuid import UUID
 from slugify import slugify
 
 from domain import entities
-from domain.credits import ParsedTarget, parse_target
+from domain.credits import CustomerSelection, ParsedTarget, parse_target
 from domain.customer_checks import checked_group_changes, checked_new_group
 from domain.errors import DomainError, ErrorCode, fail, not_found
 from domain.ids import parse_id
 from domain.requests import CustomerGroupInput, Target
+from models import customers as customer_repository
+from models import groups as repository
 from models.db import IntegrityError, transaction
-from models.entities import CustomerGroup, GroupMembership
-from models.queries import CustomerQuery, group_entity, member_counts, remove_members
-from services.customers import check_target, filtered_customers
-
-MEMBERSHIP_BATCH = 5_000
+from services.customers import check_target
 
 
 def reference_slug(text: str) -> str:
@@ -41,26 +39,21 @@ def reference_for(name: str) -> str:
 
 async def get_group(location_id: UUID, group_id: str) -> entities.CustomerGroup | None:
     uid = parse_id(group_id)
-    row = await CustomerGroup.get_or_none(id=uid, location_id=location_id) if uid else None
-    return group_entity(row) if row else None
+    return await repository.get(location_id, uid) if uid else None
 
 
 async def list_groups(location_id: UUID) -> list[entities.CustomerGroup]:
-    rows = await CustomerGroup.filter(location_id=location_id).order_by("name", "id")
-    return [group_entity(row) for row in rows]
+    return await repository.in_location(location_id)
 
 
 async def customer_counts(group_ids: Sequence[UUID]) -> dict[UUID, int]:
-    return await member_counts(group_ids)
+    return await repository.member_counts(group_ids)
 
 
 async def _ensure_reference_free(
     location_id: UUID, reference: str, field: str, exclude: UUID | None = None
 ) -> None:
-    clash = CustomerGroup.filter(location_id=location_id, reference=reference)
-    if exclude is not None:
-        clash = clash.exclude(id=exclude)
-    if await clash.exists():
+    if await repository.reference_taken(location_id, reference, exclude):
         raise _duplicate_reference(reference, field)
 
 
@@ -74,11 +67,9 @@ async def create_group(location_id: UUID, data: CustomerGroupInput) -> entities.
     group = checked_new_group(data, reference_slug)
     await _ensure_reference_free(location_id, group.reference, group.reference_field)
     try:
-        row = CustomerGroup(location_id=location_id, **group.columns())
-        await row.save()
+        return await repository.create(location_id, group)
     except IntegrityError as exc:  # a concurrent create took the reference after our check
         raise _duplicate_reference(group.reference, group.reference_field) from exc
-    return group_entity(row)
 
 
 async def update_group(
@@ -86,26 +77,23 @@ async def update_group(
 ) -> entities.CustomerGroup:
     changes = checked_group_changes(data, reference_slug)
     uid = parse_id(group_id)
-    row = await CustomerGroup.get_or_none(id=uid, location_id=location_id) if uid else None
-    if row is None:
+    group = await repository.get(location_id, uid) if uid else None
+    if group is None:
         raise not_found("id", "Customer group")
     reference = changes.reference
     if reference is not None:
-        await _ensure_reference_free(location_id, reference, "input.reference", exclude=row.id)
+        await _ensure_reference_free(location_id, reference, "input.reference", exclude=group.id)
     if not changes.columns:
-        return group_entity(row)
-    row.update_from_dict(dict(changes.columns))
+        return group
     try:
-        await row.save(update_fields=list(changes.columns))
+        return await repository.update(group, changes.columns)
     except IntegrityError as exc:
         raise _duplicate_reference(str(reference), "input.reference") from exc
-    return group_entity(row)
 
 
 async def delete_group(location_id: UUID, group_id: str) -> UUID:
     uid = parse_id(group_id)
-    deleted = await CustomerGroup.filter(id=uid, location_id=location_id).delete() if uid else 0
-    if not deleted or uid is None:
+    if uid is None or not await repository.delete(location_id, uid):
         raise not_found("id", "Customer group")
     return uid
 
@@ -118,9 +106,9 @@ async def _checked_target(location_id: UUID, target: Target, field: str) -> Pars
     return parsed
 
 
-def _selected(location_id: UUID, parsed: ParsedTarget) -> CustomerQuery:
-    """The customers a filter or allCustomers target selects (None: every one)."""
-    return filtered_customers(location_id, None if parsed.all_customers else parsed.selection)
+def _selection(parsed: ParsedTarget) -> CustomerSelection | None:
+    """What a filter or allCustomers target selects (None: every customer)."""
+    return None if parsed.all_customers else parsed.selection
 
 
 async def resolve_target(location_id: UUID, target: Target, field: str = "target") -> list[UUID]:
@@ -128,31 +116,23 @@ async def resolve_target(location_id: UUID, target: Target, field: str = "target
     parsed = await _checked_target(location_id, target, field)
     if parsed.customer_ids is not None:
         return parsed.distinct_customer_ids()
-    query = _selected(location_id, parsed)
-    return [UUID(str(c)) for c in await query.values_list("id", flat=True)]
+    return await customer_repository.selected_ids(location_id, _selection(parsed))
 
 
-async def _group_or_fail(location_id: UUID, group_id: str) -> CustomerGroup:
+async def _group_or_fail(location_id: UUID, group_id: str) -> entities.CustomerGroup:
     uid = parse_id(group_id)
-    row = await CustomerGroup.get_or_none(id=uid, location_id=location_id) if uid else None
-    if row is None:
+    group = await repository.get(location_id, uid) if uid else None
+    if group is None:
         raise not_found("groupId", "Customer group")
-    return row
+    return group
 
 
 async def add_customers(location_id: UUID, group_id: str, target: Target) -> entities.CustomerGroup:
     group = await _group_or_fail(location_id, group_id)
     customer_ids = await resolve_target(location_id, target)
-    async with transaction():
-        for start in range(0, len(customer_ids), MEMBERSHIP_BATCH):
-            await GroupMembership.bulk_create(
-                [
-                    GroupMembership(group_id=group.id, customer_id=c)
-                    for c in customer_ids[start : start + MEMBERSHIP_BATCH]
-                ],
-                ignore_conflicts=True,
-            )
-    return group_entity(group)
+    async with transaction() as db:
+        await repository.add_members(db, group.id, customer_ids)
+    return group
 
 
 async def remove_customers(
@@ -161,13 +141,8 @@ async def remove_customers(
     group = await _group_or_fail(location_id, group_id)
     parsed = await _checked_target(location_id, target, "target")
     if parsed.customer_ids is None:
-        await remove_members(group.id, _selected(location_id, parsed))
+        await repository.remove_selected(location_id, group.id, _selection(parsed))
     else:
-        customer_ids = parsed.distinct_customer_ids()
-        async with transaction():
-            for start in range(0, len(customer_ids), MEMBERSHIP_BATCH):
-                await GroupMembership.filter(
-                    group_id=group.id,
-                    customer_id__in=customer_ids[start : start + MEMBERSHIP_BATCH],
-                ).delete()
-    return group_entity(group)
+        async with transaction() as db:
+            await repository.remove_members(db, group.id, parsed.distinct_customer_ids())
+    return group

@@ -20,11 +20,12 @@ from __future__ import annotations
 import asyncio
 import csv
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 from uuid import UUID
 
+from domain import entities
 from domain.contacts import (
     MAX_NAME_LENGTH,
     card_code_problem,
@@ -33,17 +34,19 @@ from domain.contacts import (
     normalise_email,
     phone_problem,
 )
+from domain.customer_checks import CheckedCard, CustomerWrite
 from domain.errors import ErrorCode, fail, not_found
 from domain.references import normalise_reference
 from domain.text import control_character, text_problem
-from models.db import IntegrityError, transaction
-from models.entities import Card, Customer, CustomerGroup, GroupMembership, Location
+from models import customers as repository
+from models import groups as group_repository
+from models.db import IntegrityError, Transaction, transaction
+from models.entities import Location
 
 if TYPE_CHECKING:
     from _csv import Reader
 
-BATCH_SIZE = 5_000
-UPDATE_BATCH_SIZE = 1_000  # CASE updates bind ~15 parameters per customer; stay far below 32k
+BATCH_SIZE = 5_000  # rows written per transaction, unless the caller gives another size
 MAX_ATTEMPTS = 3
 MAX_LINE_BYTES = 64 * 1024  # a line's bytes, without its line ending
 MAX_QUOTED_LENGTH = 64  # the longest cell a problem report quotes back
@@ -95,31 +98,35 @@ class _Counts:
 
 @dataclass
 class _Plan:
-    """The statements one batch needs, worked out from a read of the current state."""
+    """The writes one batch needs, worked out from a read of the current state: new customers
+    (with their card and groups), groups joined by existing customers, and existing customers
+    with their changed contact values, by the set of columns that changed."""
 
     counts: _Counts = field(default_factory=_Counts)
     new_codes: set[str] = field(default_factory=set)
-    customers: list[Customer] = field(default_factory=list)
-    cards: list[Card] = field(default_factory=list)
-    memberships: list[GroupMembership] = field(default_factory=list)
-    changes: dict[frozenset[str], list[Customer]] = field(default_factory=dict)
+    customers: list[CustomerWrite] = field(default_factory=list)
+    memberships: list[tuple[UUID, UUID]] = field(default_factory=list)
+    changes: dict[frozenset[str], list[entities.Customer]] = field(default_factory=dict)
 
 
 async def import_customers(
     location_id: UUID,
     path: Path,
     on_progress: Callable[[int, int], None] | None = None,
+    *,
+    batch_size: int = BATCH_SIZE,
 ) -> ImportReport:
-    """Import the file into the location; raises INVALID (field "file") for an unusable file."""
+    """Import the file into the location, `batch_size` rows per transaction; raises INVALID
+    (field "file") for an unusable file."""
     if not await Location.exists(id=location_id):
         raise not_found("location", "Location")
-    groups = await _group_ids(location_id)
+    groups = await group_repository.ids_by_reference(location_id)
     records = await asyncio.to_thread(_read, path, groups)
 
     problems = [r for r in records if isinstance(r, ImportProblem)]
     totals = _Counts()
-    for start in range(0, len(records), BATCH_SIZE):
-        chunk = records[start : start + BATCH_SIZE]
+    for start in range(0, len(records), batch_size):
+        chunk = records[start : start + batch_size]
         rows = [r for r in chunk if isinstance(r, _Row)]
         if rows:
             counts, conflicts = await _import_batch(location_id, rows)
@@ -229,11 +236,6 @@ def _columns(reader: Reader, lines: _Lines) -> dict[str, int]:
     return positions
 
 
-async def _group_ids(location_id: UUID) -> dict[str, UUID]:
-    rows = await CustomerGroup.filter(location_id=location_id).values_list("reference", "id")
-    return {normalise_reference(str(reference)): UUID(str(uid)) for reference, uid in rows}
-
-
 def _parse(
     reader: Reader, lines: _Lines, columns: dict[str, int], groups: dict[str, UUID]
 ) -> list[_Row | ImportProblem]:
@@ -337,8 +339,8 @@ async def _import_batch(
     for _ in range(MAX_ATTEMPTS):
         plan = await _plan(location_id, pending)
         try:
-            async with transaction():
-                await _apply(plan)
+            async with transaction() as db:
+                await _apply(db, location_id, plan)
         except IntegrityError as error:
             failure = error
             taken = await _card_owners(location_id, sorted(plan.new_codes))
@@ -359,73 +361,50 @@ async def _import_batch(
     return _Counts(), problems
 
 
-async def _card_owners(location_id: UUID, codes: Sequence[str]) -> dict[str, Customer]:
-    """The customers holding these card codes in the location, one instance per customer."""
-    if not codes:
-        return {}
-    cards = await Card.filter(location_id=location_id, code__in=list(codes)).select_related(
-        "customer"
-    )
-    customers: dict[UUID, Customer] = {}
-    return {card.code: customers.setdefault(card.customer_id, card.customer) for card in cards}
+async def _card_owners(location_id: UUID, codes: Sequence[str]) -> dict[str, entities.Customer]:
+    """The customers holding these card codes in the location, by code."""
+    return await repository.card_holders(location_id, codes)
 
 
 async def _plan(location_id: UUID, rows: Sequence[_Row]) -> _Plan:
     owners = await _card_owners(location_id, [r.card_code for r in rows])
-    existing_ids = list({c.id for c in owners.values()})
+    # Each existing customer as this batch leaves it: a later row sees an earlier row's changes.
+    current = {c.id: c for c in owners.values()}
     wanted_groups = list({g for r in rows for g in r.group_ids})
-    joined: set[tuple[UUID, UUID]] = set()
-    if existing_ids and wanted_groups:
-        found = await GroupMembership.filter(
-            customer_id__in=existing_ids, group_id__in=wanted_groups
-        ).values_list("customer_id", "group_id")
-        joined = {(UUID(str(c)), UUID(str(g))) for c, g in found}
+    joined = await repository.memberships(list(current), wanted_groups)
 
     plan = _Plan()
-    changed: dict[UUID, tuple[Customer, set[str]]] = {}
+    changed: dict[UUID, set[str]] = {}
     for row in rows:
-        customer = owners.get(row.card_code)
-        fields: set[str] = set()
-        if customer is None:
-            customer = Customer(location_id=location_id, **dict(row.contact))
-            customer.refresh_search_text()
-            plan.customers.append(customer)
-            plan.cards.append(
-                Card(location_id=location_id, customer_id=customer.id, code=row.card_code)
-            )
+        owner = owners.get(row.card_code)
+        if owner is None:
+            card = CheckedCard(row.card_code, None, None)
+            plan.customers.append(CustomerWrite(dict(row.contact), (card,), row.group_ids))
             plan.new_codes.add(row.card_code)
             plan.counts.created += 1
+            continue
+        customer = current[owner.id]
+        values: dict[str, Any] = {
+            name: value for name, value in row.contact if getattr(customer, name) != value
+        }
+        if values:
+            current[owner.id] = replace(customer, **values)
+            changed.setdefault(owner.id, set()).update(values)
+        adds = [g for g in row.group_ids if (owner.id, g) not in joined]
+        joined.update((owner.id, g) for g in adds)
+        plan.memberships.extend((owner.id, g) for g in adds)
+        if values or adds:
+            plan.counts.updated += 1
         else:
-            for name, value in row.contact:
-                if getattr(customer, name) != value:
-                    setattr(customer, name, value)
-                    fields.add(name)
-            if fields:
-                customer.refresh_search_text()
-                fields.add("search_text")
-                changed.setdefault(customer.id, (customer, set()))[1].update(fields)
-        adds = [g for g in row.group_ids if (customer.id, g) not in joined]
-        joined.update((customer.id, g) for g in adds)
-        plan.memberships.extend(GroupMembership(customer_id=customer.id, group_id=g) for g in adds)
-        if row.card_code in owners:
-            if fields or adds:
-                plan.counts.updated += 1
-            else:
-                plan.counts.unchanged += 1
-    for customer, fields in changed.values():
-        plan.changes.setdefault(frozenset(fields), []).append(customer)
+            plan.counts.unchanged += 1
+    for uid, columns in changed.items():
+        plan.changes.setdefault(frozenset(columns), []).append(current[uid])
     return plan
 
 
-async def _apply(plan: _Plan) -> None:
-    if plan.customers:
-        await Customer.bulk_create(plan.customers)
-    if plan.cards:
-        await Card.bulk_create(plan.cards)
-    if plan.memberships:
-        await GroupMembership.bulk_create(plan.memberships, ignore_conflicts=True)
-    for fields, customers in plan.changes.items():
-        # Only the fields that changed, so a concurrent edit of another field survives.
-        await Customer.bulk_update(
-            customers, fields=[*sorted(fields), "updated_at"], batch_size=UPDATE_BATCH_SIZE
-        )
+async def _apply(db: Transaction, location_id: UUID, plan: _Plan) -> None:
+    await repository.create_many(db, location_id, plan.customers)
+    await repository.add_memberships(db, plan.memberships)
+    for columns, customers in plan.changes.items():
+        # Only the columns that changed, so a concurrent edit of another field survives.
+        await repository.update_contacts(db, customers, columns)

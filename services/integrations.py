@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 from domain.errors import ErrorCode, fail
 from domain.integrations import (
     IntegrationRequest,
     IntegrationSettings,
-    StoredIntegration,
+    SealedIntegration,
     parse_integration,
 )
 from domain.upstream import Channel, GoorderCredentials, GoposCredentials
+from models import credentials
 from models.db import IntegrityError, transaction
-from models.integrations import Integration
 from services.runtime import Runtime, SecretsUnavailableError
 
 log = logging.getLogger(__name__)
@@ -42,7 +41,7 @@ class IntegrationInfo:
     store_id: str | None = None
 
 
-def _info(location_id: UUID, channel: Channel, row: Integration | None) -> IntegrationInfo:
+def _info(location_id: UUID, channel: Channel, row: SealedIntegration | None) -> IntegrationInfo:
     if row is None:
         return IntegrationInfo(location_id, channel, configured=False)
     return IntegrationInfo(
@@ -57,8 +56,7 @@ def _info(location_id: UUID, channel: Channel, row: Integration | None) -> Integ
 
 
 async def get_integration(location_id: UUID, channel: Channel) -> IntegrationInfo:
-    row = await Integration.get_or_none(location_id=location_id, channel=channel.value)
-    return _info(location_id, channel, row)
+    return _info(location_id, channel, await credentials.sealed(location_id, channel))
 
 
 def _sealed(runtime: Runtime, secret: str) -> str:
@@ -77,13 +75,10 @@ async def configure_integration(
     runtime: Runtime, location_id: UUID, channel: Channel, request: IntegrationRequest
 ) -> IntegrationInfo:
     """Store the location's settings of `channel`; a secret left out keeps the stored one."""
-    row = await Integration.get_or_none(location_id=location_id, channel=channel.value)
-    stored = None if row is None else StoredIntegration(row.base_url, row.sealed_secret is not None)
-    settings = parse_integration(channel, request, stored)
-    columns: dict[str, Any] = dict(settings.columns())
-    if settings.secret is not None:
-        columns["sealed_secret"] = _sealed(runtime, settings.secret)
-    await _store(runtime, location_id, settings, columns)
+    row = await credentials.sealed(location_id, channel)
+    settings = parse_integration(channel, request, None if row is None else row.stored())
+    sealed = None if settings.secret is None else _sealed(runtime, settings.secret)
+    await _store(runtime, location_id, settings, sealed)
     log.info(
         "integration %s configured for location %s: base URL %s, %s",
         channel.value,
@@ -98,18 +93,18 @@ async def _store(
     runtime: Runtime,
     location_id: UUID,
     settings: IntegrationSettings,
-    columns: dict[str, Any],
+    sealed_secret: str | None,
 ) -> None:
     """Update the location's row of the channel, or create it; a concurrent first
     configuration that creates it first is updated instead."""
-    scope: dict[str, Any] = {"location_id": location_id, "channel": settings.channel.value}
     for _ in range(2):
-        updated = await Integration.filter(**scope).update(**columns, updated_at=runtime.clock())
-        if updated:
-            return
+        async with transaction() as db:
+            now = runtime.clock()
+            if await credentials.update(db, location_id, settings, sealed_secret, now):
+                return
         try:
-            async with transaction():
-                await Integration.create(**scope, **columns)
+            async with transaction() as db:
+                await credentials.create(db, location_id, settings, sealed_secret)
             return
         except IntegrityError:
             continue
@@ -123,7 +118,7 @@ async def open_credentials(
 
     Raises `SecretsUnavailableError` (no key), `adapters.secrets.SecretKeyMismatch` (sealed
     with a key that is not configured) or `adapters.secrets.SecretTokenError` (damaged)."""
-    row = await Integration.get_or_none(location_id=location_id, channel=channel.value)
+    row = await credentials.sealed(location_id, channel)
     if row is None or row.sealed_secret is None:
         return None
     if channel is Channel.GOPOS:
@@ -146,4 +141,4 @@ async def open_credentials(
 
 async def sealed_secret_count() -> int:
     """How many integrations hold a sealed secret (which needs the key to be opened)."""
-    return await Integration.filter(sealed_secret__isnull=False).count()
+    return await credentials.sealed_secret_count()

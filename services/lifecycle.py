@@ -172,7 +172,7 @@ async def run_attempt(
 async def _queue_again(kind: JobKind, job_id: UUID, attempts: int, runtime: Runtime) -> None:
     """An interrupted job to the queue now; should that fail, the periodic check queues it."""
     try:
-        row = await kind.model.get(id=job_id)
+        row = await jobs.row(kind.model, job_id)
         await kind.enqueue(runtime.dispatcher, row, attempts)
     except Exception:
         log.warning("%s %s: not queued again; the periodic check will", kind.name, job_id)

@@ -35,13 +35,14 @@ from domain.schedule import (
     last_index_before,
     local_today,
 )
+from models.customers import id_chunks
 from models.db import IntegrityError, Transaction, transaction
 from models.entities import Location
 from models.ledger import Application, apply_chunk, is_balance_out_of_range
 from models.queries import CustomerQuery, credit_schedule_entity, customers_matching, parse_ids
 from models.wallet import CreditSchedule, ScheduleRun
 from services import metrics
-from services.customers import check_target, id_chunks
+from services.customers import check_target
 from services.idempotency import earlier_request, record_key
 from services.jobs import Dispatcher, enqueue_schedule_period
 from services.lifecycle import Attempt, JobKind, PermanentFailure, run_attempt

@@ -41,6 +41,7 @@ from domain.paging import (
 )
 from domain.requests import CreditRequest
 from domain.schedule import local_today
+from models.customers import filtered_customers, id_chunks
 from models.db import IntegrityError, transaction
 from models.entities import MAX_CREDIT_BALANCE, Location
 from models.ledger import Application, apply_chunk, is_balance_out_of_range, preview_totals
@@ -55,7 +56,7 @@ from models.queries import (
 from models.wallet import CreditSchedule, WalletEntry, WalletOperation
 from services import metrics
 from services.access import currency_minor_units
-from services.customers import check_target, filtered_customers, id_chunks
+from services.customers import check_target
 from services.idempotency import earlier_request, record_key
 from services.jobs import Dispatcher, enqueue_operation
 from services.lifecycle import Attempt, JobKind, PermanentFailure, run_attempt

@@ -8,7 +8,10 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from models.entities import ApiKey, Customer
+from domain.customer_checks import CustomerWrite
+from models import customers as customer_repository
+from models.db import transaction
+from models.entities import ApiKey
 from tests.helpers import Api
 
 CUSTOMER_FIELDS = """
@@ -244,15 +247,13 @@ async def monthly_schedule(api: Api, group_ids: list[str], amount: str) -> dict[
 
 
 async def bulk_customers(location_id: str, count: int, prefix: str = "Bulk") -> list[str]:
-    """`count` customers inserted directly through the models; their ids as API strings."""
+    """`count` customers inserted directly through the repository; their ids as API strings."""
     rows = [
-        Customer(location_id=UUID(location_id), first_name=f"{prefix}{n:04d}", last_name="Many")
-        for n in range(count)
+        CustomerWrite({"first_name": f"{prefix}{n:04d}", "last_name": "Many"}) for n in range(count)
     ]
-    for row in rows:
-        row.refresh_search_text()
-    await Customer.bulk_create(rows, batch_size=500)
-    return [str(row.id) for row in rows]
+    async with transaction() as db:
+        created = await customer_repository.create_many(db, UUID(location_id), rows)
+    return [str(customer.id) for customer in created]
 
 
 class _Counter(logging.Handler):

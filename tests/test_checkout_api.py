@@ -969,7 +969,7 @@ def test_a_bill_is_built_as_strawberry_builds_other_inputs(
     from strawberry.types.arguments import convert_argument
     from strawberry.types.base import get_object_definition
 
-    from gateway.schema.checkout import CheckoutInput
+    from gateway.schema.bill import CheckoutInput
     from gateway.schema.root import build_schema
 
     schema = build_schema(production=True)

@@ -12,7 +12,6 @@ import pytest
 from domain import entities
 from domain.errors import DomainError, ErrorCode
 from domain.requests import CardInput, CustomerInput
-from models.entities import Customer
 from services import customers, groups, importer
 from services.importer import ImportProblem, import_customers
 from tests.helpers import Api, create_customer, create_group
@@ -263,14 +262,13 @@ async def test_the_same_card_code_in_another_location_is_untouched(
     assert await customer_count(other) == 1
 
 
-async def test_batches_report_progress(
-    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(importer, "BATCH_SIZE", 2)
+async def test_batches_report_progress(api: Api, tmp_path: Path) -> None:
     path = write_csv(tmp_path, HEADER + "".join(f"P{i},,,,P{i},\n" for i in range(5)))
     calls: list[tuple[int, int]] = []
 
-    report = await import_customers(location(api), path, lambda d, t: calls.append((d, t)))
+    report = await import_customers(
+        location(api), path, lambda d, t: calls.append((d, t)), batch_size=2
+    )
 
     assert report.created == 5
     assert calls == [(2, 5), (4, 5), (5, 5)]
@@ -282,7 +280,9 @@ async def test_a_card_taken_during_the_import_is_reported(
     real_card_owners = importer._card_owners
     raced = False
 
-    async def racing_card_owners(location_id: UUID, codes: Sequence[str]) -> dict[str, Customer]:
+    async def racing_card_owners(
+        location_id: UUID, codes: Sequence[str]
+    ) -> dict[str, entities.Customer]:
         nonlocal raced
         found = await real_card_owners(location_id, codes)
         if not raced:  # another writer takes a card code right after the import has looked

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 
 import services.customers
 from gateway.app import create_app
-from gateway.schema.cost import query_cost
+from gateway.graphql.cost import query_cost
 from gateway.schema.root import build_schema
 from settings import Settings
 from tests.helpers import (

@@ -7,15 +7,23 @@ from typing import Any
 import pytest
 from graphql import parse
 
-from gateway.schema.cost import query_cost
-from gateway.schema.root import MAX_QUERY_COST, build_schema
+from gateway.graphql.cost import CostBudget
+from gateway.graphql.execute import MAX_QUERY_COST
+from gateway.schema.root import build_schema
 from tests.helpers import ENTRIES_PER_CUSTOMER, PAGE_OF_CUSTOMERS
 
 SCHEMA = build_schema(production=False)._schema
 
 
 def cost(document: str, variables: dict[str, Any] | None = None, name: str | None = None) -> int:
-    return query_cost(SCHEMA, parse(document), variables, name)
+    """What the live check costs `document` at: a budget of 0 refuses anything that costs more,
+    and its refusal carries the cost."""
+    refusal = CostBudget(0, {}).refusal(SCHEMA, parse(document), document, variables, name)
+    if refusal is None:
+        return 0
+    assert refusal.extensions is not None
+    figure: int = refusal.extensions["cost"]
+    return figure
 
 
 def aliased(count: int) -> str:

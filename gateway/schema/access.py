@@ -12,8 +12,7 @@ from domain.access import MAX_LISTED_API_KEYS, Role
 from domain.pricing import SalesChannel
 from gateway.context import Info
 from gateway.schema.common import UserError
-from gateway.schema.mutations import mutation
-from gateway.schema.permissions import AdminOnly
+from gateway.schema.resolvers import mutation, query
 from services import access
 
 strawberry.enum(Role, name="ApiKeyRole")
@@ -83,8 +82,8 @@ class Query:
         assert key is not None, "an authenticated key exists"
         return Viewer(location=Location.of(location), api_key=ApiKey.of(key))
 
-    @strawberry.field(
-        permission_classes=[AdminOnly],
+    @query(
+        admin=True,
         description=f"The location's keys, revoked ones included, oldest first (at most "
         f"{MAX_LISTED_API_KEYS}). Secrets are never shown again.",
     )

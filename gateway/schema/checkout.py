@@ -7,28 +7,23 @@ decimal they stand for ("2", "0.5", "1.125").
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
 import strawberry
-from strawberry.types.arguments import InputContext
-from strawberry.types.base import get_object_definition
 
 from domain import pricing
 from domain.access import Principal, Role
-from domain.errors import DomainError
 from domain.paging import DEFAULT_PAGE_SIZE
 from gateway.context import Info
 from gateway.loaders import CustomerKey
-from gateway.schema.common import Money, PageInfo, UserError, invalid, user_errors
+from gateway.schema.bill import CheckoutInput
+from gateway.schema.common import Money, PageInfo, UserError, user_errors
 from gateway.schema.customers import Customer
-from gateway.schema.mutations import mutation
+from gateway.schema.resolvers import mutation, query
 from services import checkout as service
 
-strawberry.enum(pricing.SalesChannel, name="SalesChannel")
 strawberry.enum(pricing.DiscountKind, name="DiscountKind")
 
 
@@ -46,89 +41,6 @@ def quantity_of(thousandths: int) -> Decimal:
 
 
 # ----------------------------------------------------------------------------- input
-
-
-@strawberry.input
-class CheckoutLineInput:
-    product_id: str
-    name: str | None = None
-    category_id: str | None = None
-    quantity: Decimal
-    unit_price: Decimal
-
-    def to_domain(self) -> pricing.LineInput:
-        return pricing.LineInput(
-            product_id=self.product_id,
-            quantity=self.quantity,
-            unit_price=self.unit_price,
-            name=self.name,
-            category_id=self.category_id,
-        )
-
-
-@strawberry.input
-class CheckoutInput:
-    channel: pricing.SalesChannel = pricing.SalesChannel.POS
-    customer_id: strawberry.ID | None = None
-    card_code: str | None = strawberry.field(
-        default=None, description="The scanned card; either this or customerId, or neither."
-    )
-    lines: list[CheckoutLineInput]
-    use_credits: bool = True
-    max_credits: Decimal | None = strawberry.field(
-        default=None,
-        description="Use at most this much of the credits (partial use); null = as much as fits.",
-    )
-    excluded_discount_ids: list[str] | None = strawberry.field(
-        default=None, description="AppliedDiscount.id values the cashier removed."
-    )
-
-    def to_domain(self) -> service.CheckoutRequest:
-        excluded = self.excluded_discount_ids
-        bill = pricing.BillInput(
-            channel=self.channel,
-            lines=tuple(line.to_domain() for line in self.lines),
-            use_credits=self.use_credits,
-            max_credits=self.max_credits,
-            excluded_discount_ids=None if excluded is None else tuple(excluded),
-        )
-        return service.CheckoutRequest(
-            bill=bill,
-            customer_id=None if self.customer_id is None else str(self.customer_id),
-            card_code=self.card_code,
-        )
-
-
-def _checkout_input(
-    cls: type[CheckoutInput], value: Mapping[str, Any], context: InputContext
-) -> CheckoutInput:
-    """Strawberry's `from_input` hook for a bill, the till's largest input: builds it straight
-    from the value graphql-core has coerced (scalars parsed, enums resolved, defaults filled),
-    where Strawberry's generic conversion would resolve every field's type again for each
-    line. `tests/test_checkout_api.py` checks that both build the same input."""
-    excluded = value.get("excludedDiscountIds")
-    return cls(
-        channel=value["channel"],
-        customer_id=value.get("customerId"),
-        card_code=value.get("cardCode"),
-        lines=[
-            CheckoutLineInput(
-                product_id=line["productId"],
-                name=line.get("name"),
-                category_id=line.get("categoryId"),
-                quantity=line["quantity"],
-                unit_price=line["unitPrice"],
-            )
-            for line in value["lines"]
-        ],
-        use_credits=value["useCredits"],
-        max_credits=value.get("maxCredits"),
-        excluded_discount_ids=None if excluded is None else list(excluded),
-    )
-
-
-_definition = get_object_definition(CheckoutInput, strict=True)
-_definition.from_input = _checkout_input
 
 
 @strawberry.input(name="CheckoutFilter")
@@ -378,28 +290,22 @@ class RefundCheckoutPayload:
 
 @strawberry.type
 class Query:
-    @strawberry.field(
+    @query(
         description="What a bill costs the customer now: group discount, promotion and "
         "promotional credits applied automatically. Nothing is written."
     )
     async def checkout_quote(self, info: Info, input: CheckoutInput) -> CheckoutQuote:
         principal = info.context.principal
-        try:
-            result = await service.quote(info.context.runtime, principal, input.to_domain())
-        except DomainError as error:
-            raise invalid(error) from error
+        result = await service.quote(info.context.runtime, principal, input.to_domain())
         return CheckoutQuote.of(result, principal)
 
-    @strawberry.field
+    @query()
     async def checkout(self, info: Info, id: strawberry.ID) -> Checkout | None:
         principal = info.context.principal
-        try:
-            found = await service.get_checkout(principal, id)
-        except DomainError as error:
-            raise invalid(error) from error
+        found = await service.get_checkout(principal, id)
         return None if found is None else Checkout.of(found, principal)
 
-    @strawberry.field(description="Newest first.")
+    @query(description="Newest first.")
     async def checkouts(
         self,
         info: Info,
@@ -408,15 +314,12 @@ class Query:
         filter: CheckoutFilterInput | None = None,
     ) -> CheckoutConnection:
         principal = info.context.principal
-        try:
-            page = await service.list_checkouts(
-                principal,
-                None if filter is None else filter.to_domain(),
-                DEFAULT_PAGE_SIZE if first is None else first,
-                after,
-            )
-        except DomainError as error:
-            raise invalid(error) from error
+        page = await service.list_checkouts(
+            principal,
+            None if filter is None else filter.to_domain(),
+            DEFAULT_PAGE_SIZE if first is None else first,
+            after,
+        )
         return CheckoutConnection(
             edges=[
                 CheckoutEdge(node=Checkout.of(view, principal), cursor=cursor)

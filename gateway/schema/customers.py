@@ -10,14 +10,12 @@ from graphql import GraphQLError
 
 from domain import entities
 from domain.access import Principal, sees_everything
-from domain.errors import DomainError
 from domain.paging import DEFAULT_PAGE_SIZE
 from gateway.context import Info
-from gateway.schema.common import DeletePayload, PageInfo, UserError, invalid
+from gateway.schema.common import DeletePayload, PageInfo, UserError
 from gateway.schema.groups import CustomerGroup
 from gateway.schema.inputs import CustomerFilterInput, CustomerInput, to_filter
-from gateway.schema.mutations import mutation
-from gateway.schema.permissions import AdminOnly
+from gateway.schema.resolvers import mutation, query
 from gateway.schema.wallet import Wallet
 from services import customers
 
@@ -123,7 +121,7 @@ class CustomerPayload:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="One customer, by id or by a card code scanned at the POS.")
+    @query(description="One customer, by id or by a card code scanned at the POS.")
     async def customer(
         self, info: Info, id: strawberry.ID | None = None, card_code: str | None = None
     ) -> Customer | None:
@@ -132,18 +130,15 @@ class Query:
             raise GraphQLError(
                 "Give exactly one of id and cardCode.", extensions={"code": "INVALID"}
             )
-        try:
-            if id is not None:
-                found = await customers.customer_view(location_id, id)
-            else:
-                found = await customers.customer_view_by_card(location_id, card_code or "")
-        except DomainError as error:
-            raise invalid(error) from error
+        if id is not None:
+            found = await customers.customer_view(location_id, id)
+        else:
+            found = await customers.customer_view_by_card(location_id, card_code or "")
         if found is None:
             return None
         return Customer.of(found.customer, info.context.principal, found.groups, found.card_code)
 
-    @strawberry.field(permission_classes=[AdminOnly])
+    @query(admin=True)
     async def customers(
         self,
         info: Info,
@@ -151,15 +146,12 @@ class Query:
         after: str | None = None,
         filter: CustomerFilterInput | None = None,
     ) -> CustomerConnection:
-        try:
-            page = await customers.list_customers(
-                info.context.principal.location_id,
-                to_filter(filter),
-                DEFAULT_PAGE_SIZE if first is None else first,
-                after,
-            )
-        except DomainError as error:
-            raise invalid(error) from error
+        page = await customers.list_customers(
+            info.context.principal.location_id,
+            to_filter(filter),
+            DEFAULT_PAGE_SIZE if first is None else first,
+            after,
+        )
         edges = [
             CustomerEdge(node=Customer.of(c, info.context.principal), cursor=cursor)
             for c, cursor in zip(page.items, page.cursors, strict=True)

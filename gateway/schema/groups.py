@@ -8,15 +8,13 @@ from decimal import Decimal
 import strawberry
 
 from domain import entities
-from domain.errors import DomainError
 from domain.money import basis_points_to_percent
 from gateway.context import Info
 from gateway.loaders import GroupKey
-from gateway.schema.common import DeletePayload, UserError, invalid
+from gateway.schema.common import DeletePayload, UserError
 from gateway.schema.inputs import CreditTargetInput, CustomerGroupInput
 from gateway.schema.integrations import GroupConnection
-from gateway.schema.mutations import mutation
-from gateway.schema.permissions import AdminOnly
+from gateway.schema.resolvers import mutation, query
 from services import groups
 
 
@@ -76,25 +74,22 @@ def _group_payload(group: entities.CustomerGroup) -> CustomerGroupPayload:
 
 @strawberry.type
 class Query:
-    @strawberry.field(permission_classes=[AdminOnly])
+    @query(admin=True)
     async def customer_group(self, info: Info, id: strawberry.ID) -> CustomerGroup | None:
         group = await groups.get_group(info.context.principal.location_id, id)
         return CustomerGroup.of(group) if group else None
 
-    @strawberry.field(permission_classes=[AdminOnly])
+    @query(admin=True)
     async def customer_groups(self, info: Info) -> list[CustomerGroup]:
         found = await groups.list_groups(info.context.principal.location_id)
         return [CustomerGroup.of(g) for g in found]
 
-    @strawberry.field(
-        permission_classes=[AdminOnly],
+    @query(
+        admin=True,
         description="The reference createCustomerGroup would generate from this name.",
     )
-    def reference_for(self, name: str) -> str:
-        try:
-            return groups.reference_for(name)
-        except DomainError as error:
-            raise invalid(error) from error
+    def reference_for(self, info: Info, name: str) -> str:
+        return groups.reference_for(name)
 
 
 @strawberry.type

@@ -10,16 +10,14 @@ from uuid import UUID
 import strawberry
 
 from domain.access import Principal
-from domain.errors import DomainError
 from domain.integrations import IntegrationRequest
 from domain.money import basis_points_to_percent, to_decimal
 from domain.paging import DEFAULT_PAGE_SIZE
 from domain.sync import ConnectionStatus, DiscountType, PromotionType
 from domain.upstream import Channel
 from gateway.context import Info
-from gateway.schema.common import Money, UserError, invalid, user_errors
-from gateway.schema.mutations import mutation
-from gateway.schema.permissions import AdminOnly
+from gateway.schema.common import Money, UserError, user_errors
+from gateway.schema.resolvers import mutation, query
 from services import integrations, sync
 
 strawberry.enum(Channel, name="Channel")
@@ -205,7 +203,7 @@ class Integration:
         run = await sync.latest_run(self.location_id, self.channel)
         return None if run is None else SyncRun.of(run)
 
-    @strawberry.field(
+    @query(
         description="The GoPOS mirror by name, removed groups included (GOPOS): `first` of "
         "them (at most 200), after the group whose externalId is `after`."
     )
@@ -215,13 +213,10 @@ class Integration:
         if self.channel is not Channel.GOPOS:
             return []
         principal = info.context.principal
-        try:
-            groups = await sync.pos_groups_page(self.location_id, _size(first), after)
-        except DomainError as error:
-            raise invalid(error) from error
+        groups = await sync.pos_groups_page(self.location_id, _size(first), after)
         return [PosCustomerGroup.of(group, principal) for group in groups]
 
-    @strawberry.field(
+    @query(
         description="The GoOrder mirror by name, removed promotions included (GOORDER): "
         "`first` of them (at most 200), after the promotion whose externalId is `after`."
     )
@@ -231,10 +226,7 @@ class Integration:
         if self.channel is not Channel.GOORDER:
             return []
         principal = info.context.principal
-        try:
-            promotions = await sync.promotions_page(self.location_id, _size(first), after)
-        except DomainError as error:
-            raise invalid(error) from error
+        promotions = await sync.promotions_page(self.location_id, _size(first), after)
         return [OrderPromotion.of(promotion, principal) for promotion in promotions]
 
     @strawberry.field(
@@ -282,12 +274,12 @@ class SynchronizePayload:
 
 @strawberry.type
 class Query:
-    @strawberry.field(permission_classes=[AdminOnly])
+    @query(admin=True)
     async def integration(self, info: Info, channel: Channel) -> Integration:
         found = await integrations.get_integration(info.context.principal.location_id, channel)
         return Integration.of(found)
 
-    @strawberry.field(permission_classes=[AdminOnly])
+    @query(admin=True)
     async def sync_run(self, info: Info, id: strawberry.ID) -> SyncRun | None:
         run = await sync.get_run(info.context.principal.location_id, id)
         return None if run is None else SyncRun.of(run)

@@ -1,52 +1,13 @@
-"""The schema: per-area Query and Mutation classes merged, run with the request limits."""
+"""The schema: per-area Query and Mutation classes merged, run by the engine (`gateway.graphql`)."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable, MutableMapping
-from dataclasses import dataclass
-from functools import lru_cache
-from inspect import isawaitable
-from typing import Any
-
 import strawberry
-from cachetools import LRUCache
-from graphql import (
-    ASTValidationRule,
-    DocumentNode,
-    GraphQLError,
-    execute,
-    parse,
-    specified_rules,
-    validate,
-)
-from graphql.validation import NoSchemaIntrospectionCustomRule, ValuesOfCorrectTypeRule
-from strawberry.exceptions import MissingQueryError
-from strawberry.execution.is_awaitable import optimized_is_awaitable
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
-from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionResult
-from strawberry.types.graphql import OperationType
-from strawberry.utils.operation import get_operation_type
 
+from gateway.graphql.execute import MAX_QUERY_COST, engine_schema
 from gateway.schema import access, checkout, customers, groups, integrations, wallet
-from gateway.schema.cost import CostBudget
-from gateway.schema.limits import alias_limit, depth_limit
-from gateway.schema.scalars import (
-    SCALAR_OVERRIDES,
-    InputExecutor,
-    LiteralValuesRule,
-    ProductionExecutor,
-)
-from models.db import database_unreachable
-
-MAX_DEPTH = 10
-MAX_ALIASES = 30
-MAX_TOKENS = 5_000
-MAX_QUERY_COST = 20_000
-CACHE_SIZE = 512
+from gateway.schema.scalars import SCALAR_OVERRIDES
 
 Query = merge_types(
     "Query",
@@ -72,166 +33,11 @@ Mutation = merge_types(
 )
 
 
-def _is_unexpected(error: GraphQLError) -> bool:
-    """Mask errors raised by code, except the GraphQL errors we raise on purpose."""
-    original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError)
-
-
-class UnexpectedError(GraphQLError):
-    """An unexpected failure as production shows it, without the code's message."""
-
-
-def is_unexpected(error: GraphQLError) -> bool:
-    """Whether `error` is a failure of the code (masked or not), not an expected refusal."""
-    return isinstance(error, UnexpectedError) or _is_unexpected(error)
-
-
-def _is_bug(error: GraphQLError) -> bool:
-    """An unexpected error worth its traceback in the log: not an unreachable database, which
-    the endpoint answers with 503 and logs in one line."""
-    original = error.original_error
-    return _is_unexpected(error) and not (original and database_unreachable(original))
-
-
-log = logging.getLogger("gocrm.graphql")
-
-
-# The rule classes are built once: the validation cache keys on them, so rules made afresh for
-# every request would never hit the cache. They measure each fragment once (see `limits`).
-LIMIT_RULES: list[type[ASTValidationRule]] = [depth_limit(MAX_DEPTH), alias_limit(MAX_ALIASES)]
-
-
-# In production: no introspection.
-PRODUCTION_RULES: tuple[type[ASTValidationRule], ...] = (NoSchemaIntrospectionCustomRule,)
-
-# Strawberry's own rules, which its validation step adds to the ones in the execution context.
-STRAWBERRY_RULES: tuple[type[ASTValidationRule], ...] = (
-    MaybeNullValidationRule,
-    OneOfInputValidationRule,
-)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What the guard enforces and remembers, built once per schema."""
-
-    production: bool
-    budget: CostBudget
-    parsed: Callable[..., DocumentNode]
-    validated: MutableMapping[str, list[GraphQLError]]
-
-
-class Schema(strawberry.Schema):
-    """Runs a request with every check it must pass, straight through graphql-core.
-
-    Strawberry's own `execute` wraps every step of every request in extension context
-    managers; the checks below are the only ones this gateway runs, so they run as plain code:
-
-    - parsing: at most `MAX_TOKENS` tokens, documents cached by their text;
-    - the operation type: mutations only where the transport allows them;
-    - validation: cached by query text (a document hashes and compares as a deep tree of
-      frozen dataclasses, which costs more than the lookup saves), with the depth and alias
-      limits, literal errors that name their field, and in production no introspection and no
-      "Did you mean …?" suggestions, which would reveal the schema;
-    - execution: refused when the query costs more than the budget;
-    - unexpected errors logged with their traceback and, in production, masked in the result.
-    """
-
-    def __init__(self, *, limits: Limits, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.limits = limits
-        extra = PRODUCTION_RULES if limits.production else ()
-        self.rules = tuple(
-            LiteralValuesRule if rule is ValuesOfCorrectTypeRule else rule
-            for rule in (*specified_rules, *LIMIT_RULES, *STRAWBERRY_RULES, *extra)
-        )
-
-    async def execute(
-        self,
-        query: str | None,
-        variable_values: dict[str, Any] | None = None,
-        context_value: Any | None = None,
-        root_value: Any | None = None,
-        operation_name: str | None = None,
-        allowed_operation_types: Iterable[OperationType] | None = None,
-        operation_extensions: dict[str, Any] | None = None,
-    ) -> ExecutionResult:
-        if not query:
-            raise MissingQueryError
-        limits = self.limits
-        try:
-            document = limits.parsed(query, max_tokens=MAX_TOKENS)
-        except GraphQLError as syntax_error:
-            return ExecutionResult(data=None, errors=[syntax_error])
-        try:
-            operation_type = get_operation_type(document, operation_name)
-        except RuntimeError as error:
-            raise CannotGetOperationTypeError(operation_name) from error
-        if allowed_operation_types is not None and operation_type not in allowed_operation_types:
-            raise InvalidOperationTypeError(operation_type)
-        errors = limits.validated.get(query)
-        if errors is None:
-            errors = validate(
-                self._schema, document, self.rules, hide_suggestions=limits.production
-            )
-            limits.validated[query] = errors
-        if errors:
-            return ExecutionResult(data=None, errors=list(errors))
-        refusal = limits.budget.refusal(
-            self._schema, document, query, variable_values, operation_name
-        )
-        if refusal is not None:
-            return ExecutionResult(data=None, errors=[refusal])
-        result = execute(
-            self._schema,
-            document,
-            root_value=root_value,
-            context_value=context_value,
-            variable_values=variable_values,
-            operation_name=operation_name,
-            executor_class=self.execution_context_class,
-            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
-        )
-        if isawaitable(result):
-            result = await result
-        errors = result.errors
-        if errors:
-            for failure in errors:
-                if _is_bug(failure):
-                    log.error(
-                        "unexpected error: %s", failure.message, exc_info=failure.original_error
-                    )
-            if limits.production:
-                errors = [_masked(failure) for failure in errors]
-        return ExecutionResult(data=result.data, errors=errors, extensions=result.extensions)
-
-
-def _masked(error: GraphQLError) -> GraphQLError:
-    if not _is_unexpected(error):
-        return error
-    return UnexpectedError(
-        "Unexpected error.",
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        # Kept for the endpoint (an unreachable database is a 503), never shown to clients.
-        original_error=error.original_error,
-    )
-
-
 def build_schema(*, production: bool, max_query_cost: int = MAX_QUERY_COST) -> strawberry.Schema:
-    limits = Limits(
-        production=production,
-        budget=CostBudget(max_query_cost, LRUCache(maxsize=CACHE_SIZE)),
-        parsed=lru_cache(maxsize=CACHE_SIZE)(parse),
-        validated=LRUCache(maxsize=CACHE_SIZE),
-    )
-    return Schema(
-        limits=limits,
+    return engine_schema(
         query=Query,
         mutation=Mutation,
-        execution_context_class=ProductionExecutor if production else InputExecutor,
+        production=production,
+        max_query_cost=max_query_cost,
         scalar_overrides=SCALAR_OVERRIDES,
     )

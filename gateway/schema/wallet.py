@@ -10,7 +10,6 @@ import strawberry
 
 from domain import entities
 from domain.access import Principal
-from domain.errors import DomainError
 from domain.ledger import CreditOperation, EntryKind, EntrySource
 from domain.paging import DEFAULT_PAGE_SIZE
 from domain.requests import CreditRequest
@@ -21,12 +20,9 @@ from gateway.schema.common import (
     Money,
     PageInfo,
     UserError,
-    invalid,
-    user_errors,
 )
 from gateway.schema.inputs import CreditTargetInput
-from gateway.schema.mutations import mutation
-from gateway.schema.permissions import AdminOnly
+from gateway.schema.resolvers import mutation, query
 from services import schedules, wallet
 
 strawberry.enum(CreditOperation, name="CreditOperation")
@@ -111,7 +107,7 @@ class Wallet:
     # False for a till key, which sees the balances but not the ledger.
     ledger: strawberry.Private[bool] = True
 
-    @strawberry.field(description="Newest first.")
+    @query(description="Newest first.")
     async def entries(
         self, info: Info, first: int | None = 50, after: str | None = None
     ) -> WalletEntryConnection:
@@ -121,10 +117,7 @@ class Wallet:
             return WalletEntryConnection(
                 edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None), total_count=0
             )
-        try:
-            page = await wallet.entries(self.customer.id, size, after)
-        except DomainError as error:
-            raise invalid(error) from error
+        page = await wallet.entries(self.customer.id, size, after)
         return WalletEntryConnection(
             edges=[
                 WalletEntryEdge(node=WalletEntry.of(e, principal), cursor=c)
@@ -327,22 +320,19 @@ class CreditSchedulePayload:
 
 @strawberry.type
 class Query:
-    @strawberry.field(permission_classes=[AdminOnly])
+    @query(admin=True)
     async def wallet_operation(self, info: Info, id: strawberry.ID) -> WalletOperation | None:
         principal = info.context.principal
         found = await wallet.get_operation(principal.location_id, id)
         return WalletOperation.of(found, principal) if found else None
 
-    @strawberry.field(permission_classes=[AdminOnly], description="Newest first.")
+    @query(admin=True, description="Newest first.")
     async def wallet_operations(
         self, info: Info, first: int | None = OPERATIONS_PAGE_SIZE, after: str | None = None
     ) -> WalletOperationConnection:
         principal = info.context.principal
-        try:
-            size = OPERATIONS_PAGE_SIZE if first is None else first
-            page = await wallet.list_operations(principal.location_id, size, after)
-        except DomainError as error:
-            raise invalid(error) from error
+        size = OPERATIONS_PAGE_SIZE if first is None else first
+        page = await wallet.list_operations(principal.location_id, size, after)
         return WalletOperationConnection(
             edges=[
                 WalletOperationEdge(node=WalletOperation.of(op, principal), cursor=cursor)
@@ -352,8 +342,9 @@ class Query:
             total_count=page.total_count,
         )
 
-    @strawberry.field(
-        permission_classes=[AdminOnly],
+    @query(
+        admin=True,
+        payload=CreditPreviewPayload,
         description="What setPromotionalCredits with this input would do now, applied once: "
         "checked the same way, with the same errors. Changes nothing.",
     )
@@ -361,13 +352,10 @@ class Query:
         self, info: Info, input: SetPromotionalCreditsInput
     ) -> CreditPreviewPayload:
         principal, runtime = info.context.principal, info.context.runtime
-        try:
-            preview = await wallet.preview_credit(runtime, principal, input.to_domain())
-        except DomainError as error:
-            return CreditPreviewPayload(errors=user_errors(error))
+        preview = await wallet.preview_credit(runtime, principal, input.to_domain())
         return CreditPreviewPayload(preview=CreditPreview.of(preview, principal))
 
-    @strawberry.field(permission_classes=[AdminOnly])
+    @query(admin=True)
     async def credit_schedules(self, info: Info) -> list[CreditSchedule]:
         principal = info.context.principal
         found = await schedules.list_schedules(principal.location_id)

@@ -39,7 +39,7 @@ from graphql.pyutils import Undefined
 
 from domain.access import MAX_LISTED_API_KEYS
 from domain.pricing import MAX_LINES
-from gateway.schema.limits import fragment_order
+from gateway.graphql.limits import fragment_order
 
 PAGE_ARGUMENT = "first"
 # Unpaged lists and the most items they hold: (type, field) → bound.
@@ -153,16 +153,6 @@ def _fragments(document: DocumentNode) -> Iterator[FragmentDefinitionNode]:
     for definition in document.definitions:
         if isinstance(definition, FragmentDefinitionNode):
             yield definition
-
-
-def query_cost(
-    schema: GraphQLSchema,
-    document: DocumentNode,
-    variables: Mapping[str, Any] | None = None,
-    operation_name: str | None = None,
-) -> int:
-    """The cost of the operation that would run (0 when the document names none)."""
-    return _cost(schema, document, variables, operation_name)[0]
 
 
 def _cost(

@@ -25,7 +25,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Coroutine
-from functools import lru_cache
 from typing import Any, TypeVar
 
 import strawberry
@@ -35,11 +34,23 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from gateway import graphiql, request_json
+from domain.access import Principal
+from gateway import graphiql
 from gateway.admission import BackOfficeTurns
 from gateway.context import Context
+from gateway.graphql.request import (
+    GRAPHQL_RESPONSE,
+    JSON,
+    BadRequestError,
+    bearer,
+    checked,
+    media_type,
+    read_params,
+    wants_ide,
+)
 from gateway.metrics import ERROR, INVALID, USER_ERROR, GraphQLMetrics, outcome
 from gateway.observability import location_var, operation_var, request_params_var
 from gateway.ratelimit import KeyRateLimits
@@ -47,28 +58,13 @@ from models.db import lost_database
 from services import access
 from services.runtime import Runtime
 
-log = logging.getLogger(__name__)
+# The name it had before the engine became a package: operators' log filters name it.
+log = logging.getLogger("gateway.http")
 
-GRAPHQL_RESPONSE = "application/graphql-response+json"
-JSON = "application/json"
 # How long a request runs before it is watched for its client disconnecting.
 WATCH_AFTER_SECONDS = 0.05
 QUERIES_ONLY = frozenset({OperationType.QUERY})
 QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
-
-
-class _BadRequestError(Exception):
-    def __init__(
-        self,
-        message: str,
-        status: int = 400,
-        headers: dict[str, str] | None = None,
-        code: str = "BAD_REQUEST",
-    ):
-        super().__init__(message)
-        self.status = status
-        self.headers = headers or {}
-        self.code = code
 
 
 T = TypeVar("T")
@@ -119,122 +115,6 @@ async def _unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -
             watcher.cancel()
 
 
-def _too_large(limit: int) -> _BadRequestError:
-    return _BadRequestError(
-        f"The body is larger than {limit:,} bytes.", status=413, code="PAYLOAD_TOO_LARGE"
-    )
-
-
-async def _body(request: Request, limit: int) -> bytes:
-    """The body, refused from its Content-Length or as soon as it passes `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise _BadRequestError("Content-Length must be a number of bytes.")
-        if int(declared) > limit:
-            raise _too_large(limit)
-        # Within the limit, and the server reads no more than it declares: read it whole.
-        return await request.body()
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise _too_large(limit)
-    return bytes(body)
-
-
-def _media_type(accept: str) -> str | None:
-    """The response type to use for an Accept header, or None when we can offer none. A till
-    sends the same short header on every request: those answers are remembered."""
-    if len(accept) <= _CACHED_ACCEPT_LENGTH:
-        return _negotiated(accept)
-    return _negotiate(accept)
-
-
-_CACHED_ACCEPT_LENGTH = 200
-
-
-@lru_cache(maxsize=256)
-def _negotiated(accept: str) -> str | None:
-    return _negotiate(accept)
-
-
-def _negotiate(accept: str) -> str | None:
-    if not accept.strip():
-        return JSON
-    offered: list[tuple[float, str]] = []
-    for part in accept.split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        quality = 1.0
-        for param in params:
-            if param.startswith("q="):
-                try:
-                    quality = float(param[2:])
-                except ValueError:
-                    quality = 0.0
-        offered.append((quality, media.lower()))
-    for quality, media in sorted(offered, key=lambda o: -o[0]):
-        if quality <= 0:
-            continue
-        if media == GRAPHQL_RESPONSE:
-            return GRAPHQL_RESPONSE
-        if media in (JSON, "application/*", "*/*"):
-            return JSON
-    return None
-
-
-def _wants_ide(request: Request) -> bool:
-    return (
-        request.method == "GET"
-        and "query" not in request.query_params
-        and "text/html" in request.headers.get("accept", "")
-    )
-
-
-async def _params(request: Request, max_body_bytes: int) -> dict[str, Any]:
-    if request.method == "GET":
-        params: dict[str, Any] = dict(request.query_params)
-        for name in ("variables", "extensions"):
-            if name in params:
-                try:
-                    params[name] = request_json.loads(params[name], f"'{name}'")
-                except request_json.UnfitJSONError as exc:
-                    raise _BadRequestError(str(exc)) from exc
-        return params
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != JSON:
-        raise _BadRequestError("POST bodies must be application/json.", status=415)
-    try:
-        body = request_json.loads(await _body(request, max_body_bytes))
-    except request_json.UnfitJSONError as exc:
-        raise _BadRequestError(str(exc)) from exc
-    if isinstance(body, list):
-        raise _BadRequestError("Batched requests are not supported.")
-    if not isinstance(body, dict):
-        raise _BadRequestError("The body must be a JSON object.")
-    return body
-
-
-def _checked(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, str | None]:
-    query, variables, operation = (
-        params.get("query"),
-        params.get("variables"),
-        params.get("operationName"),
-    )
-    if not isinstance(query, str) or not query.strip():
-        raise _BadRequestError("A 'query' string is required.")
-    if variables is not None and not isinstance(variables, dict):
-        raise _BadRequestError("'variables' must be an object.")
-    if operation is not None and not isinstance(operation, str):
-        raise _BadRequestError("'operationName' must be a string.")
-    return query, variables, operation
-
-
-def _bearer(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
-
-
 def _error_body(message: str, code: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
@@ -274,6 +154,8 @@ def _is_request_error(errors: list[GraphQLError]) -> bool:
 
 
 class GraphQLEndpoint:
+    """`/graphql`: each request is refused or run in the steps below, in this order."""
+
     def __init__(
         self,
         schema: strawberry.Schema,
@@ -307,15 +189,27 @@ class GraphQLEndpoint:
                 status_code=405,
                 headers={"Allow": "GET, POST"},
             )
-        if self.ide and _wants_ide(request):
+        if self.ide and wants_ide(request):
             return graphiql.page()
-        media = _media_type(request.headers.get("accept", ""))
+        media = media_type(request.headers.get("accept", ""))
         if media is None:
             return JSONResponse(
                 _error_body(f"Accept {GRAPHQL_RESPONSE} or {JSON}.", "NOT_ACCEPTABLE"),
                 status_code=406,
             )
-        secret = _bearer(request)
+        principal = await self.authenticated(request, media)
+        if isinstance(principal, Response):
+            return principal
+        started = time.perf_counter()
+        location_var.set(principal.location_id)
+        if self.limits is not None and (wait := await self.limits.wait(principal)) is not None:
+            return _rate_limited(media, wait)
+        return await self.answer(request, principal, media, started)
+
+    async def authenticated(self, request: Request, media: str) -> Principal | Response:
+        """The key's principal, or the answer to a request without a valid key (401), or one
+        made while the database that knows the keys is out of reach (503)."""
+        secret = bearer(request)
         try:
             principal = await self.principals.authenticate(secret) if secret else None
         except Exception as error:
@@ -329,69 +223,93 @@ class GraphQLEndpoint:
                 headers={"WWW-Authenticate": "Bearer"},
                 media_type=media,
             )
-        started = time.perf_counter()
-        location_var.set(principal.location_id)
-        if self.limits is not None and (wait := await self.limits.wait(principal)) is not None:
-            return _rate_limited(media, wait)
+        return principal
+
+    async def answer(
+        self, request: Request, principal: Principal, media: str, started: float
+    ) -> Response:
+        """Reads the request and runs it within the time limit; a refusal on the way is
+        answered by `refused` and counted in the metrics."""
         label = INVALID
         timer = asyncio.timeout(self.timeout_seconds)
         try:
             async with timer:
-                query, variables, operation = _checked(await _params(request, self.max_body_bytes))
-                label = self.metrics.operation(query, operation)
-                operation_var.set(label)
-                request_params_var.set((query, variables))
-                execution = self.schema.execute(
-                    query,
-                    variable_values=variables,
-                    context_value=Context(
-                        principal=principal, runtime=self.runtime, principals=self.principals
-                    ),
-                    operation_name=operation,
-                    allowed_operation_types=QUERIES_ONLY
-                    if request.method == "GET"
-                    else QUERIES_AND_MUTATIONS,
+                query, variables, operation = checked(
+                    await read_params(request, self.max_body_bytes)
                 )
-                async with self.turns.turn(principal):
-                    result = await _unless_disconnected(request, execution)
-        except _ClientGoneError:
-            log.info("client disconnected; its request was stopped")
-            self.metrics.observe(label, ERROR, started)
-            return Response(status_code=499)
-        except _BadRequestError as bad:
-            self.metrics.observe(label, USER_ERROR, started)
-            return JSONResponse(
-                _error_body(str(bad), bad.code),
-                status_code=bad.status,
-                headers=bad.headers,
-                media_type=media,
-            )
-        except TimeoutError:
-            if not timer.expired():
+                label = self.metrics.operation(query, operation)
+                result = await self.run(request, principal, query, variables, operation, label)
+        except Exception as error:
+            refusal = self.refused(error, timer, media)
+            if refusal is None:
                 raise
+            kind, response = refusal
+            self.metrics.observe(label, kind, started)
+            return response
+        return await self.respond(result, media, label, started)
+
+    async def run(
+        self,
+        request: Request,
+        principal: Principal,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation: str | None,
+        label: str,
+    ) -> ExecutionResult:
+        """Executes the operation in its turn, stopped if the client disconnects; a GET runs
+        queries only."""
+        operation_var.set(label)
+        request_params_var.set((query, variables))
+        execution = self.schema.execute(
+            query,
+            variable_values=variables,
+            context_value=Context(
+                principal=principal, runtime=self.runtime, principals=self.principals
+            ),
+            operation_name=operation,
+            allowed_operation_types=QUERIES_ONLY
+            if request.method == "GET"
+            else QUERIES_AND_MUTATIONS,
+        )
+        async with self.turns.turn(principal):
+            return await _unless_disconnected(request, execution)
+
+    def refused(
+        self, error: Exception, timer: asyncio.Timeout, media: str
+    ) -> tuple[str, Response] | None:
+        """The metrics outcome and the answer for a request stopped before its result, or None
+        for an error that is not a refusal (it propagates)."""
+        if isinstance(error, _ClientGoneError):
+            log.info("client disconnected; its request was stopped")
+            return ERROR, Response(status_code=499)
+        if isinstance(error, BadRequestError):
+            body = _error_body(str(error), error.code)
+            return USER_ERROR, JSONResponse(
+                body, status_code=error.status, headers=error.headers, media_type=media
+            )
+        if isinstance(error, TimeoutError) and timer.expired():
             log.warning("request stopped after %s s", self.timeout_seconds)
-            self.metrics.observe(label, ERROR, started)
-            return JSONResponse(
-                _error_body(
-                    f"The request took longer than {self.timeout_seconds:g} s and was stopped.",
-                    "TIMEOUT",
-                ),
-                status_code=503,
-                media_type=media,
+            seconds = f"{self.timeout_seconds:g}"
+            body = _error_body(
+                f"The request took longer than {seconds} s and was stopped.", "TIMEOUT"
             )
-        except InvalidOperationTypeError:
-            self.metrics.observe(label, USER_ERROR, started)
-            return JSONResponse(
-                _error_body("Mutations must be sent with POST.", "METHOD_NOT_ALLOWED"),
-                status_code=405,
-                headers={"Allow": "POST"},
-                media_type=media,
+            return ERROR, JSONResponse(body, status_code=503, media_type=media)
+        if isinstance(error, InvalidOperationTypeError):
+            body = _error_body("Mutations must be sent with POST.", "METHOD_NOT_ALLOWED")
+            return USER_ERROR, JSONResponse(
+                body, status_code=405, headers={"Allow": "POST"}, media_type=media
             )
-        except (MissingQueryError, CannotGetOperationTypeError) as exc:
-            self.metrics.observe(label, USER_ERROR, started)
-            return JSONResponse(
-                _error_body(str(exc), "BAD_REQUEST"), status_code=400, media_type=media
-            )
+        if isinstance(error, (MissingQueryError, CannotGetOperationTypeError)):
+            body = _error_body(str(error), "BAD_REQUEST")
+            return USER_ERROR, JSONResponse(body, status_code=400, media_type=media)
+        return None
+
+    async def respond(
+        self, result: ExecutionResult, media: str, label: str, started: float
+    ) -> Response:
+        """The result as GraphQL over HTTP answers it: 503 when the database was out of reach,
+        no `data` (and 400 with the GraphQL media type) when it failed before execution."""
         if result.errors and (lost := await _lost_database(result.errors)) is not None:
             return _database_unavailable(media, lost)
         body: dict[str, Any] = {}
