@@ -72,3 +72,12 @@ async def create(
 async def sealed_secret_count() -> int:
     """How many integrations, of every location, hold a sealed secret."""
     return await Integration.filter(sealed_secret__isnull=False).count()
+
+
+async def configured() -> list[tuple[UUID, Channel]]:
+    """`(location, channel)` of every integration, of every location, that holds a sealed
+    secret, in one statement."""
+    rows = await Integration.filter(sealed_secret__isnull=False).values_list(
+        "location_id", "channel"
+    )
+    return [(UUID(str(location_id)), Channel(str(channel))) for location_id, channel in rows]

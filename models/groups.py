@@ -37,6 +37,14 @@ async def ids_by_reference(location_id: UUID) -> dict[str, UUID]:
     return {normalise_reference(str(reference)): UUID(str(uid)) for reference, uid in rows}
 
 
+async def references(location_id: UUID) -> list[tuple[UUID, str]]:
+    """The location's groups as `(id, reference)`, which a sync matches its GoPOS and GoOrder
+    mirror against: one indexed read at the end of every sync and on each view of the
+    unmatched references."""
+    rows = await CustomerGroup.filter(location_id=location_id).values_list("id", "reference")
+    return [(group_id, reference) for group_id, reference in rows]
+
+
 async def get(location_id: UUID, group_id: UUID) -> entities.CustomerGroup | None:
     row = await CustomerGroup.get_or_none(id=group_id, location_id=location_id)
     return group_entity(row) if row else None

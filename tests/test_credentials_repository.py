@@ -107,3 +107,16 @@ async def test_sealed_secret_count_counts_rows_with_a_secret(location: UUID) -> 
     await create(location, GOORDER, None)
 
     assert await repository.sealed_secret_count() == before + 1
+
+
+async def test_configured_lists_the_integrations_that_hold_a_secret(location: UUID) -> None:
+    async with transaction() as db:
+        other = (await locations.create(db, "Other Bistro", "EUR", "Europe/Berlin")).id
+    await create(location, GOPOS, "sealed-1")
+    await create(location, GOORDER, None)
+    await create(other, GOORDER, "sealed-2")
+
+    found = [pair for pair in await repository.configured() if pair[0] in {location, other}]
+    assert sorted(found, key=str) == sorted(
+        [(location, Channel.GOPOS), (other, Channel.GOORDER)], key=str
+    )

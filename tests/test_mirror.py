@@ -37,7 +37,7 @@ from models.integrations import (
     PosGroupMirror,
     SyncRun,
 )
-from models.mirror import Mirrored
+from models.mirror import Mirrored, MirrorTable
 from settings import Settings
 from tests.builders import sql_statements
 from tests.migrations import run_script, scratch_database
@@ -276,8 +276,8 @@ async def test_mark_removed_keeps_the_row_and_counts_only_rows_not_yet_removed(
     location_id = await new_location()
     await mirror.upsert_pos_groups(location_id, [VIP, PLAIN], T0)
 
-    first = await mirror.mark_removed(PosGroupMirror, location_id, ["g-2", "missing"], T1)
-    again = await mirror.mark_removed(PosGroupMirror, location_id, ["g-2"], T2)
+    first = await mirror.mark_removed(MirrorTable.POS_GROUPS, location_id, ["g-2", "missing"], T1)
+    again = await mirror.mark_removed(MirrorTable.POS_GROUPS, location_id, ["g-2"], T2)
 
     assert (first, again) == (1, 0)
     groups, removed, _, _ = await mirror.existing_pos(location_id)
@@ -290,7 +290,7 @@ async def test_mark_removed_keeps_the_row_and_counts_only_rows_not_yet_removed(
 async def test_a_removed_row_upserted_again_is_back(database: Settings) -> None:
     location_id = await new_location()
     await mirror.upsert_pos_discounts(location_id, [TEN_PERCENT, FIVE_OFF], T0)
-    await mirror.mark_removed(PosDiscountMirror, location_id, ["d-1"], T1)
+    await mirror.mark_removed(MirrorTable.POS_DISCOUNTS, location_id, ["d-1"], T1)
 
     written = await mirror.upsert_pos_discounts(location_id, [TEN_PERCENT], T2)
 
@@ -307,7 +307,7 @@ async def test_promotions_are_removed_and_come_back(database: Settings) -> None:
     location_id = await new_location()
     await mirror.upsert_promotions(location_id, [SUMMER, HUGE], T0)
 
-    removed = await mirror.mark_removed(OrderPromotionMirror, location_id, ["p-1"], T1)
+    removed = await mirror.mark_removed(MirrorTable.PROMOTIONS, location_id, ["p-1"], T1)
     assert removed == 1
     assert await mirror.existing_promotions(location_id) == (
         {"p-1": SUMMER, "p-2": HUGE},
@@ -358,7 +358,7 @@ async def test_1200_rows_are_marked_removed_in_batches(database: Settings) -> No
     await mirror.upsert_pos_groups(location_id, fetched, T0)
 
     marked = await mirror.mark_removed(
-        PosGroupMirror, location_id, [g.external_id for g in fetched], T1
+        MirrorTable.POS_GROUPS, location_id, [g.external_id for g in fetched], T1
     )
 
     assert marked == 1200
@@ -371,7 +371,7 @@ async def test_a_second_identical_snapshot_writes_nothing(database: Settings) ->
     await mirror.upsert_pos_groups(location_id, fetched_groups, T0)
     await mirror.upsert_pos_discounts(location_id, fetched_discounts, T0)
     await mirror.upsert_promotions(location_id, [SUMMER, HUGE], T0)
-    await mirror.mark_removed(PosGroupMirror, location_id, ["g-0001"], T1)
+    await mirror.mark_removed(MirrorTable.POS_GROUPS, location_id, ["g-0001"], T1)
 
     groups, removed_groups, discounts, removed_discounts = await mirror.existing_pos(location_id)
     promotions, removed_promotions = await mirror.existing_promotions(location_id)
@@ -413,7 +413,7 @@ async def test_one_locations_mirror_is_not_anothers(database: Settings) -> None:
     await mirror.upsert_pos_groups(other_id, [PLAIN], T0)
     await mirror.upsert_promotions(location_id, [SUMMER], T0)
 
-    marked = await mirror.mark_removed(PosGroupMirror, other_id, ["g-1"], T1)
+    marked = await mirror.mark_removed(MirrorTable.POS_GROUPS, other_id, ["g-1"], T1)
 
     assert marked == 0
     assert await mirror.pos_groups(location_id) == [Mirrored(VIP, False)]
@@ -438,7 +438,7 @@ async def test_mirror_objects_are_what_the_connections_view_needs(database: Sett
     location_id = await new_location()
     await mirror.upsert_pos_groups(location_id, [PLAIN, VIP], T0)
     await mirror.upsert_promotions(location_id, [SUMMER, HUGE], T0)
-    await mirror.mark_removed(PosGroupMirror, location_id, ["g-2"], T1)
+    await mirror.mark_removed(MirrorTable.POS_GROUPS, location_id, ["g-2"], T1)
 
     assert await mirror.mirror_objects(location_id, Channel.GOPOS) == [
         MirrorObject("g-1", "Stały klient VIP", "VIP ", removed=False, active=True),

@@ -19,8 +19,10 @@ from domain.upstream import Channel
 from gateway.runtime import build_runtime
 from models import mirror
 from models.integrations import OrderPromotionMirror, PosDiscountMirror, PosGroupMirror, SyncRun
+from models.mirror import MirrorTable
 from services import sync
 from services.runtime import Runtime
+from services.sync import write as sync_write
 from settings import Settings, load_settings
 from tasks.jobs import check
 from tests.helpers import Api
@@ -171,12 +173,12 @@ async def test_rows_removed_past_the_retention_are_purged_in_bounded_batches(
     await mirror.upsert_pos_discounts(location_id, discounts, LONG_AGO)
     await mirror.upsert_promotions(location_id, promotions, LONG_AGO)
     old = [g.external_id for g in groups[:25]]
-    await mirror.mark_removed(PosGroupMirror, location_id, old, LONG_AGO)
-    await mirror.mark_removed(PosGroupMirror, location_id, ["g25", "g26"], LATER)
-    await mirror.mark_removed(PosDiscountMirror, location_id, ["d0", "d1", "d2"], LONG_AGO)
-    await mirror.mark_removed(OrderPromotionMirror, location_id, ["p0", "p1", "p2"], LONG_AGO)
-    monkeypatch.setattr(sync, "PURGE_BATCH", 10)
-    monkeypatch.setattr(sync, "PURGE_STATEMENTS", 2)
+    await mirror.mark_removed(MirrorTable.POS_GROUPS, location_id, old, LONG_AGO)
+    await mirror.mark_removed(MirrorTable.POS_GROUPS, location_id, ["g25", "g26"], LATER)
+    await mirror.mark_removed(MirrorTable.POS_DISCOUNTS, location_id, ["d0", "d1", "d2"], LONG_AGO)
+    await mirror.mark_removed(MirrorTable.PROMOTIONS, location_id, ["p0", "p1", "p2"], LONG_AGO)
+    monkeypatch.setattr(sync_write, "PURGE_BATCH", 10)
+    monkeypatch.setattr(sync_write, "PURGE_STATEMENTS", 2)
     at_now = replace(runtime, clock=lambda: NOW)
 
     # when the periodic check runs, and its purge twice more
@@ -214,7 +216,7 @@ async def test_the_purge_skips_a_row_a_sync_holds_instead_of_waiting(
     location_id = UUID(api.location_id)
     groups = [MirrorPosGroup(f"h{n}", f"H {n}", None, None, ()) for n in range(2)]
     await mirror.upsert_pos_groups(location_id, groups, LONG_AGO)
-    await mirror.mark_removed(PosGroupMirror, location_id, ["h0", "h1"], LONG_AGO)
+    await mirror.mark_removed(MirrorTable.POS_GROUPS, location_id, ["h0", "h1"], LONG_AGO)
     holder = await asyncpg.connect(database.database_url)
     try:
         transaction = holder.transaction()

@@ -30,7 +30,8 @@ from domain.sync import (
 from domain.upstream import Channel
 from models import mirror
 from models.entities import Location
-from models.integrations import OrderPromotionMirror, PosGroupMirror, SyncRun
+from models.integrations import SyncRun
+from models.mirror import MirrorTable
 from services import checkout, customers, sync
 from services.checkout import CheckoutRequest
 from services.offers import LocationOffers
@@ -113,8 +114,8 @@ async def random_mirror(location_id: UUID, seed: int) -> tuple[list[MirrorObject
     gone_promotions = [p.external_id for p in promotions if rng.random() < 0.3] + ["p401"]
     gone_groups = [g for g in gone_groups if g != "g400"]
     gone_promotions = [p for p in gone_promotions if p != "p400"]
-    await mirror.mark_removed(PosGroupMirror, location_id, gone_groups, AT)
-    await mirror.mark_removed(OrderPromotionMirror, location_id, gone_promotions, AT)
+    await mirror.mark_removed(MirrorTable.POS_GROUPS, location_id, gone_groups, AT)
+    await mirror.mark_removed(MirrorTable.PROMOTIONS, location_id, gone_promotions, AT)
     removed_groups, removed_promotions = set(gone_groups), set(gone_promotions)
     return (
         [
@@ -284,7 +285,7 @@ async def test_the_back_office_reads_the_mirror_once_per_sync_version(
         MirrorPosGroup("3", "Obcy", "obcy", None, ()),
     ]
     await mirror.upsert_pos_groups(location_id, rows, AT)
-    await mirror.mark_removed(PosGroupMirror, location_id, ["2"], AT)
+    await mirror.mark_removed(MirrorTable.POS_GROUPS, location_id, ["2"], AT)
     await synced(location_id)
     first = await api.data(READ)
 

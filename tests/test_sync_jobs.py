@@ -17,7 +17,7 @@ import pytest
 from domain.jobs import JobPolicy
 from domain.upstream import Channel
 from gateway.runtime import with_dispatcher
-from models import mirror
+from models import groups, mirror
 from models.integrations import PosDiscountMirror, PosGroupMirror, SyncRun
 from services import sync
 from services.lifecycle import resume_silent
@@ -160,7 +160,7 @@ async def test_a_run_taken_over_after_writing_keeps_the_count_of_what_it_wrote(
         shop.runtime, jobs=JobPolicy(heartbeat_seconds=60, stale_after_seconds=120)
     )
     stalled, release = asyncio.Event(), asyncio.Event()
-    real = sync._group_references
+    real = groups.references
     calls = 0
 
     async def stalling(location_id: UUID) -> list[tuple[UUID, str]]:
@@ -171,7 +171,7 @@ async def test_a_run_taken_over_after_writing_keeps_the_count_of_what_it_wrote(
             await release.wait()
         return await real(location_id)
 
-    monkeypatch.setattr(sync, "_group_references", stalling)
+    monkeypatch.setattr(groups, "references", stalling)
     run_id = await queued_run(shop, slow_beats)
     first = asyncio.create_task(sync.run_sync(slow_beats, run_id))
     await stalled.wait()

@@ -28,7 +28,7 @@ from models.mirror.reads import (
     promotions,
     promotions_by_id,
 )
-from models.mirror.rows import BATCH_ROWS, SUCCEEDED, Mirrored, MirrorModel
+from models.mirror.rows import BATCH_ROWS, SUCCEEDED, Mirrored, MirrorModel, MirrorTable
 from models.mirror.writes import (
     bump_sync_version,
     mark_removed,
@@ -43,6 +43,7 @@ __all__ = [
     "SUCCEEDED",
     "Matched",
     "MirrorModel",
+    "MirrorTable",
     "Mirrored",
     "bump_sync_version",
     "delete_rows",

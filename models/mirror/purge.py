@@ -14,15 +14,15 @@ from uuid import UUID
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models import sql
-from models.mirror.rows import MirrorModel, batches, utc
+from models.mirror.rows import MirrorTable, batches, utc
 
 
 async def removed_rows(
-    model: MirrorModel, location_id: UUID, db: BaseDBAsyncClient | None = None
+    table: MirrorTable, location_id: UUID, db: BaseDBAsyncClient | None = None
 ) -> list[tuple[datetime, str]]:
     """`(updated_at, external_id)` of the location's rows marked removed in one mirror table."""
     rows = (
-        await model.filter(location_id=location_id, removed=True)
+        await table.model.filter(location_id=location_id, removed=True)
         .using_db(db)
         .values_list("updated_at", "external_id")
     )
@@ -30,7 +30,7 @@ async def removed_rows(
 
 
 async def delete_rows(
-    model: MirrorModel,
+    table: MirrorTable,
     location_id: UUID,
     external_ids: Sequence[str],
     db: BaseDBAsyncClient | None = None,
@@ -40,7 +40,9 @@ async def delete_rows(
     deleted = 0
     for batch in batches(external_ids):
         deleted += await (
-            model.filter(location_id=location_id, external_id__in=list(batch)).using_db(db).delete()
+            table.model.filter(location_id=location_id, external_id__in=list(batch))
+            .using_db(db)
+            .delete()
         )
     return deleted
 
@@ -61,10 +63,10 @@ def purge_statement(d: sql.Dialect, table: str) -> str:
     )
 
 
-async def purge_removed(model: MirrorModel, before: datetime, batch: int) -> list[UUID]:
+async def purge_removed(table: MirrorTable, before: datetime, batch: int) -> list[UUID]:
     """Delete up to `batch` rows of one mirror table marked removed before `before`, the
     oldest first (the (removed, updated_at) index); returns the location of each row deleted.
     On PostgreSQL a row that a sync holds is skipped, never waited for."""
-    statement = purge_statement(sql.dialect(), model._meta.db_table)
+    statement = purge_statement(sql.dialect(), table.value)
     rows = await sql.fetch(sql.pool(), statement, [utc(before), batch])
     return [UUID(str(dict(row)["location_id"])) for row in rows]

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Generic, TypeVar
 
 from domain.references import normalise_reference
@@ -20,6 +21,26 @@ SUCCEEDED = "SUCCEEDED"  # the job status of a finished sync run
 
 MirrorModel = type[PosGroupMirror] | type[PosDiscountMirror] | type[OrderPromotionMirror]
 T = TypeVar("T")
+
+
+class MirrorTable(Enum):
+    """One of the mirror's tables, as a sync names what it writes, marks removed or deletes:
+    the services never hold the Tortoise model behind it (its value is the table's name)."""
+
+    POS_GROUPS = "pos_customer_groups"
+    POS_DISCOUNTS = "pos_discounts"
+    PROMOTIONS = "order_promotions"
+
+    @property
+    def model(self) -> MirrorModel:
+        return _MODELS[self]
+
+
+_MODELS: dict[MirrorTable, MirrorModel] = {
+    MirrorTable.POS_GROUPS: PosGroupMirror,
+    MirrorTable.POS_DISCOUNTS: PosDiscountMirror,
+    MirrorTable.PROMOTIONS: OrderPromotionMirror,
+}
 
 
 @dataclass(frozen=True, slots=True)

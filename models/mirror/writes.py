@@ -18,7 +18,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from domain.sync import MirrorDiscount, MirrorPosGroup, MirrorPromotion
 from models import sql
 from models.entities import Location
-from models.mirror.rows import MirrorModel, batches, reference_key, utc
+from models.mirror.rows import MirrorTable, batches, reference_key, utc
 
 _KEYS = ("location_id", "external_id")
 
@@ -213,7 +213,7 @@ async def upsert_promotions(
 
 
 async def mark_removed(
-    model: MirrorModel,
+    table: MirrorTable,
     location_id: UUID,
     external_ids: Sequence[str],
     now: datetime,
@@ -225,7 +225,7 @@ async def mark_removed(
     marked = 0
     for batch in batches(external_ids):
         marked += await (
-            model.filter(location_id=location_id, external_id__in=list(batch), removed=False)
+            table.model.filter(location_id=location_id, external_id__in=list(batch), removed=False)
             .using_db(db)
             .update(removed=True, updated_at=at)
         )
