@@ -24,9 +24,9 @@ from domain.access import Principal
 from domain.credits import ParsedCredit
 from domain.errors import not_found
 from domain.ids import parse_id
-from domain.inputs import CreditRequest
 from domain.jobs import JobStatus
 from domain.ledger import CreditOperation, EntrySource
+from domain.requests import CreditRequest
 from domain.schedule import (
     Recurrence,
     RecurrenceUnit,

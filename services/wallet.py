@@ -29,7 +29,6 @@ from domain.access import Principal
 from domain.credits import CustomerSelection, ParsedCredit, parse_credit
 from domain.errors import ErrorCode, Validator, fail
 from domain.ids import parse_id
-from domain.inputs import CreditRequest
 from domain.jobs import JobStatus
 from domain.ledger import CreditOperation, EntrySource
 from domain.money import to_decimal
@@ -40,6 +39,7 @@ from domain.paging import (
     page_size_problem,
     parse_newest_first_key,
 )
+from domain.requests import CreditRequest
 from domain.schedule import local_today
 from models.customers import filtered_customers, id_chunks
 from models.db import IntegrityError, transaction

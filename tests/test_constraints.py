@@ -257,8 +257,7 @@ _MIGRATE_FROM_0001 = """
 import asyncio, json, sys
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
-from models.config import tortoise_config
-from settings import Settings
+from models.config import DatabaseConfig, tortoise_config
 
 L = "00000000-0000-7000-8000-00000000000a"
 A = "00000000-0000-7000-8000-0000000000a1"
@@ -301,7 +300,7 @@ SETUP = [
 
 
 async def main(url):
-    config = tortoise_config(Settings(database_url=url))
+    config = tortoise_config(DatabaseConfig(url=url))
     await migrate(config=config, target="models.0001_initial")
     await Tortoise.init(config=config)
     for sql in SETUP:

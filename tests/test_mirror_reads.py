@@ -14,8 +14,8 @@ from uuid import UUID
 
 import pytest
 
-from domain.inputs import CardInput, CustomerInput
-from domain.pricing import BillInput, LineInput, SalesChannel
+from domain.bill import BillInput, LineInput, SalesChannel
+from domain.requests import CardInput, CustomerInput
 from domain.sync import (
     ConnectionStatus,
     DiscountType,
