@@ -16,10 +16,10 @@ import pytest
 from tortoise import Tortoise, connections
 from tortoise.migrations.autodetector import MigrationAutodetector
 
+from domain.links import MirrorObject
 from domain.sync import (
     DiscountType,
     MirrorDiscount,
-    MirrorObject,
     MirrorPosGroup,
     MirrorPromotion,
     PromotionType,
