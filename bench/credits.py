@@ -41,11 +41,10 @@ from uuid import UUID, uuid4
 import asyncpg  # type: ignore[import-untyped]
 
 from domain.access import Principal, Role
-from domain.inputs import CreditRequest, CustomerFilter, Target
-from gateway.runtime import build_runtime, close_runtime
-from models.db import close_database, migrate_database, open_database
-from models.ids import new_id
+from domain.requests import CreditRequest, CustomerFilter, Target
+from gateway.runtime import build_runtime, close_runtime, migrate, start_database, stop_database
 from services import wallet
+from services.seeding import new_id
 from settings import Settings
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/gocrm_bench"
@@ -292,12 +291,12 @@ async def main(
     if chunk_size is not None:
         settings = replace(settings, job_chunk_size=chunk_size)
     await recreate_database(url)
-    await migrate_database(settings)
+    await migrate(settings)
     conn = await connect(asyncpg_dsn(url))
     try:
         print(f"seeding {customers:,} customers …", file=sys.stderr, flush=True)
         seeded = await seed(conn, customers)
-        await open_database(settings)
+        await start_database(settings)
         baseline: list[float] = []
         service: list[float] = []
         try:
@@ -312,7 +311,7 @@ async def main(
                     flush=True,
                 )
         finally:
-            await close_database()
+            await stop_database()
         bad = await mismatches(conn, 2 * rounds)
     finally:
         await conn.close()

@@ -24,21 +24,17 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from uuid import UUID
 
 import httpx
 
 from gateway.app import create_app
-from models.db import close_database, migrate_database, open_database
-from models.entities import Customer, CustomerGroup, GroupMembership
-from models.wallet import CreditSchedule
+from gateway.runtime import migrate, start_database, stop_database
 from services import access, schedules
+from services.seeding import overdue_schedule, seed_customers
 from settings import Settings
 from tasks.inprocess import InProcessDispatcher
 
-SEED_BATCH = 5_000
 VIEWER = "{ viewer { location { id } } }"
 CREDIT_ALL = """
 mutation {
@@ -47,42 +43,6 @@ mutation {
     errors { code field message }
   }
 }"""
-
-
-async def _seed(location_id: UUID, customers: int) -> None:
-    for start in range(0, customers, SEED_BATCH):
-        batch = range(start, min(customers, start + SEED_BATCH))
-        await Customer.bulk_create(
-            [
-                Customer(location_id=location_id, first_name=f"C{i}", search_text=f"c{i}")
-                for i in batch
-            ]
-        )
-
-
-async def _overdue_schedule(location_id: UUID, members: int, periods: int) -> UUID:
-    """A daily ADD 0.01 to a group of `members` customers with `periods` periods due."""
-    group = await CustomerGroup.create(location_id=location_id, name="Bench", reference="bench")
-    ids = await Customer.filter(location_id=location_id).limit(members).values_list("id", flat=True)
-    await GroupMembership.bulk_create(
-        [GroupMembership(group_id=group.id, customer_id=c) for c in ids], batch_size=SEED_BATCH
-    )
-    start = (datetime.now(UTC) - timedelta(days=periods - 1)).date()
-    row = await CreditSchedule.create(
-        location_id=location_id,
-        operation="ADD",
-        amount=1,
-        every=1,
-        unit="DAY",
-        start_date=start,
-        target="GROUPS",
-        group_ids=[str(group.id)],
-        next_run_on=start,
-    )
-    # Created with its start date, then nothing ticked until now.
-    created = datetime.combine(start, datetime.min.time(), UTC) - timedelta(days=1)
-    await CreditSchedule.filter(id=row.id).update(created_at=created)
-    return row.id
 
 
 async def _viewer(client: httpx.AsyncClient, headers: dict[str, str]) -> float:
@@ -129,11 +89,11 @@ async def main(customers: int, members: int, periods: int, interval: float, roun
             rate_limit_pos=None,
             rate_limit_admin=None,
         )
-        await migrate_database(settings)
-        await open_database(settings)
+        await migrate(settings)
+        await start_database(settings)
         try:
             location, secret = await access.create_location("Bench")
-            await _seed(location.id, customers)
+            await seed_customers(location.id, customers)
             app = create_app(settings, manage_database=False)
             dispatcher: InProcessDispatcher = app.state.dispatcher
             headers = {"Authorization": f"Bearer {secret}"}
@@ -153,7 +113,7 @@ async def main(customers: int, members: int, periods: int, interval: float, roun
                 bulk, bulk_took = await _while_busy(
                     client, headers, dispatcher, interval, credit_all
                 )
-                schedule_id = await _overdue_schedule(location.id, members, periods)
+                schedule_id = await overdue_schedule(location.id, members, periods)
 
                 async def tick() -> None:
                     await schedules.queue_due_runs(app.state.runtime, schedule_id=schedule_id)
@@ -163,7 +123,7 @@ async def main(customers: int, members: int, periods: int, interval: float, roun
                 )
             await dispatcher.close()
         finally:
-            await close_database()
+            await stop_database()
     print(f"SQLite, jobs in-process; {{ viewer }} every {interval * 1000:.0f} ms")
     print(_summary("idle", idle))
     print(_summary("bulk", bulk) + f"  ({customers:,} customers: {bulk_took:.2f} s)")

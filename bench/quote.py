@@ -50,10 +50,8 @@ from bench.read import (
     targets,
 )
 from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup
-from models import mirror
-from models.db import close_database, migrate_database, open_database
-from models.ids import new_id
-from models.integrations import SyncRun
+from gateway.runtime import migrate, start_database, stop_database
+from services.seeding import new_id, synced_pos_mirror
 from settings import Settings
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/gocrm_bench_quote"
@@ -78,16 +76,11 @@ class Quoted:
 async def mirror_group(location_id: UUID, reference: str) -> None:
     """A GoPOS group with the reference of a CRM group and one 10% discount, as synced."""
     now = datetime.now(UTC)
-    await mirror.upsert_pos_discounts(
+    await synced_pos_mirror(
         location_id,
         [MirrorDiscount("3", "10% stały klient", DiscountType.PERCENT, 1000, True)],
+        [MirrorPosGroup("17", "Stały klient", reference, 5000, ("3",))],
         now,
-    )
-    await mirror.upsert_pos_groups(
-        location_id, [MirrorPosGroup("17", "Stały klient", reference, 5000, ("3",))], now
-    )
-    await SyncRun.create(
-        location_id=location_id, channel="GOPOS", status="SUCCEEDED", finished_at=now, attempts=1
     )
 
 
@@ -167,7 +160,7 @@ async def main(args: argparse.Namespace) -> int:
     settings = Settings(database_url=url)
     results: list[Measured] = []
     try:
-        await migrate_database(settings)
+        await migrate(settings)
         conn = await connect(asyncpg_dsn(url))
         try:
             print(f"seeding {args.customers:,} customers …", file=sys.stderr, flush=True)
@@ -181,11 +174,11 @@ async def main(args: argparse.Namespace) -> int:
             quoted = Quoted(await pos_key(conn, location_id), seeded.customers)
         finally:
             await conn.close()
-        await open_database(settings)
+        await start_database(settings)
         try:
             await mirror_group(location_id, reference)
         finally:
-            await close_database()
+            await stop_database()
         baseline = [
             t
             for t in _baselines()

@@ -63,8 +63,8 @@ from strawberry.asgi import GraphQL
 from strawberry.extensions import ParserCache, ValidationCache
 
 from bench.credits import Connection, asyncpg_dsn, connect, drop_database, recreate_database
-from models.db import migrate_database
-from models.ids import new_id
+from gateway.runtime import migrate
+from services.seeding import new_id
 from settings import Settings
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/gocrm_bench_read"
@@ -507,7 +507,7 @@ async def main(args: argparse.Namespace) -> int:
     load_before = os.getloadavg()[0]
     await recreate_database(url)
     try:
-        await migrate_database(Settings(database_url=url))
+        await migrate(Settings(database_url=url))
         conn = await connect(asyncpg_dsn(url))
         try:
             print(f"seeding {args.customers:,} customers …", file=sys.stderr, flush=True)

@@ -78,8 +78,8 @@ from bench.quote import mirror_group, pos_key
 from bench.read import ROOT, _free_port, _request, _wait_for_port, card_code, seed
 from bench.soak_checks import Check, check_all, open_connection
 from bench.sync import start_simulator
-from models.db import close_database, migrate_database, open_database
-from models.ids import new_id
+from gateway.runtime import migrate, start_database, stop_database
+from services.seeding import new_id
 from settings import Settings
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/gocrm_bench_soak"
@@ -159,7 +159,7 @@ async def prepare(url: str, customers: int) -> Soaked:
     """Migrate and seed; the balances `bench.read.seed` gives are written as entries too."""
     settings = Settings(database_url=url)
     await recreate_database(url)
-    await migrate_database(settings)
+    await migrate(settings)
     conn = await connect(asyncpg_dsn(url))
     try:
         seeded = await seed(conn, customers)
@@ -185,11 +185,11 @@ async def prepare(url: str, customers: int) -> Soaked:
         }
     finally:
         await db.close()
-    await open_database(settings)
+    await start_database(settings)
     try:
         await mirror_group(location_id, "staly-klient")
     finally:
-        await close_database()
+        await stop_database()
     return Soaked(location_id, seeded.api_key, till, store, ids, groups)
 
 

@@ -40,11 +40,10 @@ from adapters.gopos.schemas import PAGE_SIZE
 from bench.credits import drop_database, recreate_database
 from domain.integrations import IntegrationRequest
 from domain.upstream import Channel, GoposCredentials
-from gateway.runtime import build_runtime, close_runtime
-from models.db import close_database, migrate_database, open_database
-from models.integrations import PosDiscountMirror, PosGroupMirror
+from gateway.runtime import build_runtime, close_runtime, migrate, start_database, stop_database
 from services import access, integrations, sync
 from services.runtime import Runtime
+from services.seeding import empty_pos_mirror
 from settings import Settings
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/gocrm_bench_sync"
@@ -169,8 +168,8 @@ async def main(args: argparse.Namespace) -> int:
         port = _free_port()
         server = start_simulator(path, port, args.server_core)
         await recreate_database(args.database_url)
-        await migrate_database(settings)
-        await open_database(settings)
+        await migrate(settings)
+        await start_database(settings)
         runtime = build_runtime(settings, Recorder())
         try:
             location, _ = await access.create_location("Bench sync")
@@ -190,7 +189,7 @@ async def main(args: argparse.Namespace) -> int:
             fetches: list[float] = []
             for round_no in range(1, args.rounds + 1):
                 if round_no > 1:  # an empty mirror again, so that every round writes it all
-                    await _empty_mirror(location.id)
+                    await empty_pos_mirror(location.id)
                 first.append(await timed_sync(runtime, location.id))
                 again.append(await timed_sync(runtime, location.id))
                 fetches.append(await timed_fetch(runtime, location.id))
@@ -202,18 +201,13 @@ async def main(args: argparse.Namespace) -> int:
                 )
         finally:
             await close_runtime(runtime)
-            await close_database()
+            await stop_database()
             server.terminate()
             server.wait(timeout=10)
             if not args.keep:
                 await drop_database(args.database_url)
     report(args, first, again, fetches)
     return 0
-
-
-async def _empty_mirror(location_id: UUID) -> None:
-    await PosGroupMirror.filter(location_id=location_id).delete()
-    await PosDiscountMirror.filter(location_id=location_id).delete()
 
 
 def report(

@@ -62,10 +62,8 @@ from bench.read import (
     start_server,
 )
 from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup
-from models import mirror
-from models.db import close_database, migrate_database, open_database
-from models.ids import new_id
-from models.integrations import SyncRun
+from gateway.runtime import migrate, start_database, stop_database
+from services.seeding import new_id, synced_pos_mirror
 from settings import Settings
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/gocrm_bench_tenants"
@@ -159,11 +157,7 @@ async def mirror_b(location_id: UUID) -> None:
         )
         for g in fixture["groups"]
     ]
-    await mirror.upsert_pos_discounts(location_id, discounts, now)
-    await mirror.upsert_pos_groups(location_id, groups, now)
-    await SyncRun.create(
-        location_id=location_id, channel="GOPOS", status="SUCCEEDED", finished_at=now, attempts=1
-    )
+    await synced_pos_mirror(location_id, discounts, groups, now)
 
 
 def spawn(
@@ -316,7 +310,7 @@ async def main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryFile() as log:
         started: list[subprocess.Popen[bytes]] = []
         try:
-            await migrate_database(settings)
+            await migrate(settings)
             conn = await connect(asyncpg_dsn(url))
             try:
                 print(f"seeding {args.customers:,} customers …", file=sys.stderr, flush=True)
@@ -328,12 +322,12 @@ async def main(args: argparse.Namespace) -> int:
                 b_location, b_key = await seed_b(conn)
             finally:
                 await conn.close()
-            await open_database(settings)
+            await start_database(settings)
             try:
                 await mirror_group(location_id, "staly-klient")
                 await mirror_b(b_location)
             finally:
-                await close_database()
+                await stop_database()
             env = {
                 "DATABASE_URL": url,
                 "REDIS_URL": args.redis_url,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
-from domain.pricing import SalesChannel
+from domain.bill import SalesChannel
 
 # The most keys `apiKeys` lists: a location has a handful (one per till, kiosk and back office).
 MAX_LISTED_API_KEYS = 500

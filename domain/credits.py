@@ -26,9 +26,9 @@ from domain.contacts import clean_text, search_problem
 from domain.errors import DomainError, ErrorCode, UserError
 from domain.idempotency import parse_idempotency_key
 from domain.ids import parse_id
-from domain.inputs import CreditRequest, CustomerFilter, Target
 from domain.ledger import CreditOperation, amount_problem
 from domain.money import to_minor
+from domain.requests import CreditRequest, CustomerFilter, Target
 from domain.schedule import Recurrence, recurrence_problems
 from domain.text import text_problem
 

@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 from uuid import UUID
 
 from domain.access import Role
-from domain.pricing import SalesChannel
+from domain.bill import SalesChannel
 
 T = TypeVar("T")
 

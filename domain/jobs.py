@@ -15,7 +15,7 @@ which makes the pause between attempts at least `stale_after_seconds`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 
 
@@ -44,9 +44,6 @@ class JobPolicy:
     @property
     def stale_after(self) -> timedelta:
         return timedelta(seconds=self.stale_after_seconds)
-
-    def is_stale(self, last_sign_of_life: datetime, now: datetime) -> bool:
-        return last_sign_of_life < now - self.stale_after
 
 
 def attempt_failed(attempt: int, max_attempts: int) -> str:

@@ -54,21 +54,6 @@ class EntrySource(StrEnum):
     CHECKOUT = "CHECKOUT"
 
 
-def delta_for(operation: CreditOperation, amount: int, balance: int) -> int:
-    """The signed change that `operation` with `amount` makes to `balance`."""
-    if amount < 0:
-        raise ValueError(f"amount must not be negative, got {amount}")
-    if balance < 0:
-        raise ValueError(f"balance must not be negative, got {balance}")
-    match operation:
-        case CreditOperation.ADD:
-            return amount
-        case CreditOperation.REDUCE:
-            return -min(amount, balance)
-        case CreditOperation.SET:
-            return amount - balance
-
-
 def netted(amount: int, owed: int) -> int:
     """What an incoming credit of `amount` pays off of `owed` before it becomes spendable."""
     if amount < 0 or owed < 0:

@@ -3,7 +3,7 @@
 Amounts are integer minor units everywhere inside the gateway; the API speaks exact decimal
 strings. How many minor units a major unit has depends on the currency (ISO 4217: JPY 0,
 PLN 2, KWD 3 decimal places); callers pass that number. Rounding is half-up to the minor unit,
-in this one function.
+in this one function (`half_up`), in integers, so that no decimal context can round first.
 
 Decimals from clients are read digit by digit (`Decimal.as_tuple`), never scaled by arithmetic
 first: `Decimal("1e999999999")` is a valid Decimal whose scaling would overflow, and arithmetic
@@ -12,9 +12,8 @@ under the default context silently rounds past 28 digits.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-BASIS_POINTS_PER_PERCENT = 100
 PERCENT_PLACES = 2
 # 10 million in major units, whatever the currency: far beyond any wallet or bill, far below
 # any integer limit (10**10 minor units with 3 decimal places).
@@ -71,9 +70,15 @@ def to_decimal(minor: int, minor_units: int) -> Decimal:
     return Decimal(minor).scaleb(-minor_units)
 
 
-def round_half_up(value: Decimal) -> int:
-    """Round a (possibly fractional) amount of minor units to a whole minor unit, half up."""
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+def money_text(minor: int, minor_units: int) -> str:
+    """Minor units as a message writes them ("50.00" for PLN 5000)."""
+    return str(to_decimal(minor, minor_units))
+
+
+def half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half-up, exactly, for a numerator ≥ 0 and a positive
+    denominator: the one rounding rule of the gateway (a line's subtotal, a percentage off)."""
+    return (2 * numerator + denominator) // (2 * denominator)
 
 
 def percent_to_basis_points(percent: Decimal) -> int | None:

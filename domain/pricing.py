@@ -1,15 +1,15 @@
 """Checkout pricing: what a bill costs a customer, as a pure function of plain data.
 
-`parse_bill` (or `parse_lines` alone) turns what a till sent into a `Bill` once, naming every
-problem with its field path (``input.lines.3.quantity``). `price` then computes the `Quote` from
+A `Bill` comes parsed and valid from `domain.bill`. `price` computes the `Quote` from
 the bill and a `PricingContext` that the caller has already read: the customer's wallet balance,
 today's discount usage and the synced GoPOS groups or GoOrder promotions linked to the
 customer's groups. Nothing here reads a database or a clock.
 
 Rules, in the order they apply:
 
-- A line's subtotal is quantity × unit price, rounded half-up to the minor unit; the bill's
-  subtotal is the sum of the lines' and may not pass `domain.money.max_amount_minor`.
+- A line's subtotal is quantity × unit price, rounded half-up to the minor unit
+  (`domain.bill`); the bill's subtotal is the sum of the lines' and may not pass
+  `domain.money.max_amount_minor`.
 - One group discount at most (they do not stack): the one worth most to the customer among the
   enabled discounts of the linked GoPOS groups (POS, KIOSK) or the active linked GoOrder
   promotions at or above their minimum basket (ONLINE). A percentage is taken of the bill's
@@ -31,25 +31,48 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from enum import StrEnum
 
-from domain.contacts import clean_text
-from domain.errors import ErrorCode, Validator, fail
-from domain.money import decimal_places, max_amount_minor, to_decimal, to_minor
+# The bill's names are re-exported: callers price what they parse, from one import.
+from domain.bill import (
+    MAX_LINES,
+    QUANTITY_PLACES,
+    Bill,
+    BillInput,
+    Line,
+    LineInput,
+    SalesChannel,
+    parse_bill,
+    subtotal_problem,
+)
+from domain.errors import ErrorCode, fail
+from domain.money import half_up, money_text
 from domain.sync import DiscountType, MirrorDiscount, MirrorPromotion, PromotionType
-from domain.text import text_problem
 
-MIN_LINES = 1
-MAX_LINES = 250
-QUANTITY_PLACES = 3
-QUANTITY_SCALE = 10**QUANTITY_PLACES
-MAX_QUANTITY = 100_000
-MAX_PRODUCT_ID_LENGTH = 100
-MAX_LINE_NAME_LENGTH = 200
-MAX_CATEGORY_ID_LENGTH = 100
-MAX_EXCLUDED_IDS = 50
-MAX_DISCOUNT_ID_LENGTH = 200
+__all__ = [
+    "MAX_LINES",
+    "QUANTITY_PLACES",
+    "AppliedDiscount",
+    "Bill",
+    "BillInput",
+    "CreditsSummary",
+    "CustomerPricing",
+    "DailyLimitSummary",
+    "DiscountKind",
+    "Line",
+    "LineInput",
+    "PosGroupOffer",
+    "PricingContext",
+    "PromotionOffer",
+    "Quote",
+    "QuoteLine",
+    "SalesChannel",
+    "allocate",
+    "cashback",
+    "parse_bill",
+    "price",
+]
+
 BASIS_POINTS_WHOLE = 10_000
 
 CREDITS_ID = "credits"
@@ -58,194 +81,10 @@ POS_DISCOUNT_PREFIX = "pos-discount:"
 PROMOTION_PREFIX = "promotion:"
 
 
-class SalesChannel(StrEnum):
-    POS = "POS"
-    ONLINE = "ONLINE"
-    KIOSK = "KIOSK"
-
-
 class DiscountKind(StrEnum):
     GROUP_DISCOUNT = "GROUP_DISCOUNT"
     PROMOTION = "PROMOTION"
     PROMOTIONAL_CREDITS = "PROMOTIONAL_CREDITS"
-
-
-# ----------------------------------------------------------------------------- input
-
-
-@dataclass(frozen=True, slots=True)
-class LineInput:
-    """A bill line as the till sent it."""
-
-    product_id: str
-    quantity: Decimal
-    unit_price: Decimal
-    name: str | None = None
-    category_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BillInput:
-    """A quote request as the till sent it, without the customer (the service resolves that)."""
-
-    channel: SalesChannel
-    lines: Sequence[LineInput]
-    use_credits: bool = True
-    max_credits: Decimal | None = None
-    excluded_discount_ids: Sequence[str] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    product_id: str
-    name: str | None
-    category_id: str | None
-    quantity: int  # thousandths
-    unit_price: int  # minor units
-
-    @property
-    def subtotal(self) -> int:
-        return _half_up(self.quantity * self.unit_price, QUANTITY_SCALE)
-
-
-@dataclass(frozen=True, slots=True)
-class Bill:
-    channel: SalesChannel
-    lines: tuple[Line, ...]
-    use_credits: bool = True
-    max_credits: int | None = None  # minor units; None: as much as fits
-    excluded_ids: frozenset[str] = frozenset()
-
-
-def parse_lines(raw_lines: Sequence[LineInput], minor_units: int) -> tuple[Line, ...]:
-    """The bill lines, valid; raises `DomainError` naming every problem (``input.lines…``)."""
-    checks = Validator()
-    lines = _lines(checks, raw_lines, minor_units)
-    checks.check()
-    return lines
-
-
-def parse_bill(raw: BillInput, minor_units: int) -> Bill:
-    """The whole bill, valid; raises `DomainError` naming every problem (``input.…``)."""
-    checks = Validator()
-    lines = _lines(checks, raw.lines, minor_units)
-    max_credits = None
-    if raw.max_credits is not None:
-        max_credits = _money(
-            checks, "input.maxCredits", "Credits to use", raw.max_credits, minor_units
-        )
-    excluded = _excluded_ids(checks, raw.excluded_discount_ids)
-    checks.check()
-    return Bill(raw.channel, lines, raw.use_credits, max_credits, excluded)
-
-
-def _lines(checks: Validator, raw_lines: Sequence[LineInput], minor_units: int) -> tuple[Line, ...]:
-    count = len(raw_lines)
-    if count < MIN_LINES:
-        checks.add(ErrorCode.INVALID, "input.lines", f"A bill needs at least {MIN_LINES} line.")
-        return ()
-    if count > MAX_LINES:
-        checks.add(ErrorCode.INVALID, "input.lines", f"A bill has at most {MAX_LINES} lines.")
-        return ()
-    before = len(checks.errors)
-    lines = tuple(
-        _line(checks, f"input.lines.{index}", raw, minor_units)
-        for index, raw in enumerate(raw_lines)
-    )
-    if len(checks.errors) == before and (
-        problem := _subtotal_problem(sum(line.subtotal for line in lines), minor_units)
-    ):
-        checks.add(ErrorCode.INVALID, "input.lines", problem)
-    return lines
-
-
-def _line(checks: Validator, path: str, raw: LineInput, minor_units: int) -> Line:
-    product_id = raw.product_id.strip()
-    if not product_id:
-        checks.add(ErrorCode.INVALID, f"{path}.productId", "Product id must not be empty.")
-    elif problem := text_problem(product_id, MAX_PRODUCT_ID_LENGTH):
-        checks.add(ErrorCode.INVALID, f"{path}.productId", problem)
-    name = _optional_text(checks, f"{path}.name", raw.name, MAX_LINE_NAME_LENGTH)
-    category = _optional_text(checks, f"{path}.categoryId", raw.category_id, MAX_CATEGORY_ID_LENGTH)
-    quantity = _quantity(checks, f"{path}.quantity", raw.quantity)
-    unit_price = _money(checks, f"{path}.unitPrice", "Unit price", raw.unit_price, minor_units)
-    return Line(product_id, name, category, quantity, unit_price)
-
-
-def _optional_text(checks: Validator, path: str, raw: str | None, limit: int) -> str | None:
-    value = clean_text(raw)
-    if value is not None and (problem := text_problem(value, limit)):
-        checks.add(ErrorCode.INVALID, path, problem)
-    return value
-
-
-def _quantity(checks: Validator, path: str, raw: Decimal) -> int:
-    """Thousandths of a unit; 0 when invalid (a problem is added then)."""
-    places = decimal_places(raw)
-    if places is None:
-        problem = "Quantity is not a number."
-    elif places > QUANTITY_PLACES:
-        problem = f"At most {QUANTITY_PLACES} decimal places."
-    elif raw.is_zero() or raw.is_signed():
-        problem = "Quantity must be greater than 0."
-    elif (value := to_minor(raw, QUANTITY_PLACES)) is None or value > MAX_QUANTITY * QUANTITY_SCALE:
-        problem = f"Quantity must be at most {MAX_QUANTITY}."
-    else:
-        return value
-    checks.add(ErrorCode.INVALID, path, problem)
-    return 0
-
-
-def _money(checks: Validator, path: str, what: str, raw: Decimal, minor_units: int) -> int:
-    """Minor units of an amount that may be zero; 0 when invalid (a problem is added then)."""
-    places = decimal_places(raw)
-    maximum = max_amount_minor(minor_units)
-    if places is None:
-        problem = f"{what} is not a number."
-    elif places > minor_units:
-        problem = _places_problem(what, minor_units)
-    elif raw.is_signed() and not raw.is_zero():
-        problem = f"{what} must not be negative."
-    elif (value := to_minor(raw, minor_units)) is None or value > maximum:
-        problem = f"{what} must be at most {_format(maximum, minor_units)}."
-    else:
-        return value
-    checks.add(ErrorCode.INVALID, path, problem)
-    return 0
-
-
-def _places_problem(what: str, minor_units: int) -> str:
-    if minor_units == 0:
-        return f"{what} must be a whole number."
-    if minor_units == 1:
-        return "At most 1 decimal place."
-    return f"At most {minor_units} decimal places."
-
-
-def _excluded_ids(checks: Validator, raw: Sequence[str] | None) -> frozenset[str]:
-    if not raw:
-        return frozenset()
-    path = "input.excludedDiscountIds"
-    if len(raw) > MAX_EXCLUDED_IDS:
-        checks.add(ErrorCode.INVALID, path, f"At most {MAX_EXCLUDED_IDS} discount ids.")
-        return frozenset()
-    ids: set[str] = set()
-    for index, value in enumerate(raw):
-        discount_id = value.strip()
-        if not discount_id:
-            checks.add(ErrorCode.INVALID, f"{path}.{index}", "Discount id must not be empty.")
-        elif problem := text_problem(discount_id, MAX_DISCOUNT_ID_LENGTH):
-            checks.add(ErrorCode.INVALID, f"{path}.{index}", problem)
-        else:
-            ids.add(discount_id)
-    return frozenset(ids)
-
-
-def _subtotal_problem(subtotal: int, minor_units: int) -> str | None:
-    maximum = max_amount_minor(minor_units)
-    if subtotal > maximum:
-        return f"The bill's subtotal must be at most {_format(maximum, minor_units)}."
-    return None
 
 
 # ----------------------------------------------------------------------------- context
@@ -363,7 +202,7 @@ def price(bill: Bill, context: PricingContext) -> Quote:
     minor_units = context.minor_units
     subtotals = [line.subtotal for line in bill.lines]
     subtotal = sum(subtotals)
-    if problem := _subtotal_problem(subtotal, minor_units):
+    if problem := subtotal_problem(subtotal, minor_units):
         raise fail(ErrorCode.INVALID, "input.lines", problem)
     left = list(subtotals)  # what is left to pay of each line
     discounts: list[AppliedDiscount] = []
@@ -393,7 +232,25 @@ def price(bill: Bill, context: PricingContext) -> Quote:
                     None,
                 )
             )
-    lines = tuple(
+    discount_total = sum(d.amount for d in discounts)
+    return Quote(
+        channel=bill.channel,
+        lines=_quote_lines(bill, subtotals, left),
+        subtotal=subtotal,
+        discounts=tuple(discounts),
+        discount_total=discount_total,
+        total=subtotal - discount_total,
+        credits=credits,
+        daily_limit=daily_limit,
+        messages=tuple(messages),
+    )
+
+
+def _quote_lines(
+    bill: Bill, subtotals: Sequence[int], left: Sequence[int]
+) -> tuple[QuoteLine, ...]:
+    """Each line with its subtotal, what the discounts took off it and what is left to pay."""
+    return tuple(
         QuoteLine(
             line.product_id,
             line.name,
@@ -405,18 +262,6 @@ def price(bill: Bill, context: PricingContext) -> Quote:
             line_left,
         )
         for line, line_subtotal, line_left in zip(bill.lines, subtotals, left, strict=True)
-    )
-    discount_total = sum(d.amount for d in discounts)
-    return Quote(
-        channel=bill.channel,
-        lines=lines,
-        subtotal=subtotal,
-        discounts=tuple(discounts),
-        discount_total=discount_total,
-        total=subtotal - discount_total,
-        credits=credits,
-        daily_limit=daily_limit,
-        messages=tuple(messages),
     )
 
 
@@ -447,9 +292,9 @@ def _group_discount(
     best = min(candidates, key=lambda c: (-c.amount, -c.full, c.id, c.reference))
     limit = best.daily_limit
     if limit is not None and best.amount < best.full:
-        cap, used = _format(limit.limit, minor_units), _format(limit.used, minor_units)
+        cap, used = money_text(limit.limit, minor_units), money_text(limit.used, minor_units)
         messages.append(
-            f"Group discount capped at {_format(best.amount, minor_units)}:"
+            f"Group discount capped at {money_text(best.amount, minor_units)}:"
             f" daily discount limit {cap}, {used} used today."
             if best.amount
             else f"No group discount: the daily discount limit of {cap} is reached"
@@ -512,8 +357,8 @@ def _promotions(
             missing = promotion.min_basket - subtotal
             short[promotion_id] = (
                 f"Promotion “{promotion.name}” needs a basket of at least"
-                f" {_format(promotion.min_basket, minor_units)}:"
-                f" add {_format(missing, minor_units)} more."
+                f" {money_text(promotion.min_basket, minor_units)}:"
+                f" add {money_text(missing, minor_units)} more."
             )
             continue
         percent = promotion.type is PromotionType.ORDER_PERCENT
@@ -537,7 +382,7 @@ def _promotions(
 def _value(percent: bool, value: int, subtotal: int) -> int:
     """A discount's worth on a bill: basis points of the subtotal rounded half-up once, or money
     off; never negative and never more than the subtotal."""
-    amount = _half_up(subtotal * max(0, value), BASIS_POINTS_WHOLE) if percent else value
+    amount = half_up(subtotal * max(0, value), BASIS_POINTS_WHOLE) if percent else value
     return min(max(0, amount), subtotal)
 
 
@@ -549,10 +394,10 @@ def _credits(
     if not bill.use_credits or CREDITS_ID in bill.excluded_ids:
         messages.append("Promotional credits removed.")
     elif not balance:
-        messages.append(f"No promotional credits: the balance is {_format(0, minor_units)}.")
+        messages.append(f"No promotional credits: the balance is {money_text(0, minor_units)}.")
     elif bill.max_credits is not None and bill.max_credits <= 0:
         messages.append(
-            f"Promotional credits not used: at most {_format(0, minor_units)} may be used."
+            f"Promotional credits not used: at most {money_text(0, minor_units)} may be used."
         )
     elif not to_pay:
         messages.append("Promotional credits not used: nothing is left to pay.")
@@ -598,13 +443,3 @@ def cashback(paid_minor: int, basis_points: int) -> int:
     if paid_minor < 0 or basis_points < 0:
         raise ValueError("an amount paid and a cashback rate are never negative")
     return paid_minor * basis_points // BASIS_POINTS_WHOLE
-
-
-def _half_up(numerator: int, denominator: int) -> int:
-    """numerator / denominator rounded half-up, exactly, for a numerator ≥ 0 (the one rounding
-    rule of `domain.money`, in integers so that no decimal context can round first)."""
-    return (2 * numerator + denominator) // (2 * denominator)
-
-
-def _format(minor: int, minor_units: int) -> str:
-    return str(to_decimal(minor, minor_units))

@@ -22,15 +22,12 @@ Diff (`diff_rows`). A row is written only when it is new, changed, or back after
 rows gone upstream are marked removed, never deleted. A second run over the same data writes
 nothing.
 
-Connections (`connections`, `unmatched_references`). References match after trimming and
-case-folding on both sides; an upstream object with no reference matches nothing. A removed
-object, and an inactive promotion, is shown in the detail text but never links.
+What links to what is `domain.links`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,9 +35,7 @@ from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
 from domain.money import MAX_AMOUNT_MAJOR, PERCENT_PLACES, percent_to_basis_points, to_minor
-from domain.references import normalise_reference
 from domain.upstream import (
-    Channel,
     GoorderSnapshot,
     GoposSnapshot,
     PosDiscountRecord,
@@ -127,15 +122,15 @@ class GoorderRows:
 # ------------------------------------------------------------------------------- conversion
 
 
-def _quoted(name: str) -> str:
+def quoted(name: str) -> str:
     name = " ".join(name.split())
     if len(name) > MAX_NAME_IN_MESSAGE:
         name = name[: MAX_NAME_IN_MESSAGE - 1] + "…"
     return f"„{name}”"
 
 
-def _label(what: str, external_id: str, name: str) -> str:
-    return f"{what} {external_id} {_quoted(name)}" if external_id else f"{what} {_quoted(name)}"
+def labelled(what: str, external_id: str, name: str) -> str:
+    return f"{what} {external_id} {quoted(name)}" if external_id else f"{what} {quoted(name)}"
 
 
 def _listed(items: Sequence[str], separator: str, more: str) -> str:
@@ -211,14 +206,14 @@ def _distinct(records: Iterable[R], what: str, problems: list[str]) -> list[R]:
     conflicting: set[str] = set()
     for record in records:
         if not record.external_id.strip():
-            problems.append(f"{_label(what, '', record.name)} has no id.")
+            problems.append(f"{labelled(what, '', record.name)} has no id.")
             continue
         first = seen.setdefault(record.external_id, record)
         if first != record and record.external_id not in conflicting:
             conflicting.add(record.external_id)
             problems.append(
                 f"{what} {record.external_id} is listed twice with different data "
-                f"({_quoted(first.name)}, {_quoted(record.name)})."
+                f"({quoted(first.name)}, {quoted(record.name)})."
             )
     return [record for key, record in seen.items() if key not in conflicting]
 
@@ -266,7 +261,7 @@ def gopos_rows(snapshot: GoposSnapshot, currency: str, minor_units: int) -> Gopo
     discounts: dict[str, MirrorDiscount] = {}
     left_out: set[str] = set()
     for record in _distinct(snapshot.discounts, "GoPOS discount", problems):
-        label = _label("GoPOS discount", record.external_id, record.name)
+        label = labelled("GoPOS discount", record.external_id, record.name)
         row, problem = _discount(record, currency, minor_units)
         if row is not None:
             discounts[row.external_id] = row
@@ -280,7 +275,7 @@ def gopos_rows(snapshot: GoposSnapshot, currency: str, minor_units: int) -> Gopo
     known = set(discounts)
     listed = known | left_out
     for group_record in _distinct(snapshot.groups, "GoPOS group", problems):
-        label = _label("GoPOS group", group_record.external_id, group_record.name)
+        label = labelled("GoPOS group", group_record.external_id, group_record.name)
         named_ids = set(group_record.discount_ids)
         dangling = sorted(named_ids - listed)
         if dangling:
@@ -348,7 +343,7 @@ def goorder_rows(snapshot: GoorderSnapshot, currency: str, minor_units: int) -> 
     notes: list[str] = []
     promotions: list[MirrorPromotion] = []
     for record in _distinct(snapshot.promotions, "GoOrder promotion", problems):
-        label = _label("GoOrder promotion", record.external_id, record.name)
+        label = labelled("GoOrder promotion", record.external_id, record.name)
         row, found = _promotion(record, currency, minor_units)
         if row is not None:
             promotions.append(row)
@@ -404,182 +399,3 @@ def diff_rows(
             unchanged += 1
     removals = sorted(key for key in existing if key not in seen and key not in removed)
     return MirrorDiff(tuple(upserts), tuple(removals), unchanged)
-
-
-# ------------------------------------------------------------------------------ connections
-
-
-@dataclass(frozen=True, slots=True)
-class MirrorObject:
-    """One mirrored upstream object as the connections view sees it."""
-
-    external_id: str
-    name: str
-    reference: str | None
-    removed: bool = False
-    active: bool = True  # promotions only; GoPOS groups are always active
-
-    @property
-    def counts(self) -> bool:
-        """Whether it can link a group."""
-        return self.active and not self.removed
-
-
-def group_object(group: MirrorPosGroup, *, removed: bool) -> MirrorObject:
-    return MirrorObject(group.external_id, group.name, group.reference, removed=removed)
-
-
-def promotion_object(promotion: MirrorPromotion, *, removed: bool) -> MirrorObject:
-    return MirrorObject(
-        promotion.external_id,
-        promotion.name,
-        promotion.reference,
-        removed=removed,
-        active=promotion.active,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Connection:
-    status: ConnectionStatus
-    external_id: str | None = None  # the linked object, when LINKED
-    detail: str | None = None  # why it is not linked
-
-
-def _noun(channel: Channel) -> str:
-    return "group" if channel is Channel.GOPOS else "promotion"
-
-
-def _why_not(item: MirrorObject, channel: Channel) -> str:
-    return f"was removed from {channel.upstream_name}" if item.removed else "is inactive"
-
-
-def _index(objects: Iterable[MirrorObject]) -> dict[str, list[MirrorObject]]:
-    index: dict[str, list[MirrorObject]] = defaultdict(list)
-    for item in objects:
-        if item.reference is not None and (key := normalise_reference(item.reference)):
-            index[key].append(item)
-    return index
-
-
-@dataclass(frozen=True, slots=True)
-class Matches:
-    """The mirrored objects of one channel with one reference, as much of them as a connection
-    shows: the first `MAX_LISTED` that can link a group and the first that cannot, each by
-    external id, with how many there are of each."""
-
-    counting: tuple[MirrorObject, ...] = ()
-    counting_total: int = 0
-    others: tuple[MirrorObject, ...] = ()
-    others_total: int = 0
-
-
-NO_MATCHES = Matches()
-
-
-def matches_of(objects: Iterable[MirrorObject]) -> Matches:
-    """`Matches` of every object with one reference."""
-    ordered = sorted(objects, key=lambda m: m.external_id)
-    counting = [m for m in ordered if m.counts]
-    others = [m for m in ordered if not m.counts]
-    return Matches(
-        tuple(counting[:MAX_LISTED]), len(counting), tuple(others[:MAX_LISTED]), len(others)
-    )
-
-
-def reference_key(reference: str | None) -> str | None:
-    """The key under which a CRM group's reference finds its matches (`MirrorObject`s whose
-    reference has the same key), or None when the group has no reference."""
-    trimmed = reference.strip() if reference is not None else ""
-    return normalise_reference(trimmed) if trimmed else None
-
-
-def _shown(items: Sequence[str], total: int, separator: str) -> str:
-    shown = separator.join(items[:MAX_LISTED])
-    hidden = total - min(len(items), MAX_LISTED)
-    return f"{shown}{separator}and {hidden} more" if hidden > 0 else shown
-
-
-def connection(reference: str | None, matches: Matches, channel: Channel) -> Connection:
-    """The connection of a CRM group with `reference` to the channel's objects that match it
-    (`matches`, those with its `reference_key`), once the channel has been synchronised."""
-    trimmed = reference.strip() if reference is not None else ""
-    if not trimmed:
-        return Connection(ConnectionStatus.NOT_FOUND, detail="This group has no reference.")
-    upstream, noun = channel.upstream_name, _noun(channel)
-    if matches.counting_total == 1:
-        return Connection(ConnectionStatus.LINKED, matches.counting[0].external_id)
-    if matches.counting_total:
-        named = [f"{m.external_id} {_quoted(m.name)}" for m in matches.counting]
-        return Connection(
-            ConnectionStatus.AMBIGUOUS,
-            detail=f"{matches.counting_total} {upstream} {noun}s have the reference {trimmed}: "
-            f"{_shown(named, matches.counting_total, ', ')}. Give each its own reference in "
-            f"{upstream}.",
-        )
-    if not matches.others_total:
-        return Connection(
-            ConnectionStatus.NOT_FOUND,
-            detail=f"No {upstream} {noun} has the reference {trimmed}.",
-        )
-    if matches.others_total == 1:
-        only = matches.others[0]
-        return Connection(
-            ConnectionStatus.NOT_FOUND,
-            detail=f"{_label(f'{upstream} {noun}', only.external_id, only.name)} has this "
-            f"reference but {_why_not(only, channel)}.",
-        )
-    named = [f"{m.external_id} {_quoted(m.name)} {_why_not(m, channel)}" for m in matches.others]
-    return Connection(
-        ConnectionStatus.NOT_FOUND,
-        detail=f"Every {upstream} {noun} with this reference is inactive or removed: "
-        f"{_shown(named, matches.others_total, ', ')}.",
-    )
-
-
-def never_synced(channel: Channel) -> Connection:
-    return Connection(
-        ConnectionStatus.NOT_SYNCED,
-        detail=f"{channel.upstream_name} has not been synchronised yet.",
-    )
-
-
-K = TypeVar("K", bound=Hashable)
-
-
-def connections(
-    groups: Iterable[tuple[K, str | None]],
-    channel: Channel,
-    objects: Iterable[MirrorObject],
-    *,
-    synced: bool,
-) -> dict[K, Connection]:
-    """The connection of each CRM group `(group id, reference)` to one channel's mirror;
-    `synced` says whether the channel was ever synchronised."""
-    if not synced:
-        never = never_synced(channel)
-        return {group_id: never for group_id, _ in groups}
-    index = {key: matches_of(found) for key, found in _index(objects).items()}
-    result: dict[K, Connection] = {}
-    for group_id, reference in groups:
-        key = reference_key(reference)
-        matches = index.get(key, NO_MATCHES) if key is not None else NO_MATCHES
-        result[group_id] = connection(reference, matches, channel)
-    return result
-
-
-def unmatched_references(
-    group_references: Iterable[str | None], objects: Iterable[MirrorObject]
-) -> tuple[str, ...]:
-    """References of upstream objects (not removed) that no CRM group has, as the upstream
-    spells them (trimmed), one per normalised form, sorted."""
-    known = {normalise_reference(r) for r in group_references if r is not None}
-    spellings: dict[str, str] = {}
-    for item in objects:
-        if item.removed or item.reference is None:
-            continue
-        spelled = item.reference.strip()
-        key = normalise_reference(spelled)
-        if key and key not in known:
-            spellings[key] = min(spellings.get(key, spelled), spelled)
-    return tuple(sorted(spellings.values()))

@@ -31,7 +31,7 @@ from gateway.readiness import (
     readyz,
     redis_state,
 )
-from gateway.runtime import build_runtime, close_runtime, with_dispatcher
+from gateway.runtime import build_runtime, close_runtime, database_config, with_dispatcher
 from gateway.schema.root import build_schema
 from models.db import close_database, database_is_reachable, open_database
 from services.access import PrincipalCache
@@ -190,7 +190,7 @@ def _lifespan(
 
 async def _start_database(settings: Settings, *, manage_database: bool) -> None:
     if manage_database:
-        await open_database(settings)
+        await open_database(database_config(settings))
     try:
         await check_migrations(settings)
         await check_secret_key(settings)

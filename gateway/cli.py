@@ -17,97 +17,37 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TypeVar
 from urllib.parse import urlsplit
 
 from domain.access import Role
+from domain.bill import SalesChannel
 from domain.errors import DomainError
-from domain.pricing import SalesChannel
+from gateway.cli_database import (
+    CommandError,
+    check_database_url,
+    database_line,
+    nothing,
+    with_database,
+)
 from gateway.observability import configure_logging
 from settings import Settings, load_settings
 
-T = TypeVar("T")
-
-SUPPORTED_DATABASES = ("sqlite://", "postgres://", "postgresql://")
 MISTAKE = 2
 UNEXPECTED = 1
-
-
-class CommandError(Exception):
-    """An ordinary mistake; the message is the line the operator reads."""
 
 
 def _print_json(payload: dict[str, object]) -> None:
     print(json.dumps(payload, ensure_ascii=False), flush=True)
 
 
-def _check_database_url(settings: Settings) -> None:
-    if not settings.database_url.startswith(SUPPORTED_DATABASES):
-        scheme = settings.database_url.partition("://")[0] or settings.database_url
-        raise CommandError(
-            f"DATABASE_URL: {scheme!r} is not supported; use sqlite://PATH or "
-            "postgres://USER@HOST:PORT/DATABASE"
-        )
-    if settings.is_sqlite:
-        # Tortoise's SQLite client hangs instead of failing when it cannot create the file.
-        path = settings.database_url.removeprefix("sqlite://").partition("?")[0]
-        folder = Path(path).parent
-        if path != ":memory:" and not folder.is_dir():
-            raise CommandError(
-                f"DATABASE_URL: the folder {str(folder)!r} for the SQLite file does not exist: "
-                "create it or set DATABASE_URL"
-            )
-
-
-def _with_database(
-    settings: Settings,
-    action: Callable[[], Awaitable[T]],
-    *,
-    require_current: bool = True,
-    migrate_first: bool | None = None,
-) -> T:
-    """Run `action` on an open, reachable database: migrated first on SQLite (or wherever
-    `migrate_first` says); otherwise refused, with `require_current`, while a migration is
-    missing."""
-    from gateway.readiness import migrations_message
-    from models.db import (
-        check_database,
-        close_database,
-        migrate_database,
-        missing_migrations,
-        open_database,
-    )
-
-    migrate = settings.is_sqlite if migrate_first is None else migrate_first
-
-    async def run() -> T:
-        if migrate:
-            await migrate_database(settings)
-        await open_database(settings)
-        try:
-            if require_current and not migrate:
-                if missing := await missing_migrations(settings):  # reaches the database first
-                    raise CommandError(migrations_message(missing))
-            else:
-                await check_database()
-            return await action()
-        finally:
-            await close_database()
-
-    return asyncio.run(run())
-
-
-async def _nothing() -> None:
-    return None
-
-
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.runtime import database_config
     from models.db import migrate_database
 
-    asyncio.run(migrate_database(settings))
+    asyncio.run(migrate_database(database_config(settings)))
     print("migrations applied", file=sys.stderr)
     return 0
 
@@ -150,7 +90,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     _share_metrics(settings)
     # Reachable, migrated on SQLite; in production also current (the app checks again at
     # start-up, and in development only warns).
-    _with_database(settings, _nothing, require_current=settings.production)
+    with_database(settings, nothing, require_current=settings.production)
     args.workers = workers
     return _serve(args, settings)
 
@@ -198,7 +138,7 @@ def _serve(
 def cmd_create_location(args: argparse.Namespace, settings: Settings) -> int:
     from services.access import create_location
 
-    location, secret = _with_database(
+    location, secret = with_database(
         settings, lambda: create_location(args.name, args.currency, args.timezone)
     )
     _print_json({"location_id": str(location.id), "api_key": secret})
@@ -216,7 +156,7 @@ def cmd_create_api_key(args: argparse.Namespace, settings: Settings) -> int:
         key, secret = await create_api_key(location.id, args.name, Role(args.role), channels)
         return str(key.id), secret
 
-    key_id, secret = _with_database(settings, run)
+    key_id, secret = with_database(settings, run)
     _print_json({"api_key_id": key_id, "api_key": secret})
     return 0
 
@@ -246,7 +186,7 @@ def cmd_import_customers(args: argparse.Namespace, settings: Settings) -> int:
 
             return await import_customers(location.id, path, on_progress=advance)
 
-    report = _with_database(settings, run)
+    report = with_database(settings, run)
     for problem in report.problems:
         print(f"line {problem.line}: {problem.reason}", file=sys.stderr)
     _print_json(report.summary())
@@ -268,7 +208,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             await close_runtime(runtime)
 
-    demo = _with_database(settings, seed, migrate_first=True)
+    demo = with_database(settings, seed, migrate_first=True)
     url = f"http://{args.host}:{args.port}/graphql"
     print(
         "\nGoCRM demo is ready.\n"
@@ -303,12 +243,12 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         parts = urlsplit(settings.redis_url)
         where = f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
         raise CommandError(f"Redis is not reachable at {where}: start it or fix REDIS_URL")
-    _with_database(settings, _nothing)
+    with_database(settings, nothing)
 
     from arq.connections import RedisSettings
 
     from gateway.metrics import AddressAllowList, process_stopped, serve_worker_metrics
-    from gateway.runtime import build_runtime, close_runtime
+    from gateway.runtime import build_runtime, close_runtime, database_config
     from models.db import close_database, open_database
     from services.jobs import Dispatcher
     from services.runtime import Runtime
@@ -317,7 +257,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     opened: list[Runtime] = []
 
     async def start(dispatcher: Dispatcher) -> Runtime:
-        await open_database(settings)
+        await open_database(database_config(settings))
         opened.append(build_runtime(settings, dispatcher))
         return opened[-1]
 
@@ -354,7 +294,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.simulators import serve_simulator
+    from adapters.simulator_server import serve_simulator
 
     fixture = Path(args.fixture)
     if not fixture.is_file():
@@ -384,28 +324,8 @@ def _serve_options(parser: argparse.ArgumentParser, workers: int | None = 1) -> 
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="gocrm",
-        description="GoCRM gateway: migrate, serve, manage locations and keys, import, demo.",
-        formatter_class=_HelpFormatter,
-    )
-    parser.add_argument(
-        "--debug", action="store_true", help="show the Python traceback of an error"
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    def command(name: str, summary: str) -> argparse.ArgumentParser:
-        return commands.add_parser(
-            name, help=summary, description=summary, formatter_class=_HelpFormatter
-        )
-
-    command("migrate", "Apply migrations to DATABASE_URL.").set_defaults(run=cmd_migrate)
-
-    serve = command("serve", "Run the gateway (migrates first on SQLite).")
-    _serve_options(serve, workers=None)
-    serve.set_defaults(run=cmd_serve)
-
+def _location_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """`create-location` and `create-api-key`."""
     location = command("create-location", "Create a location and print its first ADMIN key.")
     location.add_argument("--name", required=True, help="the location's name")
     location.add_argument("--currency", default="PLN", help="ISO 4217 currency code")
@@ -430,6 +350,31 @@ def build_parser() -> argparse.ArgumentParser:
         "online store)",
     )
     key.set_defaults(run=cmd_create_api_key)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gocrm",
+        description="GoCRM gateway: migrate, serve, manage locations and keys, import, demo.",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the Python traceback of an error"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name, help=summary, description=summary, formatter_class=_HelpFormatter
+        )
+
+    command("migrate", "Apply migrations to DATABASE_URL.").set_defaults(run=cmd_migrate)
+
+    serve = command("serve", "Run the gateway (migrates first on SQLite).")
+    _serve_options(serve, workers=None)
+    serve.set_defaults(run=cmd_serve)
+
+    _location_commands(command)
 
     importer = command("import-customers", "Import customers from a CSV file.")
     importer.add_argument(
@@ -464,13 +409,9 @@ def _report(error: BaseException, settings: Settings | None) -> int:
             where = f"{problem.field}: " if problem.field else ""
             print(f"error: {where}{problem.message}", file=sys.stderr)
         return MISTAKE
-    if settings is not None:
-        from models.db import database_problem
-
-        line = database_problem(error, settings)
-        if line is not None:
-            print(f"error: {line}", file=sys.stderr)
-            return MISTAKE
+    if settings is not None and (line := database_line(error, settings)) is not None:
+        print(f"error: {line}", file=sys.stderr)
+        return MISTAKE
     print(
         f"error: unexpected {type(error).__name__}: {error} "
         "(run gocrm --debug ... to see the traceback)",
@@ -491,7 +432,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError as error:
             raise CommandError(str(error)) from error
         configure_logging(json_lines=settings.log_format == "json")
-        _check_database_url(settings)
+        check_database_url(settings)
         return run(args, settings)
     except Exception as error:
         if args.debug:

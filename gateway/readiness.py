@@ -45,7 +45,7 @@ async def check_migrations(settings: Settings) -> None:
     current.
     """
     try:
-        missing = await missing_migrations(settings)
+        missing = await missing_migrations()
     except Exception:
         log.warning("the database is not reachable; /readyz answers 503 until it is")
         return
@@ -135,7 +135,7 @@ def readyz(settings: Settings) -> Callable[[Request], Awaitable[JSONResponse]]:
         }
         try:
             async with asyncio.timeout(DATABASE_TIMEOUT_SECONDS):
-                missing = await missing_migrations(settings)
+                missing = await missing_migrations()
         except Exception:  # unreachable: `missing_migrations` reaches the database first
             body.update(status="not ready", database="down", migrations="unknown")
         else:

@@ -1,7 +1,10 @@
-"""The composition root: the one place that turns `Settings` into a `Runtime`.
+"""The composition root: the one place that turns `Settings` into a `Runtime` and into the
+`DatabaseConfig` that `models.db` opens.
 
 The app (`gateway.app`), the worker and the CLI (`gateway.cli`) all build their runtime here,
-after reading the settings once at start-up; everything below receives the runtime.
+after reading the settings once at start-up; everything below receives the runtime. The
+benchmarks and the test fixtures open and migrate their databases here too (`start_database`,
+`migrate`), as a user's process does.
 """
 
 from __future__ import annotations
@@ -12,10 +15,20 @@ from pathlib import Path
 
 from adapters.http import HttpConfig, TransportFactory, UpstreamClients
 from domain.jobs import JobPolicy
+from models.db import DatabaseConfig, close_database, migrate_database, open_database
 from services.jobs import Dispatcher
 from services.runtime import Clock, Runtime, SecretKeys, utc_now
 from settings import Settings
 from tasks.inprocess import InProcessDispatcher
+
+
+def database_config(settings: Settings) -> DatabaseConfig:
+    """The database to open: `models.db` takes this value and never reads the settings."""
+    return DatabaseConfig(
+        url=settings.database_url,
+        pool_size=settings.db_pool_size,
+        connect_timeout_seconds=settings.db_connect_timeout_seconds,
+    )
 
 
 def job_policy(settings: Settings) -> JobPolicy:
@@ -30,7 +43,6 @@ def http_config(settings: Settings) -> HttpConfig:
     return HttpConfig(
         max_in_flight=settings.upstream_max_in_flight,
         max_response_bytes=settings.upstream_max_bytes,
-        sync_deadline=settings.sync_deadline_seconds,
         allowed_networks=settings.upstream_allow,
     )
 
@@ -80,3 +92,18 @@ def attached(runtime: Runtime) -> Runtime:
 
 async def close_runtime(runtime: Runtime) -> None:
     await runtime.upstreams.aclose()
+
+
+async def migrate(settings: Settings) -> None:
+    """Apply the pending migrations to the database `settings` name (benchmarks, fixtures)."""
+    await migrate_database(database_config(settings))
+
+
+async def start_database(settings: Settings) -> None:
+    """Open the database `settings` name for this process."""
+    await open_database(database_config(settings))
+
+
+async def stop_database() -> None:
+    """Close what `start_database` opened."""
+    await close_database()

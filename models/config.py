@@ -1,26 +1,47 @@
-"""Tortoise configuration built from the settings; `TORTOISE_ORM` serves the `tortoise` CLI."""
+"""Tortoise configuration built from a `DatabaseConfig`.
+
+The data layer reads no environment: the composition root (`gateway.runtime.database_config`)
+turns the settings into a `DatabaseConfig` and hands it to `models.db`, so importing any module
+here works whatever the environment holds. The `tortoise` CLI's configuration is built by an
+entry point above (`gateway.tortoise_cli`).
+"""
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
 from tortoise.backends.base.config_generator import expand_db_url
 
-from settings import Settings, load_settings
-
 MODEL_MODULES = ["models.entities", "models.wallet", "models.integrations", "models.checkout"]
 
 
-def database_url(settings: Settings) -> str:
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """Which database to open and how: a plain value, so that the data layer depends on what
+    it is given rather than on where the process found it."""
+
+    url: str
+    pool_size: int = 10
+    # How long opening a PostgreSQL connection may take (asyncpg's `timeout`).
+    connect_timeout_seconds: float = 5.0
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite://")
+
+
+def database_url(database: DatabaseConfig) -> str:
     """The URL with the pool size (PostgreSQL) or lock timeout (SQLite) set unless given."""
-    parts = urlsplit(settings.database_url)
+    parts = urlsplit(database.url)
     query = dict(parse_qsl(parts.query))
-    if settings.is_sqlite:
+    if database.is_sqlite:
         query.setdefault("busy_timeout", "10000")
     else:
-        query.setdefault("maxsize", str(settings.db_pool_size))
+        query.setdefault("maxsize", str(database.pool_size))
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
@@ -37,33 +58,35 @@ class OwnedConnection(asyncpg.Connection):  # type: ignore[misc]
         return ""
 
 
-def connection_config(settings: Settings) -> dict[str, Any]:
+def connection_config(database: DatabaseConfig) -> dict[str, Any]:
     """Tortoise's connection entry: the URL expanded, and on PostgreSQL the pool's
     connections made `OwnedConnection`s that stay open."""
-    config: dict[str, Any] = expand_db_url(database_url(settings))
-    if not settings.is_sqlite:
+    config: dict[str, Any] = expand_db_url(database_url(database))
+    if not database.is_sqlite:
         config["credentials"]["connection_class"] = OwnedConnection
         # Pooled connections stay open while the process lives: no idle timer to arm and
         # cancel on every release (asyncpg's default closes a connection idle for 300 s).
         config["credentials"]["max_inactive_connection_lifetime"] = 0
         # asyncpg's `timeout`: how long opening a connection may take (its default is 60 s).
-        config["credentials"].setdefault("timeout", settings.db_connect_timeout_seconds)
+        config["credentials"].setdefault("timeout", database.connect_timeout_seconds)
     return config
 
 
-def tortoise_config(settings: Settings) -> dict[str, Any]:
+# The apps and their migration modules: the same whichever database opens them.
+APPS: dict[str, dict[str, Any]] = {
+    "models": {
+        "models": MODEL_MODULES,
+        "default_connection": "default",
+        "migrations": "models.migrations",
+    }
+}
+
+
+def tortoise_config(database: DatabaseConfig) -> dict[str, Any]:
     return {
-        "connections": {"default": connection_config(settings)},
-        "apps": {
-            "models": {
-                "models": MODEL_MODULES,
-                "default_connection": "default",
-                "migrations": "models.migrations",
-            }
-        },
+        "connections": {"default": connection_config(database)},
+        # A copy: Tortoise is free to change the configuration it is given.
+        "apps": copy.deepcopy(APPS),
         "use_tz": True,
         "timezone": "UTC",
     }
-
-
-TORTOISE_ORM = tortoise_config(load_settings())

@@ -21,7 +21,7 @@ from uuid import UUID
 
 from domain import entities
 from domain.credits import CustomerSelection
-from domain.customer_input import CheckedCard, CustomerWrite
+from domain.customer_checks import CheckedCard, CustomerWrite
 from models import reads
 from models.db import Transaction
 from models.entities import Card, Customer, GroupMembership

@@ -18,13 +18,13 @@ from tortoise.migrations.recorder import MigrationRecorder
 from tortoise.transactions import in_transaction as transaction
 
 from models import sql
-from models.config import tortoise_config
-from settings import Settings
+from models.config import APPS, DatabaseConfig, tortoise_config
 
 # The connection of an open transaction, for writes that must join it.
 Transaction = BaseDBAsyncClient
 
 __all__ = [
+    "DatabaseConfig",
     "IntegrityError",
     "check_database",
     "close_database",
@@ -35,24 +35,25 @@ __all__ = [
     "migrate_database",
     "missing_migrations",
     "open_database",
+    "tortoise_config",
     "transaction",
 ]
 
 
-async def migrate_database(settings: Settings) -> None:
+async def migrate_database(database: DatabaseConfig) -> None:
     """Apply every pending migration (Tortoise's own migrations) and close again."""
     try:
-        await migrate(config=tortoise_config(settings))
+        await migrate(config=tortoise_config(database))
     finally:
         await Tortoise.close_connections()
 
 
-async def open_database(settings: Settings) -> None:
+async def open_database(database: DatabaseConfig) -> None:
     # Tortoise caches SQL per connection name, not per dialect: a process that reopens the
     # database on another engine (the test suite runs SQLite, then PostgreSQL) must start clean.
     EXECUTOR_CACHE.clear()
     # The global fallback lets request tasks see the ORM that the lifespan task opened.
-    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    await Tortoise.init(config=tortoise_config(database), _enable_global_fallback=True)
     sql.use(connections.get("default"))
 
 
@@ -73,7 +74,7 @@ async def check_database() -> None:
     await connections.get("default").execute_query("SELECT 1")
 
 
-async def missing_migrations(settings: Settings) -> list[str]:
+async def missing_migrations() -> list[str]:
     """The migrations this code knows that the open database has not applied, in order.
 
     Empty when the database is current, including when it holds a newer migration than this
@@ -82,8 +83,7 @@ async def missing_migrations(settings: Settings) -> list[str]:
     """
     await check_database()
     connection = connections.get("default")
-    apps = tortoise_config(settings)["apps"]
-    known = _known_migrations(tuple((label, app["migrations"]) for label, app in apps.items()))
+    known = _known_migrations(tuple((label, app["migrations"]) for label, app in APPS.items()))
     applied = set(await MigrationRecorder(connection).applied_migrations())
     if not applied:
         # The recorder reads any failure as "no table": a database that went away mid-read
@@ -100,17 +100,17 @@ def _known_migrations(modules: tuple[tuple[str, str], ...]) -> tuple[MigrationKe
     return tuple(sorted(loader.disk_migrations, key=lambda key: (key.app_label, key.name)))
 
 
-def database_problem(error: BaseException, settings: Settings) -> str | None:
+def database_problem(error: BaseException, database: DatabaseConfig) -> str | None:
     """One line saying what is wrong with the configured database and what to do about it, for
     the failures an operator can fix (no such database, server down, login refused, an SQLite
     file that cannot be opened); None for any other error."""
     causes = _causes(error)
-    parts = urlsplit(settings.database_url)
-    if settings.is_sqlite:
+    parts = urlsplit(database.url)
+    if database.is_sqlite:
         if any(isinstance(cause, sqlite3.OperationalError) for cause in causes) or isinstance(
             error, OperationalError
         ):
-            path = settings.database_url.removeprefix("sqlite://").split("?")[0]
+            path = database.url.removeprefix("sqlite://").split("?")[0]
             return (
                 f"cannot open the SQLite database {path!r} ({error}): check that its folder "
                 "exists and is writable, or set DATABASE_URL"

@@ -13,7 +13,7 @@ from tortoise.functions import Count
 
 from domain import entities
 from domain.credits import CustomerSelection
-from domain.customer_input import NewGroup
+from domain.customer_checks import NewGroup
 from domain.references import normalise_reference
 from models.customers import filtered_customers
 from models.db import Transaction

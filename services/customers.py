@@ -15,11 +15,11 @@ from domain.credits import (
     ParsedTarget,
     parse_filter,
 )
-from domain.customer_input import CheckedCard, CustomerWrite, checked_customer
+from domain.customer_checks import CheckedCard, CustomerWrite, checked_customer
 from domain.errors import DomainError, ErrorCode, UserError, Validator, fail, not_found
 from domain.ids import parse_id
-from domain.inputs import CustomerFilter, CustomerInput
 from domain.paging import decode_cursor, page_of, page_size_problem
+from domain.requests import CustomerFilter, CustomerInput
 from models import customers as repository
 from models import groups as group_repository
 from models.db import IntegrityError, transaction

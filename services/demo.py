@@ -14,9 +14,9 @@ from typing import Any
 from uuid import UUID
 
 from domain.access import Role
-from domain.customer_input import CheckedCard, CustomerWrite
-from domain.inputs import CreditRequest, CustomerFilter, CustomerGroupInput, Target
+from domain.customer_checks import CheckedCard, CustomerWrite
 from domain.integrations import IntegrationRequest
+from domain.requests import CreditRequest, CustomerFilter, CustomerGroupInput, Target
 from domain.schedule import Recurrence, RecurrenceUnit
 from domain.upstream import Channel
 from models import customers as customer_repository

@@ -10,10 +10,10 @@ from slugify import slugify
 
 from domain import entities
 from domain.credits import CustomerSelection, ParsedTarget, parse_target
-from domain.customer_input import checked_group_changes, checked_new_group
+from domain.customer_checks import checked_group_changes, checked_new_group
 from domain.errors import DomainError, ErrorCode, fail, not_found
 from domain.ids import parse_id
-from domain.inputs import CustomerGroupInput, Target
+from domain.requests import CustomerGroupInput, Target
 from models import customers as customer_repository
 from models import groups as repository
 from models.db import IntegrityError, transaction

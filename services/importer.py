@@ -34,7 +34,7 @@ from domain.contacts import (
     normalise_email,
     phone_problem,
 )
-from domain.customer_input import CheckedCard, CustomerWrite
+from domain.customer_checks import CheckedCard, CustomerWrite
 from domain.errors import ErrorCode, fail, not_found
 from domain.references import normalise_reference
 from domain.text import control_character, text_problem

@@ -156,17 +156,38 @@ async def run_attempt(
     finally:
         heart.cancel()
         await asyncio.gather(heart, return_exceptions=True)
-    async with transaction() as db:
-        written = await jobs.settle(
-            kind.model, job_id, number, status, runtime.clock(), db, error=error, **columns
-        )
-        if written and settled is not None and status is not JobStatus.QUEUED:
-            await settled(status, db)
+    written = await _record(attempt, status, error, columns, settled)
     result = metrics.job_result(status if written else None, interrupted=interrupted)
     metrics.job_attempt(kind.name, result, time.perf_counter() - started)
     if written and interrupted:
         await _queue_again(kind, job_id, number, runtime)
     return status if written else None
+
+
+async def _record(
+    attempt: Attempt,
+    status: JobStatus,
+    error: str | None,
+    columns: Mapping[str, Any],
+    settled: Settled | None,
+) -> bool:
+    """Write the attempt's outcome, with `settled` in the same transaction when the job ends;
+    False when the attempt was no longer the job's to settle."""
+    kind, job_id = attempt.kind, attempt.job_id
+    async with transaction() as db:
+        written = await jobs.settle(
+            kind.model,
+            job_id,
+            attempt.number,
+            status,
+            attempt.runtime.clock(),
+            db,
+            error=error,
+            **columns,
+        )
+        if written and settled is not None and status is not JobStatus.QUEUED:
+            await settled(status, db)
+    return written
 
 
 async def _queue_again(kind: JobKind, job_id: UUID, attempts: int, runtime: Runtime) -> None:

@@ -24,9 +24,9 @@ from domain.credit_jobs import NewSchedule, ScheduleJob, ScheduleRunJob
 from domain.credits import ParsedCredit
 from domain.errors import not_found
 from domain.ids import parse_id
-from domain.inputs import CreditRequest
 from domain.jobs import JobStatus
 from domain.ledger import CreditOperation, EntrySource
+from domain.requests import CreditRequest
 from domain.schedule import local_today
 from models import schedules as repository
 from models.db import IntegrityError, Transaction, transaction

@@ -15,7 +15,7 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -27,7 +27,6 @@ from domain.credit_jobs import CreditRecord, OperationJob, selection_to_json
 from domain.credits import ParsedCredit, ParsedTarget, parse_credit
 from domain.errors import ErrorCode, Validator, fail
 from domain.ids import parse_id
-from domain.inputs import CreditRequest
 from domain.jobs import JobStatus
 from domain.ledger import CreditOperation, EntrySource
 from domain.money import to_decimal
@@ -38,6 +37,7 @@ from domain.paging import (
     page_size_problem,
     parse_newest_first_key,
 )
+from domain.requests import CreditRequest
 from domain.schedule import local_today
 from models import operations
 from models.db import IntegrityError, transaction
@@ -183,14 +183,6 @@ async def _stored_target(location_id: UUID, target: ParsedTarget) -> _StoredTarg
     return _StoredTarget(EntrySource.BULK, None, selection_to_json(target.selection), total)
 
 
-def _operation_targets(
-    row: OperationJob, chunk_size: int, after: UUID | None = None
-) -> AsyncIterator[list[UUID]]:
-    """The operation's customers in id order (those above `after`, when given), a chunk at a
-    time."""
-    return operations.target_chunks(row, chunk_size, after)
-
-
 class _Job(Protocol):
     @property
     def id(self) -> UUID: ...
@@ -228,10 +220,8 @@ async def run_operation(runtime: Runtime, operation_id: UUID) -> None:
     async def work(attempt: Attempt) -> Mapping[str, Any]:
         change = _application(row, runtime.clock())
         done, after = start
-        size = runtime.chunk_size
-        targets = _operation_targets(row, size, after) if after else _operation_targets(row, size)
         try:
-            async for chunk in targets:
+            async for chunk in operations.target_chunks(row, runtime.chunk_size, after):
                 attempt.stop_if_asked()
                 async with transaction() as db:
                     await attempt.hold(db)

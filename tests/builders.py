@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from domain.customer_input import CustomerWrite
+from domain.customer_checks import CustomerWrite
 from models import customers as customer_repository
 from models.db import transaction
 from models.entities import ApiKey

@@ -20,8 +20,8 @@ import pytest
 from starlette.applications import Starlette
 
 from gateway.app import create_app
-from gateway.runtime import build_runtime, close_runtime
-from models.db import close_database, migrate_database, open_database
+from gateway.runtime import build_runtime, close_runtime, migrate, start_database
+from models.db import close_database
 from services.runtime import Runtime
 from settings import Settings
 from tasks.inprocess import InProcessDispatcher
@@ -75,8 +75,8 @@ async def database(
         settings = Settings(
             database_url=f"{POSTGRES_SERVER}/{pg_name}", db_pool_size=20, key_file=key_file
         )
-    await migrate_database(settings)
-    await open_database(settings)
+    await migrate(settings)
+    await start_database(settings)
     try:
         yield settings
     finally:

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from graphql import GraphQLSchema, parse
 
 from domain.access import Role
+from gateway.graphql.cost import CostBudget
 from services import access
 
 
@@ -110,3 +112,21 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now if self.now is not None else datetime.now(UTC)
+
+
+def query_cost(
+    schema: GraphQLSchema,
+    document: str,
+    variables: dict[str, Any] | None = None,
+    operation_name: str | None = None,
+) -> int:
+    """What the gateway's cost check costs `document` at: a budget of 0 refuses anything that
+    costs more, and its refusal carries the cost (0 when the document names no operation)."""
+    refusal = CostBudget(0, {}).refusal(
+        schema, parse(document), document, variables, operation_name
+    )
+    if refusal is None:
+        return 0
+    assert refusal.extensions is not None
+    cost: int = refusal.extensions["cost"]
+    return cost

@@ -16,12 +16,10 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import signal
-import sys
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import IO, NoReturn, Protocol, TypeVar
+from typing import NoReturn
 
 import pytest
 from arq.connections import ArqRedis, RedisSettings, create_pool
@@ -29,16 +27,14 @@ from redis.exceptions import RedisError
 
 from adapters.secrets import new_key
 from settings import Settings
+from tests.processes import GocrmProcesses
 
 REDIS_URL = os.environ.get("GOCRM_TEST_REDIS", "redis://127.0.0.1:6379/9")
 # The workers open integration secrets that the test process sealed: both use this key.
 WORKER_SECRET_KEY = new_key()
 REQUIRE_SERVICES = os.environ.get("GOCRM_REQUIRE_SERVICES") == "1"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = 30.0
 LOCK_TIMEOUT = 200.0
-
-T = TypeVar("T")
 
 
 def _unavailable(what: str, error: Exception) -> NoReturn:
@@ -97,14 +93,12 @@ async def arq_redis() -> AsyncIterator[ArqRedis]:
                 await pool.aclose()
 
 
-class WorkerProcesses:
+class WorkerProcesses(GocrmProcesses):
     """`gocrm worker` processes on the test database and Redis; every one is stopped at the end."""
 
     def __init__(self, settings: Settings, log_dir: Path) -> None:
+        super().__init__(log_dir, stop_timeout=STOP_TIMEOUT)
         self.settings = settings
-        self.log_dir = log_dir
-        self.processes: list[asyncio.subprocess.Process] = []
-        self._logs: list[tuple[Path, IO[bytes]]] = []
 
     def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env = {**os.environ, **(extra or {})}
@@ -119,61 +113,7 @@ class WorkerProcesses:
 
     async def start(self, env: Mapping[str, str] | None = None) -> asyncio.subprocess.Process:
         """A new worker; `env` adds settings to its environment."""
-        path = self.log_dir / f"worker-{len(self.processes) + 1}.log"
-        log = path.open("wb")
-        self._logs.append((path, log))
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "gateway.cli",
-            "worker",
-            cwd=PROJECT_ROOT,
-            env=self.environment(env),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=log,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        self.processes.append(process)
-        return process
-
-    async def kill(self, process: asyncio.subprocess.Process) -> None:
-        """SIGKILL: the worker dies mid-job, as on a crash or an OOM kill."""
-        if process.returncode is None:
-            process.kill()
-        await process.wait()
-
-    async def stop(self, process: asyncio.subprocess.Process) -> None:
-        """SIGTERM, as a deployment does; SIGKILL when it does not stop in time."""
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
-            except TimeoutError:
-                process.kill()
-        await process.wait()
-
-    async def stop_all(self) -> None:
-        try:
-            await asyncio.gather(*(self.stop(p) for p in self.processes))
-        finally:
-            for _, log in self._logs:
-                log.close()
-
-    def dead(self) -> list[str]:
-        """A description of each worker that exited although nobody stopped it."""
-        return [
-            f"worker {i} exited with {p.returncode}"
-            for i, p in enumerate(self.processes, 1)
-            if p.returncode is not None and p.returncode != -signal.SIGKILL
-        ]
-
-    def logs(self) -> str:
-        out = []
-        for path, log in self._logs:
-            log.flush()
-            text = path.read_text(errors="replace")
-            out.append(f"--- {path.name} (last 4000 characters) ---\n{text[-4000:]}")
-        return "\n".join(out)
+        return await self.spawn("worker", ["worker"], self.environment(env))
 
 
 @pytest.fixture
@@ -185,35 +125,4 @@ async def workers(
     try:
         yield processes
     finally:
-        await processes.stop_all()
-
-
-class Watched(Protocol):
-    """Processes a test waits on: those that ended on their own, and what they wrote."""
-
-    def dead(self) -> list[str]: ...
-
-    def logs(self) -> str: ...
-
-
-async def wait_until(
-    condition: Callable[[], Awaitable[T | None]],
-    what: str,
-    watched: Watched | None = None,
-    within: float = 120.0,
-    interval: float = 0.2,
-) -> T:
-    """Poll `condition` until it returns something truthy; fail after `within` seconds, or
-    early when a watched process died on its own."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        result = await condition()
-        if result:
-            return result
-        if watched is not None and (dead := watched.dead()):
-            pytest.fail(f"waiting for {what}: {'; '.join(dead)}\n{watched.logs()}")
-        if loop.time() > deadline:
-            logs = watched.logs() if watched is not None else ""
-            pytest.fail(f"timed out after {within:.0f} s waiting for {what}\n{logs}")
-        await asyncio.sleep(interval)
+        await processes.close()

@@ -8,13 +8,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -35,13 +32,14 @@ from adapters.goorder import fetch_goorder
 from adapters.goorder.simulator import GoorderSimulator, create_goorder_simulator
 from adapters.http import HttpConfig, UpstreamClients
 from domain.upstream import GoorderCredentials, GoorderSnapshot, PromotionRecord
+from tests.upstream_helpers import FakeTime, open_clients, silent_server
+from tests.upstream_helpers import fake as fake
 
 FIXTURE_PATH = Path(__file__).parent / "fixtures" / "goorder.json"
 FIXTURE: dict[str, Any] = json.loads(FIXTURE_PATH.read_text(encoding="utf-8"))
 API_KEY = FIXTURE["api_key"]
 CREDENTIALS = GoorderCredentials(base_url="http://goorder.test", api_key=API_KEY, store_id="s1")
 PROMOTIONS = "/api/v1/stores/s1/promotions"
-NOW = datetime(2026, 12, 2, 6, 0, 0, tzinfo=UTC)
 FIXTURE_SNAPSHOT = GoorderSnapshot(
     promotions=(
         PromotionRecord(
@@ -68,21 +66,6 @@ FIXTURE_SNAPSHOT = GoorderSnapshot(
 )
 
 
-@dataclass
-class FakeTime:
-    """A monotonic clock that moves only when something sleeps on it."""
-
-    now: float = 1_000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
 def app() -> Starlette:
     return create_goorder_simulator(FIXTURE)
@@ -92,22 +75,6 @@ def app() -> Starlette:
 def sim(app: Starlette) -> GoorderSimulator:
     simulator: GoorderSimulator = app.state.simulator
     return simulator
-
-
-@pytest.fixture
-def fake() -> FakeTime:
-    return FakeTime()
-
-
-def open_clients(app: Starlette, fake: FakeTime, **config: Any) -> UpstreamClients:
-    return UpstreamClients(
-        HttpConfig(**config),
-        transport=lambda _base_url: httpx.ASGITransport(app=app),
-        sleep=fake.sleep,
-        clock=fake.clock,
-        wall_clock=lambda: NOW,
-        rng=random.Random(7),
-    )
 
 
 def requested_pages(sim: GoorderSimulator) -> list[int]:
@@ -345,22 +312,12 @@ async def test_a_malformed_response_names_the_field(
 
 
 async def test_an_upstream_that_never_answers_fails_within_the_deadline() -> None:
-    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while await reader.read(65_536):
-            pass
-        writer.close()
-
-    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    credentials = GoorderCredentials(f"http://127.0.0.1:{port}", API_KEY, "s1")
-    started = time.monotonic()
-    try:
+    async with silent_server() as port:
+        credentials = GoorderCredentials(f"http://127.0.0.1:{port}", API_KEY, "s1")
+        started = time.monotonic()
         async with UpstreamClients(HttpConfig(read_timeout=30)) as clients:
             with pytest.raises(UpstreamUnavailable) as caught:
                 await fetch_goorder(clients, credentials, deadline=0.5)
-    finally:
-        server.close()
-        await server.wait_closed()
 
     elapsed = time.monotonic() - started
     assert str(caught.value) == "GoOrder did not answer within 0.5 s"

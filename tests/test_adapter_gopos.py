@@ -4,7 +4,6 @@ sleep: nothing here sleeps for real except where the test is about real time."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import random
@@ -15,8 +14,6 @@ import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -41,6 +38,8 @@ from domain.upstream import (
     PosGroupRecord,
     UpstreamMoney,
 )
+from tests.upstream_helpers import FakeTime, open_clients, silent_server
+from tests.upstream_helpers import fake as fake
 
 FIXTURE_PATH = Path(__file__).parent / "fixtures" / "gopos.json"
 FIXTURE: dict[str, Any] = json.loads(FIXTURE_PATH.read_text(encoding="utf-8"))
@@ -50,7 +49,6 @@ CREDENTIALS = GoposCredentials(
 )
 GROUPS = "/api/v3/1001/clients/groups"
 DISCOUNTS = "/api/v3/1001/discounts"
-NOW = datetime(2026, 12, 2, 6, 0, 0, tzinfo=UTC)
 FIXTURE_SNAPSHOT = GoposSnapshot(
     groups=(
         PosGroupRecord(
@@ -75,21 +73,6 @@ FIXTURE_SNAPSHOT = GoposSnapshot(
 )
 
 
-@dataclass
-class FakeTime:
-    """A monotonic clock that moves only when something sleeps on it."""
-
-    now: float = 1_000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
 def app() -> Starlette:
     return create_gopos_simulator(FIXTURE)
@@ -99,22 +82,6 @@ def app() -> Starlette:
 def sim(app: Starlette) -> GoposSimulator:
     simulator: GoposSimulator = app.state.simulator
     return simulator
-
-
-@pytest.fixture
-def fake() -> FakeTime:
-    return FakeTime()
-
-
-def open_clients(app: Starlette, fake: FakeTime, **config: Any) -> UpstreamClients:
-    return UpstreamClients(
-        HttpConfig(**config),
-        transport=lambda _base_url: httpx.ASGITransport(app=app),
-        sleep=fake.sleep,
-        clock=fake.clock,
-        wall_clock=lambda: NOW,
-        rng=random.Random(7),
-    )
 
 
 def requested_pages(sim: GoposSimulator, path: str) -> set[int]:
@@ -486,22 +453,12 @@ async def test_a_malformed_response_names_the_field(
 
 
 async def test_an_upstream_that_never_answers_fails_within_the_deadline() -> None:
-    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while await reader.read(65_536):
-            pass
-        writer.close()
-
-    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    credentials = GoposCredentials(f"http://127.0.0.1:{port}", "demo", SECRET, "1001")
-    started = time.monotonic()
-    try:
+    async with silent_server() as port:
+        credentials = GoposCredentials(f"http://127.0.0.1:{port}", "demo", SECRET, "1001")
+        started = time.monotonic()
         async with UpstreamClients(HttpConfig(read_timeout=30)) as clients:
             with pytest.raises(UpstreamUnavailable) as caught:
                 await fetch_gopos(clients, credentials, deadline=0.5)
-    finally:
-        server.close()
-        await server.wait_closed()
 
     elapsed = time.monotonic() - started
     assert str(caught.value) == "GoPOS did not answer within 0.5 s"
@@ -675,7 +632,7 @@ def gopos_server(tmp_path: Path) -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     code = (
-        "from adapters.simulators import serve_simulator; "
+        "from adapters.simulator_server import serve_simulator; "
         f"serve_simulator('gopos', {str(FIXTURE_PATH)!r}, {port})"
     )
     log_path = tmp_path / "simulator.log"

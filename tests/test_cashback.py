@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from domain.inputs import CreditRequest, CustomerGroupInput, Target
+from domain.requests import CreditRequest, CustomerGroupInput, Target
 from domain.schedule import Recurrence, RecurrenceUnit
 from models.checkout import Checkout
 from models.entities import Customer

@@ -15,7 +15,7 @@ from uuid import UUID
 import pytest
 
 from domain.errors import DomainError
-from domain.inputs import CustomerGroupInput
+from domain.requests import CustomerGroupInput
 from models import reads
 from models.checkout import Checkout
 from services import checkout, groups

@@ -19,18 +19,16 @@ import pytest
 from tortoise import connections
 
 from domain.access import Principal
+from domain.bill import BillInput, LineInput, SalesChannel
 from domain.errors import DomainError
-from domain.inputs import CardInput, CreditRequest, CustomerGroupInput, CustomerInput, Target
 from domain.pricing import (
     AppliedDiscount,
-    BillInput,
     CreditsSummary,
     DailyLimitSummary,
     DiscountKind,
-    LineInput,
     QuoteLine,
-    SalesChannel,
 )
+from domain.requests import CardInput, CreditRequest, CustomerGroupInput, CustomerInput, Target
 from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup, MirrorPromotion, PromotionType
 from models import checkout as checkout_rows
 from models import keys, reads

@@ -403,3 +403,36 @@ def test_gocrm_simulate_without_its_fixture_is_one_line(tmp_path: Path) -> None:
 
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == "error: no fixture file at 'missing.json'\n"
+
+
+def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {name: value for name, value in os.environ.items() if not name.startswith("GOCRM_")}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        env={**base, "PYTHONPATH": str(PROJECT_ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_data_layer_and_services_import_whatever_the_environment_holds() -> None:
+    """Only the entry points read the settings: a bad setting fails the process that starts,
+    never an import of the code below the composition root."""
+    imported = _python("import services.checkout, models.db", GOCRM_ENV="bogus")
+
+    assert (imported.returncode, imported.stderr) == (0, "")
+
+
+def test_the_tortoise_cli_reads_its_configuration_from_the_settings() -> None:
+    code = (
+        "from gateway.tortoise_cli import TORTOISE_ORM as c; "
+        "print(c['connections']['default']['credentials']['file_path'])"
+    )
+    built = _python(code, DATABASE_URL="sqlite:///tmp/cli-config.sqlite3")
+    refused = _python(code, GOCRM_ENV="bogus")
+
+    assert (built.returncode, built.stdout) == (0, "/tmp/cli-config.sqlite3\n")
+    assert refused.returncode != 0
+    assert "GOCRM_ENV" in refused.stderr

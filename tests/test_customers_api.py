@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-import services.customers
+from models import customers as customer_repository
 from models.entities import Customer
 from tests.builders import (
     CUSTOMER_IDS,
@@ -424,15 +424,15 @@ async def test_an_update_does_not_overwrite_a_concurrent_balance_change(
     api: Api, anna: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a wallet writer that commits +5.00 while the update is between its read and write
-    checked_groups = services.customers._check_groups
+    live = customer_repository.live
     customer_id = UUID(anna["id"])
 
-    async def groups_checked_then_credited(*args: Any) -> list[UUID]:
-        found = await checked_groups(*args)
+    async def read_then_credited(*args: Any) -> Any:
+        found = await live(*args)
         await Customer.filter(id=customer_id).update(credit_balance=500)
         return found
 
-    monkeypatch.setattr(services.customers, "_check_groups", groups_checked_then_credited)
+    monkeypatch.setattr(customer_repository, "live", read_then_credited)
 
     # when the customer's name and groups are updated
     payload = await _update(api, anna["id"], firstName="Anka", groupIds=[])

@@ -9,7 +9,7 @@ import pytest
 
 from domain import entities
 from domain.credits import CustomerSelection
-from domain.customer_input import CheckedCard, CustomerWrite
+from domain.customer_checks import CheckedCard, CustomerWrite
 from gateway.loaders import CustomerKey, Loaders
 from models import customers as repository
 from models.db import IntegrityError, transaction

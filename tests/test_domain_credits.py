@@ -21,9 +21,9 @@ from domain.credits import (
     parse_target,
 )
 from domain.errors import DomainError
-from domain.inputs import CreditRequest, CustomerFilter, Target
 from domain.ledger import CreditOperation
 from domain.money import percent_to_basis_points, to_decimal, to_minor
+from domain.requests import CreditRequest, CustomerFilter, Target
 from domain.schedule import Recurrence, RecurrenceUnit
 
 TODAY = date(2026, 6, 15)

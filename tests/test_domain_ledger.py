@@ -3,42 +3,50 @@ from decimal import Decimal
 
 import pytest
 
-from domain.ledger import CreditOperation, amount_problem, delta_for
+from domain.ledger import CreditOperation, amount_problem
+from domain.money import to_decimal
+from tests.helpers import Api, create_customer
+from tests.wallet_helpers import credit_ok, ledger
 
 ADD = CreditOperation.ADD
 REDUCE = CreditOperation.REDUCE
 SET = CreditOperation.SET
 
 
-@pytest.mark.parametrize(
-    ("operation", "amount", "balance", "expected_delta"),
-    [
-        (ADD, 50, 0, 50),
-        (ADD, 50, 30, 50),
-        (REDUCE, 20, 30, -20),
-        (REDUCE, 30, 30, -30),
-        (REDUCE, 50, 30, -30),
-        (REDUCE, 50, 0, 0),
-        (SET, 80, 30, 50),
-        (SET, 10, 30, -20),
-        (SET, 30, 30, 0),
-        (SET, 0, 30, -30),
-        (SET, 0, 0, 0),
-    ],
-)
-def test_delta_for(
-    operation: CreditOperation, amount: int, balance: int, expected_delta: int
-) -> None:
-    assert delta_for(operation, amount, balance) == expected_delta
+# (operation, amount, balance before, the delta the ledger writes), in minor units.
+DELTAS = [
+    (ADD, 50, 0, 50),
+    (ADD, 50, 30, 50),
+    (REDUCE, 20, 30, -20),
+    (REDUCE, 30, 30, -30),
+    (REDUCE, 50, 30, -30),
+    (REDUCE, 50, 0, 0),
+    (SET, 80, 30, 50),
+    (SET, 10, 30, -20),
+    (SET, 30, 30, 0),
+    (SET, 0, 30, -30),
+    (SET, 0, 0, 0),
+]
 
 
-@pytest.mark.parametrize(("amount", "balance"), [(-1, 0), (0, -1)])
-@pytest.mark.parametrize("operation", list(CreditOperation))
-def test_delta_for_refuses_negative_inputs(
-    operation: CreditOperation, amount: int, balance: int
-) -> None:
-    with pytest.raises(ValueError, match="must not be negative"):
-        delta_for(operation, amount, balance)
+def _major(minor: int) -> str:
+    return str(to_decimal(minor, 2))
+
+
+async def test_the_ledger_moves_a_balance_by_what_the_operation_does(api: Api) -> None:
+    """The rule lives in the ledger's SQL (`models.ledger`): each operation, applied to a
+    wallet holding `balance`, writes an entry whose delta is what the operation does to it."""
+    for operation, amount, balance, expected_delta in DELTAS:
+        customer = await create_customer(api, firstName="Ala")
+        target = {"customerIds": [customer["id"]]}
+        if balance:
+            await credit_ok(api, target, "SET", _major(balance))
+        await credit_ok(api, target, operation.value, _major(amount))
+
+        last = (await ledger(customer["id"]))[-1]
+
+        assert (last.kind, last.delta) == (operation.value, expected_delta), (operation, amount)
+        assert last.balance_after == balance + expected_delta
 
 
 @pytest.mark.parametrize(
@@ -72,25 +80,29 @@ def test_amount_problem(
     assert amount_problem(operation, Decimal(amount), minor_units) == expected
 
 
-def test_random_operations_keep_balance_equal_to_sum_of_deltas_and_never_negative() -> None:
+async def test_random_operations_keep_balance_equal_to_sum_of_deltas_and_never_negative(
+    api: Api,
+) -> None:
     rng = random.Random(20260131)
     operations = list(CreditOperation)
+    customer = await create_customer(api, firstName="Ala")
+    target = {"customerIds": [customer["id"]]}
     balance = 0
-    deltas: list[int] = []
-    for _ in range(1000):
+    for _ in range(40):
         operation = rng.choice(operations)
-        amount = rng.randint(0, 10_000)
-        delta = delta_for(operation, amount, balance)
+        amount = rng.randint(1, 10_000)
+        await credit_ok(api, target, operation.value, _major(amount))
         match operation:
             case CreditOperation.ADD:
-                expected_balance = balance + amount
+                balance += amount
             case CreditOperation.REDUCE:
-                expected_balance = max(balance - amount, 0)
+                balance = max(balance - amount, 0)
             case CreditOperation.SET:
-                expected_balance = amount
-        balance += delta
-        deltas.append(delta)
-        assert balance == expected_balance
-        assert balance >= 0
-        assert balance == sum(deltas)
-    assert {d < 0 for d in deltas} == {True, False}
+                balance = amount
+
+    entries = await ledger(customer["id"])
+
+    assert [e.balance_after for e in entries][-1] == balance
+    assert all(e.balance_after >= 0 for e in entries)
+    assert balance == sum(e.delta for e in entries)
+    assert {e.delta < 0 for e in entries} == {True, False}

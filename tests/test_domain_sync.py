@@ -3,25 +3,27 @@ from decimal import Decimal
 
 import pytest
 
-from domain.sync import (
+from domain.links import (
     Connection,
+    MirrorObject,
+    connections,
+    group_object,
+    promotion_object,
+    unmatched_references,
+)
+from domain.sync import (
     ConnectionStatus,
     DiscountType,
     GoorderRows,
     GoposRows,
     MirrorDiscount,
-    MirrorObject,
     MirrorPosGroup,
     MirrorPromotion,
     PromotionType,
     SyncDataError,
-    connections,
     diff_rows,
     goorder_rows,
     gopos_rows,
-    group_object,
-    promotion_object,
-    unmatched_references,
 )
 from domain.upstream import (
     Channel,

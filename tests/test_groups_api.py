@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-import services.groups
+from models import groups as group_repository
 from models.entities import CustomerGroup
 from tests.builders import (
     ADD_TO_GROUP,
@@ -369,14 +369,15 @@ async def test_an_update_does_not_overwrite_a_concurrent_change_of_other_fields(
     api: Api, regulars: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given another admin renames the group while this update is between its read and write
-    reference_free = services.groups._ensure_reference_free
+    reference_taken = group_repository.reference_taken
     group_id = UUID(regulars["id"])
 
-    async def checked_then_renamed(*args: Any, **kwargs: Any) -> None:
-        await reference_free(*args, **kwargs)
+    async def checked_then_renamed(*args: Any, **kwargs: Any) -> bool:
+        taken = await reference_taken(*args, **kwargs)
         await CustomerGroup.filter(id=group_id).update(name="Renamed meanwhile")
+        return taken
 
-    monkeypatch.setattr(services.groups, "_ensure_reference_free", checked_then_renamed)
+    monkeypatch.setattr(group_repository, "reference_taken", checked_then_renamed)
 
     # when this update changes only the reference
     payload = await _update(api, regulars["id"], reference="regular")

@@ -7,7 +7,7 @@ from uuid import UUID
 import pytest
 
 from domain.credits import CustomerSelection
-from domain.customer_input import CustomerWrite, NewGroup
+from domain.customer_checks import CustomerWrite, NewGroup
 from models import customers as customer_repository
 from models import groups as repository
 from models.db import IntegrityError, transaction

@@ -11,8 +11,9 @@ import pytest
 
 from domain import entities
 from domain.errors import DomainError, ErrorCode
-from domain.inputs import CardInput, CustomerInput
-from services import customers, groups, importer
+from domain.requests import CardInput, CustomerInput
+from models import customers as customer_repository
+from services import customers, groups
 from services.importer import ImportProblem, import_customers
 from tests.helpers import Api, create_customer, create_group
 
@@ -277,14 +278,14 @@ async def test_batches_report_progress(api: Api, tmp_path: Path) -> None:
 async def test_a_card_taken_during_the_import_is_reported(
     api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_card_owners = importer._card_owners
+    real_card_holders = customer_repository.card_holders
     raced = False
 
     async def racing_card_owners(
         location_id: UUID, codes: Sequence[str]
     ) -> dict[str, entities.Customer]:
         nonlocal raced
-        found = await real_card_owners(location_id, codes)
+        found = await real_card_holders(location_id, codes)
         if not raced:  # another writer takes a card code right after the import has looked
             raced = True
             await customers.create_customer(
@@ -292,7 +293,7 @@ async def test_a_card_taken_during_the_import_is_reported(
             )
         return found
 
-    monkeypatch.setattr(importer, "_card_owners", racing_card_owners)
+    monkeypatch.setattr(customer_repository, "card_holders", racing_card_owners)
     path = write_csv(tmp_path, HEADER + "A,,,,T1,\nB,,,,T2,\nC,,,,T3,\n")
 
     report = await import_customers(location(api), path)

@@ -5,7 +5,7 @@ later periods still run. In-process, on both databases; time is the runtime's cl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -13,11 +13,13 @@ from uuid import UUID
 
 import pytest
 
-from domain.inputs import CreditRequest, CustomerFilter, Target
 from domain.jobs import JobPolicy
+from domain.requests import CreditRequest, CustomerFilter, Target
 from gateway.runtime import with_dispatcher
+from models import operations
 from models.db import Transaction
 from models.ledger import Application
+from models.queries import CustomerQuery
 from models.wallet import CreditSchedule, ScheduleRun, WalletEntry, WalletOperation
 from services import schedules, wallet
 from services.lifecycle import resume_silent
@@ -147,17 +149,19 @@ async def test_a_running_attempt_beats_while_it_works(
     )
     group_id, members = await _group_of(api, 2)
     operation_id = await _queued_operation(api, with_dispatcher(quick, Recorder()), group_id)
-    real = wallet._operation_targets
+    real = operations.id_chunks
     beats: list[datetime | None] = []
 
-    async def slow(row: WalletOperation, chunk_size: int) -> AsyncIterator[list[UUID]]:
+    async def slow(
+        page: Callable[[UUID | None], CustomerQuery], size: int, after: UUID | None = None
+    ) -> AsyncIterator[list[UUID]]:
         for _ in range(3):
             await asyncio.sleep(0.1)
             beats.append((await WalletOperation.get(id=operation_id)).heartbeat_at)
-        async for chunk in real(row, chunk_size):
+        async for chunk in real(page, size, after):
             yield chunk
 
-    monkeypatch.setattr(wallet, "_operation_targets", slow)
+    monkeypatch.setattr(operations, "id_chunks", slow)
 
     # when the job runs
     await wallet.run_operation(quick, operation_id)
@@ -178,20 +182,22 @@ async def test_a_silent_attempt_taken_over_by_the_check_stops_and_credits_no_one
     group_id, members = await _group_of(api, 3)
     operation_id = await _queued_operation(api, with_dispatcher(small, Recorder()), group_id)
     stalled, release = asyncio.Event(), asyncio.Event()
-    real = wallet._operation_targets
+    real = operations.id_chunks
     calls = 0
 
-    async def stalling(row: WalletOperation, chunk_size: int) -> AsyncIterator[list[UUID]]:
+    async def stalling(
+        page: Callable[[UUID | None], CustomerQuery], size: int, after: UUID | None = None
+    ) -> AsyncIterator[list[UUID]]:
         nonlocal calls
         calls += 1
         first_attempt = calls == 1
-        async for chunk in real(row, chunk_size):
+        async for chunk in real(page, size, after):
             if first_attempt:
                 stalled.set()
                 await release.wait()
             yield chunk
 
-    monkeypatch.setattr(wallet, "_operation_targets", stalling)
+    monkeypatch.setattr(operations, "id_chunks", stalling)
     first = asyncio.create_task(wallet.run_operation(small, operation_id))
     await stalled.wait()
 

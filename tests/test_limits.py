@@ -11,12 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import parse
 from starlette.applications import Starlette
 
 import services.customers
 from gateway.app import create_app
-from gateway.graphql.cost import query_cost
 from gateway.schema.root import build_schema
 from settings import Settings
 from tests.helpers import (
@@ -26,6 +24,7 @@ from tests.helpers import (
     Api,
     create_customer,
     new_location,
+    query_cost,
 )
 from tests.wallet_helpers import SET_CREDITS, credit_input, snapshot
 
@@ -146,8 +145,8 @@ async def test_a_costly_mutation_document_changes_nothing(
     make_api: Callable[..., Awaitable[Api]],
 ) -> None:
     schema = build_schema(production=False)._schema
-    budget = query_cost(schema, parse(CREATE_CUSTOMER))
-    assert query_cost(schema, parse(SET_CREDITS)) > budget
+    budget = query_cost(schema, CREATE_CUSTOMER)
+    assert query_cost(schema, SET_CREDITS) > budget
     api = await make_api(max_query_cost=budget)
     customer = await create_customer(api, firstName="Anna")
     before = await snapshot(api.location_id)

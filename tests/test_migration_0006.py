@@ -19,8 +19,7 @@ _MIGRATE_FROM_0005 = """
 import asyncio, json, sys
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
-from models.config import tortoise_config
-from settings import Settings
+from models.config import DatabaseConfig, tortoise_config
 from tests.migrations import run_script, scratch_database
 
 L = "00000000-0000-7000-8000-00000000000a"
@@ -107,7 +106,7 @@ SETUP = [
 
 
 async def main(url):
-    config = tortoise_config(Settings(database_url=url))
+    config = tortoise_config(DatabaseConfig(url=url))
     await migrate(config=config, target="models.0005_wallet_operations_newest_first")
     await Tortoise.init(config=config)
     for sql in SETUP:

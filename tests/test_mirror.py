@@ -16,16 +16,17 @@ import pytest
 from tortoise import Tortoise, connections
 from tortoise.migrations.autodetector import MigrationAutodetector
 
+from domain.links import MirrorObject
 from domain.sync import (
     DiscountType,
     MirrorDiscount,
-    MirrorObject,
     MirrorPosGroup,
     MirrorPromotion,
     PromotionType,
     diff_rows,
 )
 from domain.upstream import Channel
+from gateway.runtime import database_config
 from models import mirror
 from models.config import tortoise_config
 from models.db import IntegrityError, transaction
@@ -101,7 +102,7 @@ async def test_the_migration_creates_the_tables_and_the_unfinished_run_index(
 async def test_the_migrations_describe_the_models_exactly(database: Settings) -> None:
     """What `tortoise makemigrations` would write: nothing, when every model change has its
     migration."""
-    config = tortoise_config(database)
+    config = tortoise_config(database_config(database))
     detector = MigrationAutodetector(Tortoise.apps, config["apps"])
 
     writers = await detector.changes()
@@ -114,12 +115,11 @@ _MIGRATE_FROM_0002 = """
 import asyncio, json, sys
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
-from models.config import tortoise_config
-from settings import Settings
+from models.config import DatabaseConfig, tortoise_config
 
 
 async def main(url):
-    config = tortoise_config(Settings(database_url=url))
+    config = tortoise_config(DatabaseConfig(url=url))
     await migrate(config=config, target="models.0002_soft_delete_constraints_idempotency")
     await Tortoise.init(config=config)
     db = connections.get("default")

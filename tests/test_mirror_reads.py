@@ -14,18 +14,16 @@ from uuid import UUID
 
 import pytest
 
-from domain.inputs import CardInput, CustomerInput
-from domain.pricing import BillInput, LineInput, SalesChannel
+from domain.bill import BillInput, LineInput, SalesChannel
+from domain.links import MirrorObject, connections, unmatched_references
+from domain.requests import CardInput, CustomerInput
 from domain.sync import (
     ConnectionStatus,
     DiscountType,
     MirrorDiscount,
-    MirrorObject,
     MirrorPosGroup,
     MirrorPromotion,
     PromotionType,
-    connections,
-    unmatched_references,
 )
 from domain.upstream import Channel
 from models import mirror

@@ -28,8 +28,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.applications import Starlette
 
 from gateway.app import create_app
+from gateway.runtime import database_config, start_database
 from models.config import connection_config
-from models.db import close_database, database_unreachable, lost_database, open_database
+from models.db import close_database, database_unreachable, lost_database
 from settings import Environment, Settings, load_settings
 from tasks.worker import ArqDispatcher, OutageRetry, dispatcher_pool, worker_options
 from tests.helpers import create_customer, new_location
@@ -57,14 +58,14 @@ async def outage(database: Settings) -> AsyncIterator[Callable[[], Awaitable[Non
         nonlocal down
         down = True
         await close_database()
-        await open_database(NOWHERE_POSTGRES)
+        await start_database(NOWHERE_POSTGRES)
 
     try:
         yield take_down
     finally:
         if down:
             await close_database()
-            await open_database(database)
+            await start_database(database)
 
 
 def _post(http: httpx.AsyncClient, key: str, query: str) -> Awaitable[httpx.Response]:
@@ -163,8 +164,8 @@ def test_the_connect_timeout_is_a_setting() -> None:
     )
 
     assert settings.db_connect_timeout_seconds == 5.0
-    assert connection_config(settings)["credentials"]["timeout"] == 5.0
-    assert connection_config(quick)["credentials"]["timeout"] == 2.5
+    assert connection_config(database_config(settings))["credentials"]["timeout"] == 5.0
+    assert connection_config(database_config(quick))["credentials"]["timeout"] == 2.5
 
 
 # --- Redis -------------------------------------------------------------------------------------

@@ -10,17 +10,14 @@ from dataclasses import dataclass, replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.bill import MAX_LINES, Bill, Line, SalesChannel
 from domain.money import max_amount_minor
 from domain.pricing import (
-    MAX_LINES,
-    Bill,
     CustomerPricing,
     DiscountKind,
-    Line,
     PosGroupOffer,
     PricingContext,
     PromotionOffer,
-    SalesChannel,
     allocate,
     cashback,
     price,

@@ -5,25 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from graphql import parse
 
-from gateway.graphql.cost import CostBudget
 from gateway.graphql.execute import MAX_QUERY_COST
 from gateway.schema.root import build_schema
-from tests.helpers import ENTRIES_PER_CUSTOMER, PAGE_OF_CUSTOMERS
+from tests.helpers import ENTRIES_PER_CUSTOMER, PAGE_OF_CUSTOMERS, query_cost
 
 SCHEMA = build_schema(production=False)._schema
 
 
 def cost(document: str, variables: dict[str, Any] | None = None, name: str | None = None) -> int:
-    """What the live check costs `document` at: a budget of 0 refuses anything that costs more,
-    and its refusal carries the cost."""
-    refusal = CostBudget(0, {}).refusal(SCHEMA, parse(document), document, variables, name)
-    if refusal is None:
-        return 0
-    assert refusal.extensions is not None
-    figure: int = refusal.extensions["cost"]
-    return figure
+    return query_cost(SCHEMA, document, variables, name)
 
 
 def aliased(count: int) -> str:

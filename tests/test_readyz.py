@@ -19,7 +19,8 @@ from tortoise import connections
 
 from adapters.secrets import SecretBox, new_key
 from gateway.app import create_app
-from models.db import close_database, migrate_database, open_database
+from gateway.runtime import migrate, start_database
+from models.db import close_database
 from models.integrations import Integration
 from settings import Settings
 from tests.conftest import (
@@ -63,7 +64,7 @@ async def unmigrated(database: Settings, tmp_path: Path) -> AsyncIterator[Settin
         yield settings
     finally:
         await close_database()
-        await open_database(database)
+        await start_database(database)
         if pg_name:
             await _drop_postgres_database(pg_name)
 
@@ -103,7 +104,7 @@ async def test_readyz_on_a_migrated_database(http: httpx.AsyncClient) -> None:
 async def test_readyz_on_an_empty_database_names_the_missing_migrations(
     unmigrated: Settings,
 ) -> None:
-    await open_database(unmigrated)
+    await start_database(unmigrated)
     app = create_app(unmigrated, manage_database=False)
 
     response = await _get(app, "/readyz")
@@ -117,8 +118,8 @@ async def test_readyz_on_an_empty_database_names_the_missing_migrations(
 async def test_readyz_counts_a_newer_migration_than_this_code_knows_as_current(
     unmigrated: Settings,
 ) -> None:
-    await migrate_database(unmigrated)
-    await open_database(unmigrated)
+    await migrate(unmigrated)
+    await start_database(unmigrated)
     placeholder = "$1, $2, $3" if not unmigrated.is_sqlite else "?, ?, ?"
     await connections.get("default").execute_query(
         f"INSERT INTO tortoise_migrations (app, name, applied_at) VALUES ({placeholder})",
@@ -133,7 +134,7 @@ async def test_readyz_counts_a_newer_migration_than_this_code_knows_as_current(
 
 async def test_readyz_on_an_unreachable_database(unmigrated: Settings) -> None:
     down = Settings(database_url="postgres://postgres@127.0.0.1:1/gocrm")
-    await open_database(down)
+    await start_database(down)
     app = create_app(down, manage_database=False)
 
     response = await _get(app, "/readyz")
@@ -212,7 +213,7 @@ async def test_development_start_up_warns_about_an_unmigrated_database(
 
 
 async def test_production_start_up_on_a_migrated_database(unmigrated: Settings) -> None:
-    await migrate_database(unmigrated)
+    await migrate(unmigrated)
     app = create_app(dataclasses.replace(unmigrated, env="production"))
 
     messages = await _lifespan_messages(app)

@@ -16,7 +16,7 @@ from uuid import UUID
 
 import pytest
 
-from domain.inputs import CreditRequest, CustomerFilter, Target
+from domain.requests import CreditRequest, CustomerFilter, Target
 from domain.schedule import Recurrence, RecurrenceUnit
 from gateway.runtime import with_dispatcher
 from models.wallet import CreditSchedule, ScheduleRun

@@ -16,8 +16,8 @@ import pytest
 from domain.access import Role
 from domain.credits import CustomerSelection, ParsedCredit, ParsedTarget
 from domain.errors import DomainError, ErrorCode, UserError
-from domain.inputs import CreditRequest, CustomerFilter, Target
 from domain.ledger import CreditOperation
+from domain.requests import CreditRequest, CustomerFilter, Target
 from gateway.runtime import with_dispatcher
 from models.entities import Customer, GroupMembership
 from models.wallet import WalletEntry, WalletOperation

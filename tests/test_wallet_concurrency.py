@@ -15,7 +15,7 @@ from uuid import UUID
 
 import pytest
 
-from domain.ledger import CreditOperation, delta_for
+from domain.ledger import CreditOperation
 from models.entities import Customer
 from models.ledger import Application
 from models.wallet import WalletEntry
@@ -58,13 +58,25 @@ async def fire(api: Api, customer_id: str) -> list[dict[str, Any]]:
     return list(await asyncio.gather(*(api.mutate(SET_CREDITS, r) for r in requests)))
 
 
+def expected_delta(operation: CreditOperation, amount: int, balance: int) -> int:
+    """What `operation` with `amount` does to `balance`: the test's own statement of the rule
+    the ledger's SQL applies (`models.ledger`)."""
+    match operation:
+        case CreditOperation.ADD:
+            return amount
+        case CreditOperation.REDUCE:
+            return -min(amount, balance)
+        case CreditOperation.SET:
+            return amount - balance
+
+
 def broken_steps(entries: Sequence[Ledger]) -> list[int]:
     """Positions (ledger order) whose balance after is not the running sum of deltas, or whose
     delta is not what its operation does to the balance before it."""
     broken = []
     running = 0
     for position, entry in enumerate(entries):
-        expected = delta_for(CreditOperation(entry.kind), entry.requested, running)
+        expected = expected_delta(CreditOperation(entry.kind), entry.requested, running)
         running += entry.delta
         if entry.delta != expected or entry.balance_after != running:
             broken.append(position)
@@ -104,7 +116,7 @@ async def naive_apply_chunk(
         customer = await Customer.get(id=customer_id, using_db=db)
         balance = customer.credit_balance
         await asyncio.sleep(0)
-        delta = delta_for(change.operation, change.amount, balance)
+        delta = expected_delta(change.operation, change.amount, balance)
         await WalletEntry.create(
             location_id=change.location_id,
             customer_id=customer_id,

@@ -30,7 +30,7 @@ from arq.connections import ArqRedis
 from tortoise import connections
 
 from domain.access import Principal
-from domain.inputs import CreditRequest, CustomerFilter, Target
+from domain.requests import CreditRequest, CustomerFilter, Target
 from domain.schedule import Recurrence, RecurrenceUnit, due_indices, local_today
 from gateway.app import create_app
 from gateway.runtime import build_runtime, close_runtime
@@ -43,7 +43,8 @@ from settings import Settings
 from tasks.jobs import check
 from tasks.worker import ArqDispatcher
 from tests.helpers import create_group, new_location
-from tests.redis_fixtures import WORKER_SECRET_KEY, WorkerProcesses, wait_until
+from tests.processes import wait_until
+from tests.redis_fixtures import WORKER_SECRET_KEY, WorkerProcesses
 from tests.redis_fixtures import arq_redis as arq_redis
 from tests.redis_fixtures import workers as workers
 

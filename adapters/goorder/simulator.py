@@ -1,7 +1,7 @@
 """A local GoOrder: the contract of shared/upstream.md served from in-memory data.
 
 `create_goorder_simulator(fixture)` returns a Starlette app; its `GoorderSimulator` is
-`app.state.simulator`, where tests change the data and the knobs (`adapters.simulation`)
+`app.state.simulator`, where tests change the data and the knobs (`adapters.simulator_base`)
 while it runs.
 """
 
@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from adapters.simulation import (
+from adapters.simulator_base import (
     Faults,
     Fixture,
     SimulatorBase,

@@ -2,7 +2,7 @@
 
 `create_gopos_simulator(fixture)` returns a Starlette app; its `GoposSimulator` is
 `app.state.simulator`, where tests change the data and the knobs while it runs. Beyond the
-faults every simulator has (`adapters.simulation`), GoPOS has a token lifetime (a token older
+faults every simulator has (`adapters.simulator_base`), GoPOS has a token lifetime (a token older
 than `token_ttl_s` on the simulator's clock gets 401) and `reject_tokens` (every API call gets
 401, whatever the token).
 """
@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.simulation import (
+from adapters.simulator_base import (
     Faults,
     Fixture,
     SimulatorBase,
@@ -59,10 +59,6 @@ class GoposSimulator(SimulatorBase):
     @property
     def token_requests(self) -> int:
         return self.requests_by_path["/oauth/token"]
-
-    def expire_tokens(self) -> None:
-        """Forget every token issued so far: the next API call with one gets 401."""
-        self._tokens.clear()
 
     def generate(self, *, groups: int = 0, discounts: int = 0) -> None:
         """Replace the data with `groups` groups and `discounts` discounts (for benchmarks)."""

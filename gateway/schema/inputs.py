@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import strawberry
 
-from domain import inputs
+from domain import requests as inputs
 
 T = TypeVar("T")
 

@@ -10,9 +10,9 @@ import strawberry
 
 from domain import entities
 from domain.access import Principal
-from domain.inputs import CreditRequest
 from domain.ledger import CreditOperation, EntryKind, EntrySource
 from domain.paging import DEFAULT_PAGE_SIZE
+from domain.requests import CreditRequest
 from domain.schedule import Recurrence, RecurrenceUnit
 from gateway.context import Info
 from gateway.schema.common import (

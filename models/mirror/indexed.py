@@ -125,7 +125,7 @@ async def unmatched_references(
 ) -> list[str]:
     """The first `limit` references of the channel's mirrored objects (not removed) whose key
     is none of `known_keys`, one per key (its least spelling), sorted: what
-    `domain.sync.unmatched_references` answers, from one statement on the
+    `domain.links.unmatched_references` answers, from one statement on the
     (location_id, reference_key) index."""
     d = sql.dialect()
     table = "pos_customer_groups" if channel is Channel.GOPOS else "order_promotions"

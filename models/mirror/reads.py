@@ -1,7 +1,7 @@
 """The mirror as the API and a sync read it: whole tables of a location, or rows by id.
 
 Rows come back as the domain's mirror rows, with the removed flag beside them (`Mirrored`), or
-as `domain.sync.MirrorObject` for the connections view; never as model instances.
+as `domain.links.MirrorObject` for the connections view; never as model instances.
 """
 
 from __future__ import annotations
@@ -11,14 +11,8 @@ from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from domain.sync import (
-    DiscountType,
-    MirrorDiscount,
-    MirrorObject,
-    MirrorPosGroup,
-    MirrorPromotion,
-    PromotionType,
-)
+from domain.links import MirrorObject
+from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup, MirrorPromotion, PromotionType
 from domain.upstream import Channel
 from models.integrations import OrderPromotionMirror, PosDiscountMirror, PosGroupMirror, SyncRun
 from models.mirror.rows import (

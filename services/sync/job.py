@@ -25,18 +25,20 @@ from adapters.goorder import fetch_goorder
 from adapters.gopos import fetch_gopos
 from adapters.secrets import SecretKeyMismatch, SecretTokenError
 from domain.jobs import JobStatus
+from domain.links import (
+    MirrorObject,
+    connections,
+    group_object,
+    promotion_object,
+    unmatched_references,
+)
 from domain.sync import (
     ConnectionStatus,
     GoorderRows,
     GoposRows,
-    MirrorObject,
     SyncDataError,
-    connections,
     goorder_rows,
     gopos_rows,
-    group_object,
-    promotion_object,
-    unmatched_references,
 )
 from domain.upstream import Channel, GoorderCredentials, GoposCredentials, too_many_objects
 from models import groups, locations, sync_runs

@@ -15,20 +15,18 @@ from uuid import UUID
 
 from cachetools import LRUCache
 
-from domain.references import normalise_reference
-from domain.sync import (
-    MAX_LISTED,
+from domain.links import (
     NO_MATCHES,
-    ConnectionStatus,
     Matches,
     MirrorObject,
-    MirrorPosGroup,
     connection,
     group_object,
     never_synced,
     promotion_object,
     reference_key,
 )
+from domain.references import normalise_reference
+from domain.sync import MAX_LISTED, ConnectionStatus, MirrorPosGroup
 from domain.upstream import Channel
 from models import groups, mirror
 from models.mirror import Matched, Mirrored
@@ -62,7 +60,7 @@ async def group_links(
     """The connections of the location's CRM groups `(id, reference)` to every channel (of
     which `synced` have a succeeded sync; read when not given). The mirror is read only where
     the groups' references are (an indexed statement per channel for the whole batch, and one
-    for the linked GoPOS groups' discounts), however large it is; `domain.sync.connection`
+    for the linked GoPOS groups' discounts), however large it is; `domain.links.connection`
     says what each group's matches make of it."""
     if synced is None:
         synced = await synced_channels(location_id)
@@ -142,7 +140,7 @@ thousands of distinct ones."""
 
 async def _unmatched(location_id: UUID, channel: Channel, known: Sequence[str]) -> tuple[str, ...]:
     """The first `UNMATCHED_SHOWN` references of the channel's upstream objects (not removed)
-    whose keys are not `known`, sorted: as `domain.sync.unmatched_references` spells them, from
+    whose keys are not `known`, sorted: as `domain.links.unmatched_references` spells them, from
     one indexed statement."""
     return tuple(await mirror.unmatched_references(location_id, channel, known, UNMATCHED_SHOWN))
 

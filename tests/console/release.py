@@ -8,8 +8,7 @@ import asyncio
 import sys
 from datetime import UTC, datetime, timedelta
 
-from gateway.runtime import build_runtime, close_runtime
-from models.db import close_database, open_database
+from gateway.runtime import build_runtime, close_runtime, start_database, stop_database
 from services.checkout import release_held_cashback
 from settings import Settings
 
@@ -18,12 +17,12 @@ async def release(database_file: str, days: int) -> int:
     settings = Settings(database_url=f"sqlite://{database_file}")
     later = datetime.now(UTC) + timedelta(days=days)
     runtime = build_runtime(settings, clock=lambda: later)
-    await open_database(settings)
+    await start_database(settings)
     try:
         return await release_held_cashback(runtime)
     finally:
         await close_runtime(runtime)
-        await close_database()
+        await stop_database()
 
 
 if __name__ == "__main__":

@@ -10,19 +10,19 @@ import asyncio
 import json
 import sys
 
-from models.db import close_database, migrate_database, open_database
+from gateway.runtime import migrate, start_database, stop_database
 from services.access import create_location
 from settings import Settings
 
 
 async def seed(database_file: str, names: list[str]) -> dict[str, str]:
     settings = Settings(database_url=f"sqlite://{database_file}")
-    await migrate_database(settings)
-    await open_database(settings)
+    await migrate(settings)
+    await start_database(settings)
     try:
         return {name: (await create_location(name))[1] for name in names}
     finally:
-        await close_database()
+        await stop_database()
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ else on the machine. A test's database on the shared PostgreSQL (`GOCRM_TEST_POS
 fresh one, cloned from a template migrated once per session by `gocrm migrate`.
 
 Gateways (`gocrm serve`) and workers (`gocrm worker`) run as subprocesses with their output in
-the test's folder; a failed test prints it. The test process itself talks to them over HTTP and
-reads the database with plain asyncpg: it never opens the ORM on these databases.
+the test's folder, started as the worker tests start theirs (`tests.processes`); a failed test
+prints it. The test process itself talks to them over HTTP and reads the database with plain
+asyncpg: it never opens the ORM on these databases.
 
 Without `redis-server`, the PostgreSQL binaries or the shared server, the tests are skipped,
 unless `GOCRM_REQUIRE_SERVICES=1` (set by `.ci/run`), which makes them fail instead.
@@ -17,12 +18,10 @@ unless `GOCRM_REQUIRE_SERVICES=1` (set by `.ci/run`), which makes them fail inst
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import glob
 import json
 import os
 import shutil
-import signal
 import socket
 import sys
 import tempfile
@@ -39,9 +38,8 @@ from redis.asyncio import Redis
 
 from adapters.secrets import new_key
 from tests.conftest import POSTGRES_SERVER, REQUIRE_SERVICES
-from tests.redis_fixtures import wait_until
+from tests.processes import PROJECT_ROOT, GocrmProcesses, Process, wait_until
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Gateways and workers open the integration secrets that other processes sealed: one key.
 SECRET_KEY = new_key()
 START_TIMEOUT = 30.0
@@ -49,8 +47,6 @@ STOP_TIMEOUT = 15.0
 COMMAND_TIMEOUT = 60.0
 
 T = TypeVar("T")
-
-Process = asyncio.subprocess.Process
 
 
 def unavailable(what: str, reason: str) -> NoReturn:
@@ -121,35 +117,12 @@ class Gateway:
         return f"http://127.0.0.1:{self.port}"
 
 
-class Processes:
+class Processes(GocrmProcesses):
     """The `gocrm` processes of one test. All are stopped at its end; `logs()` is what they
     wrote, which a failed test prints."""
 
     def __init__(self, log_dir: Path) -> None:
-        self.log_dir = log_dir
-        self.started: list[tuple[str, Process]] = []
-        self.ended: set[int] = set()  # pids of the processes this test killed or stopped
-        self._logs: list[tuple[Path, IO[bytes]]] = []
-
-    async def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> Process:
-        path = self.log_dir / f"{len(self._logs) + 1:02d}-{name}.log"
-        log = path.open("wb")
-        self._logs.append((path, log))
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "gateway.cli",
-            *args,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=log,
-            stderr=asyncio.subprocess.STDOUT,
-            # Its own process group, so that ending it ends whatever it started too.
-            start_new_session=True,
-        )
-        self.started.append((name, process))
-        return process
+        super().__init__(log_dir, stop_timeout=STOP_TIMEOUT)
 
     async def command(self, *args: str, env: dict[str, str]) -> str:
         """Run a one-off `gocrm` command to its end and return what it printed on stdout."""
@@ -174,7 +147,7 @@ class Processes:
         HTTP (`/healthz`, whatever it says)."""
         port = port or free_port()
         args = ["serve", "--port", str(port), "--workers", "1"]
-        process = await self._spawn("gateway", args, env)
+        process = await self.spawn("gateway", args, env)
         gateway = Gateway(process, port)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + START_TIMEOUT
@@ -193,7 +166,7 @@ class Processes:
 
     async def worker(self, env: dict[str, str]) -> Process:
         """`gocrm worker`, once it has started polling Redis for jobs."""
-        process = await self._spawn("worker", ["worker"], env)
+        process = await self.spawn("worker", ["worker"], env)
 
         async def polling() -> bool:
             return "Starting worker for" in self.output(process)
@@ -205,58 +178,9 @@ class Processes:
         """`gocrm simulate` on a free port; its base URL once it listens."""
         port = free_port()
         args = ["simulate", kind, "--port", str(port), "--fixture", str(fixture)]
-        process = await self._spawn(f"simulate-{kind}", args, environment())
+        process = await self.spawn(f"simulate-{kind}", args, environment())
         await wait_for_port(port, f"the {kind} simulator", process)
         return f"http://127.0.0.1:{port}"
-
-    async def kill(self, process: Process) -> None:
-        """SIGKILL, as a crash or the OOM killer."""
-        self.ended.add(process.pid)
-        _signal_group(process, signal.SIGKILL)
-        await process.wait()
-
-    async def stop(self, process: Process) -> None:
-        """SIGTERM, as a deployment; SIGKILL when it does not end in time."""
-        self.ended.add(process.pid)
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
-        _signal_group(process, signal.SIGKILL)  # and anything it left behind
-        await process.wait()
-
-    def dead(self) -> list[str]:
-        """Each process that ended although this test did not end it."""
-        return [
-            f"{name} (pid {process.pid}) exited with {process.returncode}"
-            for name, process in self.started
-            if process.returncode is not None and process.pid not in self.ended
-        ]
-
-    def output(self, process: Process) -> str:
-        """Everything `process` wrote so far."""
-        for (_, started), (path, log) in zip(self.started, self._logs, strict=True):
-            if started is process:
-                if not log.closed:
-                    log.flush()
-                return path.read_text(errors="replace")
-        raise ValueError(f"pid {process.pid} was not started here")
-
-    def logs(self) -> str:
-        out = []
-        for path, log in self._logs:
-            if not log.closed:
-                log.flush()
-            text = path.read_text(errors="replace")
-            out.append(f"--- {path.name} (last 6000 characters) ---\n{text[-6000:]}")
-        return "\n".join(out)
-
-    async def close(self) -> None:
-        try:
-            await asyncio.gather(*(self.stop(p) for _, p in self.started))
-        finally:
-            for _, log in self._logs:
-                log.close()
 
 
 async def eventually(
@@ -269,11 +193,6 @@ async def eventually(
     """Poll `condition` until it returns something truthy; fail after `within` seconds, or as
     soon as a process ends on its own."""
     return await wait_until(condition, what, processes, within, interval)
-
-
-def _signal_group(process: Process, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):  # the group has ended already
-        os.killpg(process.pid, signum)
 
 
 @dataclass(frozen=True)

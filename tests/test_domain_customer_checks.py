@@ -11,7 +11,7 @@ import pytest
 from slugify import slugify
 
 from domain.contacts import search_problem
-from domain.customer_input import (
+from domain.customer_checks import (
     CheckedCard,
     CheckedCustomer,
     GroupChanges,
@@ -21,13 +21,13 @@ from domain.customer_input import (
     checked_new_group,
 )
 from domain.errors import DomainError, ErrorCode
-from domain.inputs import CardInput, CustomerGroupInput, CustomerInput
 from domain.references import (
     normalise_reference,
     reference_from_name,
     reference_problem,
     shorten_reference,
 )
+from domain.requests import CardInput, CustomerGroupInput, CustomerInput
 
 INVALID = ErrorCode.INVALID
 REQUIRED = ErrorCode.REQUIRED

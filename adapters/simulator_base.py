@@ -138,13 +138,6 @@ class SimulatorBase:
             _Scripted(status, body, dict(headers or {}), media_type, count, path_prefix)
         )
 
-    def reset_counters(self) -> None:
-        self.requests = 0
-        self.requests_by_path.clear()
-        self.answered.clear()
-        self.max_in_flight = self.in_flight
-        self.log.clear()
-
     def guard(self, endpoint: Endpoint) -> Endpoint:
         """`endpoint` with the counters, latency and injected faults applied."""
 

@@ -1,6 +1,6 @@
 """Customer and group inputs, parsed once into values the services trust.
 
-Each function takes what a client sent (`domain.inputs`) and gives back a trimmed, bounded,
+Each function takes what a client sent (`domain.requests`) and gives back a trimmed, bounded,
 validated value, or raises `DomainError` with every problem and its field path. Only what needs
 the database is left to the services: card codes or references taken, group ids that exist.
 
@@ -28,9 +28,9 @@ from domain.contacts import (
     phone_problem,
 )
 from domain.errors import ErrorCode, Validator
-from domain.inputs import UNSET, CardInput, CustomerGroupInput, CustomerInput, Maybe
 from domain.money import percent_to_basis_points
 from domain.references import Slug, normalised_given_reference, reference_from_name
+from domain.requests import UNSET, CardInput, CustomerGroupInput, CustomerInput, Maybe
 from domain.text import text_problem
 
 MAX_CARDS_PER_CUSTOMER = 10

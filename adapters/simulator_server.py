@@ -6,7 +6,7 @@ import uvicorn
 
 from adapters.goorder.simulator import create_goorder_simulator
 from adapters.gopos.simulator import create_gopos_simulator
-from adapters.simulation import load_fixture
+from adapters.simulator_base import load_fixture
 
 KINDS = ("gopos", "goorder")
 

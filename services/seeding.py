@@ -1,0 +1,97 @@
+"""Bulk rows for the benchmarks and the soak, written as the product writes them.
+
+A benchmark starts the product as a user's process does: through the composition root
+(`gateway.runtime`) and the services. What a user could only reach slowly (a location with
+100,000 customers, a schedule that has not ticked for months, a mirror as a sync left it) is
+seeded here in bulk, so that no benchmark imports `models` and the seeding stays as fast as the
+figures need. Customers and groups go through their repositories; the schedule's backdating and
+the synced mirror still write rows directly, until those aggregates have repositories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from uuid import UUID
+
+from domain.customer_checks import CustomerWrite
+from domain.requests import CustomerGroupInput
+from domain.sync import MirrorDiscount, MirrorPosGroup
+from models import customers as customer_repository
+from models import groups as group_repository
+from models import mirror
+from models.db import transaction
+from models.ids import new_id
+from models.integrations import PosDiscountMirror, PosGroupMirror, SyncRun
+from models.wallet import CreditSchedule
+from services.groups import create_group
+
+__all__ = [
+    "empty_pos_mirror",
+    "new_id",
+    "overdue_schedule",
+    "seed_customers",
+    "synced_pos_mirror",
+]
+
+SEED_BATCH = 5_000
+
+
+async def seed_customers(location_id: UUID, count: int) -> None:
+    """`count` customers named C0, C1, ... written by the customers repository, SEED_BATCH rows
+    a statement."""
+    for start in range(0, count, SEED_BATCH):
+        writes = [
+            CustomerWrite(contact={"first_name": f"C{i}"})
+            for i in range(start, min(count, start + SEED_BATCH))
+        ]
+        async with transaction() as db:
+            await customer_repository.create_many(db, location_id, writes)
+
+
+async def overdue_schedule(location_id: UUID, members: int, periods: int) -> UUID:
+    """A daily ADD 0.01 to a new group of `members` of the location's customers, created
+    `periods` days ago and never ticked since: `periods` periods are due."""
+    group = await create_group(location_id, CustomerGroupInput(name="Bench", reference="bench"))
+    everyone = partial(customer_repository.filtered_customers, location_id, None)
+    ids: list[UUID] = await anext(customer_repository.id_chunks(everyone, members), [])
+    async with transaction() as db:
+        await group_repository.add_members(db, group.id, ids)
+    start = (datetime.now(UTC) - timedelta(days=periods - 1)).date()
+    row = await CreditSchedule.create(
+        location_id=location_id,
+        operation="ADD",
+        amount=1,
+        every=1,
+        unit="DAY",
+        start_date=start,
+        target="GROUPS",
+        group_ids=[str(group.id)],
+        next_run_on=start,
+    )
+    # Created with its start date, then nothing ticked until now.
+    created = datetime.combine(start, datetime.min.time(), UTC) - timedelta(days=1)
+    await CreditSchedule.filter(id=row.id).update(created_at=created)
+    return row.id
+
+
+async def synced_pos_mirror(
+    location_id: UUID,
+    discounts: Sequence[MirrorDiscount],
+    groups: Sequence[MirrorPosGroup],
+    now: datetime,
+) -> None:
+    """The GoPOS mirror as a successful sync at `now` leaves it: these discounts and groups,
+    and the succeeded run that makes the channel count as synced."""
+    await mirror.upsert_pos_discounts(location_id, discounts, now)
+    await mirror.upsert_pos_groups(location_id, groups, now)
+    await SyncRun.create(
+        location_id=location_id, channel="GOPOS", status="SUCCEEDED", finished_at=now, attempts=1
+    )
+
+
+async def empty_pos_mirror(location_id: UUID) -> None:
+    """Forget the location's GoPOS groups and discounts, as before its first sync."""
+    await PosGroupMirror.filter(location_id=location_id).delete()
+    await PosDiscountMirror.filter(location_id=location_id).delete()
