@@ -14,14 +14,15 @@ the same request still answers with it, and another request is still refused.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Generic, TypeVar
 from uuid import UUID
 
 from domain.errors import DomainError, ErrorCode, fail
-from models import keys
+from models import keys, operations, schedules
 from models.db import Transaction
-from models.wallet import CreditSchedule, WalletOperation
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 # long transaction or a long check.
 PURGE_BATCH = 1_000
 PURGE_BATCHES = 10
+
+Record = TypeVar("Record")
 
 
 async def purge_expired_keys(
@@ -54,14 +57,18 @@ async def purge_expired_keys(
     return purged
 
 
-Keyed = TypeVar("Keyed", WalletOperation, CreditSchedule)
+@dataclass(frozen=True)
+class CreditRecords(Generic[Record]):
+    """One kind of credit record that keeps its idempotency key: its kind in the key table
+    (`idempotency_keys.kind`), and how its repository reads one by id and by its own key."""
+
+    kind: str
+    by_id: Callable[[UUID], Awaitable[Record | None]]
+    by_key: Callable[[UUID, str], Awaitable[tuple[Record, str | None] | None]]
 
 
-# What an idempotency key stands for (`idempotency_keys.kind`), per kind of record.
-KEY_KINDS: dict[type[WalletOperation | CreditSchedule], str] = {
-    WalletOperation: "WALLET_OPERATION",
-    CreditSchedule: "CREDIT_SCHEDULE",
-}
+OPERATIONS = CreditRecords("WALLET_OPERATION", operations.view, operations.keyed)
+SCHEDULES = CreditRecords("CREDIT_SCHEDULE", schedules.view, schedules.keyed)
 
 
 def _key_reused(message: str, field: str = "input.idempotencyKey") -> DomainError:
@@ -98,38 +105,49 @@ async def store_key(
 
 
 async def earlier_request(
-    model: type[Keyed], location_id: UUID, key: str | None, request_hash: str
-) -> Keyed | None:
+    records: CreditRecords[Record], location_id: UUID, key: str | None, request_hash: str
+) -> Record | None:
     """The credit record (operation or schedule) idempotency key `key` already stands for, or
     None while it is unused (or none is given). A key used before for a different request, or
     for another kind of record, is refused."""
     if key is None:
         return None
-    record_id = await keyed_record_id(location_id, key, KEY_KINDS[model], request_hash)
+    record_id = await keyed_record_id(location_id, key, records.kind, request_hash)
     if record_id is None:
-        return await _keyed_past_retention(model, location_id, key, request_hash)
-    existing = await model.get_or_none(id=record_id)
+        return await _keyed_past_retention(records, location_id, key, request_hash)
+    existing = await records.by_id(record_id)
     if existing is None:
         raise _key_reused("This idempotency key was used for a request since deleted.")
     return existing
 
 
 async def _keyed_past_retention(
-    model: type[Keyed], location_id: UUID, key: str, request_hash: str
-) -> Keyed | None:
+    records: CreditRecords[Record], location_id: UUID, key: str, request_hash: str
+) -> Record | None:
     """The record whose key the retention purge forgot: it keeps its key (unique per location)
     and its request's fingerprint, so the same request still answers with it and another one is
     still refused."""
-    row = await model.get_or_none(location_id=location_id, idempotency_key=key)
-    if row is not None and row.request_hash != request_hash:
+    found = await records.by_key(location_id, key)
+    if found is None:
+        return None
+    record, stored_hash = found
+    if stored_hash != request_hash:
         raise _key_reused("This idempotency key was used for a different request.")
-    return row
+    return record
 
 
-async def record_key(location_id: UUID, key: str | None, request_hash: str, row: Keyed) -> None:
-    """Mark idempotency key `key` (if one is given) as standing for the credit record `row`; to
-    be called in the transaction that writes `row`. Raises IntegrityError when the key is taken
-    already."""
+async def record_key(
+    db: Transaction,
+    records: CreditRecords[Record],
+    location_id: UUID,
+    key: str | None,
+    request_hash: str,
+    record_id: UUID,
+    created_at: datetime,
+) -> None:
+    """Mark idempotency key `key` (if one is given) as standing for the credit record
+    `record_id`, created at `created_at`; to be called in the transaction `db` that writes it.
+    Raises IntegrityError when the key is taken already."""
     if key is None:
         return
-    await store_key(location_id, key, KEY_KINDS[type(row)], request_hash, row.id, row.created_at)
+    await store_key(location_id, key, records.kind, request_hash, record_id, created_at, db)

@@ -1,14 +1,12 @@
 """Promotional credits: one-off operations on one customer, a list, a filter or every
 customer, and reads.
 
-Every request creates a `WalletOperation`. Small targets are applied before the mutation
-returns; larger ones are queued and processed in chunks by a job. Either way the same
-`run_operation` does the work, and the ledger's unique key makes reruns harmless.
+Every request creates a wallet operation (`models.operations`). Small targets are applied
+before the mutation returns; larger ones are queued and processed in chunks by a job. Either
+way the same `run_operation` does the work, and the ledger's unique key makes reruns harmless.
 
-An operation stores its target as `customer_ids` (a list) or `customer_filter` (a filter, as
-JSON). A stored filter without a criterion, `{}` above all, means every customer of the
-location: that is how an `allCustomers` request is stored, and what the empty filters that an
-earlier release accepted meant.
+An operation stores its target as a list of customers or as a filter; a stored filter without
+a criterion means every customer (`domain.credit_jobs`).
 """
 
 from __future__ import annotations
@@ -17,16 +15,16 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from functools import partial
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from domain import entities
 from domain.access import Principal
-from domain.credits import CustomerSelection, ParsedCredit, parse_credit
+from domain.credit_jobs import CreditRecord, OperationJob, selection_to_json
+from domain.credits import ParsedCredit, ParsedTarget, parse_credit
 from domain.errors import ErrorCode, Validator, fail
 from domain.ids import parse_id
 from domain.jobs import JobStatus
@@ -41,22 +39,16 @@ from domain.paging import (
 )
 from domain.requests import CreditRequest
 from domain.schedule import local_today
-from models.customers import filtered_customers, id_chunks
+from models import operations
 from models.db import IntegrityError, transaction
-from models.entities import MAX_CREDIT_BALANCE, Location
-from models.ledger import Application, apply_chunk, is_balance_out_of_range, preview_totals
+from models.entities import MAX_CREDIT_BALANCE
+from models.ledger import Application, apply_chunk, is_balance_out_of_range
 from models.progress import applied
-from models.queries import (
-    CustomerQuery,
-    customers_matching,
-    operations_newest_first,
-    wallet_entry_entity,
-    wallet_operation_entity,
-)
-from models.wallet import CreditSchedule, WalletEntry, WalletOperation
 from services import metrics
-from services.access import currency_minor_units
+from services.access import currency_minor_units, get_location
 from services.customers import check_target
+from services.idempotency import OPERATIONS as KEYED_OPERATIONS
+from services.idempotency import SCHEDULES as KEYED_SCHEDULES
 from services.idempotency import earlier_request, record_key
 from services.jobs import Dispatcher, enqueue_operation
 from services.lifecycle import Attempt, JobKind, PermanentFailure, run_attempt
@@ -84,7 +76,7 @@ def request_hash(credit: ParsedCredit) -> str:
             "customer_ids": None
             if target.customer_ids is None
             else sorted({str(c) for c in target.customer_ids}),
-            "filter": None if selection is None else _filter_to_json(selection),
+            "filter": None if selection is None else selection_to_json(selection),
         },
     }
     if target.all_customers:
@@ -103,17 +95,17 @@ class CheckedCredit:
     def idempotency_key(self) -> str | None:
         return self.parsed.idempotency_key
 
-    def columns(self, principal: Principal) -> dict[str, object]:
-        """The columns an operation and a schedule record alike."""
-        return {
-            "location_id": principal.location_id,
-            "operation": self.parsed.operation.value,
-            "amount": self.parsed.amount,
-            "description": self.parsed.description,
-            "actor": principal.api_key_name,
-            "idempotency_key": self.parsed.idempotency_key,
-            "request_hash": self.request_hash,
-        }
+    def record(self, principal: Principal) -> CreditRecord:
+        """What an operation and a schedule record alike of the request."""
+        return CreditRecord(
+            location_id=principal.location_id,
+            operation=self.parsed.operation.value,
+            amount=self.parsed.amount,
+            description=self.parsed.description,
+            actor=principal.api_key_name,
+            idempotency_key=self.parsed.idempotency_key,
+            request_hash=self.request_hash,
+        )
 
 
 def checked_credit(principal: Principal, request: CreditRequest, now: datetime) -> CheckedCredit:
@@ -127,124 +119,86 @@ def checked_credit(principal: Principal, request: CreditRequest, now: datetime) 
     return CheckedCredit(parsed, request_hash(parsed))
 
 
-def _filter_to_json(selection: CustomerSelection) -> dict[str, object]:
-    def ids(values: tuple[UUID | None, ...] | None) -> list[str] | None:
-        return None if values is None else [str(v) for v in values if v is not None]
-
-    return {
-        "ids": ids(selection.ids),
-        "group_ids": ids(selection.group_ids),
-        "search": selection.search,
-        "has_credits": selection.has_credits,
-    }
-
-
-def stored_selection(stored: dict[str, object]) -> CustomerSelection | None:
-    """The customers an operation's stored filter selects; None for every customer (see the
-    module docstring)."""
-    selection = _filter_from_json(stored)
-    return None if selection == CustomerSelection() else selection
-
-
-def _filter_from_json(data: dict[str, object]) -> CustomerSelection:
-    def ids(name: str) -> tuple[UUID, ...] | None:
-        value = data.get(name)
-        if not isinstance(value, list):
-            return None
-        return tuple(uid for uid in (parse_id(str(v)) for v in value) if uid is not None)
-
-    search = data.get("search")
-    has_credits = data.get("has_credits")
-    return CustomerSelection(
-        ids=ids("ids"),
-        group_ids=ids("group_ids"),
-        search=search if isinstance(search, str) else None,
-        has_credits=has_credits if isinstance(has_credits, bool) else None,
-    )
-
-
 async def apply_once(
     runtime: Runtime, principal: Principal, request: CreditRequest
 ) -> entities.WalletOperation:
     """Create the operation for a one-off request, and apply it now when it is small."""
     credit = checked_credit(principal, request, runtime.clock())
-    earlier = await earlier_request(
-        WalletOperation, principal.location_id, credit.idempotency_key, credit.request_hash
-    )
+    location_id = principal.location_id
+    key, fingerprint = credit.idempotency_key, credit.request_hash
+    earlier = await earlier_request(KEYED_OPERATIONS, location_id, key, fingerprint)
     if earlier is not None:
-        return wallet_operation_entity(earlier)
+        return earlier
     target = credit.parsed.target
-    await check_target(principal.location_id, target, "input.target")
-    stored_ids: list[str] | None = None
-    stored_filter: dict[str, object] | None = None
-    if target.customer_ids is not None:
-        stored_ids = [str(c) for c in target.distinct_customer_ids()]
-        total = len(stored_ids)
-        source = EntrySource.MANUAL if len(target.customer_ids) == 1 else EntrySource.BULK
-    elif target.all_customers:
-        total = await filtered_customers(principal.location_id, None).count()
-        stored_filter = {}  # every customer: see the module docstring
-        source = EntrySource.BULK
-    else:
-        assert target.selection is not None
-        total = await filtered_customers(principal.location_id, target.selection).count()
-        stored_filter = _filter_to_json(target.selection)
-        source = EntrySource.BULK
+    await check_target(location_id, target, "input.target")
+    stored = await _stored_target(location_id, target)
     try:
-        async with transaction():
-            row = WalletOperation(
-                **credit.columns(principal),
-                source=source.value,
-                customer_ids=stored_ids,
-                customer_filter=stored_filter,
-                total=total,
+        async with transaction() as db:
+            created = await operations.create(
+                db,
+                credit.record(principal),
+                source=stored.source.value,
+                customer_ids=stored.customer_ids,
+                customer_filter=stored.customer_filter,
+                total=stored.total,
             )
-            await row.save()
             await record_key(
-                principal.location_id, credit.idempotency_key, credit.request_hash, row
+                db, KEYED_OPERATIONS, location_id, key, fingerprint, created.id, created.created_at
             )
     except IntegrityError:  # the same key, submitted concurrently
-        earlier = await earlier_request(
-            WalletOperation, principal.location_id, credit.idempotency_key, credit.request_hash
-        )
+        earlier = await earlier_request(KEYED_OPERATIONS, location_id, key, fingerprint)
         if earlier is None:
             raise
-        return wallet_operation_entity(earlier)
-    if total <= runtime.inline_limit:
-        await run_operation(runtime, row.id)
-        return wallet_operation_entity(await WalletOperation.get(id=row.id))
-    queued = wallet_operation_entity(row)  # as queued, whatever the job does meanwhile
-    await enqueue_operation(runtime.dispatcher, row.id, attempts=0)
-    return queued
+        return earlier
+    if stored.total <= runtime.inline_limit:
+        await run_operation(runtime, created.id)
+        return await operations.current(created.id)
+    # As queued, whatever the job does meanwhile.
+    await enqueue_operation(runtime.dispatcher, created.id, attempts=0)
+    return created
 
 
-async def _operation_targets(
-    row: WalletOperation, chunk_size: int, after: UUID | None = None
-) -> AsyncIterator[list[UUID]]:
-    """The operation's customers in id order (those above `after`, when given), a chunk at a
-    time."""
-    if row.customer_ids is not None:
-        ids = sorted(i for i in map(UUID, row.customer_ids) if after is None or i > after)
-        for start in range(0, len(ids), chunk_size):
-            yield ids[start : start + chunk_size]
-        return
-    assert row.customer_filter is not None
-    pages = partial(filtered_customers, row.location_id, stored_selection(row.customer_filter))
-    async for chunk in id_chunks(pages, chunk_size, after):
-        yield chunk
+@dataclass(frozen=True)
+class _StoredTarget:
+    """A request's target as its operation stores it, and how many customers it reaches now."""
+
+    source: EntrySource
+    customer_ids: list[str] | None
+    customer_filter: dict[str, object] | None
+    total: int
 
 
-async def _enqueue(dispatcher: Dispatcher, row: WalletOperation, attempts: int) -> None:
+async def _stored_target(location_id: UUID, target: ParsedTarget) -> _StoredTarget:
+    if target.customer_ids is not None:
+        stored_ids = [str(c) for c in target.distinct_customer_ids()]
+        single = len(target.customer_ids) == 1
+        source = EntrySource.MANUAL if single else EntrySource.BULK
+        return _StoredTarget(source, stored_ids, None, len(stored_ids))
+    if target.all_customers:
+        total = await operations.count_selected(location_id, None)
+        # every customer: see `domain.credit_jobs`
+        return _StoredTarget(EntrySource.BULK, None, {}, total)
+    assert target.selection is not None
+    total = await operations.count_selected(location_id, target.selection)
+    return _StoredTarget(EntrySource.BULK, None, selection_to_json(target.selection), total)
+
+
+class _Job(Protocol):
+    @property
+    def id(self) -> UUID: ...
+
+
+async def _enqueue(dispatcher: Dispatcher, row: _Job, attempts: int) -> None:
     await enqueue_operation(dispatcher, row.id, attempts=attempts)
 
 
-OPERATIONS = JobKind(WalletOperation, "wallet operation", _enqueue)
+OPERATIONS = JobKind(operations.JOB_TABLE, "wallet operation", _enqueue)
 
 
 async def run_operation(runtime: Runtime, operation_id: UUID) -> None:
     """Run one attempt of a queued operation to the end; safe to run again, or twice at once
     (one claims it, the other does nothing)."""
-    row = await WalletOperation.get_or_none(id=operation_id)
+    row = await operations.job(operation_id)
     if row is None:
         log.warning("wallet operation %s does not exist; job ignored", operation_id)
         return
@@ -261,26 +215,13 @@ async def run_operation(runtime: Runtime, operation_id: UUID) -> None:
             row.attempts + 1,
             done_before.customers,
         )
+    start = (done_before.customers, done_before.last) if done_before else (0, None)
 
     async def work(attempt: Attempt) -> Mapping[str, Any]:
-        change = Application(
-            location_id=row.location_id,
-            operation=CreditOperation(row.operation),
-            amount=row.amount,
-            kind=row.operation,
-            source=row.source,
-            source_id=row.id,
-            period=0,
-            description=row.description,
-            actor=row.actor,
-            now=runtime.clock(),
-            netting_description=CLAWBACK_DESCRIPTION,
-        )
-        done, after = (done_before.customers, done_before.last) if done_before else (0, None)
-        size = runtime.chunk_size
-        targets = _operation_targets(row, size, after) if after else _operation_targets(row, size)
+        change = _application(row, runtime.clock())
+        done, after = start
         try:
-            async for chunk in targets:
+            async for chunk in operations.target_chunks(row, runtime.chunk_size, after):
                 attempt.stop_if_asked()
                 async with transaction() as db:
                     await attempt.hold(db)
@@ -300,9 +241,26 @@ async def run_operation(runtime: Runtime, operation_id: UUID) -> None:
     )
 
 
+def _application(row: OperationJob, now: datetime) -> Application:
+    """What the operation writes for each of its customers."""
+    return Application(
+        location_id=row.location_id,
+        operation=CreditOperation(row.operation),
+        amount=row.amount,
+        kind=row.operation,
+        source=row.source,
+        source_id=row.id,
+        period=0,
+        description=row.description,
+        actor=row.actor,
+        now=now,
+        netting_description=CLAWBACK_DESCRIPTION,
+    )
+
+
 async def balance_overflow_message(location_id: UUID) -> str:
     """The `error` of a job stopped by the balance limit, in the location's currency."""
-    location = await Location.get(id=location_id)
+    location = await get_location(location_id)
     maximum = to_decimal(MAX_CREDIT_BALANCE, currency_minor_units(location.currency))
     return (
         f"A balance would exceed the maximum of {maximum} {location.currency}; "
@@ -312,8 +270,7 @@ async def balance_overflow_message(location_id: UUID) -> str:
 
 async def get_operation(location_id: UUID, operation_id: str) -> entities.WalletOperation | None:
     uid = parse_id(operation_id)
-    row = await WalletOperation.get_or_none(id=uid, location_id=location_id) if uid else None
-    return wallet_operation_entity(row) if row else None
+    return await operations.view(uid, location_id) if uid else None
 
 
 async def entries(
@@ -322,15 +279,14 @@ async def entries(
     """A customer's ledger, newest first."""
     if problem := page_size_problem(first):
         raise fail(ErrorCode.INVALID, "first", problem)
-    query = WalletEntry.filter(customer_id=customer_id)
-    total = await query.count()
+    before: int | None = None
     if after is not None:
         key = decode_cursor(after)
         if key is None or not key.isdigit():
             raise fail(ErrorCode.INVALID, "after", "Not a cursor from this list.")
-        query = query.filter(id__lt=int(key))
-    rows = await query.order_by("-id").limit(first + 1)
-    return page_of([wallet_entry_entity(r) for r in rows], first, total, key=lambda e: e.id)
+        before = int(key)
+    total, found = await operations.entries(customer_id, before, first + 1)
+    return page_of(found, first, total, key=lambda e: e.id)
 
 
 async def list_operations(
@@ -344,25 +300,8 @@ async def list_operations(
     if after is not None and (after_key := parse_newest_first_key(after)) is None:
         checks.add(ErrorCode.INVALID, "after", "Not a cursor from this list.")
     checks.check()
-    total = await WalletOperation.filter(location_id=location_id).count()
-    rows = await operations_newest_first(location_id, after_key, first + 1)
-    return page_of(
-        [wallet_operation_entity(r) for r in rows],
-        first,
-        total,
-        key=lambda o: newest_first_key(o.created_at, o.id),
-    )
-
-
-def _target_customers(location_id: UUID, credit: ParsedCredit) -> CustomerQuery:
-    """The customers an application of the request reaches now: those listed (live ones of
-    the location, as `apply_chunk` picks them), those matching the filter, or every one."""
-    target = credit.target
-    if target.customer_ids is not None:
-        return customers_matching(location_id, ids=target.distinct_customer_ids())
-    if target.all_customers:
-        return filtered_customers(location_id, None)
-    return filtered_customers(location_id, target.selection)
+    total, found = await operations.page(location_id, after_key, first + 1)
+    return page_of(found, first, total, key=lambda o: newest_first_key(o.created_at, o.id))
 
 
 async def preview_credit(
@@ -373,22 +312,18 @@ async def preview_credit(
     The request is checked as `setPromotionalCredits` checks it, with the same errors: parsed
     (`checked_credit`), its idempotency key not taken by a different request, every id it
     names the location's. The figures come from one aggregate statement over the customers
-    the request targets (see `preview_totals`).
+    the request targets (see `models.ledger.preview_totals`).
     """
     credit = checked_credit(principal, request, runtime.clock())
     parsed = credit.parsed
+    location_id = principal.location_id
+    key, fingerprint = credit.idempotency_key, credit.request_hash
     if parsed.recurrence is not None:
-        await earlier_request(
-            CreditSchedule, principal.location_id, credit.idempotency_key, credit.request_hash
-        )
+        await earlier_request(KEYED_SCHEDULES, location_id, key, fingerprint)
     else:
-        await earlier_request(
-            WalletOperation, principal.location_id, credit.idempotency_key, credit.request_hash
-        )
-    await check_target(principal.location_id, parsed.target, "input.target")
-    totals = await preview_totals(
-        _target_customers(principal.location_id, parsed), parsed.operation, parsed.amount
-    )
+        await earlier_request(KEYED_OPERATIONS, location_id, key, fingerprint)
+    await check_target(location_id, parsed.target, "input.target")
+    totals = await operations.preview(location_id, parsed.target, parsed.operation, parsed.amount)
     return entities.CreditPreview(
         customer_count=totals.customers,
         changed_count=totals.changed,

@@ -16,6 +16,7 @@ import pytest
 from domain.jobs import JobPolicy
 from domain.requests import CreditRequest, CustomerFilter, Target
 from gateway.runtime import with_dispatcher
+from models import operations
 from models.db import Transaction
 from models.ledger import Application
 from models.queries import CustomerQuery
@@ -148,7 +149,7 @@ async def test_a_running_attempt_beats_while_it_works(
     )
     group_id, members = await _group_of(api, 2)
     operation_id = await _queued_operation(api, with_dispatcher(quick, Recorder()), group_id)
-    real = wallet.id_chunks
+    real = operations.id_chunks
     beats: list[datetime | None] = []
 
     async def slow(
@@ -160,7 +161,7 @@ async def test_a_running_attempt_beats_while_it_works(
         async for chunk in real(page, size, after):
             yield chunk
 
-    monkeypatch.setattr(wallet, "id_chunks", slow)
+    monkeypatch.setattr(operations, "id_chunks", slow)
 
     # when the job runs
     await wallet.run_operation(quick, operation_id)
@@ -181,7 +182,7 @@ async def test_a_silent_attempt_taken_over_by_the_check_stops_and_credits_no_one
     group_id, members = await _group_of(api, 3)
     operation_id = await _queued_operation(api, with_dispatcher(small, Recorder()), group_id)
     stalled, release = asyncio.Event(), asyncio.Event()
-    real = wallet.id_chunks
+    real = operations.id_chunks
     calls = 0
 
     async def stalling(
@@ -196,7 +197,7 @@ async def test_a_silent_attempt_taken_over_by_the_check_stops_and_credits_no_one
                 await release.wait()
             yield chunk
 
-    monkeypatch.setattr(wallet, "id_chunks", stalling)
+    monkeypatch.setattr(operations, "id_chunks", stalling)
     first = asyncio.create_task(wallet.run_operation(small, operation_id))
     await stalled.wait()
 
