@@ -72,6 +72,21 @@ async def queue(location_id: UUID, channel: Channel, now: datetime) -> SyncRunIn
     return _info(row)
 
 
+async def record_succeeded(
+    location_id: UUID, channel: Channel, finished_at: datetime
+) -> SyncRunInfo:
+    """Insert a run of the channel that succeeded at `finished_at` on its first attempt, as a
+    sync leaves it: the channel then counts as synced (the seeding of a synced mirror)."""
+    row = await SyncRun.create(
+        location_id=location_id,
+        channel=channel.value,
+        status=JobStatus.SUCCEEDED.value,
+        finished_at=finished_at,
+        attempts=1,
+    )
+    return _info(row)
+
+
 async def job(run_id: UUID) -> SyncJob | None:
     """The run `run_id` as its job claims it; None when there is no such run."""
     row = await SyncRun.get_or_none(id=run_id)

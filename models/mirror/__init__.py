@@ -14,7 +14,7 @@ from models.mirror.indexed import (
     promotions_matching,
     unmatched_references,
 )
-from models.mirror.purge import delete_rows, purge_removed, removed_rows
+from models.mirror.purge import clear, delete_rows, purge_removed, removed_rows
 from models.mirror.reads import (
     existing_pos,
     existing_promotions,
@@ -46,6 +46,7 @@ __all__ = [
     "MirrorTable",
     "Mirrored",
     "bump_sync_version",
+    "clear",
     "delete_rows",
     "existing_pos",
     "existing_promotions",
