@@ -6,9 +6,11 @@ SHA-256 of their secret, never the secret itself.
 
 The hot statement is `key_holder`: every request that the process has not resolved lately
 (`services.access.PrincipalCache`) turns its key into the key and its location with it, one
-indexed read joined to the location. Everything else runs when a location is set up or its keys
-are managed. Writes take the transaction (`models.db.Transaction`) of the service that owns it;
-reads run on their own unless they must see the transaction.
+indexed read joined to the location. The schedules' tick reads every location's time zone
+(`location_timezones`) in one statement. Everything else runs when a location is set up, found
+(the importer's `exists`, the demo's `first_named`) or its keys are managed. Writes take the
+transaction (`models.db.Transaction`) of the service that owns it; reads run on their own unless
+they must see the transaction.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Tortoise model (`models.integrations.SyncRun`) or build a query.
 
 A run is inserted QUEUED by `queue`; the partial unique index on (location, channel) of
 unfinished runs lets one of them be queued or running at a time, and a second insert raises
-`IntegrityError`. The job lifecycle (`services.lifecycle`, through `JOB_TABLE`) moves its
+`IntegrityError`; `record_succeeded` inserts one already finished, as the seeding of a synced
+mirror needs it. The job lifecycle (`services.lifecycle`, through `JOB_TABLE`) moves its
 status, heartbeat and counts. None of these statements is on a till's path: `get`, `latest`
 and `unfinished` are indexed reads of the back office, and `queued_since` is the periodic
 check's one statement for every location.
