@@ -11,7 +11,15 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.bill import SalesChannel
-from domain.checkouts import CheckoutCriteria, CheckoutView, RefundView
+from domain.checkouts import (
+    CheckoutCriteria,
+    CheckoutView,
+    RefundView,
+    discount_json,
+    discounts_of,
+    line_json,
+    lines_of,
+)
 from domain.pricing import AppliedDiscount, DiscountKind, QuoteLine
 from models import checkouts as repository
 from models.checkout import NewCheckout, NewRefund, insert_checkout, insert_refund, mark_refunded
@@ -61,6 +69,15 @@ DISCOUNT_JSON: dict[str, Any] = {
     "reference": "REG",
     "removable": False,
 }
+
+
+def test_a_sales_lines_and_discounts_are_kept_as_json_and_read_back_as_they_were() -> None:
+    """No database: the mapping both ways that the repository and the writes share."""
+    assert line_json(LINE) == LINE_JSON
+    assert discount_json(DISCOUNT) == DISCOUNT_JSON
+    assert lines_of([LINE_JSON, LINE_JSON]) == (LINE, LINE)
+    assert discounts_of([DISCOUNT_JSON]) == (DISCOUNT,)
+    assert (lines_of([]), discounts_of([])) == ((), ())
 
 
 @pytest.fixture
