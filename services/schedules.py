@@ -31,6 +31,7 @@ from domain.schedule import local_today
 from models import schedules as repository
 from models.db import IntegrityError, Transaction, transaction
 from models.ledger import Application, apply_chunk, is_balance_out_of_range
+from models.locations import location_timezones
 from services import metrics
 from services.access import get_location
 from services.customers import check_target
@@ -167,7 +168,7 @@ async def queue_due_runs(runtime: Runtime, schedule_id: UUID | None = None) -> i
     now = runtime.clock()
     # Dates are local to each location, at most a day from UTC's: a bound, not the rule.
     by = (now + timedelta(days=1)).date()
-    timezones = await repository.location_timezones()
+    timezones = await location_timezones()
     for row in await repository.due(by, schedule_id):
         periods = row.due_periods(now, timezones[row.location_id])
         if periods:

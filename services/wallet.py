@@ -28,7 +28,7 @@ from domain.credits import ParsedCredit, ParsedTarget, parse_credit
 from domain.errors import ErrorCode, Validator, fail
 from domain.ids import parse_id
 from domain.jobs import JobStatus
-from domain.ledger import CreditOperation, EntrySource
+from domain.ledger import MAX_CREDIT_BALANCE, CreditOperation, EntrySource
 from domain.money import to_decimal
 from domain.paging import (
     decode_cursor,
@@ -41,7 +41,6 @@ from domain.requests import CreditRequest
 from domain.schedule import local_today
 from models import operations
 from models.db import IntegrityError, transaction
-from models.entities import MAX_CREDIT_BALANCE
 from models.ledger import Application, apply_chunk, is_balance_out_of_range
 from models.progress import applied
 from services import metrics
