@@ -20,8 +20,8 @@ from tortoise import connections
 from domain.ledger import MAX_CREDIT_BALANCE
 from domain.schedule import local_today
 from models.db import IntegrityError
-from models.entities import Customer
-from models.wallet import CreditSchedule, ScheduleRun, WalletEntry, WalletOperation
+from models.tables.crm import Customer
+from models.tables.wallet import CreditSchedule, ScheduleRun, WalletEntry, WalletOperation
 from services import schedules, wallet
 from services.lifecycle import resume_silent
 from services.runtime import Runtime

@@ -20,7 +20,7 @@ from models import operations
 from models.db import Transaction
 from models.ledger import Application
 from models.queries import CustomerQuery
-from models.wallet import CreditSchedule, ScheduleRun, WalletEntry, WalletOperation
+from models.tables.wallet import CreditSchedule, ScheduleRun, WalletEntry, WalletOperation
 from services import schedules, wallet
 from services.lifecycle import resume_silent
 from services.runtime import Runtime

@@ -14,7 +14,7 @@ import pytest
 from gateway.runtime import with_dispatcher
 from models.db import Transaction
 from models.ledger import Application
-from models.wallet import WalletOperation
+from models.tables.wallet import WalletOperation
 from services import wallet
 from services.lifecycle import resume_silent
 from services.runtime import Runtime

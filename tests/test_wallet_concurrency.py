@@ -16,9 +16,9 @@ from uuid import UUID
 import pytest
 
 from domain.ledger import CreditOperation
-from models.entities import Customer
 from models.ledger import Application
-from models.wallet import WalletEntry
+from models.tables.crm import Customer
+from models.tables.wallet import WalletEntry
 from services import wallet
 from settings import Settings
 from tests.conftest import unlimited
