@@ -129,8 +129,8 @@ class Keys:
 
 
 class Ids:
-    """`models.customers.live_ids`, `models.groups.ids_in_location` and
-    `models.locations.get`."""
+    """`models.customers.live_ids`, `models.groups.ids_in_location`, and `models.locations`'
+    `get` and `location_timezones`."""
 
     def __init__(self, memory: Memory) -> None:
         self.memory = memory
@@ -143,6 +143,9 @@ class Ids:
 
     async def get(self, location_id: UUID) -> entities.Location:
         return self.memory.t.locations[location_id]
+
+    async def location_timezones(self) -> dict[UUID, str]:
+        return {uid: location.timezone for uid, location in self.memory.t.locations.items()}
 
 
 class Jobs:

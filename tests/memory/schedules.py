@@ -13,6 +13,7 @@ from domain import entities
 from domain.credit_jobs import CreditRecord, NewSchedule, ScheduleJob, ScheduleRunJob
 from domain.ids import parse_id
 from domain.jobs import JobStatus
+from tests.memory.ledger import Ids
 from tests.memory.operations import chunks
 from tests.memory.tables import Customer, Memory, Run, Schedule
 
@@ -121,7 +122,9 @@ class Schedules:
         ]
 
     async def location_timezones(self) -> dict[UUID, str]:
-        return {uid: location.timezone for uid, location in self.memory.t.locations.items()}
+        """Where `models.schedules` keeps it on this branch; `Ids` has it too, for when the
+        locations store does."""
+        return await Ids(self.memory).location_timezones()
 
     def _runs_of_live(self, schedule_id: UUID | None) -> list[Run]:
         """Runs of schedules not paused (of `schedule_id`, when given), by schedule and period."""
