@@ -8,8 +8,10 @@ the database suites (`test_schedules.py`, `test_schedules_repository.py`, ...)."
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -18,10 +20,13 @@ from domain.access import Principal, Role
 from domain.errors import DomainError, ErrorCode
 from domain.requests import CreditRequest, Target
 from domain.schedule import Recurrence, RecurrenceUnit
+from models.entities import MAX_CREDIT_BALANCE
+from models.ledger import Application
 from services import schedules
 from services.runtime import Runtime
 from tests.helpers import Clock
 from tests.memory import Memory, Recorder, memory_runtime
+from tests.memory.ledger import Ledger
 
 NOW = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 
@@ -235,3 +240,63 @@ async def test_a_repeated_key_returns_the_first_schedule_and_a_changed_request_i
     assert [(e.code, e.field) for e in refused.value.errors] == [
         (ErrorCode.IDEMPOTENCY_KEY_REUSED, "input.idempotencyKey")
     ]
+
+
+class FailingOnce(Ledger):
+    """The ledger, failing the first chunk of period `period` once, before it writes."""
+
+    def __init__(self, memory: Memory, period: int) -> None:
+        super().__init__(memory)
+        self.period: int | None = period
+
+    async def apply_chunk(
+        self, customer_ids: Sequence[UUID], change: Application, db: Any = None
+    ) -> int:
+        if change.period == self.period:
+            self.period = None
+            raise RuntimeError("connection reset")
+        return await super().apply_chunk(customer_ids, change, db)
+
+
+async def test_a_failed_attempt_at_a_period_stops_the_catch_up_before_the_later_ones() -> None:
+    # given two due periods, the first of which fails once
+    memory, runtime, _, principal, clock = _world()
+    (customer,) = memory.add_customers(principal.location_id, 1)
+    runtime = replace(runtime, stores=replace(runtime.stores, ledger=FailingOnce(memory, 0)))
+    created = await schedules.create_schedule(runtime, principal, _daily([customer], NOW.date()))
+    clock.now += timedelta(days=1)
+    await schedules.queue_due_runs(runtime)
+
+    # when the later period's job runs, which takes up the earlier one first, and then again
+    await schedules.run_period(runtime, created.id, 1)
+    after_failure = _runs(memory, created.id)
+    await schedules.run_period(runtime, created.id, 1)
+
+    # then the failure left both queued, and the retry applied them in order
+    assert after_failure == {0: (date(2026, 6, 1), "QUEUED"), 1: (date(2026, 6, 2), "QUEUED")}
+    assert [memory.t.runs[(created.id, p)].attempts for p in (0, 1)] == [2, 1]
+    assert _runs(memory, created.id) == {
+        0: (date(2026, 6, 1), "SUCCEEDED"),
+        1: (date(2026, 6, 2), "SUCCEEDED"),
+    }
+    entries = sorted(memory.t.entries.values(), key=lambda e: e.balance_after)
+    assert [(e.period, e.balance_after) for e in entries] == [(0, 100), (1, 200)]
+
+
+async def test_a_period_past_the_maximum_fails_and_the_schedule_moves_on() -> None:
+    memory, runtime, dispatcher, principal, _ = _world()
+    (customer,) = memory.add_customers(principal.location_id, 1)
+    memory.t.customers[customer].credit_balance = MAX_CREDIT_BALANCE
+    created = await schedules.create_schedule(runtime, principal, _daily([customer], NOW.date()))
+
+    await _run_due(runtime, dispatcher)
+
+    run = memory.t.runs[(created.id, 0)]
+    assert (run.status, run.attempts) == ("FAILED", 1)
+    assert run.error == (
+        "A balance would exceed the maximum of 10000000000000.00 PLN; "
+        "customers not yet credited were left unchanged."
+    )
+    schedule = await runtime.stores.schedules.current(created.id)
+    assert (schedule.last_run_on, schedule.next_run_on) == (date(2026, 6, 1), date(2026, 6, 2))
+    assert memory.balances([customer]) == [MAX_CREDIT_BALANCE]

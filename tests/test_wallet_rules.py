@@ -296,3 +296,29 @@ async def test_a_preview_sums_what_one_application_would_do_and_changes_nothing(
     assert (set_.balance_before, set_.balance_after) == (1500, 1500)
     assert memory.t.operations == {}
     assert memory.t.entries == {}
+
+
+async def test_a_stopping_process_ends_its_attempt_between_chunks_and_queues_the_job() -> None:
+    # given a queued ADD to 4 customers, 2 a chunk, in a process asked to stop after the first
+    memory, runtime, dispatcher, principal = _world(inline_limit=0, chunk_size=2)
+    ids = memory.add_customers(principal.location_id, 4)
+    queued = await wallet.apply_once(runtime, principal, _credit("ADD", "1", ids))
+    dispatcher.queued.clear()
+
+    class StopAfterFirst(Ledger):
+        async def apply_chunk(
+            self, customer_ids: Sequence[UUID], change: Application, db: Any = None
+        ) -> int:
+            runtime.stop.request()
+            return await super().apply_chunk(customer_ids, change, db)
+
+    stopping = replace(runtime, stores=replace(runtime.stores, ledger=StopAfterFirst(memory)))
+
+    # when its job runs
+    await wallet.run_operation(stopping, queued.id)
+
+    # then the first chunk is committed, and the job is back in the queue for its next attempt
+    assert memory.balances(ids) == [100, 100, 0, 0]
+    row = memory.t.operations[queued.id]
+    assert (row.status, row.attempts, row.processed) == ("QUEUED", 1, 2)
+    assert dispatcher.queued == [("run_wallet_operation", (str(queued.id),))]
