@@ -7,6 +7,9 @@ unfinished run; the job applies the run's periods in order, each customer once p
 
 A schedule's `target` is CUSTOMERS (a fixed list), GROUPS (the live membership of groups) or
 ALL (every live customer of the location at each period, those created after the schedule too).
+
+The requests, the tick and the runs reach their repositories through `runtime.stores`
+(`services.stores`), so that these rules are tested in memory (`tests/test_schedule_rules.py`).
 """
 
 from __future__ import annotations

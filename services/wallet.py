@@ -7,6 +7,10 @@ way the same `run_operation` does the work, and the ledger's unique key makes re
 
 An operation stores its target as a list of customers or as a filter; a stored filter without
 a criterion means every customer (`domain.credit_jobs`).
+
+The requests and the jobs reach their repositories through `runtime.stores`
+(`services.stores`): the SQL modules in production, in-memory ones in the rule tests
+(`tests/test_wallet_rules.py`).
 """
 
 from __future__ import annotations
