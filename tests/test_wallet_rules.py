@@ -322,3 +322,23 @@ async def test_a_stopping_process_ends_its_attempt_between_chunks_and_queues_the
     row = memory.t.operations[queued.id]
     assert (row.status, row.attempts, row.processed) == ("QUEUED", 1, 2)
     assert dispatcher.queued == [("run_wallet_operation", (str(queued.id),))]
+
+
+async def test_a_preview_is_refused_as_the_request_would_be() -> None:
+    memory, runtime, _, principal = _world()
+    ids = memory.add_customers(principal.location_id, 1)
+    await wallet.apply_once(runtime, principal, _credit("ADD", "1", ids, key="k-1"))
+
+    with pytest.raises(DomainError) as reused:
+        await wallet.preview_credit(runtime, principal, _credit("ADD", "2", ids, key="k-1"))
+    with pytest.raises(DomainError) as unknown:
+        await wallet.preview_credit(runtime, principal, _credit("ADD", "2", [uuid4()]))
+    same = await wallet.preview_credit(runtime, principal, _credit("ADD", "1", ids, key="k-1"))
+
+    assert [(e.code, e.field) for e in reused.value.errors] == [
+        (ErrorCode.IDEMPOTENCY_KEY_REUSED, "input.idempotencyKey")
+    ]
+    assert [(e.code, e.field) for e in unknown.value.errors] == [
+        (ErrorCode.NOT_FOUND, "input.target.customerIds.0")
+    ]
+    assert (same.customer_count, same.balance_before, same.balance_after) == (1, 100, 200)
