@@ -26,6 +26,12 @@ from enum import StrEnum
 
 from domain.money import decimal_places, max_amount_minor, to_decimal, to_minor
 
+# The largest balance a wallet may hold, in minor units: far inside BIGINT, so that adding any
+# allowed amount to any allowed balance never overflows the column before the check refuses it.
+# The database enforces it (a CHECK constraint, triggers on SQLite); the wallet names it in the
+# message that refuses a credit past it.
+MAX_CREDIT_BALANCE = 10**15
+
 
 class CreditOperation(StrEnum):
     """What an admin, a bulk operation or a schedule asks to do with a balance."""

@@ -27,9 +27,7 @@ from uuid import UUID
 
 from tortoise import fields
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
 from tortoise.models import Model
-from tortoise.queryset import QuerySet
 
 from models import sql
 from models.entities import Customer, Location
@@ -310,44 +308,3 @@ async def take_held(checkout_id: UUID, db: BaseDBAsyncClient) -> int:
     if held and await sql.execute(db, _RELEASE, (checkout_id, held)) == 1:
         return held
     return 0
-
-
-def checkouts_matching(
-    location_id: UUID,
-    *,
-    api_key_id: UUID | None = None,
-    customer_id: UUID | None = None,
-    status: str | None = None,
-    channel: str | None = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
-) -> QuerySet[Checkout]:
-    """The location's checkouts matching every given criterion (`created_to` exclusive;
-    `api_key_id`: committed by that key)."""
-    query = Checkout.filter(location_id=location_id)
-    if api_key_id is not None:
-        query = query.filter(api_key_id=api_key_id)
-    if customer_id is not None:
-        query = query.filter(customer_id=customer_id)
-    if status is not None:
-        query = query.filter(status=status)
-    if channel is not None:
-        query = query.filter(channel=channel)
-    if created_from is not None:
-        query = query.filter(created_at__gte=created_from)
-    if created_to is not None:
-        query = query.filter(created_at__lt=created_to)
-    return query
-
-
-async def newest_first(
-    query: QuerySet[Checkout], after: tuple[datetime, UUID] | None, limit: int
-) -> list[Checkout]:
-    """Up to `limit` checkouts of `query`, newest first (by creation time, then id), those
-    after the (created_at, id) key `after` when it is given."""
-    if after is not None:
-        created_at, checkout_id = after
-        query = query.filter(
-            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=checkout_id)
-        )
-    return await query.order_by("-created_at", "-id").limit(limit)

@@ -6,8 +6,9 @@ whether the customer comes from the API, the importer or the demo. Writes take t
 (`models.db.Transaction`) of the service that owns it; reads run on their own.
 
 The till's lookups (`view`, `view_by_card`) are the single statements of `models.reads`.
-`filtered_customers` and `id_chunks` still hand a customer query to the wallet and the schedules,
-which walk a selection in keyset pages, until their own repositories take that walk over.
+`filtered_customers` and `id_chunks` hand a customer query to the repositories of the wallet
+operations and the schedules (`models.operations`, `models.schedules`), which walk a selection
+in keyset pages.
 """
 
 from __future__ import annotations

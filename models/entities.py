@@ -10,11 +10,8 @@ from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
 
 from domain.contacts import search_text
+from domain.ledger import MAX_CREDIT_BALANCE
 from models.ids import new_id
-
-# The largest balance a wallet may hold, in minor units: far inside BIGINT, so that adding any
-# allowed amount to any allowed balance never overflows the column before the check refuses it.
-MAX_CREDIT_BALANCE = 10**15
 
 
 class Location(Model):

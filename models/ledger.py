@@ -29,9 +29,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import RawSQL
 from tortoise.queryset import QuerySet
 
-from domain.ledger import CreditOperation, EntryKind
+from domain.ledger import MAX_CREDIT_BALANCE, CreditOperation, EntryKind
 from models import sql
-from models.entities import MAX_CREDIT_BALANCE, Customer
+from models.entities import Customer
 
 # The CHECK constraint on customers.credit_balance (0 to `MAX_CREDIT_BALANCE`); on SQLite, the
 # triggers standing in for it raise an error with the same name.

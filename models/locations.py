@@ -6,9 +6,11 @@ SHA-256 of their secret, never the secret itself.
 
 The hot statement is `key_holder`: every request that the process has not resolved lately
 (`services.access.PrincipalCache`) turns its key into the key and its location with it, one
-indexed read joined to the location. Everything else runs when a location is set up or its keys
-are managed. Writes take the transaction (`models.db.Transaction`) of the service that owns it;
-reads run on their own unless they must see the transaction.
+indexed read joined to the location. The schedules' tick reads every location's time zone
+(`location_timezones`) in one statement. Everything else runs when a location is set up, found
+(the importer's `exists`, the demo's `first_named`) or its keys are managed. Writes take the
+transaction (`models.db.Transaction`) of the service that owns it; reads run on their own unless
+they must see the transaction.
 """
 
 from __future__ import annotations
@@ -38,6 +40,24 @@ async def find(location_id: UUID) -> entities.Location | None:
     """The location `location_id`; None when there is none."""
     row = await Location.get_or_none(id=location_id)
     return location_entity(row) if row else None
+
+
+async def exists(location_id: UUID) -> bool:
+    """Whether the location `location_id` exists, read on its key with no row decoded."""
+    return await Location.exists(id=location_id)
+
+
+async def first_named(name: str) -> entities.Location | None:
+    """The earliest created location called `name`; None when there is none (names are not
+    unique: the demo finds the location it seeded by its name)."""
+    row = await Location.filter(name=name).order_by("created_at").first()
+    return location_entity(row) if row else None
+
+
+async def location_timezones() -> dict[UUID, str]:
+    """Every location's time zone, in one statement: the schedules' tick dates each due period
+    in its location's zone."""
+    return dict(await Location.all().values_list("id", "timezone"))
 
 
 async def hold(db: Transaction, location_id: UUID) -> None:
@@ -106,6 +126,15 @@ async def other_admin_key_exists(db: Transaction, location_id: UUID, key_id: UUI
     """Whether the location has an unrevoked ADMIN key other than `key_id`, as `db` sees it."""
     others = ApiKey.filter(location_id=location_id, role=Role.ADMIN.value, revoked_at=None)
     return await others.exclude(id=key_id).using_db(db).exists()
+
+
+async def revoke_named(
+    db: Transaction, location_id: UUID, role: Role, names: Iterable[str], now: datetime
+) -> int:
+    """Revoke at `now` the location's unrevoked keys of `role` called one of `names`, in one
+    statement; returns how many were revoked."""
+    live = ApiKey.filter(location_id=location_id, role=role.value, revoked_at=None)
+    return await live.filter(name__in=list(names)).using_db(db).update(revoked_at=now)
 
 
 async def revoke(db: Transaction, key: entities.ApiKey, now: datetime) -> entities.ApiKey:

@@ -20,7 +20,7 @@ from uuid import UUID
 from domain import entities
 from domain.credit_jobs import CreditRecord, OperationJob, stored_selection
 from domain.credits import CustomerSelection, ParsedTarget
-from domain.ledger import CreditOperation
+from domain.ledger import CreditOperation, EntrySource
 from models.customers import filtered_customers, id_chunks
 from models.db import Transaction
 from models.jobs import JobModel
@@ -79,6 +79,14 @@ async def keyed(location_id: UUID, key: str) -> tuple[entities.WalletOperation, 
     fingerprint."""
     row = await WalletOperation.get_or_none(location_id=location_id, idempotency_key=key)
     return (wallet_operation_entity(row), row.request_hash) if row else None
+
+
+async def first_id(location_id: UUID, source: EntrySource) -> UUID | None:
+    """The id of the location's earliest operation from `source` (by creation time, then id);
+    None when it has none."""
+    rows = WalletOperation.filter(location_id=location_id, source=source.value)
+    row = await rows.order_by("created_at", "id").first()
+    return row.id if row else None
 
 
 async def job(operation_id: UUID) -> OperationJob | None:

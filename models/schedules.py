@@ -5,8 +5,9 @@ A schedule is written once with its idempotency key (`create`), then moved on by
 its runs (`add_runs`, `advance`) and by pause and resume. A run is a row per (schedule, period),
 unique, so that the tick records each due period once however often it runs; the job lifecycle
 (`services.lifecycle`, through `RUN_TABLE`) moves a run's status and progress. The hot
-statements are the tick's (`due`, `location_timezones`, `add_runs`, `fresh_runs`) and the chunk
-pages of `target_chunks` (one keyset page of ids per chunk, see `models.customers.id_chunks`).
+statements are the tick's (`due`, `add_runs`, `fresh_runs`, beside the locations' time zones
+of `models.locations.location_timezones`) and the chunk pages of `target_chunks` (one keyset
+page of ids per chunk, see `models.customers.id_chunks`).
 
 Writes that are part of a service's transaction take it (`create`, `resume`, and `advance` when
 a run settles); the others are one statement each (`pause`, `delete`, `add_runs`), atomic on
@@ -27,7 +28,6 @@ from domain.credit_jobs import CreditRecord, NewSchedule, ScheduleJob, ScheduleR
 from domain.jobs import JobStatus
 from models.customers import id_chunks
 from models.db import Transaction
-from models.entities import Location
 from models.jobs import JobModel
 from models.queries import CustomerQuery, credit_schedule_entity, customers_matching, parse_ids
 from models.wallet import CreditSchedule, ScheduleRun
@@ -155,11 +155,6 @@ async def due(by: date, schedule_id: UUID | None = None) -> list[ScheduleJob]:
     if schedule_id is not None:
         query = query.filter(id=schedule_id)
     return [_job(row) for row in await query]
-
-
-async def location_timezones() -> dict[UUID, str]:
-    """Every location's time zone."""
-    return dict(await Location.all().values_list("id", "timezone"))
 
 
 async def fresh_runs(schedule_id: UUID | None = None) -> list[ScheduleRunJob]:

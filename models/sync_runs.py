@@ -4,7 +4,8 @@ Tortoise model (`models.integrations.SyncRun`) or build a query.
 
 A run is inserted QUEUED by `queue`; the partial unique index on (location, channel) of
 unfinished runs lets one of them be queued or running at a time, and a second insert raises
-`IntegrityError`. The job lifecycle (`services.lifecycle`, through `JOB_TABLE`) moves its
+`IntegrityError`; `record_succeeded` inserts one already finished, as the seeding of a synced
+mirror needs it. The job lifecycle (`services.lifecycle`, through `JOB_TABLE`) moves its
 status, heartbeat and counts. None of these statements is on a till's path: `get`, `latest`
 and `unfinished` are indexed reads of the back office, and `queued_since` is the periodic
 check's one statement for every location.
@@ -69,6 +70,21 @@ async def queue(location_id: UUID, channel: Channel, now: datetime) -> SyncRunIn
     """Insert a QUEUED run of the channel, queued at `now`; one that is unfinished already
     raises `IntegrityError` (the partial unique index)."""
     row = await SyncRun.create(location_id=location_id, channel=channel.value, created_at=now)
+    return _info(row)
+
+
+async def record_succeeded(
+    location_id: UUID, channel: Channel, finished_at: datetime
+) -> SyncRunInfo:
+    """Insert a run of the channel that succeeded at `finished_at` on its first attempt, as a
+    sync leaves it: the channel then counts as synced (the seeding of a synced mirror)."""
+    row = await SyncRun.create(
+        location_id=location_id,
+        channel=channel.value,
+        status=JobStatus.SUCCEEDED.value,
+        finished_at=finished_at,
+        attempts=1,
+    )
     return _info(row)
 
 

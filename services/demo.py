@@ -16,13 +16,14 @@ from uuid import UUID
 from domain.access import Role
 from domain.customer_checks import CheckedCard, CustomerWrite
 from domain.integrations import IntegrationRequest
+from domain.ledger import EntrySource
 from domain.requests import CreditRequest, CustomerFilter, CustomerGroupInput, Target
 from domain.schedule import Recurrence, RecurrenceUnit
 from domain.upstream import Channel
 from models import customers as customer_repository
+from models import locations as location_repository
+from models import operations as operation_repository
 from models.db import transaction
-from models.entities import ApiKey, Location
-from models.wallet import WalletOperation
 from services import access, groups, integrations, schedules, wallet
 from services.runtime import Runtime
 
@@ -62,7 +63,7 @@ async def seed_demo(runtime: Runtime, upstreams: Mapping[str, str] | None = None
     `upstreams` gives the base URLs at which the demo's simulators are served ("gopos",
     "goorder"): both integrations are configured for them on every call, since the port may
     change between runs."""
-    existing = await Location.filter(name=DEMO_LOCATION).order_by("created_at").first()
+    existing = await location_repository.first_named(DEMO_LOCATION)
     if existing is None:
         location, secret = await access.create_location(DEMO_LOCATION)
         group_ids = await _seed(location.id)
@@ -72,16 +73,13 @@ async def seed_demo(runtime: Runtime, upstreams: Mapping[str, str] | None = None
         return DemoLocation(location.id, location.name, secret, operation_id)
     if upstreams is not None:
         await _configure_upstreams(runtime, existing.id, upstreams)
-    async with transaction():
-        await ApiKey.filter(
-            location_id=existing.id,
-            role=Role.ADMIN.value,
-            name__in=DEMO_KEY_NAMES,
-            revoked_at=None,
-        ).update(revoked_at=datetime.now(UTC))
+    async with transaction() as db:
+        await location_repository.revoke_named(
+            db, existing.id, Role.ADMIN, DEMO_KEY_NAMES, datetime.now(UTC)
+        )
         _, secret = await access.create_api_key(existing.id, DEMO_KEY_NAME, Role.ADMIN)
-    first_bulk = await WalletOperation.filter(location_id=existing.id, source="BULK").first()
-    return DemoLocation(existing.id, existing.name, secret, first_bulk.id if first_bulk else None)
+    first_bulk = await operation_repository.first_id(existing.id, EntrySource.BULK)
+    return DemoLocation(existing.id, existing.name, secret, first_bulk)
 
 
 async def _configure_upstreams(

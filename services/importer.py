@@ -40,8 +40,8 @@ from domain.references import normalise_reference
 from domain.text import control_character, text_problem
 from models import customers as repository
 from models import groups as group_repository
+from models import locations as location_repository
 from models.db import IntegrityError, Transaction, transaction
-from models.entities import Location
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -118,7 +118,7 @@ async def import_customers(
 ) -> ImportReport:
     """Import the file into the location, `batch_size` rows per transaction; raises INVALID
     (field "file") for an unusable file."""
-    if not await Location.exists(id=location_id):
+    if not await location_repository.exists(location_id):
         raise not_found("location", "Location")
     groups = await group_repository.ids_by_reference(location_id)
     records = await asyncio.to_thread(_read, path, groups)

@@ -180,11 +180,12 @@ async def queue_due_runs(runtime: Runtime, schedule_id: UUID | None = None) -> i
     """The tick: record every due period once, and enqueue the runs that no job has seen yet
     (runs waiting for a retry, or silent, are the lifecycle check's). Returns how many runs
     were enqueued."""
-    schedules = runtime.stores.schedules
+    stores = runtime.stores
+    schedules = stores.schedules
     now = runtime.clock()
     # Dates are local to each location, at most a day from UTC's: a bound, not the rule.
     by = (now + timedelta(days=1)).date()
-    timezones = await schedules.location_timezones()
+    timezones = await stores.locations.location_timezones()
     for row in await schedules.due(by, schedule_id):
         periods = row.due_periods(now, timezones[row.location_id])
         if periods:

@@ -4,8 +4,8 @@ A benchmark starts the product as a user's process does: through the composition
 (`gateway.runtime`) and the services. What a user could only reach slowly (a location with
 100,000 customers, a schedule that has not ticked for months, a mirror as a sync left it) is
 seeded here in bulk, so that no benchmark imports `models` and the seeding stays as fast as the
-figures need. Customers and groups go through their repositories; the schedule's backdating and
-the synced mirror still write rows directly, until those aggregates have repositories.
+figures need. Every row is written by the repository of its aggregate, as the product writes
+it: customers, groups, schedules, the mirror and its sync runs.
 """
 
 from __future__ import annotations
@@ -15,16 +15,20 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from uuid import UUID
 
+from domain.credit_jobs import CreditRecord, NewSchedule
 from domain.customer_checks import CustomerWrite
+from domain.ledger import CreditOperation
 from domain.requests import CustomerGroupInput
+from domain.schedule import RecurrenceUnit
 from domain.sync import MirrorDiscount, MirrorPosGroup
+from domain.upstream import Channel
 from models import customers as customer_repository
 from models import groups as group_repository
 from models import mirror
+from models import schedules as schedule_repository
+from models import sync_runs as sync_run_repository
 from models.db import transaction
 from models.ids import new_id
-from models.integrations import PosDiscountMirror, PosGroupMirror, SyncRun
-from models.wallet import CreditSchedule
 from services.groups import create_group
 
 __all__ = [
@@ -59,21 +63,22 @@ async def overdue_schedule(location_id: UUID, members: int, periods: int) -> UUI
     async with transaction() as db:
         await group_repository.add_members(db, group.id, ids)
     start = (datetime.now(UTC) - timedelta(days=periods - 1)).date()
-    row = await CreditSchedule.create(
-        location_id=location_id,
-        operation="ADD",
-        amount=1,
-        every=1,
-        unit="DAY",
-        start_date=start,
-        target="GROUPS",
-        group_ids=[str(group.id)],
-        next_run_on=start,
-    )
     # Created with its start date, then nothing ticked until now.
     created = datetime.combine(start, datetime.min.time(), UTC) - timedelta(days=1)
-    await CreditSchedule.filter(id=row.id).update(created_at=created)
-    return row.id
+    record = CreditRecord(location_id, CreditOperation.ADD.value, 1, None, None, None, "")
+    every_day = NewSchedule(
+        every=1,
+        unit=RecurrenceUnit.DAY.value,
+        start_date=start,
+        end_date=None,
+        target="GROUPS",
+        customer_ids=(),
+        group_ids=(str(group.id),),
+        created_at=created,
+    )
+    async with transaction() as db:
+        schedule = await schedule_repository.create(db, record, every_day)
+    return schedule.id
 
 
 async def synced_pos_mirror(
@@ -86,12 +91,10 @@ async def synced_pos_mirror(
     and the succeeded run that makes the channel count as synced."""
     await mirror.upsert_pos_discounts(location_id, discounts, now)
     await mirror.upsert_pos_groups(location_id, groups, now)
-    await SyncRun.create(
-        location_id=location_id, channel="GOPOS", status="SUCCEEDED", finished_at=now, attempts=1
-    )
+    await sync_run_repository.record_succeeded(location_id, Channel.GOPOS, now)
 
 
 async def empty_pos_mirror(location_id: UUID) -> None:
     """Forget the location's GoPOS groups and discounts, as before its first sync."""
-    await PosGroupMirror.filter(location_id=location_id).delete()
-    await PosDiscountMirror.filter(location_id=location_id).delete()
+    await mirror.clear(mirror.MirrorTable.POS_GROUPS, location_id)
+    await mirror.clear(mirror.MirrorTable.POS_DISCOUNTS, location_id)

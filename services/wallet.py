@@ -32,7 +32,7 @@ from domain.credits import ParsedCredit, ParsedTarget, parse_credit
 from domain.errors import ErrorCode, Validator, fail
 from domain.ids import parse_id
 from domain.jobs import JobStatus
-from domain.ledger import CreditOperation, EntrySource
+from domain.ledger import MAX_CREDIT_BALANCE, CreditOperation, EntrySource
 from domain.money import to_decimal
 from domain.paging import (
     decode_cursor,
@@ -45,7 +45,6 @@ from domain.requests import CreditRequest
 from domain.schedule import local_today
 from models import operations
 from models.db import IntegrityError
-from models.entities import MAX_CREDIT_BALANCE
 from models.ledger import Application, is_balance_out_of_range
 from services import metrics
 from services.access import currency_minor_units

@@ -17,10 +17,11 @@ from uuid import UUID
 import pytest
 from tortoise import connections
 
+from domain.ledger import MAX_CREDIT_BALANCE
 from domain.schedule import local_today
 from models import ledger
 from models.db import IntegrityError
-from models.entities import MAX_CREDIT_BALANCE, Customer
+from models.entities import Customer
 from models.wallet import CreditSchedule, ScheduleRun, WalletEntry, WalletOperation
 from services import schedules, wallet
 from services.lifecycle import resume_silent

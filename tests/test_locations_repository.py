@@ -3,7 +3,7 @@ reads and writes them."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
@@ -14,6 +14,7 @@ from domain.access import ALL_CHANNELS, Role
 from domain.pricing import SalesChannel
 from models import locations as repository
 from models.db import IntegrityError, transaction
+from models.entities import Location
 from settings import Settings
 from tests.builders import sql_statements
 
@@ -58,6 +59,39 @@ async def test_find_answers_none_and_get_raises_for_an_unknown_location(
     assert await repository.find(unknown) is None
     with pytest.raises(DoesNotExist):
         await repository.get(unknown)
+
+
+async def test_exists_answers_for_a_location_and_an_unknown_id(
+    location: entities.Location,
+) -> None:
+    assert await repository.exists(location.id) is True
+    assert await repository.exists(uuid4()) is False
+
+
+async def test_first_named_is_the_earliest_created_of_that_name(database: Settings) -> None:
+    name = f"Twin Bistro {uuid4()}"  # other tests' locations stay in the database
+    async with transaction() as db:
+        second = await repository.create(db, name, "EUR", "Europe/Berlin")
+        first = await repository.create(db, name, "PLN", "Europe/Warsaw")
+    # Inserted last, created first: the creation time decides, not the order of the rows.
+    await Location.filter(id=first.id).update(created_at=REVOKED_AT - timedelta(days=365))
+
+    assert await repository.first_named(name) == first
+    assert second != first
+    assert await repository.first_named(f"No such bistro {uuid4()}") is None
+
+
+async def test_location_timezones_reads_every_locations_zone_in_one_statement(
+    location: entities.Location,
+) -> None:
+    async with transaction() as db:
+        other = await repository.create(db, "Other Bistro", "PLN", "Europe/Warsaw")
+
+    with sql_statements() as statements:
+        timezones = await repository.location_timezones()
+
+    assert len(statements) == 1
+    assert (timezones[location.id], timezones[other.id]) == ("Europe/Berlin", "Europe/Warsaw")
 
 
 async def test_add_api_key_stores_the_channels_in_their_order(
@@ -149,6 +183,40 @@ async def test_other_admin_key_exists_counts_live_admin_keys_but_the_one_named(
         assert await repository.other_admin_key_exists(db, location.id, admin.id) is True
         await repository.revoke(db, second, REVOKED_AT)
         assert await repository.other_admin_key_exists(db, location.id, admin.id) is False
+
+
+async def test_revoke_named_revokes_the_live_keys_of_the_role_and_names_only(
+    location: entities.Location,
+) -> None:
+    admin = await add_key(location.id, "admin", Role.ADMIN, ALL_CHANNELS)
+    again = await add_key(location.id, "demo admin", Role.ADMIN, ALL_CHANNELS)
+    other_name = await add_key(location.id, "owner", Role.ADMIN, ALL_CHANNELS)
+    async with transaction() as db:
+        other_role = await repository.add_api_key(
+            db, location.id, "demo admin", Role.POS, ALL_CHANNELS, f"hash-pos-{location.id}"
+        )
+    async with transaction() as db:
+        other = await repository.create(db, "Other Bistro", "PLN", "Europe/Warsaw")
+    other_location = await add_key(other.id, "admin", Role.ADMIN, ALL_CHANNELS)
+    async with transaction() as db:
+        earlier = await repository.revoke(db, again, REVOKED_AT)
+    later = datetime(2026, 4, 1, tzinfo=UTC)
+
+    async with transaction() as db:
+        with sql_statements() as statements:
+            count = await repository.revoke_named(
+                db, location.id, Role.ADMIN, ("admin", "demo admin"), later
+            )
+
+    assert (count, len(statements)) == (1, 1)
+    revoked = {k.id: k.revoked_at for k in await repository.api_keys(location.id, 10)}
+    assert revoked == {
+        admin.id: later,
+        earlier.id: REVOKED_AT,
+        other_name.id: None,
+        other_role.id: None,
+    }
+    assert await repository.api_key(other.id, other_location.id) == other_location
 
 
 async def test_revoke_writes_the_revocation_time_only(location: entities.Location) -> None:

@@ -12,9 +12,9 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.credits import ParsedTarget
-from domain.ledger import CreditOperation
+from domain.ledger import MAX_CREDIT_BALANCE, CreditOperation
 from models.db import transaction
-from models.entities import MAX_CREDIT_BALANCE, Customer
+from models.entities import Customer
 from models.ledger import Application, apply_chunk, is_balance_out_of_range
 from models.operations import preview
 from models.wallet import WalletEntry

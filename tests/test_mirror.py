@@ -422,6 +422,23 @@ async def test_one_locations_mirror_is_not_anothers(database: Settings) -> None:
     assert await mirror.pos_discounts_by_id(other_id) == {}
 
 
+async def test_clear_deletes_the_locations_rows_of_one_table_removed_or_not(
+    database: Settings,
+) -> None:
+    location_id, other_id = await new_location(), await new_location("Other")
+    await mirror.upsert_pos_groups(location_id, [VIP, PLAIN], T0)
+    await mirror.mark_removed(MirrorTable.POS_GROUPS, location_id, ["g-2"], T1)
+    await mirror.upsert_pos_discounts(location_id, [TEN_PERCENT], T0)
+    await mirror.upsert_pos_groups(other_id, [VIP], T0)
+
+    assert await mirror.clear(MirrorTable.POS_GROUPS, location_id) == 2
+
+    assert await mirror.pos_groups(location_id) == []
+    assert await mirror.pos_discounts_by_id(location_id) == {"d-1": Mirrored(TEN_PERCENT, False)}
+    assert await mirror.pos_groups(other_id) == [Mirrored(VIP, False)]
+    assert await mirror.clear(MirrorTable.POS_GROUPS, location_id) == 0
+
+
 async def test_a_naive_time_is_refused(database: Settings) -> None:
     location_id = await new_location()
 

@@ -12,7 +12,7 @@ from tortoise.exceptions import DoesNotExist
 from domain import entities
 from domain.credit_jobs import CreditRecord, OperationJob
 from domain.credits import CustomerSelection, ParsedTarget
-from domain.ledger import CreditOperation
+from domain.ledger import CreditOperation, EntrySource
 from models import operations as repository
 from models.db import transaction
 from models.entities import Customer, CustomerGroup, GroupMembership
@@ -113,6 +113,15 @@ async def test_create_writes_a_queued_operation_read_back_by_id_key_and_job(
         customer_filter=None,
     )
     assert await repository.job(uuid4()) is None
+
+
+async def test_first_id_is_the_earliest_operation_from_the_source(location: UUID) -> None:
+    assert await repository.first_id(location, EntrySource.BULK) is None
+    first = await create(location)
+    await create(location)
+
+    assert await repository.first_id(location, EntrySource.BULK) == first.id
+    assert await repository.first_id(location, EntrySource.MANUAL) is None
 
 
 async def test_a_listed_target_is_its_ids_sorted_in_chunks_after_the_given_one(

@@ -18,9 +18,9 @@ import pytest
 
 from domain.access import Principal, Role
 from domain.errors import DomainError, ErrorCode
+from domain.ledger import MAX_CREDIT_BALANCE
 from domain.requests import CreditRequest, Target
 from domain.schedule import Recurrence, RecurrenceUnit
-from models.entities import MAX_CREDIT_BALANCE
 from models.ledger import Application
 from services import schedules
 from services.runtime import Runtime

@@ -11,6 +11,7 @@ from tortoise.exceptions import DoesNotExist
 
 from domain import entities
 from domain.credit_jobs import CreditRecord, NewSchedule, ScheduleJob, ScheduleRunJob
+from models import locations
 from models import schedules as repository
 from models.db import transaction
 from models.entities import Customer, CustomerGroup, GroupMembership
@@ -116,7 +117,7 @@ async def test_due_leaves_out_paused_and_later_schedules(location: UUID) -> None
 
     with sql_statements() as statements:
         due = {s.id for s in await repository.due(START)}
-        timezones = await repository.location_timezones()
+        timezones = await locations.location_timezones()
         await repository.fresh_runs()
 
     assert len(statements) == 3  # the tick's reads: one statement each

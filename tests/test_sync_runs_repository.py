@@ -13,7 +13,7 @@ import pytest
 from domain.jobs import JobStatus
 from domain.sync_runs import SyncJob, SyncRunInfo
 from domain.upstream import Channel
-from models import groups, locations, sync_runs
+from models import groups, locations, mirror, sync_runs
 from models.db import IntegrityError, transaction
 from models.entities import CustomerGroup
 from models.integrations import SyncRun
@@ -57,6 +57,23 @@ async def test_queue_records_a_queued_run_at_the_time_given(location: UUID) -> N
     assert await sync_runs.job(run.id) == SyncJob(
         run.id, location, Channel.GOPOS, JobStatus.QUEUED, 0
     )
+
+
+async def test_record_succeeded_writes_a_finished_run_that_counts_as_a_sync(
+    location: UUID,
+) -> None:
+    assert await mirror.has_succeeded_sync(location, Channel.GOPOS) is False
+
+    run = await sync_runs.record_succeeded(location, Channel.GOPOS, T1)
+
+    assert (run.channel, run.status, run.finished_at) == (Channel.GOPOS, JobStatus.SUCCEEDED, T1)
+    assert await sync_runs.get(location, run.id) == run
+    assert await sync_runs.unfinished(location, Channel.GOPOS) is None
+    assert await sync_runs.job(run.id) == SyncJob(
+        run.id, location, Channel.GOPOS, JobStatus.SUCCEEDED, 1
+    )
+    assert await mirror.has_succeeded_sync(location, Channel.GOPOS) is True
+    assert await mirror.has_succeeded_sync(location, Channel.GOORDER) is False
 
 
 async def test_one_unfinished_run_per_channel(location: UUID) -> None:

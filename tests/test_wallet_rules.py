@@ -18,8 +18,8 @@ import pytest
 
 from domain.access import Principal, Role
 from domain.errors import DomainError, ErrorCode
+from domain.ledger import MAX_CREDIT_BALANCE
 from domain.requests import CreditRequest, CustomerFilter, Target
-from models.entities import MAX_CREDIT_BALANCE
 from models.keys import UsedKey
 from models.ledger import Application
 from services import wallet

@@ -4,7 +4,8 @@ A sync reads the mirror as domain rows (`existing_pos`, `existing_promotions`), 
 `domain.sync.diff_rows` work out what changed, and writes only that (`writes`: one upsert per
 table, flags for rows gone upstream, the location's sync version). The API reads whole tables
 or rows by id (`reads`), and the rows of the references in use on their index (`indexed`).
-Removed rows are deleted by a sync's retention and purged by the periodic check (`purge`).
+Removed rows are deleted by a sync's retention and purged by the periodic check (`purge`);
+`clear` empties one table of a location, as before its first sync (the benchmarks' seeding).
 Every function joins the caller's transaction when `db` is one.
 """
 
@@ -14,7 +15,7 @@ from models.mirror.indexed import (
     promotions_matching,
     unmatched_references,
 )
-from models.mirror.purge import delete_rows, purge_removed, removed_rows
+from models.mirror.purge import clear, delete_rows, purge_removed, removed_rows
 from models.mirror.reads import (
     existing_pos,
     existing_promotions,
@@ -46,6 +47,7 @@ __all__ = [
     "MirrorTable",
     "Mirrored",
     "bump_sync_version",
+    "clear",
     "delete_rows",
     "existing_pos",
     "existing_promotions",

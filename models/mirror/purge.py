@@ -47,6 +47,12 @@ async def delete_rows(
     return deleted
 
 
+async def clear(table: MirrorTable, location_id: UUID, db: BaseDBAsyncClient | None = None) -> int:
+    """Delete every row of the location from one mirror table, removed or not, as before the
+    location's first sync; returns how many went."""
+    return await table.model.filter(location_id=location_id).using_db(db).delete()
+
+
 _PURGE = (
     'DELETE FROM "{table}" WHERE id IN (SELECT id FROM "{table}" WHERE removed'
     " AND updated_at < {before} ORDER BY updated_at LIMIT {batch}{skip}) RETURNING location_id"

@@ -48,10 +48,8 @@ from services.checkout.views import (
     QuoteResult,
     Refunded,
     RefundView,
-    checkout_view,
     get_checkout,
     list_checkouts,
-    refund_view,
 )
 
 __all__ = [
@@ -68,7 +66,6 @@ __all__ = [
     "RefundView",
     "Refunded",
     "Snapshot",
-    "checkout_view",
     "commit",
     "get_checkout",
     "hold_customer",
@@ -76,6 +73,5 @@ __all__ = [
     "quote",
     "read_snapshot",
     "refund",
-    "refund_view",
     "release_held_cashback",
 ]

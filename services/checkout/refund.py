@@ -1,11 +1,11 @@
 """Refund a committed checkout, once: its own transaction that first holds the customer.
 
-It records a `CheckoutRefund`, gives the credits back (REFUND, netted against what is owed),
-cancels cashback still held, and reverses released cashback off the balance, clamped at zero:
-what the balance cannot cover becomes owed (CASHBACK_REVERSAL records the amount asked for and
-the delta applied). It flips the checkout to REFUNDED with a conditional update, so that a
-second refund is ALREADY_REFUNDED. The daily usage comes back by itself: it counts only
-COMMITTED checkouts.
+It records the refund, gives the credits back (REFUND, netted against what is owed), cancels
+cashback still held, and reverses released cashback off the balance, clamped at zero: what the
+balance cannot cover becomes owed (CASHBACK_REVERSAL records the amount asked for and the delta
+applied). It flips the checkout to REFUNDED with a conditional update, so that a second refund
+is ALREADY_REFUNDED. The daily usage comes back by itself: it counts only COMMITTED checkouts.
+The checkout and the refund are read through the checkouts repository (`models.checkouts`).
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from datetime import datetime
 from uuid import UUID
 
 from domain.access import Principal
+from domain.checkouts import line_json
 from domain.errors import DomainError, ErrorCode, Validator, fail, not_found
 from domain.idempotency import parse_idempotency_key
 from domain.ids import parse_id
 from domain.ledger import EntryKind, netted, reversal
+from models import checkouts
 from models.checkout import (
     COMMITTED,
-    Checkout,
-    CheckoutRefund,
     HeldWallet,
     NewRefund,
     change_held,
@@ -37,7 +37,7 @@ from services import metrics
 from services.checkout.entries import FIRST_REFUND, Source, entry
 from services.checkout.hold import hold_customer
 from services.checkout.request import KEY_FIELD, refund_hash
-from services.checkout.views import Refunded, checkout_view, refund_view
+from services.checkout.views import CheckoutView, Refunded
 from services.idempotency import keyed_record_id, store_key
 from services.runtime import Runtime
 
@@ -68,16 +68,16 @@ async def refund(
     earlier = await _earlier_refund(location_id, key, request_hash)
     if earlier is not None:
         return earlier
-    row = await Checkout.get_or_none(id=uid, location_id=location_id)
-    if row is None:
+    sale = await checkouts.get(location_id, uid)
+    if sale is None:
         raise not_found("id", "Checkout")
-    if row.status != COMMITTED:
+    if sale.status != COMMITTED:
         raise _already_refunded()
     now = runtime.clock()
     refund_id = new_id()
     try:
         async with transaction() as db:
-            await _write(principal, row, key, request_hash, refund_id, now, db)
+            await _write(principal, sale, key, request_hash, refund_id, now, db)
     except IntegrityError as error:
         if is_balance_out_of_range(error):
             raise
@@ -92,7 +92,7 @@ async def refund(
 
 async def _write(
     principal: Principal,
-    row: Checkout,
+    sale: CheckoutView,
     key: str,
     request_hash: str,
     refund_id: UUID,
@@ -100,26 +100,26 @@ async def _write(
     db: Transaction,
 ) -> None:
     """The refund's writes in its transaction `db`."""
-    location_id, customer_id = principal.location_id, row.customer_id
+    location_id, customer_id = principal.location_id, sale.customer_id
     # Held first, so that commits, releases and this refund of the customer's wallet run one
     # after the other; a deleted customer's wallet stays as it is.
     wallet = None
     if customer_id is not None:
         wallet = await hold_customer(db, location_id, customer_id)
-    held = await take_held(row.id, db) if wallet is not None else 0
+    held = await take_held(sale.id, db) if wallet is not None else 0
     await store_key(location_id, key, REFUND_KEY, request_hash, refund_id, now, db)
-    if not await mark_refunded(row.id, now, db):
+    if not await mark_refunded(sale.id, now, db):
         raise _already_refunded()
     reversed_ = _Reversal(0, 0, 0)
     if customer_id is not None and wallet is not None:
-        reversed_ = await _reverse(principal, row, customer_id, wallet, held, db, now)
+        reversed_ = await _reverse(principal, sale, customer_id, wallet, held, db, now)
     await insert_refund(
         NewRefund(
             id=refund_id,
             location_id=location_id,
-            checkout_id=row.id,
+            checkout_id=sale.id,
             number=FIRST_REFUND,
-            lines=row.lines,
+            lines=[line_json(line) for line in sale.lines],
             credits_returned=reversed_.credits_returned,
             cashback_reversed=reversed_.cashback_reversed,
             cashback_owed=reversed_.cashback_owed,
@@ -133,7 +133,7 @@ async def _write(
 
 async def _reverse(
     principal: Principal,
-    row: Checkout,
+    sale: CheckoutView,
     customer_id: UUID,
     wallet: HeldWallet,
     held: int,
@@ -143,7 +143,7 @@ async def _reverse(
     """The credits back (netted against what is owed), the held cashback cancelled, then the
     released cashback off what that leaves, clamped at zero: the rest is owed."""
     source = Source.of(principal)
-    credits = row.credits_used
+    credits = sale.credits_used
     owed_before = wallet.owed
     balance = wallet.balance
     if credits:
@@ -152,7 +152,7 @@ async def _reverse(
             Movement.CREDIT,
             credits,
             EntryKind.REFUND,
-            row.id,
+            sale.id,
             FIRST_REFUND,
             "Checkout refunded",
             now,
@@ -165,7 +165,7 @@ async def _reverse(
         owed_before -= paid_off
     if held:
         await change_held(customer_id, -held, now, db)
-    released = row.cashback_granted - held
+    released = sale.cashback_granted - held
     taken, owed = reversal(released, balance)
     if released:
         change = entry(
@@ -173,7 +173,7 @@ async def _reverse(
             Movement.REVERSE,
             released,
             EntryKind.CASHBACK_REVERSAL,
-            row.id,
+            sale.id,
             FIRST_REFUND,
             "Cashback reversed",
             now,
@@ -200,11 +200,8 @@ async def _earlier_refund(location_id: UUID, key: str, request_hash: str) -> Ref
 
 
 async def _refunded(location_id: UUID, refund_id: UUID) -> Refunded | None:
-    refund_row = await CheckoutRefund.get_or_none(id=refund_id, location_id=location_id)
-    if refund_row is None:
-        return None
-    checkout_row = await Checkout.get(id=refund_row.checkout_id)
-    return Refunded(checkout_view(checkout_row), refund_view(refund_row))
+    found = await checkouts.refunded(location_id, refund_id)
+    return Refunded(*found) if found else None
 
 
 def _already_refunded() -> DomainError:

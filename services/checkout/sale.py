@@ -14,13 +14,15 @@ from uuid import UUID
 
 from domain import entities
 from domain.access import Principal
+from domain.checkouts import discount_json, line_json
 from domain.errors import DomainError, ErrorCode, UserError, Validator, fail
 from domain.idempotency import parse_idempotency_key
 from domain.ledger import EntryKind
 from domain.money import to_decimal
 from domain.pricing import Quote, SalesChannel, cashback, price
 from domain.schedule import local_today
-from models.checkout import COMMITTED, Checkout, NewCheckout, change_held, insert_checkout
+from models import checkouts
+from models.checkout import COMMITTED, NewCheckout, change_held, insert_checkout
 from models.db import IntegrityError, Transaction, transaction
 from models.ids import new_id
 from models.ledger import Movement, apply_chunk, is_balance_out_of_range
@@ -35,13 +37,7 @@ from services.checkout.request import (
     parse_request,
 )
 from services.checkout.snapshot import Snapshot, read_snapshot
-from services.checkout.views import (
-    CheckoutView,
-    QuoteResult,
-    checkout_view,
-    discount_json,
-    line_json,
-)
+from services.checkout.views import CheckoutView, QuoteResult
 from services.idempotency import keyed_record_id, store_key
 from services.runtime import Runtime
 
@@ -154,14 +150,14 @@ async def _earlier_checkout(location_id: UUID, key: str, request_hash: str) -> C
     record_id = await keyed_record_id(location_id, key, CHECKOUT_KEY, request_hash, KEY_FIELD)
     if record_id is None:
         return None
-    row = await Checkout.get_or_none(id=record_id, location_id=location_id)
-    if row is None:
+    earlier = await checkouts.get(location_id, record_id)
+    if earlier is None:
         raise fail(
             ErrorCode.IDEMPOTENCY_KEY_REUSED,
             KEY_FIELD,
             "This idempotency key was used for a different request.",
         )
-    return checkout_view(row)
+    return earlier
 
 
 def _quote_changed(result: QuoteResult, expected: int, minor_units: int) -> QuoteChanged:

@@ -1,18 +1,19 @@
 """A checkout as the API reads it, and the history: one checkout, and the location's list.
 
-Also how a sale's lines and discounts are kept in its row (`line_json`, `discount_json`) and read
-back (`checkout_view`, `refund_view`): the one place that maps the recorded sale both ways.
+What a checkout and a refund are (`CheckoutView`, `RefundView`), and how a sale's lines and
+discounts are kept in its row and read back, is `domain.checkouts`; the rows are read through
+the checkouts repository (`models.checkouts`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from domain import entities
 from domain.access import Principal
+from domain.checkouts import CheckoutCriteria, CheckoutView, RefundView
 from domain.errors import ErrorCode, Validator
 from domain.ids import parse_id
 from domain.paging import (
@@ -21,16 +22,20 @@ from domain.paging import (
     page_size_problem,
     parse_newest_first_key,
 )
-from domain.pricing import AppliedDiscount, DiscountKind, Quote, QuoteLine, SalesChannel
-from models.checkout import (
-    COMMITTED,
-    REFUNDED,
-    Checkout,
-    CheckoutRefund,
-    checkouts_matching,
-    newest_first,
-)
-from models.queries import live_customers
+from domain.pricing import Quote, SalesChannel
+from models import checkouts
+from models.checkout import COMMITTED, REFUNDED
+
+__all__ = [
+    "STATUSES",
+    "CheckoutFilter",
+    "CheckoutView",
+    "QuoteResult",
+    "RefundView",
+    "Refunded",
+    "get_checkout",
+    "list_checkouts",
+]
 
 STATUSES = (COMMITTED, REFUNDED)
 
@@ -40,36 +45,6 @@ class QuoteResult:
     quote: Quote
     customer: entities.Customer | None
     card_code: str | None = None  # the card the customer was found by
-
-
-@dataclass(frozen=True)
-class CheckoutView:
-    id: UUID
-    channel: SalesChannel
-    customer_id: UUID | None
-    status: str  # "COMMITTED" | "REFUNDED"
-    lines: tuple[QuoteLine, ...]
-    subtotal: int
-    discounts: tuple[AppliedDiscount, ...]
-    discount_total: int
-    total: int
-    credits_used: int
-    cashback_granted: int
-    created_at: datetime
-    refunded_at: datetime | None
-
-
-@dataclass(frozen=True)
-class RefundView:
-    """What one refund gave back and took back."""
-
-    id: UUID
-    checkout_id: UUID
-    lines: tuple[QuoteLine, ...]
-    credits_returned: int
-    cashback_reversed: int  # off the balance, or cancelled while held
-    cashback_owed: int  # what the balance could not cover: owed by the customer
-    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -87,62 +62,6 @@ class CheckoutFilter:
     created_to: datetime | None = None
 
 
-def line_json(line: QuoteLine) -> dict[str, Any]:
-    return {
-        "product_id": line.product_id,
-        "name": line.name,
-        "category_id": line.category_id,
-        "quantity": line.quantity,
-        "unit_price": line.unit_price,
-        "subtotal": line.subtotal,
-        "discount": line.discount,
-        "total": line.total,
-    }
-
-
-def discount_json(discount: AppliedDiscount) -> dict[str, Any]:
-    return {
-        "id": discount.id,
-        "kind": discount.kind.value,
-        "name": discount.name,
-        "amount": discount.amount,
-        "reference": discount.reference,
-        "removable": discount.removable,
-    }
-
-
-def checkout_view(row: Checkout) -> CheckoutView:
-    return CheckoutView(
-        id=row.id,
-        channel=SalesChannel(row.channel),
-        customer_id=row.customer_id,
-        status=row.status,
-        lines=tuple(QuoteLine(**line) for line in row.lines),
-        subtotal=row.subtotal,
-        discounts=tuple(
-            AppliedDiscount(**{**d, "kind": DiscountKind(d["kind"])}) for d in row.discounts
-        ),
-        discount_total=row.discount_total,
-        total=row.total,
-        credits_used=row.credits_used,
-        cashback_granted=row.cashback_granted,
-        created_at=row.created_at,
-        refunded_at=row.refunded_at,
-    )
-
-
-def refund_view(row: CheckoutRefund) -> RefundView:
-    return RefundView(
-        id=row.id,
-        checkout_id=row.checkout_id,
-        lines=tuple(QuoteLine(**line) for line in row.lines),
-        credits_returned=row.credits_returned,
-        cashback_reversed=row.cashback_reversed,
-        cashback_owed=row.cashback_owed,
-        created_at=row.created_at,
-    )
-
-
 def _committed_by(principal: Principal) -> UUID | None:
     """Whose sales the caller reads: a till key its own, an ADMIN key every key's."""
     return None if principal.is_admin else principal.api_key_id
@@ -151,11 +70,9 @@ def _committed_by(principal: Principal) -> UUID | None:
 async def get_checkout(principal: Principal, checkout_id: str) -> CheckoutView | None:
     """One checkout of the caller's location; for a till key, only one it committed."""
     uid = parse_id(checkout_id)
-    query = Checkout.filter(id=uid, location_id=principal.location_id)
-    if (key_id := _committed_by(principal)) is not None:
-        query = query.filter(api_key_id=key_id)
-    row = await query.first() if uid else None
-    return checkout_view(row) if row else None
+    if uid is None:
+        return None
+    return await checkouts.committed_by(principal.location_id, uid, _committed_by(principal))
 
 
 async def list_checkouts(
@@ -184,14 +101,10 @@ async def list_checkouts(
     customer_id = None
     if criteria.customer_id is not None:
         customer_id = parse_id(criteria.customer_id)
-        if (
-            customer_id is None
-            or not await live_customers(location_id).filter(id=customer_id).exists()
-        ):
+        if customer_id is None or not await checkouts.is_live_customer(location_id, customer_id):
             checks.add(ErrorCode.NOT_FOUND, "filter.customerId", "Customer not found.")
     checks.check()
-    query = checkouts_matching(
-        location_id,
+    selected = CheckoutCriteria(
         api_key_id=_committed_by(principal),
         customer_id=customer_id,
         status=criteria.status,
@@ -199,10 +112,9 @@ async def list_checkouts(
         created_from=criteria.created_from,
         created_to=criteria.created_to,
     )
-    total = await query.count()
-    rows = await newest_first(query, after_key, first + 1)
+    total, views = await checkouts.page(location_id, selected, after_key, first + 1)
     return page_of(
-        [checkout_view(r) for r in rows],
+        views,
         first,
         total,
         key=lambda v: newest_first_key(v.created_at, v.id),

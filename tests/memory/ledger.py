@@ -11,9 +11,8 @@ from uuid import UUID
 
 from domain import entities
 from domain.jobs import JobStatus
-from domain.ledger import CreditOperation, EntryKind
+from domain.ledger import MAX_CREDIT_BALANCE, CreditOperation, EntryKind
 from models.db import IntegrityError
-from models.entities import MAX_CREDIT_BALANCE
 from models.keys import UsedKey
 from models.ledger import BALANCE_RANGE, NETTED, Application, Change, Movement
 from models.progress import Applied

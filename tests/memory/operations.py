@@ -10,8 +10,7 @@ from uuid import UUID, uuid4
 from domain import entities
 from domain.credit_jobs import CreditRecord, OperationJob, stored_selection
 from domain.credits import CustomerSelection, ParsedTarget
-from domain.ledger import CreditOperation
-from models.entities import MAX_CREDIT_BALANCE
+from domain.ledger import MAX_CREDIT_BALANCE, CreditOperation
 from models.ledger import NETTED, PreviewTotals
 from tests.memory.ledger import new_balance
 from tests.memory.tables import Customer, Memory, Operation

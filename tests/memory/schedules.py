@@ -13,7 +13,6 @@ from domain import entities
 from domain.credit_jobs import CreditRecord, NewSchedule, ScheduleJob, ScheduleRunJob
 from domain.ids import parse_id
 from domain.jobs import JobStatus
-from tests.memory.ledger import Ids
 from tests.memory.operations import chunks
 from tests.memory.tables import Customer, Memory, Run, Schedule
 
@@ -120,11 +119,6 @@ class Schedules:
             and row.next_run_on <= by
             and schedule_id in (None, row.id)
         ]
-
-    async def location_timezones(self) -> dict[UUID, str]:
-        """Where `models.schedules` keeps it on this branch; `Ids` has it too, for when the
-        locations store does."""
-        return await Ids(self.memory).location_timezones()
 
     def _runs_of_live(self, schedule_id: UUID | None) -> list[Run]:
         """Runs of schedules not paused (of `schedule_id`, when given), by schedule and period."""
