@@ -16,6 +16,10 @@ from uuid import UUID
 from domain.bill import SalesChannel
 from domain.pricing import AppliedDiscount, DiscountKind, QuoteLine
 
+COMMITTED = "COMMITTED"
+REFUNDED = "REFUNDED"
+LIMITED_CHANNELS = ("POS", "KIOSK")  # the channels whose group discounts count against the limit
+
 
 @dataclass(frozen=True)
 class CheckoutView:

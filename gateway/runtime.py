@@ -15,9 +15,11 @@ from pathlib import Path
 
 from adapters.http import HttpConfig, TransportFactory, UpstreamClients
 from domain.jobs import JobPolicy
-from models.db import DatabaseConfig, close_database, migrate_database, open_database
+from models import customers, groups, jobs, keys, ledger, locations, operations, progress, schedules
+from models.db import DatabaseConfig, close_database, migrate_database, open_database, transaction
 from services.jobs import Dispatcher
 from services.runtime import Clock, Runtime, SecretKeys, utc_now
+from services.stores import Stores
 from settings import Settings
 from tasks.inprocess import InProcessDispatcher
 
@@ -53,6 +55,22 @@ def secret_keys(settings: Settings) -> SecretKeys:
     return SecretKeys(keys=settings.secret_key, key_file=key_file)
 
 
+def sql_stores() -> Stores:
+    """The repositories the services use in production: the SQL modules of `models/`."""
+    return Stores(
+        transaction=transaction,
+        operations=operations,
+        schedules=schedules,
+        keys=keys,
+        ledger=ledger,
+        progress=progress,
+        customers=customers,
+        groups=groups,
+        locations=locations,
+        jobs=jobs,
+    )
+
+
 def build_runtime(
     settings: Settings,
     dispatcher: Dispatcher | None = None,
@@ -66,6 +84,7 @@ def build_runtime(
         dispatcher=dispatcher or InProcessDispatcher(),
         upstreams=UpstreamClients(http_config(settings), transport=transport),
         secrets=secret_keys(settings),
+        stores=sql_stores(),
         clock=clock,
         jobs=job_policy(settings),
         chunk_size=settings.job_chunk_size,

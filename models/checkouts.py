@@ -1,25 +1,244 @@
-"""The checkouts repository: committed checkouts and their refunds read as `domain` values
-(`domain.checkouts`), so that services never hold a checkout's row or build a query.
+"""The checkouts repository: a sale and its refunds written, the customer's wallet held while
+they are, and both read back as `domain` values (`domain.checkouts`), so that services never
+hold a checkout's row or build a query. The tables are `models.tables.checkouts`.
 
-The tables, and the statements that write a sale or a refund and hold a customer's wallet, are
-in `models.checkout`; this module reads. A checkout is always read within its location; the
-history is a location's checkouts newest first (by creation time, then id), paged by the
-(created_at, id) key of the last one seen, on the indexes (location_id, created_at, id) and
-(location_id, api_key_id, created_at, id).
+Writes. `insert_checkout` and `insert_refund` write a sale and a refund in the service's
+transaction; a refund flips the sale's `status` once (`mark_refunded`, a conditional UPDATE).
+`lock_customer` is what makes refunds and cashback releases run one after the other with every
+other write of the customer's wallet: on PostgreSQL a row lock on the customer (`SELECT … FOR
+UPDATE`); on SQLite, which has one writer at a time and no row locks, a no-op UPDATE of the
+customer row, so that the transaction holds the write lock before it reads anything. (A commit
+holds the customer with the statement that reads it for pricing, `models.reads`.) Held cashback:
+the customer's `cashback_held` is the sum over its checkouts, changed in the same transactions
+(`change_held`, `take_held`, `due_releases`).
+
+Reads. A checkout is always read within its location; the history is a location's checkouts
+newest first (by creation time, then id), paged by the (created_at, id) key of the last one
+seen, on the indexes (location_id, created_at, id) and (location_id, api_key_id, created_at, id).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from domain.bill import SalesChannel
-from domain.checkouts import CheckoutCriteria, CheckoutView, RefundView, discounts_of, lines_of
-from models.checkout import Checkout, CheckoutRefund
+from domain.checkouts import (
+    COMMITTED,
+    REFUNDED,
+    CheckoutCriteria,
+    CheckoutView,
+    RefundView,
+    discounts_of,
+    lines_of,
+)
+from models import sql
 from models.queries import live_customers
+from models.tables.checkouts import Checkout, CheckoutRefund
+
+_COLUMNS = (
+    "id, location_id, customer_id, channel, status, business_date, lines, discounts, subtotal,"
+    " discount_total, total, group_discount, credits_used, cashback_granted, actor,"
+    " idempotency_key, request_hash, created_at, api_key_id, cashback_held, cashback_release_at"
+)
+INSERT_CHECKOUT = f"""
+INSERT INTO checkouts ({_COLUMNS})
+VALUES ($1, $2, $3, $4, '{COMMITTED}', $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13,
+        $14, $15, $16, $17, $18, $19, $20)"""
+
+
+@dataclass(frozen=True, slots=True)
+class NewCheckout:
+    """A committed checkout's row, as `insert_checkout` writes it."""
+
+    id: UUID
+    location_id: UUID
+    customer_id: UUID | None
+    channel: str
+    business_date: date
+    lines: list[dict[str, Any]]
+    discounts: list[dict[str, Any]]
+    subtotal: int
+    discount_total: int
+    total: int
+    group_discount: int
+    credits_used: int
+    cashback_granted: int
+    actor: str | None
+    idempotency_key: str
+    request_hash: str
+    created_at: datetime
+    api_key_id: UUID | None = None
+    cashback_held: int = 0
+    cashback_release_at: datetime | None = None
+
+
+async def insert_checkout(checkout: NewCheckout, db: BaseDBAsyncClient) -> None:
+    """Record a committed checkout in the transaction `db`: one prepared INSERT, where the
+    ORM would build the statement and a model instance for every sale."""
+    c = checkout
+    values = (
+        c.id,
+        c.location_id,
+        c.customer_id,
+        c.channel,
+        c.business_date,
+        json.dumps(c.lines),
+        json.dumps(c.discounts),
+        c.subtotal,
+        c.discount_total,
+        c.total,
+        c.group_discount,
+        c.credits_used,
+        c.cashback_granted,
+        c.actor,
+        c.idempotency_key,
+        c.request_hash,
+        c.created_at,
+        c.api_key_id,
+        c.cashback_held,
+        c.cashback_release_at,
+    )
+    await sql.execute(db, INSERT_CHECKOUT, values)
+
+
+@dataclass(frozen=True, slots=True)
+class NewRefund:
+    """A refund's row, as `insert_refund` writes it."""
+
+    id: UUID
+    location_id: UUID
+    checkout_id: UUID
+    number: int
+    lines: list[dict[str, Any]]
+    credits_returned: int
+    cashback_reversed: int
+    cashback_owed: int
+    actor: str | None
+    api_key_id: UUID | None
+    created_at: datetime
+
+
+INSERT_REFUND = """
+INSERT INTO checkout_refunds (id, location_id, checkout_id, number, lines, credits_returned,
+    cashback_reversed, cashback_owed, actor, api_key_id, created_at)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11)"""
+
+
+async def insert_refund(refund: NewRefund, db: BaseDBAsyncClient) -> None:
+    """Record a refund in the transaction `db`."""
+    r = refund
+    values = (
+        r.id,
+        r.location_id,
+        r.checkout_id,
+        r.number,
+        json.dumps(r.lines),
+        r.credits_returned,
+        r.cashback_reversed,
+        r.cashback_owed,
+        r.actor,
+        r.api_key_id,
+        r.created_at,
+    )
+    await sql.execute(db, INSERT_REFUND, values)
+
+
+_WALLET = "credit_balance, cashback_held, cashback_owed"
+_LOCK_POSTGRES = (
+    f"SELECT {_WALLET} FROM customers"
+    " WHERE id = $1 AND location_id = $2 AND deleted_at IS NULL FOR UPDATE"
+)
+_LOCK_SQLITE = (
+    "UPDATE customers SET wallet_updated_at = wallet_updated_at "
+    f"WHERE id = $1 AND location_id = $2 AND deleted_at IS NULL RETURNING {_WALLET}"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldWallet:
+    """A customer's wallet as read under the lock: spendable, held and owed."""
+
+    balance: int
+    held: int
+    owed: int
+
+
+async def lock_customer(
+    location_id: UUID, customer_id: UUID, db: BaseDBAsyncClient
+) -> HeldWallet | None:
+    """Hold the customer until the transaction `db` ends (PostgreSQL: a row lock; SQLite: the
+    database's write lock, taken by a no-op UPDATE) and read its wallet; to be the
+    transaction's first statement. None when the location has no such live customer."""
+    statement = sql.dialect().pick(postgres=_LOCK_POSTGRES, sqlite=_LOCK_SQLITE)
+    rows = await sql.fetch(db, statement, (customer_id, location_id))
+    if not rows:
+        return None
+    balance, held, owed = rows[0]
+    return HeldWallet(int(balance), int(held), int(owed))
+
+
+_REFUNDED = f"""
+UPDATE checkouts SET status = '{REFUNDED}', refunded_at = $2, cashback_held = 0
+WHERE id = $1 AND status = '{COMMITTED}'"""
+
+
+async def mark_refunded(checkout_id: UUID, now: datetime, db: BaseDBAsyncClient) -> bool:
+    """Flip a committed checkout to REFUNDED (nothing of its cashback is held any more); False
+    when it is refunded already."""
+    return await sql.execute(db, _REFUNDED, (checkout_id, now)) == 1
+
+
+_CHANGE_HELD = """
+UPDATE customers SET cashback_held = cashback_held + $2, wallet_updated_at = $3 WHERE id = $1"""
+
+
+async def change_held(customer_id: UUID, amount: int, now: datetime, db: BaseDBAsyncClient) -> None:
+    """Add `amount` (negative: take it off) to what the customer holds of granted cashback."""
+    await sql.execute(db, _CHANGE_HELD, (customer_id, amount, now))
+
+
+_DUE = f"""
+SELECT id, location_id, customer_id FROM checkouts
+WHERE cashback_release_at <= $1 AND cashback_held > 0 AND status = '{COMMITTED}'
+ORDER BY cashback_release_at, id LIMIT $2"""
+
+
+@dataclass(frozen=True, slots=True)
+class DueRelease:
+    checkout_id: UUID
+    location_id: UUID
+    customer_id: UUID
+
+
+async def due_releases(now: datetime, limit: int) -> list[DueRelease]:
+    """Up to `limit` committed checkouts whose cashback hold has ended, soonest first."""
+    rows = await sql.fetch(sql.pool(), _DUE, (now, limit))
+    uuid = sql.uuid
+    return [DueRelease(uuid(a), uuid(b), uuid(c)) for a, b, c in rows]
+
+
+_RELEASE = f"""
+UPDATE checkouts SET cashback_held = 0
+WHERE id = $1 AND cashback_held = $2 AND status = '{COMMITTED}'"""
+_HELD_OF = "SELECT cashback_held FROM checkouts WHERE id = $1"
+
+
+async def take_held(checkout_id: UUID, db: BaseDBAsyncClient) -> int:
+    """What is held of the checkout's cashback, now taken off it (0 when nothing is, or when
+    it is refunded); run while the customer is held (`lock_customer`)."""
+    rows = await sql.fetch(db, _HELD_OF, (checkout_id,))
+    held = int(rows[0][0]) if rows else 0
+    if held and await sql.execute(db, _RELEASE, (checkout_id, held)) == 1:
+        return held
+    return 0
 
 
 def _checkout(row: Checkout) -> CheckoutView:

@@ -16,7 +16,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import asyncpg  # type: ignore[import-untyped]
 from tortoise.backends.base.config_generator import expand_db_url
 
-MODEL_MODULES = ["models.entities", "models.wallet", "models.integrations", "models.checkout"]
+MODEL_MODULES = [
+    "models.tables.crm",
+    "models.tables.wallet",
+    "models.tables.integrations",
+    "models.tables.checkouts",
+]
 
 
 @dataclass(frozen=True)

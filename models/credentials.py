@@ -1,6 +1,6 @@
 """The integrations repository: how each location reaches GoPOS and GoOrder, one row per
 location and channel, read and written as `domain` values so that services never hold a
-Tortoise model (`models.integrations.Integration`) or build a query.
+Tortoise model (`models.tables.integrations.Integration`) or build a query.
 
 The secret arrives sealed and leaves sealed: this module never sees it in the clear. The hot
 statement is `sealed`, one indexed read by location and channel, at the start of every sync;
@@ -16,7 +16,7 @@ from uuid import UUID
 from domain.integrations import IntegrationSettings, SealedIntegration
 from domain.upstream import Channel
 from models.db import Transaction
-from models.integrations import Integration
+from models.tables.integrations import Integration
 
 
 def _columns(settings: IntegrationSettings, sealed_secret: str | None) -> dict[str, str | None]:

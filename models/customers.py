@@ -25,7 +25,6 @@ from domain.credits import CustomerSelection
 from domain.customer_checks import CheckedCard, CustomerWrite
 from models import reads
 from models.db import Transaction
-from models.entities import Card, Customer, GroupMembership
 from models.queries import (
     CustomerQuery,
     card_entity,
@@ -34,6 +33,7 @@ from models.queries import (
     group_entity,
     live_customers,
 )
+from models.tables.crm import Card, Customer, GroupMembership
 
 # The contact columns of a customer: what a write may set, and what erasure clears.
 CONTACT_COLUMNS = ("first_name", "last_name", "email", "phone", "note")

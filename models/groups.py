@@ -17,8 +17,8 @@ from domain.customer_checks import NewGroup
 from domain.references import normalise_reference
 from models.customers import filtered_customers
 from models.db import Transaction
-from models.entities import CustomerGroup, GroupMembership
 from models.queries import group_entity
+from models.tables.crm import CustomerGroup, GroupMembership
 
 MEMBERSHIP_BATCH = 5_000  # memberships added or removed per statement
 

@@ -1,5 +1,5 @@
 """Idempotency keys as SQL statements: every keyed write looks its key up first and takes it in
-the transaction that writes its record (`models.entities.IdempotencyKey` is the table)."""
+the transaction that writes its record (`models.tables.crm.IdempotencyKey` is the table)."""
 
 from __future__ import annotations
 

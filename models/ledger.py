@@ -31,7 +31,7 @@ from tortoise.queryset import QuerySet
 
 from domain.ledger import MAX_CREDIT_BALANCE, CreditOperation, EntryKind
 from models import sql
-from models.entities import Customer
+from models.tables.crm import Customer
 
 # The CHECK constraint on customers.credit_balance (0 to `MAX_CREDIT_BALANCE`); on SQLite, the
 # triggers standing in for it raise an error with the same name.

@@ -24,8 +24,8 @@ from domain import entities
 from domain.access import Role, channels_text
 from domain.pricing import SalesChannel
 from models.db import Transaction
-from models.entities import ApiKey, Location
 from models.queries import api_key_entity, hold_location, location_entity
+from models.tables.crm import ApiKey, Location
 
 # Locations
 

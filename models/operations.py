@@ -31,7 +31,7 @@ from models.queries import (
     wallet_entry_entity,
     wallet_operation_entity,
 )
-from models.wallet import WalletEntry, WalletOperation
+from models.tables.wallet import WalletEntry, WalletOperation
 
 # The table whose rows the job lifecycle claims, beats and settles.
 JOB_TABLE: JobModel = WalletOperation

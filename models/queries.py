@@ -17,8 +17,8 @@ from domain import entities
 from domain.access import ALL_CHANNELS, Role, ordered_channels, parse_channels
 from domain.ids import parse_id
 from models import sql
-from models.entities import ApiKey, Card, Customer, CustomerGroup, GroupMembership, Location
-from models.wallet import CreditSchedule, WalletEntry, WalletOperation
+from models.tables.crm import ApiKey, Card, Customer, CustomerGroup, GroupMembership, Location
+from models.tables.wallet import CreditSchedule, WalletEntry, WalletOperation
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance

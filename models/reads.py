@@ -12,8 +12,8 @@ from datetime import date
 from uuid import UUID
 
 from domain import entities
+from domain.checkouts import COMMITTED, LIMITED_CHANNELS
 from models import sql
-from models.checkout import COMMITTED, LIMITED_CHANNELS
 from models.db import Transaction
 from models.sql import Row
 

@@ -30,7 +30,7 @@ from models.customers import id_chunks
 from models.db import Transaction
 from models.jobs import JobModel
 from models.queries import CustomerQuery, credit_schedule_entity, customers_matching, parse_ids
-from models.wallet import CreditSchedule, ScheduleRun
+from models.tables.wallet import CreditSchedule, ScheduleRun
 
 # The table whose rows the job lifecycle claims, beats and settles, and the unfinished rows its
 # periodic check looks at: the runs of schedules that are not paused.

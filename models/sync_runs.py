@@ -1,6 +1,6 @@
 """The sync runs repository: the record of each synchronisation of a location with GoPOS or
 GoOrder, read and written as `domain.sync_runs` values, so that services never hold a
-Tortoise model (`models.integrations.SyncRun`) or build a query.
+Tortoise model (`models.tables.integrations.SyncRun`) or build a query.
 
 A run is inserted QUEUED by `queue`; the partial unique index on (location, channel) of
 unfinished runs lets one of them be queued or running at a time, and a second insert raises
@@ -19,8 +19,8 @@ from uuid import UUID
 from domain.jobs import UNFINISHED, JobStatus
 from domain.sync_runs import SyncJob, SyncRunInfo
 from domain.upstream import Channel
-from models.integrations import SyncRun
 from models.jobs import JobModel
+from models.tables.integrations import SyncRun
 
 # The table whose rows the job lifecycle claims, beats and settles.
 JOB_TABLE: JobModel = SyncRun

@@ -23,6 +23,7 @@ from domain.requests import CustomerFilter, CustomerInput
 from models import customers as repository
 from models import groups as group_repository
 from models.db import IntegrityError, transaction
+from services.stores import CustomerIds, GroupIds, Stores
 
 
 async def check_ids(
@@ -30,18 +31,22 @@ async def check_ids(
     *,
     customers: Sequence[tuple[str, Sequence[UUID | None]]] = (),
     groups: Sequence[tuple[str, Sequence[UUID | None]]] = (),
+    stores: Stores | None = None,
 ) -> None:
     """Every id a client names, in a list or a filter, must name a customer (or group) of the
     location: NOT_FOUND at `field.i` for each one that does not, all of them at once.
 
     `customers` and `groups` are (field, ids) pairs, ids in the order the client gave them;
-    None stands for an id that was not a UUID.
+    None stands for an id that was not a UUID. The repositories are `stores`' when given (the
+    wallet and schedule services'), the SQL ones otherwise.
     """
+    customer_ids: CustomerIds = repository if stores is None else stores.customers
+    group_ids: GroupIds = group_repository if stores is None else stores.groups
     known_customers: set[UUID] = set()
     if wanted := [i for _, ids in customers for i in ids if i is not None]:
-        known_customers = await repository.live_ids(location_id, wanted)
+        known_customers = await customer_ids.live_ids(location_id, wanted)
     wanted_groups = sorted({i for _, ids in groups for i in ids if i is not None})
-    known_groups = await group_repository.ids_in_location(location_id, wanted_groups)
+    known_groups = await group_ids.ids_in_location(location_id, wanted_groups)
     errors = [
         *_unknown(customers, known_customers, CUSTOMER_NOT_FOUND),
         *_unknown(groups, known_groups, GROUP_NOT_FOUND),
@@ -61,7 +66,9 @@ def _unknown(
     ]
 
 
-async def check_target(location_id: UUID, target: ParsedTarget, field: str) -> None:
+async def check_target(
+    location_id: UUID, target: ParsedTarget, field: str, stores: Stores | None = None
+) -> None:
     """NOT_FOUND for each id of a parsed target that is not the location's (see `check_ids`)."""
     selection = target.selection or CustomerSelection()
     await check_ids(
@@ -71,6 +78,7 @@ async def check_target(location_id: UUID, target: ParsedTarget, field: str) -> N
             (f"{field}.filter.ids", selection.ids or ()),
         ],
         groups=[(f"{field}.filter.groupIds", selection.group_ids or ())],
+        stores=stores,
     )
 
 

@@ -14,16 +14,19 @@ the same request still answers with it, and another request is still refused.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
+from domain import entities
 from domain.errors import DomainError, ErrorCode, fail
-from models import keys, operations, schedules
+from models import keys
 from models.db import Transaction
+from models.keys import UsedKey
 from services.runtime import Runtime
+from services.stores import Stores
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,7 @@ PURGE_BATCH = 1_000
 PURGE_BATCHES = 10
 
 Record = TypeVar("Record")
+Record_co = TypeVar("Record_co", covariant=True)
 
 
 async def purge_expired_keys(
@@ -57,18 +61,31 @@ async def purge_expired_keys(
     return purged
 
 
+class RecordStore(Protocol[Record_co]):
+    """A repository of credit records that keep their idempotency key: one by id, and one by
+    its own key with its request's fingerprint."""
+
+    async def view(self, record_id: UUID, /) -> Record_co | None: ...
+    async def keyed(
+        self, location_id: UUID, key: str, /
+    ) -> tuple[Record_co, str | None] | None: ...
+
+
 @dataclass(frozen=True)
 class CreditRecords(Generic[Record]):
     """One kind of credit record that keeps its idempotency key: its kind in the key table
-    (`idempotency_keys.kind`), and how its repository reads one by id and by its own key."""
+    (`idempotency_keys.kind`), and which of the runtime's stores is its repository."""
 
     kind: str
-    by_id: Callable[[UUID], Awaitable[Record | None]]
-    by_key: Callable[[UUID, str], Awaitable[tuple[Record, str | None] | None]]
+    store: Callable[[Stores], RecordStore[Record]]
 
 
-OPERATIONS = CreditRecords("WALLET_OPERATION", operations.view, operations.keyed)
-SCHEDULES = CreditRecords("CREDIT_SCHEDULE", schedules.view, schedules.keyed)
+OPERATIONS = CreditRecords[entities.WalletOperation](
+    "WALLET_OPERATION", lambda stores: stores.operations
+)
+SCHEDULES = CreditRecords[entities.CreditSchedule](
+    "CREDIT_SCHEDULE", lambda stores: stores.schedules
+)
 
 
 def _key_reused(message: str, field: str = "input.idempotencyKey") -> DomainError:
@@ -82,7 +99,13 @@ async def keyed_record_id(
     A key used before for a different request, or for another kind of record (`kind`), is
     refused on `field`. One table holds the keys of every kind of keyed write, one per location
     and key."""
-    used = await keys.used_key(location_id, key)
+    return _checked(await keys.used_key(location_id, key), kind, request_hash, field)
+
+
+def _checked(
+    used: UsedKey | None, kind: str, request_hash: str, field: str = "input.idempotencyKey"
+) -> UUID | None:
+    """The record id a key in use stands for, when it was used for this very request."""
     if used is None:
         return None
     if used.kind != kind or used.request_hash != request_hash:
@@ -105,29 +128,34 @@ async def store_key(
 
 
 async def earlier_request(
-    records: CreditRecords[Record], location_id: UUID, key: str | None, request_hash: str
+    stores: Stores,
+    records: CreditRecords[Record],
+    location_id: UUID,
+    key: str | None,
+    request_hash: str,
 ) -> Record | None:
     """The credit record (operation or schedule) idempotency key `key` already stands for, or
     None while it is unused (or none is given). A key used before for a different request, or
     for another kind of record, is refused."""
     if key is None:
         return None
-    record_id = await keyed_record_id(location_id, key, records.kind, request_hash)
+    used = await stores.keys.used_key(location_id, key)
+    record_id = _checked(used, records.kind, request_hash)
     if record_id is None:
-        return await _keyed_past_retention(records, location_id, key, request_hash)
-    existing = await records.by_id(record_id)
+        return await _keyed_past_retention(records.store(stores), location_id, key, request_hash)
+    existing = await records.store(stores).view(record_id)
     if existing is None:
         raise _key_reused("This idempotency key was used for a request since deleted.")
     return existing
 
 
 async def _keyed_past_retention(
-    records: CreditRecords[Record], location_id: UUID, key: str, request_hash: str
+    records: RecordStore[Record], location_id: UUID, key: str, request_hash: str
 ) -> Record | None:
     """The record whose key the retention purge forgot: it keeps its key (unique per location)
     and its request's fingerprint, so the same request still answers with it and another one is
     still refused."""
-    found = await records.by_key(location_id, key)
+    found = await records.keyed(location_id, key)
     if found is None:
         return None
     record, stored_hash = found
@@ -137,6 +165,7 @@ async def _keyed_past_retention(
 
 
 async def record_key(
+    stores: Stores,
     db: Transaction,
     records: CreditRecords[Record],
     location_id: UUID,
@@ -150,4 +179,6 @@ async def record_key(
     Raises IntegrityError when the key is taken already."""
     if key is None:
         return
-    await store_key(location_id, key, records.kind, request_hash, record_id, created_at, db)
+    await stores.keys.take_key(
+        location_id, key, records.kind, request_hash, record_id, created_at, db
+    )

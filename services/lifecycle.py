@@ -31,7 +31,7 @@ from uuid import UUID
 
 from domain.jobs import JobStatus, attempt_died, attempt_failed
 from models import jobs
-from models.db import Transaction, transaction
+from models.db import Transaction
 from services import metrics
 from services.jobs import Dispatcher
 from services.runtime import Runtime
@@ -81,7 +81,7 @@ class Attempt:
         """A sign of life, with progress: columns set to `progress`, counts in `add` added to
         theirs (`add={"written": 500}`). A statement of its own: call it after a chunk has
         committed, never inside the chunk's transaction."""
-        alive = await jobs.beat(
+        alive = await self.runtime.stores.jobs.beat(
             self.kind.model, self.job_id, self.number, self.runtime.clock(), add=add, **progress
         )
         if not alive:
@@ -91,7 +91,7 @@ class Attempt:
         """First thing in a chunk's transaction: raises AttemptLost (and the chunk writes
         nothing) when this is no longer the job's running attempt; otherwise the check leaves
         the job alone until the chunk ends, and the heartbeat goes on meanwhile."""
-        if not await jobs.hold(self.kind.model, self.job_id, self.number, db):
+        if not await self.runtime.stores.jobs.hold(self.kind.model, self.job_id, self.number, db):
             raise AttemptLost
 
     def stop_if_asked(self) -> None:
@@ -125,7 +125,7 @@ async def run_attempt(
     """
     policy = runtime.jobs
     number = attempts + 1
-    claimed = await jobs.claim(
+    claimed = await runtime.stores.jobs.claim(
         kind.model, job_id, attempts=attempts, now=runtime.clock(), **(claim_columns or {})
     )
     if not claimed:
@@ -173,9 +173,9 @@ async def _record(
 ) -> bool:
     """Write the attempt's outcome, with `settled` in the same transaction when the job ends;
     False when the attempt was no longer the job's to settle."""
-    kind, job_id = attempt.kind, attempt.job_id
-    async with transaction() as db:
-        written = await jobs.settle(
+    kind, job_id, stores = attempt.kind, attempt.job_id, attempt.runtime.stores
+    async with stores.transaction() as db:
+        written = await stores.jobs.settle(
             kind.model,
             job_id,
             attempt.number,
@@ -193,7 +193,7 @@ async def _record(
 async def _queue_again(kind: JobKind, job_id: UUID, attempts: int, runtime: Runtime) -> None:
     """An interrupted job to the queue now; should that fail, the periodic check queues it."""
     try:
-        row = await jobs.row(kind.model, job_id)
+        row = await runtime.stores.jobs.row(kind.model, job_id)
         await kind.enqueue(runtime.dispatcher, row, attempts)
     except Exception:
         log.warning("%s %s: not queued again; the periodic check will", kind.name, job_id)

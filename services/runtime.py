@@ -22,6 +22,7 @@ from adapters.secrets import SecretBox, load_or_create_key_file
 from domain.jobs import JobPolicy
 from services.jobs import Dispatcher
 from services.offers import LocationOffers
+from services.stores import Stores
 
 Clock = Callable[[], datetime]
 K = TypeVar("K")
@@ -96,6 +97,9 @@ class Runtime:
     dispatcher: Dispatcher
     upstreams: UpstreamClients
     secrets: SecretKeys
+    # The repositories of the wallet and schedule services: the SQL modules, or in-memory ones
+    # in their rule tests.
+    stores: Stores
     clock: Clock = utc_now
     jobs: JobPolicy = field(default_factory=JobPolicy)
     # Customers per transaction in a background job, and the largest target applied before

@@ -7,6 +7,9 @@ unfinished run; the job applies the run's periods in order, each customer once p
 
 A schedule's `target` is CUSTOMERS (a fixed list), GROUPS (the live membership of groups) or
 ALL (every live customer of the location at each period, those created after the schedule too).
+
+The requests, the tick and the runs reach their repositories through `runtime.stores`
+(`services.stores`), so that these rules are tested in memory (`tests/test_schedule_rules.py`).
 """
 
 from __future__ import annotations
@@ -29,17 +32,16 @@ from domain.ledger import CreditOperation, EntrySource
 from domain.requests import CreditRequest
 from domain.schedule import local_today
 from models import schedules as repository
-from models.db import IntegrityError, Transaction, transaction
-from models.ledger import Application, apply_chunk, is_balance_out_of_range
-from models.locations import location_timezones
+from models.db import IntegrityError, Transaction
+from models.ledger import Application, is_balance_out_of_range
 from services import metrics
-from services.access import get_location
 from services.customers import check_target
 from services.idempotency import SCHEDULES as KEYED_SCHEDULES
 from services.idempotency import earlier_request, record_key
 from services.jobs import Dispatcher, enqueue_schedule_period
 from services.lifecycle import Attempt, JobKind, PermanentFailure, run_attempt
 from services.runtime import Runtime
+from services.stores import ScheduleStore, Stores
 from services.wallet import CLAWBACK_DESCRIPTION, balance_overflow_message, checked_credit
 
 log = logging.getLogger(__name__)
@@ -48,12 +50,12 @@ SCHEDULE_ACTOR = "schedule"
 
 
 async def _checked_target(
-    principal: Principal, credit: ParsedCredit
+    stores: Stores, principal: Principal, credit: ParsedCredit
 ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """(target kind, customer ids, group ids): a fixed list, live membership of groups, or
     every customer; every id must be the location's."""
     target = credit.target
-    await check_target(principal.location_id, target, "input.target")
+    await check_target(principal.location_id, target, "input.target", stores)
     if target.customer_ids is not None:
         return "CUSTOMERS", tuple(str(c) for c in target.distinct_customer_ids()), ()
     if target.all_customers:
@@ -67,19 +69,20 @@ async def _checked_target(
 async def create_schedule(
     runtime: Runtime, principal: Principal, request: CreditRequest
 ) -> entities.CreditSchedule:
+    stores = runtime.stores
     now = runtime.clock()
     credit = checked_credit(principal, request, now)
     recurrence = credit.parsed.recurrence
     assert recurrence is not None
     location_id = principal.location_id
     key, fingerprint = credit.idempotency_key, credit.request_hash
-    earlier = await earlier_request(KEYED_SCHEDULES, location_id, key, fingerprint)
+    earlier = await earlier_request(stores, KEYED_SCHEDULES, location_id, key, fingerprint)
     if earlier is not None:
         return earlier
-    target, customer_ids, group_ids = await _checked_target(principal, credit.parsed)
+    target, customer_ids, group_ids = await _checked_target(stores, principal, credit.parsed)
     try:
-        async with transaction() as db:
-            created = await repository.create(
+        async with stores.transaction() as db:
+            created = await stores.schedules.create(
                 db,
                 credit.record(principal),
                 NewSchedule(
@@ -94,46 +97,57 @@ async def create_schedule(
                 ),
             )
             await record_key(
-                db, KEYED_SCHEDULES, location_id, key, fingerprint, created.id, created.created_at
+                stores,
+                db,
+                KEYED_SCHEDULES,
+                location_id,
+                key,
+                fingerprint,
+                created.id,
+                created.created_at,
             )
     except IntegrityError:  # the same key, submitted concurrently
-        earlier = await earlier_request(KEYED_SCHEDULES, location_id, key, fingerprint)
+        earlier = await earlier_request(stores, KEYED_SCHEDULES, location_id, key, fingerprint)
         if earlier is None:
             raise
         return earlier
     await queue_due_runs(runtime, schedule_id=created.id)
-    return await repository.current(created.id)
+    return await stores.schedules.current(created.id)
 
 
 async def list_schedules(location_id: UUID) -> list[entities.CreditSchedule]:
     return await repository.of_location(location_id)
 
 
-async def _own(location_id: UUID, schedule_id: str) -> ScheduleJob:
+async def _own(schedules: ScheduleStore, location_id: UUID, schedule_id: str) -> ScheduleJob:
     uid = parse_id(schedule_id)
-    row = await repository.job(uid, location_id) if uid else None
+    row = await schedules.job(uid, location_id) if uid else None
     if row is None:
         raise not_found("id", "Credit schedule")
     return row
 
 
-async def pause_schedule(location_id: UUID, schedule_id: str) -> entities.CreditSchedule:
-    row = await _own(location_id, schedule_id)
-    await repository.pause(row.id)
-    return await repository.current(row.id)
+async def pause_schedule(
+    runtime: Runtime, location_id: UUID, schedule_id: str
+) -> entities.CreditSchedule:
+    schedules = runtime.stores.schedules
+    row = await _own(schedules, location_id, schedule_id)
+    await schedules.pause(row.id)
+    return await schedules.current(row.id)
 
 
 async def resume_schedule(
     runtime: Runtime, location_id: UUID, schedule_id: str
 ) -> entities.CreditSchedule:
     """Resume without applying the periods that fell while paused; today's period still runs."""
-    row = await _own(location_id, schedule_id)
+    stores = runtime.stores
+    row = await _own(stores.schedules, location_id, schedule_id)
     if row.paused:
-        location = await get_location(row.location_id)
+        location = await stores.locations.get(row.location_id)
         now = runtime.clock()
         resumed = row.resumed(local_today(now, location.timezone))
-        async with transaction() as db:
-            await repository.resume(
+        async with stores.transaction() as db:
+            await stores.schedules.resume(
                 db,
                 row.id,
                 skip_through=resumed.skip_through,
@@ -142,12 +156,13 @@ async def resume_schedule(
                 now=now,
             )
         await queue_due_runs(runtime, schedule_id=row.id)
-    return await repository.current(row.id)
+    return await stores.schedules.current(row.id)
 
 
-async def delete_schedule(location_id: UUID, schedule_id: str) -> UUID:
-    row = await _own(location_id, schedule_id)
-    await repository.delete(row.id)
+async def delete_schedule(runtime: Runtime, location_id: UUID, schedule_id: str) -> UUID:
+    schedules = runtime.stores.schedules
+    row = await _own(schedules, location_id, schedule_id)
+    await schedules.delete(row.id)
     return row.id
 
 
@@ -165,16 +180,18 @@ async def queue_due_runs(runtime: Runtime, schedule_id: UUID | None = None) -> i
     """The tick: record every due period once, and enqueue the runs that no job has seen yet
     (runs waiting for a retry, or silent, are the lifecycle check's). Returns how many runs
     were enqueued."""
+    stores = runtime.stores
+    schedules = stores.schedules
     now = runtime.clock()
     # Dates are local to each location, at most a day from UTC's: a bound, not the rule.
     by = (now + timedelta(days=1)).date()
-    timezones = await location_timezones()
-    for row in await repository.due(by, schedule_id):
+    timezones = await stores.locations.location_timezones()
+    for row in await schedules.due(by, schedule_id):
         periods = row.due_periods(now, timezones[row.location_id])
         if periods:
-            await repository.add_runs(row.id, periods)
+            await schedules.add_runs(row.id, periods)
     queued = 0
-    for run in await repository.fresh_runs(schedule_id):
+    for run in await schedules.fresh_runs(schedule_id):
         await enqueue_schedule_period(runtime.dispatcher, run.schedule_id, run.period, attempts=0)
         queued += 1
     return queued
@@ -186,11 +203,12 @@ async def run_period(runtime: Runtime, schedule_id: UUID, period: int) -> None:
     meanwhile, so the job of a period that had to wait for an earlier one finds it done. An
     attempt that fails stops the catch-up there: a later period never runs before an earlier
     one has ended, SUCCEEDED or FAILED."""
+    schedules = runtime.stores.schedules
     while True:
-        schedule = await repository.job(schedule_id)
+        schedule = await schedules.job(schedule_id)
         if schedule is None or schedule.paused:
             return
-        run = await repository.first_unfinished_run(schedule_id)
+        run = await schedules.first_unfinished_run(schedule_id)
         if run is None or run.status != JobStatus.QUEUED:
             return  # done, or an earlier period is running (or silent: the check resumes it)
         ended = await _apply_run(runtime, schedule, run)
@@ -205,17 +223,18 @@ async def _apply_run(
     """One attempt at one period. A balance past the maximum ends the run FAILED at once;
     any other failure is retried by the lifecycle, up to its maximum. A run that ends, either
     way, moves the schedule on to its next period."""
-    total = await repository.target_count(schedule)
+    stores = runtime.stores
+    total = await stores.schedules.target_count(schedule)
 
     async def work(attempt: Attempt) -> Mapping[str, Any]:
         change = _application(schedule, run.period, runtime.clock())
         done = 0
         try:
-            async for chunk in repository.target_chunks(schedule, runtime.chunk_size):
+            async for chunk in stores.schedules.target_chunks(schedule, runtime.chunk_size):
                 attempt.stop_if_asked()
-                async with transaction() as db:
+                async with stores.transaction() as db:
                     await attempt.hold(db)
-                    applied = await apply_chunk(chunk, change, db)
+                    applied = await stores.ledger.apply_chunk(chunk, change, db)
                 done += len(chunk)
                 await attempt.beat(processed=done)
                 metrics.entries_written(change.kind, applied)
@@ -223,13 +242,13 @@ async def _apply_run(
         except Exception as exc:
             if is_balance_out_of_range(exc):  # no retry can succeed
                 raise PermanentFailure(
-                    await balance_overflow_message(schedule.location_id)
+                    await balance_overflow_message(stores, schedule.location_id)
                 ) from exc
             raise
         return {"processed": done, "total": max(total, done)}
 
     async def settled(status: JobStatus, db: Transaction) -> None:
-        await _advance(schedule, run, db)
+        await _advance(stores.schedules, schedule, run, db)
 
     return await run_attempt(
         SCHEDULE_RUNS,
@@ -270,10 +289,12 @@ class _Run(Protocol):
     def period_on(self) -> date: ...
 
 
-async def _advance(schedule: ScheduleJob, run: _Run, db: Transaction | None = None) -> None:
+async def _advance(
+    schedules: ScheduleStore, schedule: ScheduleJob, run: _Run, db: Transaction | None = None
+) -> None:
     """Record that the run's period is done with (unless a later one is already)."""
     next_run_on = schedule.next_run_after(run.period)
-    await repository.advance(schedule.id, run.period, run.period_on, next_run_on, db)
+    await schedules.advance(schedule.id, run.period, run.period_on, next_run_on, db)
 
 
 async def _enqueue(dispatcher: Dispatcher, run: _Run, attempts: int) -> None:
@@ -283,7 +304,7 @@ async def _enqueue(dispatcher: Dispatcher, run: _Run, attempts: int) -> None:
 async def _given_up(run: _Run) -> None:
     schedule = await repository.job(run.schedule_id)
     if schedule is not None:
-        await _advance(schedule, run)
+        await _advance(repository, schedule, run)
 
 
 SCHEDULE_RUNS = JobKind(

@@ -7,6 +7,10 @@ way the same `run_operation` does the work, and the ledger's unique key makes re
 
 An operation stores its target as a list of customers or as a filter; a stored filter without
 a criterion means every customer (`domain.credit_jobs`).
+
+The requests and the jobs reach their repositories through `runtime.stores`
+(`services.stores`): the SQL modules in production, in-memory ones in the rule tests
+(`tests/test_wallet_rules.py`).
 """
 
 from __future__ import annotations
@@ -40,11 +44,10 @@ from domain.paging import (
 from domain.requests import CreditRequest
 from domain.schedule import local_today
 from models import operations
-from models.db import IntegrityError, transaction
-from models.ledger import Application, apply_chunk, is_balance_out_of_range
-from models.progress import applied
+from models.db import IntegrityError
+from models.ledger import Application, is_balance_out_of_range
 from services import metrics
-from services.access import currency_minor_units, get_location
+from services.access import currency_minor_units
 from services.customers import check_target
 from services.idempotency import OPERATIONS as KEYED_OPERATIONS
 from services.idempotency import SCHEDULES as KEYED_SCHEDULES
@@ -52,6 +55,7 @@ from services.idempotency import earlier_request, record_key
 from services.jobs import Dispatcher, enqueue_operation
 from services.lifecycle import Attempt, JobKind, PermanentFailure, run_attempt
 from services.runtime import Runtime
+from services.stores import Stores
 
 log = logging.getLogger(__name__)
 
@@ -122,18 +126,19 @@ async def apply_once(
     runtime: Runtime, principal: Principal, request: CreditRequest
 ) -> entities.WalletOperation:
     """Create the operation for a one-off request, and apply it now when it is small."""
+    stores = runtime.stores
     credit = checked_credit(principal, request, runtime.clock())
     location_id = principal.location_id
     key, fingerprint = credit.idempotency_key, credit.request_hash
-    earlier = await earlier_request(KEYED_OPERATIONS, location_id, key, fingerprint)
+    earlier = await earlier_request(stores, KEYED_OPERATIONS, location_id, key, fingerprint)
     if earlier is not None:
         return earlier
     target = credit.parsed.target
-    await check_target(location_id, target, "input.target")
-    stored = await _stored_target(location_id, target)
+    await check_target(location_id, target, "input.target", stores)
+    stored = await _stored_target(stores, location_id, target)
     try:
-        async with transaction() as db:
-            created = await operations.create(
+        async with stores.transaction() as db:
+            created = await stores.operations.create(
                 db,
                 credit.record(principal),
                 source=stored.source.value,
@@ -142,16 +147,23 @@ async def apply_once(
                 total=stored.total,
             )
             await record_key(
-                db, KEYED_OPERATIONS, location_id, key, fingerprint, created.id, created.created_at
+                stores,
+                db,
+                KEYED_OPERATIONS,
+                location_id,
+                key,
+                fingerprint,
+                created.id,
+                created.created_at,
             )
     except IntegrityError:  # the same key, submitted concurrently
-        earlier = await earlier_request(KEYED_OPERATIONS, location_id, key, fingerprint)
+        earlier = await earlier_request(stores, KEYED_OPERATIONS, location_id, key, fingerprint)
         if earlier is None:
             raise
         return earlier
     if stored.total <= runtime.inline_limit:
         await run_operation(runtime, created.id)
-        return await operations.current(created.id)
+        return await stores.operations.current(created.id)
     # As queued, whatever the job does meanwhile.
     await enqueue_operation(runtime.dispatcher, created.id, attempts=0)
     return created
@@ -167,18 +179,18 @@ class _StoredTarget:
     total: int
 
 
-async def _stored_target(location_id: UUID, target: ParsedTarget) -> _StoredTarget:
+async def _stored_target(stores: Stores, location_id: UUID, target: ParsedTarget) -> _StoredTarget:
     if target.customer_ids is not None:
         stored_ids = [str(c) for c in target.distinct_customer_ids()]
         single = len(target.customer_ids) == 1
         source = EntrySource.MANUAL if single else EntrySource.BULK
         return _StoredTarget(source, stored_ids, None, len(stored_ids))
     if target.all_customers:
-        total = await operations.count_selected(location_id, None)
+        total = await stores.operations.count_selected(location_id, None)
         # every customer: see `domain.credit_jobs`
         return _StoredTarget(EntrySource.BULK, None, {}, total)
     assert target.selection is not None
-    total = await operations.count_selected(location_id, target.selection)
+    total = await stores.operations.count_selected(location_id, target.selection)
     return _StoredTarget(EntrySource.BULK, None, selection_to_json(target.selection), total)
 
 
@@ -197,7 +209,8 @@ OPERATIONS = JobKind(operations.JOB_TABLE, "wallet operation", _enqueue)
 async def run_operation(runtime: Runtime, operation_id: UUID) -> None:
     """Run one attempt of a queued operation to the end; safe to run again, or twice at once
     (one claims it, the other does nothing)."""
-    row = await operations.job(operation_id)
+    stores = runtime.stores
+    row = await stores.operations.job(operation_id)
     if row is None:
         log.warning("wallet operation %s does not exist; job ignored", operation_id)
         return
@@ -206,7 +219,7 @@ async def run_operation(runtime: Runtime, operation_id: UUID) -> None:
     total = row.total
     # Resumed: carry on after the last customer an earlier attempt reached (chunks go in id
     # order), rather than walk the applied ones again or count the target anew first.
-    done_before = await applied(row.id, 0) if row.attempts else None
+    done_before = await stores.progress.applied(row.id, 0) if row.attempts else None
     if done_before is not None and done_before.customers:
         log.info(
             "wallet operation %s: attempt %d carries on after the %d customers already credited",
@@ -220,18 +233,19 @@ async def run_operation(runtime: Runtime, operation_id: UUID) -> None:
         change = _application(row, runtime.clock())
         done, after = start
         try:
-            async for chunk in operations.target_chunks(row, runtime.chunk_size, after):
+            async for chunk in stores.operations.target_chunks(row, runtime.chunk_size, after):
                 attempt.stop_if_asked()
-                async with transaction() as db:
+                async with stores.transaction() as db:
                     await attempt.hold(db)
-                    written = await apply_chunk(chunk, change, db)
+                    written = await stores.ledger.apply_chunk(chunk, change, db)
                 done += len(chunk)
                 await attempt.beat(processed=min(done, total))
                 metrics.entries_written(change.kind, written)
                 await asyncio.sleep(0)  # in-process, let requests run between chunks
         except Exception as exc:
             if is_balance_out_of_range(exc):  # no retry can succeed
-                raise PermanentFailure(await balance_overflow_message(row.location_id)) from exc
+                message = await balance_overflow_message(stores, row.location_id)
+                raise PermanentFailure(message) from exc
             raise
         return {"processed": done, "total": max(total, done)}
 
@@ -257,9 +271,9 @@ def _application(row: OperationJob, now: datetime) -> Application:
     )
 
 
-async def balance_overflow_message(location_id: UUID) -> str:
+async def balance_overflow_message(stores: Stores, location_id: UUID) -> str:
     """The `error` of a job stopped by the balance limit, in the location's currency."""
-    location = await get_location(location_id)
+    location = await stores.locations.get(location_id)
     maximum = to_decimal(MAX_CREDIT_BALANCE, currency_minor_units(location.currency))
     return (
         f"A balance would exceed the maximum of {maximum} {location.currency}; "
@@ -313,16 +327,19 @@ async def preview_credit(
     names the location's. The figures come from one aggregate statement over the customers
     the request targets (see `models.ledger.preview_totals`).
     """
+    stores = runtime.stores
     credit = checked_credit(principal, request, runtime.clock())
     parsed = credit.parsed
     location_id = principal.location_id
     key, fingerprint = credit.idempotency_key, credit.request_hash
     if parsed.recurrence is not None:
-        await earlier_request(KEYED_SCHEDULES, location_id, key, fingerprint)
+        await earlier_request(stores, KEYED_SCHEDULES, location_id, key, fingerprint)
     else:
-        await earlier_request(KEYED_OPERATIONS, location_id, key, fingerprint)
-    await check_target(location_id, parsed.target, "input.target")
-    totals = await operations.preview(location_id, parsed.target, parsed.operation, parsed.amount)
+        await earlier_request(stores, KEYED_OPERATIONS, location_id, key, fingerprint)
+    await check_target(location_id, parsed.target, "input.target", stores)
+    totals = await stores.operations.preview(
+        location_id, parsed.target, parsed.operation, parsed.amount
+    )
     return entities.CreditPreview(
         customer_count=totals.customers,
         changed_count=totals.changed,

@@ -11,7 +11,7 @@ from uuid import UUID
 from domain.customer_checks import CustomerWrite
 from models import customers as customer_repository
 from models.db import transaction
-from models.entities import ApiKey
+from models.tables.crm import ApiKey
 from tests.helpers import Api
 
 CUSTOMER_FIELDS = """

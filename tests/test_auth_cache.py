@@ -10,7 +10,7 @@ import pytest
 
 from domain.access import Role
 from gateway.app import create_app
-from models.entities import ApiKey
+from models.tables.crm import ApiKey
 from services import access
 from services.access import PrincipalCache, hash_secret
 from settings import Settings

@@ -13,8 +13,8 @@ import pytest
 from domain.access import Role
 from domain.paging import encode_cursor
 from gateway.schema.root import build_schema
-from models.entities import MAX_CREDIT_BALANCE, Customer
-from models.wallet import WalletEntry
+from models.tables.crm import MAX_CREDIT_BALANCE, Customer
+from models.tables.wallet import WalletEntry
 from tests.builders import CREATE_API_KEY, DELETE_CUSTOMER, REVOKE_API_KEY, sql_statements
 from tests.helpers import CREATE_GROUP, Api, create_customer, create_group, query_cost
 from tests.test_wallet_api import BAD_INPUTS, Ids

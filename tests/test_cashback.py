@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from domain.requests import CreditRequest, CustomerGroupInput, Target
 from domain.schedule import Recurrence, RecurrenceUnit
-from models.checkout import Checkout
-from models.entities import Customer
+from models.tables.checkouts import Checkout
+from models.tables.crm import Customer
 from services import checkout, customers, groups, schedules, wallet
 from services.runtime import Runtime
 from tests.helpers import Clock

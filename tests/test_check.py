@@ -17,7 +17,7 @@ from arq.connections import RedisSettings
 from domain.jobs import JobStatus
 from gateway.runtime import with_dispatcher
 from models import jobs
-from models.integrations import SyncRun
+from models.tables.integrations import SyncRun
 from services import lifecycle, sync
 from services.runtime import Runtime
 from tasks import worker

@@ -17,7 +17,7 @@ import pytest
 from domain.errors import DomainError
 from domain.requests import CustomerGroupInput
 from models import reads
-from models.checkout import Checkout
+from models.tables.checkouts import Checkout
 from services import checkout, groups
 from services.checkout import CheckoutView
 from services.runtime import Runtime

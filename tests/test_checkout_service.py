@@ -30,13 +30,12 @@ from domain.pricing import (
 )
 from domain.requests import CardInput, CreditRequest, CustomerGroupInput, CustomerInput, Target
 from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup, MirrorPromotion, PromotionType
-from models import checkout as checkout_rows
-from models import keys, reads
-from models.checkout import Checkout
-from models.entities import Customer, IdempotencyKey
-from models.integrations import SyncRun
+from models import checkouts, keys, reads
 from models.mirror import upsert_pos_discounts, upsert_pos_groups, upsert_promotions
-from models.wallet import WalletEntry
+from models.tables.checkouts import Checkout
+from models.tables.crm import Customer, IdempotencyKey
+from models.tables.integrations import SyncRun
+from models.tables.wallet import WalletEntry
 from services import access, checkout, customers, groups, wallet
 from services.checkout import CheckoutFilter, CheckoutRequest, QuoteChanged
 from services.runtime import Runtime
@@ -535,7 +534,7 @@ async def test_a_quote_is_one_statement_and_a_commit_six_to_eight(
         if postgres
         else [reads.SQLITE_WRITE_LOCK, reads.PRICING_BY_ID]
     )
-    expected = [*held, keys.TAKE_KEY, checkout_rows.INSERT_CHECKOUT]
+    expected = [*held, keys.TAKE_KEY, checkouts.INSERT_CHECKOUT]
     assert [ran(s, sql) for s, sql in zip(committed, expected, strict=False)] == [True] * 4
     # then the REDEEM and the CASHBACK: one statement each on PostgreSQL, two on SQLite (the
     # customer owes nothing, so the CASHBACK needs no CLAWBACK)

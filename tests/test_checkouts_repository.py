@@ -22,9 +22,9 @@ from domain.checkouts import (
 )
 from domain.pricing import AppliedDiscount, DiscountKind, QuoteLine
 from models import checkouts as repository
-from models.checkout import NewCheckout, NewRefund, insert_checkout, insert_refund, mark_refunded
+from models.checkouts import NewCheckout, NewRefund, insert_checkout, insert_refund, mark_refunded
 from models.db import transaction
-from models.entities import Customer
+from models.tables.crm import Customer
 from services import access
 from settings import Settings
 

@@ -19,9 +19,10 @@ from tortoise import connections
 
 from domain.ledger import MAX_CREDIT_BALANCE
 from domain.schedule import local_today
+from models import ledger
 from models.db import IntegrityError
-from models.entities import Customer
-from models.wallet import CreditSchedule, ScheduleRun, WalletEntry, WalletOperation
+from models.tables.crm import Customer
+from models.tables.wallet import CreditSchedule, ScheduleRun, WalletEntry, WalletOperation
 from services import schedules, wallet
 from services.lifecycle import resume_silent
 from services.runtime import Runtime
@@ -187,7 +188,7 @@ async def test_a_failing_schedule_run_ends_failed_after_a_bounded_number_of_atte
     async def broken(*args: Any, **kwargs: Any) -> int:
         raise RuntimeError("connection lost: secret detail")
 
-    monkeypatch.setattr(schedules, "apply_chunk", broken)
+    monkeypatch.setattr(ledger, "apply_chunk", broken)
     # The run created with the schedule, as a fresh job would find it.
     await ScheduleRun.filter(schedule_id=schedule_id).update(status="QUEUED", attempts=0)
 

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from models import customers as customer_repository
-from models.entities import Customer
+from models.tables.crm import Customer
 from tests.builders import (
     CUSTOMER_IDS,
     DELETE_CUSTOMER,

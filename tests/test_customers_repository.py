@@ -13,7 +13,7 @@ from domain.customer_checks import CheckedCard, CustomerWrite
 from gateway.loaders import CustomerKey, Loaders
 from models import customers as repository
 from models.db import IntegrityError, transaction
-from models.entities import Customer, CustomerGroup
+from models.tables.crm import Customer, CustomerGroup
 from services import access
 from services.runtime import Runtime
 from settings import Settings

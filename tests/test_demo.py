@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from domain.access import Role
-from models.entities import Location
+from models.tables.crm import Location
 from services import access
 from services.demo import DEMO_CUSTOMERS, DemoLocation, seed_demo
 from services.runtime import Runtime

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from models import groups as group_repository
-from models.entities import CustomerGroup
+from models.tables.crm import CustomerGroup
 from tests.builders import (
     ADD_TO_GROUP,
     CUSTOMER_IDS,

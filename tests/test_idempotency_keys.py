@@ -18,8 +18,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from models.entities import IdempotencyKey
-from models.wallet import CreditSchedule, WalletOperation
+from models.tables.crm import IdempotencyKey
+from models.tables.wallet import CreditSchedule, WalletOperation
 from services.idempotency import purge_expired_keys
 from services.runtime import Runtime
 from tasks.jobs import check

@@ -11,7 +11,7 @@ from tortoise.exceptions import DoesNotExist
 from domain.jobs import JobStatus
 from models import jobs, locations
 from models.db import transaction
-from models.integrations import SyncRun
+from models.tables.integrations import SyncRun
 from settings import Settings
 
 

@@ -16,12 +16,12 @@ import pytest
 from domain.jobs import JobPolicy
 from domain.requests import CreditRequest, CustomerFilter, Target
 from gateway.runtime import with_dispatcher
-from models import operations
+from models import ledger, operations
 from models.db import Transaction
 from models.ledger import Application
 from models.queries import CustomerQuery
-from models.wallet import CreditSchedule, ScheduleRun, WalletEntry, WalletOperation
-from services import schedules, wallet
+from models.tables.wallet import CreditSchedule, ScheduleRun, WalletEntry, WalletOperation
+from services import wallet
 from services.lifecycle import resume_silent
 from services.runtime import Runtime
 from tasks.inprocess import InProcessDispatcher
@@ -108,7 +108,7 @@ async def test_a_failed_attempt_waits_for_the_check_and_the_next_attempt_finishe
     small = replace(runtime, inline_limit=1)
     group_id, members = await _group_of(api, 2)
     operation_id = await _queued_operation(api, with_dispatcher(small, Recorder()), group_id)
-    real = wallet.apply_chunk
+    real = ledger.apply_chunk
     failures = ["connection reset"]
 
     async def flaky(ids: Sequence[UUID], change: Application, db: Transaction | None = None) -> int:
@@ -116,7 +116,7 @@ async def test_a_failed_attempt_waits_for_the_check_and_the_next_attempt_finishe
             raise RuntimeError(failures.pop())
         return await real(ids, change, db)
 
-    monkeypatch.setattr(wallet, "apply_chunk", flaky)
+    monkeypatch.setattr(ledger, "apply_chunk", flaky)
 
     # when its job runs, then the check runs before and after the threshold
     await wallet.run_operation(small, operation_id)
@@ -240,7 +240,7 @@ async def test_a_poisoned_period_ends_failed_the_schedule_reports_it_and_later_p
         },
     )
     schedule_id = UUID(payload["schedule"]["id"])
-    real = schedules.apply_chunk
+    real = ledger.apply_chunk
 
     async def poisoned(
         ids: Sequence[UUID], change: Application, db: Transaction | None = None
@@ -249,7 +249,7 @@ async def test_a_poisoned_period_ends_failed_the_schedule_reports_it_and_later_p
             raise RuntimeError("poisoned period")
         return await real(ids, change, db)
 
-    monkeypatch.setattr(schedules, "apply_chunk", poisoned)
+    monkeypatch.setattr(ledger, "apply_chunk", poisoned)
 
     # when its first period falls due, and the check runs past the threshold again and again
     clock.now = at("2026-03-02T09:00")

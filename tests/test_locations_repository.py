@@ -14,7 +14,7 @@ from domain.access import ALL_CHANNELS, Role
 from domain.pricing import SalesChannel
 from models import locations as repository
 from models.db import IntegrityError, transaction
-from models.entities import Location
+from models.tables.crm import Location
 from settings import Settings
 from tests.builders import sql_statements
 

@@ -30,14 +30,14 @@ from gateway.runtime import database_config
 from models import mirror
 from models.config import tortoise_config
 from models.db import IntegrityError, transaction
-from models.entities import Location
-from models.integrations import (
+from models.mirror import Mirrored, MirrorTable
+from models.tables.crm import Location
+from models.tables.integrations import (
     OrderPromotionMirror,
     PosDiscountMirror,
     PosGroupMirror,
     SyncRun,
 )
-from models.mirror import Mirrored, MirrorTable
 from settings import Settings
 from tests.builders import sql_statements
 from tests.migrations import run_script, scratch_database

@@ -18,8 +18,13 @@ from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup, MirrorProm
 from domain.upstream import Channel
 from gateway.runtime import build_runtime
 from models import mirror
-from models.integrations import OrderPromotionMirror, PosDiscountMirror, PosGroupMirror, SyncRun
 from models.mirror import MirrorTable
+from models.tables.integrations import (
+    OrderPromotionMirror,
+    PosDiscountMirror,
+    PosGroupMirror,
+    SyncRun,
+)
 from services import sync
 from services.runtime import Runtime
 from services.sync import write as sync_write

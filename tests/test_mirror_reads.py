@@ -27,9 +27,9 @@ from domain.sync import (
 )
 from domain.upstream import Channel
 from models import mirror
-from models.entities import Location
-from models.integrations import SyncRun
 from models.mirror import MirrorTable
+from models.tables.crm import Location
+from models.tables.integrations import SyncRun
 from services import checkout, customers, sync
 from services.checkout import CheckoutRequest
 from services.offers import LocationOffers

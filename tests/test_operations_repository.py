@@ -15,8 +15,8 @@ from domain.credits import CustomerSelection, ParsedTarget
 from domain.ledger import CreditOperation, EntrySource
 from models import operations as repository
 from models.db import transaction
-from models.entities import Customer, CustomerGroup, GroupMembership
 from models.ledger import Application, PreviewTotals, apply_chunk
+from models.tables.crm import Customer, CustomerGroup, GroupMembership
 from services import access
 from settings import Settings
 from tests.builders import sql_statements

@@ -15,8 +15,8 @@ import pytest
 
 from domain.errors import DomainError, ErrorCode
 from models import reads
-from models.entities import Customer, CustomerGroup
 from models.queries import customer_entity, group_entity
+from models.tables.crm import Customer, CustomerGroup
 from services import customers
 from settings import Settings
 from tests.builders import sql_statements

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from models.entities import Location
+from models.tables.crm import Location
 from services.demo import DemoLocation, seed_demo
 from services.runtime import Runtime
 from settings import Settings

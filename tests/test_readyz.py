@@ -21,7 +21,7 @@ from adapters.secrets import SecretBox, new_key
 from gateway.app import create_app
 from gateway.runtime import migrate, start_database
 from models.db import close_database
-from models.integrations import Integration
+from models.tables.integrations import Integration
 from settings import Settings
 from tests.conftest import (
     POSTGRES_SERVER,

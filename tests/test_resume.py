@@ -12,9 +12,10 @@ from uuid import UUID
 import pytest
 
 from gateway.runtime import with_dispatcher
+from models import ledger
 from models.db import Transaction
 from models.ledger import Application
-from models.wallet import WalletOperation
+from models.tables.wallet import WalletOperation
 from services import wallet
 from services.lifecycle import resume_silent
 from services.runtime import Runtime
@@ -33,7 +34,7 @@ async def test_a_resumed_credit_applies_only_the_customers_after_the_last_one_re
     small = replace(runtime, inline_limit=1, chunk_size=3)
     group_id, members = await _group_of(api, 10)
     operation_id = await _queued_operation(api, with_dispatcher(small, Recorder()), group_id)
-    real = wallet.apply_chunk
+    real = ledger.apply_chunk
     calls: list[list[UUID]] = []
 
     async def failing_once(
@@ -44,7 +45,7 @@ async def test_a_resumed_credit_applies_only_the_customers_after_the_last_one_re
             raise RuntimeError("connection reset")
         return await real(ids, change, db)
 
-    monkeypatch.setattr(wallet, "apply_chunk", failing_once)
+    monkeypatch.setattr(ledger, "apply_chunk", failing_once)
 
     # when its first attempt fails there, and the check resumes it past the threshold
     await wallet.run_operation(small, operation_id)

@@ -13,8 +13,8 @@ from graphql import GraphQLObjectType, Undefined, get_named_type, is_non_null_ty
 
 from domain.access import Role
 from gateway.schema.root import build_schema
-from models.entities import ApiKey
-from models.integrations import SyncRun
+from models.tables.crm import ApiKey
+from models.tables.integrations import SyncRun
 from tests.builders import (
     ADD_TO_GROUP,
     CREATE_API_KEY,

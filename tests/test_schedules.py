@@ -19,7 +19,7 @@ import pytest
 from domain.requests import CreditRequest, CustomerFilter, Target
 from domain.schedule import Recurrence, RecurrenceUnit
 from gateway.runtime import with_dispatcher
-from models.wallet import CreditSchedule, ScheduleRun
+from models.tables.wallet import CreditSchedule, ScheduleRun
 from services import access, schedules
 from services.runtime import Runtime
 from tasks.inprocess import InProcessDispatcher

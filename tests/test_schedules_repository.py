@@ -14,8 +14,8 @@ from domain.credit_jobs import CreditRecord, NewSchedule, ScheduleJob, ScheduleR
 from models import locations
 from models import schedules as repository
 from models.db import transaction
-from models.entities import Customer, CustomerGroup, GroupMembership
-from models.wallet import CreditSchedule, ScheduleRun
+from models.tables.crm import Customer, CustomerGroup, GroupMembership
+from models.tables.wallet import CreditSchedule, ScheduleRun
 from services import access
 from settings import Settings
 from tests.builders import sql_statements

@@ -21,7 +21,7 @@ from arq.connections import RedisSettings
 from domain.jobs import JobStatus
 from gateway.app import create_app
 from gateway.runtime import build_runtime, close_runtime
-from models.wallet import WalletOperation
+from models.tables.wallet import WalletOperation
 from services import wallet
 from services.lifecycle import Attempt, run_attempt
 from services.runtime import Runtime

@@ -11,9 +11,9 @@ from tortoise import connections
 
 from domain.ledger import CreditOperation
 from models.db import IntegrityError
-from models.entities import Card, Customer, GroupMembership
 from models.ledger import Application, apply_chunk
-from models.wallet import WalletEntry
+from models.tables.crm import Card, Customer, GroupMembership
+from models.tables.wallet import WalletEntry
 from tests.builders import (
     DELETE_CUSTOMER,
     GET_CUSTOMER,

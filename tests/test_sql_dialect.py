@@ -10,11 +10,11 @@ from uuid import UUID
 
 import pytest
 
-from models import checkout, keys, sql
+from models import checkouts, keys, sql
 from models.db import transaction
-from models.entities import Location
 from models.mirror.indexed import matched_statement
 from models.mirror.purge import purge_statement
+from models.tables.crm import Location
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,8 +54,8 @@ def test_the_search_finds_a_switch_where_there_is_one() -> None:
 
 
 def test_a_statement_is_written_once_and_rendered_for_sqlite() -> None:
-    assert sql.POSTGRES.render(checkout.INSERT_REFUND) == checkout.INSERT_REFUND
-    assert sql.SQLITE.render(checkout.INSERT_REFUND) == (
+    assert sql.POSTGRES.render(checkouts.INSERT_REFUND) == checkouts.INSERT_REFUND
+    assert sql.SQLITE.render(checkouts.INSERT_REFUND) == (
         "\nINSERT INTO checkout_refunds (id, location_id, checkout_id, number, lines,"
         " credits_returned,\n    cashback_reversed, cashback_owed, actor, api_key_id,"
         " created_at)\nVALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"

@@ -27,8 +27,8 @@ from domain.access import Role
 from domain.jobs import UNFINISHED
 from gateway.app import create_app
 from gateway.runtime import attached, build_runtime, close_runtime, with_dispatcher
-from models.entities import Location
-from models.integrations import Integration, OrderPromotionMirror, PosGroupMirror, SyncRun
+from models.tables.crm import Location
+from models.tables.integrations import Integration, OrderPromotionMirror, PosGroupMirror, SyncRun
 from services.jobs import Dispatcher
 from services.lifecycle import resume_silent
 from services.runtime import Runtime, SecretKeys

@@ -18,7 +18,7 @@ from domain.jobs import JobPolicy
 from domain.upstream import Channel
 from gateway.runtime import with_dispatcher
 from models import groups, mirror
-from models.integrations import PosDiscountMirror, PosGroupMirror, SyncRun
+from models.tables.integrations import PosDiscountMirror, PosGroupMirror, SyncRun
 from services import sync
 from services.lifecycle import resume_silent
 from services.runtime import Runtime

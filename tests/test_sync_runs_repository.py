@@ -15,9 +15,9 @@ from domain.sync_runs import SyncJob, SyncRunInfo
 from domain.upstream import Channel
 from models import groups, locations, mirror, sync_runs
 from models.db import IntegrityError, transaction
-from models.entities import CustomerGroup
-from models.integrations import SyncRun
 from models.mirror import MirrorTable
+from models.tables.crm import CustomerGroup
+from models.tables.integrations import SyncRun
 from settings import Settings
 
 T0 = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)

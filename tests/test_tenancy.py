@@ -17,7 +17,7 @@ import pytest
 
 from adapters.secrets import new_key
 from domain.access import Role
-from models.integrations import SyncRun
+from models.tables.integrations import SyncRun
 from services.runtime import Runtime
 from tests.builders import (
     ADD_TO_GROUP,

@@ -19,8 +19,8 @@ from domain.errors import DomainError, ErrorCode, UserError
 from domain.ledger import CreditOperation
 from domain.requests import CreditRequest, CustomerFilter, Target
 from gateway.runtime import with_dispatcher
-from models.entities import Customer, GroupMembership
-from models.wallet import WalletEntry, WalletOperation
+from models.tables.crm import Customer, GroupMembership
+from models.tables.wallet import WalletEntry, WalletOperation
 from services import access, wallet
 from services.lifecycle import resume_silent
 from services.runtime import Runtime

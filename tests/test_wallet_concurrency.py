@@ -16,10 +16,10 @@ from uuid import UUID
 import pytest
 
 from domain.ledger import CreditOperation
-from models.entities import Customer
+from models import ledger as ledger_module
 from models.ledger import Application
-from models.wallet import WalletEntry
-from services import wallet
+from models.tables.crm import Customer
+from models.tables.wallet import WalletEntry
 from settings import Settings
 from tests.conftest import unlimited
 from tests.helpers import Api, create_customer
@@ -145,7 +145,7 @@ async def test_a_read_modify_write_wallet_is_caught_losing_updates(
     postgres_only: None, api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given the chunk application replaced by a naive read-modify-write
-    monkeypatch.setattr(wallet, "apply_chunk", naive_apply_chunk)
+    monkeypatch.setattr(ledger_module, "apply_chunk", naive_apply_chunk)
     customer = await create_customer(api, firstName="Ola")
 
     # when 200 ADD / REDUCE / SET calls run at once

@@ -34,8 +34,8 @@ from domain.requests import CreditRequest, CustomerFilter, Target
 from domain.schedule import Recurrence, RecurrenceUnit, due_indices, local_today
 from gateway.app import create_app
 from gateway.runtime import build_runtime, close_runtime
-from models.entities import Customer, CustomerGroup, GroupMembership
-from models.wallet import CreditSchedule, ScheduleRun, WalletOperation
+from models.tables.crm import Customer, CustomerGroup, GroupMembership
+from models.tables.wallet import CreditSchedule, ScheduleRun, WalletOperation
 from services import access, schedules, wallet
 from services.jobs import Dispatcher, operation_job_id
 from services.runtime import Runtime, utc_now

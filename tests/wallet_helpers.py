@@ -7,8 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from domain.access import Principal
-from models.entities import Customer
-from models.wallet import CreditSchedule, ScheduleRun, WalletEntry, WalletOperation
+from models.tables.crm import Customer
+from models.tables.wallet import CreditSchedule, ScheduleRun, WalletEntry, WalletOperation
 from services import access
 from tests.helpers import Api
 

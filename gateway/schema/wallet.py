@@ -379,7 +379,7 @@ class Mutation:
     @mutation(CreditSchedulePayload)
     async def pause_credit_schedule(self, info: Info, id: strawberry.ID) -> CreditSchedulePayload:
         principal = info.context.principal
-        schedule = await schedules.pause_schedule(principal.location_id, id)
+        schedule = await schedules.pause_schedule(info.context.runtime, principal.location_id, id)
         return CreditSchedulePayload(schedule=CreditSchedule.of(schedule, principal))
 
     @mutation(CreditSchedulePayload)
@@ -391,5 +391,5 @@ class Mutation:
     @mutation(DeletePayload)
     async def delete_credit_schedule(self, info: Info, id: strawberry.ID) -> DeletePayload:
         principal = info.context.principal
-        deleted = await schedules.delete_schedule(principal.location_id, id)
+        deleted = await schedules.delete_schedule(info.context.runtime, principal.location_id, id)
         return DeletePayload(deleted_id=strawberry.ID(str(deleted)))

@@ -14,7 +14,6 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from domain.links import MirrorObject
 from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup, MirrorPromotion, PromotionType
 from domain.upstream import Channel
-from models.integrations import OrderPromotionMirror, PosDiscountMirror, PosGroupMirror, SyncRun
 from models.mirror.rows import (
     GROUP_READ,
     PROMOTION_READ,
@@ -22,6 +21,12 @@ from models.mirror.rows import (
     Mirrored,
     group_row,
     promotion_row,
+)
+from models.tables.integrations import (
+    OrderPromotionMirror,
+    PosDiscountMirror,
+    PosGroupMirror,
+    SyncRun,
 )
 
 

@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 
 from domain.references import normalise_reference
 from domain.sync import MirrorPosGroup, MirrorPromotion, PromotionType
-from models.integrations import OrderPromotionMirror, PosDiscountMirror, PosGroupMirror
+from models.tables.integrations import OrderPromotionMirror, PosDiscountMirror, PosGroupMirror
 
 BATCH_ROWS = 500
 """Rows per statement: at most 14 parameters a row keeps a batch far below either engine's

@@ -17,8 +17,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain.sync import MirrorDiscount, MirrorPosGroup, MirrorPromotion
 from models import sql
-from models.entities import Location
 from models.mirror.rows import MirrorTable, batches, reference_key, utc
+from models.tables.crm import Location
 
 _KEYS = ("location_id", "external_id")
 

@@ -13,7 +13,7 @@ the write, so that the hold costs no statement of its own:
   and usage of the daily limit: the hold is the snapshot's own statement
   (`models.reads.customer_for_pricing` with `hold`);
 - a refund and a release know the customer's id and need its wallet only
-  (`models.checkout.lock_customer`).
+  (`models.checkouts.lock_customer`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import overload
 from uuid import UUID
 
 from models import reads
-from models.checkout import HeldWallet, lock_customer
+from models.checkouts import HeldWallet, lock_customer
 from models.db import Transaction
 
 

@@ -15,14 +15,13 @@ from datetime import datetime
 from uuid import UUID
 
 from domain.access import Principal
-from domain.checkouts import line_json
+from domain.checkouts import COMMITTED, line_json
 from domain.errors import DomainError, ErrorCode, Validator, fail, not_found
 from domain.idempotency import parse_idempotency_key
 from domain.ids import parse_id
 from domain.ledger import EntryKind, netted, reversal
 from models import checkouts
-from models.checkout import (
-    COMMITTED,
+from models.checkouts import (
     HeldWallet,
     NewRefund,
     change_held,

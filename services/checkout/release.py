@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from domain.ledger import EntryKind
-from models.checkout import DueRelease, change_held, due_releases, take_held
+from models.checkouts import DueRelease, change_held, due_releases, take_held
 from models.db import transaction
 from models.ledger import Movement, apply_chunk
 from services import metrics

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from domain import entities
 from domain.access import Principal
-from domain.checkouts import discount_json, line_json
+from domain.checkouts import COMMITTED, discount_json, line_json
 from domain.errors import DomainError, ErrorCode, UserError, Validator, fail
 from domain.idempotency import parse_idempotency_key
 from domain.ledger import EntryKind
@@ -22,7 +22,7 @@ from domain.money import to_decimal
 from domain.pricing import Quote, SalesChannel, cashback, price
 from domain.schedule import local_today
 from models import checkouts
-from models.checkout import COMMITTED, NewCheckout, change_held, insert_checkout
+from models.checkouts import NewCheckout, change_held, insert_checkout
 from models.db import IntegrityError, Transaction, transaction
 from models.ids import new_id
 from models.ledger import Movement, apply_chunk, is_balance_out_of_range

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from domain import entities
 from domain.access import Principal
-from domain.checkouts import CheckoutCriteria, CheckoutView, RefundView
+from domain.checkouts import COMMITTED, REFUNDED, CheckoutCriteria, CheckoutView, RefundView
 from domain.errors import ErrorCode, Validator
 from domain.ids import parse_id
 from domain.paging import (
@@ -24,7 +24,6 @@ from domain.paging import (
 )
 from domain.pricing import Quote, SalesChannel
 from models import checkouts
-from models.checkout import COMMITTED, REFUNDED
 
 __all__ = [
     "STATUSES",

@@ -53,8 +53,8 @@ from tortoise import connections
 
 from domain.access import Role
 from gateway.schema.root import build_schema
-from models.entities import MAX_CREDIT_BALANCE
-from models.integrations import SyncRun
+from models.tables.crm import MAX_CREDIT_BALANCE
+from models.tables.integrations import SyncRun
 from tasks.inprocess import InProcessDispatcher
 from tests.builders import FAR_FUTURE, bulk_customers, give_credits, monthly_schedule
 from tests.helpers import Api, create_customer, create_group

@@ -12,8 +12,8 @@ from uuid import UUID
 from tortoise import fields
 from tortoise.models import Model
 
-from models.entities import Customer, Location
 from models.ids import new_id
+from models.tables.crm import Customer, Location
 
 
 class WalletEntry(Model):

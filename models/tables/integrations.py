@@ -19,8 +19,8 @@ from tortoise.migrations.constraints import UniqueConstraint
 from tortoise.models import Model
 
 from domain.upstream import MAX_EXTERNAL_ID, MAX_NAME, MAX_REFERENCE
-from models.entities import Location
 from models.ids import new_id
+from models.tables.crm import Location
 
 # Case-folding can lengthen a reference ("ß" → "ss"); the key has room for that.
 MAX_REFERENCE_KEY = 3 * MAX_REFERENCE

@@ -1,0 +1,215 @@
+"""`models.schedules` in memory: recurring credits and their period runs, one run per
+(schedule, period)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from domain import entities
+from domain.credit_jobs import CreditRecord, NewSchedule, ScheduleJob, ScheduleRunJob
+from domain.ids import parse_id
+from domain.jobs import JobStatus
+from tests.memory.operations import chunks
+from tests.memory.tables import Customer, Memory, Run, Schedule
+
+
+def _ids(stored: Sequence[str]) -> set[UUID]:
+    return {uid for uid in map(parse_id, stored) if uid is not None}
+
+
+def entity(row: Schedule) -> entities.CreditSchedule:
+    return entities.CreditSchedule(
+        id=row.id,
+        operation=row.operation,
+        amount=row.amount,
+        description=row.description,
+        every=row.every,
+        unit=row.unit,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        target=row.target,
+        group_ids=tuple(UUID(g) for g in row.group_ids),
+        customer_ids=tuple(UUID(c) for c in row.customer_ids),
+        paused=row.paused,
+        next_run_on=row.next_run_on,
+        last_run_on=row.last_run_on,
+        created_at=row.created_at,
+    )
+
+
+def _job(row: Schedule) -> ScheduleJob:
+    return ScheduleJob(
+        id=row.id,
+        location_id=row.location_id,
+        operation=row.operation,
+        amount=row.amount,
+        description=row.description,
+        every=row.every,
+        unit=row.unit,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        target=row.target,
+        customer_ids=tuple(row.customer_ids),
+        group_ids=tuple(row.group_ids),
+        paused=row.paused,
+        last_period=row.last_period,
+        created_at=row.created_at,
+    )
+
+
+def _run(row: Run) -> ScheduleRunJob:
+    return ScheduleRunJob(
+        row.id, row.schedule_id, row.period, row.period_on, str(row.status), row.attempts
+    )
+
+
+class Schedules:
+    def __init__(self, memory: Memory) -> None:
+        self.memory = memory
+
+    async def view(self, schedule_id: UUID) -> entities.CreditSchedule | None:
+        row = self.memory.t.schedules.get(schedule_id)
+        return entity(row) if row else None
+
+    async def current(self, schedule_id: UUID) -> entities.CreditSchedule:
+        return entity(self.memory.t.schedules[schedule_id])
+
+    async def keyed(
+        self, location_id: UUID, key: str
+    ) -> tuple[entities.CreditSchedule, str | None] | None:
+        for row in self.memory.t.schedules.values():
+            if row.location_id == location_id and row.idempotency_key == key:
+                return entity(row), row.request_hash
+        return None
+
+    async def job(self, schedule_id: UUID, location_id: UUID | None = None) -> ScheduleJob | None:
+        row = self.memory.t.schedules.get(schedule_id)
+        if row is None or location_id not in (None, row.location_id):
+            return None
+        return _job(row)
+
+    def _targets(self, schedule: ScheduleJob) -> list[Customer]:
+        """ALL: every live customer now; GROUPS: the groups' live members now; CUSTOMERS: the
+        listed ones still live."""
+        live = self.memory.live(schedule.location_id)
+        if schedule.target == "ALL":
+            return live
+        if schedule.target == "GROUPS":
+            groups = _ids(schedule.group_ids)
+            return [c for c in live if c.group_ids & groups]
+        listed = _ids(schedule.customer_ids)
+        return [c for c in live if c.id in listed]
+
+    async def target_count(self, schedule: ScheduleJob) -> int:
+        return len(self._targets(schedule))
+
+    def target_chunks(self, schedule: ScheduleJob, size: int) -> AsyncIterator[list[UUID]]:
+        return chunks(lambda: self._targets(schedule), size, None)
+
+    async def due(self, by: date, schedule_id: UUID | None = None) -> list[ScheduleJob]:
+        return [
+            _job(row)
+            for row in self.memory.t.schedules.values()
+            if not row.paused
+            and row.next_run_on is not None
+            and row.next_run_on <= by
+            and schedule_id in (None, row.id)
+        ]
+
+    def _runs_of_live(self, schedule_id: UUID | None) -> list[Run]:
+        """Runs of schedules not paused (of `schedule_id`, when given), by schedule and period."""
+        schedules = self.memory.t.schedules
+        found = [
+            run
+            for run in self.memory.t.runs.values()
+            if not schedules[run.schedule_id].paused and schedule_id in (None, run.schedule_id)
+        ]
+        return sorted(found, key=lambda r: (r.schedule_id, r.period))
+
+    async def fresh_runs(self, schedule_id: UUID | None = None) -> list[ScheduleRunJob]:
+        return [
+            _run(r)
+            for r in self._runs_of_live(schedule_id)
+            if r.status == JobStatus.QUEUED and r.attempts == 0 and r.heartbeat_at is None
+        ]
+
+    async def first_unfinished_run(self, schedule_id: UUID) -> ScheduleRunJob | None:
+        unfinished = [
+            run
+            for (owner, _), run in sorted(self.memory.t.runs.items())
+            if owner == schedule_id and run.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+        ]
+        return _run(unfinished[0]) if unfinished else None
+
+    async def create(
+        self, db: Any, record: CreditRecord, schedule: NewSchedule
+    ) -> entities.CreditSchedule:
+        row = Schedule(
+            id=uuid4(),
+            **asdict(record),
+            every=schedule.every,
+            unit=schedule.unit,
+            start_date=schedule.start_date,
+            end_date=schedule.end_date,
+            target=schedule.target,
+            customer_ids=list(schedule.customer_ids),
+            group_ids=list(schedule.group_ids),
+            next_run_on=schedule.start_date,
+            created_at=schedule.created_at,
+        )
+        self.memory.t.schedules[row.id] = row
+        return entity(row)
+
+    async def pause(self, schedule_id: UUID) -> None:
+        self.memory.t.schedules[schedule_id].paused = True
+
+    async def resume(
+        self,
+        db: Any,
+        schedule_id: UUID,
+        *,
+        skip_through: int | None,
+        last_period: int,
+        next_run_on: date | None,
+        now: datetime,
+    ) -> None:
+        for (owner, period), run in self.memory.t.runs.items():
+            skipped = skip_through is not None and period <= skip_through
+            if owner == schedule_id and skipped and run.status == JobStatus.QUEUED:
+                run.status, run.finished_at = "SKIPPED", now
+        row = self.memory.t.schedules[schedule_id]
+        row.paused, row.last_period, row.next_run_on = False, last_period, next_run_on
+
+    async def delete(self, schedule_id: UUID) -> None:
+        del self.memory.t.schedules[schedule_id]
+        for key in [k for k in self.memory.t.runs if k[0] == schedule_id]:
+            del self.memory.t.runs[key]
+
+    async def add_runs(self, schedule_id: UUID, periods: Sequence[tuple[int, date]]) -> None:
+        for period, day in periods:
+            self.memory.t.runs.setdefault(
+                (schedule_id, period),
+                Run(
+                    id=uuid4(),
+                    created_at=self.memory.clock(),
+                    schedule_id=schedule_id,
+                    period=period,
+                    period_on=day,
+                ),
+            )
+
+    async def advance(
+        self,
+        schedule_id: UUID,
+        period: int,
+        period_on: date,
+        next_run_on: date | None,
+        db: Any = None,
+    ) -> None:
+        row = self.memory.t.schedules.get(schedule_id)
+        if row is not None and row.last_period < period:
+            row.last_period, row.last_run_on, row.next_run_on = period, period_on, next_run_on

@@ -1,0 +1,162 @@
+"""The tables of the in-memory stores, and their transactions.
+
+A transaction snapshots every table and puts the snapshot back when its block raises: what a
+block writes commits together or not at all, as in the SQL stores. Rows are mutable records,
+so that the job lifecycle's column updates (`models.jobs`) read as they do in SQL."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from domain import entities
+from models.keys import UsedKey
+
+
+@dataclass
+class Customer:
+    location_id: UUID
+    id: UUID = field(default_factory=uuid4)
+    credit_balance: int = 0
+    cashback_owed: int = 0
+    deleted: bool = False
+    group_ids: set[UUID] = field(default_factory=set)
+
+
+@dataclass
+class Job:
+    """The lifecycle's columns, shared by operations and schedule runs."""
+
+    id: UUID
+    created_at: datetime
+    status: str = "QUEUED"
+    attempts: int = 0
+    total: int = 0
+    processed: int = 0
+    error: str | None = None
+    heartbeat_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass
+class Operation(Job):
+    location_id: UUID = field(default_factory=uuid4)
+    operation: str = ""
+    amount: int = 0
+    description: str | None = None
+    actor: str | None = None
+    idempotency_key: str | None = None
+    request_hash: str = ""
+    source: str = ""
+    customer_ids: list[str] | None = None
+    customer_filter: dict[str, object] | None = None
+
+
+@dataclass
+class Schedule:
+    id: UUID
+    location_id: UUID
+    operation: str
+    amount: int
+    description: str | None
+    actor: str | None
+    idempotency_key: str | None
+    request_hash: str
+    every: int
+    unit: str
+    start_date: date
+    end_date: date | None
+    target: str
+    customer_ids: list[str]
+    group_ids: list[str]
+    next_run_on: date | None
+    created_at: datetime
+    paused: bool = False
+    last_period: int = -1
+    last_run_on: date | None = None
+
+
+@dataclass
+class Run(Job):
+    schedule_id: UUID = field(default_factory=uuid4)
+    period: int = 0
+    period_on: date = date.min
+
+
+@dataclass
+class Entry:
+    customer_id: UUID
+    kind: str
+    requested_amount: int
+    delta: int
+    balance_after: int
+    source_id: UUID
+    period: int
+    description: str | None
+
+
+@dataclass
+class Tables:
+    locations: dict[UUID, entities.Location] = field(default_factory=dict)
+    customers: dict[UUID, Customer] = field(default_factory=dict)
+    groups: dict[UUID, UUID] = field(default_factory=dict)  # group id -> location id
+    operations: dict[UUID, Operation] = field(default_factory=dict)
+    schedules: dict[UUID, Schedule] = field(default_factory=dict)
+    runs: dict[tuple[UUID, int], Run] = field(default_factory=dict)
+    keys: dict[tuple[UUID, str], UsedKey] = field(default_factory=dict)
+    # unique on (source_id, customer_id, period, kind), as the ledger's index
+    entries: dict[tuple[UUID, UUID, int, str], Entry] = field(default_factory=dict)
+
+
+class Memory:
+    """The database of the in-memory stores."""
+
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.t = Tables()
+        self.clock = clock
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Any]:
+        saved = copy.deepcopy(self.t)
+        try:
+            yield self
+        except BaseException:
+            self.t = saved
+            raise
+
+    # Set-up helpers for tests
+
+    def add_location(self, timezone: str = "Europe/Warsaw", currency: str = "PLN") -> UUID:
+        location = entities.Location(uuid4(), "Cafe", currency, timezone)
+        self.t.locations[location.id] = location
+        return location.id
+
+    def add_customers(self, location_id: UUID, count: int, **columns: Any) -> list[UUID]:
+        """`count` customers, returned in id order (the order chunks take them in)."""
+        added = [Customer(location_id, **columns) for _ in range(count)]
+        for customer in added:
+            self.t.customers[customer.id] = customer
+        return sorted(c.id for c in added)
+
+    def add_group(self, location_id: UUID, members: list[UUID]) -> UUID:
+        group_id = uuid4()
+        self.t.groups[group_id] = location_id
+        for member in members:
+            self.t.customers[member].group_ids.add(group_id)
+        return group_id
+
+    def balances(self, ids: list[UUID]) -> list[int]:
+        return [self.t.customers[i].credit_balance for i in ids]
+
+    def live(self, location_id: UUID) -> list[Customer]:
+        """The location's live customers in id order."""
+        found = [
+            c for c in self.t.customers.values() if c.location_id == location_id and not c.deleted
+        ]
+        return sorted(found, key=lambda c: c.id)
