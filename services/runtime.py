@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 from uuid import UUID
 
 from cachetools import LRUCache
@@ -23,6 +23,10 @@ from domain.jobs import JobPolicy
 from services.jobs import Dispatcher
 from services.offers import LocationOffers
 from services.stores import Stores
+
+if TYPE_CHECKING:
+    # Only for the annotation: services.sync reads its cache from the runtime it is handed.
+    from services.sync.links import MirrorReads
 
 Clock = Callable[[], datetime]
 K = TypeVar("K")
@@ -123,6 +127,8 @@ class Runtime:
     )
     # Each location's connections and unmatched references, as the back office reads them, per
     # sync version.
-    mirror_reads: VersionedCache[UUID, Any] = field(default_factory=lambda: VersionedCache(1_000))
+    mirror_reads: VersionedCache[UUID, MirrorReads] = field(
+        default_factory=lambda: VersionedCache(1_000)
+    )
     # Set when the process is stopping (SIGTERM): jobs end their attempt after the chunk in hand.
     stop: Stop = field(default_factory=Stop)
