@@ -15,11 +15,24 @@ from pathlib import Path
 
 from adapters.http import HttpConfig, TransportFactory, UpstreamClients
 from domain.jobs import JobPolicy
-from models import customers, groups, jobs, keys, ledger, locations, operations, progress, schedules
+from models import (
+    checkouts,
+    customers,
+    groups,
+    jobs,
+    keys,
+    ledger,
+    locations,
+    operations,
+    progress,
+    reads,
+    schedules,
+)
 from models.db import DatabaseConfig, close_database, migrate_database, open_database, transaction
 from services.jobs import Dispatcher
 from services.runtime import Clock, Runtime, SecretKeys, utc_now
 from services.stores import Stores
+from services.sync import links
 from settings import Settings
 from tasks.inprocess import InProcessDispatcher
 
@@ -68,6 +81,9 @@ def sql_stores() -> Stores:
         groups=groups,
         locations=locations,
         jobs=jobs,
+        reads=reads,
+        checkouts=checkouts,
+        links=links,
     )
 
 

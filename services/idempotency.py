@@ -93,13 +93,18 @@ def _key_reused(message: str, field: str = "input.idempotencyKey") -> DomainErro
 
 
 async def keyed_record_id(
-    location_id: UUID, key: str, kind: str, request_hash: str, field: str = "input.idempotencyKey"
+    stores: Stores,
+    location_id: UUID,
+    key: str,
+    kind: str,
+    request_hash: str,
+    field: str = "input.idempotencyKey",
 ) -> UUID | None:
     """The id of the record that idempotency key `key` stands for, or None while it is unused.
     A key used before for a different request, or for another kind of record (`kind`), is
     refused on `field`. One table holds the keys of every kind of keyed write, one per location
     and key."""
-    return _checked(await keys.used_key(location_id, key), kind, request_hash, field)
+    return _checked(await stores.keys.used_key(location_id, key), kind, request_hash, field)
 
 
 def _checked(
@@ -114,6 +119,7 @@ def _checked(
 
 
 async def store_key(
+    stores: Stores,
     location_id: UUID,
     key: str,
     kind: str,
@@ -124,7 +130,7 @@ async def store_key(
 ) -> None:
     """Mark `key` as standing for the record `record_id` of `kind`; to be called in the
     transaction that writes that record. Raises IntegrityError when the key is taken already."""
-    await keys.take_key(location_id, key, kind, request_hash, record_id, now, db)
+    await stores.keys.take_key(location_id, key, kind, request_hash, record_id, now, db)
 
 
 async def earlier_request(

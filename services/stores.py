@@ -1,7 +1,8 @@
-"""What the wallet and schedule services ask of their storage, as protocols.
+"""What the wallet, schedule and checkout services ask of their storage, as protocols.
 
 The services reach their repositories through `Runtime.stores` rather than by importing them,
-so that their rules (idempotency, chunking and resume, ticks and periods) can be exercised
+so that their rules (idempotency, chunking and resume, ticks and periods, the till's quote,
+commit, refund and release) can be exercised
 against in-memory stores (`tests/memory/`) without a database. The composition root
 (`gateway.runtime`) fills `Stores` with the SQL modules of `models/`: mypy checks that each
 module satisfies its protocol, so the two implementations keep one contract.
@@ -16,18 +17,26 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from domain import entities
+from domain.checkouts import CheckoutView, RefundView
 from domain.credit_jobs import CreditRecord, NewSchedule, OperationJob, ScheduleJob, ScheduleRunJob
 from domain.credits import CustomerSelection, ParsedTarget
 from domain.jobs import JobStatus
 from domain.ledger import CreditOperation
+from domain.upstream import Channel
+from models.checkouts import DueRelease, HeldWallet, NewCheckout, NewRefund
 from models.db import Transaction
 from models.keys import UsedKey
 from models.ledger import Application, PreviewTotals
 from models.progress import Applied
+from models.reads import Priced
+
+if TYPE_CHECKING:
+    # Only for the annotation: services.sync.links reads the runtime these stores live on.
+    from services.sync.links import GroupLink
 
 # Opens a transaction: writes given the connection it yields commit together, or not at all.
 TransactionFactory = Callable[[], AbstractAsyncContextManager[Transaction]]
@@ -188,9 +197,58 @@ class JobStore(Protocol):
     async def row(self, model: Any, job_id: UUID) -> Any: ...
 
 
+class PricingReads(Protocol):
+    """`models.reads`: the customer statement of the till's snapshot; with `hold`, the
+    statement that holds the customer until that transaction ends."""
+
+    async def customer_for_pricing(
+        self,
+        location_id: UUID,
+        business_date: date,
+        *,
+        card_code: str | None = None,
+        customer_id: UUID | None = None,
+        hold: Transaction | None = None,
+    ) -> Priced | None: ...
+
+
+class CheckoutStore(Protocol):
+    """`models.checkouts`: the sales and refunds the till writes, the customer's hold and its
+    held cashback."""
+
+    async def insert_checkout(self, checkout: NewCheckout, db: Transaction) -> None: ...
+    async def insert_refund(self, refund: NewRefund, db: Transaction) -> None: ...
+    async def lock_customer(
+        self, location_id: UUID, customer_id: UUID, db: Transaction
+    ) -> HeldWallet | None: ...
+    async def mark_refunded(self, checkout_id: UUID, now: datetime, db: Transaction) -> bool: ...
+    async def change_held(
+        self, customer_id: UUID, amount: int, now: datetime, db: Transaction
+    ) -> None: ...
+    async def due_releases(self, now: datetime, limit: int) -> list[DueRelease]: ...
+    async def take_held(self, checkout_id: UUID, db: Transaction) -> int: ...
+    async def get(self, location_id: UUID, checkout_id: UUID) -> CheckoutView | None: ...
+    async def refunded(
+        self, location_id: UUID, refund_id: UUID
+    ) -> tuple[CheckoutView, RefundView] | None: ...
+
+
+class GroupLinks(Protocol):
+    """`services.sync.links`: how CRM groups connect to the synced mirror, whose offers the
+    till's snapshot caches."""
+
+    async def group_links(
+        self,
+        location_id: UUID,
+        groups: Sequence[tuple[UUID, str]],
+        synced: frozenset[Channel] | None = None,
+    ) -> dict[UUID, tuple[GroupLink, ...]]: ...
+
+
 @dataclass(frozen=True)
 class Stores:
-    """The repositories the wallet and schedule services use, and how to open a transaction."""
+    """The repositories the wallet, schedule and checkout services use, and how to open a
+    transaction."""
 
     transaction: TransactionFactory
     operations: OperationStore
@@ -202,3 +260,6 @@ class Stores:
     groups: GroupIds
     locations: LocationStore
     jobs: JobStore
+    reads: PricingReads
+    checkouts: CheckoutStore
+    links: GroupLinks

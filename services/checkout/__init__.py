@@ -32,6 +32,10 @@ Idempotency keys share the one `idempotency_keys` table with the wallet's keyed 
 (`services.idempotency`): the same key and request answer with the same checkout (or refund);
 concurrent duplicates meet on the key's unique index. The history (`views`) reads a checkout,
 and the location's list, newest first.
+
+Quote, commit, refund and release reach their storage only through `Runtime.stores`
+(`services.stores`): the SQL modules in production, the in-memory stores of `tests/memory/` in
+the rule tests (`tests/test_checkout_rules.py`), which run with no database.
 """
 
 from services.checkout.entries import FIRST_REFUND

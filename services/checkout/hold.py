@@ -14,6 +14,9 @@ the write, so that the hold costs no statement of its own:
   (`models.reads.customer_for_pricing` with `hold`);
 - a refund and a release know the customer's id and need its wallet only
   (`models.checkouts.lock_customer`).
+
+Both are reached through the runtime's stores (`services.stores`), so that the rules built on
+the hold are tested against the in-memory stores too.
 """
 
 from __future__ import annotations
@@ -22,36 +25,39 @@ from datetime import date
 from typing import overload
 from uuid import UUID
 
-from models import reads
-from models.checkouts import HeldWallet, lock_customer
+from models.checkouts import HeldWallet
 from models.db import Transaction
+from models.reads import Priced
+from services.stores import Stores
 
 
 @overload
 async def hold_customer(
-    db: Transaction, location_id: UUID, customer_id: UUID
+    stores: Stores, db: Transaction, location_id: UUID, customer_id: UUID
 ) -> HeldWallet | None: ...
 
 
 @overload
 async def hold_customer(
+    stores: Stores,
     db: Transaction,
     location_id: UUID,
     customer_id: UUID | None = None,
     *,
     card_code: str | None = None,
     priced_on: date,
-) -> reads.Priced | None: ...
+) -> Priced | None: ...
 
 
 async def hold_customer(
+    stores: Stores,
     db: Transaction,
     location_id: UUID,
     customer_id: UUID | None = None,
     *,
     card_code: str | None = None,
     priced_on: date | None = None,
-) -> HeldWallet | reads.Priced | None:
+) -> HeldWallet | Priced | None:
     """Hold the live customer `customer_id` (or holding card `card_code`) of the location until
     the transaction `db` ends; to be the transaction's first statement. Returns its wallet, or
     with `priced_on` (a business date) what pricing reads of it on that date. None when the
@@ -59,7 +65,7 @@ async def hold_customer(
     if priced_on is None:
         if customer_id is None:
             raise ValueError("a customer's wallet is held by its id")
-        return await lock_customer(location_id, customer_id, db)
-    return await reads.customer_for_pricing(
+        return await stores.checkouts.lock_customer(location_id, customer_id, db)
+    return await stores.reads.customer_for_pricing(
         location_id, priced_on, card_code=card_code, customer_id=customer_id, hold=db
     )

@@ -20,18 +20,10 @@ from domain.errors import DomainError, ErrorCode, Validator, fail, not_found
 from domain.idempotency import parse_idempotency_key
 from domain.ids import parse_id
 from domain.ledger import EntryKind, netted, reversal
-from models import checkouts
-from models.checkouts import (
-    HeldWallet,
-    NewRefund,
-    change_held,
-    insert_refund,
-    mark_refunded,
-    take_held,
-)
-from models.db import IntegrityError, Transaction, transaction
+from models.checkouts import HeldWallet, NewRefund
+from models.db import IntegrityError, Transaction
 from models.ids import new_id
-from models.ledger import Movement, apply_chunk, is_balance_out_of_range
+from models.ledger import Movement, is_balance_out_of_range
 from services import metrics
 from services.checkout.entries import FIRST_REFUND, Source, entry
 from services.checkout.hold import hold_customer
@@ -39,6 +31,7 @@ from services.checkout.request import KEY_FIELD, refund_hash
 from services.checkout.views import CheckoutView, Refunded
 from services.idempotency import keyed_record_id, store_key
 from services.runtime import Runtime
+from services.stores import Stores
 
 # What an idempotency key stands for (`idempotency_keys.kind`): the checkout it refunded.
 REFUND_KEY = "CHECKOUT_REFUND"
@@ -64,10 +57,11 @@ async def refund(
     if uid is None:
         raise not_found("id", "Checkout")
     request_hash = refund_hash(uid)
-    earlier = await _earlier_refund(location_id, key, request_hash)
+    stores = runtime.stores
+    earlier = await _earlier_refund(stores, location_id, key, request_hash)
     if earlier is not None:
         return earlier
-    sale = await checkouts.get(location_id, uid)
+    sale = await stores.checkouts.get(location_id, uid)
     if sale is None:
         raise not_found("id", "Checkout")
     if sale.status != COMMITTED:
@@ -75,21 +69,22 @@ async def refund(
     now = runtime.clock()
     refund_id = new_id()
     try:
-        async with transaction() as db:
-            await _write(principal, sale, key, request_hash, refund_id, now, db)
+        async with stores.transaction() as db:
+            await _write(stores, principal, sale, key, request_hash, refund_id, now, db)
     except IntegrityError as error:
         if is_balance_out_of_range(error):
             raise
-        earlier = await _earlier_refund(location_id, key, request_hash)
+        earlier = await _earlier_refund(stores, location_id, key, request_hash)
         if earlier is None:
             raise
         return earlier  # the same key, refunded concurrently
-    done = await _refunded(location_id, refund_id)
+    done = await _refunded(stores, location_id, refund_id)
     assert done is not None, "the refund was committed"
     return done
 
 
 async def _write(
+    stores: Stores,
     principal: Principal,
     sale: CheckoutView,
     key: str,
@@ -104,15 +99,15 @@ async def _write(
     # after the other; a deleted customer's wallet stays as it is.
     wallet = None
     if customer_id is not None:
-        wallet = await hold_customer(db, location_id, customer_id)
-    held = await take_held(sale.id, db) if wallet is not None else 0
-    await store_key(location_id, key, REFUND_KEY, request_hash, refund_id, now, db)
-    if not await mark_refunded(sale.id, now, db):
+        wallet = await hold_customer(stores, db, location_id, customer_id)
+    held = await stores.checkouts.take_held(sale.id, db) if wallet is not None else 0
+    await store_key(stores, location_id, key, REFUND_KEY, request_hash, refund_id, now, db)
+    if not await stores.checkouts.mark_refunded(sale.id, now, db):
         raise _already_refunded()
     reversed_ = _Reversal(0, 0, 0)
     if customer_id is not None and wallet is not None:
-        reversed_ = await _reverse(principal, sale, customer_id, wallet, held, db, now)
-    await insert_refund(
+        reversed_ = await _reverse(stores, principal, sale, customer_id, wallet, held, db, now)
+    await stores.checkouts.insert_refund(
         NewRefund(
             id=refund_id,
             location_id=location_id,
@@ -131,6 +126,7 @@ async def _write(
 
 
 async def _reverse(
+    stores: Stores,
     principal: Principal,
     sale: CheckoutView,
     customer_id: UUID,
@@ -157,13 +153,13 @@ async def _reverse(
             now,
         )
         metrics.entries_written(
-            EntryKind.REFUND.value, await apply_chunk([customer_id], change, db)
+            EntryKind.REFUND.value, await stores.ledger.apply_chunk([customer_id], change, db)
         )
         paid_off = netted(credits, owed_before)
         balance += credits - paid_off
         owed_before -= paid_off
     if held:
-        await change_held(customer_id, -held, now, db)
+        await stores.checkouts.change_held(customer_id, -held, now, db)
     released = sale.cashback_granted - held
     taken, owed = reversal(released, balance)
     if released:
@@ -177,18 +173,19 @@ async def _reverse(
             "Cashback reversed",
             now,
         )
-        metrics.entries_written(
-            EntryKind.CASHBACK_REVERSAL.value, await apply_chunk([customer_id], change, db)
-        )
+        written = await stores.ledger.apply_chunk([customer_id], change, db)
+        metrics.entries_written(EntryKind.CASHBACK_REVERSAL.value, written)
     return _Reversal(credits, held + taken, owed)
 
 
-async def _earlier_refund(location_id: UUID, key: str, request_hash: str) -> Refunded | None:
+async def _earlier_refund(
+    stores: Stores, location_id: UUID, key: str, request_hash: str
+) -> Refunded | None:
     """The refund an idempotency key already stands for."""
-    record_id = await keyed_record_id(location_id, key, REFUND_KEY, request_hash, KEY_FIELD)
+    record_id = await keyed_record_id(stores, location_id, key, REFUND_KEY, request_hash, KEY_FIELD)
     if record_id is None:
         return None
-    found = await _refunded(location_id, record_id)
+    found = await _refunded(stores, location_id, record_id)
     if found is None:  # a key of another kind of record would have been refused above
         raise fail(
             ErrorCode.IDEMPOTENCY_KEY_REUSED,
@@ -198,8 +195,8 @@ async def _earlier_refund(location_id: UUID, key: str, request_hash: str) -> Ref
     return found
 
 
-async def _refunded(location_id: UUID, refund_id: UUID) -> Refunded | None:
-    found = await checkouts.refunded(location_id, refund_id)
+async def _refunded(stores: Stores, location_id: UUID, refund_id: UUID) -> Refunded | None:
+    found = await stores.checkouts.refunded(location_id, refund_id)
     return Refunded(*found) if found else None
 
 

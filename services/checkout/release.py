@@ -10,9 +10,8 @@ from __future__ import annotations
 import time
 
 from domain.ledger import EntryKind
-from models.checkouts import DueRelease, change_held, due_releases, take_held
-from models.db import transaction
-from models.ledger import Movement, apply_chunk
+from models.checkouts import DueRelease
+from models.ledger import Movement
 from services import metrics
 from services.checkout.entries import Source, entry
 from services.checkout.hold import hold_customer
@@ -26,7 +25,7 @@ async def release_held_cashback(runtime: Runtime, *, batch: int = 200, budget: f
     started = time.monotonic()
     released = 0
     while time.monotonic() - started < budget:
-        due = await due_releases(runtime.clock(), batch)
+        due = await runtime.stores.checkouts.due_releases(runtime.clock(), batch)
         for item in due:
             released += await _release(runtime, item)
         if len(due) < batch:
@@ -35,14 +34,14 @@ async def release_held_cashback(runtime: Runtime, *, batch: int = 200, budget: f
 
 
 async def _release(runtime: Runtime, item: DueRelease) -> int:
-    now = runtime.clock()
-    async with transaction() as db:
-        wallet = await hold_customer(db, item.location_id, item.customer_id)
-        held = await take_held(item.checkout_id, db)
+    now, stores = runtime.clock(), runtime.stores
+    async with stores.transaction() as db:
+        wallet = await hold_customer(stores, db, item.location_id, item.customer_id)
+        held = await stores.checkouts.take_held(item.checkout_id, db)
         if not held:
             return 0
         # A deleted customer's hold simply ends: there is no wallet to release it into.
-        await change_held(item.customer_id, -held, now, db)
+        await stores.checkouts.change_held(item.customer_id, -held, now, db)
         if wallet is None:
             return 0
         change = entry(
@@ -55,7 +54,7 @@ async def _release(runtime: Runtime, item: DueRelease) -> int:
             "Cashback released",
             now,
         )
-        if await apply_chunk([item.customer_id], change, db) != 1:
+        if await stores.ledger.apply_chunk([item.customer_id], change, db) != 1:
             raise RuntimeError(f"checkout {item.checkout_id}: the release was not written")
     metrics.entries_written(EntryKind.CASHBACK_RELEASE.value)
     return 1

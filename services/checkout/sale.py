@@ -21,11 +21,10 @@ from domain.ledger import EntryKind
 from domain.money import to_decimal
 from domain.pricing import Quote, SalesChannel, cashback, price
 from domain.schedule import local_today
-from models import checkouts
-from models.checkouts import NewCheckout, change_held, insert_checkout
-from models.db import IntegrityError, Transaction, transaction
+from models.checkouts import NewCheckout
+from models.db import IntegrityError, Transaction
 from models.ids import new_id
-from models.ledger import Movement, apply_chunk, is_balance_out_of_range
+from models.ledger import Movement, is_balance_out_of_range
 from services import metrics
 from services.checkout.entries import Source, entry
 from services.checkout.request import (
@@ -40,6 +39,7 @@ from services.checkout.snapshot import Snapshot, read_snapshot
 from services.checkout.views import CheckoutView, QuoteResult
 from services.idempotency import keyed_record_id, store_key
 from services.runtime import Runtime
+from services.stores import Stores
 
 # What an idempotency key stands for (`idempotency_keys.kind`): a checkout it committed.
 CHECKOUT_KEY = "CHECKOUT"
@@ -100,20 +100,21 @@ async def commit(
     request_hash = commit_hash(parsed, expected)
     now = runtime.clock()
     asked = _Commit(parsed, expected, key, request_hash, new_id(), now)
+    stores = runtime.stores
     try:
-        async with transaction() as db:
+        async with stores.transaction() as db:
             sale = await _record(runtime, principal, asked, db)
     except IntegrityError as error:
         if is_balance_out_of_range(error):
             raise
-        earlier = await _earlier_checkout(location_id, key, request_hash)
+        earlier = await _earlier_checkout(stores, location_id, key, request_hash)
         if earlier is None:
             raise
         return earlier  # the same key, committed concurrently
     except DomainError:
         # A retry of a commit that landed answers with its checkout, even when the bill would
         # now be refused (the customer deleted since, the total changed by that very commit).
-        earlier = await _earlier_checkout(location_id, key, request_hash)
+        earlier = await _earlier_checkout(stores, location_id, key, request_hash)
         if earlier is None:
             raise
         return earlier
@@ -136,21 +137,26 @@ async def _record(
     hold = _hold_days(view)
     # Taken with the sale: a concurrent duplicate fails here (IntegrityError, in `commit`) and
     # its transaction writes nothing.
+    stores = runtime.stores
     await store_key(
-        principal.location_id, asked.key, CHECKOUT_KEY, asked.request_hash, sale.id, now, db
+        stores, principal.location_id, asked.key, CHECKOUT_KEY, asked.request_hash, sale.id, now, db
     )
-    await insert_checkout(_row(principal, sale, priced, asked, hold), db)
+    await stores.checkouts.insert_checkout(_row(principal, sale, priced, asked, hold), db)
     if sale.customer_id is not None:
-        await _settle(principal, sale, sale.customer_id, hold, db, now)
+        await _settle(stores, principal, sale, sale.customer_id, hold, db, now)
     return sale
 
 
-async def _earlier_checkout(location_id: UUID, key: str, request_hash: str) -> CheckoutView | None:
+async def _earlier_checkout(
+    stores: Stores, location_id: UUID, key: str, request_hash: str
+) -> CheckoutView | None:
     """The checkout an idempotency key already stands for."""
-    record_id = await keyed_record_id(location_id, key, CHECKOUT_KEY, request_hash, KEY_FIELD)
+    record_id = await keyed_record_id(
+        stores, location_id, key, CHECKOUT_KEY, request_hash, KEY_FIELD
+    )
     if record_id is None:
         return None
-    earlier = await checkouts.get(location_id, record_id)
+    earlier = await stores.checkouts.get(location_id, record_id)
     if earlier is None:
         raise fail(
             ErrorCode.IDEMPOTENCY_KEY_REUSED,
@@ -235,6 +241,7 @@ def _row(
 
 
 async def _settle(
+    stores: Stores,
     principal: Principal,
     sale: CheckoutView,
     customer_id: UUID,
@@ -248,13 +255,13 @@ async def _settle(
         (Movement.DEBIT, sale.credits_used, EntryKind.REDEEM, "Credits used at checkout"),
     ]
     if hold_days and sale.cashback_granted:
-        await change_held(customer_id, sale.cashback_granted, now, db)
+        await stores.checkouts.change_held(customer_id, sale.cashback_granted, now, db)
     else:
         moves.append((Movement.CREDIT, sale.cashback_granted, EntryKind.CASHBACK, "Cashback"))
     for operation, amount, kind, description in moves:
         if not amount:
             continue
         change = entry(Source.of(principal), operation, amount, kind, sale.id, 0, description, now)
-        if await apply_chunk([customer_id], change, db) != 1:
+        if await stores.ledger.apply_chunk([customer_id], change, db) != 1:
             raise RuntimeError(f"checkout {sale.id}: the {kind.value} entry was not written")
         metrics.entries_written(kind.value)

@@ -31,13 +31,14 @@ from domain.pricing import (
 )
 from domain.schedule import local_today
 from domain.sync import ConnectionStatus
-from models import reads
 from models.db import Transaction
+from models.reads import Priced
 from services.checkout.hold import hold_customer
 from services.checkout.request import Named
 from services.offers import GroupKey, GroupOffers, LocationOffers
 from services.runtime import Runtime
-from services.sync import GroupLink, group_links
+from services.stores import Stores
+from services.sync import GroupLink
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,8 @@ async def read_snapshot(
     transaction `hold` ends, when given). Raises NOT_FOUND on `input.customerId` for an id that
     is not a live customer's here, and CARD_NOT_FOUND on `input.cardCode` for a card that no
     live customer here holds."""
-    found = await _customer(principal, named, local_today(now, principal.timezone), hold)
+    today = local_today(now, principal.timezone)
+    found = await _customer(runtime.stores, principal, named, today, hold)
     if found is None:
         return Snapshot(principal.minor_units)
     groups = found.view.groups
@@ -96,19 +98,21 @@ async def read_snapshot(
 
 
 async def _customer(
-    principal: Principal, named: Named, today: date, hold: Transaction | None
-) -> reads.Priced | None:
+    stores: Stores, principal: Principal, named: Named, today: date, hold: Transaction | None
+) -> Priced | None:
     """The customer `named` with what pricing reads of it (one statement)."""
     location_id = principal.location_id
     if named.by_id:
         found = None
         if named.customer_id is not None:
-            found = await _statement(location_id, today, hold, customer_id=named.customer_id)
+            found = await _statement(
+                stores, location_id, today, hold, customer_id=named.customer_id
+            )
         if found is None:
             raise not_found("input.customerId", "Customer")
         return found
     if named.card_code is not None:
-        found = await _statement(location_id, today, hold, card_code=named.card_code)
+        found = await _statement(stores, location_id, today, hold, card_code=named.card_code)
         if found is None:
             raise fail(
                 ErrorCode.CARD_NOT_FOUND,
@@ -120,17 +124,20 @@ async def _customer(
 
 
 def _statement(
+    stores: Stores,
     location_id: UUID,
     today: date,
     hold: Transaction | None,
     *,
     customer_id: UUID | None = None,
     card_code: str | None = None,
-) -> Awaitable[reads.Priced | None]:
+) -> Awaitable[Priced | None]:
     """The customer statement: in a transaction, the one that holds the customer."""
     if hold is not None:
-        return hold_customer(hold, location_id, customer_id, card_code=card_code, priced_on=today)
-    return reads.customer_for_pricing(
+        return hold_customer(
+            stores, hold, location_id, customer_id, card_code=card_code, priced_on=today
+        )
+    return stores.reads.customer_for_pricing(
         location_id, today, card_code=card_code, customer_id=customer_id
     )
 
@@ -150,7 +157,7 @@ async def _offers(
     keys: list[GroupKey] = [(g.id, g.reference) for g in groups]
     missing = cached.missing(keys)
     if missing:
-        links = await group_links(location_id, missing)
+        links = await runtime.stores.links.group_links(location_id, missing)
         for group_id, reference in missing:
             cached.remember((group_id, reference), _group_offers(reference, links[group_id]))
     return cached.of(keys)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from adapters.http import HttpConfig, UpstreamClients
 from services.runtime import Clock, Runtime, SecretKeys
 from services.stores import Stores
+from tests.memory.checkouts import Checkouts, Links, Reads
 from tests.memory.ledger import Ids, Jobs, Keys, Ledger, Progress
 from tests.memory.operations import Operations
 from tests.memory.schedules import Schedules
@@ -35,6 +36,9 @@ def memory_stores(memory: Memory) -> Stores:
         groups=ids,
         locations=ids,
         jobs=Jobs(memory),
+        reads=Reads(memory),
+        checkouts=Checkouts(memory),
+        links=Links(memory),
     )
 
 

@@ -15,7 +15,10 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from domain import entities
+from domain.checkouts import COMMITTED
+from models.checkouts import NewCheckout, NewRefund
 from models.keys import UsedKey
+from services.sync import GroupLink
 
 
 @dataclass
@@ -26,6 +29,8 @@ class Customer:
     cashback_owed: int = 0
     deleted: bool = False
     group_ids: set[UUID] = field(default_factory=set)
+    cashback_held: int = 0
+    card_codes: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -102,6 +107,16 @@ class Entry:
 
 
 @dataclass
+class Sale:
+    """A checkout's row: what the commit inserted, and what refunds and releases change."""
+
+    row: NewCheckout
+    status: str = COMMITTED
+    refunded_at: datetime | None = None
+    cashback_held: int = 0
+
+
+@dataclass
 class Tables:
     locations: dict[UUID, entities.Location] = field(default_factory=dict)
     customers: dict[UUID, Customer] = field(default_factory=dict)
@@ -112,6 +127,13 @@ class Tables:
     keys: dict[tuple[UUID, str], UsedKey] = field(default_factory=dict)
     # unique on (source_id, customer_id, period, kind), as the ledger's index
     entries: dict[tuple[UUID, UUID, int, str], Entry] = field(default_factory=dict)
+    # The till's: the CRM groups' columns, each group's connections to the mirror, each
+    # location's sync version, the sales and their refunds.
+    group_rows: dict[UUID, entities.CustomerGroup] = field(default_factory=dict)
+    links: dict[UUID, tuple[GroupLink, ...]] = field(default_factory=dict)
+    sync_versions: dict[UUID, int] = field(default_factory=dict)
+    sales: dict[UUID, Sale] = field(default_factory=dict)
+    refunds: dict[UUID, NewRefund] = field(default_factory=dict)
 
 
 class Memory:
@@ -144,9 +166,27 @@ class Memory:
             self.t.customers[customer.id] = customer
         return sorted(c.id for c in added)
 
-    def add_group(self, location_id: UUID, members: list[UUID]) -> UUID:
+    def add_group(
+        self,
+        location_id: UUID,
+        members: list[UUID],
+        *,
+        reference: str = "",
+        cashback_basis_points: int | None = None,
+        cashback_hold_days: int = 0,
+    ) -> UUID:
         group_id = uuid4()
         self.t.groups[group_id] = location_id
+        self.t.group_rows[group_id] = entities.CustomerGroup(
+            id=group_id,
+            location_id=location_id,
+            name=reference or str(group_id),
+            reference=reference,
+            description=None,
+            cashback_basis_points=cashback_basis_points,
+            created_at=self.clock(),
+            cashback_hold_days=cashback_hold_days,
+        )
         for member in members:
             self.t.customers[member].group_ids.add(group_id)
         return group_id
