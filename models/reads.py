@@ -137,7 +137,7 @@ async def customer_by_id(location_id: UUID, customer_id: UUID) -> entities.Custo
 
 
 @dataclass(frozen=True, slots=True)
-class Priced:
+class CustomerSnapshot:
     """A customer as pricing reads it: with its groups, the location's sync version and what
     the customer used of the daily discount limit on the business date."""
 
@@ -153,7 +153,7 @@ async def customer_for_pricing(
     card_code: str | None = None,
     customer_id: UUID | None = None,
     hold: Transaction | None = None,
-) -> Priced | None:
+) -> CustomerSnapshot | None:
     """The live customer holding card `card_code` (or `customer_id`) in the location, with
     what pricing needs, in one statement. With `hold` (a transaction), the customer is held
     until it ends (see `HELD_BY_CARD`)."""
@@ -170,30 +170,30 @@ async def _priced(
     business_date: date,
     card_code: str | None,
     key: object,
-) -> Priced | None:
+) -> CustomerSnapshot | None:
     statement = PRICING_BY_CARD if card_code is not None else PRICING_BY_ID
     rows = await sql.fetch(connection, statement, (location_id, key, business_date))
     view = _view(rows, card_code)
     if view is None:
         return None
     *_, version, used = rows[0]  # the pricing columns follow the customer's
-    return Priced(view, int(version), int(used))
+    return CustomerSnapshot(view, int(version), int(used))
 
 
 async def _held_by_row_lock(
     hold: Transaction, location_id: UUID, business_date: date, card_code: str | None, key: object
-) -> Priced | None:
+) -> CustomerSnapshot | None:
     statement = HELD_BY_CARD if card_code is not None else HELD_BY_ID
     view = _view(await sql.fetch(hold, statement, (location_id, key)), card_code)
     if view is None:
         return None
     rows = await sql.fetch(hold, STATE, (location_id, view.customer.id, business_date))
     version, used = rows[0]
-    return Priced(view, int(version), int(used))
+    return CustomerSnapshot(view, int(version), int(used))
 
 
 async def _held_by_write_lock(
     hold: Transaction, location_id: UUID, business_date: date, card_code: str | None, key: object
-) -> Priced | None:
+) -> CustomerSnapshot | None:
     await sql.execute(hold, SQLITE_WRITE_LOCK, (location_id,))
     return await _priced(hold, location_id, business_date, card_code, key)

@@ -32,7 +32,7 @@ from models.db import Transaction
 from models.keys import UsedKey
 from models.ledger import Application, PreviewTotals
 from models.progress import Applied
-from models.reads import Priced
+from models.reads import CustomerSnapshot
 
 if TYPE_CHECKING:
     # Only for the annotation: services.sync.links reads the runtime these stores live on.
@@ -209,7 +209,7 @@ class PricingReads(Protocol):
         card_code: str | None = None,
         customer_id: UUID | None = None,
         hold: Transaction | None = None,
-    ) -> Priced | None: ...
+    ) -> CustomerSnapshot | None: ...
 
 
 class CheckoutStore(Protocol):

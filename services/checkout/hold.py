@@ -27,7 +27,7 @@ from uuid import UUID
 
 from models.checkouts import HeldWallet
 from models.db import Transaction
-from models.reads import Priced
+from models.reads import CustomerSnapshot
 from services.stores import Stores
 
 
@@ -46,7 +46,7 @@ async def hold_customer(
     *,
     card_code: str | None = None,
     priced_on: date,
-) -> Priced | None: ...
+) -> CustomerSnapshot | None: ...
 
 
 async def hold_customer(
@@ -57,7 +57,7 @@ async def hold_customer(
     *,
     card_code: str | None = None,
     priced_on: date | None = None,
-) -> HeldWallet | Priced | None:
+) -> HeldWallet | CustomerSnapshot | None:
     """Hold the live customer `customer_id` (or holding card `card_code`) of the location until
     the transaction `db` ends; to be the transaction's first statement. Returns its wallet, or
     with `priced_on` (a business date) what pricing reads of it on that date. None when the

@@ -32,7 +32,7 @@ from domain.pricing import (
 from domain.schedule import local_today
 from domain.sync import ConnectionStatus
 from models.db import Transaction
-from models.reads import Priced
+from models.reads import CustomerSnapshot
 from services.checkout.hold import hold_customer
 from services.checkout.request import Named
 from services.offers import GroupKey, GroupOffers, LocationOffers
@@ -99,7 +99,7 @@ async def read_snapshot(
 
 async def _customer(
     stores: Stores, principal: Principal, named: Named, today: date, hold: Transaction | None
-) -> Priced | None:
+) -> CustomerSnapshot | None:
     """The customer `named` with what pricing reads of it (one statement)."""
     location_id = principal.location_id
     if named.by_id:
@@ -131,7 +131,7 @@ def _statement(
     *,
     customer_id: UUID | None = None,
     card_code: str | None = None,
-) -> Awaitable[Priced | None]:
+) -> Awaitable[CustomerSnapshot | None]:
     """The customer statement: in a transaction, the one that holds the customer."""
     if hold is not None:
         return hold_customer(

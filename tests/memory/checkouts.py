@@ -24,7 +24,7 @@ from domain.checkouts import (
 from domain.pricing import SalesChannel
 from domain.upstream import Channel
 from models.checkouts import DueRelease, HeldWallet, NewCheckout, NewRefund
-from models.reads import Priced
+from models.reads import CustomerSnapshot
 from services.sync import GroupLink
 from tests.memory.tables import Customer, Memory, Sale
 
@@ -44,7 +44,7 @@ class Reads:
         card_code: str | None = None,
         customer_id: UUID | None = None,
         hold: Any = None,
-    ) -> Priced | None:
+    ) -> CustomerSnapshot | None:
         found = [
             c
             for c in self.memory.live(location_id)
@@ -63,7 +63,7 @@ class Reads:
             and s.row.channel in LIMITED_CHANNELS
         )
         version = t.sync_versions.get(location_id, 0)
-        return Priced(self._view(customer, card_code), version, used)
+        return CustomerSnapshot(self._view(customer, card_code), version, used)
 
     def _view(self, customer: Customer, card_code: str | None) -> entities.CustomerView:
         now = self.memory.clock()
