@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from uuid import UUID
 
 from strawberry.dataloader import DataLoader
@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 from domain import entities
 from services import customers, groups, schedules, sync
 from services.runtime import Runtime
+from services.stores import Stores
 
 
 @dataclass(frozen=True)
@@ -22,28 +23,30 @@ class CustomerKey:
     id: UUID
 
 
-async def _customers(keys: Sequence[CustomerKey]) -> list[entities.CustomerView | None]:
+async def _customers(
+    stores: Stores, keys: Sequence[CustomerKey]
+) -> list[entities.CustomerView | None]:
     """One statement for the batch (per location: a request has one)."""
     found: dict[CustomerKey, entities.CustomerView] = {}
     for location_id in dict.fromkeys(key.location_id for key in keys):
         ids = [key.id for key in keys if key.location_id == location_id]
-        views = await customers.customer_views(location_id, ids)
+        views = await customers.customer_views(location_id, ids, stores)
         found.update((CustomerKey(location_id, uid), view) for uid, view in views.items())
     return [found.get(key) for key in keys]
 
 
-async def _cards(keys: Sequence[UUID]) -> list[list[entities.Card]]:
-    found = await customers.cards_of(keys)
+async def _cards(stores: Stores, keys: Sequence[UUID]) -> list[list[entities.Card]]:
+    found = await customers.cards_of(keys, stores)
     return [found.get(k, []) for k in keys]
 
 
-async def _groups(keys: Sequence[UUID]) -> list[list[entities.CustomerGroup]]:
-    found = await customers.groups_of(keys)
+async def _groups(stores: Stores, keys: Sequence[UUID]) -> list[list[entities.CustomerGroup]]:
+    found = await customers.groups_of(keys, stores)
     return [found.get(k, []) for k in keys]
 
 
-async def _counts(keys: Sequence[UUID]) -> list[int]:
-    found = await groups.customer_counts(keys)
+async def _counts(stores: Stores, keys: Sequence[UUID]) -> list[int]:
+    found = await groups.customer_counts(keys, stores)
     return [found.get(k, 0) for k in keys]
 
 
@@ -75,19 +78,19 @@ class Loaders:
     @cached_property
     def customers(self) -> DataLoader[CustomerKey, entities.CustomerView | None]:
         """Customers with their groups, each read once per request; None once deleted."""
-        return DataLoader(load_fn=_customers)
+        return DataLoader(load_fn=partial(_customers, self.runtime.stores))
 
     @cached_property
     def cards(self) -> DataLoader[UUID, list[entities.Card]]:
-        return DataLoader(load_fn=_cards)
+        return DataLoader(load_fn=partial(_cards, self.runtime.stores))
 
     @cached_property
     def groups(self) -> DataLoader[UUID, list[entities.CustomerGroup]]:
-        return DataLoader(load_fn=_groups)
+        return DataLoader(load_fn=partial(_groups, self.runtime.stores))
 
     @cached_property
     def customer_counts(self) -> DataLoader[UUID, int]:
-        return DataLoader(load_fn=_counts)
+        return DataLoader(load_fn=partial(_counts, self.runtime.stores))
 
     @cached_property
     def schedule_customer_counts(self) -> DataLoader[UUID, int]:

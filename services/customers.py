@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -22,8 +23,24 @@ from domain.paging import decode_cursor, page_of, page_size_problem
 from domain.requests import CustomerFilter, CustomerInput
 from models import customers as repository
 from models import groups as group_repository
-from models.db import IntegrityError, transaction
-from services.stores import CustomerIds, GroupIds, Stores
+from models.db import IntegrityError, Transaction, transaction
+from services.stores import CustomerStore, GroupStore, Stores
+
+
+def customer_store(stores: Stores | None) -> CustomerStore:
+    """The customers repository of `stores`; the SQL one when no stores are given (callers
+    outside a request: the demo, the seeding, tests of the SQL path)."""
+    return repository if stores is None else stores.customers
+
+
+def group_store(stores: Stores | None) -> GroupStore:
+    """The groups repository of `stores`; the SQL one when none are given."""
+    return group_repository if stores is None else stores.groups
+
+
+def open_transaction(stores: Stores | None) -> AbstractAsyncContextManager[Transaction]:
+    """A transaction of `stores`' database; the SQL one when none are given."""
+    return transaction() if stores is None else stores.transaction()
 
 
 async def check_ids(
@@ -40,8 +57,8 @@ async def check_ids(
     None stands for an id that was not a UUID. The repositories are `stores`' when given (the
     wallet and schedule services'), the SQL ones otherwise.
     """
-    customer_ids: CustomerIds = repository if stores is None else stores.customers
-    group_ids: GroupIds = group_repository if stores is None else stores.groups
+    customer_ids = customer_store(stores)
+    group_ids = group_store(stores)
     known_customers: set[UUID] = set()
     if wanted := [i for _, ids in customers for i in ids if i is not None]:
         known_customers = await customer_ids.live_ids(location_id, wanted)
@@ -83,7 +100,7 @@ async def check_target(
 
 
 async def checked_selection(
-    location_id: UUID, criteria: CustomerFilter | None, field: str
+    location_id: UUID, criteria: CustomerFilter | None, field: str, stores: Stores | None = None
 ) -> CustomerSelection | None:
     """A client's filter, parsed and with every id it names checked against the location."""
     if criteria is None:
@@ -93,12 +110,17 @@ async def checked_selection(
         location_id,
         customers=[(f"{field}.ids", selection.ids or ())],
         groups=[(f"{field}.groupIds", selection.group_ids or ())],
+        stores=stores,
     )
     return selection
 
 
 async def list_customers(
-    location_id: UUID, criteria: CustomerFilter | None, first: int, after: str | None
+    location_id: UUID,
+    criteria: CustomerFilter | None,
+    first: int,
+    after: str | None,
+    stores: Stores | None = None,
 ) -> entities.Page[entities.Customer]:
     checks = Validator()
     if problem := page_size_problem(first):
@@ -110,18 +132,22 @@ async def list_customers(
         if after_id is None:
             checks.add(ErrorCode.INVALID, "after", "Not a cursor from this list.")
     checks.check()
-    selection = await checked_selection(location_id, criteria, "filter")
-    total, found = await repository.page(location_id, selection, after_id, first)
+    selection = await checked_selection(location_id, criteria, "filter", stores)
+    total, found = await customer_store(stores).page(location_id, selection, after_id, first)
     return page_of(found, first, total, key=lambda c: c.id)
 
 
-async def customer_view(location_id: UUID, customer_id: str) -> entities.CustomerView | None:
+async def customer_view(
+    location_id: UUID, customer_id: str, stores: Stores | None = None
+) -> entities.CustomerView | None:
     """The customer with its groups, in one statement; None for an unknown or malformed id."""
     uid = parse_id(customer_id)
-    return await repository.view(location_id, uid) if uid else None
+    return await customer_store(stores).view(location_id, uid) if uid else None
 
 
-async def customer_view_by_card(location_id: UUID, code: str) -> entities.CustomerView | None:
+async def customer_view_by_card(
+    location_id: UUID, code: str, stores: Stores | None = None
+) -> entities.CustomerView | None:
     """The holder of a card with its groups, in one statement; None for an unknown card.
 
     Raises INVALID on `cardCode` for what cannot be a card code (control characters, more
@@ -130,45 +156,57 @@ async def customer_view_by_card(location_id: UUID, code: str) -> entities.Custom
     code = code.strip(" ")
     if problem := card_code_problem(code):
         raise fail(ErrorCode.INVALID, "cardCode", problem)
-    return await repository.view_by_card(location_id, code)
+    return await customer_store(stores).view_by_card(location_id, code)
 
 
-async def get_customer(location_id: UUID, customer_id: str) -> entities.Customer | None:
-    view = await customer_view(location_id, customer_id)
+async def get_customer(
+    location_id: UUID, customer_id: str, stores: Stores | None = None
+) -> entities.Customer | None:
+    view = await customer_view(location_id, customer_id, stores)
     return view.customer if view else None
 
 
-async def get_customer_by_card(location_id: UUID, code: str) -> entities.Customer | None:
+async def get_customer_by_card(
+    location_id: UUID, code: str, stores: Stores | None = None
+) -> entities.Customer | None:
     """The holder of a card; None for an unknown card or one that cannot be a card code."""
     try:
-        view = await customer_view_by_card(location_id, code)
+        view = await customer_view_by_card(location_id, code, stores)
     except DomainError:
         return None
     return view.customer if view else None
 
 
 async def customer_views(
-    location_id: UUID, customer_ids: Sequence[UUID]
+    location_id: UUID, customer_ids: Sequence[UUID], stores: Stores | None = None
 ) -> dict[UUID, entities.CustomerView]:
     """The location's live customers among `customer_ids` with their groups, in one statement
     (a request's DataLoader asks for all it needs at once)."""
-    return await repository.views(location_id, customer_ids)
+    return await customer_store(stores).views(location_id, customer_ids)
 
 
-async def cards_of(customer_ids: Sequence[UUID]) -> dict[UUID, list[entities.Card]]:
-    return await repository.cards_of(customer_ids)
+async def cards_of(
+    customer_ids: Sequence[UUID], stores: Stores | None = None
+) -> dict[UUID, list[entities.Card]]:
+    return await customer_store(stores).cards_of(customer_ids)
 
 
-async def groups_of(customer_ids: Sequence[UUID]) -> dict[UUID, list[entities.CustomerGroup]]:
-    return await repository.groups_of(customer_ids)
+async def groups_of(
+    customer_ids: Sequence[UUID], stores: Stores | None = None
+) -> dict[UUID, list[entities.CustomerGroup]]:
+    return await customer_store(stores).groups_of(customer_ids)
 
 
 async def _check_cards(
-    checks: Validator, location_id: UUID, cards: Sequence[CheckedCard], owner: UUID | None
+    checks: Validator,
+    location_id: UUID,
+    cards: Sequence[CheckedCard],
+    owner: UUID | None,
+    stores: Stores | None,
 ) -> None:
     """Card codes that another customer of the location holds are DUPLICATE."""
     codes = sorted({card.code for card in cards})
-    for code in await repository.taken_codes(location_id, codes, owner):
+    for code in await customer_store(stores).taken_codes(location_id, codes, owner):
         index = next(i for i, c in enumerate(cards) if c.code == code)
         checks.add(
             ErrorCode.DUPLICATE,
@@ -178,13 +216,13 @@ async def _check_cards(
 
 
 async def _check_groups(
-    checks: Validator, location_id: UUID, group_ids: Sequence[str]
+    checks: Validator, location_id: UUID, group_ids: Sequence[str], stores: Stores | None
 ) -> list[UUID]:
     """The groups a customer input names, each once; NOT_FOUND joins `checks` for each id
     that is not a group of the location."""
     wanted = [parse_id(g) for g in group_ids]
     try:
-        await check_ids(location_id, groups=[("input.groupIds", wanted)])
+        await check_ids(location_id, groups=[("input.groupIds", wanted)], stores=stores)
     except DomainError as unknown:
         checks.errors.extend(unknown.errors)
     return list(dict.fromkeys(g for g in wanted if g is not None))
@@ -196,41 +234,44 @@ def _duplicate_card() -> DomainError:
     )
 
 
-async def create_customer(location_id: UUID, data: CustomerInput) -> entities.Customer:
+async def create_customer(
+    location_id: UUID, data: CustomerInput, stores: Stores | None = None
+) -> entities.Customer:
     customer = checked_customer(data)
     cards = customer.cards or ()
     checks = Validator()
-    await _check_cards(checks, location_id, cards, owner=None)
-    groups = await _check_groups(checks, location_id, customer.group_ids or ())
+    await _check_cards(checks, location_id, cards, None, stores)
+    groups = await _check_groups(checks, location_id, customer.group_ids or (), stores)
     checks.check()
     write = CustomerWrite(customer.contact, cards, tuple(groups))
     try:
-        async with transaction() as db:
-            return await repository.create(db, location_id, write)
+        async with open_transaction(stores) as db:
+            return await customer_store(stores).create(db, location_id, write)
     except IntegrityError as exc:  # a concurrent writer took a card code after our check
         raise _duplicate_card() from exc
 
 
 async def update_customer(
-    location_id: UUID, customer_id: str, data: CustomerInput
+    location_id: UUID, customer_id: str, data: CustomerInput, stores: Stores | None = None
 ) -> entities.Customer:
     customer = checked_customer(data)
     cards = customer.cards
     uid = parse_id(customer_id)
-    found = await repository.live(location_id, uid) if uid else None
+    store = customer_store(stores)
+    found = await store.live(location_id, uid) if uid else None
     if found is None:
         raise not_found("id", "Customer")
     checks = Validator()
     if cards is not None:
-        await _check_cards(checks, location_id, cards, owner=found.id)
+        await _check_cards(checks, location_id, cards, found.id, stores)
     groups = None
     if customer.group_ids is not None:
-        groups = tuple(await _check_groups(checks, location_id, customer.group_ids))
+        groups = tuple(await _check_groups(checks, location_id, customer.group_ids, stores))
     checks.check()
     try:
-        async with transaction() as db:
+        async with open_transaction(stores) as db:
             # A customer deleted meanwhile stays deleted (see `repository.update`).
-            updated = await repository.update(
+            updated = await store.update(
                 db, location_id, found.id, CustomerWrite(customer.contact, cards, groups)
             )
             if updated is None:
@@ -240,7 +281,9 @@ async def update_customer(
     return updated
 
 
-async def delete_customer(location_id: UUID, customer_id: str) -> UUID:
+async def delete_customer(
+    location_id: UUID, customer_id: str, stores: Stores | None = None
+) -> UUID:
     """Delete a customer softly: the row stays, so that its wallet entries (and the balance
     they sum to) outlive it, but its contact data is erased, its cards are deleted (their codes
     are free again) and so are its group memberships. A deleted customer is found by no query.
@@ -248,7 +291,7 @@ async def delete_customer(location_id: UUID, customer_id: str) -> UUID:
     uid = parse_id(customer_id)
     if uid is None:
         raise not_found("id", "Customer")
-    async with transaction() as db:
-        if not await repository.delete(db, location_id, uid, datetime.now(UTC)):
+    async with open_transaction(stores) as db:
+        if not await customer_store(stores).delete(db, location_id, uid, datetime.now(UTC)):
             raise not_found("id", "Customer")
     return uid

@@ -14,10 +14,9 @@ from domain.customer_checks import checked_group_changes, checked_new_group
 from domain.errors import DomainError, ErrorCode, fail, not_found
 from domain.ids import parse_id
 from domain.requests import CustomerGroupInput, Target
-from models import customers as customer_repository
-from models import groups as repository
-from models.db import IntegrityError, transaction
-from services.customers import check_target
+from models.db import IntegrityError
+from services.customers import check_target, customer_store, group_store, open_transaction
+from services.stores import Stores
 
 
 def reference_slug(text: str) -> str:
@@ -37,23 +36,33 @@ def reference_for(name: str) -> str:
     return group.reference
 
 
-async def get_group(location_id: UUID, group_id: str) -> entities.CustomerGroup | None:
+async def get_group(
+    location_id: UUID, group_id: str, stores: Stores | None = None
+) -> entities.CustomerGroup | None:
     uid = parse_id(group_id)
-    return await repository.get(location_id, uid) if uid else None
+    return await group_store(stores).get(location_id, uid) if uid else None
 
 
-async def list_groups(location_id: UUID) -> list[entities.CustomerGroup]:
-    return await repository.in_location(location_id)
+async def list_groups(
+    location_id: UUID, stores: Stores | None = None
+) -> list[entities.CustomerGroup]:
+    return await group_store(stores).in_location(location_id)
 
 
-async def customer_counts(group_ids: Sequence[UUID]) -> dict[UUID, int]:
-    return await repository.member_counts(group_ids)
+async def customer_counts(
+    group_ids: Sequence[UUID], stores: Stores | None = None
+) -> dict[UUID, int]:
+    return await group_store(stores).member_counts(group_ids)
 
 
 async def _ensure_reference_free(
-    location_id: UUID, reference: str, field: str, exclude: UUID | None = None
+    location_id: UUID,
+    reference: str,
+    field: str,
+    stores: Stores | None,
+    exclude: UUID | None = None,
 ) -> None:
-    if await repository.reference_taken(location_id, reference, exclude):
+    if await group_store(stores).reference_taken(location_id, reference, exclude):
         raise _duplicate_reference(reference, field)
 
 
@@ -63,46 +72,51 @@ def _duplicate_reference(reference: str, field: str) -> DomainError:
     )
 
 
-async def create_group(location_id: UUID, data: CustomerGroupInput) -> entities.CustomerGroup:
+async def create_group(
+    location_id: UUID, data: CustomerGroupInput, stores: Stores | None = None
+) -> entities.CustomerGroup:
     group = checked_new_group(data, reference_slug)
-    await _ensure_reference_free(location_id, group.reference, group.reference_field)
+    await _ensure_reference_free(location_id, group.reference, group.reference_field, stores)
     try:
-        return await repository.create(location_id, group)
+        return await group_store(stores).create(location_id, group)
     except IntegrityError as exc:  # a concurrent create took the reference after our check
         raise _duplicate_reference(group.reference, group.reference_field) from exc
 
 
 async def update_group(
-    location_id: UUID, group_id: str, data: CustomerGroupInput
+    location_id: UUID, group_id: str, data: CustomerGroupInput, stores: Stores | None = None
 ) -> entities.CustomerGroup:
     changes = checked_group_changes(data, reference_slug)
     uid = parse_id(group_id)
-    group = await repository.get(location_id, uid) if uid else None
+    store = group_store(stores)
+    group = await store.get(location_id, uid) if uid else None
     if group is None:
         raise not_found("id", "Customer group")
     reference = changes.reference
     if reference is not None:
-        await _ensure_reference_free(location_id, reference, "input.reference", exclude=group.id)
+        await _ensure_reference_free(location_id, reference, "input.reference", stores, group.id)
     if not changes.columns:
         return group
     try:
-        return await repository.update(group, changes.columns)
+        return await store.update(group, changes.columns)
     except IntegrityError as exc:
         raise _duplicate_reference(str(reference), "input.reference") from exc
 
 
-async def delete_group(location_id: UUID, group_id: str) -> UUID:
+async def delete_group(location_id: UUID, group_id: str, stores: Stores | None = None) -> UUID:
     uid = parse_id(group_id)
-    if uid is None or not await repository.delete(location_id, uid):
+    if uid is None or not await group_store(stores).delete(location_id, uid):
         raise not_found("id", "Customer group")
     return uid
 
 
-async def _checked_target(location_id: UUID, target: Target, field: str) -> ParsedTarget:
+async def _checked_target(
+    location_id: UUID, target: Target, field: str, stores: Stores | None
+) -> ParsedTarget:
     """The target parsed; every id it names, listed or in its filter, must be the location's
     (NOT_FOUND at its path otherwise)."""
     parsed = parse_target(target, field)
-    await check_target(location_id, parsed, field)
+    await check_target(location_id, parsed, field, stores)
     return parsed
 
 
@@ -111,38 +125,45 @@ def _selection(parsed: ParsedTarget) -> CustomerSelection | None:
     return None if parsed.all_customers else parsed.selection
 
 
-async def resolve_target(location_id: UUID, target: Target, field: str = "target") -> list[UUID]:
+async def resolve_target(
+    location_id: UUID, target: Target, field: str = "target", stores: Stores | None = None
+) -> list[UUID]:
     """The customer ids a target names, each once (see `_checked_target`)."""
-    parsed = await _checked_target(location_id, target, field)
+    parsed = await _checked_target(location_id, target, field, stores)
     if parsed.customer_ids is not None:
         return parsed.distinct_customer_ids()
-    return await customer_repository.selected_ids(location_id, _selection(parsed))
+    return await customer_store(stores).selected_ids(location_id, _selection(parsed))
 
 
-async def _group_or_fail(location_id: UUID, group_id: str) -> entities.CustomerGroup:
+async def _group_or_fail(
+    location_id: UUID, group_id: str, stores: Stores | None
+) -> entities.CustomerGroup:
     uid = parse_id(group_id)
-    group = await repository.get(location_id, uid) if uid else None
+    group = await group_store(stores).get(location_id, uid) if uid else None
     if group is None:
         raise not_found("groupId", "Customer group")
     return group
 
 
-async def add_customers(location_id: UUID, group_id: str, target: Target) -> entities.CustomerGroup:
-    group = await _group_or_fail(location_id, group_id)
-    customer_ids = await resolve_target(location_id, target)
-    async with transaction() as db:
-        await repository.add_members(db, group.id, customer_ids)
+async def add_customers(
+    location_id: UUID, group_id: str, target: Target, stores: Stores | None = None
+) -> entities.CustomerGroup:
+    group = await _group_or_fail(location_id, group_id, stores)
+    customer_ids = await resolve_target(location_id, target, stores=stores)
+    async with open_transaction(stores) as db:
+        await group_store(stores).add_members(db, group.id, customer_ids)
     return group
 
 
 async def remove_customers(
-    location_id: UUID, group_id: str, target: Target
+    location_id: UUID, group_id: str, target: Target, stores: Stores | None = None
 ) -> entities.CustomerGroup:
-    group = await _group_or_fail(location_id, group_id)
-    parsed = await _checked_target(location_id, target, "target")
+    group = await _group_or_fail(location_id, group_id, stores)
+    parsed = await _checked_target(location_id, target, "target", stores)
+    store = group_store(stores)
     if parsed.customer_ids is None:
-        await repository.remove_selected(location_id, group.id, _selection(parsed))
+        await store.remove_selected(location_id, group.id, _selection(parsed))
     else:
-        async with transaction() as db:
-            await repository.remove_members(db, group.id, parsed.distinct_customer_ids())
+        async with open_transaction(stores) as db:
+            await store.remove_members(db, group.id, parsed.distinct_customer_ids())
     return group

@@ -1,4 +1,5 @@
-"""What the wallet, schedule and checkout services ask of their storage, as protocols.
+"""What the wallet, schedule, checkout, customers and groups services ask of their storage,
+as protocols.
 
 The services reach their repositories through `Runtime.stores` rather than by importing them,
 so that their rules (idempotency, chunking and resume, ticks and periods, the till's quote,
@@ -24,6 +25,7 @@ from domain import entities
 from domain.checkouts import CheckoutView, RefundView
 from domain.credit_jobs import CreditRecord, NewSchedule, OperationJob, ScheduleJob, ScheduleRunJob
 from domain.credits import CustomerSelection, ParsedTarget
+from domain.customer_checks import CustomerWrite, NewGroup
 from domain.jobs import JobStatus
 from domain.ledger import CreditOperation
 from domain.upstream import Channel
@@ -158,6 +160,65 @@ class GroupIds(Protocol):
     async def ids_in_location(self, location_id: UUID, ids: Sequence[UUID]) -> set[UUID]: ...
 
 
+class CustomerStore(CustomerIds, Protocol):
+    """`models.customers`: the customers service's reads and its one write path (creation,
+    update and soft delete, each keeping the search text current)."""
+
+    async def live(self, location_id: UUID, customer_id: UUID) -> entities.Customer | None: ...
+    async def view(self, location_id: UUID, customer_id: UUID) -> entities.CustomerView | None: ...
+    async def view_by_card(self, location_id: UUID, code: str) -> entities.CustomerView | None: ...
+    async def views(
+        self, location_id: UUID, ids: Sequence[UUID]
+    ) -> dict[UUID, entities.CustomerView]: ...
+    async def selected_ids(
+        self, location_id: UUID, selection: CustomerSelection | None
+    ) -> list[UUID]: ...
+    async def page(
+        self, location_id: UUID, selection: CustomerSelection | None, after: UUID | None, first: int
+    ) -> tuple[int, list[entities.Customer]]: ...
+    async def cards_of(self, customer_ids: Sequence[UUID]) -> dict[UUID, list[entities.Card]]: ...
+    async def groups_of(
+        self, customer_ids: Sequence[UUID]
+    ) -> dict[UUID, list[entities.CustomerGroup]]: ...
+    async def taken_codes(
+        self, location_id: UUID, codes: Sequence[str], owner: UUID | None
+    ) -> list[str]: ...
+    async def create(
+        self, db: Transaction, location_id: UUID, write: CustomerWrite
+    ) -> entities.Customer: ...
+    async def update(
+        self, db: Transaction, location_id: UUID, customer_id: UUID, write: CustomerWrite
+    ) -> entities.Customer | None: ...
+    async def delete(
+        self, db: Transaction, location_id: UUID, customer_id: UUID, now: datetime
+    ) -> bool: ...
+
+
+class GroupStore(GroupIds, Protocol):
+    """`models.groups`: groups, their references (unique in a location) and memberships."""
+
+    async def get(self, location_id: UUID, group_id: UUID) -> entities.CustomerGroup | None: ...
+    async def in_location(self, location_id: UUID) -> list[entities.CustomerGroup]: ...
+    async def member_counts(self, group_ids: Sequence[UUID]) -> dict[UUID, int]: ...
+    async def reference_taken(
+        self, location_id: UUID, reference: str, exclude: UUID | None = None
+    ) -> bool: ...
+    async def create(self, location_id: UUID, group: NewGroup) -> entities.CustomerGroup: ...
+    async def update(
+        self, group: entities.CustomerGroup, columns: Mapping[str, Any]
+    ) -> entities.CustomerGroup: ...
+    async def delete(self, location_id: UUID, group_id: UUID) -> bool: ...
+    async def add_members(
+        self, db: Transaction, group_id: UUID, customer_ids: Sequence[UUID]
+    ) -> None: ...
+    async def remove_members(
+        self, db: Transaction, group_id: UUID, customer_ids: Sequence[UUID]
+    ) -> None: ...
+    async def remove_selected(
+        self, location_id: UUID, group_id: UUID, selection: CustomerSelection | None
+    ) -> None: ...
+
+
 class LocationStore(Protocol):
     """`models.locations`: a location, for its currency and time zone; every location's time
     zone, for the tick."""
@@ -247,8 +308,8 @@ class GroupLinks(Protocol):
 
 @dataclass(frozen=True)
 class Stores:
-    """The repositories the wallet, schedule and checkout services use, and how to open a
-    transaction."""
+    """The repositories the wallet, schedule, checkout, customers and groups services use, and
+    how to open a transaction."""
 
     transaction: TransactionFactory
     operations: OperationStore
@@ -256,8 +317,8 @@ class Stores:
     keys: KeyStore
     ledger: LedgerStore
     progress: ProgressStore
-    customers: CustomerIds
-    groups: GroupIds
+    customers: CustomerStore
+    groups: GroupStore
     locations: LocationStore
     jobs: JobStore
     reads: PricingReads

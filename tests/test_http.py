@@ -480,7 +480,7 @@ async def test_production_still_answers_ordinary_queries(prod_api: Api) -> None:
     assert await prod_api.data("{ __typename }") == {"__typename": "Query"}
 
 
-async def _explode(location_id: object) -> list[object]:
+async def _explode(location_id: object, *_: object) -> list[object]:
     raise RuntimeError("disk on fire at /var/lib/secret")
 
 

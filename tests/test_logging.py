@@ -94,7 +94,7 @@ async def test_production_writes_a_graphql_request_as_one_json_line(
     }
 
 
-async def _explode(location_id: object) -> list[object]:
+async def _explode(location_id: object, *_: object) -> list[object]:
     raise RuntimeError("disk on fire")
 
 
@@ -154,7 +154,7 @@ async def test_a_card_scan_never_logs_the_card_code(prod_api: Api, log_lines: io
     assert CARD not in log_lines.getvalue()
 
 
-async def _failing_lookup(location_id: object, code: str) -> None:
+async def _failing_lookup(location_id: object, code: str, *_: object) -> None:
     raise RuntimeError(f"the card {code} could not be read")
 
 

@@ -209,7 +209,7 @@ async def test_a_refusal_is_a_user_error_and_a_failure_an_error(
     for _ in range(2):  # the second is refused: the reference exists
         await api.mutate(CREATE_GROUP, {"input": {"name": "Złota karta"}})
 
-    async def explode(location_id: object) -> list[object]:
+    async def explode(location_id: object, *_: object) -> list[object]:
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(services.groups, "list_groups", explode)
@@ -227,7 +227,7 @@ async def test_a_masked_failure_in_production_is_still_an_error(
         prod = await new_location(http, "Production Bistro")
         counts = Counts(operations("customerGroups", "error"))
 
-        async def explode(location_id: object) -> list[object]:
+        async def explode(location_id: object, *_: object) -> list[object]:
             raise RuntimeError("disk on fire")
 
         monkeypatch.setattr(services.groups, "list_groups", explode)

@@ -131,9 +131,11 @@ class Query:
                 "Give exactly one of id and cardCode.", extensions={"code": "INVALID"}
             )
         if id is not None:
-            found = await customers.customer_view(location_id, id)
+            found = await customers.customer_view(location_id, id, info.context.runtime.stores)
         else:
-            found = await customers.customer_view_by_card(location_id, card_code or "")
+            found = await customers.customer_view_by_card(
+                location_id, card_code or "", info.context.runtime.stores
+            )
         if found is None:
             return None
         return Customer.of(found.customer, info.context.principal, found.groups, found.card_code)
@@ -151,6 +153,7 @@ class Query:
             to_filter(filter),
             DEFAULT_PAGE_SIZE if first is None else first,
             after,
+            info.context.runtime.stores,
         )
         edges = [
             CustomerEdge(node=Customer.of(c, info.context.principal), cursor=cursor)
@@ -168,7 +171,9 @@ class Mutation:
     @mutation(CustomerPayload)
     async def create_customer(self, info: Info, input: CustomerInput) -> CustomerPayload:
         principal = info.context.principal
-        customer = await customers.create_customer(principal.location_id, input.to_domain())
+        customer = await customers.create_customer(
+            principal.location_id, input.to_domain(), info.context.runtime.stores
+        )
         return CustomerPayload(customer=Customer.of(customer, principal))
 
     @mutation(CustomerPayload)
@@ -176,11 +181,15 @@ class Mutation:
         self, info: Info, id: strawberry.ID, input: CustomerInput
     ) -> CustomerPayload:
         principal = info.context.principal
-        customer = await customers.update_customer(principal.location_id, id, input.to_domain())
+        customer = await customers.update_customer(
+            principal.location_id, id, input.to_domain(), info.context.runtime.stores
+        )
         return CustomerPayload(customer=Customer.of(customer, principal))
 
     @mutation(DeletePayload)
     async def delete_customer(self, info: Info, id: strawberry.ID) -> DeletePayload:
         principal = info.context.principal
-        deleted = await customers.delete_customer(principal.location_id, id)
+        deleted = await customers.delete_customer(
+            principal.location_id, id, info.context.runtime.stores
+        )
         return DeletePayload(deleted_id=strawberry.ID(str(deleted)))

@@ -76,12 +76,16 @@ def _group_payload(group: entities.CustomerGroup) -> CustomerGroupPayload:
 class Query:
     @query(admin=True)
     async def customer_group(self, info: Info, id: strawberry.ID) -> CustomerGroup | None:
-        group = await groups.get_group(info.context.principal.location_id, id)
+        group = await groups.get_group(
+            info.context.principal.location_id, id, info.context.runtime.stores
+        )
         return CustomerGroup.of(group) if group else None
 
     @query(admin=True)
     async def customer_groups(self, info: Info) -> list[CustomerGroup]:
-        found = await groups.list_groups(info.context.principal.location_id)
+        found = await groups.list_groups(
+            info.context.principal.location_id, info.context.runtime.stores
+        )
         return [CustomerGroup.of(g) for g in found]
 
     @query(
@@ -99,7 +103,9 @@ class Mutation:
         self, info: Info, input: CustomerGroupInput
     ) -> CustomerGroupPayload:
         principal = info.context.principal
-        group = await groups.create_group(principal.location_id, input.to_domain())
+        group = await groups.create_group(
+            principal.location_id, input.to_domain(), info.context.runtime.stores
+        )
         return _group_payload(group)
 
     @mutation(CustomerGroupPayload)
@@ -107,13 +113,15 @@ class Mutation:
         self, info: Info, id: strawberry.ID, input: CustomerGroupInput
     ) -> CustomerGroupPayload:
         principal = info.context.principal
-        group = await groups.update_group(principal.location_id, id, input.to_domain())
+        group = await groups.update_group(
+            principal.location_id, id, input.to_domain(), info.context.runtime.stores
+        )
         return _group_payload(group)
 
     @mutation(DeletePayload)
     async def delete_customer_group(self, info: Info, id: strawberry.ID) -> DeletePayload:
         principal = info.context.principal
-        deleted = await groups.delete_group(principal.location_id, id)
+        deleted = await groups.delete_group(principal.location_id, id, info.context.runtime.stores)
         return DeletePayload(deleted_id=strawberry.ID(str(deleted)))
 
     @mutation(CustomerGroupPayload)
@@ -121,7 +129,9 @@ class Mutation:
         self, info: Info, group_id: strawberry.ID, target: CreditTargetInput
     ) -> CustomerGroupPayload:
         principal = info.context.principal
-        group = await groups.add_customers(principal.location_id, group_id, target.to_domain())
+        group = await groups.add_customers(
+            principal.location_id, group_id, target.to_domain(), info.context.runtime.stores
+        )
         return _group_payload(group)
 
     @mutation(CustomerGroupPayload)
@@ -129,5 +139,7 @@ class Mutation:
         self, info: Info, group_id: strawberry.ID, target: CreditTargetInput
     ) -> CustomerGroupPayload:
         principal = info.context.principal
-        group = await groups.remove_customers(principal.location_id, group_id, target.to_domain())
+        group = await groups.remove_customers(
+            principal.location_id, group_id, target.to_domain(), info.context.runtime.stores
+        )
         return _group_payload(group)

@@ -20,11 +20,16 @@ def selected(
     memory: Memory, location_id: UUID, selection: CustomerSelection | None
 ) -> list[Customer]:
     """The live customers a filter selects, in id order (`models.customers.filtered_customers`;
-    the rule tests filter by ids, groups and credits, not by search text)."""
+    a search term matches the search text or a card code, as in SQL)."""
     found = memory.live(location_id)
     if selection is None:
         return found
-    assert selection.search is None, "search is not kept in memory"
+    for term in (selection.search or "").casefold().split():
+        found = [
+            c
+            for c in found
+            if term in c.search_text or any(term in code.casefold() for code in c.card_codes)
+        ]
     if selection.ids is not None:
         found = [c for c in found if c.id in selection.ids]
     if selection.group_ids is not None:

@@ -9,6 +9,7 @@ from services.stores import Stores
 from tests.memory.checkouts import Checkouts, Links, Reads
 from tests.memory.ledger import Ids, Jobs, Keys, Ledger, Progress
 from tests.memory.operations import Operations
+from tests.memory.people import Customers, Groups
 from tests.memory.schedules import Schedules
 from tests.memory.tables import Memory
 
@@ -32,8 +33,8 @@ def memory_stores(memory: Memory) -> Stores:
         keys=Keys(memory),
         ledger=Ledger(memory),
         progress=Progress(memory),
-        customers=ids,
-        groups=ids,
+        customers=Customers(memory),
+        groups=Groups(memory),
         locations=ids,
         jobs=Jobs(memory),
         reads=Reads(memory),

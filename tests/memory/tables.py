@@ -31,6 +31,12 @@ class Customer:
     group_ids: set[UUID] = field(default_factory=set)
     cashback_held: int = 0
     card_codes: set[str] = field(default_factory=set)
+    # The customers service's: contact columns by name, the search text made from them, the
+    # cards in their given order (their codes are `card_codes`), and when the row was made.
+    contact: dict[str, str | None] = field(default_factory=dict)
+    search_text: str = ""
+    cards: list[entities.Card] = field(default_factory=list)
+    created_at: datetime = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass
