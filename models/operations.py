@@ -27,6 +27,7 @@ from models.jobs import JobModel
 from models.ledger import PreviewTotals, preview_totals
 from models.queries import (
     customers_matching,
+    entity_of,
     operations_newest_first,
     wallet_entry_entity,
     wallet_operation_entity,
@@ -38,20 +39,8 @@ JOB_TABLE: JobModel = WalletOperation
 
 
 def _job(row: WalletOperation) -> OperationJob:
-    return OperationJob(
-        id=row.id,
-        location_id=row.location_id,
-        operation=row.operation,
-        amount=row.amount,
-        description=row.description,
-        actor=row.actor,
-        source=row.source,
-        status=row.status,
-        attempts=row.attempts,
-        total=row.total,
-        customer_ids=None if row.customer_ids is None else tuple(row.customer_ids),
-        customer_filter=row.customer_filter,
-    )
+    ids = None if row.customer_ids is None else tuple(row.customer_ids)
+    return entity_of(OperationJob, row, customer_ids=ids)
 
 
 # Reads

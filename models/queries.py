@@ -10,7 +10,6 @@ from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q, Subquery
-from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from domain import entities
@@ -84,41 +83,42 @@ def customers_matching(
     return query
 
 
-def _entity(cls: type[E], row: Model, **given: object) -> E:
+def entity_of(cls: type[E], row: object, **given: object) -> E:
     """The read model `cls` with each field copied from the same-named attribute of `row`,
-    except those `given`."""
+    except those `given`: how every repository turns a row into a domain value (and the
+    in-memory stores of the tests, their rows)."""
     values = {f.name: given.get(f.name, getattr(row, f.name, None)) for f in fields(cls)}
     return cls(**values)
 
 
 def location_entity(row: Location) -> entities.Location:
-    return _entity(entities.Location, row)
+    return entity_of(entities.Location, row)
 
 
 def api_key_entity(row: ApiKey) -> entities.ApiKey:
     role = Role(row.role)
     channels = ALL_CHANNELS if role is Role.ADMIN else parse_channels(row.channels)
-    return _entity(entities.ApiKey, row, role=role, channels=ordered_channels(channels))
+    return entity_of(entities.ApiKey, row, role=role, channels=ordered_channels(channels))
 
 
 def customer_entity(row: Customer) -> entities.Customer:
-    return _entity(entities.Customer, row)
+    return entity_of(entities.Customer, row)
 
 
 def card_entity(row: Card) -> entities.Card:
-    return _entity(entities.Card, row)
+    return entity_of(entities.Card, row)
 
 
 def group_entity(row: CustomerGroup) -> entities.CustomerGroup:
-    return _entity(entities.CustomerGroup, row)
+    return entity_of(entities.CustomerGroup, row)
 
 
 def wallet_entry_entity(row: WalletEntry) -> entities.WalletEntry:
-    return _entity(entities.WalletEntry, row)
+    return entity_of(entities.WalletEntry, row)
 
 
 def wallet_operation_entity(row: WalletOperation) -> entities.WalletOperation:
-    return _entity(entities.WalletOperation, row)
+    return entity_of(entities.WalletOperation, row)
 
 
 async def operations_newest_first(
@@ -136,7 +136,7 @@ async def operations_newest_first(
 
 
 def credit_schedule_entity(row: CreditSchedule) -> entities.CreditSchedule:
-    return _entity(
+    return entity_of(
         entities.CreditSchedule,
         row,
         group_ids=tuple(UUID(g) for g in row.group_ids),

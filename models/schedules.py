@@ -29,7 +29,13 @@ from domain.jobs import JobStatus
 from models.customers import id_chunks
 from models.db import Transaction
 from models.jobs import JobModel
-from models.queries import CustomerQuery, credit_schedule_entity, customers_matching, parse_ids
+from models.queries import (
+    CustomerQuery,
+    credit_schedule_entity,
+    customers_matching,
+    entity_of,
+    parse_ids,
+)
 from models.tables.wallet import CreditSchedule, ScheduleRun
 
 # The table whose rows the job lifecycle claims, beats and settles, and the unfinished rows its
@@ -41,34 +47,12 @@ SKIPPED = "SKIPPED"
 
 
 def _job(row: CreditSchedule) -> ScheduleJob:
-    return ScheduleJob(
-        id=row.id,
-        location_id=row.location_id,
-        operation=row.operation,
-        amount=row.amount,
-        description=row.description,
-        every=row.every,
-        unit=row.unit,
-        start_date=row.start_date,
-        end_date=row.end_date,
-        target=row.target,
-        customer_ids=tuple(row.customer_ids),
-        group_ids=tuple(row.group_ids),
-        paused=row.paused,
-        last_period=row.last_period,
-        created_at=row.created_at,
-    )
+    ids, groups = tuple(row.customer_ids), tuple(row.group_ids)
+    return entity_of(ScheduleJob, row, customer_ids=ids, group_ids=groups)
 
 
 def _run(row: ScheduleRun) -> ScheduleRunJob:
-    return ScheduleRunJob(
-        id=row.id,
-        schedule_id=row.schedule_id,
-        period=row.period,
-        period_on=row.period_on,
-        status=row.status,
-        attempts=row.attempts,
-    )
+    return entity_of(ScheduleRunJob, row)
 
 
 # Reads

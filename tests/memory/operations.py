@@ -12,6 +12,7 @@ from domain.credit_jobs import CreditRecord, OperationJob, stored_selection
 from domain.credits import CustomerSelection, ParsedTarget
 from domain.ledger import MAX_CREDIT_BALANCE, CreditOperation
 from models.ledger import NETTED, PreviewTotals
+from models.queries import entity_of
 from tests.memory.ledger import new_balance
 from tests.memory.tables import Customer, Memory, Operation
 
@@ -94,20 +95,8 @@ class Operations:
         row = self.memory.t.operations.get(operation_id)
         if row is None:
             return None
-        return OperationJob(
-            id=row.id,
-            location_id=row.location_id,
-            operation=row.operation,
-            amount=row.amount,
-            description=row.description,
-            actor=row.actor,
-            source=row.source,
-            status=str(row.status),
-            attempts=row.attempts,
-            total=row.total,
-            customer_ids=None if row.customer_ids is None else tuple(row.customer_ids),
-            customer_filter=row.customer_filter,
-        )
+        ids = None if row.customer_ids is None else tuple(row.customer_ids)
+        return entity_of(OperationJob, row, status=str(row.status), customer_ids=ids)
 
     async def count_selected(self, location_id: UUID, selection: CustomerSelection | None) -> int:
         return len(selected(self.memory, location_id, selection))

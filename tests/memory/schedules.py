@@ -13,6 +13,7 @@ from domain import entities
 from domain.credit_jobs import CreditRecord, NewSchedule, ScheduleJob, ScheduleRunJob
 from domain.ids import parse_id
 from domain.jobs import JobStatus
+from models.queries import entity_of
 from tests.memory.operations import chunks
 from tests.memory.tables import Customer, Memory, Run, Schedule
 
@@ -42,29 +43,12 @@ def entity(row: Schedule) -> entities.CreditSchedule:
 
 
 def _job(row: Schedule) -> ScheduleJob:
-    return ScheduleJob(
-        id=row.id,
-        location_id=row.location_id,
-        operation=row.operation,
-        amount=row.amount,
-        description=row.description,
-        every=row.every,
-        unit=row.unit,
-        start_date=row.start_date,
-        end_date=row.end_date,
-        target=row.target,
-        customer_ids=tuple(row.customer_ids),
-        group_ids=tuple(row.group_ids),
-        paused=row.paused,
-        last_period=row.last_period,
-        created_at=row.created_at,
-    )
+    ids, groups = tuple(row.customer_ids), tuple(row.group_ids)
+    return entity_of(ScheduleJob, row, customer_ids=ids, group_ids=groups)
 
 
 def _run(row: Run) -> ScheduleRunJob:
-    return ScheduleRunJob(
-        row.id, row.schedule_id, row.period, row.period_on, str(row.status), row.attempts
-    )
+    return entity_of(ScheduleRunJob, row, status=str(row.status))
 
 
 class Schedules:
