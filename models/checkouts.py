@@ -40,7 +40,7 @@ from domain.checkouts import (
     lines_of,
 )
 from models import sql
-from models.queries import live_customers
+from models.queries import entity_of, live_customers
 from models.tables.checkouts import Checkout, CheckoutRefund
 
 _COLUMNS = (
@@ -241,21 +241,17 @@ async def take_held(checkout_id: UUID, db: BaseDBAsyncClient) -> int:
     return 0
 
 
-def _checkout(row: Checkout) -> CheckoutView:
-    return CheckoutView(
-        id=row.id,
+def checkout_view(row: Checkout | NewCheckout, **given: object) -> CheckoutView:
+    """A sale's row (the table's, or the one written, as the tests' in-memory store keeps it) as
+    the history shows it: lines and discounts parsed from their JSON; `given` overrides the
+    row's other columns."""
+    return entity_of(
+        CheckoutView,
+        row,
         channel=SalesChannel(row.channel),
-        customer_id=row.customer_id,
-        status=row.status,
         lines=lines_of(row.lines),
-        subtotal=row.subtotal,
         discounts=discounts_of(row.discounts),
-        discount_total=row.discount_total,
-        total=row.total,
-        credits_used=row.credits_used,
-        cashback_granted=row.cashback_granted,
-        created_at=row.created_at,
-        refunded_at=row.refunded_at,
+        **given,
     )
 
 
@@ -274,7 +270,7 @@ def _refund(row: CheckoutRefund) -> RefundView:
 async def get(location_id: UUID, checkout_id: UUID) -> CheckoutView | None:
     """The location's checkout `checkout_id`; None when it has none."""
     row = await Checkout.get_or_none(id=checkout_id, location_id=location_id)
-    return _checkout(row) if row else None
+    return checkout_view(row) if row else None
 
 
 async def committed_by(
@@ -286,7 +282,7 @@ async def committed_by(
     if api_key_id is not None:
         query = query.filter(api_key_id=api_key_id)
     row = await query.first()
-    return _checkout(row) if row else None
+    return checkout_view(row) if row else None
 
 
 async def refunded(location_id: UUID, refund_id: UUID) -> tuple[CheckoutView, RefundView] | None:
@@ -295,7 +291,7 @@ async def refunded(location_id: UUID, refund_id: UUID) -> tuple[CheckoutView, Re
     if refund_row is None:
         return None
     checkout_row = await Checkout.get(id=refund_row.checkout_id)
-    return _checkout(checkout_row), _refund(refund_row)
+    return checkout_view(checkout_row), _refund(refund_row)
 
 
 async def is_live_customer(location_id: UUID, customer_id: UUID) -> bool:
@@ -339,4 +335,4 @@ async def page(
             Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=checkout_id)
         )
     rows = await query.order_by("-created_at", "-id").limit(limit)
-    return total, [_checkout(r) for r in rows]
+    return total, [checkout_view(r) for r in rows]

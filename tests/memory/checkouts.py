@@ -18,12 +18,10 @@ from domain.checkouts import (
     REFUNDED,
     CheckoutView,
     RefundView,
-    discounts_of,
     lines_of,
 )
-from domain.pricing import SalesChannel
 from domain.upstream import Channel
-from models.checkouts import DueRelease, HeldWallet, NewCheckout, NewRefund
+from models.checkouts import DueRelease, HeldWallet, NewCheckout, NewRefund, checkout_view
 from models.reads import CustomerSnapshot
 from services.sync import GroupLink
 from tests.memory.tables import Customer, Memory, Sale
@@ -90,22 +88,7 @@ class Reads:
 
 
 def _view(sale: Sale) -> CheckoutView:
-    row = sale.row
-    return CheckoutView(
-        id=row.id,
-        channel=SalesChannel(row.channel),
-        customer_id=row.customer_id,
-        status=sale.status,
-        lines=lines_of(row.lines),
-        subtotal=row.subtotal,
-        discounts=discounts_of(row.discounts),
-        discount_total=row.discount_total,
-        total=row.total,
-        credits_used=row.credits_used,
-        cashback_granted=row.cashback_granted,
-        created_at=row.created_at,
-        refunded_at=sale.refunded_at,
-    )
+    return checkout_view(sale.row, status=sale.status, refunded_at=sale.refunded_at)
 
 
 class Checkouts:
