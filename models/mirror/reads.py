@@ -7,14 +7,16 @@ as `domain.links.MirrorObject` for the connections view; never as model instance
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain.links import MirrorObject
-from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup, MirrorPromotion, PromotionType
+from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup, MirrorPromotion
 from domain.upstream import Channel
 from models.mirror.rows import (
+    DISCOUNT_READ,
     GROUP_READ,
     PROMOTION_READ,
     SUCCEEDED,
@@ -32,6 +34,17 @@ from models.tables.integrations import (
 
 def _by_name(item: Mirrored[MirrorPosGroup] | Mirrored[MirrorPromotion]) -> tuple[str, str]:
     return item.row.name.casefold(), item.row.external_id
+
+
+def _discounts(rows: Sequence[Sequence[Any]]) -> dict[str, Mirrored[MirrorDiscount]]:
+    """Discount rows read as `DISCOUNT_READ` names them, by external id."""
+    return {
+        external_id: Mirrored(
+            MirrorDiscount(external_id, name, DiscountType(kind), value, bool(enabled)),
+            bool(removed),
+        )
+        for external_id, name, kind, value, enabled, removed in rows
+    }
 
 
 async def pos_groups(
@@ -57,15 +70,9 @@ async def pos_discounts_by_id(
     rows = (
         await PosDiscountMirror.filter(location_id=location_id)
         .using_db(db)
-        .values_list("external_id", "name", "type", "value", "enabled", "removed")
+        .values_list(*DISCOUNT_READ)
     )
-    return {
-        external_id: Mirrored(
-            MirrorDiscount(external_id, name, DiscountType(kind), value, bool(enabled)),
-            bool(removed),
-        )
-        for external_id, name, kind, value, enabled, removed in rows
-    }
+    return _discounts(rows)
 
 
 async def promotions(
@@ -75,34 +82,9 @@ async def promotions(
     rows = (
         await OrderPromotionMirror.filter(location_id=location_id)
         .using_db(db)
-        .values_list(
-            "external_id",
-            "name",
-            "reference",
-            "type",
-            "add_type",
-            "value",
-            "min_basket",
-            "active",
-            "removed",
-        )
+        .values(*PROMOTION_READ)
     )
-    found = [
-        Mirrored(
-            MirrorPromotion(
-                external_id=external_id,
-                name=name,
-                reference=reference,
-                type=PromotionType(kind),
-                add_type=add_type,
-                value=value,
-                min_basket=min_basket,
-                active=bool(active),
-            ),
-            bool(removed),
-        )
-        for external_id, name, reference, kind, add_type, value, min_basket, active, removed in rows
-    ]
+    found = [promotion_row(row) for row in rows]
     return sorted(found, key=_by_name)
 
 
@@ -181,15 +163,9 @@ async def pos_discounts(
     rows = (
         await PosDiscountMirror.filter(location_id=location_id, external_id__in=list(external_ids))
         .using_db(db)
-        .values_list("external_id", "name", "type", "value", "enabled", "removed")
+        .values_list(*DISCOUNT_READ)
     )
-    return {
-        external_id: Mirrored(
-            MirrorDiscount(external_id, name, DiscountType(kind), value, bool(enabled)),
-            bool(removed),
-        )
-        for external_id, name, kind, value, enabled, removed in rows
-    }
+    return _discounts(rows)
 
 
 async def names(

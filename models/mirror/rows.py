@@ -66,6 +66,7 @@ def reference_key(reference: str | None) -> str | None:
     return None if reference is None else normalise_reference(reference)
 
 
+DISCOUNT_READ = ("external_id", "name", "type", "value", "enabled", "removed")
 GROUP_READ = ("external_id", "name", "reference", "daily_limit", "discount_ids", "removed")
 PROMOTION_READ = (
     "external_id",
