@@ -19,6 +19,8 @@ class Location:
     name: str
     currency: str
     timezone: str
+    # "pl" or "en": what messages and system texts are rendered in when a request names none.
+    language: str = "pl"
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from domain.bill import (
     subtotal_problem,
 )
 from domain.errors import ErrorCode, fail
+from domain.messages import Message, msg
 from domain.money import half_up, money_text
 from domain.sync import DiscountType, MirrorDiscount, MirrorPromotion, PromotionType
 
@@ -77,6 +78,7 @@ BASIS_POINTS_WHOLE = 10_000
 
 CREDITS_ID = "credits"
 CREDITS_NAME = "Promotional credits"
+CREDITS_NAME_ID = "discount.promotional_credits"  # its message: named in the reader's language
 POS_DISCOUNT_PREFIX = "pos-discount:"
 PROMOTION_PREFIX = "promotion:"
 
@@ -173,7 +175,7 @@ class Quote:
     total: int
     credits: CreditsSummary | None
     daily_limit: DailyLimitSummary | None
-    messages: tuple[str, ...]
+    messages: tuple[Message, ...]  # notices: e.g. why a promotion did not apply
 
     @property
     def group_discount(self) -> int:
@@ -206,7 +208,7 @@ def price(bill: Bill, context: PricingContext) -> Quote:
         raise fail(ErrorCode.INVALID, "input.lines", problem)
     left = list(subtotals)  # what is left to pay of each line
     discounts: list[AppliedDiscount] = []
-    messages: list[str] = []
+    messages: list[Message] = []
     daily_limit: DailyLimitSummary | None = None
     credits: CreditsSummary | None = None
 
@@ -271,7 +273,7 @@ def _check_customer(customer: CustomerPricing) -> None:
 
 
 def _group_discount(
-    bill: Bill, customer: CustomerPricing, subtotal: int, minor_units: int, messages: list[str]
+    bill: Bill, customer: CustomerPricing, subtotal: int, minor_units: int, messages: list[Message]
 ) -> tuple[AppliedDiscount | None, DailyLimitSummary | None]:
     """The discount that applies, and the daily limit reported with it."""
     online = bill.channel is SalesChannel.ONLINE
@@ -283,9 +285,7 @@ def _group_discount(
         candidates = _pos_discounts(bill, customer, subtotal, messages)
     if not offered and customer.has_groups:
         messages.append(
-            "No promotion: none of the customer's groups is linked to a GoOrder promotion."
-            if online
-            else "No group discount: none of the customer's groups is linked to a GoPOS group."
+            msg("quote.no_linked_promotion") if online else msg("quote.no_linked_group")
         )
     if not candidates:
         return None, None
@@ -294,11 +294,14 @@ def _group_discount(
     if limit is not None and best.amount < best.full:
         cap, used = money_text(limit.limit, minor_units), money_text(limit.used, minor_units)
         messages.append(
-            f"Group discount capped at {money_text(best.amount, minor_units)}:"
-            f" daily discount limit {cap}, {used} used today."
+            msg(
+                "quote.discount_capped",
+                amount=money_text(best.amount, minor_units),
+                limit=cap,
+                used=used,
+            )
             if best.amount
-            else f"No group discount: the daily discount limit of {cap} is reached"
-            f" ({used} used today)."
+            else msg("quote.limit_reached", limit=cap, used=used)
         )
     if not best.amount:
         return None, limit
@@ -306,7 +309,7 @@ def _group_discount(
 
 
 def _pos_discounts(
-    bill: Bill, customer: CustomerPricing, subtotal: int, messages: list[str]
+    bill: Bill, customer: CustomerPricing, subtotal: int, messages: list[Message]
 ) -> list[_Candidate]:
     candidates: list[_Candidate] = []
     removed: dict[str, str] = {}
@@ -335,30 +338,31 @@ def _pos_discounts(
                     limit,
                 )
             )
-    messages.extend(f"Discount “{removed[i]}” removed." for i in sorted(removed))
+    messages.extend(msg("quote.discount_removed", name=removed[i]) for i in sorted(removed))
     return candidates
 
 
 def _promotions(
-    bill: Bill, customer: CustomerPricing, subtotal: int, minor_units: int, messages: list[str]
+    bill: Bill, customer: CustomerPricing, subtotal: int, minor_units: int, messages: list[Message]
 ) -> list[_Candidate]:
     candidates: list[_Candidate] = []
-    removed: dict[str, str] = {}
-    short: dict[str, str] = {}
+    removed: dict[str, Message] = {}
+    short: dict[str, Message] = {}
     for offer in customer.promotions:
         promotion = offer.promotion
         if not promotion.active:
             continue
         promotion_id = PROMOTION_PREFIX + promotion.external_id
         if promotion_id in bill.excluded_ids:
-            removed[promotion_id] = f"Promotion “{promotion.name}” removed."
+            removed[promotion_id] = msg("quote.promotion_removed", name=promotion.name)
             continue
         if promotion.min_basket is not None and subtotal < promotion.min_basket:
             missing = promotion.min_basket - subtotal
-            short[promotion_id] = (
-                f"Promotion “{promotion.name}” needs a basket of at least"
-                f" {money_text(promotion.min_basket, minor_units)}:"
-                f" add {money_text(missing, minor_units)} more."
+            short[promotion_id] = msg(
+                "quote.basket_short",
+                name=promotion.name,
+                minimum=money_text(promotion.min_basket, minor_units),
+                missing=money_text(missing, minor_units),
             )
             continue
         percent = promotion.type is PromotionType.ORDER_PERCENT
@@ -387,20 +391,18 @@ def _value(percent: bool, value: int, subtotal: int) -> int:
 
 
 def _credits(
-    bill: Bill, customer: CustomerPricing, to_pay: int, minor_units: int, messages: list[str]
+    bill: Bill, customer: CustomerPricing, to_pay: int, minor_units: int, messages: list[Message]
 ) -> CreditsSummary:
     balance = customer.balance
     applied = 0
     if not bill.use_credits or CREDITS_ID in bill.excluded_ids:
-        messages.append("Promotional credits removed.")
+        messages.append(msg("quote.credits_removed"))
     elif not balance:
-        messages.append(f"No promotional credits: the balance is {money_text(0, minor_units)}.")
+        messages.append(msg("quote.no_credits", balance=money_text(0, minor_units)))
     elif bill.max_credits is not None and bill.max_credits <= 0:
-        messages.append(
-            f"Promotional credits not used: at most {money_text(0, minor_units)} may be used."
-        )
+        messages.append(msg("quote.credits_capped_zero", maximum=money_text(0, minor_units)))
     elif not to_pay:
-        messages.append("Promotional credits not used: nothing is left to pay.")
+        messages.append(msg("quote.nothing_to_pay"))
     else:
         applied = min(to_pay, balance)
         if bill.max_credits is not None:

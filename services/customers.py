@@ -19,6 +19,7 @@ from domain.credits import (
 from domain.customer_checks import CheckedCard, CustomerWrite, checked_customer
 from domain.errors import DomainError, ErrorCode, UserError, Validator, fail, not_found
 from domain.ids import parse_id
+from domain.messages import Message, msg
 from domain.paging import decode_cursor, page_of, page_size_problem
 from domain.requests import CustomerFilter, CustomerInput
 from models import customers as repository
@@ -73,7 +74,7 @@ async def check_ids(
 
 
 def _unknown(
-    lists: Sequence[tuple[str, Sequence[UUID | None]]], known: set[UUID], message: str
+    lists: Sequence[tuple[str, Sequence[UUID | None]]], known: set[UUID], message: Message
 ) -> list[UserError]:
     return [
         UserError(ErrorCode.NOT_FOUND, f"{field}.{index}", message)
@@ -130,7 +131,7 @@ async def list_customers(
         key = decode_cursor(after)
         after_id = parse_id(key) if key is not None else None
         if after_id is None:
-            checks.add(ErrorCode.INVALID, "after", "Not a cursor from this list.")
+            checks.add(ErrorCode.INVALID, "after", msg("page.bad_cursor"))
     checks.check()
     selection = await checked_selection(location_id, criteria, "filter", stores)
     total, found = await customer_store(stores).page(location_id, selection, after_id, first)
@@ -211,7 +212,7 @@ async def _check_cards(
         checks.add(
             ErrorCode.DUPLICATE,
             f"input.cards.{index}.code",
-            f"Card code '{code}' already belongs to another customer.",
+            msg("card.code_taken", code=code),
         )
 
 
@@ -229,9 +230,7 @@ async def _check_groups(
 
 
 def _duplicate_card() -> DomainError:
-    return fail(
-        ErrorCode.DUPLICATE, "input.cards", "A card code already belongs to another customer."
-    )
+    return fail(ErrorCode.DUPLICATE, "input.cards", msg("card.a_code_taken"))
 
 
 async def create_customer(
@@ -260,7 +259,7 @@ async def update_customer(
     store = customer_store(stores)
     found = await store.live(location_id, uid) if uid else None
     if found is None:
-        raise not_found("id", "Customer")
+        raise not_found("id", "customer")
     checks = Validator()
     if cards is not None:
         await _check_cards(checks, location_id, cards, found.id, stores)
@@ -275,7 +274,7 @@ async def update_customer(
                 db, location_id, found.id, CustomerWrite(customer.contact, cards, groups)
             )
             if updated is None:
-                raise not_found("id", "Customer")
+                raise not_found("id", "customer")
     except IntegrityError as exc:
         raise _duplicate_card() from exc
     return updated
@@ -290,8 +289,8 @@ async def delete_customer(
     """
     uid = parse_id(customer_id)
     if uid is None:
-        raise not_found("id", "Customer")
+        raise not_found("id", "customer")
     async with open_transaction(stores) as db:
         if not await customer_store(stores).delete(db, location_id, uid, datetime.now(UTC)):
-            raise not_found("id", "Customer")
+            raise not_found("id", "customer")
     return uid

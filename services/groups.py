@@ -13,6 +13,7 @@ from domain.credits import CustomerSelection, ParsedTarget, parse_target
 from domain.customer_checks import checked_group_changes, checked_new_group
 from domain.errors import DomainError, ErrorCode, fail, not_found
 from domain.ids import parse_id
+from domain.messages import msg
 from domain.requests import CustomerGroupInput, Target
 from models.db import IntegrityError
 from services.customers import check_target, customer_store, group_store, open_transaction
@@ -67,9 +68,7 @@ async def _ensure_reference_free(
 
 
 def _duplicate_reference(reference: str, field: str) -> DomainError:
-    return fail(
-        ErrorCode.DUPLICATE, field, f"Reference '{reference}' is already used by another group."
-    )
+    return fail(ErrorCode.DUPLICATE, field, msg("group.reference_taken", reference=reference))
 
 
 async def create_group(
@@ -91,7 +90,7 @@ async def update_group(
     store = group_store(stores)
     group = await store.get(location_id, uid) if uid else None
     if group is None:
-        raise not_found("id", "Customer group")
+        raise not_found("id", "group")
     reference = changes.reference
     if reference is not None:
         await _ensure_reference_free(location_id, reference, "input.reference", stores, group.id)
@@ -106,7 +105,7 @@ async def update_group(
 async def delete_group(location_id: UUID, group_id: str, stores: Stores | None = None) -> UUID:
     uid = parse_id(group_id)
     if uid is None or not await group_store(stores).delete(location_id, uid):
-        raise not_found("id", "Customer group")
+        raise not_found("id", "group")
     return uid
 
 
@@ -141,7 +140,7 @@ async def _group_or_fail(
     uid = parse_id(group_id)
     group = await group_store(stores).get(location_id, uid) if uid else None
     if group is None:
-        raise not_found("groupId", "Customer group")
+        raise not_found("groupId", "group")
     return group
 
 

@@ -36,12 +36,14 @@ from domain.contacts import (
 )
 from domain.customer_checks import CheckedCard, CustomerWrite
 from domain.errors import ErrorCode, fail, not_found
+from domain.messages import Message, msg
 from domain.references import normalise_reference
 from domain.text import control_character, text_problem
 from models import customers as repository
 from models import groups as group_repository
 from models import locations as location_repository
 from models.db import IntegrityError, Transaction, transaction
+from services.i18n import render
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -119,7 +121,7 @@ async def import_customers(
     """Import the file into the location, `batch_size` rows per transaction; raises INVALID
     (field "file") for an unusable file."""
     if not await location_repository.exists(location_id):
-        raise not_found("location", "Location")
+        raise not_found("location", "location")
     groups = await group_repository.ids_by_reference(location_id)
     records = await asyncio.to_thread(_read, path, groups)
 
@@ -188,7 +190,7 @@ class _Lines:
             return data.decode("utf-8-sig" if self.number == 1 else "utf-8")
         except UnicodeDecodeError as error:
             raise fail(
-                ErrorCode.INVALID, "file", f"The file is not UTF-8 text (line {self.number})."
+                ErrorCode.INVALID, "file", msg("import.not_utf8", line=self.number)
             ) from error
 
 
@@ -221,18 +223,25 @@ def _columns(reader: Reader, lines: _Lines) -> dict[str, int]:
     try:
         header = next(reader, None)
     except csv.Error as error:
-        raise fail(ErrorCode.INVALID, "file", f"Line 1: {error}.") from error
+        raise fail(
+            ErrorCode.INVALID, "file", msg("import.header_unreadable", detail=error)
+        ) from error
     if lines.oversized:
-        raise fail(ErrorCode.INVALID, "file", f"Line 1: {_too_long(1, lines.oversized).reason}.")
+        _number, size = lines.oversized[0]
+        raise fail(
+            ErrorCode.INVALID,
+            "file",
+            msg("import.header_too_long", kib=MAX_LINE_BYTES // 1024, size=size),
+        )
     if header is None:
-        raise fail(ErrorCode.INVALID, "file", "The file is empty; a header row is required.")
+        raise fail(ErrorCode.INVALID, "file", msg("import.empty"))
     positions: dict[str, int] = {}
     for index, name in enumerate(header):
         key = name.strip().casefold()
         if key in COLUMNS:
             positions.setdefault(key, index)
     if "card_code" not in positions:
-        raise fail(ErrorCode.INVALID, "file", "The header row has no card_code column.")
+        raise fail(ErrorCode.INVALID, "file", msg("import.no_card_code"))
     return positions
 
 
@@ -271,7 +280,9 @@ def _shown(value: str) -> str | None:
     return None
 
 
-def _invalid(what: str, value: str, problem: str, *, explain: bool = False) -> str:
+def _invalid(what: str, value: str, message: Message, *, explain: bool = False) -> str:
+    # The importer reports in English, as the CLI does.
+    problem = render(message, "en")
     shown = _shown(value)
     if shown is None:
         return f"invalid {what} ({problem.rstrip('.')})"

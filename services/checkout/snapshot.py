@@ -22,6 +22,7 @@ from uuid import UUID
 from domain import entities
 from domain.access import Principal
 from domain.errors import ErrorCode, fail, not_found
+from domain.messages import msg
 from domain.pricing import (
     CustomerPricing,
     PosGroupOffer,
@@ -109,7 +110,7 @@ async def _customer(
                 stores, location_id, today, hold, customer_id=named.customer_id
             )
         if found is None:
-            raise not_found("input.customerId", "Customer")
+            raise not_found("input.customerId", "customer")
         return found
     if named.card_code is not None:
         found = await _statement(stores, location_id, today, hold, card_code=named.card_code)
@@ -117,7 +118,7 @@ async def _customer(
             raise fail(
                 ErrorCode.CARD_NOT_FOUND,
                 "input.cardCode",
-                "No customer has this card: scan it again, or look the customer up.",
+                msg("card.not_found"),
             )
         return found
     return None
