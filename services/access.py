@@ -100,6 +100,15 @@ class PrincipalCache:
         self._entries[key_hash] = principal
         return principal
 
+    def forget_location(self, location_id: UUID) -> None:
+        """Drop every key of the location, so that a changed setting (its language) is read
+        again at their next request in this process."""
+        stale = [
+            h for h, p in self._entries.items() if p is not None and p.location_id == location_id
+        ]
+        for key_hash in stale:
+            self._entries.pop(key_hash, None)
+
     def forget(self, api_key_id: UUID) -> None:
         """Drop the key from this process's cache, so that its next request reads it again."""
         stale = [

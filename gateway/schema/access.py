@@ -13,7 +13,7 @@ from domain.pricing import SalesChannel
 from gateway.context import Info
 from gateway.schema.common import UserError
 from gateway.schema.resolvers import mutation, query
-from services import access
+from services import access, locations
 
 strawberry.enum(Role, name="ApiKeyRole")
 
@@ -24,6 +24,9 @@ class Location:
     name: str
     currency: str
     timezone: str
+    language: str = strawberry.field(
+        description='"pl" or "en": messages and system texts when a request names none.'
+    )
 
     @classmethod
     def of(cls, location: entities.Location) -> Location:
@@ -32,6 +35,7 @@ class Location:
             name=location.name,
             currency=location.currency,
             timezone=location.timezone,
+            language=location.language,
         )
 
 
@@ -70,6 +74,22 @@ class ApiKeyPayload:
     api_key: ApiKey | None = None
     secret: str | None = strawberry.field(default=None, description="Shown once.")
     errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LocationPayload:
+    location: Location | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class LocationSettingsInput:
+    language: str | None = strawberry.field(
+        default=None, description='"pl" or "en"; omitted: unchanged.'
+    )
+
+    def to_domain(self) -> locations.SettingsChange:
+        return locations.SettingsChange(language=self.language)
 
 
 @strawberry.type
@@ -118,3 +138,12 @@ class Mutation:
         key = await access.revoke_api_key(principal.location_id, id)
         info.context.principals.forget(key.id)
         return ApiKeyPayload(api_key=ApiKey.of(key))
+
+    @mutation(LocationPayload)
+    async def update_location_settings(
+        self, info: Info, input: LocationSettingsInput
+    ) -> LocationPayload:
+        location_id = info.context.principal.location_id
+        location = await locations.update_settings(location_id, input.to_domain())
+        info.context.principals.forget_location(location_id)
+        return LocationPayload(location=Location.of(location))
