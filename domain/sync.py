@@ -253,8 +253,7 @@ def _discount(
     try:
         kind = DiscountType(record.type)
     except ValueError:
-        expected = " | ".join(t.value for t in DiscountType)
-        return None, msg("sync.unknown_type", type=record.type, expected=expected)
+        return None, msg("sync.unknown_discount_type", type=record.type)
     if kind is DiscountType.PERCENT:
         value, problem = _basis_points(record.value, "value")
     else:
@@ -330,8 +329,7 @@ def _promotion(
     try:
         kind = PromotionType(record.type)
     except ValueError:
-        expected = " | ".join(t.value for t in PromotionType)
-        found.append(msg("sync.unknown_type", type=record.type, expected=expected))
+        found.append(msg("sync.unknown_promotion_type", type=record.type))
     if kind is PromotionType.ORDER_PERCENT:
         value, problem = _basis_points(record.value, "value")
         found += [problem] if problem else []

@@ -40,7 +40,7 @@ def too_many_objects(channel: Channel, count: int, cap: int, *, read_so_far: boo
     of them, or (`read_so_far`) the `count` read when reading stopped."""
     what = "sync.too_many_read" if read_so_far else "sync.too_many"
     kind = "gopos" if channel is Channel.GOPOS else "goorder"
-    return msg(f"{what}_{kind}", upstream=channel.upstream_name, count=count, cap=cap)
+    return msg(f"{what}_{kind}", upstream=channel.upstream_name, objects=count, cap=cap)
 
 
 @dataclass(frozen=True, slots=True)

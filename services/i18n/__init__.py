@@ -31,8 +31,8 @@ from domain.messages import LANGUAGES, LIST_MORE, Listing, Message, msg
 DEFAULT_LANGUAGE = "en"
 DOMAIN = "messages"
 LOCALE_DIR = Path(__file__).parent / "locale"
-# Parameters that are counts: shown with the language's digit grouping ("10 000", "10,000").
-_GROUPED = frozenset({"count", "cap"})
+# Parameters that are large counts: shown with the language's digit grouping ("10 000", "10,000").
+_GROUPED = frozenset({"cap", "objects"})
 MAX_ACCEPT_LANGUAGE = 1000
 
 
