@@ -33,6 +33,7 @@ from gateway.cli_database import (
     with_database,
 )
 from gateway.observability import configure_logging
+from services.i18n import render
 from settings import Settings, load_settings
 
 MISTAKE = 2
@@ -407,7 +408,7 @@ def _report(error: BaseException, settings: Settings | None) -> int:
     if isinstance(error, DomainError):
         for problem in error.errors:
             where = f"{problem.field}: " if problem.field else ""
-            print(f"error: {where}{problem.message}", file=sys.stderr)
+            print(f"error: {where}{render(problem.message, 'en')}", file=sys.stderr)
         return MISTAKE
     if settings is not None and (line := database_line(error, settings)) is not None:
         print(f"error: {line}", file=sys.stderr)
