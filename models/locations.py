@@ -72,6 +72,15 @@ async def create(db: Transaction, name: str, currency: str, timezone: str) -> en
     return location_entity(row)
 
 
+async def set_credit_channels(
+    db: Transaction, location_id: UUID, channels: Iterable[SalesChannel]
+) -> None:
+    """Store where the location's promotional credits may be used (`channels_text`)."""
+    await (
+        Location.filter(id=location_id).using_db(db).update(credit_channels=channels_text(channels))
+    )
+
+
 # API keys
 
 
