@@ -133,7 +133,7 @@ async def test_a_quote_prices_a_known_customers_bill_with_the_group_discount_and
     )
     assert (quote.subtotal, quote.discount_total, quote.total) == (10000, 3000, 7000)
     assert quote.credits == CreditsSummary(2000, 2000, 0)
-    assert quote.daily_limit == DailyLimitSummary(5000, 0, 5000)
+    assert quote.daily_limit == DailyLimitSummary("staly-klient", 5000, 0, 5000)
     assert shop.written() == (0, 0, 0, 0)
 
 
@@ -153,7 +153,7 @@ async def test_the_daily_limit_counts_the_days_committed_group_discounts() -> No
 
     result = await checkout.quote(shop.runtime, shop.principal, _request(customer_id, *HUNDRED))
 
-    assert result.quote.daily_limit == DailyLimitSummary(5000, 4500, 500)
+    assert result.quote.daily_limit == DailyLimitSummary("staly-klient", 5000, 4500, 500)
     assert [
         (d.id, d.amount) for d in result.quote.discounts if d.kind is DiscountKind.GROUP_DISCOUNT
     ] == [("pos-discount:d10", 500)]
