@@ -1,5 +1,6 @@
 """Splitting money exactly: an amount spread over weights by largest remainder, and cashback
-rounded down, in integer minor units. Used by pricing (`domain.pricing`) and refunds."""
+rounded down, in integer minor units. Pricing (`domain.pricing`) spreads its discounts with
+`allocate` and re-exports both."""
 
 from __future__ import annotations
 
