@@ -184,12 +184,17 @@ def cmd_import_customers(args: argparse.Namespace, settings: Settings) -> int:
             def advance(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            return await import_customers(location.id, path, on_progress=advance)
+            return await import_customers(
+                location.id, path, on_progress=advance, dry_run=args.dry_run
+            )
 
     report = with_database(settings, run)
     for problem in report.problems:
         print(f"line {problem.line}: {problem.reason}", file=sys.stderr)
     _print_json(report.summary())
+    if report.all_skipped:
+        print(f"nothing imported: every one of the {report.rows} rows was skipped", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -378,9 +383,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     importer = command("import-customers", "Import customers from a CSV file.")
     importer.add_argument(
-        "file", help="CSV with the header first_name,last_name,email,phone,card_code,groups"
+        "file",
+        help="CSV (',' or ';', UTF-8 or Windows-1250) with the header "
+        "first_name,last_name,email,phone,note,card_code,groups",
     )
     importer.add_argument("--location", required=True, help="the location's id")
+    importer.add_argument(
+        "--dry-run", action="store_true", help="report what the import would do; write nothing"
+    )
     importer.set_defaults(run=cmd_import_customers)
 
     command("worker", "Run an arq worker (needs REDIS_URL).").set_defaults(run=cmd_worker)
