@@ -11,7 +11,6 @@ from uuid import UUID
 import pytest
 
 from domain.errors import DomainError, ErrorCode, UserError
-
 from services import importer
 from tests.builders import IMPORT_CUSTOMERS
 from tests.helpers import Api, create_customer, create_group
