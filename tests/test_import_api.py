@@ -174,7 +174,7 @@ async def test_oversized_text_is_refused_and_changes_nothing(api: Api) -> None:
             {
                 "code": "INVALID",
                 "field": "input.csv",
-                "message": "At most 10,000 rows at a time; send the file in smaller parts.",
+                "message": "At most 2,000 rows at a time; send the file in smaller parts.",
             }
         ],
     }

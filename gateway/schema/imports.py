@@ -14,7 +14,8 @@ from services import importer
 class ImportCustomersInput:
     csv: str = strawberry.field(
         description="The CLI's format: ',' or ';' separated, a header row naming card_code. "
-        "A larger file is sent in chunks, each with the header row repeated."
+        "At most 2,000 rows a call: a larger file is sent in chunks, each with the header row "
+        "repeated; a chunk sent again changes nothing."
     )
     dry_run: bool | None = strawberry.field(
         default=False, description="true: report what the import would do; change nothing."
