@@ -8,7 +8,9 @@ The file is read as Poles export it from Excel or an accounting program:
 
 The columns are first_name, last_name, email, phone, note, card_code and groups, in any order
 (other columns are ignored). card_code holds one card code or several separated by ``;``;
-groups holds group references or names separated by ``;``.
+groups holds group references or names separated by ``;``. A cell that an export neutralised as
+a spreadsheet formula (``'=…``, ``'+48 600…``) is read without that leading ``'``, so an export
+written by the rule the README gives imports back unchanged.
 
 The file is read a line at a time, never whole: a line longer than `MAX_LINE_BYTES` is read through
 in pieces and its row is skipped and reported, like a row the CSV reader refuses (a quoted field
@@ -46,6 +48,7 @@ MAX_LINE_BYTES = 64 * 1024  # a line's bytes, without its line ending
 MAX_QUOTED_LENGTH = 64  # the longest cell a problem report quotes back
 READ_CHUNK = 64 * 1024
 SEPARATORS = (",", ";")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "note")
 COLUMNS = (*CONTACT_FIELDS, "card_code", "groups")
 _TEXT_LABELS = {
@@ -239,7 +242,8 @@ def _parse(
             records.append(_too_long(line, oversized))
         else:
             values = {
-                name: cells[index] if index < len(cells) else "" for name, index in columns.items()
+                name: _unescaped(cells[index]) if index < len(cells) else ""
+                for name, index in columns.items()
             }
             if not any(value.strip() for value in values.values()):
                 continue
@@ -250,6 +254,14 @@ def _parse(
                 "file",
                 f"At most {max_rows:,} rows at a time; send the file in smaller parts.",
             )
+
+
+def _unescaped(cell: str) -> str:
+    """A cell as it was before an export neutralised it as a formula: ``'=1+2`` → ``=1+2``
+    (a leading ``'`` before ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is dropped)."""
+    if cell.startswith("'") and cell[1:2] in FORMULA_STARTS and len(cell) > 1:
+        return cell[1:]
+    return cell
 
 
 def _shown(value: str) -> str | None:

@@ -37,7 +37,9 @@ __all__ = ["ImportProblem", "ImportReport", "import_customers", "import_text"]
 BATCH_SIZE = 5_000  # rows written per transaction, unless the caller gives another size
 MAX_ATTEMPTS = 3
 MAX_TEXT_CHARACTERS = 2 * 1024 * 1024  # the most CSV text one importCustomers call takes
-MAX_TEXT_ROWS = 2_000  # the most data rows one importCustomers call takes: seconds, within the request timeout
+MAX_TEXT_ROWS = (
+    2_000  # the most data rows one importCustomers call takes: seconds, within the request timeout
+)
 
 
 @dataclass(frozen=True)

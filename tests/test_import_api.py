@@ -52,11 +52,18 @@ async def export(api: Api) -> str:
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
+    rows = [tuple(neutralised(cell) for cell in row) for row in rows]
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(EXPORT_HEADER)
     writer.writerows(sorted(rows, key=lambda row: row[5]))
     return "\ufeff" + out.getvalue()
+
+
+def neutralised(cell: str) -> str:
+    """A cell a spreadsheet will not run as a formula: a leading ' before =, +, -, @, a tab
+    or a carriage return."""
+    return f"'{cell}" if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
 async def people(api: Api) -> None:
@@ -74,7 +81,9 @@ async def people(api: Api) -> None:
         cards=[{"code": "K-001"}, {"code": "K-001-B"}],
         groupIds=[vip["id"], regulars["id"]],
     )
-    await create_customer(api, firstName="Jędrzej", cards=[{"code": "K-002"}])
+    await create_customer(
+        api, firstName='=HYPERLINK("x")', lastName="-Jędrzej", cards=[{"code": "K-002"}]
+    )
     await create_customer(
         api, lastName="Ćwik", note="  ", cards=[{"code": "K-003"}], groupIds=[regulars["id"]]
     )
@@ -94,6 +103,8 @@ async def test_an_exported_list_imports_as_the_same_customers_and_again_as_uncha
 
     assert text.startswith("\ufefffirst_name;last_name;email;phone;note;card_code;groups\r\n")
     assert '"Alergia: orzechy; gluten.\nMówi ""Gosia"", płaci kartą"' in text
+    assert "'+48 600 100 200" in text
+    assert '"\'=HYPERLINK(""x"")";\'-Jędrzej;' in text
     assert created == {
         "rows": 3,
         "created": 3,

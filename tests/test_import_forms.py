@@ -156,3 +156,15 @@ async def test_the_sample_file_in_docs_imports(api: Api) -> None:
     assert await group_references(grzegorz) == ["pracownicy"]
     page = await customers.list_customers(UUID(api.location_id), None, 10, None)
     assert page.total_count == 6
+
+
+async def test_a_cell_neutralised_as_a_formula_is_read_as_it_was(api: Api, tmp_path: Path) -> None:
+    text = "card_code;first_name;last_name;phone\nF1;'=1+2;'Ola;'+48 600 100 200\nF2;';'-;\n"
+
+    report = await import_customers(location(api), write(tmp_path, text.encode()))
+
+    assert report.summary() == {"created": 2, "updated": 0, "unchanged": 0, "skipped": 0}
+    first = await by_card(api, "F1")
+    assert (first.first_name, first.last_name, first.phone) == ("=1+2", "'Ola", "+48 600 100 200")
+    second = await by_card(api, "F2")
+    assert (second.first_name, second.last_name) == ("'", "-")
