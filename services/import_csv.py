@@ -153,8 +153,10 @@ class Lines:
         return taken
 
     def _decode(self, data: bytes) -> str:
+        if self.number == 1:  # a byte order mark, even on a file that is not UTF-8 after it
+            data = data.removeprefix(codecs.BOM_UTF8)
         if self._encoding == "utf-8":
-            return data.decode("utf-8-sig" if self.number == 1 else "utf-8")
+            return data.decode("utf-8")
         try:
             return data.decode(self._encoding)
         except UnicodeDecodeError as error:

@@ -168,3 +168,14 @@ async def test_a_cell_neutralised_as_a_formula_is_read_as_it_was(api: Api, tmp_p
     assert (first.first_name, first.last_name, first.phone) == ("=1+2", "'Ola", "+48 600 100 200")
     second = await by_card(api, "F2")
     assert (second.first_name, second.last_name) == ("'", "-")
+
+
+async def test_a_byte_order_mark_before_windows_1250_text_is_dropped(
+    api: Api, tmp_path: Path
+) -> None:
+    data = b"\xef\xbb\xbf" + "card_code;last_name\nB1;Gęś\n".encode("cp1250")
+
+    report = await import_customers(location(api), write(tmp_path, data))
+
+    assert report.summary() == {"created": 1, "updated": 0, "unchanged": 0, "skipped": 0}
+    assert (await by_card(api, "B1")).last_name == "Gęś"
