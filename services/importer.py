@@ -115,6 +115,13 @@ async def import_text(location_id: UUID, text: str, *, dry_run: bool = False) ->
             f"At most {MAX_TEXT_CHARACTERS:,} characters at a time; "
             "send the file in smaller parts.",
         )
+    if "\ufffd" in text:  # what a browser's decoder leaves of Windows-1250 read as UTF-8
+        raise fail(
+            ErrorCode.INVALID,
+            "input.csv",
+            "The text holds U+FFFD replacement characters: the file was decoded with the wrong "
+            "encoding; a file that is not UTF-8 is read as Windows-1250.",
+        )
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError as error:

@@ -215,6 +215,18 @@ async def test_text_without_a_card_code_column_is_refused_on_the_csv_field(api: 
     }
 
 
+async def test_text_a_browser_decoded_with_the_wrong_encoding_is_refused(api: Api) -> None:
+    wrongly_decoded = "card_code;last_name\nW1;Gęś\n".encode("cp1250").decode("utf-8", "replace")
+
+    payload = await api.mutate(IMPORT_CUSTOMERS, {"input": {"csv": wrongly_decoded}})
+
+    assert payload["result"] is None
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [("INVALID", "input.csv")]
+    assert "U+FFFD" in payload["errors"][0]["message"]
+    listed = await api.data("{ customers(first: 1) { totalCount } }")
+    assert listed["customers"]["totalCount"] == 0
+
+
 async def test_an_import_sees_only_the_callers_location(api: Api, other: Api) -> None:
     theirs = await create_customer(other, firstName="Theirs", cards=[{"code": "T-1"}])
     await create_group(other, "Tylko u nich")
