@@ -6,14 +6,12 @@ Ids arrive as the strings a client sent; services resolve them within the caller
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import Enum
 from typing import Final, Literal, TypeAlias, TypeVar
 
-from domain.bill import SalesChannel
 from domain.schedule import Recurrence
 
 
@@ -85,11 +83,3 @@ class CreditRequest:
     description: str | None = None
     recurrence: Recurrence | None = None
     idempotency_key: str | None = None
-
-
-@dataclass(frozen=True)
-class LocationSettings:
-    """The settings of a location to change; None: leave as it is."""
-
-    # Where promotional credits may be used; empty: nowhere.
-    credit_channels: Sequence[SalesChannel] | None = None

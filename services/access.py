@@ -26,12 +26,10 @@ from domain.access import (
     TILL_CHANNELS,
     Principal,
     Role,
-    ordered_channels,
 )
 from domain.errors import ErrorCode, Validator, fail, not_found
 from domain.ids import parse_id
 from domain.pricing import SalesChannel
-from domain.requests import LocationSettings
 from domain.text import text_problem
 from models import locations
 from models.db import transaction
@@ -170,40 +168,6 @@ async def get_location(location_id: UUID) -> entities.Location:
 async def find_location(location_id: str) -> entities.Location | None:
     uid = parse_id(location_id)
     return await locations.find(uid) if uid else None
-
-
-async def update_location_settings(
-    location_id: UUID, settings: LocationSettings
-) -> entities.Location:
-    """Change the settings given (each checked by its own function below), together or not
-    at all; returns the location as it then is. Setting a value twice leaves it as once."""
-    checks = Validator()
-    credit_channels = _credit_channels(checks, settings.credit_channels)
-    checks.check()
-    async with transaction() as db:
-        if credit_channels is not None:
-            await locations.set_credit_channels(db, location_id, credit_channels)
-    return await locations.get(location_id)
-
-
-def _credit_channels(
-    checks: Validator, channels: Sequence[SalesChannel] | None
-) -> tuple[SalesChannel, ...] | None:
-    """Where promotional credits may be used: each channel at most once; none switches them
-    off everywhere. The next quote on every process sees it (`services.checkout.snapshot`)."""
-    if channels is None:
-        return None
-    seen: set[SalesChannel] = set()
-    for channel in channels:
-        if channel in seen:
-            checks.add(
-                ErrorCode.INVALID,
-                "input.creditChannels",
-                f"{channel.value} is named twice: name each channel at most once.",
-            )
-            return None
-        seen.add(channel)
-    return ordered_channels(seen)
 
 
 async def get_api_key(location_id: UUID, key_id: UUID) -> entities.ApiKey | None:

@@ -17,12 +17,13 @@ import pytest
 from domain.bill import SalesChannel
 from domain.errors import DomainError
 from domain.pricing import DailyLimitSummary, DiscountKind, Quote
-from domain.requests import CardInput, CustomerInput, LocationSettings
+from domain.requests import CardInput, CustomerInput
 from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup
 from models.mirror import upsert_pos_discounts, upsert_pos_groups
 from models.tables.checkouts import Checkout
-from services import access, checkout, customers
+from services import access, checkout, customers, locations
 from services.checkout import CheckoutRequest
+from services.locations import SettingsChange
 from services.runtime import Runtime
 from tests.helpers import Clock
 from tests.test_checkout_service import (
@@ -214,8 +215,8 @@ async def test_credits_switched_off_for_a_channel_apply_nowhere_there_at_once(
     warm = await checkout.quote(runtime, shop.principal, kiosk)
 
     # when the location keeps credits for POS and ONLINE only
-    updated = await access.update_location_settings(
-        shop.location_id, LocationSettings(credit_channels=[ONLINE, POS])
+    updated = await locations.update_settings(
+        shop.location_id, SettingsChange(credit_channels=[ONLINE, POS])
     )
 
     # then the next kiosk quote and commit use none, and say why; the till still does
@@ -244,8 +245,8 @@ async def test_credit_channels_are_set_once_each_and_an_empty_list_switches_them
 
     # a channel named twice is refused, and nothing changes
     with pytest.raises(DomainError) as twice:
-        await access.update_location_settings(
-            shop.location_id, LocationSettings(credit_channels=[POS, KIOSK, POS])
+        await locations.update_settings(
+            shop.location_id, SettingsChange(credit_channels=[POS, KIOSK, POS])
         )
     assert [(e.code.value, e.field, e.message) for e in twice.value.errors] == [
         ("INVALID", "input.creditChannels", "POS is named twice: name each channel at most once.")
@@ -253,21 +254,19 @@ async def test_credit_channels_are_set_once_each_and_an_empty_list_switches_them
     assert (await access.get_location(shop.location_id)).credit_channels == (POS, KIOSK, ONLINE)
 
     # no setting given changes nothing; setting the same value twice is as once
-    unchanged = await access.update_location_settings(shop.location_id, LocationSettings())
-    once = await access.update_location_settings(
-        shop.location_id, LocationSettings(credit_channels=[KIOSK])
+    unchanged = await locations.update_settings(shop.location_id, SettingsChange())
+    once = await locations.update_settings(
+        shop.location_id, SettingsChange(credit_channels=[KIOSK])
     )
-    again = await access.update_location_settings(
-        shop.location_id, LocationSettings(credit_channels=[KIOSK])
+    again = await locations.update_settings(
+        shop.location_id, SettingsChange(credit_channels=[KIOSK])
     )
     assert unchanged.credit_channels == (POS, KIOSK, ONLINE)
     assert once == again
     assert once.credit_channels == (KIOSK,)
 
     # an empty list switches credits off on every channel
-    off = await access.update_location_settings(
-        shop.location_id, LocationSettings(credit_channels=[])
-    )
+    off = await locations.update_settings(shop.location_id, SettingsChange(credit_channels=[]))
     quoted = [
         await checkout.quote(
             runtime, shop.principal, for_customer(customer_id, ("1", "5.00"), channel=c)
@@ -283,7 +282,7 @@ async def test_a_locations_credit_channels_are_its_own(runtime: Runtime, shop: S
     customer_id = await new_customer(other)
     await add_credits(runtime, other, customer_id, "20.00")
 
-    await access.update_location_settings(shop.location_id, LocationSettings(credit_channels=[]))
+    await locations.update_settings(shop.location_id, SettingsChange(credit_channels=[]))
 
     there = await checkout.quote(runtime, other.principal, for_customer(customer_id, *HUNDRED))
     assert (await access.get_location(other.location_id)).credit_channels == (POS, KIOSK, ONLINE)

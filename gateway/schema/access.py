@@ -10,11 +10,10 @@ import strawberry
 from domain import entities
 from domain.access import MAX_LISTED_API_KEYS, Role
 from domain.pricing import SalesChannel
-from domain.requests import LocationSettings
 from gateway.context import Info
 from gateway.schema.common import UserError
 from gateway.schema.resolvers import mutation, query
-from services import access
+from services import access, locations
 
 strawberry.enum(Role, name="ApiKeyRole")
 
@@ -50,8 +49,8 @@ class LocationSettingsInput:
         "them off everywhere.",
     )
 
-    def to_domain(self) -> LocationSettings:
-        return LocationSettings(credit_channels=self.credit_channels)
+    def to_domain(self) -> locations.SettingsChange:
+        return locations.SettingsChange(credit_channels=self.credit_channels)
 
 
 @strawberry.type
@@ -141,8 +140,8 @@ class Mutation:
     async def update_location_settings(
         self, info: Info, input: LocationSettingsInput
     ) -> LocationPayload:
-        principal = info.context.principal
-        location = await access.update_location_settings(principal.location_id, input.to_domain())
+        location_id = info.context.principal.location_id
+        location = await locations.update_settings(location_id, input.to_domain())
         return LocationPayload(location=Location.of(location))
 
     @mutation(ApiKeyPayload)
