@@ -85,6 +85,17 @@ async def set_language(db: Transaction, location_id: UUID, language: str) -> ent
     return location_entity(await Location.get(id=location_id, using_db=db))
 
 
+async def set_credit_channels(
+    db: Transaction, location_id: UUID, channels: Iterable[SalesChannel]
+) -> entities.Location:
+    """Change where the location's promotional credits may be used (`channels_text`); the
+    location must exist."""
+    await (
+        Location.filter(id=location_id).using_db(db).update(credit_channels=channels_text(channels))
+    )
+    return location_entity(await Location.get(id=location_id, using_db=db))
+
+
 # API keys
 
 

@@ -1,4 +1,4 @@
-"""Who am I, and API keys."""
+"""Who am I, the location's settings, and API keys."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ class Location:
     name: str
     currency: str
     timezone: str
+    credit_channels: list[SalesChannel] = strawberry.field(
+        description="The channels where promotional credits may be used."
+    )
     language: str = strawberry.field(
         description='"pl" or "en": messages and system texts when a request names none.'
     )
@@ -35,8 +38,34 @@ class Location:
             name=location.name,
             currency=location.currency,
             timezone=location.timezone,
+            credit_channels=list(location.credit_channels),
             language=location.language,
         )
+
+
+@strawberry.input
+class LocationSettingsInput:
+    """The settings to change; a setting not given (or null) is left as it is."""
+
+    credit_channels: list[SalesChannel] | None = strawberry.field(
+        default=None,
+        description="Where promotional credits may be used, each channel once; [] switches "
+        "them off everywhere.",
+    )
+    language: str | None = strawberry.field(
+        default=None, description='"pl" or "en": messages when a request names no language.'
+    )
+
+    def to_domain(self) -> locations.SettingsChange:
+        return locations.SettingsChange(
+            credit_channels=self.credit_channels, language=self.language
+        )
+
+
+@strawberry.type
+class LocationPayload:
+    location: Location | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -74,22 +103,6 @@ class ApiKeyPayload:
     api_key: ApiKey | None = None
     secret: str | None = strawberry.field(default=None, description="Shown once.")
     errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class LocationPayload:
-    location: Location | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.input
-class LocationSettingsInput:
-    language: str | None = strawberry.field(
-        default=None, description='"pl" or "en"; omitted: unchanged.'
-    )
-
-    def to_domain(self) -> locations.SettingsChange:
-        return locations.SettingsChange(language=self.language)
 
 
 @strawberry.type

@@ -163,7 +163,7 @@ class Memory:
 
     def add_location(self, timezone: str = "Europe/Warsaw", currency: str = "PLN") -> UUID:
         location = entities.Location(
-            uuid4(), "Cafe", currency, timezone, default_language(currency)
+            uuid4(), "Cafe", currency, timezone, language=default_language(currency)
         )
         self.t.locations[location.id] = location
         return location.id
