@@ -200,7 +200,7 @@ def _header(lines: Lines) -> tuple[str, dict[str, int]]:
     first = next(lines, None)
     if lines.oversized:
         _number, size = lines.oversized[0]
-        too_long = msg("import.header_too_long", kib=MAX_LINE_BYTES // 1024, size=size)
+        too_long = msg("import.header_too_long", kib=MAX_LINE_BYTES // 1024, bytes=f"{size:,}")
         raise fail(ErrorCode.INVALID, "file", too_long)
     if first is None:
         raise fail(ErrorCode.INVALID, "file", msg("import.empty"))

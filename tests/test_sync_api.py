@@ -1210,8 +1210,8 @@ async def test_a_secret_sealed_with_another_key_fails_the_run(shop: Shop) -> Non
 
     assert run["status"] == "FAILED"
     assert run["error"] == (
-        "The GoPOS credentials: stored integration secrets were sealed with another "
-        "GOCRM_SECRET_KEY."
+        "The stored GoPOS credentials cannot be opened with the server's secret key; save them "
+        "again."
     )
     assert shop.gopos.requests == 0
 

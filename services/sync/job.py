@@ -130,7 +130,7 @@ def upstream_failure(error: UpstreamError) -> Message:
         kind = "sync.upstream_malformed"
     else:
         kind = "sync.upstream_failed"
-    return msg(kind, upstream=error.upstream, detail=error.message)
+    return msg(kind, detail=error.message)
 
 
 async def run_sync(runtime: Runtime, sync_run_id: UUID) -> None:
