@@ -728,7 +728,7 @@ def test_credits_off_on_the_channel_apply_none_and_say_why(channel: SalesChannel
 
     assert quote.credits == CreditsSummary(5000, 0, 5000)
     assert (quote.discounts, quote.total) == ((), 6000)
-    assert quote.messages == (
+    assert texts(quote.messages) == (
         f"No promotional credits: this location does not use them on the {channel} channel.",
     )
 
