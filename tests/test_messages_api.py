@@ -9,9 +9,11 @@ from string import Formatter
 from typing import Any
 
 from domain.access import Role
+from models.tables.wallet import WalletEntry
 from services import access
 from services.i18n import catalog
 from tests.helpers import CREATE_GROUP, Api, create_customer, create_group
+from tests.wallet_helpers import credit_ok
 
 ERRORS = "errors { code field message messageId params { name value } }"
 CREATE_GROUP_FULL = f"""
@@ -180,3 +182,43 @@ async def test_a_location_selling_in_another_currency_speaks_english(api: Api) -
     assert (await cafe.data(VIEWER))["viewer"]["location"] == {"language": "en", "currency": "EUR"}
     refused = await cafe.mutate(CREATE_GROUP, {"input": {"name": ""}})
     assert refused["errors"][0]["message"] == "Name must not be empty."
+
+
+COMMIT = """
+mutation($input: CheckoutInput!, $key: String!) {
+  commitCheckout(input: $input, idempotencyKey: $key) {
+    checkout { discounts { kind name } } errors { code }
+  }
+}"""
+ENTRIES = """
+query($id: ID!) { customer(id: $id) { wallet { entries { edges { node { kind description } } } } } }
+"""
+
+
+async def test_the_system_writes_codes_into_the_ledger_and_each_reader_reads_them_in_turn(
+    api: Api,
+) -> None:
+    customer = await create_customer(api, firstName="Anna", cards=[{"code": "CARD-2"}])
+    await credit_ok(api, {"customerIds": [customer["id"]]}, "ADD", "5.00", description="Na start")
+    bill = {"cardCode": "CARD-2", "lines": [{"productId": "p", "quantity": "1", "unitPrice": "9"}]}
+
+    sold = await replace(api, language="pl").mutate(COMMIT, {"input": bill, "key": "sale-1"})
+
+    assert sold["checkout"]["discounts"] == [
+        {"kind": "PROMOTIONAL_CREDITS", "name": "Kredyty promocyjne"}
+    ]
+    rows = await WalletEntry.filter(customer_id=customer["id"]).order_by("created_at", "id")
+    stored = [(row.kind, row.description) for row in rows]
+    assert stored == [("ADD", "Na start"), ("REDEEM", "entry.redeem")]
+    for language, redeemed in (
+        ("pl", "Kredyty wykorzystane przy zakupie"),
+        ("en", "Credits used at checkout"),
+    ):
+        reader = replace(api, language=language)
+        edges = (await reader.data(ENTRIES, {"id": customer["id"]}))["customer"]["wallet"][
+            "entries"
+        ]
+        assert [e["node"] for e in edges["edges"]] == [
+            {"kind": "REDEEM", "description": redeemed},
+            {"kind": "ADD", "description": "Na start"},
+        ]
