@@ -138,7 +138,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if worker_port is not None and worker_port > 65_535:
         raise ValueError(f"GOCRM_WORKER_METRICS_PORT must be a TCP port, not {worker_port}")
     return Settings(
-        database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        database_url=_database_url(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL),
         redis_url=env.get("REDIS_URL") or None,
         env="production" if mode == "production" else "development",
         db_pool_size=_integer(env, "GOCRM_DB_POOL_SIZE", 10),
@@ -178,6 +178,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_connections=_integer(env, "GOCRM_MAX_CONNECTIONS", 2_048),
         max_connections_per_client=_integer(env, "GOCRM_MAX_CONNECTIONS_PER_CLIENT", 256),
     )
+
+
+def _database_url(url: str) -> str:
+    """`DATABASE_URL` as given, except that SQLAlchemy's four-slash form of an absolute SQLite
+    path (`sqlite:////srv/gocrm.sqlite3`) becomes this project's `sqlite:///srv/gocrm.sqlite3`."""
+    return re.sub(r"^sqlite:////+", "sqlite:///", url.strip())
 
 
 def _upstream_allow(env: Mapping[str, str], *, production: bool) -> tuple[str, ...] | None:
