@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route
 
 from domain.access import Role
@@ -43,6 +43,11 @@ if TYPE_CHECKING:
     from arq.connections import ArqRedis
 
 log = logging.getLogger(__name__)
+
+
+async def home(request: Request) -> RedirectResponse:
+    """`/`: whoever opens the gateway's address in a browser lands on the console."""
+    return RedirectResponse(f"{console.PATH}/", status_code=307)
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -135,6 +140,7 @@ def _queueing_on_redis(runtime: Runtime, redis: ArqRedis, settings: Settings) ->
 def _routes(settings: Settings) -> list[BaseRoute]:
     """Everything but `/graphql`, which `Shortcut` serves ahead of the router."""
     routes: list[BaseRoute] = [
+        Route("/", home, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz(settings), methods=["GET"]),
         Route(
