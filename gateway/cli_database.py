@@ -34,9 +34,7 @@ def check_database_url(settings: Settings) -> None:
         _check_sqlite_path(settings.database_url.removeprefix("sqlite://").partition("?")[0])
     elif urlsplit(settings.database_url).path.strip("/") == "":
         # Else asyncpg connects to the database named like the user: the server's own.
-        raise CommandError(
-            "DATABASE_URL names no database; use postgres://USER@HOST:PORT/DATABASE"
-        )
+        raise CommandError("DATABASE_URL names no database; use postgres://USER@HOST:PORT/DATABASE")
 
 
 def _check_sqlite_path(path: str) -> None:

@@ -139,7 +139,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ValueError(f"GOCRM_WORKER_METRICS_PORT must be a TCP port, not {worker_port}")
     return Settings(
         database_url=_database_url(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL),
-        redis_url=env.get("REDIS_URL") or None,
+        redis_url=_redis_url(env.get("REDIS_URL") or None),
         env="production" if mode == "production" else "development",
         db_pool_size=_integer(env, "GOCRM_DB_POOL_SIZE", 10),
         db_connect_timeout_seconds=_number(env, "GOCRM_DB_CONNECT_TIMEOUT", 5.0),
@@ -184,6 +184,15 @@ def _database_url(url: str) -> str:
     """`DATABASE_URL` as given, except that SQLAlchemy's four-slash form of an absolute SQLite
     path (`sqlite:////srv/gocrm.sqlite3`) becomes this project's `sqlite:///srv/gocrm.sqlite3`."""
     return re.sub(r"^sqlite:////+", "sqlite:///", url.strip())
+
+
+def _redis_url(url: str | None) -> str | None:
+    if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(
+            f"REDIS_URL must start with redis://, rediss:// or unix://, not {url!r}"
+            " (redis://127.0.0.1:6379/0, say)"
+        )
+    return url
 
 
 def _upstream_allow(env: Mapping[str, str], *, production: bool) -> tuple[str, ...] | None:
