@@ -208,7 +208,7 @@ async def test_development_start_up_warns_about_an_unmigrated_database(
     ]
     assert [r.getMessage() for r in caplog.records if r.name == "gateway.readiness"] == [
         f"the database lacks {len(MIGRATIONS)} migrations ({', '.join(MIGRATIONS)}): "
-        "run `gocrm migrate`; every request that reads it will fail."
+        "run `gocrm migrate`; every request answers 503 until then."
     ]
 
 
