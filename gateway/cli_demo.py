@@ -19,7 +19,7 @@ from settings import DEFAULT_DATABASE_URL, Settings
 def database_banner(settings: Settings) -> str:
     """Which database the demo uses, without a password that the URL may hold."""
     if settings.database_url == DEFAULT_DATABASE_URL:
-        return "gocrm.sqlite3 in this folder (DATABASE_URL is not set)"
+        return "gocrm.sqlite3 in this folder (the default DATABASE_URL)"
     parts = urlsplit(settings.database_url)
     if parts.password is not None:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")

@@ -190,7 +190,7 @@ async def _ready(port: int, server: asyncio.subprocess.Process) -> object:
 
 
 def test_the_demo_banner_says_which_database_it_follows() -> None:
-    assert database_banner(Settings()) == "gocrm.sqlite3 in this folder (DATABASE_URL is not set)"
+    assert database_banner(Settings()) == "gocrm.sqlite3 in this folder (the default DATABASE_URL)"
     assert (
         database_banner(Settings(database_url="postgres://crm:hunter2@db:5432/crm"))
         == "postgres://crm:***@db:5432/crm, as DATABASE_URL says"

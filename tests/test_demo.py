@@ -174,6 +174,7 @@ def test_gocrm_demo_synchronizes_with_its_own_simulators_out_of_the_box(tmp_path
             assert line, f"the demo stopped before printing its key: {lines}"
             lines.append(line)
         key = next(line for line in lines if "ADMIN key:" in line).split()[2]
+        assert "  Database: gocrm.sqlite3 in this folder (the default DATABASE_URL)\n" in lines
         url = f"http://127.0.0.1:{port}/graphql"
         deadline = time.monotonic() + 30
         while True:
