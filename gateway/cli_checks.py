@@ -10,8 +10,11 @@ import socket
 
 from adapters.secrets import new_key, parse_keys
 from gateway.cli_database import CommandError
-from gateway.readiness import StartupRefusedError, check_secret_key
 from settings import Settings
+
+# `gateway.readiness` is imported where it is used: it brings in the services, and with them
+# prometheus-client, which must not be imported before `gocrm serve` has pointed it at the
+# shared metrics directory (`PROMETHEUS_MULTIPROC_DIR`).
 
 GENERATE_HINT = "`gocrm generate-key` prints a new one"
 
@@ -55,6 +58,8 @@ def check_secret_key_setting(settings: Settings) -> None:
 async def check_start(settings: Settings) -> None:
     """The action a starting process runs on its open database: in production without a key,
     refuse a database whose integrations hold sealed secrets."""
+    from gateway.readiness import StartupRefusedError, check_secret_key
+
     try:
         await check_secret_key(settings)
     except StartupRefusedError as refusal:

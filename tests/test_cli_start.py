@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sqlite3
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -195,3 +196,23 @@ def test_the_demo_banner_says_which_database_it_follows() -> None:
         database_banner(Settings(database_url="postgres://crm:hunter2@db:5432/crm"))
         == "postgres://crm:***@db:5432/crm, as DATABASE_URL says"
     )
+
+
+def test_the_command_imports_prometheus_only_after_choosing_the_metrics_directory() -> None:
+    """prometheus-client picks its storage when imported: `gocrm serve` must set
+    PROMETHEUS_MULTIPROC_DIR first, so importing the command must not import it."""
+    code = (
+        "import sys, gateway.cli; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('prometheus_client', 'services', 'models', 'tortoise')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert (result.returncode, result.stdout, result.stderr) == (0, "[]\n", "")
