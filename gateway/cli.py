@@ -172,11 +172,6 @@ def cmd_create_api_key(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_generate_key(args: argparse.Namespace, settings: Settings) -> int:
-    print(generate_key(), flush=True)
-    return 0
-
-
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.redis_url:
         raise CommandError("set REDIS_URL to run arq workers (without it jobs run in-process)")
@@ -345,9 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(run=cmd_demo)
 
-    command(
-        "generate-key", "Print a new key for GOCRM_SECRET_KEY (it seals integration secrets)."
-    ).set_defaults(run=cmd_generate_key)
+    # Run by `main` before the settings are read.
+    command("generate-key", "Print a new key for GOCRM_SECRET_KEY (it seals integration secrets).")
 
     simulate = command(
         "simulate", "Serve a local simulator of the GoPOS or GoOrder API (for tests and demos)."
@@ -382,6 +376,9 @@ def _report(error: BaseException, settings: Settings | None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "generate-key":  # needs no settings: it works whatever they hold
+        print(generate_key(), flush=True)
+        return 0
     configure_logging()
     run: Callable[[argparse.Namespace, Settings], int] = args.run
     settings: Settings | None = None
