@@ -125,6 +125,7 @@ class CreditPreview:
     balance_before: int
     balance_after: int
     over_maximum_count: int
+    clamped_count: int  # REDUCE: balances below the amount, which would end at 0
 
 
 @dataclass(frozen=True)

@@ -197,6 +197,9 @@ class CreditPreview:
         description="Of those, whose balance would pass the most a wallet may hold: an "
         "operation reaching one ends FAILED."
     )
+    clamped_count: int = strawberry.field(
+        description="REDUCE: customers whose balance is below the amount and would end at 0."
+    )
 
     @classmethod
     def of(cls, preview: entities.CreditPreview, principal: Principal) -> CreditPreview:
@@ -206,6 +209,7 @@ class CreditPreview:
             balance_before=Money.of(preview.balance_before, principal),
             balance_after=Money.of(preview.balance_after, principal),
             over_maximum_count=preview.over_maximum_count,
+            clamped_count=preview.clamped_count,
         )
 
 
