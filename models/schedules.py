@@ -83,6 +83,21 @@ async def of_location(location_id: UUID) -> list[entities.CreditSchedule]:
     return [credit_schedule_entity(r) for r in rows]
 
 
+async def active_with_groups(location_ids: Sequence[UUID]) -> list[entities.CreditSchedule]:
+    """The locations' schedules of groups that have a period to come (paused or not), oldest
+    first: those a group's deletion would end or change."""
+    rows = await CreditSchedule.filter(
+        location_id__in=list(location_ids), target="GROUPS", next_run_on__isnull=False
+    ).order_by("created_at", "id")
+    return [credit_schedule_entity(r) for r in rows]
+
+
+async def of_group(db: Transaction, location_id: UUID, group_id: UUID) -> list[ScheduleJob]:
+    """The location's schedules of groups that name group `group_id`, in `db`."""
+    rows = await CreditSchedule.filter(location_id=location_id, target="GROUPS").using_db(db)
+    return [job for job in map(_job, rows) if str(group_id) in job.group_ids]
+
+
 async def job(schedule_id: UUID, location_id: UUID | None = None) -> ScheduleJob | None:
     """What the tick and the runs need of the schedule (of the location, when given)."""
     rows = CreditSchedule.filter(id=schedule_id)
@@ -220,6 +235,27 @@ async def resume(
 async def delete(schedule_id: UUID) -> None:
     """Delete the schedule with its runs."""
     await CreditSchedule.filter(id=schedule_id).delete()
+
+
+async def remove_group(
+    db: Transaction,
+    schedule_id: UUID,
+    group_ids: Sequence[str],
+    ends_on: date | None,
+    now: datetime,
+) -> None:
+    """Write the schedule's groups less a deleted one; with `ends_on`, end it there: no period
+    to come, and its runs still QUEUED end SKIPPED, never applied."""
+    rows = CreditSchedule.filter(id=schedule_id).using_db(db)
+    if ends_on is None:
+        await rows.update(group_ids=list(group_ids))
+        return
+    await rows.update(group_ids=list(group_ids), end_date=ends_on, next_run_on=None)
+    await (
+        ScheduleRun.filter(schedule_id=schedule_id, status=JobStatus.QUEUED)
+        .using_db(db)
+        .update(status=SKIPPED, finished_at=now)
+    )
 
 
 async def add_runs(schedule_id: UUID, periods: Sequence[tuple[int, date]]) -> None:

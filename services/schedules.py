@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
@@ -166,6 +166,27 @@ async def delete_schedule(runtime: Runtime, location_id: UUID, schedule_id: str)
     return row.id
 
 
+async def drop_group(
+    schedules: ScheduleStore, db: Transaction, location_id: UUID, group_id: UUID, now: datetime
+) -> None:
+    """In the transaction that deletes group `group_id`: the schedules of that group only end
+    after the last period they applied, their queued periods skipped; those of other groups
+    too carry on without it (see `ScheduleJob.without_group`)."""
+    for schedule in await schedules.of_group(db, location_id, group_id):
+        removal = schedule.without_group(group_id)
+        await schedules.remove_group(db, schedule.id, removal.group_ids, removal.ends_on, now)
+
+
+async def active_by_group(
+    stores: Stores, location_id: UUID, group_ids: Sequence[UUID]
+) -> dict[UUID, list[entities.CreditSchedule]]:
+    """For each of the location's groups `group_ids`, its schedules of that group with a
+    period to come, paused or not, oldest first (what deleting the group would end or
+    change)."""
+    found = await stores.schedules.active_with_groups([location_id])
+    return {g: [s for s in found if g in s.group_ids] for g in group_ids}
+
+
 async def customer_counts(schedule_ids: list[UUID]) -> dict[UUID, int]:
     return await repository.customer_counts(schedule_ids)
 
@@ -292,7 +313,10 @@ class _Run(Protocol):
 async def _advance(
     schedules: ScheduleStore, schedule: ScheduleJob, run: _Run, db: Transaction | None = None
 ) -> None:
-    """Record that the run's period is done with (unless a later one is already)."""
+    """Record that the run's period is done with (unless a later one is already). The next
+    period is the schedule's as it is now: an edit of its end date, or its end when its group
+    was deleted, made while the period ran, holds."""
+    schedule = await schedules.job(schedule.id) or schedule
     next_run_on = schedule.next_run_after(run.period)
     await schedules.advance(schedule.id, run.period, run.period_on, next_run_on, db)
 

@@ -173,6 +173,41 @@ class Schedules:
         for key in [k for k in self.memory.t.runs if k[0] == schedule_id]:
             del self.memory.t.runs[key]
 
+    async def active_with_groups(
+        self, location_ids: Sequence[UUID]
+    ) -> list[entities.CreditSchedule]:
+        rows = sorted(self.memory.t.schedules.values(), key=lambda r: (r.created_at, r.id))
+        return [
+            entity(r)
+            for r in rows
+            if r.location_id in location_ids and r.target == "GROUPS" and r.next_run_on
+        ]
+
+    async def of_group(self, db: Any, location_id: UUID, group_id: UUID) -> list[ScheduleJob]:
+        return [
+            _job(r)
+            for r in self.memory.t.schedules.values()
+            if r.location_id == location_id and r.target == "GROUPS"
+            if str(group_id) in r.group_ids
+        ]
+
+    async def remove_group(
+        self,
+        db: Any,
+        schedule_id: UUID,
+        group_ids: Sequence[str],
+        ends_on: date | None,
+        now: datetime,
+    ) -> None:
+        row = self.memory.t.schedules[schedule_id]
+        row.group_ids = list(group_ids)
+        if ends_on is None:
+            return
+        row.end_date, row.next_run_on = ends_on, None
+        for (owner, _), run in self.memory.t.runs.items():
+            if owner == schedule_id and run.status == JobStatus.QUEUED:
+                run.status, run.finished_at = "SKIPPED", now
+
     async def add_runs(self, schedule_id: UUID, periods: Sequence[tuple[int, date]]) -> None:
         for period, day in periods:
             self.memory.t.runs.setdefault(
