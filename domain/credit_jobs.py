@@ -171,6 +171,9 @@ class ScheduleRunJob:
     period_on: date
     status: str
     attempts: int
+    # What the period applies, once its first attempt took it from the schedule (None before).
+    amount: int | None = None
+    description: str | None = None
 
 
 def selection_to_json(selection: CustomerSelection) -> dict[str, object]:

@@ -129,6 +129,19 @@ class CreditPreview:
 
 
 @dataclass(frozen=True)
+class ScheduleRun:
+    """One period of a schedule as its history shows it: what its entries of the schedule's
+    operation sum to (customers, total delta in minor units) so far."""
+
+    period: int
+    period_on: date
+    status: str
+    customer_count: int
+    total: int
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
 class CreditSchedule:
     id: UUID
     operation: str

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
@@ -119,7 +120,8 @@ async def list_schedules(location_id: UUID) -> list[entities.CreditSchedule]:
     return await repository.of_location(location_id)
 
 
-async def _own(schedules: ScheduleStore, location_id: UUID, schedule_id: str) -> ScheduleJob:
+async def own(schedules: ScheduleStore, location_id: UUID, schedule_id: str) -> ScheduleJob:
+    """The location's schedule `schedule_id`; NOT_FOUND on `id` otherwise."""
     uid = parse_id(schedule_id)
     row = await schedules.job(uid, location_id) if uid else None
     if row is None:
@@ -131,7 +133,7 @@ async def pause_schedule(
     runtime: Runtime, location_id: UUID, schedule_id: str
 ) -> entities.CreditSchedule:
     schedules = runtime.stores.schedules
-    row = await _own(schedules, location_id, schedule_id)
+    row = await own(schedules, location_id, schedule_id)
     await schedules.pause(row.id)
     return await schedules.current(row.id)
 
@@ -141,7 +143,7 @@ async def resume_schedule(
 ) -> entities.CreditSchedule:
     """Resume without applying the periods that fell while paused; today's period still runs."""
     stores = runtime.stores
-    row = await _own(stores.schedules, location_id, schedule_id)
+    row = await own(stores.schedules, location_id, schedule_id)
     if row.paused:
         location = await stores.locations.get(row.location_id)
         now = runtime.clock()
@@ -161,7 +163,7 @@ async def resume_schedule(
 
 async def delete_schedule(runtime: Runtime, location_id: UUID, schedule_id: str) -> UUID:
     schedules = runtime.stores.schedules
-    row = await _own(schedules, location_id, schedule_id)
+    row = await own(schedules, location_id, schedule_id)
     await schedules.delete(row.id)
     return row.id
 
@@ -246,9 +248,14 @@ async def _apply_run(
     way, moves the schedule on to its next period."""
     stores = runtime.stores
     total = await stores.schedules.target_count(schedule)
+    # What the period applies: what its first attempt took from the schedule, so that an edit
+    # made since applies from the next period (`services.schedule_edits`).
+    if run.amount is None:
+        run = replace(run, amount=schedule.amount, description=schedule.description)
+    taken = {"amount": run.amount, "description": run.description}
 
     async def work(attempt: Attempt) -> Mapping[str, Any]:
-        change = _application(schedule, run.period, runtime.clock())
+        change = _application(schedule, run, runtime.clock())
         done = 0
         try:
             async for chunk in stores.schedules.target_chunks(schedule, runtime.chunk_size):
@@ -277,22 +284,24 @@ async def _apply_run(
         runtime,
         work,
         attempts=run.attempts,
-        claim_columns={"total": total},
+        claim_columns={"total": total, **taken},
         settled=settled,
     )
 
 
-def _application(schedule: ScheduleJob, period: int, now: datetime) -> Application:
-    """What one period of the schedule writes for each of its customers."""
+def _application(schedule: ScheduleJob, run: ScheduleRunJob, now: datetime) -> Application:
+    """What one period of the schedule writes for each of its customers: the amount and the
+    description the run took from the schedule."""
+    assert run.amount is not None
     return Application(
         location_id=schedule.location_id,
         operation=CreditOperation(schedule.operation),
-        amount=schedule.amount,
+        amount=run.amount,
         kind=schedule.operation,
         source=EntrySource.SCHEDULE.value,
         source_id=schedule.id,
-        period=period,
-        description=schedule.description,
+        period=run.period,
+        description=run.description,
         actor=SCHEDULE_ACTOR,
         now=now,
         netting_description=CLAWBACK_DESCRIPTION,

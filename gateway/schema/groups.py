@@ -16,7 +16,7 @@ from gateway.schema.common import DeletePayload, UserError
 from gateway.schema.inputs import CreditTargetInput, CustomerGroupInput
 from gateway.schema.integrations import GroupConnection
 from gateway.schema.resolvers import mutation, query
-from gateway.schema.wallet import CreditSchedule
+from gateway.schema.schedules import CreditSchedule
 from services import groups
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
@@ -207,6 +207,40 @@ class Schedules:
         for (owner, _), run in self.memory.t.runs.items():
             if owner == schedule_id and run.status == JobStatus.QUEUED:
                 run.status, run.finished_at = "SKIPPED", now
+
+    async def runs(
+        self, schedule: ScheduleJob, before: int | None, limit: int
+    ) -> list[entities.ScheduleRun]:
+        found = sorted(
+            (
+                run
+                for (owner, period), run in self.memory.t.runs.items()
+                if owner == schedule.id and run.status != "SKIPPED"
+                if before is None or period < before
+            ),
+            key=lambda run: -run.period,
+        )[:limit]
+        entries = [
+            e
+            for e in self.memory.t.entries.values()
+            if e.source_id == schedule.id and e.kind == schedule.operation
+        ]
+        return [
+            entities.ScheduleRun(
+                period=run.period,
+                period_on=run.period_on,
+                status=str(run.status),
+                customer_count=sum(e.period == run.period for e in entries),
+                total=sum(e.delta for e in entries if e.period == run.period),
+                finished_at=run.finished_at,
+            )
+            for run in found
+        ]
+
+    async def update(self, db: Any, schedule_id: UUID, columns: Mapping[str, Any]) -> None:
+        row = self.memory.t.schedules[schedule_id]
+        for name, value in columns.items():
+            setattr(row, name, value)
 
     async def add_runs(self, schedule_id: UUID, periods: Sequence[tuple[int, date]]) -> None:
         for period, day in periods:
