@@ -29,6 +29,7 @@ from models import groups as group_repository
 from models import ledger as ledger_repository
 from models.db import IntegrityError, Transaction, transaction
 from models.ledger import Application, Movement
+from services import metrics
 from services.stores import CustomerStore, GroupStore, Stores
 
 
@@ -346,4 +347,6 @@ async def delete_customer(
                 raise RuntimeError(f"customer {uid}: the write-off was not written")
         if not await customer_store(stores).delete(db, location_id, uid, now):
             raise not_found("id", "Customer")
+    if wallet.balance:
+        metrics.entries_written(EntryKind.WRITE_OFF.value)
     return DeletedCustomer(uid, wallet.balance)
