@@ -46,7 +46,10 @@ def schedule_changes(
         columns["description"] = description
     if update.end_date is not UNSET:
         end = update.end_date
-        if end is not None and end < schedule.start_date:
+        if schedule.target == "GROUPS" and not schedule.group_ids:
+            message = "The schedule ended when its groups were deleted."
+            checks.add(ErrorCode.INVALID, "input.endDate", message)
+        elif end is not None and end < schedule.start_date:
             message = "End date must not be before the start date."
             checks.add(ErrorCode.INVALID, "input.endDate", message)
         elif end is not None and end < today:

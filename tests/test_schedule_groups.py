@@ -9,10 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
+import pytest
+
 from domain.access import Principal, Role
-from domain.requests import CreditRequest, CustomerFilter, Target
+from domain.errors import DomainError
+from domain.requests import CreditRequest, CustomerFilter, ScheduleUpdate, Target
 from domain.schedule import Recurrence, RecurrenceUnit
-from services import groups, schedules
+from services import groups, schedule_edits, schedules
 from tests.builders import DELETE_GROUP, FAR_FUTURE, monthly_schedule
 from tests.helpers import Api, Clock, create_group
 from tests.memory import Memory, memory_runtime
@@ -82,6 +85,14 @@ async def test_deleting_a_group_ends_its_schedules_and_trims_the_shared_ones() -
     await schedules.pause_schedule(runtime, location_id, str(only_vip.id))
     resumed = await schedules.resume_schedule(runtime, location_id, str(only_vip.id))
     assert resumed.next_run_on is None
+    # nor an edit of its end date
+    with pytest.raises(DomainError) as ended:
+        await schedule_edits.update_schedule(
+            runtime, principal, str(only_vip.id), ScheduleUpdate(end_date=None)
+        )
+    assert [(e.field, e.message) for e in ended.value.errors] == [
+        ("input.endDate", "The schedule ended when its groups were deleted.")
+    ]
     assert sorted(p for (s, p) in memory.t.runs if s == only_vip.id) == [0, 1]
     assert not any(s == later.id for (s, _) in memory.t.runs)
 
