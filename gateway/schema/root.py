@@ -6,7 +6,16 @@ import strawberry
 from strawberry.tools import merge_types
 
 from gateway.graphql.execute import MAX_QUERY_COST, engine_schema
-from gateway.schema import access, checkout, customers, groups, integrations, schedules, wallet
+from gateway.schema import (
+    access,
+    checkout,
+    customers,
+    groups,
+    imports,
+    integrations,
+    schedules,
+    wallet,
+)
 from gateway.schema.scalars import SCALAR_OVERRIDES
 
 Query = merge_types(
@@ -25,6 +34,7 @@ Mutation = merge_types(
     "Mutation",
     (
         customers.Mutation,
+        imports.Mutation,
         groups.Mutation,
         wallet.Mutation,
         schedules.Mutation,
