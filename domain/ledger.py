@@ -52,6 +52,7 @@ class EntryKind(StrEnum):
     CASHBACK_REVERSAL = "CASHBACK_REVERSAL"
     CASHBACK_RELEASE = "CASHBACK_RELEASE"  # held cashback becoming spendable
     CLAWBACK = "CLAWBACK"  # owed cashback netted against an incoming credit
+    WRITE_OFF = "WRITE_OFF"  # the balance of a deleted customer
 
 
 class EntrySource(StrEnum):
@@ -59,6 +60,7 @@ class EntrySource(StrEnum):
     BULK = "BULK"
     SCHEDULE = "SCHEDULE"
     CHECKOUT = "CHECKOUT"
+    SYSTEM = "SYSTEM"  # written by the system itself: a deleted customer's write-off
 
 
 def netted(amount: int, owed: int) -> int:
@@ -85,8 +87,10 @@ CASHBACK_RELEASED_DESCRIPTION = "entry.cashback_released"
 CASHBACK_REVERSED_DESCRIPTION = "entry.cashback_reversed"
 REFUND_DESCRIPTION = "entry.checkout_refunded"
 CLAWBACK_DESCRIPTION = "entry.clawback"
+WRITE_OFF_DESCRIPTION = "entry.write_off"
 SYSTEM_DESCRIPTIONS = frozenset(
     {
+        WRITE_OFF_DESCRIPTION,
         REDEEM_DESCRIPTION,
         CASHBACK_DESCRIPTION,
         CASHBACK_RELEASED_DESCRIPTION,
@@ -95,15 +99,27 @@ SYSTEM_DESCRIPTIONS = frozenset(
         CLAWBACK_DESCRIPTION,
     }
 )
-# The English sentences the previous releases stored instead (migration 0007 turns them into ids).
+# The English sentences earlier releases stored instead, by the entry kind they were written for
+# (migration 0007 turns those it finds into ids; an entry a later migration writes in English is
+# read through this too). A person's "Cashback" on an ADD stays theirs.
 LEGACY_DESCRIPTIONS = {
-    "Credits used at checkout": REDEEM_DESCRIPTION,
-    "Cashback": CASHBACK_DESCRIPTION,
-    "Cashback released": CASHBACK_RELEASED_DESCRIPTION,
-    "Cashback reversed": CASHBACK_REVERSED_DESCRIPTION,
-    "Checkout refunded": REFUND_DESCRIPTION,
-    "Owed cashback paid off": CLAWBACK_DESCRIPTION,
+    ("REDEEM", "Credits used at checkout"): REDEEM_DESCRIPTION,
+    ("CASHBACK", "Cashback"): CASHBACK_DESCRIPTION,
+    ("CASHBACK_RELEASE", "Cashback released"): CASHBACK_RELEASED_DESCRIPTION,
+    ("CASHBACK_REVERSAL", "Cashback reversed"): CASHBACK_REVERSED_DESCRIPTION,
+    ("REFUND", "Checkout refunded"): REFUND_DESCRIPTION,
+    ("CLAWBACK", "Owed cashback paid off"): CLAWBACK_DESCRIPTION,
+    ("WRITE_OFF", "Balance written off: customer deleted"): WRITE_OFF_DESCRIPTION,
 }
+
+
+def system_description(kind: str, description: str | None) -> str | None:
+    """The message id of a description the system wrote, or None for a person's text."""
+    if description is None:
+        return None
+    if description in SYSTEM_DESCRIPTIONS:
+        return description
+    return LEGACY_DESCRIPTIONS.get((kind, description))
 
 
 def amount_problem(operation: CreditOperation, amount: Decimal, minor_units: int) -> Message | None:

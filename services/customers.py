@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -19,12 +20,17 @@ from domain.credits import (
 from domain.customer_checks import CheckedCard, CustomerWrite, checked_customer
 from domain.errors import DomainError, ErrorCode, UserError, Validator, fail, not_found
 from domain.ids import parse_id
+from domain.ledger import WRITE_OFF_DESCRIPTION, EntryKind, EntrySource
 from domain.messages import Message, msg
 from domain.paging import decode_cursor, page_of, page_size_problem
 from domain.requests import CustomerFilter, CustomerInput
+from models import checkouts as checkout_repository
 from models import customers as repository
 from models import groups as group_repository
+from models import ledger as ledger_repository
 from models.db import IntegrityError, Transaction, transaction
+from models.ledger import Application, Movement
+from services import metrics
 from services.stores import CustomerStore, GroupStore, Stores
 
 
@@ -280,17 +286,62 @@ async def update_customer(
     return updated
 
 
+@dataclass(frozen=True)
+class DeletedCustomer:
+    """A deleted customer's id and the balance its deletion wrote off (minor units)."""
+
+    id: UUID
+    written_off: int
+
+
+def write_off(location_id: UUID, customer_id: UUID, balance: int, now: datetime) -> Application:
+    """The WRITE_OFF entry of a deleted customer's `balance`: all of it, exactly once (its
+    source id is the customer's, so the ledger's unique key allows one per customer)."""
+    return Application(
+        location_id=location_id,
+        operation=Movement.DEBIT,
+        amount=balance,
+        kind=EntryKind.WRITE_OFF.value,
+        source=EntrySource.SYSTEM.value,
+        source_id=customer_id,
+        period=0,
+        description=WRITE_OFF_DESCRIPTION,
+        actor=None,
+        now=now,
+    )
+
+
 async def delete_customer(
     location_id: UUID, customer_id: str, stores: Stores | None = None
-) -> UUID:
-    """Delete a customer softly: the row stays, so that its wallet entries (and the balance
-    they sum to) outlive it, but its contact data is erased, its cards are deleted (their codes
-    are free again) and so are its group memberships. A deleted customer is found by no query.
+) -> DeletedCustomer:
+    """Delete a customer softly: the row stays, so that its wallet entries outlive it, but its
+    contact data is erased, its cards are deleted (their codes are free again) and so are its
+    group memberships. A deleted customer is found by no query.
+
+    What it holds is written off in the same transaction, by a WRITE_OFF entry (source SYSTEM)
+    that takes its balance to 0, so the balances a person can see always sum to the ledger.
+    The transaction first holds the customer as every wallet write does (`lock_customer`), so
+    a concurrent commit, refund or credit lands either before (and is written off with the
+    rest) or after (and finds no live customer). Held cashback is never released to a deleted
+    customer (the release just ends the hold), and owed cashback is never collected: neither is
+    part of the balance, so neither is written off.
     """
     uid = parse_id(customer_id)
     if uid is None:
         raise not_found("id", "customer")
+    now = datetime.now(UTC)
+    checkouts = checkout_repository if stores is None else stores.checkouts
+    ledger = ledger_repository if stores is None else stores.ledger
     async with open_transaction(stores) as db:
-        if not await customer_store(stores).delete(db, location_id, uid, datetime.now(UTC)):
+        wallet = await checkouts.lock_customer(location_id, uid, db)
+        if wallet is None:
             raise not_found("id", "customer")
-    return uid
+        if wallet.balance:
+            change = write_off(location_id, uid, wallet.balance, now)
+            if await ledger.apply_chunk([uid], change, db) != 1:
+                raise RuntimeError(f"customer {uid}: the write-off was not written")
+        if not await customer_store(stores).delete(db, location_id, uid, now):
+            raise not_found("id", "customer")
+    if wallet.balance:
+        metrics.entries_written(EntryKind.WRITE_OFF.value)
+    return DeletedCustomer(uid, wallet.balance)

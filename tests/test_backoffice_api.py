@@ -45,7 +45,7 @@ query($input: SetPromotionalCreditsInput!) {
   previewPromotionalCredits(input: $input) {
     preview {
       customerCount changedCount balanceBefore { amount currency } balanceAfter { amount }
-      overMaximumCount
+      overMaximumCount clampedCount
     }
     errors { code field message }
   }
@@ -82,7 +82,12 @@ async def preview(api: Api, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def figures(
-    customers: int, changed: int, before: str, after: str, over_maximum: int = 0
+    customers: int,
+    changed: int,
+    before: str,
+    after: str,
+    over_maximum: int = 0,
+    clamped: int = 0,
 ) -> dict[str, Any]:
     return {
         "preview": {
@@ -91,6 +96,7 @@ def figures(
             "balanceBefore": {"amount": before, "currency": "PLN"},
             "balanceAfter": {"amount": after},
             "overMaximumCount": over_maximum,
+            "clampedCount": clamped,
         },
         "errors": [],
     }
@@ -240,8 +246,8 @@ PREVIEW_CASES: list[tuple[str, Target, str, str, dict[str, Any]]] = [
         lambda ids: {"filter": {"groupIds": [ids["vip"]]}},
         "REDUCE",
         "40.00",
-        # 0 stays 0 (unchanged), 30 → 0 (clamped), 120 → 80
-        figures(3, 2, "150.00", "80.00"),
+        # 0 stays 0 (unchanged), 30 → 0 (clamped), 120 → 80: two balances below 40.00
+        figures(3, 2, "150.00", "80.00", clamped=2),
     ),
     (
         "set-listed-ids-each-once",
@@ -263,7 +269,7 @@ PREVIEW_CASES: list[tuple[str, Target, str, str, dict[str, Any]]] = [
         lambda ids: {"filter": {"ids": [ids["thirty"], ids["rich"]]}},
         "REDUCE",
         "100.00",
-        figures(2, 2, "150.00", "20.00"),
+        figures(2, 2, "150.00", "20.00", clamped=1),
     ),
     (
         "reduce-those-with-credits",

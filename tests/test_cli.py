@@ -350,6 +350,7 @@ def test_every_option_of_every_subcommand_has_a_description() -> None:
         "create-api-key",
         "create-location",
         "demo",
+        "generate-key",
         "import-customers",
         "migrate",
         "serve",
@@ -368,6 +369,7 @@ def test_every_option_of_every_subcommand_has_a_description() -> None:
         "demo host": "127.0.0.1",
         "demo port": 8000,
         "demo workers": 1,
+        "demo fresh": False,
         "simulate host": "127.0.0.1",
         "simulate port": 8100,
     }

@@ -11,7 +11,7 @@ from graphql import GraphQLError
 from domain import errors
 from domain.access import Principal
 from domain.entities import Page
-from domain.ledger import SYSTEM_DESCRIPTIONS
+from domain.ledger import system_description
 from domain.messages import Message as DomainMessage
 from domain.messages import decode, msg
 from domain.money import to_decimal
@@ -74,11 +74,10 @@ def stored_message(stored: str | None, language: str) -> Message | None:
     return None if stored is None else Message.of(decode(stored), language)
 
 
-def entry_description(description: str | None, language: str) -> str | None:
+def entry_description(kind: str, description: str | None, language: str) -> str | None:
     """A wallet entry's description: a system text's code rendered, a person's text as typed."""
-    if description is not None and description in SYSTEM_DESCRIPTIONS:
-        return render(msg(description), language)
-    return description
+    message_id = system_description(kind, description)
+    return description if message_id is None else render(msg(message_id), language)
 
 
 def user_errors(error: errors.DomainError, language: str) -> list[UserError]:

@@ -13,7 +13,7 @@ from domain.errors import ErrorCode, fail
 from domain.messages import msg
 from domain.paging import DEFAULT_PAGE_SIZE
 from gateway.context import Info
-from gateway.schema.common import DeletePayload, PageInfo, UserError
+from gateway.schema.common import Money, PageInfo, UserError
 from gateway.schema.groups import CustomerGroup
 from gateway.schema.inputs import CustomerFilterInput, CustomerInput, to_filter
 from gateway.schema.resolvers import mutation, query
@@ -166,6 +166,18 @@ class Query:
 
 
 @strawberry.type
+class DeleteCustomerPayload:
+    deleted_id: strawberry.ID | None = None
+    written_off: Money | None = strawberry.field(
+        default=None,
+        description="The balance the deletion wrote off (a WRITE_OFF entry): what the customer "
+        "held. Held cashback is never released to a deleted customer, and owed cashback is "
+        "never collected.",
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
 class Mutation:
     @mutation(CustomerPayload)
     async def create_customer(self, info: Info, input: CustomerInput) -> CustomerPayload:
@@ -185,10 +197,13 @@ class Mutation:
         )
         return CustomerPayload(customer=Customer.of(customer, principal))
 
-    @mutation(DeletePayload)
-    async def delete_customer(self, info: Info, id: strawberry.ID) -> DeletePayload:
+    @mutation(DeleteCustomerPayload)
+    async def delete_customer(self, info: Info, id: strawberry.ID) -> DeleteCustomerPayload:
         principal = info.context.principal
         deleted = await customers.delete_customer(
             principal.location_id, id, info.context.runtime.stores
         )
-        return DeletePayload(deleted_id=strawberry.ID(str(deleted)))
+        return DeleteCustomerPayload(
+            deleted_id=strawberry.ID(str(deleted.id)),
+            written_off=Money.of(deleted.written_off, principal),
+        )

@@ -136,6 +136,7 @@ class Operations:
             balance_before=sum(before),
             balance_after=sum(after),
             over_maximum=sum(a > MAX_CREDIT_BALANCE for a in after),
+            clamped=sum(b < amount for b in before) if operation is CreditOperation.REDUCE else 0,
         )
 
     async def create(

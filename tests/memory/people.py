@@ -218,7 +218,7 @@ class Groups:
         self.memory.t.group_rows[group.id] = changed
         return changed
 
-    async def delete(self, location_id: UUID, group_id: UUID) -> bool:
+    async def delete(self, location_id: UUID, group_id: UUID, db: Any = None) -> bool:
         if await self.get(location_id, group_id) is None:
             return False
         del self.memory.t.groups[group_id], self.memory.t.group_rows[group_id]
