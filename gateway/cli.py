@@ -41,7 +41,6 @@ from gateway.cli_database import (
 from gateway.cli_demo import cmd_demo
 from gateway.cli_import import cmd_import_customers
 from gateway.observability import configure_logging
-from services.i18n import render
 from settings import Settings, load_settings
 
 MISTAKE = 2
@@ -360,6 +359,9 @@ def _report(error: BaseException, settings: Settings | None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return MISTAKE
     if isinstance(error, DomainError):
+        # Imported here: the command chooses the metrics directory before services load.
+        from services.i18n import render
+
         for problem in error.errors:
             where = f"{problem.field}: " if problem.field else ""
             print(f"error: {where}{render(problem.message, 'en')}", file=sys.stderr)
