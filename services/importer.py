@@ -28,11 +28,13 @@ from uuid import UUID
 from domain import entities
 from domain.contacts import (
     MAX_NAME_LENGTH,
+    PhoneRule,
     card_code_problem,
     clean_text,
     email_problem,
+    normalise_card_code,
     normalise_email,
-    phone_problem,
+    normalised_phone,
 )
 from domain.customer_checks import CheckedCard, CustomerWrite
 from domain.errors import ErrorCode, fail, not_found
@@ -42,6 +44,7 @@ from models import customers as repository
 from models import groups as group_repository
 from models import locations as location_repository
 from models.db import IntegrityError, Transaction, transaction
+from services.phones import phone_rule
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -121,7 +124,8 @@ async def import_customers(
     if not await location_repository.exists(location_id):
         raise not_found("location", "Location")
     groups = await group_repository.ids_by_reference(location_id)
-    records = await asyncio.to_thread(_read, path, groups)
+    rule = phone_rule(await location_repository.get(location_id))
+    records = await asyncio.to_thread(_read, path, groups, rule)
 
     problems = [r for r in records if isinstance(r, ImportProblem)]
     totals = _Counts()
@@ -207,13 +211,13 @@ def _too_long(line: int, oversized: list[tuple[int, int]]) -> ImportProblem:
     )
 
 
-def _read(path: Path, groups: dict[str, UUID]) -> list[_Row | ImportProblem]:
+def _read(path: Path, groups: dict[str, UUID], rule: PhoneRule) -> list[_Row | ImportProblem]:
     """Every non-blank data row of the file, valid or not, in file order."""
     with path.open("rb") as stream:
         lines = _Lines(stream, MAX_LINE_BYTES)
         reader = csv.reader(lines)
         columns = _columns(reader, lines)
-        return _parse(reader, lines, columns, groups)
+        return _parse(reader, lines, columns, groups, rule)
 
 
 def _columns(reader: Reader, lines: _Lines) -> dict[str, int]:
@@ -237,7 +241,11 @@ def _columns(reader: Reader, lines: _Lines) -> dict[str, int]:
 
 
 def _parse(
-    reader: Reader, lines: _Lines, columns: dict[str, int], groups: dict[str, UUID]
+    reader: Reader,
+    lines: _Lines,
+    columns: dict[str, int],
+    groups: dict[str, UUID],
+    rule: PhoneRule,
 ) -> list[_Row | ImportProblem]:
     records: list[_Row | ImportProblem] = []
     first_seen: dict[str, int] = {}
@@ -260,7 +268,7 @@ def _parse(
             name: cells[index] if index < len(cells) else "" for name, index in columns.items()
         }
         if any(value.strip() for value in values.values()):
-            records.append(_check_row(line, values, groups, first_seen))
+            records.append(_check_row(line, values, groups, first_seen, rule))
 
 
 def _shown(value: str) -> str | None:
@@ -279,12 +287,16 @@ def _invalid(what: str, value: str, problem: str, *, explain: bool = False) -> s
 
 
 def _check_row(
-    line: int, values: dict[str, str], groups: dict[str, UUID], first_seen: dict[str, int]
+    line: int,
+    values: dict[str, str],
+    groups: dict[str, UUID],
+    first_seen: dict[str, int],
+    rule: PhoneRule,
 ) -> _Row | ImportProblem:
     if any("\x00" in value for value in values.values()):
         return ImportProblem(line, "the row contains a NUL character")
     reasons: list[str] = []
-    code = values["card_code"].strip()
+    code = normalise_card_code(values["card_code"])
     if not code:
         reasons.append("missing card code")
     elif problem := card_code_problem(code):
@@ -309,9 +321,11 @@ def _check_row(
         contact["email"] = email
     phone = clean_text(values.get("phone"))
     if phone is not None:
-        if problem := phone_problem(phone):
-            reasons.append(_invalid("phone", phone, problem))
-        contact["phone"] = phone
+        normalised, problem = normalised_phone(phone, rule)
+        if normalised is None:
+            reasons.append(_invalid("phone", phone, problem or ""))
+        else:
+            contact["phone"] = normalised
 
     group_ids: list[UUID] = []
     for raw in values.get("groups", "").split(";"):
