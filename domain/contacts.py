@@ -32,7 +32,7 @@ MAX_SEARCH_LENGTH = 100
 
 # Deliberately permissive: one @, a dot in the domain, no spaces. Deliverability is not our call.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
-_PHONE = re.compile(r"\+?[0-9][0-9 ()-]{3,30}")
+_PHONE = re.compile(r"[+(]?[0-9][0-9 ().-]{3,38}")
 _CARD_CODE = re.compile(r"[A-Za-z0-9._:/-]+")
 # A word of a search that belongs to a phone number: digits with the punctuation people type
 # between them ("+48", "600-005", "(22)").
