@@ -98,9 +98,11 @@ def name_key(first_name: str | None, last_name: str | None) -> str:
 
 
 def normalise_card_code(code: str) -> str:
-    """A card code as it is stored and looked up: width folded (NFKC), every space dropped,
-    letters in upper case ("demo 0002" and "ＤＥＭＯ0002" are "DEMO0002")."""
-    return "".join(unicodedata.normalize("NFKC", code).split()).upper()
+    """A card code as it is stored and looked up: width folded (NFKC, which makes every space
+    character a plain space), every space dropped, letters in upper case ("demo 0002" and
+    "ＤＥＭＯ0002" are "DEMO0002"). Control characters (tabs, line breaks) stay, for
+    `card_code_problem` to refuse."""
+    return unicodedata.normalize("NFKC", code).replace(" ", "").upper()
 
 
 def clean_text(value: str | None) -> str | None:

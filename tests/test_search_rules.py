@@ -86,7 +86,8 @@ def test_the_name_key_is_the_last_then_the_first_name_folded() -> None:
         (" demo 0002 ", "DEMO0002"),
         ("ＤＥＭＯ０００２", "DEMO0002"),  # full-width, as some keyboards type
         ("c-1.a/b:c_d", "C-1.A/B:C_D"),
-        ("d\t1", "D1"),
+        ("d\u00a01\u3000", "D1"),  # a no-break space, an ideographic space
+        ("d\t1\n", "D\t1\n"),  # control characters are left for the check to refuse
     ],
 )
 def test_card_codes_are_normalised_as_references_are(typed: str, stored: str) -> None:
