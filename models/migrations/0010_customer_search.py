@@ -150,7 +150,7 @@ async def _refresh_customers(db, postgres, location_id, region, held):
 async def renormalise(apps, schema_editor):
     db = schema_editor.client
     postgres = _postgres(schema_editor)
-    locations = (await db.execute_query('SELECT "id", "timezone", "currency" FROM "locations"'))[1]
+    locations = (await db.execute_query('SELECT "id", "timezone", "currency" FROM "locations" ORDER BY "id"'))[1]
     for location in locations:
         location_id = location["id"]
         held = await _normalise_cards(db, postgres, location_id)
