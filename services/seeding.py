@@ -10,13 +10,15 @@ it: customers, groups, schedules, the mirror and its sync runs.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from uuid import UUID
 
+from domain.contacts import fold
 from domain.credit_jobs import CreditRecord, NewSchedule
-from domain.customer_checks import CustomerWrite
+from domain.customer_checks import CheckedCard, CustomerWrite
 from domain.ledger import CreditOperation
 from domain.requests import CustomerGroupInput
 from domain.schedule import RecurrenceUnit
@@ -36,10 +38,73 @@ __all__ = [
     "new_id",
     "overdue_schedule",
     "seed_customers",
+    "seed_people",
     "synced_pos_mirror",
 ]
 
 SEED_BATCH = 5_000
+# Common Polish first names, and surnames in their masculine and feminine forms.
+_WOMEN = (
+    "Anna",
+    "Maria",
+    "Katarzyna",
+    "Małgorzata",
+    "Agnieszka",
+    "Barbara",
+    "Ewa",
+    "Zofia",
+    "Krystyna",
+    "Magdalena",
+    "Joanna",
+    "Aleksandra",
+    "Monika",
+    "Teresa",
+    "Danuta",
+)
+_MEN = (
+    "Piotr",
+    "Krzysztof",
+    "Andrzej",
+    "Tomasz",
+    "Paweł",
+    "Jan",
+    "Michał",
+    "Marcin",
+    "Łukasz",
+    "Jakub",
+    "Adam",
+    "Marek",
+    "Grzegorz",
+    "Józef",
+    "Stanisław",
+)
+_SURNAMES = (
+    ("Nowak", "Nowak"),
+    ("Kowalski", "Kowalska"),
+    ("Wiśniewski", "Wiśniewska"),
+    ("Wójcik", "Wójcik"),
+    ("Kowalczyk", "Kowalczyk"),
+    ("Kamiński", "Kamińska"),
+    ("Lewandowski", "Lewandowska"),
+    ("Zieliński", "Zielińska"),
+    ("Szymański", "Szymańska"),
+    ("Woźniak", "Woźniak"),
+    ("Dąbrowski", "Dąbrowska"),
+    ("Kozłowski", "Kozłowska"),
+    ("Jankowski", "Jankowska"),
+    ("Mazur", "Mazur"),
+    ("Kwiatkowski", "Kwiatkowska"),
+    ("Krawczyk", "Krawczyk"),
+    ("Piotrowski", "Piotrowska"),
+    ("Grabowski", "Grabowska"),
+    ("Nowakowski", "Nowakowska"),
+    ("Pawłowski", "Pawłowska"),
+    ("Michalski", "Michalska"),
+    ("Król", "Król"),
+    ("Wieczorek", "Wieczorek"),
+    ("Jabłoński", "Jabłońska"),
+    ("Wróbel", "Wróbel"),
+)
 
 
 async def seed_customers(location_id: UUID, count: int) -> None:
@@ -50,6 +115,29 @@ async def seed_customers(location_id: UUID, count: int) -> None:
             CustomerWrite(contact={"first_name": f"C{i}"})
             for i in range(start, min(count, start + SEED_BATCH))
         ]
+        async with transaction() as db:
+            await customer_repository.create_many(db, location_id, writes)
+
+
+def _person(n: int, rng: random.Random) -> CustomerWrite:
+    """The n-th of a crowd of Polish customers: a name, an ASCII e-mail address, a mobile
+    number in E.164 and a card."""
+    woman = rng.random() < 0.5
+    first = rng.choice(_WOMEN if woman else _MEN)
+    last = rng.choice(_SURNAMES)[1 if woman else 0]
+    email = f"{fold(first)}.{fold(last)}.{n}@example.com"
+    phone = f"+48{rng.choice('5678')}{rng.randrange(10**8):08d}"
+    contact = {"first_name": first, "last_name": last, "email": email, "phone": phone}
+    return CustomerWrite(contact, cards=(CheckedCard(f"K{n:07d}", None, None),))
+
+
+async def seed_people(location_id: UUID, count: int, seed: int = 2026) -> None:
+    """`count` customers with Polish names, e-mail addresses, phones and cards (the same ones
+    for the same `seed`), written by the customers repository as the API writes them (search
+    text and name key included), SEED_BATCH rows a statement."""
+    rng = random.Random(seed)
+    for start in range(0, count, SEED_BATCH):
+        writes = [_person(n, rng) for n in range(start, min(count, start + SEED_BATCH))]
         async with transaction() as db:
             await customer_repository.create_many(db, location_id, writes)
 
