@@ -181,7 +181,7 @@ async def drop_trigram_index(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0006_cashback_channels_refunds")]
+    dependencies = [("models", "0008_credit_channels")]
 
     initial = False
 
