@@ -64,11 +64,15 @@ def search_text(
     card_codes: Iterable[str] = (),
 ) -> str:
     """What customer search matches against: the names, email and card codes folded, and the
-    phone's digits, separated by spaces (a term has none, so it never spans two values)."""
+    digits of the phone (and of a card code made of digits and punctuation, as `search_terms`
+    reads such a term), separated by spaces (a term has none, so it never spans two values)."""
     words = [fold(v) for v in (first_name, last_name, email) if v]
     if phone and (phone_digits := digits(phone)):
         words.append(phone_digits)
-    words.extend(fold(code) for code in card_codes)
+    for code in map(fold, card_codes):
+        words.append(code)
+        if _PHONE_WORD.fullmatch(code) and (code_digits := digits(code)) != code:
+            words.append(code_digits)  # "12-34" is searched for as its digits, "1234"
     return " ".join(words)
 
 

@@ -42,6 +42,7 @@ def test_the_search_text_holds_names_email_card_codes_folded_and_the_phones_digi
 
     assert text == "anna wisniewska anna@example.com 48600005123 ab-12"
     assert search_text(None, None, None, None) == ""
+    assert search_text(None, None, None, None, ["12-34/5"]) == "12-34/5 12345"
 
 
 @pytest.mark.parametrize(
@@ -65,9 +66,10 @@ def test_a_search_is_split_into_folded_terms_and_runs_of_phone_digits(
 
 
 def test_every_term_of_a_typed_search_is_in_the_search_text() -> None:
-    text = search_text("Anna", "Wiśniewska", None, "+48600005123", ["DEMO0002"])
+    text = search_text("Anna", "Wiśniewska", None, "+48600005123", ["DEMO0002", "77-01"])
 
-    for typed in ("wisniewska", "WIŚNIEWSKA", "600005", "600 005", "+48 600 005 123", "demo0002"):
+    typed_ways = ("wisniewska", "WIŚNIEWSKA", "600005", "600 005", "+48 600 005 123")
+    for typed in (*typed_ways, "demo0002", "77-01", "7701"):
         assert all(term in text for term in search_terms(typed)), typed
     assert not all(term in text for term in search_terms("600 006"))
 
