@@ -17,13 +17,15 @@ import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from tortoise.expressions import Q
+from tortoise.functions import Coalesce
 
 from domain import entities
+from domain.contacts import search_terms
 from domain.credits import CustomerSelection
 from domain.customer_checks import CheckedCard, CustomerWrite
 from domain.paging import CustomerOrder, SortValue
@@ -153,8 +155,13 @@ def _known(ids: Sequence[UUID | None] | None) -> list[UUID] | None:
     return None if ids is None else [i for i in ids if i is not None]
 
 
-# The column each order of the list sorts on.
-_SORT_COLUMNS = {"NAME": "name_key", "BALANCE": "credit_balance", "CREATED": "created_at"}
+# The column each order of the list sorts on, and a value of its type (never used: the columns
+# are never null) that makes COALESCE(column, value) an expression no index holds.
+_SORT_COLUMNS: dict[str, tuple[str, SortValue]] = {
+    "NAME": ("name_key", ""),
+    "BALANCE": ("credit_balance", 0),
+    "CREATED": ("created_at", datetime(1970, 1, 1, tzinfo=UTC)),
+}
 
 
 async def page(
@@ -168,19 +175,26 @@ async def page(
     (ties broken by id, in the same direction), those after the (value, id) key `after`, each
     with its value in the order (the one beyond `first` says there is a next page)."""
     query = filtered_customers(location_id, selection)
-    column = _SORT_COLUMNS[order.sort]
+    column, placeholder = _SORT_COLUMNS[order.sort]
     beyond = "lt" if order.descending else "gt"
     if after is not None:
         value, last = after
         past: dict[str, Any] = {f"{column}__{beyond}": value}
         tied: dict[str, Any] = {column: value, f"id__{beyond}": last}
         query = query.filter(Q(**past) | Q(**tied))
+    sort = column
+    if selection is not None and search_terms(selection.search or ""):
+        # A search's matches are found by the trigram index and sorted: walking an order's
+        # index instead, PostgreSQL would filter every customer before a term's first match
+        # (64 ms rather than 7 for a surname late in the alphabet, at 100,000 customers).
+        query = query.annotate(sort_key=Coalesce(column, placeholder))
+        sort = "sort_key"
     sign = "-" if order.descending else ""
     # The total and the page at once, each on a connection of its own (a read outside any
-    # transaction): a search's two statements each visit every match.
+    # transaction).
     total, rows = await asyncio.gather(
         filtered_customers(location_id, selection).count(),
-        query.order_by(f"{sign}{column}", f"{sign}id").limit(first + 1),
+        query.order_by(f"{sign}{sort}", f"{sign}id").limit(first + 1),
     )
     return total, [(customer_entity(row), getattr(row, column)) for row in rows]
 
