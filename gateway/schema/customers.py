@@ -10,7 +10,7 @@ from graphql import GraphQLError
 
 from domain import entities
 from domain.access import Principal, sees_everything
-from domain.paging import DEFAULT_PAGE_SIZE
+from domain.paging import DEFAULT_PAGE_SIZE, CustomerOrder
 from gateway.context import Info
 from gateway.schema.common import Money, PageInfo, UserError
 from gateway.schema.groups import CustomerGroup
@@ -18,6 +18,8 @@ from gateway.schema.inputs import CustomerFilterInput, CustomerInput, to_filter
 from gateway.schema.resolvers import mutation, query
 from gateway.schema.wallet import Wallet
 from services import customers
+
+strawberry.enum(CustomerOrder, name="CustomerOrder")
 
 
 @strawberry.type
@@ -147,6 +149,7 @@ class Query:
         first: int | None = 50,
         after: str | None = None,
         filter: CustomerFilterInput | None = None,
+        order_by: CustomerOrder | None = CustomerOrder.NAME_ASC,
     ) -> CustomerConnection:
         page = await customers.list_customers(
             info.context.principal.location_id,
@@ -154,6 +157,7 @@ class Query:
             DEFAULT_PAGE_SIZE if first is None else first,
             after,
             info.context.runtime.stores,
+            order_by or CustomerOrder.NAME_ASC,
         )
         edges = [
             CustomerEdge(node=Customer.of(c, info.context.principal), cursor=cursor)
