@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from domain import entities
-from domain.contacts import card_code_problem
+from domain.contacts import PhoneRule, card_code_problem, normalise_card_code
 from domain.credits import (
     CUSTOMER_NOT_FOUND,
     GROUP_NOT_FOUND,
@@ -22,16 +22,26 @@ from domain.errors import DomainError, ErrorCode, UserError, Validator, fail, no
 from domain.ids import parse_id
 from domain.ledger import WRITE_OFF_DESCRIPTION, EntryKind, EntrySource
 from domain.messages import Message, msg
-from domain.paging import decode_cursor, page_of, page_size_problem
+from domain.paging import (
+    CustomerOrder,
+    SortValue,
+    customer_key,
+    decode_cursor,
+    page_of,
+    page_size_problem,
+    parse_customer_key,
+)
 from domain.requests import CustomerFilter, CustomerInput
 from models import checkouts as checkout_repository
 from models import customers as repository
 from models import groups as group_repository
 from models import ledger as ledger_repository
+from models import locations as location_repository
 from models.db import IntegrityError, Transaction, transaction
 from models.ledger import Application, Movement
 from services import metrics
-from services.stores import CustomerStore, GroupStore, Stores
+from services.phones import phone_rule
+from services.stores import CustomerStore, GroupStore, LocationStore, Stores
 
 
 def customer_store(stores: Stores | None) -> CustomerStore:
@@ -43,6 +53,16 @@ def customer_store(stores: Stores | None) -> CustomerStore:
 def group_store(stores: Stores | None) -> GroupStore:
     """The groups repository of `stores`; the SQL one when none are given."""
     return group_repository if stores is None else stores.groups
+
+
+def location_store(stores: Stores | None) -> LocationStore:
+    """The locations repository of `stores`; the SQL one when none are given."""
+    return location_repository if stores is None else stores.locations
+
+
+async def location_phone_rule(location_id: UUID, stores: Stores | None = None) -> PhoneRule:
+    """How the location's phone numbers are read (`services.phones`)."""
+    return phone_rule(await location_store(stores).get(location_id))
 
 
 def open_transaction(stores: Stores | None) -> AbstractAsyncContextManager[Transaction]:
@@ -128,20 +148,24 @@ async def list_customers(
     first: int,
     after: str | None,
     stores: Stores | None = None,
+    order: CustomerOrder = CustomerOrder.NAME_ASC,
 ) -> entities.Page[entities.Customer]:
+    """A page of the location's customers in `order`, after the cursor `after` (a cursor of a
+    page in the same order), with how many the filter matches."""
     checks = Validator()
     if problem := page_size_problem(first):
         checks.add(ErrorCode.INVALID, "first", problem)
-    after_id: UUID | None = None
+    key: tuple[SortValue, UUID] | None = None
     if after is not None:
-        key = decode_cursor(after)
-        after_id = parse_id(key) if key is not None else None
-        if after_id is None:
-            checks.add(ErrorCode.INVALID, "after", msg("page.bad_cursor"))
+        raw = decode_cursor(after)
+        key = parse_customer_key(order, raw) if raw is not None else None
+        if key is None:
+            checks.add(ErrorCode.INVALID, "after", msg("page.bad_cursor_order"))
     checks.check()
     selection = await checked_selection(location_id, criteria, "filter", stores)
-    total, found = await customer_store(stores).page(location_id, selection, after_id, first)
-    return page_of(found, first, total, key=lambda c: c.id)
+    total, found = await customer_store(stores).page(location_id, selection, order, key, first)
+    keys = {customer.id: customer_key(order, value, customer.id) for customer, value in found}
+    return page_of([c for c, _ in found], first, total, key=lambda c: keys[c.id])
 
 
 async def customer_view(
@@ -157,10 +181,11 @@ async def customer_view_by_card(
 ) -> entities.CustomerView | None:
     """The holder of a card with its groups, in one statement; None for an unknown card.
 
-    Raises INVALID on `cardCode` for what cannot be a card code (control characters, more
-    than 64 characters), before any query; the message never repeats the code.
+    The code is normalised as a stored one is (`normalise_card_code`: "demo 0002" finds
+    DEMO0002). Raises INVALID on `cardCode` for what cannot be a card code (control
+    characters, more than 64 characters), before any query; the message never repeats it.
     """
-    code = code.strip(" ")
+    code = normalise_card_code(code)
     if problem := card_code_problem(code):
         raise fail(ErrorCode.INVALID, "cardCode", problem)
     return await customer_store(stores).view_by_card(location_id, code)
@@ -242,7 +267,7 @@ def _duplicate_card() -> DomainError:
 async def create_customer(
     location_id: UUID, data: CustomerInput, stores: Stores | None = None
 ) -> entities.Customer:
-    customer = checked_customer(data)
+    customer = checked_customer(data, await location_phone_rule(location_id, stores))
     cards = customer.cards or ()
     checks = Validator()
     await _check_cards(checks, location_id, cards, None, stores)
@@ -259,7 +284,7 @@ async def create_customer(
 async def update_customer(
     location_id: UUID, customer_id: str, data: CustomerInput, stores: Stores | None = None
 ) -> entities.Customer:
-    customer = checked_customer(data)
+    customer = checked_customer(data, await location_phone_rule(location_id, stores))
     cards = customer.cards
     uid = parse_id(customer_id)
     store = customer_store(stores)

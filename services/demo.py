@@ -170,7 +170,7 @@ async def _seed(location_id: UUID) -> list[UUID]:
             "first_name": first,
             "last_name": last,
             "email": f"{slugify(first)}.{slugify(last)}.{n}@example.com",
-            "phone": f"+48 600 {n:03d} {rng.randrange(1000):03d}",
+            "phone": f"+48600{n:03d}{rng.randrange(1000):03d}",  # E.164, as phones are stored
         }
         joins = [(2, group_ids[0]), (10, group_ids[1]), (25, group_ids[2])]
         customers.append(

@@ -28,6 +28,7 @@ from domain.credits import CustomerSelection, ParsedTarget
 from domain.customer_checks import CustomerWrite, NewGroup
 from domain.jobs import JobStatus
 from domain.ledger import CreditOperation
+from domain.paging import CustomerOrder, SortValue
 from domain.upstream import Channel
 from models.checkouts import DueRelease, HeldWallet, NewCheckout, NewRefund
 from models.db import Transaction
@@ -194,8 +195,13 @@ class CustomerStore(CustomerIds, Protocol):
         self, location_id: UUID, selection: CustomerSelection | None
     ) -> list[UUID]: ...
     async def page(
-        self, location_id: UUID, selection: CustomerSelection | None, after: UUID | None, first: int
-    ) -> tuple[int, list[entities.Customer]]: ...
+        self,
+        location_id: UUID,
+        selection: CustomerSelection | None,
+        order: CustomerOrder,
+        after: tuple[SortValue, UUID] | None,
+        first: int,
+    ) -> tuple[int, list[tuple[entities.Customer, SortValue]]]: ...
     async def cards_of(self, customer_ids: Sequence[UUID]) -> dict[UUID, list[entities.Card]]: ...
     async def groups_of(
         self, customer_ids: Sequence[UUID]

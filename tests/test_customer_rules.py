@@ -61,7 +61,7 @@ async def test_a_customer_is_created_with_its_card_and_found_by_it() -> None:
     assert (created.first_name, created.last_name) == ("Anna", "Nowak")
     cards = await customers.cards_of([created.id], runtime.stores)
     assert [(c.code, c.number) for c in cards[created.id]] == [("C-1", None)]
-    assert memory.t.customers[created.id].search_text == "anna nowak"
+    assert memory.t.customers[created.id].search_text == "anna nowak c-1"
 
 
 async def test_a_card_another_customer_holds_is_refused() -> None:

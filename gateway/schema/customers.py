@@ -11,7 +11,7 @@ from domain import entities
 from domain.access import Principal, sees_everything
 from domain.errors import ErrorCode, fail
 from domain.messages import msg
-from domain.paging import DEFAULT_PAGE_SIZE
+from domain.paging import DEFAULT_PAGE_SIZE, CustomerOrder
 from gateway.context import Info
 from gateway.schema.common import Money, PageInfo, UserError
 from gateway.schema.groups import CustomerGroup
@@ -19,6 +19,8 @@ from gateway.schema.inputs import CustomerFilterInput, CustomerInput, to_filter
 from gateway.schema.resolvers import mutation, query
 from gateway.schema.wallet import Wallet
 from services import customers
+
+strawberry.enum(CustomerOrder, name="CustomerOrder")
 
 
 @strawberry.type
@@ -146,6 +148,7 @@ class Query:
         first: int | None = 50,
         after: str | None = None,
         filter: CustomerFilterInput | None = None,
+        order_by: CustomerOrder | None = CustomerOrder.NAME_ASC,
     ) -> CustomerConnection:
         page = await customers.list_customers(
             info.context.principal.location_id,
@@ -153,6 +156,7 @@ class Query:
             DEFAULT_PAGE_SIZE if first is None else first,
             after,
             info.context.runtime.stores,
+            order_by or CustomerOrder.NAME_ASC,
         )
         edges = [
             CustomerEdge(node=Customer.of(c, info.context.principal), cursor=cursor)
