@@ -40,6 +40,7 @@ from models import locations as location_repository
 from models.db import IntegrityError, Transaction, transaction
 from models.ledger import Application, Movement
 from services import metrics
+from services.checkout.hold import hold_wallet
 from services.phones import phone_rule
 from services.stores import CustomerStore, GroupStore, LocationStore, Stores
 
@@ -345,7 +346,7 @@ async def delete_customer(
 
     What it holds is written off in the same transaction, by a WRITE_OFF entry (source SYSTEM)
     that takes its balance to 0, so the balances a person can see always sum to the ledger.
-    The transaction first holds the customer as every wallet write does (`lock_customer`), so
+    The transaction first holds the customer as every wallet write does (`hold_wallet`), so
     a concurrent commit, refund or credit lands either before (and is written off with the
     rest) or after (and finds no live customer). Held cashback is never released to a deleted
     customer (the release just ends the hold), and owed cashback is never collected: neither is
@@ -358,7 +359,7 @@ async def delete_customer(
     checkouts = checkout_repository if stores is None else stores.checkouts
     ledger = ledger_repository if stores is None else stores.ledger
     async with open_transaction(stores) as db:
-        wallet = await checkouts.lock_customer(location_id, uid, db)
+        wallet = await hold_wallet(checkouts, db, location_id, uid)
         if wallet is None:
             raise not_found("id", "customer")
         if wallet.balance:
