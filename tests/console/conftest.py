@@ -162,8 +162,13 @@ def admin(gateway: Gateway, request: pytest.FixtureRequest) -> Api:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
+    """Chromium as a Polish user runs it: its own language Polish (LANGUAGE=pl, with Debian's
+    chromium-l10n), so a native date field reads dd.mm.rrrr as it does for a Polish manager;
+    without the Polish language pack it falls back to mm/dd/yyyy."""
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM)
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--lang=pl"], env={**os.environ, "LANGUAGE": "pl"}
+        )
         yield chromium
         await chromium.close()
 

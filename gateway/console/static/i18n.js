@@ -86,9 +86,6 @@ const PL = {
     "Cykliczne doładowanie obejmuje grupy klientów, wybranych klientów albo wszystkich klientów, a ten filtr dotyczy salda. Zaznacz klientów albo filtruj tylko według grupy.",
   "credits.every": "Powtarzaj co",
   "credits.unit": "Jednostka",
-  "credits.unit.DAY": "dni",
-  "credits.unit.WEEK": "tygodni",
-  "credits.unit.MONTH": "miesięcy",
   "credits.everyInvalid": "Podaj liczbę całkowitą.",
   "credits.startDate": "Data początkowa",
   "credits.endDate": "Data końcowa (opcjonalnie)",
@@ -210,9 +207,9 @@ const PL = {
   "integrations.configured": "skonfigurowana",
   "integrations.notConfigured": "nieskonfigurowana",
   "integrations.baseUrl": "Adres API",
-  "integrations.clientId": "Client ID",
+  "integrations.clientId": "Identyfikator klienta",
   "integrations.organizationId": "ID organizacji",
-  "integrations.clientSecret": "Client secret",
+  "integrations.clientSecret": "Sekret klienta",
   "integrations.storeId": "ID sklepu",
   "integrations.apiKey": "Klucz API GoOrder",
   "integrations.secretKept": "Zapisany sekret nie jest pokazywany. Zostaw puste, aby go zachować.",
@@ -301,6 +298,122 @@ const PL = {
   "error.DATABASE_UNAVAILABLE": "Baza danych jest chwilowo niedostępna. Spróbuj ponownie za chwilę.",
   "error.RATE_LIMITED": "Zbyt wiele zapytań tym kluczem naraz. Spróbuj ponownie za chwilę.",
   "error.TOO_MANY_CONNECTIONS": "Serwer jest przeciążony połączeniami. Spróbuj ponownie za chwilę.",
+  // console-polish: plural forms, the console's own error sentences, recurring targets,
+  // schedule editing and runs, group deletion, clamped balances, location settings, key copy.
+  "every.DAY.one": "codziennie",
+  "every.DAY.few": "co {n} dni",
+  "every.DAY.many": "co {n} dni",
+  "every.DAY.other": "co {n} dnia",
+  "every.WEEK.one": "co tydzień",
+  "every.WEEK.few": "co {n} tygodnie",
+  "every.WEEK.many": "co {n} tygodni",
+  "every.WEEK.other": "co {n} tygodnia",
+  "every.MONTH.one": "co miesiąc",
+  "every.MONTH.few": "co {n} miesiące",
+  "every.MONTH.many": "co {n} miesięcy",
+  "every.MONTH.other": "co {n} miesiąca",
+  "unit.DAY.one": "dzień",
+  "unit.DAY.few": "dni",
+  "unit.DAY.many": "dni",
+  "unit.DAY.other": "dnia",
+  "unit.WEEK.one": "tydzień",
+  "unit.WEEK.few": "tygodnie",
+  "unit.WEEK.many": "tygodni",
+  "unit.WEEK.other": "tygodnia",
+  "unit.MONTH.one": "miesiąc",
+  "unit.MONTH.few": "miesiące",
+  "unit.MONTH.many": "miesięcy",
+  "unit.MONTH.other": "miesiąca",
+  "days.one": "{n} dzień",
+  "days.few": "{n} dni",
+  "days.many": "{n} dni",
+  "days.other": "{n} dnia",
+  "credits.recipients": "Kto dostanie doładowanie",
+  "recurring.group": "wszyscy obecni i przyszli członkowie grupy {names}",
+  "recurring.groups": "wszyscy obecni i przyszli członkowie grup: {names}",
+  "recurring.all": "wszyscy obecni i przyszli klienci",
+  "recurring.customers.one": "{n} wybrany klient, na stałe",
+  "recurring.customers.few": "{n} wybranych klientów, na stałe",
+  "recurring.customers.many": "{n} wybranych klientów, na stałe",
+  "recurring.customers.other": "{n} wybranego klienta, na stałe",
+  "recurring.fixedHint": "Ta lista się nie zmienia: klienci, którzy dołączą później do grupy, nie dostaną doładowania.",
+  "recurring.groupHint": "Co okres doładowanie obejmie tych, którzy są wtedy w grupie.",
+  "credits.clamped.one": "Saldo {n} klienta jest niższe niż kwota: spadnie do 0.",
+  "credits.clamped.few": "Salda {n} klientów są niższe niż kwota: spadną do 0.",
+  "credits.clamped.many": "Salda {n} klientów są niższe niż kwota: spadną do 0.",
+  "credits.clamped.other": "Salda {n} klienta są niższe niż kwota: spadną do 0.",
+  "schedules.edit": "Edytuj",
+  "schedules.editNamed": "Edytuj doładowanie: {target}",
+  "schedules.editTitle": "Edytuj cykliczne doładowanie",
+  "schedules.editNext": "Zmiany obowiązują od następnego doładowania ({date}).",
+  "schedules.editLater": "Zmiany obowiązują od następnego doładowania.",
+  "schedules.amount": "Kwota",
+  "schedules.description": "Opis",
+  "schedules.endDate": "Data końcowa (opcjonalnie)",
+  "schedules.runs": "Historia",
+  "schedules.runsNamed": "Historia doładowania: {target}",
+  "schedules.runsTitle": "Historia doładowania",
+  "schedules.runPeriod": "Okres",
+  "schedules.runCustomers": "Klienci",
+  "schedules.runTotal": "Suma",
+  "schedules.runStatus": "Status",
+  "schedules.runFinished": "Zakończone",
+  "schedules.noRuns": "To doładowanie jeszcze się nie wykonało.",
+  "schedules.lastFailed": "Ostatnie doładowanie nie powiodło się.",
+  "groups.deleteSchedules.one": "Usunięcie grupy zakończy jej cykliczne doładowanie:",
+  "groups.deleteSchedules.few": "Usunięcie grupy zakończy jej {n} cykliczne doładowania:",
+  "groups.deleteSchedules.many": "Usunięcie grupy zakończy jej {n} cyklicznych doładowań:",
+  "groups.deleteSchedules.other": "Usunięcie grupy zakończy jej {n} cyklicznego doładowania:",
+  "groups.scheduleLine": "{operation} {amount} {every}",
+  "nav.location": "Lokalizacja",
+  "location.title": "Ustawienia lokalizacji",
+  "location.language": "Język wiadomości",
+  "location.languageHint": "W tym języku serwer pisze komunikaty i opisy w historii portfeli, gdy kasa albo sklep nie podają języka.",
+  "location.creditChannels": "Promocyjne kredyty na kanałach",
+  "location.creditChannelsHint": "Gdzie klienci mogą wydawać promocyjne kredyty. Na odznaczonym kanale kredyty nie są stosowane; rabaty grup działają dalej.",
+  "language.pl": "polski",
+  "language.en": "angielski",
+  "keys.copy": "Kopiuj klucz",
+  "keys.copied": "Skopiowano do schowka.",
+  "keys.copyFailed": "Nie udało się skopiować: zaznacz klucz i naciśnij Ctrl+C.",
+  "error.generic": "Nie udało się wykonać tej operacji. Sprawdź dane i spróbuj ponownie.",
+  "error.INVALID": "Ta wartość jest nieprawidłowa.",
+  "error.REQUIRED": "To pole jest wymagane.",
+  "error.NOT_FOUND": "Tego już nie ma: mogło zostać usunięte. Odśwież stronę.",
+  "error.DUPLICATE": "Ta wartość jest już używana.",
+  "error.CONFLICT": "Trwa już podobna operacja. Spróbuj ponownie za chwilę.",
+  "error.NOT_CONFIGURED": "Integracja nie jest skonfigurowana: najpierw zapisz jej dane dostępowe.",
+  "error.INSUFFICIENT_CREDITS": "Klient nie ma tylu promocyjnych kredytów.",
+  "error.QUOTE_CHANGED": "Kwota do zapłaty się zmieniła. Sprawdź ją i spróbuj ponownie.",
+  "error.CARD_EXPIRED": "Ta karta straciła ważność.",
+  "error.STALE_BALANCE": "Saldo zmieniło się w międzyczasie. Odśwież stronę i spróbuj ponownie.",
+  "error.TRUSTED_DOCUMENT_REQUIRED": "Ten klucz może wysyłać tylko zatwierdzone zapytania.",
+  "error.UNAUTHENTICATED": "Klucz przestał działać. Zaloguj się ponownie.",
+  "error.NETWORK": "Nie udało się połączyć z serwerem. Sprawdź połączenie i spróbuj ponownie.",
+  "error.HTTP": "Serwer odpowiedział nieoczekiwanie. Spróbuj ponownie za chwilę.",
+  "error.BAD_REQUEST": "Serwer nie zrozumiał żądania. Odśwież stronę i spróbuj ponownie.",
+  "error.TOO_COSTLY": "To zapytanie jest zbyt duże. Zawęź filtr i spróbuj ponownie.",
+  "error.INTERNAL": "Wystąpił nieoczekiwany błąd serwera. Spróbuj ponownie za chwilę.",
+  "error.INVALID.input.amount": "Podaj kwotę jako liczbę z najwyżej dwoma miejscami po przecinku, np. 50,00.",
+  "error.REQUIRED.input.amount": "Podaj kwotę.",
+  "error.INVALID.input.description": "Opis jest za długi albo zawiera niedozwolone znaki.",
+  "error.INVALID.input.operation": "Wybierz: dodaj, zmniejsz albo ustaw.",
+  "error.INVALID.input.recurrence.every": "Podaj liczbę całkowitą większą od zera.",
+  "error.INVALID.input.recurrence.startDate": "Data początkowa nie może być wcześniejsza niż dzisiaj.",
+  "error.INVALID.input.recurrence.endDate": "Data końcowa nie może być wcześniejsza niż data początkowa.",
+  "error.INVALID.input.endDate": "Data końcowa nie może być wcześniejsza niż następne doładowanie.",
+  "error.INVALID.input.target": "Wybierz klientów, grupę albo wszystkich klientów.",
+  "error.REQUIRED.input.name": "Podaj nazwę.",
+  "error.INVALID.input.name": "Podaj nazwę.",
+  "error.INVALID.input.reference": "Referencja może zawierać tylko litery, cyfry, kropki, podkreślenia, tyldy i myślniki.",
+  "error.REQUIRED.input.reference": "Z tej nazwy nie da się utworzyć referencji: podaj ją.",
+  "error.DUPLICATE.input.reference": "Ta referencja jest już używana przez inną grupę.",
+  "error.INVALID.input.cashbackPercent": "Cashback to procent większy od 0 i najwyżej 100, z najwyżej dwoma miejscami po przecinku.",
+  "error.REQUIRED.name": "Podaj nazwę klucza.",
+  "error.INVALID.name": "Podaj nazwę klucza.",
+  "error.INVALID.input.language": "Wybierz polski albo angielski.",
+  "error.INVALID.input.creditChannels": "Wybierz kanały sprzedaży z listy.",
+  // end of console-polish
 };
 
 const EN = {
@@ -386,9 +499,6 @@ const EN = {
     "A recurring top-up follows customer groups, chosen customers or every customer, and this filter is about balances. Select customers, or filter by group only.",
   "credits.every": "Repeat every",
   "credits.unit": "Unit",
-  "credits.unit.DAY": "days",
-  "credits.unit.WEEK": "weeks",
-  "credits.unit.MONTH": "months",
   "credits.everyInvalid": "Enter a whole number.",
   "credits.startDate": "Start date",
   "credits.endDate": "End date (optional)",
@@ -601,24 +711,106 @@ const EN = {
   "error.DATABASE_UNAVAILABLE": "The database is unavailable for a moment. Try again shortly.",
   "error.RATE_LIMITED": "Too many requests with this key at once. Try again in a moment.",
   "error.TOO_MANY_CONNECTIONS": "The server has too many connections. Try again in a moment.",
+  // console-polish: plural forms, the console's own error sentences, recurring targets,
+  // schedule editing and runs, group deletion, clamped balances, location settings, key copy.
+  "every.DAY.one": "every day",
+  "every.DAY.other": "every {n} days",
+  "every.WEEK.one": "every week",
+  "every.WEEK.other": "every {n} weeks",
+  "every.MONTH.one": "every month",
+  "every.MONTH.other": "every {n} months",
+  "unit.DAY.one": "day",
+  "unit.DAY.other": "days",
+  "unit.WEEK.one": "week",
+  "unit.WEEK.other": "weeks",
+  "unit.MONTH.one": "month",
+  "unit.MONTH.other": "months",
+  "days.one": "{n} day",
+  "days.other": "{n} days",
+  "credits.recipients": "Who gets the top-up",
+  "recurring.group": "all present and future members of the group {names}",
+  "recurring.groups": "all present and future members of the groups: {names}",
+  "recurring.all": "all present and future customers",
+  "recurring.customers.one": "{n} selected customer, for good",
+  "recurring.customers.other": "{n} selected customers, for good",
+  "recurring.fixedHint": "This list does not change: customers who join the group later get no top-up.",
+  "recurring.groupHint": "Each period the top-up reaches whoever is in the group then.",
+  "credits.clamped.one": "{n} customer's balance is below the amount: it stops at 0.",
+  "credits.clamped.other": "{n} customers' balances are below the amount: they stop at 0.",
+  "schedules.edit": "Edit",
+  "schedules.editNamed": "Edit the top-up: {target}",
+  "schedules.editTitle": "Edit the recurring top-up",
+  "schedules.editNext": "Changes apply from the next top-up ({date}).",
+  "schedules.editLater": "Changes apply from the next top-up.",
+  "schedules.amount": "Amount",
+  "schedules.description": "Description",
+  "schedules.endDate": "End date (optional)",
+  "schedules.runs": "History",
+  "schedules.runsNamed": "History of the top-up: {target}",
+  "schedules.runsTitle": "History of the top-up",
+  "schedules.runPeriod": "Period",
+  "schedules.runCustomers": "Customers",
+  "schedules.runTotal": "Total",
+  "schedules.runStatus": "Status",
+  "schedules.runFinished": "Finished",
+  "schedules.noRuns": "This top-up has not run yet.",
+  "schedules.lastFailed": "The last top-up failed.",
+  "groups.deleteSchedules.one": "Deleting the group ends its recurring top-up:",
+  "groups.deleteSchedules.other": "Deleting the group ends its {n} recurring top-ups:",
+  "groups.scheduleLine": "{operation} {amount} {every}",
+  "nav.location": "Location",
+  "location.title": "Location settings",
+  "location.language": "Language of messages",
+  "location.languageHint": "The server writes its messages and wallet history descriptions in this language when a till or store names none.",
+  "location.creditChannels": "Promotional credits on channels",
+  "location.creditChannelsHint": "Where customers may spend promotional credits. A channel left unticked applies no credits; group discounts still apply.",
+  "language.pl": "Polish",
+  "language.en": "English",
+  "keys.copy": "Copy the key",
+  "keys.copied": "Copied to the clipboard.",
+  "keys.copyFailed": "Could not copy: select the key and press Ctrl+C.",
+  "error.generic": "This could not be done. Check what you entered and try again.",
+  "error.INVALID": "This value is not valid.",
+  "error.REQUIRED": "This field is required.",
+  "error.NOT_FOUND": "This is gone: it may have been deleted. Reload the page.",
+  "error.DUPLICATE": "This value is used already.",
+  "error.CONFLICT": "A similar operation is running. Try again in a moment.",
+  "error.NOT_CONFIGURED": "The integration is not configured: save its credentials first.",
+  "error.INSUFFICIENT_CREDITS": "The customer does not have that many promotional credits.",
+  "error.QUOTE_CHANGED": "The total has changed. Check it and try again.",
+  "error.CARD_EXPIRED": "This card has expired.",
+  "error.STALE_BALANCE": "The balance changed in the meantime. Reload the page and try again.",
+  "error.TRUSTED_DOCUMENT_REQUIRED": "This key may send only approved queries.",
+  "error.UNAUTHENTICATED": "The key stopped working. Log in again.",
+  "error.NETWORK": "Could not reach the server. Check the connection and try again.",
+  "error.HTTP": "The server answered unexpectedly. Try again in a moment.",
+  "error.BAD_REQUEST": "The server did not understand the request. Reload the page and try again.",
+  "error.TOO_COSTLY": "This query is too large. Narrow the filter and try again.",
+  "error.INTERNAL": "An unexpected server error occurred. Try again in a moment.",
+  "error.INVALID.input.amount": "Give the amount as a number with at most two decimal places, such as 50.00.",
+  "error.REQUIRED.input.amount": "Give the amount.",
+  "error.INVALID.input.description": "The description is too long or holds characters that are not allowed.",
+  "error.INVALID.input.operation": "Choose add, reduce or set.",
+  "error.INVALID.input.recurrence.every": "Give a whole number above zero.",
+  "error.INVALID.input.recurrence.startDate": "The start date cannot be before today.",
+  "error.INVALID.input.recurrence.endDate": "The end date cannot be before the start date.",
+  "error.INVALID.input.endDate": "The end date cannot be before the next top-up.",
+  "error.INVALID.input.target": "Choose customers, a group or every customer.",
+  "error.REQUIRED.input.name": "Give a name.",
+  "error.INVALID.input.name": "Give a name.",
+  "error.INVALID.input.reference": "A reference may hold only letters, digits, dots, underscores, tildes and dashes.",
+  "error.REQUIRED.input.reference": "No reference can be made from this name: give one.",
+  "error.DUPLICATE.input.reference": "Another group uses this reference already.",
+  "error.INVALID.input.cashbackPercent": "Cashback is a percentage above 0 and at most 100, with at most two decimal places.",
+  "error.REQUIRED.name": "Give the key a name.",
+  "error.INVALID.name": "Give the key a name.",
+  "error.INVALID.input.language": "Choose Polish or English.",
+  "error.INVALID.input.creditChannels": "Choose sales channels from the list.",
+  // end of console-polish
 };
 
 const DICTIONARIES = { pl: PL, en: EN };
 const LOCALES = { pl: "pl-PL", en: "en-GB" };
-// Polish and English names of a period's unit, by plural category (Intl.PluralRules).
-const UNITS = {
-  pl: {
-    DAY: { one: "dzień", few: "dni", many: "dni", other: "dnia" },
-    WEEK: { one: "tydzień", few: "tygodnie", many: "tygodni", other: "tygodnia" },
-    MONTH: { one: "miesiąc", few: "miesiące", many: "miesięcy", other: "miesiąca" },
-  },
-  en: {
-    DAY: { one: "day", other: "days" },
-    WEEK: { one: "week", other: "weeks" },
-    MONTH: { one: "month", other: "months" },
-  },
-};
-
 let current = DICTIONARIES[localStorage.getItem(STORAGE)] ? localStorage.getItem(STORAGE) : "pl";
 let place = { currency: "PLN", timezone: "Europe/Warsaw" };
 
@@ -645,14 +837,36 @@ function locale() {
   return LOCALES[current];
 }
 
-// The console's own sentence for an API error (by code and field, then by code), else the
-// server's message: the server words a message for its case (a clashing reference names it),
-// the console words the codes whose meaning does not depend on the case.
-export function errorText({ code, field, message }) {
+// The console's own sentence for an API error, never the server's raw text: a GraphQL error
+// ("Variable '$input' has invalid value…") or an English message is no sentence for a person.
+// In order: the console's sentence for the message id; for the code at that field; the server's
+// message when it comes from its catalog (it has a messageId and is rendered in the language the
+// console asks for, naming the case: a clashing reference); the console's sentence for the code;
+// a general one. An error without a `code` at all is the console's own (a field it checked
+// itself), already in the console's words.
+export function errorText(error) {
+  const { code, field, message, messageId } = error;
+  if (!("code" in error) && !messageId) return message;
   const dictionary = DICTIONARIES[current];
+  if (messageId && dictionary[`message.${messageId}`]) return dictionary[`message.${messageId}`];
   if (code && field && dictionary[`error.${code}.${field}`]) return dictionary[`error.${code}.${field}`];
+  if (messageId && message) return message;
   if (code && dictionary[`error.${code}`]) return dictionary[`error.${code}`];
-  return message;
+  return dictionary["error.generic"];
+}
+
+// Every text of a language: the browser tests read the rendered page against it.
+export function catalog(lang = current) {
+  return { ...DICTIONARIES[lang] };
+}
+
+// The text of `key` for the count `n`, by the language's plural category (Intl.PluralRules:
+// Polish one/few/many/other, English one/other): `${key}.${category}`, else `${key}.other`.
+export function plural(key, n, params = {}) {
+  const category = new Intl.PluralRules(locale()).select(n);
+  const dictionary = DICTIONARIES[current];
+  const chosen = dictionary[`${key}.${category}`] !== undefined ? `${key}.${category}` : `${key}.other`;
+  return t(chosen, { n, ...params });
 }
 
 // {amount: "1234.50", currency: "PLN"} as "1 234,50 zł" (pl) or "PLN 1,234.50" (en); the
@@ -691,14 +905,18 @@ export function dateTime(text) {
 
 // A whole number of days: "1 dzień", "7 dni" (pl); "1 day", "7 days" (en).
 export function days(n) {
-  const forms = UNITS[current].DAY;
-  return `${n} ${forms[new Intl.PluralRules(locale()).select(n)] || forms.other}`;
+  return plural("days", n);
 }
 
+// How often a schedule runs: "co miesiąc", "co 2 miesiące", "co 5 miesięcy" (pl); "every
+// month", "every 2 months" (en).
 export function every(n, unit) {
-  const forms = UNITS[current][unit];
-  const category = new Intl.PluralRules(locale()).select(n);
-  return `${current === "pl" ? "co" : "every"} ${n} ${forms[category] || forms.other}`;
+  return plural(`every.${unit}`, n);
+}
+
+// A period's unit as it reads after the number `n`: "miesiąc", "miesiące", "miesięcy".
+export function unitName(unit, n) {
+  return plural(`unit.${unit}`, n);
 }
 
 // The wall-clock parts of `instant` in the location's time zone, as a UTC timestamp.

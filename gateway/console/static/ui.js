@@ -107,7 +107,8 @@ export function Dialog({ title, onClose, children, wide = false }) {
   </div>`;
 }
 
-export function ConfirmDialog({ title, message, confirmLabel, onConfirm, onClose }) {
+// A question with its consequences (`children`, after the message) and one dangerous action.
+export function ConfirmDialog({ title, message, confirmLabel, onConfirm, onClose, children = null }) {
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState([]);
   const confirm = async () => {
@@ -119,6 +120,7 @@ export function ConfirmDialog({ title, message, confirmLabel, onConfirm, onClose
   };
   return html`<${Dialog} title=${title} onClose=${onClose}>
     <p>${message}</p>
+    ${children}
     <${ErrorSummary} errors=${errors} />
     <div class="actions">
       <button type="button" onClick=${onClose}>${t("common.cancel")}</button>

@@ -73,6 +73,26 @@ function ChannelsField({ channels, errors, onChange }) {
   </fieldset>`;
 }
 
+// Copies `text` to the clipboard (the Clipboard API, else the selected input and the copy
+// command, as on a page served over plain HTTP) and says whether it worked.
+function CopyButton({ text, inputId }) {
+  const [state, setState] = useState(null);
+  const copy = async () => {
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(text);
+      copied = true;
+    } catch {
+      const input = document.getElementById(inputId);
+      input.select();
+      copied = document.execCommand("copy");
+    }
+    setState(copied ? "keys.copied" : "keys.copyFailed");
+  };
+  return html`<button type="button" onClick=${copy}>${t("keys.copy")}</button>
+    <span class=${state === "keys.copyFailed" ? "field-error" : "saved"} role="status">${state ? t(state) : ""}</span>`;
+}
+
 function CreateDialog({ onClose, onCreated }) {
   const [name, setName] = useState("");
   const [role, setRole] = useState("POS");
@@ -97,7 +117,10 @@ function CreateDialog({ onClose, onCreated }) {
     return html`<${Dialog} title=${t("keys.created")} onClose=${onClose}>
       <p>${t("keys.secretOnce")}</p>
       <${Field} label=${t("keys.secret")}>
-        ${({ id }) => html`<input id=${id} class="secret" type="text" readonly value=${secret} data-autofocus onFocus=${(e) => e.target.select()} />`}
+        ${({ id }) => html`<div class="secret-row">
+          <input id=${id} class="secret" type="text" readonly value=${secret} data-autofocus onFocus=${(e) => e.target.select()} />
+          <${CopyButton} text=${secret} inputId=${id} />
+        </div>`}
       <//>
       <div class="actions">
         <button type="button" class="primary" onClick=${onClose}>${t("common.close")}</button>
