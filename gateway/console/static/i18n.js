@@ -408,6 +408,7 @@ const PL = {
   "error.INVALID.input.reference": "Referencja może zawierać tylko litery, cyfry, kropki, podkreślenia, tyldy i myślniki.",
   "error.REQUIRED.input.reference": "Z tej nazwy nie da się utworzyć referencji: podaj ją.",
   "error.DUPLICATE.input.reference": "Ta referencja jest już używana przez inną grupę.",
+  "error.DUPLICATE.input.name": "Inna grupa ma już referencję utworzoną z tej nazwy: zmień nazwę albo wpisz inną referencję.",
   "error.INVALID.input.cashbackPercent": "Cashback to procent większy od 0 i najwyżej 100, z najwyżej dwoma miejscami po przecinku.",
   "error.REQUIRED.name": "Podaj nazwę klucza.",
   "error.INVALID.name": "Podaj nazwę klucza.",
@@ -801,6 +802,7 @@ const EN = {
   "error.INVALID.input.reference": "A reference may hold only letters, digits, dots, underscores, tildes and dashes.",
   "error.REQUIRED.input.reference": "No reference can be made from this name: give one.",
   "error.DUPLICATE.input.reference": "Another group uses this reference already.",
+  "error.DUPLICATE.input.name": "Another group has the reference made from this name: change the name or give another reference.",
   "error.INVALID.input.cashbackPercent": "Cashback is a percentage above 0 and at most 100, with at most two decimal places.",
   "error.REQUIRED.name": "Give the key a name.",
   "error.INVALID.name": "Give the key a name.",
@@ -839,18 +841,21 @@ function locale() {
 
 // The console's own sentence for an API error, never the server's raw text: a GraphQL error
 // ("Variable '$input' has invalid value…") or an English message is no sentence for a person.
-// In order: the console's sentence for the message id; for the code at that field; the server's
+// In order: the console's sentence for the message id (with the message's params); the server's
 // message when it comes from its catalog (it has a messageId and is rendered in the language the
-// console asks for, naming the case: a clashing reference); the console's sentence for the code;
-// a general one. An error without a `code` at all is the console's own (a field it checked
-// itself), already in the console's words.
+// console asks for, naming the case: a clashing reference); the console's sentence for the code
+// at that field; for the code; a general one. An error without a `code` at all is the console's
+// own (a field it checked itself), already in the console's words.
 export function errorText(error) {
   const { code, field, message, messageId } = error;
   if (!("code" in error) && !messageId) return message;
   const dictionary = DICTIONARIES[current];
-  if (messageId && dictionary[`message.${messageId}`]) return dictionary[`message.${messageId}`];
-  if (code && field && dictionary[`error.${code}.${field}`]) return dictionary[`error.${code}.${field}`];
+  if (messageId && dictionary[`message.${messageId}`]) {
+    const params = Object.fromEntries((error.params ?? []).map((p) => [p.name, p.value]));
+    return t(`message.${messageId}`, params);
+  }
   if (messageId && message) return message;
+  if (code && field && dictionary[`error.${code}.${field}`]) return dictionary[`error.${code}.${field}`];
   if (code && dictionary[`error.${code}`]) return dictionary[`error.${code}`];
   return dictionary["error.generic"];
 }
