@@ -48,6 +48,7 @@ LOCATIONS = (
     "Portfel",
     "Doładowania",
     "Polski",
+    "Ustawienia",
 )
 VIEWPORT = ViewportSize(width=1366, height=768)
 # Where the demo app serves its simulators (gateway.app.DEMO_SIMULATORS).

@@ -377,6 +377,7 @@ const PL = {
   "keys.copied": "Skopiowano do schowka.",
   "keys.copyFailed": "Nie udało się skopiować: zaznacz klucz i naciśnij Ctrl+C.",
   "error.generic": "Nie udało się wykonać tej operacji. Sprawdź dane i spróbuj ponownie.",
+  "error.load": "Nie udało się wczytać tych danych. Odśwież stronę i spróbuj ponownie.",
   "error.INVALID": "Ta wartość jest nieprawidłowa.",
   "error.REQUIRED": "To pole jest wymagane.",
   "error.NOT_FOUND": "Tego już nie ma: mogło zostać usunięte. Odśwież stronę.",
@@ -771,6 +772,7 @@ const EN = {
   "keys.copied": "Copied to the clipboard.",
   "keys.copyFailed": "Could not copy: select the key and press Ctrl+C.",
   "error.generic": "This could not be done. Check what you entered and try again.",
+  "error.load": "This could not be loaded. Reload the page and try again.",
   "error.INVALID": "This value is not valid.",
   "error.REQUIRED": "This field is required.",
   "error.NOT_FOUND": "This is gone: it may have been deleted. Reload the page.",
@@ -846,7 +848,7 @@ function locale() {
 // console asks for, naming the case: a clashing reference); the console's sentence for the code
 // at that field; for the code; a general one. An error without a `code` at all is the console's
 // own (a field it checked itself), already in the console's words.
-export function errorText(error) {
+export function errorText(error, fallback = "error.generic") {
   const { code, field, message, messageId } = error;
   if (!("code" in error) && !messageId) return message;
   const dictionary = DICTIONARIES[current];
@@ -857,7 +859,7 @@ export function errorText(error) {
   if (messageId && message) return message;
   if (code && field && dictionary[`error.${code}.${field}`]) return dictionary[`error.${code}.${field}`];
   if (code && dictionary[`error.${code}`]) return dictionary[`error.${code}`];
-  return dictionary["error.generic"];
+  return dictionary[fallback];
 }
 
 // Every text of a language: the browser tests read the rendered page against it.
