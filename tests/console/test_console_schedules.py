@@ -299,25 +299,38 @@ async def test_deleting_a_group_names_the_top_ups_it_ends(
 
 
 async def test_a_reduce_preview_says_how_many_balances_stop_at_zero(
-    page: Page, gateway: Gateway, admin: Api, seeded: dict[str, Any]
+    page: Page, gateway: Gateway, admin: Api
 ) -> None:
+    group = (await admin.mutate(CREATE_GROUP, {"name": "Korekta"}))["group"]["id"]
+    for n, balance in enumerate(("12.00", "3.00", None)):
+        person = {"firstName": "Ola", "lastName": f"Korekta{n}", "groupIds": [group]}
+        created = await admin.mutate(CREATE_CUSTOMER, {"input": person})
+        if balance:
+            target = {"customerIds": [created["customer"]["id"]]}
+            credit = {"target": target, "operation": "ADD", "amount": balance}
+            await admin.mutate(CREDIT, {"input": credit})
     before = (await admin.data(BALANCES))["customers"]
     await log_in(page, gateway, admin.key)
-    await page.get_by_label("Grupa klientów").select_option(label="Stały klient")
-    await expect(page.get_by_text(f"Wyniki: {MEMBERS}")).to_be_visible()
-    await page.get_by_role("button", name=f"Zaznacz wszystkie wyniki ({MEMBERS})").click()
+    await page.get_by_label("Grupa klientów").select_option(label="Korekta")
+    await expect(page.get_by_text("Wyniki: 3")).to_be_visible()
+    await page.get_by_role("button", name="Zaznacz wszystkie wyniki (3)").click()
     await page.get_by_role("button", name="Ustaw promocyjne kredyty").click()
     dialog = page.get_by_role("dialog", name="Ustaw promocyjne kredyty")
     await dialog.get_by_label("Zmniejsz").check()
-    await dialog.get_by_label("Kwota").fill("15")
     clamped = dialog.locator('[data-preview="clampedCount"]')
+    after = dialog.locator('[data-preview="balanceAfter"]')
+
+    await dialog.get_by_label("Kwota").fill("5")
     await expect(clamped).to_have_text(
-        "Kwota przekracza salda 6 klientów: po zmniejszeniu wyniosą one 0."
+        "Kwota przekracza salda 2 klientów: po zmniejszeniu wyniosą one 0."
     )
-    await dialog.get_by_label("Kwota").fill("10")
+    await expect(after).to_have_text(re.compile(r"^7,00\szł$"))
+    await dialog.get_by_label("Kwota").fill("2")
     await expect(clamped).to_have_text(
-        "Kwota przekracza salda 4 klientów: po zmniejszeniu wyniosą one 0."
+        "Kwota przekracza saldo 1 klienta: po zmniejszeniu wyniesie ono 0."
     )
-    balance_after = dialog.locator('[data-preview="balanceAfter"]')
-    await expect(balance_after).to_have_text(re.compile(r"^0,00\szł$"))
+    await expect(after).to_have_text(re.compile(r"^11,00\szł$"))
+    await dialog.get_by_label("Dodaj").check()
+    await expect(after).to_have_text(re.compile(r"^21,00\szł$"))
+    await expect(clamped).to_have_count(0)
     assert (await admin.data(BALANCES))["customers"] == before
