@@ -178,7 +178,9 @@ async def _key_created(page: Page) -> None:
 
 async def _group_deletion(page: Page) -> None:
     await page.get_by_role("button", name="Usuń grupę VIP").click()
-    await expect(page.get_by_role("dialog").locator("[data-ending-schedules] li")).to_have_count(1)
+    await expect(page.get_by_role("dialog").locator('[data-schedules="ending"] li')).to_have_count(
+        1
+    )
 
 
 async def _schedule_edit(page: Page) -> None:

@@ -117,7 +117,7 @@ async def _wrong_amount(page: Page) -> None:
 
 async def _group_deletion(page: Page) -> None:
     await page.get_by_role("button", name="Usuń grupę Stały klient").click()
-    await expect(page.get_by_role("dialog").locator("[data-ending-schedules]")).to_be_visible()
+    await expect(page.get_by_role("dialog").locator('[data-schedules="ending"]')).to_be_visible()
 
 
 async def _schedule_edit(page: Page) -> None:

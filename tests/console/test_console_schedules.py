@@ -266,36 +266,51 @@ def _polish_date(day: date) -> str:
     return f"{day.day} {POLISH_MONTHS[day.month - 1]} {day.year}"
 
 
-async def test_deleting_a_group_names_the_top_ups_it_ends(
-    page: Page, gateway: Gateway, admin: Api, no_schedules_left: None
+async def _monthly(admin: Api, group_ids: list[str], amount: str, description: str) -> str:
+    recurrence = {"every": 2, "unit": "WEEK", "startDate": _next_month().isoformat()}
+    credit = {
+        "target": {"filter": {"groupIds": group_ids}},
+        "operation": "ADD",
+        "amount": amount,
+        "description": description,
+        "recurrence": recurrence,
+    }
+    schedule: str = (await admin.mutate(CREDIT, {"input": credit}))["schedule"]["id"]
+    return schedule
+
+
+async def test_deleting_a_group_names_the_top_ups_it_ends_and_those_it_leaves(
+    page: Page, gateway: Gateway, admin: Api, seeded: dict[str, Any], no_schedules_left: None
 ) -> None:
     group = (await admin.mutate(CREATE_GROUP, {"name": "Sezonowi"}))["group"]["id"]
-    await admin.mutate(
-        CREDIT,
-        {
-            "input": {
-                "target": {"filter": {"groupIds": [group]}},
-                "operation": "ADD",
-                "amount": "30.00",
-                "description": "Sezonowe",
-                "recurrence": {"every": 2, "unit": "WEEK", "startDate": _next_month().isoformat()},
-            }
-        },
-    )
+    alone = await _monthly(admin, [group], "30.00", "Sezonowe")
+    shared = await _monthly(admin, [group, seeded["group"]], "5.00", "Wspólne")
     await log_in(page, gateway, admin.key)
     await open_page(page, gateway, "settings/groups")
     await page.get_by_role("button", name="Usuń grupę Sezonowi").click()
     confirm = page.get_by_role("dialog", name="Usunąć grupę?")
     await expect(confirm).to_contain_text("Usunięcie grupy zakończy jej cykliczne doładowanie:")
-    ending = [
-        plain(t) for t in await confirm.locator("[data-ending-schedules] li").all_inner_texts()
-    ]
-    assert ending == ["Dodaj 30,00 zł co 2 tygodnie · Sezonowe"]
+    await expect(confirm).to_contain_text(
+        "To cykliczne doładowanie obejmie już tylko pozostałe grupy:"
+    )
+    lists = {
+        marker: [
+            plain(t)
+            for t in await confirm.locator(f'[data-schedules="{marker}"] li').all_inner_texts()
+        ]
+        for marker in ("ending", "narrowed")
+    }
+    assert lists == {
+        "ending": ["Dodaj 30,00 zł co 2 tygodnie · Sezonowe"],
+        "narrowed": ["Dodaj 5,00 zł co 2 tygodnie · Wspólne"],
+    }
     await confirm.get_by_role("button", name="Usuń").click()
     await expect(confirm).to_have_count(0)
 
-    schedules = (await admin.data(SCHEDULES))["creditSchedules"]
-    assert [s for s in schedules if group in s["groupIds"] and s["nextRunOn"]] == []
+    schedules = {s["id"]: s for s in (await admin.data(SCHEDULES))["creditSchedules"]}
+    assert alone not in schedules or schedules[alone]["nextRunOn"] is None
+    assert schedules[shared]["groupIds"] == [seeded["group"]]
+    assert schedules[shared]["nextRunOn"] == _next_month().isoformat()
 
 
 async def test_a_reduce_preview_says_how_many_balances_stop_at_zero(

@@ -149,9 +149,14 @@ function GroupDialog({ group, onClose, onSaved }) {
   <//>`;
 }
 
-// The recurring top-ups of a group that are still to run: deleting the group ends them.
-function activeSchedules(schedules, groupId) {
-  return schedules.filter((s) => s.nextRunOn && s.groupIds.includes(groupId));
+// The recurring top-ups of a group with a period to come, paused or not: deleting the group ends
+// those that target it alone, and takes it out of those of other groups too.
+function schedulesOf(schedules, groupId) {
+  const mine = schedules.filter((s) => s.nextRunOn && s.groupIds.includes(groupId));
+  return {
+    ending: mine.filter((s) => s.groupIds.length === 1),
+    narrowed: mine.filter((s) => s.groupIds.length > 1),
+  };
 }
 
 function scheduleLine(schedule) {
@@ -163,8 +168,16 @@ function scheduleLine(schedule) {
   return schedule.description ? `${line} · ${schedule.description}` : line;
 }
 
+function ScheduleList({ schedules, heading, marker }) {
+  if (!schedules.length) return null;
+  return html`<p class="warning-text">${plural(heading, schedules.length)}</p>
+    <ul class="schedules" data-schedules=${marker}>
+      ${schedules.map((s) => html`<li key=${s.id}>${scheduleLine(s)}</li>`)}
+    </ul>`;
+}
+
 function DeleteGroupDialog({ group, schedules, onClose, onDeleted }) {
-  const ending = activeSchedules(schedules, group.id);
+  const { ending, narrowed } = schedulesOf(schedules, group.id);
   return html`<${ConfirmDialog}
     title=${t("groups.deleteTitle")}
     message=${t("groups.deleteConfirm", { name: group.name, n: group.customerCount })}
@@ -176,12 +189,8 @@ function DeleteGroupDialog({ group, schedules, onClose, onDeleted }) {
       return errors;
     }}
   >
-    ${ending.length
-      ? html`<p class="warning-text">${plural("groups.deleteSchedules", ending.length)}</p>
-          <ul class="schedules" data-ending-schedules>
-            ${ending.map((s) => html`<li key=${s.id}>${scheduleLine(s)}</li>`)}
-          </ul>`
-      : null}
+    <${ScheduleList} schedules=${ending} heading="groups.deleteSchedules" marker="ending" />
+    <${ScheduleList} schedules=${narrowed} heading="groups.narrowSchedules" marker="narrowed" />
   <//>`;
 }
 
