@@ -117,6 +117,9 @@ async def _wrong_amount(page: Page) -> None:
 
 async def _group_deletion(page: Page) -> None:
     await page.get_by_role("button", name="Usuń grupę Stały klient").click()
+    await expect(page.get_by_role("dialog")).to_contain_text(
+        "Grupa „Stały klient” zostanie usunięta, a 3 klientów przestanie do niej należeć."
+    )
     await expect(page.get_by_role("dialog").locator('[data-schedules="ending"]')).to_be_visible()
 
 

@@ -289,6 +289,9 @@ async def test_deleting_a_group_names_the_top_ups_it_ends_and_those_it_leaves(
     await open_page(page, gateway, "settings/groups")
     await page.get_by_role("button", name="Usuń grupę Sezonowi").click()
     confirm = page.get_by_role("dialog", name="Usunąć grupę?")
+    await expect(confirm).to_contain_text(
+        "Grupa „Sezonowi” zostanie usunięta. Nie należy do niej żaden klient."
+    )
     await expect(confirm).to_contain_text("Usunięcie grupy zakończy jej cykliczne doładowanie:")
     await expect(confirm).to_contain_text(
         "To cykliczne doładowanie obejmie już tylko pozostałe grupy:"

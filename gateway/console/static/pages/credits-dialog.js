@@ -108,7 +108,7 @@ function Preview({ preview, pending, refused }) {
       <div><dt>${t("credits.previewAfter")}</dt><dd data-preview="balanceAfter">${money(preview.balanceAfter)}</dd></div>
     </dl>
     ${preview.overMaximumCount
-      ? html`<p class="field-error">${t("credits.overMaximum", { n: preview.overMaximumCount })}</p>`
+      ? html`<p class="field-error">${plural("credits.overMaximum", preview.overMaximumCount)}</p>`
       : null}
     ${preview.clampedCount
       ? html`<p class="warning" data-preview="clampedCount">${plural("credits.clamped", preview.clampedCount)}</p>`

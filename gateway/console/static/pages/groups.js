@@ -180,7 +180,9 @@ function DeleteGroupDialog({ group, schedules, onClose, onDeleted }) {
   const { ending, narrowed } = schedulesOf(schedules, group.id);
   return html`<${ConfirmDialog}
     title=${t("groups.deleteTitle")}
-    message=${t("groups.deleteConfirm", { name: group.name, n: group.customerCount })}
+    message=${group.customerCount
+      ? plural("groups.deleteConfirm", group.customerCount, { name: group.name })
+      : t("groups.deleteConfirmEmpty", { name: group.name })}
     confirmLabel=${t("common.delete")}
     onClose=${onClose}
     onConfirm=${async () => {
