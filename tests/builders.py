@@ -95,6 +95,14 @@ mutation($groupId: ID!, $target: CreditTargetInput!) {
   }
 }"""
 
+IMPORT_CUSTOMERS = """
+mutation($input: ImportCustomersInput!) {
+  importCustomers(input: $input) {
+    result { rows created updated unchanged skipped problems { line message } }
+    errors { code field message }
+  }
+}"""
+
 VIEWER = """
 query { viewer { location { id name currency timezone } apiKey { id name role revokedAt } } }"""
 

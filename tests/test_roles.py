@@ -25,6 +25,7 @@ from tests.builders import (
     GET_CUSTOMER,
     GET_GROUP,
     GET_OPERATION,
+    IMPORT_CUSTOMERS,
     LIST_CUSTOMERS,
     LIST_GROUPS,
     LIST_SCHEDULES,
@@ -294,6 +295,11 @@ MUTATIONS = [
         },
     ),
     Mutation("deleteCustomer", DELETE_CUSTOMER, lambda s: {"id": s.customer["id"]}),
+    Mutation(
+        "importCustomers",
+        IMPORT_CUSTOMERS,
+        lambda s: {"input": {"csv": "card_code;first_name\r\nTILL-1;Eve\r\n"}},
+    ),
     Mutation(
         "addCustomersToGroup",
         ADD_TO_GROUP,
