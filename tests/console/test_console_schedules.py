@@ -125,6 +125,7 @@ async def test_the_recurring_dialog_names_its_recipients_and_offers_the_group(
     admin: Api,
     seeded: dict[str, Any],
     no_schedules_left: None,
+    screenshots: Path,
     recipients: str,
     target: str,
     group_ids: bool,
@@ -158,6 +159,9 @@ async def test_the_recurring_dialog_names_its_recipients_and_offers_the_group(
             "Co okres doładowanie obejmie tych, którzy są wtedy w grupie."
         )
     await dialog.get_by_label("Data początkowa").fill(start.isoformat())
+    await expect(dialog.locator('[data-preview="customerCount"]')).to_have_text(str(MEMBERS))
+    await offer.scroll_into_view_if_needed()
+    await page.screenshot(path=screenshots / f"console-credits-recurring-{target.lower()}.png")
     await dialog.get_by_role("button", name="Utwórz cykliczne doładowanie").click()
     await expect(dialog.get_by_role("status")).to_contain_text("Utworzono cykliczne doładowanie")
 
