@@ -194,6 +194,7 @@ function App() {
       ({ viewer: found }) => {
         if (found.apiKey.role !== "ADMIN") return logout("login.posKey");
         setLocation(found.location);
+        setLang(language());
         setViewer(found);
         return setState("in");
       },
@@ -214,6 +215,7 @@ function App() {
       onLogin=${(key, found) => {
         storeKey(key);
         setLocation(found.location);
+        setLang(language());
         setViewer(found);
         setNotice(null);
         setState("in");

@@ -843,9 +843,11 @@ export function setLanguage(next) {
   localStorage.setItem(STORAGE, next);
 }
 
-// The viewer's location: its currency and time zone format every amount and time.
+// The viewer's location: its currency and time zone format every amount and time; its language
+// is the console's too until the user picks one (the switch, kept in localStorage).
 export function setLocation(location) {
   place = { currency: location.currency, timezone: location.timezone };
+  if (!localStorage.getItem(STORAGE) && DICTIONARIES[location.language]) current = location.language;
 }
 
 export function t(key, params = {}) {
