@@ -106,6 +106,16 @@ mutation($input: ImportCustomersInput!) {
 VIEWER = """
 query { viewer { location { id name currency timezone } apiKey { id name role revokedAt } } }"""
 
+LOCATION = "query { viewer { location { id name currency timezone creditChannels } } }"
+
+UPDATE_LOCATION_SETTINGS = """
+mutation($input: LocationSettingsInput!) {
+  updateLocationSettings(input: $input) {
+    location { id creditChannels }
+    errors { code field message }
+  }
+}"""
+
 CREATE_API_KEY = """
 mutation($name: String!, $role: ApiKeyRole!) {
   createApiKey(name: $name, role: $role) {
@@ -222,6 +232,7 @@ async def snapshot(api: Api) -> dict[str, Any]:
         "groups": (await api.data(LIST_GROUPS))["customerGroups"],
         "schedules": (await api.data(LIST_SCHEDULES))["creditSchedules"],
         "keys": await api_keys(api.location_id),
+        "location": (await api.data(LOCATION))["viewer"]["location"],
     }
 
 

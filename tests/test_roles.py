@@ -36,6 +36,7 @@ from tests.builders import (
     SET_CREDITS,
     UPDATE_CUSTOMER,
     UPDATE_GROUP,
+    UPDATE_LOCATION_SETTINGS,
     VIEWER,
     api_keys,
     give_credits,
@@ -354,6 +355,11 @@ MUTATIONS = [
     Mutation("synchronize", SYNCHRONIZE, lambda s: {"channel": "GOPOS"}),
     Mutation("createApiKey", CREATE_API_KEY, lambda s: {"name": "escalate", "role": "ADMIN"}),
     Mutation("revokeApiKey", REVOKE_API_KEY, lambda s: {"id": s.admin_key}),
+    Mutation(
+        "updateLocationSettings",
+        UPDATE_LOCATION_SETTINGS,
+        lambda s: {"input": {"creditChannels": []}},
+    ),
 ]
 
 
