@@ -495,8 +495,10 @@ async def test_a_retried_commit_answers_with_its_checkout_when_the_bill_would_no
     again = await checkout.commit(
         runtime, shop.principal, request, idempotency_key="k-1", expected_total=Decimal("70.00")
     )
-    # and again once the customer is deleted
+    written_again = await written(shop.location_id)
+    # and again once the customer is deleted (the deletion writes its own write-off entry)
     await customers.delete_customer(shop.location_id, str(customer_id))
+    written_deleted = await written(shop.location_id)
     after_deletion = await checkout.commit(
         runtime, shop.principal, request, idempotency_key="k-1", expected_total=Decimal("70.00")
     )
@@ -504,7 +506,8 @@ async def test_a_retried_commit_answers_with_its_checkout_when_the_bill_would_no
     # then both answer with the checkout that landed, and nothing more is written
     assert again == made
     assert after_deletion == made
-    assert await written(shop.location_id) == written_once
+    assert written_again == written_once
+    assert await written(shop.location_id) == written_deleted
     # while a new key is priced afresh
     with pytest.raises(DomainError) as refused:
         await checkout.commit(
