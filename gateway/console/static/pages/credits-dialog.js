@@ -22,7 +22,7 @@ import {
 
 const PREVIEW = `query Preview($input: SetPromotionalCreditsInput!) {
   previewPromotionalCredits(input: $input) {
-    preview { customerCount changedCount overMaximumCount balanceBefore { amount currency } balanceAfter { amount currency } }
+    preview { customerCount changedCount overMaximumCount clampedCount balanceBefore { amount currency } balanceAfter { amount currency } }
     errors { code field message }
   }
 }`;
