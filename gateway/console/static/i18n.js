@@ -870,9 +870,11 @@ export function errorText(error, fallback = "error.generic") {
   const { code, field, message, messageId } = error;
   if (!("code" in error) && !messageId) return message;
   const dictionary = DICTIONARIES[current];
-  if (messageId && dictionary[`message.${messageId}`]) {
+  // An optional override: "message.<messageId>" is the console's wording of a server message.
+  const own = messageId ? `message.${messageId}` : null;
+  if (own && dictionary[own]) {
     const params = Object.fromEntries((error.params ?? []).map((p) => [p.name, p.value]));
-    return t(`message.${messageId}`, params);
+    return t(own, params);
   }
   if (messageId && message) return message;
   if (code && field && dictionary[`error.${code}.${field}`]) return dictionary[`error.${code}.${field}`];
