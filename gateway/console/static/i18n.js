@@ -387,45 +387,45 @@ const PL = {
   "keys.copy": "Kopiuj klucz",
   "keys.copied": "Skopiowano do schowka.",
   "keys.copyFailed": "Nie udało się skopiować: zaznacz klucz i naciśnij Ctrl+C.",
-  "error.generic": "Nie udało się wykonać tej operacji. Sprawdź dane i spróbuj ponownie.",
-  "error.load": "Nie udało się wczytać tych danych. Odśwież stronę i spróbuj ponownie.",
-  "error.INVALID": "Ta wartość jest nieprawidłowa.",
-  "error.REQUIRED": "To pole jest wymagane.",
-  "error.NOT_FOUND": "Tego już nie ma: mogło zostać usunięte. Odśwież stronę.",
-  "error.DUPLICATE": "Ta wartość jest już używana.",
-  "error.CONFLICT": "Trwa już podobna operacja. Spróbuj ponownie za chwilę.",
-  "error.NOT_CONFIGURED": "Integracja nie jest skonfigurowana: najpierw zapisz jej dane dostępowe.",
-  "error.INSUFFICIENT_CREDITS": "Klient nie ma tylu promocyjnych kredytów.",
-  "error.QUOTE_CHANGED": "Kwota do zapłaty się zmieniła. Sprawdź ją i spróbuj ponownie.",
-  "error.CARD_EXPIRED": "Ta karta straciła ważność.",
-  "error.STALE_BALANCE": "Saldo zmieniło się w międzyczasie. Odśwież stronę i spróbuj ponownie.",
-  "error.TRUSTED_DOCUMENT_REQUIRED": "Ten klucz może wysyłać tylko zatwierdzone zapytania.",
-  "error.UNAUTHENTICATED": "Klucz przestał działać. Zaloguj się ponownie.",
-  "error.NETWORK": "Nie udało się połączyć z serwerem. Sprawdź połączenie i spróbuj ponownie.",
-  "error.HTTP": "Serwer odpowiedział nieoczekiwanie. Spróbuj ponownie za chwilę.",
-  "error.BAD_REQUEST": "Serwer nie zrozumiał żądania. Odśwież stronę i spróbuj ponownie.",
-  "error.TOO_COSTLY": "To zapytanie jest zbyt duże. Zawęź filtr i spróbuj ponownie.",
-  "error.INTERNAL": "Wystąpił nieoczekiwany błąd serwera. Spróbuj ponownie za chwilę.",
-  "error.INVALID.input.amount": "Podaj kwotę jako liczbę z najwyżej dwoma miejscami po przecinku, np. 50,00.",
-  "error.REQUIRED.input.amount": "Podaj kwotę.",
-  "error.INVALID.input.description": "Opis jest za długi albo zawiera niedozwolone znaki.",
-  "error.INVALID.input.operation": "Wybierz: dodaj, zmniejsz albo ustaw.",
-  "error.INVALID.input.recurrence.every": "Podaj liczbę całkowitą większą od zera.",
-  "error.INVALID.input.recurrence.startDate": "Data początkowa nie może być wcześniejsza niż dzisiaj.",
-  "error.INVALID.input.recurrence.endDate": "Data końcowa nie może być wcześniejsza niż data początkowa.",
-  "error.INVALID.input.endDate": "Data końcowa nie może być wcześniejsza niż następne doładowanie.",
-  "error.INVALID.input.target": "Wybierz klientów, grupę albo wszystkich klientów.",
-  "error.REQUIRED.input.name": "Podaj nazwę.",
-  "error.INVALID.input.name": "Podaj nazwę.",
-  "error.INVALID.input.reference": "Referencja może zawierać tylko litery, cyfry, kropki, podkreślenia, tyldy i myślniki.",
-  "error.REQUIRED.input.reference": "Z tej nazwy nie da się utworzyć referencji: podaj ją.",
-  "error.DUPLICATE.input.reference": "Ta referencja jest już używana przez inną grupę.",
-  "error.DUPLICATE.input.name": "Inna grupa ma już referencję utworzoną z tej nazwy: zmień nazwę albo wpisz inną referencję.",
-  "error.INVALID.input.cashbackPercent": "Cashback to procent większy od 0 i najwyżej 100, z najwyżej dwoma miejscami po przecinku.",
-  "error.REQUIRED.name": "Podaj nazwę klucza.",
-  "error.INVALID.name": "Podaj nazwę klucza.",
-  "error.INVALID.input.language": "Wybierz polski albo angielski.",
-  "error.INVALID.input.creditChannels": "Wybierz kanały sprzedaży z listy.",
+  "fallback.generic": "Nie udało się wykonać tej operacji. Sprawdź dane i spróbuj ponownie.",
+  "fallback.load": "Nie udało się wczytać tych danych. Odśwież stronę i spróbuj ponownie.",
+  "fallback.INVALID": "Ta wartość jest nieprawidłowa.",
+  "fallback.REQUIRED": "To pole jest wymagane.",
+  "fallback.NOT_FOUND": "Tego już nie ma: mogło zostać usunięte. Odśwież stronę.",
+  "fallback.DUPLICATE": "Ta wartość jest już używana.",
+  "fallback.CONFLICT": "Trwa już podobna operacja. Spróbuj ponownie za chwilę.",
+  "fallback.NOT_CONFIGURED": "Integracja nie jest skonfigurowana: najpierw zapisz jej dane dostępowe.",
+  "fallback.INSUFFICIENT_CREDITS": "Klient nie ma tylu promocyjnych kredytów.",
+  "fallback.QUOTE_CHANGED": "Kwota do zapłaty się zmieniła. Sprawdź ją i spróbuj ponownie.",
+  "fallback.CARD_EXPIRED": "Ta karta straciła ważność.",
+  "fallback.STALE_BALANCE": "Saldo zmieniło się w międzyczasie. Odśwież stronę i spróbuj ponownie.",
+  "fallback.TRUSTED_DOCUMENT_REQUIRED": "Ten klucz może wysyłać tylko zatwierdzone zapytania.",
+  "fallback.UNAUTHENTICATED": "Klucz przestał działać. Zaloguj się ponownie.",
+  "fallback.NETWORK": "Nie udało się połączyć z serwerem. Sprawdź połączenie i spróbuj ponownie.",
+  "fallback.HTTP": "Serwer odpowiedział nieoczekiwanie. Spróbuj ponownie za chwilę.",
+  "fallback.BAD_REQUEST": "Serwer nie zrozumiał żądania. Odśwież stronę i spróbuj ponownie.",
+  "fallback.TOO_COSTLY": "To zapytanie jest zbyt duże. Zawęź filtr i spróbuj ponownie.",
+  "fallback.INTERNAL": "Wystąpił nieoczekiwany błąd serwera. Spróbuj ponownie za chwilę.",
+  "fallback.INVALID.input.amount": "Podaj kwotę jako liczbę z najwyżej dwoma miejscami po przecinku, np. 50,00.",
+  "fallback.REQUIRED.input.amount": "Podaj kwotę.",
+  "fallback.INVALID.input.description": "Opis jest za długi albo zawiera niedozwolone znaki.",
+  "fallback.INVALID.input.operation": "Wybierz: dodaj, zmniejsz albo ustaw.",
+  "fallback.INVALID.input.recurrence.every": "Podaj liczbę całkowitą większą od zera.",
+  "fallback.INVALID.input.recurrence.startDate": "Data początkowa nie może być wcześniejsza niż dzisiaj.",
+  "fallback.INVALID.input.recurrence.endDate": "Data końcowa nie może być wcześniejsza niż data początkowa.",
+  "fallback.INVALID.input.endDate": "Data końcowa nie może być wcześniejsza niż następne doładowanie.",
+  "fallback.INVALID.input.target": "Wybierz klientów, grupę albo wszystkich klientów.",
+  "fallback.REQUIRED.input.name": "Podaj nazwę.",
+  "fallback.INVALID.input.name": "Podaj nazwę.",
+  "fallback.INVALID.input.reference": "Referencja może zawierać tylko litery, cyfry, kropki, podkreślenia, tyldy i myślniki.",
+  "fallback.REQUIRED.input.reference": "Z tej nazwy nie da się utworzyć referencji: podaj ją.",
+  "fallback.DUPLICATE.input.reference": "Ta referencja jest już używana przez inną grupę.",
+  "fallback.DUPLICATE.input.name": "Inna grupa ma już referencję utworzoną z tej nazwy: zmień nazwę albo wpisz inną referencję.",
+  "fallback.INVALID.input.cashbackPercent": "Cashback to procent większy od 0 i najwyżej 100, z najwyżej dwoma miejscami po przecinku.",
+  "fallback.REQUIRED.name": "Podaj nazwę klucza.",
+  "fallback.INVALID.name": "Podaj nazwę klucza.",
+  "fallback.INVALID.input.language": "Wybierz polski albo angielski.",
+  "fallback.INVALID.input.creditChannels": "Wybierz kanały sprzedaży z listy.",
   // end of console-polish
 };
 
@@ -787,45 +787,45 @@ const EN = {
   "keys.copy": "Copy the key",
   "keys.copied": "Copied to the clipboard.",
   "keys.copyFailed": "Could not copy: select the key and press Ctrl+C.",
-  "error.generic": "This could not be done. Check what you entered and try again.",
-  "error.load": "This could not be loaded. Reload the page and try again.",
-  "error.INVALID": "This value is not valid.",
-  "error.REQUIRED": "This field is required.",
-  "error.NOT_FOUND": "This is gone: it may have been deleted. Reload the page.",
-  "error.DUPLICATE": "This value is used already.",
-  "error.CONFLICT": "A similar operation is running. Try again in a moment.",
-  "error.NOT_CONFIGURED": "The integration is not configured: save its credentials first.",
-  "error.INSUFFICIENT_CREDITS": "The customer does not have that many promotional credits.",
-  "error.QUOTE_CHANGED": "The total has changed. Check it and try again.",
-  "error.CARD_EXPIRED": "This card has expired.",
-  "error.STALE_BALANCE": "The balance changed in the meantime. Reload the page and try again.",
-  "error.TRUSTED_DOCUMENT_REQUIRED": "This key may send only approved queries.",
-  "error.UNAUTHENTICATED": "The key stopped working. Log in again.",
-  "error.NETWORK": "Could not reach the server. Check the connection and try again.",
-  "error.HTTP": "The server answered unexpectedly. Try again in a moment.",
-  "error.BAD_REQUEST": "The server did not understand the request. Reload the page and try again.",
-  "error.TOO_COSTLY": "This query is too large. Narrow the filter and try again.",
-  "error.INTERNAL": "An unexpected server error occurred. Try again in a moment.",
-  "error.INVALID.input.amount": "Give the amount as a number with at most two decimal places, such as 50.00.",
-  "error.REQUIRED.input.amount": "Give the amount.",
-  "error.INVALID.input.description": "The description is too long or holds characters that are not allowed.",
-  "error.INVALID.input.operation": "Choose add, reduce or set.",
-  "error.INVALID.input.recurrence.every": "Give a whole number above zero.",
-  "error.INVALID.input.recurrence.startDate": "The start date cannot be before today.",
-  "error.INVALID.input.recurrence.endDate": "The end date cannot be before the start date.",
-  "error.INVALID.input.endDate": "The end date cannot be before the next top-up.",
-  "error.INVALID.input.target": "Choose customers, a group or every customer.",
-  "error.REQUIRED.input.name": "Give a name.",
-  "error.INVALID.input.name": "Give a name.",
-  "error.INVALID.input.reference": "A reference may hold only letters, digits, dots, underscores, tildes and dashes.",
-  "error.REQUIRED.input.reference": "No reference can be made from this name: give one.",
-  "error.DUPLICATE.input.reference": "Another group uses this reference already.",
-  "error.DUPLICATE.input.name": "Another group has the reference made from this name: change the name or give another reference.",
-  "error.INVALID.input.cashbackPercent": "Cashback is a percentage above 0 and at most 100, with at most two decimal places.",
-  "error.REQUIRED.name": "Give the key a name.",
-  "error.INVALID.name": "Give the key a name.",
-  "error.INVALID.input.language": "Choose Polish or English.",
-  "error.INVALID.input.creditChannels": "Choose sales channels from the list.",
+  "fallback.generic": "This could not be done. Check what you entered and try again.",
+  "fallback.load": "This could not be loaded. Reload the page and try again.",
+  "fallback.INVALID": "This value is not valid.",
+  "fallback.REQUIRED": "This field is required.",
+  "fallback.NOT_FOUND": "This is gone: it may have been deleted. Reload the page.",
+  "fallback.DUPLICATE": "This value is used already.",
+  "fallback.CONFLICT": "A similar operation is running. Try again in a moment.",
+  "fallback.NOT_CONFIGURED": "The integration is not configured: save its credentials first.",
+  "fallback.INSUFFICIENT_CREDITS": "The customer does not have that many promotional credits.",
+  "fallback.QUOTE_CHANGED": "The total has changed. Check it and try again.",
+  "fallback.CARD_EXPIRED": "This card has expired.",
+  "fallback.STALE_BALANCE": "The balance changed in the meantime. Reload the page and try again.",
+  "fallback.TRUSTED_DOCUMENT_REQUIRED": "This key may send only approved queries.",
+  "fallback.UNAUTHENTICATED": "The key stopped working. Log in again.",
+  "fallback.NETWORK": "Could not reach the server. Check the connection and try again.",
+  "fallback.HTTP": "The server answered unexpectedly. Try again in a moment.",
+  "fallback.BAD_REQUEST": "The server did not understand the request. Reload the page and try again.",
+  "fallback.TOO_COSTLY": "This query is too large. Narrow the filter and try again.",
+  "fallback.INTERNAL": "An unexpected server error occurred. Try again in a moment.",
+  "fallback.INVALID.input.amount": "Give the amount as a number with at most two decimal places, such as 50.00.",
+  "fallback.REQUIRED.input.amount": "Give the amount.",
+  "fallback.INVALID.input.description": "The description is too long or holds characters that are not allowed.",
+  "fallback.INVALID.input.operation": "Choose add, reduce or set.",
+  "fallback.INVALID.input.recurrence.every": "Give a whole number above zero.",
+  "fallback.INVALID.input.recurrence.startDate": "The start date cannot be before today.",
+  "fallback.INVALID.input.recurrence.endDate": "The end date cannot be before the start date.",
+  "fallback.INVALID.input.endDate": "The end date cannot be before the next top-up.",
+  "fallback.INVALID.input.target": "Choose customers, a group or every customer.",
+  "fallback.REQUIRED.input.name": "Give a name.",
+  "fallback.INVALID.input.name": "Give a name.",
+  "fallback.INVALID.input.reference": "A reference may hold only letters, digits, dots, underscores, tildes and dashes.",
+  "fallback.REQUIRED.input.reference": "No reference can be made from this name: give one.",
+  "fallback.DUPLICATE.input.reference": "Another group uses this reference already.",
+  "fallback.DUPLICATE.input.name": "Another group has the reference made from this name: change the name or give another reference.",
+  "fallback.INVALID.input.cashbackPercent": "Cashback is a percentage above 0 and at most 100, with at most two decimal places.",
+  "fallback.REQUIRED.name": "Give the key a name.",
+  "fallback.INVALID.name": "Give the key a name.",
+  "fallback.INVALID.input.language": "Choose Polish or English.",
+  "fallback.INVALID.input.creditChannels": "Choose sales channels from the list.",
   // end of console-polish
 };
 
@@ -861,25 +861,32 @@ function locale() {
 
 // The console's own sentence for an API error, never the server's raw text: a GraphQL error
 // ("Variable '$input' has invalid value…") or an English message is no sentence for a person.
-// In order: the console's sentence for the message id (with the message's params); the server's
-// message when it comes from its catalog (it has a messageId and is rendered in the language the
-// console asks for, naming the case: a clashing reference); the console's sentence for the code
-// at that field; for the code; a general one. An error without a `code` at all is the console's
-// own (a field it checked itself), already in the console's words.
-export function errorText(error, fallback = "error.generic") {
+// In order: the console's wording of the message id ("message.<id>", with the message's params);
+// the console's sentence for the code at that field, or for the code ("error.*": where the
+// console knows better what to say); the server's message when it comes from its catalog (it has
+// a messageId and is rendered in the language the console asks for, naming the case: a clashing
+// reference); the console's fallback for the code at that field, for the code, or in general
+// ("fallback.*": for an error the catalog did not word, such as a malformed Decimal). An error
+// without a `code` at all is the console's own (a field it checked itself), already in its words.
+export function errorText(error, fallback = "fallback.generic") {
   const { code, field, message, messageId } = error;
   if (!("code" in error) && !messageId) return message;
   const dictionary = DICTIONARIES[current];
-  // An optional override: "message.<messageId>" is the console's wording of a server message.
   const own = messageId ? `message.${messageId}` : null;
   if (own && dictionary[own]) {
     const params = Object.fromEntries((error.params ?? []).map((p) => [p.name, p.value]));
     return t(own, params);
   }
-  if (messageId && message) return message;
-  if (code && field && dictionary[`error.${code}.${field}`]) return dictionary[`error.${code}.${field}`];
-  if (code && dictionary[`error.${code}`]) return dictionary[`error.${code}`];
-  return dictionary[fallback];
+  const catalogued = Boolean(messageId && message);
+  const keys = [
+    code && field && `error.${code}.${field}`,
+    code && `error.${code}`,
+    !catalogued && code && field && `fallback.${code}.${field}`,
+    !catalogued && code && `fallback.${code}`,
+  ];
+  const found = keys.find((key) => key && dictionary[key]);
+  if (found) return dictionary[found];
+  return catalogued ? message : dictionary[fallback];
 }
 
 // Every text of a language: the browser tests read the rendered page against it.

@@ -204,7 +204,7 @@ export function Badge({ status, label }) {
 }
 
 export function Loading({ error }) {
-  if (error) return html`<div class="alert error" role="alert">${errorText(error, "error.load")}</div>`;
+  if (error) return html`<div class="alert error" role="alert">${errorText(error, "fallback.load")}</div>`;
   return html`<p class="loading" role="status">${t("common.loading")}</p>`;
 }
 
