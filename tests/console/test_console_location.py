@@ -1,6 +1,7 @@
 """Ustawienia > Lokalizacja in a browser: the language the server writes in when a request names
 none, and the sales channels where promotional credits may be spent, saved through
-`updateLocationSettings` and checked through the API."""
+`updateLocationSettings` and checked through the API; the console speaks the location's language
+until its user picks one."""
 
 from __future__ import annotations
 
@@ -39,7 +40,16 @@ async def test_the_language_and_the_credit_channels_are_saved(
         "viewer": {"location": {"language": "en", "creditChannels": ["POS"]}}
     }
 
+    # A console whose user never picked a language speaks the location's.
     await page.reload()
-    await expect(page.get_by_label("Język wiadomości")).to_have_value("en")
-    await expect(channels.get_by_label("Kasa (POS)")).to_be_checked()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Location settings")
+    await expect(page.get_by_label("Language of messages")).to_have_value("en")
+    channels = page.get_by_role("group", name="Promotional credits on channels")
+    await expect(channels.get_by_label("Till (POS)")).to_be_checked()
     await expect(channels.get_by_label("Kiosk")).not_to_be_checked()
+    await expect(channels.get_by_label("Online store (ONLINE)")).not_to_be_checked()
+
+    # One who picked Polish keeps it.
+    await page.get_by_role("button", name="Polski").click()
+    await page.reload()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Ustawienia lokalizacji")
