@@ -413,13 +413,14 @@ async def test_reducing_from_the_customer_page_adds_a_history_row(
     }
 
 
-# The server's English words ("At most 2 decimal places.", or a GraphQL error about a Decimal)
-# never reach the page: the console says it in its own.
+# The server's message when it comes from its catalog, in Polish ("Najwyżej 2 miejsca po
+# przecinku."); a GraphQL error about a Decimal, which has none, in the console's own words.
 AMOUNT_ERROR = "Podaj kwotę jako liczbę z najwyżej dwoma miejscami po przecinku, np. 50,00."
 
 
 @pytest.mark.parametrize(
-    ("typed", "message"), [("12,345", AMOUNT_ERROR), ("dwanaście", AMOUNT_ERROR)]
+    ("typed", "message"),
+    [("12,345", "Najwyżej 2 miejsca po przecinku."), ("dwanaście", AMOUNT_ERROR)],
 )
 async def test_a_wrong_amount_shows_the_api_error_beside_the_field_and_changes_nothing(
     page: Page, gateway: Gateway, admin: Api, seeded: dict[str, Any], typed: str, message: str

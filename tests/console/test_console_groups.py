@@ -90,10 +90,7 @@ async def test_a_clashing_name_shows_the_api_error_beside_the_name(
     await dialog.get_by_role("button", name="Zapisz").click()
 
     error = dialog.locator('[data-field="input.name"]')
-    await expect(error).to_have_text(
-        "Inna grupa ma już referencję utworzoną z tej nazwy: zmień nazwę albo wpisz inną"
-        " referencję."
-    )
+    await expect(error).to_have_text("Referencja „staly-klient” jest już używana przez inną grupę.")
     await expect(dialog.get_by_label("Nazwa")).to_have_attribute("aria-invalid", "true")
     assert await admin.data(GROUPS) == before
 

@@ -1,6 +1,6 @@
 // The console's one way to the server: `gql(query, variables)` against /graphql, with the API
-// key of this browser tab (sessionStorage) as a Bearer token, asking for the console's language
-// (Accept-Language): the server renders its catalog's messages in it.
+// key of this browser tab (sessionStorage) as a Bearer token, and the console's language as
+// Accept-Language, so that the server's messages come in the language the console shows.
 
 import { language } from "./i18n.js";
 
@@ -31,7 +31,7 @@ export class ApiError extends Error {
 }
 
 // What a mutation asks of its UserErrors: errorText picks the console's sentence from these.
-export const USER_ERRORS = "errors { code field message }";
+export const USER_ERRORS = "errors { code field message messageId params { name value } }";
 
 let onUnauthenticated = () => {};
 
@@ -48,8 +48,8 @@ export async function gql(query, variables = {}, key = storedKey()) {
       headers: {
         "Content-Type": "application/json",
         Accept: "application/json",
-        "Accept-Language": language(),
         Authorization: `Bearer ${key}`,
+        "Accept-Language": language(),
       },
       body: JSON.stringify({ query, variables }),
     });

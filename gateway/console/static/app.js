@@ -14,7 +14,7 @@ import { OperationsPage } from "./pages/operations.js";
 import { SalePage, SalesPage } from "./pages/sales.js";
 import { SchedulesPage } from "./pages/schedules.js";
 
-const VIEWER = `{ viewer { location { id name currency timezone } apiKey { id name role } } }`;
+const VIEWER = `{ viewer { location { id name currency timezone language } apiKey { id name role } } }`;
 
 // Notices of the log-in page that report what the user did, not a problem.
 const INFO_NOTICES = new Set(["login.loggedOut", "login.revoked"]);

@@ -3,7 +3,7 @@
 // location's last ADMIN key cannot be revoked: the row says so, and the API's refusal (the list
 // was out of date) is shown beside it.
 
-import { mutate } from "../api.js";
+import { mutate, USER_ERRORS } from "../api.js";
 import { dateTime, errorText, t } from "../i18n.js";
 import {
   Badge,
@@ -26,10 +26,10 @@ import {
 const KEYS = `{ apiKeys { id name role channels createdAt revokedAt } }`;
 const CREATE = `mutation Create($name: String!, $role: ApiKeyRole!, $channels: [SalesChannel!]) {
   createApiKey(name: $name, role: $role, channels: $channels) {
-    apiKey { id name role channels } secret errors { code field message }
+    apiKey { id name role channels } secret ${USER_ERRORS}
   }
 }`;
-const REVOKE = `mutation Revoke($id: ID!) { revokeApiKey(id: $id) { apiKey { id revokedAt } errors { code field message } } }`;
+const REVOKE = `mutation Revoke($id: ID!) { revokeApiKey(id: $id) { apiKey { id revokedAt } ${USER_ERRORS} } }`;
 // The API's order; a till and its kiosk by default, the online store only when ticked.
 const CHANNELS = ["POS", "KIOSK", "ONLINE"];
 const TILL_CHANNELS = ["POS", "KIOSK"];

@@ -3,7 +3,7 @@
 // words (the live membership of a group, or a fixed list of customers), and when customers were
 // picked under a group filter, the dialog offers the group instead.
 
-import { decimal, gql, mutate } from "../api.js";
+import { decimal, gql, mutate, USER_ERRORS } from "../api.js";
 import { date, money, plural, t, todayInLocation, unitName } from "../i18n.js";
 import {
   Dialog,
@@ -23,14 +23,14 @@ import {
 const PREVIEW = `query Preview($input: SetPromotionalCreditsInput!) {
   previewPromotionalCredits(input: $input) {
     preview { customerCount changedCount overMaximumCount clampedCount balanceBefore { amount currency } balanceAfter { amount currency } }
-    errors { code field message }
+    ${USER_ERRORS}
   }
 }`;
 const APPLY = `mutation Apply($input: SetPromotionalCreditsInput!) {
   setPromotionalCredits(input: $input) {
     operation { id status total processed error }
     schedule { id nextRunOn every unit }
-    errors { code field message }
+    ${USER_ERRORS}
   }
 }`;
 const GROUPS = `{ customerGroups { id name } }`;

@@ -1,7 +1,7 @@
 // Ustawienia > Grupy klientów: the list with member counts, cashback (and how long it is held)
 // and connections; add, edit, delete (naming the recurring top-ups that deleting ends).
 
-import { decimal, gql, mutate } from "../api.js";
+import { decimal, gql, mutate, USER_ERRORS } from "../api.js";
 import { days, every, money, percent, plural, t } from "../i18n.js";
 import {
   Badge,
@@ -27,12 +27,12 @@ const GROUPS = `{
 }`;
 const REFERENCE = `query Reference($name: String!) { referenceFor(name: $name) }`;
 const CREATE = `mutation Create($input: CustomerGroupInput!) {
-  createCustomerGroup(input: $input) { group { id reference } errors { code field message } }
+  createCustomerGroup(input: $input) { group { id reference } ${USER_ERRORS} }
 }`;
 const UPDATE = `mutation Update($id: ID!, $input: CustomerGroupInput!) {
-  updateCustomerGroup(id: $id, input: $input) { group { id reference } errors { code field message } }
+  updateCustomerGroup(id: $id, input: $input) { group { id reference } ${USER_ERRORS} }
 }`;
-const DELETE = `mutation Delete($id: ID!) { deleteCustomerGroup(id: $id) { deletedId errors { code field message } } }`;
+const DELETE = `mutation Delete($id: ID!) { deleteCustomerGroup(id: $id) { deletedId ${USER_ERRORS} } }`;
 const FIELDS = [
   "input.name",
   "input.reference",
