@@ -1,4 +1,5 @@
-// Cykliczne doładowania: every schedule with its target, amount, period, next and last run;
+// Cykliczne doładowania: every schedule with its target, amount, period, next and last run (and
+// why the last failed, in the server's catalog words);
 // edit the amount, description and end date (from the next period on), see its runs (period,
 // customers, total, status), pause, resume, delete.
 
@@ -170,7 +171,7 @@ function Row({ schedule: s, groupNames, onEdit, onRuns, onToggle, onDelete }) {
     <td>${s.nextRunOn ? date(s.nextRunOn) : "—"}</td>
     <td>
       ${s.lastRunOn ? date(s.lastRunOn) : "—"}
-      ${s.lastError ? html`<div class="field-error">${t("schedules.lastFailed")}</div>` : null}
+      ${s.lastError ? html`<div class="field-error">${t("schedules.lastFailed")} ${s.lastError}</div>` : null}
     </td>
     <td>
       <${Badge} status=${s.paused ? "PAUSED" : "ACTIVE"} label=${t(s.paused ? "schedules.paused" : "schedules.active")} />
