@@ -37,7 +37,19 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 REQUIRE_SERVICES = os.environ.get("GOCRM_REQUIRE_SERVICES") == "1"
 # The locations the modules work in, one each.
-LOCATIONS = ("Grupy", "Kredyty", "Klienci", "Integracje", "Dostęp", "Strony", "Klucze", "Portfel")
+LOCATIONS = (
+    "Grupy",
+    "Kredyty",
+    "Klienci",
+    "Integracje",
+    "Dostęp",
+    "Strony",
+    "Klucze",
+    "Portfel",
+    "Doładowania",
+    "Polski",
+    "Ustawienia",
+)
 VIEWPORT = ViewportSize(width=1366, height=768)
 # Where the demo app serves its simulators (gateway.app.DEMO_SIMULATORS).
 SIMULATORS = {"gopos": "/simulators/gopos", "goorder": "/simulators/goorder"}
@@ -162,8 +174,13 @@ def admin(gateway: Gateway, request: pytest.FixtureRequest) -> Api:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
+    """Chromium as a Polish user runs it: its own language Polish (LANGUAGE=pl, with Debian's
+    chromium-l10n), so a native date field reads dd.mm.rrrr as it does for a Polish manager;
+    without the Polish language pack it falls back to mm/dd/yyyy."""
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM)
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--lang=pl"], env={**os.environ, "LANGUAGE": "pl"}
+        )
         yield chromium
         await chromium.close()
 

@@ -199,6 +199,7 @@ export function CustomersPage() {
       ? html`<${CreditsDialog}
           target=${dialog.target}
           targetLabel=${dialog.label}
+          groupId=${groupId || null}
           onClose=${() => {
             setDialog(null);
             list.reload();
