@@ -19,9 +19,8 @@ from tests.migrations import run_script, scratch_database
 
 _MIGRATE_FROM_0006 = """
 import asyncio, json, sys
-from tortoise import Tortoise, connections
-from tortoise.migrations.api import migrate
-from models.config import DatabaseConfig, tortoise_config
+from tortoise import Tortoise
+from tests.migrations import insert, upgraded
 
 PLN, EUR = "00000000-0000-7000-8000-00000000000a", "00000000-0000-7000-8000-00000000000b"
 ANNA = "00000000-0000-7000-8000-0000000000a1"
@@ -32,12 +31,6 @@ SYNC = "00000000-0000-7000-8000-0000000000e1"
 NOW = "2026-11-01 10:00:00+00:00"
 
 
-def insert(table, **row):
-    values = ", ".join(
-        "NULL" if v is None else str(v).lower() if isinstance(v, bool) else repr(v)
-        for v in row.values()
-    )
-    return f"INSERT INTO {table} ({', '.join(row)}) VALUES ({values})"
 
 
 def entry(n, kind, delta, after, source, source_id, description):
@@ -78,19 +71,7 @@ SETUP = [
 
 
 async def main(url):
-    config = tortoise_config(DatabaseConfig(url=url))
-    await migrate(config=config, target="models.0006_cashback_channels_refunds")
-    await Tortoise.init(config=config)
-    for sql in SETUP:
-        await connections.get("default").execute_query(sql)
-    await Tortoise.close_connections()
-    await migrate(config=config)
-    await Tortoise.init(config=config)
-    db = connections.get("default")
-
-    async def rows(sql):
-        found = (await db.execute_query(sql))[1]
-        return [list(row.values()) if hasattr(row, "values") else list(row) for row in found]
+    _, rows = await upgraded(url, "models.0006_cashback_channels_refunds", SETUP)
 
     result = {
         "locations": await rows("SELECT name, currency, language FROM locations ORDER BY name"),

@@ -19,10 +19,9 @@ _MIGRATE_FROM_0006 = """
 import asyncio, json, sys
 from datetime import date
 from uuid import UUID
-from tortoise import Tortoise, connections
-from tortoise.migrations.api import migrate
-from models import reads, sql
-from models.config import DatabaseConfig, tortoise_config
+from tortoise import Tortoise
+from tests.migrations import insert, upgraded
+from models import reads
 
 L = "00000000-0000-7000-8000-00000000000a"
 ANNA = "00000000-0000-7000-8000-0000000000a1"
@@ -30,11 +29,6 @@ REGULAR, VIP = "00000000-0000-7000-8000-0000000000e1", "00000000-0000-7000-8000-
 SALES = [f"00000000-0000-7000-8000-0000000000c{n}" for n in range(1, 7)]
 OP = "00000000-0000-7000-8000-0000000000b1"
 NOW = "2026-11-01 10:00:00+00:00"
-
-
-def insert(table, **row):
-    values = ", ".join("NULL" if v is None else repr(v) for v in row.values())
-    return f"INSERT INTO {table} ({', '.join(row)}) VALUES ({values})"
 
 
 def group(id, name, reference):
@@ -96,20 +90,7 @@ SETUP = [
 
 
 async def main(url):
-    config = tortoise_config(DatabaseConfig(url=url))
-    await migrate(config=config, target="models.0006_cashback_channels_refunds")
-    await Tortoise.init(config=config)
-    for statement in SETUP:
-        await connections.get("default").execute_query(statement)
-    await Tortoise.close_connections()
-    await migrate(config=config)
-    await Tortoise.init(config=config)
-    db = connections.get("default")
-    sql.use(db)
-
-    async def rows(statement):
-        found = (await db.execute_query(statement))[1]
-        return [list(row.values()) if hasattr(row, "values") else list(row) for row in found]
+    _, rows = await upgraded(url, "models.0006_cashback_channels_refunds", SETUP)
 
     priced = await reads.customer_for_pricing(UUID(L), date(2026, 11, 1), customer_id=UUID(ANNA))
     result = {

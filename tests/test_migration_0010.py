@@ -18,10 +18,9 @@ from tests.migrations import run_script, scratch_database
 
 # Run in a process of its own: Tortoise's connections are global, and the suite's are open.
 _MIGRATE_FROM_0006 = """
-import asyncio, contextlib, io, json, sys
+import asyncio, json, sys
 from tortoise import Tortoise, connections
-from tortoise.migrations.api import migrate
-from models.config import DatabaseConfig, tortoise_config
+from tests.migrations import insert, upgraded
 
 L, L2 = "00000000-0000-7000-8000-00000000000a", "00000000-0000-7000-8000-00000000000b"
 ANNA, JAN, EWA = (f"00000000-0000-7000-8000-0000000000a{n}" for n in range(1, 4))
@@ -30,12 +29,6 @@ OP = "00000000-0000-7000-8000-0000000000b1"
 NOW, LATER = "2026-11-01 10:00:00+00:00", "2026-11-02 10:00:00+00:00"
 
 
-def insert(table, **row):
-    values = ", ".join(
-        "NULL" if v is None else str(v).lower() if isinstance(v, bool) else repr(v)
-        for v in row.values()
-    )
-    return f"INSERT INTO {table} ({', '.join(row)}) VALUES ({values})"
 
 
 def customer(id, first, last=None, email=None, phone=None, balance=0, location=L, deleted=None):
@@ -85,21 +78,8 @@ SETUP = [
 
 
 async def main(url):
-    config = tortoise_config(DatabaseConfig(url=url))
-    await migrate(config=config, target="models.0006_cashback_channels_refunds")
-    await Tortoise.init(config=config)
-    for sql in SETUP:
-        await connections.get("default").execute_query(sql)
-    await Tortoise.close_connections()
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        await migrate(config=config)
-    await Tortoise.init(config=config)
+    printed, rows = await upgraded(url, "models.0006_cashback_channels_refunds", SETUP)
     db = connections.get("default")
-
-    async def rows(sql):
-        found = (await db.execute_query(sql))[1]
-        return [list(row.values()) if hasattr(row, "values") else list(row) for row in found]
 
     result = {
         "customers": await rows(
@@ -109,7 +89,7 @@ async def main(url):
             " FROM customers c ORDER BY c.id"
         ),
         "cards": await rows("SELECT customer_id, code FROM customer_cards ORDER BY id"),
-        "report": [line for line in printed.getvalue().splitlines() if line.startswith("0010")],
+        "report": [line for line in printed.splitlines() if line.startswith("0010")],
     }
     if db.capabilities.dialect == "postgres":
         await db.execute_script("SET enable_seqscan = off")
