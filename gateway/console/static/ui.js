@@ -222,12 +222,17 @@ export function useCursors(resetKey = "") {
   };
 }
 
-export function Pager({ cursors, pageInfo, label }) {
+// With `total` (and `pageSize`), it says how many pages and items there are.
+export function Pager({ cursors, pageInfo, label, total = null, pageSize = 50 }) {
   return html`<nav class="pager" aria-label=${label || t("common.paging")}>
     <button type="button" disabled=${cursors.page === 1} onClick=${cursors.previous}>
       ${t("common.previous")}
     </button>
-    <span>${t("common.page", { n: cursors.page })}</span>
+    <span>
+      ${total === null
+        ? t("common.page", { n: cursors.page })
+        : t("common.pageOfTotal", { n: cursors.page, pages: Math.max(1, Math.ceil(total / pageSize)), total })}
+    </span>
     <button
       type="button"
       disabled=${!pageInfo || !pageInfo.hasNextPage}
