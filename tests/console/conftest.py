@@ -37,7 +37,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 REQUIRE_SERVICES = os.environ.get("GOCRM_REQUIRE_SERVICES") == "1"
 # The locations the modules work in, one each.
-LOCATIONS = ("Grupy", "Kredyty", "Klienci", "Integracje", "Dostęp", "Strony", "Klucze", "Portfel")
+LOCATIONS = (
+    *("Grupy", "Kredyty", "Klienci", "Integracje", "Dostęp", "Strony", "Klucze", "Portfel"),
+    "Kartoteka",
+)
 VIEWPORT = ViewportSize(width=1366, height=768)
 # Where the demo app serves its simulators (gateway.app.DEMO_SIMULATORS).
 SIMULATORS = {"gopos": "/simulators/gopos", "goorder": "/simulators/goorder"}

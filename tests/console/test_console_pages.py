@@ -172,7 +172,7 @@ async def _key_dialog(page: Page) -> None:
 
 async def _customer_menu(page: Page) -> None:
     await page.get_by_role("button", name="Więcej").click()
-    await expect(page.get_by_role("menuitem")).to_be_visible()
+    await expect(page.get_by_role("menuitem", name="Usuń klienta")).to_be_visible()
 
 
 async def _english(page: Page) -> None:

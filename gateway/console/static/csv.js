@@ -3,9 +3,9 @@
 // (UTF-8 with a BOM, ";" between cells: what Excel opens correctly in Polish).
 
 // The import's columns, in the order the export writes them.
-export const COLUMNS = ["first_name", "last_name", "email", "phone", "card_code", "groups"];
-// Between the group references of the groups column.
-export const GROUP_SEPARATOR = ";";
+export const COLUMNS = ["first_name", "last_name", "email", "phone", "note", "card_code", "groups"];
+// Between the card codes of the card_code column and the group references of the groups column.
+export const LIST_SEPARATOR = ";";
 export const SEPARATOR = ";";
 const BOM = "\ufeff";
 

@@ -3,7 +3,7 @@
 // BOM and ";" between cells, which Excel opens correctly in Polish.
 
 import { gql } from "../api.js";
-import { COLUMNS, GROUP_SEPARATOR, write } from "../csv.js";
+import { COLUMNS, LIST_SEPARATOR, write } from "../csv.js";
 import { t, todayInLocation } from "../i18n.js";
 import { html, useRef, useState } from "../ui.js";
 
@@ -11,21 +11,23 @@ const PAGE = 200; // the API's largest page
 const EXPORT = `query Export($first: Int!, $after: String, $filter: CustomerFilter, $orderBy: CustomerOrder) {
   customers(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
     totalCount
-    edges { node { firstName lastName email phone cards { code } groups { reference } } }
+    edges { node { firstName lastName email phone note cards { code } groups { reference } } }
     pageInfo { hasNextPage endCursor }
   }
 }`;
 
-// One row per customer; the import keys a row by its card code, so the first card is written
-// (a customer with no card is written with an empty code, which the import reports by line).
+// One row per customer, its card codes and group references each separated by ";". The import
+// knows a customer by card code: a customer with no card is written with an empty code, which the
+// import reports by its line.
 export function row(customer) {
   return [
     customer.firstName,
     customer.lastName,
     customer.email,
     customer.phone,
-    customer.cards.length ? customer.cards[0].code : "",
-    customer.groups.map((g) => g.reference).join(GROUP_SEPARATOR),
+    customer.note,
+    customer.cards.map((c) => c.code).join(LIST_SEPARATOR),
+    customer.groups.map((g) => g.reference).join(LIST_SEPARATOR),
   ];
 }
 
