@@ -178,12 +178,13 @@ async def test_selected_customers_join_a_group_and_every_result_leaves_it(
 
 
 def _import_file(rows: int) -> bytes:
-    """A file as Polish Excel saves it: Windows-1250, ";" between cells. Line 3 has a bad email
-    and line 2203, in the third chunk, no card code."""
+    """A file as Polish Excel saves it: Windows-1250, ";" between cells. Line 3 has a bad email,
+    line 2203 (in the third chunk of 1,000 rows) no card code, and line 2302 the card code of
+    line 7, in the first chunk, in lower case."""
     lines = [HEADER]
     for n in range(rows):
         email = "zły-email" if n == 1 else f"imp{n}@example.com"
-        code = "" if n == 2201 else f"IMP-{n:05d}"
+        code = {2201: "", 2300: "imp-00005"}.get(n, f"IMP-{n:05d}")
         lines.append(f"Łucja{n};Importowska;{email};;;{code};")
     return ("\r\n".join(lines) + "\r\n").encode("cp1250")
 
@@ -207,28 +208,29 @@ async def test_a_csv_file_is_checked_first_then_imported_in_chunks(
     ]  # fmt: skip
     assert await _counts(dialog, "check") == {
         "rows": "2500",
-        "created": "2498",
+        "created": "2497",
         "updated": "0",
         "unchanged": "0",
-        "skipped": "2",
+        "skipped": "3",
     }
     problems = await _problems(dialog)
-    assert [p[0] for p in problems] == ["3", "2203"]
+    assert [p[0] for p in problems] == ["3", "2203", "2302"]
     assert "email" in problems[0][1]
     assert "card code" in problems[1][1]
+    assert problems[2][1] == "kod karty IMP-00005 powtarza wiersz 7"
     assert (await _listed(admin, "Importowska"))["totalCount"] == 0
 
     await dialog.get_by_role("button", name="Importuj (wierszy: 2500)").click()
     assert await _counts(dialog, "done") == {
         "rows": "2500",
-        "created": "2498",
+        "created": "2497",
         "updated": "0",
         "unchanged": "0",
-        "skipped": "2",
+        "skipped": "3",
     }
-    assert [p[0] for p in await _problems(dialog)] == ["3", "2203"]
+    assert [p[0] for p in await _problems(dialog)] == ["3", "2203", "2302"]
     await expect(dialog.get_by_role("progressbar")).to_have_count(0)
-    assert (await _listed(admin, "Importowska"))["totalCount"] == 2498
+    assert (await _listed(admin, "Importowska"))["totalCount"] == 2497
     assert (await admin.data(BY_CARD, {"code": "IMP-02499"}))["customer"] is not None
 
 

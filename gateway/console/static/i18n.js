@@ -364,6 +364,7 @@ const PL = {
   "import.progress": "Postęp importu",
   "import.progressText": "Wysłano części: {done} z {total}",
   "import.stopped": "Przerwano przy części zaczynającej się od wiersza {line}. Wcześniejsze części zostały przetworzone; ponowienie niczego nie zapisze dwa razy.",
+  "import.repeatedCode": "kod karty {code} powtarza wiersz {line}",
   "import.retry": "Ponów",
   "import.submit": "Importuj (wierszy: {n})",
   // ---- end of console-customers
@@ -730,6 +731,7 @@ const EN = {
   "import.progress": "Import progress",
   "import.progressText": "Parts sent: {done} of {total}",
   "import.stopped": "Stopped at the part starting at line {line}. The parts before it were processed; retrying saves nothing twice.",
+  "import.repeatedCode": "card code {code} repeats line {line}",
   "import.retry": "Retry",
   "import.submit": "Import ({n} rows)",
   // ---- end of console-customers

@@ -3,9 +3,14 @@
 // confirms, imported; both in chunks that stay well within the request body limit, each with the
 // header line in front of it, the server's line numbers turned back into the file's. The import
 // keys rows by card code, so sending a chunk again (Ponów after a failure) changes nothing twice.
+//
+// The server finds a card code that repeats an earlier row's only within one request, and names
+// that row by its line in the request. So a file sent in several chunks is first searched for
+// repeated codes here: each later row is reported with both file lines and left out (as a blank
+// line, so that the numbering stays), as the import would have skipped it in one request.
 
 import { ApiError, mutate } from "../api.js";
-import { cells, chunks, COLUMNS, decode, records, separatorOf } from "../csv.js";
+import { cells, chunks, COLUMNS, decode, LIST_SEPARATOR, records, separatorOf } from "../csv.js";
 import { number, t } from "../i18n.js";
 import { Dialog, ErrorSummary, html, useState } from "../ui.js";
 
@@ -23,6 +28,32 @@ const COUNTS = ["rows", "created", "updated", "unchanged", "skipped"];
 
 const empty = () => ({ rows: 0, created: 0, updated: 0, unchanged: 0, skipped: 0, problems: [] });
 
+// How the import compares card codes: trimmed, spaces dropped, case ignored.
+const codeKey = (code) => code.replace(/\s+/g, "").toUpperCase();
+
+// The file's text with every row whose card code an earlier row has made blank, and those rows
+// reported.
+function withoutRepeats(text, data, codeColumn, separator) {
+  const seen = new Map();
+  const problems = [];
+  const pieces = [];
+  let from = 0;
+  for (const record of data) {
+    const cell = cells(record.raw, separator)[codeColumn] ?? "";
+    const codes = cell.split(LIST_SEPARATOR).map(codeKey).filter(Boolean);
+    const repeated = codes.find((c) => seen.has(c));
+    if (repeated) {
+      problems.push({ line: record.line, message: t("import.repeatedCode", { code: repeated, line: seen.get(repeated) }) });
+      pieces.push(text.slice(from, record.start), record.raw.replace(/[^\n]/g, ""));
+      from = record.end;
+    } else {
+      for (const c of codes) seen.set(c, record.line);
+    }
+  }
+  pieces.push(text.slice(from));
+  return { text: pieces.join(""), problems };
+}
+
 // The file as the dialog shows and sends it, or {error} for one it cannot use.
 export async function readFile(file) {
   if (file.size > MAX_FILE_BYTES) return { error: t("import.tooLarge", { mb: MAX_FILE_BYTES / 1024 / 1024 }) };
@@ -37,7 +68,19 @@ export async function readFile(file) {
     const values = cells(r.raw, separator);
     return { line: r.line, values: shown.map((c) => values[names.indexOf(c)] ?? "") };
   });
-  return { name: file.name, encoding, rows: data.length, columns: shown, preview, parts: chunks(text, header, data, CHUNK) };
+  const read = { name: file.name, encoding, rows: data.length, columns: shown, preview, dropped: [] };
+  const parts = chunks(text, header, data, CHUNK);
+  if (parts.length < 2 || !names.includes("card_code")) return { ...read, parts };
+  const checked = withoutRepeats(text, data, names.indexOf("card_code"), separator);
+  if (!checked.problems.length) return { ...read, parts };
+  const kept = records(checked.text).slice(1);
+  return { ...read, dropped: checked.problems, parts: chunks(checked.text, header, kept, CHUNK) };
+}
+
+// What the rows left out here add to the server's counts.
+function start(file) {
+  const n = file.dropped.length;
+  return { ...empty(), rows: n, skipped: n, problems: file.dropped };
 }
 
 function add(total, result, offset) {
@@ -147,7 +190,7 @@ export function ImportDialog({ onClose }) {
       return;
     }
     setFile(read);
-    go(read, true);
+    go(read, true, 0, start(read));
   };
 
   const busy = run && (run.phase === "checking" || run.phase === "importing") && !run.errors.length;
@@ -178,7 +221,7 @@ export function ImportDialog({ onClose }) {
         ? html`<button type="button" class="primary" onClick=${() => go(file, run.dryRun, run.next, run.sum)}>${t("import.retry")}</button>`
         : null}
       ${run && run.phase === "checked"
-        ? html`<button type="button" class="primary" onClick=${() => go(file, false)}>${t("import.submit", { n: file.rows })}</button>`
+        ? html`<button type="button" class="primary" onClick=${() => go(file, false, 0, start(file))}>${t("import.submit", { n: file.rows })}</button>`
         : null}
     </div>
   <//>`;
