@@ -44,7 +44,7 @@ export function GroupMembersDialog({ target, targetLabel, groups, onClose }) {
       <${ErrorSummary} errors=${otherErrors(errors, ["groupId"])} />
       ${groups.length === 0 ? html`<p class="hint">${t("members.noGroups")}</p>` : null}
       <fieldset class="choice">
-        <legend>${t("members.action")}</legend>
+        <legend>${t("members.choice")}</legend>
         ${["add", "remove"].map(
           (a) => html`<label>
             <input type="radio" name="members-action" value=${a} checked=${action === a} onChange=${() => setAction(a)} data-autofocus=${action === a ? "" : null} />
