@@ -65,7 +65,6 @@ async def test_a_customer_is_added_then_deleted_once_the_write_off_is_shown(
     await form.get_by_label("Imię").fill("Anna")
     await form.get_by_label("Nazwisko").fill("Kasprzak")
     await form.get_by_label("E-mail").fill("anna.kasprzak@example.com")
-    await form.get_by_role("button", name="Dodaj kartę").click()
     await form.get_by_label("Kod karty").fill("KASP-0001")
     await form.get_by_role("button", name="Zapisz").click()
 

@@ -59,7 +59,7 @@ const CREATE = `mutation Create($input: CustomerInput!) {
   createCustomer(input: $input) { customer { id } errors { code field message } }
 }`;
 const GROUPS = `{ customerGroups { id name } }`;
-const BLANK = { id: null, cards: [], groups: [] };
+const BLANK = { id: null, cards: [{ code: "", number: "", expiresOn: "" }], groups: [] };
 const CONTACT = ["firstName", "lastName", "email", "phone", "note"];
 const FIELDS = [...CONTACT.map((f) => `input.${f}`), "input.cards", "input.groupIds"];
 
@@ -131,7 +131,10 @@ function ContactForm({ customer, groups, onSaved }) {
     setBusy(true);
     const input = {
       ...Object.fromEntries(CONTACT.map((f) => [f, values[f]])),
-      cards: values.cards.map((c) => ({ code: c.code, number: c.number || null, expiresOn: c.expiresOn || null })),
+      // A new customer's form opens with an empty card row, which is no card if left empty.
+      cards: values.cards
+        .filter((c) => customer.id || c.code.trim() || c.number || c.expiresOn)
+        .map((c) => ({ code: c.code, number: c.number || null, expiresOn: c.expiresOn || null })),
       groupIds: values.groupIds,
     };
     const { payload, errors: problems } = customer.id
