@@ -205,7 +205,7 @@ async def test_a_csv_file_is_checked_first_then_imported_in_chunks(
     assert plain(await preview.first.inner_text()).split("\t") == [
         "2", "Łucja0", "Importowska", "imp0@example.com", "", "", "IMP-00000", "",
     ]  # fmt: skip
-    assert await _counts(dialog, "check") == {
+    assert await _counts(dialog, "checked") == {
         "rows": "2500",
         "created": "2497",
         "updated": "0",
@@ -220,7 +220,7 @@ async def test_a_csv_file_is_checked_first_then_imported_in_chunks(
     assert (await _listed(admin, "Importowska"))["totalCount"] == 0
 
     await dialog.get_by_role("button", name="Importuj (wierszy: 2500)").click()
-    assert await _counts(dialog, "done") == {
+    assert await _counts(dialog, "imported") == {
         "rows": "2500",
         "created": "2497",
         "updated": "0",
@@ -298,7 +298,7 @@ async def test_the_exported_list_imports_back_unchanged(
     dialog = page.get_by_role("dialog", name="Import klientów z pliku CSV")
     await dialog.get_by_label("Plik CSV").set_input_files(path)
     unchanged = {"rows": "3", "created": "0", "updated": "0", "unchanged": "3", "skipped": "0"}
-    assert await _counts(dialog, "check") == unchanged
+    assert await _counts(dialog, "checked") == unchanged
     await dialog.get_by_role("button", name="Importuj (wierszy: 3)").click()
-    assert await _counts(dialog, "done") == unchanged
+    assert await _counts(dialog, "imported") == unchanged
     assert await _listed(admin, "EKS-") == before

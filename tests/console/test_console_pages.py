@@ -203,7 +203,8 @@ async def _import_dialog(page: Page) -> None:
     await page.get_by_role("button", name="Importuj CSV").click()
     file = FilePayload(name="klienci.csv", mimeType="text/csv", buffer=IMPORT_FILE.encode())
     await page.get_by_role("dialog").get_by_label("Plik CSV").set_input_files(files=[file])
-    await expect(page.locator('[data-import="check"]')).to_be_visible()
+    await expect(page.locator('[data-import="checked"]')).to_be_visible()
+    await page.get_by_role("button", name="Importuj (wierszy: 4)").scroll_into_view_if_needed()
 
 
 async def _english(page: Page) -> None:

@@ -60,7 +60,7 @@ const FOCUSABLE =
 
 // A modal dialog: focus moves in when it opens and back to the opener when it closes; Tab stays
 // inside; Escape closes it.
-export function Dialog({ title, onClose, children, wide = false }) {
+export function Dialog({ title, onClose, children, wide = false, className = null }) {
   const box = useRef(null);
   const titleId = useId("dialog-title");
   useEffect(() => {
@@ -90,7 +90,7 @@ export function Dialog({ title, onClose, children, wide = false }) {
   };
   return html`<div class="backdrop">
     <div
-      class=${wide ? "dialog wide" : "dialog"}
+      class=${["dialog", wide ? "wide" : null, className].filter(Boolean).join(" ")}
       role="dialog"
       aria-modal="true"
       aria-labelledby=${titleId}

@@ -129,8 +129,9 @@ function Preview({ file }) {
   </table>`;
 }
 
-function Summary({ sum, dryRun }) {
-  return html`<dl class="import-summary" data-import=${dryRun ? "check" : "done"}>
+// `data-import` says the phase: "checking", "checked", "importing" or "imported".
+function Summary({ sum, dryRun, phase }) {
+  return html`<dl class="import-summary" data-import=${phase}>
     ${COUNTS.map(
       (key) => html`<div>
         <dt>${t(`import.${dryRun && key !== "rows" && key !== "skipped" ? "would." : ""}${key}`)}</dt>
@@ -194,7 +195,7 @@ export function ImportDialog({ onClose }) {
   };
 
   const busy = run && (run.phase === "checking" || run.phase === "importing") && !run.errors.length;
-  return html`<${Dialog} title=${t("import.title")} onClose=${onClose} wide>
+  return html`<${Dialog} title=${t("import.title")} onClose=${onClose} className="import">
     <div class="field">
       <label for="import-file">${t("import.file")}</label>
       <input id="import-file" type="file" accept=".csv,text/csv" onChange=${choose} disabled=${busy} aria-describedby="import-file-hint" />
@@ -211,7 +212,7 @@ export function ImportDialog({ onClose }) {
           ${busy || run.errors.length ? html`<${Progress} done=${run.done} total=${file.parts.length} />` : null}
           <${ErrorSummary} errors=${run.errors} />
           ${run.errors.length ? html`<p class="hint">${t("import.stopped", { line: file.parts[run.next].offset + 2 })}</p>` : null}
-          <${Summary} sum=${run.sum} dryRun=${run.dryRun} />
+          <${Summary} sum=${run.sum} dryRun=${run.dryRun} phase=${run.phase} />
           ${busy ? null : html`<${Problems} problems=${run.sum.problems} />`}
         </section>`
       : null}
