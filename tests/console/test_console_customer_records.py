@@ -302,3 +302,19 @@ async def test_the_exported_list_imports_back_unchanged(
     await dialog.get_by_role("button", name="Importuj (wierszy: 3)").click()
     assert await _counts(dialog, "imported") == unchanged
     assert await _listed(admin, "EKS-") == before
+
+
+async def test_cells_are_quoted_and_formulas_written_as_text(
+    page: Page, gateway: Gateway, admin: Api
+) -> None:
+    await log_in(page, gateway, admin.key)
+    written = await page.evaluate(
+        """async () => {
+          const csv = await import("/console/static/csv.js");
+          const cells = ["=HYPERLINK(1)", "+48 600 100 200", "@x", "-5", "a;b", 'say "hi"', " x"];
+          return csv.write(["c"], [cells.map(csv.safeCell)]);
+        }"""
+    )
+    assert written == (
+        '\ufeffc\r\n\'=HYPERLINK(1);+48 600 100 200;\'@x;-5;"a;b";"say ""hi""";" x"\r\n'
+    )

@@ -113,6 +113,16 @@ export function chunks(text, header, data, { maxBytes, maxRecords }) {
   return out;
 }
 
+// A cell Excel would run as a formula (it starts with =, +, -, @, a tab or a carriage return)
+// gets an apostrophe in front, which Excel shows as text; a phone number such as "+48 600 100 200"
+// is left as it is. Importing the file back keeps the apostrophe: the price of not running what a
+// customer typed in their name.
+export function safeCell(value) {
+  const text = value ?? "";
+  if (!/^[=+\-@\t\r]/.test(text) || /^\+?[\d\s()-]+$/.test(text)) return text;
+  return `'${text}`;
+}
+
 function quote(value, separator) {
   const text = value ?? "";
   return /["\r\n]/.test(text) || text.includes(separator) || /^\s|\s$/.test(text)

@@ -3,7 +3,7 @@
 // BOM and ";" between cells, which Excel opens correctly in Polish.
 
 import { gql } from "../api.js";
-import { COLUMNS, LIST_SEPARATOR, write } from "../csv.js";
+import { COLUMNS, LIST_SEPARATOR, safeCell, write } from "../csv.js";
 import { t, todayInLocation } from "../i18n.js";
 import { html, useRef, useState } from "../ui.js";
 
@@ -28,7 +28,7 @@ export function row(customer) {
     customer.note,
     customer.cards.map((c) => c.code).join(LIST_SEPARATOR),
     customer.groups.map((g) => g.reference).join(LIST_SEPARATOR),
-  ];
+  ].map(safeCell);
 }
 
 function download(text, name) {
