@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import FilePayload, Locator, Page, expect
+from playwright.async_api import FilePayload, Locator, Page, Route, expect
 
 from tests.console.conftest import Api, Gateway, log_in, open_page, plain
 
@@ -318,3 +318,42 @@ async def test_cells_are_quoted_and_formulas_written_as_text(
     assert written == (
         '\ufeffc\r\n\'=HYPERLINK(1);+48 600 100 200;\'@x;-5;"a;b";"say ""hi""";" x"\r\n'
     )
+
+
+async def test_an_import_stopped_by_a_failed_chunk_is_resumed_without_writing_twice(
+    page: Page, gateway: Gateway, admin: Api
+) -> None:
+    lines = [HEADER, *(f"Piotr;Wznowiony{n};;;;WZN-{n:04d};" for n in range(1500))]
+    file = FilePayload(name="wznow.csv", mimeType="text/csv", buffer="\n".join(lines).encode())
+    failed: list[str] = []
+
+    async def fail_the_second_chunk_once(route: Route) -> None:
+        body = route.request.post_data or ""
+        if '"dryRun":false' in body and "WZN-1000" in body and not failed:
+            failed.append(body)
+            await route.fulfill(status=503, body="busy")
+        else:
+            await route.continue_()
+
+    await log_in(page, gateway, admin.key)
+    await page.route("**/graphql", fail_the_second_chunk_once)
+    await page.get_by_role("button", name="Importuj CSV").click()
+    dialog = page.get_by_role("dialog", name="Import klientów z pliku CSV")
+    await dialog.get_by_label("Plik CSV").set_input_files(files=[file])
+    await expect(dialog.locator('[data-import="checked"]')).to_be_visible()
+    await dialog.get_by_role("button", name="Importuj (wierszy: 1500)").click()
+
+    await expect(
+        dialog.get_by_text("Przerwano przy części zaczynającej się od wiersza 1002.")
+    ).to_be_visible()
+    assert (await _listed(admin, "Wznowiony"))["totalCount"] == 1000
+    await dialog.get_by_role("button", name="Ponów").click()
+    assert await _counts(dialog, "imported") == {
+        "rows": "1500",
+        "created": "1500",
+        "updated": "0",
+        "unchanged": "0",
+        "skipped": "0",
+    }
+    assert len(failed) == 1
+    assert (await _listed(admin, "Wznowiony"))["totalCount"] == 1500
