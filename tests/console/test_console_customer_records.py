@@ -363,3 +363,21 @@ async def test_an_import_stopped_by_a_failed_chunk_is_resumed_without_writing_tw
     }
     assert len(failed) == 1
     assert (await _listed(admin, "Wznowiony"))["totalCount"] == 1500
+
+
+async def test_a_file_without_a_card_code_column_is_refused_before_it_is_sent(
+    page: Page, gateway: Gateway, admin: Api
+) -> None:
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.post_data or "") if "/graphql" in r.url else None)
+    file = FilePayload(name="bez.csv", mimeType="text/csv", buffer=b"Imie;Nazwisko\nJan;Nowak\n")
+    await log_in(page, gateway, admin.key)
+    await page.get_by_role("button", name="Importuj CSV").click()
+    dialog = page.get_by_role("dialog", name="Import klientów z pliku CSV")
+    await dialog.get_by_label("Plik CSV").set_input_files(files=[file])
+
+    await expect(dialog.get_by_role("alert")).to_contain_text(
+        "Pierwszy wiersz pliku nie ma kolumny card_code"
+    )
+    await expect(dialog.locator("table")).to_have_count(0)
+    assert [body for body in sent if "importCustomers" in body] == []

@@ -49,8 +49,19 @@ export function records(text) {
   return found;
 }
 
-// ";" when the header holds more of them than commas, else ",".
+// The header's column names, trimmed and in lower case.
+export function names(header, separator) {
+  return cells(header, separator).map((n) => n.trim().toLowerCase());
+}
+
+// The separator as the import finds it: the one with which the header names a card_code column
+// (and, if both do, more of the import's columns), else the one the header holds more of.
 export function separatorOf(header) {
+  const known = (separator) => {
+    const found = names(header, separator);
+    return found.includes("card_code") ? COLUMNS.filter((c) => found.includes(c)).length : 0;
+  };
+  if (known(",") || known(";")) return known(";") > known(",") ? ";" : ",";
   const count = (c) => header.split(c).length - 1;
   return count(";") > count(",") ? ";" : ",";
 }

@@ -10,7 +10,7 @@
 // line, so that the numbering stays), as the import would have skipped it in one request.
 
 import { ApiError, mutate } from "../api.js";
-import { cells, chunks, COLUMNS, decode, LIST_SEPARATOR, records, separatorOf } from "../csv.js";
+import { cells, chunks, COLUMNS, decode, LIST_SEPARATOR, names as columnNames, records, separatorOf } from "../csv.js";
 import { number, t } from "../i18n.js";
 import { Dialog, ErrorSummary, html, useState } from "../ui.js";
 
@@ -62,7 +62,8 @@ export async function readFile(file) {
   if (all.length < 2) return { error: t("import.empty") };
   const [header, ...data] = all;
   const separator = separatorOf(header.raw);
-  const names = cells(header.raw, separator).map((n) => n.trim().toLowerCase());
+  const names = columnNames(header.raw, separator);
+  if (!names.includes("card_code")) return { error: t("import.noCardColumn") };
   const shown = COLUMNS.filter((c) => names.includes(c));
   const preview = data.slice(0, PREVIEW_ROWS).map((r) => {
     const values = cells(r.raw, separator);
@@ -70,7 +71,7 @@ export async function readFile(file) {
   });
   const read = { name: file.name, encoding, rows: data.length, columns: shown, preview, dropped: [] };
   const parts = chunks(text, header, data, CHUNK);
-  if (parts.length < 2 || !names.includes("card_code")) return { ...read, parts };
+  if (parts.length < 2) return { ...read, parts };
   const checked = withoutRepeats(text, data, names.indexOf("card_code"), separator);
   if (!checked.problems.length) return { ...read, parts };
   const kept = records(checked.text).slice(1);
