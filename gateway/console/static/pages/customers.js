@@ -125,8 +125,9 @@ export function CustomersPage() {
     groupIds: groupId ? [groupId] : null,
     hasCredits: credits === "" ? null : credits === "with",
   };
-  const filterKey = JSON.stringify([filter, orderBy]);
-  const cursors = useCursors(filterKey);
+  const filterKey = JSON.stringify(filter);
+  // A new order starts at the first page again; the selection stays, a new filter clears it.
+  const cursors = useCursors(JSON.stringify([filter, orderBy]));
   useEffect(() => {
     setSelected(new Set());
     setAllResults(false);
