@@ -28,8 +28,8 @@ const COUNTS = ["rows", "created", "updated", "unchanged", "skipped"];
 
 const empty = () => ({ rows: 0, created: 0, updated: 0, unchanged: 0, skipped: 0, problems: [] });
 
-// How the import compares card codes: trimmed, spaces dropped, case ignored.
-const codeKey = (code) => code.replace(/\s+/g, "").toUpperCase();
+// How the gateway compares card codes: width folded (NFKC), spaces dropped, in upper case.
+const codeKey = (code) => code.normalize("NFKC").replace(/\s+/g, "").toUpperCase();
 
 // The file's text with every row whose card code an earlier row has made blank, and those rows
 // reported.
