@@ -225,6 +225,8 @@ WITH applied AS (
     SELECT ch.customer_id, ch.business_date, ch.group_discount,
            (SELECT count(*) FROM jsonb_array_elements(ch.discounts) d
             WHERE d->>'kind' = 'GROUP_DISCOUNT') AS named,
+           (SELECT max(d->>'reference') FROM jsonb_array_elements(ch.discounts) d
+            WHERE d->>'kind' = 'GROUP_DISCOUNT') AS reference,
            (SELECT max(g.daily_limit) FROM jsonb_array_elements(ch.discounts) d
             JOIN pos_customer_groups g
               ON g.location_id = ch.location_id
@@ -241,10 +243,10 @@ WITH applied AS (
     WHERE ch.location_id = $1 AND ch.status = 'COMMITTED' AND ch.channel IN ('POS', 'KIOSK')
       AND ch.group_discount > 0
 ), days AS (
-    SELECT customer_id, business_date, sum(group_discount) AS used, max(daily_limit) AS cap,
-           bool_or(coalesce(unlimited, false)) AS unlimited,
+    SELECT customer_id, business_date, reference, sum(group_discount) AS used,
+           max(daily_limit) AS cap, bool_or(coalesce(unlimited, false)) AS unlimited,
            bool_or(named <> 1 OR (daily_limit IS NULL AND unlimited IS NULL)) AS unresolved
-    FROM applied GROUP BY customer_id, business_date
+    FROM applied GROUP BY customer_id, business_date, reference
 )
 SELECT count(*) AS days,
        count(*) FILTER (WHERE NOT unlimited AND used > cap) AS over,
@@ -256,14 +258,15 @@ FROM days
 
 
 async def check_daily_limits(db: Database, location_id: UUID) -> Check:
-    """Per customer and business date, the group discounts of committed POS and KIOSK checkouts
-    sum to at most the largest daily limit of the GoPOS groups they came through (the last
-    such commit priced against all the others, within its own group's limit)."""
+    """Per customer, business date and the group they came through, the group discounts of
+    committed POS and KIOSK checkouts sum to at most that GoPOS group's daily limit: a group's
+    limit counts only the discounts granted through it."""
     row = await db.fetchrow(LIMITS_SQL, location_id)
     return Check(
         "daily discount limits held",
         row["over"] == 0 and row["unresolved"] == 0,
-        f"{row['days']:,} customer-days with a group discount, {row['over']} over the limit, "
+        f"{row['days']:,} customer-days per group with a group discount, "
+        f"{row['over']} over the limit, "
         f"{row['at_limit']:,} exactly at it, {row['unlimited']} through an unlimited group, "
         f"{row['unresolved']} whose group could not be found in the mirror",
     )

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Generic, TypeVar
 from uuid import UUID
 
-from domain.access import Role
+from domain.access import CHANNEL_ORDER, Role
 from domain.bill import SalesChannel
 
 T = TypeVar("T")
@@ -19,6 +19,8 @@ class Location:
     name: str
     currency: str
     timezone: str
+    # Where promotional credits may be used, in `domain.access.CHANNEL_ORDER`.
+    credit_channels: tuple[SalesChannel, ...] = CHANNEL_ORDER
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class CustomerView:
     customer: Customer
     groups: tuple[CustomerGroup, ...]
     card_code: str | None = None  # the card it was looked up by, if it was
+    card_expires_on: date | None = None  # that card's last valid day, if it has one
 
 
 @dataclass(frozen=True)

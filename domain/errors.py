@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     NOT_CONFIGURED = "NOT_CONFIGURED"
     CONFLICT = "CONFLICT"
     CARD_NOT_FOUND = "CARD_NOT_FOUND"  # a card code that no customer of the location holds
+    CARD_EXPIRED = "CARD_EXPIRED"  # the scanned card's expiry date has passed
     LAST_ADMIN_KEY = "LAST_ADMIN_KEY"  # revoking it would leave the location without one
 
 

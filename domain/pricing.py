@@ -16,9 +16,11 @@ Rules, in the order they apply:
   subtotal and rounded half-up once; money off never exceeds the subtotal. Ids the cashier
   excluded are skipped and the best remaining one applies.
 - POS and KIOSK: the discount is capped at what is left today of the daily limit of the GoPOS
-  group it comes through.
-- Then promotional credits, on every channel: up to the lowest of what is left to pay, the
-  balance and the cashier's `maxCredits`; none when credits are off or excluded.
+  group it comes through, which counts only the discounts granted through that group today
+  (as GoPOS counts it). The quote lists every daily limit of the customer's GoPOS groups.
+- Then promotional credits: up to the lowest of what is left to pay, the balance and the
+  cashier's `maxCredits`; none when the location has switched them off for the bill's channel,
+  or the cashier removed them.
 - Each applied discount is spread over the lines by largest remainder (`allocate`): the group
   discount in proportion to the line subtotals, the credits in proportion to what the group
   discount left of each line, so that no line total is ever negative. Line discounts sum exactly
@@ -29,9 +31,12 @@ Quantities are integers in thousandths (`QUANTITY_PLACES`); money is integer min
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+# The arithmetic is re-exported too: what pricing spreads and grants, from one import.
+from domain.allocation import BASIS_POINTS_WHOLE, allocate, cashback
 
 # The bill's names are re-exported: callers price what they parse, from one import.
 from domain.bill import (
@@ -73,8 +78,6 @@ __all__ = [
     "price",
 ]
 
-BASIS_POINTS_WHOLE = 10_000
-
 CREDITS_ID = "credits"
 CREDITS_NAME = "Promotional credits"
 POS_DISCOUNT_PREFIX = "pos-discount:"
@@ -112,10 +115,13 @@ class CustomerPricing:
     """What pricing needs to know about the identified customer."""
 
     balance: int  # promotional credits, minor units
-    used_today: int = 0  # group discounts on today's committed POS and KIOSK checkouts
+    # Per group reference: the discounts granted through that group on today's committed POS
+    # and KIOSK checkouts (a group absent has none).
+    used_today: Mapping[str, int] = field(default_factory=dict)
     pos_groups: tuple[PosGroupOffer, ...] = ()  # for POS and KIOSK
     promotions: tuple[PromotionOffer, ...] = ()  # for ONLINE
     has_groups: bool = False  # in at least one group (linked or not)
+    credits_on: bool = True  # whether the location uses promotional credits on the channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +164,7 @@ class CreditsSummary:
 
 @dataclass(frozen=True, slots=True)
 class DailyLimitSummary:
+    reference: str  # of the customer's group whose linked GoPOS group has the limit
     limit: int
     used: int  # today, before this bill
     remaining: int  # limit - used, never below 0
@@ -172,13 +179,21 @@ class Quote:
     discount_total: int
     total: int
     credits: CreditsSummary | None
-    daily_limit: DailyLimitSummary | None
+    daily_limit: DailyLimitSummary | None  # the limit of the group the discount came through
     messages: tuple[str, ...]
+    # Every daily limit of the customer's GoPOS groups (POS and KIOSK), by reference.
+    daily_limits: tuple[DailyLimitSummary, ...] = ()
 
     @property
     def group_discount(self) -> int:
         """What this bill takes of the daily limit (the GoPOS group discount)."""
         return sum(d.amount for d in self.discounts if d.kind is DiscountKind.GROUP_DISCOUNT)
+
+    @property
+    def discount_reference(self) -> str | None:
+        """The group the group discount came through: whose daily limit it takes."""
+        kind = DiscountKind.GROUP_DISCOUNT
+        return next((d.reference for d in self.discounts if d.kind is kind), None)
 
     @property
     def credits_used(self) -> int:
@@ -216,22 +231,19 @@ def price(bill: Bill, context: PricingContext) -> Quote:
         discounts.append(discount)
 
     customer = context.customer
+    limits: dict[str, DailyLimitSummary] = {}
     if customer is not None:
         _check_customer(customer)
-        chosen, daily_limit = _group_discount(bill, customer, subtotal, minor_units, messages)
+        limits = _daily_limits(customer)
+        chosen, daily_limit = _group_discount(
+            bill, customer, limits, subtotal, minor_units, messages
+        )
         if chosen is not None:
             apply(chosen)
         credits = _credits(bill, customer, sum(left), minor_units, messages)
         if credits.applied:
-            apply(
-                AppliedDiscount(
-                    CREDITS_ID,
-                    DiscountKind.PROMOTIONAL_CREDITS,
-                    CREDITS_NAME,
-                    credits.applied,
-                    None,
-                )
-            )
+            kind = DiscountKind.PROMOTIONAL_CREDITS
+            apply(AppliedDiscount(CREDITS_ID, kind, CREDITS_NAME, credits.applied, None))
     discount_total = sum(d.amount for d in discounts)
     return Quote(
         channel=bill.channel,
@@ -243,6 +255,7 @@ def price(bill: Bill, context: PricingContext) -> Quote:
         credits=credits,
         daily_limit=daily_limit,
         messages=tuple(messages),
+        daily_limits=tuple(limits.values()),
     )
 
 
@@ -266,12 +279,34 @@ def _quote_lines(
 
 
 def _check_customer(customer: CustomerPricing) -> None:
-    if customer.balance < 0 or customer.used_today < 0:
+    if customer.balance < 0 or any(used < 0 for used in customer.used_today.values()):
         raise ValueError("a balance and a daily usage are never negative")
 
 
+def _daily_limits(customer: CustomerPricing) -> dict[str, DailyLimitSummary]:
+    """The daily limit of each of the customer's GoPOS groups that has one, by the reference
+    of the customer's group it is linked through (the lowest, were one linked twice), sorted
+    by reference: what that group's discounts used today, and what is left."""
+    caps: dict[str, int] = {}
+    for group in customer.pos_groups:
+        if group.daily_limit is not None:
+            caps[group.reference] = min(
+                group.daily_limit, caps.get(group.reference, group.daily_limit)
+            )
+    limits: dict[str, DailyLimitSummary] = {}
+    for reference, cap in sorted(caps.items()):
+        used = customer.used_today.get(reference, 0)
+        limits[reference] = DailyLimitSummary(reference, cap, used, max(0, cap - used))
+    return limits
+
+
 def _group_discount(
-    bill: Bill, customer: CustomerPricing, subtotal: int, minor_units: int, messages: list[str]
+    bill: Bill,
+    customer: CustomerPricing,
+    limits: Mapping[str, DailyLimitSummary],
+    subtotal: int,
+    minor_units: int,
+    messages: list[str],
 ) -> tuple[AppliedDiscount | None, DailyLimitSummary | None]:
     """The discount that applies, and the daily limit reported with it."""
     online = bill.channel is SalesChannel.ONLINE
@@ -280,7 +315,7 @@ def _group_discount(
         candidates = _promotions(bill, customer, subtotal, minor_units, messages)
     else:
         offered = bool(customer.pos_groups)
-        candidates = _pos_discounts(bill, customer, subtotal, messages)
+        candidates = _pos_discounts(bill, customer, limits, subtotal, messages)
     if not offered and customer.has_groups:
         messages.append(
             "No promotion: none of the customer's groups is linked to a GoOrder promotion."
@@ -306,15 +341,16 @@ def _group_discount(
 
 
 def _pos_discounts(
-    bill: Bill, customer: CustomerPricing, subtotal: int, messages: list[str]
+    bill: Bill,
+    customer: CustomerPricing,
+    limits: Mapping[str, DailyLimitSummary],
+    subtotal: int,
+    messages: list[str],
 ) -> list[_Candidate]:
     candidates: list[_Candidate] = []
     removed: dict[str, str] = {}
     for group in customer.pos_groups:
-        limit = None
-        if group.daily_limit is not None:
-            remaining = max(0, group.daily_limit - customer.used_today)
-            limit = DailyLimitSummary(group.daily_limit, customer.used_today, remaining)
+        limit = limits.get(group.reference)
         for discount in group.discounts:
             if not discount.enabled:
                 continue
@@ -391,7 +427,12 @@ def _credits(
 ) -> CreditsSummary:
     balance = customer.balance
     applied = 0
-    if not bill.use_credits or CREDITS_ID in bill.excluded_ids:
+    if not customer.credits_on:
+        messages.append(
+            f"No promotional credits: this location does not use them"
+            f" on the {bill.channel.value} channel."
+        )
+    elif not bill.use_credits or CREDITS_ID in bill.excluded_ids:
         messages.append("Promotional credits removed.")
     elif not balance:
         messages.append(f"No promotional credits: the balance is {money_text(0, minor_units)}.")
@@ -406,40 +447,3 @@ def _credits(
         if bill.max_credits is not None:
             applied = min(applied, bill.max_credits)
     return CreditsSummary(balance, applied, balance - applied)
-
-
-# ----------------------------------------------------------------------------- arithmetic
-
-
-def allocate(amount: int, weights: Sequence[int]) -> list[int]:
-    """`amount` split in proportion to `weights`, in whole minor units that sum to it exactly.
-
-    Each share is its exact proportion rounded down; the units left over go one each to the
-    largest remainders, earlier positions first on a tie. A share never exceeds its weight
-    when `amount` does not exceed the sum of the weights.
-    """
-    if amount < 0 or any(weight < 0 for weight in weights):
-        raise ValueError("an amount and its weights are never negative")
-    total = sum(weights)
-    if total == 0:
-        if amount:
-            raise ValueError("a non-zero amount cannot be spread over zero weights")
-        return [0] * len(weights)
-    shares: list[int] = []
-    remainders: list[int] = []
-    for weight in weights:
-        share, remainder = divmod(amount * weight, total)
-        shares.append(share)
-        remainders.append(remainder)
-    left_over = amount - sum(shares)
-    for index in sorted(range(len(shares)), key=lambda i: (-remainders[i], i))[:left_over]:
-        shares[index] += 1
-    return shares
-
-
-def cashback(paid_minor: int, basis_points: int) -> int:
-    """Cashback on an amount paid: `basis_points` of it, rounded down to the minor unit, so
-    that a bill split any way never earns more than the whole bill would."""
-    if paid_minor < 0 or basis_points < 0:
-        raise ValueError("an amount paid and a cashback rate are never negative")
-    return paid_minor * basis_points // BASIS_POINTS_WHOLE

@@ -32,6 +32,7 @@ from gateway.cli_database import (
     nothing,
     with_database,
 )
+from gateway.cli_import import cmd_import_customers
 from gateway.observability import configure_logging
 from settings import Settings, load_settings
 
@@ -158,38 +159,6 @@ def cmd_create_api_key(args: argparse.Namespace, settings: Settings) -> int:
 
     key_id, secret = with_database(settings, run)
     _print_json({"api_key_id": key_id, "api_key": secret})
-    return 0
-
-
-def cmd_import_customers(args: argparse.Namespace, settings: Settings) -> int:
-    from rich.console import Console
-    from rich.progress import Progress
-
-    from services.access import find_location
-    from services.importer import ImportReport, import_customers
-
-    path = Path(args.file)
-    if not path.is_file():
-        raise CommandError(f"no such file: {path}")
-
-    async def run() -> ImportReport:
-        location = await find_location(args.location)
-        if location is None:
-            raise CommandError(f"location {args.location} not found")
-        # Progress goes to stderr, and only to a terminal: stdout carries the JSON summary alone.
-        console = Console(stderr=True)
-        with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
-            task = progress.add_task("Importing customers", total=None)
-
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
-            return await import_customers(location.id, path, on_progress=advance)
-
-    report = with_database(settings, run)
-    for problem in report.problems:
-        print(f"line {problem.line}: {problem.reason}", file=sys.stderr)
-    _print_json(report.summary())
     return 0
 
 
@@ -378,9 +347,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     importer = command("import-customers", "Import customers from a CSV file.")
     importer.add_argument(
-        "file", help="CSV with the header first_name,last_name,email,phone,card_code,groups"
+        "file",
+        help="CSV (',' or ';', UTF-8 or Windows-1250) with the header "
+        "first_name,last_name,email,phone,note,card_code,groups",
     )
     importer.add_argument("--location", required=True, help="the location's id")
+    importer.add_argument(
+        "--dry-run", action="store_true", help="report what the import would do; write nothing"
+    )
     importer.set_defaults(run=cmd_import_customers)
 
     command("worker", "Run an arq worker (needs REDIS_URL).").set_defaults(run=cmd_worker)

@@ -46,12 +46,13 @@ from models.tables.checkouts import Checkout, CheckoutRefund
 _COLUMNS = (
     "id, location_id, customer_id, channel, status, business_date, lines, discounts, subtotal,"
     " discount_total, total, group_discount, credits_used, cashback_granted, actor,"
-    " idempotency_key, request_hash, created_at, api_key_id, cashback_held, cashback_release_at"
+    " idempotency_key, request_hash, created_at, api_key_id, cashback_held, cashback_release_at,"
+    " discount_reference"
 )
 INSERT_CHECKOUT = f"""
 INSERT INTO checkouts ({_COLUMNS})
 VALUES ($1, $2, $3, $4, '{COMMITTED}', $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13,
-        $14, $15, $16, $17, $18, $19, $20)"""
+        $14, $15, $16, $17, $18, $19, $20, $21)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ class NewCheckout:
     api_key_id: UUID | None = None
     cashback_held: int = 0
     cashback_release_at: datetime | None = None
+    discount_reference: str | None = None  # the group whose daily limit `group_discount` took
 
 
 async def insert_checkout(checkout: NewCheckout, db: BaseDBAsyncClient) -> None:
@@ -105,6 +107,7 @@ async def insert_checkout(checkout: NewCheckout, db: BaseDBAsyncClient) -> None:
         c.api_key_id,
         c.cashback_held,
         c.cashback_release_at,
+        c.discount_reference,
     )
     await sql.execute(db, INSERT_CHECKOUT, values)
 

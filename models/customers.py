@@ -310,6 +310,28 @@ async def update_contacts(
         )
 
 
+async def add_cards(
+    db: Transaction, location_id: UUID, cards: Sequence[tuple[UUID, CheckedCard, int]]
+) -> None:
+    """Give existing customers more cards, as (customer, card, position); a card code another
+    customer holds raises `IntegrityError`."""
+    if cards:
+        await Card.bulk_create(
+            [
+                Card(
+                    location_id=location_id,
+                    customer_id=customer_id,
+                    code=card.code,
+                    number=card.number,
+                    expires_on=card.expires_on,
+                    position=position,
+                )
+                for customer_id, card, position in cards
+            ],
+            using_db=db,
+        )
+
+
 async def add_memberships(db: Transaction, pairs: Sequence[tuple[UUID, UUID]]) -> None:
     """Add customers to groups, as (customer, group) pairs; existing memberships stay."""
     if pairs:

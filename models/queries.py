@@ -92,7 +92,8 @@ def entity_of(cls: type[E], row: object, **given: object) -> E:
 
 
 def location_entity(row: Location) -> entities.Location:
-    return entity_of(entities.Location, row)
+    channels = ordered_channels(parse_channels(row.credit_channels))
+    return entity_of(entities.Location, row, credit_channels=channels)
 
 
 def api_key_entity(row: ApiKey) -> entities.ApiKey:

@@ -7,11 +7,14 @@ repeated), or a single row with NULL group columns for a customer without groups
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
 
 from domain import entities
+from domain.access import ALL_CHANNELS, parse_channels
+from domain.bill import SalesChannel
 from domain.checkouts import COMMITTED, LIMITED_CHANNELS
 from models import sql
 from models.db import Transaction
@@ -23,6 +26,9 @@ _CUSTOMER_COLUMNS = """
     c.cashback_held, c.cashback_owed,
     g.id, g.location_id, g.name, g.reference, g.description, g.cashback_basis_points,
     g.created_at, g.cashback_hold_days"""
+# The card's expiry follows the customer's columns: the scanned card's, or NULL by id.
+_CARD_EXPIRY = ", k.expires_on"
+_NO_CARD = ", NULL"
 
 _GROUPS = """
 LEFT JOIN group_memberships m ON m.customer_id = c.id
@@ -35,14 +41,18 @@ _LIVE = "c.deleted_at IS NULL"
 _ORDER = "ORDER BY g.name, g.id"
 
 
-# What pricing reads besides the customer, as two more columns of the customer's statement: the
-# location's sync version (which says whether a cached mirror is current) and the customer's use
-# of the daily discount limit on a business date ($3: committed POS and KIOSK checkouts).
+# What pricing reads besides the customer, as three more columns of the customer's statement:
+# the location's sync version (which says whether a cached mirror is current), the channels of
+# its promotional credits, and, on each group's row, the customer's use of that group's daily
+# discount limit on a business date ($3: the group discounts granted through that group on
+# committed POS and KIOSK checkouts).
 def _pricing_columns(location: str, customer: str) -> str:
     return f"""
     (SELECT l.sync_version FROM locations l WHERE l.id = {location}),
+    (SELECT l.credit_channels FROM locations l WHERE l.id = {location}),
     COALESCE((SELECT SUM(x.group_discount) FROM checkouts x
               WHERE x.customer_id = {customer} AND x.business_date = $3
+                AND x.discount_reference = g.reference
                 AND x.status = '{COMMITTED}'
                 AND x.channel IN ({", ".join(f"'{c}'" for c in LIMITED_CHANNELS)})), 0)"""
 
@@ -69,23 +79,27 @@ WHERE c.location_id = $1 AND c.id = $2 AND {_LIVE}
 {_ORDER}"""
 
 
-CUSTOMER_BY_CARD = _by_card(_CUSTOMER_COLUMNS)
-CUSTOMER_BY_ID = _by_id(_CUSTOMER_COLUMNS)
-PRICING_BY_CARD = _by_card(f"{_CUSTOMER_COLUMNS},{_PRICING_COLUMNS}")
-PRICING_BY_ID = _by_id(f"{_CUSTOMER_COLUMNS},{_PRICING_COLUMNS}")
+CUSTOMER_BY_CARD = _by_card(_CUSTOMER_COLUMNS + _CARD_EXPIRY)
+CUSTOMER_BY_ID = _by_id(_CUSTOMER_COLUMNS + _NO_CARD)
+PRICING_BY_CARD = _by_card(f"{_CUSTOMER_COLUMNS}{_CARD_EXPIRY},{_PRICING_COLUMNS}")
+PRICING_BY_ID = _by_id(f"{_CUSTOMER_COLUMNS}{_NO_CARD},{_PRICING_COLUMNS}")
 
 
 # In a commit's transaction on PostgreSQL the customer's row is held until the transaction ends,
 # so that commits and refunds for one customer run one after the other. The statement that
 # takes the lock reads the customer's row as the lock finds it, but everything else as it was
 # when the statement began (a concurrent commit's usage of the daily limit included): so the
-# usage is read by a second statement, once the lock is held. SQLite has no row locks and one
-# writer at a time: there the transaction takes the database's write lock first, with a write
-# that changes nothing, and then reads everything in one statement.
-HELD_BY_CARD = _by_card(_CUSTOMER_COLUMNS) + "\nFOR UPDATE OF c"
-HELD_BY_ID = _by_id(_CUSTOMER_COLUMNS) + "\nFOR UPDATE OF c"
-STATE = f"SELECT {_pricing_columns('$1', '$2')}"
+# usage is read by a second statement, once the lock is held, one row per group as the first.
+# SQLite has no row locks and one writer at a time: there the transaction takes the database's
+# write lock first, with a write that changes nothing, and then reads everything in one
+# statement.
+HELD_BY_CARD = CUSTOMER_BY_CARD + "\nFOR UPDATE OF c"
+HELD_BY_ID = CUSTOMER_BY_ID + "\nFOR UPDATE OF c"
+STATE = _by_id(f"g.id,{_PRICING_COLUMNS}")
 SQLITE_WRITE_LOCK = "UPDATE locations SET sync_version = sync_version WHERE id = $1"
+
+# Where a customer's row holds its group's id.
+_GROUP_ID = 13
 
 
 def _view(rows: list[Row], card_code: str | None = None) -> entities.CustomerView | None:
@@ -122,7 +136,12 @@ def _view(rows: list[Row], card_code: str | None = None) -> entities.CustomerVie
         for row in rows
         if row[13] is not None
     )
-    return entities.CustomerView(customer=customer, groups=groups, card_code=card_code)
+    return entities.CustomerView(
+        customer=customer,
+        groups=groups,
+        card_code=card_code,
+        card_expires_on=sql.day(first[21]) if card_code is not None else None,
+    )
 
 
 async def customer_by_card(location_id: UUID, code: str) -> entities.CustomerView | None:
@@ -138,12 +157,14 @@ async def customer_by_id(location_id: UUID, customer_id: UUID) -> entities.Custo
 
 @dataclass(frozen=True, slots=True)
 class CustomerSnapshot:
-    """A customer as pricing reads it: with its groups, the location's sync version and what
-    the customer used of the daily discount limit on the business date."""
+    """A customer as pricing reads it: with its groups, the location's sync version and credit
+    channels, and what the customer used on the business date of each of its groups' daily
+    discount limits (by the group's reference; a group with no such discount is absent)."""
 
     view: entities.CustomerView
     sync_version: int
-    used_today: int
+    used_today: Mapping[str, int] = field(default_factory=dict)
+    credit_channels: frozenset[SalesChannel] = ALL_CHANNELS
 
 
 async def customer_for_pricing(
@@ -164,6 +185,19 @@ async def customer_for_pricing(
     return await held(hold, location_id, business_date, card_code, key)
 
 
+def _snapshot(view: entities.CustomerView, state: Sequence[Row], group_at: int) -> CustomerSnapshot:
+    """The snapshot of `view` from the pricing columns that end each row of `state` (one row
+    per group, its id at `group_at`)."""
+    *_, version, channels, _ = state[0]
+    references = {group.id: group.reference for group in view.groups}
+    used = {}
+    for row in state:
+        group_id = sql.uuid(row[group_at]) if row[group_at] is not None else None
+        if group_id in references and row[-1]:
+            used[references[group_id]] = int(row[-1])
+    return CustomerSnapshot(view, int(version), used, parse_channels(channels))
+
+
 async def _priced(
     connection: sql.Connection,
     location_id: UUID,
@@ -174,10 +208,7 @@ async def _priced(
     statement = PRICING_BY_CARD if card_code is not None else PRICING_BY_ID
     rows = await sql.fetch(connection, statement, (location_id, key, business_date))
     view = _view(rows, card_code)
-    if view is None:
-        return None
-    *_, version, used = rows[0]  # the pricing columns follow the customer's
-    return CustomerSnapshot(view, int(version), int(used))
+    return None if view is None else _snapshot(view, rows, _GROUP_ID)
 
 
 async def _held_by_row_lock(
@@ -188,8 +219,7 @@ async def _held_by_row_lock(
     if view is None:
         return None
     rows = await sql.fetch(hold, STATE, (location_id, view.customer.id, business_date))
-    version, used = rows[0]
-    return CustomerSnapshot(view, int(version), int(used))
+    return _snapshot(view, rows, 0)
 
 
 async def _held_by_write_lock(

@@ -97,10 +97,14 @@ def _time_text(value: Any) -> Any:
     return None if value is None else datetime.fromisoformat(value)
 
 
+def _day_text(value: Any) -> Any:
+    return None if value is None else date.fromisoformat(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Dialect:
     """How one engine spells what differs between PostgreSQL and SQLite, and how its rows
-    carry UUIDs and timestamps."""
+    carry UUIDs, timestamps and dates."""
 
     numbered: bool  # `$n` placeholders, casts and arrays (PostgreSQL); else `?` and JSON
     greatest: str  # the larger of two values: GREATEST, or SQLite's two-argument MAX
@@ -108,6 +112,7 @@ class Dialect:
     skip_locked: str  # what makes a delete skip rows another transaction holds
     uuid: Callable[[Any], Any]
     time: Callable[[Any], Any]
+    day: Callable[[Any], Any]
 
     def pick(self, *, postgres: T, sqlite: T) -> T:
         """The engine's own variant of a statement (or of a function that runs several),
@@ -151,6 +156,7 @@ POSTGRES = Dialect(
     skip_locked=" FOR UPDATE SKIP LOCKED",
     uuid=_same,
     time=_same,
+    day=_same,
 )
 SQLITE = Dialect(
     numbered=False,
@@ -159,6 +165,7 @@ SQLITE = Dialect(
     skip_locked="",
     uuid=_uuid_text,
     time=_time_text,
+    day=_day_text,
 )
 
 _chosen: list[Dialect] = []
@@ -186,6 +193,11 @@ def uuid(value: Any) -> Any:
 def time(value: Any) -> Any:
     """A timestamp column's value as a datetime (None stays None)."""
     return dialect().time(value)
+
+
+def day(value: Any) -> Any:
+    """A date column's value as a date (None stays None)."""
+    return dialect().day(value)
 
 
 def pool() -> Connection:

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from slugify import slugify
+
 from domain.access import Role
 from domain.customer_checks import CheckedCard, CustomerWrite
 from domain.integrations import IntegrationRequest
@@ -39,6 +41,14 @@ DEMO_KEY_NAME = "demo admin"
 DEMO_KEY_NAMES = ("admin", DEMO_KEY_NAME)
 FIRST_NAMES = ("Anna", "Piotr", "Katarzyna", "Tomasz", "Magdalena", "Paweł", "Agnieszka", "Michał")
 LAST_NAMES = ("Nowak", "Kowalski", "Wiśniewski", "Wójcik", "Kamiński", "Lewandowski", "Zieliński")
+
+
+def surname_for(first_name: str, surname: str) -> str:
+    """The surname as it agrees with a Polish first name: Agnieszka Zielińska, Piotr Zieliński.
+    Polish women's first names end in "a"; adjectival surnames (-ski, -cki, -dzki) agree."""
+    if first_name.endswith("a") and surname.endswith("ki"):
+        return surname[:-1] + "a"
+    return surname
 
 
 def demo_fixture(kind: str) -> dict[str, Any]:
@@ -148,11 +158,12 @@ async def _seed(location_id: UUID) -> list[UUID]:
     rng = random.Random(2026)
     customers = []
     for n in range(1, DEMO_CUSTOMERS + 1):
-        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        first = rng.choice(FIRST_NAMES)
+        last = surname_for(first, rng.choice(LAST_NAMES))
         contact = {
             "first_name": first,
             "last_name": last,
-            "email": f"{first}.{last}.{n}@example.com".lower(),
+            "email": f"{slugify(first)}.{slugify(last)}.{n}@example.com",
             "phone": f"+48 600 {n:03d} {rng.randrange(1000):03d}",
         }
         joins = [(2, group_ids[0]), (10, group_ids[1]), (25, group_ids[2])]

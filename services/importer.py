@@ -1,65 +1,45 @@
-"""Importing customers of one location from a CSV file (`gocrm import-customers`).
+"""Importing customers of one location from a CSV file (`gocrm import-customers`) or from CSV
+text (`importCustomers`, which the console sends a large file to in chunks).
 
-The file has a header row and the columns first_name, last_name, email, phone, card_code and
-groups (group references separated by ``;``); other columns are ignored. The card code is the key:
-a row whose card belongs to a customer of the location fills in that customer's non-empty contact
-fields and adds (never removes) its group memberships; any other row creates a customer with that
-card. Rows that fail validation are skipped and reported with their line, so importing the same
-file twice changes nothing the second time.
+The file's form (encodings, separators, columns) is read by `services.import_csv`. The card codes
+are the key: a row whose cards belong to a customer of the location fills in that customer's
+non-empty contact fields, adds (never removes) its group memberships and adds the row's other
+cards; a row whose cards nobody holds creates a customer with them. Rows that fail validation are
+skipped and reported with their line, so importing the same file (or chunk) twice changes nothing
+the second time.
 
 Everything is parsed and validated first; then the rows are written in batches, each with a few
-set-based statements in one transaction, so a batch is either written whole or not at all.
-
-The file is read a line at a time, never whole: a line longer than `MAX_LINE_BYTES` is read through
-in pieces and its row is skipped and reported, like a row the CSV reader refuses (a quoted field
-longer than the csv module's field size limit), so memory stays bounded whatever the file holds.
+set-based statements in one transaction, so a batch is either written whole or not at all. A dry
+run plans the same batches against the current state and writes nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import csv
-from collections.abc import Callable, Iterator, Sequence
+import io
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from domain import entities
-from domain.contacts import (
-    MAX_NAME_LENGTH,
-    card_code_problem,
-    clean_text,
-    email_problem,
-    normalise_email,
-    phone_problem,
-)
-from domain.customer_checks import CheckedCard, CustomerWrite
-from domain.errors import ErrorCode, fail, not_found
-from domain.references import normalise_reference
-from domain.text import control_character, text_problem
+from domain.customer_checks import MAX_CARDS_PER_CUSTOMER, CheckedCard, CustomerWrite
+from domain.errors import DomainError, ErrorCode, fail, not_found
 from models import customers as repository
 from models import groups as group_repository
 from models import locations as location_repository
 from models.db import IntegrityError, Transaction, transaction
+from services.import_csv import Groups, ImportProblem, Row, read_rows
 
-if TYPE_CHECKING:
-    from _csv import Reader
+__all__ = ["ImportProblem", "ImportReport", "import_customers", "import_text"]
 
 BATCH_SIZE = 5_000  # rows written per transaction, unless the caller gives another size
 MAX_ATTEMPTS = 3
-MAX_LINE_BYTES = 64 * 1024  # a line's bytes, without its line ending
-MAX_QUOTED_LENGTH = 64  # the longest cell a problem report quotes back
-READ_CHUNK = 64 * 1024
-CONTACT_FIELDS = ("first_name", "last_name", "email", "phone")
-COLUMNS = (*CONTACT_FIELDS, "card_code", "groups")
-_NAME_LABELS = {"first_name": "first name", "last_name": "last name"}
-
-
-@dataclass(frozen=True)
-class ImportProblem:
-    line: int
-    reason: str
+MAX_TEXT_CHARACTERS = 2 * 1024 * 1024  # the most CSV text one importCustomers call takes
+MAX_TEXT_ROWS = (
+    2_000  # the most data rows one importCustomers call takes: seconds, within the request timeout
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +49,7 @@ class ImportReport:
     unchanged: int
     skipped: int
     problems: tuple[ImportProblem, ...]
+    rows: int = 0
 
     def summary(self) -> dict[str, object]:
         return {
@@ -78,15 +59,10 @@ class ImportReport:
             "skipped": self.skipped,
         }
 
-
-@dataclass(frozen=True)
-class _Row:
-    """A valid data row: the card code, the non-empty contact values and the groups to join."""
-
-    line: int
-    card_code: str
-    contact: tuple[tuple[str, str], ...]
-    group_ids: tuple[UUID, ...]
+    @property
+    def all_skipped(self) -> bool:
+        """True when the file had rows and not one of them could be imported."""
+        return self.rows > 0 and self.skipped == self.rows
 
 
 @dataclass
@@ -99,14 +75,16 @@ class _Counts:
 @dataclass
 class _Plan:
     """The writes one batch needs, worked out from a read of the current state: new customers
-    (with their card and groups), groups joined by existing customers, and existing customers
-    with their changed contact values, by the set of columns that changed."""
+    (with their cards and groups), cards and groups added to existing customers, and existing
+    customers with their changed contact values, by the set of columns that changed."""
 
     counts: _Counts = field(default_factory=_Counts)
     new_codes: set[str] = field(default_factory=set)
     customers: list[CustomerWrite] = field(default_factory=list)
+    cards: list[tuple[UUID, CheckedCard, int]] = field(default_factory=list)
     memberships: list[tuple[UUID, UUID]] = field(default_factory=list)
     changes: dict[frozenset[str], list[entities.Customer]] = field(default_factory=dict)
+    conflicts: list[ImportProblem] = field(default_factory=list)
 
 
 async def import_customers(
@@ -115,21 +93,71 @@ async def import_customers(
     on_progress: Callable[[int, int], None] | None = None,
     *,
     batch_size: int = BATCH_SIZE,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Import the file into the location, `batch_size` rows per transaction; raises INVALID
     (field "file") for an unusable file."""
+
+    def read(groups: Groups) -> list[Row | ImportProblem]:
+        with path.open("rb") as stream:
+            return read_rows(stream, groups)
+
+    return await _import(location_id, read, on_progress, batch_size=batch_size, dry_run=dry_run)
+
+
+async def import_text(location_id: UUID, text: str, *, dry_run: bool = False) -> ImportReport:
+    """Import CSV text (the file's form; one chunk of a larger file, its header repeated) into
+    the location; raises INVALID (field "input.csv") for unusable or oversized text."""
+    if len(text) > MAX_TEXT_CHARACTERS:
+        raise fail(
+            ErrorCode.INVALID,
+            "input.csv",
+            f"At most {MAX_TEXT_CHARACTERS:,} characters at a time; "
+            "send the file in smaller parts.",
+        )
+    if "\ufffd" in text:  # what a browser's decoder leaves of Windows-1250 read as UTF-8
+        raise fail(
+            ErrorCode.INVALID,
+            "input.csv",
+            "The text holds U+FFFD replacement characters: the file was decoded with the wrong "
+            "encoding; a file that is not UTF-8 is read as Windows-1250.",
+        )
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise fail(ErrorCode.INVALID, "input.csv", "The text is not valid Unicode.") from error
+
+    def read(groups: Groups) -> list[Row | ImportProblem]:
+        return read_rows(io.BytesIO(data), groups, MAX_TEXT_ROWS)
+
+    try:
+        return await _import(location_id, read, None, batch_size=BATCH_SIZE, dry_run=dry_run)
+    except DomainError as error:
+        raise DomainError(
+            *(replace(e, field="input.csv") if e.field == "file" else e for e in error.errors)
+        ) from error
+
+
+async def _import(
+    location_id: UUID,
+    read: Callable[[Groups], list[Row | ImportProblem]],
+    on_progress: Callable[[int, int], None] | None,
+    *,
+    batch_size: int,
+    dry_run: bool,
+) -> ImportReport:
     if not await location_repository.exists(location_id):
         raise not_found("location", "Location")
-    groups = await group_repository.ids_by_reference(location_id)
-    records = await asyncio.to_thread(_read, path, groups)
+    groups = Groups(await group_repository.in_location(location_id))
+    records = await asyncio.to_thread(read, groups)
 
     problems = [r for r in records if isinstance(r, ImportProblem)]
     totals = _Counts()
     for start in range(0, len(records), batch_size):
         chunk = records[start : start + batch_size]
-        rows = [r for r in chunk if isinstance(r, _Row)]
+        rows = [r for r in chunk if isinstance(r, Row)]
         if rows:
-            counts, conflicts = await _import_batch(location_id, rows)
+            counts, conflicts = await _import_batch(location_id, rows, dry_run)
             totals.created += counts.created
             totals.updated += counts.updated
             totals.unchanged += counts.unchanged
@@ -143,193 +171,12 @@ async def import_customers(
         unchanged=totals.unchanged,
         skipped=len(problems),
         problems=tuple(problems),
+        rows=len(records),
     )
-
-
-class _Lines:
-    """The lines of a file opened in binary mode, decoded, for the CSV reader.
-
-    A line of more than `limit` bytes is read through in pieces of `READ_CHUNK` bytes and never
-    held whole: the reader gets an empty line in its place (so its line count stays right), and
-    the line's number and size are kept in `oversized` until the caller takes them.
-    """
-
-    def __init__(self, stream: IO[bytes], limit: int) -> None:
-        self._stream = stream
-        self._limit = limit
-        self.number = 0
-        self.oversized: list[tuple[int, int]] = []
-
-    def __iter__(self) -> Iterator[str]:
-        return self
-
-    def __next__(self) -> str:
-        piece = self._stream.readline(self._limit + 2)  # the limit, and room for "\r\n"
-        if not piece:
-            raise StopIteration
-        self.number += 1
-        if len(piece) - _ending(piece) <= self._limit:
-            return self._decode(piece)
-        size, tail = len(piece), piece[-2:]
-        while not tail.endswith(b"\n"):
-            piece = self._stream.readline(READ_CHUNK)
-            if not piece:
-                break
-            size, tail = size + len(piece), (tail + piece)[-2:]
-        self.oversized.append((self.number, size - _ending(tail)))
-        return "\n"
-
-    def take_oversized(self) -> list[tuple[int, int]]:
-        taken, self.oversized = self.oversized, []
-        return taken
-
-    def _decode(self, data: bytes) -> str:
-        try:
-            return data.decode("utf-8-sig" if self.number == 1 else "utf-8")
-        except UnicodeDecodeError as error:
-            raise fail(
-                ErrorCode.INVALID, "file", f"The file is not UTF-8 text (line {self.number})."
-            ) from error
-
-
-def _ending(line: bytes) -> int:
-    """The length of the line ending that `line` ends with: 2 for CR LF, 1 for LF, else 0."""
-    if line.endswith(b"\r\n"):
-        return 2
-    return 1 if line.endswith(b"\n") else 0
-
-
-def _too_long(line: int, oversized: list[tuple[int, int]]) -> ImportProblem:
-    number, size = oversized[0]
-    which = "the line" if number == line else f"its line {number}"
-    return ImportProblem(
-        line, f"{which} is longer than {MAX_LINE_BYTES // 1024} KiB ({size:,} bytes)"
-    )
-
-
-def _read(path: Path, groups: dict[str, UUID]) -> list[_Row | ImportProblem]:
-    """Every non-blank data row of the file, valid or not, in file order."""
-    with path.open("rb") as stream:
-        lines = _Lines(stream, MAX_LINE_BYTES)
-        reader = csv.reader(lines)
-        columns = _columns(reader, lines)
-        return _parse(reader, lines, columns, groups)
-
-
-def _columns(reader: Reader, lines: _Lines) -> dict[str, int]:
-    """The position of each known column in the header row."""
-    try:
-        header = next(reader, None)
-    except csv.Error as error:
-        raise fail(ErrorCode.INVALID, "file", f"Line 1: {error}.") from error
-    if lines.oversized:
-        raise fail(ErrorCode.INVALID, "file", f"Line 1: {_too_long(1, lines.oversized).reason}.")
-    if header is None:
-        raise fail(ErrorCode.INVALID, "file", "The file is empty; a header row is required.")
-    positions: dict[str, int] = {}
-    for index, name in enumerate(header):
-        key = name.strip().casefold()
-        if key in COLUMNS:
-            positions.setdefault(key, index)
-    if "card_code" not in positions:
-        raise fail(ErrorCode.INVALID, "file", "The header row has no card_code column.")
-    return positions
-
-
-def _parse(
-    reader: Reader, lines: _Lines, columns: dict[str, int], groups: dict[str, UUID]
-) -> list[_Row | ImportProblem]:
-    records: list[_Row | ImportProblem] = []
-    first_seen: dict[str, int] = {}
-    while True:
-        line = lines.number + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            if oversized := lines.take_oversized():
-                records.append(_too_long(line, oversized))
-            return records
-        except csv.Error as error:
-            lines.take_oversized()
-            records.append(ImportProblem(line, f"unreadable CSV ({error})"))
-            continue
-        if oversized := lines.take_oversized():
-            records.append(_too_long(line, oversized))
-            continue
-        values = {
-            name: cells[index] if index < len(cells) else "" for name, index in columns.items()
-        }
-        if any(value.strip() for value in values.values()):
-            records.append(_check_row(line, values, groups, first_seen))
-
-
-def _shown(value: str) -> str | None:
-    """A cell as a problem report may quote it: short and clean, or not at all, so that a cell
-    of 100 KiB or one with control characters never reaches the report or the log."""
-    if len(value) <= MAX_QUOTED_LENGTH and control_character(value) is None:
-        return f"'{value}'"
-    return None
-
-
-def _invalid(what: str, value: str, problem: str, *, explain: bool = False) -> str:
-    shown = _shown(value)
-    if shown is None:
-        return f"invalid {what} ({problem.rstrip('.')})"
-    return f"invalid {what} {shown}" + (f" ({problem.rstrip('.')})" if explain else "")
-
-
-def _check_row(
-    line: int, values: dict[str, str], groups: dict[str, UUID], first_seen: dict[str, int]
-) -> _Row | ImportProblem:
-    if any("\x00" in value for value in values.values()):
-        return ImportProblem(line, "the row contains a NUL character")
-    reasons: list[str] = []
-    code = values["card_code"].strip()
-    if not code:
-        reasons.append("missing card code")
-    elif problem := card_code_problem(code):
-        reasons.append(_invalid("card code", code, problem, explain=True))
-    elif code in first_seen:
-        reasons.append(f"card code '{code}' repeats line {first_seen[code]}")
-    else:
-        first_seen[code] = line
-
-    contact: dict[str, str] = {}
-    for name, label in _NAME_LABELS.items():
-        text = clean_text(values.get(name))
-        if text is not None and (problem := text_problem(text, MAX_NAME_LENGTH)):
-            reasons.append(_invalid(label, text, problem, explain=True))
-        elif text is not None:
-            contact[name] = text
-    email = clean_text(values.get("email"))
-    if email is not None:
-        email = normalise_email(email)
-        if problem := email_problem(email):
-            reasons.append(_invalid("email", email, problem))
-        contact["email"] = email
-    phone = clean_text(values.get("phone"))
-    if phone is not None:
-        if problem := phone_problem(phone):
-            reasons.append(_invalid("phone", phone, problem))
-        contact["phone"] = phone
-
-    group_ids: list[UUID] = []
-    for raw in values.get("groups", "").split(";"):
-        reference = normalise_reference(raw)
-        if not reference:
-            continue
-        if (group_id := groups.get(reference)) is None:
-            reasons.append(f"unknown group reference {_shown(raw.strip()) or '(not shown)'}")
-        else:
-            group_ids.append(group_id)
-
-    if reasons:
-        return ImportProblem(line, "; ".join(reasons))
-    return _Row(line, code, tuple(contact.items()), tuple(dict.fromkeys(group_ids)))
 
 
 async def _import_batch(
-    location_id: UUID, rows: Sequence[_Row]
+    location_id: UUID, rows: Sequence[Row], dry_run: bool
 ) -> tuple[_Counts, list[ImportProblem]]:
     """Write one batch in one transaction. Rows whose new card code another writer took between
     our read and our write are reported instead, and the rest of the batch is tried again."""
@@ -338,6 +185,8 @@ async def _import_batch(
     failure: IntegrityError | None = None
     for _ in range(MAX_ATTEMPTS):
         plan = await _plan(location_id, pending)
+        if dry_run:
+            return plan.counts, plan.conflicts
         try:
             async with transaction() as db:
                 await _apply(db, location_id, plan)
@@ -345,15 +194,15 @@ async def _import_batch(
             failure = error
             taken = await _card_owners(location_id, sorted(plan.new_codes))
             problems.extend(
-                ImportProblem(r.line, f"card code '{r.card_code}' was taken during the import")
+                ImportProblem(r.line, f"card code '{codes[0]}' was taken during the import")
                 for r in pending
-                if r.card_code in taken
+                if (codes := [c for c in r.card_codes if c in taken])
             )
-            pending = [r for r in pending if r.card_code not in taken]
+            pending = [r for r in pending if not any(c in taken for c in r.card_codes)]
             if not pending:
                 break
         else:
-            return plan.counts, problems
+            return plan.counts, [*problems, *plan.conflicts]
     problems.extend(
         ImportProblem(r.line, f"not imported: a concurrent change conflicted ({failure})")
         for r in pending
@@ -366,44 +215,81 @@ async def _card_owners(location_id: UUID, codes: Sequence[str]) -> dict[str, ent
     return await repository.card_holders(location_id, codes)
 
 
-async def _plan(location_id: UUID, rows: Sequence[_Row]) -> _Plan:
-    owners = await _card_owners(location_id, [r.card_code for r in rows])
+async def _plan(location_id: UUID, rows: Sequence[Row]) -> _Plan:
+    owners = await _card_owners(location_id, [c for r in rows for c in r.card_codes])
     # Each existing customer as this batch leaves it: a later row sees an earlier row's changes.
     current = {c.id: c for c in owners.values()}
     wanted_groups = list({g for r in rows for g in r.group_ids})
     joined = await repository.memberships(list(current), wanted_groups)
+    cards = await repository.cards_of(list(current))
+    card_counts = {uid: len(found) for uid, found in cards.items()}
 
     plan = _Plan()
     changed: dict[UUID, set[str]] = {}
     for row in rows:
-        owner = owners.get(row.card_code)
-        if owner is None:
-            card = CheckedCard(row.card_code, None, None)
-            plan.customers.append(CustomerWrite(dict(row.contact), (card,), row.group_ids))
-            plan.new_codes.add(row.card_code)
+        holders = {owners[c].id for c in row.card_codes if c in owners}
+        if len(holders) > 1:
+            plan.conflicts.append(
+                ImportProblem(row.line, "the row's card codes belong to different customers")
+            )
+        elif not holders:
+            new = tuple(CheckedCard(code, None, None) for code in row.card_codes)
+            plan.customers.append(CustomerWrite(dict(row.contact), new, row.group_ids))
+            plan.new_codes.update(row.card_codes)
             plan.counts.created += 1
-            continue
-        customer = current[owner.id]
-        values: dict[str, Any] = {
-            name: value for name, value in row.contact if getattr(customer, name) != value
-        }
-        if values:
-            current[owner.id] = replace(customer, **values)
-            changed.setdefault(owner.id, set()).update(values)
-        adds = [g for g in row.group_ids if (owner.id, g) not in joined]
-        joined.update((owner.id, g) for g in adds)
-        plan.memberships.extend((owner.id, g) for g in adds)
-        if values or adds:
-            plan.counts.updated += 1
         else:
-            plan.counts.unchanged += 1
+            (uid,) = holders
+            _plan_update(plan, row, uid, current, owners, joined, card_counts, changed)
     for uid, columns in changed.items():
         plan.changes.setdefault(frozenset(columns), []).append(current[uid])
     return plan
 
 
+def _plan_update(
+    plan: _Plan,
+    row: Row,
+    uid: UUID,
+    current: dict[UUID, entities.Customer],
+    owners: dict[str, entities.Customer],
+    joined: set[tuple[UUID, UUID]],
+    card_counts: dict[UUID, int],
+    changed: dict[UUID, set[str]],
+) -> None:
+    """Plan what a row adds to the existing customer `uid`: its changed contact values, its
+    cards nobody holds and the groups the customer is not in yet."""
+    customer = current[uid]
+    new_cards = [c for c in row.card_codes if c not in owners]
+    if card_counts.get(uid, 0) + len(new_cards) > MAX_CARDS_PER_CUSTOMER:
+        plan.conflicts.append(
+            ImportProblem(
+                row.line, f"the customer would hold more than {MAX_CARDS_PER_CUSTOMER} cards"
+            )
+        )
+        return
+    values: dict[str, Any] = {
+        name: value for name, value in row.contact if getattr(customer, name) != value
+    }
+    if values:
+        current[uid] = replace(customer, **values)
+        changed.setdefault(uid, set()).update(values)
+    for code in new_cards:
+        position = card_counts.get(uid, 0)
+        card_counts[uid] = position + 1
+        plan.cards.append((uid, CheckedCard(code, None, None), position))
+        plan.new_codes.add(code)
+        owners[code] = customer
+    adds = [g for g in row.group_ids if (uid, g) not in joined]
+    joined.update((uid, g) for g in adds)
+    plan.memberships.extend((uid, g) for g in adds)
+    if values or adds or new_cards:
+        plan.counts.updated += 1
+    else:
+        plan.counts.unchanged += 1
+
+
 async def _apply(db: Transaction, location_id: UUID, plan: _Plan) -> None:
     await repository.create_many(db, location_id, plan.customers)
+    await repository.add_cards(db, location_id, plan.cards)
     await repository.add_memberships(db, plan.memberships)
     for columns, customers in plan.changes.items():
         # Only the columns that changed, so a concurrent edit of another field survives.

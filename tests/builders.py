@@ -95,8 +95,26 @@ mutation($groupId: ID!, $target: CreditTargetInput!) {
   }
 }"""
 
+IMPORT_CUSTOMERS = """
+mutation($input: ImportCustomersInput!) {
+  importCustomers(input: $input) {
+    result { rows created updated unchanged skipped problems { line message } }
+    errors { code field message }
+  }
+}"""
+
 VIEWER = """
 query { viewer { location { id name currency timezone } apiKey { id name role revokedAt } } }"""
+
+LOCATION = "query { viewer { location { id name currency timezone creditChannels } } }"
+
+UPDATE_LOCATION_SETTINGS = """
+mutation($input: LocationSettingsInput!) {
+  updateLocationSettings(input: $input) {
+    location { id creditChannels }
+    errors { code field message }
+  }
+}"""
 
 CREATE_API_KEY = """
 mutation($name: String!, $role: ApiKeyRole!) {
@@ -214,6 +232,7 @@ async def snapshot(api: Api) -> dict[str, Any]:
         "groups": (await api.data(LIST_GROUPS))["customerGroups"],
         "schedules": (await api.data(LIST_SCHEDULES))["creditSchedules"],
         "keys": await api_keys(api.location_id),
+        "location": (await api.data(LOCATION))["viewer"]["location"],
     }
 
 

@@ -3,7 +3,8 @@ overspent, and one idempotency key makes one checkout.
 
 On PostgreSQL the commits really overlap (20 pooled connections); on SQLite writers take turns.
 A commit that skips the per-customer lock, swapped in as a negative control, must be caught
-overspending the daily limit.
+overspending the daily limit, the limit of one group among two included; each group's limit
+counts only the discounts granted through it.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ import pytest
 
 from domain.errors import DomainError
 from domain.requests import CustomerGroupInput
+from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup
 from models import reads
+from models.mirror import upsert_pos_discounts, upsert_pos_groups
 from models.tables.checkouts import Checkout
 from services import checkout, groups
 from services.checkout import CheckoutView
 from services.runtime import Runtime
 from tests.test_checkout_service import (
+    SYNCED_AT,
     Shop,
     add_credits,
     balance_of,
@@ -100,6 +104,40 @@ async def test_commits_at_once_use_the_daily_limit_exactly_up_to_its_value(
     assert sum(group_discounts(views)) == 5000
     stored = await Checkout.filter(customer_id=customer_id)
     assert sum(row.group_discount for row in stored) == 5000
+
+
+async def link_vip(shop: Shop) -> None:
+    """VIP linked to the GoPOS group "vip": 5.00 off, a daily limit of 30.00."""
+    await upsert_pos_discounts(
+        shop.location_id, [MirrorDiscount("v5", "VIP", DiscountType.AMOUNT, 500, True)], SYNCED_AT
+    )
+    await upsert_pos_groups(
+        shop.location_id, [MirrorPosGroup("g2", "VIP", "vip", 3000, ("v5",))], SYNCED_AT
+    )
+
+
+async def used_per_group(customer_id: UUID) -> dict[str | None, int]:
+    used: dict[str | None, int] = {}
+    for row in await Checkout.filter(customer_id=customer_id):
+        used[row.discount_reference] = used.get(row.discount_reference, 0) + row.group_discount
+    return used
+
+
+async def test_commits_at_once_use_each_groups_limit_exactly_up_to_its_value(
+    runtime: Runtime,
+) -> None:
+    # given a customer in Stały klient (10%, 50.00 a day) and VIP (5.00 off, 30.00 a day)
+    shop = await open_shop()
+    await link_vip(shop)
+    customer_id = await new_customer(shop, shop.regular_group, shop.vip_group)
+
+    # when 20 bills of 60.00 are committed at once
+    views = await commit_all(runtime, shop, customer_id, 20, SIXTY)
+
+    # then Stały klient's 6.00 eight times, VIP's 5.00 six times, Stały klient's last 2.00:
+    # each group's discounts count against its own limit only
+    assert group_discounts(views) == [600] * 8 + [500] * 6 + [200] + [0] * 5
+    assert await used_per_group(customer_id) == {"staly-klient": 5000, "vip": 3000, None: 0}
 
 
 async def test_one_key_sent_20_times_at_once_makes_one_checkout(runtime: Runtime) -> None:
@@ -181,6 +219,30 @@ async def test_commits_without_the_customer_lock_are_caught_overspending_the_lim
 
     # then the limit of 50.00 is overspent: commits priced against usage that others changed
     assert sum(group_discounts(views)) > 5000, "expected the limit to be overspent"
+
+
+async def test_commits_without_the_customer_lock_are_caught_overspending_a_groups_limit(
+    postgres_only: None, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given commits that read the customer without holding it, for a customer in two groups
+    monkeypatch.setattr(reads, "HELD_BY_ID", reads.CUSTOMER_BY_ID)
+    monkeypatch.setattr(reads, "HELD_BY_CARD", reads.CUSTOMER_BY_CARD)
+    shop = await open_shop()
+    await link_vip(shop)
+    await groups.update_group(
+        shop.location_id, shop.regular_group, CustomerGroupInput(cashback_percent=None)
+    )
+    await groups.update_group(
+        shop.location_id, shop.vip_group, CustomerGroupInput(cashback_percent=None)
+    )
+    customer_id = await new_customer(shop, shop.regular_group, shop.vip_group)
+
+    # when 20 bills of 60.00 are committed at once
+    await commit_all(runtime, shop, customer_id, 20, SIXTY)
+
+    # then Stały klient's 50.00 is overspent
+    used = await used_per_group(customer_id)
+    assert used["staly-klient"] > 5000, "expected the group's limit to be overspent"
 
 
 async def test_refunds_at_once_with_different_keys_refund_once(runtime: Runtime) -> None:

@@ -12,12 +12,14 @@ off; "vip" (5% cashback) links to nothing.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
 
+from domain import entities
 from domain.access import Principal, Role
 from domain.bill import BillInput, LineInput, SalesChannel
 from domain.errors import DomainError
@@ -65,14 +67,29 @@ class Shop:
             GroupLink(Channel.GOPOS, ConnectionStatus.LINKED, None, pos_group=linked),
         )
 
-    def customer(self, group: UUID, *, balance: int = 0, card: str | None = None) -> UUID:
+    def customer(
+        self,
+        *groups: UUID,
+        balance: int = 0,
+        card: str | None = None,
+        expires_on: date | None = None,
+    ) -> UUID:
         (customer_id,) = self.memory.add_customers(self.principal.location_id, 1)
         row = self.memory.t.customers[customer_id]
         row.credit_balance = balance
-        row.group_ids.add(group)
+        row.group_ids.update(groups)
         if card is not None:
             row.card_codes.add(card)
+            row.cards.append(entities.Card(customer_id, card, None, expires_on))
         return customer_id
+
+    def link_vip(self) -> None:
+        """VIP linked to the GoPOS group "vip": 50.00 off, no daily limit."""
+        discount = MirrorDiscount("v50", "VIP 50 zł", DiscountType.AMOUNT, 5000, True)
+        group = PosGroupView(MirrorPosGroup("g2", "VIP", "vip", None, ("v50",)), False, (discount,))
+        self.memory.t.links[self.vip] = (
+            GroupLink(Channel.GOPOS, ConnectionStatus.LINKED, None, pos_group=group),
+        )
 
     def entries(self, customer_id: UUID) -> list[tuple[str, int, int, int]]:
         """(kind, requested, delta, balance after) of the customer's entries, in write order."""
@@ -133,7 +150,7 @@ async def test_a_quote_prices_a_known_customers_bill_with_the_group_discount_and
     )
     assert (quote.subtotal, quote.discount_total, quote.total) == (10000, 3000, 7000)
     assert quote.credits == CreditsSummary(2000, 2000, 0)
-    assert quote.daily_limit == DailyLimitSummary(5000, 0, 5000)
+    assert quote.daily_limit == DailyLimitSummary("staly-klient", 5000, 0, 5000)
     assert shop.written() == (0, 0, 0, 0)
 
 
@@ -153,7 +170,7 @@ async def test_the_daily_limit_counts_the_days_committed_group_discounts() -> No
 
     result = await checkout.quote(shop.runtime, shop.principal, _request(customer_id, *HUNDRED))
 
-    assert result.quote.daily_limit == DailyLimitSummary(5000, 4500, 500)
+    assert result.quote.daily_limit == DailyLimitSummary("staly-klient", 5000, 4500, 500)
     assert [
         (d.id, d.amount) for d in result.quote.discounts if d.kind is DiscountKind.GROUP_DISCOUNT
     ] == [("pos-discount:d10", 500)]
@@ -295,3 +312,63 @@ async def test_held_cashback_is_released_once_when_its_hold_ends() -> None:
     assert (released, again) == (1, 0)
     assert shop.entries(customer_id) == [("CASHBACK_RELEASE", 500, 500, 500)]
     assert (customer.cashback_held, shop.balance(customer_id)) == (0, 500)
+
+
+async def test_an_expired_card_is_refused_at_quote_and_commit_and_nothing_is_written() -> None:
+    shop = Shop()
+    shop.customer(shop.regular, balance=2000, card="OLD-1", expires_on=date(2026, 3, 9))
+    shop.customer(shop.regular, card="TODAY-1", expires_on=date(2026, 3, 10))
+    request = CheckoutRequest(_request(uuid4(), *HUNDRED).bill, card_code="OLD-1")
+
+    with pytest.raises(DomainError) as quoted:
+        await checkout.quote(shop.runtime, shop.principal, request)
+    with pytest.raises(DomainError) as committed:
+        await checkout.commit(shop.runtime, shop.principal, request, idempotency_key="s-1")
+    last_day = await checkout.quote(
+        shop.runtime, shop.principal, replace(request, card_code="TODAY-1")
+    )
+
+    assert _errors(quoted.value) == _errors(committed.value) == [("CARD_EXPIRED", "input.cardCode")]
+    assert shop.written() == (0, 0, 0, 0)
+    assert last_day.quote.total == 9000
+
+
+async def test_a_groups_daily_limit_counts_only_what_was_granted_through_it() -> None:
+    # given a customer in VIP (50.00 off, no limit) and Stały klient (10%, 50.00 a day)
+    shop = Shop()
+    shop.link_vip()
+    customer_id = shop.customer(shop.regular, shop.vip)
+
+    # when two bills of 100.00 are sold through VIP
+    for key in ("s-1", "s-2"):
+        await checkout.commit(
+            shop.runtime, shop.principal, _request(customer_id, *HUNDRED), idempotency_key=key
+        )
+    result = await checkout.quote(shop.runtime, shop.principal, _request(customer_id, *HUNDRED))
+
+    # then Stały klient's limit is untouched by them
+    regular = DailyLimitSummary("staly-klient", 5000, 0, 5000)
+    group = DiscountKind.GROUP_DISCOUNT
+    offered = [(d.id, d.reference) for d in result.quote.discounts if d.kind is group]
+    assert offered == [("pos-discount:v50", "vip")]
+    assert result.quote.daily_limits == (regular,)
+    assert [s.row.discount_reference for s in shop.memory.t.sales.values()] == ["vip", "vip"]
+
+
+async def test_credits_are_off_on_the_channels_the_location_left_out() -> None:
+    shop = Shop()
+    location_id = shop.principal.location_id
+    location = shop.memory.t.locations[location_id]
+    shop.memory.t.locations[location_id] = replace(location, credit_channels=(SalesChannel.POS,))
+    customer_id = shop.customer(shop.vip, balance=2000)
+    kiosk = _request(customer_id, ("1", "30.00"))
+    kiosk = replace(kiosk, bill=replace(kiosk.bill, channel=SalesChannel.KIOSK))
+
+    at_kiosk = await checkout.commit(shop.runtime, shop.principal, kiosk, idempotency_key="k-1")
+    till = _request(customer_id, ("1", "30.00"))
+    at_till = await checkout.quote(shop.runtime, shop.principal, till)
+
+    # the kiosk sale used no credits (and earned 5% cashback); the till still may
+    assert (at_kiosk.credits_used, at_kiosk.total) == (0, 3000)
+    assert shop.balance(customer_id) == 2000 + 150
+    assert at_till.quote.credits_used == 2150

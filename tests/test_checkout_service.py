@@ -243,7 +243,7 @@ async def test_a_quote_applies_the_linked_group_discount_then_the_credits(
         QuoteLine("p1", None, None, 1000, 2000, 2000, 600, 1400),
     )
     assert quote.credits == CreditsSummary(2000, 2000, 0)
-    assert quote.daily_limit == DailyLimitSummary(5000, 0, 5000)
+    assert quote.daily_limit == DailyLimitSummary("staly-klient", 5000, 0, 5000)
     assert quote.messages == ()
 
 
@@ -686,12 +686,12 @@ async def test_a_refund_restores_the_balance_and_the_daily_limit(
         runtime, shop.principal, for_customer(customer_id, *HUNDRED), idempotency_key="s-1"
     )
     during = await checkout.quote(runtime, shop.principal, for_customer(customer_id, *HUNDRED))
-    assert during.quote.daily_limit == DailyLimitSummary(5000, 1000, 4000)
+    assert during.quote.daily_limit == DailyLimitSummary("staly-klient", 5000, 1000, 4000)
 
     await checkout.refund(runtime, shop.principal, str(sale.id), idempotency_key="r-1")
 
     after = await checkout.quote(runtime, shop.principal, for_customer(customer_id, *HUNDRED))
-    assert after.quote.daily_limit == DailyLimitSummary(5000, 0, 5000)
+    assert after.quote.daily_limit == DailyLimitSummary("staly-klient", 5000, 0, 5000)
     assert after.quote.credits == CreditsSummary(2000, 2000, 0)
     assert await balance_of(customer_id) == 2000
 
@@ -764,7 +764,7 @@ async def test_the_daily_limit_starts_again_at_midnight_in_warsaw(
     assert granted == [[("pos-discount:d10", 3000)], [("pos-discount:d10", 2000)], []]
     clock.now = datetime(2026, 3, 10, 22, 59, 59, tzinfo=UTC)
     late = await checkout.quote(runtime, shop.principal, for_customer(customer_id, *HUNDRED))
-    assert late.quote.daily_limit == DailyLimitSummary(5000, 5000, 0)
+    assert late.quote.daily_limit == DailyLimitSummary("staly-klient", 5000, 5000, 0)
     assert late.quote.messages[0] == (
         "No group discount: the daily discount limit of 50.00 is reached (50.00 used today)."
     )
@@ -772,7 +772,7 @@ async def test_the_daily_limit_starts_again_at_midnight_in_warsaw(
     # and from midnight in Warsaw (23:00 UTC) the limit is whole again
     clock.now = datetime(2026, 3, 10, 23, 0, tzinfo=UTC)
     next_day = await checkout.quote(runtime, shop.principal, for_customer(customer_id, *HUNDRED))
-    assert next_day.quote.daily_limit == DailyLimitSummary(5000, 0, 5000)
+    assert next_day.quote.daily_limit == DailyLimitSummary("staly-klient", 5000, 0, 5000)
     assert next_day.quote.group_discount == 1000
 
 

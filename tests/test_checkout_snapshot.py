@@ -42,22 +42,35 @@ def test_a_bill_for_no_one_is_priced_without_discounts_or_credits() -> None:
 
 def test_a_till_gets_the_gopos_offers_and_the_online_store_the_goorder_promotions() -> None:
     # given a customer in two groups, with today's usage and both kinds of offers
-    snapshot = Snapshot(2, _customer("staly-klient", "vip"), 1_200, (POS_OFFER,), (PROMOTION,))
+    used = {"staly-klient": 1_200}
+    snapshot = Snapshot(2, _customer("staly-klient", "vip"), used, (POS_OFFER,), (PROMOTION,))
 
     # then each channel prices with its own offers, the balance and the usage
     for channel in (Channel.POS, Channel.KIOSK):
         assert snapshot.context(channel) == PricingContext(
-            2, CustomerPricing(700, 1_200, (POS_OFFER,), (), has_groups=True)
+            2, CustomerPricing(700, used, (POS_OFFER,), (), has_groups=True)
         )
     assert snapshot.context(Channel.ONLINE) == PricingContext(
-        2, CustomerPricing(700, 1_200, (), (PROMOTION,), has_groups=True)
+        2, CustomerPricing(700, used, (), (PROMOTION,), has_groups=True)
     )
 
 
 def test_a_customer_without_groups_has_no_offers() -> None:
     assert Snapshot(0, _customer()).context(Channel.POS) == PricingContext(
-        0, CustomerPricing(700, 0, (), (), has_groups=False)
+        0, CustomerPricing(700, {}, (), (), has_groups=False)
     )
+
+
+def test_credits_are_on_only_on_the_locations_credit_channels() -> None:
+    snapshot = Snapshot(2, _customer(), credit_channels=frozenset({Channel.POS, Channel.ONLINE}))
+
+    on = {c: snapshot.context(c).customer for c in (Channel.POS, Channel.KIOSK, Channel.ONLINE)}
+
+    assert {c: p.credits_on for c, p in on.items() if p is not None} == {
+        Channel.POS: True,
+        Channel.KIOSK: False,
+        Channel.ONLINE: True,
+    }
 
 
 def test_the_checkout_holds_a_customer_only_through_hold_customer() -> None:

@@ -131,6 +131,39 @@ def test_import_customers_prints_only_its_json_summary_on_stdout(tmp_path: Path)
     assert imported.stdout == '{"created": 2, "updated": 0, "unchanged": 0, "skipped": 0}\n'
 
 
+def test_an_import_whose_every_row_is_skipped_exits_1(tmp_path: Path) -> None:
+    location = json.loads(gocrm("create-location", "--name", "Bistro", cwd=tmp_path).stdout)
+    csv = tmp_path / "customers.csv"
+    csv.write_text("card_code;groups\r\nK 1;\r\nK2;złota\r\n", encoding="cp1250")
+
+    imported = gocrm(
+        "import-customers", str(csv), "--location", location["location_id"], cwd=tmp_path
+    )
+
+    assert imported.returncode == 1
+    assert imported.stdout == '{"created": 0, "updated": 0, "unchanged": 0, "skipped": 2}\n'
+    assert imported.stderr == (
+        "line 2: invalid card code 'K 1' "
+        "(Card code may contain only letters, digits and . _ : / -)\n"
+        "line 3: unknown group 'złota'\n"
+        "nothing imported: every one of the 2 rows was skipped\n"
+    )
+
+
+def test_a_dry_run_import_writes_nothing(tmp_path: Path) -> None:
+    location = json.loads(gocrm("create-location", "--name", "Bistro", cwd=tmp_path).stdout)
+    csv = tmp_path / "customers.csv"
+    csv.write_text("card_code;first_name\nD1;Anna\n", encoding="utf-8-sig")
+    args = ("import-customers", str(csv), "--location", location["location_id"])
+
+    dry = gocrm(*args, "--dry-run", cwd=tmp_path)
+    real = gocrm(*args, cwd=tmp_path)
+
+    created = '{"created": 1, "updated": 0, "unchanged": 0, "skipped": 0}\n'
+    assert (dry.returncode, dry.stdout, dry.stderr) == (0, created, "")
+    assert (real.returncode, real.stdout) == (0, created)
+
+
 def test_an_unknown_location_is_one_line(tmp_path: Path) -> None:
     csv = tmp_path / "customers.csv"
     csv.write_text("first_name,last_name,email,phone,card_code,groups\n", encoding="utf-8")
@@ -331,6 +364,7 @@ def test_every_option_of_every_subcommand_has_a_description() -> None:
         "create-location currency": "PLN",
         "create-location timezone": "Europe/Warsaw",
         "create-api-key channel": None,  # POS and KIOSK for a POS key; every one for ADMIN
+        "import-customers dry_run": False,
         "demo host": "127.0.0.1",
         "demo port": 8000,
         "demo workers": 1,

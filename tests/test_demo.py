@@ -99,6 +99,35 @@ async def test_the_demo_shows_groups_credits_and_a_monthly_schedule(
     ]
 
 
+PEOPLE = """query($after: String) {
+  customers(first: 200, after: $after) {
+    edges { node { firstName lastName email } }
+    pageInfo { endCursor }
+  }
+}"""
+
+
+async def test_the_demo_people_have_surnames_that_agree_and_plain_e_mail_addresses(
+    demo: DemoLocation, http: httpx.AsyncClient
+) -> None:
+    admin = Api(http, demo.api_key, str(demo.location_id))
+
+    first = (await admin.data(PEOPLE))["customers"]
+    rest = (await admin.data(PEOPLE, {"after": first["pageInfo"]["endCursor"]}))["customers"]
+    people = [e["node"] for e in first["edges"] + rest["edges"]]
+
+    women = [p for p in people if p["firstName"].endswith("a")]
+    men = [p for p in people if not p["firstName"].endswith("a")]
+    assert len(women) + len(men) == DEMO_CUSTOMERS
+    assert {p["lastName"][-3:] for p in women} - {"wak", "cik"} == {"ska"}
+    assert {p["lastName"][-3:] for p in men} - {"wak", "cik"} == {"ski"}
+    assert {"Agnieszka Zielińska", "Piotr Wiśniewski"} <= {
+        f"{p['firstName']} {p['lastName']}" for p in people
+    }
+    assert all(p["email"].isascii() for p in people)
+    assert "agnieszka.zielinska." in " ".join(p["email"] for p in people)
+
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = """{
   customerGroups { name connections { channel status detail } }

@@ -35,6 +35,7 @@ KIOSK = SalesChannel.KIOSK
 GROUP = DiscountKind.GROUP_DISCOUNT
 PROMOTION = DiscountKind.PROMOTION
 CREDITS = DiscountKind.PROMOTIONAL_CREDITS
+REGULAR = "staly-klient"
 
 
 def bill(
@@ -95,12 +96,15 @@ def promotion(
 def customer(
     *groups: PosGroupOffer,
     balance: int = 0,
-    used: int = 0,
+    used: int | dict[str, int] = 0,
     promotions: tuple[PromotionOffer, ...] = (),
     has_groups: bool = True,
     minor_units: int = 2,
+    credits_on: bool = True,
 ) -> PricingContext:
-    pricing = CustomerPricing(balance, used, groups, promotions, has_groups)
+    """The customer's pricing; `used`: today's usage per group reference, or of "staly-klient"."""
+    usage = used if isinstance(used, dict) else {REGULAR: used}
+    pricing = CustomerPricing(balance, usage, groups, promotions, has_groups, credits_on)
     return PricingContext(minor_units, pricing)
 
 
@@ -315,7 +319,7 @@ def test_one_discount_through_two_groups_takes_the_group_with_room_left() -> Non
     exhausted = pos_group(TEN, reference="vip", limit=1000)
     unlimited = pos_group(TEN, reference="staly-klient")
 
-    quote = price(bill("100.00"), customer(exhausted, unlimited, used=1000))
+    quote = price(bill("100.00"), customer(exhausted, unlimited, used={"vip": 1000}))
 
     assert quote.discounts == (
         AppliedDiscount("pos-discount:1", GROUP, "10% stały klient", 1000, "staly-klient"),
@@ -332,15 +336,22 @@ LIMITED = pos_group(TEN, limit=5000)
 @pytest.mark.parametrize(
     ("group", "used", "discount", "daily_limit", "messages"),
     [
-        pytest.param(LIMITED, 0, 3000, DailyLimitSummary(5000, 0, 5000), [], id="room left"),
         pytest.param(
-            LIMITED, 2000, 3000, DailyLimitSummary(5000, 2000, 3000), [], id="exactly enough"
+            LIMITED, 0, 3000, DailyLimitSummary(REGULAR, 5000, 0, 5000), [], id="room left"
+        ),
+        pytest.param(
+            LIMITED,
+            2000,
+            3000,
+            DailyLimitSummary(REGULAR, 5000, 2000, 3000),
+            [],
+            id="exactly enough",
         ),
         pytest.param(
             LIMITED,
             3500,
             1500,
-            DailyLimitSummary(5000, 3500, 1500),
+            DailyLimitSummary(REGULAR, 5000, 3500, 1500),
             ["Group discount capped at 15.00: daily discount limit 50.00, 35.00 used today."],
             id="partly used: capped",
         ),
@@ -348,7 +359,7 @@ LIMITED = pos_group(TEN, limit=5000)
             LIMITED,
             5000,
             0,
-            DailyLimitSummary(5000, 5000, 0),
+            DailyLimitSummary(REGULAR, 5000, 5000, 0),
             ["No group discount: the daily discount limit of 50.00 is reached (50.00 used today)."],
             id="exhausted",
         ),
@@ -356,7 +367,7 @@ LIMITED = pos_group(TEN, limit=5000)
             LIMITED,
             6000,
             0,
-            DailyLimitSummary(5000, 6000, 0),
+            DailyLimitSummary(REGULAR, 5000, 6000, 0),
             ["No group discount: the daily discount limit of 50.00 is reached (60.00 used today)."],
             id="over a lowered limit: nothing remains",
         ),
@@ -365,7 +376,7 @@ LIMITED = pos_group(TEN, limit=5000)
             pos_group(TEN, limit=0),
             0,
             0,
-            DailyLimitSummary(0, 0, 0),
+            DailyLimitSummary(REGULAR, 0, 0, 0),
             ["No group discount: the daily discount limit of 0.00 is reached (0.00 used today)."],
             id="a zero limit",
         ),
@@ -397,6 +408,48 @@ def test_an_exhausted_limit_lets_a_smaller_unlimited_discount_apply() -> None:
     assert quote.daily_limit is None
 
 
+# A VIP group (no limit, 50.00 off) beside "Stały klient" (10%, a limit of 30.00).
+VIP = pos_group(money_off("50", 5000, "VIP 50 zł"), reference="vip")
+REGULAR_30 = pos_group(TEN, limit=3000)
+
+
+def test_a_discount_through_an_unlimited_group_leaves_another_groups_limit_untouched() -> None:
+    # given 50.00 granted through VIP today, nothing through Stały klient
+    context = customer(VIP, REGULAR_30, used={"vip": 5000})
+
+    quote = price(bill("100.00"), context)
+
+    # then VIP's 50.00 applies again, and Stały klient's limit reads nothing used
+    assert quote.discounts == (AppliedDiscount("pos-discount:50", GROUP, "VIP 50 zł", 5000, "vip"),)
+    assert (quote.discount_reference, quote.daily_limit) == ("vip", None)
+    assert quote.daily_limits == (DailyLimitSummary(REGULAR, 3000, 0, 3000),)
+
+
+def test_a_groups_limit_counts_only_the_discounts_granted_through_it() -> None:
+    # given VIP's discount excluded: Stały klient's 10% of 400.00, 25.00 used through it today
+    context = customer(VIP, REGULAR_30, used={"vip": 5000, REGULAR: 2500})
+
+    quote = price(bill("400.00", excluded=("pos-discount:50",)), context)
+
+    assert summary(quote)[0] == [("pos-discount:1", 500)]
+    assert quote.daily_limit == DailyLimitSummary(REGULAR, 3000, 2500, 500)
+    assert quote.daily_limits == (quote.daily_limit,)
+
+
+def test_a_quote_lists_every_limit_of_the_customers_groups_by_reference() -> None:
+    zwykly = pos_group(percent("5", "5"), reference="zwykly", limit=1000)
+    context = customer(zwykly, VIP, REGULAR_30, used={"zwykly": 1200, REGULAR: 100})
+
+    quote = price(bill("100.00"), context)
+
+    assert quote.daily_limits == (
+        DailyLimitSummary(REGULAR, 3000, 100, 2900),
+        DailyLimitSummary("zwykly", 1000, 1200, 0),
+    )
+    online = price(bill("100.00", channel=ONLINE), customer(promotions=(promotion("p1", 100),)))
+    assert online.daily_limits == ()
+
+
 # ----------------------------------------------------------------------------- channels
 
 
@@ -406,13 +459,13 @@ def test_an_exhausted_limit_lets_a_smaller_unlimited_discount_apply() -> None:
         pytest.param(
             POS,
             AppliedDiscount("pos-discount:1", GROUP, "10% stały klient", 1000, "staly-klient"),
-            DailyLimitSummary(5000, 0, 5000),
+            DailyLimitSummary(REGULAR, 5000, 0, 5000),
             id="POS: GoPOS group",
         ),
         pytest.param(
             KIOSK,
             AppliedDiscount("pos-discount:1", GROUP, "10% stały klient", 1000, "staly-klient"),
-            DailyLimitSummary(5000, 0, 5000),
+            DailyLimitSummary(REGULAR, 5000, 0, 5000),
             id="KIOSK: GoPOS group",
         ),
         pytest.param(
@@ -650,8 +703,9 @@ def test_credits_apply_after_the_group_discount_over_what_it_left() -> None:
         discount_total=5500,
         total=4500,
         credits=CreditsSummary(5000, 5000, 0),
-        daily_limit=DailyLimitSummary(5000, 4500, 500),
+        daily_limit=DailyLimitSummary(REGULAR, 5000, 4500, 500),
         messages=("Group discount capped at 5.00: daily discount limit 50.00, 45.00 used today.",),
+        daily_limits=(DailyLimitSummary(REGULAR, 5000, 4500, 500),),
     )
     assert quote.group_discount == 500
 
@@ -662,6 +716,19 @@ def test_credits_never_push_a_line_below_zero() -> None:
 
     assert [(line.discount, line.total) for line in quote.lines] == [(1, 0), (1, 0), (1, 0)]
     assert [(d.id, d.amount) for d in quote.discounts] == [("pos-discount:6", 1), ("credits", 2)]
+
+
+@pytest.mark.parametrize("channel", [POS, KIOSK, ONLINE])
+def test_credits_off_on_the_channel_apply_none_and_say_why(channel: SalesChannel) -> None:
+    quote = price(
+        bill("60.00", channel=channel), customer(balance=5000, has_groups=False, credits_on=False)
+    )
+
+    assert quote.credits == CreditsSummary(5000, 0, 5000)
+    assert (quote.discounts, quote.total) == ((), 6000)
+    assert quote.messages == (
+        f"No promotional credits: this location does not use them on the {channel} channel.",
+    )
 
 
 # ----------------------------------------------------------------------------- no customer

@@ -612,3 +612,65 @@ async def test_an_invalid_filter_changes_nothing(api: Api, crowd: dict[str, Any]
     assert payload["group"] is None
     assert _errors(payload) == [("INVALID", "target.filter.ids")]
     assert await snapshot(api) == before
+
+
+async def test_more_than_ten_thousand_ids_are_refused_and_change_nothing(
+    api: Api, crowd: dict[str, Any]
+) -> None:
+    before = await snapshot(api)
+    ids = [*crowd["ids"], *(str(uuid4()) for _ in range(10_000))]
+
+    added = await _add(api, crowd["target"], {"customerIds": ids})
+    removed = await _remove(api, crowd["target"], {"customerIds": ids})
+
+    for payload in (added, removed):
+        assert payload == {
+            "group": None,
+            "errors": [
+                {
+                    "code": "INVALID",
+                    "field": "target.customerIds",
+                    "message": "At most 10000 ids; use a filter for more.",
+                }
+            ],
+        }
+    assert await snapshot(api) == before
+
+
+async def test_adding_and_removing_twice_is_the_same_as_once(
+    api: Api, crowd: dict[str, Any]
+) -> None:
+    ids = crowd["ids"]
+    vip = {"filter": {"groupIds": [crowd["vip"]]}}
+
+    once = await _add(api, crowd["target"], vip)
+    twice = await _add(api, crowd["target"], vip)
+    by_ids = await _add(api, crowd["target"], {"customerIds": ids[:2]})
+    removed = await _remove(api, crowd["target"], vip)
+    removed_again = await _remove(api, crowd["target"], vip)
+
+    assert [p["group"]["customerCount"] for p in (once, twice, by_ids)] == [2, 2, 2]
+    assert [p["group"]["customerCount"] for p in (removed, removed_again)] == [0, 0]
+    assert await _members(api, crowd["vip"]) == {ids[0], ids[1]}
+
+
+async def test_every_customer_means_the_callers_customers_only(
+    api: Api, other: Api, crowd: dict[str, Any]
+) -> None:
+    their_group = await create_group(other, "Target")
+    theirs = [(await create_customer(other, firstName=f"T{n}"))["id"] for n in range(3)]
+    await _add(other, their_group["id"], {"customerIds": theirs[:1]})
+
+    added = await _add(api, crowd["target"], {"allCustomers": True})
+    removed = await _remove(api, crowd["target"], {"filter": {"search": "r"}})
+    into_theirs = await _add(api, their_group["id"], {"allCustomers": True})
+
+    assert added["group"]["customerCount"] == 5
+    assert removed["group"]["customerCount"] == 3  # Bartek and Darek hold an "r"
+    assert into_theirs == {
+        "group": None,
+        "errors": [
+            {"code": "NOT_FOUND", "field": "groupId", "message": "Customer group not found."}
+        ],
+    }
+    assert await _members(other, their_group["id"]) == {theirs[0]}

@@ -110,7 +110,7 @@ async def test_bad_rows_are_reported_by_line_and_not_written(api: Api, tmp_path:
             "invalid card code 'B 4' (Card code may contain only letters, digits and . _ : / -)",
         ),
         ImportProblem(7, "card code 'D1' repeats line 6"),
-        ImportProblem(8, "unknown group reference 'vip2'"),
+        ImportProblem(8, "unknown group 'vip2'"),
         ImportProblem(9, "invalid first name (Must not contain control characters (U+000A))"),
         ImportProblem(11, "invalid email 'bad@'"),
     )
@@ -143,7 +143,7 @@ async def test_control_characters_and_long_cells_are_reported_without_quoting_th
         ImportProblem(2, "invalid first name (Must not contain control characters (U+001B))"),
         ImportProblem(3, "invalid last name (Must not contain control characters (U+202E))"),
         ImportProblem(4, "invalid email (An email address has at most 254 characters)"),
-        ImportProblem(5, "unknown group reference (not shown)"),
+        ImportProblem(5, "unknown group (not shown)"),
     )
     assert report.summary() == {"created": 1, "updated": 0, "unchanged": 0, "skipped": 4}
     assert (await by_card(api, "E5")).first_name == "Good"
@@ -222,9 +222,12 @@ async def test_a_header_without_card_code_is_refused_before_writing(
     assert await customer_count(api) == 0
 
 
-async def test_a_file_that_is_not_utf8_is_refused_before_writing(api: Api, tmp_path: Path) -> None:
-    path = tmp_path / "latin2.csv"
-    path.write_bytes("card_code,first_name\nC1,Anna\nC2,Łucja\n".encode("iso-8859-2"))
+async def test_a_file_neither_utf8_nor_windows_1250_is_refused_before_writing(
+    api: Api, tmp_path: Path
+) -> None:
+    path = tmp_path / "binary.csv"
+    # 0x81 and 0x98 are not UTF-8 here, and Windows-1250 leaves them undefined.
+    path.write_bytes(b"card_code,first_name\nC1,Anna\nC2,\x81\x98\n")
 
     with pytest.raises(DomainError) as caught:
         await import_customers(location(api), path)
@@ -233,7 +236,7 @@ async def test_a_file_that_is_not_utf8_is_refused_before_writing(api: Api, tmp_p
     assert (error.code, error.field, error.message) == (
         ErrorCode.INVALID,
         "file",
-        "The file is not UTF-8 text (line 3).",
+        "The file is neither UTF-8 nor Windows-1250 text (line 3).",
     )
     assert await customer_count(api) == 0
 

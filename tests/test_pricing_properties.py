@@ -91,10 +91,11 @@ def cases(draw: st.DrawFn) -> Case:
     customer = st.none() | st.builds(
         CustomerPricing,
         balance=money(minor_units, 100_000),
-        used_today=money(minor_units, 1_000),
+        used_today=st.dictionaries(st.sampled_from(["a", "b"]), money(minor_units, 1_000)),
         pos_groups=groups,
         promotions=st.lists(promotion, max_size=3).map(tuple),
         has_groups=st.booleans(),
+        credits_on=st.booleans(),
     )
     pricing = draw(customer)
     offered = [] if pricing is None else _ids(pricing)
@@ -158,6 +159,8 @@ def test_credits_never_exceed_the_balance_or_max_credits(case: Case) -> None:
         assert quote.credits.applied <= case.bill.max_credits
     if not case.bill.use_credits or "credits" in case.bill.excluded_ids:
         assert quote.credits.applied == 0
+    if not customer.credits_on:
+        assert quote.credits.applied == 0
 
 
 @given(cases())
@@ -169,6 +172,12 @@ def test_no_excluded_discount_applies_and_the_daily_limit_holds(case: Case) -> N
     if quote.daily_limit is not None:
         assert quote.group_discount <= quote.daily_limit.remaining
         assert case.bill.channel is not SalesChannel.ONLINE
+    limits = {limit.reference: limit for limit in quote.daily_limits}
+    assert [limit.reference for limit in quote.daily_limits] == sorted(limits)
+    if quote.discount_reference in limits:
+        # a group discount takes only what is left of its own group's limit
+        assert quote.group_discount <= limits[quote.discount_reference].remaining
+        assert quote.daily_limit == limits[quote.discount_reference]
     kinds = [d.kind for d in quote.discounts]
     if case.bill.channel is SalesChannel.ONLINE:
         assert DiscountKind.GROUP_DISCOUNT not in kinds

@@ -203,7 +203,9 @@ async def test_a_huge_card_code_is_refused_and_never_logged(
     assert body["data"] == {"customer": None}
     assert body["errors"][0]["extensions"] == {"code": "INVALID", "field": "cardCode"}
     assert caplog.records  # the request was logged
-    assert max(len(record.getMessage()) for record in caplog.records) < 1_000
+    # nothing near the code's million characters: the longest record is a statement the
+    # SQLite driver logs (the key's lookup, about 1,000 characters)
+    assert max(len(record.getMessage()) for record in caplog.records) < 5_000
 
 
 async def test_releasing_a_pooled_connection_resets_nothing(

@@ -25,6 +25,7 @@ from tests.builders import (
     GET_CUSTOMER,
     GET_GROUP,
     GET_OPERATION,
+    IMPORT_CUSTOMERS,
     LIST_CUSTOMERS,
     LIST_GROUPS,
     LIST_SCHEDULES,
@@ -35,6 +36,7 @@ from tests.builders import (
     SET_CREDITS,
     UPDATE_CUSTOMER,
     UPDATE_GROUP,
+    UPDATE_LOCATION_SETTINGS,
     VIEWER,
     api_keys,
     give_credits,
@@ -295,6 +297,11 @@ MUTATIONS = [
     ),
     Mutation("deleteCustomer", DELETE_CUSTOMER, lambda s: {"id": s.customer["id"]}),
     Mutation(
+        "importCustomers",
+        IMPORT_CUSTOMERS,
+        lambda s: {"input": {"csv": "card_code;first_name\r\nTILL-1;Eve\r\n"}},
+    ),
+    Mutation(
         "addCustomersToGroup",
         ADD_TO_GROUP,
         lambda s: {"groupId": s.empty_group, "target": {"customerIds": [s.customer["id"]]}},
@@ -348,6 +355,11 @@ MUTATIONS = [
     Mutation("synchronize", SYNCHRONIZE, lambda s: {"channel": "GOPOS"}),
     Mutation("createApiKey", CREATE_API_KEY, lambda s: {"name": "escalate", "role": "ADMIN"}),
     Mutation("revokeApiKey", REVOKE_API_KEY, lambda s: {"id": s.admin_key}),
+    Mutation(
+        "updateLocationSettings",
+        UPDATE_LOCATION_SETTINGS,
+        lambda s: {"input": {"creditChannels": []}},
+    ),
 ]
 
 

@@ -148,15 +148,22 @@ def group_discount(amount: int, external_id: str = "3", reference: str = "staly-
     }
 
 
-async def add_pos_group(db: Database, location_id: UUID, daily_limit: int | None) -> None:
+async def add_pos_group(
+    db: Database,
+    location_id: UUID,
+    daily_limit: int | None,
+    reference: str = "staly-klient",
+    discount_id: str = "3",
+) -> None:
     await db.execute(
         "INSERT INTO pos_customer_groups (location_id, external_id, name, reference,"
         " reference_key, daily_limit, discount_ids, removed, last_seen_at, updated_at)"
-        " VALUES ($1, '17', 'Stały klient', 'staly-klient', 'staly-klient', $2, '[\"3\"]',"
-        " false, $3, $3)",
+        " VALUES ($1, $4, $4, $4, $4, $2, $5::jsonb, false, $3, $3)",
         location_id,
         daily_limit,
         NOW,
+        reference,
+        json.dumps([discount_id]),
     )
 
 
@@ -469,7 +476,7 @@ async def test_daily_limits_pass_up_to_the_limit(db: Database) -> None:
 
     assert check.passed
     assert check.detail == (
-        "1 customer-days with a group discount, 0 over the limit, 1 exactly at it, "
+        "1 customer-days per group with a group discount, 0 over the limit, 1 exactly at it, "
         "0 through an unlimited group, 0 whose group could not be found in the mirror"
     )
 
@@ -485,7 +492,37 @@ async def test_daily_limits_fail_past_the_limit(db: Database) -> None:
     check = await check_daily_limits(db, location_id)
 
     assert not check.passed
-    assert check.detail.startswith("1 customer-days with a group discount, 1 over the limit,")
+    assert check.detail.startswith(
+        "1 customer-days per group with a group discount, 1 over the limit,"
+    )
+
+
+async def test_daily_limits_count_each_groups_discounts_against_its_own_limit(
+    db: Database,
+) -> None:
+    # given Stały klient (50.00 a day) and VIP (30.00 a day): 50.00 and 30.00 through each
+    location_id = await new_location(db)
+    await add_pos_group(db, location_id, 5_000)
+    await add_pos_group(db, location_id, 3_000, reference="vip", discount_id="5")
+    customer = await new_customer(db, location_id)
+    await discounted(db, location_id, customer, "d1", 5_000)
+    vip = [group_discount(3_000, external_id="5", reference="vip")]
+    await add_checkout(db, location_id, customer, "d2", group_discount=3_000, discounts=vip)
+
+    passed = await check_daily_limits(db, location_id)
+    # and 1.00 more through VIP
+    vip = [group_discount(100, external_id="5", reference="vip")]
+    await add_checkout(db, location_id, customer, "d3", group_discount=100, discounts=vip)
+    failed = await check_daily_limits(db, location_id)
+
+    assert passed.passed
+    assert passed.detail.startswith(
+        "2 customer-days per group with a group discount, 0 over the limit, 2 exactly at it,"
+    )
+    assert not failed.passed
+    assert failed.detail.startswith(
+        "2 customer-days per group with a group discount, 1 over the limit, 1 exactly at it,"
+    )
 
 
 async def test_daily_limits_fail_on_a_discount_through_no_known_group(db: Database) -> None:
@@ -510,7 +547,7 @@ async def test_daily_limits_pass_through_a_group_without_a_limit(db: Database) -
 
     assert check.passed
     assert check.detail == (
-        "1 customer-days with a group discount, 0 over the limit, 0 exactly at it, "
+        "1 customer-days per group with a group discount, 0 over the limit, 0 exactly at it, "
         "1 through an unlimited group, 0 whose group could not be found in the mirror"
     )
 

@@ -653,6 +653,8 @@ COVERED_ELSEWHERE = {
     "walletOperations": "test_lists_and_viewer_show_only_the_callers_location",
     "apiKeys": "test_lists_and_viewer_show_only_the_callers_location",
     "referenceFor": "test_backoffice_api.py::test_reference_for_reads_no_location_data",
+    "updateLocationSettings": "test_checkout_till.py::test_a_locations_credit_channels_are_its_own",
+    "importCustomers": "test_import_api.py::test_an_import_sees_only_the_callers_location",
 }
 
 

@@ -1,4 +1,4 @@
-"""Who am I, and API keys."""
+"""Who am I, the location's settings, and API keys."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from domain.pricing import SalesChannel
 from gateway.context import Info
 from gateway.schema.common import UserError
 from gateway.schema.resolvers import mutation, query
-from services import access
+from services import access, locations
 
 strawberry.enum(Role, name="ApiKeyRole")
 
@@ -24,6 +24,9 @@ class Location:
     name: str
     currency: str
     timezone: str
+    credit_channels: list[SalesChannel] = strawberry.field(
+        description="The channels where promotional credits may be used."
+    )
 
     @classmethod
     def of(cls, location: entities.Location) -> Location:
@@ -32,7 +35,28 @@ class Location:
             name=location.name,
             currency=location.currency,
             timezone=location.timezone,
+            credit_channels=list(location.credit_channels),
         )
+
+
+@strawberry.input
+class LocationSettingsInput:
+    """The settings to change; a setting not given (or null) is left as it is."""
+
+    credit_channels: list[SalesChannel] | None = strawberry.field(
+        default=None,
+        description="Where promotional credits may be used, each channel once; [] switches "
+        "them off everywhere.",
+    )
+
+    def to_domain(self) -> locations.SettingsChange:
+        return locations.SettingsChange(credit_channels=self.credit_channels)
+
+
+@strawberry.type
+class LocationPayload:
+    location: Location | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -111,6 +135,14 @@ class Mutation:
         principal = info.context.principal
         key, secret = await access.create_api_key(principal.location_id, name, role, channels)
         return ApiKeyPayload(api_key=ApiKey.of(key), secret=secret)
+
+    @mutation(LocationPayload)
+    async def update_location_settings(
+        self, info: Info, input: LocationSettingsInput
+    ) -> LocationPayload:
+        location_id = info.context.principal.location_id
+        location = await locations.update_settings(location_id, input.to_domain())
+        return LocationPayload(location=Location.of(location))
 
     @mutation(ApiKeyPayload)
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKeyPayload:

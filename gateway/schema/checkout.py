@@ -119,8 +119,13 @@ class CreditsSummary:
 
 @strawberry.type
 class DailyLimitSummary:
+    reference: str | None = strawberry.field(
+        description="The customer's group whose linked GoPOS group has the limit."
+    )
     limit: Money
-    used: Money = strawberry.field(description="Used today, before this bill.")
+    used: Money = strawberry.field(
+        description="Used today (discounts granted through that group), before this bill."
+    )
     remaining: Money = strawberry.field(description="limit - used.")
 
 
@@ -137,9 +142,12 @@ def _credits(summary: pricing.CreditsSummary | None, principal: Principal) -> Cr
 def _daily_limit(
     summary: pricing.DailyLimitSummary | None, principal: Principal
 ) -> DailyLimitSummary | None:
-    if summary is None:
-        return None
+    return None if summary is None else _limit(summary, principal)
+
+
+def _limit(summary: pricing.DailyLimitSummary, principal: Principal) -> DailyLimitSummary:
     return DailyLimitSummary(
+        reference=summary.reference,
         limit=Money.of(summary.limit, principal),
         used=Money.of(summary.used, principal),
         remaining=Money.of(summary.remaining, principal),
@@ -161,9 +169,13 @@ class CheckoutQuote:
     total: Money = strawberry.field(description="subtotal - discountTotal: what the customer pays.")
     credits: CreditsSummary | None = strawberry.field(description="Null without a customer.")
     daily_limit: DailyLimitSummary | None = strawberry.field(
-        description="Null when no daily limit applies."
+        description="The limit of the group the discount came through; null when none applies."
     )
     messages: list[str] = strawberry.field(description="E.g. why a promotion did not apply.")
+    daily_limits: list[DailyLimitSummary] = strawberry.field(
+        description="Every daily limit of the customer's GoPOS groups, by reference "
+        "(POS and KIOSK; none online)."
+    )
 
     @classmethod
     def of(cls, result: service.QuoteResult, principal: Principal) -> CheckoutQuote:
@@ -181,6 +193,7 @@ class CheckoutQuote:
             credits=_credits(quote.credits, principal),
             daily_limit=_daily_limit(quote.daily_limit, principal),
             messages=list(quote.messages),
+            daily_limits=[_limit(limit, principal) for limit in quote.daily_limits],
         )
 
 

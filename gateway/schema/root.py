@@ -6,7 +6,7 @@ import strawberry
 from strawberry.tools import merge_types
 
 from gateway.graphql.execute import MAX_QUERY_COST, engine_schema
-from gateway.schema import access, checkout, customers, groups, integrations, wallet
+from gateway.schema import access, checkout, customers, groups, imports, integrations, wallet
 from gateway.schema.scalars import SCALAR_OVERRIDES
 
 Query = merge_types(
@@ -24,6 +24,7 @@ Mutation = merge_types(
     "Mutation",
     (
         customers.Mutation,
+        imports.Mutation,
         groups.Mutation,
         wallet.Mutation,
         checkout.Mutation,

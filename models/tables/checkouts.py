@@ -1,10 +1,11 @@
 """Committed checkouts and their refunds (tables `checkouts` and `checkout_refunds`).
 
 A checkout keeps what was sold at what price: its lines and applied discounts as JSON, the
-totals in minor units, what it took of the daily discount limit (`group_discount`), the credits
-it used and the cashback it granted. `business_date` is the location's calendar date when it was
-committed, so that a customer's usage of the daily limit today is one indexed SUM over
-(customer_id, business_date). A refund flips `status` once, with a conditional UPDATE.
+totals in minor units, what it took of the daily discount limit (`group_discount`) of the group
+it came through (`discount_reference`), the credits it used and the cashback it granted.
+`business_date` is the location's calendar date when it was committed, so that a customer's
+usage of a group's daily limit today is one indexed SUM over (customer_id, business_date) of
+that group's discounts. A refund flips `status` once, with a conditional UPDATE.
 Held cashback: a checkout's `cashback_held` is what is still held of its cashback, until
 `cashback_release_at`; the customer's `cashback_held` is the sum over its checkouts.
 """
@@ -40,6 +41,8 @@ class Checkout(Model):
     discount_total = fields.BigIntField()
     total = fields.BigIntField()
     group_discount = fields.BigIntField()  # what it took of the daily discount limit
+    # The reference of the group the group discount came through: whose daily limit it took.
+    discount_reference = fields.CharField(max_length=64, null=True)
     credits_used = fields.BigIntField()
     cashback_granted = fields.BigIntField()
     actor = fields.CharField(max_length=100, null=True)

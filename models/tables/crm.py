@@ -21,6 +21,11 @@ class Location(Model):
     timezone = fields.CharField(max_length=64, default="Europe/Warsaw")
     created_at = fields.DatetimeField(auto_now_add=True)
     sync_version = fields.IntField(default=0, db_default=0)  # bumped by a sync that writes
+    # The sales channels where promotional credits may be used, comma-separated in a fixed order
+    # (`domain.access.channels_text`); empty: credits are off everywhere.
+    credit_channels = fields.CharField(
+        max_length=32, default="POS,KIOSK,ONLINE", db_default="POS,KIOSK,ONLINE"
+    )
 
     class Meta:
         table = "locations"

@@ -21,7 +21,11 @@ Quote and commit run the till's path in three steps, as Saleor's `checkout/fetch
 
 A key sells only on its channels (`Principal.may_sell`): a quote or commit for another is
 FORBIDDEN. A card code that no customer holds is CARD_NOT_FOUND, so that the cashier rescans; a
-commit names its customer (by id or card), since a sale without one changes nothing here.
+card whose last valid day is before the location's business date is CARD_EXPIRED, and nothing
+is applied; a commit names its customer (by id or card), since a sale without one changes
+nothing here. Promotional credits apply only on the location's credit channels
+(`Location.credit_channels`, read with the customer on every bill); a GoPOS group's daily limit
+counts only the discounts granted through that group (`checkouts.discount_reference`).
 
 Commits, refunds (`refund`) and cashback releases (`release`) of one customer run one after the
 other: each holds the customer first, through the one function `hold.hold_customer`, and

@@ -228,6 +228,7 @@ def _row(
         discount_total=sale.discount_total,
         total=sale.total,
         group_discount=priced.group_discount,
+        discount_reference=priced.discount_reference,
         credits_used=sale.credits_used,
         cashback_granted=sale.cashback_granted,
         actor=principal.api_key_name,

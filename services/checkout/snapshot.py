@@ -1,10 +1,12 @@
 """Step 1 of the till's path: the snapshot read, everything a price depends on besides the bill.
 
 `read_snapshot` reads, for the customer a request names:
-- the customer statement (`models.reads.customer_for_pricing`): the customer with its groups,
-  the location's sync version and the customer's use of the daily discount limit today, in one
-  statement; in a commit's transaction, the statement that holds the customer
-  (`services.checkout.hold`);
+- the customer statement (`models.reads.customer_for_pricing`): the customer with its groups
+  (and, found by card, that card's expiry date), the location's sync version and the channels
+  where it uses promotional credits, and the customer's use today of each of its groups' daily
+  discount limits, in one statement; in a commit's transaction, the statement that holds the
+  customer (`services.checkout.hold`). The location's settings are read there on every quote,
+  never cached, so that a changed setting holds for the next bill in every process;
 - the synced offers of the customer's groups, by their references, from the one per-process
   cache `Runtime.mirrors` (`services.offers`) while the sync version read with the customer
   holds; read from the mirror only for the groups the cache lacks.
@@ -14,13 +16,13 @@ It returns one frozen `Snapshot` of domain values, which `domain.pricing.price` 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
 from domain import entities
-from domain.access import Principal
+from domain.access import ALL_CHANNELS, Principal
 from domain.errors import ErrorCode, fail, not_found
 from domain.pricing import (
     CustomerPricing,
@@ -50,9 +52,10 @@ class Snapshot:
 
     minor_units: int
     customer: entities.CustomerView | None = None
-    used_today: int = 0
+    used_today: Mapping[str, int] = field(default_factory=dict)  # by group reference
     pos_offers: tuple[PosGroupOffer, ...] = ()
     promotions: tuple[PromotionOffer, ...] = ()
+    credit_channels: frozenset[SalesChannel] = ALL_CHANNELS
 
     def context(self, channel: SalesChannel) -> PricingContext:
         """What pricing knows of the customer on `channel`."""
@@ -65,6 +68,7 @@ class Snapshot:
             pos_groups=() if online else self.pos_offers,
             promotions=self.promotions if online else (),
             has_groups=bool(self.customer.groups),
+            credits_on=channel in self.credit_channels,
         )
         return PricingContext(self.minor_units, customer)
 
@@ -78,8 +82,9 @@ async def read_snapshot(
 ) -> Snapshot:
     """The snapshot for the customer `named`, as the database holds it now (held until the
     transaction `hold` ends, when given). Raises NOT_FOUND on `input.customerId` for an id that
-    is not a live customer's here, and CARD_NOT_FOUND on `input.cardCode` for a card that no
-    live customer here holds."""
+    is not a live customer's here, CARD_NOT_FOUND on `input.cardCode` for a card that no
+    live customer here holds, and CARD_EXPIRED for a card whose last valid day is before the
+    location's business date."""
     today = local_today(now, principal.timezone)
     found = await _customer(runtime.stores, principal, named, today, hold)
     if found is None:
@@ -94,6 +99,7 @@ async def read_snapshot(
         found.used_today,
         tuple(offer for group in offers for offer in group.pos),
         tuple(promotion for group in offers for promotion in group.promotions),
+        found.credit_channels,
     )
 
 
@@ -118,6 +124,14 @@ async def _customer(
                 ErrorCode.CARD_NOT_FOUND,
                 "input.cardCode",
                 "No customer has this card: scan it again, or look the customer up.",
+            )
+        expires_on = found.view.card_expires_on
+        if expires_on is not None and expires_on < today:
+            raise fail(
+                ErrorCode.CARD_EXPIRED,
+                "input.cardCode",
+                f"This card expired on {expires_on.isoformat()}: ask for another card,"
+                " or look the customer up.",
             )
         return found
     return None

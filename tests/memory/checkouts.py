@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from domain import entities
+from domain.access import ALL_CHANNELS
 from domain.checkouts import (
     COMMITTED,
     LIMITED_CHANNELS,
@@ -52,16 +53,24 @@ class Reads:
             return None
         customer = found[0]
         t = self.memory.t
-        used = sum(
-            s.row.group_discount
-            for s in t.sales.values()
-            if s.row.customer_id == customer.id
-            and s.row.business_date == business_date
-            and s.status == COMMITTED
-            and s.row.channel in LIMITED_CHANNELS
-        )
+        view = self._view(customer, card_code)
+        references = {g.reference for g in view.groups}
+        used: dict[str, int] = {}
+        for s in t.sales.values():
+            reference = s.row.discount_reference
+            if (
+                s.row.customer_id == customer.id
+                and s.row.business_date == business_date
+                and s.status == COMMITTED
+                and s.row.channel in LIMITED_CHANNELS
+                and reference in references
+                and s.row.group_discount
+            ):
+                used[reference] = used.get(reference, 0) + s.row.group_discount
         version = t.sync_versions.get(location_id, 0)
-        return CustomerSnapshot(self._view(customer, card_code), version, used)
+        location = t.locations.get(location_id)
+        channels = frozenset(location.credit_channels) if location else ALL_CHANNELS
+        return CustomerSnapshot(view, version, used, channels)
 
     def _view(self, customer: Customer, card_code: str | None) -> entities.CustomerView:
         now = self.memory.clock()
@@ -84,7 +93,8 @@ class Reads:
             (self.memory.t.group_rows[g] for g in customer.group_ids),
             key=lambda g: (g.name, g.id),
         )
-        return entities.CustomerView(row, tuple(groups), card_code)
+        expires_on = next((c.expires_on for c in customer.cards if c.code == card_code), None)
+        return entities.CustomerView(row, tuple(groups), card_code, expires_on)
 
 
 def _view(sale: Sale) -> CheckoutView:
