@@ -143,7 +143,8 @@ async def seeded(admin: Api, gateway: Gateway) -> dict[str, Any]:
     await admin.mutate(
         """mutation { createApiKey(name: "Kasa 1", role: POS) { errors { code } } }"""
     )
-    return {"customer": customers[0], "sale": sale["checkout"]["id"]}
+    # customers[2], of Stały klient, holds the 20.00 given above and nothing held.
+    return {"customer": customers[0], "credited": customers[2], "sale": sale["checkout"]["id"]}
 
 
 async def _credits_dialog(page: Page) -> None:
@@ -221,7 +222,7 @@ PAGES: list[tuple[str, str | None, Opener]] = [
     ("customers-en", "customers", _english),
     ("customer", "customers/{customer}", _customer_menu),
     ("customer-new", "customers/new", None),
-    ("customer-delete", "customers/{customer}", _delete_dialog),
+    ("customer-delete", "customers/{credited}", _delete_dialog),
     ("customers-group", "customers", _members_dialog),
     ("customer-import", "customers", _import_dialog),
     ("sales", "sales", None),
