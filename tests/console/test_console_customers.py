@@ -210,7 +210,9 @@ async def test_the_list_sorts_by_name_balance_and_creation_date_and_the_pager_co
     await page.get_by_label("Kolejność").select_option(label="Nazwisko i imię, Ż–A")
     await expect(rows.first).to_contain_text("Jan Klient54")
 
-    await page.get_by_label("Kolejność").select_option(label="Saldo, od największego")
+    # The balance header's button sorts by balance, highest first (as the option does).
+    await page.get_by_role("button", name="Saldo").click()
+    await expect(page.get_by_label("Kolejność")).to_have_value("BALANCE_DESC")
     await expect(rows.first).to_contain_text("Jan Klient01")
     await expect(page.get_by_role("columnheader", name="Saldo")).to_have_attribute(
         "aria-sort", "descending"

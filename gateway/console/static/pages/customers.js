@@ -168,6 +168,12 @@ export function CustomersPage() {
     setDialog(null);
     list.reload();
   };
+  // A header's button sorts by its column, the other way round when the list is sorted by it.
+  const sortBy = (key) => {
+    const [current, direction] = orderBy.split("_");
+    const first = key === "NAME" ? "ASC" : "DESC";
+    setOrderBy(`${key}_${current === key ? (direction === "ASC" ? "DESC" : "ASC") : first}`);
+  };
   const sortedBy = (column) => {
     const [key, direction] = orderBy.split("_");
     if (SORTED[key] !== column) return null;
@@ -221,12 +227,16 @@ export function CustomersPage() {
                     aria-label=${t("customers.selectPage")}
                   />
                 </th>
-                <th scope="col" aria-sort=${sortedBy("name")}>${t("customers.name")}</th>
+                <th scope="col" aria-sort=${sortedBy("name")}>
+                  <button type="button" class="sort" onClick=${() => sortBy("NAME")}>${t("customers.name")}</button>
+                </th>
                 <th scope="col">${t("customers.email")}</th>
                 <th scope="col">${t("customers.phone")}</th>
                 <th scope="col">${t("customers.cards")}</th>
                 <th scope="col">${t("customers.groups")}</th>
-                <th scope="col" class="number" aria-sort=${sortedBy("balance")}>${t("customers.balance")}</th>
+                <th scope="col" class="number" aria-sort=${sortedBy("balance")}>
+                  <button type="button" class="sort" onClick=${() => sortBy("BALANCE")}>${t("customers.balance")}</button>
+                </th>
               </tr>
             </thead>
             <tbody>
