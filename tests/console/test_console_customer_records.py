@@ -381,3 +381,23 @@ async def test_a_file_without_a_card_code_column_is_refused_before_it_is_sent(
     )
     await expect(dialog.locator("table")).to_have_count(0)
     assert [body for body in sent if "importCustomers" in body] == []
+
+
+async def test_chunks_repeat_the_header_and_keep_the_files_line_numbers(
+    page: Page, gateway: Gateway
+) -> None:
+    await page.goto(f"{gateway.url}/console/")
+    parts = await page.evaluate(
+        """async () => {
+          const csv = await import("/console/static/csv.js");
+          const text = 'card_code;note\\r\\nA1;"two\\nlines"\\r\\n\\r\\nA2;x\\r\\nA3;y\\nA4;z';
+          const [header, ...data] = csv.records(text);
+          return csv.chunks(text, header, data, { maxBytes: 1000, maxRecords: 2 });
+        }"""
+    )
+    # A1 starts on line 2 and spans two; line 4 is blank; A2, A3 and A4 are lines 5 to 7. The
+    # server numbers a chunk's lines from its header, line 1.
+    assert parts == [
+        {"csv": 'card_code;note\r\nA1;"two\nlines"\r\n\r\nA2;x', "offset": 0, "count": 2},
+        {"csv": "card_code;note\r\nA3;y\nA4;z", "offset": 4, "count": 2},
+    ]
