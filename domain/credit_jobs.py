@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from domain.credits import CustomerSelection
@@ -24,6 +24,7 @@ from domain.schedule import (
     due_indices,
     last_index_before,
     local_today,
+    period_date,
 )
 
 
@@ -122,6 +123,33 @@ class ScheduleJob:
         """The date of the period after `period`; None when the recurrence has ended."""
         return date_after_index(self.recurrence, period)
 
+    def ending_now(self) -> date:
+        """The end date that ends the schedule after the last period done with: no period
+        comes after it (a schedule that never ran ends the day before it starts), so neither
+        the tick nor a resume applies another."""
+        if self.last_period < 0:
+            ends = self.start_date - timedelta(days=1)
+        else:
+            ends = period_date(self.recurrence, self.last_period)
+        return ends if self.end_date is None else min(ends, self.end_date)
+
+    def without_group(self, group_id: UUID) -> GroupRemoval:
+        """What becomes of the schedule when group `group_id` is deleted: a schedule of that
+        group only ends; one of other groups too just loses it."""
+        kept = tuple(g for g in self.group_ids if parse_id(g) != group_id)
+        if kept == self.group_ids:
+            return GroupRemoval(kept, None)
+        return GroupRemoval(kept, None if kept else self.ending_now())
+
+
+@dataclass(frozen=True)
+class GroupRemoval:
+    """A schedule's groups after one of them is deleted, and its end date when none is left
+    (None: it carries on)."""
+
+    group_ids: tuple[str, ...]
+    ends_on: date | None
+
 
 @dataclass(frozen=True)
 class Resumed:
@@ -143,6 +171,9 @@ class ScheduleRunJob:
     period_on: date
     status: str
     attempts: int
+    # What the period applies, once its first attempt took it from the schedule (None before).
+    amount: int | None = None
+    description: str | None = None
 
 
 def selection_to_json(selection: CustomerSelection) -> dict[str, object]:

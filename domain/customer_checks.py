@@ -21,11 +21,13 @@ from domain.contacts import (
     MAX_CARD_NUMBER_LENGTH,
     MAX_NAME_LENGTH,
     MAX_NOTE_LENGTH,
+    PhoneRule,
     card_code_problem,
     clean_text,
     email_problem,
+    normalise_card_code,
     normalise_email,
-    phone_problem,
+    normalised_phone,
 )
 from domain.errors import ErrorCode, Validator
 from domain.money import percent_to_basis_points
@@ -102,8 +104,9 @@ class GroupChanges:
         return reference if isinstance(reference, str) else None
 
 
-def checked_customer(data: CustomerInput) -> CheckedCustomer:
-    """The customer input, valid; raises `DomainError` (fields ``input.…``) otherwise."""
+def checked_customer(data: CustomerInput, phone_rule: PhoneRule) -> CheckedCustomer:
+    """The customer input, valid, its phone in E.164 (`phone_rule`) and its card codes
+    normalised; raises `DomainError` (fields ``input.…``) otherwise."""
     checks = Validator()
     contact: dict[str, str | None] = {}
     texts: tuple[tuple[str, str, Maybe[str], int, bool], ...] = (
@@ -123,8 +126,10 @@ def checked_customer(data: CustomerInput) -> CheckedCustomer:
         contact["email"] = email
     if data.phone is not UNSET:
         phone = clean_text(data.phone)
-        if phone is not None and (problem := phone_problem(phone)):
-            checks.add(ErrorCode.INVALID, "input.phone", problem)
+        if phone is not None:
+            phone, problem = normalised_phone(phone, phone_rule)
+            if problem is not None:
+                checks.add(ErrorCode.INVALID, "input.phone", problem)
         contact["phone"] = phone
     cards = None if data.cards is None else _cards(checks, data.cards)
     checks.check()
@@ -139,7 +144,7 @@ def _cards(checks: Validator, cards: tuple[CardInput, ...]) -> tuple[CheckedCard
     seen: set[str] = set()
     for index, card in enumerate(cards):
         path = f"input.cards.{index}"
-        code = card.code.strip()
+        code = normalise_card_code(card.code)
         if problem := card_code_problem(code):
             checks.add(ErrorCode.INVALID, f"{path}.code", problem)
         elif code in seen:

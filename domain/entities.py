@@ -128,6 +128,20 @@ class CreditPreview:
     balance_before: int
     balance_after: int
     over_maximum_count: int
+    clamped_count: int  # REDUCE: balances below the amount, which would end at 0
+
+
+@dataclass(frozen=True)
+class ScheduleRun:
+    """One period of a schedule as its history shows it: what its entries of the schedule's
+    operation sum to (customers, total delta in minor units) so far."""
+
+    period: int
+    period_on: date
+    status: str
+    customer_count: int
+    total: int
+    finished_at: datetime | None
 
 
 @dataclass(frozen=True)

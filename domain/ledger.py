@@ -51,6 +51,7 @@ class EntryKind(StrEnum):
     CASHBACK_REVERSAL = "CASHBACK_REVERSAL"
     CASHBACK_RELEASE = "CASHBACK_RELEASE"  # held cashback becoming spendable
     CLAWBACK = "CLAWBACK"  # owed cashback netted against an incoming credit
+    WRITE_OFF = "WRITE_OFF"  # the balance of a deleted customer
 
 
 class EntrySource(StrEnum):
@@ -58,6 +59,7 @@ class EntrySource(StrEnum):
     BULK = "BULK"
     SCHEDULE = "SCHEDULE"
     CHECKOUT = "CHECKOUT"
+    SYSTEM = "SYSTEM"  # written by the system itself: a deleted customer's write-off
 
 
 def netted(amount: int, owed: int) -> int:

@@ -6,7 +6,8 @@ import base64
 import binascii
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from enum import Enum
+from typing import TypeAlias, TypeVar
 from uuid import UUID
 
 from domain.entities import Page
@@ -51,6 +52,65 @@ def parse_newest_first_key(cursor: str) -> tuple[datetime, UUID] | None:
     except ValueError:
         return None
     return (created_at, uid) if uid is not None and created_at.tzinfo is not None else None
+
+
+class CustomerOrder(Enum):
+    """The orders of the customer list; ties are broken by id, in the same direction."""
+
+    NAME_ASC = "NAME_ASC"
+    NAME_DESC = "NAME_DESC"
+    BALANCE_ASC = "BALANCE_ASC"
+    BALANCE_DESC = "BALANCE_DESC"
+    CREATED_ASC = "CREATED_ASC"
+    CREATED_DESC = "CREATED_DESC"
+
+    @property
+    def sort(self) -> str:
+        """What the list is sorted on: NAME (the name key), BALANCE or CREATED."""
+        return self.value.rsplit("_", 1)[0]
+
+    @property
+    def descending(self) -> bool:
+        return self.value.endswith("_DESC")
+
+
+_MAX_KEY_LENGTH = 1000  # a name key is two names of at most 100 characters, folded
+_BIGINT = 2**63
+
+SortValue: TypeAlias = str | int | datetime
+"""A customer's place in an order: its name key, balance or creation time."""
+
+
+def customer_key(order: CustomerOrder, value: SortValue, customer_id: UUID) -> str:
+    """What a cursor of the customer list holds: the order, the customer's value in it and
+    its id."""
+    shown = value.isoformat() if isinstance(value, datetime) else str(value)
+    return f"{order.sort}|{shown}|{customer_id}"
+
+
+def parse_customer_key(order: CustomerOrder, key: str) -> tuple[SortValue, UUID] | None:
+    """The (value, id) inside the key of a cursor of the list in `order`, or None when the
+    key is not one (another order's cursor is not one)."""
+    sort, _, rest = key.partition("|")
+    shown, _, raw_id = rest.rpartition("|")
+    uid = parse_id(raw_id)
+    if sort != order.sort or uid is None or "|" not in rest or len(shown) > _MAX_KEY_LENGTH:
+        return None
+    value: SortValue
+    try:
+        if sort == "BALANCE":
+            value = int(shown)
+            if not -_BIGINT <= value < _BIGINT:
+                return None
+        elif sort == "CREATED":
+            value = datetime.fromisoformat(shown)
+            if value.tzinfo is None:
+                return None
+        else:
+            value = shown
+    except ValueError:
+        return None
+    return value, uid
 
 
 def page_of(fetched: Sequence[T], first: int, total: int, key: Callable[[T], object]) -> Page[T]:

@@ -83,3 +83,13 @@ class CreditRequest:
     description: str | None = None
     recurrence: Recurrence | None = None
     idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleUpdate:
+    """An edit of a credit schedule, applied from its next period: a new amount (null: keep
+    it), description (null: none) and end date (null: no end)."""
+
+    amount: Maybe[Decimal] = UNSET
+    description: Maybe[str] = UNSET
+    end_date: Maybe[date] = UNSET

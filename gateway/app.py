@@ -9,18 +9,20 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route
 
 from domain.access import Role
 from gateway import console, graphiql
 from gateway.graphql.endpoint import GraphQLEndpoint, Shortcut
 from gateway.metrics import AddressAllowList, metrics_endpoint, process_stopped
+from gateway.migrations_gate import MigrationsGate, MigrationState
 from gateway.observability import RequestIdMiddleware, configure_logging
 from gateway.ratelimit import KeyRateLimits, Milliseconds
 from gateway.readiness import (
@@ -43,6 +45,11 @@ if TYPE_CHECKING:
     from arq.connections import ArqRedis
 
 log = logging.getLogger(__name__)
+
+
+async def home(request: Request) -> RedirectResponse:
+    """`/`: whoever opens the gateway's address in a browser lands on the console."""
+    return RedirectResponse(f"{console.PATH}/", status_code=307)
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -93,15 +100,19 @@ def create_app(
         limits=limits,
         backoffice_concurrency=settings.backoffice_concurrency,
     )
+    migrations = MigrationState()
     app = Starlette(
         routes=_routes(settings),
         middleware=[
             Middleware(OneLineStartupRefusal),
             Middleware(RequestIdMiddleware),
+            Middleware(MigrationsGate, state=migrations),
             Middleware(Shortcut, path="/graphql", endpoint=endpoint),
         ],
         lifespan=_lifespan(
-            settings, serving, _in_process(base), redis, limits, manage_database=manage_database
+            settings,
+            Serving(serving, _in_process(base), redis, limits, migrations),
+            manage_database=manage_database,
         ),
     )
     app.state.runtime = serving
@@ -135,6 +146,7 @@ def _queueing_on_redis(runtime: Runtime, redis: ArqRedis, settings: Settings) ->
 def _routes(settings: Settings) -> list[BaseRoute]:
     """Everything but `/graphql`, which `Shortcut` serves ahead of the router."""
     routes: list[BaseRoute] = [
+        Route("/", home, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz(settings), methods=["GET"]),
         Route(
@@ -149,26 +161,38 @@ def _routes(settings: Settings) -> list[BaseRoute]:
     return routes
 
 
+@dataclass(frozen=True)
+class Serving:
+    """What the lifespan starts and stops. `in_process` is the dispatcher the runtime was built
+    with: with Redis, jobs go past it, and it is closed."""
+
+    runtime: Runtime
+    in_process: InProcessDispatcher | None
+    redis: ArqRedis | None
+    limits: KeyRateLimits
+    migrations: MigrationState
+
+
 def _lifespan(
-    settings: Settings,
-    runtime: Runtime,
-    in_process: InProcessDispatcher | None,
-    redis: ArqRedis | None,
-    limits: KeyRateLimits,
-    *,
-    manage_database: bool,
+    settings: Settings, serving: Serving, *, manage_database: bool
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     """Opens and checks the database, shares the rate limits through Redis or ticks the
-    periodic check in this process, and closes it all in the reverse order. `in_process` is
-    the dispatcher the runtime was built with: with Redis, jobs go past it, and it is closed."""
+    periodic check in this process (once the database holds every migration), and closes it
+    all in the reverse order."""
+    runtime, in_process, redis, limits = (
+        serving.runtime,
+        serving.in_process,
+        serving.redis,
+        serving.limits,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await _start_database(settings, manage_database=manage_database)
+        serving.migrations.started(await _start_database(settings, manage_database=manage_database))
         if redis is not None:
             await _share_limits(settings, redis, limits)
         elif in_process is not None:
-            in_process.start_ticker(settings.check_seconds)
+            in_process.start_ticker(settings.check_seconds, ready=serving.migrations.current)
         try:
             yield
         finally:
@@ -188,12 +212,14 @@ def _lifespan(
     return lifespan
 
 
-async def _start_database(settings: Settings, *, manage_database: bool) -> None:
+async def _start_database(settings: Settings, *, manage_database: bool) -> list[str]:
+    """Opens the database (unless the caller does) and checks it; the migrations it lacks."""
     if manage_database:
         await open_database(database_config(settings))
     try:
-        await check_migrations(settings)
+        missing = await check_migrations(settings)
         await check_secret_key(settings)
+        return missing
     except BaseException:
         if manage_database:
             await close_database()

@@ -25,13 +25,20 @@ from urllib.parse import urlsplit
 from domain.access import Role
 from domain.bill import SalesChannel
 from domain.errors import DomainError
+from gateway.cli_checks import (
+    check_listen,
+    check_port,
+    check_secret_key_setting,
+    check_start,
+    generate_key,
+)
 from gateway.cli_database import (
     CommandError,
     check_database_url,
     database_line,
-    nothing,
     with_database,
 )
+from gateway.cli_demo import cmd_demo
 from gateway.cli_import import cmd_import_customers
 from gateway.observability import configure_logging
 from settings import Settings, load_settings
@@ -88,10 +95,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     workers = args.workers or settings.server_workers
     if settings.is_sqlite and workers > 1:
         raise CommandError("SQLite serves one worker; set DATABASE_URL to PostgreSQL for more")
+    check_secret_key_setting(settings)
+    check_listen(args.host, args.port)
     _share_metrics(settings)
-    # Reachable, migrated on SQLite; in production also current (the app checks again at
-    # start-up, and in development only warns).
-    with_database(settings, nothing, require_current=settings.production)
+    # Reachable, migrated on SQLite; in production also current and, without a key, holding no
+    # sealed secrets (the app checks again at start-up; in development it answers 503 while a
+    # migration is missing).
+    with_database(settings, lambda: check_start(settings), require_current=settings.production)
     args.workers = workers
     return _serve(args, settings)
 
@@ -162,49 +172,10 @@ def cmd_create_api_key(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from gateway.app import DEMO_SIMULATORS
-    from gateway.runtime import build_runtime, close_runtime
-    from services.demo import DemoLocation, seed_demo
-
-    here = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    upstreams = {kind: f"http://{here}:{args.port}{path}" for kind, path in DEMO_SIMULATORS.items()}
-
-    async def seed() -> DemoLocation:
-        runtime = build_runtime(settings)
-        try:
-            return await seed_demo(runtime, upstreams)
-        finally:
-            await close_runtime(runtime)
-
-    demo = with_database(settings, seed, migrate_first=True)
-    url = f"http://{args.host}:{args.port}/graphql"
-    print(
-        "\nGoCRM demo is ready.\n"
-        f"  GraphQL (GraphiQL in a browser): {url}\n"
-        f"  Back-office console: http://{args.host}:{args.port}/console/ (paste the ADMIN key)\n"
-        f"  Location: {demo.location_name} ({demo.location_id})\n"
-        f'  Try: {{ walletOperation(id: "{demo.bulk_operation_id}") {{ status total processed }}'
-        " creditSchedules { unit amount { amount } nextRunOn customerCount } }\n"
-        "  GoPOS and GoOrder simulators (configured): "
-        f"{upstreams['gopos']}, {upstreams['goorder']}\n"
-        "  Then: mutation { synchronize(channel: GOPOS) { syncRun { id status } } } and"
-        " { customerGroups { name connections { channel status detail } } }\n"
-        "  After the GoPOS sync, quote a bill for a regular's card (group discount, credits):"
-        ' { checkoutQuote(input: {cardCode: "DEMO0002", lines: [{productId: "latte",'
-        ' quantity: "2", unitPrice: "12.50"}]}) { subtotal { amount } discounts { id name'
-        " amount { amount } } total { amount } credits { applied { amount } } messages } }\n"
-        f"  ADMIN key: {demo.api_key} (the keys of earlier runs are revoked)\n"
-        f"  Send it as the header  Authorization: Bearer {demo.api_key}\n",
-        flush=True,
-    )
-    args.workers = 1
-    return _serve(args, settings, factory="gateway.app:demo_app_factory")
-
-
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.redis_url:
         raise CommandError("set REDIS_URL to run arq workers (without it jobs run in-process)")
+    check_secret_key_setting(settings)
     _share_metrics(settings)
     from gateway.readiness import redis_state
 
@@ -212,7 +183,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         parts = urlsplit(settings.redis_url)
         where = f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
         raise CommandError(f"Redis is not reachable at {where}: start it or fix REDIS_URL")
-    with_database(settings, nothing)
+    with_database(settings, lambda: check_start(settings))
 
     from arq.connections import RedisSettings
 
@@ -265,6 +236,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.simulator_server import serve_simulator
 
+    check_port(args.port)
     fixture = Path(args.fixture)
     if not fixture.is_file():
         raise CommandError(f"no fixture file at {str(fixture)!r}")
@@ -361,7 +333,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = command("demo", "Seed a demo location, print a fresh ADMIN key and serve it.")
     _serve_options(demo)
+    demo.add_argument(
+        "--fresh",
+        action="store_true",
+        help="delete the demo location of earlier runs, with all its data, and seed it again",
+    )
     demo.set_defaults(run=cmd_demo)
+
+    # Run by `main` before the settings are read.
+    command("generate-key", "Print a new key for GOCRM_SECRET_KEY (it seals integration secrets).")
 
     simulate = command(
         "simulate", "Serve a local simulator of the GoPOS or GoOrder API (for tests and demos)."
@@ -396,6 +376,9 @@ def _report(error: BaseException, settings: Settings | None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "generate-key":  # needs no settings: it works whatever they hold
+        print(generate_key(), flush=True)
+        return 0
     configure_logging()
     run: Callable[[argparse.Namespace, Settings], int] = args.run
     settings: Settings | None = None

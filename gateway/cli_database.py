@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from settings import Settings
 
@@ -30,14 +31,32 @@ def check_database_url(settings: Settings) -> None:
             "postgres://USER@HOST:PORT/DATABASE"
         )
     if settings.is_sqlite:
-        # Tortoise's SQLite client hangs instead of failing when it cannot create the file.
-        path = settings.database_url.removeprefix("sqlite://").partition("?")[0]
-        folder = Path(path).parent
-        if path != ":memory:" and not folder.is_dir():
-            raise CommandError(
-                f"DATABASE_URL: the folder {str(folder)!r} for the SQLite file does not exist: "
-                "create it or set DATABASE_URL"
-            )
+        _check_sqlite_path(settings.database_url.removeprefix("sqlite://").partition("?")[0])
+    elif urlsplit(settings.database_url).path.strip("/") == "":
+        # Else asyncpg connects to the database named like the user: the server's own.
+        raise CommandError("DATABASE_URL names no database; use postgres://USER@HOST:PORT/DATABASE")
+
+
+def _check_sqlite_path(path: str) -> None:
+    """Tortoise's SQLite client hangs instead of failing when it cannot create the file: every
+    path it would hang on is refused here, in one line."""
+    if path == ":memory:":
+        return
+    if not path:
+        raise CommandError(
+            "DATABASE_URL: sqlite:// names no file; use sqlite://gocrm.sqlite3 (a relative path)"
+            " or sqlite:////srv/gocrm/gocrm.sqlite3 (an absolute one)"
+        )
+    file = Path(path)
+    if not file.parent.is_dir():
+        raise CommandError(
+            f"DATABASE_URL: the folder {str(file.parent)!r} for the SQLite file does not exist: "
+            "create it or set DATABASE_URL"
+        )
+    if file.is_dir():
+        raise CommandError(
+            f"DATABASE_URL: {path!r} is a folder, not an SQLite file: name a file in it"
+        )
 
 
 def with_database(

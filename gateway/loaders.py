@@ -101,6 +101,22 @@ class Loaders:
         return DataLoader(load_fn=_schedule_failures)
 
     @cached_property
+    def group_schedules(self) -> DataLoader[GroupKey, list[entities.CreditSchedule]]:
+        """The schedules of CRM groups with a period to come, one statement per location."""
+
+        async def load(keys: Sequence[GroupKey]) -> list[list[entities.CreditSchedule]]:
+            found: dict[GroupKey, list[entities.CreditSchedule]] = {}
+            for location_id in dict.fromkeys(key.location_id for key in keys):
+                mine = [key for key in keys if key.location_id == location_id]
+                by_group = await schedules.active_by_group(
+                    self.runtime.stores, location_id, [key.id for key in mine]
+                )
+                found.update((key, by_group[key.id]) for key in mine)
+            return [found[key] for key in keys]
+
+        return DataLoader(load_fn=load)
+
+    @cached_property
     def connections(self) -> DataLoader[GroupKey, tuple[sync.GroupLink, ...]]:
         """The connections of CRM groups, read from the mirror by their references once per
         batch (and once per sync version in the process, `services.sync.MirrorReads`)."""

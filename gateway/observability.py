@@ -47,8 +47,11 @@ access_log = logging.getLogger(ACCESS_LOGGER)
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 
 # What a line never shows: bearer tokens (an `Authorization` header quoted in an error) and our
-# API keys wherever they appear.
-_SECRETS = re.compile(r"(?i)(\bbearer\s+)[^\s\"',;]+|\b(gocrm_)[A-Za-z0-9_-]{8,}")
+# API keys wherever they appear. A setting's name (`GOCRM_SECRET_KEY`: capitals and underscores
+# only, which a key's 43 random characters never are in practice) is shown as it is.
+_SECRETS = re.compile(
+    r"(?i)(\bbearer\s+)[^\s\"',;]+|\b(gocrm_)(?-i:(?![A-Z_]+\b))[A-Za-z0-9_-]{8,}"
+)
 REDACTED = "[redacted]"
 # Card codes (`cardCode`, and `code` in a card input) and integration secrets, as arguments
 # of a request: in its variables, or as literals in its query text (`cardCode: "…"`).

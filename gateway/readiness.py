@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.secrets import parse_keys
 from models.db import missing_migrations
 from services import integrations
 from settings import Settings
@@ -38,8 +39,9 @@ def migrations_message(missing: list[str]) -> str:
     return f"the database lacks {count} ({', '.join(missing)}): run `gocrm migrate`"
 
 
-async def check_migrations(settings: Settings) -> None:
-    """At start-up: an unmigrated database stops a production process and warns otherwise.
+async def check_migrations(settings: Settings) -> list[str]:
+    """At start-up: an unmigrated database stops a production process and warns otherwise
+    (`gateway.migrations_gate` then answers 503 until it is migrated). The migrations missing.
 
     An unreachable database is only logged: `/readyz` answers 503 until it is reachable and
     current.
@@ -48,19 +50,27 @@ async def check_migrations(settings: Settings) -> None:
         missing = await missing_migrations()
     except Exception:
         log.warning("the database is not reachable; /readyz answers 503 until it is")
-        return
+        return []
     if not missing:
-        return
+        return []
     if settings.production:
         raise StartupRefusedError(
             f"Refusing to start: {migrations_message(missing)}, then start again."
         )
-    log.warning("%s; every request that reads it will fail.", migrations_message(missing))
+    log.warning("%s; every request answers 503 until then.", migrations_message(missing))
+    return missing
 
 
 async def check_secret_key(settings: Settings) -> None:
-    """In production, integrations whose secrets are stored need the key that sealed them."""
-    if not settings.production or settings.secret_key:
+    """A key that is set must be a key; in production without one, integrations whose secrets
+    are stored need the key that sealed them (a database without any starts without a key)."""
+    if settings.secret_key:
+        try:
+            parse_keys(settings.secret_key)
+        except ValueError as error:
+            raise StartupRefusedError(f"Refusing to start: {error}") from None
+        return
+    if not settings.production:
         return
     try:
         sealed = await integrations.sealed_secret_count()

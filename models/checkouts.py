@@ -40,8 +40,9 @@ from domain.checkouts import (
     lines_of,
 )
 from models import sql
-from models.queries import entity_of, live_customers
+from models.queries import entity_of
 from models.tables.checkouts import Checkout, CheckoutRefund
+from models.tables.crm import Customer
 
 _COLUMNS = (
     "id, location_id, customer_id, channel, status, business_date, lines, discounts, subtotal,"
@@ -297,10 +298,10 @@ async def refunded(location_id: UUID, refund_id: UUID) -> tuple[CheckoutView, Re
     return checkout_view(checkout_row), _refund(refund_row)
 
 
-async def is_live_customer(location_id: UUID, customer_id: UUID) -> bool:
-    """Whether the location has the customer `customer_id`, not deleted (the history's filter
-    by customer names one)."""
-    return await live_customers(location_id).filter(id=customer_id).exists()
+async def had_customer(location_id: UUID, customer_id: UUID) -> bool:
+    """Whether the location has, or had, the customer `customer_id` (the history's filter by
+    customer names one; a deleted customer's sales stay in the history)."""
+    return await Customer.filter(id=customer_id, location_id=location_id).exists()
 
 
 def _matching(location_id: UUID, criteria: CheckoutCriteria) -> QuerySet[Checkout]:

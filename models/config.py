@@ -45,8 +45,10 @@ def database_url(database: DatabaseConfig) -> str:
     query = dict(parse_qsl(parts.query))
     if database.is_sqlite:
         query.setdefault("busy_timeout", "10000")
-    else:
-        query.setdefault("maxsize", str(database.pool_size))
+        # Not through urlunsplit, which turns `sqlite:////abs` into the relative `sqlite://abs`.
+        path = database.url.removeprefix("sqlite://").partition("?")[0]
+        return f"sqlite://{path}?{urlencode(query)}"
+    query.setdefault("maxsize", str(database.pool_size))
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 

@@ -13,16 +13,22 @@ in keyset pages.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from tortoise.expressions import Q
+from tortoise.functions import Coalesce
+
 from domain import entities
+from domain.contacts import search_terms
 from domain.credits import CustomerSelection
 from domain.customer_checks import CheckedCard, CustomerWrite
+from domain.paging import CustomerOrder, SortValue
 from models import reads
 from models.db import Transaction
 from models.queries import (
@@ -45,11 +51,28 @@ _GROUP_FIELDS = tuple(f.name for f in fields(entities.CustomerGroup))
 _GROUP = "memberships__group__"
 
 
-def _with_contact(row: Customer, contact: Mapping[str, str | None]) -> Customer:
-    """`row` with the given contact columns set and its search text made from them."""
+def _with_contact(
+    row: Customer, contact: Mapping[str, str | None], card_codes: Iterable[str]
+) -> Customer:
+    """`row` with the given contact columns set, and its search text and name key made from
+    them and the codes of the cards the customer holds."""
     row.update_from_dict(dict(contact))
-    row.refresh_search_text()
+    row.refresh_search_text(card_codes)
     return row
+
+
+async def _held_codes(db: Transaction, customer_ids: Sequence[UUID]) -> dict[UUID, list[str]]:
+    """The card codes each customer holds, in their given order."""
+    rows = (
+        await Card.filter(customer_id__in=list(customer_ids))
+        .using_db(db)
+        .order_by("customer_id", "position", "code")
+        .values_list("customer_id", "code")
+    )
+    held: dict[UUID, list[str]] = defaultdict(list)
+    for customer_id, code in rows:
+        held[UUID(str(customer_id))].append(str(code))
+    return held
 
 
 # Reads
@@ -132,16 +155,48 @@ def _known(ids: Sequence[UUID | None] | None) -> list[UUID] | None:
     return None if ids is None else [i for i in ids if i is not None]
 
 
+# The column each order of the list sorts on, and a value of its type (never used: the columns
+# are never null) that makes COALESCE(column, value) an expression no index holds.
+_SORT_COLUMNS: dict[str, tuple[str, SortValue]] = {
+    "NAME": ("name_key", ""),
+    "BALANCE": ("credit_balance", 0),
+    "CREATED": ("created_at", datetime(1970, 1, 1, tzinfo=UTC)),
+}
+
+
 async def page(
-    location_id: UUID, selection: CustomerSelection | None, after: UUID | None, first: int
-) -> tuple[int, list[entities.Customer]]:
-    """How many customers the selection matches, and up to `first + 1` of them above `after`
-    in id order (the one beyond `first` says there is a next page)."""
+    location_id: UUID,
+    selection: CustomerSelection | None,
+    order: CustomerOrder,
+    after: tuple[SortValue, UUID] | None,
+    first: int,
+) -> tuple[int, list[tuple[entities.Customer, SortValue]]]:
+    """How many customers the selection matches, and up to `first + 1` of them in `order`
+    (ties broken by id, in the same direction), those after the (value, id) key `after`, each
+    with its value in the order (the one beyond `first` says there is a next page)."""
     query = filtered_customers(location_id, selection)
-    total = await query.count()
-    page_query = query.filter(id__gt=after) if after else query
-    rows = await page_query.order_by("id").limit(first + 1)
-    return total, [customer_entity(row) for row in rows]
+    column, placeholder = _SORT_COLUMNS[order.sort]
+    beyond = "lt" if order.descending else "gt"
+    if after is not None:
+        value, last = after
+        past: dict[str, Any] = {f"{column}__{beyond}": value}
+        tied: dict[str, Any] = {column: value, f"id__{beyond}": last}
+        query = query.filter(Q(**past) | Q(**tied))
+    sort = column
+    if selection is not None and search_terms(selection.search or ""):
+        # A search's matches are found by the trigram index and sorted: walking an order's
+        # index instead, PostgreSQL would filter every customer before a term's first match
+        # (64 ms rather than 7 for a surname late in the alphabet, at 100,000 customers).
+        query = query.annotate(sort_key=Coalesce(column, placeholder))
+        sort = "sort_key"
+    sign = "-" if order.descending else ""
+    # The total and the page at once, each on a connection of its own (a read outside any
+    # transaction).
+    total, rows = await asyncio.gather(
+        filtered_customers(location_id, selection).count(),
+        query.order_by(f"{sign}{sort}", f"{sign}id").limit(first + 1),
+    )
+    return total, [(customer_entity(row), getattr(row, column)) for row in rows]
 
 
 async def id_chunks(
@@ -239,7 +294,8 @@ async def create_many(
     cards: list[Card] = []
     members: list[tuple[UUID, UUID]] = []
     for write in writes:
-        row = _with_contact(Customer(location_id=location_id), write.contact)
+        codes = [card.code for card in write.cards or ()]
+        row = _with_contact(Customer(location_id=location_id), write.contact, codes)
         rows.append(row)
         cards.extend(_card_rows(location_id, row.id, write.cards or ()))
         members.extend((row.id, g) for g in write.group_ids or ())
@@ -274,8 +330,13 @@ async def update(
     )
     if row is None:
         return None
-    _with_contact(row, write.contact)
-    await row.save(update_fields=[*write.contact, "search_text", "updated_at"], using_db=db)
+    if write.cards is not None:
+        codes = [card.code for card in write.cards]
+    else:
+        codes = (await _held_codes(db, [row.id])).get(row.id, [])
+    _with_contact(row, write.contact, codes)
+    written = [*write.contact, "search_text", "name_key", "updated_at"]
+    await row.save(update_fields=written, using_db=db)
     if write.cards is not None:
         await Card.filter(customer_id=row.id).using_db(db).delete()
         await Card.bulk_create(_card_rows(location_id, row.id, write.cards), using_db=db)
@@ -296,15 +357,17 @@ async def update_contacts(
     """Write these contact columns (and the search text) of each customer as given, a batch
     of customers per statement; the other columns stay as they are, so a concurrent edit of
     another field survives."""
+    held = await _held_codes(db, [c.id for c in customers]) if customers else {}
     rows = [
         _with_contact(
             Customer(id=c.id, location_id=c.location_id),
             {name: getattr(c, name) for name in CONTACT_COLUMNS},
+            held.get(c.id, []),
         )
         for c in customers
     ]
     if rows:
-        written = sorted({*columns, "search_text"})
+        written = sorted({*columns, "search_text", "name_key"})
         await Customer.bulk_update(
             rows, fields=[*written, "updated_at"], batch_size=UPDATE_BATCH_SIZE, using_db=db
         )
@@ -349,7 +412,7 @@ async def delete(db: Transaction, location_id: UUID, customer_id: UUID, now: dat
     changed = (
         await Customer.filter(id=customer_id, location_id=location_id, deleted_at__isnull=True)
         .using_db(db)
-        .update(deleted_at=now, updated_at=now, search_text="", **erased)
+        .update(deleted_at=now, updated_at=now, search_text="", name_key="", **erased)
     )
     if not changed:
         return False

@@ -91,9 +91,11 @@ async def update(
     return replace(group, **columns)
 
 
-async def delete(location_id: UUID, group_id: UUID) -> bool:
-    """Delete a group with its memberships; False when the location has no such group."""
-    return bool(await CustomerGroup.filter(id=group_id, location_id=location_id).delete())
+async def delete(location_id: UUID, group_id: UUID, db: Transaction | None = None) -> bool:
+    """Delete a group with its memberships; False when the location has no such group. In
+    the transaction `db` when given."""
+    rows = CustomerGroup.filter(id=group_id, location_id=location_id)
+    return bool(await (rows if db is None else rows.using_db(db)).delete())
 
 
 async def add_members(db: Transaction, group_id: UUID, customer_ids: Sequence[UUID]) -> None:

@@ -319,6 +319,7 @@ class PreviewTotals:
     balance_before: int
     balance_after: int
     over_maximum: int  # customers whose balance would pass `MAX_CREDIT_BALANCE`
+    clamped: int  # REDUCE: customers whose balance is below the amount, clamped at 0
 
 
 async def preview_totals(
@@ -338,6 +339,11 @@ async def preview_totals(
         **_split_sum("balance_before", "credit_balance"),
         **_split_sum("balance_after", new),
         "over_maximum": RawSQL(f"COUNT(CASE WHEN ({new}) > {MAX_CREDIT_BALANCE} THEN 1 END)"),
+        "clamped": RawSQL(
+            f"COUNT(CASE WHEN credit_balance < {int(amount)} THEN 1 END)"
+            if operation is CreditOperation.REDUCE
+            else "0"
+        ),
     }
     (row,) = await customers.annotate(**sums).values(*sums)
     return PreviewTotals(
@@ -346,6 +352,7 @@ async def preview_totals(
         balance_before=_joined(row, "balance_before"),
         balance_after=_joined(row, "balance_after"),
         over_maximum=int(row["over_maximum"]),
+        clamped=int(row["clamped"]),
     )
 
 

@@ -54,6 +54,14 @@ async def first_named(name: str) -> entities.Location | None:
     return location_entity(row) if row else None
 
 
+async def delete_named(name: str) -> int:
+    """Delete every location called `name` with everything that belongs to it (the tables'
+    foreign keys cascade from the location); how many there were. Only `gocrm demo --fresh`
+    deletes a location, its own."""
+    deleted: int = await Location.filter(name=name).delete()
+    return deleted
+
+
 async def location_timezones() -> dict[UUID, str]:
     """Every location's time zone, in one statement: the schedules' tick dates each due period
     in its location's zone."""

@@ -14,6 +14,7 @@ from tortoise.queryset import QuerySet
 
 from domain import entities
 from domain.access import ALL_CHANNELS, Role, ordered_channels, parse_channels
+from domain.contacts import search_terms
 from domain.ids import parse_id
 from models import sql
 from models.tables.crm import ApiKey, Card, Customer, CustomerGroup, GroupMembership, Location
@@ -73,9 +74,10 @@ def customers_matching(
             # page of a large group rescans its memberships from the first one.
             members = members.filter(customer_id__gt=after)
         query = query.filter(id__in=Subquery(members.values("customer_id")))
-    for term in (search or "").casefold().split():
-        cards = Card.filter(location_id=location_id, code__icontains=term).values("customer_id")
-        query = query.filter(Q(search_text__contains=term) | Q(id__in=Subquery(cards)))
+    # Each term is found in the search text, which holds the card codes too: one predicate
+    # per term, which PostgreSQL's trigram index serves (migration 0010).
+    for term in search_terms(search or ""):
+        query = query.filter(search_text__contains=term)
     if has_credits is not None:
         query = (
             query.filter(credit_balance__gt=0) if has_credits else query.filter(credit_balance=0)

@@ -23,6 +23,8 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
+from tortoise.functions import Count, Sum
+
 from domain import entities
 from domain.credit_jobs import CreditRecord, NewSchedule, ScheduleJob, ScheduleRunJob
 from domain.jobs import JobStatus
@@ -36,7 +38,7 @@ from models.queries import (
     entity_of,
     parse_ids,
 )
-from models.tables.wallet import CreditSchedule, ScheduleRun
+from models.tables.wallet import CreditSchedule, ScheduleRun, WalletEntry
 
 # The table whose rows the job lifecycle claims, beats and settles, and the unfinished rows its
 # periodic check looks at: the runs of schedules that are not paused.
@@ -81,6 +83,51 @@ async def of_location(location_id: UUID) -> list[entities.CreditSchedule]:
     """The location's schedules, oldest first."""
     rows = await CreditSchedule.filter(location_id=location_id).order_by("created_at", "id")
     return [credit_schedule_entity(r) for r in rows]
+
+
+async def active_with_groups(location_ids: Sequence[UUID]) -> list[entities.CreditSchedule]:
+    """The locations' schedules of groups that have a period to come (paused or not), oldest
+    first: those a group's deletion would end or change."""
+    rows = await CreditSchedule.filter(
+        location_id__in=list(location_ids), target="GROUPS", next_run_on__isnull=False
+    ).order_by("created_at", "id")
+    return [credit_schedule_entity(r) for r in rows]
+
+
+async def of_group(db: Transaction, location_id: UUID, group_id: UUID) -> list[ScheduleJob]:
+    """The location's schedules of groups that name group `group_id`, in `db`."""
+    rows = await CreditSchedule.filter(location_id=location_id, target="GROUPS").using_db(db)
+    return [job for job in map(_job, rows) if str(group_id) in job.group_ids]
+
+
+async def runs(schedule: ScheduleJob, before: int | None, limit: int) -> list[entities.ScheduleRun]:
+    """Up to `limit` of the schedule's runs that were not skipped, newest period first (those
+    before period `before`, when given), each with the count and the sum of its entries of the
+    schedule's operation: two statements."""
+    query = ScheduleRun.filter(schedule_id=schedule.id).exclude(status=SKIPPED)
+    if before is not None:
+        query = query.filter(period__lt=before)
+    rows = await query.order_by("-period").limit(limit)
+    totals = {
+        row["period"]: (int(row["customers"]), int(row["total"] or 0))
+        for row in await WalletEntry.filter(
+            source_id=schedule.id, kind=schedule.operation, period__in=[r.period for r in rows]
+        )
+        .annotate(customers=Count("id"), total=Sum("delta"))
+        .group_by("period")
+        .values("period", "customers", "total")
+    }
+    return [
+        entities.ScheduleRun(
+            period=r.period,
+            period_on=r.period_on,
+            status=r.status,
+            customer_count=totals.get(r.period, (0, 0))[0],
+            total=totals.get(r.period, (0, 0))[1],
+            finished_at=r.finished_at,
+        )
+        for r in rows
+    ]
 
 
 async def job(schedule_id: UUID, location_id: UUID | None = None) -> ScheduleJob | None:
@@ -187,6 +234,11 @@ async def create(
     return credit_schedule_entity(row)
 
 
+async def update(db: Transaction, schedule_id: UUID, columns: Mapping[str, Any]) -> None:
+    """Write an edit's columns (`domain.schedule_edits.schedule_changes`)."""
+    await CreditSchedule.filter(id=schedule_id).using_db(db).update(**columns)
+
+
 async def pause(schedule_id: UUID) -> None:
     await CreditSchedule.filter(id=schedule_id).update(paused=True)
 
@@ -220,6 +272,27 @@ async def resume(
 async def delete(schedule_id: UUID) -> None:
     """Delete the schedule with its runs."""
     await CreditSchedule.filter(id=schedule_id).delete()
+
+
+async def remove_group(
+    db: Transaction,
+    schedule_id: UUID,
+    group_ids: Sequence[str],
+    ends_on: date | None,
+    now: datetime,
+) -> None:
+    """Write the schedule's groups less a deleted one; with `ends_on`, end it there: no period
+    to come, and its runs still QUEUED end SKIPPED, never applied."""
+    rows = CreditSchedule.filter(id=schedule_id).using_db(db)
+    if ends_on is None:
+        await rows.update(group_ids=list(group_ids))
+        return
+    await rows.update(group_ids=list(group_ids), end_date=ends_on, next_run_on=None)
+    await (
+        ScheduleRun.filter(schedule_id=schedule_id, status=JobStatus.QUEUED)
+        .using_db(db)
+        .update(status=SKIPPED, finished_at=now)
+    )
 
 
 async def add_runs(schedule_id: UUID, periods: Sequence[tuple[int, date]]) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
 from domain import entities
-from domain.contacts import card_code_problem
+from domain.contacts import PhoneRule, card_code_problem, normalise_card_code
 from domain.credits import (
     CUSTOMER_NOT_FOUND,
     GROUP_NOT_FOUND,
@@ -19,12 +20,27 @@ from domain.credits import (
 from domain.customer_checks import CheckedCard, CustomerWrite, checked_customer
 from domain.errors import DomainError, ErrorCode, UserError, Validator, fail, not_found
 from domain.ids import parse_id
-from domain.paging import decode_cursor, page_of, page_size_problem
+from domain.ledger import EntryKind, EntrySource
+from domain.paging import (
+    CustomerOrder,
+    SortValue,
+    customer_key,
+    decode_cursor,
+    page_of,
+    page_size_problem,
+    parse_customer_key,
+)
 from domain.requests import CustomerFilter, CustomerInput
+from models import checkouts as checkout_repository
 from models import customers as repository
 from models import groups as group_repository
+from models import ledger as ledger_repository
+from models import locations as location_repository
 from models.db import IntegrityError, Transaction, transaction
-from services.stores import CustomerStore, GroupStore, Stores
+from models.ledger import Application, Movement
+from services import metrics
+from services.phones import phone_rule
+from services.stores import CustomerStore, GroupStore, LocationStore, Stores
 
 
 def customer_store(stores: Stores | None) -> CustomerStore:
@@ -36,6 +52,16 @@ def customer_store(stores: Stores | None) -> CustomerStore:
 def group_store(stores: Stores | None) -> GroupStore:
     """The groups repository of `stores`; the SQL one when none are given."""
     return group_repository if stores is None else stores.groups
+
+
+def location_store(stores: Stores | None) -> LocationStore:
+    """The locations repository of `stores`; the SQL one when none are given."""
+    return location_repository if stores is None else stores.locations
+
+
+async def location_phone_rule(location_id: UUID, stores: Stores | None = None) -> PhoneRule:
+    """How the location's phone numbers are read (`services.phones`)."""
+    return phone_rule(await location_store(stores).get(location_id))
 
 
 def open_transaction(stores: Stores | None) -> AbstractAsyncContextManager[Transaction]:
@@ -121,20 +147,24 @@ async def list_customers(
     first: int,
     after: str | None,
     stores: Stores | None = None,
+    order: CustomerOrder = CustomerOrder.NAME_ASC,
 ) -> entities.Page[entities.Customer]:
+    """A page of the location's customers in `order`, after the cursor `after` (a cursor of a
+    page in the same order), with how many the filter matches."""
     checks = Validator()
     if problem := page_size_problem(first):
         checks.add(ErrorCode.INVALID, "first", problem)
-    after_id: UUID | None = None
+    key: tuple[SortValue, UUID] | None = None
     if after is not None:
-        key = decode_cursor(after)
-        after_id = parse_id(key) if key is not None else None
-        if after_id is None:
-            checks.add(ErrorCode.INVALID, "after", "Not a cursor from this list.")
+        raw = decode_cursor(after)
+        key = parse_customer_key(order, raw) if raw is not None else None
+        if key is None:
+            checks.add(ErrorCode.INVALID, "after", "Not a cursor from this list in this order.")
     checks.check()
     selection = await checked_selection(location_id, criteria, "filter", stores)
-    total, found = await customer_store(stores).page(location_id, selection, after_id, first)
-    return page_of(found, first, total, key=lambda c: c.id)
+    total, found = await customer_store(stores).page(location_id, selection, order, key, first)
+    keys = {customer.id: customer_key(order, value, customer.id) for customer, value in found}
+    return page_of([c for c, _ in found], first, total, key=lambda c: keys[c.id])
 
 
 async def customer_view(
@@ -150,10 +180,11 @@ async def customer_view_by_card(
 ) -> entities.CustomerView | None:
     """The holder of a card with its groups, in one statement; None for an unknown card.
 
-    Raises INVALID on `cardCode` for what cannot be a card code (control characters, more
-    than 64 characters), before any query; the message never repeats the code.
+    The code is normalised as a stored one is (`normalise_card_code`: "demo 0002" finds
+    DEMO0002). Raises INVALID on `cardCode` for what cannot be a card code (control
+    characters, more than 64 characters), before any query; the message never repeats it.
     """
-    code = code.strip(" ")
+    code = normalise_card_code(code)
     if problem := card_code_problem(code):
         raise fail(ErrorCode.INVALID, "cardCode", problem)
     return await customer_store(stores).view_by_card(location_id, code)
@@ -237,7 +268,7 @@ def _duplicate_card() -> DomainError:
 async def create_customer(
     location_id: UUID, data: CustomerInput, stores: Stores | None = None
 ) -> entities.Customer:
-    customer = checked_customer(data)
+    customer = checked_customer(data, await location_phone_rule(location_id, stores))
     cards = customer.cards or ()
     checks = Validator()
     await _check_cards(checks, location_id, cards, None, stores)
@@ -254,7 +285,7 @@ async def create_customer(
 async def update_customer(
     location_id: UUID, customer_id: str, data: CustomerInput, stores: Stores | None = None
 ) -> entities.Customer:
-    customer = checked_customer(data)
+    customer = checked_customer(data, await location_phone_rule(location_id, stores))
     cards = customer.cards
     uid = parse_id(customer_id)
     store = customer_store(stores)
@@ -281,17 +312,66 @@ async def update_customer(
     return updated
 
 
+@dataclass(frozen=True)
+class DeletedCustomer:
+    """A deleted customer's id and the balance its deletion wrote off (minor units)."""
+
+    id: UUID
+    written_off: int
+
+
+# The description of a WRITE_OFF entry: what a deleted customer held.
+WRITE_OFF_DESCRIPTION = "Balance written off: customer deleted"
+
+
+def write_off(location_id: UUID, customer_id: UUID, balance: int, now: datetime) -> Application:
+    """The WRITE_OFF entry of a deleted customer's `balance`: all of it, exactly once (its
+    source id is the customer's, so the ledger's unique key allows one per customer)."""
+    return Application(
+        location_id=location_id,
+        operation=Movement.DEBIT,
+        amount=balance,
+        kind=EntryKind.WRITE_OFF.value,
+        source=EntrySource.SYSTEM.value,
+        source_id=customer_id,
+        period=0,
+        description=WRITE_OFF_DESCRIPTION,
+        actor=None,
+        now=now,
+    )
+
+
 async def delete_customer(
     location_id: UUID, customer_id: str, stores: Stores | None = None
-) -> UUID:
-    """Delete a customer softly: the row stays, so that its wallet entries (and the balance
-    they sum to) outlive it, but its contact data is erased, its cards are deleted (their codes
-    are free again) and so are its group memberships. A deleted customer is found by no query.
+) -> DeletedCustomer:
+    """Delete a customer softly: the row stays, so that its wallet entries outlive it, but its
+    contact data is erased, its cards are deleted (their codes are free again) and so are its
+    group memberships. A deleted customer is found by no query.
+
+    What it holds is written off in the same transaction, by a WRITE_OFF entry (source SYSTEM)
+    that takes its balance to 0, so the balances a person can see always sum to the ledger.
+    The transaction first holds the customer as every wallet write does (`lock_customer`), so
+    a concurrent commit, refund or credit lands either before (and is written off with the
+    rest) or after (and finds no live customer). Held cashback is never released to a deleted
+    customer (the release just ends the hold), and owed cashback is never collected: neither is
+    part of the balance, so neither is written off.
     """
     uid = parse_id(customer_id)
     if uid is None:
         raise not_found("id", "Customer")
+    now = datetime.now(UTC)
+    checkouts = checkout_repository if stores is None else stores.checkouts
+    ledger = ledger_repository if stores is None else stores.ledger
     async with open_transaction(stores) as db:
-        if not await customer_store(stores).delete(db, location_id, uid, datetime.now(UTC)):
+        wallet = await checkouts.lock_customer(location_id, uid, db)
+        if wallet is None:
             raise not_found("id", "Customer")
-    return uid
+        if wallet.balance:
+            change = write_off(location_id, uid, wallet.balance, now)
+            if await ledger.apply_chunk([uid], change, db) != 1:
+                raise RuntimeError(f"customer {uid}: the write-off was not written")
+        if not await customer_store(stores).delete(db, location_id, uid, now):
+            raise not_found("id", "Customer")
+    if wallet.balance:
+        metrics.entries_written(EntryKind.WRITE_OFF.value)
+    return DeletedCustomer(uid, wallet.balance)

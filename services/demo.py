@@ -66,13 +66,19 @@ class DemoLocation:
     bulk_operation_id: UUID | None
 
 
-async def seed_demo(runtime: Runtime, upstreams: Mapping[str, str] | None = None) -> DemoLocation:
+async def seed_demo(
+    runtime: Runtime, upstreams: Mapping[str, str] | None = None, *, fresh: bool = False
+) -> DemoLocation:
     """Seed the demo location once; every call returns a fresh ADMIN key for it and revokes
-    the ADMIN keys that earlier calls printed, so only the key printed last works.
+    the ADMIN keys that earlier calls printed, so only the key printed last works. With
+    `fresh`, the demo location of earlier calls is deleted first, with all its data (other
+    locations are left alone), and seeded again.
 
     `upstreams` gives the base URLs at which the demo's simulators are served ("gopos",
     "goorder"): both integrations are configured for them on every call, since the port may
     change between runs."""
+    if fresh:
+        await location_repository.delete_named(DEMO_LOCATION)
     existing = await location_repository.first_named(DEMO_LOCATION)
     if existing is None:
         location, secret = await access.create_location(DEMO_LOCATION)
@@ -164,7 +170,7 @@ async def _seed(location_id: UUID) -> list[UUID]:
             "first_name": first,
             "last_name": last,
             "email": f"{slugify(first)}.{slugify(last)}.{n}@example.com",
-            "phone": f"+48 600 {n:03d} {rng.randrange(1000):03d}",
+            "phone": f"+48600{n:03d}{rng.randrange(1000):03d}",  # E.164, as phones are stored
         }
         joins = [(2, group_ids[0]), (10, group_ids[1]), (25, group_ids[2])]
         customers.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from uuid import UUID
 
 from slugify import slugify
@@ -14,8 +15,10 @@ from domain.customer_checks import checked_group_changes, checked_new_group
 from domain.errors import DomainError, ErrorCode, fail, not_found
 from domain.ids import parse_id
 from domain.requests import CustomerGroupInput, Target
+from models import schedules as schedule_repository
 from models.db import IntegrityError
 from services.customers import check_target, customer_store, group_store, open_transaction
+from services.schedules import drop_group
 from services.stores import Stores
 
 
@@ -104,9 +107,17 @@ async def update_group(
 
 
 async def delete_group(location_id: UUID, group_id: str, stores: Stores | None = None) -> UUID:
+    """Delete a group with its memberships. In the same transaction, the schedules of that
+    group only end, and those of other groups too carry on without it
+    (`services.schedules.drop_group`)."""
     uid = parse_id(group_id)
-    if uid is None or not await group_store(stores).delete(location_id, uid):
+    if uid is None:
         raise not_found("id", "Customer group")
+    schedules = schedule_repository if stores is None else stores.schedules
+    async with open_transaction(stores) as db:
+        if not await group_store(stores).delete(location_id, uid, db):
+            raise not_found("id", "Customer group")
+        await drop_group(schedules, db, location_id, uid, datetime.now(UTC))
     return uid
 
 

@@ -30,11 +30,13 @@ from domain import entities
 from domain.contacts import (
     MAX_NAME_LENGTH,
     MAX_NOTE_LENGTH,
+    PhoneRule,
     card_code_problem,
     clean_text,
     email_problem,
+    normalise_card_code,
     normalise_email,
-    phone_problem,
+    normalised_phone,
 )
 from domain.customer_checks import MAX_CARDS_PER_CUSTOMER
 from domain.errors import ErrorCode, fail
@@ -183,14 +185,15 @@ def _too_long(line: int, oversized: list[tuple[int, int]]) -> ImportProblem:
 
 
 def read_rows(
-    stream: IO[bytes], groups: Groups, max_rows: int | None = None
+    stream: IO[bytes], groups: Groups, phone: PhoneRule, max_rows: int | None = None
 ) -> list[Row | ImportProblem]:
-    """Every non-blank data row of the file, valid or not, in file order; raises INVALID
-    (field "file") for an unusable file, or one of more than `max_rows` data rows."""
+    """Every non-blank data row of the file, valid or not, in file order, phones in E.164
+    (`phone`: the location's rule) and card codes normalised; raises INVALID (field "file")
+    for an unusable file, or one of more than `max_rows` data rows."""
     lines = Lines(stream, MAX_LINE_BYTES, detect_encoding(stream))
     separator, columns = _header(lines)
     reader = csv.reader(lines, delimiter=separator)
-    return _parse(reader, lines, columns, groups, max_rows)
+    return _parse(reader, lines, columns, (groups, phone), max_rows)
 
 
 def _header(lines: Lines) -> tuple[str, dict[str, int]]:
@@ -223,7 +226,7 @@ def _parse(
     reader: Reader,
     lines: Lines,
     columns: dict[str, int],
-    groups: Groups,
+    rules: tuple[Groups, PhoneRule],
     max_rows: int | None,
 ) -> list[Row | ImportProblem]:
     records: list[Row | ImportProblem] = []
@@ -249,7 +252,7 @@ def _parse(
             }
             if not any(value.strip() for value in values.values()):
                 continue
-            records.append(_check_row(line, values, groups, first_seen))
+            records.append(_check_row(line, values, rules, first_seen))
         if max_rows is not None and len(records) > max_rows:
             raise fail(
                 ErrorCode.INVALID,
@@ -282,13 +285,14 @@ def _invalid(what: str, value: str, problem: str, *, explain: bool = False) -> s
 
 
 def _check_row(
-    line: int, values: dict[str, str], groups: Groups, first_seen: dict[str, int]
+    line: int, values: dict[str, str], rules: tuple[Groups, PhoneRule], first_seen: dict[str, int]
 ) -> Row | ImportProblem:
     if any("\x00" in value for value in values.values()):
         return ImportProblem(line, "the row contains a NUL character")
+    groups, phone = rules
     reasons: list[str] = []
     codes = _card_codes(reasons, line, values["card_code"], first_seen)
-    contact = _contact(reasons, values)
+    contact = _contact(reasons, values, phone)
     group_ids = _group_ids(reasons, values.get("groups", ""), groups)
     if reasons:
         return ImportProblem(line, "; ".join(reasons))
@@ -298,7 +302,7 @@ def _check_row(
 def _card_codes(
     reasons: list[str], line: int, cell: str, first_seen: dict[str, int]
 ) -> tuple[str, ...]:
-    codes = [code for raw in cell.split(";") if (code := raw.strip())]
+    codes = [code for raw in cell.split(";") if (code := normalise_card_code(raw.strip()))]
     if not codes:
         reasons.append("missing card code")
         return ()
@@ -316,7 +320,7 @@ def _card_codes(
     return tuple(codes)
 
 
-def _contact(reasons: list[str], values: dict[str, str]) -> dict[str, str]:
+def _contact(reasons: list[str], values: dict[str, str], rule: PhoneRule) -> dict[str, str]:
     contact: dict[str, str] = {}
     for name, (label, limit, multiline) in _TEXT_LABELS.items():
         text = clean_text(values.get(name))
@@ -332,9 +336,11 @@ def _contact(reasons: list[str], values: dict[str, str]) -> dict[str, str]:
         contact["email"] = email
     phone = clean_text(values.get("phone"))
     if phone is not None:
-        if problem := phone_problem(phone):
-            reasons.append(_invalid("phone", phone, problem))
-        contact["phone"] = phone
+        normalised, problem = normalised_phone(phone, rule)
+        if normalised is None:
+            reasons.append(_invalid("phone", phone, problem or ""))
+        else:
+            contact["phone"] = normalised
     return {name: contact[name] for name in CONTACT_FIELDS if name in contact}
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from uuid import UUID
 
 from domain import entities
+from domain.contacts import PhoneRule
 from domain.customer_checks import MAX_CARDS_PER_CUSTOMER, CheckedCard, CustomerWrite
 from domain.errors import DomainError, ErrorCode, fail, not_found
 from models import customers as repository
@@ -31,6 +32,7 @@ from models import groups as group_repository
 from models import locations as location_repository
 from models.db import IntegrityError, Transaction, transaction
 from services.import_csv import Groups, ImportProblem, Row, read_rows
+from services.phones import phone_rule
 
 __all__ = ["ImportProblem", "ImportReport", "import_customers", "import_text"]
 
@@ -98,9 +100,9 @@ async def import_customers(
     """Import the file into the location, `batch_size` rows per transaction; raises INVALID
     (field "file") for an unusable file."""
 
-    def read(groups: Groups) -> list[Row | ImportProblem]:
+    def read(groups: Groups, phone: PhoneRule) -> list[Row | ImportProblem]:
         with path.open("rb") as stream:
-            return read_rows(stream, groups)
+            return read_rows(stream, groups, phone)
 
     return await _import(location_id, read, on_progress, batch_size=batch_size, dry_run=dry_run)
 
@@ -127,8 +129,8 @@ async def import_text(location_id: UUID, text: str, *, dry_run: bool = False) ->
     except UnicodeEncodeError as error:
         raise fail(ErrorCode.INVALID, "input.csv", "The text is not valid Unicode.") from error
 
-    def read(groups: Groups) -> list[Row | ImportProblem]:
-        return read_rows(io.BytesIO(data), groups, MAX_TEXT_ROWS)
+    def read(groups: Groups, phone: PhoneRule) -> list[Row | ImportProblem]:
+        return read_rows(io.BytesIO(data), groups, phone, MAX_TEXT_ROWS)
 
     try:
         return await _import(location_id, read, None, batch_size=BATCH_SIZE, dry_run=dry_run)
@@ -140,7 +142,7 @@ async def import_text(location_id: UUID, text: str, *, dry_run: bool = False) ->
 
 async def _import(
     location_id: UUID,
-    read: Callable[[Groups], list[Row | ImportProblem]],
+    read: Callable[[Groups, PhoneRule], list[Row | ImportProblem]],
     on_progress: Callable[[int, int], None] | None,
     *,
     batch_size: int,
@@ -149,7 +151,8 @@ async def _import(
     if not await location_repository.exists(location_id):
         raise not_found("location", "Location")
     groups = Groups(await group_repository.in_location(location_id))
-    records = await asyncio.to_thread(read, groups)
+    phone = phone_rule(await location_repository.get(location_id))
+    records = await asyncio.to_thread(read, groups, phone)
 
     problems = [r for r in records if isinstance(r, ImportProblem)]
     totals = _Counts()

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
@@ -119,7 +120,8 @@ async def list_schedules(location_id: UUID) -> list[entities.CreditSchedule]:
     return await repository.of_location(location_id)
 
 
-async def _own(schedules: ScheduleStore, location_id: UUID, schedule_id: str) -> ScheduleJob:
+async def own(schedules: ScheduleStore, location_id: UUID, schedule_id: str) -> ScheduleJob:
+    """The location's schedule `schedule_id`; NOT_FOUND on `id` otherwise."""
     uid = parse_id(schedule_id)
     row = await schedules.job(uid, location_id) if uid else None
     if row is None:
@@ -131,7 +133,7 @@ async def pause_schedule(
     runtime: Runtime, location_id: UUID, schedule_id: str
 ) -> entities.CreditSchedule:
     schedules = runtime.stores.schedules
-    row = await _own(schedules, location_id, schedule_id)
+    row = await own(schedules, location_id, schedule_id)
     await schedules.pause(row.id)
     return await schedules.current(row.id)
 
@@ -141,7 +143,7 @@ async def resume_schedule(
 ) -> entities.CreditSchedule:
     """Resume without applying the periods that fell while paused; today's period still runs."""
     stores = runtime.stores
-    row = await _own(stores.schedules, location_id, schedule_id)
+    row = await own(stores.schedules, location_id, schedule_id)
     if row.paused:
         location = await stores.locations.get(row.location_id)
         now = runtime.clock()
@@ -161,9 +163,30 @@ async def resume_schedule(
 
 async def delete_schedule(runtime: Runtime, location_id: UUID, schedule_id: str) -> UUID:
     schedules = runtime.stores.schedules
-    row = await _own(schedules, location_id, schedule_id)
+    row = await own(schedules, location_id, schedule_id)
     await schedules.delete(row.id)
     return row.id
+
+
+async def drop_group(
+    schedules: ScheduleStore, db: Transaction, location_id: UUID, group_id: UUID, now: datetime
+) -> None:
+    """In the transaction that deletes group `group_id`: the schedules of that group only end
+    after the last period they applied, their queued periods skipped; those of other groups
+    too carry on without it (see `ScheduleJob.without_group`)."""
+    for schedule in await schedules.of_group(db, location_id, group_id):
+        removal = schedule.without_group(group_id)
+        await schedules.remove_group(db, schedule.id, removal.group_ids, removal.ends_on, now)
+
+
+async def active_by_group(
+    stores: Stores, location_id: UUID, group_ids: Sequence[UUID]
+) -> dict[UUID, list[entities.CreditSchedule]]:
+    """For each of the location's groups `group_ids`, its schedules of that group with a
+    period to come, paused or not, oldest first (what deleting the group would end or
+    change)."""
+    found = await stores.schedules.active_with_groups([location_id])
+    return {g: [s for s in found if g in s.group_ids] for g in group_ids}
 
 
 async def customer_counts(schedule_ids: list[UUID]) -> dict[UUID, int]:
@@ -225,9 +248,14 @@ async def _apply_run(
     way, moves the schedule on to its next period."""
     stores = runtime.stores
     total = await stores.schedules.target_count(schedule)
+    # What the period applies: what its first attempt took from the schedule, so that an edit
+    # made since applies from the next period (`services.schedule_edits`).
+    if run.amount is None:
+        run = replace(run, amount=schedule.amount, description=schedule.description)
+    taken = {"amount": run.amount, "description": run.description}
 
     async def work(attempt: Attempt) -> Mapping[str, Any]:
-        change = _application(schedule, run.period, runtime.clock())
+        change = _application(schedule, run, runtime.clock())
         done = 0
         try:
             async for chunk in stores.schedules.target_chunks(schedule, runtime.chunk_size):
@@ -256,22 +284,24 @@ async def _apply_run(
         runtime,
         work,
         attempts=run.attempts,
-        claim_columns={"total": total},
+        claim_columns={"total": total, **taken},
         settled=settled,
     )
 
 
-def _application(schedule: ScheduleJob, period: int, now: datetime) -> Application:
-    """What one period of the schedule writes for each of its customers."""
+def _application(schedule: ScheduleJob, run: ScheduleRunJob, now: datetime) -> Application:
+    """What one period of the schedule writes for each of its customers: the amount and the
+    description the run took from the schedule."""
+    assert run.amount is not None
     return Application(
         location_id=schedule.location_id,
         operation=CreditOperation(schedule.operation),
-        amount=schedule.amount,
+        amount=run.amount,
         kind=schedule.operation,
         source=EntrySource.SCHEDULE.value,
         source_id=schedule.id,
-        period=period,
-        description=schedule.description,
+        period=run.period,
+        description=run.description,
         actor=SCHEDULE_ACTOR,
         now=now,
         netting_description=CLAWBACK_DESCRIPTION,
@@ -292,7 +322,10 @@ class _Run(Protocol):
 async def _advance(
     schedules: ScheduleStore, schedule: ScheduleJob, run: _Run, db: Transaction | None = None
 ) -> None:
-    """Record that the run's period is done with (unless a later one is already)."""
+    """Record that the run's period is done with (unless a later one is already). The next
+    period is the schedule's as it is now: an edit of its end date, or its end when its group
+    was deleted, made while the period ran, holds."""
+    schedule = await schedules.job(schedule.id) or schedule
     next_run_on = schedule.next_run_after(run.period)
     await schedules.advance(schedule.id, run.period, run.period_on, next_run_on, db)
 

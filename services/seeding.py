@@ -10,13 +10,15 @@ it: customers, groups, schedules, the mirror and its sync runs.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from uuid import UUID
 
+from domain.contacts import fold
 from domain.credit_jobs import CreditRecord, NewSchedule
-from domain.customer_checks import CustomerWrite
+from domain.customer_checks import CheckedCard, CustomerWrite
 from domain.ledger import CreditOperation
 from domain.requests import CustomerGroupInput
 from domain.schedule import RecurrenceUnit
@@ -36,10 +38,41 @@ __all__ = [
     "new_id",
     "overdue_schedule",
     "seed_customers",
+    "seed_people",
     "synced_pos_mirror",
 ]
 
 SEED_BATCH = 5_000
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+# Common Polish first names and surnames (a surname in -ski, -cki or -dzki ends in -a for a
+# woman), each equally likely: a crowd less varied than a real one, so a term matches more.
+_WOMEN = _words(
+    "Anna Maria Katarzyna Małgorzata Agnieszka Barbara Ewa Krystyna Elżbieta Zofia Teresa "
+    "Magdalena Joanna Janina Monika Danuta Jadwiga Aleksandra Halina Irena Beata Marta "
+    "Dorota Karolina Jolanta Iwona Natalia Grażyna Justyna Renata "
+)
+_MEN = _words(
+    "Piotr Krzysztof Andrzej Tomasz Paweł Jan Michał Marcin Stanisław Jakub Adam Marek "
+    "Łukasz Grzegorz Mateusz Wojciech Mariusz Dariusz Zbigniew Jerzy Maciej Rafał Józef "
+    "Robert Kamil Dawid Szymon Bartosz Kacper Ryszard "
+)
+_SURNAMES = _words(
+    "Nowak Kowalski Wiśniewski Wójcik Kowalczyk Kamiński Lewandowski Zieliński Szymański "
+    "Woźniak Dąbrowski Kozłowski Jankowski Mazur Kwiatkowski Krawczyk Piotrowski Grabowski "
+    "Nowakowski Pawłowski Michalski Nowicki Adamczyk Dudek Zając Wieczorek Jabłoński Król "
+    "Majewski Olszewski Jaworski Wróbel Malinowski Pawlak Witkowski Walczak Stępień Górski "
+    "Rutkowski Michalak Sikora Ostrowski Baran Duda Szewczyk Tomaszewski Pietrzak Marciniak "
+    "Wróblewski Zalewski Jakubowski Jasiński Zawadzki Sadowski Bąk Chmielewski Włodarczyk "
+    "Borkowski Czarnecki Sawicki Sokołowski Urbański Kubiak Maciejewski Szczepański "
+    "Kucharski Wilk Kalinowski Lis Mazurek Wysocki Adamski Kaźmierczak Wasilewski Sobczak "
+    "Czerwiński Andrzejewski Cieślak Głowacki Zakrzewski Kołodziej Sikorski Krajewski "
+    "Gajewski Szymczak Szulc Baranowski Laskowski Brzeziński Makowski Ziółkowski Przybylski "
+)
 
 
 async def seed_customers(location_id: UUID, count: int) -> None:
@@ -50,6 +83,31 @@ async def seed_customers(location_id: UUID, count: int) -> None:
             CustomerWrite(contact={"first_name": f"C{i}"})
             for i in range(start, min(count, start + SEED_BATCH))
         ]
+        async with transaction() as db:
+            await customer_repository.create_many(db, location_id, writes)
+
+
+def _person(n: int, rng: random.Random) -> CustomerWrite:
+    """The n-th of a crowd of Polish customers: a name, an ASCII e-mail address, a mobile
+    number in E.164 and a card."""
+    woman = rng.random() < 0.5
+    first = rng.choice(_WOMEN if woman else _MEN)
+    last = rng.choice(_SURNAMES)
+    if woman and last.endswith("ki"):
+        last = last[:-1] + "a"
+    email = f"{fold(first)}.{fold(last)}.{n}@example.com"
+    phone = f"+48{rng.choice('5678')}{rng.randrange(10**8):08d}"
+    contact = {"first_name": first, "last_name": last, "email": email, "phone": phone}
+    return CustomerWrite(contact, cards=(CheckedCard(f"K{n:07d}", None, None),))
+
+
+async def seed_people(location_id: UUID, count: int, seed: int = 2026) -> None:
+    """`count` customers with Polish names, e-mail addresses, phones and cards (the same ones
+    for the same `seed`), written by the customers repository as the API writes them (search
+    text and name key included), SEED_BATCH rows a statement."""
+    rng = random.Random(seed)
+    for start in range(0, count, SEED_BATCH):
+        writes = [_person(n, rng) for n in range(start, min(count, start + SEED_BATCH))]
         async with transaction() as db:
             await customer_repository.create_many(db, location_id, writes)
 

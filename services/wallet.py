@@ -346,4 +346,5 @@ async def preview_credit(
         balance_before=totals.balance_before,
         balance_after=totals.balance_after,
         over_maximum_count=totals.over_maximum,
+        clamped_count=totals.clamped,
     )

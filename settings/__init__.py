@@ -138,8 +138,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if worker_port is not None and worker_port > 65_535:
         raise ValueError(f"GOCRM_WORKER_METRICS_PORT must be a TCP port, not {worker_port}")
     return Settings(
-        database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
-        redis_url=env.get("REDIS_URL") or None,
+        database_url=_database_url(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+        redis_url=_redis_url(env.get("REDIS_URL") or None),
         env="production" if mode == "production" else "development",
         db_pool_size=_integer(env, "GOCRM_DB_POOL_SIZE", 10),
         db_connect_timeout_seconds=_number(env, "GOCRM_DB_CONNECT_TIMEOUT", 5.0),
@@ -178,6 +178,21 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_connections=_integer(env, "GOCRM_MAX_CONNECTIONS", 2_048),
         max_connections_per_client=_integer(env, "GOCRM_MAX_CONNECTIONS_PER_CLIENT", 256),
     )
+
+
+def _database_url(url: str) -> str:
+    """`DATABASE_URL` as given, except that SQLAlchemy's four-slash form of an absolute SQLite
+    path (`sqlite:////srv/gocrm.sqlite3`) becomes this project's `sqlite:///srv/gocrm.sqlite3`."""
+    return re.sub(r"^sqlite:////+", "sqlite:///", url.strip())
+
+
+def _redis_url(url: str | None) -> str | None:
+    if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(
+            f"REDIS_URL must start with redis://, rediss:// or unix://, not {url!r}"
+            " (redis://127.0.0.1:6379/0, say)"
+        )
+    return url
 
 
 def _upstream_allow(env: Mapping[str, str], *, production: bool) -> tuple[str, ...] | None:

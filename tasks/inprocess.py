@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from services.runtime import Runtime
@@ -63,11 +64,17 @@ class InProcessDispatcher:
         while pending := [t for t in self._tasks.values() if not t.done()]:
             await asyncio.gather(*pending)
 
-    def start_ticker(self, every: float) -> None:
+    def start_ticker(
+        self, every: float, ready: Callable[[], Awaitable[bool]] | None = None
+    ) -> None:
+        """Run the periodic check every `every` seconds; a tick is skipped while `ready` says
+        the database cannot be used yet (it lacks a migration)."""
+
         async def loop() -> None:
             while True:
                 try:
-                    await tick(self.context)
+                    if ready is None or await ready():
+                        await tick(self.context)
                 except Exception:
                     log.exception("the periodic check failed")
                 await asyncio.sleep(every)

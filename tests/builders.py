@@ -155,6 +155,14 @@ mutation($input: SetPromotionalCreditsInput!) {{
   }}
 }}"""
 
+UPDATE_SCHEDULE = f"""
+mutation($id: ID!, $input: CreditScheduleUpdateInput!) {{
+  updateCreditSchedule(id: $id, input: $input) {{
+    schedule {{ {SCHEDULE_FIELDS} }}
+    errors {{ code field message }}
+  }}
+}}"""
+
 PAUSE_SCHEDULE = f"""
 mutation($id: ID!) {{
   pauseCreditSchedule(id: $id) {{

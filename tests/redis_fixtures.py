@@ -1,7 +1,10 @@
 """Redis and real arq worker processes for tests that need them.
 
 `GOCRM_TEST_REDIS` (default `redis://127.0.0.1:6379/9`) names a database that the tests own: it is
-flushed before and after each test. Without a server the tests are skipped, unless
+flushed before and after each test. The suite never flushes keys it did not write: a test takes
+the database only when it is empty or holds the suite's own mark (`OWNER_KEY`, set before any
+test writes, so a run killed midway leaves it behind with its keys); otherwise the test fails,
+saying so, and the keys stay. Without a server the tests are skipped, unless
 `GOCRM_REQUIRE_SERVICES=1`, which turns a missing server into a failure (as for PostgreSQL). Test
 sessions on one machine take turns with that database, one test at a time (a lock file).
 
@@ -33,6 +36,8 @@ REDIS_URL = os.environ.get("GOCRM_TEST_REDIS", "redis://127.0.0.1:6379/9")
 # The workers open integration secrets that the test process sealed: both use this key.
 WORKER_SECRET_KEY = new_key()
 REQUIRE_SERVICES = os.environ.get("GOCRM_REQUIRE_SERVICES") == "1"
+# The key that says the test database is the suite's (see `claim`).
+OWNER_KEY = "gocrm-test:owned-by-the-test-suite"
 STOP_TIMEOUT = 30.0
 LOCK_TIMEOUT = 200.0
 
@@ -45,7 +50,7 @@ def _unavailable(what: str, error: Exception) -> NoReturn:
 
 
 @contextlib.asynccontextmanager
-async def _exclusive_use(url: str) -> AsyncIterator[None]:
+async def exclusive_use(url: str) -> AsyncIterator[None]:
     """Hold a lock file for `url` while a test owns its database: the workers of two test
     sessions on one machine (two people, or CI and a developer) would take each other's jobs
     (workers listen on arq's default queue) and each session's FLUSHDB would drop the other's."""
@@ -71,20 +76,35 @@ async def _exclusive_use(url: str) -> AsyncIterator[None]:
         os.close(fd)
 
 
+async def claim(pool: ArqRedis, url: str) -> None:
+    """Flush the test database and mark it as the suite's, unless it holds keys that the suite
+    did not write: then fail and leave them."""
+    size = await pool.dbsize()
+    if size and not await pool.exists(OWNER_KEY):
+        pytest.fail(
+            f"GOCRM_TEST_REDIS ({url}) holds {size} keys that the test suite did not write, and"
+            " the suite flushes the database it uses: point GOCRM_TEST_REDIS at an empty"
+            " database (redis://127.0.0.1:6379/N)",
+            pytrace=False,
+        )
+    await pool.flushdb()
+    await pool.set(OWNER_KEY, "gocrm test suite")
+
+
 @pytest.fixture
 async def arq_redis() -> AsyncIterator[ArqRedis]:
     """An arq pool on the test Redis database, flushed at the start and at the end; the
-    database is this test's alone meanwhile (see `_exclusive_use`)."""
+    database is this test's alone meanwhile (see `exclusive_use`)."""
     settings = RedisSettings.from_dsn(REDIS_URL)
     settings.conn_retries = 0
     settings.conn_timeout = 2
-    async with _exclusive_use(REDIS_URL):
+    async with exclusive_use(REDIS_URL):
         try:
             pool = await create_pool(settings)
         except (OSError, RedisError) as error:
             _unavailable("Redis", error)
         try:
-            await pool.flushdb()
+            await claim(pool, REDIS_URL)
             yield pool
         finally:
             try:

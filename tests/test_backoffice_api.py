@@ -44,7 +44,7 @@ query($input: SetPromotionalCreditsInput!) {
   previewPromotionalCredits(input: $input) {
     preview {
       customerCount changedCount balanceBefore { amount currency } balanceAfter { amount }
-      overMaximumCount
+      overMaximumCount clampedCount
     }
     errors { code field message }
   }
@@ -81,7 +81,12 @@ async def preview(api: Api, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def figures(
-    customers: int, changed: int, before: str, after: str, over_maximum: int = 0
+    customers: int,
+    changed: int,
+    before: str,
+    after: str,
+    over_maximum: int = 0,
+    clamped: int = 0,
 ) -> dict[str, Any]:
     return {
         "preview": {
@@ -90,6 +95,7 @@ def figures(
             "balanceBefore": {"amount": before, "currency": "PLN"},
             "balanceAfter": {"amount": after},
             "overMaximumCount": over_maximum,
+            "clampedCount": clamped,
         },
         "errors": [],
     }
@@ -239,8 +245,8 @@ PREVIEW_CASES: list[tuple[str, Target, str, str, dict[str, Any]]] = [
         lambda ids: {"filter": {"groupIds": [ids["vip"]]}},
         "REDUCE",
         "40.00",
-        # 0 stays 0 (unchanged), 30 → 0 (clamped), 120 → 80
-        figures(3, 2, "150.00", "80.00"),
+        # 0 stays 0 (unchanged), 30 → 0 (clamped), 120 → 80: two balances below 40.00
+        figures(3, 2, "150.00", "80.00", clamped=2),
     ),
     (
         "set-listed-ids-each-once",
@@ -262,7 +268,7 @@ PREVIEW_CASES: list[tuple[str, Target, str, str, dict[str, Any]]] = [
         lambda ids: {"filter": {"ids": [ids["thirty"], ids["rich"]]}},
         "REDUCE",
         "100.00",
-        figures(2, 2, "150.00", "20.00"),
+        figures(2, 2, "150.00", "20.00", clamped=1),
     ),
     (
         "reduce-those-with-credits",

@@ -843,7 +843,9 @@ async def test_checkouts_are_listed_newest_first_with_filters_and_pages(till: Ti
     assert rest["totalCount"] == 4
 
 
-async def test_a_deleted_customers_checkout_has_no_customer(till: Till) -> None:
+async def test_a_deleted_customers_checkout_has_no_customer_and_stays_listed_by_its_id(
+    till: Till,
+) -> None:
     sale = await committed(till.api, till.bill(), "sale-1")
     deleted = await till.api.mutate(
         "mutation($id: ID!) { deleteCustomer(id: $id) { deletedId errors { code } } }",
@@ -852,8 +854,12 @@ async def test_a_deleted_customers_checkout_has_no_customer(till: Till) -> None:
     assert deleted["errors"] == []
 
     found = (await till.api.data(GET_CHECKOUT, {"id": sale["id"]}))["checkout"]
+    listed = await checkouts(till.api, filter={"customerId": till.customer})
 
     assert found == {**sale, "customer": None}
+    # the deleted customer's sales are still listed by its id
+    assert [e["node"]["id"] for e in listed["edges"]] == [sale["id"]]
+    assert listed["totalCount"] == 1
 
 
 # ----------------------------------------------------------------------------- keys and locations

@@ -209,16 +209,16 @@ async def test_a_refund_is_read_back_with_the_checkout_it_refunded(location: UUI
     )
 
 
-async def test_a_live_customer_is_one_of_the_location_not_deleted(location: UUID) -> None:
+async def test_a_location_had_its_customers_deleted_or_not(location: UUID) -> None:
     live, gone = await customer(location), await customer(location, "Gone")
     await Customer.filter(id=gone).update(deleted_at=T0)
     other, _ = await access.create_location("Other Bistro")
     stranger = await customer(other.id)
 
-    assert await repository.is_live_customer(location, live) is True
-    assert await repository.is_live_customer(location, gone) is False
-    assert await repository.is_live_customer(location, stranger) is False
-    assert await repository.is_live_customer(location, uuid4()) is False
+    assert await repository.had_customer(location, live) is True
+    assert await repository.had_customer(location, gone) is True
+    assert await repository.had_customer(location, stranger) is False
+    assert await repository.had_customer(location, uuid4()) is False
 
 
 async def ids(

@@ -134,7 +134,7 @@ def test_import_customers_prints_only_its_json_summary_on_stdout(tmp_path: Path)
 def test_an_import_whose_every_row_is_skipped_exits_1(tmp_path: Path) -> None:
     location = json.loads(gocrm("create-location", "--name", "Bistro", cwd=tmp_path).stdout)
     csv = tmp_path / "customers.csv"
-    csv.write_text("card_code;groups\r\nK 1;\r\nK2;złota\r\n", encoding="cp1250")
+    csv.write_text("card_code;groups\r\nK#1;\r\nK2;złota\r\n", encoding="cp1250")
 
     imported = gocrm(
         "import-customers", str(csv), "--location", location["location_id"], cwd=tmp_path
@@ -143,7 +143,7 @@ def test_an_import_whose_every_row_is_skipped_exits_1(tmp_path: Path) -> None:
     assert imported.returncode == 1
     assert imported.stdout == '{"created": 0, "updated": 0, "unchanged": 0, "skipped": 2}\n'
     assert imported.stderr == (
-        "line 2: invalid card code 'K 1' "
+        "line 2: invalid card code 'K#1' "
         "(Card code may contain only letters, digits and . _ : / -)\n"
         "line 3: unknown group 'złota'\n"
         "nothing imported: every one of the 2 rows was skipped\n"
@@ -350,6 +350,7 @@ def test_every_option_of_every_subcommand_has_a_description() -> None:
         "create-api-key",
         "create-location",
         "demo",
+        "generate-key",
         "import-customers",
         "migrate",
         "serve",
@@ -368,6 +369,7 @@ def test_every_option_of_every_subcommand_has_a_description() -> None:
         "demo host": "127.0.0.1",
         "demo port": 8000,
         "demo workers": 1,
+        "demo fresh": False,
         "simulate host": "127.0.0.1",
         "simulate port": 8100,
     }

@@ -2,7 +2,7 @@
 no database.
 
 A card code belongs to one customer of a location; the search text follows every write; a
-soft delete hides a customer, frees its card codes and memberships and keeps its balance;
+soft delete hides a customer, frees its card codes and memberships and writes its balance off;
 group members are added and removed by ids or by selection; a group reference is used once per
 location. The SQL behind the same rules is tested in the database suites
 (`test_customers_api.py`, `test_groups_api.py`, `test_customers_repository.py`,
@@ -60,7 +60,7 @@ async def test_a_customer_is_created_with_its_card_and_found_by_it() -> None:
     assert (created.first_name, created.last_name) == ("Anna", "Nowak")
     cards = await customers.cards_of([created.id], runtime.stores)
     assert [(c.code, c.number) for c in cards[created.id]] == [("C-1", None)]
-    assert memory.t.customers[created.id].search_text == "anna nowak"
+    assert memory.t.customers[created.id].search_text == "anna nowak c-1"
 
 
 async def test_a_card_another_customer_holds_is_refused() -> None:
@@ -116,7 +116,7 @@ async def test_an_update_keeps_the_search_text_current() -> None:
     assert await customers.get_customer_by_card(location_id, "C-1", runtime.stores) == updated
 
 
-async def test_a_soft_delete_hides_the_customer_frees_its_card_and_keeps_its_balance() -> None:
+async def test_a_soft_delete_hides_the_customer_frees_its_card_and_writes_off_its_balance() -> None:
     memory, runtime, location_id = _world()
     vip = await groups.create_group(location_id, CustomerGroupInput(name="VIP"), runtime.stores)
     data = CustomerInput(first_name="Anna", cards=(CardInput("C-1"),), group_ids=(str(vip.id),))
@@ -126,13 +126,17 @@ async def test_a_soft_delete_hides_the_customer_frees_its_card_and_keeps_its_bal
 
     deleted = await customers.delete_customer(location_id, str(anna.id), runtime.stores)
 
-    assert deleted == anna.id
+    assert deleted == customers.DeletedCustomer(anna.id, 1_500)
     assert await customers.get_customer(location_id, str(anna.id), runtime.stores) is None
     assert await customers.get_customer_by_card(location_id, "C-1", runtime.stores) is None
     assert await _found_by(runtime, location_id, "anna") == []
     assert await groups.customer_counts([vip.id], runtime.stores) == {}
     row = memory.t.customers[anna.id]
-    assert (row.deleted, row.credit_balance, row.contact["first_name"]) == (True, 1_500, None)
+    assert (row.deleted, row.credit_balance, row.contact["first_name"]) == (True, 0, None)
+    assert [
+        (e.customer_id, e.kind, e.requested_amount, e.delta, e.balance_after, e.source_id)
+        for e in memory.t.entries.values()
+    ] == [(anna.id, "WRITE_OFF", 1_500, -1_500, 0, anna.id)]
     # its code is free again; the other customer keeps its own card
     again = await customers.create_customer(
         location_id, _person("Ewa", "Lis", "C-1"), runtime.stores
@@ -142,6 +146,12 @@ async def test_a_soft_delete_hides_the_customer_frees_its_card_and_keeps_its_bal
     with pytest.raises(DomainError) as gone:
         await customers.delete_customer(location_id, str(anna.id), runtime.stores)
     assert _errors(gone) == [(ErrorCode.NOT_FOUND, "id", "Customer not found.")]
+    assert len(memory.t.entries) == 1
+    # a customer holding nothing is deleted without an entry
+    assert await customers.delete_customer(
+        location_id, str(jan.id), runtime.stores
+    ) == customers.DeletedCustomer(jan.id, 0)
+    assert len(memory.t.entries) == 1
 
 
 async def test_members_are_added_and_removed_by_ids_and_by_selection() -> None:

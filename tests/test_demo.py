@@ -99,6 +99,37 @@ async def test_the_demo_shows_groups_credits_and_a_monthly_schedule(
     ]
 
 
+async def test_a_fresh_demo_starts_from_empty_data_and_leaves_other_locations_alone(
+    demo: DemoLocation, runtime: Runtime, http: httpx.AsyncClient
+) -> None:
+    # given the walkthrough's step 2 run on the demo, and another location beside it
+    earlier = Api(http, demo.api_key, str(demo.location_id))
+    created = await earlier.data(
+        'mutation { createCustomerGroup(input: {name: "Złota karta"}) { errors { code } } }'
+    )
+    assert created == {"createCustomerGroup": {"errors": []}}
+    other, _ = await access.create_location("Somewhere else")
+
+    # when the demo is seeded again with `fresh`
+    fresh = await seed_demo(runtime, fresh=True)
+
+    # then it is a new demo location holding the seed alone, and the other one is still there
+    try:
+        admin = Api(http, fresh.api_key, str(fresh.location_id))
+        data = await admin.data(SHOWCASE, {"op": str(fresh.bulk_operation_id)})
+        assert fresh.location_id != demo.location_id
+        assert sorted(g["reference"] for g in data["customerGroups"]) == [
+            "pracownicy",
+            "staly-klient",
+            "vip",
+        ]
+        assert data["customers"]["totalCount"] == DEMO_CUSTOMERS
+        assert await Location.filter(id=demo.location_id).exists() is False
+        assert await Location.filter(id=other.id).exists() is True
+    finally:
+        await Location.filter(id__in=[fresh.location_id, other.id]).delete()
+
+
 PEOPLE = """query($after: String) {
   customers(first: 200, after: $after) {
     edges { node { firstName lastName email } }
@@ -172,6 +203,7 @@ def test_gocrm_demo_synchronizes_with_its_own_simulators_out_of_the_box(tmp_path
             assert line, f"the demo stopped before printing its key: {lines}"
             lines.append(line)
         key = next(line for line in lines if "ADMIN key:" in line).split()[2]
+        assert "  Database: gocrm.sqlite3 in this folder (the default DATABASE_URL)\n" in lines
         url = f"http://127.0.0.1:{port}/graphql"
         deadline = time.monotonic() + 30
         while True:

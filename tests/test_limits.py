@@ -392,8 +392,8 @@ SUGGESTING = [
     ),
     (
         {"query": "query($f: CustomerFiltr) { customers(filter: $f) { totalCount } }"},
-        "Unknown type 'CustomerFiltr'. Did you mean 'CustomerFilter', 'Customer', "
-        "'CustomerCard', 'CustomerEdge', or 'CustomerGroup'?",
+        "Unknown type 'CustomerFiltr'. Did you mean 'CustomerFilter', 'CustomerOrder', "
+        "'Customer', 'CustomerCard', or 'CustomerEdge'?",
         "Unknown type 'CustomerFiltr'.",
     ),
     (

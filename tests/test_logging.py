@@ -186,6 +186,12 @@ def test_secrets_are_redacted_from_every_line() -> None:
     assert line == "upstream said: Authorization: Bearer [redacted]; key gocrm_[redacted] used"
 
 
+def test_a_settings_name_is_not_taken_for_a_key() -> None:
+    line = scrub("GOCRM_SECRET_KEY is not set; gocrm_ABCDEFGHIJKLMNOPQRSTUVWXYZabc0 leaked")
+
+    assert line == "GOCRM_SECRET_KEY is not set; gocrm_[redacted] leaked"
+
+
 def test_a_requests_card_codes_and_secrets_are_hidden_from_its_lines() -> None:
     token = request_params_var.set(
         (

@@ -228,11 +228,11 @@ async def test_a_preview_sums_the_live_customers_a_target_reaches(location: UUID
     by_filter = await repository.preview(location, rich, CreditOperation.ADD, 1)
 
     assert by_list == PreviewTotals(
-        customers=1, changed=1, balance_before=100, balance_after=0, over_maximum=0
+        customers=1, changed=1, balance_before=100, balance_after=0, over_maximum=0, clamped=1
     )
     assert everyone == PreviewTotals(
-        customers=2, changed=1, balance_before=400, balance_after=600, over_maximum=0
+        customers=2, changed=1, balance_before=400, balance_after=600, over_maximum=0, clamped=0
     )
     assert by_filter == PreviewTotals(
-        customers=2, changed=2, balance_before=400, balance_after=402, over_maximum=0
+        customers=2, changed=2, balance_before=400, balance_after=402, over_maximum=0, clamped=0
     )

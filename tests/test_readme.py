@@ -1,32 +1,47 @@
-"""The README's GraphQL walkthrough runs as written against a freshly seeded demo.
+"""The README's GraphQL walkthrough, and its integrations and checkout steps after it, run as
+written against a freshly seeded demo; the README keeps the order and size a newcomer needs.
 
-The convention the README follows is stated in an HTML comment at the start of the walkthrough:
-numbered ```graphql blocks, each optionally followed by a ```json block of variables whose
-`<FIELD from step N>` and `<id of NAME from step N>` placeholders are filled from earlier answers,
-and `→` lines whose backticked `"key": value` spans must each match one object in the answer.
+The convention: numbered ("**N.**") ```graphql blocks, each optionally followed by a ```json
+block of variables whose `<FIELD from step N>` (the one FIELD in step N's answer) and
+`<id of NAME from step N>` (the id of the object in step N's answer with a field equal to NAME)
+placeholders are filled from earlier answers, and paragraphs starting with `→` whose backticked
+`"key": value` spans must each match one object in the answer. Every answer must have no GraphQL
+errors, and every entry of a payload's `errors` must be one that a → span of the step matches.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
+from adapters.goorder.simulator import create_goorder_simulator
+from adapters.gopos.simulator import create_gopos_simulator
+from gateway.app import DEMO_SIMULATORS, create_app
+from gateway.runtime import build_runtime, close_runtime
 from models.tables.crm import Location
-from services.demo import DemoLocation, seed_demo
+from services.demo import DemoLocation, demo_fixture, seed_demo
 from services.runtime import Runtime
 from settings import Settings
-from tests.helpers import Api
+from tasks.inprocess import InProcessDispatcher
+from tests.helpers import Api, Clock
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
 START = "<!-- walkthrough:"
 END = "<!-- end of walkthrough -->"
+INTEGRATIONS_START = "<!-- integrations:"
+INTEGRATIONS_END = "<!-- end of integrations -->"
+# Where `gocrm demo` serves its simulators, as the README's integration steps name them.
+DEMO_BASE_URL = "http://127.0.0.1:8000"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 BACKTICKED = re.compile(r"`([^`]+)`")
@@ -42,13 +57,18 @@ class Step:
     claims: tuple[dict[str, Any], ...]
 
 
-def walkthrough(readme: str) -> str:
-    start = readme.index(START)
-    return COMMENT.sub("", readme[start : readme.index(END, start)])
+def walkthrough(readme: str, start_marker: str = START, end_marker: str = END) -> str:
+    start = readme.index(start_marker)
+    return COMMENT.sub("", readme[start : readme.index(end_marker, start)])
 
 
-def parse_steps(text: str) -> list[Step]:
-    """The numbered graphql blocks of the walkthrough text, with their variables and claims."""
+def integration_steps(readme: str) -> str:
+    return walkthrough(readme, INTEGRATIONS_START, INTEGRATIONS_END)
+
+
+def parse_steps(text: str, first: int = 1) -> list[Step]:
+    """The numbered graphql blocks of the walkthrough text, with their variables and claims;
+    the first is numbered `first`."""
     steps: list[Step] = []
     blocks = list(FENCE.finditer(text))
     for index, block in enumerate(blocks):
@@ -56,7 +76,7 @@ def parse_steps(text: str) -> list[Step]:
         if language != "graphql":
             assert language == "json", f"unexpected ```{language} block in the walkthrough"
             continue
-        number = len(steps) + 1
+        number = len(steps) + first
         before = text[blocks[index - 1].end() if index else 0 : block.start()]
         assert f"**{number}.**" in before, f"the text before graphql block {number} misnumbers it"
         variables: Any = {}
@@ -144,14 +164,14 @@ async def demo(database: Settings, runtime: Runtime) -> AsyncIterator[DemoLocati
     await Location.filter(id=seeded.location_id).delete()
 
 
-async def test_every_walkthrough_step_runs_as_written(
-    demo: DemoLocation, http: httpx.AsyncClient
+async def run_steps(
+    admin: Api,
+    steps: list[Step],
+    answers: dict[int, Any],
+    after_each: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    admin = Api(http, demo.api_key, str(demo.location_id))
-    text = walkthrough(README.read_text(encoding="utf-8"))
-    steps = parse_steps(text)
-    answers: dict[int, Any] = {}
-
+    """Each step as a reader pastes it, checked against what the README claims; `answers`
+    gathers the answers by step number (later steps' placeholders read them)."""
     for step in steps:
         body = await admin.raw(step.document, fill(step.variables, answers))
 
@@ -162,9 +182,73 @@ async def test_every_walkthrough_step_runs_as_written(
             assert holds(claim, answer), f"step {step.number}: {claim} not in {shown(answer)}"
         unclaimed = [e for e in payload_errors(answer) if not any(holds(c, e) for c in step.claims)]
         assert unclaimed == [], f"step {step.number}: errors the README does not show"
+        if after_each is not None:
+            await after_each()
+
+
+async def test_every_walkthrough_step_runs_as_written(
+    demo: DemoLocation, http: httpx.AsyncClient
+) -> None:
+    admin = Api(http, demo.api_key, str(demo.location_id))
+    text = walkthrough(README.read_text(encoding="utf-8"))
+    steps = parse_steps(text)
+
+    await run_steps(admin, steps, {})
 
     assert len(steps) == len(re.findall(r"\*\*\d+\.\*\*", text)) == 15
     assert [step.number for step in steps if not step.claims] == []
+
+
+@pytest.fixture
+async def demo_with_simulators(
+    database: Settings, clock: Clock
+) -> AsyncIterator[tuple[Api, InProcessDispatcher]]:
+    """`gocrm demo` on port 8000, as the README's integration steps expect it: its location
+    seeded with both integrations, and its GoPOS and GoOrder simulators at the URLs it serves
+    them on (reached in-process). Jobs run in-process; the caller drains them."""
+    # Mounted where `demo_app_factory` mounts them.
+    simulators = Starlette(
+        routes=[
+            Mount(DEMO_SIMULATORS["gopos"], create_gopos_simulator(demo_fixture("gopos"))),
+            Mount(DEMO_SIMULATORS["goorder"], create_goorder_simulator(demo_fixture("goorder"))),
+        ]
+    )
+
+    def transport(base_url: str) -> httpx.AsyncBaseTransport:
+        assert base_url.startswith(DEMO_BASE_URL), base_url
+        return httpx.ASGITransport(app=simulators)
+
+    runtime = build_runtime(database, clock=clock, transport=transport)
+    app = create_app(database, manage_database=False, runtime=runtime)
+    upstreams = {kind: f"{DEMO_BASE_URL}{path}" for kind, path in DEMO_SIMULATORS.items()}
+    seeded = await seed_demo(runtime, upstreams)
+    dispatcher: InProcessDispatcher = app.state.dispatcher
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+        ) as http:
+            yield Api(http, seeded.api_key, str(seeded.location_id)), dispatcher
+    finally:
+        await dispatcher.close()
+        await close_runtime(runtime)
+        await Location.filter(id=seeded.location_id).delete()
+
+
+async def test_the_integrations_and_checkout_steps_run_as_written_after_the_walkthrough(
+    demo_with_simulators: tuple[Api, InProcessDispatcher],
+) -> None:
+    admin, dispatcher = demo_with_simulators
+    readme = README.read_text(encoding="utf-8")
+    text = integration_steps(readme)
+    steps = parse_steps(text, first=16)
+    answers: dict[int, Any] = {}
+
+    await run_steps(admin, parse_steps(walkthrough(readme)), answers)
+    await run_steps(admin, steps, answers, after_each=dispatcher.drain)
+
+    assert [step.number for step in steps] == list(range(16, 23))
+    assert [step.number for step in steps if not step.claims] == []
+    assert "…" not in text  # a pasted ellipsis is a GraphQL syntax error
 
 
 def test_the_walkthrough_convention_is_parsed() -> None:
@@ -208,3 +292,85 @@ def test_misnumbered_steps_are_refused() -> None:
 
     with pytest.raises(AssertionError, match="misnumbers"):
         parse_steps(text)
+
+
+SECTIONS = [
+    "## Two commands",
+    "## The back-office console",
+    "## GraphQL walkthrough",
+    "## The `gocrm` command and the import",
+    "## Integrations and checkout",
+    "## More",
+]
+MOVED_TO_DOCS = ("configuration.md", "deploying.md", "operations.md", "benchmarks.md", "api.md")
+SETUP_COMMANDS = (
+    "python3 -m venv .venv && .venv/bin/pip install -q -e . && .venv/bin/gocrm demo",
+    'python3 -m venv .venv && .venv/bin/pip install -q -e ".[dev]" && .venv/bin/python -m pytest',
+)
+LINK = re.compile(r"\]\(((?:docs/)?[\w./-]+\.md)(?:#([\w-]+))?\)")
+
+
+def slug(heading: str) -> str:
+    """A heading's anchor, as GitHub makes it."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_the_readme_is_short_and_in_the_order_a_newcomer_needs() -> None:
+    lines = README.read_text(encoding="utf-8").splitlines()
+
+    assert len(lines) < 450
+    assert [line for line in lines if line.startswith("## ")] == SECTIONS
+    assert [line for line in lines if line.startswith("# ")] == ["# GoCRM gateway"]
+
+
+def test_the_two_set_up_commands_stay_as_they_were() -> None:
+    blocks = [body.strip() for _, body in FENCE.findall(README.read_text(encoding="utf-8"))]
+
+    assert blocks[:2] == list(SETUP_COMMANDS)
+
+
+def test_every_link_to_the_docs_reaches_a_file_and_a_heading() -> None:
+    readme = README.read_text(encoding="utf-8")
+    docs = {path.name: path.read_text(encoding="utf-8") for path in (ROOT / "docs").glob("*.md")}
+    pages = {f"docs/{name}": text for name, text in docs.items()} | docs
+    broken = []
+    for text in [readme, *docs.values()]:
+        for target, anchor in LINK.findall(text):
+            if target.endswith("README.md") or target.startswith("../"):
+                continue
+            page = pages.get(target)
+            headings = [] if page is None else re.findall(r"^#+ (.+)$", page, re.MULTILINE)
+            if page is None or (anchor and anchor not in [slug(h) for h in headings]):
+                broken.append(f"{target}#{anchor}")
+
+    assert broken == []
+    assert {target for target, _ in LINK.findall(readme)} >= {f"docs/{n}" for n in MOVED_TO_DOCS}
+
+
+def test_the_readme_runs_gocrm_from_the_venv() -> None:
+    readme = README.read_text(encoding="utf-8")
+    bare = [
+        line
+        for language, body in FENCE.findall(readme)
+        if language == "sh"
+        for line in body.splitlines()
+        # a command (at the start, or after &&, ;, | or `(`) that is not the venv's
+        if re.search(r"(?:^|&&|;|\||\()\s*(?:gocrm|python|pytest)\b", line)
+    ]
+
+    assert bare == []
+
+
+def test_the_readme_says_what_the_tests_touch_and_how_graphiql_gets_the_schema() -> None:
+    readme = " ".join(README.read_text(encoding="utf-8").split())
+    vendored = ROOT / "gateway" / "graphiql" / "static" / "vendor"
+
+    assert "creates and drops databases named `gocrm_test_*`" in readme
+    assert "on the Redis at `GOCRM_TEST_REDIS` (default `redis://127.0.0.1:6379/9`)" in readme
+    assert "refuses (the test fails, saying so) one holding keys it did not write" in readme
+    # The button the README names is GraphiQL's own.
+    assert "press **Re-fetch GraphQL schema**" in readme
+    assert any(
+        "Re-fetch GraphQL schema" in path.read_text(encoding="utf-8", errors="replace")
+        for path in vendored.rglob("graphiql.min.js")
+    )

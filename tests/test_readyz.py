@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -208,7 +208,7 @@ async def test_development_start_up_warns_about_an_unmigrated_database(
     ]
     assert [r.getMessage() for r in caplog.records if r.name == "gateway.readiness"] == [
         f"the database lacks {len(MIGRATIONS)} migrations ({', '.join(MIGRATIONS)}): "
-        "run `gocrm migrate`; every request that reads it will fail."
+        "run `gocrm migrate`; every request answers 503 until then."
     ]
 
 
@@ -254,4 +254,22 @@ async def test_production_refuses_to_start_without_the_key_of_its_sealed_secrets
     assert [m["type"] for m in with_key] == [
         "lifespan.startup.complete",
         "lifespan.shutdown.complete",
+    ]
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+async def test_a_gateway_given_an_invalid_key_refuses_to_start_in_one_line(
+    database: Settings, env: Literal["development", "production"]
+) -> None:
+    settings = dataclasses.replace(database, env=env, secret_key="hunter2")
+
+    messages = await _lifespan_messages(create_app(settings, manage_database=False))
+
+    assert messages == [
+        {
+            "type": "lifespan.startup.failed",
+            "message": "Refusing to start: GOCRM_SECRET_KEY: the key is not a Fernet key (it has"
+            " 7 characters or characters outside url-safe base64); a Fernet key is 32 random"
+            " bytes in url-safe base64 (44 characters, ending in '=').",
+        }
     ]

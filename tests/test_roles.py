@@ -37,6 +37,7 @@ from tests.builders import (
     UPDATE_CUSTOMER,
     UPDATE_GROUP,
     UPDATE_LOCATION_SETTINGS,
+    UPDATE_SCHEDULE,
     VIEWER,
     api_keys,
     give_credits,
@@ -342,6 +343,11 @@ MUTATIONS = [
         },
     ),
     Mutation("pauseCreditSchedule", PAUSE_SCHEDULE, lambda s: {"id": s.schedule}),
+    Mutation(
+        "updateCreditSchedule",
+        UPDATE_SCHEDULE,
+        lambda s: {"id": s.schedule, "input": {"description": "Edited"}},
+    ),
     Mutation("resumeCreditSchedule", RESUME_SCHEDULE, lambda s: {"id": s.schedule}),
     Mutation("deleteCreditSchedule", DELETE_SCHEDULE, lambda s: {"id": s.schedule}),
     Mutation(
@@ -546,11 +552,18 @@ async def test_a_key_needs_a_name(shop: Shop) -> None:
 # ------------------------------------------------------- every path a till key has to a customer
 
 
+# Fields the selection leaves out: a schedule's history lies past the depth limit below a
+# customer's groups (a till sees no schedules at all).
+_NOT_ENTERED = {("CreditSchedule", "runs")}
+
+
 def _selection(type_: GraphQLObjectType, path: tuple[str, ...] = ()) -> str:
     """Every field of `type_`, and of the objects below it, that takes no required argument;
     an object type already on the path is not entered again."""
     parts = []
     for name, field in type_.fields.items():
+        if (type_.name, name) in _NOT_ENTERED:
+            continue
         if any(
             is_non_null_type(a.type) and a.default_value is Undefined for a in field.args.values()
         ):
@@ -721,6 +734,8 @@ async def test_every_path_shows_a_till_key_only_what_a_till_shows(
         "phone": None,
         "note": None,
         "cards": till.cards,
+        # a group's schedules are the back office's
+        "groups": [{**g, "schedules": []} for g in whole["groups"]],
         "wallet": {
             **whole["wallet"],
             "entries": {

@@ -638,10 +638,13 @@ async def test_an_all_customers_schedule_reaches_customers_created_later_and_no_
     await tick(at("2026-03-09T12:00"), dispatcher)
 
     # then the newcomer gets the second period but not the first, the deleted customer only
-    # the first, and the other location's customer nothing
+    # the first (then written off), and the other location's customer nothing
     assert await periods_of(early["id"]) == [0, 1]
     assert await periods_of(late["id"]) == [1]
-    assert await periods_of(leaving["id"]) == [0]
+    assert [(e.period, e.kind) for e in await ledger(leaving["id"])] == [
+        (0, "ADD"),
+        (0, "WRITE_OFF"),
+    ]
     assert await periods_of(theirs["id"]) == []
     assert [await balance_of(api, c["id"]) for c in (early, late)] == ["20.00", "10.00"]
     shown = await schedule_row(api, schedule["id"])

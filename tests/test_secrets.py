@@ -1,5 +1,6 @@
 import os
 import stat
+import subprocess
 import threading
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from adapters.secrets import (
     new_key,
     parse_keys,
 )
+from settings import load_settings
 
 OLD = "AxlfYgfU06kOverBMUlCk5Nmq_zGV31hJxex2LV9yDw="
 NEW = "msvTvgBUTXjTzeISQs__hqXRw2qUyN-QJJRD6V49nYY="
@@ -210,3 +212,28 @@ def test_new_keys_are_valid_and_distinct() -> None:
 
     assert parse_keys(first) == [first]
     assert first != second
+
+
+MOVE_FROM_KEY_FILE = "export GOCRM_SECRET_KEY=\"$(tr -d '\\n' < gocrm.key)\""
+
+
+def test_the_documented_move_from_the_key_file_opens_what_it_sealed(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    documented = [root / "README.md", root / "docs" / "configuration.md"]
+    sealed = SecretBox(load_or_create_key_file(tmp_path / "gocrm.key")).seal("client-secret")
+
+    moved = subprocess.run(
+        ["sh", "-c", f'{MOVE_FROM_KEY_FILE} && printf %s "$GOCRM_SECRET_KEY"'],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    settings = load_settings({"GOCRM_SECRET_KEY": moved, "GOCRM_ENV": "production"})
+
+    assert [MOVE_FROM_KEY_FILE in path.read_text(encoding="utf-8") for path in documented] == [
+        True,
+        True,
+    ]
+    assert settings.secret_key is not None
+    assert SecretBox(settings.secret_key).open(sealed) == "client-secret"

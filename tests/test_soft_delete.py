@@ -1,4 +1,5 @@
-"""Deleting a customer keeps its ledger: the row stays, anonymised, and no query finds it."""
+"""Deleting a customer keeps its ledger: the row stays, anonymised, and no query finds it; what
+it held is written off (`test_write_off.py`)."""
 
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ async def _delete(api: Api, customer_id: str) -> None:
     assert payload == {"deletedId": customer_id, "errors": []}
 
 
-async def test_deleting_keeps_the_entries_and_balance_and_erases_contact_data(
+async def test_deleting_keeps_the_entries_writes_off_the_balance_and_erases_contact_data(
     api: Api, anna: dict[str, Any], bob: dict[str, Any]
 ) -> None:
     # given Anna with 30.00 and Bob with 5.00
@@ -88,16 +89,19 @@ async def test_deleting_keeps_the_entries_and_balance_and_erases_contact_data(
     # when Anna is deleted
     await _delete(api, anna["id"])
 
-    # then her ledger and balance stay, and the location's balances still sum to its ledger
-    entries = await WalletEntry.filter(customer_id=anna_id).values_list("delta", flat=True)
-    assert entries == [3000]
-    assert await _sums(api.location_id) == (3500, 3500)
+    # then her ledger stays, with her balance written off, and the location's balances still
+    # sum to its ledger
+    entries = (
+        await WalletEntry.filter(customer_id=anna_id).order_by("id").values_list("delta", flat=True)
+    )
+    assert entries == [3000, -3000]
+    assert await _sums(api.location_id) == (500, 500)
     # her row stays for the ledger, with nothing left to identify her
     row = await Customer.get(id=anna_id)
     assert row.deleted_at is not None
     assert (row.first_name, row.last_name, row.email, row.phone, row.note) == (None,) * 5
     assert row.search_text == ""
-    assert row.credit_balance == 3000
+    assert row.credit_balance == 0
     # her cards and memberships are gone, Bob's stay
     assert await Card.filter(customer_id=anna_id).count() == 0
     assert await GroupMembership.filter(customer_id=anna_id).count() == 0
@@ -146,10 +150,10 @@ async def test_mutations_on_a_deleted_customer_are_not_found(
             "message": "Customer not found.",
         }
     ]
-    # and nothing was written for her
-    assert await WalletEntry.filter(customer_id=UUID(anna["id"])).count() == 1
+    # and nothing was written for her after the write-off
+    assert await WalletEntry.filter(customer_id=UUID(anna["id"])).count() == 2
     row = await Customer.get(id=UUID(anna["id"]))
-    assert (row.first_name, row.credit_balance) == (None, 3000)
+    assert (row.first_name, row.credit_balance) == (None, 0)
 
 
 async def test_the_card_code_of_a_deleted_customer_can_be_given_again(
@@ -187,9 +191,9 @@ async def test_bulk_credits_and_schedules_no_longer_reach_a_deleted_customer(
             "SUCCEEDED",
             1,
         )
-    assert await WalletEntry.filter(customer_id=UUID(anna["id"])).count() == 1
+    assert await WalletEntry.filter(customer_id=UUID(anna["id"])).count() == 2
     assert await WalletEntry.filter(customer_id=UUID(bob["id"])).count() == 3
-    assert await _sums(api.location_id) == (3700, 3700)
+    assert await _sums(api.location_id) == (700, 700)
 
 
 async def test_the_ledger_skips_a_customer_deleted_after_an_operation_named_it(
@@ -212,7 +216,7 @@ async def test_the_ledger_skips_a_customer_deleted_after_an_operation_named_it(
 
     # when it runs, it applies nothing to her
     assert await apply_chunk([UUID(anna["id"])], change) == 0
-    assert (await Customer.get(id=UUID(anna["id"]))).credit_balance == 3000
+    assert (await Customer.get(id=UUID(anna["id"]))).credit_balance == 0
 
 
 async def test_a_hard_delete_can_no_longer_take_the_ledger_with_it(

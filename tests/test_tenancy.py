@@ -39,6 +39,7 @@ from tests.builders import (
     SET_CREDITS,
     UPDATE_CUSTOMER,
     UPDATE_GROUP,
+    UPDATE_SCHEDULE,
     VIEWER,
     all_customers,
     give_credits,
@@ -547,6 +548,14 @@ OPERATIONS = [
         lambda w, t: {"id": t},
         _schedule,
         _error("pauseCreditSchedule", "schedule", "NOT_FOUND", "id", SCHEDULE_NOT_FOUND),
+    ),
+    Op(
+        "updateCreditSchedule(id)",
+        "updateCreditSchedule",
+        UPDATE_SCHEDULE,
+        lambda w, t: {"id": t, "input": {"amount": "99.00"}},
+        _schedule,
+        _error("updateCreditSchedule", "schedule", "NOT_FOUND", "id", SCHEDULE_NOT_FOUND),
     ),
     Op(
         "resumeCreditSchedule(id)",

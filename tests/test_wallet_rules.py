@@ -292,6 +292,8 @@ async def test_a_preview_sums_what_one_application_would_do_and_changes_nothing(
     assert (add.balance_before, add.balance_after) == (before, before + 4000 - 300)
     assert (reduce.customer_count, reduce.changed_count) == (3, 2)
     assert (reduce.balance_before, reduce.balance_after) == (1500, 300)
+    # 0 and 5.00 are below 7.00 and end at 0; only a REDUCE clamps
+    assert (reduce.clamped_count, add.clamped_count, set_.clamped_count) == (2, 0, 0)
     assert (set_.customer_count, set_.changed_count, set_.over_maximum_count) == (3, 2, 0)
     assert (set_.balance_before, set_.balance_after) == (1500, 1500)
     assert memory.t.operations == {}

@@ -20,7 +20,8 @@ runs them. Each Strawberry step it replaces, with the figure that justifies it (
 - Strawberry's generic conversion of the bill's input → the type definition's `from_input`
   hook, set by `inputs.build_input_with`. [4]
 
-[1] The till's read, `bench/read.py` (README, "Benchmark: the till's read"), measured before
+[1] The till's read, `bench/read.py` (docs/benchmarks.md, "Benchmark: the till's read"),
+    measured before
     (86ec245) and after (576ded8) commit 76a9881, which made both changes together with known
     groups answered without an awaitable and the disconnect watcher started late; 10206f8
     (the Accept header's answer cached) and eee6733 (pooled connections kept open) landed in
@@ -35,7 +36,7 @@ runs them. Each Strawberry step it replaces, with the figure that justifies it (
 [3] Safety, not speed: under Strawberry's limiters a kilobyte of nested fragment spreads held
     the event loop for hours (`limits`' docstring, `tests/test_limits.py`). No benchmark figure.
 [4] About a sixth of a quote's CPU, from a profile of `bench/quote.py`'s server (commit
-    77b8b42); the quote runs at 25-27% of the baseline with it (README, "Benchmark: the
+    77b8b42); the quote runs at 25-27% of the baseline with it (docs/benchmarks.md, "Benchmark: the
     checkout quote").
 [5] Behaviour, not speed: GraphQL over HTTP as `endpoint`'s docstring lists it
     (`tests/test_http.py`). What it saves per request (the disconnect watcher started late,

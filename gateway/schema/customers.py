@@ -10,14 +10,16 @@ from graphql import GraphQLError
 
 from domain import entities
 from domain.access import Principal, sees_everything
-from domain.paging import DEFAULT_PAGE_SIZE
+from domain.paging import DEFAULT_PAGE_SIZE, CustomerOrder
 from gateway.context import Info
-from gateway.schema.common import DeletePayload, PageInfo, UserError
+from gateway.schema.common import Money, PageInfo, UserError
 from gateway.schema.groups import CustomerGroup
 from gateway.schema.inputs import CustomerFilterInput, CustomerInput, to_filter
 from gateway.schema.resolvers import mutation, query
 from gateway.schema.wallet import Wallet
 from services import customers
+
+strawberry.enum(CustomerOrder, name="CustomerOrder")
 
 
 @strawberry.type
@@ -147,6 +149,7 @@ class Query:
         first: int | None = 50,
         after: str | None = None,
         filter: CustomerFilterInput | None = None,
+        order_by: CustomerOrder | None = CustomerOrder.NAME_ASC,
     ) -> CustomerConnection:
         page = await customers.list_customers(
             info.context.principal.location_id,
@@ -154,6 +157,7 @@ class Query:
             DEFAULT_PAGE_SIZE if first is None else first,
             after,
             info.context.runtime.stores,
+            order_by or CustomerOrder.NAME_ASC,
         )
         edges = [
             CustomerEdge(node=Customer.of(c, info.context.principal), cursor=cursor)
@@ -164,6 +168,18 @@ class Query:
             page_info=PageInfo.of(page),
             total_count=page.total_count,
         )
+
+
+@strawberry.type
+class DeleteCustomerPayload:
+    deleted_id: strawberry.ID | None = None
+    written_off: Money | None = strawberry.field(
+        default=None,
+        description="The balance the deletion wrote off (a WRITE_OFF entry): what the customer "
+        "held. Held cashback is never released to a deleted customer, and owed cashback is "
+        "never collected.",
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -186,10 +202,13 @@ class Mutation:
         )
         return CustomerPayload(customer=Customer.of(customer, principal))
 
-    @mutation(DeletePayload)
-    async def delete_customer(self, info: Info, id: strawberry.ID) -> DeletePayload:
+    @mutation(DeleteCustomerPayload)
+    async def delete_customer(self, info: Info, id: strawberry.ID) -> DeleteCustomerPayload:
         principal = info.context.principal
         deleted = await customers.delete_customer(
             principal.location_id, id, info.context.runtime.stores
         )
-        return DeletePayload(deleted_id=strawberry.ID(str(deleted)))
+        return DeleteCustomerPayload(
+            deleted_id=strawberry.ID(str(deleted.id)),
+            written_off=Money.of(deleted.written_off, principal),
+        )

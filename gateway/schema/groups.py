@@ -8,6 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from domain import entities
+from domain.access import sees_everything
 from domain.money import basis_points_to_percent
 from gateway.context import Info
 from gateway.loaders import GroupKey
@@ -15,6 +16,7 @@ from gateway.schema.common import DeletePayload, UserError
 from gateway.schema.inputs import CreditTargetInput, CustomerGroupInput
 from gateway.schema.integrations import GroupConnection
 from gateway.schema.resolvers import mutation, query
+from gateway.schema.schedules import CreditSchedule
 from services import groups
 
 
@@ -60,6 +62,20 @@ class CustomerGroup:
         links = await info.context.loaders.connections.load(key)
         principal = info.context.principal
         return [GroupConnection.of(link, principal) for link in links]
+
+    @strawberry.field(
+        description="The schedules of this group with a period to come, paused or not: "
+        "deleting the group ends those that target only it, and takes it out of the others. "
+        "Empty for a till key."
+    )
+    async def schedules(self, info: Info) -> list[CreditSchedule]:
+        principal = info.context.principal
+        if not sees_everything(principal):
+            return []
+        group = self.entity
+        key = GroupKey(group.id, group.location_id, group.reference)
+        found = await info.context.loaders.group_schedules.load(key)
+        return [CreditSchedule.of(s, principal) for s in found]
 
 
 @strawberry.type

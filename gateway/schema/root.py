@@ -6,7 +6,16 @@ import strawberry
 from strawberry.tools import merge_types
 
 from gateway.graphql.execute import MAX_QUERY_COST, engine_schema
-from gateway.schema import access, checkout, customers, groups, imports, integrations, wallet
+from gateway.schema import (
+    access,
+    checkout,
+    customers,
+    groups,
+    imports,
+    integrations,
+    schedules,
+    wallet,
+)
 from gateway.schema.scalars import SCALAR_OVERRIDES
 
 Query = merge_types(
@@ -16,6 +25,7 @@ Query = merge_types(
         customers.Query,
         groups.Query,
         wallet.Query,
+        schedules.Query,
         checkout.Query,
         integrations.Query,
     ),
@@ -27,6 +37,7 @@ Mutation = merge_types(
         imports.Mutation,
         groups.Mutation,
         wallet.Mutation,
+        schedules.Mutation,
         checkout.Mutation,
         integrations.Mutation,
         access.Mutation,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 
 import strawberry
 
@@ -13,43 +12,27 @@ from domain.access import Principal
 from domain.ledger import CreditOperation, EntryKind, EntrySource
 from domain.paging import DEFAULT_PAGE_SIZE
 from domain.requests import CreditRequest
-from domain.schedule import Recurrence, RecurrenceUnit
+from domain.schedule import Recurrence
 from gateway.context import Info
 from gateway.schema.common import (
-    DeletePayload,
     Money,
     PageInfo,
     UserError,
 )
 from gateway.schema.inputs import CreditTargetInput
 from gateway.schema.resolvers import mutation, query
+from gateway.schema.schedules import (
+    CreditSchedule,
+    OperationStatus,
+    RecurrenceInput,
+)
 from services import schedules, wallet
 
-strawberry.enum(CreditOperation, name="CreditOperation")
 strawberry.enum(EntryKind, name="WalletEntryKind")
 strawberry.enum(EntrySource, name="WalletEntrySource")
-strawberry.enum(RecurrenceUnit, name="RecurrenceUnit")
 
 
 OPERATIONS_PAGE_SIZE = 20
-
-
-@strawberry.enum
-class OperationStatus(StrEnum):
-    QUEUED = "QUEUED"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-
-
-@strawberry.enum(
-    description="CUSTOMERS: a fixed list; GROUPS: the live membership of groups; ALL: every"
-    " customer of the location, those created later too. Evaluated at each period."
-)
-class ScheduleTarget(StrEnum):
-    CUSTOMERS = "CUSTOMERS"
-    GROUPS = "GROUPS"
-    ALL = "ALL"
 
 
 @strawberry.type
@@ -197,6 +180,9 @@ class CreditPreview:
         description="Of those, whose balance would pass the most a wallet may hold: an "
         "operation reaching one ends FAILED."
     )
+    clamped_count: int = strawberry.field(
+        description="REDUCE: customers whose balance is below the amount and would end at 0."
+    )
 
     @classmethod
     def of(cls, preview: entities.CreditPreview, principal: Principal) -> CreditPreview:
@@ -206,6 +192,7 @@ class CreditPreview:
             balance_before=Money.of(preview.balance_before, principal),
             balance_after=Money.of(preview.balance_after, principal),
             over_maximum_count=preview.over_maximum_count,
+            clamped_count=preview.clamped_count,
         )
 
 
@@ -213,66 +200,6 @@ class CreditPreview:
 class CreditPreviewPayload:
     preview: CreditPreview | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class CreditSchedule:
-    id: strawberry.ID
-    operation: CreditOperation
-    amount: Money
-    description: str | None
-    every: int
-    unit: RecurrenceUnit
-    start_date: date
-    end_date: date | None
-    target: ScheduleTarget
-    group_ids: list[strawberry.ID]
-    paused: bool
-    next_run_on: date | None
-    last_run_on: date | None
-    created_at: datetime
-    entity: strawberry.Private[entities.CreditSchedule]
-
-    @classmethod
-    def of(cls, schedule: entities.CreditSchedule, principal: Principal) -> CreditSchedule:
-        return cls(
-            id=strawberry.ID(str(schedule.id)),
-            operation=CreditOperation(schedule.operation),
-            amount=Money.of(schedule.amount, principal),
-            description=schedule.description,
-            every=schedule.every,
-            unit=RecurrenceUnit(schedule.unit),
-            start_date=schedule.start_date,
-            end_date=schedule.end_date,
-            target=ScheduleTarget(schedule.target),
-            group_ids=[strawberry.ID(str(g)) for g in schedule.group_ids],
-            paused=schedule.paused,
-            next_run_on=None if schedule.paused else schedule.next_run_on,
-            last_run_on=schedule.last_run_on,
-            created_at=schedule.created_at,
-            entity=schedule,
-        )
-
-    @strawberry.field(description="Customers the next period would reach.")
-    async def customer_count(self, info: Info) -> int:
-        return await info.context.loaders.schedule_customer_counts.load(self.entity.id)
-
-    @strawberry.field(
-        description="The latest period that ended FAILED (after its last attempt, or at once "
-        "when no retry could succeed): its date and the error. Later periods still run."
-    )
-    async def last_error(self, info: Info) -> str | None:
-        return await info.context.loaders.schedule_failures.load(self.entity.id)
-
-
-@strawberry.input
-class RecurrenceInput:
-    every: int = 1
-    unit: RecurrenceUnit
-    start_date: date = strawberry.field(
-        description="In the location's time zone; first application on this date."
-    )
-    end_date: date | None = None
 
 
 @strawberry.input
@@ -313,12 +240,6 @@ class SetPromotionalCreditsPayload:
 
 
 @strawberry.type
-class CreditSchedulePayload:
-    schedule: CreditSchedule | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
 class Query:
     @query(admin=True)
     async def wallet_operation(self, info: Info, id: strawberry.ID) -> WalletOperation | None:
@@ -355,12 +276,6 @@ class Query:
         preview = await wallet.preview_credit(runtime, principal, input.to_domain())
         return CreditPreviewPayload(preview=CreditPreview.of(preview, principal))
 
-    @query(admin=True)
-    async def credit_schedules(self, info: Info) -> list[CreditSchedule]:
-        principal = info.context.principal
-        found = await schedules.list_schedules(principal.location_id)
-        return [CreditSchedule.of(s, principal) for s in found]
-
 
 @strawberry.type
 class Mutation:
@@ -375,21 +290,3 @@ class Mutation:
             return SetPromotionalCreditsPayload(schedule=CreditSchedule.of(schedule, principal))
         operation = await wallet.apply_once(runtime, principal, request)
         return SetPromotionalCreditsPayload(operation=WalletOperation.of(operation, principal))
-
-    @mutation(CreditSchedulePayload)
-    async def pause_credit_schedule(self, info: Info, id: strawberry.ID) -> CreditSchedulePayload:
-        principal = info.context.principal
-        schedule = await schedules.pause_schedule(info.context.runtime, principal.location_id, id)
-        return CreditSchedulePayload(schedule=CreditSchedule.of(schedule, principal))
-
-    @mutation(CreditSchedulePayload)
-    async def resume_credit_schedule(self, info: Info, id: strawberry.ID) -> CreditSchedulePayload:
-        principal = info.context.principal
-        schedule = await schedules.resume_schedule(info.context.runtime, principal.location_id, id)
-        return CreditSchedulePayload(schedule=CreditSchedule.of(schedule, principal))
-
-    @mutation(DeletePayload)
-    async def delete_credit_schedule(self, info: Info, id: strawberry.ID) -> DeletePayload:
-        principal = info.context.principal
-        deleted = await schedules.delete_schedule(info.context.runtime, principal.location_id, id)
-        return DeletePayload(deleted_id=strawberry.ID(str(deleted)))

@@ -3,13 +3,14 @@ idempotency keys of every keyed write."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from uuid import UUID
 
 from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
 
-from domain.contacts import search_text
+from domain.contacts import name_key, search_text
 from domain.ledger import MAX_CREDIT_BALANCE
 from models.ids import new_id
 
@@ -62,8 +63,12 @@ class Customer(Model):
     email = fields.CharField(max_length=254, null=True)
     phone = fields.CharField(max_length=40, null=True)
     note = fields.TextField(null=True)
-    # Case-folded names, email and phone for search; kept current by `refresh_search_text`.
+    # What search matches (`domain.contacts.search_text`: names, email and card codes folded,
+    # the phone's digits) and what the list sorts by name on (`domain.contacts.name_key`);
+    # both kept current by `refresh_search_text`. On PostgreSQL a trigram index serves
+    # substring search on the search text (migration 0010).
     search_text = fields.TextField(default="")
+    name_key = fields.TextField(default="", db_default="")
     # Promotional credits in minor units; changed only by single conditional UPDATEs.
     credit_balance = fields.BigIntField(default=0)
     # Cashback granted but held (not spendable until released), and reversed cashback the
@@ -79,12 +84,20 @@ class Customer(Model):
     deleted_at = fields.DatetimeField(null=True)
     location_id: UUID
 
-    def refresh_search_text(self) -> None:
-        self.search_text = search_text(self.first_name, self.last_name, self.email, self.phone)
+    def refresh_search_text(self, card_codes: Iterable[str]) -> None:
+        self.search_text = search_text(
+            self.first_name, self.last_name, self.email, self.phone, card_codes
+        )
+        self.name_key = name_key(self.first_name, self.last_name)
 
     class Meta:
         table = "customers"
-        indexes = (("location_id", "id"),)
+        # The list's orders by name and by creation, ties broken by id (keyset pages).
+        indexes = (
+            ("location_id", "id"),
+            ("location_id", "name_key", "id"),
+            ("location_id", "created_at", "id"),
+        )
         # On SQLite the migration enforces the same range with triggers (see 0002).
         constraints = (
             CheckConstraint(

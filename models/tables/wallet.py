@@ -115,6 +115,10 @@ class ScheduleRun(Model):
     )
     period = fields.IntField()
     period_on = fields.DateField()
+    # What the period applies, taken from the schedule by its first attempt (None before), so
+    # that an edit of the schedule applies from the next period and never to one under way.
+    amount = fields.BigIntField(null=True)
+    description = fields.CharField(max_length=500, null=True)
     status = fields.CharField(max_length=10, default="QUEUED")
     total = fields.IntField(default=0)
     processed = fields.IntField(default=0)

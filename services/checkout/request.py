@@ -14,7 +14,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from domain.access import Principal
-from domain.contacts import card_code_problem
+from domain.contacts import card_code_problem, normalise_card_code
 from domain.errors import DomainError, ErrorCode, Validator
 from domain.ids import parse_id
 from domain.money import decimal_places, to_minor
@@ -53,7 +53,8 @@ def parse_request(
 ) -> ParsedRequest:
     """The request parsed for the caller's currency; problems join `checks`. A `sale` (a
     commit) must name its customer."""
-    card = request.card_code.strip(" ") if request.card_code is not None else None
+    # Normalised as stored codes are: a card typed "demo 0002" is DEMO0002.
+    card = normalise_card_code(request.card_code) if request.card_code is not None else None
     if request.customer_id is not None and card is not None:
         checks.add(
             ErrorCode.INVALID, "input.cardCode", "Give a customer id or a card code, not both."

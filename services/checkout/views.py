@@ -100,7 +100,7 @@ async def list_checkouts(
     customer_id = None
     if criteria.customer_id is not None:
         customer_id = parse_id(criteria.customer_id)
-        if customer_id is None or not await checkouts.is_live_customer(location_id, customer_id):
+        if customer_id is None or not await checkouts.had_customer(location_id, customer_id):
             checks.add(ErrorCode.NOT_FOUND, "filter.customerId", "Customer not found.")
     checks.check()
     selected = CheckoutCriteria(

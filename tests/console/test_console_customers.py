@@ -155,7 +155,7 @@ async def test_contact_data_cards_and_groups_are_edited_on_the_customer_page(
         "firstName": "Jan",
         "lastName": "Klient10",
         "email": "jan.dziesiaty@example.com",
-        "phone": "+48 600 700 800",
+        "phone": "+48600700800",  # stored in E.164
         "note": "Lubi latte",
         "cards": [
             {"code": "KL0010", "number": None, "expiresOn": None},

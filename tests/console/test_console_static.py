@@ -87,6 +87,13 @@ async def test_without_its_slash_the_console_redirects_to_it(http: httpx.AsyncCl
     assert response.headers["location"] == "http://gateway/console/"
 
 
+async def test_the_gateways_root_redirects_to_the_console(http: httpx.AsyncClient) -> None:
+    response = await http.get("/")
+
+    assert (response.status_code, response.headers["location"]) == (307, "/console/")
+    assert (await http.get("/", follow_redirects=True)).url.path == "/console/"
+
+
 async def test_every_file_is_served_with_the_policy(http: httpx.AsyncClient) -> None:
     files = [p for p in STATIC.rglob("*") if p.suffix in CONTENT_TYPES]
 

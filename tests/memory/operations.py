@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from domain import entities
+from domain.contacts import search_terms
 from domain.credit_jobs import CreditRecord, OperationJob, stored_selection
 from domain.credits import CustomerSelection, ParsedTarget
 from domain.ledger import MAX_CREDIT_BALANCE, CreditOperation
@@ -21,16 +22,12 @@ def selected(
     memory: Memory, location_id: UUID, selection: CustomerSelection | None
 ) -> list[Customer]:
     """The live customers a filter selects, in id order (`models.customers.filtered_customers`;
-    a search term matches the search text or a card code, as in SQL)."""
+    each search term is found in the search text, which holds the card codes, as in SQL)."""
     found = memory.live(location_id)
     if selection is None:
         return found
-    for term in (selection.search or "").casefold().split():
-        found = [
-            c
-            for c in found
-            if term in c.search_text or any(term in code.casefold() for code in c.card_codes)
-        ]
+    for term in search_terms(selection.search or ""):
+        found = [c for c in found if term in c.search_text]
     if selection.ids is not None:
         found = [c for c in found if c.id in selection.ids]
     if selection.group_ids is not None:
@@ -136,6 +133,7 @@ class Operations:
             balance_before=sum(before),
             balance_after=sum(after),
             over_maximum=sum(a > MAX_CREDIT_BALANCE for a in after),
+            clamped=sum(b < amount for b in before) if operation is CreditOperation.REDUCE else 0,
         )
 
     async def create(

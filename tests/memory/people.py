@@ -15,9 +15,10 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from domain import entities
-from domain.contacts import search_text
+from domain.contacts import name_key, search_text
 from domain.credits import CustomerSelection
 from domain.customer_checks import CheckedCard, CustomerWrite, NewGroup
+from domain.paging import CustomerOrder, SortValue
 from models.customers import CONTACT_COLUMNS
 from models.db import IntegrityError
 from tests.memory.operations import selected
@@ -42,9 +43,23 @@ def entity(row: Customer) -> entities.Customer:
 def _write_contact(row: Customer, contact: Mapping[str, str | None]) -> None:
     row.contact.update(contact)
     c = row.contact
+    codes = [card.code for card in row.cards]
     row.search_text = search_text(
-        c.get("first_name"), c.get("last_name"), c.get("email"), c.get("phone")
+        c.get("first_name"), c.get("last_name"), c.get("email"), c.get("phone"), codes
     )
+
+
+def _sort_value(row: Customer, order: CustomerOrder) -> SortValue:
+    """The row's value in the order, as `models.customers.page` reads its column."""
+    if order.sort == "BALANCE":
+        return row.credit_balance
+    if order.sort == "CREATED":
+        return row.created_at
+    return name_key(row.contact.get("first_name"), row.contact.get("last_name"))
+
+
+def _beyond(key: tuple[Any, UUID], after: tuple[Any, UUID], descending: bool) -> bool:
+    return bool(key < after if descending else key > after)
 
 
 class Customers:
@@ -92,11 +107,22 @@ class Customers:
         return [c.id for c in selected(self.memory, location_id, selection)]
 
     async def page(
-        self, location_id: UUID, selection: CustomerSelection | None, after: UUID | None, first: int
-    ) -> tuple[int, list[entities.Customer]]:
+        self,
+        location_id: UUID,
+        selection: CustomerSelection | None,
+        order: CustomerOrder,
+        after: tuple[SortValue, UUID] | None,
+        first: int,
+    ) -> tuple[int, list[tuple[entities.Customer, SortValue]]]:
         found = selected(self.memory, location_id, selection)
-        rows = [c for c in found if after is None or c.id > after][: first + 1]
-        return len(found), [entity(c) for c in rows]
+        keyed = sorted(
+            ((_sort_value(c, order), c.id, c) for c in found),
+            key=lambda k: (k[0], k[1]),
+            reverse=order.descending,
+        )
+        if after is not None:
+            keyed = [k for k in keyed if _beyond((k[0], k[1]), after, order.descending)]
+        return len(found), [(entity(c), value) for value, _, c in keyed[: first + 1]]
 
     async def cards_of(self, customer_ids: Sequence[UUID]) -> dict[UUID, list[entities.Card]]:
         rows = (self.memory.t.customers.get(i) for i in customer_ids)
@@ -132,8 +158,8 @@ class Customers:
 
     async def create(self, db: Any, location_id: UUID, write: CustomerWrite) -> entities.Customer:
         row = Customer(location_id, created_at=self.memory.clock())
-        _write_contact(row, write.contact)
         self._set_cards(row, write.cards or ())
+        _write_contact(row, write.contact)
         row.group_ids = set(write.group_ids or ())
         self.memory.t.customers[row.id] = row
         return entity(row)
@@ -144,9 +170,9 @@ class Customers:
         row = self._live(location_id, customer_id)
         if row is None:
             return None
-        _write_contact(row, write.contact)
         if write.cards is not None:
             self._set_cards(row, write.cards)
+        _write_contact(row, write.contact)
         if write.group_ids is not None:
             row.group_ids = set(write.group_ids)
         return entity(row)
@@ -218,7 +244,7 @@ class Groups:
         self.memory.t.group_rows[group.id] = changed
         return changed
 
-    async def delete(self, location_id: UUID, group_id: UUID) -> bool:
+    async def delete(self, location_id: UUID, group_id: UUID, db: Any = None) -> bool:
         if await self.get(location_id, group_id) is None:
             return False
         del self.memory.t.groups[group_id], self.memory.t.group_rows[group_id]

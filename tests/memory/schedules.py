@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
@@ -172,6 +172,75 @@ class Schedules:
         del self.memory.t.schedules[schedule_id]
         for key in [k for k in self.memory.t.runs if k[0] == schedule_id]:
             del self.memory.t.runs[key]
+
+    async def active_with_groups(
+        self, location_ids: Sequence[UUID]
+    ) -> list[entities.CreditSchedule]:
+        rows = sorted(self.memory.t.schedules.values(), key=lambda r: (r.created_at, r.id))
+        return [
+            entity(r)
+            for r in rows
+            if r.location_id in location_ids and r.target == "GROUPS" and r.next_run_on
+        ]
+
+    async def of_group(self, db: Any, location_id: UUID, group_id: UUID) -> list[ScheduleJob]:
+        return [
+            _job(r)
+            for r in self.memory.t.schedules.values()
+            if r.location_id == location_id and r.target == "GROUPS"
+            if str(group_id) in r.group_ids
+        ]
+
+    async def remove_group(
+        self,
+        db: Any,
+        schedule_id: UUID,
+        group_ids: Sequence[str],
+        ends_on: date | None,
+        now: datetime,
+    ) -> None:
+        row = self.memory.t.schedules[schedule_id]
+        row.group_ids = list(group_ids)
+        if ends_on is None:
+            return
+        row.end_date, row.next_run_on = ends_on, None
+        for (owner, _), run in self.memory.t.runs.items():
+            if owner == schedule_id and run.status == JobStatus.QUEUED:
+                run.status, run.finished_at = "SKIPPED", now
+
+    async def runs(
+        self, schedule: ScheduleJob, before: int | None, limit: int
+    ) -> list[entities.ScheduleRun]:
+        found = sorted(
+            (
+                run
+                for (owner, period), run in self.memory.t.runs.items()
+                if owner == schedule.id and run.status != "SKIPPED"
+                if before is None or period < before
+            ),
+            key=lambda run: -run.period,
+        )[:limit]
+        entries = [
+            e
+            for e in self.memory.t.entries.values()
+            if e.source_id == schedule.id and e.kind == schedule.operation
+        ]
+        return [
+            entities.ScheduleRun(
+                period=run.period,
+                period_on=run.period_on,
+                status=str(run.status),
+                customer_count=sum(e.period == run.period for e in entries),
+                total=sum(e.delta for e in entries if e.period == run.period),
+                finished_at=run.finished_at,
+            )
+            for run in found
+        ]
+
+    async def update(self, db: Any, schedule_id: UUID, columns: Mapping[str, Any]) -> None:
+        row = self.memory.t.schedules[schedule_id]
+        for name, value in columns.items():
+            setattr(row, name, value)
 
     async def add_runs(self, schedule_id: UUID, periods: Sequence[tuple[int, date]]) -> None:
         for period, day in periods:

@@ -98,6 +98,8 @@ class Run(Job):
     schedule_id: UUID = field(default_factory=uuid4)
     period: int = 0
     period_on: date = date.min
+    amount: int | None = None
+    description: str | None = None
 
 
 @dataclass
