@@ -276,7 +276,9 @@ async def test_the_exported_list_imports_back_unchanged(
         await page.get_by_role("button", name="Eksportuj CSV").click()
     download = await started.value
     path = Path(await download.path())
-    await expect(page.locator('[data-export="done"]')).to_have_text("Wyeksportowano klientów: 3.")
+    await expect(page.locator('[data-export="done"]')).to_contain_text(
+        "Wyeksportowano klientów: 3. Plik jest w UTF-8 ze znacznikiem BOM"
+    )
 
     data = await asyncio.to_thread(path.read_bytes)
     assert data.startswith(b"\xef\xbb\xbf" + HEADER.encode() + b"\r\n")
