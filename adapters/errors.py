@@ -17,15 +17,26 @@ excerpt: `adapters.http` builds them all, in one place.
 
 from __future__ import annotations
 
+from domain.messages import Message
+
 
 class UpstreamError(Exception):
     """A failed read from one upstream system ("GoPOS" or "GoOrder")."""
 
-    def __init__(self, upstream: str, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        message: str,
+        *,
+        status: int | None = None,
+        notice: Message | None = None,
+    ) -> None:
         super().__init__(message)
         self.upstream = upstream
         self.message = message
         self.status = status
+        # What a person reads about it, when it is more than an operator's technical detail.
+        self.notice = notice
 
     def __str__(self) -> str:
         return self.message

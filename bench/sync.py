@@ -39,9 +39,11 @@ from adapters.gopos import fetch_gopos
 from adapters.gopos.schemas import PAGE_SIZE
 from bench.credits import drop_database, recreate_database
 from domain.integrations import IntegrationRequest
+from domain.messages import decode
 from domain.upstream import Channel, GoposCredentials
 from gateway.runtime import build_runtime, close_runtime, migrate, start_database, stop_database
 from services import access, integrations, sync
+from services.i18n import render
 from services.runtime import Runtime
 from services.seeding import empty_pos_mirror
 from settings import Settings
@@ -140,7 +142,8 @@ async def timed_sync(runtime: Runtime, location_id: UUID) -> tuple[float, dict[s
     done = await sync.get_run(location_id, str(queued.id))
     assert done is not None
     if done.status != "SUCCEEDED":
-        raise SystemExit(f"the sync did not succeed: {done.error}")
+        error = render(decode(done.error), "en") if done.error else None
+        raise SystemExit(f"the sync did not succeed: {error}")
     return elapsed, {"fetched": done.fetched, "written": done.written, "cpu": cpu}
 
 

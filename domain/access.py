@@ -53,6 +53,9 @@ class Principal:
     # Decimal places of the currency (ISO 4217): PLN 2, JPY 0, KWD 3.
     minor_units: int = 2
     channels: frozenset[SalesChannel] = TILL_CHANNELS
+    # The language the caller reads ("pl" or "en"): the request's Accept-Language, else the
+    # location's language.
+    language: str = "pl"
 
     def may_sell(self, channel: SalesChannel) -> bool:
         """Whether the key may quote and commit for `channel`."""

@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from domain.contacts import clean_text
 from domain.errors import ErrorCode, Validator
+from domain.messages import Message, msg
 from domain.money import (
     decimal_places,
     half_up,
@@ -97,7 +98,7 @@ def parse_bill(raw: BillInput, minor_units: int) -> Bill:
     max_credits = None
     if raw.max_credits is not None:
         max_credits = _money(
-            checks, "input.maxCredits", "Credits to use", raw.max_credits, minor_units
+            checks, "input.maxCredits", msg("field.max_credits"), raw.max_credits, minor_units
         )
     excluded = _excluded_ids(checks, raw.excluded_discount_ids)
     checks.check()
@@ -107,10 +108,10 @@ def parse_bill(raw: BillInput, minor_units: int) -> Bill:
 def _lines(checks: Validator, raw_lines: Sequence[LineInput], minor_units: int) -> tuple[Line, ...]:
     count = len(raw_lines)
     if count < MIN_LINES:
-        checks.add(ErrorCode.INVALID, "input.lines", f"A bill needs at least {MIN_LINES} line.")
+        checks.add(ErrorCode.INVALID, "input.lines", msg("bill.too_few_lines", count=MIN_LINES))
         return ()
     if count > MAX_LINES:
-        checks.add(ErrorCode.INVALID, "input.lines", f"A bill has at most {MAX_LINES} lines.")
+        checks.add(ErrorCode.INVALID, "input.lines", msg("bill.too_many_lines", count=MAX_LINES))
         return ()
     before = len(checks.errors)
     lines = tuple(
@@ -127,13 +128,15 @@ def _lines(checks: Validator, raw_lines: Sequence[LineInput], minor_units: int) 
 def _line(checks: Validator, path: str, raw: LineInput, minor_units: int) -> Line:
     product_id = raw.product_id.strip()
     if not product_id:
-        checks.add(ErrorCode.INVALID, f"{path}.productId", "Product id must not be empty.")
+        checks.add(ErrorCode.INVALID, f"{path}.productId", msg("bill.product_id_empty"))
     elif problem := text_problem(product_id, MAX_PRODUCT_ID_LENGTH):
         checks.add(ErrorCode.INVALID, f"{path}.productId", problem)
     name = _optional_text(checks, f"{path}.name", raw.name, MAX_LINE_NAME_LENGTH)
     category = _optional_text(checks, f"{path}.categoryId", raw.category_id, MAX_CATEGORY_ID_LENGTH)
     quantity = _quantity(checks, f"{path}.quantity", raw.quantity)
-    unit_price = _money(checks, f"{path}.unitPrice", "Unit price", raw.unit_price, minor_units)
+    unit_price = _money(
+        checks, f"{path}.unitPrice", msg("field.unit_price"), raw.unit_price, minor_units
+    )
     return Line(product_id, name, category, quantity, unit_price)
 
 
@@ -148,43 +151,41 @@ def _quantity(checks: Validator, path: str, raw: Decimal) -> int:
     """Thousandths of a unit; 0 when invalid (a problem is added then)."""
     places = decimal_places(raw)
     if places is None:
-        problem = "Quantity is not a number."
+        problem = msg("quantity.not_a_number")
     elif places > QUANTITY_PLACES:
-        problem = f"At most {QUANTITY_PLACES} decimal places."
+        problem = msg("amount.decimals", count=QUANTITY_PLACES)
     elif raw.is_zero() or raw.is_signed():
-        problem = "Quantity must be greater than 0."
+        problem = msg("quantity.not_positive")
     elif (value := to_minor(raw, QUANTITY_PLACES)) is None or value > MAX_QUANTITY * QUANTITY_SCALE:
-        problem = f"Quantity must be at most {MAX_QUANTITY}."
+        problem = msg("quantity.too_large", maximum=MAX_QUANTITY)
     else:
         return value
     checks.add(ErrorCode.INVALID, path, problem)
     return 0
 
 
-def _money(checks: Validator, path: str, what: str, raw: Decimal, minor_units: int) -> int:
+def _money(checks: Validator, path: str, what: Message, raw: Decimal, minor_units: int) -> int:
     """Minor units of an amount that may be zero; 0 when invalid (a problem is added then)."""
     places = decimal_places(raw)
     maximum = max_amount_minor(minor_units)
     if places is None:
-        problem = f"{what} is not a number."
+        problem = msg("money.not_a_number", what=what)
     elif places > minor_units:
         problem = _places_problem(what, minor_units)
     elif raw.is_signed() and not raw.is_zero():
-        problem = f"{what} must not be negative."
+        problem = msg("money.negative", what=what)
     elif (value := to_minor(raw, minor_units)) is None or value > maximum:
-        problem = f"{what} must be at most {money_text(maximum, minor_units)}."
+        problem = msg("money.too_large", what=what, maximum=money_text(maximum, minor_units))
     else:
         return value
     checks.add(ErrorCode.INVALID, path, problem)
     return 0
 
 
-def _places_problem(what: str, minor_units: int) -> str:
+def _places_problem(what: Message, minor_units: int) -> Message:
     if minor_units == 0:
-        return f"{what} must be a whole number."
-    if minor_units == 1:
-        return "At most 1 decimal place."
-    return f"At most {minor_units} decimal places."
+        return msg("money.whole", what=what)
+    return msg("amount.decimals", count=minor_units)
 
 
 def _excluded_ids(checks: Validator, raw: Sequence[str] | None) -> frozenset[str]:
@@ -192,13 +193,13 @@ def _excluded_ids(checks: Validator, raw: Sequence[str] | None) -> frozenset[str
         return frozenset()
     path = "input.excludedDiscountIds"
     if len(raw) > MAX_EXCLUDED_IDS:
-        checks.add(ErrorCode.INVALID, path, f"At most {MAX_EXCLUDED_IDS} discount ids.")
+        checks.add(ErrorCode.INVALID, path, msg("bill.too_many_excluded", count=MAX_EXCLUDED_IDS))
         return frozenset()
     ids: set[str] = set()
     for index, value in enumerate(raw):
         discount_id = value.strip()
         if not discount_id:
-            checks.add(ErrorCode.INVALID, f"{path}.{index}", "Discount id must not be empty.")
+            checks.add(ErrorCode.INVALID, f"{path}.{index}", msg("bill.discount_id_empty"))
         elif problem := text_problem(discount_id, MAX_DISCOUNT_ID_LENGTH):
             checks.add(ErrorCode.INVALID, f"{path}.{index}", problem)
         else:
@@ -206,9 +207,9 @@ def _excluded_ids(checks: Validator, raw: Sequence[str] | None) -> frozenset[str
     return frozenset(ids)
 
 
-def subtotal_problem(subtotal: int, minor_units: int) -> str | None:
+def subtotal_problem(subtotal: int, minor_units: int) -> Message | None:
     """Why a bill's subtotal is refused (over the maximum amount), or None."""
     maximum = max_amount_minor(minor_units)
     if subtotal > maximum:
-        return f"The bill's subtotal must be at most {money_text(maximum, minor_units)}."
+        return msg("bill.subtotal_too_large", maximum=money_text(maximum, minor_units))
     return None

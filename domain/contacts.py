@@ -20,6 +20,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from typing import TypeAlias
 
+from domain.messages import Message, msg
 from domain.text import control_character, text_problem
 
 MAX_NAME_LENGTH = 100
@@ -121,51 +122,51 @@ def normalise_email(value: str) -> str:
     return value.strip().lower()
 
 
-def email_problem(email: str) -> str | None:
+def email_problem(email: str) -> Message | None:
     """Why a trimmed email address is unusable, or None. The address is quoted back only when
     it is short and free of control characters."""
     if len(email) > MAX_EMAIL_LENGTH:
-        return f"An email address has at most {MAX_EMAIL_LENGTH} characters."
+        return msg("email.too_long", count=MAX_EMAIL_LENGTH)
     if found := control_character(email):
-        return f"An email address must not contain control characters ({found})."
+        return msg("email.control_character", character=found)
     if not _EMAIL.fullmatch(email):
-        return f"'{email}' is not a valid email address."
+        return msg("email.invalid", email=email)
     return None
 
 
-def phone_problem(phone: str) -> str | None:
+def phone_problem(phone: str) -> Message | None:
     """Why a trimmed phone number is unusable before it is parsed, or None (quoted back as
     `email_problem` does)."""
     if len(phone) > MAX_PHONE_LENGTH:
-        return f"A phone number has at most {MAX_PHONE_LENGTH} characters."
+        return msg("phone.too_long", count=MAX_PHONE_LENGTH)
     if found := control_character(phone):
-        return f"A phone number must not contain control characters ({found})."
+        return msg("phone.control_character", character=found)
     if not _PHONE.fullmatch(phone):
-        return f"'{phone}' is not a valid phone number."
+        return msg("phone.invalid", phone=phone)
     return None
 
 
-def normalised_phone(phone: str, rule: PhoneRule) -> tuple[str | None, str | None]:
+def normalised_phone(phone: str, rule: PhoneRule) -> tuple[str | None, Message | None]:
     """A trimmed phone number in E.164, or the reason it has none: (phone, problem)."""
     if problem := phone_problem(phone):
         return None, problem
     if (e164 := rule(phone)) is None:
-        return None, f"'{phone}' is not a valid phone number."
+        return None, msg("phone.invalid", phone=phone)
     return e164, None
 
 
-def card_code_problem(code: str) -> str | None:
+def card_code_problem(code: str) -> Message | None:
     """Why a trimmed card code is unusable, or None. Never quotes the code back."""
     if not code:
-        return "Card code must not be empty."
+        return msg("card.code_empty")
     if len(code) > MAX_CARD_CODE_LENGTH:
-        return f"Card code must be at most {MAX_CARD_CODE_LENGTH} characters (got {len(code)})."
+        return msg("card.code_too_long", count=MAX_CARD_CODE_LENGTH, length=len(code))
     if not _CARD_CODE.fullmatch(code):
-        return "Card code may contain only letters, digits and . _ : / -"
+        return msg("card.code_characters")
     return None
 
 
-def search_problem(search: str) -> str | None:
+def search_problem(search: str) -> Message | None:
     """Why a trimmed customer search text is unusable, or None: at most 100 characters, on one
     line, no control characters."""
     return text_problem(search, MAX_SEARCH_LENGTH)

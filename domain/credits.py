@@ -27,6 +27,7 @@ from domain.errors import DomainError, ErrorCode, UserError
 from domain.idempotency import parse_idempotency_key
 from domain.ids import parse_id
 from domain.ledger import CreditOperation, amount_problem
+from domain.messages import msg
 from domain.money import to_minor
 from domain.requests import CreditRequest, CustomerFilter, Target
 from domain.schedule import Recurrence, recurrence_problems
@@ -35,17 +36,12 @@ from domain.text import text_problem
 MAX_DESCRIPTION_LENGTH = 500
 MAX_TARGET_IDS = 10_000
 
-EXACTLY_ONE_TARGET = "Give exactly one of customerIds, filter and allCustomers."
-EMPTY_FILTER = (
-    "A filter needs at least one criterion; to target every customer, send allCustomers: true."
-)
-NOT_RECURRING = (
-    "Recurring credits target listed customers, customer groups (filter.groupIds) or every"
-    " customer (allCustomers); other filters are not supported."
-)
+EXACTLY_ONE_TARGET = msg("target.exactly_one")
+EMPTY_FILTER = msg("target.empty_filter")
+NOT_RECURRING = msg("target.not_recurring")
 
-CUSTOMER_NOT_FOUND = "Customer not found."
-GROUP_NOT_FOUND = "Customer group not found."
+CUSTOMER_NOT_FOUND = msg("customer.not_found")
+GROUP_NOT_FOUND = msg("group.not_found")
 
 
 @dataclass(frozen=True)
@@ -143,7 +139,7 @@ def _operation(errors: list[UserError], raw: str) -> CreditOperation | None:
     try:
         return CreditOperation(raw)
     except ValueError:
-        errors.append(UserError(ErrorCode.INVALID, "input.operation", "Use ADD, REDUCE or SET."))
+        errors.append(UserError(ErrorCode.INVALID, "input.operation", msg("credit.operation")))
         return None
 
 
@@ -171,7 +167,7 @@ def _target(
                 UserError(
                     ErrorCode.INVALID,
                     f"{field}.customerIds",
-                    f"At most {MAX_TARGET_IDS} ids; use a filter for more.",
+                    msg("target.too_many_ids", count=MAX_TARGET_IDS),
                 )
             )
             return ParsedTarget()
@@ -223,7 +219,7 @@ def _id_list(
         return None
     if len(values) > MAX_TARGET_IDS:
         errors.append(
-            UserError(ErrorCode.INVALID, field, f"At most {MAX_TARGET_IDS} ids per filter.")
+            UserError(ErrorCode.INVALID, field, msg("filter.too_many_ids", count=MAX_TARGET_IDS))
         )
         return ()
     return _ids(values)

@@ -30,6 +30,7 @@ from domain.contacts import (
     normalised_phone,
 )
 from domain.errors import ErrorCode, Validator
+from domain.messages import msg
 from domain.money import percent_to_basis_points
 from domain.references import Slug, normalised_given_reference, reference_from_name
 from domain.requests import UNSET, CardInput, CustomerGroupInput, CustomerInput, Maybe
@@ -138,7 +139,9 @@ def checked_customer(data: CustomerInput, phone_rule: PhoneRule) -> CheckedCusto
 
 def _cards(checks: Validator, cards: tuple[CardInput, ...]) -> tuple[CheckedCard, ...]:
     if len(cards) > MAX_CARDS_PER_CUSTOMER:
-        checks.add(ErrorCode.INVALID, "input.cards", f"At most {MAX_CARDS_PER_CUSTOMER} cards.")
+        checks.add(
+            ErrorCode.INVALID, "input.cards", msg("card.too_many", count=MAX_CARDS_PER_CUSTOMER)
+        )
         return ()
     checked: list[CheckedCard] = []
     seen: set[str] = set()
@@ -148,7 +151,7 @@ def _cards(checks: Validator, cards: tuple[CardInput, ...]) -> tuple[CheckedCard
         if problem := card_code_problem(code):
             checks.add(ErrorCode.INVALID, f"{path}.code", problem)
         elif code in seen:
-            checks.add(ErrorCode.DUPLICATE, f"{path}.code", f"Card code '{code}' is given twice.")
+            checks.add(ErrorCode.DUPLICATE, f"{path}.code", msg("card.code_twice", code=code))
         seen.add(code)
         number = _text(checks, f"{path}.number", card.number, MAX_CARD_NUMBER_LENGTH)
         checked.append(CheckedCard(code, number, card.expires_on))
@@ -168,7 +171,7 @@ def checked_new_group(data: CustomerGroupInput, slug: Slug) -> NewGroup:
             checks.add(
                 ErrorCode.REQUIRED,
                 "input.reference",
-                "No reference can be made from this name; give one.",
+                msg("reference.not_from_name"),
             )
     details = _group_details(checks, data)
     checks.check()
@@ -202,7 +205,7 @@ def checked_group_changes(data: CustomerGroupInput, slug: Slug) -> GroupChanges:
         columns["name"] = _group_name(checks, data.name)
     if data.reference is not UNSET:
         if data.reference is None:
-            checks.add(ErrorCode.REQUIRED, "input.reference", "Reference must not be empty.")
+            checks.add(ErrorCode.REQUIRED, "input.reference", msg("reference.empty"))
         else:
             columns["reference"] = _given_reference(checks, data.reference, slug)[0]
     checks.check()
@@ -222,7 +225,7 @@ def _group_name(checks: Validator, raw: Maybe[str]) -> str:
     """The trimmed name; empty when it is missing or invalid (an error is added then)."""
     name = clean_text(raw) if raw is not UNSET else None
     if name is None:
-        checks.add(ErrorCode.REQUIRED, "input.name", "Name must not be empty.")
+        checks.add(ErrorCode.REQUIRED, "input.name", msg("name.empty"))
         return ""
     if problem := text_problem(name, MAX_GROUP_NAME_LENGTH):
         checks.add(ErrorCode.INVALID, "input.name", problem)
@@ -270,7 +273,7 @@ def _hold_days(checks: Validator, days: int | None) -> int:
         checks.add(
             ErrorCode.INVALID,
             "input.cashbackHoldDays",
-            f"Cashback is held for 0 to {MAX_CASHBACK_HOLD_DAYS} days.",
+            msg("cashback.hold_days", maximum=MAX_CASHBACK_HOLD_DAYS),
         )
         return 0
     return days
@@ -282,11 +285,11 @@ def _cashback(checks: Validator, percent: Decimal | None) -> int | None:
         return None
     path = "input.cashbackPercent"
     if not percent.is_finite():
-        checks.add(ErrorCode.INVALID, path, "Cashback is not a number.")
+        checks.add(ErrorCode.INVALID, path, msg("cashback.not_a_number"))
     elif not 0 < percent <= 100:
-        checks.add(ErrorCode.INVALID, path, "Cashback must be more than 0 and at most 100 percent.")
+        checks.add(ErrorCode.INVALID, path, msg("cashback.range"))
     elif (points := percent_to_basis_points(percent)) is None:
-        checks.add(ErrorCode.INVALID, path, "Cashback may have at most 2 decimal places.")
+        checks.add(ErrorCode.INVALID, path, msg("cashback.decimals"))
     else:
         return points
     return None

@@ -21,6 +21,8 @@ class Location:
     timezone: str
     # Where promotional credits may be used, in `domain.access.CHANNEL_ORDER`.
     credit_channels: tuple[SalesChannel, ...] = CHANNEL_ORDER
+    # "pl" or "en": what messages and system texts are rendered in when a request names none.
+    language: str = "pl"
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,18 @@
 """Expected failures, as data.
 
 Services raise `DomainError` carrying one or more `UserError`s; the API renders them as
-`{code, field, message}` in a mutation payload. Field paths are the API's input paths in
-camelCase (``input.reference``), so a client can put the message next to the right form field.
+`{code, field, message, messageId, params}` in a mutation payload. Field paths are the API's input
+paths in camelCase (``input.reference``), so a client can put the message next to the right form
+field. The message is a `domain.messages.Message` (an id and named parameters): the gateway
+renders it in the reader's language.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from domain.messages import Message, msg
 
 
 class ErrorCode(StrEnum):
@@ -32,7 +36,15 @@ class ErrorCode(StrEnum):
 class UserError:
     code: ErrorCode
     field: str | None
-    message: str
+    message: Message
+
+    @property
+    def message_id(self) -> str:
+        return self.message.id
+
+    @property
+    def params(self) -> dict[str, str]:
+        return self.message.plain()
 
 
 class DomainError(Exception):
@@ -41,16 +53,17 @@ class DomainError(Exception):
     def __init__(self, *errors: UserError) -> None:
         if not errors:
             raise ValueError("DomainError needs at least one UserError")
-        super().__init__("; ".join(f"{e.field or '-'}: {e.message}" for e in errors))
+        super().__init__("; ".join(f"{e.field or '-'}: {e.message.id}" for e in errors))
         self.errors: tuple[UserError, ...] = errors
 
 
-def fail(code: ErrorCode, field: str | None, message: str) -> DomainError:
+def fail(code: ErrorCode, field: str | None, message: Message) -> DomainError:
     return DomainError(UserError(code, field, message))
 
 
 def not_found(field: str | None, what: str) -> DomainError:
-    return fail(ErrorCode.NOT_FOUND, field, f"{what} not found.")
+    """`what` names the thing: "customer", "group", "api_key", ... (message `<what>.not_found`)."""
+    return fail(ErrorCode.NOT_FOUND, field, msg(f"{what}.not_found"))
 
 
 class Validator:
@@ -59,7 +72,7 @@ class Validator:
     def __init__(self) -> None:
         self.errors: list[UserError] = []
 
-    def add(self, code: ErrorCode, field: str | None, message: str) -> None:
+    def add(self, code: ErrorCode, field: str | None, message: Message) -> None:
         self.errors.append(UserError(code, field, message))
 
     def check(self) -> None:

@@ -9,6 +9,7 @@ a log line, a support ticket and the database. The trimmed key is the one stored
 from __future__ import annotations
 
 from domain.errors import ErrorCode, UserError
+from domain.messages import Message, msg
 from domain.text import text_problem
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 128
@@ -18,7 +19,7 @@ def parse_idempotency_key(raw: str, field: str, errors: list[UserError]) -> str:
     """The key as stored: `raw` trimmed. What is wrong with it joins `errors` at `field`."""
     key = raw.strip()
     if not key:
-        problem: str | None = "Idempotency key must not be empty."
+        problem: Message | None = msg("idempotency.key_empty")
     else:
         problem = text_problem(key, MAX_IDEMPOTENCY_KEY_LENGTH)
     if problem:

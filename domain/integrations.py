@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from urllib.parse import SplitResult, urlsplit
 
 from domain.errors import ErrorCode, Validator
+from domain.messages import Message, msg
 from domain.text import control_character
 from domain.upstream import Channel
 
@@ -116,35 +117,35 @@ class IntegrationSettings:
         }
 
 
-def base_url_problem(url: str) -> str | None:
+def base_url_problem(url: str) -> Message | None:
     """Why a trimmed base URL is not acceptable, or None when it is."""
     if not url:
-        return "Base URL must not be empty."
+        return msg("base_url.empty")
     if len(url) > MAX_BASE_URL_LENGTH:
-        return f"Base URL must be at most {MAX_BASE_URL_LENGTH} characters."
+        return msg("base_url.too_long", count=MAX_BASE_URL_LENGTH)
     if found := control_character(url):
-        return f"Base URL must not contain control characters ({found})."
+        return msg("base_url.control_character", character=found)
     if any(char.isspace() for char in url):
-        return "Base URL must not contain spaces."
+        return msg("base_url.spaces")
     if not url.isascii():
-        return "Base URL must be ASCII (write an international domain name in its xn-- form)."
+        return msg("base_url.ascii")
     parts = _split(url)
     if parts is None:
-        return "Base URL is not a valid URL."
+        return msg("base_url.invalid")
     if parts.scheme not in _SCHEMES or "//" not in url:
-        return "Base URL must start with http:// or https://."
+        return msg("base_url.scheme")
     if "@" in parts.netloc:
-        return "Base URL must not contain a user name or password."
+        return msg("base_url.user")
     if not parts.hostname:
-        return "Base URL must name a host."
+        return msg("base_url.host")
     try:
         parts.port  # noqa: B018 - urlsplit checks the port only when it is read
     except ValueError:
-        return "Base URL has an invalid port."
+        return msg("base_url.port")
     if "?" in url:
-        return "Base URL must not contain a query (?…)."
+        return msg("base_url.query")
     if "#" in url:
-        return "Base URL must not contain a fragment (#…)."
+        return msg("base_url.fragment")
     return None
 
 
@@ -162,21 +163,21 @@ def _split(url: str) -> SplitResult | None:
         return None
 
 
-def _text_problem(value: str, what: str, max_length: int) -> str | None:
+def _text_problem(value: str, what: Message, max_length: int) -> Message | None:
     if len(value) > max_length:
-        return f"{what} must be at most {max_length} characters."
+        return msg("integration.too_long", what=what, count=max_length)
     if found := control_character(value):
-        return f"{what} must not contain control characters ({found})."
+        return msg("integration.control_character", what=what, character=found)
     return None
 
 
 def _identifier(
-    checks: Validator, value: str | None, field: str, what: str, *, path_segment: bool = False
+    checks: Validator, value: str | None, field: str, what: Message, *, path_segment: bool = False
 ) -> str | None:
     """A required id, trimmed; None (with the problem recorded) when it is missing or bad."""
     trimmed = (value or "").strip()
     if not trimmed:
-        checks.add(ErrorCode.REQUIRED, field, f"{what} is required.")
+        checks.add(ErrorCode.REQUIRED, field, msg("integration.required", what=what))
         return None
     if problem := _text_problem(trimmed, what, MAX_ID_LENGTH):
         checks.add(ErrorCode.INVALID, field, problem)
@@ -185,21 +186,21 @@ def _identifier(
         checks.add(
             ErrorCode.INVALID,
             field,
-            f"{what} may contain only letters, digits, dots, underscores, tildes and dashes.",
+            msg("integration.path_characters", what=what),
         )
         return None
     return trimmed
 
 
 def _secret(
-    checks: Validator, value: str | None, field: str, what: str, needed: str | None
+    checks: Validator, value: str | None, field: str, what: Message, needed: str | None
 ) -> str | None:
     """A new secret, trimmed, or None to keep the stored one. `needed` is why one must be
     given, when it must."""
     trimmed = (value or "").strip()
     if not trimmed:
         if needed is not None:
-            checks.add(ErrorCode.REQUIRED, field, f"{what} is required {needed}.")
+            checks.add(ErrorCode.REQUIRED, field, msg(needed, what=what))
         return None
     if problem := _text_problem(trimmed, what, MAX_SECRET_LENGTH):
         checks.add(ErrorCode.INVALID, field, problem)
@@ -210,7 +211,11 @@ def _secret(
 def _unused(checks: Validator, value: str | None, field: str, channel: Channel) -> None:
     if value is not None and value.strip():
         name = field.removeprefix("input.")
-        checks.add(ErrorCode.INVALID, field, f"{channel.upstream_name} does not use {name}.")
+        checks.add(
+            ErrorCode.INVALID,
+            field,
+            msg("integration.unused", upstream=channel.upstream_name, name=name),
+        )
 
 
 def parse_integration(
@@ -228,15 +233,21 @@ def parse_integration(
         base_url = normalised_base_url(given_url)
     needed: str | None = None
     if stored is None or not stored.has_secret:
-        needed = "to configure the integration"
+        needed = "integration.secret_required"
     elif base_url is not None and base_url != stored.base_url:
-        needed = "again when the base URL changes"
+        needed = "integration.secret_required_again"
     client_id = organization_id = store_id = None
     if channel is Channel.GOPOS:
-        client_id = _identifier(checks, request.client_id, CLIENT_ID, "Client ID")
-        secret = _secret(checks, request.client_secret, CLIENT_SECRET, "Client secret", needed)
+        client_id = _identifier(checks, request.client_id, CLIENT_ID, msg("field.client_id"))
+        secret = _secret(
+            checks, request.client_secret, CLIENT_SECRET, msg("field.client_secret"), needed
+        )
         organization_id = _identifier(
-            checks, request.organization_id, ORGANIZATION_ID, "Organization ID", path_segment=True
+            checks,
+            request.organization_id,
+            ORGANIZATION_ID,
+            msg("field.organization_id"),
+            path_segment=True,
         )
         _unused(checks, request.api_key, API_KEY, channel)
         _unused(checks, request.store_id, STORE_ID, channel)
@@ -244,8 +255,10 @@ def parse_integration(
         _unused(checks, request.client_id, CLIENT_ID, channel)
         _unused(checks, request.client_secret, CLIENT_SECRET, channel)
         _unused(checks, request.organization_id, ORGANIZATION_ID, channel)
-        secret = _secret(checks, request.api_key, API_KEY, "API key", needed)
-        store_id = _identifier(checks, request.store_id, STORE_ID, "Store ID", path_segment=True)
+        secret = _secret(checks, request.api_key, API_KEY, msg("field.api_key"), needed)
+        store_id = _identifier(
+            checks, request.store_id, STORE_ID, msg("field.store_id"), path_segment=True
+        )
     checks.check()
     assert base_url is not None
     return IntegrationSettings(channel, base_url, client_id, organization_id, store_id, secret)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from domain.messages import Message, msg
+
 
 class JobStatus(StrEnum):
     QUEUED = "QUEUED"
@@ -46,21 +48,15 @@ class JobPolicy:
         return timedelta(seconds=self.stale_after_seconds)
 
 
-def attempt_failed(attempt: int, max_attempts: int) -> str:
+def attempt_failed(attempt: int, max_attempts: int) -> Message:
     """The `error` of a job whose attempt failed unexpectedly (the details go to the log)."""
     if attempt >= max_attempts:
-        return f"Failed after {attempt} attempts; the server log has the details."
-    return (
-        f"Attempt {attempt} of {max_attempts} failed and will be retried; "
-        "the server log has the details."
-    )
+        return msg("job.failed", count=attempt)
+    return msg("job.attempt_failed", attempt=attempt, count=max_attempts)
 
 
-def attempt_died(attempt: int, max_attempts: int) -> str:
+def attempt_died(attempt: int, max_attempts: int) -> Message:
     """The `error` of a job whose attempt stopped without a word (its worker died)."""
     if attempt >= max_attempts:
-        return f"Stopped {attempt} times without finishing (the worker running it died)."
-    return (
-        f"Attempt {attempt} of {max_attempts} stopped without finishing (the worker running it "
-        "died) and will be resumed."
-    )
+        return msg("job.died", count=attempt)
+    return msg("job.attempt_died", attempt=attempt, count=max_attempts)

@@ -9,10 +9,11 @@ text but never links. The connections view (`connections`) and the references no
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from domain.messages import Message, listing, msg
 from domain.references import normalise_reference
 from domain.sync import (
     MAX_LISTED,
@@ -59,15 +60,17 @@ def promotion_object(promotion: MirrorPromotion, *, removed: bool) -> MirrorObje
 class Connection:
     status: ConnectionStatus
     external_id: str | None = None  # the linked object, when LINKED
-    detail: str | None = None  # why it is not linked
+    detail: Message | None = None  # why it is not linked
 
 
-def _noun(channel: Channel) -> str:
-    return "group" if channel is Channel.GOPOS else "promotion"
+def _what(channel: Channel) -> str:
+    return "gopos_group" if channel is Channel.GOPOS else "goorder_promotion"
 
 
-def _why_not(item: MirrorObject, channel: Channel) -> str:
-    return f"was removed from {channel.upstream_name}" if item.removed else "is inactive"
+def _why_not(item: MirrorObject, channel: Channel) -> Message:
+    if item.removed:
+        return msg("link.removed", upstream=channel.upstream_name)
+    return msg("link.inactive")
 
 
 def _index(objects: Iterable[MirrorObject]) -> dict[str, list[MirrorObject]]:
@@ -110,53 +113,59 @@ def reference_key(reference: str | None) -> str | None:
     return normalise_reference(trimmed) if trimmed else None
 
 
-def _shown(items: Sequence[str], total: int, separator: str) -> str:
-    shown = separator.join(items[:MAX_LISTED])
-    hidden = total - min(len(items), MAX_LISTED)
-    return f"{shown}{separator}and {hidden} more" if hidden > 0 else shown
-
-
 def connection(reference: str | None, matches: Matches, channel: Channel) -> Connection:
     """The connection of a CRM group with `reference` to the channel's objects that match it
     (`matches`, those with its `reference_key`), once the channel has been synchronised."""
     trimmed = reference.strip() if reference is not None else ""
     if not trimmed:
-        return Connection(ConnectionStatus.NOT_FOUND, detail="This group has no reference.")
-    upstream, noun = channel.upstream_name, _noun(channel)
+        return Connection(ConnectionStatus.NOT_FOUND, detail=msg("link.no_reference"))
+    what = _what(channel)
     if matches.counting_total == 1:
         return Connection(ConnectionStatus.LINKED, matches.counting[0].external_id)
     if matches.counting_total:
-        named = [f"{m.external_id} {quoted(m.name)}" for m in matches.counting]
+        named: list[str | Message] = [
+            msg("link.object", id=m.external_id, name=quoted(m.name)) for m in matches.counting
+        ]
         return Connection(
             ConnectionStatus.AMBIGUOUS,
-            detail=f"{matches.counting_total} {upstream} {noun}s have the reference {trimmed}: "
-            f"{_shown(named, matches.counting_total, ', ')}. Give each its own reference in "
-            f"{upstream}.",
+            detail=msg(
+                f"link.ambiguous.{what}",
+                count=matches.counting_total,
+                reference=trimmed,
+                objects=listing(named, matches.counting_total, limit=MAX_LISTED),
+            ),
         )
     if not matches.others_total:
         return Connection(
-            ConnectionStatus.NOT_FOUND,
-            detail=f"No {upstream} {noun} has the reference {trimmed}.",
+            ConnectionStatus.NOT_FOUND, detail=msg(f"link.missing.{what}", reference=trimmed)
         )
     if matches.others_total == 1:
         only = matches.others[0]
         return Connection(
             ConnectionStatus.NOT_FOUND,
-            detail=f"{labelled(f'{upstream} {noun}', only.external_id, only.name)} has this "
-            f"reference but {_why_not(only, channel)}.",
+            detail=msg(
+                "link.only_unusable",
+                object=labelled(what, only.external_id, only.name),
+                why=_why_not(only, channel),
+            ),
         )
-    named = [f"{m.external_id} {quoted(m.name)} {_why_not(m, channel)}" for m in matches.others]
+    others: list[str | Message] = [
+        msg("link.object_why", id=m.external_id, name=quoted(m.name), why=_why_not(m, channel))
+        for m in matches.others
+    ]
     return Connection(
         ConnectionStatus.NOT_FOUND,
-        detail=f"Every {upstream} {noun} with this reference is inactive or removed: "
-        f"{_shown(named, matches.others_total, ', ')}.",
+        detail=msg(
+            f"link.all_unusable.{what}",
+            objects=listing(others, matches.others_total, limit=MAX_LISTED),
+        ),
     )
 
 
 def never_synced(channel: Channel) -> Connection:
     return Connection(
         ConnectionStatus.NOT_SYNCED,
-        detail=f"{channel.upstream_name} has not been synchronised yet.",
+        detail=msg("link.never_synced", upstream=channel.upstream_name),
     )
 
 

@@ -13,6 +13,7 @@ from uuid import UUID
 from domain.entities import Page
 from domain.errors import ErrorCode, Validator
 from domain.ids import parse_id
+from domain.messages import Message, msg
 
 T = TypeVar("T")
 
@@ -125,11 +126,11 @@ def page_of(fetched: Sequence[T], first: int, total: int, key: Callable[[T], obj
     )
 
 
-def page_size_problem(first: int) -> str | None:
+def page_size_problem(first: int) -> Message | None:
     if first < 0:
-        return "Page size must not be negative."
+        return msg("page.size_negative")
     if first > MAX_PAGE_SIZE:
-        return f"Page size must be at most {MAX_PAGE_SIZE}."
+        return msg("page.size_too_large", maximum=MAX_PAGE_SIZE)
     return None
 
 
@@ -147,6 +148,6 @@ def items_after(
         if after in keys:
             start = keys.index(after) + 1
         else:
-            checks.add(ErrorCode.INVALID, "after", "No item of this list has this externalId.")
+            checks.add(ErrorCode.INVALID, "after", msg("page.unknown_external_id"))
     checks.check()
     return tuple(items[start : start + first])

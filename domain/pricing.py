@@ -51,6 +51,7 @@ from domain.bill import (
     subtotal_problem,
 )
 from domain.errors import ErrorCode, fail
+from domain.messages import Message, msg
 from domain.money import half_up, money_text
 from domain.sync import DiscountType, MirrorDiscount, MirrorPromotion, PromotionType
 
@@ -80,6 +81,7 @@ __all__ = [
 
 CREDITS_ID = "credits"
 CREDITS_NAME = "Promotional credits"
+CREDITS_NAME_ID = "discount.promotional_credits"  # its message: named in the reader's language
 POS_DISCOUNT_PREFIX = "pos-discount:"
 PROMOTION_PREFIX = "promotion:"
 
@@ -180,7 +182,7 @@ class Quote:
     total: int
     credits: CreditsSummary | None
     daily_limit: DailyLimitSummary | None  # the limit of the group the discount came through
-    messages: tuple[str, ...]
+    messages: tuple[Message, ...]  # notices: e.g. why a promotion did not apply
     # Every daily limit of the customer's GoPOS groups (POS and KIOSK), by reference.
     daily_limits: tuple[DailyLimitSummary, ...] = ()
 
@@ -221,7 +223,7 @@ def price(bill: Bill, context: PricingContext) -> Quote:
         raise fail(ErrorCode.INVALID, "input.lines", problem)
     left = list(subtotals)  # what is left to pay of each line
     discounts: list[AppliedDiscount] = []
-    messages: list[str] = []
+    messages: list[Message] = []
     daily_limit: DailyLimitSummary | None = None
     credits: CreditsSummary | None = None
 
@@ -306,7 +308,7 @@ def _group_discount(
     limits: Mapping[str, DailyLimitSummary],
     subtotal: int,
     minor_units: int,
-    messages: list[str],
+    messages: list[Message],
 ) -> tuple[AppliedDiscount | None, DailyLimitSummary | None]:
     """The discount that applies, and the daily limit reported with it."""
     online = bill.channel is SalesChannel.ONLINE
@@ -318,9 +320,7 @@ def _group_discount(
         candidates = _pos_discounts(bill, customer, limits, subtotal, messages)
     if not offered and customer.has_groups:
         messages.append(
-            "No promotion: none of the customer's groups is linked to a GoOrder promotion."
-            if online
-            else "No group discount: none of the customer's groups is linked to a GoPOS group."
+            msg("quote.no_linked_promotion") if online else msg("quote.no_linked_group")
         )
     if not candidates:
         return None, None
@@ -329,11 +329,14 @@ def _group_discount(
     if limit is not None and best.amount < best.full:
         cap, used = money_text(limit.limit, minor_units), money_text(limit.used, minor_units)
         messages.append(
-            f"Group discount capped at {money_text(best.amount, minor_units)}:"
-            f" daily discount limit {cap}, {used} used today."
+            msg(
+                "quote.discount_capped",
+                amount=money_text(best.amount, minor_units),
+                limit=cap,
+                used=used,
+            )
             if best.amount
-            else f"No group discount: the daily discount limit of {cap} is reached"
-            f" ({used} used today)."
+            else msg("quote.limit_reached", limit=cap, used=used)
         )
     if not best.amount:
         return None, limit
@@ -345,7 +348,7 @@ def _pos_discounts(
     customer: CustomerPricing,
     limits: Mapping[str, DailyLimitSummary],
     subtotal: int,
-    messages: list[str],
+    messages: list[Message],
 ) -> list[_Candidate]:
     candidates: list[_Candidate] = []
     removed: dict[str, str] = {}
@@ -371,30 +374,31 @@ def _pos_discounts(
                     limit,
                 )
             )
-    messages.extend(f"Discount “{removed[i]}” removed." for i in sorted(removed))
+    messages.extend(msg("quote.discount_removed", name=removed[i]) for i in sorted(removed))
     return candidates
 
 
 def _promotions(
-    bill: Bill, customer: CustomerPricing, subtotal: int, minor_units: int, messages: list[str]
+    bill: Bill, customer: CustomerPricing, subtotal: int, minor_units: int, messages: list[Message]
 ) -> list[_Candidate]:
     candidates: list[_Candidate] = []
-    removed: dict[str, str] = {}
-    short: dict[str, str] = {}
+    removed: dict[str, Message] = {}
+    short: dict[str, Message] = {}
     for offer in customer.promotions:
         promotion = offer.promotion
         if not promotion.active:
             continue
         promotion_id = PROMOTION_PREFIX + promotion.external_id
         if promotion_id in bill.excluded_ids:
-            removed[promotion_id] = f"Promotion “{promotion.name}” removed."
+            removed[promotion_id] = msg("quote.promotion_removed", name=promotion.name)
             continue
         if promotion.min_basket is not None and subtotal < promotion.min_basket:
             missing = promotion.min_basket - subtotal
-            short[promotion_id] = (
-                f"Promotion “{promotion.name}” needs a basket of at least"
-                f" {money_text(promotion.min_basket, minor_units)}:"
-                f" add {money_text(missing, minor_units)} more."
+            short[promotion_id] = msg(
+                "quote.basket_short",
+                name=promotion.name,
+                minimum=money_text(promotion.min_basket, minor_units),
+                missing=money_text(missing, minor_units),
             )
             continue
         percent = promotion.type is PromotionType.ORDER_PERCENT
@@ -423,25 +427,20 @@ def _value(percent: bool, value: int, subtotal: int) -> int:
 
 
 def _credits(
-    bill: Bill, customer: CustomerPricing, to_pay: int, minor_units: int, messages: list[str]
+    bill: Bill, customer: CustomerPricing, to_pay: int, minor_units: int, messages: list[Message]
 ) -> CreditsSummary:
     balance = customer.balance
     applied = 0
     if not customer.credits_on:
-        messages.append(
-            f"No promotional credits: this location does not use them"
-            f" on the {bill.channel.value} channel."
-        )
+        messages.append(msg("quote.credits_off", channel=bill.channel.value))
     elif not bill.use_credits or CREDITS_ID in bill.excluded_ids:
-        messages.append("Promotional credits removed.")
+        messages.append(msg("quote.credits_removed"))
     elif not balance:
-        messages.append(f"No promotional credits: the balance is {money_text(0, minor_units)}.")
+        messages.append(msg("quote.no_credits", balance=money_text(0, minor_units)))
     elif bill.max_credits is not None and bill.max_credits <= 0:
-        messages.append(
-            f"Promotional credits not used: at most {money_text(0, minor_units)} may be used."
-        )
+        messages.append(msg("quote.credits_capped_zero", maximum=money_text(0, minor_units)))
     elif not to_pay:
-        messages.append("Promotional credits not used: nothing is left to pay.")
+        messages.append(msg("quote.nothing_to_pay"))
     else:
         applied = min(to_pay, balance)
         if bill.max_credits is not None:

@@ -26,6 +26,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import TypeAlias
 
+from domain.messages import Message, msg
 from domain.text import control_character
 
 MAX_REFERENCE_LENGTH = 64
@@ -41,40 +42,40 @@ def normalise_reference(value: str) -> str:
     return value.strip().casefold()
 
 
-def reference_problem(reference: str) -> str | None:
+def reference_problem(reference: str) -> Message | None:
     """Why a reference is not valid as stored, or None when it is."""
     if not reference:
-        return "Reference must not be empty."
+        return msg("reference.empty")
     if len(reference) > MAX_REFERENCE_LENGTH:
-        return f"Reference must be at most {MAX_REFERENCE_LENGTH} characters."
+        return msg("reference.too_long", count=MAX_REFERENCE_LENGTH)
     if not _VALID.fullmatch(reference):
-        return "Reference must be lower-case letters a-z and digits, in words joined by dashes."
+        return msg("reference.form")
     return None
 
 
-def given_reference_problem(given: str) -> str | None:
+def given_reference_problem(given: str) -> Message | None:
     """Why a reference a client gives (trimmed) cannot be normalised without changing what it
     says, or None when it can."""
     if not given:
-        return "Reference must not be empty."
+        return msg("reference.empty")
     if len(given) > MAX_REFERENCE_LENGTH:
-        return f"Reference must be at most {MAX_REFERENCE_LENGTH} characters."
+        return msg("reference.too_long", count=MAX_REFERENCE_LENGTH)
     if found := control_character(given):
-        return f"Reference must not contain control characters ({found})."
+        return msg("reference.control_character", character=found)
     folded = unicodedata.normalize("NFKC", given)
     if not all(char.isalnum() or char in _SEPARATORS for char in folded):
-        return "Reference may contain only letters, digits, spaces, dashes and underscores."
+        return msg("reference.characters")
     return None
 
 
-def normalised_given_reference(given: str, slug: Slug) -> tuple[str | None, str | None]:
+def normalised_given_reference(given: str, slug: Slug) -> tuple[str | None, Message | None]:
     """A given reference in its stored form, or the reason it has none: (reference, problem)."""
     given = given.strip()
     if problem := given_reference_problem(given):
         return None, problem
     reference = slug(given)
     if not reference:
-        return None, "Reference must contain a letter or a digit."
+        return None, msg("reference.no_letter")
     if problem := reference_problem(reference):
         return None, problem
     return reference, None

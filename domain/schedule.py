@@ -15,6 +15,8 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from domain.messages import Message, msg
+
 MAX_CATCH_UP = 1000
 MIN_EVERY = 1
 MAX_EVERY = 365
@@ -131,24 +133,27 @@ def local_today(now: datetime, timezone: str) -> date:
     return now.astimezone(ZoneInfo(timezone)).date()
 
 
-def recurrence_problems(recurrence: Recurrence, today: date) -> list[tuple[str, str]]:
+def recurrence_problems(recurrence: Recurrence, today: date) -> list[tuple[str, Message]]:
     """(field, message) for each thing wrong with `recurrence`; empty when it is valid.
 
     `today` is the date in the location's time zone: a schedule may start today or later,
     never in the past, so that no period due before it was created is ever applied.
     """
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, Message]] = []
     if not MIN_EVERY <= recurrence.every <= MAX_EVERY:
         problems.append(
-            ("input.recurrence.every", f"Every must be between {MIN_EVERY} and {MAX_EVERY}.")
+            (
+                "input.recurrence.every",
+                msg("recurrence.every", minimum=MIN_EVERY, maximum=MAX_EVERY),
+            )
         )
     if recurrence.start_date < today:
         problems.append(
             (
                 "input.recurrence.startDate",
-                f"Start date must not be before today ({today.isoformat()}).",
+                msg("recurrence.start_past", today=today.isoformat()),
             )
         )
     if recurrence.end_date is not None and recurrence.end_date < recurrence.start_date:
-        problems.append(("input.recurrence.endDate", "End date must not be before the start date."))
+        problems.append(("input.recurrence.endDate", msg("recurrence.end_before_start")))
     return problems

@@ -18,6 +18,7 @@ from domain.credit_jobs import ScheduleJob
 from domain.credits import MAX_DESCRIPTION_LENGTH
 from domain.errors import ErrorCode, Validator
 from domain.ledger import CreditOperation, amount_problem
+from domain.messages import msg
 from domain.money import to_minor
 from domain.requests import UNSET, ScheduleUpdate
 from domain.schedule import date_after_index, last_index_before
@@ -47,13 +48,13 @@ def schedule_changes(
     if update.end_date is not UNSET:
         end = update.end_date
         if schedule.target == "GROUPS" and not schedule.group_ids:
-            message = "The schedule ended when its groups were deleted."
+            message = msg("schedule.groups_deleted")
             checks.add(ErrorCode.INVALID, "input.endDate", message)
         elif end is not None and end < schedule.start_date:
-            message = "End date must not be before the start date."
+            message = msg("recurrence.end_before_start")
             checks.add(ErrorCode.INVALID, "input.endDate", message)
         elif end is not None and end < today:
-            message = f"End date must not be before today ({today.isoformat()})."
+            message = msg("schedule.end_past", today=today.isoformat())
             checks.add(ErrorCode.INVALID, "input.endDate", message)
         else:
             columns.update(_ends(schedule, end, today))

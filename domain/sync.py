@@ -34,6 +34,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
+from domain.messages import Message, listing, msg
 from domain.money import MAX_AMOUNT_MAJOR, PERCENT_PLACES, percent_to_basis_points, to_minor
 from domain.upstream import (
     GoorderSnapshot,
@@ -53,10 +54,10 @@ MAX_PERCENT = 100
 class SyncDataError(Exception):
     """The upstream data would make prices wrong; nothing of the snapshot is mirrored."""
 
-    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
-        super().__init__(message)
+    def __init__(self, message: Message, problems: Sequence[Message] = ()) -> None:
+        super().__init__(message.id)
         self.message = message
-        self.problems: tuple[str, ...] = tuple(problems) or (message,)
+        self.problems: tuple[Message, ...] = tuple(problems) or (message,)
 
 
 class DiscountType(StrEnum):
@@ -110,13 +111,13 @@ class MirrorPromotion:
 class GoposRows:
     groups: tuple[MirrorPosGroup, ...]
     discounts: tuple[MirrorDiscount, ...]
-    notes: tuple[str, ...]  # what was tolerated, for the sync run's log
+    notes: tuple[Message, ...]  # what was tolerated, for the sync run's log
 
 
 @dataclass(frozen=True, slots=True)
 class GoorderRows:
     promotions: tuple[MirrorPromotion, ...]
-    notes: tuple[str, ...]
+    notes: tuple[Message, ...]
 
 
 # ------------------------------------------------------------------------------- conversion
@@ -129,62 +130,81 @@ def quoted(name: str) -> str:
     return f"„{name}”"
 
 
-def labelled(what: str, external_id: str, name: str) -> str:
-    return f"{what} {external_id} {quoted(name)}" if external_id else f"{what} {quoted(name)}"
+def labelled(what: str, external_id: str, name: str | None) -> Message:
+    """An upstream object named in a message, by id and name, by name alone (`external_id`
+    empty) or by id alone (`name` None): `what` is "gopos_discount", "gopos_group" or
+    "goorder_promotion" (messages ``sync.object.<what>``, ``….named``, ``….id``)."""
+    if name is None:
+        return msg(f"sync.object.{what}.id", id=external_id)
+    if not external_id:
+        return msg(f"sync.object.{what}.named", name=quoted(name))
+    return msg(f"sync.object.{what}", id=external_id, name=quoted(name))
 
 
-def _listed(items: Sequence[str], separator: str, more: str) -> str:
-    shown = separator.join(items[:MAX_LISTED])
-    hidden = len(items) - MAX_LISTED
-    return f"{shown}{separator}and {hidden} more{more}" if hidden > 0 else shown
+def _refuse(upstream: str, problems: Sequence[Message]) -> SyncDataError:
+    listed = listing(list(problems), limit=MAX_LISTED, separator=" ")
+    return SyncDataError(
+        msg("sync.data_refused", upstream=upstream, count=len(problems), problems=listed),
+        problems,
+    )
 
 
-def _refuse(upstream: str, problems: Sequence[str]) -> SyncDataError:
-    count = len(problems)
-    heading = f"The {upstream} data was not synchronised ({count} problem{'s' * (count > 1)}):"
-    return SyncDataError(f"{heading} {_listed(problems, ' ', ' problems.')}", problems)
+def _problem(label: Message, problem: Message | None) -> Message:
+    return msg("sync.object_problem", object=label, problem=problem or "")
 
 
-def _not_number(value: Decimal, field: str) -> str | None:
-    return None if value.is_finite() else f"{field} {value} is not a number"
+def _not_number(value: Decimal, field: str) -> Message | None:
+    return None if value.is_finite() else _wrong(field, "not_a_number", value)
 
 
-def _basis_points(value: Decimal, field: str) -> tuple[int | None, str | None]:
+def _wrong(field: str, what: str, value: Decimal, **params: object) -> Message:
+    """`field` is "value", "daily_limit" or "min_basket" (message ``sync.field.<field>``)."""
+    return msg(f"sync.value.{what}", field=msg(f"sync.field.{field}"), value=value, **params)
+
+
+def _basis_points(value: Decimal, field: str) -> tuple[int | None, Message | None]:
     """A percentage in basis points, or why it cannot be one."""
     if problem := _not_number(value, field):
         return None, problem
     if value < 0:
-        return None, f"{field} {value} is negative"
+        return None, _wrong(field, "negative", value)
     if value > MAX_PERCENT:
-        return None, f"{field} {value} is over 100%"
+        return None, _wrong(field, "over_100", value)
     bp = percent_to_basis_points(value)
     if bp is None:
-        return None, f"{field} {value} has more than {PERCENT_PLACES} decimal places"
+        return None, _wrong(field, "percent_places", value, count=PERCENT_PLACES)
     return bp, None
 
 
 def _minor(
     value: Decimal, currency: str, minor_units: int, field: str
-) -> tuple[int | None, str | None]:
+) -> tuple[int | None, Message | None]:
     """An amount of the location's currency in minor units, or why it cannot be one."""
     if problem := _not_number(value, field):
         return None, problem
     if value < 0:
-        return None, f"{field} {value} is negative"
+        return None, _wrong(field, "negative", value)
     if value > MAX_AMOUNT_MAJOR:
-        return None, f"{field} {value} is over the maximum {MAX_AMOUNT_MAJOR} {currency}"
+        return None, _wrong(
+            field, "over_maximum", value, maximum=MAX_AMOUNT_MAJOR, currency=currency
+        )
     minor = to_minor(value, minor_units)
     if minor is None:
-        places = f"{minor_units} decimal place{'s' * (minor_units != 1)}"
-        return None, f"{field} {value} has more than {places} ({currency})"
+        return None, _wrong(field, "money_places", value, count=minor_units, currency=currency)
     return minor, None
 
 
 def _money(
     money: UpstreamMoney, currency: str, minor_units: int, field: str
-) -> tuple[int | None, str | None]:
+) -> tuple[int | None, Message | None]:
     if money.currency.strip().upper() != currency.upper():
-        return None, f"{field} is in {money.currency}, the location uses {currency}"
+        problem = msg(
+            "sync.value.currency",
+            field=msg(f"sync.field.{field}"),
+            given=money.currency,
+            currency=currency,
+        )
+        return None, problem
     return _minor(money.amount, currency, minor_units, field)
 
 
@@ -199,21 +219,25 @@ class _Record(Protocol):
 R = TypeVar("R", bound=_Record)
 
 
-def _distinct(records: Iterable[R], what: str, problems: list[str]) -> list[R]:
+def _distinct(records: Iterable[R], what: str, problems: list[Message]) -> list[R]:
     """Records by id in snapshot order; a repeated identical record is read once, a repeated
     id with other data and a blank id are problems."""
     seen: dict[str, R] = {}
     conflicting: set[str] = set()
     for record in records:
         if not record.external_id.strip():
-            problems.append(f"{labelled(what, '', record.name)} has no id.")
+            problems.append(msg("sync.no_id", object=labelled(what, "", record.name)))
             continue
         first = seen.setdefault(record.external_id, record)
         if first != record and record.external_id not in conflicting:
             conflicting.add(record.external_id)
             problems.append(
-                f"{what} {record.external_id} is listed twice with different data "
-                f"({quoted(first.name)}, {quoted(record.name)})."
+                msg(
+                    "sync.listed_twice",
+                    object=labelled(what, record.external_id, None),
+                    first=quoted(first.name),
+                    second=quoted(record.name),
+                )
             )
     return [record for key, record in seen.items() if key not in conflicting]
 
@@ -225,12 +249,11 @@ def _reference(reference: str | None) -> str | None:
 
 def _discount(
     record: PosDiscountRecord, currency: str, minor_units: int
-) -> tuple[MirrorDiscount | None, str | None]:
+) -> tuple[MirrorDiscount | None, Message | None]:
     try:
         kind = DiscountType(record.type)
     except ValueError:
-        expected = " or ".join(t.value for t in DiscountType)
-        return None, f'unknown type "{record.type}" (expected {expected})'
+        return None, msg("sync.unknown_discount_type", type=record.type)
     if kind is DiscountType.PERCENT:
         value, problem = _basis_points(record.value, "value")
     else:
@@ -242,12 +265,10 @@ def _discount(
 
 def _group(
     record: PosGroupRecord, currency: str, minor_units: int, discount_ids: tuple[str, ...]
-) -> tuple[MirrorPosGroup | None, str | None]:
+) -> tuple[MirrorPosGroup | None, Message | None]:
     limit: int | None = None
     if record.daily_discount_limit is not None:
-        limit, problem = _money(
-            record.daily_discount_limit, currency, minor_units, "daily discount limit"
-        )
+        limit, problem = _money(record.daily_discount_limit, currency, minor_units, "daily_limit")
         if problem:
             return None, problem
     reference = _reference(record.reference)
@@ -256,37 +277,38 @@ def _group(
 
 def gopos_rows(snapshot: GoposSnapshot, currency: str, minor_units: int) -> GoposRows:
     """Mirror rows of a GoPOS snapshot in the location's units; raises `SyncDataError`."""
-    problems: list[str] = []
-    notes: list[str] = []
+    problems: list[Message] = []
+    notes: list[Message] = []
     discounts: dict[str, MirrorDiscount] = {}
     left_out: set[str] = set()
-    for record in _distinct(snapshot.discounts, "GoPOS discount", problems):
-        label = labelled("GoPOS discount", record.external_id, record.name)
+    for record in _distinct(snapshot.discounts, "gopos_discount", problems):
+        label = labelled("gopos_discount", record.external_id, record.name)
         row, problem = _discount(record, currency, minor_units)
         if row is not None:
             discounts[row.external_id] = row
         elif record.enabled:
-            problems.append(f"{label}: {problem}.")
+            problems.append(_problem(label, problem))
         else:
             left_out.add(record.external_id)
-            notes.append(f"{label} is disabled and was left out: {problem}.")
+            notes.append(msg("sync.note.disabled", object=label, problem=problem or ""))
     groups: list[MirrorPosGroup] = []
     # Sets made once: a set minus a dict's keys view walks the whole view, for every group.
     known = set(discounts)
     listed = known | left_out
-    for group_record in _distinct(snapshot.groups, "GoPOS group", problems):
-        label = labelled("GoPOS group", group_record.external_id, group_record.name)
+    for group_record in _distinct(snapshot.groups, "gopos_group", problems):
+        label = labelled("gopos_group", group_record.external_id, group_record.name)
         named_ids = set(group_record.discount_ids)
         dangling = sorted(named_ids - listed)
         if dangling:
             notes.append(
-                f"{label} names discount{'s' * (len(dangling) > 1)} {', '.join(dangling)} "
-                "that GoPOS does not list; ignored."
+                msg(
+                    "sync.note.dangling", object=label, count=len(dangling), ids=", ".join(dangling)
+                )
             )
         ids = tuple(sorted(named_ids & known))
         group, problem = _group(group_record, currency, minor_units, ids)
         if group is None:
-            problems.append(f"{label}: {problem}.")
+            problems.append(_problem(label, problem))
         else:
             groups.append(group)
     if problems:
@@ -300,15 +322,14 @@ def gopos_rows(snapshot: GoposSnapshot, currency: str, minor_units: int) -> Gopo
 
 def _promotion(
     record: PromotionRecord, currency: str, minor_units: int
-) -> tuple[MirrorPromotion | None, list[str]]:
-    found: list[str] = []
+) -> tuple[MirrorPromotion | None, list[Message]]:
+    found: list[Message] = []
     kind: PromotionType | None = None
     value: int | None = None
     try:
         kind = PromotionType(record.type)
     except ValueError:
-        expected = " or ".join(t.value for t in PromotionType)
-        found.append(f'unknown type "{record.type}" (expected {expected})')
+        found.append(msg("sync.unknown_promotion_type", type=record.type))
     if kind is PromotionType.ORDER_PERCENT:
         value, problem = _basis_points(record.value, "value")
         found += [problem] if problem else []
@@ -317,9 +338,7 @@ def _promotion(
         found += [problem] if problem else []
     min_basket: int | None = None
     if record.min_basket_value is not None:
-        min_basket, problem = _minor(
-            record.min_basket_value, currency, minor_units, "minimum basket value"
-        )
+        min_basket, problem = _minor(record.min_basket_value, currency, minor_units, "min_basket")
         found += [problem] if problem else []
     if found or kind is None or value is None:
         return None, found
@@ -339,18 +358,19 @@ def _promotion(
 def goorder_rows(snapshot: GoorderSnapshot, currency: str, minor_units: int) -> GoorderRows:
     """Mirror rows of a GoOrder snapshot (amounts in the store's currency, which is the
     location's) in the location's units; raises `SyncDataError`."""
-    problems: list[str] = []
-    notes: list[str] = []
+    problems: list[Message] = []
+    notes: list[Message] = []
     promotions: list[MirrorPromotion] = []
-    for record in _distinct(snapshot.promotions, "GoOrder promotion", problems):
-        label = labelled("GoOrder promotion", record.external_id, record.name)
+    for record in _distinct(snapshot.promotions, "goorder_promotion", problems):
+        label = labelled("goorder_promotion", record.external_id, record.name)
         row, found = _promotion(record, currency, minor_units)
         if row is not None:
             promotions.append(row)
         elif record.active:
-            problems.extend(f"{label}: {problem}." for problem in found)
+            problems.extend(_problem(label, problem) for problem in found)
         else:
-            notes.append(f"{label} is inactive and was left out: {'; '.join(found)}.")
+            why = listing(found, limit=len(found), separator="; ")
+            notes.append(msg("sync.note.inactive", object=label, problem=why))
     if problems:
         raise _refuse("GoOrder", problems)
     return GoorderRows(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from domain.messages import Message, msg
+
 _FORMATTING = frozenset(
     "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
 )
@@ -27,10 +29,10 @@ def control_character(value: str, *, multiline: bool = False) -> str | None:
     return None
 
 
-def text_problem(value: str, max_length: int, *, multiline: bool = False) -> str | None:
+def text_problem(value: str, max_length: int, *, multiline: bool = False) -> Message | None:
     """Why a trimmed text is unacceptable, or None when it is fine."""
     if len(value) > max_length:
-        return f"At most {max_length} characters."
+        return msg("text.too_long", count=max_length)
     if found := control_character(value, multiline=multiline):
-        return f"Must not contain control characters ({found})."
+        return msg("text.control_character", character=found)
     return None

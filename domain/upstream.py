@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from domain.messages import Message, msg
+
 # The longest texts the mirror stores (the sizes of its columns): the adapters refuse an answer
 # with a longer one as malformed.
 MAX_EXTERNAL_ID = 200
@@ -33,16 +35,12 @@ class Channel(StrEnum):
         return "groups and discounts" if self is Channel.GOPOS else "promotions"
 
 
-def too_many_objects(channel: Channel, count: int, cap: int, *, read_so_far: bool) -> str:
+def too_many_objects(channel: Channel, count: int, cap: int, *, read_so_far: bool) -> Message:
     """Why a sync mirrors nothing of an upstream that holds more than `cap` objects: `count`
     of them, or (`read_so_far`) the `count` read when reading stopped."""
-    held = f"more than {cap:,} {channel.mirrored} ({count:,} read when reading stopped)"
-    if not read_so_far:
-        held = f"{count:,} {channel.mirrored}"
-    return (
-        f"{channel.upstream_name} has {held}; a location mirrors at most {cap:,}, "
-        "so nothing was synchronised."
-    )
+    what = "sync.too_many_read" if read_so_far else "sync.too_many"
+    kind = "gopos" if channel is Channel.GOPOS else "goorder"
+    return msg(f"{what}_{kind}", upstream=channel.upstream_name, objects=count, cap=cap)
 
 
 @dataclass(frozen=True, slots=True)

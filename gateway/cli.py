@@ -359,9 +359,12 @@ def _report(error: BaseException, settings: Settings | None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return MISTAKE
     if isinstance(error, DomainError):
+        # Imported here: the command chooses the metrics directory before services load.
+        from services.i18n import render
+
         for problem in error.errors:
             where = f"{problem.field}: " if problem.field else ""
-            print(f"error: {where}{problem.message}", file=sys.stderr)
+            print(f"error: {where}{render(problem.message, 'en')}", file=sys.stderr)
         return MISTAKE
     if settings is not None and (line := database_line(error, settings)) is not None:
         print(f"error: {line}", file=sys.stderr)

@@ -10,6 +10,7 @@ from uuid import UUID
 from strawberry.dataloader import DataLoader
 
 from domain import entities
+from domain.messages import Message
 from services import customers, groups, schedules, sync
 from services.runtime import Runtime
 from services.stores import Stores
@@ -55,7 +56,7 @@ async def _schedule_counts(keys: Sequence[UUID]) -> list[int]:
     return [found.get(k, 0) for k in keys]
 
 
-async def _schedule_failures(keys: Sequence[UUID]) -> list[str | None]:
+async def _schedule_failures(keys: Sequence[UUID]) -> list[Message | None]:
     found = await schedules.last_failures(list(keys))
     return [found.get(k) for k in keys]
 
@@ -97,7 +98,7 @@ class Loaders:
         return DataLoader(load_fn=_schedule_counts)
 
     @cached_property
-    def schedule_failures(self) -> DataLoader[UUID, str | None]:
+    def schedule_failures(self) -> DataLoader[UUID, Message | None]:
         return DataLoader(load_fn=_schedule_failures)
 
     @cached_property

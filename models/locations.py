@@ -22,6 +22,7 @@ from uuid import UUID
 
 from domain import entities
 from domain.access import Role, channels_text
+from domain.messages import default_language
 from domain.pricing import SalesChannel
 from models.db import Transaction
 from models.queries import api_key_entity, hold_location, location_entity
@@ -76,8 +77,20 @@ async def hold(db: Transaction, location_id: UUID) -> None:
 
 async def create(db: Transaction, name: str, currency: str, timezone: str) -> entities.Location:
     """Insert a new location, with no key yet."""
-    row = await Location.create(name=name, currency=currency, timezone=timezone, using_db=db)
+    row = await Location.create(
+        name=name,
+        currency=currency,
+        timezone=timezone,
+        language=default_language(currency),
+        using_db=db,
+    )
     return location_entity(row)
+
+
+async def set_language(db: Transaction, location_id: UUID, language: str) -> entities.Location:
+    """Change the location's language; the location must exist."""
+    await Location.filter(id=location_id).using_db(db).update(language=language)
+    return location_entity(await Location.get(id=location_id, using_db=db))
 
 
 async def set_credit_channels(

@@ -29,6 +29,7 @@ from domain.access import (
 )
 from domain.errors import ErrorCode, Validator, fail, not_found
 from domain.ids import parse_id
+from domain.messages import msg
 from domain.pricing import SalesChannel
 from domain.text import text_problem
 from models import locations
@@ -66,6 +67,7 @@ async def _principal(key_hash: str) -> Principal | None:
         timezone=location.timezone,
         minor_units=currency_minor_units(location.currency),
         channels=ALL_CHANNELS if key.role is Role.ADMIN else frozenset(key.channels),
+        language=location.language,
     )
 
 
@@ -98,6 +100,15 @@ class PrincipalCache:
         self._entries[key_hash] = principal
         return principal
 
+    def forget_location(self, location_id: UUID) -> None:
+        """Drop every key of the location, so that a changed setting (its language) is read
+        again at their next request in this process."""
+        stale = [
+            h for h, p in self._entries.items() if p is not None and p.location_id == location_id
+        ]
+        for key_hash in stale:
+            self._entries.pop(key_hash, None)
+
     def forget(self, api_key_id: UUID) -> None:
         """Drop the key from this process's cache, so that its next request reads it again."""
         stale = [
@@ -128,7 +139,7 @@ def currency_minor_units(code: str) -> int:
 def _checked_name(checks: Validator, raw: str, max_length: int) -> str:
     name = raw.strip()
     if not name:
-        checks.add(ErrorCode.REQUIRED, "name", "Name must not be empty.")
+        checks.add(ErrorCode.REQUIRED, "name", msg("name.empty"))
     elif problem := text_problem(name, max_length):
         checks.add(ErrorCode.INVALID, "name", problem)
     return name
@@ -145,12 +156,12 @@ async def create_location(
         checks.add(
             ErrorCode.INVALID,
             "currency",
-            f"'{currency[:10]}' is not an ISO 4217 code of a currency in use (such as PLN or EUR).",
+            msg("location.currency", currency=currency[:10]),
         )
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        checks.add(ErrorCode.INVALID, "timezone", f"Unknown time zone '{timezone[:100]}'.")
+        checks.add(ErrorCode.INVALID, "timezone", msg("location.timezone", timezone=timezone[:100]))
     checks.check()
     secret = _new_secret()
     async with transaction() as db:
@@ -190,13 +201,13 @@ def _key_channels(
             checks.add(
                 ErrorCode.INVALID,
                 "channels",
-                "Channels are given to POS keys only: an ADMIN key has every channel.",
+                msg("api_key.admin_channels"),
             )
         return ALL_CHANNELS
     if channels is None:
         return TILL_CHANNELS
     if not channels:
-        checks.add(ErrorCode.INVALID, "channels", "Name at least one channel.")
+        checks.add(ErrorCode.INVALID, "channels", msg("api_key.no_channel"))
     return frozenset(channels)
 
 
@@ -222,12 +233,12 @@ async def revoke_api_key(location_id: UUID, key_id: str) -> entities.ApiKey:
     ADMIN keys revoking each other at once leave one."""
     uid = parse_id(key_id)
     if uid is None:
-        raise not_found("id", "API key")
+        raise not_found("id", "api_key")
     async with transaction() as db:
         await locations.hold(db, location_id)
         key = await locations.held_api_key(db, location_id, uid)
         if key is None:
-            raise not_found("id", "API key")
+            raise not_found("id", "api_key")
         if key.revoked_at is not None:
             return key
         if key.role is Role.ADMIN and not await locations.other_admin_key_exists(
@@ -236,6 +247,6 @@ async def revoke_api_key(location_id: UUID, key_id: str) -> entities.ApiKey:
             raise fail(
                 ErrorCode.LAST_ADMIN_KEY,
                 "id",
-                "This is the location's last ADMIN key: create another before revoking it.",
+                msg("api_key.last_admin"),
             )
         return await locations.revoke(db, key, datetime.now(UTC))

@@ -20,7 +20,8 @@ from domain.credits import (
 from domain.customer_checks import CheckedCard, CustomerWrite, checked_customer
 from domain.errors import DomainError, ErrorCode, UserError, Validator, fail, not_found
 from domain.ids import parse_id
-from domain.ledger import EntryKind, EntrySource
+from domain.ledger import WRITE_OFF_DESCRIPTION, EntryKind, EntrySource
+from domain.messages import Message, msg
 from domain.paging import (
     CustomerOrder,
     SortValue,
@@ -39,6 +40,7 @@ from models import locations as location_repository
 from models.db import IntegrityError, Transaction, transaction
 from models.ledger import Application, Movement
 from services import metrics
+from services.checkout.hold import hold_wallet
 from services.phones import phone_rule
 from services.stores import CustomerStore, GroupStore, LocationStore, Stores
 
@@ -99,7 +101,7 @@ async def check_ids(
 
 
 def _unknown(
-    lists: Sequence[tuple[str, Sequence[UUID | None]]], known: set[UUID], message: str
+    lists: Sequence[tuple[str, Sequence[UUID | None]]], known: set[UUID], message: Message
 ) -> list[UserError]:
     return [
         UserError(ErrorCode.NOT_FOUND, f"{field}.{index}", message)
@@ -159,7 +161,7 @@ async def list_customers(
         raw = decode_cursor(after)
         key = parse_customer_key(order, raw) if raw is not None else None
         if key is None:
-            checks.add(ErrorCode.INVALID, "after", "Not a cursor from this list in this order.")
+            checks.add(ErrorCode.INVALID, "after", msg("page.bad_cursor_order"))
     checks.check()
     selection = await checked_selection(location_id, criteria, "filter", stores)
     total, found = await customer_store(stores).page(location_id, selection, order, key, first)
@@ -242,7 +244,7 @@ async def _check_cards(
         checks.add(
             ErrorCode.DUPLICATE,
             f"input.cards.{index}.code",
-            f"Card code '{code}' already belongs to another customer.",
+            msg("card.code_taken", code=code),
         )
 
 
@@ -260,9 +262,7 @@ async def _check_groups(
 
 
 def _duplicate_card() -> DomainError:
-    return fail(
-        ErrorCode.DUPLICATE, "input.cards", "A card code already belongs to another customer."
-    )
+    return fail(ErrorCode.DUPLICATE, "input.cards", msg("card.a_code_taken"))
 
 
 async def create_customer(
@@ -291,7 +291,7 @@ async def update_customer(
     store = customer_store(stores)
     found = await store.live(location_id, uid) if uid else None
     if found is None:
-        raise not_found("id", "Customer")
+        raise not_found("id", "customer")
     checks = Validator()
     if cards is not None:
         await _check_cards(checks, location_id, cards, found.id, stores)
@@ -306,7 +306,7 @@ async def update_customer(
                 db, location_id, found.id, CustomerWrite(customer.contact, cards, groups)
             )
             if updated is None:
-                raise not_found("id", "Customer")
+                raise not_found("id", "customer")
     except IntegrityError as exc:
         raise _duplicate_card() from exc
     return updated
@@ -318,10 +318,6 @@ class DeletedCustomer:
 
     id: UUID
     written_off: int
-
-
-# The description of a WRITE_OFF entry: what a deleted customer held.
-WRITE_OFF_DESCRIPTION = "Balance written off: customer deleted"
 
 
 def write_off(location_id: UUID, customer_id: UUID, balance: int, now: datetime) -> Application:
@@ -350,7 +346,7 @@ async def delete_customer(
 
     What it holds is written off in the same transaction, by a WRITE_OFF entry (source SYSTEM)
     that takes its balance to 0, so the balances a person can see always sum to the ledger.
-    The transaction first holds the customer as every wallet write does (`lock_customer`), so
+    The transaction first holds the customer as every wallet write does (`hold_wallet`), so
     a concurrent commit, refund or credit lands either before (and is written off with the
     rest) or after (and finds no live customer). Held cashback is never released to a deleted
     customer (the release just ends the hold), and owed cashback is never collected: neither is
@@ -358,20 +354,20 @@ async def delete_customer(
     """
     uid = parse_id(customer_id)
     if uid is None:
-        raise not_found("id", "Customer")
+        raise not_found("id", "customer")
     now = datetime.now(UTC)
     checkouts = checkout_repository if stores is None else stores.checkouts
     ledger = ledger_repository if stores is None else stores.ledger
     async with open_transaction(stores) as db:
-        wallet = await checkouts.lock_customer(location_id, uid, db)
+        wallet = await hold_wallet(checkouts, db, location_id, uid)
         if wallet is None:
-            raise not_found("id", "Customer")
+            raise not_found("id", "customer")
         if wallet.balance:
             change = write_off(location_id, uid, wallet.balance, now)
             if await ledger.apply_chunk([uid], change, db) != 1:
                 raise RuntimeError(f"customer {uid}: the write-off was not written")
         if not await customer_store(stores).delete(db, location_id, uid, now):
-            raise not_found("id", "Customer")
+            raise not_found("id", "customer")
     if wallet.balance:
         metrics.entries_written(EntryKind.WRITE_OFF.value)
     return DeletedCustomer(uid, wallet.balance)

@@ -14,6 +14,7 @@ from domain.credits import CustomerSelection, ParsedTarget, parse_target
 from domain.customer_checks import checked_group_changes, checked_new_group
 from domain.errors import DomainError, ErrorCode, fail, not_found
 from domain.ids import parse_id
+from domain.messages import msg
 from domain.requests import CustomerGroupInput, Target
 from models import schedules as schedule_repository
 from models.db import IntegrityError
@@ -70,9 +71,7 @@ async def _ensure_reference_free(
 
 
 def _duplicate_reference(reference: str, field: str) -> DomainError:
-    return fail(
-        ErrorCode.DUPLICATE, field, f"Reference '{reference}' is already used by another group."
-    )
+    return fail(ErrorCode.DUPLICATE, field, msg("group.reference_taken", reference=reference))
 
 
 async def create_group(
@@ -94,7 +93,7 @@ async def update_group(
     store = group_store(stores)
     group = await store.get(location_id, uid) if uid else None
     if group is None:
-        raise not_found("id", "Customer group")
+        raise not_found("id", "group")
     reference = changes.reference
     if reference is not None:
         await _ensure_reference_free(location_id, reference, "input.reference", stores, group.id)
@@ -112,11 +111,11 @@ async def delete_group(location_id: UUID, group_id: str, stores: Stores | None =
     (`services.schedules.drop_group`)."""
     uid = parse_id(group_id)
     if uid is None:
-        raise not_found("id", "Customer group")
+        raise not_found("id", "group")
     schedules = schedule_repository if stores is None else stores.schedules
     async with open_transaction(stores) as db:
         if not await group_store(stores).delete(location_id, uid, db):
-            raise not_found("id", "Customer group")
+            raise not_found("id", "group")
         await drop_group(schedules, db, location_id, uid, datetime.now(UTC))
     return uid
 
@@ -152,7 +151,7 @@ async def _group_or_fail(
     uid = parse_id(group_id)
     group = await group_store(stores).get(location_id, uid) if uid else None
     if group is None:
-        raise not_found("groupId", "Customer group")
+        raise not_found("groupId", "group")
     return group
 
 

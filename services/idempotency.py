@@ -22,6 +22,7 @@ from uuid import UUID
 
 from domain import entities
 from domain.errors import DomainError, ErrorCode, fail
+from domain.messages import Message, msg
 from models import keys
 from models.db import Transaction
 from models.keys import UsedKey
@@ -88,7 +89,7 @@ SCHEDULES = CreditRecords[entities.CreditSchedule](
 )
 
 
-def _key_reused(message: str, field: str = "input.idempotencyKey") -> DomainError:
+def _key_reused(message: Message, field: str = "input.idempotencyKey") -> DomainError:
     return fail(ErrorCode.IDEMPOTENCY_KEY_REUSED, field, message)
 
 
@@ -114,7 +115,7 @@ def _checked(
     if used is None:
         return None
     if used.kind != kind or used.request_hash != request_hash:
-        raise _key_reused("This idempotency key was used for a different request.", field)
+        raise _key_reused(msg("idempotency.key_reused"), field)
     return used.record_id
 
 
@@ -151,7 +152,7 @@ async def earlier_request(
         return await _keyed_past_retention(records.store(stores), location_id, key, request_hash)
     existing = await records.store(stores).view(record_id)
     if existing is None:
-        raise _key_reused("This idempotency key was used for a request since deleted.")
+        raise _key_reused(msg("idempotency.key_deleted"))
     return existing
 
 
@@ -166,7 +167,7 @@ async def _keyed_past_retention(
         return None
     record, stored_hash = found
     if stored_hash != request_hash:
-        raise _key_reused("This idempotency key was used for a different request.")
+        raise _key_reused(msg("idempotency.key_reused"))
     return record
 
 

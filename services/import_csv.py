@@ -40,8 +40,10 @@ from domain.contacts import (
 )
 from domain.customer_checks import MAX_CARDS_PER_CUSTOMER
 from domain.errors import ErrorCode, fail
+from domain.messages import Message, msg
 from domain.references import normalise_reference
 from domain.text import control_character, text_problem
+from services.i18n import render
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -165,7 +167,7 @@ class Lines:
             raise fail(
                 ErrorCode.INVALID,
                 "file",
-                f"The file is neither UTF-8 nor Windows-1250 text (line {self.number}).",
+                msg("import.encoding", line=self.number),
             ) from error
 
 
@@ -200,15 +202,18 @@ def _header(lines: Lines) -> tuple[str, dict[str, int]]:
     """The separator, and the position of each known column in the header row."""
     first = next(lines, None)
     if lines.oversized:
-        raise fail(ErrorCode.INVALID, "file", f"Line 1: {_too_long(1, lines.oversized).reason}.")
+        _number, size = lines.oversized[0]
+        too_long = msg("import.header_too_long", kib=MAX_LINE_BYTES // 1024, bytes=f"{size:,}")
+        raise fail(ErrorCode.INVALID, "file", too_long)
     if first is None:
-        raise fail(ErrorCode.INVALID, "file", "The file is empty; a header row is required.")
+        raise fail(ErrorCode.INVALID, "file", msg("import.empty"))
     found: list[tuple[int, str, dict[str, int]]] = []
     for separator in SEPARATORS:
         try:
             header = next(csv.reader([first], delimiter=separator), [])
         except csv.Error as error:
-            raise fail(ErrorCode.INVALID, "file", f"Line 1: {error}.") from error
+            problem = msg("import.header_unreadable", detail=error)
+            raise fail(ErrorCode.INVALID, "file", problem) from error
         positions: dict[str, int] = {}
         for index, name in enumerate(header):
             key = name.strip().casefold()
@@ -217,7 +222,7 @@ def _header(lines: Lines) -> tuple[str, dict[str, int]]:
         if "card_code" in positions:
             found.append((len(positions), separator, positions))
     if not found:
-        raise fail(ErrorCode.INVALID, "file", "The header row has no card_code column.")
+        raise fail(ErrorCode.INVALID, "file", msg("import.no_card_code"))
     _, separator, positions = max(found, key=lambda f: f[0])
     return separator, positions
 
@@ -257,7 +262,7 @@ def _parse(
             raise fail(
                 ErrorCode.INVALID,
                 "file",
-                f"At most {max_rows:,} rows at a time; send the file in smaller parts.",
+                msg("import.too_many_rows", cap=max_rows),
             )
 
 
@@ -277,7 +282,9 @@ def _shown(value: str) -> str | None:
     return None
 
 
-def _invalid(what: str, value: str, problem: str, *, explain: bool = False) -> str:
+def _invalid(what: str, value: str, message: Message, *, explain: bool = False) -> str:
+    # Row problems are reported in English, as the CLI does.
+    problem = render(message, "en")
     shown = _shown(value)
     if shown is None:
         return f"invalid {what} ({problem.rstrip('.')})"
@@ -338,7 +345,7 @@ def _contact(reasons: list[str], values: dict[str, str], rule: PhoneRule) -> dic
     if phone is not None:
         normalised, problem = normalised_phone(phone, rule)
         if normalised is None:
-            reasons.append(_invalid("phone", phone, problem or ""))
+            reasons.append(_invalid("phone", phone, problem or msg("phone.invalid", phone=phone)))
         else:
             contact["phone"] = normalised
     return {name: contact[name] for name in CONTACT_FIELDS if name in contact}

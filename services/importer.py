@@ -27,6 +27,7 @@ from domain import entities
 from domain.contacts import PhoneRule
 from domain.customer_checks import MAX_CARDS_PER_CUSTOMER, CheckedCard, CustomerWrite
 from domain.errors import DomainError, ErrorCode, fail, not_found
+from domain.messages import msg
 from models import customers as repository
 from models import groups as group_repository
 from models import locations as location_repository
@@ -114,20 +115,18 @@ async def import_text(location_id: UUID, text: str, *, dry_run: bool = False) ->
         raise fail(
             ErrorCode.INVALID,
             "input.csv",
-            f"At most {MAX_TEXT_CHARACTERS:,} characters at a time; "
-            "send the file in smaller parts.",
+            msg("import.text_too_long", cap=MAX_TEXT_CHARACTERS),
         )
     if "\ufffd" in text:  # what a browser's decoder leaves of Windows-1250 read as UTF-8
         raise fail(
             ErrorCode.INVALID,
             "input.csv",
-            "The text holds U+FFFD replacement characters: the file was decoded with the wrong "
-            "encoding; a file that is not UTF-8 is read as Windows-1250.",
+            msg("import.replacement_characters"),
         )
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError as error:
-        raise fail(ErrorCode.INVALID, "input.csv", "The text is not valid Unicode.") from error
+        raise fail(ErrorCode.INVALID, "input.csv", msg("import.not_unicode")) from error
 
     def read(groups: Groups, phone: PhoneRule) -> list[Row | ImportProblem]:
         return read_rows(io.BytesIO(data), groups, phone, MAX_TEXT_ROWS)
@@ -149,7 +148,7 @@ async def _import(
     dry_run: bool,
 ) -> ImportReport:
     if not await location_repository.exists(location_id):
-        raise not_found("location", "Location")
+        raise not_found("location", "location")
     groups = Groups(await group_repository.in_location(location_id))
     phone = phone_rule(await location_repository.get(location_id))
     records = await asyncio.to_thread(read, groups, phone)

@@ -18,6 +18,7 @@ from domain.integrations import (
     SealedIntegration,
     parse_integration,
 )
+from domain.messages import msg
 from domain.upstream import Channel, GoorderCredentials, GoposCredentials
 from models import credentials
 from models.db import IntegrityError, transaction
@@ -66,8 +67,7 @@ def _sealed(runtime: Runtime, secret: str) -> str:
         raise fail(
             ErrorCode.NOT_CONFIGURED,
             None,
-            "Integration credentials cannot be stored: the server has no secret key "
-            "(GOCRM_SECRET_KEY). Ask the operator to set one.",
+            msg("integration.no_secret_key"),
         ) from error
 
 

@@ -30,6 +30,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.jobs import JobStatus, attempt_died, attempt_failed
+from domain.messages import Message, encode
 from models import jobs
 from models.db import Transaction
 from services import metrics
@@ -43,8 +44,8 @@ class PermanentFailure(Exception):  # noqa: N818 (not an error of the code: a ve
     """Raised by a job's work when no retry can succeed: the job ends FAILED at once with
     `message` as its error."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.id)
         self.message = message
 
 
@@ -135,6 +136,7 @@ async def run_attempt(
     started = time.perf_counter()
     columns: Mapping[str, Any] = {}
     interrupted = False
+    error: Message | None = None
     try:
         columns = await work(attempt)
         status, error = JobStatus.SUCCEEDED, None
@@ -167,7 +169,7 @@ async def run_attempt(
 async def _record(
     attempt: Attempt,
     status: JobStatus,
-    error: str | None,
+    error: Message | None,
     columns: Mapping[str, Any],
     settled: Settled | None,
 ) -> bool:
@@ -182,7 +184,7 @@ async def _record(
             status,
             attempt.runtime.clock(),
             db,
-            error=error,
+            error=None if error is None else encode(error),
             **columns,
         )
         if written and settled is not None and status is not JobStatus.QUEUED:
@@ -225,12 +227,13 @@ async def resume_silent(kind: JobKind, runtime: Runtime) -> int:
         if status is JobStatus.RUNNING:
             error = attempt_died(attempts, policy.max_attempts)
             if attempts >= policy.max_attempts:
-                if await jobs.give_up(model, job.id, status, attempts, now, cutoff, error):
+                stored = encode(error)
+                if await jobs.give_up(model, job.id, status, attempts, now, cutoff, stored):
                     log.warning("%s %s: %s", kind.name, job.id, error)
                     if kind.given_up is not None:
                         await kind.given_up(job.row)
                 continue
-            if not await jobs.requeue(model, job.id, status, attempts, now, cutoff, error):
+            if not await jobs.requeue(model, job.id, status, attempts, now, cutoff, encode(error)):
                 continue
             log.warning("%s %s: attempt %d went silent; resuming", kind.name, job.id, attempts)
         elif not await jobs.requeue(model, job.id, status, attempts, now, cutoff):

@@ -16,6 +16,7 @@ from uuid import UUID
 from domain import entities
 from domain.access import Principal
 from domain.errors import ErrorCode, Validator
+from domain.messages import msg
 from domain.paging import decode_cursor, page_of, page_size_problem
 from domain.requests import ScheduleUpdate
 from domain.schedule import local_today
@@ -51,7 +52,7 @@ async def schedule_runs(
     if after is not None:
         key = decode_cursor(after)
         if key is None or not key.isdigit():
-            checks.add(ErrorCode.INVALID, "after", "Not a cursor from this list.")
+            checks.add(ErrorCode.INVALID, "after", msg("page.bad_cursor"))
         else:
             before = int(key)
     checks.check()

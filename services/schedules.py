@@ -29,7 +29,8 @@ from domain.credits import ParsedCredit
 from domain.errors import not_found
 from domain.ids import parse_id
 from domain.jobs import JobStatus
-from domain.ledger import CreditOperation, EntrySource
+from domain.ledger import CLAWBACK_DESCRIPTION, CreditOperation, EntrySource
+from domain.messages import Message, decode, msg
 from domain.requests import CreditRequest
 from domain.schedule import local_today
 from models import schedules as repository
@@ -43,7 +44,7 @@ from services.jobs import Dispatcher, enqueue_schedule_period
 from services.lifecycle import Attempt, JobKind, PermanentFailure, run_attempt
 from services.runtime import Runtime
 from services.stores import ScheduleStore, Stores
-from services.wallet import CLAWBACK_DESCRIPTION, balance_overflow_message, checked_credit
+from services.wallet import balance_overflow_message, checked_credit
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ async def own(schedules: ScheduleStore, location_id: UUID, schedule_id: str) -> 
     uid = parse_id(schedule_id)
     row = await schedules.job(uid, location_id) if uid else None
     if row is None:
-        raise not_found("id", "Credit schedule")
+        raise not_found("id", "schedule")
     return row
 
 
@@ -193,10 +194,13 @@ async def customer_counts(schedule_ids: list[UUID]) -> dict[UUID, int]:
     return await repository.customer_counts(schedule_ids)
 
 
-async def last_failures(schedule_ids: list[UUID]) -> dict[UUID, str]:
+async def last_failures(schedule_ids: list[UUID]) -> dict[UUID, Message]:
     """Per schedule, its latest period that ended FAILED: the date and the error."""
     failures = await repository.latest_failures(schedule_ids)
-    return {uid: f"{day.isoformat()}: {error}" for uid, (day, error) in failures.items()}
+    return {
+        uid: msg("schedule.failed_on", date=day.isoformat(), error=decode(error or ""))
+        for uid, (day, error) in failures.items()
+    }
 
 
 async def queue_due_runs(runtime: Runtime, schedule_id: UUID | None = None) -> int:

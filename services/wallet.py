@@ -32,7 +32,8 @@ from domain.credits import ParsedCredit, ParsedTarget, parse_credit
 from domain.errors import ErrorCode, Validator, fail
 from domain.ids import parse_id
 from domain.jobs import JobStatus
-from domain.ledger import MAX_CREDIT_BALANCE, CreditOperation, EntrySource
+from domain.ledger import CLAWBACK_DESCRIPTION, MAX_CREDIT_BALANCE, CreditOperation, EntrySource
+from domain.messages import Message, msg
 from domain.money import to_decimal
 from domain.paging import (
     decode_cursor,
@@ -60,7 +61,6 @@ from services.stores import Stores
 log = logging.getLogger(__name__)
 
 # The description of a CLAWBACK entry: owed cashback paid off by an incoming credit.
-CLAWBACK_DESCRIPTION = "Owed cashback paid off"
 
 
 def request_hash(credit: ParsedCredit) -> str:
@@ -271,14 +271,11 @@ def _application(row: OperationJob, now: datetime) -> Application:
     )
 
 
-async def balance_overflow_message(stores: Stores, location_id: UUID) -> str:
+async def balance_overflow_message(stores: Stores, location_id: UUID) -> Message:
     """The `error` of a job stopped by the balance limit, in the location's currency."""
     location = await stores.locations.get(location_id)
     maximum = to_decimal(MAX_CREDIT_BALANCE, currency_minor_units(location.currency))
-    return (
-        f"A balance would exceed the maximum of {maximum} {location.currency}; "
-        "customers not yet credited were left unchanged."
-    )
+    return msg("credit.balance_overflow", maximum=maximum, currency=location.currency)
 
 
 async def get_operation(location_id: UUID, operation_id: str) -> entities.WalletOperation | None:
@@ -296,7 +293,7 @@ async def entries(
     if after is not None:
         key = decode_cursor(after)
         if key is None or not key.isdigit():
-            raise fail(ErrorCode.INVALID, "after", "Not a cursor from this list.")
+            raise fail(ErrorCode.INVALID, "after", msg("page.bad_cursor"))
         before = int(key)
     total, found = await operations.entries(customer_id, before, first + 1)
     return page_of(found, first, total, key=lambda e: e.id)
@@ -311,7 +308,7 @@ async def list_operations(
         checks.add(ErrorCode.INVALID, "first", problem)
     after_key = None
     if after is not None and (after_key := parse_newest_first_key(after)) is None:
-        checks.add(ErrorCode.INVALID, "after", "Not a cursor from this list.")
+        checks.add(ErrorCode.INVALID, "after", msg("page.bad_cursor"))
     checks.check()
     total, found = await operations.page(location_id, after_key, first + 1)
     return page_of(found, first, total, key=lambda o: newest_first_key(o.created_at, o.id))

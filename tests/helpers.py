@@ -19,10 +19,15 @@ class Api:
     http: httpx.AsyncClient
     key: str
     location_id: str
+    # Sent as Accept-Language: the tests read English messages unless they ask for another.
+    language: str | None = "en"
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.key}"}
+        headers = {"Authorization": f"Bearer {self.key}"}
+        if self.language is not None:
+            headers["Accept-Language"] = self.language
+        return headers
 
     async def raw(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """The whole response body; the request must have been answered with 200."""

@@ -16,6 +16,7 @@ from gateway.schema.root import build_schema
 from models.tables.crm import MAX_CREDIT_BALANCE, Customer
 from models.tables.wallet import WalletEntry
 from tests.builders import CREATE_API_KEY, DELETE_CUSTOMER, REVOKE_API_KEY, sql_statements
+from tests.english import checked
 from tests.helpers import CREATE_GROUP, Api, create_customer, create_group, query_cost
 from tests.test_wallet_api import BAD_INPUTS, Ids
 from tests.wallet_helpers import (
@@ -188,7 +189,7 @@ async def test_a_bad_page_request_is_an_invalid_error(
     assert body["data"] is None
     (error,) = body["errors"]
     assert error["path"] == ["walletOperations"]
-    assert error["extensions"] == {"code": "INVALID", "field": field}
+    assert checked(error) == {"code": "INVALID", "field": field}
     assert error["message"] == message
 
 
@@ -556,6 +557,9 @@ async def test_reference_for_a_bad_name_is_an_error_on_name(
     created = await api.mutate(CREATE_GROUP, {"input": {"name": name}})
 
     # then the query fails with the error creation gives, on the argument
+    assert [checked(e) for e in body["errors"]] == [{"code": code, "field": "name"}]
+    for error in body["errors"]:
+        error["extensions"] = checked(error)
     assert body == {
         "data": None,
         "errors": [

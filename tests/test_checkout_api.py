@@ -17,6 +17,7 @@ import pytest
 
 from domain.access import Role
 from gateway.schema.checkout import quantity_of
+from tests.english import checked
 from tests.helpers import Api, Clock, create_customer, create_group, new_location
 from tests.test_sync_api import Shop, ShopFactory, configured, synchronized
 from tests.test_sync_api import open_shop as open_shop
@@ -411,7 +412,7 @@ async def test_without_a_customer_the_bill_has_no_discounts_and_an_unknown_card_
     }
     assert anonymous == expected
     assert unknown["data"] is None
-    assert [(e["path"], e["extensions"]) for e in unknown["errors"]] == [
+    assert [(e["path"], checked(e)) for e in unknown["errors"]] == [
         (["checkoutQuote"], {"code": "CARD_NOT_FOUND", "field": "input.cardCode"})
     ]
     assert sold == {
@@ -555,7 +556,7 @@ async def test_a_bad_quote_is_a_graphql_error_naming_the_field(till: Till, bad: 
     body = await till.api.raw(QUOTE, bad.variables)
 
     assert body["data"] is None
-    assert [(e["message"], e["path"], e["extensions"]) for e in body["errors"]] == [
+    assert [(e["message"], e["path"], checked(e)) for e in body["errors"]] == [
         (bad.message, ["checkoutQuote"], {"code": bad.code, "field": bad.field})
     ]
 
@@ -581,7 +582,7 @@ async def test_a_nul_in_a_product_id_is_refused_before_any_resolver(till: Till) 
 
     for body in (quoted, committing):
         assert body.get("data") is None
-        assert [e["extensions"] for e in body["errors"]] == [
+        assert [checked(e) for e in body["errors"]] == [
             {"code": "INVALID", "field": "input.lines.1.productId"}
         ]
     assert (await checkouts(till.api))["totalCount"] == 0
@@ -912,10 +913,10 @@ async def test_another_location_sees_and_changes_nothing(till: Till) -> None:
         "checkout": None,
         "errors": [{"code": "NOT_FOUND", "field": "id", "message": "Checkout not found."}],
     }
-    assert [e["extensions"] for e in by_id["errors"]] == [
+    assert [checked(e) for e in by_id["errors"]] == [
         {"code": "NOT_FOUND", "field": "input.customerId"}
     ]
-    assert [e["extensions"] for e in by_card["errors"]] == [
+    assert [checked(e) for e in by_card["errors"]] == [
         {"code": "CARD_NOT_FOUND", "field": "input.cardCode"}
     ]
     # and the sale is as it was

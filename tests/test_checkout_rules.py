@@ -30,6 +30,7 @@ from services import checkout
 from services.checkout import CheckoutRequest
 from services.runtime import Runtime
 from services.sync import GroupLink, PosGroupView
+from tests.english import texts
 from tests.helpers import Clock
 from tests.memory import Memory, memory_runtime
 from tests.memory.checkouts import Links
@@ -174,7 +175,7 @@ async def test_the_daily_limit_counts_the_days_committed_group_discounts() -> No
     assert [
         (d.id, d.amount) for d in result.quote.discounts if d.kind is DiscountKind.GROUP_DISCOUNT
     ] == [("pos-discount:d10", 500)]
-    assert result.quote.messages == (
+    assert texts(result.quote.messages) == (
         "Group discount capped at 5.00: daily discount limit 50.00, 45.00 used today.",
     )
     # and the offers were read from the mirror once: the cache held them since

@@ -25,6 +25,7 @@ from services import access, checkout, customers, locations
 from services.checkout import CheckoutRequest
 from services.locations import SettingsChange
 from services.runtime import Runtime
+from tests.english import en, texts
 from tests.helpers import Clock
 from tests.test_checkout_service import (
     HUNDRED,
@@ -106,7 +107,7 @@ async def test_an_expired_card_is_refused_at_quote_and_commit_and_nothing_is_app
     # then both are CARD_EXPIRED on the card, and nothing was written
     assert errors_of(quoted.value) == [("CARD_EXPIRED", "input.cardCode")]
     assert errors_of(committed.value) == [("CARD_EXPIRED", "input.cardCode")]
-    assert quoted.value.errors[0].message == (
+    assert en(quoted.value.errors[0].message) == (
         "This card expired on 2026-03-09: ask for another card, or look the customer up."
     )
     assert await written(shop.location_id) == before
@@ -226,7 +227,7 @@ async def test_credits_switched_off_for_a_channel_apply_nowhere_there_at_once(
     assert updated.credit_channels == (POS, ONLINE)
     assert (warm.quote.credits_used, warm.quote.total) == (2000, 1000)
     assert (cold.quote.credits_used, cold.quote.total) == (0, 3000)
-    assert cold.quote.messages == (
+    assert texts(cold.quote.messages) == (
         "No promotional credits: this location does not use them on the KIOSK channel.",
     )
     assert (sale.credits_used, sale.total) == (0, 3000)
@@ -248,7 +249,7 @@ async def test_credit_channels_are_set_once_each_and_an_empty_list_switches_them
         await locations.update_settings(
             shop.location_id, SettingsChange(credit_channels=[POS, KIOSK, POS])
         )
-    assert [(e.code.value, e.field, e.message) for e in twice.value.errors] == [
+    assert [(e.code.value, e.field, en(e.message)) for e in twice.value.errors] == [
         ("INVALID", "input.creditChannels", "POS is named twice: name each channel at most once.")
     ]
     assert (await access.get_location(shop.location_id)).credit_channels == (POS, KIOSK, ONLINE)

@@ -18,6 +18,7 @@ import pytest
 from tortoise import connections
 
 from domain.ledger import MAX_CREDIT_BALANCE
+from domain.messages import decode
 from domain.schedule import local_today
 from models import ledger
 from models.db import IntegrityError
@@ -29,6 +30,7 @@ from services.runtime import Runtime
 from settings import Settings
 from tasks.inprocess import InProcessDispatcher
 from tests.builders import GET_OPERATION, SET_CREDITS
+from tests.english import en
 from tests.helpers import Api, create_customer
 from tests.migrations import run_script, scratch_database
 
@@ -36,6 +38,11 @@ OVERFLOW = (
     "A balance would exceed the maximum of 10000000000000.00 PLN; "
     "customers not yet credited were left unchanged."
 )
+
+
+def _read(stored: str | None) -> str | None:
+    """A stored job error as an English reader reads it."""
+    return None if stored is None else en(decode(stored))
 
 
 async def _execute(sql: str) -> None:
@@ -147,7 +154,7 @@ async def test_a_schedule_run_past_the_maximum_fails_at_once_with_a_readable_err
     # then today's run is FAILED at its first attempt, and the period counts as done with
     schedule_id = UUID(payload["schedule"]["id"])
     run = await ScheduleRun.get(schedule_id=schedule_id, period=0)
-    assert (run.status, run.attempts, run.processed, run.error) == ("FAILED", 1, 0, OVERFLOW)
+    assert (run.status, run.attempts, run.processed, _read(run.error)) == ("FAILED", 1, 0, OVERFLOW)
     schedule = await CreditSchedule.get(id=schedule_id)
     assert (schedule.last_period, schedule.last_run_on) == (0, today)
     assert (await _balance(anna), await _balance(bob)) == (MAX_CREDIT_BALANCE - 50, 0)
@@ -196,7 +203,7 @@ async def test_a_failing_schedule_run_ends_failed_after_a_bounded_number_of_atte
     for attempt in range(1, runtime.jobs.max_attempts):
         await schedules.run_period(runtime, schedule_id, 0)
         run = await ScheduleRun.get(schedule_id=schedule_id, period=0)
-        assert (run.status, run.attempts, run.error) == (
+        assert (run.status, run.attempts, _read(run.error)) == (
             "QUEUED",
             attempt,
             f"Attempt {attempt} of 5 failed and will be retried; the server log has the details.",
@@ -204,7 +211,7 @@ async def test_a_failing_schedule_run_ends_failed_after_a_bounded_number_of_atte
     await schedules.run_period(runtime, schedule_id, 0)
 
     run = await ScheduleRun.get(schedule_id=schedule_id, period=0)
-    assert (run.status, run.attempts, run.error) == (
+    assert (run.status, run.attempts, _read(run.error)) == (
         "FAILED",
         5,
         "Failed after 5 attempts; the server log has the details.",
@@ -227,7 +234,7 @@ async def test_a_run_whose_last_attempt_died_ends_failed(
     resumed = await resume_silent(schedules.SCHEDULE_RUNS, runtime)
 
     run = await ScheduleRun.get(schedule_id=schedule_id, period=0)
-    assert (resumed, run.status, run.attempts, run.error) == (
+    assert (resumed, run.status, run.attempts, _read(run.error)) == (
         0,
         "FAILED",
         5,
@@ -250,7 +257,7 @@ async def test_an_operation_whose_last_attempt_died_ends_failed(api: Api, runtim
     resumed = await resume_silent(wallet.OPERATIONS, runtime)
 
     row = await WalletOperation.get(id=op_id)
-    assert (resumed, row.status, row.error) == (
+    assert (resumed, row.status, _read(row.error)) == (
         0,
         "FAILED",
         "Stopped 5 times without finishing (the worker running it died).",

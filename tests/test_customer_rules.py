@@ -19,6 +19,7 @@ from domain.errors import DomainError, ErrorCode
 from domain.requests import CardInput, CustomerFilter, CustomerGroupInput, CustomerInput, Target
 from services import customers, groups
 from services.runtime import Runtime
+from tests.english import en
 from tests.helpers import Clock
 from tests.memory import Memory, memory_runtime
 
@@ -38,7 +39,7 @@ def _person(first: str, last: str, *cards: str) -> CustomerInput:
 
 
 def _errors(refused: pytest.ExceptionInfo[DomainError]) -> list[tuple[ErrorCode, str | None, str]]:
-    return [(e.code, e.field, e.message) for e in refused.value.errors]
+    return [(e.code, e.field, en(e.message)) for e in refused.value.errors]
 
 
 async def _found_by(runtime: Runtime, location_id: UUID, search: str) -> list[UUID]:

@@ -25,6 +25,7 @@ from domain.ledger import CreditOperation
 from domain.money import percent_to_basis_points, to_decimal, to_minor
 from domain.requests import CreditRequest, CustomerFilter, Target
 from domain.schedule import Recurrence, RecurrenceUnit
+from tests.english import en
 
 TODAY = date(2026, 6, 15)
 CUSTOMER = "0190d7a2-5c4e-7000-8000-000000000001"
@@ -368,7 +369,7 @@ def test_bad_input_names_every_problem_with_its_field(
     with pytest.raises(DomainError) as raised:
         parse()
 
-    assert [(e.code.value, e.field, e.message) for e in raised.value.errors] == expected
+    assert [(e.code.value, e.field, en(e.message)) for e in raised.value.errors] == expected
 
 
 def test_an_id_that_is_not_a_uuid_is_kept_in_its_place_as_none() -> None:

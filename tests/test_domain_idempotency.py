@@ -7,6 +7,7 @@ import pytest
 
 from domain.errors import ErrorCode, UserError
 from domain.idempotency import parse_idempotency_key
+from tests.english import en
 
 FIELD = "idempotencyKey"
 
@@ -51,4 +52,6 @@ def test_a_bad_key_is_invalid_at_its_field(raw: str, message: str) -> None:
 
     parse_idempotency_key(raw, FIELD, errors)
 
-    assert errors == [UserError(ErrorCode.INVALID, FIELD, message)]
+    assert [(e.code, e.field, en(e.message)) for e in errors] == [
+        (ErrorCode.INVALID, FIELD, message)
+    ]

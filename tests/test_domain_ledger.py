@@ -5,6 +5,7 @@ import pytest
 
 from domain.ledger import CreditOperation, amount_problem
 from domain.money import to_decimal
+from tests.english import en
 from tests.helpers import Api, create_customer
 from tests.wallet_helpers import credit_ok, ledger
 
@@ -77,7 +78,7 @@ async def test_the_ledger_moves_a_balance_by_what_the_operation_does(api: Api) -
 def test_amount_problem(
     operation: CreditOperation, amount: str, minor_units: int, expected: str | None
 ) -> None:
-    assert amount_problem(operation, Decimal(amount), minor_units) == expected
+    assert en(amount_problem(operation, Decimal(amount), minor_units)) == expected
 
 
 async def test_random_operations_keep_balance_equal_to_sum_of_deltas_and_never_negative(

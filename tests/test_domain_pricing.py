@@ -11,6 +11,7 @@ import pytest
 
 from domain.bill import Bill, BillInput, Line, SalesChannel, parse_bill
 from domain.errors import DomainError
+from domain.messages import msg
 from domain.pricing import (
     AppliedDiscount,
     CreditsSummary,
@@ -27,6 +28,7 @@ from domain.pricing import (
     price,
 )
 from domain.sync import DiscountType, MirrorDiscount, MirrorPromotion, PromotionType
+from tests.english import en, texts
 from tests.test_domain_bill import item
 
 POS = SalesChannel.POS
@@ -113,7 +115,7 @@ def summary(quote: Quote) -> tuple[object, ...]:
     return (
         [(d.id, d.amount) for d in quote.discounts],
         quote.total,
-        list(quote.messages),
+        list(texts(quote.messages)),
     )
 
 
@@ -325,7 +327,7 @@ def test_one_discount_through_two_groups_takes_the_group_with_room_left() -> Non
         AppliedDiscount("pos-discount:1", GROUP, "10% stały klient", 1000, "staly-klient"),
     )
     assert quote.daily_limit is None
-    assert quote.messages == (NO_CREDITS,)
+    assert texts(quote.messages) == (NO_CREDITS,)
 
 
 # ----------------------------------------------------------------------------- daily limit
@@ -396,7 +398,7 @@ def test_the_group_discount_is_capped_by_the_daily_limit(
     assert quote.group_discount == discount
     assert quote.total == 30000 - discount
     assert quote.daily_limit == daily_limit
-    assert list(quote.messages) == [*messages, NO_CREDITS]
+    assert list(texts(quote.messages)) == [*messages, NO_CREDITS]
 
 
 def test_an_exhausted_limit_lets_a_smaller_unlimited_discount_apply() -> None:
@@ -677,7 +679,7 @@ def test_credits_apply_up_to_the_total_the_balance_and_max_credits(
     assert quote.credits == credits
     assert quote.credits_used == credits.applied
     assert quote.total == total
-    assert list(quote.messages) == messages
+    assert list(texts(quote.messages)) == messages
     expected = [("credits", credits.applied)] if credits.applied else []
     assert [(d.id, d.amount) for d in quote.discounts] == expected
 
@@ -704,7 +706,7 @@ def test_credits_apply_after_the_group_discount_over_what_it_left() -> None:
         total=4500,
         credits=CreditsSummary(5000, 5000, 0),
         daily_limit=DailyLimitSummary(REGULAR, 5000, 4500, 500),
-        messages=("Group discount capped at 5.00: daily discount limit 50.00, 45.00 used today.",),
+        messages=(msg("quote.discount_capped", amount="5.00", limit="50.00", used="45.00"),),
         daily_limits=(DailyLimitSummary(REGULAR, 5000, 4500, 500),),
     )
     assert quote.group_discount == 500
@@ -726,7 +728,7 @@ def test_credits_off_on_the_channel_apply_none_and_say_why(channel: SalesChannel
 
     assert quote.credits == CreditsSummary(5000, 0, 5000)
     assert (quote.discounts, quote.total) == ((), 6000)
-    assert quote.messages == (
+    assert texts(quote.messages) == (
         f"No promotional credits: this location does not use them on the {channel} channel.",
     )
 
@@ -773,7 +775,7 @@ def test_jpy_has_no_decimals() -> None:
     assert quote.subtotal == 315
     assert [(d.id, d.amount) for d in quote.discounts] == [("pos-discount:1", 15)]
     assert [line.discount for line in quote.lines] == [5, 5, 5]
-    assert quote.messages == (
+    assert texts(quote.messages) == (
         "Group discount capped at 15: daily discount limit 20, 5 used today.",
         "No promotional credits: the balance is 0.",
     )
@@ -789,7 +791,7 @@ def test_kwd_has_three_decimals() -> None:
     assert summary(quote) == ([("pos-discount:1", 101), ("credits", 400)], 504, [])
 
     empty = price(bill("1.005", minor_units=3), customer(minor_units=3, has_groups=False))
-    assert empty.messages == ("No promotional credits: the balance is 0.000.",)
+    assert texts(empty.messages) == ("No promotional credits: the balance is 0.000.",)
 
 
 def test_price_refuses_a_bill_over_the_maximum_built_without_parsing() -> None:
@@ -800,6 +802,6 @@ def test_price_refuses_a_bill_over_the_maximum_built_without_parsing() -> None:
     with pytest.raises(DomainError) as raised:
         price(too_much, PricingContext(2))
 
-    assert [(e.field, e.message) for e in raised.value.errors] == [
+    assert [(e.field, en(e.message)) for e in raised.value.errors] == [
         ("input.lines", "The bill's subtotal must be at most 10000000.00.")
     ]

@@ -15,6 +15,7 @@ from domain.schedule import (
     period_date,
     recurrence_problems,
 )
+from tests.english import en
 
 DAY = RecurrenceUnit.DAY
 WEEK = RecurrenceUnit.WEEK
@@ -253,7 +254,8 @@ START_IN_THE_PAST = (
     ],
 )
 def test_recurrence_problems(recurrence: Recurrence, expected: list[tuple[str, str]]) -> None:
-    assert recurrence_problems(recurrence, today=date(2026, 1, 1)) == expected
+    problems = recurrence_problems(recurrence, today=date(2026, 1, 1))
+    assert [(field, en(message)) for field, message in problems] == expected
 
 
 def test_due_indices_continue_from_the_last_applied_index() -> None:

@@ -11,6 +11,7 @@ from domain.links import (
     promotion_object,
     unmatched_references,
 )
+from domain.messages import msg
 from domain.sync import (
     ConnectionStatus,
     DiscountType,
@@ -34,6 +35,8 @@ from domain.upstream import (
     PromotionRecord,
     UpstreamMoney,
 )
+from services.i18n import render
+from tests.english import en, texts
 
 LINKED = ConnectionStatus.LINKED
 NOT_FOUND = ConnectionStatus.NOT_FOUND
@@ -93,8 +96,8 @@ def convert(snapshot: GoposSnapshot | GoorderSnapshot) -> GoposRows | GoorderRow
 def refusal(snapshot: GoposSnapshot | GoorderSnapshot) -> str:
     with pytest.raises(SyncDataError) as raised:
         convert(snapshot)
-    assert str(raised.value) == raised.value.message
-    return raised.value.message
+    assert str(raised.value) == raised.value.message.id == "sync.data_refused"
+    return render(raised.value.message, "en")
 
 
 # ---------------------------------------------------------------------------- conversion
@@ -260,12 +263,13 @@ def test_a_refusal_names_ten_problems_and_counts_the_rest() -> None:
         gopos_rows(snapshot, "PLN", 2)
 
     assert len(raised.value.problems) == 12
-    assert raised.value.problems[0] == (
+    assert en(raised.value.problems[0]) == (
         "GoPOS group 10 „Stały klient”: daily discount limit -1 is negative."
     )
-    assert raised.value.message.startswith("The GoPOS data was not synchronised (12 problems):")
-    assert raised.value.message.endswith(
-        "GoPOS group 19 „Stały klient”: daily discount limit -1 is negative. and 2 more problems."
+    message = render(raised.value.message, "en")
+    assert message.startswith("The GoPOS data was not synchronised (12 problems):")
+    assert message.endswith(
+        "GoPOS group 19 „Stały klient”: daily discount limit -1 is negative. and 2 more"
     )
 
 
@@ -281,7 +285,7 @@ def test_dangling_discount_ids_are_dropped_with_a_note() -> None:
     rows = gopos_rows(snapshot, "PLN", 2)
 
     assert rows.groups[0].discount_ids == ("3",)
-    assert rows.notes == (
+    assert texts(rows.notes) == (
         "GoPOS group 17 „Stały klient” names discounts 98, 99 that GoPOS does not list; ignored.",
     )
 
@@ -296,7 +300,7 @@ def test_an_unreadable_disabled_discount_is_left_out_with_a_note() -> None:
 
     assert [d.external_id for d in rows.discounts] == ["3"]
     assert rows.groups[0].discount_ids == ("3",)
-    assert rows.notes == (
+    assert texts(rows.notes) == (
         "GoPOS discount 4 „10% stały klient” is disabled and was left out: "
         'unknown type "POINTS" (expected PERCENT or AMOUNT).',
     )
@@ -397,7 +401,7 @@ def test_goorder_refusals(record: PromotionRecord, minor_units: int, problems: l
     with pytest.raises(SyncDataError) as raised:
         goorder_rows(GoorderSnapshot((record,)), "PLN", minor_units)
 
-    assert raised.value.problems == tuple(f"{label}: {p}." for p in problems)
+    assert texts(raised.value.problems) == tuple(f"{label}: {p}." for p in problems)
 
 
 def test_goorder_refuses_an_id_listed_twice_with_different_data() -> None:
@@ -415,7 +419,7 @@ def test_an_unreadable_inactive_promotion_is_left_out_with_a_note() -> None:
     rows = goorder_rows(snapshot, "PLN", 2)
 
     assert [p.external_id for p in rows.promotions] == ["pr_81"]
-    assert rows.notes == (
+    assert texts(rows.notes) == (
         "GoOrder promotion pr_9 „10% rabatu dla stałych klientów” is inactive and was left "
         "out: value 120 is over 100%.",
     )
@@ -638,7 +642,12 @@ def obj(
 def test_connection(
     channel: Channel, reference: str | None, objects: list[MirrorObject], expected: Connection
 ) -> None:
-    assert connections([("g1", reference)], channel, objects, synced=True) == {"g1": expected}
+    (found,) = connections([("g1", reference)], channel, objects, synced=True).values()
+    assert (found.status, found.external_id, en(found.detail)) == (
+        expected.status,
+        expected.external_id,
+        expected.detail,
+    )
 
 
 def test_an_ambiguous_detail_names_ten_objects_and_counts_the_rest() -> None:
@@ -646,7 +655,7 @@ def test_an_ambiguous_detail_names_ten_objects_and_counts_the_rest() -> None:
 
     found = connections([(1, "staly-klient")], Channel.GOPOS, objects, synced=True)
 
-    assert found[1].detail == (
+    assert en(found[1].detail) == (
         "12 GoPOS groups have the reference staly-klient: "
         + ", ".join(f"{n:02} „Stały klient”" for n in range(10))
         + ", and 2 more. Give each its own reference in GoPOS."
@@ -657,9 +666,10 @@ def test_never_synced_channel() -> None:
     found = connections([(1, "a"), (2, "b")], Channel.GOORDER, [obj("pr_1", "a")], synced=False)
 
     expected = Connection(
-        ConnectionStatus.NOT_SYNCED, detail="GoOrder has not been synchronised yet."
+        ConnectionStatus.NOT_SYNCED, detail=msg("link.never_synced", upstream="GoOrder")
     )
     assert found == {1: expected, 2: expected}
+    assert en(expected.detail) == "GoOrder has not been synchronised yet."
 
 
 def test_mirror_objects_from_rows() -> None:

@@ -18,6 +18,7 @@ from gateway.app import create_app
 from gateway.observability import RequestIdFilter
 from settings import Settings
 from tests.builders import LIST_GROUPS, VIEWER, group_counts
+from tests.english import checked
 from tests.helpers import CREATE_GROUP, Api, create_group, new_location
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -533,5 +534,5 @@ async def test_expected_errors_are_not_masked_in_production(prod_api: Api) -> No
     assert [e["message"] for e in forbidden["errors"]] == [
         "This API key's role may not run this query."
     ]
-    assert [e["extensions"] for e in invalid["errors"]] == [{"code": "INVALID", "field": "first"}]
+    assert [checked(e) for e in invalid["errors"]] == [{"code": "INVALID", "field": "first"}]
     assert [e["message"] for e in invalid["errors"]] == ["Page size must be at most 200."]

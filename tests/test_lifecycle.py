@@ -14,6 +14,7 @@ from uuid import UUID
 import pytest
 
 from domain.jobs import JobPolicy
+from domain.messages import decode
 from domain.requests import CreditRequest, CustomerFilter, Target
 from gateway.runtime import with_dispatcher
 from models import ledger, operations
@@ -27,6 +28,7 @@ from services.runtime import Runtime
 from tasks.inprocess import InProcessDispatcher
 from tasks.jobs import check
 from tests.builders import SET_CREDITS
+from tests.english import en
 from tests.helpers import Api, Clock, create_customer, create_group
 from tests.wallet_helpers import principal_of
 
@@ -129,7 +131,7 @@ async def test_a_failed_attempt_waits_for_the_check_and_the_next_attempt_finishe
 
     # then the first attempt went back to the queue with a readable error, the check left it
     # alone until the threshold, and the second attempt credited each member once
-    assert (failed.status, failed.attempts, failed.error) == (
+    assert (failed.status, failed.attempts, en(decode(failed.error or ""))) == (
         "QUEUED",
         1,
         "Attempt 1 of 5 failed and will be retried; the server log has the details.",
@@ -269,7 +271,7 @@ async def test_a_poisoned_period_ends_failed_the_schedule_reports_it_and_later_p
 
     # then the first period ended FAILED after the maximum attempts, the schedule says so, and
     # the next period was applied
-    assert (poisoned_run.status, poisoned_run.attempts, poisoned_run.error) == (
+    assert (poisoned_run.status, poisoned_run.attempts, en(decode(poisoned_run.error or ""))) == (
         "FAILED",
         5,
         "Failed after 5 attempts; the server log has the details.",

@@ -125,7 +125,7 @@ async def test_migration_0009_writes_off_what_deleted_customers_held(
         [EMPTY, 0, True, 0],
     ]
     assert [row[:9] for row in result["write_offs"]] == [
-        [GONE, 640, -640, 0, "SYSTEM", GONE, 0, None, "Balance written off: customer deleted"],
+        [GONE, 640, -640, 0, "SYSTEM", GONE, 0, None, "entry.write_off"],
     ]
     assert result["write_offs"][0][9][:19] == "2026-11-02 10:00:00"
     assert result["visible"] == result["ledger"] == [[1000]]

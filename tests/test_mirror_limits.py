@@ -14,6 +14,7 @@ from uuid import UUID
 import asyncpg
 import pytest
 
+from domain.messages import decode
 from domain.sync import DiscountType, MirrorDiscount, MirrorPosGroup, MirrorPromotion, PromotionType
 from domain.upstream import Channel
 from gateway.runtime import build_runtime
@@ -30,6 +31,7 @@ from services.runtime import Runtime
 from services.sync import write as sync_write
 from settings import Settings, load_settings
 from tasks.jobs import check
+from tests.english import en
 from tests.helpers import Api
 from tests.test_sync_api import Recorder, Shop, ShopFactory, configured, sync_version
 from tests.test_sync_api import open_shop as open_shop
@@ -41,7 +43,12 @@ async def run(shop: Shop, runtime: Runtime, channel: Channel) -> tuple[str, int,
     queued = await sync.synchronize(runtime, shop.location_id, channel)
     await sync.run_sync(runtime, queued.id)
     row = await SyncRun.get(id=queued.id)
-    return row.status, row.attempts, row.written, row.error
+    return (
+        row.status,
+        row.attempts,
+        row.written,
+        None if row.error is None else en(decode(row.error)),
+    )
 
 
 async def mirror_size(location_id: UUID) -> int:

@@ -20,6 +20,7 @@ from models.tables.crm import Customer, CustomerGroup
 from services import customers
 from settings import Settings
 from tests.builders import sql_statements
+from tests.english import checked
 from tests.helpers import Api, create_customer, create_group
 from tests.wallet_helpers import credit_ok
 
@@ -171,7 +172,7 @@ async def test_what_cannot_be_a_card_code_is_invalid_without_a_query(
     assert body["data"] == {"customer": None}
     (error,) = body["errors"]
     assert error["message"].startswith(message)
-    assert error["extensions"] == {"code": "INVALID", "field": "cardCode"}
+    assert checked(error) == {"code": "INVALID", "field": "cardCode"}
     assert error["path"] == ["customer"]
     assert statements == []
 
@@ -187,7 +188,7 @@ async def test_a_nul_in_a_card_code_is_invalid_without_a_query(
         await customers.customer_view_by_card(UUID(api.location_id), "SCAN\x001")
 
     assert "data" not in body
-    assert [e["extensions"] for e in body["errors"]] == [{"code": "INVALID", "field": "cardCode"}]
+    assert [checked(e) for e in body["errors"]] == [{"code": "INVALID", "field": "cardCode"}]
     assert [(e.code, e.field) for e in refused.value.errors] == [(ErrorCode.INVALID, "cardCode")]
     assert statements == []
 
@@ -201,7 +202,7 @@ async def test_a_huge_card_code_is_refused_and_never_logged(
     body = await api.raw(BY_CARD, {"code": huge})
 
     assert body["data"] == {"customer": None}
-    assert body["errors"][0]["extensions"] == {"code": "INVALID", "field": "cardCode"}
+    assert checked(body["errors"][0]) == {"code": "INVALID", "field": "cardCode"}
     assert caplog.records  # the request was logged
     # nothing near the code's million characters: the longest record is a statement the
     # SQLite driver logs (the key's lookup, about 1,000 characters)

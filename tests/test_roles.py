@@ -45,6 +45,7 @@ from tests.builders import (
     root_fields,
     snapshot,
 )
+from tests.english import checked
 from tests.helpers import CREATE_CUSTOMER, CREATE_GROUP, Api, create_customer, create_group
 from tests.test_backoffice_api import (
     LIST_API_KEYS,
@@ -820,7 +821,7 @@ async def test_a_till_key_may_not_quote_or_commit_online(shop: Shop) -> None:
 
     # then both are FORBIDDEN and nothing is written
     assert quoted["data"] is None
-    assert [(e["extensions"], e["message"]) for e in quoted["errors"]] == [
+    assert [(checked(e), e["message"]) for e in quoted["errors"]] == [
         (
             {"code": "FORBIDDEN", "field": "input.channel"},
             "This API key may not sell on the ONLINE channel.",

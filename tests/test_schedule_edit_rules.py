@@ -21,6 +21,7 @@ from domain.schedule import Recurrence, RecurrenceUnit
 from models.ledger import Application
 from services import schedule_edits, schedules
 from services.runtime import Runtime
+from tests.english import en
 from tests.helpers import Clock
 from tests.memory import Memory, Recorder, memory_runtime
 from tests.memory.ledger import Ledger
@@ -121,7 +122,7 @@ async def test_a_refused_edit_names_every_problem_and_changes_nothing() -> None:
         (ErrorCode.INVALID, "input.description"),
         (ErrorCode.INVALID, "input.endDate"),
     ]
-    assert [e.message for e in refused.value.errors][::2] == [
+    assert [en(e.message) for e in refused.value.errors][::2] == [
         "At most 2 decimal places.",
         "End date must not be before the start date.",
     ]

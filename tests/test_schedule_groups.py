@@ -17,6 +17,7 @@ from domain.requests import CreditRequest, CustomerFilter, ScheduleUpdate, Targe
 from domain.schedule import Recurrence, RecurrenceUnit
 from services import groups, schedule_edits, schedules
 from tests.builders import DELETE_GROUP, FAR_FUTURE, monthly_schedule
+from tests.english import en
 from tests.helpers import Api, Clock, create_group
 from tests.memory import Memory, memory_runtime
 
@@ -90,7 +91,7 @@ async def test_deleting_a_group_ends_its_schedules_and_trims_the_shared_ones() -
         await schedule_edits.update_schedule(
             runtime, principal, str(only_vip.id), ScheduleUpdate(end_date=None)
         )
-    assert [(e.field, e.message) for e in ended.value.errors] == [
+    assert [(e.field, en(e.message)) for e in ended.value.errors] == [
         ("input.endDate", "The schedule ended when its groups were deleted.")
     ]
     assert sorted(p for (s, p) in memory.t.runs if s == only_vip.id) == [0, 1]

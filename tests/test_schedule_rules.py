@@ -19,11 +19,13 @@ import pytest
 from domain.access import Principal, Role
 from domain.errors import DomainError, ErrorCode
 from domain.ledger import MAX_CREDIT_BALANCE
+from domain.messages import decode
 from domain.requests import CreditRequest, Target
 from domain.schedule import Recurrence, RecurrenceUnit
 from models.ledger import Application
 from services import schedules
 from services.runtime import Runtime
+from tests.english import en
 from tests.helpers import Clock
 from tests.memory import Memory, Recorder, memory_runtime
 from tests.memory.ledger import Ledger
@@ -293,7 +295,8 @@ async def test_a_period_past_the_maximum_fails_and_the_schedule_moves_on() -> No
 
     run = memory.t.runs[(created.id, 0)]
     assert (run.status, run.attempts) == ("FAILED", 1)
-    assert run.error == (
+    assert run.error is not None
+    assert en(decode(run.error)) == (
         "A balance would exceed the maximum of 10000000000000.00 PLN; "
         "customers not yet credited were left unchanged."
     )

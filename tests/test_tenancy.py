@@ -191,7 +191,15 @@ def _query_error(
                 "message": message,
                 "locations": [{"line": 3, "column": 3}],
                 "path": [field],
-                "extensions": {"code": code, "field": path},
+                "extensions": {
+                    "code": code,
+                    "field": path,
+                    "messageId": {
+                        "Customer not found.": "customer.not_found",
+                        "Customer group not found.": "group.not_found",
+                    }.get(message, "card.not_found"),
+                    "params": [],
+                },
             }
         ],
     }
@@ -244,6 +252,7 @@ EMPTY_CONNECTION = {
 }
 CUSTOMER_NOT_FOUND = "Customer not found."
 GROUP_NOT_FOUND = "Customer group not found."
+
 SCHEDULE_NOT_FOUND = "Credit schedule not found."
 CHECKOUT_NOT_FOUND = "Checkout not found."
 CARD_NOT_FOUND = "No customer has this card: scan it again, or look the customer up."

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.english import checked
 from tests.test_checkout_api import (
     Till,
     checkouts,
@@ -79,7 +80,7 @@ async def test_an_expired_card_is_card_expired_at_quote_and_commit(till: Till) -
 
     # then both refuse it, and nothing is applied
     assert quoted["data"] is None
-    assert [(e["path"], e["extensions"]) for e in quoted["errors"]] == [
+    assert [(e["path"], checked(e)) for e in quoted["errors"]] == [
         (["checkoutQuote"], {"code": "CARD_EXPIRED", "field": "input.cardCode"})
     ]
     assert sold["checkout"] is None

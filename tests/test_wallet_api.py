@@ -15,7 +15,7 @@ import pytest
 
 from domain.access import Role
 from domain.credits import CustomerSelection, ParsedCredit, ParsedTarget
-from domain.errors import DomainError, ErrorCode, UserError
+from domain.errors import DomainError, ErrorCode
 from domain.ledger import CreditOperation
 from domain.requests import CreditRequest, CustomerFilter, Target
 from gateway.runtime import with_dispatcher
@@ -27,6 +27,7 @@ from services.runtime import Runtime
 from settings import Settings
 from tasks.inprocess import InProcessDispatcher
 from tests.builders import ADD_TO_GROUP, CUSTOMER_IDS, DELETE_CUSTOMER, REMOVE_FROM_GROUP
+from tests.english import checked, en
 from tests.helpers import Api, create_customer, create_group
 from tests.wallet_helpers import (
     CREDIT_SCHEDULES,
@@ -1107,6 +1108,8 @@ async def test_every_id_a_filter_or_target_names_is_checked_in_every_entry_point
     )
 
     # then each is NOT_FOUND at the id's path, and nothing changed
+    assert listed["errors"][0]["extensions"]["messageId"] == "group.not_found"
+    listed["errors"][0]["extensions"] = checked(listed["errors"][0])
     assert listed == {
         "data": None,
         "errors": [
@@ -1118,7 +1121,7 @@ async def test_every_id_a_filter_or_target_names_is_checked_in_every_entry_point
             }
         ],
     }
-    assert listed_ids["errors"][0]["extensions"] == {"code": "NOT_FOUND", "field": "filter.ids.1"}
+    assert checked(listed_ids["errors"][0]) == {"code": "NOT_FOUND", "field": "filter.ids.1"}
     assert error_fields(added) == [("NOT_FOUND", "target.filter.groupIds.1")]
     assert error_fields(removed) == [("NOT_FOUND", "target.filter.ids.0")]
     assert (await snapshot(api.location_id), await snapshot(other.location_id)) == before
@@ -1170,14 +1173,17 @@ async def test_a_currency_that_is_not_iso_4217_is_refused(database: Settings) ->
     location, _ = await access.create_location("Bistro E", currency=" eur ")
 
     # then the first two are INVALID on the currency and the last is stored as EUR
-    assert [e.errors for e in (unknown.value, withdrawn.value)] == [
-        (
-            UserError(
+    assert [
+        [(e.code, e.field, en(e.message)) for e in refused.errors]
+        for refused in (unknown.value, withdrawn.value)
+    ] == [
+        [
+            (
                 ErrorCode.INVALID,
                 "currency",
                 f"'{code}' is not an ISO 4217 code of a currency in use (such as PLN or EUR).",
-            ),
-        )
+            )
+        ]
         for code in ("XYZ", "DEM")
     ]
     assert location.currency == "EUR"
@@ -1206,7 +1212,7 @@ async def test_location_and_key_names_are_trimmed_bounded_and_free_of_control_ch
         try:
             created, _secret = await create()
         except DomainError as error:
-            answers.append([(e.code.value, e.field, e.message) for e in error.errors])
+            answers.append([(e.code.value, e.field, en(e.message)) for e in error.errors])
         else:
             answers.append(created.name)
 

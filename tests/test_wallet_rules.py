@@ -19,11 +19,13 @@ import pytest
 from domain.access import Principal, Role
 from domain.errors import DomainError, ErrorCode
 from domain.ledger import MAX_CREDIT_BALANCE
+from domain.messages import decode
 from domain.requests import CreditRequest, CustomerFilter, Target
 from models.keys import UsedKey
 from models.ledger import Application
 from services import wallet
 from services.runtime import Runtime
+from tests.english import en
 from tests.helpers import Clock
 from tests.memory import Memory, Recorder, memory_runtime
 from tests.memory.ledger import Keys, Ledger
@@ -255,7 +257,7 @@ async def test_an_add_pays_off_owed_cashback_first() -> None:
         (e.kind, e.delta, e.balance_after, e.description) for e in memory.t.entries.values()
     ] == [
         ("ADD", 1000, 1000, None),
-        ("CLAWBACK", -300, 700, "Owed cashback paid off"),
+        ("CLAWBACK", -300, 700, "entry.clawback"),
     ]
 
 
@@ -267,7 +269,8 @@ async def test_an_add_past_the_maximum_fails_the_operation_and_changes_no_balanc
     failed = await wallet.apply_once(runtime, principal, _credit("ADD", "1", ids))
 
     assert (failed.status, failed.processed) == ("FAILED", 0)
-    assert failed.error == (
+    assert failed.error is not None
+    assert en(decode(failed.error)) == (
         "A balance would exceed the maximum of 10000000000000.00 PLN; "
         "customers not yet credited were left unchanged."
     )

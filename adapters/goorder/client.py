@@ -55,8 +55,8 @@ async def _read_all(
 
     first = await page(schemas.FIRST_PAGE)
     if max_objects is not None and first.total > max_objects:
-        message = too_many_objects(Channel.GOORDER, first.total, max_objects, read_so_far=False)
-        raise UpstreamError(UPSTREAM, message)
+        notice = too_many_objects(Channel.GOORDER, first.total, max_objects, read_so_far=False)
+        raise UpstreamError(UPSTREAM, f"{UPSTREAM} has too many promotions", notice=notice)
     if first.pages > MAX_PAGES:
         message = (
             f"{UPSTREAM} sent a malformed response: pages: expected at most {MAX_PAGES} "

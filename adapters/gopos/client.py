@@ -117,10 +117,11 @@ class _GoposReader:
                 if len(page) < schemas.PAGE_SIZE:
                     return list(records.values())
                 if self._max_objects is not None and self._read > self._max_objects:
-                    message = too_many_objects(
+                    notice = too_many_objects(
                         Channel.GOPOS, self._read, self._max_objects, read_so_far=True
                     )
-                    raise UpstreamError(UPSTREAM, message)
+                    message = f"{UPSTREAM} has too many groups and discounts"
+                    raise UpstreamError(UPSTREAM, message, notice=notice)
                 if next_page >= MAX_PAGES:
                     message = f"{UPSTREAM} kept sending full pages of {path} past page {MAX_PAGES}"
                     raise UpstreamError(UPSTREAM, message)

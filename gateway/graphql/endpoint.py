@@ -25,6 +25,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Coroutine
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import strawberry
@@ -56,6 +57,7 @@ from gateway.observability import location_var, operation_var, request_params_va
 from gateway.ratelimit import KeyRateLimits
 from models.db import lost_database
 from services import access
+from services.i18n import negotiate
 from services.runtime import Runtime
 
 # The name it had before the engine became a package: operators' log filters name it.
@@ -261,6 +263,9 @@ class GraphQLEndpoint:
         queries only."""
         operation_var.set(label)
         request_params_var.set((query, variables))
+        language = negotiate(request.headers.get("accept-language"))
+        if language is not None and language != principal.language:
+            principal = replace(principal, language=language)
         execution = self.schema.execute(
             query,
             variable_values=variables,

@@ -27,6 +27,9 @@ class Location:
     credit_channels: list[SalesChannel] = strawberry.field(
         description="The channels where promotional credits may be used."
     )
+    language: str = strawberry.field(
+        description='"pl" or "en": messages and system texts when a request names none.'
+    )
 
     @classmethod
     def of(cls, location: entities.Location) -> Location:
@@ -36,6 +39,7 @@ class Location:
             currency=location.currency,
             timezone=location.timezone,
             credit_channels=list(location.credit_channels),
+            language=location.language,
         )
 
 
@@ -48,9 +52,14 @@ class LocationSettingsInput:
         description="Where promotional credits may be used, each channel once; [] switches "
         "them off everywhere.",
     )
+    language: str | None = strawberry.field(
+        default=None, description='"pl" or "en": messages when a request names no language.'
+    )
 
     def to_domain(self) -> locations.SettingsChange:
-        return locations.SettingsChange(credit_channels=self.credit_channels)
+        return locations.SettingsChange(
+            credit_channels=self.credit_channels, language=self.language
+        )
 
 
 @strawberry.type
@@ -136,17 +145,18 @@ class Mutation:
         key, secret = await access.create_api_key(principal.location_id, name, role, channels)
         return ApiKeyPayload(api_key=ApiKey.of(key), secret=secret)
 
-    @mutation(LocationPayload)
-    async def update_location_settings(
-        self, info: Info, input: LocationSettingsInput
-    ) -> LocationPayload:
-        location_id = info.context.principal.location_id
-        location = await locations.update_settings(location_id, input.to_domain())
-        return LocationPayload(location=Location.of(location))
-
     @mutation(ApiKeyPayload)
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKeyPayload:
         principal = info.context.principal
         key = await access.revoke_api_key(principal.location_id, id)
         info.context.principals.forget(key.id)
         return ApiKeyPayload(api_key=ApiKey.of(key))
+
+    @mutation(LocationPayload)
+    async def update_location_settings(
+        self, info: Info, input: LocationSettingsInput
+    ) -> LocationPayload:
+        location_id = info.context.principal.location_id
+        location = await locations.update_settings(location_id, input.to_domain())
+        info.context.principals.forget_location(location_id)
+        return LocationPayload(location=Location.of(location))

@@ -15,14 +15,16 @@ import strawberry
 
 from domain import pricing
 from domain.access import Principal, Role
+from domain.messages import msg
 from domain.paging import DEFAULT_PAGE_SIZE
 from gateway.context import Info
 from gateway.loaders import CustomerKey
 from gateway.schema.bill import CheckoutInput
-from gateway.schema.common import Money, PageInfo, UserError, user_errors
+from gateway.schema.common import Message, Money, PageInfo, UserError, user_errors
 from gateway.schema.customers import Customer
 from gateway.schema.resolvers import mutation, query
 from services import checkout as service
+from services.i18n import render
 
 strawberry.enum(pricing.DiscountKind, name="DiscountKind")
 
@@ -80,11 +82,19 @@ class AppliedDiscount:
         return cls(
             id=discount.id,
             kind=discount.kind,
-            name=discount.name,
+            name=_discount_name(discount, principal.language),
             amount=Money.of(discount.amount, principal),
             reference=discount.reference,
             removable=discount.removable,
         )
+
+
+def _discount_name(discount: pricing.AppliedDiscount, language: str) -> str:
+    """Promotional credits are named in the reader's language ("Kredyty promocyjne"); a group
+    discount or a promotion keeps the name it has upstream."""
+    if discount.kind is pricing.DiscountKind.PROMOTIONAL_CREDITS:
+        return render(msg(pricing.CREDITS_NAME_ID), language)
+    return discount.name
 
 
 @strawberry.type
@@ -171,7 +181,12 @@ class CheckoutQuote:
     daily_limit: DailyLimitSummary | None = strawberry.field(
         description="The limit of the group the discount came through; null when none applies."
     )
-    messages: list[str] = strawberry.field(description="E.g. why a promotion did not apply.")
+    messages: list[str] = strawberry.field(
+        description="E.g. why a promotion did not apply, in the request's language."
+    )
+    notices: list[Message] = strawberry.field(
+        description="The same, with stable ids and parameters."
+    )
     daily_limits: list[DailyLimitSummary] = strawberry.field(
         description="Every daily limit of the customer's GoPOS groups, by reference "
         "(POS and KIOSK; none online)."
@@ -180,6 +195,7 @@ class CheckoutQuote:
     @classmethod
     def of(cls, result: service.QuoteResult, principal: Principal) -> CheckoutQuote:
         quote = result.quote
+        notices = [Message.of(notice, principal.language) for notice in quote.messages]
         return cls(
             channel=quote.channel,
             customer=None
@@ -192,7 +208,8 @@ class CheckoutQuote:
             total=Money.of(quote.total, principal),
             credits=_credits(quote.credits, principal),
             daily_limit=_daily_limit(quote.daily_limit, principal),
-            messages=list(quote.messages),
+            messages=[notice.text for notice in notices],
+            notices=notices,
             daily_limits=[_limit(limit, principal) for limit in quote.daily_limits],
         )
 
@@ -364,7 +381,8 @@ class Mutation:
             )
         except service.QuoteChanged as changed:
             return CommitCheckoutPayload(
-                quote=CheckoutQuote.of(changed.quote, principal), errors=user_errors(changed)
+                quote=CheckoutQuote.of(changed.quote, principal),
+                errors=user_errors(changed, principal.language),
             )
         return CommitCheckoutPayload(checkout=Checkout.of(view, principal))
 

@@ -1,4 +1,4 @@
-"""Types every area shares: money, user errors, paging, delete payloads."""
+"""Types every area shares: money, user errors and messages, paging, delete payloads."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ from graphql import GraphQLError
 from domain import errors
 from domain.access import Principal
 from domain.entities import Page
+from domain.ledger import system_description
+from domain.messages import Message as DomainMessage
+from domain.messages import decode, msg
 from domain.money import to_decimal
+from services.i18n import render, rendered_params
 
 strawberry.enum(errors.ErrorCode, name="ErrorCode")
 
@@ -28,14 +32,65 @@ class Money:
 
 
 @strawberry.type
+class MessageParam:
+    name: str
+    value: str
+
+
+def message_params(message: DomainMessage, language: str) -> list[MessageParam]:
+    return [MessageParam(name=n, value=v) for n, v in rendered_params(message, language)]
+
+
+@strawberry.type(description="A message with its stable id; `text` in the request's language.")
+class Message:
+    message_id: str
+    text: str
+    params: list[MessageParam]
+
+    @classmethod
+    def of(cls, message: DomainMessage, language: str) -> Message:
+        return cls(
+            message_id=message.id,
+            text=render(message, language),
+            params=message_params(message, language),
+        )
+
+
+@strawberry.type
 class UserError:
     code: errors.ErrorCode
     field: str | None
-    message: str
+    message: str = strawberry.field(description="Rendered in the request's language.")
+    message_id: str = strawberry.field(
+        description='The stable id of the message, e.g. "group.reference_taken".'
+    )
+    params: list[MessageParam] = strawberry.field(
+        description="The named values the message was rendered from."
+    )
 
 
-def user_errors(error: errors.DomainError) -> list[UserError]:
-    return [UserError(code=e.code, field=e.field, message=e.message) for e in error.errors]
+def stored_message(stored: str | None, language: str) -> Message | None:
+    """A message stored as `domain.messages.encode` wrote it (a job's error), rendered."""
+    return None if stored is None else Message.of(decode(stored), language)
+
+
+def entry_description(kind: str, description: str | None, language: str) -> str | None:
+    """A wallet entry's description: a system text's code rendered, a person's text as typed."""
+    message_id = system_description(kind, description)
+    return description if message_id is None else render(msg(message_id), language)
+
+
+def user_errors(error: errors.DomainError, language: str) -> list[UserError]:
+    return [
+        UserError(
+            code=e.code,
+            field=e.field,
+            message=render(e.message, language),
+            message_id=e.message.id,
+            params=message_params(e.message, language),
+        )
+        for e in error.errors
+    ]
 
 
 @strawberry.type
@@ -57,7 +112,21 @@ class DeletePayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def invalid(error: errors.DomainError) -> GraphQLError:
-    """A query argument the services refused, as a GraphQL error with the user error's code."""
-    first = error.errors[0]
-    return GraphQLError(first.message, extensions={"code": first.code.value, "field": first.field})
+def invalid(error: errors.DomainError, language: str) -> GraphQLError:
+    """A query argument the services refused, as a GraphQL error with the user error's code,
+    field, message id and parameters."""
+    return expected_failure(error.errors[0], language)
+
+
+def expected_failure(error: errors.UserError, language: str, **extensions: Any) -> GraphQLError:
+    params = rendered_params(error.message, language)
+    return GraphQLError(
+        render(error.message, language),
+        extensions={
+            "code": error.code.value,
+            "field": error.field,
+            "messageId": error.message.id,
+            "params": [{"name": n, "value": v} for n, v in params],
+            **extensions,
+        },
+    )

@@ -6,10 +6,11 @@ from collections.abc import Awaitable
 from datetime import date, datetime
 
 import strawberry
-from graphql import GraphQLError
 
 from domain import entities
 from domain.access import Principal, sees_everything
+from domain.errors import ErrorCode, fail
+from domain.messages import msg
 from domain.paging import DEFAULT_PAGE_SIZE, CustomerOrder
 from gateway.context import Info
 from gateway.schema.common import Money, PageInfo, UserError
@@ -129,9 +130,7 @@ class Query:
     ) -> Customer | None:
         location_id = info.context.principal.location_id
         if (id is None) == (card_code is None):
-            raise GraphQLError(
-                "Give exactly one of id and cardCode.", extensions={"code": "INVALID"}
-            )
+            raise fail(ErrorCode.INVALID, None, msg("customer.id_or_card"))
         if id is not None:
             found = await customers.customer_view(location_id, id, info.context.runtime.stores)
         else:

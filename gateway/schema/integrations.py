@@ -16,7 +16,7 @@ from domain.paging import DEFAULT_PAGE_SIZE
 from domain.sync import ConnectionStatus, DiscountType, PromotionType
 from domain.upstream import Channel
 from gateway.context import Info
-from gateway.schema.common import Money, UserError, user_errors
+from gateway.schema.common import Message, Money, UserError, stored_message, user_errors
 from gateway.schema.resolvers import mutation, query
 from services import integrations, sync
 
@@ -125,11 +125,16 @@ class GroupConnection:
     pos_group: PosCustomerGroup | None = strawberry.field(description="GOPOS, when linked.")
     promotion: OrderPromotion | None = strawberry.field(description="GOORDER, when linked.")
     detail: str | None = strawberry.field(
-        description="Why it is not linked (NOT_FOUND, AMBIGUOUS, NOT_SYNCED)."
+        description="Why it is not linked (NOT_FOUND, AMBIGUOUS, NOT_SYNCED), in the request's "
+        "language."
+    )
+    reason: Message | None = strawberry.field(
+        description="The same, with its stable id and parameters."
     )
 
     @classmethod
     def of(cls, link: sync.GroupLink, principal: Principal) -> GroupConnection:
+        reason = None if link.detail is None else Message.of(link.detail, principal.language)
         return cls(
             channel=link.channel,
             status=link.status,
@@ -139,7 +144,8 @@ class GroupConnection:
             promotion=None
             if link.promotion is None
             else OrderPromotion.of(link.promotion, principal),
-            detail=link.detail,
+            detail=None if reason is None else reason.text,
+            reason=reason,
         )
 
 
@@ -157,10 +163,14 @@ class SyncRun:
     written: int = strawberry.field(
         description="Mirror rows written or marked removed: 0 when nothing had changed."
     )
-    error: str | None
+    error: str | None = strawberry.field(description="In the request's language.")
+    error_message: Message | None = strawberry.field(
+        description="The same, with its stable id and parameters."
+    )
 
     @classmethod
-    def of(cls, run: sync.SyncRunInfo) -> SyncRun:
+    def of(cls, run: sync.SyncRunInfo, language: str) -> SyncRun:
+        error = stored_message(run.error, language)
         return cls(
             id=strawberry.ID(str(run.id)),
             channel=run.channel,
@@ -172,7 +182,8 @@ class SyncRun:
             linked=run.linked,
             unmatched=run.unmatched,
             written=run.written,
-            error=run.error,
+            error=None if error is None else error.text,
+            error_message=error,
         )
 
 
@@ -201,7 +212,7 @@ class Integration:
     @strawberry.field(description="The channel's most recently queued sync run.")
     async def last_sync(self, info: Info) -> SyncRun | None:
         run = await sync.latest_run(self.location_id, self.channel)
-        return None if run is None else SyncRun.of(run)
+        return None if run is None else SyncRun.of(run, info.context.principal.language)
 
     @query(
         description="The GoPOS mirror by name, removed groups included (GOPOS): `first` of "
@@ -282,7 +293,7 @@ class Query:
     @query(admin=True)
     async def sync_run(self, info: Info, id: strawberry.ID) -> SyncRun | None:
         run = await sync.get_run(info.context.principal.location_id, id)
-        return None if run is None else SyncRun.of(run)
+        return None if run is None else SyncRun.of(run, info.context.principal.language)
 
 
 @strawberry.type
@@ -300,10 +311,12 @@ class Mutation:
     @mutation(SynchronizePayload)
     async def synchronize(self, info: Info, channel: Channel) -> SynchronizePayload:
         principal, runtime = info.context.principal, info.context.runtime
+        language = principal.language
         try:
             run = await sync.synchronize(runtime, principal.location_id, channel)
         except sync.SyncAlreadyRunning as conflict:
             return SynchronizePayload(
-                sync_run=SyncRun.of(conflict.run), errors=user_errors(conflict)
+                sync_run=SyncRun.of(conflict.run, language),
+                errors=user_errors(conflict, language),
             )
-        return SynchronizePayload(sync_run=SyncRun.of(run))
+        return SynchronizePayload(sync_run=SyncRun.of(run, language))

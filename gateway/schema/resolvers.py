@@ -23,18 +23,18 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 import strawberry
-from graphql import GraphQLError
 
 from domain.access import Role
-from domain.errors import DomainError, ErrorCode, fail
+from domain.errors import DomainError, ErrorCode, UserError, fail
+from domain.messages import msg
 from gateway.context import Info
-from gateway.schema.common import invalid, user_errors
+from gateway.schema.common import expected_failure, invalid, user_errors
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-FORBIDDEN_MESSAGE = "This API key's role may not do this."
-FORBIDDEN_QUERY_MESSAGE = "This API key's role may not run this query."
+FORBIDDEN_MESSAGE = msg("access.forbidden")
+FORBIDDEN_QUERY_MESSAGE = msg("access.forbidden_query")
 
 
 def mutation(
@@ -53,7 +53,7 @@ def mutation(
                     raise fail(ErrorCode.FORBIDDEN, None, FORBIDDEN_MESSAGE)
                 return await resolver(*args, **kwargs)
             except DomainError as error:
-                return payload(errors=user_errors(error))
+                return payload(errors=user_errors(error, info.context.principal.language))
 
         return strawberry.mutation(guarded)
 
@@ -76,14 +76,14 @@ def query(
         if admin:
             info: Info = kwargs["info"]
             if not info.context.principal.is_admin:
-                raise GraphQLError(
-                    FORBIDDEN_QUERY_MESSAGE, extensions={"code": ErrorCode.FORBIDDEN.value}
-                )
+                forbidden = UserError(ErrorCode.FORBIDDEN, None, FORBIDDEN_QUERY_MESSAGE)
+                raise expected_failure(forbidden, info.context.principal.language)
 
-    def refused(error: DomainError) -> Any:
+    def refused(error: DomainError, kwargs: dict[str, Any]) -> Any:
+        info: Info = kwargs["info"]
         if payload is None:
-            raise invalid(error) from error
-        return payload(errors=user_errors(error))
+            raise invalid(error, info.context.principal.language) from error
+        return payload(errors=user_errors(error, info.context.principal.language))
 
     def decorate(resolver: Callable[P, Any]) -> Any:
         if inspect.iscoroutinefunction(resolver):
@@ -94,7 +94,7 @@ def query(
                 try:
                     return await resolver(*args, **kwargs)
                 except DomainError as error:
-                    return refused(error)
+                    return refused(error, kwargs)
 
             return strawberry.field(guarded_async, description=description)
 
@@ -104,7 +104,7 @@ def query(
             try:
                 return resolver(*args, **kwargs)
             except DomainError as error:
-                return refused(error)
+                return refused(error, kwargs)
 
         return strawberry.field(guarded, description=description)
 

@@ -19,6 +19,7 @@ from gateway.schema.common import DeletePayload, Money, PageInfo, UserError
 from gateway.schema.inputs import given
 from gateway.schema.resolvers import mutation, query
 from services import schedule_edits, schedules
+from services.i18n import render
 
 if TYPE_CHECKING:
     from gateway.schema.wallet import WalletOperation
@@ -150,7 +151,8 @@ class CreditSchedule:
         "when no retry could succeed): its date and the error. Later periods still run."
     )
     async def last_error(self, info: Info) -> str | None:
-        return await info.context.loaders.schedule_failures.load(self.entity.id)
+        failure = await info.context.loaders.schedule_failures.load(self.entity.id)
+        return None if failure is None else render(failure, info.context.principal.language)
 
 
 @strawberry.input

@@ -15,9 +15,12 @@ from domain.requests import CreditRequest
 from domain.schedule import Recurrence
 from gateway.context import Info
 from gateway.schema.common import (
+    Message,
     Money,
     PageInfo,
     UserError,
+    entry_description,
+    stored_message,
 )
 from gateway.schema.inputs import CreditTargetInput
 from gateway.schema.resolvers import mutation, query
@@ -56,7 +59,7 @@ class WalletEntry:
             requested_amount=Money.of(entry.requested_amount, principal),
             delta=Money.of(entry.delta, principal),
             balance_after=Money.of(entry.balance_after, principal),
-            description=entry.description,
+            description=entry_description(entry.kind, entry.description, principal.language),
             source=EntrySource(entry.source),
             source_id=strawberry.ID(str(entry.source_id)),
             actor=entry.actor,
@@ -131,13 +134,17 @@ class WalletOperation:
     status: OperationStatus
     total: int = strawberry.field(description="Customers targeted.")
     processed: int
-    error: str | None
+    error: str | None = strawberry.field(description="In the request's language.")
+    error_message: Message | None = strawberry.field(
+        description="The same, with its stable id and parameters."
+    )
     actor: str | None = strawberry.field(description="The name of the API key that asked for it.")
     created_at: datetime
     finished_at: datetime | None
 
     @classmethod
     def of(cls, op: entities.WalletOperation, principal: Principal) -> WalletOperation:
+        error = stored_message(op.error, principal.language)
         return cls(
             id=strawberry.ID(str(op.id)),
             operation=CreditOperation(op.operation),
@@ -146,7 +153,8 @@ class WalletOperation:
             status=OperationStatus(op.status),
             total=op.total,
             processed=op.processed,
-            error=op.error,
+            error=None if error is None else error.text,
+            error_message=error,
             actor=op.actor,
             created_at=op.created_at,
             finished_at=op.finished_at,

@@ -39,7 +39,7 @@ async def nothing(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0006_cashback_channels_refunds")]
+    dependencies = [("models", "0007_messages")]
 
     initial = False
 

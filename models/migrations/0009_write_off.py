@@ -15,7 +15,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise import fields
 
-WRITE_OFF_DESCRIPTION = "Balance written off: customer deleted"
+WRITE_OFF_DESCRIPTION = "entry.write_off"  # a message id, as domain.ledger writes it
 
 _ENTRIES = """
 INSERT INTO wallet_entries (location_id, customer_id, kind, requested_amount, delta,

@@ -20,6 +20,9 @@ class Location(Model):
     name = fields.CharField(max_length=200)
     currency = fields.CharField(max_length=3, default="PLN")
     timezone = fields.CharField(max_length=64, default="Europe/Warsaw")
+    # "pl" or "en" (`domain.messages.LANGUAGES`): the language of messages when a request names
+    # none. A new location's follows its currency (`domain.messages.default_language`).
+    language = fields.CharField(max_length=8, default="pl", db_default="pl")
     created_at = fields.DatetimeField(auto_now_add=True)
     sync_version = fields.IntField(default=0, db_default=0)  # bumped by a sync that writes
     # The sales channels where promotional credits may be used, comma-separated in a fixed order

@@ -12,9 +12,8 @@ from datetime import datetime
 from uuid import UUID
 
 from domain.access import Principal
-from domain.ledger import EntryKind, EntrySource
+from domain.ledger import CLAWBACK_DESCRIPTION, EntryKind, EntrySource
 from models.ledger import Application, Movement
-from services.wallet import CLAWBACK_DESCRIPTION
 
 # The first refund of a checkout: its wallet entries' period (a commit's are 0).
 FIRST_REFUND = 1

@@ -12,8 +12,8 @@ the write, so that the hold costs no statement of its own:
 - a commit names its customer by id or card and prices against the customer's groups, balance
   and usage of the daily limit: the hold is the snapshot's own statement
   (`models.reads.customer_for_pricing` with `hold`);
-- a refund and a release know the customer's id and need its wallet only
-  (`models.checkouts.lock_customer`).
+- a refund, a release and a customer's deletion know the customer's id and need its wallet
+  only (`hold_wallet`, through `models.checkouts.lock_customer`).
 
 Both are reached through the runtime's stores (`services.stores`), so that the rules built on
 the hold are tested against the in-memory stores too.
@@ -28,7 +28,7 @@ from uuid import UUID
 from models.checkouts import HeldWallet
 from models.db import Transaction
 from models.reads import CustomerSnapshot
-from services.stores import Stores
+from services.stores import CheckoutStore, Stores
 
 
 @overload
@@ -65,7 +65,16 @@ async def hold_customer(
     if priced_on is None:
         if customer_id is None:
             raise ValueError("a customer's wallet is held by its id")
-        return await stores.checkouts.lock_customer(location_id, customer_id, db)
+        return await hold_wallet(stores.checkouts, db, location_id, customer_id)
     return await stores.reads.customer_for_pricing(
         location_id, priced_on, card_code=card_code, customer_id=customer_id, hold=db
     )
+
+
+async def hold_wallet(
+    checkouts: CheckoutStore, db: Transaction, location_id: UUID, customer_id: UUID
+) -> HeldWallet | None:
+    """Hold the live customer `customer_id` through the sales store `checkouts` and return its
+    wallet: the id-only hold of a refund, a release and a deletion (which may run on the SQL
+    repositories without a runtime's stores)."""
+    return await checkouts.lock_customer(location_id, customer_id, db)

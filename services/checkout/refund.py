@@ -19,7 +19,14 @@ from domain.checkouts import COMMITTED, line_json
 from domain.errors import DomainError, ErrorCode, Validator, fail, not_found
 from domain.idempotency import parse_idempotency_key
 from domain.ids import parse_id
-from domain.ledger import EntryKind, netted, reversal
+from domain.ledger import (
+    CASHBACK_REVERSED_DESCRIPTION,
+    REFUND_DESCRIPTION,
+    EntryKind,
+    netted,
+    reversal,
+)
+from domain.messages import msg
 from models.checkouts import HeldWallet, NewRefund
 from models.db import IntegrityError, Transaction
 from models.ids import new_id
@@ -55,7 +62,7 @@ async def refund(
     location_id, key = principal.location_id, idempotency_key
     uid = parse_id(checkout_id)
     if uid is None:
-        raise not_found("id", "Checkout")
+        raise not_found("id", "checkout")
     request_hash = refund_hash(uid)
     stores = runtime.stores
     earlier = await _earlier_refund(stores, location_id, key, request_hash)
@@ -63,7 +70,7 @@ async def refund(
         return earlier
     sale = await stores.checkouts.get(location_id, uid)
     if sale is None:
-        raise not_found("id", "Checkout")
+        raise not_found("id", "checkout")
     if sale.status != COMMITTED:
         raise _already_refunded()
     now = runtime.clock()
@@ -149,7 +156,7 @@ async def _reverse(
             EntryKind.REFUND,
             sale.id,
             FIRST_REFUND,
-            "Checkout refunded",
+            REFUND_DESCRIPTION,
             now,
         )
         metrics.entries_written(
@@ -170,7 +177,7 @@ async def _reverse(
             EntryKind.CASHBACK_REVERSAL,
             sale.id,
             FIRST_REFUND,
-            "Cashback reversed",
+            CASHBACK_REVERSED_DESCRIPTION,
             now,
         )
         written = await stores.ledger.apply_chunk([customer_id], change, db)
@@ -190,7 +197,7 @@ async def _earlier_refund(
         raise fail(
             ErrorCode.IDEMPOTENCY_KEY_REUSED,
             KEY_FIELD,
-            "This idempotency key was used for a different request.",
+            msg("idempotency.key_reused"),
         )
     return found
 
@@ -201,4 +208,4 @@ async def _refunded(stores: Stores, location_id: UUID, refund_id: UUID) -> Refun
 
 
 def _already_refunded() -> DomainError:
-    return fail(ErrorCode.ALREADY_REFUNDED, "id", "This checkout was refunded already.")
+    return fail(ErrorCode.ALREADY_REFUNDED, "id", msg("checkout.already_refunded"))

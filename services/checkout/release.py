@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from domain.ledger import EntryKind
+from domain.ledger import CASHBACK_RELEASED_DESCRIPTION, EntryKind
 from models.checkouts import DueRelease
 from models.ledger import Movement
 from services import metrics
@@ -51,7 +51,7 @@ async def _release(runtime: Runtime, item: DueRelease) -> int:
             EntryKind.CASHBACK_RELEASE,
             item.checkout_id,
             0,
-            "Cashback released",
+            CASHBACK_RELEASED_DESCRIPTION,
             now,
         )
         if await stores.ledger.apply_chunk([item.customer_id], change, db) != 1:

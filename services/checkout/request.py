@@ -17,6 +17,7 @@ from domain.access import Principal
 from domain.contacts import card_code_problem, normalise_card_code
 from domain.errors import DomainError, ErrorCode, Validator
 from domain.ids import parse_id
+from domain.messages import msg
 from domain.money import decimal_places, to_minor
 from domain.pricing import Bill, BillInput, parse_bill
 
@@ -56,22 +57,20 @@ def parse_request(
     # Normalised as stored codes are: a card typed "demo 0002" is DEMO0002.
     card = normalise_card_code(request.card_code) if request.card_code is not None else None
     if request.customer_id is not None and card is not None:
-        checks.add(
-            ErrorCode.INVALID, "input.cardCode", "Give a customer id or a card code, not both."
-        )
+        checks.add(ErrorCode.INVALID, "input.cardCode", msg("checkout.customer_and_card"))
     elif card is not None and (problem := card_code_problem(card)):
         checks.add(ErrorCode.INVALID, "input.cardCode", problem)
     elif sale and request.customer_id is None and card is None:
         checks.add(
             ErrorCode.REQUIRED,
             "input.cardCode",
-            "A sale needs its customer: scan the card or give the customer's id.",
+            msg("checkout.customer_required"),
         )
     if not principal.may_sell(request.bill.channel):
         checks.add(
             ErrorCode.FORBIDDEN,
             "input.channel",
-            f"This API key may not sell on the {request.bill.channel.value} channel.",
+            msg("checkout.channel_forbidden", channel=request.bill.channel.value),
         )
     try:
         bill = parse_bill(request.bill, principal.minor_units)
@@ -90,17 +89,17 @@ def parse_expected_total(checks: Validator, raw: Decimal | None, minor_units: in
     places = decimal_places(raw)
     value = to_minor(raw, minor_units) if places is not None else None
     if places is None:
-        problem = "Expected total is not a number."
+        problem = msg("expected_total.not_a_number")
     elif places > minor_units:
         problem = (
-            "Expected total must be a whole number."
+            msg("expected_total.whole")
             if minor_units == 0
-            else f"At most {minor_units} decimal place{'s' * (minor_units != 1)}."
+            else msg("amount.decimals", count=minor_units)
         )
     elif raw.is_signed() and not raw.is_zero():
-        problem = "Expected total must not be negative."
+        problem = msg("expected_total.negative")
     elif value is None:
-        problem = "Expected total is too large."
+        problem = msg("expected_total.too_large")
     else:
         return value
     checks.add(ErrorCode.INVALID, "expectedTotal", problem)

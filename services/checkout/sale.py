@@ -17,7 +17,8 @@ from domain.access import Principal
 from domain.checkouts import COMMITTED, discount_json, line_json
 from domain.errors import DomainError, ErrorCode, UserError, Validator, fail
 from domain.idempotency import parse_idempotency_key
-from domain.ledger import EntryKind
+from domain.ledger import CASHBACK_DESCRIPTION, REDEEM_DESCRIPTION, EntryKind
+from domain.messages import Message, msg
 from domain.money import to_decimal
 from domain.pricing import Quote, SalesChannel, cashback, price
 from domain.schedule import local_today
@@ -48,7 +49,7 @@ CHECKOUT_KEY = "CHECKOUT"
 class QuoteChanged(DomainError):  # noqa: N818 - a refusal, raised as a DomainError
     """The bill costs another total than the client showed: `quote` is the fresh quote."""
 
-    def __init__(self, quote: QuoteResult, message: str) -> None:
+    def __init__(self, quote: QuoteResult, message: Message) -> None:
         super().__init__(UserError(ErrorCode.QUOTE_CHANGED, "expectedTotal", message))
         self.quote = quote
 
@@ -161,14 +162,14 @@ async def _earlier_checkout(
         raise fail(
             ErrorCode.IDEMPOTENCY_KEY_REUSED,
             KEY_FIELD,
-            "This idempotency key was used for a different request.",
+            msg("idempotency.key_reused"),
         )
     return earlier
 
 
 def _quote_changed(result: QuoteResult, expected: int, minor_units: int) -> QuoteChanged:
     now, shown = to_decimal(result.quote.total, minor_units), to_decimal(expected, minor_units)
-    return QuoteChanged(result, f"The total is now {now}, not {shown}: check the new quote.")
+    return QuoteChanged(result, msg("checkout.quote_changed", total=now, expected=shown))
 
 
 def _sale(
@@ -253,12 +254,14 @@ async def _settle(
     """The wallet entries of a commit: the credits used, then the cashback (or, while it is
     held, what the customer holds of it)."""
     moves: list[tuple[Movement, int, EntryKind, str]] = [
-        (Movement.DEBIT, sale.credits_used, EntryKind.REDEEM, "Credits used at checkout"),
+        (Movement.DEBIT, sale.credits_used, EntryKind.REDEEM, REDEEM_DESCRIPTION),
     ]
     if hold_days and sale.cashback_granted:
         await stores.checkouts.change_held(customer_id, sale.cashback_granted, now, db)
     else:
-        moves.append((Movement.CREDIT, sale.cashback_granted, EntryKind.CASHBACK, "Cashback"))
+        moves.append(
+            (Movement.CREDIT, sale.cashback_granted, EntryKind.CASHBACK, CASHBACK_DESCRIPTION)
+        )
     for operation, amount, kind, description in moves:
         if not amount:
             continue

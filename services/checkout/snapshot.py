@@ -24,6 +24,7 @@ from uuid import UUID
 from domain import entities
 from domain.access import ALL_CHANNELS, Principal
 from domain.errors import ErrorCode, fail, not_found
+from domain.messages import msg
 from domain.pricing import (
     CustomerPricing,
     PosGroupOffer,
@@ -115,7 +116,7 @@ async def _customer(
                 stores, location_id, today, hold, customer_id=named.customer_id
             )
         if found is None:
-            raise not_found("input.customerId", "Customer")
+            raise not_found("input.customerId", "customer")
         return found
     if named.card_code is not None:
         found = await _statement(stores, location_id, today, hold, card_code=named.card_code)
@@ -123,15 +124,14 @@ async def _customer(
             raise fail(
                 ErrorCode.CARD_NOT_FOUND,
                 "input.cardCode",
-                "No customer has this card: scan it again, or look the customer up.",
+                msg("card.not_found"),
             )
         expires_on = found.view.card_expires_on
         if expires_on is not None and expires_on < today:
             raise fail(
                 ErrorCode.CARD_EXPIRED,
                 "input.cardCode",
-                f"This card expired on {expires_on.isoformat()}: ask for another card,"
-                " or look the customer up.",
+                msg("card.expired", date=expires_on.isoformat()),
             )
         return found
     return None

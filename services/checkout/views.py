@@ -16,6 +16,7 @@ from domain.access import Principal
 from domain.checkouts import COMMITTED, REFUNDED, CheckoutCriteria, CheckoutView, RefundView
 from domain.errors import ErrorCode, Validator
 from domain.ids import parse_id
+from domain.messages import msg
 from domain.paging import (
     newest_first_key,
     page_of,
@@ -85,23 +86,23 @@ async def list_checkouts(
         checks.add(ErrorCode.INVALID, "first", problem)
     after_key = None
     if after is not None and (after_key := parse_newest_first_key(after)) is None:
-        checks.add(ErrorCode.INVALID, "after", "Not a cursor from this list.")
+        checks.add(ErrorCode.INVALID, "after", msg("page.bad_cursor"))
     criteria = filter or CheckoutFilter()
     if criteria.status is not None and criteria.status not in STATUSES:
-        checks.add(ErrorCode.INVALID, "filter.status", "Status is COMMITTED or REFUNDED.")
+        checks.add(ErrorCode.INVALID, "filter.status", msg("checkout.filter_status"))
     if criteria.channel is not None and criteria.channel not in set(SalesChannel):
-        checks.add(ErrorCode.INVALID, "filter.channel", "Channel is POS, ONLINE or KIOSK.")
+        checks.add(ErrorCode.INVALID, "filter.channel", msg("checkout.filter_channel"))
     for field, moment in (
         ("filter.createdFrom", criteria.created_from),
         ("filter.createdTo", criteria.created_to),
     ):
         if moment is not None and moment.utcoffset() is None:
-            checks.add(ErrorCode.INVALID, field, "A time needs its offset from UTC.")
+            checks.add(ErrorCode.INVALID, field, msg("time.offset_required"))
     customer_id = None
     if criteria.customer_id is not None:
         customer_id = parse_id(criteria.customer_id)
         if customer_id is None or not await checkouts.had_customer(location_id, customer_id):
-            checks.add(ErrorCode.NOT_FOUND, "filter.customerId", "Customer not found.")
+            checks.add(ErrorCode.NOT_FOUND, "filter.customerId", msg("customer.not_found"))
     checks.check()
     selected = CheckoutCriteria(
         api_key_id=_committed_by(principal),

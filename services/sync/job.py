@@ -20,7 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from adapters.errors import UpstreamError
+from adapters.errors import (
+    CredentialsRejected,
+    MalformedResponse,
+    UpstreamError,
+    UpstreamUnavailable,
+)
 from adapters.goorder import fetch_goorder
 from adapters.gopos import fetch_gopos
 from adapters.secrets import SecretKeyMismatch, SecretTokenError
@@ -32,6 +37,7 @@ from domain.links import (
     promotion_object,
     unmatched_references,
 )
+from domain.messages import Message, msg
 from domain.sync import (
     ConnectionStatus,
     GoorderRows,
@@ -44,6 +50,7 @@ from domain.upstream import Channel, GoorderCredentials, GoposCredentials, too_m
 from models import groups, locations, sync_runs
 from services import metrics
 from services.access import currency_minor_units
+from services.i18n import render
 from services.integrations import open_credentials
 from services.lifecycle import Attempt, PermanentFailure, run_attempt
 from services.runtime import Runtime, SecretsUnavailableError
@@ -65,9 +72,12 @@ async def _credentials(
     try:
         credentials = await open_credentials(runtime, location_id, channel)
     except (SecretKeyMismatch, SecretTokenError, SecretsUnavailableError) as error:
-        raise PermanentFailure(f"The {channel.upstream_name} credentials: {error}.") from error
+        log.warning("sync of %s: the stored credentials cannot be opened: %s", channel, error)
+        raise PermanentFailure(
+            msg("sync.credentials_unreadable", upstream=channel.upstream_name)
+        ) from error
     if credentials is None:
-        raise PermanentFailure(f"{channel.upstream_name} is not configured for this location.")
+        raise PermanentFailure(msg("sync.not_configured", upstream=channel.upstream_name))
     return credentials
 
 
@@ -102,9 +112,25 @@ async def _fetch(
         objects = tuple(promotion_object(p, removed=False) for p in order_rows.promotions)
         return _Fetched(order_rows, objects)
     except UpstreamError as error:
-        raise PermanentFailure(str(error)) from error
+        raise PermanentFailure(upstream_failure(error)) from error
     except SyncDataError as error:
         raise PermanentFailure(error.message) from error
+
+
+def upstream_failure(error: UpstreamError) -> Message:
+    """What a person reads about a failed upstream read; the technical detail (an operator's
+    sentence, never a secret) is a parameter."""
+    if error.notice is not None:
+        return error.notice
+    if isinstance(error, CredentialsRejected):
+        kind = "sync.credentials_rejected"
+    elif isinstance(error, UpstreamUnavailable):
+        kind = "sync.upstream_unavailable"
+    elif isinstance(error, MalformedResponse):
+        kind = "sync.upstream_malformed"
+    else:
+        kind = "sync.upstream_failed"
+    return msg(kind, detail=error.message)
 
 
 async def run_sync(runtime: Runtime, sync_run_id: UUID) -> None:
@@ -140,7 +166,7 @@ async def run_sync(runtime: Runtime, sync_run_id: UUID) -> None:
             unmatched,
             written,
             time.perf_counter() - started,
-            f"; notes: {' '.join(notes)}" if notes else "",
+            f"; notes: {' '.join(render(note, 'en') for note in notes)}" if notes else "",
         )
         # `written` is left as the chunks added it up, over every attempt of the run.
         return {"fetched": len(fetched.objects), "linked": linked, "unmatched": unmatched}

@@ -25,6 +25,7 @@ from domain.links import (
     promotion_object,
     reference_key,
 )
+from domain.messages import Message
 from domain.references import normalise_reference
 from domain.sync import MAX_LISTED, ConnectionStatus, MirrorPosGroup
 from domain.upstream import Channel
@@ -40,7 +41,7 @@ class GroupLink:
 
     channel: Channel
     status: ConnectionStatus
-    detail: str | None
+    detail: Message | None
     pos_group: PosGroupView | None = None  # GOPOS, when linked
     promotion: PromotionView | None = None  # GOORDER, when linked
 

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from domain.errors import DomainError, ErrorCode, UserError, fail
 from domain.ids import parse_id
+from domain.messages import msg
 from domain.sync_runs import SyncRunInfo
 from domain.upstream import Channel
 from models import credentials, sync_runs
@@ -34,7 +35,7 @@ class SyncAlreadyRunning(DomainError):  # noqa: N818 - a refusal, raised as a Do
             UserError(
                 ErrorCode.CONFLICT,
                 "channel",
-                f"A synchronisation with {upstream} is already {run.status.value.lower()}.",
+                msg(f"sync.already_{run.status.value.lower()}", upstream=upstream),
             )
         )
         self.run = run
@@ -57,7 +58,7 @@ async def synchronize(runtime: Runtime, location_id: UUID, channel: Channel) -> 
         raise fail(
             ErrorCode.NOT_CONFIGURED,
             "channel",
-            f"{channel.upstream_name} is not configured: save its credentials first.",
+            msg("integration.not_configured", upstream=channel.upstream_name),
         )
     for _ in range(2):
         try:

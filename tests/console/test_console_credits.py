@@ -409,7 +409,7 @@ async def test_reducing_from_the_customer_page_adds_a_history_row(
 @pytest.mark.parametrize(
     ("typed", "message"),
     [
-        ("12,345", "At most 2 decimal places."),
+        ("12,345", "Najwyżej 2 miejsca po przecinku."),
         ("dwanaście", 'A Decimal is digits with an optional leading "-" and decimal point'),
     ],
 )

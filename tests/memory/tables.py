@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 
 from domain import entities
 from domain.checkouts import COMMITTED
+from domain.messages import default_language
 from models.checkouts import NewCheckout, NewRefund
 from models.keys import UsedKey
 from services.sync import GroupLink
@@ -163,7 +164,9 @@ class Memory:
     # Set-up helpers for tests
 
     def add_location(self, timezone: str = "Europe/Warsaw", currency: str = "PLN") -> UUID:
-        location = entities.Location(uuid4(), "Cafe", currency, timezone)
+        location = entities.Location(
+            uuid4(), "Cafe", currency, timezone, language=default_language(currency)
+        )
         self.t.locations[location.id] = location
         return location.id
 

@@ -1,5 +1,8 @@
 // The console's one way to the server: `gql(query, variables)` against /graphql, with the API
-// key of this browser tab (sessionStorage) as a Bearer token.
+// key of this browser tab (sessionStorage) as a Bearer token, and the console's language as
+// Accept-Language, so that the server's messages come in the language the console shows.
+
+import { language } from "./i18n.js";
 
 const KEY = "gocrm.console.apiKey";
 
@@ -42,6 +45,7 @@ export async function gql(query, variables = {}, key = storedKey()) {
         "Content-Type": "application/json",
         Accept: "application/json",
         Authorization: `Bearer ${key}`,
+        "Accept-Language": language(),
       },
       body: JSON.stringify({ query, variables }),
     });
