@@ -43,7 +43,7 @@ from domain.errors import ErrorCode, fail
 from domain.messages import Message, msg
 from domain.references import normalise_reference
 from domain.text import control_character, text_problem
-from services.i18n import render
+from services.import_problems import ImportProblem, invalid, row_problems
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -55,17 +55,11 @@ SEPARATORS = (",", ";")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "note")
 COLUMNS = (*CONTACT_FIELDS, "card_code", "groups")
-_TEXT_LABELS = {
-    "first_name": ("first name", MAX_NAME_LENGTH, False),
-    "last_name": ("last name", MAX_NAME_LENGTH, False),
-    "note": ("note", MAX_NOTE_LENGTH, True),
+_TEXT_LIMITS = {
+    "first_name": (MAX_NAME_LENGTH, False),
+    "last_name": (MAX_NAME_LENGTH, False),
+    "note": (MAX_NOTE_LENGTH, True),
 }
-
-
-@dataclass(frozen=True)
-class ImportProblem:
-    line: int
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -180,9 +174,11 @@ def _ending(line: bytes) -> int:
 
 def _too_long(line: int, oversized: list[tuple[int, int]]) -> ImportProblem:
     number, size = oversized[0]
-    which = "the line" if number == line else f"its line {number}"
+    kib = MAX_LINE_BYTES // 1024
+    if number == line:
+        return ImportProblem(line, msg("import.line_too_long", kib=kib, bytes=size))
     return ImportProblem(
-        line, f"{which} is longer than {MAX_LINE_BYTES // 1024} KiB ({size:,} bytes)"
+        line, msg("import.earlier_line_too_long", line=number, kib=kib, bytes=size)
     )
 
 
@@ -203,7 +199,7 @@ def _header(lines: Lines) -> tuple[str, dict[str, int]]:
     first = next(lines, None)
     if lines.oversized:
         _number, size = lines.oversized[0]
-        too_long = msg("import.header_too_long", kib=MAX_LINE_BYTES // 1024, bytes=f"{size:,}")
+        too_long = msg("import.header_too_long", kib=MAX_LINE_BYTES // 1024, bytes=size)
         raise fail(ErrorCode.INVALID, "file", too_long)
     if first is None:
         raise fail(ErrorCode.INVALID, "file", msg("import.empty"))
@@ -246,7 +242,7 @@ def _parse(
             return records
         except csv.Error as error:
             lines.take_oversized()
-            records.append(ImportProblem(line, f"unreadable CSV ({error})"))
+            records.append(ImportProblem(line, msg("import.unreadable_csv", detail=error)))
             continue
         if oversized := lines.take_oversized():
             records.append(_too_long(line, oversized))
@@ -278,61 +274,58 @@ def _shown(value: str) -> str | None:
     """A cell as a problem report may quote it: short and clean, or not at all, so that a cell
     of 100 KiB or one with control characters never reaches the report or the log."""
     if len(value) <= MAX_QUOTED_LENGTH and control_character(value) is None:
-        return f"'{value}'"
+        return value
     return None
 
 
-def _invalid(what: str, value: str, message: Message, *, explain: bool = False) -> str:
-    # Row problems are reported in English, as the CLI does.
-    problem = render(message, "en")
-    shown = _shown(value)
-    if shown is None:
-        return f"invalid {what} ({problem.rstrip('.')})"
-    return f"invalid {what} {shown}" + (f" ({problem.rstrip('.')})" if explain else "")
+def _invalid(column: str, value: str, problem: Message, *, explain: bool = False) -> Message:
+    return invalid(column, _shown(value), problem, explain=explain)
 
 
 def _check_row(
     line: int, values: dict[str, str], rules: tuple[Groups, PhoneRule], first_seen: dict[str, int]
 ) -> Row | ImportProblem:
     if any("\x00" in value for value in values.values()):
-        return ImportProblem(line, "the row contains a NUL character")
+        return ImportProblem(line, msg("import.nul_character"))
     groups, phone = rules
-    reasons: list[str] = []
+    reasons: list[Message] = []
     codes = _card_codes(reasons, line, values["card_code"], first_seen)
     contact = _contact(reasons, values, phone)
     group_ids = _group_ids(reasons, values.get("groups", ""), groups)
     if reasons:
-        return ImportProblem(line, "; ".join(reasons))
+        return ImportProblem(line, row_problems(reasons))
     return Row(line, codes, tuple(contact.items()), group_ids)
 
 
 def _card_codes(
-    reasons: list[str], line: int, cell: str, first_seen: dict[str, int]
+    reasons: list[Message], line: int, cell: str, first_seen: dict[str, int]
 ) -> tuple[str, ...]:
     codes = [code for raw in cell.split(";") if (code := normalise_card_code(raw.strip()))]
     if not codes:
-        reasons.append("missing card code")
+        reasons.append(msg("import.card_code_missing"))
         return ()
     if len(codes) > MAX_CARDS_PER_CUSTOMER:
-        reasons.append(f"more than {MAX_CARDS_PER_CUSTOMER} card codes")
+        reasons.append(msg("import.card_codes_too_many", count=MAX_CARDS_PER_CUSTOMER))
         return ()
     for code in codes:
         if problem := card_code_problem(code):
-            reasons.append(_invalid("card code", code, problem, explain=True))
+            reasons.append(_invalid("card_code", code, problem, explain=True))
         elif code in first_seen:
-            where = "repeats line" if first_seen[code] != line else "is given twice on line"
-            reasons.append(f"card code '{code}' {where} {first_seen[code]}")
+            where = (
+                "import.card_code_repeats" if first_seen[code] != line else "import.card_code_twice"
+            )
+            reasons.append(msg(where, code=code, line=first_seen[code]))
         else:
             first_seen[code] = line
     return tuple(codes)
 
 
-def _contact(reasons: list[str], values: dict[str, str], rule: PhoneRule) -> dict[str, str]:
+def _contact(reasons: list[Message], values: dict[str, str], rule: PhoneRule) -> dict[str, str]:
     contact: dict[str, str] = {}
-    for name, (label, limit, multiline) in _TEXT_LABELS.items():
+    for name, (limit, multiline) in _TEXT_LIMITS.items():
         text = clean_text(values.get(name))
         if text is not None and (problem := text_problem(text, limit, multiline=multiline)):
-            reasons.append(_invalid(label, text, problem, explain=True))
+            reasons.append(_invalid(name, text, problem, explain=True))
         elif text is not None:
             contact[name] = text
     email = clean_text(values.get("email"))
@@ -351,7 +344,7 @@ def _contact(reasons: list[str], values: dict[str, str], rule: PhoneRule) -> dic
     return {name: contact[name] for name in CONTACT_FIELDS if name in contact}
 
 
-def _group_ids(reasons: list[str], cell: str, groups: Groups) -> tuple[UUID, ...]:
+def _group_ids(reasons: list[Message], cell: str, groups: Groups) -> tuple[UUID, ...]:
     found: list[UUID] = []
     for raw in cell.split(";"):
         given = raw.strip()
@@ -361,10 +354,18 @@ def _group_ids(reasons: list[str], cell: str, groups: Groups) -> tuple[UUID, ...
         if isinstance(group, UUID):
             found.append(group)
         else:
-            shown = _shown(given) or "(not shown)"
-            reasons.append(
-                f"unknown group {shown}"
-                if group == "unknown"
-                else f"group name {shown} is shared by several groups; give its reference"
-            )
+            reasons.append(_group_problem(group, _shown(given)))
     return tuple(dict.fromkeys(found))
+
+
+def _group_problem(why: str, shown: str | None) -> Message:
+    """Why a groups cell's entry names no group ("unknown" or "ambiguous"), quoting it if shown."""
+    if why == "unknown":
+        return (
+            msg("import.unknown_group_hidden")
+            if shown is None
+            else msg("import.unknown_group", group=shown)
+        )
+    if shown is None:
+        return msg("import.group_name_shared_hidden")
+    return msg("import.group_name_shared", group=shown)

@@ -32,7 +32,8 @@ from models import customers as repository
 from models import groups as group_repository
 from models import locations as location_repository
 from models.db import IntegrityError, Transaction, transaction
-from services.import_csv import Groups, ImportProblem, Row, read_rows
+from services.import_csv import Groups, Row, read_rows
+from services.import_problems import ImportProblem
 from services.phones import phone_rule
 
 __all__ = ["ImportProblem", "ImportReport", "import_customers", "import_text"]
@@ -196,7 +197,7 @@ async def _import_batch(
             failure = error
             taken = await _card_owners(location_id, sorted(plan.new_codes))
             problems.extend(
-                ImportProblem(r.line, f"card code '{codes[0]}' was taken during the import")
+                ImportProblem(r.line, msg("import.card_code_taken_during", code=codes[0]))
                 for r in pending
                 if (codes := [c for c in r.card_codes if c in taken])
             )
@@ -206,8 +207,7 @@ async def _import_batch(
         else:
             return plan.counts, [*problems, *plan.conflicts]
     problems.extend(
-        ImportProblem(r.line, f"not imported: a concurrent change conflicted ({failure})")
-        for r in pending
+        ImportProblem(r.line, msg("import.concurrent_conflict", detail=failure)) for r in pending
     )
     return _Counts(), problems
 
@@ -232,7 +232,7 @@ async def _plan(location_id: UUID, rows: Sequence[Row]) -> _Plan:
         holders = {owners[c].id for c in row.card_codes if c in owners}
         if len(holders) > 1:
             plan.conflicts.append(
-                ImportProblem(row.line, "the row's card codes belong to different customers")
+                ImportProblem(row.line, msg("import.card_codes_of_several_customers"))
             )
         elif not holders:
             new = tuple(CheckedCard(code, None, None) for code in row.card_codes)
@@ -264,7 +264,7 @@ def _plan_update(
     if card_counts.get(uid, 0) + len(new_cards) > MAX_CARDS_PER_CUSTOMER:
         plan.conflicts.append(
             ImportProblem(
-                row.line, f"the customer would hold more than {MAX_CARDS_PER_CUSTOMER} cards"
+                row.line, msg("import.customer_cards_too_many", count=MAX_CARDS_PER_CUSTOMER)
             )
         )
         return

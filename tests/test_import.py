@@ -21,6 +21,11 @@ from tests.helpers import Api, create_customer, create_group
 HEADER = "first_name,last_name,email,phone,card_code,groups\n"
 
 
+def english(problems: Sequence[ImportProblem]) -> tuple[tuple[int, str], ...]:
+    """The problems as the CLI reports them: each line with its English text."""
+    return tuple((p.line, p.reason) for p in problems)
+
+
 def write_csv(tmp_path: Path, text: str, name: str = "customers.csv") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
@@ -66,7 +71,7 @@ async def test_good_rows_create_customers_with_cards_and_groups(api: Api, tmp_pa
     report = await import_customers(location(api), path)
 
     assert report.summary() == {"created": 3, "updated": 0, "unchanged": 0, "skipped": 0}
-    assert report.problems == ()
+    assert english(report.problems) == ()
     assert await customer_count(api) == 3
     anna = await by_card(api, "C1")
     assert (anna.first_name, anna.last_name, anna.email, anna.phone) == (
@@ -102,18 +107,18 @@ async def test_bad_rows_are_reported_by_line_and_not_written(api: Api, tmp_path:
 
     report = await import_customers(location(api), path)
 
-    assert report.problems == (
-        ImportProblem(2, "invalid email 'not-an-email'"),
-        ImportProblem(3, "invalid phone '12ab'"),
-        ImportProblem(4, "missing card code"),
-        ImportProblem(
+    assert english(report.problems) == (
+        (2, "invalid email 'not-an-email'"),
+        (3, "invalid phone '12ab'"),
+        (4, "missing card code"),
+        (
             5,
             "invalid card code 'B#4' (Card code may contain only letters, digits and . _ : / -)",
         ),
-        ImportProblem(7, "card code 'D1' repeats line 6"),
-        ImportProblem(8, "unknown group 'vip2'"),
-        ImportProblem(9, "invalid first name (Must not contain control characters (U+000A))"),
-        ImportProblem(11, "invalid email 'bad@'"),
+        (7, "card code 'D1' repeats line 6"),
+        (8, "unknown group 'vip2'"),
+        (9, "invalid first name (Must not contain control characters (U+000A))"),
+        (11, "invalid email 'bad@'"),
     )
     assert report.summary() == {"created": 2, "updated": 0, "unchanged": 0, "skipped": 8}
     assert await customer_count(api) == 2
@@ -140,11 +145,11 @@ async def test_control_characters_and_long_cells_are_reported_without_quoting_th
 
     report = await import_customers(location(api), path)
 
-    assert report.problems == (
-        ImportProblem(2, "invalid first name (Must not contain control characters (U+001B))"),
-        ImportProblem(3, "invalid last name (Must not contain control characters (U+202E))"),
-        ImportProblem(4, "invalid email (An email address has at most 254 characters)"),
-        ImportProblem(5, "unknown group (not shown)"),
+    assert english(report.problems) == (
+        (2, "invalid first name (Must not contain control characters (U+001B))"),
+        (3, "invalid last name (Must not contain control characters (U+202E))"),
+        (4, "invalid email (An email address has at most 254 characters)"),
+        (5, "unknown group (not shown)"),
     )
     assert report.summary() == {"created": 1, "updated": 0, "unchanged": 0, "skipped": 4}
     assert (await by_card(api, "E5")).first_name == "Good"
@@ -302,7 +307,7 @@ async def test_a_card_taken_during_the_import_is_reported(
 
     report = await import_customers(location(api), path)
 
-    assert report.problems == (ImportProblem(3, "card code 'T2' was taken during the import"),)
+    assert english(report.problems) == ((3, "card code 'T2' was taken during the import"),)
     assert report.summary() == {"created": 2, "updated": 0, "unchanged": 0, "skipped": 1}
     assert (await by_card(api, "T2")).first_name == "Racer"
     assert await card_codes(await by_card(api, "T1")) == ["T1"]
@@ -340,7 +345,7 @@ async def test_a_row_with_an_oversized_field_is_skipped_and_the_others_imported(
 
     report = await import_customers(location(api), path)
 
-    assert report.problems == (ImportProblem(3, "the line is longer than 64 KiB (200,007 bytes)"),)
+    assert english(report.problems) == ((3, "the line is longer than 64 KiB (200,007 bytes)"),)
     assert report.summary() == {"created": 2, "updated": 0, "unchanged": 0, "skipped": 1}
     assert (await by_card(api, "O1")).first_name == "Anna"
     assert (await by_card(api, "O3")).first_name == "Jan"
@@ -362,8 +367,8 @@ async def test_a_quoted_field_beyond_the_csv_field_limit_is_skipped(
 
     report = await import_customers(location(api), path)
 
-    assert report.problems == (
-        ImportProblem(3, "unreadable CSV (field larger than field limit (131072))"),
+    assert english(report.problems) == (
+        (3, "unreadable CSV (field larger than field limit (131072))"),
     )
     assert report.summary() == {"created": 2, "updated": 0, "unchanged": 0, "skipped": 1}
     assert await customers.get_customer_by_card(location(api), "Q2") is None
@@ -404,9 +409,7 @@ async def test_a_fifty_megabyte_line_is_skipped_with_bounded_memory(
     finally:
         tracemalloc.stop()
 
-    assert report.problems == (
-        ImportProblem(3, "the line is longer than 64 KiB (52,428,811 bytes)"),
-    )
+    assert english(report.problems) == ((3, "the line is longer than 64 KiB (52,428,811 bytes)"),)
     assert report.summary() == {"created": 2, "updated": 0, "unchanged": 0, "skipped": 1}
     assert peak < 4 * 1024 * 1024, f"peak {peak:,} bytes"
     assert await group_references(await by_card(api, "M3")) == ["vip"]
@@ -439,7 +442,7 @@ async def test_the_line_limit_is_64_kib_without_the_line_ending(api: Api, tmp_pa
 
     report = await import_customers(location(api), path)
 
-    assert report.problems == (ImportProblem(3, "the line is longer than 64 KiB (65,537 bytes)"),)
+    assert english(report.problems) == ((3, "the line is longer than 64 KiB (65,537 bytes)"),)
     assert report.summary() == {"created": 2, "updated": 0, "unchanged": 0, "skipped": 1}
     assert await customers.get_customer_by_card(location(api), "L2") is None
     assert await card_codes(await by_card(api, "L3")) == ["L3"]

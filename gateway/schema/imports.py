@@ -5,9 +5,10 @@ from __future__ import annotations
 import strawberry
 
 from gateway.context import Info
-from gateway.schema.common import UserError
+from gateway.schema.common import MessageParam, UserError
 from gateway.schema.resolvers import mutation
 from services import importer
+from services.import_problems import problem_params, problem_text
 
 
 @strawberry.input
@@ -25,7 +26,25 @@ class ImportCustomersInput:
 @strawberry.type
 class ImportProblem:
     line: int = strawberry.field(description="The line in this chunk, the header being line 1.")
-    message: str
+    message: str = strawberry.field(description="Rendered in the request's language.")
+    message_id: str = strawberry.field(
+        description='The stable id of the message, e.g. "import.unknown_group".'
+    )
+    params: list[MessageParam] = strawberry.field(
+        description="The named values the message was rendered from."
+    )
+
+    @classmethod
+    def of(cls, problem: importer.ImportProblem, language: str) -> ImportProblem:
+        return cls(
+            line=problem.line,
+            message=problem_text(problem.message, language),
+            message_id=problem.message.id,
+            params=[
+                MessageParam(name=name, value=value)
+                for name, value in problem_params(problem.message, language)
+            ],
+        )
 
 
 @strawberry.type
@@ -38,14 +57,14 @@ class ImportResult:
     problems: list[ImportProblem]
 
     @classmethod
-    def of(cls, report: importer.ImportReport) -> ImportResult:
+    def of(cls, report: importer.ImportReport, language: str) -> ImportResult:
         return cls(
             rows=report.rows,
             created=report.created,
             updated=report.updated,
             unchanged=report.unchanged,
             skipped=report.skipped,
-            problems=[ImportProblem(line=p.line, message=p.reason) for p in report.problems],
+            problems=[ImportProblem.of(p, language) for p in report.problems],
         )
 
 
@@ -64,4 +83,6 @@ class Mutation:
         report = await importer.import_text(
             info.context.principal.location_id, input.csv, dry_run=bool(input.dry_run)
         )
-        return ImportCustomersPayload(result=ImportResult.of(report))
+        return ImportCustomersPayload(
+            result=ImportResult.of(report, info.context.principal.language)
+        )

@@ -32,7 +32,7 @@ DEFAULT_LANGUAGE = "en"
 DOMAIN = "messages"
 LOCALE_DIR = Path(__file__).parent / "locale"
 # Parameters that are large counts: shown with the language's digit grouping ("10 000", "10,000").
-_GROUPED = frozenset({"cap", "objects"})
+_GROUPED = frozenset({"bytes", "cap", "objects"})
 MAX_ACCEPT_LANGUAGE = 1000
 
 

@@ -38,7 +38,17 @@ CHROMIUM = "/usr/bin/chromium"
 REQUIRE_SERVICES = os.environ.get("GOCRM_REQUIRE_SERVICES") == "1"
 # The locations the modules work in, one each.
 LOCATIONS = (
-    *("Grupy", "Kredyty", "Klienci", "Integracje", "Dostęp", "Strony", "Klucze", "Portfel"),
+    "Grupy",
+    "Kredyty",
+    "Klienci",
+    "Integracje",
+    "Dostęp",
+    "Strony",
+    "Klucze",
+    "Portfel",
+    "Doładowania",
+    "Polski",
+    "Ustawienia",
     "Kartoteka",
 )
 VIEWPORT = ViewportSize(width=1366, height=768)
@@ -165,8 +175,13 @@ def admin(gateway: Gateway, request: pytest.FixtureRequest) -> Api:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
+    """Chromium as a Polish user runs it: its own language Polish (LANGUAGE=pl, with Debian's
+    chromium-l10n), so a native date field reads dd.mm.rrrr as it does for a Polish manager;
+    without the Polish language pack it falls back to mm/dd/yyyy."""
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM)
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--lang=pl"], env={**os.environ, "LANGUAGE": "pl"}
+        )
         yield chromium
         await chromium.close()
 

@@ -90,10 +90,26 @@ async def test_a_clashing_name_shows_the_api_error_beside_the_name(
     await dialog.get_by_role("button", name="Zapisz").click()
 
     error = dialog.locator('[data-field="input.name"]')
-    await expect(error).to_be_visible()
-    assert "staly-klient" in (await error.inner_text())
+    await expect(error).to_have_text("Referencja „staly-klient” jest już używana przez inną grupę.")
     await expect(dialog.get_by_label("Nazwa")).to_have_attribute("aria-invalid", "true")
     assert await admin.data(GROUPS) == before
+
+
+async def test_the_connections_cells_line_up_with_their_row(
+    page: Page, gateway: Gateway, admin: Api
+) -> None:
+    if not (await admin.data(GROUPS))["customerGroups"]:
+        await admin.mutate(
+            'mutation { createCustomerGroup(input: {name: "Stały klient"}) { errors { code } } }'
+        )
+    await _open_groups(page, gateway, admin)
+    row = page.locator("table.list tbody tr").first
+    cells = await row.locator("td").evaluate_all(
+        """cells => cells.map(c => [getComputedStyle(c).display, c.getBoundingClientRect().top,
+          c.getBoundingClientRect().height])"""
+    )
+    assert {display for display, _, _ in cells} == {"table-cell"}
+    assert len({(top, height) for _, top, height in cells}) == 1
 
 
 async def test_the_dialog_keeps_focus_and_escape_closes_it(

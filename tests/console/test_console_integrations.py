@@ -53,13 +53,13 @@ async def test_gopos_configured_synchronised_and_its_connections_shown(
     await expect(card.get_by_role("button", name="Synchronizuj")).to_be_disabled()
 
     await card.get_by_label("Adres API").fill(base_url)
-    await card.get_by_label("Client ID").fill(GOPOS["clientId"])
+    await card.get_by_label("Identyfikator klienta").fill(GOPOS["clientId"])
     await card.get_by_label("ID organizacji").fill(GOPOS["organizationId"])
-    await card.get_by_label("Client secret").fill(GOPOS["clientSecret"])
+    await card.get_by_label("Sekret klienta").fill(GOPOS["clientSecret"])
     await card.get_by_role("button", name="Zapisz").click()
     await expect(card.get_by_role("status")).to_have_text("Zapisano.")
     await expect(card).to_contain_text("skonfigurowana")
-    await expect(card.get_by_label("Client secret")).to_have_value("")
+    await expect(card.get_by_label("Sekret klienta")).to_have_value("")
     await _sync(page)
 
     integration = (await admin.data(INTEGRATION))["integration"]
@@ -110,9 +110,9 @@ async def test_an_empty_secret_keeps_the_stored_one(
     card = page.get_by_role("region", name="GoPOS")
 
     await expect(card.get_by_label("Adres API")).to_have_value(before["baseUrl"])
-    await expect(card.get_by_label("Client ID")).to_have_value("gocrm-demo")
+    await expect(card.get_by_label("Identyfikator klienta")).to_have_value("gocrm-demo")
     await expect(card.get_by_label("ID organizacji")).to_have_value("1001")
-    await expect(card.get_by_label("Client secret")).to_have_value("")
+    await expect(card.get_by_label("Sekret klienta")).to_have_value("")
     assert GOPOS["clientSecret"] not in await page.content()
     await card.get_by_role("button", name="Zapisz").click()
     await expect(card.get_by_role("status")).to_have_text("Zapisano.")

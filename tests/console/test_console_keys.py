@@ -2,7 +2,7 @@
 created with the channels ticked (a till and its kiosk by default, the online store only when
 ticked), an ADMIN key with every channel and none sent; the location's last ADMIN key cannot be
 revoked, and the API's refusal is shown beside its row; a manager replacing the session's own
-key is logged out. Every change is checked through the API."""
+key is logged out; a new key is copied with one button. Every change is checked through the API."""
 
 from __future__ import annotations
 
@@ -95,6 +95,28 @@ async def test_a_pos_key_for_the_online_store_gets_the_online_channel_only(
         None,
     )
     assert await _channels_cell(page, "Sklep") == "Sklep internetowy (ONLINE)"
+
+
+async def test_a_new_key_is_copied_to_the_clipboard_with_one_button(
+    page: Page, gateway: Gateway, admin: Api
+) -> None:
+    await page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=gateway.url)
+    await _open_keys(page, gateway, admin)
+    await page.get_by_role("button", name="Dodaj klucz").click()
+    dialog = page.get_by_role("dialog", name="Dodaj klucz")
+    await dialog.get_by_label("Nazwa").fill("Kasa do schowka")
+    await dialog.get_by_role("button", name="Utwórz").click()
+
+    shown = page.get_by_role("dialog", name="Utworzono klucz")
+    secret = await shown.get_by_label("Klucz", exact=True).input_value()
+    await shown.get_by_role("button", name="Kopiuj klucz").click()
+    await expect(shown.get_by_role("status")).to_have_text("Skopiowano do schowka.")
+    assert await page.evaluate("navigator.clipboard.readText()") == secret
+    await _close_created(page)
+    copied = Api(gateway.url, secret)
+    assert await copied.data("{ viewer { apiKey { name role } } }") == {
+        "viewer": {"apiKey": {"name": "Kasa do schowka", "role": "POS"}}
+    }
 
 
 async def test_a_till_key_gets_the_till_and_its_kiosk_and_an_admin_key_every_channel(

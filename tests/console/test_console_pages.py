@@ -171,6 +171,24 @@ async def _key_dialog(page: Page) -> None:
     await page.get_by_role("dialog").get_by_label("Nazwa").fill("Kiosk")
 
 
+async def _key_created(page: Page) -> None:
+    await _key_dialog(page)
+    await page.get_by_role("dialog").get_by_role("button", name="Utwórz").click()
+    await expect(page.get_by_role("button", name="Kopiuj klucz")).to_be_visible()
+
+
+async def _group_deletion(page: Page) -> None:
+    await page.get_by_role("button", name="Usuń grupę VIP").click()
+    await expect(page.get_by_role("dialog").locator('[data-schedules="ending"] li')).to_have_count(
+        1
+    )
+
+
+async def _schedule_edit(page: Page) -> None:
+    await page.get_by_role("button", name="Edytuj doładowanie: VIP (klientów teraz: 4)").click()
+    await expect(page.get_by_role("dialog").get_by_label("Kwota")).to_have_value("100,00")
+
+
 async def _customer_menu(page: Page) -> None:
     await page.get_by_role("button", name="Więcej").click()
     await expect(page.get_by_role("menuitem", name="Usuń klienta")).to_be_visible()
@@ -228,13 +246,17 @@ PAGES: list[tuple[str, str | None, Opener]] = [
     ("sales", "sales", None),
     ("sale", "sales/{sale}", None),
     ("schedules", "schedules", None),
+    ("schedule-edit", "schedules", _schedule_edit),
     ("operations", "operations", None),
     ("integrations", "integrations/connections", None),
     ("integrations-settings", "integrations", None),
     ("groups", "settings/groups", None),
     ("group-dialog", "settings/groups", _group_dialog),
+    ("group-deletion", "settings/groups", _group_deletion),
     ("api-keys", "settings/api-keys", None),
     ("api-key-dialog", "settings/api-keys", _key_dialog),
+    ("api-key-created", "settings/api-keys", _key_created),
+    ("location", "settings/location", None),
 ]
 
 

@@ -127,6 +127,13 @@ async def test_the_wallet_shows_what_is_held_and_owed_and_the_history_names_it(
         "Cofnięty cashback, którego saldo nie pokryło: zostanie potrącony z następnych"
         " kredytów klienta.",
     ]
+    # One heading says what the table is; its caption is for screen readers only.
+    history = page.get_by_role("region", name="Historia portfela")
+    assert [plain(t) for t in await history.get_by_text("Historia portfela").all_inner_texts()] == [
+        "Historia portfela",
+        "Historia portfela (5)",
+    ]
+    await expect(history.locator("caption")).to_have_class("visually-hidden")
     assert await _history(page) == [
         ["Potrącenie cashbacku", "-4,00 zł", "0,00 zł"],
         ["Dodanie", "+4,00 zł", "4,00 zł"],

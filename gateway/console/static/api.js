@@ -18,8 +18,9 @@ export function forgetKey() {
   sessionStorage.removeItem(KEY);
 }
 
-// A failed request: `errors` lists {code, field, message} like a payload's UserErrors, so a
-// form shows a GraphQL error (a malformed Decimal, say) beside its field too.
+// A failed request: `errors` lists {code, field, message, messageId} like a payload's
+// UserErrors, so a form shows a GraphQL error (a malformed Decimal, say) beside its field too,
+// in the console's words (errorText).
 export class ApiError extends Error {
   constructor(message, { status = 0, code = null, errors = [] } = {}) {
     super(message);
@@ -28,6 +29,9 @@ export class ApiError extends Error {
     this.errors = errors.length ? errors : [{ code, field: null, message }];
   }
 }
+
+// What a mutation asks of its UserErrors: errorText picks the console's sentence from these.
+export const USER_ERRORS = "errors { code field message messageId params { name value } }";
 
 let onUnauthenticated = () => {};
 
@@ -70,6 +74,8 @@ export async function gql(query, variables = {}, key = storedKey()) {
         code: e.extensions?.code ?? null,
         field: e.extensions?.field ?? null,
         message: e.message,
+        messageId: e.extensions?.messageId ?? null,
+        params: e.extensions?.params ?? null,
       })),
     });
   }

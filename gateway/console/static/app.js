@@ -9,11 +9,12 @@ import { CustomerPage, NewCustomerPage } from "./pages/customer.js";
 import { CustomersPage } from "./pages/customers.js";
 import { GroupsPage } from "./pages/groups.js";
 import { IntegrationsPage } from "./pages/integrations.js";
+import { LocationPage } from "./pages/location.js";
 import { OperationsPage } from "./pages/operations.js";
 import { SalePage, SalesPage } from "./pages/sales.js";
 import { SchedulesPage } from "./pages/schedules.js";
 
-const VIEWER = `{ viewer { location { id name currency timezone } apiKey { id name role } } }`;
+const VIEWER = `{ viewer { location { id name currency timezone language } apiKey { id name role } } }`;
 
 // Notices of the log-in page that report what the user did, not a problem.
 const INFO_NOTICES = new Set(["login.loggedOut", "login.revoked"]);
@@ -28,6 +29,7 @@ const NAVIGATION = [
 const SETTINGS = [
   ["settings/groups", "nav.groups"],
   ["settings/api-keys", "nav.apiKeys"],
+  ["settings/location", "nav.location"],
 ];
 
 function currentRoute() {
@@ -56,6 +58,7 @@ function Page({ route, viewer, onOwnKeyRevoked }) {
   if (first === "operations") return html`<${OperationsPage} />`;
   if (first === "integrations") return html`<${IntegrationsPage} tab=${second || "settings"} />`;
   if (first === "settings" && second === "groups") return html`<${GroupsPage} />`;
+  if (first === "settings" && second === "location") return html`<${LocationPage} />`;
   if (first === "settings" && second === "api-keys") return html`<${ApiKeysPage} viewer=${viewer} onOwnKeyRevoked=${onOwnKeyRevoked} />`;
   return html`<h1 tabindex="-1">${t("common.notFound")}</h1>
     <p><a href="#/customers">${t("nav.customers")}</a></p>`;
@@ -192,6 +195,7 @@ function App() {
       ({ viewer: found }) => {
         if (found.apiKey.role !== "ADMIN") return logout("login.posKey");
         setLocation(found.location);
+        setLang(language());
         setViewer(found);
         return setState("in");
       },
@@ -212,6 +216,7 @@ function App() {
       onLogin=${(key, found) => {
         storeKey(key);
         setLocation(found.location);
+        setLang(language());
         setViewer(found);
         setNotice(null);
         setState("in");

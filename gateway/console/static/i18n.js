@@ -86,9 +86,6 @@ const PL = {
     "Cykliczne doładowanie obejmuje grupy klientów, wybranych klientów albo wszystkich klientów, a ten filtr dotyczy salda. Zaznacz klientów albo filtruj tylko według grupy.",
   "credits.every": "Powtarzaj co",
   "credits.unit": "Jednostka",
-  "credits.unit.DAY": "dni",
-  "credits.unit.WEEK": "tygodni",
-  "credits.unit.MONTH": "miesięcy",
   "credits.everyInvalid": "Podaj liczbę całkowitą.",
   "credits.startDate": "Data początkowa",
   "credits.endDate": "Data końcowa (opcjonalnie)",
@@ -98,7 +95,6 @@ const PL = {
   "credits.previewChanged": "Zmienione salda",
   "credits.previewBefore": "Suma sald przed",
   "credits.previewAfter": "Suma sald po",
-  "credits.overMaximum": "Saldo części klientów (liczba: {n}) przekroczyłoby dopuszczalne maksimum: operacja zakończy się błędem.",
   "credits.submit": "Zastosuj",
   "credits.submitSchedule": "Utwórz cykliczne doładowanie",
   "credits.scheduleCreated": "Utworzono cykliczne doładowanie. Pierwsze zastosowanie: {date}.",
@@ -165,7 +161,6 @@ const PL = {
   "groups.editNamed": "Edytuj grupę {name}",
   "groups.deleteNamed": "Usuń grupę {name}",
   "groups.deleteTitle": "Usunąć grupę?",
-  "groups.deleteConfirm": "Grupa „{name}” zostanie usunięta, a jej członkowie (liczba: {n}) stracą przynależność. Klienci i ich salda zostaną.",
   "groups.name": "Nazwa",
   "groups.reference": "Referencja",
   "groups.referenceHint": "Łączy grupę z grupą w GoPOS i promocją w GoOrder. Tworzona z nazwy; można ją zmienić.",
@@ -210,9 +205,9 @@ const PL = {
   "integrations.configured": "skonfigurowana",
   "integrations.notConfigured": "nieskonfigurowana",
   "integrations.baseUrl": "Adres API",
-  "integrations.clientId": "Client ID",
+  "integrations.clientId": "Identyfikator klienta",
   "integrations.organizationId": "ID organizacji",
-  "integrations.clientSecret": "Client secret",
+  "integrations.clientSecret": "Sekret klienta",
   "integrations.storeId": "ID sklepu",
   "integrations.apiKey": "Klucz API GoOrder",
   "integrations.secretKept": "Zapisany sekret nie jest pokazywany. Zostaw puste, aby go zachować.",
@@ -370,6 +365,137 @@ const PL = {
   "import.retry": "Ponów",
   "import.submit": "Importuj (wierszy: {n})",
   // ---- end of console-customers
+  // console-polish: plural forms, the console's own error sentences, recurring targets,
+  // schedule editing and runs, group deletion, clamped balances, location settings, key copy.
+  "every.DAY.one": "codziennie",
+  "every.DAY.few": "co {n} dni",
+  "every.DAY.many": "co {n} dni",
+  "every.DAY.other": "co {n} dnia",
+  "every.WEEK.one": "co tydzień",
+  "every.WEEK.few": "co {n} tygodnie",
+  "every.WEEK.many": "co {n} tygodni",
+  "every.WEEK.other": "co {n} tygodnia",
+  "every.MONTH.one": "co miesiąc",
+  "every.MONTH.few": "co {n} miesiące",
+  "every.MONTH.many": "co {n} miesięcy",
+  "every.MONTH.other": "co {n} miesiąca",
+  "unit.DAY.one": "dzień",
+  "unit.DAY.few": "dni",
+  "unit.DAY.many": "dni",
+  "unit.DAY.other": "dnia",
+  "unit.WEEK.one": "tydzień",
+  "unit.WEEK.few": "tygodnie",
+  "unit.WEEK.many": "tygodni",
+  "unit.WEEK.other": "tygodnia",
+  "unit.MONTH.one": "miesiąc",
+  "unit.MONTH.few": "miesiące",
+  "unit.MONTH.many": "miesięcy",
+  "unit.MONTH.other": "miesiąca",
+  "days.one": "{n} dzień",
+  "days.few": "{n} dni",
+  "days.many": "{n} dni",
+  "days.other": "{n} dnia",
+  "credits.recipients": "Kto dostanie doładowanie",
+  "recurring.group": "wszyscy obecni i przyszli członkowie grupy {names}",
+  "recurring.groups": "wszyscy obecni i przyszli członkowie grup: {names}",
+  "recurring.all": "wszyscy obecni i przyszli klienci",
+  "recurring.customers.one": "{n} wybrany klient, na stałe",
+  "recurring.customers.few": "{n} wybranych klientów, na stałe",
+  "recurring.customers.many": "{n} wybranych klientów, na stałe",
+  "recurring.customers.other": "{n} wybranego klienta, na stałe",
+  "recurring.fixedHint": "Ta lista się nie zmienia: klienci, którzy dołączą później do grupy, nie dostaną doładowania.",
+  "recurring.groupHint": "Co okres doładowanie obejmie tych, którzy są wtedy w grupie.",
+  "credits.clamped.one": "Kwota przekracza saldo {n} klienta: po zmniejszeniu wyniesie ono 0.",
+  "credits.clamped.few": "Kwota przekracza salda {n} klientów: po zmniejszeniu wyniosą one 0.",
+  "credits.clamped.many": "Kwota przekracza salda {n} klientów: po zmniejszeniu wyniosą one 0.",
+  "credits.clamped.other": "Kwota przekracza salda {n} klienta: po zmniejszeniu wyniosą one 0.",
+  "credits.overMaximum.one": "Saldo {n} klienta przekroczyłoby dopuszczalne maksimum: operacja zakończy się błędem.",
+  "credits.overMaximum.few": "Salda {n} klientów przekroczyłyby dopuszczalne maksimum: operacja zakończy się błędem.",
+  "credits.overMaximum.many": "Salda {n} klientów przekroczyłyby dopuszczalne maksimum: operacja zakończy się błędem.",
+  "credits.overMaximum.other": "Salda {n} klienta przekroczyłyby dopuszczalne maksimum: operacja zakończy się błędem.",
+  "groups.deleteConfirm.one": "Grupa „{name}” zostanie usunięta, a {n} klient przestanie do niej należeć. Klienci i ich salda zostaną.",
+  "groups.deleteConfirm.few": "Grupa „{name}” zostanie usunięta, a {n} klientów przestanie do niej należeć. Klienci i ich salda zostaną.",
+  "groups.deleteConfirm.many": "Grupa „{name}” zostanie usunięta, a {n} klientów przestanie do niej należeć. Klienci i ich salda zostaną.",
+  "groups.deleteConfirm.other": "Grupa „{name}” zostanie usunięta, a {n} klienta przestanie do niej należeć. Klienci i ich salda zostaną.",
+  "groups.deleteConfirmEmpty": "Grupa „{name}” zostanie usunięta. Nie należy do niej żaden klient.",
+  "schedules.edit": "Edytuj",
+  "schedules.editNamed": "Edytuj doładowanie: {target}",
+  "schedules.editTitle": "Edytuj cykliczne doładowanie",
+  "schedules.editNext": "Zmiany obowiązują od następnego doładowania ({date}).",
+  "schedules.editLater": "Zmiany obowiązują od następnego doładowania.",
+  "schedules.amount": "Kwota",
+  "schedules.description": "Opis",
+  "schedules.endDate": "Data końcowa (opcjonalnie)",
+  "schedules.runs": "Historia",
+  "schedules.runsNamed": "Historia doładowania: {target}",
+  "schedules.runsTitle": "Historia doładowania",
+  "schedules.runPeriod": "Okres",
+  "schedules.runCustomers": "Klienci",
+  "schedules.runTotal": "Suma",
+  "schedules.runStatus": "Status",
+  "schedules.runFinished": "Zakończone",
+  "schedules.noRuns": "To doładowanie jeszcze się nie wykonało.",
+  "schedules.lastFailed": "Ostatnie doładowanie nie powiodło się.",
+  "groups.deleteSchedules.one": "Usunięcie grupy zakończy jej cykliczne doładowanie:",
+  "groups.deleteSchedules.few": "Usunięcie grupy zakończy jej {n} cykliczne doładowania:",
+  "groups.deleteSchedules.many": "Usunięcie grupy zakończy jej {n} cyklicznych doładowań:",
+  "groups.deleteSchedules.other": "Usunięcie grupy zakończy jej {n} cyklicznego doładowania:",
+  "groups.narrowSchedules.one": "To cykliczne doładowanie obejmie już tylko pozostałe grupy:",
+  "groups.narrowSchedules.few": "Te {n} cykliczne doładowania obejmą już tylko pozostałe grupy:",
+  "groups.narrowSchedules.many": "Tych {n} cyklicznych doładowań obejmie już tylko pozostałe grupy:",
+  "groups.narrowSchedules.other": "Te {n} cyklicznego doładowania obejmą już tylko pozostałe grupy:",
+  "groups.scheduleLine": "{operation} {amount} {every}",
+  "nav.location": "Lokalizacja",
+  "location.title": "Ustawienia lokalizacji",
+  "location.language": "Język wiadomości",
+  "location.languageHint": "W tym języku serwer pisze komunikaty i opisy w historii portfeli, gdy kasa albo sklep nie podają języka.",
+  "location.creditChannels": "Promocyjne kredyty na kanałach",
+  "location.creditChannelsHint": "Gdzie klienci mogą wydawać promocyjne kredyty. Na odznaczonym kanale kredyty nie są stosowane; rabaty grup działają dalej.",
+  "language.pl": "polski",
+  "language.en": "angielski",
+  "keys.copy": "Kopiuj klucz",
+  "keys.copied": "Skopiowano do schowka.",
+  "keys.copyFailed": "Nie udało się skopiować: zaznacz klucz i naciśnij Ctrl+C.",
+  "fallback.generic": "Nie udało się wykonać tej operacji. Sprawdź dane i spróbuj ponownie.",
+  "fallback.load": "Nie udało się wczytać tych danych. Odśwież stronę i spróbuj ponownie.",
+  "fallback.INVALID": "Ta wartość jest nieprawidłowa.",
+  "fallback.REQUIRED": "To pole jest wymagane.",
+  "fallback.NOT_FOUND": "Tego już nie ma: mogło zostać usunięte. Odśwież stronę.",
+  "fallback.DUPLICATE": "Ta wartość jest już używana.",
+  "fallback.CONFLICT": "Trwa już podobna operacja. Spróbuj ponownie za chwilę.",
+  "fallback.NOT_CONFIGURED": "Integracja nie jest skonfigurowana: najpierw zapisz jej dane dostępowe.",
+  "fallback.INSUFFICIENT_CREDITS": "Klient nie ma tylu promocyjnych kredytów.",
+  "fallback.QUOTE_CHANGED": "Kwota do zapłaty się zmieniła. Sprawdź ją i spróbuj ponownie.",
+  "fallback.CARD_EXPIRED": "Ta karta straciła ważność.",
+  "fallback.STALE_BALANCE": "Saldo zmieniło się w międzyczasie. Odśwież stronę i spróbuj ponownie.",
+  "fallback.TRUSTED_DOCUMENT_REQUIRED": "Ten klucz może wysyłać tylko zatwierdzone zapytania.",
+  "fallback.UNAUTHENTICATED": "Klucz przestał działać. Zaloguj się ponownie.",
+  "fallback.NETWORK": "Nie udało się połączyć z serwerem. Sprawdź połączenie i spróbuj ponownie.",
+  "fallback.HTTP": "Serwer odpowiedział nieoczekiwanie. Spróbuj ponownie za chwilę.",
+  "fallback.BAD_REQUEST": "Serwer nie zrozumiał żądania. Odśwież stronę i spróbuj ponownie.",
+  "fallback.TOO_COSTLY": "To zapytanie jest zbyt duże. Zawęź filtr i spróbuj ponownie.",
+  "fallback.INTERNAL": "Wystąpił nieoczekiwany błąd serwera. Spróbuj ponownie za chwilę.",
+  "fallback.INVALID.input.amount": "Podaj kwotę jako liczbę z najwyżej dwoma miejscami po przecinku, np. 50,00.",
+  "fallback.REQUIRED.input.amount": "Podaj kwotę.",
+  "fallback.INVALID.input.description": "Opis jest za długi albo zawiera niedozwolone znaki.",
+  "fallback.INVALID.input.operation": "Wybierz: dodaj, zmniejsz albo ustaw.",
+  "fallback.INVALID.input.recurrence.every": "Podaj liczbę całkowitą większą od zera.",
+  "fallback.INVALID.input.recurrence.startDate": "Data początkowa nie może być wcześniejsza niż dzisiaj.",
+  "fallback.INVALID.input.recurrence.endDate": "Data końcowa nie może być wcześniejsza niż data początkowa.",
+  "fallback.INVALID.input.endDate": "Data końcowa nie może być wcześniejsza niż następne doładowanie.",
+  "fallback.INVALID.input.target": "Wybierz klientów, grupę albo wszystkich klientów.",
+  "fallback.REQUIRED.input.name": "Podaj nazwę.",
+  "fallback.INVALID.input.name": "Podaj nazwę.",
+  "fallback.INVALID.input.reference": "Referencja może zawierać tylko litery, cyfry, kropki, podkreślenia, tyldy i myślniki.",
+  "fallback.REQUIRED.input.reference": "Z tej nazwy nie da się utworzyć referencji: podaj ją.",
+  "fallback.DUPLICATE.input.reference": "Ta referencja jest już używana przez inną grupę.",
+  "fallback.DUPLICATE.input.name": "Inna grupa ma już referencję utworzoną z tej nazwy: zmień nazwę albo wpisz inną referencję.",
+  "fallback.INVALID.input.cashbackPercent": "Cashback to procent większy od 0 i najwyżej 100, z najwyżej dwoma miejscami po przecinku.",
+  "fallback.REQUIRED.name": "Podaj nazwę klucza.",
+  "fallback.INVALID.name": "Podaj nazwę klucza.",
+  "fallback.INVALID.input.language": "Wybierz polski albo angielski.",
+  "fallback.INVALID.input.creditChannels": "Wybierz kanały sprzedaży z listy.",
+  // end of console-polish
 };
 
 const EN = {
@@ -455,9 +581,6 @@ const EN = {
     "A recurring top-up follows customer groups, chosen customers or every customer, and this filter is about balances. Select customers, or filter by group only.",
   "credits.every": "Repeat every",
   "credits.unit": "Unit",
-  "credits.unit.DAY": "days",
-  "credits.unit.WEEK": "weeks",
-  "credits.unit.MONTH": "months",
   "credits.everyInvalid": "Enter a whole number.",
   "credits.startDate": "Start date",
   "credits.endDate": "End date (optional)",
@@ -467,7 +590,6 @@ const EN = {
   "credits.previewChanged": "Balances changed",
   "credits.previewBefore": "Sum of balances before",
   "credits.previewAfter": "Sum of balances after",
-  "credits.overMaximum": "Some balances (count: {n}) would pass the maximum a wallet may hold: the operation would fail.",
   "credits.submit": "Apply",
   "credits.submitSchedule": "Create recurring top-up",
   "credits.scheduleCreated": "Recurring top-up created. First application: {date}.",
@@ -534,7 +656,6 @@ const EN = {
   "groups.editNamed": "Edit group {name}",
   "groups.deleteNamed": "Delete group {name}",
   "groups.deleteTitle": "Delete the group?",
-  "groups.deleteConfirm": "The group “{name}” will be deleted and its members (count: {n}) will leave it. The customers and their balances stay.",
   "groups.name": "Name",
   "groups.reference": "Reference",
   "groups.referenceHint": "Links the group to the GoPOS group and the GoOrder promotion. Made from the name; you may change it.",
@@ -739,24 +860,115 @@ const EN = {
   "import.retry": "Retry",
   "import.submit": "Import ({n} rows)",
   // ---- end of console-customers
+  // console-polish: plural forms, the console's own error sentences, recurring targets,
+  // schedule editing and runs, group deletion, clamped balances, location settings, key copy.
+  "every.DAY.one": "every day",
+  "every.DAY.other": "every {n} days",
+  "every.WEEK.one": "every week",
+  "every.WEEK.other": "every {n} weeks",
+  "every.MONTH.one": "every month",
+  "every.MONTH.other": "every {n} months",
+  "unit.DAY.one": "day",
+  "unit.DAY.other": "days",
+  "unit.WEEK.one": "week",
+  "unit.WEEK.other": "weeks",
+  "unit.MONTH.one": "month",
+  "unit.MONTH.other": "months",
+  "days.one": "{n} day",
+  "days.other": "{n} days",
+  "credits.recipients": "Who gets the top-up",
+  "recurring.group": "all present and future members of the group {names}",
+  "recurring.groups": "all present and future members of the groups: {names}",
+  "recurring.all": "all present and future customers",
+  "recurring.customers.one": "{n} selected customer, for good",
+  "recurring.customers.other": "{n} selected customers, for good",
+  "recurring.fixedHint": "This list does not change: customers who join the group later get no top-up.",
+  "recurring.groupHint": "Each period the top-up reaches whoever is in the group then.",
+  "credits.clamped.one": "The amount exceeds the balance of {n} customer: it ends at 0.",
+  "credits.clamped.other": "The amount exceeds the balances of {n} customers: they end at 0.",
+  "credits.overMaximum.one": "{n} balance would pass the maximum a wallet may hold: the operation would fail.",
+  "credits.overMaximum.other": "{n} balances would pass the maximum a wallet may hold: the operation would fail.",
+  "groups.deleteConfirm.one": "The group “{name}” will be deleted and its {n} customer will leave it. The customers and their balances stay.",
+  "groups.deleteConfirm.other": "The group “{name}” will be deleted and its {n} customers will leave it. The customers and their balances stay.",
+  "groups.deleteConfirmEmpty": "The group “{name}” will be deleted. No customer belongs to it.",
+  "schedules.edit": "Edit",
+  "schedules.editNamed": "Edit the top-up: {target}",
+  "schedules.editTitle": "Edit the recurring top-up",
+  "schedules.editNext": "Changes apply from the next top-up ({date}).",
+  "schedules.editLater": "Changes apply from the next top-up.",
+  "schedules.amount": "Amount",
+  "schedules.description": "Description",
+  "schedules.endDate": "End date (optional)",
+  "schedules.runs": "History",
+  "schedules.runsNamed": "History of the top-up: {target}",
+  "schedules.runsTitle": "History of the top-up",
+  "schedules.runPeriod": "Period",
+  "schedules.runCustomers": "Customers",
+  "schedules.runTotal": "Total",
+  "schedules.runStatus": "Status",
+  "schedules.runFinished": "Finished",
+  "schedules.noRuns": "This top-up has not run yet.",
+  "schedules.lastFailed": "The last top-up failed.",
+  "groups.deleteSchedules.one": "Deleting the group ends its recurring top-up:",
+  "groups.deleteSchedules.other": "Deleting the group ends its {n} recurring top-ups:",
+  "groups.narrowSchedules.one": "This recurring top-up keeps its other groups only:",
+  "groups.narrowSchedules.other": "These {n} recurring top-ups keep their other groups only:",
+  "groups.scheduleLine": "{operation} {amount} {every}",
+  "nav.location": "Location",
+  "location.title": "Location settings",
+  "location.language": "Language of messages",
+  "location.languageHint": "The server writes its messages and wallet history descriptions in this language when a till or store names none.",
+  "location.creditChannels": "Promotional credits on channels",
+  "location.creditChannelsHint": "Where customers may spend promotional credits. A channel left unticked applies no credits; group discounts still apply.",
+  "language.pl": "Polish",
+  "language.en": "English",
+  "keys.copy": "Copy the key",
+  "keys.copied": "Copied to the clipboard.",
+  "keys.copyFailed": "Could not copy: select the key and press Ctrl+C.",
+  "fallback.generic": "This could not be done. Check what you entered and try again.",
+  "fallback.load": "This could not be loaded. Reload the page and try again.",
+  "fallback.INVALID": "This value is not valid.",
+  "fallback.REQUIRED": "This field is required.",
+  "fallback.NOT_FOUND": "This is gone: it may have been deleted. Reload the page.",
+  "fallback.DUPLICATE": "This value is used already.",
+  "fallback.CONFLICT": "A similar operation is running. Try again in a moment.",
+  "fallback.NOT_CONFIGURED": "The integration is not configured: save its credentials first.",
+  "fallback.INSUFFICIENT_CREDITS": "The customer does not have that many promotional credits.",
+  "fallback.QUOTE_CHANGED": "The total has changed. Check it and try again.",
+  "fallback.CARD_EXPIRED": "This card has expired.",
+  "fallback.STALE_BALANCE": "The balance changed in the meantime. Reload the page and try again.",
+  "fallback.TRUSTED_DOCUMENT_REQUIRED": "This key may send only approved queries.",
+  "fallback.UNAUTHENTICATED": "The key stopped working. Log in again.",
+  "fallback.NETWORK": "Could not reach the server. Check the connection and try again.",
+  "fallback.HTTP": "The server answered unexpectedly. Try again in a moment.",
+  "fallback.BAD_REQUEST": "The server did not understand the request. Reload the page and try again.",
+  "fallback.TOO_COSTLY": "This query is too large. Narrow the filter and try again.",
+  "fallback.INTERNAL": "An unexpected server error occurred. Try again in a moment.",
+  "fallback.INVALID.input.amount": "Give the amount as a number with at most two decimal places, such as 50.00.",
+  "fallback.REQUIRED.input.amount": "Give the amount.",
+  "fallback.INVALID.input.description": "The description is too long or holds characters that are not allowed.",
+  "fallback.INVALID.input.operation": "Choose add, reduce or set.",
+  "fallback.INVALID.input.recurrence.every": "Give a whole number above zero.",
+  "fallback.INVALID.input.recurrence.startDate": "The start date cannot be before today.",
+  "fallback.INVALID.input.recurrence.endDate": "The end date cannot be before the start date.",
+  "fallback.INVALID.input.endDate": "The end date cannot be before the next top-up.",
+  "fallback.INVALID.input.target": "Choose customers, a group or every customer.",
+  "fallback.REQUIRED.input.name": "Give a name.",
+  "fallback.INVALID.input.name": "Give a name.",
+  "fallback.INVALID.input.reference": "A reference may hold only letters, digits, dots, underscores, tildes and dashes.",
+  "fallback.REQUIRED.input.reference": "No reference can be made from this name: give one.",
+  "fallback.DUPLICATE.input.reference": "Another group uses this reference already.",
+  "fallback.DUPLICATE.input.name": "Another group has the reference made from this name: change the name or give another reference.",
+  "fallback.INVALID.input.cashbackPercent": "Cashback is a percentage above 0 and at most 100, with at most two decimal places.",
+  "fallback.REQUIRED.name": "Give the key a name.",
+  "fallback.INVALID.name": "Give the key a name.",
+  "fallback.INVALID.input.language": "Choose Polish or English.",
+  "fallback.INVALID.input.creditChannels": "Choose sales channels from the list.",
+  // end of console-polish
 };
 
 const DICTIONARIES = { pl: PL, en: EN };
 const LOCALES = { pl: "pl-PL", en: "en-GB" };
-// Polish and English names of a period's unit, by plural category (Intl.PluralRules).
-const UNITS = {
-  pl: {
-    DAY: { one: "dzień", few: "dni", many: "dni", other: "dnia" },
-    WEEK: { one: "tydzień", few: "tygodnie", many: "tygodni", other: "tygodnia" },
-    MONTH: { one: "miesiąc", few: "miesiące", many: "miesięcy", other: "miesiąca" },
-  },
-  en: {
-    DAY: { one: "day", other: "days" },
-    WEEK: { one: "week", other: "weeks" },
-    MONTH: { one: "month", other: "months" },
-  },
-};
-
 let current = DICTIONARIES[localStorage.getItem(STORAGE)] ? localStorage.getItem(STORAGE) : "pl";
 let place = { currency: "PLN", timezone: "Europe/Warsaw" };
 
@@ -769,9 +981,11 @@ export function setLanguage(next) {
   localStorage.setItem(STORAGE, next);
 }
 
-// The viewer's location: its currency and time zone format every amount and time.
+// The viewer's location: its currency and time zone format every amount and time; its language
+// is the console's too until the user picks one (the switch, kept in localStorage).
 export function setLocation(location) {
   place = { currency: location.currency, timezone: location.timezone };
+  if (!localStorage.getItem(STORAGE) && DICTIONARIES[location.language]) current = location.language;
 }
 
 export function t(key, params = {}) {
@@ -783,14 +997,48 @@ function locale() {
   return LOCALES[current];
 }
 
-// The console's own sentence for an API error (by code and field, then by code), else the
-// server's message: the server words a message for its case (a clashing reference names it),
-// the console words the codes whose meaning does not depend on the case.
-export function errorText({ code, field, message }) {
+// The console's own sentence for an API error, never the server's raw text: a GraphQL error
+// ("Variable '$input' has invalid value…") or an English message is no sentence for a person.
+// In order: the console's wording of the message id ("message.<id>", with the message's params);
+// the console's sentence for the code at that field, or for the code ("error.*": where the
+// console knows better what to say); the server's message when it comes from its catalog (it has
+// a messageId and is rendered in the language the console asks for, naming the case: a clashing
+// reference); the console's fallback for the code at that field, for the code, or in general
+// ("fallback.*": for an error the catalog did not word, such as a malformed Decimal). An error
+// without a `code` at all is the console's own (a field it checked itself), already in its words.
+export function errorText(error, fallback = "fallback.generic") {
+  const { code, field, message, messageId } = error;
+  if (!("code" in error) && !messageId) return message;
   const dictionary = DICTIONARIES[current];
-  if (code && field && dictionary[`error.${code}.${field}`]) return dictionary[`error.${code}.${field}`];
-  if (code && dictionary[`error.${code}`]) return dictionary[`error.${code}`];
-  return message;
+  const own = messageId ? `message.${messageId}` : null;
+  if (own && dictionary[own]) {
+    const params = Object.fromEntries((error.params ?? []).map((p) => [p.name, p.value]));
+    return t(own, params);
+  }
+  const catalogued = Boolean(messageId && message);
+  const keys = [
+    code && field && `error.${code}.${field}`,
+    code && `error.${code}`,
+    !catalogued && code && field && `fallback.${code}.${field}`,
+    !catalogued && code && `fallback.${code}`,
+  ];
+  const found = keys.find((key) => key && dictionary[key]);
+  if (found) return dictionary[found];
+  return catalogued ? message : dictionary[fallback];
+}
+
+// Every text of a language: the browser tests read the rendered page against it.
+export function catalog(lang = current) {
+  return { ...DICTIONARIES[lang] };
+}
+
+// The text of `key` for the count `n`, by the language's plural category (Intl.PluralRules:
+// Polish one/few/many/other, English one/other): `${key}.${category}`, else `${key}.other`.
+export function plural(key, n, params = {}) {
+  const category = new Intl.PluralRules(locale()).select(n);
+  const dictionary = DICTIONARIES[current];
+  const chosen = dictionary[`${key}.${category}`] !== undefined ? `${key}.${category}` : `${key}.other`;
+  return t(chosen, { n, ...params });
 }
 
 // {amount: "1234.50", currency: "PLN"} as "1 234,50 zł" (pl) or "PLN 1,234.50" (en); the
@@ -829,14 +1077,18 @@ export function dateTime(text) {
 
 // A whole number of days: "1 dzień", "7 dni" (pl); "1 day", "7 days" (en).
 export function days(n) {
-  const forms = UNITS[current].DAY;
-  return `${n} ${forms[new Intl.PluralRules(locale()).select(n)] || forms.other}`;
+  return plural("days", n);
 }
 
+// How often a schedule runs: "co miesiąc", "co 2 miesiące", "co 5 miesięcy" (pl); "every
+// month", "every 2 months" (en).
 export function every(n, unit) {
-  const forms = UNITS[current][unit];
-  const category = new Intl.PluralRules(locale()).select(n);
-  return `${current === "pl" ? "co" : "every"} ${n} ${forms[category] || forms.other}`;
+  return plural(`every.${unit}`, n);
+}
+
+// A period's unit as it reads after the number `n`: "miesiąc", "miesiące", "miesięcy".
+export function unitName(unit, n) {
+  return plural(`unit.${unit}`, n);
 }
 
 // The wall-clock parts of `instant` in the location's time zone, as a UTC timestamp.

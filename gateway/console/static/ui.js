@@ -107,7 +107,8 @@ export function Dialog({ title, onClose, children, wide = false, className = nul
   </div>`;
 }
 
-export function ConfirmDialog({ title, message, confirmLabel, onConfirm, onClose }) {
+// A question with its consequences (`children`, after the message) and one dangerous action.
+export function ConfirmDialog({ title, message, confirmLabel, onConfirm, onClose, children = null }) {
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState([]);
   const confirm = async () => {
@@ -119,6 +120,7 @@ export function ConfirmDialog({ title, message, confirmLabel, onConfirm, onClose
   };
   return html`<${Dialog} title=${title} onClose=${onClose}>
     <p>${message}</p>
+    ${children}
     <${ErrorSummary} errors=${errors} />
     <div class="actions">
       <button type="button" onClick=${onClose}>${t("common.cancel")}</button>
@@ -202,7 +204,7 @@ export function Badge({ status, label }) {
 }
 
 export function Loading({ error }) {
-  if (error) return html`<div class="alert error" role="alert">${errorText(error)}</div>`;
+  if (error) return html`<div class="alert error" role="alert">${errorText(error, "fallback.load")}</div>`;
   return html`<p class="loading" role="status">${t("common.loading")}</p>`;
 }
 

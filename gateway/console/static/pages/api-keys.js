@@ -3,7 +3,7 @@
 // location's last ADMIN key cannot be revoked: the row says so, and the API's refusal (the list
 // was out of date) is shown beside it.
 
-import { mutate } from "../api.js";
+import { mutate, USER_ERRORS } from "../api.js";
 import { dateTime, errorText, t } from "../i18n.js";
 import {
   Badge,
@@ -26,10 +26,10 @@ import {
 const KEYS = `{ apiKeys { id name role channels createdAt revokedAt } }`;
 const CREATE = `mutation Create($name: String!, $role: ApiKeyRole!, $channels: [SalesChannel!]) {
   createApiKey(name: $name, role: $role, channels: $channels) {
-    apiKey { id name role channels } secret errors { code field message }
+    apiKey { id name role channels } secret ${USER_ERRORS}
   }
 }`;
-const REVOKE = `mutation Revoke($id: ID!) { revokeApiKey(id: $id) { apiKey { id revokedAt } errors { code field message } } }`;
+const REVOKE = `mutation Revoke($id: ID!) { revokeApiKey(id: $id) { apiKey { id revokedAt } ${USER_ERRORS} } }`;
 // The API's order; a till and its kiosk by default, the online store only when ticked.
 const CHANNELS = ["POS", "KIOSK", "ONLINE"];
 const TILL_CHANNELS = ["POS", "KIOSK"];
@@ -73,6 +73,26 @@ function ChannelsField({ channels, errors, onChange }) {
   </fieldset>`;
 }
 
+// Copies `text` to the clipboard (the Clipboard API, else the selected input and the copy
+// command, as on a page served over plain HTTP) and says whether it worked.
+function CopyButton({ text, inputId }) {
+  const [state, setState] = useState(null);
+  const copy = async () => {
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(text);
+      copied = true;
+    } catch {
+      const input = document.getElementById(inputId);
+      input.select();
+      copied = document.execCommand("copy");
+    }
+    setState(copied ? "keys.copied" : "keys.copyFailed");
+  };
+  return html`<button type="button" onClick=${copy}>${t("keys.copy")}</button>
+    <span class=${state === "keys.copyFailed" ? "field-error" : "saved"} role="status">${state ? t(state) : ""}</span>`;
+}
+
 function CreateDialog({ onClose, onCreated }) {
   const [name, setName] = useState("");
   const [role, setRole] = useState("POS");
@@ -97,7 +117,10 @@ function CreateDialog({ onClose, onCreated }) {
     return html`<${Dialog} title=${t("keys.created")} onClose=${onClose}>
       <p>${t("keys.secretOnce")}</p>
       <${Field} label=${t("keys.secret")}>
-        ${({ id }) => html`<input id=${id} class="secret" type="text" readonly value=${secret} data-autofocus onFocus=${(e) => e.target.select()} />`}
+        ${({ id }) => html`<div class="secret-row">
+          <input id=${id} class="secret" type="text" readonly value=${secret} data-autofocus onFocus=${(e) => e.target.select()} />
+          <${CopyButton} text=${secret} inputId=${id} />
+        </div>`}
       <//>
       <div class="actions">
         <button type="button" class="primary" onClick=${onClose}>${t("common.close")}</button>

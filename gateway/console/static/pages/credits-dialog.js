@@ -1,8 +1,10 @@
 // Ustaw promocyjne kredyty: one customer, the selected ones, every result of a filter or every
-// customer; once, with a preview first, or on a schedule.
+// customer; once, with a preview first, or on a schedule. A schedule's recipients are said in
+// words (the live membership of a group, or a fixed list of customers), and when customers were
+// picked under a group filter, the dialog offers the group instead.
 
-import { decimal, gql, mutate } from "../api.js";
-import { date, money, t, todayInLocation } from "../i18n.js";
+import { decimal, gql, mutate, USER_ERRORS } from "../api.js";
+import { date, money, plural, t, todayInLocation, unitName } from "../i18n.js";
 import {
   Dialog,
   ErrorSummary,
@@ -13,26 +15,32 @@ import {
   useDebounced,
   useEffect,
   useInterval,
+  useQuery,
   useRef,
   useState,
 } from "../ui.js";
 
 const PREVIEW = `query Preview($input: SetPromotionalCreditsInput!) {
   previewPromotionalCredits(input: $input) {
-    preview { customerCount changedCount overMaximumCount balanceBefore { amount currency } balanceAfter { amount currency } }
-    errors { code field message }
+    preview { customerCount changedCount overMaximumCount clampedCount balanceBefore { amount currency } balanceAfter { amount currency } }
+    ${USER_ERRORS}
   }
 }`;
 const APPLY = `mutation Apply($input: SetPromotionalCreditsInput!) {
   setPromotionalCredits(input: $input) {
     operation { id status total processed error }
     schedule { id nextRunOn every unit }
-    errors { code field message }
+    ${USER_ERRORS}
   }
 }`;
+const GROUPS = `{ customerGroups { id name } }`;
 const OPERATION = `query Operation($id: ID!) { walletOperation(id: $id) { id status total processed error } }`;
 
 const OPERATIONS = ["ADD", "REDUCE", "SET"];
+// The number the unit's name agrees with: what is typed, else 1 ("co 1 miesiąc" reads "miesiąc").
+function unitCount(text) {
+  return /^\d+$/.test(text.trim()) ? Number(text.trim()) : 1;
+}
 const UNITS = ["DAY", "WEEK", "MONTH"];
 const FIELDS = [
   "input.operation",
@@ -54,6 +62,40 @@ function repeatBlocked(target) {
   return null;
 }
 
+// Who a schedule for `target` reaches, in words: "wszyscy obecni i przyszli członkowie grupy
+// Stały klient", "4 wybranych klientów, na stałe", "wszyscy obecni i przyszli klienci".
+export function recipients(target, groupNames) {
+  if (target.allCustomers) return t("recurring.all");
+  if (target.customerIds) return plural("recurring.customers", target.customerIds.length);
+  const ids = target.filter?.groupIds ?? [];
+  const names = ids.map((id) => groupNames[id] ?? "…").join(", ");
+  return t(ids.length === 1 ? "recurring.group" : "recurring.groups", { names });
+}
+
+// The recipients of a schedule: said in words, and, for customers picked while a group filter
+// was active, a choice between them and the group's present and future members.
+function Recipients({ target, groupTarget, useGroup, onUseGroup, groupNames }) {
+  if (!groupTarget) {
+    return html`<p class="recipients" data-recipients>
+      ${t("credits.recipients")}: <strong>${recipients(target, groupNames)}</strong>
+    </p>`;
+  }
+  return html`<fieldset class="choice recipients">
+    <legend>${t("credits.recipients")}</legend>
+    <label>
+      <input type="radio" name="credit-recipients" checked=${!useGroup} onChange=${() => onUseGroup(false)} />
+      ${recipients(target, groupNames)}
+    </label>
+    <label>
+      <input type="radio" name="credit-recipients" checked=${useGroup} onChange=${() => onUseGroup(true)} />
+      ${recipients(groupTarget, groupNames)}
+    </label>
+    <p class="hint" data-recipients>
+      ${t(useGroup ? "recurring.groupHint" : "recurring.fixedHint")}
+    </p>
+  </fieldset>`;
+}
+
 function Preview({ preview, pending, refused }) {
   if (refused) return null;
   if (!preview) return html`<p class="hint" role="status">${t(pending ? "common.loading" : "credits.previewHint")}</p>`;
@@ -66,7 +108,10 @@ function Preview({ preview, pending, refused }) {
       <div><dt>${t("credits.previewAfter")}</dt><dd data-preview="balanceAfter">${money(preview.balanceAfter)}</dd></div>
     </dl>
     ${preview.overMaximumCount
-      ? html`<p class="field-error">${t("credits.overMaximum", { n: preview.overMaximumCount })}</p>`
+      ? html`<p class="field-error">${plural("credits.overMaximum", preview.overMaximumCount)}</p>`
+      : null}
+    ${preview.clampedCount
+      ? html`<p class="warning" data-preview="clampedCount">${plural("credits.clamped", preview.clampedCount)}</p>`
       : null}
   </section>`;
 }
@@ -86,9 +131,14 @@ function Progress({ operation }) {
   </div>`;
 }
 
-export function CreditsDialog({ target, targetLabel, onClose }) {
+export function CreditsDialog({ target: picked, targetLabel, groupId = null, onClose }) {
   const idempotencyKey = useRef(crypto.randomUUID()).current;
-  const blocked = repeatBlocked(target);
+  const blocked = repeatBlocked(picked);
+  const groups = useQuery(GROUPS);
+  const groupNames = Object.fromEntries((groups.data?.customerGroups ?? []).map((g) => [g.id, g.name]));
+  // Customers picked one by one under a group filter: the schedule may follow the group instead.
+  const groupTarget = picked.customerIds && groupId ? { filter: { groupIds: [groupId] } } : null;
+  const [useGroup, setUseGroup] = useState(false);
   const [operation, setOperation] = useState("ADD");
   const [amount, setAmount] = useState("");
   const [description, setDescription] = useState("");
@@ -103,6 +153,7 @@ export function CreditsDialog({ target, targetLabel, onClose }) {
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState(null);
   const errors = submitErrors || previewErrors;
+  const target = repeat && useGroup && groupTarget ? groupTarget : picked;
 
   const base = { target, operation, amount: decimal(amount), description: description || null };
   const previewInput = useDebounced(JSON.stringify(base), 250);
@@ -173,7 +224,7 @@ export function CreditsDialog({ target, targetLabel, onClose }) {
 
   return html`<${Dialog} title=${t("credits.title")} onClose=${onClose} wide>
     <form onSubmit=${submit} novalidate>
-      <p class="target">${targetLabel}</p>
+      ${repeat && useGroup && groupTarget ? null : html`<p class="target">${targetLabel}</p>`}
       <${ErrorSummary} errors=${otherErrors(errors, FIELDS)} />
       <fieldset class="choice">
         <legend>${t("credits.operation")}</legend>
@@ -223,7 +274,14 @@ export function CreditsDialog({ target, targetLabel, onClose }) {
         </label>
         ${blocked ? html`<p class="hint" id="credits-repeat-why">${t(blocked)}</p>` : null}
         ${repeat
-          ? html`<div class="row">
+          ? html`<${Recipients}
+                target=${picked}
+                groupTarget=${groupTarget}
+                useGroup=${useGroup}
+                onUseGroup=${edit(setUseGroup)}
+                groupNames=${groupNames}
+              />
+              <div class="row">
                 <${TextInput}
                   label=${t("credits.every")}
                   path="input.recurrence.every"
@@ -235,7 +293,7 @@ export function CreditsDialog({ target, targetLabel, onClose }) {
                 />
                 <${Field} label=${t("credits.unit")} path="input.recurrence.unit" errors=${errors}>
                   ${({ id }) => html`<select id=${id} value=${unit} onChange=${(e) => edit(setUnit)(e.target.value)}>
-                    ${UNITS.map((u) => html`<option value=${u}>${t(`credits.unit.${u}`)}</option>`)}
+                    ${UNITS.map((u) => html`<option value=${u}>${unitName(u, unitCount(every))}</option>`)}
                   </select>`}
                 <//>
               </div>

@@ -208,7 +208,7 @@ function History({ id }) {
   const entries = history.data?.customer?.wallet.entries;
   if (!entries) return html`<${Loading} error=${history.error} />`;
   return html`<table class="list history">
-      <caption>${t("customer.history")} (${entries.totalCount})</caption>
+      <caption class="visually-hidden">${t("customer.history")} (${entries.totalCount})</caption>
       <thead>
         <tr>
           <th scope="col">${t("history.time")}</th>

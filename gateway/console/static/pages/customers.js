@@ -254,7 +254,12 @@ export function CustomersPage() {
           <${Pager} cursors=${cursors} pageInfo=${connection.pageInfo} total=${total} pageSize=${PAGE_SIZE} />`
       : html`<${Loading} error=${list.error} />`}
     ${dialog && dialog.kind === "credits"
-      ? html`<${CreditsDialog} target=${dialog.target} targetLabel=${dialog.label} onClose=${closeDialog} />`
+      ? html`<${CreditsDialog}
+          target=${dialog.target}
+          targetLabel=${dialog.label}
+          groupId=${groupId || null}
+          onClose=${closeDialog}
+        />`
       : null}
     ${dialog && dialog.kind === "members"
       ? html`<${GroupMembersDialog}

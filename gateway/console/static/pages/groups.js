@@ -1,8 +1,8 @@
 // Ustawienia > Grupy klientów: the list with member counts, cashback (and how long it is held)
-// and connections; add, edit, delete.
+// and connections; add, edit, delete (naming the recurring top-ups that deleting ends).
 
-import { decimal, gql, mutate } from "../api.js";
-import { days, percent, t } from "../i18n.js";
+import { decimal, gql, mutate, USER_ERRORS } from "../api.js";
+import { days, every, money, percent, plural, t } from "../i18n.js";
 import {
   Badge,
   ConfirmDialog,
@@ -23,15 +23,16 @@ import {
 const GROUPS = `{
   customerGroups { id name reference description cashbackPercent cashbackHoldDays customerCount
                    connections { channel status detail } }
+  creditSchedules { id operation amount { amount currency } every unit description groupIds nextRunOn }
 }`;
 const REFERENCE = `query Reference($name: String!) { referenceFor(name: $name) }`;
 const CREATE = `mutation Create($input: CustomerGroupInput!) {
-  createCustomerGroup(input: $input) { group { id reference } errors { code field message } }
+  createCustomerGroup(input: $input) { group { id reference } ${USER_ERRORS} }
 }`;
 const UPDATE = `mutation Update($id: ID!, $input: CustomerGroupInput!) {
-  updateCustomerGroup(id: $id, input: $input) { group { id reference } errors { code field message } }
+  updateCustomerGroup(id: $id, input: $input) { group { id reference } ${USER_ERRORS} }
 }`;
-const DELETE = `mutation Delete($id: ID!) { deleteCustomerGroup(id: $id) { deletedId errors { code field message } } }`;
+const DELETE = `mutation Delete($id: ID!) { deleteCustomerGroup(id: $id) { deletedId ${USER_ERRORS} } }`;
 const FIELDS = [
   "input.name",
   "input.reference",
@@ -148,6 +149,53 @@ function GroupDialog({ group, onClose, onSaved }) {
   <//>`;
 }
 
+// The recurring top-ups of a group with a period to come, paused or not: deleting the group ends
+// those that target it alone, and takes it out of those of other groups too.
+function schedulesOf(schedules, groupId) {
+  const mine = schedules.filter((s) => s.nextRunOn && s.groupIds.includes(groupId));
+  return {
+    ending: mine.filter((s) => s.groupIds.length === 1),
+    narrowed: mine.filter((s) => s.groupIds.length > 1),
+  };
+}
+
+function scheduleLine(schedule) {
+  const line = t("groups.scheduleLine", {
+    operation: t(`credits.op.${schedule.operation}`),
+    amount: money(schedule.amount),
+    every: every(schedule.every, schedule.unit),
+  });
+  return schedule.description ? `${line} · ${schedule.description}` : line;
+}
+
+function ScheduleList({ schedules, heading, marker }) {
+  if (!schedules.length) return null;
+  return html`<p class="warning-text">${plural(heading, schedules.length)}</p>
+    <ul class="schedules" data-schedules=${marker}>
+      ${schedules.map((s) => html`<li key=${s.id}>${scheduleLine(s)}</li>`)}
+    </ul>`;
+}
+
+function DeleteGroupDialog({ group, schedules, onClose, onDeleted }) {
+  const { ending, narrowed } = schedulesOf(schedules, group.id);
+  return html`<${ConfirmDialog}
+    title=${t("groups.deleteTitle")}
+    message=${group.customerCount
+      ? plural("groups.deleteConfirm", group.customerCount, { name: group.name })
+      : t("groups.deleteConfirmEmpty", { name: group.name })}
+    confirmLabel=${t("common.delete")}
+    onClose=${onClose}
+    onConfirm=${async () => {
+      const { errors } = await mutate(DELETE, { id: group.id });
+      if (!errors.length) onDeleted();
+      return errors;
+    }}
+  >
+    <${ScheduleList} schedules=${ending} heading="groups.deleteSchedules" marker="ending" />
+    <${ScheduleList} schedules=${narrowed} heading="groups.narrowSchedules" marker="narrowed" />
+  <//>`;
+}
+
 export function GroupsPage() {
   const groups = useQuery(GROUPS);
   const [editing, setEditing] = useState(null);
@@ -184,7 +232,7 @@ export function GroupsPage() {
                 <td class="number">${g.customerCount}</td>
                 <td class="number">${g.cashbackPercent ? percent(g.cashbackPercent) : ""}</td>
                 <td class="number">${g.cashbackHoldDays ? days(g.cashbackHoldDays) : ""}</td>
-                <td class="badges">${g.connections.map((c) => html`<${ConnectionBadge} connection=${c} />`)}</td>
+                <td><div class="badges">${g.connections.map((c) => html`<${ConnectionBadge} connection=${c} />`)}</div></td>
                 <td class="row-actions">
                   <button type="button" onClick=${() => setEditing(g)} aria-label=${t("groups.editNamed", { name: g.name })}>
                     ${t("common.edit")}
@@ -203,16 +251,11 @@ export function GroupsPage() {
       ? html`<${GroupDialog} group=${editing.id ? editing : null} onClose=${() => setEditing(null)} onSaved=${saved} />`
       : null}
     ${deleting
-      ? html`<${ConfirmDialog}
-          title=${t("groups.deleteTitle")}
-          message=${t("groups.deleteConfirm", { name: deleting.name, n: deleting.customerCount })}
-          confirmLabel=${t("common.delete")}
+      ? html`<${DeleteGroupDialog}
+          group=${deleting}
+          schedules=${groups.data.creditSchedules}
           onClose=${() => setDeleting(null)}
-          onConfirm=${async () => {
-            const { errors } = await mutate(DELETE, { id: deleting.id });
-            if (!errors.length) groups.reload();
-            return errors;
-          }}
+          onDeleted=${groups.reload}
         />`
       : null}
   </section>`;

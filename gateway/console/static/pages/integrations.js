@@ -1,7 +1,7 @@
 // Integracje: GoPOS and GoOrder credentials (secrets write-only), Synchronizuj with the run's
 // live status, and the Połączenia tab.
 
-import { gql, mutate } from "../api.js";
+import { gql, mutate, USER_ERRORS } from "../api.js";
 import { dateTime, t } from "../i18n.js";
 import {
   Badge,
@@ -28,10 +28,10 @@ const CONNECTIONS = `{
   goorder: integration(channel: GOORDER) { configured lastSync { status finishedAt } unmatchedReferences }
 }`;
 const CONFIGURE = `mutation Configure($channel: Channel!, $input: IntegrationInput!) {
-  configureIntegration(channel: $channel, input: $input) { integration { configured } errors { code field message } }
+  configureIntegration(channel: $channel, input: $input) { integration { configured } ${USER_ERRORS} }
 }`;
 const SYNCHRONIZE = `mutation Synchronize($channel: Channel!) {
-  synchronize(channel: $channel) { syncRun { ${RUN} } errors { code field message } }
+  synchronize(channel: $channel) { syncRun { ${RUN} } ${USER_ERRORS} }
 }`;
 const SYNC_RUN = `query Run($id: ID!) { syncRun(id: $id) { ${RUN} } }`;
 
