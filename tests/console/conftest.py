@@ -49,6 +49,7 @@ LOCATIONS = (
     "Doładowania",
     "Polski",
     "Ustawienia",
+    "Kartoteka",
 )
 VIEWPORT = ViewportSize(width=1366, height=768)
 # Where the demo app serves its simulators (gateway.app.DEMO_SIMULATORS).

@@ -197,3 +197,40 @@ async def test_the_customer_page_lists_the_sales_and_a_sale_shows_its_lines(
         "",
         "5,00 zł",
     ]
+
+
+async def test_the_list_sorts_by_name_balance_and_creation_date_and_the_pager_counts(
+    page: Page, gateway: Gateway, admin: Api, seeded: dict[str, Any]
+) -> None:
+    sent = _customer_queries(page)
+    await log_in(page, gateway, admin.key)
+    rows = page.locator("table.list tbody tr")
+    await expect(page.locator(".pager")).to_contain_text("Strona 1 z 2 · łącznie: 55")
+    await expect(rows.first).to_contain_text("Jan Klient00")
+    await page.get_by_label("Kolejność").select_option(label="Nazwisko i imię, Ż–A")
+    await expect(rows.first).to_contain_text("Jan Klient54")
+
+    # The balance header's button sorts by balance, highest first (as the option does).
+    await page.get_by_role("button", name="Saldo").click()
+    await expect(page.get_by_label("Kolejność")).to_have_value("BALANCE_DESC")
+    await expect(rows.first).to_contain_text("Jan Klient01")
+    await expect(page.get_by_role("columnheader", name="Saldo")).to_have_attribute(
+        "aria-sort", "descending"
+    )
+    await page.get_by_label("Kolejność").select_option(label="Data dodania, od najnowszych")
+    await expect(rows.first).to_contain_text("Jan Klient54")
+    await page.get_by_role("button", name="Następna").click()
+    await expect(page.locator(".pager")).to_contain_text("Strona 2 z 2 · łącznie: 55")
+    await expect(rows.last).to_contain_text("Jan Klient00")
+    await page.get_by_label("Kolejność").select_option(label="Data dodania, od najstarszych")
+    await expect(page.locator(".pager")).to_contain_text("Strona 1 z 2")
+    await expect(rows.first).to_contain_text("Jan Klient00")
+
+    assert [s.get("orderBy") for s in sent] == [
+        "NAME_ASC",
+        "NAME_DESC",
+        "BALANCE_DESC",
+        "CREATED_DESC",
+        "CREATED_DESC",
+        "CREATED_ASC",
+    ]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import FilePayload, Page, expect
 
 from tests.console.conftest import SIMULATORS, Api, Gateway, log_in, open_page
 
@@ -143,7 +143,8 @@ async def seeded(admin: Api, gateway: Gateway) -> dict[str, Any]:
     await admin.mutate(
         """mutation { createApiKey(name: "Kasa 1", role: POS) { errors { code } } }"""
     )
-    return {"customer": customers[0], "sale": sale["checkout"]["id"]}
+    # customers[2], of Stały klient, holds the 20.00 given above and nothing held.
+    return {"customer": customers[0], "credited": customers[2], "sale": sale["checkout"]["id"]}
 
 
 async def _credits_dialog(page: Page) -> None:
@@ -190,7 +191,39 @@ async def _schedule_edit(page: Page) -> None:
 
 async def _customer_menu(page: Page) -> None:
     await page.get_by_role("button", name="Więcej").click()
-    await expect(page.get_by_role("menuitem")).to_be_visible()
+    await expect(page.get_by_role("menuitem", name="Usuń klienta")).to_be_visible()
+
+
+async def _delete_dialog(page: Page) -> None:
+    await page.get_by_role("button", name="Więcej").click()
+    await page.get_by_role("menuitem", name="Usuń klienta").click()
+    await expect(page.get_by_role("dialog").get_by_role("alert")).to_be_visible()
+
+
+async def _members_dialog(page: Page) -> None:
+    await page.get_by_role("button", name="Zaznacz wszystkie wyniki (36)").click()
+    await page.get_by_role("button", name="Grupa…").click()
+    await page.get_by_role("dialog").get_by_label("Grupa", exact=True).select_option(label="VIP")
+
+
+# A file with a problem on each of its last two lines, as a manager's first try may be.
+IMPORT_FILE = "\r\n".join(
+    [
+        "first_name;last_name;email;phone;note;card_code;groups",
+        "Agnieszka;Zielińska;agnieszka.zielinska@example.pl;+48 601 234 567;;KARTA-0001;VIP",
+        "Łukasz;Wiśniewski;lukasz.wisniewski@example.pl;;Stolik przy oknie;KARTA-0002;",
+        "Małgorzata;Kowalczyk;malgorzata@example;;;KARTA-0003;VIP",
+        "Zofia;Wójcik;zofia.wojcik@example.pl;;;;Stały klient",
+    ]
+)
+
+
+async def _import_dialog(page: Page) -> None:
+    await page.get_by_role("button", name="Importuj CSV").click()
+    file = FilePayload(name="klienci.csv", mimeType="text/csv", buffer=IMPORT_FILE.encode())
+    await page.get_by_role("dialog").get_by_label("Plik CSV").set_input_files(files=[file])
+    await expect(page.locator('[data-import="checked"]')).to_be_visible()
+    await page.get_by_role("button", name="Importuj (wierszy: 4)").scroll_into_view_if_needed()
 
 
 async def _english(page: Page) -> None:
@@ -206,6 +239,10 @@ PAGES: list[tuple[str, str | None, Opener]] = [
     ("credits-dialog", "customers", _credits_dialog),
     ("customers-en", "customers", _english),
     ("customer", "customers/{customer}", _customer_menu),
+    ("customer-new", "customers/new", None),
+    ("customer-delete", "customers/{credited}", _delete_dialog),
+    ("customers-group", "customers", _members_dialog),
+    ("customer-import", "customers", _import_dialog),
     ("sales", "sales", None),
     ("sale", "sales/{sale}", None),
     ("schedules", "schedules", None),

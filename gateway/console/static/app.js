@@ -5,7 +5,7 @@ import { forgetKey, gql, storedKey, storeKey, whenUnauthenticated } from "./api.
 import { language, setLanguage, setLocation, t } from "./i18n.js";
 import { html, TextInput, useEffect, useState } from "./ui.js";
 import { ApiKeysPage } from "./pages/api-keys.js";
-import { CustomerPage } from "./pages/customer.js";
+import { CustomerPage, NewCustomerPage } from "./pages/customer.js";
 import { CustomersPage } from "./pages/customers.js";
 import { GroupsPage } from "./pages/groups.js";
 import { IntegrationsPage } from "./pages/integrations.js";
@@ -49,6 +49,7 @@ function useRoute() {
 
 function Page({ route, viewer, onOwnKeyRevoked }) {
   const [first, second] = route;
+  if (first === "customers" && second === "new") return html`<${NewCustomerPage} />`;
   if (first === "customers" && second) return html`<${CustomerPage} id=${second} />`;
   if (first === "customers") return html`<${CustomersPage} />`;
   if (first === "sales" && second) return html`<${SalePage} id=${second} />`;

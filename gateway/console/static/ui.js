@@ -60,7 +60,7 @@ const FOCUSABLE =
 
 // A modal dialog: focus moves in when it opens and back to the opener when it closes; Tab stays
 // inside; Escape closes it.
-export function Dialog({ title, onClose, children, wide = false }) {
+export function Dialog({ title, onClose, children, wide = false, className = null }) {
   const box = useRef(null);
   const titleId = useId("dialog-title");
   useEffect(() => {
@@ -90,7 +90,7 @@ export function Dialog({ title, onClose, children, wide = false }) {
   };
   return html`<div class="backdrop">
     <div
-      class=${wide ? "dialog wide" : "dialog"}
+      class=${["dialog", wide ? "wide" : null, className].filter(Boolean).join(" ")}
       role="dialog"
       aria-modal="true"
       aria-labelledby=${titleId}
@@ -224,12 +224,17 @@ export function useCursors(resetKey = "") {
   };
 }
 
-export function Pager({ cursors, pageInfo, label }) {
+// With `total` (and `pageSize`), it says how many pages and items there are.
+export function Pager({ cursors, pageInfo, label, total = null, pageSize = 50 }) {
   return html`<nav class="pager" aria-label=${label || t("common.paging")}>
     <button type="button" disabled=${cursors.page === 1} onClick=${cursors.previous}>
       ${t("common.previous")}
     </button>
-    <span>${t("common.page", { n: cursors.page })}</span>
+    <span>
+      ${total === null
+        ? t("common.page", { n: cursors.page })
+        : t("common.pageOfTotal", { n: cursors.page, pages: Math.max(1, Math.ceil(total / pageSize)), total })}
+    </span>
     <button
       type="button"
       disabled=${!pageInfo || !pageInfo.hasNextPage}

@@ -1,6 +1,6 @@
 // A customer's page: contact data, cards and groups (editable), the wallet (the balance, and the
 // cashback held or owed when there is any) with its history, the customer's sales, and Więcej →
-// Ustaw promocyjne kredyty.
+// Ustaw promocyjne kredyty or Usuń klienta; and the page that adds a customer.
 
 import { mutate } from "../api.js";
 import { dateTime, errorText, money, t } from "../i18n.js";
@@ -19,6 +19,7 @@ import {
   useState,
 } from "../ui.js";
 import { CreditsDialog } from "./credits-dialog.js";
+import { DeleteCustomerDialog } from "./customer-delete.js";
 import { fullName } from "./customers.js";
 import { CheckoutsTable } from "./sales.js";
 
@@ -54,6 +55,11 @@ const CHECKOUTS = `query CustomerCheckouts($filter: CheckoutFilter) {
 const UPDATE = `mutation Update($id: ID!, $input: CustomerInput!) {
   updateCustomer(id: $id, input: $input) { customer { id } errors { code field message } }
 }`;
+const CREATE = `mutation Create($input: CustomerInput!) {
+  createCustomer(input: $input) { customer { id } errors { code field message } }
+}`;
+const GROUPS = `{ customerGroups { id name } }`;
+const BLANK = { id: null, cards: [{ code: "", number: "", expiresOn: "" }], groups: [] };
 const CONTACT = ["firstName", "lastName", "email", "phone", "note"];
 const FIELDS = [...CONTACT.map((f) => `input.${f}`), "input.cards", "input.groupIds"];
 
@@ -125,15 +131,20 @@ function ContactForm({ customer, groups, onSaved }) {
     setBusy(true);
     const input = {
       ...Object.fromEntries(CONTACT.map((f) => [f, values[f]])),
-      cards: values.cards.map((c) => ({ code: c.code, number: c.number || null, expiresOn: c.expiresOn || null })),
+      // A new customer's form opens with an empty card row, which is no card if left empty.
+      cards: values.cards
+        .filter((c) => customer.id || c.code.trim() || c.number || c.expiresOn)
+        .map((c) => ({ code: c.code, number: c.number || null, expiresOn: c.expiresOn || null })),
       groupIds: values.groupIds,
     };
-    const { errors: problems } = await mutate(UPDATE, { id: customer.id, input });
+    const { payload, errors: problems } = customer.id
+      ? await mutate(UPDATE, { id: customer.id, input })
+      : await mutate(CREATE, { input });
     setBusy(false);
     setErrors(problems);
     if (!problems.length) {
       setSaved(true);
-      onSaved();
+      onSaved(payload.customer);
     }
   };
   const cardErrors = errors.filter((e) => e.field === "input.cards");
@@ -229,15 +240,15 @@ function History({ id }) {
     <${Pager} cursors=${cursors} pageInfo=${entries.pageInfo} label=${t("customer.history")} />`;
 }
 
-function MoreMenu({ onCredits }) {
+function MoreMenu({ onCredits, onDelete }) {
   const [open, setOpen] = useState(false);
   const first = useRef(null);
   useEffect(() => {
     if (open && first.current) first.current.focus();
   }, [open]);
-  const choose = () => {
+  const choose = (action) => () => {
     setOpen(false);
-    onCredits();
+    action();
   };
   const leave = (event) => {
     if (!event.currentTarget.contains(event.relatedTarget)) setOpen(false);
@@ -248,7 +259,8 @@ function MoreMenu({ onCredits }) {
     </button>
     ${open
       ? html`<ul role="menu" id="customer-more">
-          <li role="none"><button type="button" role="menuitem" ref=${first} onClick=${choose}>${t("credits.action")}</button></li>
+          <li role="none"><button type="button" role="menuitem" ref=${first} onClick=${choose(onCredits)}>${t("credits.action")}</button></li>
+          <li role="none"><button type="button" role="menuitem" class="danger" onClick=${choose(onDelete)}>${t("customer.delete")}</button></li>
         </ul>`
       : null}
   </div>`;
@@ -271,7 +283,7 @@ export function CustomerPage({ id }) {
     <p class="crumbs"><a href="#/customers">${t("nav.customers")}</a></p>
     <div class="title-row">
       <${PageTitle}>${name}<//>
-      <${MoreMenu} onCredits=${() => setDialog(true)} />
+      <${MoreMenu} onCredits=${() => setDialog("credits")} onDelete=${() => setDialog("delete")} />
     </div>
     <div class="columns">
       <${ContactForm} key=${found.id} customer=${found} groups=${customer.data.customerGroups} onSaved=${customer.reload} />
@@ -292,7 +304,10 @@ export function CustomerPage({ id }) {
       <h2 id="checkouts-title">${t("customer.checkouts")}</h2>
       <${CustomerCheckouts} id=${found.id} />
     </section>
-    ${dialog
+    ${dialog === "delete"
+      ? html`<${DeleteCustomerDialog} customer=${found} onClose=${() => setDialog(false)} />`
+      : null}
+    ${dialog === "credits"
       ? html`<${CreditsDialog}
           target=${{ customerIds: [found.id] }}
           targetLabel=${name}
@@ -310,4 +325,21 @@ function CustomerCheckouts({ id }) {
   const checkouts = useQuery(CHECKOUTS, { filter: { customerId: id } });
   if (!checkouts.data) return html`<${Loading} error=${checkouts.error} />`;
   return html`<${CheckoutsTable} connection=${checkouts.data.checkouts} showCustomer=${false} />`;
+}
+
+// Klienci → Dodaj klienta: the contact form, empty; once saved, the new customer's page.
+export function NewCustomerPage() {
+  const groups = useQuery(GROUPS);
+  if (!groups.data) return html`<${Loading} error=${groups.error} />`;
+  return html`<section>
+    <p class="crumbs"><a href="#/customers">${t("nav.customers")}</a></p>
+    <${PageTitle}>${t("customer.new")}<//>
+    <${ContactForm}
+      customer=${BLANK}
+      groups=${groups.data.customerGroups}
+      onSaved=${(created) => {
+        location.hash = `#/customers/${created.id}`;
+      }}
+    />
+  </section>`;
 }

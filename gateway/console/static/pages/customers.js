@@ -1,4 +1,5 @@
-// Klienci: search, group and credits filters, keyset pages, selection and the bulk action.
+// Klienci: search, group and credits filters, the order, keyset pages with the total, selection
+// and the bulk actions (credits, a group's members); adding a customer, importing and exporting CSV.
 
 import { money, t } from "../i18n.js";
 import {
@@ -13,11 +14,14 @@ import {
   useState,
 } from "../ui.js";
 import { CreditsDialog } from "./credits-dialog.js";
+import { ExportButton } from "./customer-export.js";
+import { ImportDialog } from "./customer-import.js";
+import { GroupMembersDialog } from "./group-members-dialog.js";
 
 const PAGE_SIZE = 50;
 
-const CUSTOMERS = `query Customers($first: Int!, $after: String, $filter: CustomerFilter) {
-  customers(first: $first, after: $after, filter: $filter) {
+const CUSTOMERS = `query Customers($first: Int!, $after: String, $filter: CustomerFilter, $orderBy: CustomerOrder) {
+  customers(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
     totalCount
     edges { node { id firstName lastName email phone cards { code } groups { id name }
                    wallet { balance { amount currency } } } }
@@ -25,12 +29,21 @@ const CUSTOMERS = `query Customers($first: Int!, $after: String, $filter: Custom
   }
 }`;
 const GROUPS = `{ customerGroups { id name } }`;
+export const ORDERS = ["NAME_ASC", "NAME_DESC", "BALANCE_DESC", "BALANCE_ASC", "CREATED_DESC", "CREATED_ASC"];
+// The column each order sorts, for its header's aria-sort.
+const SORTED = { NAME: "name", BALANCE: "balance" };
+
+// A sentence for the list to show once, the next time it opens (after a customer is deleted).
+let notice = null;
+export function announce(text) {
+  notice = text;
+}
 
 export function fullName(customer) {
   return [customer.firstName, customer.lastName].filter(Boolean).join(" ") || t("customers.unnamed");
 }
 
-function Filters({ search, setSearch, groupId, setGroupId, credits, setCredits, groups }) {
+function Filters({ search, setSearch, groupId, setGroupId, credits, setCredits, orderBy, setOrderBy, groups }) {
   return html`<form class="filters" role="search" onSubmit=${(e) => e.preventDefault()}>
     <div class="field">
       <label for="customers-search">${t("customers.search")}</label>
@@ -49,6 +62,12 @@ function Filters({ search, setSearch, groupId, setGroupId, credits, setCredits, 
         <option value="">${t("customers.creditsAny")}</option>
         <option value="with">${t("customers.creditsWith")}</option>
         <option value="without">${t("customers.creditsWithout")}</option>
+      </select>
+    </div>
+    <div class="field">
+      <label for="customers-order">${t("customers.orderBy")}</label>
+      <select id="customers-order" value=${orderBy} onChange=${(e) => setOrderBy(e.target.value)}>
+        ${ORDERS.map((o) => html`<option value=${o}>${t(`customers.order.${o}`)}</option>`)}
       </select>
     </div>
   </form>`;
@@ -91,6 +110,12 @@ export function CustomersPage() {
   const [search, setSearch] = useState("");
   const [groupId, setGroupId] = useState("");
   const [credits, setCredits] = useState("");
+  const [orderBy, setOrderBy] = useState(ORDERS[0]);
+  const [flash] = useState(() => {
+    const shown = notice;
+    notice = null;
+    return shown;
+  });
   const [selected, setSelected] = useState(new Set());
   const [allResults, setAllResults] = useState(false);
   const [dialog, setDialog] = useState(null);
@@ -101,14 +126,15 @@ export function CustomersPage() {
     hasCredits: credits === "" ? null : credits === "with",
   };
   const filterKey = JSON.stringify(filter);
-  const cursors = useCursors(filterKey);
+  // A new order starts at the first page again; the selection stays, a new filter clears it.
+  const cursors = useCursors(JSON.stringify([filter, orderBy]));
   useEffect(() => {
     setSelected(new Set());
     setAllResults(false);
   }, [filterKey]);
 
   const groups = useQuery(GROUPS);
-  const list = useQuery(CUSTOMERS, { first: PAGE_SIZE, after: cursors.after, filter });
+  const list = useQuery(CUSTOMERS, { first: PAGE_SIZE, after: cursors.after, filter, orderBy });
   const connection = list.data?.customers;
   const rows = connection ? connection.edges.map((e) => e.node) : [];
   const total = connection ? connection.totalCount : 0;
@@ -135,10 +161,35 @@ export function CustomersPage() {
     setSelected(new Set());
   };
   const count = allResults ? total : selected.size;
-  const openCredits = () => setDialog(allResults ? allOf(filter, total) : selection(selected));
+  const target = () => (allResults ? allOf(filter, total) : selection(selected));
+  const openCredits = () => setDialog({ kind: "credits", ...target() });
+  const openMembers = () => setDialog({ kind: "members", ...target() });
+  const closeDialog = () => {
+    setDialog(null);
+    list.reload();
+  };
+  // A header's button sorts by its column, the other way round when the list is sorted by it.
+  const sortBy = (key) => {
+    const [current, direction] = orderBy.split("_");
+    const first = key === "NAME" ? "ASC" : "DESC";
+    setOrderBy(`${key}_${current === key ? (direction === "ASC" ? "DESC" : "ASC") : first}`);
+  };
+  const sortedBy = (column) => {
+    const [key, direction] = orderBy.split("_");
+    if (SORTED[key] !== column) return null;
+    return direction === "ASC" ? "ascending" : "descending";
+  };
 
   return html`<section>
-    <${PageTitle}>${t("customers.title")}<//>
+    <div class="title-row">
+      <${PageTitle}>${t("customers.title")}<//>
+      <div class="toolbar">
+        <a class="button primary" href="#/customers/new">${t("customers.add")}</a>
+        <button type="button" onClick=${() => setDialog({ kind: "import" })}>${t("customers.import")}</button>
+        <${ExportButton} filter=${filter} orderBy=${orderBy} />
+      </div>
+    </div>
+    ${flash ? html`<div class="alert info" role="status">${flash}</div>` : null}
     <${Filters}
       search=${search}
       setSearch=${setSearch}
@@ -146,6 +197,8 @@ export function CustomersPage() {
       setGroupId=${setGroupId}
       credits=${credits}
       setCredits=${setCredits}
+      orderBy=${orderBy}
+      setOrderBy=${setOrderBy}
       groups=${groups.data ? groups.data.customerGroups : []}
     />
     <div class="bulk" role="region" aria-label=${t("customers.selection")}>
@@ -156,6 +209,7 @@ export function CustomersPage() {
           </button>`
         : null}
       ${count > 0 ? html`<button type="button" class="link" onClick=${clear}>${t("customers.clear")}</button>` : null}
+      <button type="button" disabled=${count === 0} onClick=${openMembers}>${t("members.action")}</button>
       <button type="button" class="primary" disabled=${count === 0} onClick=${openCredits}>
         ${t("credits.action")}
       </button>
@@ -173,12 +227,16 @@ export function CustomersPage() {
                     aria-label=${t("customers.selectPage")}
                   />
                 </th>
-                <th scope="col">${t("customers.name")}</th>
+                <th scope="col" aria-sort=${sortedBy("name")}>
+                  <button type="button" class="sort" onClick=${() => sortBy("NAME")}>${t("customers.name")}</button>
+                </th>
                 <th scope="col">${t("customers.email")}</th>
                 <th scope="col">${t("customers.phone")}</th>
                 <th scope="col">${t("customers.cards")}</th>
                 <th scope="col">${t("customers.groups")}</th>
-                <th scope="col" class="number">${t("customers.balance")}</th>
+                <th scope="col" class="number" aria-sort=${sortedBy("balance")}>
+                  <button type="button" class="sort" onClick=${() => sortBy("BALANCE")}>${t("customers.balance")}</button>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -193,18 +251,24 @@ export function CustomersPage() {
             </tbody>
           </table>
           ${rows.length === 0 ? html`<p class="empty">${t("customers.none")}</p>` : null}
-          <${Pager} cursors=${cursors} pageInfo=${connection.pageInfo} />`
+          <${Pager} cursors=${cursors} pageInfo=${connection.pageInfo} total=${total} pageSize=${PAGE_SIZE} />`
       : html`<${Loading} error=${list.error} />`}
-    ${dialog
+    ${dialog && dialog.kind === "credits"
       ? html`<${CreditsDialog}
           target=${dialog.target}
           targetLabel=${dialog.label}
           groupId=${groupId || null}
-          onClose=${() => {
-            setDialog(null);
-            list.reload();
-          }}
+          onClose=${closeDialog}
         />`
       : null}
+    ${dialog && dialog.kind === "members"
+      ? html`<${GroupMembersDialog}
+          target=${dialog.target}
+          targetLabel=${dialog.label}
+          groups=${groups.data ? groups.data.customerGroups : []}
+          onClose=${closeDialog}
+        />`
+      : null}
+    ${dialog && dialog.kind === "import" ? html`<${ImportDialog} onClose=${closeDialog} />` : null}
   </section>`;
 }
