@@ -57,9 +57,13 @@ async def in_location(location_id: UUID) -> list[entities.CustomerGroup]:
 
 
 async def member_counts(group_ids: Sequence[UUID]) -> dict[UUID, int]:
-    """How many customers each group has (groups without any are left out)."""
+    """How many live customers each group has (groups without any are left out). A deleted
+    customer's membership rows are gone with the deletion, but one added while the deletion ran
+    (the bulk add reads its ids before writing) is not counted either."""
     rows = (
-        await GroupMembership.filter(group_id__in=list(group_ids))
+        await GroupMembership.filter(
+            group_id__in=list(group_ids), customer__deleted_at__isnull=True
+        )
         .group_by("group_id")
         .annotate(n=Count("id"))
         .values_list("group_id", "n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
@@ -11,6 +12,7 @@ from domain.customer_checks import CustomerWrite, NewGroup
 from models import customers as customer_repository
 from models import groups as repository
 from models.db import IntegrityError, transaction
+from models.tables.crm import Customer
 from services import access
 from settings import Settings
 
@@ -89,3 +91,15 @@ async def test_members_are_added_once_and_removed_by_id_or_selection(location: U
     assert await repository.member_counts([vip.id]) == {vip.id: 1}
     await repository.remove_selected(location, vip.id, None)
     assert await repository.member_counts([vip.id]) == {}
+
+
+async def test_a_deleted_customers_leftover_membership_is_not_counted(location: UUID) -> None:
+    # given two members, one of whom was deleted while a bulk add wrote its membership again
+    vip = await repository.create(location, new_group("VIP", "vip"))
+    anna, jan = await customers(location, "Anna", "Jan")
+    async with transaction() as db:
+        await repository.add_members(db, vip.id, [anna, jan])
+    await Customer.filter(id=jan).update(deleted_at=datetime.now(UTC))
+
+    # then the group counts its live member only
+    assert await repository.member_counts([vip.id]) == {vip.id: 1}

@@ -206,7 +206,7 @@ class Groups:
     async def member_counts(self, group_ids: Sequence[UUID]) -> dict[UUID, int]:
         counts = dict.fromkeys(group_ids, 0)
         for row in self.memory.t.customers.values():
-            for g in row.group_ids & set(group_ids):
+            for g in set() if row.deleted else row.group_ids & set(group_ids):
                 counts[g] += 1
         return {g: n for g, n in counts.items() if n}
 
