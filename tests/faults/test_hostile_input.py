@@ -57,6 +57,7 @@ from models.tables.crm import MAX_CREDIT_BALANCE
 from models.tables.integrations import SyncRun
 from tasks.inprocess import InProcessDispatcher
 from tests.builders import FAR_FUTURE, bulk_customers, give_credits, monthly_schedule
+from tests.english import checked
 from tests.helpers import Api, create_customer, create_group
 
 SCHEMA = build_schema(production=False)._schema
@@ -930,7 +931,16 @@ async def test_deep_wide_and_aliased_documents_are_answered_cleanly(
 
 
 def _without_locations(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{key: value for key, value in error.items() if key != "locations"} for error in errors]
+    """The errors without their locations, and without their extensions' `messageId` and
+    `params` once each English message is checked to be what the catalog makes of them."""
+    return [
+        {
+            key: checked(error) if key == "extensions" else value
+            for key, value in error.items()
+            if key != "locations"
+        }
+        for error in errors
+    ]
 
 
 QUOTE_TOTAL = """
