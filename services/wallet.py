@@ -57,6 +57,7 @@ from services.jobs import Dispatcher, enqueue_operation
 from services.lifecycle import Attempt, JobKind, PermanentFailure, run_attempt
 from services.runtime import Runtime
 from services.stores import Stores
+from services.undo_runs import run_undo
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +216,9 @@ async def run_operation(runtime: Runtime, operation_id: UUID) -> None:
         log.warning("wallet operation %s does not exist; job ignored", operation_id)
         return
     if row.status != JobStatus.QUEUED:
+        return
+    if row.undo_of_id is not None:  # an undo: its own work, the same lifecycle
+        await run_undo(runtime, row, OPERATIONS)
         return
     total = row.total
     # Resumed: carry on after the last customer an earlier attempt reached (chunks go in id
