@@ -243,6 +243,10 @@ class SetPromotionalCreditsInput:
         default=None, description="When given, creates a schedule instead of applying once."
     )
     idempotency_key: str | None = None
+    expected_balance: Decimal | None = strawberry.field(
+        default=None,
+        description="Single customer only: refuse with STALE_BALANCE when the balance differs.",
+    )
 
     def to_domain(self) -> CreditRequest:
         recurrence = None
@@ -256,6 +260,7 @@ class SetPromotionalCreditsInput:
             description=self.description,
             recurrence=recurrence,
             idempotency_key=self.idempotency_key,
+            expected_balance=self.expected_balance,
         )
 
 
