@@ -191,7 +191,8 @@ async def _created(
     if expected is not None:
         change = _application(_job_of(created, principal, stored.source), runtime.clock())
         customer_ids = credit.parsed.target.distinct_customer_ids()
-        await stores.ledger.apply_chunk(customer_ids, change, db)
+        written = await stores.ledger.apply_chunk(customer_ids, change, db)
+        metrics.entries_written(change.kind, written)
     return created
 
 
