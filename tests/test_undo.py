@@ -10,6 +10,8 @@ from uuid import UUID
 
 import pytest
 
+from domain.ledger import MAX_CREDIT_BALANCE
+from models.tables.crm import Customer
 from models.tables.wallet import CreditSchedule, WalletEntry, WalletOperation
 from services import schedules
 from services.runtime import Runtime
@@ -248,3 +250,17 @@ async def test_a_schedule_period_is_undone_by_its_operation_id(
     (schedule,) = (await api.data(SCHEDULE_RUNS))["creditSchedules"]
     run = schedule["runs"]["edges"][0]["node"]
     assert run["operation"]["undoneBy"] == {"id": operation["id"]}
+
+
+async def test_what_an_undo_gives_back_stops_at_the_wallet_maximum(api: Api) -> None:
+    (customer,) = await customers(api, "50.00")
+    reduced = await credit_ok(api, {"customerIds": [customer]}, "REDUCE", "20.00")
+    # the customer has come close to the most a wallet may hold since
+    await Customer.filter(id=customer).update(credit_balance=MAX_CREDIT_BALANCE - 500)
+
+    operation = await undone(api, reduced["id"])
+
+    assert (operation["restoredCount"], operation["partlyRestoredCount"]) == (0, 1)
+    assert await stored_balance(customer) == MAX_CREDIT_BALANCE
+    (entry,) = await WalletEntry.filter(customer_id=customer, kind="UNDO")
+    assert (entry.requested_amount, entry.delta) == (2000, 500)
