@@ -8,8 +8,12 @@ nothing, and applies on the second try."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from playwright.async_api import Locator, Page, expect
 
@@ -20,6 +24,8 @@ CUSTOMER = """mutation($input: CustomerInput!) { createCustomer(input: $input) {
   customer { id } errors { code field message } } }"""
 CREDITS = """mutation($input: SetPromotionalCreditsInput!) { setPromotionalCredits(input: $input) {
   operation { id status } errors { code field message } } }"""
+CREDITS_RECURRING = """mutation($input: SetPromotionalCreditsInput!) {
+  setPromotionalCredits(input: $input) { schedule { id } errors { code field message } } }"""
 COMMIT = """mutation($input: CheckoutInput!, $key: String!) {
   commitCheckout(input: $input, idempotencyKey: $key) {
     checkout { id creditsUsed { amount } } errors { code field message } } }"""
@@ -144,3 +150,60 @@ async def test_a_balance_changed_by_a_sale_is_shown_and_the_second_try_applies(
     wallet = await _wallet(admin, ola)
     assert wallet["balance"] == {"amount": "30.00"}
     assert wallet["entries"]["edges"][0]["node"] == {"kind": "SET", "delta": {"amount": "24.00"}}
+
+
+RUNS = (
+    """{ creditSchedules { id runs(first: 5) { edges { node { status operation { id } } } } } }"""
+)
+DELETE_SCHEDULE = """mutation($id: ID!) { deleteCreditSchedule(id: $id) {
+  deletedId errors { code field message } } }"""
+
+
+async def _ran_today(admin: Api, schedule_id: str) -> str:
+    """The id of today's period once the gateway's periodic check (every 5 s) has run it."""
+    for _ in range(300):
+        schedules = (await admin.data(RUNS))["creditSchedules"]
+        (mine,) = [s for s in schedules if s["id"] == schedule_id]
+        runs = [e["node"] for e in mine["runs"]["edges"]]
+        if [r["status"] for r in runs] == ["SUCCEEDED"]:
+            return str(runs[0]["operation"]["id"])
+        await asyncio.sleep(0.1)
+    raise AssertionError("today's period did not run")
+
+
+async def test_a_schedule_period_is_undone_from_the_history_of_the_top_up(
+    page: Page, gateway: Gateway, admin: Api
+) -> None:
+    # given a daily top-up of 3,00 zł for one customer, today's period applied
+    jan = await _customer(admin, "Jan", "Okresowy")
+    today = datetime.now(ZoneInfo("Europe/Warsaw")).date()
+    recurrence = {"every": 1, "unit": "DAY", "startDate": today.isoformat()}
+    request = {"target": {"customerIds": [jan]}, "operation": "ADD", "amount": "3.00"}
+    created = await admin.mutate(
+        CREDITS_RECURRING,
+        {"input": {**request, "description": "Codzienny bonus", "recurrence": recurrence}},
+    )
+    schedule = created["schedule"]["id"]
+    await _ran_today(admin, schedule)
+    assert (await _wallet(admin, jan))["balance"] == {"amount": "3.00"}
+    await log_in(page, gateway, admin.key)
+    await open_page(page, gateway, "schedules")
+
+    # when the manager undoes today's period from the top-up's history
+    row = page.get_by_role("row").filter(has_text="Codzienny bonus")
+    await row.get_by_role("button", name=re.compile("^Historia doładowania")).click()
+    history = page.get_by_role("dialog", name="Historia doładowania")
+    await history.get_by_role("button", name=re.compile("^Cofnij okres")).click()
+    dialog = page.get_by_role("dialog", name="Cofnij operację")
+    await expect(dialog.locator('[data-undo="restored"]')).to_have_text("1")
+    await expect(dialog.locator('[data-undo="amount"]')).to_have_text("3,00\u00a0zł")
+    await dialog.get_by_role("button", name="Potwierdź cofnięcie").click()
+
+    # then the history says the period was undone, and the credits are taken back
+    history = page.get_by_role("dialog", name="Historia doładowania")
+    await expect(history.locator("[data-undone]")).to_have_text("Cofnięty")
+    await expect(history.get_by_role("button", name=re.compile("^Cofnij okres"))).to_have_count(0)
+    wallet = await _wallet(admin, jan)
+    assert wallet["balance"] == {"amount": "0.00"}
+    assert wallet["entries"]["edges"][0]["node"] == {"kind": "UNDO", "delta": {"amount": "-3.00"}}
+    await admin.mutate(DELETE_SCHEDULE, {"id": schedule})
