@@ -111,3 +111,9 @@ async def operation_view(location_id: UUID, operation_id: UUID) -> entities.Wall
     (`ScheduleRun.operation`); None when there is neither."""
     found = await operations.view(operation_id, location_id)
     return found if found is not None else await undo.run_operation(location_id, operation_id)
+
+
+async def find_operation(location_id: UUID, operation_id: str) -> entities.WalletOperation | None:
+    """`operation_view` of an id as the API gives it; None for a malformed one."""
+    uid = parse_id(operation_id)
+    return None if uid is None else await operation_view(location_id, uid)

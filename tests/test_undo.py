@@ -250,6 +250,18 @@ async def test_a_schedule_period_is_undone_by_its_operation_id(
     (schedule,) = (await api.data(SCHEDULE_RUNS))["creditSchedules"]
     run = schedule["runs"]["edges"][0]["node"]
     assert run["operation"]["undoneBy"] == {"id": operation["id"]}
+    period = (await api.data(OPERATION, {"id": run["operation"]["id"]}))["walletOperation"]
+    assert period == {
+        "id": run["operation"]["id"],
+        "operation": "ADD",
+        "status": "SUCCEEDED",
+        "total": 2,
+        "processed": 2,
+        "restoredCount": None,
+        "partlyRestoredCount": None,
+        "undoOf": None,
+        "undoneBy": {"id": operation["id"]},
+    }
 
 
 async def test_what_an_undo_gives_back_stops_at_the_wallet_maximum(api: Api) -> None:

@@ -279,8 +279,9 @@ class SetPromotionalCreditsPayload:
 class Query:
     @query(admin=True)
     async def wallet_operation(self, info: Info, id: strawberry.ID) -> WalletOperation | None:
+        """An operation, or a schedule's period by its operation's id (`ScheduleRun.operation`)."""
         principal = info.context.principal
-        found = await wallet.get_operation(principal.location_id, id)
+        found = await undo.find_operation(principal.location_id, id)
         return WalletOperation.of(found, principal) if found else None
 
     @query(admin=True, description="Newest first.")
