@@ -1,14 +1,17 @@
 """An undo as a job, on both databases: queued and run in chunks, a failed chunk retried by the
-lifecycle, a rerun after it ended, and two undos of one operation requested at once (one wins;
-a negative control without the unique `undo_of_id` shows both would apply)."""
+lifecycle, a rerun after it ended. On PostgreSQL: two undos of one operation requested at once
+(one wins; a negative control without the unique `undo_of_id` shows both would apply), and an
+undo meeting a sale that holds the customer (it waits and takes back what is left; a negative
+control without its row lock shows the sale overwritten)."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
+import asyncpg
 import pytest
 
 from gateway.runtime import with_dispatcher
@@ -202,3 +205,69 @@ async def test_negative_control_without_the_unique_undo_of_both_undos_apply(
 
     assert [p["errors"] for p in payloads] == [[], []]
     assert await balance_of(api, customer) == "60.00"  # the 40.00 taken back twice
+
+
+async def _undo_over_a_sale(api: Api, database: Settings) -> tuple[str, dict[str, Any]]:
+    """An ADD of 20.00 undone while a sale of 5.00 of credits holds the customer: the sale
+    commits once the undo has started and is waiting for it. The customer, and the undo."""
+    customer = (await create_customer(api, firstName="Ala"))["id"]
+    added = await credit_ok(api, {"customerIds": [customer]}, "ADD", "20.00")
+    sale = await asyncpg.connect(database.database_url)
+    try:
+        held = sale.transaction()
+        await held.start()
+        await sale.execute(
+            "UPDATE customers SET credit_balance = credit_balance - 500 WHERE id = $1",
+            UUID(customer),
+        )
+        await sale.execute(
+            "INSERT INTO wallet_entries (location_id, customer_id, kind, requested_amount, delta,"
+            " balance_after, source, source_id, period, created_at)"
+            " VALUES ($1, $2, 'REDEEM', 500, -500, 1500, 'CHECKOUT', $3, 0, now())",
+            UUID(api.location_id),
+            UUID(customer),
+            uuid4(),
+        )
+        undoing = asyncio.create_task(api.mutate(UNDO, {"id": added["id"], "key": "race"}))
+        await asyncio.sleep(0.5)  # the undo's chunk reaches the customer meanwhile
+        await held.commit()
+        payload: dict[str, Any] = await undoing
+    finally:
+        await sale.close()
+    return customer, payload
+
+
+async def _ledger_sum(customer: str) -> int:
+    return sum(e.delta for e in await WalletEntry.filter(customer_id=customer))
+
+
+@pytest.mark.usefixtures("postgres_only")
+async def test_an_undo_waits_for_a_sale_holding_the_customer_and_takes_back_what_is_left(
+    api: Api, database: Settings
+) -> None:
+    customer, payload = await _undo_over_a_sale(api, database)
+
+    assert payload["errors"] == []
+    assert payload["operation"]["partlyRestoredCount"] == 1
+    undo_entry = await WalletEntry.get(customer_id=customer, kind="UNDO")
+    assert (undo_entry.requested_amount, undo_entry.delta) == (-2000, -1500)
+    assert await balance_of(api, customer) == "0.00"
+    assert await _ledger_sum(customer) == 0
+
+
+@pytest.mark.usefixtures("postgres_only")
+async def test_negative_control_without_the_row_lock_the_undo_overwrites_the_sale(
+    api: Api, database: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unlocked = undo_model._POSTGRES_CHUNK.replace("ORDER BY c.id FOR UPDATE OF c", "")
+    monkeypatch.setattr(undo_model, "_POSTGRES_CHUNK", unlocked)
+
+    customer, payload = await _undo_over_a_sale(api, database)
+
+    # the undo computed from the balance before the sale: the stored balance is no longer the
+    # sum of the ledger (the sale's 5.00 was taken twice)
+    assert payload["errors"] == []
+    undo_entry = await WalletEntry.get(customer_id=customer, kind="UNDO")
+    assert undo_entry.delta == -2000
+    assert await balance_of(api, customer) == "0.00"
+    assert await _ledger_sum(customer) == -500
