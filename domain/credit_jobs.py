@@ -71,6 +71,7 @@ class OperationJob:
     total: int
     customer_ids: tuple[str, ...] | None  # exactly one of the two (see the module docstring)
     customer_filter: Mapping[str, object] | None
+    undo_of_id: UUID | None = None  # an undo (`services.undo`): the operation or run it reverses
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,7 @@ class ParsedCredit:
     idempotency_key: str | None
     target: ParsedTarget
     recurrence: Recurrence | None = None
+    expected_balance: int | None = None  # minor units; a single customer's target only
 
 
 def parse_credit(request: CreditRequest, *, minor_units: int, today: date) -> ParsedCredit:
@@ -110,10 +111,28 @@ def parse_credit(request: CreditRequest, *, minor_units: int, today: date) -> Pa
             UserError(ErrorCode.INVALID, field, message)
             for field, message in recurrence_problems(recurrence, today)
         )
+    expected = _expected_balance(errors, request, target, minor_units)
     if errors:
         raise DomainError(*errors)
     assert operation is not None
-    return ParsedCredit(operation, amount, description, key, target, recurrence)
+    return ParsedCredit(operation, amount, description, key, target, recurrence, expected)
+
+
+def _expected_balance(
+    errors: list[UserError], request: CreditRequest, target: ParsedTarget, minor_units: int
+) -> int | None:
+    """The balance the caller saw, in minor units: for a one-off change of one customer."""
+    raw, field = request.expected_balance, "input.expectedBalance"
+    if raw is None:
+        return None
+    single = target.customer_ids is not None and len(set(target.customer_ids)) == 1
+    if not single or request.recurrence is not None:
+        errors.append(UserError(ErrorCode.INVALID, field, msg("credit.expected_balance_single")))
+        return None
+    if problem := amount_problem(CreditOperation.SET, raw, minor_units):
+        errors.append(UserError(ErrorCode.INVALID, field, problem))
+        return None
+    return to_minor(raw, minor_units)
 
 
 def parse_target(target: Target, field: str) -> ParsedTarget:

@@ -119,6 +119,11 @@ class WalletOperation:
     created_at: datetime
     finished_at: datetime | None
     actor: str | None
+    # An undo: the operation or schedule run it reverses, and its customers restored in whole
+    # and in part (set when it ends).
+    undo_of_id: UUID | None = None
+    restored_count: int | None = None
+    partly_restored_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,7 @@ class ScheduleRun:
     customer_count: int
     total: int
     finished_at: datetime | None
+    id: UUID | None = None  # the run's id: the id of its operation (`ScheduleRun.operation`)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     CARD_NOT_FOUND = "CARD_NOT_FOUND"  # a card code that no customer of the location holds
     CARD_EXPIRED = "CARD_EXPIRED"  # the scanned card's expiry date has passed
     LAST_ADMIN_KEY = "LAST_ADMIN_KEY"  # revoking it would leave the location without one
+    STALE_BALANCE = "STALE_BALANCE"  # expectedBalance differs from the balance now
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ class EntryKind(StrEnum):
     CASHBACK_RELEASE = "CASHBACK_RELEASE"  # held cashback becoming spendable
     CLAWBACK = "CLAWBACK"  # owed cashback netted against an incoming credit
     WRITE_OFF = "WRITE_OFF"  # the balance of a deleted customer
+    UNDO = "UNDO"  # compensation of an undone operation or schedule period
 
 
 class EntrySource(StrEnum):
@@ -88,8 +89,10 @@ CASHBACK_REVERSED_DESCRIPTION = "entry.cashback_reversed"
 REFUND_DESCRIPTION = "entry.checkout_refunded"
 CLAWBACK_DESCRIPTION = "entry.clawback"
 WRITE_OFF_DESCRIPTION = "entry.write_off"
+UNDO_DESCRIPTION = "entry.undo"
 SYSTEM_DESCRIPTIONS = frozenset(
     {
+        UNDO_DESCRIPTION,
         WRITE_OFF_DESCRIPTION,
         REDEEM_DESCRIPTION,
         CASHBACK_DESCRIPTION,

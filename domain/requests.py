@@ -83,6 +83,8 @@ class CreditRequest:
     description: str | None = None
     recurrence: Recurrence | None = None
     idempotency_key: str | None = None
+    # One customer only: refused with STALE_BALANCE when the balance differs as it is written.
+    expected_balance: Decimal | None = None
 
 
 @dataclass(frozen=True)

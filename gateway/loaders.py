@@ -11,7 +11,7 @@ from strawberry.dataloader import DataLoader
 
 from domain import entities
 from domain.messages import Message
-from services import customers, groups, schedules, sync
+from services import customers, groups, schedules, sync, undo
 from services.runtime import Runtime
 from services.stores import Stores
 
@@ -61,6 +61,11 @@ async def _schedule_failures(keys: Sequence[UUID]) -> list[Message | None]:
     return [found.get(k) for k in keys]
 
 
+async def _undos(keys: Sequence[UUID]) -> list[entities.WalletOperation | None]:
+    found = await undo.undone_by(list(keys))
+    return [found.get(k) for k in keys]
+
+
 @dataclass(frozen=True)
 class GroupKey:
     """A CRM group as its connections are matched: by its reference at the time it was read."""
@@ -96,6 +101,11 @@ class Loaders:
     @cached_property
     def schedule_customer_counts(self) -> DataLoader[UUID, int]:
         return DataLoader(load_fn=_schedule_counts)
+
+    @cached_property
+    def undos(self) -> DataLoader[UUID, entities.WalletOperation | None]:
+        """The undo of each operation (or period) that has one."""
+        return DataLoader(load_fn=_undos)
 
     @cached_property
     def schedule_failures(self) -> DataLoader[UUID, Message | None]:

@@ -125,6 +125,7 @@ async def runs(schedule: ScheduleJob, before: int | None, limit: int) -> list[en
             customer_count=totals.get(r.period, (0, 0))[0],
             total=totals.get(r.period, (0, 0))[1],
             finished_at=r.finished_at,
+            id=r.id,
         )
         for r in rows
     ]

@@ -45,9 +45,9 @@ from domain.paging import (
 from domain.requests import CreditRequest
 from domain.schedule import local_today
 from models import operations
-from models.db import IntegrityError
+from models.db import IntegrityError, Transaction
 from models.ledger import Application, is_balance_out_of_range
-from services import metrics
+from services import metrics, single_edits
 from services.access import currency_minor_units
 from services.customers import check_target
 from services.idempotency import OPERATIONS as KEYED_OPERATIONS
@@ -57,6 +57,7 @@ from services.jobs import Dispatcher, enqueue_operation
 from services.lifecycle import Attempt, JobKind, PermanentFailure, run_attempt
 from services.runtime import Runtime
 from services.stores import Stores
+from services.undo_runs import run_undo
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,8 @@ def request_hash(credit: ParsedCredit) -> str:
     }
     if target.all_customers:
         payload["target"] = {"all_customers": True}
+    if credit.expected_balance is not None:
+        payload["expected_balance"] = credit.expected_balance
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -138,24 +141,7 @@ async def apply_once(
     stored = await _stored_target(stores, location_id, target)
     try:
         async with stores.transaction() as db:
-            created = await stores.operations.create(
-                db,
-                credit.record(principal),
-                source=stored.source.value,
-                customer_ids=stored.customer_ids,
-                customer_filter=stored.customer_filter,
-                total=stored.total,
-            )
-            await record_key(
-                stores,
-                db,
-                KEYED_OPERATIONS,
-                location_id,
-                key,
-                fingerprint,
-                created.id,
-                created.created_at,
-            )
+            created = await _created(runtime, db, principal, credit, stored)
     except IntegrityError:  # the same key, submitted concurrently
         earlier = await earlier_request(stores, KEYED_OPERATIONS, location_id, key, fingerprint)
         if earlier is None:
@@ -167,6 +153,66 @@ async def apply_once(
     # As queued, whatever the job does meanwhile.
     await enqueue_operation(runtime.dispatcher, created.id, attempts=0)
     return created
+
+
+async def _created(
+    runtime: Runtime,
+    db: Transaction,
+    principal: Principal,
+    credit: CheckedCredit,
+    stored: _StoredTarget,
+) -> entities.WalletOperation:
+    """The operation and its key, in the transaction `db`. With an expected balance, the
+    customer is held first, refused when the balance differs (`services.single_edits`), and
+    the change is written in this same transaction: the job that runs the operation then finds
+    it written and writes nothing more."""
+    stores, expected = runtime.stores, credit.parsed.expected_balance
+    if expected is not None:
+        await single_edits.hold_unchanged(stores, db, principal, credit.parsed.target, expected)
+    created = await stores.operations.create(
+        db,
+        credit.record(principal),
+        source=stored.source.value,
+        customer_ids=stored.customer_ids,
+        customer_filter=stored.customer_filter,
+        total=stored.total,
+    )
+    key, fingerprint = credit.idempotency_key, credit.request_hash
+    await record_key(
+        stores,
+        db,
+        KEYED_OPERATIONS,
+        principal.location_id,
+        key,
+        fingerprint,
+        created.id,
+        created.created_at,
+    )
+    if expected is not None:
+        change = _application(_job_of(created, principal, stored.source), runtime.clock())
+        customer_ids = credit.parsed.target.distinct_customer_ids()
+        written = await stores.ledger.apply_chunk(customer_ids, change, db)
+        metrics.entries_written(change.kind, written)
+    return created
+
+
+def _job_of(
+    created: entities.WalletOperation, principal: Principal, source: EntrySource
+) -> OperationJob:
+    return OperationJob(
+        id=created.id,
+        location_id=principal.location_id,
+        operation=created.operation,
+        amount=created.amount,
+        description=created.description,
+        actor=created.actor,
+        source=source.value,
+        status=created.status,
+        attempts=0,
+        total=created.total,
+        customer_ids=None,
+        customer_filter=None,
+    )
 
 
 @dataclass(frozen=True)
@@ -215,6 +261,9 @@ async def run_operation(runtime: Runtime, operation_id: UUID) -> None:
         log.warning("wallet operation %s does not exist; job ignored", operation_id)
         return
     if row.status != JobStatus.QUEUED:
+        return
+    if row.undo_of_id is not None:  # an undo: its own work, the same lifecycle
+        await run_undo(runtime, row, OPERATIONS)
         return
     total = row.total
     # Resumed: carry on after the last customer an earlier attempt reached (chunks go in id

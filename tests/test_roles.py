@@ -179,6 +179,16 @@ async def test_pos_key_reads_a_customer_as_a_till_shows_it(shop: Shop, by: str) 
     assert seen["wallet"]["balance"] == {"amount": "15.00", "currency": "PLN"}
 
 
+PREVIEW_UNDO = """query($id: ID!) {
+  previewUndoWalletOperation(id: $id) { restoredCount partlyRestoredCount amount { amount } }
+}"""
+UNDO_OPERATION = """mutation($id: ID!, $key: String!) {
+  undoWalletOperation(id: $id, idempotencyKey: $key) {
+    operation { id } errors { code field message }
+  }
+}"""
+
+
 @dataclass(frozen=True)
 class ForbiddenQuery:
     field: str
@@ -214,6 +224,7 @@ FORBIDDEN_QUERIES = [
         None,
     ),
     ForbiddenQuery("apiKeys", LIST_API_KEYS, lambda s: {}, None),
+    ForbiddenQuery("previewUndoWalletOperation", PREVIEW_UNDO, lambda s: {"id": s.operation}, None),
     ForbiddenQuery("referenceFor", REFERENCE_FOR, lambda s: {"name": "Stały klient"}, None),
 ]
 
@@ -360,6 +371,7 @@ MUTATIONS = [
         },
     ),
     Mutation("synchronize", SYNCHRONIZE, lambda s: {"channel": "GOPOS"}),
+    Mutation("undoWalletOperation", UNDO_OPERATION, lambda s: {"id": s.operation, "key": "k"}),
     Mutation("createApiKey", CREATE_API_KEY, lambda s: {"name": "escalate", "role": "ADMIN"}),
     Mutation("revokeApiKey", REVOKE_API_KEY, lambda s: {"id": s.admin_key}),
     Mutation(

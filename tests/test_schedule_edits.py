@@ -12,7 +12,7 @@ from uuid import UUID
 
 import pytest
 
-from models.tables.wallet import CreditSchedule
+from models.tables.wallet import CreditSchedule, ScheduleRun
 from services import schedules
 from services.runtime import Runtime
 from tasks.inprocess import InProcessDispatcher
@@ -114,20 +114,23 @@ async def test_an_edit_applies_from_the_next_period_and_the_runs_show_each(
     assert [await balance_of(api, i) for i in ids] == ["12.50", "12.50"]
     first = await runs(api, first=1)
     rest = await runs(api, first=5, after=first["pageInfo"]["endCursor"])
+    # each period is a wallet operation too, named by its run's id (what an undo takes)
+    periods = await ScheduleRun.filter(schedule_id=schedule["id"]).order_by("-period")
+    run_ids = [{"id": str(run.id)} for run in periods]
     assert [e["node"] for e in first["edges"] + rest["edges"]] == [
         {
             "period": "2026-06-16",
             "status": "SUCCEEDED",
             "customerCount": 2,
             "total": {"amount": "5.00"},
-            "operation": None,
+            "operation": run_ids[0],
         },
         {
             "period": "2026-06-15",
             "status": "SUCCEEDED",
             "customerCount": 2,
             "total": {"amount": "20.00"},
-            "operation": None,
+            "operation": run_ids[1],
         },
     ]
     assert (first["pageInfo"]["hasNextPage"], rest["pageInfo"]["hasNextPage"]) == (True, False)

@@ -197,6 +197,7 @@ def _query_error(
                     "messageId": {
                         "Customer not found.": "customer.not_found",
                         "Customer group not found.": "group.not_found",
+                        OPERATION_NOT_FOUND: "operation.not_found",
                     }.get(message, "card.not_found"),
                     "params": [],
                 },
@@ -255,6 +256,19 @@ GROUP_NOT_FOUND = "Customer group not found."
 
 SCHEDULE_NOT_FOUND = "Credit schedule not found."
 CHECKOUT_NOT_FOUND = "Checkout not found."
+OPERATION_NOT_FOUND = "Wallet operation not found."
+
+PREVIEW_UNDO = """
+query($id: ID!) {
+  previewUndoWalletOperation(id: $id) { restoredCount partlyRestoredCount amount { amount } }
+}"""
+
+UNDO_OPERATION = """
+mutation($id: ID!) {
+  undoWalletOperation(id: $id, idempotencyKey: "undo-1") {
+    operation { id } errors { code field message }
+  }
+}"""
 CARD_NOT_FOUND = "No customer has this card: scan it again, or look the customer up."
 
 
@@ -477,6 +491,22 @@ OPERATIONS = [
         lambda w, t: {"id": t},
         _operation,
         _data("walletOperation", None),
+    ),
+    Op(
+        "previewUndoWalletOperation(id)",
+        "previewUndoWalletOperation",
+        PREVIEW_UNDO,
+        lambda w, t: {"id": t},
+        _operation,
+        _query_error("previewUndoWalletOperation", "id", OPERATION_NOT_FOUND),
+    ),
+    Op(
+        "undoWalletOperation(id)",
+        "undoWalletOperation",
+        UNDO_OPERATION,
+        lambda w, t: {"id": t},
+        _operation,
+        _error("undoWalletOperation", "operation", "NOT_FOUND", "id", OPERATION_NOT_FOUND),
     ),
     Op(
         "setPromotionalCredits(customerIds)",

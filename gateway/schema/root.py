@@ -14,6 +14,7 @@ from gateway.schema import (
     imports,
     integrations,
     schedules,
+    undo,
     wallet,
 )
 from gateway.schema.scalars import SCALAR_OVERRIDES
@@ -26,6 +27,7 @@ Query = merge_types(
         groups.Query,
         wallet.Query,
         schedules.Query,
+        undo.Query,
         checkout.Query,
         integrations.Query,
     ),
@@ -38,6 +40,7 @@ Mutation = merge_types(
         groups.Mutation,
         wallet.Mutation,
         schedules.Mutation,
+        undo.Mutation,
         checkout.Mutation,
         integrations.Mutation,
         access.Mutation,

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
+from uuid import UUID
 
 import strawberry
 
@@ -18,7 +19,7 @@ from gateway.context import Info
 from gateway.schema.common import DeletePayload, Money, PageInfo, UserError
 from gateway.schema.inputs import given
 from gateway.schema.resolvers import mutation, query
-from services import schedule_edits, schedules
+from services import schedule_edits, schedules, undo
 from services.i18n import render
 
 if TYPE_CHECKING:
@@ -57,12 +58,22 @@ class ScheduleRun:
     )
     total: Money = strawberry.field(description="What those entries changed, summed.")
     finished_at: datetime | None
+    run_id: strawberry.Private[UUID | None] = None
 
-    @strawberry.field(description="Always null: a period is not a wallet operation.")
-    def operation(
-        self,
+    @strawberry.field(
+        description="The period as a wallet operation: its id is the period's, which "
+        "undoWalletOperation and previewUndoWalletOperation take."
+    )
+    async def operation(
+        self, info: Info
     ) -> Annotated[WalletOperation, strawberry.lazy("gateway.schema.wallet")] | None:
-        return None
+        from gateway.schema.wallet import WalletOperation
+
+        if self.run_id is None:
+            return None
+        principal = info.context.principal
+        found = await undo.operation_view(principal.location_id, self.run_id)
+        return None if found is None else WalletOperation.of(found, principal)
 
     @classmethod
     def of(cls, run: entities.ScheduleRun, principal: Principal) -> ScheduleRun:
@@ -72,6 +83,7 @@ class ScheduleRun:
             customer_count=run.customer_count,
             total=Money.of(run.total, principal),
             finished_at=run.finished_at,
+            run_id=run.id,
         )
 
 

@@ -29,7 +29,7 @@ from gateway.schema.schedules import (
     OperationStatus,
     RecurrenceInput,
 )
-from services import schedules, wallet
+from services import schedules, undo, wallet
 
 strawberry.enum(EntryKind, name="WalletEntryKind")
 strawberry.enum(EntrySource, name="WalletEntrySource")
@@ -141,6 +141,26 @@ class WalletOperation:
     actor: str | None = strawberry.field(description="The name of the API key that asked for it.")
     created_at: datetime
     finished_at: datetime | None
+    restored_count: int | None = strawberry.field(
+        description="For an undo: customers fully restored (set when it ends)."
+    )
+    partly_restored_count: int | None = strawberry.field(
+        description="For an undo: customers restored only in part (they had spent since)."
+    )
+    entity: strawberry.Private[entities.WalletOperation]
+
+    @strawberry.field(description="The undo of this operation, once requested.")
+    async def undone_by(self, info: Info) -> WalletOperation | None:
+        found = await info.context.loaders.undos.load(self.entity.id)
+        return None if found is None else WalletOperation.of(found, info.context.principal)
+
+    @strawberry.field(description="For an undo: the operation (or schedule period) it reverses.")
+    async def undo_of(self, info: Info) -> WalletOperation | None:
+        if self.entity.undo_of_id is None:
+            return None
+        principal = info.context.principal
+        found = await undo.operation_view(principal.location_id, self.entity.undo_of_id)
+        return None if found is None else WalletOperation.of(found, principal)
 
     @classmethod
     def of(cls, op: entities.WalletOperation, principal: Principal) -> WalletOperation:
@@ -158,6 +178,9 @@ class WalletOperation:
             actor=op.actor,
             created_at=op.created_at,
             finished_at=op.finished_at,
+            restored_count=op.restored_count,
+            partly_restored_count=op.partly_restored_count,
+            entity=op,
         )
 
 
@@ -220,6 +243,10 @@ class SetPromotionalCreditsInput:
         default=None, description="When given, creates a schedule instead of applying once."
     )
     idempotency_key: str | None = None
+    expected_balance: Decimal | None = strawberry.field(
+        default=None,
+        description="Single customer only: refuse with STALE_BALANCE when the balance differs.",
+    )
 
     def to_domain(self) -> CreditRequest:
         recurrence = None
@@ -233,6 +260,7 @@ class SetPromotionalCreditsInput:
             description=self.description,
             recurrence=recurrence,
             idempotency_key=self.idempotency_key,
+            expected_balance=self.expected_balance,
         )
 
 
@@ -251,8 +279,9 @@ class SetPromotionalCreditsPayload:
 class Query:
     @query(admin=True)
     async def wallet_operation(self, info: Info, id: strawberry.ID) -> WalletOperation | None:
+        """An operation, or a schedule's period by its operation's id (`ScheduleRun.operation`)."""
         principal = info.context.principal
-        found = await wallet.get_operation(principal.location_id, id)
+        found = await undo.find_operation(principal.location_id, id)
         return WalletOperation.of(found, principal) if found else None
 
     @query(admin=True, description="Newest first.")

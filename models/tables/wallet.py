@@ -79,6 +79,14 @@ class WalletOperation(CreditRecord):
     started_at = fields.DatetimeField(null=True)
     heartbeat_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
+    # An undo: the operation or schedule run it reverses (unique: one undo each, whatever its
+    # idempotency key), where that one's entries are (their source id and period; `operation`
+    # is that one's), and how many customers it restored in whole and in part once it ended.
+    undo_of_id = fields.UUIDField(null=True, unique=True)
+    undo_source_id = fields.UUIDField(null=True)
+    undo_period = fields.IntField(null=True)
+    restored_count = fields.IntField(null=True)
+    partly_restored_count = fields.IntField(null=True)
 
     class Meta:
         table = "wallet_operations"

@@ -152,6 +152,10 @@ export function CreditsDialog({ target: picked, targetLabel, groupId = null, onC
   const [submitErrors, setSubmitErrors] = useState(null);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState(null);
+  // One customer's change carries the balance the preview showed; when it changed meanwhile
+  // (STALE_BALANCE) the balance now is said, the preview read again, and the manager asks again.
+  const [stale, setStale] = useState(null);
+  const [round, setRound] = useState(0);
   const errors = submitErrors || previewErrors;
   const target = repeat && useGroup && groupTarget ? groupTarget : picked;
 
@@ -180,10 +184,11 @@ export function CreditsDialog({ target: picked, targetLabel, groupId = null, onC
     return () => {
       current = false;
     };
-  }, [previewInput]);
+  }, [previewInput, round]);
 
   const edit = (setter) => (value) => {
     setSubmitErrors(null);
+    setStale(null);
     setter(value);
   };
 
@@ -196,10 +201,19 @@ export function CreditsDialog({ target: picked, targetLabel, groupId = null, onC
     const input = { ...base, idempotencyKey };
     if (repeat) {
       input.recurrence = { every: Number(every), unit, startDate, endDate: endDate || null };
+    } else if (picked.customerIds?.length === 1 && preview) {
+      input.expectedBalance = preview.balanceBefore.amount;
     }
     setBusy(true);
     const { payload, errors: problems } = await mutate(APPLY, { input });
     setBusy(false);
+    const changed = problems.find((p) => p.code === "STALE_BALANCE");
+    if (changed) {
+      setStale(changed.params?.find((p) => p.name === "balance")?.value ?? "");
+      setPreview(null);
+      setRound((n) => n + 1);
+      return;
+    }
     if (problems.length) {
       setSubmitErrors(problems);
       return;
@@ -319,6 +333,11 @@ export function CreditsDialog({ target: picked, targetLabel, groupId = null, onC
               </div>`
           : null}
       </fieldset>
+      ${stale !== null
+        ? html`<p class="warning" role="alert" data-stale-balance>
+            ${t("credits.stale", { balance: money({ amount: stale }) })}
+          </p>`
+        : null}
       <${Preview}
         preview=${preview}
         pending=${Boolean(base.amount) && !preview}

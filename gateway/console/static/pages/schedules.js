@@ -19,6 +19,7 @@ import {
   useQuery,
   useState,
 } from "../ui.js";
+import { UndoDialog } from "./undo-dialog.js";
 
 const SCHEDULES = `{
   creditSchedules { id operation amount { amount currency } description every unit startDate endDate
@@ -28,7 +29,8 @@ const SCHEDULES = `{
 const RUNS_SHOWN = 50;
 const RUNS = `query Runs($first: Int!) {
   creditSchedules { id runs(first: $first) {
-    edges { node { period status customerCount total { amount currency } finishedAt } }
+    edges { node { period status customerCount total { amount currency } finishedAt
+                   operation { id undoneBy { id } } } }
     pageInfo { hasNextPage }
   } }
 }`;
@@ -121,11 +123,23 @@ function EditDialog({ schedule, onClose, onSaved }) {
 }
 
 // A schedule's latest runs, newest first: the period, the customers it reached, the total it
-// moved and how it ended.
+// moved and how it ended. A period that ended can be undone (Cofnij, with the undo's preview
+// first, in place of this dialog); an undone one says so.
 function RunsDialog({ schedule, target, onClose }) {
   const runs = useQuery(RUNS, { first: RUNS_SHOWN });
+  const [undoing, setUndoing] = useState(null);
   const found = runs.data?.creditSchedules.find((s) => s.id === schedule.id);
   const rows = found ? found.runs.edges.map((e) => e.node) : null;
+  if (undoing) {
+    return html`<${UndoDialog}
+      operation=${undoing}
+      onClose=${() => setUndoing(null)}
+      onDone=${() => {
+        setUndoing(null);
+        runs.reload();
+      }}
+    />`;
+  }
   return html`<${Dialog} title=${t("schedules.runsTitle")} onClose=${onClose} wide>
     <p class="target">${target}</p>
     ${rows === null
@@ -141,6 +155,7 @@ function RunsDialog({ schedule, target, onClose }) {
                 <th scope="col" class="number">${t("schedules.runTotal")}</th>
                 <th scope="col">${t("schedules.runStatus")}</th>
                 <th scope="col">${t("schedules.runFinished")}</th>
+                <th scope="col"><span class="visually-hidden">${t("common.actions")}</span></th>
               </tr>
             </thead>
             <tbody>
@@ -151,6 +166,19 @@ function RunsDialog({ schedule, target, onClose }) {
                   <td class="number">${money(r.total)}</td>
                   <td><${Badge} status=${r.status} label=${t(`operation.status.${r.status}`)} /></td>
                   <td>${r.finishedAt ? dateTime(r.finishedAt) : "—"}</td>
+                  <td class="row-actions">
+                    ${r.operation?.undoneBy
+                      ? html`<span class="hint" data-undone>${t("schedules.runUndone")}</span>`
+                      : r.status === "SUCCEEDED" && r.operation
+                        ? html`<button
+                            type="button"
+                            onClick=${() => setUndoing(r.operation)}
+                            aria-label=${t("schedules.undoRun", { period: date(r.period) })}
+                          >
+                            ${t("operations.undo")}
+                          </button>`
+                        : null}
+                  </td>
                 </tr>`,
               )}
             </tbody>
