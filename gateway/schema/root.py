@@ -13,6 +13,7 @@ from gateway.schema import (
     groups,
     imports,
     integrations,
+    reports,
     schedules,
     wallet,
 )
@@ -28,6 +29,7 @@ Query = merge_types(
         schedules.Query,
         checkout.Query,
         integrations.Query,
+        reports.Query,
     ),
 )
 Mutation = merge_types(

@@ -41,7 +41,8 @@ class WalletEntry(Model):
     class Meta:
         table = "wallet_entries"
         unique_together = (("source_id", "customer_id", "period", "kind"),)
-        indexes = (("customer_id", "id"),)
+        # The second serves the owner's reports: a location's ledger over a range of days.
+        indexes = (("customer_id", "id"), ("location_id", "created_at"))
 
 
 class CreditRecord(Model):
