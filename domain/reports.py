@@ -21,9 +21,13 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from domain.errors import ErrorCode, Validator
-from domain.messages import msg
+from domain.messages import Message, msg
 
 MAX_DAYS = 3 * 366 + 1  # three years and a day: a report compares at most three years
+# The days a report may name: wide enough for any ledger, narrow enough that a day's bounds in
+# any time zone are instants Python can hold.
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(9998, 12, 31)
 MAX_TOP_CUSTOMERS = 100
 DAYS_AHEAD = 30  # the liability report's look at scheduled top-ups
 
@@ -49,12 +53,34 @@ class DateRange:
 def parse_range(start: date, end: date, *, fields: tuple[str, str] = ("from", "to")) -> DateRange:
     """The range `start`..`end` (inclusive), or a `DomainError` naming the field at fault."""
     checks = Validator()
+    for day, name in zip((start, end), fields, strict=True):
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            checks.add(ErrorCode.INVALID, name, _out_of_range())
+    if checks.errors:
+        checks.check()
     if end < start:
         checks.add(ErrorCode.INVALID, fields[1], msg("report.end_before_start"))
     elif (end - start).days + 1 > MAX_DAYS:
         checks.add(ErrorCode.INVALID, fields[1], msg("report.range_too_long", days=MAX_DAYS))
     checks.check()
     return DateRange(start, end)
+
+
+def _out_of_range() -> Message:
+    return msg(
+        "report.day_out_of_range",
+        earliest=EARLIEST_DAY.isoformat(),
+        latest=LATEST_DAY.isoformat(),
+    )
+
+
+def parse_day(day: date, field_name: str) -> date:
+    """A single day a report is for, within the days a report may name."""
+    checks = Validator()
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        checks.add(ErrorCode.INVALID, field_name, _out_of_range())
+    checks.check()
+    return day
 
 
 def parse_first(first: int, field_name: str = "first") -> int:
@@ -108,19 +134,21 @@ class OffsetSpan:
 
 def offset_spans(start: datetime, end: datetime, timezone: str) -> list[OffsetSpan]:
     """The location's UTC offsets between two instants, split where the clock changes: what
-    a database without time zones needs to read an instant as a local date."""
+    a database without time zones needs to read an instant as a local date. Clocks change at
+    most a few times a year, so the offset is looked at once a day and a change is found to the
+    minute within that day."""
     zone = ZoneInfo(timezone)
     spans: list[OffsetSpan] = []
-    hour = timedelta(hours=1)
+    step = timedelta(days=1)
     current = _offset_minutes(start, zone)
     moment = start
     while moment < end:
-        step = min(moment + hour, end)
-        offset = _offset_minutes(step, zone)
+        following = min(moment + step, end)
+        offset = _offset_minutes(following, zone)
         if offset != current:
-            spans.append(OffsetSpan(_change_instant(moment, step, zone), current))
+            spans.append(OffsetSpan(_change_instant(moment, following, zone), current))
             current = offset
-        moment = step
+        moment = following
     spans.append(OffsetSpan(None, current))
     return spans
 

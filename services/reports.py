@@ -32,6 +32,7 @@ from domain.reports import (
     activity,
     day_bounds,
     offset_spans,
+    parse_day,
     parse_first,
     parse_range,
     scheduled_amount,
@@ -69,7 +70,7 @@ async def liability_report(runtime: Runtime, principal: Principal, at: date | No
     default; a day to come is refused: its balances are not known yet)."""
     location = await _location(runtime, principal)
     today = local_today(runtime.clock(), location.timezone)
-    day = today if at is None else at
+    day = today if at is None else parse_day(at, "at")
     if day > today:
         raise fail(ErrorCode.INVALID, "at", msg("report.at_in_future"))
     if day == today:
