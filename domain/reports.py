@@ -115,6 +115,45 @@ def period_starts(span: DateRange, interval: ReportInterval) -> list[date]:
     return starts
 
 
+def closed_until(now: datetime, timezone: str, margin: timedelta) -> date:
+    """The last local day that is over by `margin` at `now`: no transaction that was under way
+    when it ended can still be writing an entry dated in it."""
+    return (now - margin).astimezone(ZoneInfo(timezone)).date() - timedelta(days=1)
+
+
+def runs_of(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Days as runs of consecutive days, first and last of each, in order."""
+    runs: list[tuple[date, date]] = []
+    for day in sorted(set(days)):
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+@dataclass(frozen=True)
+class LedgerTotals:
+    """A location's ledger summed up to a day's end: what the balances and debts were then."""
+
+    outstanding: int  # the deltas of every entry
+    owed: int  # reversals' shortfalls (requested + delta) less what clawbacks paid off
+    released: int  # held cashback made spendable (CASHBACK_RELEASE, requested)
+
+
+def ledger_totals(sums: Iterable[LedgerSum]) -> LedgerTotals:
+    outstanding = owed = released = 0
+    for item in sums:
+        outstanding += item.delta
+        if item.kind == "CASHBACK_REVERSAL":
+            owed += item.requested + item.delta
+        elif item.kind == "CLAWBACK":
+            owed -= item.requested
+        elif item.kind == "CASHBACK_RELEASE":
+            released += item.requested
+    return LedgerTotals(outstanding, owed, released)
+
+
 def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
     """The instants a local day starts and ends (exclusive), in the location's time zone; a
     day of a clock change is 23 or 25 hours long."""
@@ -179,13 +218,15 @@ def _change_instant(low: datetime, high: datetime, zone: ZoneInfo) -> datetime:
 
 @dataclass(frozen=True)
 class LedgerSum:
-    """The deltas of one local day's entries of one kind, source and sign, summed."""
+    """The deltas of one local day's entries of one kind, source and sign (positive: the delta
+    is above zero), summed."""
 
     day: date
     kind: str
     source: str
     positive: bool
     delta: int
+    requested: int = 0  # the entries' requested amounts, summed
 
 
 @dataclass

@@ -1,93 +1,21 @@
 """The owner's reports, read as SQL aggregates over the ledger, the customers and the sales.
 
-Each function answers one report's figures for a location in one or two statements, summed by
-the database; no row of the ledger comes into Python. Local days: PostgreSQL reads an instant
-in the location's time zone itself (`AT TIME ZONE`); SQLite, which knows no time zones, is
-given the location's UTC offsets over the range, split where the clock changes
-(`domain.reports.offset_spans`), so both engines put an entry on the same local day.
+The ledger is read summed by day (`models.ledger_days`); the balances stored on the customers
+answer for today; the sales for the discount cost and the top customers. No row of the ledger
+comes into Python.
 
-Sums are taken in two parts (`_split`), each far from 64 bits, as `models.ledger` does:
-SQLite's SUM fails past 64 bits, and a day of a large location's bulk credits could reach it.
-
-Indexes (migration 0015_reports): `wallet_entries (location_id, created_at)` serves every
-range of the ledger, `checkouts (location_id, business_date)` the sales' reports.
+Indexes (migration 0015_reports): `wallet_entries (location_id, created_at)` serves every range
+of the ledger, `checkouts (location_id, business_date)` the sales' reports.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date, datetime
 from uuid import UUID
 
-from domain.reports import LedgerSum, OffsetSpan
 from models import sql
-
-_SPLIT = 10**9
-
-
-def _split(name: str, expression: str) -> str:
-    high = f"SUM(({expression}) / {_SPLIT}) AS {name}_high"
-    return f"{high}, SUM(({expression}) % {_SPLIT}) AS {name}_low"
-
-
-def _joined(row: Any, name: str) -> int:
-    high, low = row[f"{name}_high"], row[f"{name}_low"]
-    return int(high or 0) * _SPLIT + int(low or 0)
-
-
-def _local_day(spans: list[OffsetSpan], column: str) -> str:
-    """The local date of the instant in `column`, on this engine (see the module)."""
-    if sql.dialect().numbered:
-        return f"({column} AT TIME ZONE $4)::date"
-    cases = " ".join(
-        f"WHEN {column} < '{_text_time(span.until)}' THEN {_shifted(column, span.minutes)}"
-        for span in spans
-        if span.until is not None
-    )
-    last = _shifted(column, spans[-1].minutes)
-    return f"(CASE {cases} ELSE {last} END)" if cases else last
-
-
-def _shifted(column: str, minutes: int) -> str:
-    return f"date({column}, '{minutes:+d} minutes')"
-
-
-def _text_time(moment: datetime) -> str:
-    """An instant as SQLite stores it (`isoformat(" ")` in UTC)."""
-    return moment.astimezone(UTC).isoformat(" ")
-
-
-# ----------------------------------------------------------------------------- activity
-
-
-async def ledger_sums(
-    location_id: UUID, start: datetime, end: datetime, timezone: str, spans: list[OffsetSpan]
-) -> list[LedgerSum]:
-    """The location's entries from `start` to `end` (exclusive), summed by local day, kind,
-    source and sign of the delta."""
-    day = _local_day(spans, "created_at")
-    statement = f"""
-    SELECT {day} AS day, kind, source, delta > 0 AS positive, {_split("delta", "delta")}
-    FROM wallet_entries
-    WHERE location_id = $1 AND created_at >= $2 AND created_at < $3 AND delta <> 0
-    GROUP BY 1, 2, 3, 4
-    """
-    values: list[object] = [location_id, start, end]
-    if sql.dialect().numbered:
-        values.append(timezone)
-    rows = await sql.fetch(sql.pool(), statement, values)
-    return [
-        LedgerSum(
-            day=sql.day(row["day"]),
-            kind=row["kind"],
-            source=row["source"],
-            positive=bool(row["positive"]),
-            delta=_joined(row, "delta"),
-        )
-        for row in rows
-    ]
-
+from models.ledger_days import joined, split_sum
 
 # ----------------------------------------------------------------------------- liability
 
@@ -103,100 +31,84 @@ async def balances_now(location_id: UUID) -> Balances:
     """What the location's customers hold now, from their stored balances (deleted customers
     hold nothing spendable: their balance was written off)."""
     statement = f"""
-    SELECT {_split("balance", "credit_balance")}, {_split("held", "cashback_held")},
-           {_split("owed", "cashback_owed")}
+    SELECT {split_sum("balance", "credit_balance")}, {split_sum("held", "cashback_held")},
+           {split_sum("owed", "cashback_owed")}
     FROM customers WHERE location_id = $1
     """
     (row,) = await sql.fetch(sql.pool(), statement, [location_id])
-    return Balances(_joined(row, "balance"), _joined(row, "held"), _joined(row, "owed"))
+    return Balances(joined(row, "balance"), joined(row, "held"), joined(row, "owed"))
 
 
-# Owed: what reversals could not take off the balance, less what clawbacks have paid off.
-_OWED_BY_LEDGER = """
-SELECT {split}
-FROM wallet_entries
-WHERE location_id = $1 AND created_at < $2 AND kind IN ('CASHBACK_REVERSAL', 'CLAWBACK')
-"""
-
-# Held: the cashback of sales committed with a hold, less what was released, less what refunds
+# Held: the cashback of sales committed with a hold before the instant, less what refunds
 # cancelled while it was held (a refund's reversed cashback less what its reversal entry took
-# off the balance).
-_HELD_BY_HISTORY = """
+# off the balance); what was released is the ledger's (CASHBACK_RELEASE).
+_HELD_BEFORE = """
 SELECT
-  (SELECT {granted} FROM checkouts
+  (SELECT COALESCE(SUM(cashback_granted), 0) FROM checkouts
    WHERE location_id = $1 AND created_at < $2 AND cashback_release_at IS NOT NULL) AS granted,
-  (SELECT {released} FROM wallet_entries
-   WHERE location_id = $1 AND created_at < $2 AND kind = 'CASHBACK_RELEASE') AS released,
-  (SELECT {cancelled} FROM checkout_refunds r JOIN checkouts c ON c.id = r.checkout_id
+  (SELECT COALESCE(SUM(r.cashback_reversed), 0)
+   FROM checkout_refunds r JOIN checkouts c ON c.id = r.checkout_id
    WHERE r.location_id = $1 AND r.created_at < $2 AND c.cashback_release_at IS NOT NULL)
   AS cancelled,
-  (SELECT {taken} FROM wallet_entries e JOIN checkout_refunds r
-     ON e.source_id = r.checkout_id AND e.period = r.number
+  (SELECT COALESCE(SUM(-e.delta), 0) FROM checkout_refunds r
    JOIN checkouts c ON c.id = r.checkout_id
+   JOIN wallet_entries e ON e.source_id = r.checkout_id AND e.period = r.number
    WHERE r.location_id = $1 AND r.created_at < $2 AND c.cashback_release_at IS NOT NULL
      AND e.kind = 'CASHBACK_REVERSAL') AS taken
 """
 
 
-async def balances_at(location_id: UUID, end: datetime) -> Balances:
-    """What the location's customers held at the instant `end`, from the ledger and the sales."""
-    pool = sql.pool()
-    (outstanding,) = await sql.fetch(
-        pool,
-        f"SELECT {_split('delta', 'delta')} FROM wallet_entries "
-        "WHERE location_id = $1 AND created_at < $2",
-        [location_id, end],
-    )
-    owed_split = _split(
-        "owed",
-        "CASE WHEN kind = 'CLAWBACK' THEN -requested_amount ELSE requested_amount + delta END",
-    )
-    (owed,) = await sql.fetch(pool, _OWED_BY_LEDGER.format(split=owed_split), [location_id, end])
-    held_sql = _HELD_BY_HISTORY.format(
-        granted="COALESCE(SUM(cashback_granted), 0)",
-        released="COALESCE(SUM(requested_amount), 0)",
-        cancelled="COALESCE(SUM(r.cashback_reversed), 0)",
-        taken="COALESCE(SUM(-e.delta), 0)",
-    )
-    (held,) = await sql.fetch(pool, held_sql, [location_id, end])
-    held_amount = (
-        int(held["granted"]) - int(held["released"]) - int(held["cancelled"]) + int(held["taken"])
-    )
-    return Balances(_joined(outstanding, "delta"), held_amount, _joined(owed, "owed"))
+async def held_before(location_id: UUID, end: datetime, released: int) -> int:
+    """What the location's customers held of granted cashback at the instant `end`, given
+    what the ledger released of it by then."""
+    (row,) = await sql.fetch(sql.pool(), _HELD_BEFORE, [location_id, end])
+    return int(row["granted"]) - released - int(row["cancelled"]) + int(row["taken"])
 
 
-_BY_GROUP_NOW = """
+_BY_GROUP = """
+WITH held AS ({balances})
 SELECT m.group_id AS group_id, {split}, COUNT(*) AS customers
-FROM customers c LEFT JOIN group_memberships m ON m.customer_id = c.id
-WHERE c.location_id = $1 AND c.credit_balance > 0
-GROUP BY m.group_id
-"""
-
-_BY_GROUP_AT = """
-WITH held AS (
-    SELECT customer_id, SUM(delta) AS balance FROM wallet_entries
-    WHERE location_id = $1 AND created_at < $2
-    GROUP BY customer_id
-)
-SELECT m.group_id AS group_id, {split}, COUNT(*) AS customers
-FROM held LEFT JOIN group_memberships m ON m.customer_id = held.customer_id
+FROM held LEFT JOIN group_memberships m ON m.customer_id = held.id
 WHERE held.balance > 0
 GROUP BY m.group_id
 """
 
+# Each customer's balance now, that at an instant in the past from the entries since (the
+# stored balance is the sum of all entries), or from the entries before it.
+_BALANCES_NOW = (
+    "SELECT id, credit_balance AS balance FROM customers "
+    "WHERE location_id = $1 AND credit_balance > 0"
+)
+_BALANCES_BY_LATER = """
+SELECT c.id, c.credit_balance - COALESCE(later.total, 0) AS balance
+FROM customers c LEFT JOIN (
+    SELECT customer_id, SUM(delta) AS total FROM wallet_entries
+    WHERE location_id = $1 AND created_at >= $2 GROUP BY customer_id
+) later ON later.customer_id = c.id
+WHERE c.location_id = $1
+"""
+_BALANCES_BY_EARLIER = """
+SELECT customer_id AS id, SUM(delta) AS balance FROM wallet_entries
+WHERE location_id = $1 AND created_at < $2 GROUP BY customer_id
+"""
 
-async def by_group(location_id: UUID, end: datetime | None) -> list[tuple[UUID | None, int, int]]:
+
+async def by_group(
+    location_id: UUID, end: datetime | None, *, from_later: bool = True
+) -> list[tuple[UUID | None, int, int]]:
     """Credits held per group (today's memberships; a customer in two groups counts in both,
-    one in none under None): at the instant `end`, or now when `end` is None."""
+    one in none under None): now when `end` is None, else at the instant `end`, worked out from
+    the entries after it (`from_later`) or before it, whichever are fewer."""
+    values: list[object] = [location_id]
     if end is None:
-        statement = _BY_GROUP_NOW.format(split=_split("amount", "c.credit_balance"))
-        values: list[object] = [location_id]
+        balances = _BALANCES_NOW
     else:
-        statement = _BY_GROUP_AT.format(split=_split("amount", "held.balance"))
-        values = [location_id, end]
+        balances = _BALANCES_BY_LATER if from_later else _BALANCES_BY_EARLIER
+        values.append(end)
+    statement = _BY_GROUP.format(balances=balances, split=split_sum("amount", "held.balance"))
     rows = await sql.fetch(sql.pool(), statement, values)
     return [
-        (sql.uuid(row["group_id"]), _joined(row, "amount"), int(row["customers"])) for row in rows
+        (sql.uuid(row["group_id"]), joined(row, "amount"), int(row["customers"])) for row in rows
     ]
 
 

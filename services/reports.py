@@ -31,13 +31,14 @@ from domain.reports import (
     ScheduledTopUp,
     activity,
     day_bounds,
-    offset_spans,
+    ledger_totals,
     parse_day,
     parse_first,
     parse_range,
     scheduled_amount,
 )
 from domain.schedule import Recurrence, local_today, period_date
+from models import ledger_days
 from models import reports as report_repository
 from models import schedules as schedule_repository
 from services.runtime import Runtime
@@ -56,11 +57,8 @@ async def activity_report(
     written off and undone, per day, week (from Monday) or month."""
     span = parse_range(start, end)
     location = await _location(runtime, principal)
-    begins, _ = day_bounds(span.start, location.timezone)
-    _, ends = day_bounds(span.end, location.timezone)
-    spans = offset_spans(begins, ends, location.timezone)
-    sums = await report_repository.ledger_sums(
-        location.id, begins.astimezone(UTC), ends.astimezone(UTC), location.timezone, spans
+    sums = await ledger_days.day_sums(
+        location.id, location.timezone, span.start, span.end, runtime.clock()
     )
     return activity(sums, span, interval)
 
@@ -77,9 +75,7 @@ async def liability_report(runtime: Runtime, principal: Principal, at: date | No
         balances = await report_repository.balances_now(location.id)
         groups = await report_repository.by_group(location.id, None)
     else:
-        _, end = day_bounds(day, location.timezone)
-        balances = await report_repository.balances_at(location.id, end.astimezone(UTC))
-        groups = await report_repository.by_group(location.id, end.astimezone(UTC))
+        balances, groups = await _at_days_end(runtime, location, day, today)
     return Liability(
         at=day,
         outstanding=balances.outstanding,
@@ -90,6 +86,26 @@ async def liability_report(runtime: Runtime, principal: Principal, at: date | No
         by_expiry=(ExpiryBucket(None, balances.outstanding),) if balances.outstanding else (),
         scheduled=await _scheduled(location.id, today),
     )
+
+
+async def _at_days_end(
+    runtime: Runtime, location: entities.Location, day: date, today: date
+) -> tuple[report_repository.Balances, list[tuple[UUID | None, int, int]]]:
+    """The balances at the end of a past day, from the ledger: its totals from the summed days
+    since the first entry; the groups' from the entries after the day or before it, whichever
+    are fewer (judged by the days between)."""
+    first = await ledger_days.first_entry_day(location.id, location.timezone)
+    if first is None or first > day:
+        return report_repository.Balances(0, 0, 0), []
+    sums = await ledger_days.day_sums(location.id, location.timezone, first, day, runtime.clock())
+    totals = ledger_totals(sums)
+    _, end = day_bounds(day, location.timezone)
+    held = await report_repository.held_before(location.id, end.astimezone(UTC), totals.released)
+    from_later = (today - day) <= (day - first)
+    groups = await report_repository.by_group(
+        location.id, end.astimezone(UTC), from_later=from_later
+    )
+    return report_repository.Balances(totals.outstanding, held, totals.owed), groups
 
 
 def _group_order(item: tuple[UUID | None, int, int]) -> tuple[int, int, str]:
