@@ -23,6 +23,7 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
+from tortoise.expressions import RawSQL
 from tortoise.functions import Count, Sum
 
 from domain import entities
@@ -157,6 +158,24 @@ async def target_count(schedule: ScheduleJob) -> int:
 def target_chunks(schedule: ScheduleJob, size: int) -> AsyncIterator[list[UUID]]:
     """The live customers the schedule reaches, in id order, `size` at a time."""
     return id_chunks(partial(_targets, schedule), size)
+
+
+async def live_of_location(location_id: UUID) -> list[ScheduleJob]:
+    """The location's schedules that are not paused and have a period to come."""
+    rows = CreditSchedule.filter(location_id=location_id, paused=False, next_run_on__isnull=False)
+    return [_job(row) for row in await rows.order_by("created_at", "id")]
+
+
+async def target_shortfall(schedule: ScheduleJob) -> tuple[int, int]:
+    """How many live customers the schedule reaches now, and what raising each one's balance to
+    its amount would add in all (what a SET's next period credits)."""
+    amount = int(schedule.amount)
+    shortfall = RawSQL(
+        f"COALESCE(SUM(CASE WHEN credit_balance < {amount} "
+        f"THEN {amount} - credit_balance ELSE 0 END), 0)"
+    )
+    rows = await _targets(schedule).annotate(n=Count("id"), short=shortfall).values("n", "short")
+    return int(rows[0]["n"]), int(rows[0]["short"])
 
 
 async def customer_counts(schedule_ids: Sequence[UUID]) -> dict[UUID, int]:

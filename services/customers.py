@@ -338,7 +338,11 @@ def write_off(location_id: UUID, customer_id: UUID, balance: int, now: datetime)
 
 
 async def delete_customer(
-    location_id: UUID, customer_id: str, stores: Stores | None = None
+    location_id: UUID,
+    customer_id: str,
+    stores: Stores | None = None,
+    *,
+    now: datetime | None = None,
 ) -> DeletedCustomer:
     """Delete a customer softly: the row stays, so that its wallet entries outlive it, but its
     contact data is erased, its cards are deleted (their codes are free again) and so are its
@@ -350,12 +354,13 @@ async def delete_customer(
     a concurrent commit, refund or credit lands either before (and is written off with the
     rest) or after (and finds no live customer). Held cashback is never released to a deleted
     customer (the release just ends the hold), and owed cashback is never collected: neither is
-    part of the balance, so neither is written off.
+    part of the balance, so neither is written off. `now`: the runtime's clock, the time of
+    the write-off and of the deletion.
     """
     uid = parse_id(customer_id)
     if uid is None:
         raise not_found("id", "customer")
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     checkouts = checkout_repository if stores is None else stores.checkouts
     ledger = ledger_repository if stores is None else stores.ledger
     async with open_transaction(stores) as db:

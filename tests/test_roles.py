@@ -226,6 +226,27 @@ FORBIDDEN_QUERIES = [
     ForbiddenQuery("apiKeys", LIST_API_KEYS, lambda s: {}, None),
     ForbiddenQuery("previewUndoWalletOperation", PREVIEW_UNDO, lambda s: {"id": s.operation}, None),
     ForbiddenQuery("referenceFor", REFERENCE_FOR, lambda s: {"name": "Stały klient"}, None),
+    ForbiddenQuery(
+        "liabilityReport", "{ liabilityReport { outstanding { amount } } }", lambda s: {}, None
+    ),
+    ForbiddenQuery(
+        "activityReport",
+        '{ activityReport(from: "2026-03-01", to: "2026-03-02") { redeemed { amount } } }',
+        lambda s: {},
+        None,
+    ),
+    ForbiddenQuery(
+        "discountCostReport",
+        '{ discountCostReport(from: "2026-03-01", to: "2026-03-02") { sales } }',
+        lambda s: {},
+        None,
+    ),
+    ForbiddenQuery(
+        "topCustomersReport",
+        '{ topCustomersReport(from: "2026-03-01", to: "2026-03-02") { sales } }',
+        lambda s: {},
+        None,
+    ),
 ]
 
 

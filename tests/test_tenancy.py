@@ -690,6 +690,10 @@ OPERATIONS = [
 
 # Operations that take no id of another location; each is covered by the named test.
 COVERED_ELSEWHERE = {
+    "liabilityReport": "test_reports_api.py::test_each_locations_reports_read_its_own_data_only",
+    "activityReport": "test_reports_api.py::test_each_locations_reports_read_its_own_data_only",
+    "discountCostReport": "test_reports_api.py::test_each_locations_reports_read_its_own_data_only",
+    "topCustomersReport": "test_reports_api.py::test_each_locations_reports_read_its_own_data_only",
     "viewer": "test_lists_and_viewer_show_only_the_callers_location",
     "customerGroups": "test_lists_and_viewer_show_only_the_callers_location",
     "creditSchedules": "test_lists_and_viewer_show_only_the_callers_location",

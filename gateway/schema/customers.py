@@ -204,8 +204,9 @@ class Mutation:
     @mutation(DeleteCustomerPayload)
     async def delete_customer(self, info: Info, id: strawberry.ID) -> DeleteCustomerPayload:
         principal = info.context.principal
+        runtime = info.context.runtime
         deleted = await customers.delete_customer(
-            principal.location_id, id, info.context.runtime.stores
+            principal.location_id, id, runtime.stores, now=runtime.clock()
         )
         return DeleteCustomerPayload(
             deleted_id=strawberry.ID(str(deleted.id)),

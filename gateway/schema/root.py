@@ -13,6 +13,7 @@ from gateway.schema import (
     groups,
     imports,
     integrations,
+    reports,
     schedules,
     undo,
     wallet,
@@ -30,6 +31,7 @@ Query = merge_types(
         undo.Query,
         checkout.Query,
         integrations.Query,
+        reports.Query,
     ),
 )
 Mutation = merge_types(

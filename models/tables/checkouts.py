@@ -66,6 +66,7 @@ class Checkout(Model):
             ("location_id", "created_at", "id"),
             ("location_id", "api_key_id", "created_at", "id"),
             ("cashback_release_at",),
+            ("location_id", "business_date"),  # the owner's reports of sales by day
         )
 
 

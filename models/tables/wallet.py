@@ -41,7 +41,8 @@ class WalletEntry(Model):
     class Meta:
         table = "wallet_entries"
         unique_together = (("source_id", "customer_id", "period", "kind"),)
-        indexes = (("customer_id", "id"),)
+        # The second serves the owner's reports: a location's ledger over a range of days.
+        indexes = (("customer_id", "id"), ("location_id", "created_at"))
 
 
 class CreditRecord(Model):
@@ -142,3 +143,32 @@ class ScheduleRun(Model):
         table = "schedule_runs"
         unique_together = (("schedule_id", "period"),)
         indexes = (("status", "heartbeat_at"),)
+
+
+class LedgerDay(Model):
+    """The ledger of one closed local day of a location, summed by kind, source and the sign of
+    the delta, for the owner's reports (`models.reports`). Entries are never changed and each is
+    dated when it is written, so a day over (with a margin for transactions under way at
+    midnight) never changes again: it is summed once, the first time a report needs it. Every
+    summed day has a row of kind "" (no entries, zeros), so that a day without entries is not
+    summed again. Keyed by the time zone too: a location that changes its time zone has its days
+    summed anew. Sums are kept in two parts, each far from 64 bits, as the reports take them."""
+
+    id = fields.BigIntField(primary_key=True)
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name=False, on_delete=fields.CASCADE
+    )
+    timezone = fields.CharField(max_length=64)
+    day = fields.DateField()
+    kind = fields.CharField(max_length=20)
+    source = fields.CharField(max_length=10)
+    positive = fields.BooleanField()
+    delta_high = fields.BigIntField()
+    delta_low = fields.BigIntField()
+    requested_high = fields.BigIntField()
+    requested_low = fields.BigIntField()
+    location_id: UUID
+
+    class Meta:
+        table = "ledger_days"
+        unique_together = (("location_id", "timezone", "day", "kind", "source", "positive"),)

@@ -1,0 +1,119 @@
+"""The ledger summed by day for the reports, on SQLite and PostgreSQL: a closed day is summed
+once and read from its sums ever after; today is read from the entries, so a credit shows at
+once; two reports summing the same days at once write each day once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from uuid import UUID
+
+import pytest
+
+from domain.reports import ReportInterval
+from domain.requests import CreditRequest, Target
+from models import ledger_days
+from models.tables.wallet import LedgerDay
+from services import reports, wallet
+from services.runtime import Runtime
+from tests.helpers import Clock
+from tests.test_checkout_service import Shop, new_customer, open_shop
+
+# 12:00 in Warsaw
+DAY_ONE = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
+
+
+async def _add(runtime: Runtime, shop: Shop, customer_id: UUID, amount: str) -> None:
+    request = CreditRequest(Target(customer_ids=(str(customer_id),)), "ADD", Decimal(amount))
+    await wallet.apply_once(runtime, shop.principal, request)
+
+
+async def _three_days(runtime: Runtime, clock: Clock) -> tuple[Shop, UUID]:
+    clock.now = DAY_ONE
+    shop = await open_shop("Dni")
+    someone = await new_customer(shop)
+    for n, amount in enumerate(("1.00", "2.00", "4.00")):
+        clock.now = DAY_ONE + timedelta(days=n)
+        await _add(runtime, shop, someone, amount)
+    return shop, someone
+
+
+async def test_closed_days_are_summed_once_and_read_from_their_sums(
+    runtime: Runtime, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop, _ = await _three_days(runtime, clock)
+    first, today = date(2026, 3, 2), date(2026, 3, 4)
+    read = ledger_days.entry_sums
+    ranges: list[tuple[date, date]] = []
+
+    async def recorded(location_id: UUID, timezone: str, a: date, b: date) -> object:
+        ranges.append((a, b))
+        return await read(location_id, timezone, a, b)
+
+    monkeypatch.setattr(ledger_days, "entry_sums", recorded)
+
+    once = await reports.activity_report(runtime, shop.principal, first, today, ReportInterval.DAY)
+    ranges_first = list(ranges)
+    ranges.clear()
+    again = await reports.activity_report(runtime, shop.principal, first, today, ReportInterval.DAY)
+
+    assert [(d, t.issued_manual) for d, t in once] == [
+        (date(2026, 3, 2), 100),
+        (date(2026, 3, 3), 200),
+        (date(2026, 3, 4), 400),
+    ]
+    assert again == once
+    # the closed days were summed from the entries once; today is read from them each time
+    assert ranges_first == [(first, date(2026, 3, 3)), (today, today)]
+    assert ranges == [(today, today)]
+    marked = await LedgerDay.filter(location_id=shop.location_id, kind="").values_list(
+        "day", flat=True
+    )
+    assert sorted(marked) == [date(2026, 3, 2), date(2026, 3, 3)]
+
+
+async def test_todays_credit_shows_at_once_and_yesterday_closes_an_hour_after_midnight(
+    runtime: Runtime, clock: Clock
+) -> None:
+    shop, someone = await _three_days(runtime, clock)
+    principal = shop.principal
+    # 00:30 in Warsaw on 5 March: the 4th is not closed yet
+    clock.now = datetime(2026, 3, 4, 23, 30, tzinfo=UTC)
+    await _add(runtime, shop, someone, "8.00")
+    early = await reports.activity_report(
+        runtime, principal, date(2026, 3, 4), date(2026, 3, 5), ReportInterval.DAY
+    )
+    marked_early = await LedgerDay.filter(location_id=shop.location_id, kind="").count()
+    clock.now = datetime(2026, 3, 5, 0, 30, tzinfo=UTC)
+    later = await reports.activity_report(
+        runtime, principal, date(2026, 3, 4), date(2026, 3, 5), ReportInterval.DAY
+    )
+
+    assert [(d, t.issued_manual) for d, t in early] == [
+        (date(2026, 3, 4), 400),
+        (date(2026, 3, 5), 800),
+    ]
+    assert later == early
+    assert marked_early == 0
+    assert await LedgerDay.filter(location_id=shop.location_id, kind="").count() == 1
+
+
+async def test_two_reports_summing_the_same_days_at_once_write_each_day_once(
+    runtime: Runtime, clock: Clock
+) -> None:
+    shop, _ = await _three_days(runtime, clock)
+    clock.now = DAY_ONE + timedelta(days=10)
+    first, last = date(2026, 3, 1), date(2026, 3, 10)
+
+    answers = await asyncio.gather(
+        *(
+            reports.activity_report(runtime, shop.principal, first, last, ReportInterval.MONTH)
+            for _ in range(4)
+        )
+    )
+
+    assert all(a == answers[0] for a in answers)
+    assert [(d, t.issued_manual) for d, t in answers[0]] == [(date(2026, 3, 1), 700)]
+    rows = await LedgerDay.filter(location_id=shop.location_id).values_list("day", "kind")
+    assert len(rows) == len(set(rows)) == 10 + 3
