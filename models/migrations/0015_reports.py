@@ -19,7 +19,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0010_customer_search")]
+    dependencies = [("models", "0012_undo")]
 
     initial = False
 
