@@ -132,7 +132,7 @@ def _activity_rows(report: list[dict[str, Any]]) -> list[list[str]]:
 
 
 async def test_each_report_shows_the_apis_figures_with_a_chart(
-    page: Page, gateway: Gateway, admin: Api, seeded: dict[str, Any]
+    page: Page, gateway: Gateway, admin: Api, seeded: dict[str, Any], screenshots: Path
 ) -> None:
     await log_in(page, gateway, admin.key)
     await (
@@ -205,6 +205,9 @@ async def test_each_report_shows_the_apis_figures_with_a_chart(
     assert top == [["Anna Nowak", "30,00 zł", "1"], ["Ewa Kowalska", "8,50 zł", "1"]]
     for section, charts in (("liability", 1), ("activity", 1), ("discounts", 1), ("top", 1)):
         assert await page.evaluate(CANVAS, section) == [[True, True]] * charts, section
+
+    await page.locator("#activity-title").evaluate("(heading) => heading.scrollIntoView()")
+    await page.screenshot(path=screenshots / "console-reports-activity.png")
 
     await page.get_by_role("link", name="Anna Nowak").click()
     await expect(page.locator("main h1")).to_have_text("Anna Nowak")

@@ -57,7 +57,9 @@ function options({ labels, series, width, format }) {
         range: (_, min, max) => {
           const low = Math.min(0, min);
           const high = Math.max(0, max);
-          return high === low ? [low, low + 1] : [low, high + (high - low) * 0.08];
+          if (high === low) return [low, low + 1];
+          const pad = (high - low) * 0.08;
+          return [low < 0 ? low - pad : low, high > 0 ? high + pad : high];
         },
       },
     },

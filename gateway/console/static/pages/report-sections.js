@@ -55,7 +55,7 @@ export function ActivitySection({ from, to }) {
   const [interval, setChosen] = useState("DAY");
   const found = useQuery(ACTIVITY, { from, to, interval });
   const columns = [
-    { label: t("reports.activity.start"), show: (r) => date(r.start), csv: (r) => r.start },
+    { label: t("reports.activity.start"), nowrap: true, show: (r) => date(r.start), csv: (r) => r.start },
     ...ACTIVITY_COLUMNS.map((c) => moneyColumn(t(`reports.activity.${c}`), (r) => r[c])),
   ];
   return html`<section class="panel" aria-labelledby="activity-title" data-report="activity">
@@ -104,7 +104,7 @@ export function DiscountSection({ from, to }) {
   const found = useQuery(DISCOUNTS, { from, to });
   const group = (r) => (r.group ? r.group.name : t("reports.noGroup"));
   const columns = [
-    { label: t("reports.discounts.day"), show: (r) => date(r.day), csv: (r) => r.day },
+    { label: t("reports.discounts.day"), nowrap: true, show: (r) => date(r.day), csv: (r) => r.day },
     { label: t("reports.discounts.group"), show: group, csv: group, text: true },
     ...DISCOUNT_KINDS.map((c) => moneyColumn(t(`reports.discounts.${c}`), (r) => r[c])),
     { label: t("reports.discounts.sales"), number: true, show: (r) => r.sales, csv: (r) => String(r.sales) },

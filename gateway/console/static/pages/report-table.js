@@ -59,7 +59,11 @@ export function moneyColumn(label, pick) {
   return { label, number: true, show: (r) => money(pick(r)), csv: (r) => csvAmount(pick(r)) };
 }
 
-// `columns`: [{label, show(row), csv(row), number, text}]; a `text` cell is a person's writing
+function cellClass(column) {
+  return column.number ? "number" : column.nowrap ? "nowrap" : null;
+}
+
+// `columns`: [{label, show(row), csv(row), number, nowrap, text}]; a `text` cell is a person's writing
 // (a name), which the file keeps from running as a spreadsheet formula.
 export function ReportTable({ caption, columns, rows, file }) {
   if (!rows.length) return html`<p class="empty">${t("reports.none")}</p>`;
@@ -67,12 +71,12 @@ export function ReportTable({ caption, columns, rows, file }) {
       <table class="list">
         <caption class="visually-hidden">${caption}</caption>
         <thead>
-          <tr>${columns.map((c) => html`<th scope="col" class=${c.number ? "number" : null}>${c.label}</th>`)}</tr>
+          <tr>${columns.map((c) => html`<th scope="col" class=${cellClass(c)}>${c.label}</th>`)}</tr>
         </thead>
         <tbody>
           ${rows.map(
             (r, i) => html`<tr key=${i}>
-              ${columns.map((c) => html`<td class=${c.number ? "number" : null}>${c.show(r)}</td>`)}
+              ${columns.map((c) => html`<td class=${cellClass(c)}>${c.show(r)}</td>`)}
             </tr>`,
           )}
         </tbody>

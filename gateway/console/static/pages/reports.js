@@ -38,29 +38,35 @@ function LiabilityFigures({ report }) {
       <div><dt>${t("reports.liability.owed")}</dt><dd data-figure="owed">${money(report.owed)}</dd></div>
       <div><dt>${t("reports.liability.scheduled")}</dt><dd data-figure="scheduled">${money(report.scheduledNext30Days)}</dd></div>
     </dl>
-    <h3>${t("reports.liability.byGroup")}</h3>
-    ${report.byGroup.length
-      ? html`<${BarChart}
-          label=${t("reports.liability.chart")}
-          labels=${report.byGroup.map(groupName)}
-          series=${[{ label: t("reports.liability.amount"), colour: 0, values: report.byGroup.map((r) => minor(r.amount)) }]}
-          format=${axisAmount}
-        />`
-      : null}
-    <${ReportTable}
-      caption=${t("reports.liability.byGroup")}
-      columns=${byGroup}
-      rows=${report.byGroup}
-      file=${`zobowiazania-grupy-${report.at}.csv`}
-    />
-    <p class="hint">${t("reports.liability.groupsNote")}</p>
-    <h3>${t("reports.liability.byExpiry")}</h3>
-    <${ReportTable}
-      caption=${t("reports.liability.byExpiry")}
-      columns=${byExpiry}
-      rows=${report.byExpiryMonth}
-      file=${`zobowiazania-wygasanie-${report.at}.csv`}
-    />`;
+    <div class="columns">
+      <div>
+        <h3>${t("reports.liability.byGroup")}</h3>
+        ${report.byGroup.length
+          ? html`<${BarChart}
+              label=${t("reports.liability.chart")}
+              labels=${report.byGroup.map(groupName)}
+              series=${[{ label: t("reports.liability.amount"), colour: 0, values: report.byGroup.map((r) => minor(r.amount)) }]}
+              format=${axisAmount}
+            />`
+          : null}
+        <${ReportTable}
+          caption=${t("reports.liability.byGroup")}
+          columns=${byGroup}
+          rows=${report.byGroup}
+          file=${`zobowiazania-grupy-${report.at}.csv`}
+        />
+        <p class="hint">${t("reports.liability.groupsNote")}</p>
+      </div>
+      <div>
+        <h3>${t("reports.liability.byExpiry")}</h3>
+        <${ReportTable}
+          caption=${t("reports.liability.byExpiry")}
+          columns=${byExpiry}
+          rows=${report.byExpiryMonth}
+          file=${`zobowiazania-wygasanie-${report.at}.csv`}
+        />
+      </div>
+    </div>`;
 }
 
 function LiabilitySection({ today }) {
