@@ -57,7 +57,9 @@ function options({ labels, series, width, format }) {
         range: (_, min, max) => {
           const low = Math.min(0, min);
           const high = Math.max(0, max);
-          if (high === low) return [low, low + 1];
+          // At least one currency unit high (the values are minor units), so that the axis
+          // reads 0 and 1 zł, not fractions of a grosz.
+          if (high - low < 100) return [low, low + 100];
           const pad = (high - low) * 0.08;
           return [low < 0 ? low - pad : low, high > 0 ? high + pad : high];
         },

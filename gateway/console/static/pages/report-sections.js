@@ -114,13 +114,15 @@ export function DiscountSection({ from, to }) {
     <${Report} found=${found}>
       ${({ discountCostReport: rows }) => {
         const { days, totals } = dailyTotals(rows, from, to);
-        return html`<${BarChart}
-            label=${t("reports.discounts.chart")}
-            labels=${days.map((d) => shortDay(d))}
-            series=${DISCOUNT_KINDS.map((c, k) => ({ label: t(`reports.discounts.${c}`), colour: k, values: totals[k] }))}
-            stack
-            format=${axisAmount}
-          />
+        return html`${rows.length
+            ? html`<${BarChart}
+                label=${t("reports.discounts.chart")}
+                labels=${days.map((d) => shortDay(d))}
+                series=${DISCOUNT_KINDS.map((c, k) => ({ label: t(`reports.discounts.${c}`), colour: k, values: totals[k] }))}
+                stack
+                format=${axisAmount}
+              />`
+            : null}
           <${ReportTable}
             caption=${t("reports.discounts.title")}
             columns=${columns}

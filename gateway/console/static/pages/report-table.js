@@ -65,8 +65,8 @@ function cellClass(column) {
 
 // `columns`: [{label, show(row), csv(row), number, nowrap, text}]; a `text` cell is a person's writing
 // (a name), which the file keeps from running as a spreadsheet formula.
-export function ReportTable({ caption, columns, rows, file }) {
-  if (!rows.length) return html`<p class="empty">${t("reports.none")}</p>`;
+export function ReportTable({ caption, columns, rows, file, empty = "reports.none" }) {
+  if (!rows.length) return html`<p class="empty">${t(empty)}</p>`;
   return html`<div class="table-scroll" role="region" aria-label=${caption} tabindex="0">
       <table class="list">
         <caption class="visually-hidden">${caption}</caption>

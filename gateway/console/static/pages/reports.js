@@ -54,6 +54,7 @@ function LiabilityFigures({ report }) {
           columns=${byGroup}
           rows=${report.byGroup}
           file=${`zobowiazania-grupy-${report.at}.csv`}
+          empty="reports.liability.none"
         />
         <p class="hint">${t("reports.liability.groupsNote")}</p>
       </div>
@@ -64,6 +65,7 @@ function LiabilityFigures({ report }) {
           columns=${byExpiry}
           rows=${report.byExpiryMonth}
           file=${`zobowiazania-wygasanie-${report.at}.csv`}
+          empty="reports.liability.none"
         />
       </div>
     </div>`;
