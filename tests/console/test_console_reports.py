@@ -2,7 +2,8 @@
 sales paid with credits, each section's figures equal the API's report (as the console formats
 them), each chart is drawn (a canvas with a size), a CSV file holds exactly the table's rows
 (UTF-8 with a BOM, ";", amounts with a decimal comma), another interval asks the API again, a
-customer links to the customer page, and a period ending before it starts is refused."""
+customer links to the customer page, a past day's liability is that day's, and a period ending
+before it starts is refused."""
 
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ REPORTS = f"""query($from: Date!, $to: Date!, $interval: ReportInterval!) {{
     customer {{ id firstName lastName }} creditsUsed {MONEY} sales
   }}
 }}"""
+PAST = """query($at: Date) {
+  liabilityReport(at: $at) { at outstanding { amount } byGroup { customers } } }"""
 MONTHS = ["sty", "lut", "mar", "kwi", "maj", "cze", "lip", "sie", "wrz", "paź", "lis", "gru"]
 TABLE = """(section) => [...document.querySelectorAll(`[data-report="${section}"] tbody tr`)]
   .map((tr) => [...tr.cells].map((td) => td.textContent.trim()))"""
@@ -322,4 +325,24 @@ async def test_a_period_ending_before_it_starts_is_refused(
     await expect(page.locator('[data-report="liability"]').get_by_role("alert")).to_have_text(
         "Raport dotyczy dnia dzisiejszego lub wcześniejszego: "
         "salda przyszłego dnia nie są jeszcze znane."
+    )
+
+
+async def test_the_liability_of_a_past_day_is_the_apis_for_that_day(
+    page: Page, gateway: Gateway, admin: Api, seeded: dict[str, Any]
+) -> None:
+    await log_in(page, gateway, admin.key)
+    await open_page(page, gateway, "reports")
+    tiles = page.locator('[data-report="liability-tiles"]')
+    await expect(tiles.locator('[data-figure="outstanding"]')).to_have_text("35,00 zł")
+    yesterday = (date.fromisoformat(_period()[1]) - timedelta(days=1)).isoformat()
+
+    async with page.expect_request(lambda r: f'"at":"{yesterday}"' in (r.post_data or "")):
+        await page.get_by_label("Stan na koniec dnia").fill(yesterday)
+
+    past = (await admin.data(PAST, {"at": yesterday}))["liabilityReport"]
+    assert past == {"at": yesterday, "outstanding": {"amount": "0.00"}, "byGroup": []}
+    await expect(tiles.locator('[data-figure="outstanding"]')).to_have_text("0,00 zł")
+    await expect(page.locator('[data-report="liability"] .empty')).to_have_text(
+        ["Żaden klient nie ma kredytów.", "Żaden klient nie ma kredytów."]
     )
