@@ -51,6 +51,7 @@ LOCATIONS = (
     "Ustawienia",
     "Kartoteka",
     "Cofanie",
+    "Raporty",
 )
 VIEWPORT = ViewportSize(width=1366, height=768)
 # Where the demo app serves its simulators (gateway.app.DEMO_SIMULATORS).

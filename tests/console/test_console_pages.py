@@ -248,6 +248,7 @@ PAGES: list[tuple[str, str | None, Opener]] = [
     ("schedules", "schedules", None),
     ("schedule-edit", "schedules", _schedule_edit),
     ("operations", "operations", None),
+    ("reports", "reports", None),
     ("integrations", "integrations/connections", None),
     ("integrations-settings", "integrations", None),
     ("groups", "settings/groups", None),

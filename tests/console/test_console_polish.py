@@ -146,6 +146,7 @@ PAGES: list[tuple[str, str, Opener]] = [
     ("schedule-edit", "schedules", _schedule_edit),
     ("operations", "operations", None),
     ("sales", "sales", None),
+    ("reports", "reports", None),
     ("groups", "settings/groups", None),
     ("group-deletion", "settings/groups", _group_deletion),
     ("api-keys", "settings/api-keys", None),

@@ -185,7 +185,8 @@ def test_the_vendored_files_are_the_ones_recorded(record: Path, vendor: Path) ->
         flags=re.MULTILINE,
     )
 
-    files = sorted(str(p.relative_to(vendor)) for p in vendor.rglob("*.js"))
+    found = [*vendor.rglob("*.js"), *vendor.rglob("*.css")]
+    files = sorted(str(p.relative_to(vendor)) for p in found)
     assert sorted(name for name, _, _ in rows) == files
     assert files
     for name, size, digest in rows:

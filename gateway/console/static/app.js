@@ -11,6 +11,7 @@ import { GroupsPage } from "./pages/groups.js";
 import { IntegrationsPage } from "./pages/integrations.js";
 import { LocationPage } from "./pages/location.js";
 import { OperationsPage } from "./pages/operations.js";
+import { ReportsPage } from "./pages/reports.js";
 import { SalePage, SalesPage } from "./pages/sales.js";
 import { SchedulesPage } from "./pages/schedules.js";
 
@@ -24,6 +25,7 @@ const NAVIGATION = [
   ["sales", "nav.sales"],
   ["schedules", "nav.schedules"],
   ["operations", "nav.operations"],
+  ["reports", "nav.reports"],
   ["integrations", "nav.integrations"],
 ];
 const SETTINGS = [
@@ -56,6 +58,7 @@ function Page({ route, viewer, onOwnKeyRevoked }) {
   if (first === "sales") return html`<${SalesPage} />`;
   if (first === "schedules") return html`<${SchedulesPage} />`;
   if (first === "operations") return html`<${OperationsPage} />`;
+  if (first === "reports") return html`<${ReportsPage} />`;
   if (first === "integrations") return html`<${IntegrationsPage} tab=${second || "settings"} />`;
   if (first === "settings" && second === "groups") return html`<${GroupsPage} />`;
   if (first === "settings" && second === "location") return html`<${LocationPage} />`;

@@ -31,7 +31,7 @@ export function row(customer) {
   ].map(safeCell);
 }
 
-function download(text, name) {
+export function download(text, name) {
   const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
   const link = document.createElement("a");
   link.href = url;
