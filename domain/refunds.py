@@ -27,9 +27,10 @@ from decimal import Decimal
 
 from domain.allocation import allocate
 from domain.bill import MAX_LINES, QUANTITY_PLACES, parse_quantity
+from domain.checkouts import CheckoutView
 from domain.errors import ErrorCode, Validator, fail
 from domain.messages import msg
-from domain.pricing import QuoteLine
+from domain.pricing import DiscountKind, QuoteLine
 
 MAX_REFUND_LINES = MAX_LINES  # a refund names each line of the sale at most once
 LINES_FIELD = "lines"
@@ -200,4 +201,16 @@ def share_of(sale: SaleFigures, before: Sequence[int], after: Sequence[int]) -> 
         credits=now.credits - then.credits,
         cashback=now.cashback - then.cashback,
         group_discount=now.group_discount - then.group_discount,
+    )
+
+
+def figures_of(sale: CheckoutView) -> SaleFigures:
+    """What a refund of the recorded sale reverses a share of."""
+    return SaleFigures(
+        lines=sale.lines,
+        credits_used=sale.credits_used,
+        cashback_granted=sale.cashback_granted,
+        group_discount=sum(
+            d.amount for d in sale.discounts if d.kind is DiscountKind.GROUP_DISCOUNT
+        ),
     )

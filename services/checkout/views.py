@@ -13,7 +13,14 @@ from uuid import UUID
 
 from domain import entities
 from domain.access import Principal
-from domain.checkouts import COMMITTED, REFUNDED, CheckoutCriteria, CheckoutView, RefundView
+from domain.checkouts import (
+    COMMITTED,
+    PARTIALLY_REFUNDED,
+    REFUNDED,
+    CheckoutCriteria,
+    CheckoutView,
+    RefundView,
+)
 from domain.errors import ErrorCode, Validator
 from domain.ids import parse_id
 from domain.messages import msg
@@ -37,7 +44,7 @@ __all__ = [
     "list_checkouts",
 ]
 
-STATUSES = (COMMITTED, REFUNDED)
+STATUSES = (COMMITTED, PARTIALLY_REFUNDED, REFUNDED)
 
 
 @dataclass(frozen=True)
