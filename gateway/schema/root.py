@@ -8,7 +8,7 @@ from strawberry.tools import merge_types
 from gateway.graphql.execute import MAX_QUERY_COST, engine_schema
 from gateway.schema import (
     access,
-    checkout,
+    checkout_operations,
     customers,
     groups,
     imports,
@@ -26,7 +26,7 @@ Query = merge_types(
         groups.Query,
         wallet.Query,
         schedules.Query,
-        checkout.Query,
+        checkout_operations.Query,
         integrations.Query,
     ),
 )
@@ -38,7 +38,7 @@ Mutation = merge_types(
         groups.Mutation,
         wallet.Mutation,
         schedules.Mutation,
-        checkout.Mutation,
+        checkout_operations.Mutation,
         integrations.Mutation,
         access.Mutation,
     ),

@@ -58,6 +58,7 @@ from services.checkout.views import (
     RefundView,
     get_checkout,
     list_checkouts,
+    refunds_of,
 )
 
 __all__ = [
@@ -81,5 +82,6 @@ __all__ = [
     "quote",
     "read_snapshot",
     "refund",
+    "refunds_of",
     "release_held_cashback",
 ]
