@@ -33,6 +33,9 @@ from domain.messages import msg
 from domain.pricing import DiscountKind, QuoteLine
 
 MAX_REFUND_LINES = MAX_LINES  # a refund names each line of the sale at most once
+# A sale takes at most this many refunds (the last takes all that is left), so that its list of
+# refunds stays short enough to read in one answer.
+MAX_REFUNDS = 10
 LINES_FIELD = "lines"
 
 
@@ -116,12 +119,16 @@ def quantity_text(thousandths: int) -> str:
 
 
 def plan(
-    sale: SaleFigures, refunded: Sequence[int], asked: tuple[RefundLine, ...] | None
+    sale: SaleFigures,
+    refunded: Sequence[int],
+    asked: tuple[RefundLine, ...] | None,
+    number: int = 1,
 ) -> list[int]:
-    """The quantities of each line of the sale refunded once this refund is made, given those
-    refunded before (`refunded`, one per line). Raises ALREADY_REFUNDED when nothing is left,
-    INVALID naming the line when the refund asks for a line the sale has not or for more than
-    is left of it."""
+    """The quantities of each line of the sale refunded once this refund, the sale's `number`th,
+    is made, given those refunded before (`refunded`, one per line). Raises ALREADY_REFUNDED
+    when nothing is left, INVALID naming the line when the refund asks for a line the sale has
+    not or for more than is left of it, and INVALID on ``lines`` when the sale's last refund
+    (`MAX_REFUNDS`) leaves anything."""
     sold = [line.quantity for line in sale.lines]
     left = [q - r for q, r in zip(sold, refunded, strict=True)]
     if not any(left):
@@ -143,6 +150,8 @@ def plan(
         else:
             after[item.line] += item.quantity
     checks.check()
+    if number >= MAX_REFUNDS and after != sold:
+        raise fail(ErrorCode.INVALID, LINES_FIELD, msg("refund.last_takes_all", count=MAX_REFUNDS))
     return after
 
 

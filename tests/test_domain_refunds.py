@@ -17,6 +17,7 @@ from domain.errors import DomainError
 from domain.pricing import QuoteLine
 from domain.refunds import (
     MAX_REFUND_LINES,
+    MAX_REFUNDS,
     RefundLine,
     RefundLineInput,
     SaleFigures,
@@ -106,6 +107,20 @@ def test_a_refund_never_takes_more_than_is_left_of_a_line() -> None:
     assert errors_of(refused.value) == [
         ("INVALID", "lines.0.quantity", "refund.quantity_left", {"left": "1"}),
         ("INVALID", "lines.1.line", "refund.no_such_line", {}),
+    ]
+
+
+def test_a_sales_last_refund_takes_all_that_is_left() -> None:
+    one_unit = (RefundLine(0, 1000),)
+    assert plan(SALE, [1000, 0], one_unit, MAX_REFUNDS - 1) == [2000, 0]
+    assert plan(SALE, [1000, 0], None, MAX_REFUNDS) == [3000, 1000]
+    assert plan(SALE, [2000, 1000], one_unit, MAX_REFUNDS) == [3000, 1000]
+
+    with pytest.raises(DomainError) as refused:
+        plan(SALE, [1000, 0], one_unit, MAX_REFUNDS)
+
+    assert errors_of(refused.value) == [
+        ("INVALID", "lines", "refund.last_takes_all", {"count": "10"})
     ]
 
 

@@ -14,6 +14,7 @@ from uuid import UUID
 
 import pytest
 
+from domain.errors import DomainError
 from domain.pricing import DailyLimitSummary
 from domain.refunds import RefundLineInput
 from models.checkouts import Settlement
@@ -100,3 +101,27 @@ async def test_a_refund_overtaken_every_time_gives_up_and_writes_nothing(
 
     assert shop.written() == before
     assert shop.memory.t.sales[sale.id].refund_count == 0
+
+
+async def test_a_sales_tenth_refund_must_take_all_that_is_left() -> None:
+    shop = Shop()
+    _, sale = await _sale(shop)
+    thousandth = [RefundLineInput(1, Decimal("0.001"))]
+    for n in range(9):
+        await checkout.refund(
+            shop.runtime, shop.principal, str(sale.id), idempotency_key=f"r-{n}", lines=thousandth
+        )
+
+    with pytest.raises(DomainError) as refused:
+        await checkout.refund(
+            shop.runtime, shop.principal, str(sale.id), idempotency_key="r-9", lines=thousandth
+        )
+    last = await checkout.refund(shop.runtime, shop.principal, str(sale.id), idempotency_key="r-9")
+
+    assert [(e.code.value, e.field, e.message_id) for e in refused.value.errors] == [
+        ("INVALID", "lines", "refund.last_takes_all")
+    ]
+    assert last.checkout.status == "REFUNDED"
+    assert shop.memory.t.sales[sale.id].refund_count == 10
+    refunds = [r for r in shop.memory.t.refunds.values() if r.checkout_id == sale.id]
+    assert sum(r.credits_returned for r in refunds) == sale.credits_used

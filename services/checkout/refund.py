@@ -161,7 +161,7 @@ async def _write(
         raise _already_refunded()
     figures = figures_of(sale)
     before = list(claim.refunded or [0] * len(sale.lines))
-    after = plan(figures, before, asked.lines)
+    after = plan(figures, before, asked.lines, claim.number)
     share = share_of(figures, before, after)
     reversed_ = _Reversal(0, 0, 0, 0)
     if customer_id is not None and wallet is not None:
