@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from domain.access import Role
 from tests.test_checkout_api import (
     CAKE,
     CHECKOUT_FIELDS,
@@ -167,3 +168,24 @@ async def test_a_polish_till_reads_its_problems_in_polish(till: Till) -> None:
     assert [e["message"] for e in payload["errors"]] == [
         "Z tej pozycji do zwrotu zostało najwyżej 0.5."
     ]
+
+
+async def test_a_till_key_refunds_by_the_line_and_reads_the_refunds_of_its_own_sales(
+    till: Till,
+) -> None:
+    pos = await till.api.key_with_role(Role.POS, "till 1")
+    other = await till.api.key_with_role(Role.POS, "till 2")
+    sale = await committed(pos, till.bill(), "sale-1")
+
+    payload = await pos.mutate(
+        REFUND_LINES,
+        {"id": sale["id"], "key": "refund-1", "lines": [{"line": 0, "quantity": "2"}]},
+    )
+    mine = (await pos.data(GET_REFUNDS, {"id": sale["id"]}))["checkout"]
+    theirs = (await other.data(GET_REFUNDS, {"id": sale["id"]}))["checkout"]
+
+    assert payload["errors"] == []
+    assert payload["checkout"]["customer"] == {"id": till.customer, "firstName": "Anna"}
+    assert mine["status"] == "PARTIALLY_REFUNDED"
+    assert [r["id"] for r in mine["refunds"]] == [payload["refund"]["id"]]
+    assert theirs is None  # another till reads only the sales it committed
