@@ -122,12 +122,13 @@ SELECT count(ch.id) AS checkouts,
        count(ch.id) FILTER (WHERE coalesce(e.cashbacks, 0) <> (ch.cashback_granted > 0)::int
                               OR coalesce(e.cashback, 0) <> ch.cashback_granted) AS bad_cashback,
        count(ch.id) FILTER (
-           WHERE coalesce(e.refunds, 0)
-                     <> (ch.status = 'REFUNDED' AND ch.credits_used > 0)::int
-              OR coalesce(e.refunded, 0)
-                     <> CASE WHEN ch.status = 'REFUNDED' THEN ch.credits_used ELSE 0 END
-              OR coalesce(e.reversals, 0)
-                     <> (ch.status = 'REFUNDED' AND ch.cashback_granted > 0)::int
+           WHERE CASE ch.status
+                   WHEN 'COMMITTED' THEN coalesce(e.refunds, 0) + coalesce(e.reversals, 0) > 0
+                   WHEN 'REFUNDED' THEN coalesce(e.refunded, 0) <> ch.credits_used
+                     OR (coalesce(e.refunds, 0) > 0) <> (ch.credits_used > 0)
+                     OR (coalesce(e.reversals, 0) > 0) <> (ch.cashback_granted > 0)
+                   ELSE coalesce(e.refunded, 0) > ch.credits_used
+                 END
               OR coalesce(e.reversed, 0) NOT BETWEEN 0 AND ch.cashback_granted
               OR (ch.status = 'REFUNDED') <> (ch.refunded_at IS NOT NULL)) AS bad_refund,
        count(*) FILTER (WHERE ch.id IS NULL) AS orphans
@@ -158,8 +159,10 @@ async def check_commits(
 
 async def check_settlements(db: Database, location_id: UUID) -> Check:
     """Every checkout has its REDEEM entry iff it used credits (the same amount), its CASHBACK
-    iff it granted cashback, and once refunded its REFUND and CASHBACK_REVERSAL; no checkout
-    entry lacks its checkout."""
+    iff it granted cashback, no REFUND or CASHBACK_REVERSAL while not refunded, never more
+    REFUND than the credits it used while partly refunded, and once refunded whole REFUND
+    entries for all of its credits and CASHBACK_REVERSAL entries when it granted cashback; no
+    checkout entry lacks its checkout."""
     row = await db.fetchrow(SETTLED_SQL, location_id)
     bad = row["bad_debit"] + row["bad_cashback"] + row["bad_refund"] + row["orphans"]
     return Check(
@@ -194,7 +197,7 @@ SELECT count(*) AS customers,
                            OR c.cashback_held < 0) AS off_held,
        (SELECT count(*) FROM checkouts ch
         WHERE ch.location_id = $1
-          AND (ch.status = 'REFUNDED')
+          AND (ch.status <> 'COMMITTED')
               <> EXISTS (SELECT 1 FROM checkout_refunds r WHERE r.checkout_id = ch.id))
            AS unrecorded_refunds
 FROM customers c
@@ -208,7 +211,7 @@ WHERE c.location_id = $1
 async def check_cashback(db: Database, location_id: UUID) -> Check:
     """What each customer owes is what its refunds recorded as owed less what CLAWBACK entries
     paid off, never negative; what it holds is the sum of its sales' held cashback; and every
-    refunded checkout, and only those, has its refund record."""
+    checkout refunded whole or in part, and only those, has refund records."""
     row = await db.fetchrow(CASHBACK_SQL, location_id)
     bad = row["off_owed"] + row["off_held"] + row["unrecorded_refunds"]
     return Check(
@@ -222,7 +225,8 @@ async def check_cashback(db: Database, location_id: UUID) -> Check:
 
 LIMITS_SQL = """
 WITH applied AS (
-    SELECT ch.customer_id, ch.business_date, ch.group_discount,
+    SELECT ch.customer_id, ch.business_date,
+           ch.group_discount - ch.group_discount_returned AS group_discount,
            (SELECT count(*) FROM jsonb_array_elements(ch.discounts) d
             WHERE d->>'kind' = 'GROUP_DISCOUNT') AS named,
            (SELECT max(d->>'reference') FROM jsonb_array_elements(ch.discounts) d
@@ -240,8 +244,8 @@ WITH applied AS (
              AND g.discount_ids ? substr(d->>'id', length('pos-discount:') + 1)
             WHERE d->>'kind' = 'GROUP_DISCOUNT') AS unlimited
     FROM checkouts ch
-    WHERE ch.location_id = $1 AND ch.status = 'COMMITTED' AND ch.channel IN ('POS', 'KIOSK')
-      AND ch.group_discount > 0
+    WHERE ch.location_id = $1 AND ch.status <> 'REFUNDED' AND ch.channel IN ('POS', 'KIOSK')
+      AND ch.group_discount > ch.group_discount_returned
 ), days AS (
     SELECT customer_id, business_date, reference, sum(group_discount) AS used,
            max(daily_limit) AS cap, bool_or(coalesce(unlimited, false)) AS unlimited,
@@ -259,8 +263,9 @@ FROM days
 
 async def check_daily_limits(db: Database, location_id: UUID) -> Check:
     """Per customer, business date and the group they came through, the group discounts of
-    committed POS and KIOSK checkouts sum to at most that GoPOS group's daily limit: a group's
-    limit counts only the discounts granted through it."""
+    POS and KIOSK checkouts not refunded whole, less what their refunds gave back, sum to at
+    most that GoPOS group's daily limit: a group's limit counts only the discounts granted
+    through it."""
     row = await db.fetchrow(LIMITS_SQL, location_id)
     return Check(
         "daily discount limits held",
@@ -269,6 +274,59 @@ async def check_daily_limits(db: Database, location_id: UUID) -> Check:
         f"{row['over']} over the limit, "
         f"{row['at_limit']:,} exactly at it, {row['unlimited']} through an unlimited group, "
         f"{row['unresolved']} whose group could not be found in the mirror",
+    )
+
+
+REFUNDS_SQL = """
+WITH r AS (
+    SELECT checkout_id, count(*) AS refunds, max(number) AS last_number,
+           sum(credits_returned) AS credits, sum(cashback_reversed + cashback_owed) AS cashback,
+           sum(group_discount) AS usage
+    FROM checkout_refunds WHERE location_id = $1 GROUP BY checkout_id
+), q AS (
+    SELECT ch.id,
+           bool_and(coalesce(rq.value::bigint, 0) <= (l.value->>'quantity')::bigint) AS within,
+           bool_and(coalesce(rq.value::bigint, 0) = (l.value->>'quantity')::bigint) AS whole
+    FROM checkouts ch
+    CROSS JOIN LATERAL jsonb_array_elements(ch.lines) WITH ORDINALITY AS l(value, n)
+    LEFT JOIN LATERAL jsonb_array_elements_text(ch.refunded_quantities)
+        WITH ORDINALITY AS rq(value, n) ON rq.n = l.n
+    WHERE ch.location_id = $1 AND ch.refunded_quantities IS NOT NULL
+    GROUP BY ch.id
+)
+SELECT count(r.checkout_id) AS refunded_sales,
+       coalesce(sum(r.refunds), 0) AS refunds,
+       count(*) FILTER (
+           WHERE coalesce(r.credits, 0) > ch.credits_used
+              OR coalesce(r.cashback, 0) > ch.cashback_granted
+              OR coalesce(r.usage, 0) > ch.group_discount
+              OR ch.group_discount_returned <> coalesce(r.usage, 0)
+              OR q.within IS FALSE) AS past_sale,
+       count(*) FILTER (
+           WHERE ch.refund_count <> coalesce(r.refunds, 0)
+              OR coalesce(r.last_number, 0) <> coalesce(r.refunds, 0)
+              OR (ch.status = 'COMMITTED') <> (r.checkout_id IS NULL)
+              OR (ch.status = 'REFUNDED' AND q.whole IS FALSE)
+              OR (ch.status = 'PARTIALLY_REFUNDED' AND q.whole IS NOT FALSE)) AS off_status
+FROM checkouts ch
+LEFT JOIN r ON r.checkout_id = ch.id
+LEFT JOIN q ON q.id = ch.id
+WHERE ch.location_id = $1
+"""
+
+
+async def check_refunds(db: Database, location_id: UUID) -> Check:
+    """No sale is refunded past what it sold: per line, the quantities refunded never pass the
+    quantities sold; the refunds of a sale never give back more credits, take back more
+    cashback or give back more of the daily limit than the sale used or granted; its refunds
+    are numbered 1, 2, … as its refund count says; and its status says whether nothing, part
+    or all of it was refunded."""
+    row = await db.fetchrow(REFUNDS_SQL, location_id)
+    return Check(
+        "no sale refunded past what it sold",
+        row["past_sale"] == 0 and row["off_status"] == 0,
+        f"{row['refunded_sales']:,} sales refunded in {row['refunds']:,} refunds; "
+        f"{row['past_sale']} past what they sold, {row['off_status']} with another status or count",
     )
 
 
@@ -385,6 +443,7 @@ async def check_all(
         await check_settlements(db, location_id),
         await check_cashback(db, location_id),
         await check_daily_limits(db, location_id),
+        await check_refunds(db, location_id),
         await check_operations(db, location_id),
         await check_schedules(db, location_id, timezone, datetime.now(UTC)),
         await check_sync(db, location_id, sync_run),

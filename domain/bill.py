@@ -133,7 +133,7 @@ def _line(checks: Validator, path: str, raw: LineInput, minor_units: int) -> Lin
         checks.add(ErrorCode.INVALID, f"{path}.productId", problem)
     name = _optional_text(checks, f"{path}.name", raw.name, MAX_LINE_NAME_LENGTH)
     category = _optional_text(checks, f"{path}.categoryId", raw.category_id, MAX_CATEGORY_ID_LENGTH)
-    quantity = _quantity(checks, f"{path}.quantity", raw.quantity)
+    quantity = parse_quantity(checks, f"{path}.quantity", raw.quantity)
     unit_price = _money(
         checks, f"{path}.unitPrice", msg("field.unit_price"), raw.unit_price, minor_units
     )
@@ -147,7 +147,7 @@ def _optional_text(checks: Validator, path: str, raw: str | None, limit: int) ->
     return value
 
 
-def _quantity(checks: Validator, path: str, raw: Decimal) -> int:
+def parse_quantity(checks: Validator, path: str, raw: Decimal) -> int:
     """Thousandths of a unit; 0 when invalid (a problem is added then)."""
     places = decimal_places(raw)
     if places is None:

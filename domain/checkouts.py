@@ -17,7 +17,8 @@ from domain.bill import SalesChannel
 from domain.pricing import AppliedDiscount, DiscountKind, QuoteLine
 
 COMMITTED = "COMMITTED"
-REFUNDED = "REFUNDED"
+PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"  # some of it refunded, some left
+REFUNDED = "REFUNDED"  # all of it refunded
 LIMITED_CHANNELS = ("POS", "KIOSK")  # the channels whose group discounts count against the limit
 
 
@@ -26,7 +27,7 @@ class CheckoutView:
     id: UUID
     channel: SalesChannel
     customer_id: UUID | None
-    status: str  # "COMMITTED" | "REFUNDED"
+    status: str  # "COMMITTED" | "PARTIALLY_REFUNDED" | "REFUNDED"
     lines: tuple[QuoteLine, ...]
     subtotal: int
     discounts: tuple[AppliedDiscount, ...]
@@ -35,7 +36,7 @@ class CheckoutView:
     credits_used: int
     cashback_granted: int
     created_at: datetime
-    refunded_at: datetime | None
+    refunded_at: datetime | None  # when the last of it was refunded
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from uuid import UUID
 from strawberry.dataloader import DataLoader
 
 from domain import entities
+from domain.checkouts import RefundView
 from domain.messages import Message
-from services import customers, groups, schedules, sync, undo
+from services import checkout, customers, groups, schedules, sync, undo
 from services.runtime import Runtime
 from services.stores import Stores
 
@@ -34,6 +35,24 @@ async def _customers(
         views = await customers.customer_views(location_id, ids, stores)
         found.update((CustomerKey(location_id, uid), view) for uid, view in views.items())
     return [found.get(key) for key in keys]
+
+
+@dataclass(frozen=True)
+class CheckoutKey:
+    """A checkout of a location."""
+
+    location_id: UUID
+    id: UUID
+
+
+async def _refunds(keys: Sequence[CheckoutKey]) -> list[list[RefundView]]:
+    """One statement for the batch (per location: a request has one)."""
+    found: dict[CheckoutKey, list[RefundView]] = {}
+    for location_id in dict.fromkeys(key.location_id for key in keys):
+        ids = [key.id for key in keys if key.location_id == location_id]
+        views = await checkout.refunds_of(location_id, ids)
+        found.update((CheckoutKey(location_id, uid), rows) for uid, rows in views.items())
+    return [found.get(key, []) for key in keys]
 
 
 async def _cards(stores: Stores, keys: Sequence[UUID]) -> list[list[entities.Card]]:
@@ -85,6 +104,11 @@ class Loaders:
     def customers(self) -> DataLoader[CustomerKey, entities.CustomerView | None]:
         """Customers with their groups, each read once per request; None once deleted."""
         return DataLoader(load_fn=partial(_customers, self.runtime.stores))
+
+    @cached_property
+    def refunds(self) -> DataLoader[CheckoutKey, list[RefundView]]:
+        """The refunds of checkouts, oldest first."""
+        return DataLoader(load_fn=_refunds)
 
     @cached_property
     def cards(self) -> DataLoader[UUID, list[entities.Card]]:

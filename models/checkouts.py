@@ -3,7 +3,9 @@ they are, and both read back as `domain` values (`domain.checkouts`), so that se
 hold a checkout's row or build a query. The tables are `models.tables.checkouts`.
 
 Writes. `insert_checkout` and `insert_refund` write a sale and a refund in the service's
-transaction; a refund flips the sale's `status` once (`mark_refunded`, a conditional UPDATE).
+transaction; a refund claims its number and records the sale's new state with conditional
+UPDATEs (`models.refunds`: `claim_refund`, `settle_refund`); `mark_refunded` flips a committed
+sale to REFUNDED whole.
 `lock_customer` is what makes refunds and cashback releases run one after the other with every
 other write of the customer's wallet: on PostgreSQL a row lock on the customer (`SELECT … FOR
 UPDATE`); on SQLite, which has one writer at a time and no row locks, a no-op UPDATE of the
@@ -41,6 +43,12 @@ from domain.checkouts import (
 )
 from models import sql
 from models.queries import entity_of
+from models.refunds import RefundClaim as RefundClaim
+from models.refunds import Settlement as Settlement
+from models.refunds import claim_refund as claim_refund
+from models.refunds import refund_view
+from models.refunds import refunds_of as refunds_of
+from models.refunds import settle_refund as settle_refund
 from models.tables.checkouts import Checkout, CheckoutRefund
 from models.tables.crm import Customer
 
@@ -128,12 +136,13 @@ class NewRefund:
     actor: str | None
     api_key_id: UUID | None
     created_at: datetime
+    group_discount: int = 0  # what it gave back of the sale's group discount
 
 
 INSERT_REFUND = """
 INSERT INTO checkout_refunds (id, location_id, checkout_id, number, lines, credits_returned,
-    cashback_reversed, cashback_owed, actor, api_key_id, created_at)
-VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11)"""
+    cashback_reversed, cashback_owed, actor, api_key_id, created_at, group_discount)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12)"""
 
 
 async def insert_refund(refund: NewRefund, db: BaseDBAsyncClient) -> None:
@@ -151,6 +160,7 @@ async def insert_refund(refund: NewRefund, db: BaseDBAsyncClient) -> None:
         r.actor,
         r.api_key_id,
         r.created_at,
+        r.group_discount,
     )
     await sql.execute(db, INSERT_REFUND, values)
 
@@ -211,7 +221,7 @@ async def change_held(customer_id: UUID, amount: int, now: datetime, db: BaseDBA
 
 _DUE = f"""
 SELECT id, location_id, customer_id FROM checkouts
-WHERE cashback_release_at <= $1 AND cashback_held > 0 AND status = '{COMMITTED}'
+WHERE cashback_release_at <= $1 AND cashback_held > 0 AND status <> '{REFUNDED}'
 ORDER BY cashback_release_at, id LIMIT $2"""
 
 
@@ -223,7 +233,8 @@ class DueRelease:
 
 
 async def due_releases(now: datetime, limit: int) -> list[DueRelease]:
-    """Up to `limit` committed checkouts whose cashback hold has ended, soonest first."""
+    """Up to `limit` checkouts not refunded whole whose cashback hold has ended, soonest
+    first."""
     rows = await sql.fetch(sql.pool(), _DUE, (now, limit))
     uuid = sql.uuid
     return [DueRelease(uuid(a), uuid(b), uuid(c)) for a, b, c in rows]
@@ -231,13 +242,13 @@ async def due_releases(now: datetime, limit: int) -> list[DueRelease]:
 
 _RELEASE = f"""
 UPDATE checkouts SET cashback_held = 0
-WHERE id = $1 AND cashback_held = $2 AND status = '{COMMITTED}'"""
+WHERE id = $1 AND cashback_held = $2 AND status <> '{REFUNDED}'"""
 _HELD_OF = "SELECT cashback_held FROM checkouts WHERE id = $1"
 
 
 async def take_held(checkout_id: UUID, db: BaseDBAsyncClient) -> int:
     """What is held of the checkout's cashback, now taken off it (0 when nothing is, or when
-    it is refunded); run while the customer is held (`lock_customer`)."""
+    it is refunded whole); run while the customer is held (`lock_customer`)."""
     rows = await sql.fetch(db, _HELD_OF, (checkout_id,))
     held = int(rows[0][0]) if rows else 0
     if held and await sql.execute(db, _RELEASE, (checkout_id, held)) == 1:
@@ -256,18 +267,6 @@ def checkout_view(row: Checkout | NewCheckout, **given: object) -> CheckoutView:
         lines=lines_of(row.lines),
         discounts=discounts_of(row.discounts),
         **given,
-    )
-
-
-def _refund(row: CheckoutRefund) -> RefundView:
-    return RefundView(
-        id=row.id,
-        checkout_id=row.checkout_id,
-        lines=lines_of(row.lines),
-        credits_returned=row.credits_returned,
-        cashback_reversed=row.cashback_reversed,
-        cashback_owed=row.cashback_owed,
-        created_at=row.created_at,
     )
 
 
@@ -295,7 +294,7 @@ async def refunded(location_id: UUID, refund_id: UUID) -> tuple[CheckoutView, Re
     if refund_row is None:
         return None
     checkout_row = await Checkout.get(id=refund_row.checkout_id)
-    return checkout_view(checkout_row), _refund(refund_row)
+    return checkout_view(checkout_row), refund_view(refund_row)
 
 
 async def had_customer(location_id: UUID, customer_id: UUID) -> bool:

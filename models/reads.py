@@ -15,7 +15,7 @@ from uuid import UUID
 from domain import entities
 from domain.access import ALL_CHANNELS, parse_channels
 from domain.bill import SalesChannel
-from domain.checkouts import COMMITTED, LIMITED_CHANNELS
+from domain.checkouts import LIMITED_CHANNELS, REFUNDED
 from models import sql
 from models.db import Transaction
 from models.sql import Row
@@ -44,16 +44,16 @@ _ORDER = "ORDER BY g.name, g.id"
 # What pricing reads besides the customer, as three more columns of the customer's statement:
 # the location's sync version (which says whether a cached mirror is current), the channels of
 # its promotional credits, and, on each group's row, the customer's use of that group's daily
-# discount limit on a business date ($3: the group discounts granted through that group on
-# committed POS and KIOSK checkouts).
+# discount limit on a business date ($3: the group discounts granted through that group on POS
+# and KIOSK checkouts not refunded whole, less what their partial refunds gave back).
 def _pricing_columns(location: str, customer: str) -> str:
     return f"""
     (SELECT l.sync_version FROM locations l WHERE l.id = {location}),
     (SELECT l.credit_channels FROM locations l WHERE l.id = {location}),
-    COALESCE((SELECT SUM(x.group_discount) FROM checkouts x
+    COALESCE((SELECT SUM(x.group_discount - x.group_discount_returned) FROM checkouts x
               WHERE x.customer_id = {customer} AND x.business_date = $3
                 AND x.discount_reference = g.reference
-                AND x.status = '{COMMITTED}'
+                AND x.status <> '{REFUNDED}'
                 AND x.channel IN ({", ".join(f"'{c}'" for c in LIMITED_CHANNELS)})), 0)"""
 
 

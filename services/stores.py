@@ -30,7 +30,14 @@ from domain.jobs import JobStatus
 from domain.ledger import CreditOperation
 from domain.paging import CustomerOrder, SortValue
 from domain.upstream import Channel
-from models.checkouts import DueRelease, HeldWallet, NewCheckout, NewRefund
+from models.checkouts import (
+    DueRelease,
+    HeldWallet,
+    NewCheckout,
+    NewRefund,
+    RefundClaim,
+    Settlement,
+)
 from models.db import Transaction
 from models.keys import UsedKey
 from models.ledger import Application, PreviewTotals
@@ -311,6 +318,10 @@ class CheckoutStore(Protocol):
         self, location_id: UUID, customer_id: UUID, db: Transaction
     ) -> HeldWallet | None: ...
     async def mark_refunded(self, checkout_id: UUID, now: datetime, db: Transaction) -> bool: ...
+    async def claim_refund(self, checkout_id: UUID, db: Transaction) -> RefundClaim | None: ...
+    async def settle_refund(
+        self, checkout_id: UUID, settled: Settlement, db: Transaction
+    ) -> bool: ...
     async def change_held(
         self, customer_id: UUID, amount: int, now: datetime, db: Transaction
     ) -> None: ...

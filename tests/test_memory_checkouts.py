@@ -11,6 +11,8 @@ from decimal import Decimal
 from uuid import UUID
 
 from domain.checkouts import CheckoutView, RefundView
+from domain.errors import DomainError
+from domain.refunds import RefundLineInput
 from domain.requests import CustomerGroupInput
 from models.tables.crm import Customer
 from models.tables.wallet import WalletEntry
@@ -120,5 +122,68 @@ async def test_sales_a_release_and_refunds_answer_and_write_alike(
             ("REFUND", 2000, 2000, 2550),
             ("CASHBACK_REVERSAL", 400, -400, 2150),
             ("CASHBACK_REVERSAL", 150, -150, 2000),
+        ],
+    )
+
+
+async def test_partial_refunds_answer_and_write_alike(runtime: Runtime, clock: Clock) -> None:
+    # given one customer, in SQL and in memory: 20.00 of credits, 5% cashback held a day
+    clock.now = MORNING
+    shop = await open_shop("Till Twins Partly")
+    group = await groups.create_group(
+        shop.location_id,
+        CustomerGroupInput(name="Held", cashback_percent=Decimal("5"), cashback_hold_days=1),
+    )
+    customer_id = await new_customer(shop, str(group.id))
+    await add_credits(runtime, shop, customer_id, "20.00")
+    memory = Memory()
+    twin, _ = memory_runtime(memory, clock)
+    memory.t.group_rows[group.id] = group
+    memory.t.customers[customer_id] = MemoryCustomer(
+        shop.location_id, customer_id, credit_balance=2000, group_ids={group.id}
+    )
+    sql_before = (await _sql_state(customer_id))[1]
+
+    # when each sells 100.00, refunds 1 unit of 40.00 inside the hold, releases the rest,
+    # refunds half a unit, then all that is left, then tries once more
+    answers: dict[str, list[object]] = {"sql": [], "memory": []}
+    for name, built in (("sql", runtime), ("memory", twin)):
+        said = answers[name]
+        clock.now = MORNING
+        sale = await checkout.commit(
+            built, shop.principal, for_customer(customer_id, *HUNDRED), idempotency_key="s-1"
+        )
+        said.append(_same(sale))
+        steps = (("r-1", "1"), ("r-2", "0.5"), ("r-3", None), ("r-4", None))
+        for key, quantity in steps:
+            named = None if quantity is None else [RefundLineInput(0, Decimal(quantity))]
+            try:
+                refunded = await checkout.refund(
+                    built, shop.principal, str(sale.id), idempotency_key=key, lines=named
+                )
+            except DomainError as error:
+                said.append([e.message_id for e in error.errors])
+            else:
+                said.append(_refund(refunded))
+            if key == "r-1":
+                clock.now = MORNING + timedelta(days=1)
+                said.append(await checkout.release_held_cashback(built))
+
+    # then both answer and write alike
+    assert answers["sql"] == answers["memory"]
+    assert answers["sql"][-1] == ["checkout.already_refunded"]
+    in_sql = await _sql_state(customer_id)
+    assert in_sql[0] == _memory_state(memory, customer_id)[0]
+    assert in_sql[1][len(sql_before) :] == _memory_state(memory, customer_id)[1]
+    assert _memory_state(memory, customer_id) == (
+        (2000, 0, 0),
+        [
+            ("REDEEM", 2000, -2000, 0),
+            ("REFUND", 800, 800, 800),
+            ("CASHBACK_RELEASE", 240, 240, 1040),
+            ("REFUND", 400, 400, 1440),
+            ("CASHBACK_REVERSAL", 80, -80, 1360),
+            ("REFUND", 800, 800, 2160),
+            ("CASHBACK_REVERSAL", 160, -160, 2000),
         ],
     )

@@ -129,3 +129,13 @@ def test_a_bills_lines_count_as_many_as_a_bill_may_hold() -> None:
 
     assert cost(document) == 1 + 50 * (1 + 1 + (1 + 250 * 3)) == 37_651
     assert cost(document) > MAX_QUERY_COST  # refused: ask for fewer bills, or open one
+
+
+def test_a_sales_refunds_count_as_many_as_a_sale_may_take_and_each_as_many_lines() -> None:
+    # 1 + refunds (1 + 10 × (id 1 + lines (1 + 250 × (productId 1 + quantity 1))))
+    document = (
+        "query($id: ID!) { checkout(id: $id) { refunds { id lines { productId quantity } } } }"
+    )
+
+    assert cost(document, {"id": "x"}) == 1 + 1 + 10 * (1 + 1 + 250 * 2) == 5_022
+    assert cost(document, {"id": "x"}) < MAX_QUERY_COST

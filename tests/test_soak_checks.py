@@ -22,6 +22,7 @@ from bench.soak_checks import (
     check_commits,
     check_daily_limits,
     check_operations,
+    check_refunds,
     check_schedules,
     check_settlements,
     check_sync,
@@ -734,3 +735,75 @@ async def test_sync_fails_when_it_failed_or_never_ran(db: Database) -> None:
     assert failed.detail == "FAILED: 2 groups fetched, 2 linked, 2 rows written; upstream down"
     assert not missing.passed
     assert missing.detail == "no sync was queued"
+
+
+# ------------------------------------------------------------------ refunds
+
+
+async def partly_refunded(db: Database, location_id: UUID, *, quantity: int, credits: int) -> UUID:
+    """A sale of 2 units that used 5.00 of credits, took 3.00 of the daily limit and granted
+    1.00 of cashback, refunded once: `quantity` of its line, `credits` back, 0.50 of cashback
+    taken back and 1.50 of the limit given back."""
+    customer = await new_customer(db, location_id)
+    sale = await add_checkout(
+        db,
+        location_id,
+        customer,
+        f"p{quantity}",
+        credits_used=500,
+        cashback=100,
+        group_discount=300,
+        status="PARTIALLY_REFUNDED",
+    )
+    await db.execute(
+        "UPDATE checkouts SET lines = $2::jsonb, refunded_quantities = $3::jsonb,"
+        " refund_count = 1, group_discount_returned = 150 WHERE id = $1",
+        sale,
+        json.dumps([{"product_id": "p", "quantity": 2000}]),
+        json.dumps([quantity]),
+    )
+    await db.execute(
+        "INSERT INTO checkout_refunds (id, location_id, checkout_id, number, lines,"
+        " credits_returned, cashback_reversed, cashback_owed, created_at, group_discount)"
+        " VALUES ($1, $2, $3, 1, '[]'::jsonb, $4, 50, 0, $5, 150)",
+        new_id(),
+        location_id,
+        sale,
+        credits,
+        NOW,
+    )
+    return sale
+
+
+async def test_refunds_pass_within_what_was_sold(db: Database) -> None:
+    location_id = await new_location(db)
+    await partly_refunded(db, location_id, quantity=1000, credits=250)
+    await add_checkout(db, location_id, await new_customer(db, location_id), "kept")
+
+    check = await check_refunds(db, location_id)
+
+    assert check.passed
+    assert check.detail == (
+        "1 sales refunded in 1 refunds; 0 past what they sold, 0 with another status or count"
+    )
+
+
+async def test_refunds_fail_past_the_quantity_or_the_credits_sold_and_off_their_status(
+    db: Database,
+) -> None:
+    location_id = await new_location(db)
+    await partly_refunded(db, location_id, quantity=3000, credits=250)
+    await partly_refunded(db, location_id, quantity=1000, credits=600)
+    whole = await partly_refunded(db, location_id, quantity=2000, credits=250)
+
+    check = await check_refunds(db, location_id)
+
+    # the third is refunded whole yet PARTIALLY_REFUNDED
+    assert not check.passed
+    assert check.detail == (
+        "3 sales refunded in 3 refunds; 2 past what they sold, 1 with another status or count"
+    )
+    await db.execute("UPDATE checkouts SET status = 'REFUNDED' WHERE id = $1", whole)
+    assert (await check_refunds(db, location_id)).detail.endswith(
+        "; 2 past what they sold, 0 with another status or count"
+    )

@@ -58,7 +58,7 @@ def test_a_statement_is_written_once_and_rendered_for_sqlite() -> None:
     assert sql.SQLITE.render(checkouts.INSERT_REFUND) == (
         "\nINSERT INTO checkout_refunds (id, location_id, checkout_id, number, lines,"
         " credits_returned,\n    cashback_reversed, cashback_owed, actor, api_key_id,"
-        " created_at)\nVALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        " created_at, group_discount)\nVALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
     )
     assert sql.SQLITE.render(keys.KEY) == (
         "\nSELECT kind, request_hash, record_id FROM idempotency_keys"

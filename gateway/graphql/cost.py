@@ -39,6 +39,7 @@ from graphql.pyutils import Undefined
 
 from domain.access import MAX_LISTED_API_KEYS
 from domain.pricing import MAX_LINES
+from domain.refunds import MAX_REFUNDS
 from gateway.graphql.limits import fragment_order
 
 PAGE_ARGUMENT = "first"
@@ -46,6 +47,8 @@ PAGE_ARGUMENT = "first"
 BOUNDED_LISTS: Mapping[tuple[str, str], int] = {
     ("Checkout", "lines"): MAX_LINES,
     ("CheckoutQuote", "lines"): MAX_LINES,
+    ("Checkout", "refunds"): MAX_REFUNDS,
+    ("CheckoutRefund", "lines"): MAX_LINES,
     ("Query", "apiKeys"): MAX_LISTED_API_KEYS,
 }
 TOO_COSTLY = "QUERY_TOO_COSTLY"

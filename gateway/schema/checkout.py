@@ -1,8 +1,7 @@
 """Checkout at the till, the kiosk and the online store: quotes, commits, refunds, history.
 
-Every operation here is open to POS keys as well as ADMIN keys, always within the key's own
-location. Amounts are rendered with the location currency's decimals; quantities as the exact
-decimal they stand for ("2", "0.5", "1.125").
+The operations are `gateway.schema.checkout_operations`. Amounts are rendered with the location
+currency's decimals; quantities as the exact decimal they stand for ("2", "0.5", "1.125").
 """
 
 from __future__ import annotations
@@ -14,15 +13,12 @@ from enum import StrEnum
 import strawberry
 
 from domain import pricing
-from domain.access import Principal, Role
+from domain.access import Principal
 from domain.messages import msg
-from domain.paging import DEFAULT_PAGE_SIZE
 from gateway.context import Info
-from gateway.loaders import CustomerKey
-from gateway.schema.bill import CheckoutInput
-from gateway.schema.common import Message, Money, PageInfo, UserError, user_errors
+from gateway.loaders import CheckoutKey, CustomerKey
+from gateway.schema.common import Message, Money, PageInfo, UserError
 from gateway.schema.customers import Customer
-from gateway.schema.resolvers import mutation, query
 from services import checkout as service
 from services.i18n import render
 
@@ -32,6 +28,7 @@ strawberry.enum(pricing.DiscountKind, name="DiscountKind")
 @strawberry.enum
 class CheckoutStatus(StrEnum):
     COMMITTED = "COMMITTED"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
     REFUNDED = "REFUNDED"
 
 
@@ -215,6 +212,32 @@ class CheckoutQuote:
 
 
 @strawberry.type
+class CheckoutRefund:
+    id: strawberry.ID
+    lines: list[QuoteLine]
+    credits_returned: Money
+    cashback_reversed: Money = strawberry.field(
+        description="Taken back from the balance or from held cashback."
+    )
+    cashback_owed: Money = strawberry.field(
+        description="What the balance could not cover; recorded as owed, and netted against "
+        "the customer's next credits."
+    )
+    created_at: datetime
+
+    @classmethod
+    def of(cls, view: service.RefundView, principal: Principal) -> CheckoutRefund:
+        return cls(
+            id=strawberry.ID(str(view.id)),
+            lines=[QuoteLine.of(line, principal) for line in view.lines],
+            credits_returned=Money.of(view.credits_returned, principal),
+            cashback_reversed=Money.of(view.cashback_reversed, principal),
+            cashback_owed=Money.of(view.cashback_owed, principal),
+            created_at=view.created_at,
+        )
+
+
+@strawberry.type
 class Checkout:
     id: strawberry.ID
     channel: pricing.SalesChannel
@@ -227,7 +250,9 @@ class Checkout:
     credits_used: Money
     cashback_granted: Money
     created_at: datetime
-    refunded_at: datetime | None
+    refunded_at: datetime | None = strawberry.field(
+        description="When the last of it was refunded; null while anything is left."
+    )
     view: strawberry.Private[service.CheckoutView]
 
     @classmethod
@@ -247,6 +272,13 @@ class Checkout:
             refunded_at=view.refunded_at,
             view=view,
         )
+
+    @strawberry.field(description="Its refunds, oldest first.")
+    async def refunds(self, info: Info) -> list[CheckoutRefund]:
+        principal = info.context.principal
+        key = CheckoutKey(principal.location_id, self.view.id)
+        found = await info.context.loaders.refunds.load(key)
+        return [CheckoutRefund.of(refund, principal) for refund in found]
 
     @strawberry.field(description="Null without a customer, or once the customer is deleted.")
     async def customer(self, info: Info) -> Customer | None:
@@ -283,118 +315,7 @@ class CommitCheckoutPayload:
 
 
 @strawberry.type
-class CheckoutRefund:
-    id: strawberry.ID
-    lines: list[QuoteLine]
-    credits_returned: Money
-    cashback_reversed: Money = strawberry.field(
-        description="Taken back from the balance or from held cashback."
-    )
-    cashback_owed: Money = strawberry.field(
-        description="What the balance could not cover; recorded as owed, and netted against "
-        "the customer's next credits."
-    )
-    created_at: datetime
-
-    @classmethod
-    def of(cls, view: service.RefundView, principal: Principal) -> CheckoutRefund:
-        return cls(
-            id=strawberry.ID(str(view.id)),
-            lines=[QuoteLine.of(line, principal) for line in view.lines],
-            credits_returned=Money.of(view.credits_returned, principal),
-            cashback_reversed=Money.of(view.cashback_reversed, principal),
-            cashback_owed=Money.of(view.cashback_owed, principal),
-            created_at=view.created_at,
-        )
-
-
-@strawberry.type
 class RefundCheckoutPayload:
     checkout: Checkout | None = None
     refund: CheckoutRefund | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-# ----------------------------------------------------------------------------- operations
-
-
-@strawberry.type
-class Query:
-    @query(
-        description="What a bill costs the customer now: group discount, promotion and "
-        "promotional credits applied automatically. Nothing is written."
-    )
-    async def checkout_quote(self, info: Info, input: CheckoutInput) -> CheckoutQuote:
-        principal = info.context.principal
-        result = await service.quote(info.context.runtime, principal, input.to_domain())
-        return CheckoutQuote.of(result, principal)
-
-    @query()
-    async def checkout(self, info: Info, id: strawberry.ID) -> Checkout | None:
-        principal = info.context.principal
-        found = await service.get_checkout(principal, id)
-        return None if found is None else Checkout.of(found, principal)
-
-    @query(description="Newest first.")
-    async def checkouts(
-        self,
-        info: Info,
-        first: int | None = 50,
-        after: str | None = None,
-        filter: CheckoutFilterInput | None = None,
-    ) -> CheckoutConnection:
-        principal = info.context.principal
-        page = await service.list_checkouts(
-            principal,
-            None if filter is None else filter.to_domain(),
-            DEFAULT_PAGE_SIZE if first is None else first,
-            after,
-        )
-        return CheckoutConnection(
-            edges=[
-                CheckoutEdge(node=Checkout.of(view, principal), cursor=cursor)
-                for view, cursor in zip(page.items, page.cursors, strict=True)
-            ],
-            page_info=PageInfo.of(page),
-            total_count=page.total_count,
-        )
-
-
-@strawberry.type
-class Mutation:
-    @mutation(CommitCheckoutPayload, role=Role.POS)
-    async def commit_checkout(
-        self,
-        info: Info,
-        input: CheckoutInput,
-        idempotency_key: str,
-        expected_total: Decimal | None = None,
-    ) -> CommitCheckoutPayload:
-        principal = info.context.principal
-        try:
-            view = await service.commit(
-                info.context.runtime,
-                principal,
-                input.to_domain(),
-                idempotency_key=idempotency_key,
-                expected_total=expected_total,
-            )
-        except service.QuoteChanged as changed:
-            return CommitCheckoutPayload(
-                quote=CheckoutQuote.of(changed.quote, principal),
-                errors=user_errors(changed, principal.language),
-            )
-        return CommitCheckoutPayload(checkout=Checkout.of(view, principal))
-
-    @mutation(RefundCheckoutPayload, role=Role.POS)
-    async def refund_checkout(
-        self, info: Info, id: strawberry.ID, idempotency_key: str
-    ) -> RefundCheckoutPayload:
-        principal = info.context.principal
-        done = await service.refund(
-            info.context.runtime, principal, id, idempotency_key=idempotency_key
-        )
-        return RefundCheckoutPayload(
-            checkout=Checkout.of(done.checkout, principal),
-            refund=CheckoutRefund.of(done.refund, principal),
-        )

@@ -8,7 +8,7 @@ from strawberry.tools import merge_types
 from gateway.graphql.execute import MAX_QUERY_COST, engine_schema
 from gateway.schema import (
     access,
-    checkout,
+    checkout_operations,
     customers,
     groups,
     imports,
@@ -29,7 +29,7 @@ Query = merge_types(
         wallet.Query,
         schedules.Query,
         undo.Query,
-        checkout.Query,
+        checkout_operations.Query,
         integrations.Query,
         reports.Query,
     ),
@@ -43,7 +43,7 @@ Mutation = merge_types(
         wallet.Mutation,
         schedules.Mutation,
         undo.Mutation,
-        checkout.Mutation,
+        checkout_operations.Mutation,
         integrations.Mutation,
         access.Mutation,
     ),

@@ -12,7 +12,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0010_customer_search")]
+    dependencies = [("models", "0011_refund_lines")]
 
     initial = False
 

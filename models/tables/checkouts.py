@@ -5,7 +5,11 @@ totals in minor units, what it took of the daily discount limit (`group_discount
 it came through (`discount_reference`), the credits it used and the cashback it granted.
 `business_date` is the location's calendar date when it was committed, so that a customer's
 usage of a group's daily limit today is one indexed SUM over (customer_id, business_date) of
-that group's discounts. A refund flips `status` once, with a conditional UPDATE.
+that group's discounts, less what partial refunds gave back of it (`group_discount_returned`).
+Refunds by the line: each refund claims the checkout's next `refund_count` with a conditional
+UPDATE that holds the row, and records the quantities of each line refunded so far
+(`refunded_quantities`, null when none are); `status` becomes PARTIALLY_REFUNDED, then REFUNDED
+when nothing is left.
 Held cashback: a checkout's `cashback_held` is what is still held of its cashback, until
 `cashback_release_at`; the customer's `cashback_held` is the sum over its checkouts.
 """
@@ -33,7 +37,7 @@ class Checkout(Model):
         "models.Customer", related_name="checkouts", null=True, on_delete=fields.RESTRICT
     )
     channel = fields.CharField(max_length=10)
-    status = fields.CharField(max_length=10, default=COMMITTED)
+    status = fields.CharField(max_length=20, default=COMMITTED)
     business_date = fields.DateField()
     lines: fields.Field[list[dict[str, Any]]] = fields.JSONField()
     discounts: fields.Field[list[dict[str, Any]]] = fields.JSONField()
@@ -56,6 +60,12 @@ class Checkout(Model):
     request_hash = fields.CharField(max_length=64)
     created_at = fields.DatetimeField()
     refunded_at = fields.DatetimeField(null=True)
+    # How many refunds it has had; the next one's number is this plus one.
+    refund_count = fields.IntField(default=0, db_default=0)
+    # Per line (in the order of `lines`): the quantity refunded so far, in thousandths.
+    refunded_quantities: fields.Field[list[int] | None] = fields.JSONField(null=True)
+    # What its refunds gave back of `group_discount`: no longer counted against the limit.
+    group_discount_returned = fields.BigIntField(default=0, db_default=0)
     location_id: UUID
     customer_id: UUID | None
 
@@ -89,6 +99,8 @@ class CheckoutRefund(Model):
     # not cover (recorded as owed on the customer).
     cashback_reversed = fields.BigIntField()
     cashback_owed = fields.BigIntField()
+    # What it gave back of the sale's group discount (the daily limit's usage).
+    group_discount = fields.BigIntField(default=0, db_default=0)
     actor = fields.CharField(max_length=100, null=True)
     api_key_id = fields.UUIDField(null=True)
     created_at = fields.DatetimeField()

@@ -27,9 +27,12 @@ nothing here. Promotional credits apply only on the location's credit channels
 (`Location.credit_channels`, read with the customer on every bill); a GoPOS group's daily limit
 counts only the discounts granted through that group (`checkouts.discount_reference`).
 
-Commits, refunds (`refund`) and cashback releases (`release`) of one customer run one after the
-other: each holds the customer first, through the one function `hold.hold_customer`, and
-prices or reverses against the balance and usage it then changes.
+A refund (`refund`) names lines and quantities of the sale, or takes all that is left, and
+reverses its share of the sale by the cumulative largest-remainder rule of `domain.refunds`; a
+sale's refunds claim their numbers one after the other (`models.refunds`). Commits, refunds and
+cashback releases (`release`) of one customer run one after the other: each holds the customer
+first, through the one function `hold.hold_customer`, and prices or reverses against the balance
+and usage it then changes.
 
 Every wallet entry a checkout writes has the checkout's id as its source id (`entries`).
 Idempotency keys share the one `idempotency_keys` table with the wallet's keyed writes
@@ -58,6 +61,7 @@ from services.checkout.views import (
     RefundView,
     get_checkout,
     list_checkouts,
+    refunds_of,
 )
 
 __all__ = [
@@ -81,5 +85,6 @@ __all__ = [
     "quote",
     "read_snapshot",
     "refund",
+    "refunds_of",
     "release_held_cashback",
 ]

@@ -1,21 +1,30 @@
-"""Refund a committed checkout, once: its own transaction that first holds the customer.
+"""Refund a checkout, by the line or all that is left: its own transaction that first holds
+the customer.
 
-It records the refund, gives the credits back (REFUND, netted against what is owed), cancels
-cashback still held, and reverses released cashback off the balance, clamped at zero: what the
-balance cannot cover becomes owed (CASHBACK_REVERSAL records the amount asked for and the delta
-applied). It flips the checkout to REFUNDED with a conditional update, so that a second refund
-is ALREADY_REFUNDED. The daily usage comes back by itself: it counts only COMMITTED checkouts.
-The checkout and the refund are read through the checkouts repository (`models.checkouts`).
+A refund names lines of the sale and quantities (`domain.refunds`), or nothing: then it takes
+all that is left. It claims the sale's next refund number with a conditional update that holds
+the sale's row and returns what earlier refunds took (`models.refunds`), so that refunds of one
+sale run one after the other and never take more than was sold (else INVALID naming the line,
+or ALREADY_REFUNDED when nothing is left). It reverses its share of the sale, by the cumulative
+largest-remainder rule: the credits back (REFUND, netted against what is owed), the cashback
+taken back, held cashback first, then off the balance, clamped at zero: what the balance cannot
+cover becomes owed (CASHBACK_REVERSAL records the amount asked for and the delta applied), and
+its share of the group discount given back to the daily limit. The sale becomes
+PARTIALLY_REFUNDED, or REFUNDED once nothing is left; the refund is recorded with its number
+(unique per sale), which is the period of the wallet entries it writes. The same key with the
+same request answers with the same refund. The checkout and the refund are read through the
+checkouts repository (`models.checkouts`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from domain.access import Principal
-from domain.checkouts import COMMITTED, line_json
+from domain.checkouts import REFUNDED, line_json
 from domain.errors import DomainError, ErrorCode, Validator, fail, not_found
 from domain.idempotency import parse_idempotency_key
 from domain.ids import parse_id
@@ -27,12 +36,21 @@ from domain.ledger import (
     reversal,
 )
 from domain.messages import msg
-from models.checkouts import HeldWallet, NewRefund
+from domain.refunds import (
+    RefundLine,
+    RefundLineInput,
+    Reversed,
+    figures_of,
+    parse_refund_lines,
+    plan,
+    share_of,
+)
+from models.checkouts import HeldWallet, NewRefund, RefundClaim, Settlement
 from models.db import IntegrityError, Transaction
 from models.ids import new_id
 from models.ledger import Movement, is_balance_out_of_range
 from services import metrics
-from services.checkout.entries import FIRST_REFUND, Source, entry
+from services.checkout.entries import Source, entry
 from services.checkout.hold import hold_customer
 from services.checkout.request import KEY_FIELD, refund_hash
 from services.checkout.views import CheckoutView, Refunded
@@ -42,6 +60,9 @@ from services.stores import Stores
 
 # What an idempotency key stands for (`idempotency_keys.kind`): the checkout it refunded.
 REFUND_KEY = "CHECKOUT_REFUND"
+# A refund that finds another refund of the same sale settled between its claim and its own
+# settlement starts again (it cannot happen while the claim holds the sale's row): so often.
+ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -49,21 +70,44 @@ class _Reversal:
     credits_returned: int
     cashback_reversed: int
     cashback_owed: int
+    held_taken: int  # of the sale's held cashback
+
+
+class _OvertakenError(Exception):
+    """Another refund of the sale settled first: nothing of this one was written."""
+
+
+@dataclass(frozen=True)
+class _Asked:
+    sale: CheckoutView
+    lines: tuple[RefundLine, ...] | None  # None: all that is left
+    key: str
+    request_hash: str
 
 
 async def refund(
-    runtime: Runtime, principal: Principal, checkout_id: str, *, idempotency_key: str
+    runtime: Runtime,
+    principal: Principal,
+    checkout_id: str,
+    *,
+    idempotency_key: str,
+    lines: Sequence[RefundLineInput] | None = None,
 ) -> Refunded:
-    """Refund a committed checkout, once (see the module). Any key of the location may refund
-    any of its sales: a receipt can come back to another till."""
+    """Refund `lines` of a checkout, or all that is left of it (see the module). Any key of the
+    location may refund any of its sales: a receipt can come back to another till."""
     checks = Validator()
     idempotency_key = parse_idempotency_key(idempotency_key, KEY_FIELD, checks.errors)
+    asked = None
+    try:
+        asked = parse_refund_lines(lines)
+    except DomainError as error:
+        checks.errors.extend(error.errors)
     checks.check()
     location_id, key = principal.location_id, idempotency_key
     uid = parse_id(checkout_id)
     if uid is None:
         raise not_found("id", "checkout")
-    request_hash = refund_hash(uid)
+    request_hash = refund_hash(uid, asked)
     stores = runtime.stores
     earlier = await _earlier_refund(stores, location_id, key, request_hash)
     if earlier is not None:
@@ -71,62 +115,83 @@ async def refund(
     sale = await stores.checkouts.get(location_id, uid)
     if sale is None:
         raise not_found("id", "checkout")
-    if sale.status != COMMITTED:
+    if sale.status == REFUNDED:
         raise _already_refunded()
-    now = runtime.clock()
     refund_id = new_id()
-    try:
-        async with stores.transaction() as db:
-            await _write(stores, principal, sale, key, request_hash, refund_id, now, db)
-    except IntegrityError as error:
-        if is_balance_out_of_range(error):
-            raise
-        earlier = await _earlier_refund(stores, location_id, key, request_hash)
-        if earlier is None:
-            raise
-        return earlier  # the same key, refunded concurrently
-    done = await _refunded(stores, location_id, refund_id)
-    assert done is not None, "the refund was committed"
-    return done
+    for _ in range(ATTEMPTS):
+        try:
+            async with stores.transaction() as db:
+                request = _Asked(sale, asked, key, request_hash)
+                await _write(stores, principal, request, refund_id, runtime.clock(), db)
+        except _OvertakenError:
+            continue
+        except IntegrityError as error:
+            if is_balance_out_of_range(error):
+                raise
+            earlier = await _earlier_refund(stores, location_id, key, request_hash)
+            if earlier is None:
+                raise
+            return earlier  # the same key, refunded concurrently
+        done = await _refunded(stores, location_id, refund_id)
+        assert done is not None, "the refund was committed"
+        return done
+    raise RuntimeError(f"checkout {uid}: overtaken by other refunds {ATTEMPTS} times")
 
 
 async def _write(
     stores: Stores,
     principal: Principal,
-    sale: CheckoutView,
-    key: str,
-    request_hash: str,
+    asked: _Asked,
     refund_id: UUID,
     now: datetime,
     db: Transaction,
 ) -> None:
     """The refund's writes in its transaction `db`."""
-    location_id, customer_id = principal.location_id, sale.customer_id
+    sale, location_id, customer_id = asked.sale, principal.location_id, asked.sale.customer_id
     # Held first, so that commits, releases and this refund of the customer's wallet run one
     # after the other; a deleted customer's wallet stays as it is.
     wallet = None
     if customer_id is not None:
         wallet = await hold_customer(stores, db, location_id, customer_id)
-    held = await stores.checkouts.take_held(sale.id, db) if wallet is not None else 0
-    await store_key(stores, location_id, key, REFUND_KEY, request_hash, refund_id, now, db)
-    if not await stores.checkouts.mark_refunded(sale.id, now, db):
+    await store_key(
+        stores, location_id, asked.key, REFUND_KEY, asked.request_hash, refund_id, now, db
+    )
+    claim = await stores.checkouts.claim_refund(sale.id, db)
+    if claim is None:
         raise _already_refunded()
-    reversed_ = _Reversal(0, 0, 0)
+    figures = figures_of(sale)
+    before = list(claim.refunded or [0] * len(sale.lines))
+    after = plan(figures, before, asked.lines, claim.number)
+    share = share_of(figures, before, after)
+    reversed_ = _Reversal(0, 0, 0, 0)
     if customer_id is not None and wallet is not None:
-        reversed_ = await _reverse(stores, principal, sale, customer_id, wallet, held, db, now)
+        reversed_ = await _reverse(
+            stores, principal, sale.id, customer_id, wallet, claim, share, db, now
+        )
+    settled = Settlement(
+        number=claim.number,
+        refunded=after,
+        whole=after == [line.quantity for line in sale.lines],
+        group_discount_returned=share.group_discount,
+        cashback_held=claim.cashback_held - reversed_.held_taken,
+        now=now,
+    )
+    if not await stores.checkouts.settle_refund(sale.id, settled, db):
+        raise _OvertakenError()
     await stores.checkouts.insert_refund(
         NewRefund(
             id=refund_id,
             location_id=location_id,
             checkout_id=sale.id,
-            number=FIRST_REFUND,
-            lines=[line_json(line) for line in sale.lines],
+            number=claim.number,
+            lines=[line_json(line) for line in share.lines],
             credits_returned=reversed_.credits_returned,
             cashback_reversed=reversed_.cashback_reversed,
             cashback_owed=reversed_.cashback_owed,
             actor=principal.api_key_name,
             api_key_id=principal.api_key_id,
             created_at=now,
+            group_discount=share.group_discount,
         ),
         db,
     )
@@ -135,17 +200,19 @@ async def _write(
 async def _reverse(
     stores: Stores,
     principal: Principal,
-    sale: CheckoutView,
+    checkout_id: UUID,
     customer_id: UUID,
     wallet: HeldWallet,
-    held: int,
+    claim: RefundClaim,
+    share: Reversed,
     db: Transaction,
     now: datetime,
 ) -> _Reversal:
-    """The credits back (netted against what is owed), the held cashback cancelled, then the
-    released cashback off what that leaves, clamped at zero: the rest is owed."""
-    source = Source.of(principal)
-    credits = sale.credits_used
+    """The refund's share of the credits back (netted against what is owed), of the cashback
+    taken back: what is still held first, then the rest off what that leaves of the balance,
+    clamped at zero: the rest is owed."""
+    source, number = Source.of(principal), claim.number
+    credits = share.credits
     owed_before = wallet.owed
     balance = wallet.balance
     if credits:
@@ -154,8 +221,8 @@ async def _reverse(
             Movement.CREDIT,
             credits,
             EntryKind.REFUND,
-            sale.id,
-            FIRST_REFUND,
+            checkout_id,
+            number,
             REFUND_DESCRIPTION,
             now,
         )
@@ -165,9 +232,10 @@ async def _reverse(
         paid_off = netted(credits, owed_before)
         balance += credits - paid_off
         owed_before -= paid_off
+    held = min(share.cashback, claim.cashback_held)
     if held:
         await stores.checkouts.change_held(customer_id, -held, now, db)
-    released = sale.cashback_granted - held
+    released = share.cashback - held
     taken, owed = reversal(released, balance)
     if released:
         change = entry(
@@ -175,14 +243,14 @@ async def _reverse(
             Movement.REVERSE,
             released,
             EntryKind.CASHBACK_REVERSAL,
-            sale.id,
-            FIRST_REFUND,
+            checkout_id,
+            number,
             CASHBACK_REVERSED_DESCRIPTION,
             now,
         )
         written = await stores.ledger.apply_chunk([customer_id], change, db)
         metrics.entries_written(EntryKind.CASHBACK_REVERSAL.value, written)
-    return _Reversal(credits, held + taken, owed)
+    return _Reversal(credits, held + taken, owed, held)
 
 
 async def _earlier_refund(

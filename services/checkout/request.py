@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
@@ -20,6 +21,7 @@ from domain.ids import parse_id
 from domain.messages import msg
 from domain.money import decimal_places, to_minor
 from domain.pricing import Bill, BillInput, parse_bill
+from domain.refunds import RefundLine
 
 KEY_FIELD = "idempotencyKey"
 
@@ -126,5 +128,10 @@ def commit_hash(parsed: ParsedRequest, expected_total: int | None) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def refund_hash(checkout_id: UUID) -> str:
-    return hashlib.sha256(f"refund:{checkout_id}".encode()).hexdigest()
+def refund_hash(checkout_id: UUID, lines: Sequence[RefundLine] | None = None) -> str:
+    """A fingerprint of what a refund means: the checkout, and the lines and quantities it
+    names in the order of the sale's lines (none: all that is left)."""
+    if lines is None:
+        return hashlib.sha256(f"refund:{checkout_id}".encode()).hexdigest()
+    named = sorted((line.line, line.quantity) for line in lines)
+    return hashlib.sha256(f"refund:{checkout_id}:{json.dumps(named)}".encode()).hexdigest()

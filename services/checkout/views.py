@@ -13,7 +13,14 @@ from uuid import UUID
 
 from domain import entities
 from domain.access import Principal
-from domain.checkouts import COMMITTED, REFUNDED, CheckoutCriteria, CheckoutView, RefundView
+from domain.checkouts import (
+    COMMITTED,
+    PARTIALLY_REFUNDED,
+    REFUNDED,
+    CheckoutCriteria,
+    CheckoutView,
+    RefundView,
+)
 from domain.errors import ErrorCode, Validator
 from domain.ids import parse_id
 from domain.messages import msg
@@ -35,9 +42,10 @@ __all__ = [
     "Refunded",
     "get_checkout",
     "list_checkouts",
+    "refunds_of",
 ]
 
-STATUSES = (COMMITTED, REFUNDED)
+STATUSES = (COMMITTED, PARTIALLY_REFUNDED, REFUNDED)
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,12 @@ async def get_checkout(principal: Principal, checkout_id: str) -> CheckoutView |
     if uid is None:
         return None
     return await checkouts.committed_by(principal.location_id, uid, _committed_by(principal))
+
+
+async def refunds_of(location_id: UUID, checkout_ids: list[UUID]) -> dict[UUID, list[RefundView]]:
+    """The refunds of each of the location's checkouts `checkout_ids`, oldest first (one with
+    none is absent)."""
+    return await checkouts.refunds_of(location_id, checkout_ids)
 
 
 async def list_checkouts(

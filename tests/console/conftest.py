@@ -52,6 +52,7 @@ LOCATIONS = (
     "Kartoteka",
     "Cofanie",
     "Raporty",
+    "Zwroty",
 )
 VIEWPORT = ViewportSize(width=1366, height=768)
 # Where the demo app serves its simulators (gateway.app.DEMO_SIMULATORS).

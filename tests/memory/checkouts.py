@@ -16,13 +16,22 @@ from domain.access import ALL_CHANNELS
 from domain.checkouts import (
     COMMITTED,
     LIMITED_CHANNELS,
+    PARTIALLY_REFUNDED,
     REFUNDED,
     CheckoutView,
     RefundView,
     lines_of,
 )
 from domain.upstream import Channel
-from models.checkouts import DueRelease, HeldWallet, NewCheckout, NewRefund, checkout_view
+from models.checkouts import (
+    DueRelease,
+    HeldWallet,
+    NewCheckout,
+    NewRefund,
+    RefundClaim,
+    Settlement,
+    checkout_view,
+)
 from models.reads import CustomerSnapshot
 from services.sync import GroupLink
 from tests.memory.tables import Customer, Memory, Sale
@@ -61,12 +70,13 @@ class Reads:
             if (
                 s.row.customer_id == customer.id
                 and s.row.business_date == business_date
-                and s.status == COMMITTED
+                and s.status != REFUNDED
                 and s.row.channel in LIMITED_CHANNELS
                 and reference in references
                 and s.row.group_discount
             ):
-                used[reference] = used.get(reference, 0) + s.row.group_discount
+                left = s.row.group_discount - s.group_discount_returned
+                used[reference] = used.get(reference, 0) + left
         version = t.sync_versions.get(location_id, 0)
         location = t.locations.get(location_id)
         channels = frozenset(location.credit_channels) if location else ALL_CHANNELS
@@ -126,6 +136,25 @@ class Checkouts:
         if sale.status != COMMITTED:
             return False
         sale.status, sale.refunded_at, sale.cashback_held = REFUNDED, now, 0
+        sale.refund_count += 1
+        return True
+
+    async def claim_refund(self, checkout_id: UUID, db: Any) -> RefundClaim | None:
+        sale = self.memory.t.sales[checkout_id]
+        if sale.status == REFUNDED:
+            return None
+        sale.refund_count += 1
+        return RefundClaim(sale.refund_count, sale.refunded_quantities, sale.cashback_held)
+
+    async def settle_refund(self, checkout_id: UUID, settled: Settlement, db: Any) -> bool:
+        sale = self.memory.t.sales[checkout_id]
+        if sale.refund_count != settled.number:
+            return False
+        sale.status = REFUNDED if settled.whole else PARTIALLY_REFUNDED
+        sale.refunded_at = settled.now if settled.whole else None
+        sale.refunded_quantities = tuple(settled.refunded)
+        sale.group_discount_returned += settled.group_discount_returned
+        sale.cashback_held = 0 if settled.whole else settled.cashback_held
         return True
 
     async def change_held(self, customer_id: UUID, amount: int, now: datetime, db: Any) -> None:
@@ -139,7 +168,7 @@ class Checkouts:
                 if s.row.cashback_release_at is not None
                 and s.row.cashback_release_at <= now
                 and s.cashback_held > 0
-                and s.status == COMMITTED
+                and s.status != REFUNDED
             ),
             key=lambda row: (row.cashback_release_at, row.id),
         )
@@ -149,7 +178,7 @@ class Checkouts:
 
     async def take_held(self, checkout_id: UUID, db: Any) -> int:
         sale = self.memory.t.sales.get(checkout_id)
-        if sale is None or sale.status != COMMITTED:
+        if sale is None or sale.status == REFUNDED:
             return 0
         held, sale.cashback_held = sale.cashback_held, 0
         return held

@@ -123,6 +123,9 @@ class Sale:
     status: str = COMMITTED
     refunded_at: datetime | None = None
     cashback_held: int = 0
+    refund_count: int = 0
+    refunded_quantities: tuple[int, ...] | None = None
+    group_discount_returned: int = 0
 
 
 @dataclass

@@ -190,6 +190,7 @@ const BADGE_TONES = {
   RUNNING: "info",
   QUEUED: "info",
   NOT_SYNCED: "muted",
+  PARTIALLY_REFUNDED: "warn",
   REFUNDED: "muted",
   POS: "muted",
   ACTIVE: "ok",

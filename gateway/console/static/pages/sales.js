@@ -1,5 +1,5 @@
-// Sprzedaż: committed checkouts with filters, newest first; one checkout with its lines and
-// discounts.
+// Sprzedaż: committed checkouts with filters, newest first; one checkout with its lines,
+// discounts and refunds.
 
 import { dateTime, money, number, t, zonedStart } from "../i18n.js";
 import { Badge, html, Loading, PageTitle, Pager, useCursors, useQuery, useState } from "../ui.js";
@@ -22,10 +22,13 @@ const CHECKOUT = `query Checkout($id: ID!) {
     discounts { id kind name reference amount { amount currency } }
     subtotal { amount currency } discountTotal { amount currency } total { amount currency }
     creditsUsed { amount currency } cashbackGranted { amount currency }
+    refunds { id createdAt lines { productId name quantity }
+              creditsReturned { amount currency } cashbackReversed { amount currency }
+              cashbackOwed { amount currency } }
   }
 }`;
 const CHANNELS = ["POS", "ONLINE", "KIOSK"];
-const STATUSES = ["COMMITTED", "REFUNDED"];
+const STATUSES = ["COMMITTED", "PARTIALLY_REFUNDED", "REFUNDED"];
 
 function nextDay(day) {
   const d = new Date(`${day}T00:00:00Z`);
@@ -113,6 +116,36 @@ export function SalesPage() {
   </section>`;
 }
 
+function Refunds({ refunds }) {
+  return html`<section class="panel" aria-labelledby="refunds-title">
+    <h2 id="refunds-title">${t("sales.refunds")}</h2>
+    ${refunds.length
+      ? html`<table class="list">
+          <thead>
+            <tr>
+              <th scope="col">${t("sales.time")}</th>
+              <th scope="col">${t("sales.refundLines")}</th>
+              <th scope="col" class="number">${t("sales.creditsReturned")}</th>
+              <th scope="col" class="number">${t("sales.cashbackReversed")}</th>
+              <th scope="col" class="number">${t("sales.cashbackOwed")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${refunds.map(
+              (r) => html`<tr key=${r.id}>
+                <td>${dateTime(r.createdAt)}</td>
+                <td>${r.lines.map((l) => `${l.name || l.productId} × ${number(l.quantity)}`).join(", ")}</td>
+                <td class="number">${money(r.creditsReturned)}</td>
+                <td class="number">${money(r.cashbackReversed)}</td>
+                <td class="number">${money(r.cashbackOwed)}</td>
+              </tr>`,
+            )}
+          </tbody>
+        </table>`
+      : html`<p class="empty">${t("sales.noRefunds")}</p>`}
+  </section>`;
+}
+
 export function SalePage({ id }) {
   const found = useQuery(CHECKOUT, { id });
   if (!found.data) return html`<${Loading} error=${found.error} />`;
@@ -191,5 +224,6 @@ export function SalePage({ id }) {
         <div><dt>${t("sales.total")}</dt><dd><strong>${money(c.total)}</strong></dd></div>
       </dl>
     </section>
+    <${Refunds} refunds=${c.refunds} />
   </section>`;
 }
