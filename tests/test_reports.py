@@ -3,7 +3,8 @@ from the ledger entries and the sales by a plain query, on generated data.
 
 A seeded scenario runs a location through nine days in Europe/Warsaw, across the night the
 clocks move forward (29 March 2026): manual, bulk and SET credits, REDUCE, sales at the till
-and online with credits, cashback (held for a day in one group) and its release, refunds, and a
+and online with credits, cashback (held for a day in one group) and its release, refunds whole
+and by the line, and a
 deleted customer. At each day's end it notes what the customers hold; the liability report
 for that day must say the same, read from the ledger afterwards.
 """
@@ -23,6 +24,7 @@ import pytest
 
 from domain.bill import SalesChannel
 from domain.errors import DomainError
+from domain.refunds import RefundLineInput
 from domain.reports import ReportInterval
 from domain.requests import CreditRequest, CustomerGroupInput, Target
 from models.tables.checkouts import Checkout
@@ -58,6 +60,7 @@ class Scenario:
     shop: Shop
     customer_ids: list[UUID]
     sales: list[UUID] = field(default_factory=list)
+    partly: set[UUID] = field(default_factory=set)
     noted: dict[date, Noted] = field(default_factory=dict)
 
 
@@ -117,17 +120,28 @@ async def _step(runtime: Runtime, scenario: Scenario, rng: random.Random, n: int
         await _credit(runtime, shop, [someone], "SET", amount)
     elif action in ("sale", "online"):
         channel = SalesChannel.ONLINE if action == "online" else SalesChannel.POS
-        price = f"{rng.randint(20, 130)}.00"
+        # online, two units from 50.00 reach the promotion's basket of 100.00
+        price = f"{rng.randint(50 if action == 'online' else 10, 65)}.00"
         sale = await checkout.commit(
             runtime,
             shop.principal,
-            for_customer(someone, ("1", price), channel=channel),
+            for_customer(someone, ("2", price), channel=channel),
             idempotency_key=f"sale-{n}",
         )
         scenario.sales.append(sale.id)
     elif scenario.sales:
-        sale_id = scenario.sales.pop(rng.randrange(len(scenario.sales)))
-        await checkout.refund(runtime, shop.principal, str(sale_id), idempotency_key=f"ref-{n}")
+        at = rng.randrange(len(scenario.sales))
+        sale_id = scenario.sales[at]
+        if rng.random() < 0.5 and sale_id not in scenario.partly:
+            # one of its two units: the rest may be refunded later
+            scenario.partly.add(sale_id)
+            lines = [RefundLineInput(0, Decimal("1"))]
+        else:
+            scenario.sales.pop(at)
+            lines = None
+        await checkout.refund(
+            runtime, shop.principal, str(sale_id), idempotency_key=f"ref-{n}", lines=lines
+        )
 
 
 async def run_scenario(runtime: Runtime, clock: Clock, seed: int) -> Scenario:
