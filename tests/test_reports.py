@@ -4,9 +4,8 @@ from the ledger entries and the sales by a plain query, on generated data.
 A seeded scenario runs a location through nine days in Europe/Warsaw, across the night the
 clocks move forward (29 March 2026): manual, bulk and SET credits, REDUCE, sales at the till
 and online with credits, cashback (held for a day in one group) and its release, refunds whole
-and by the line, and a
-deleted customer. At each day's end it notes what the customers hold; the liability report
-for that day must say the same, read from the ledger afterwards.
+and by the line, and a deleted customer. At each day's end it notes what the customers hold;
+the liability report for that day must say the same, read from the ledger afterwards.
 """
 
 from __future__ import annotations
