@@ -11,8 +11,8 @@ report, in turn, call by call (a shared machine's changing load weighs on each a
 - baseline: the plain query the reports are checked against in the tests, the location's whole
   ledger summed by kind (`SELECT kind, SUM(delta) … GROUP BY kind`);
 - each report through its service: liability today (stored balances) and at a day's end 30
-  and 180 days ago (the summed days up to then, and each customer's balance worked out from
-  the entries since or before, whichever are fewer: 180 days is the worst case), activity by
+  and 180 days ago (the summed days up to then, and each customer's balance from the last
+  month end's and the entries since), activity by
   day and by month over the year, discount cost over 90 days, the top 20 customers over the
   year.
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
-from models import sql
+from models import month_ends, sql
 from models.ledger_days import joined, split_sum
 
 # ----------------------------------------------------------------------------- liability
@@ -73,38 +73,25 @@ WHERE held.balance > 0
 GROUP BY m.group_id
 """
 
-# Each customer's balance now, that at an instant in the past from the entries since (the
-# stored balance is the sum of all entries), or from the entries before it.
+# Each customer's balance now; at a past instant, the last month end's and the entries since.
 _BALANCES_NOW = (
     "SELECT id, credit_balance AS balance FROM customers "
     "WHERE location_id = $1 AND credit_balance > 0"
 )
-_BALANCES_BY_LATER = """
-SELECT c.id, c.credit_balance - COALESCE(later.total, 0) AS balance
-FROM customers c LEFT JOIN (
-    SELECT customer_id, SUM(delta) AS total FROM wallet_entries
-    WHERE location_id = $1 AND created_at >= $2 GROUP BY customer_id
-) later ON later.customer_id = c.id
-WHERE c.location_id = $1
-"""
-_BALANCES_BY_EARLIER = """
-SELECT customer_id AS id, SUM(delta) AS balance FROM wallet_entries
-WHERE location_id = $1 AND created_at < $2 GROUP BY customer_id
-"""
 
 
 async def by_group(
-    location_id: UUID, end: datetime | None, *, from_later: bool = True
+    location_id: UUID, at: tuple[datetime, str, date | None] | None = None
 ) -> list[tuple[UUID | None, int, int]]:
     """Credits held per group (today's memberships; a customer in two groups counts in both,
-    one in none under None): now when `end` is None, else at the instant `end`, worked out from
-    the entries after it (`from_later`) or before it, whichever are fewer."""
+    one in none under None): now, or with `at` (an instant, the time zone, the last month end
+    written before it) at that instant."""
     values: list[object] = [location_id]
-    if end is None:
-        balances = _BALANCES_NOW
-    else:
-        balances = _BALANCES_BY_LATER if from_later else _BALANCES_BY_EARLIER
-        values.append(end)
+    balances = _BALANCES_NOW
+    if at is not None:
+        end, timezone, month_end = at
+        balances = month_ends.BALANCES_AT
+        values = month_ends.balances_at_values(location_id, end, timezone, month_end)
     statement = _BY_GROUP.format(balances=balances, split=split_sum("amount", "held.balance"))
     rows = await sql.fetch(sql.pool(), statement, values)
     return [

@@ -38,9 +38,10 @@ from domain.reports import (
     scheduled_amount,
 )
 from domain.schedule import Recurrence, local_today, period_date
-from models import ledger_days
+from models import ledger_days, month_ends
 from models import reports as report_repository
 from models import schedules as schedule_repository
+from models.month_ends import month_end_before
 from services.runtime import Runtime
 
 MAX_LOOK_AHEAD_PERIODS = 1000
@@ -75,7 +76,7 @@ async def liability_report(runtime: Runtime, principal: Principal, at: date | No
         balances = await report_repository.balances_now(location.id)
         groups = await report_repository.by_group(location.id, None)
     else:
-        balances, groups = await _at_days_end(runtime, location, day, today)
+        balances, groups = await _at_days_end(runtime, location, day)
     return Liability(
         at=day,
         outstanding=balances.outstanding,
@@ -89,11 +90,11 @@ async def liability_report(runtime: Runtime, principal: Principal, at: date | No
 
 
 async def _at_days_end(
-    runtime: Runtime, location: entities.Location, day: date, today: date
+    runtime: Runtime, location: entities.Location, day: date
 ) -> tuple[report_repository.Balances, list[tuple[UUID | None, int, int]]]:
     """The balances at the end of a past day, from the ledger: its totals from the summed days
-    since the first entry; the groups' from the entries after the day or before it, whichever
-    are fewer (judged by the days between)."""
+    since the first entry; each customer's (for the groups) from the last month end's balances
+    and the entries since."""
     first = await ledger_days.first_entry_day(location.id, location.timezone)
     if first is None or first > day:
         return report_repository.Balances(0, 0, 0), []
@@ -101,9 +102,11 @@ async def _at_days_end(
     totals = ledger_totals(sums)
     _, end = day_bounds(day, location.timezone)
     held = await report_repository.held_before(location.id, end.astimezone(UTC), totals.released)
-    from_later = (today - day) <= (day - first)
+    month_end = await month_ends.written_through(
+        location.id, location.timezone, month_end_before(day), first, runtime.clock()
+    )
     groups = await report_repository.by_group(
-        location.id, end.astimezone(UTC), from_later=from_later
+        location.id, (end.astimezone(UTC), location.timezone, month_end)
     )
     return report_repository.Balances(totals.outstanding, held, totals.owed), groups
 

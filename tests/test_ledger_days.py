@@ -1,6 +1,7 @@
 """The ledger summed by day for the reports, on SQLite and PostgreSQL: a closed day is summed
 once and read from its sums ever after; today is read from the entries, so a credit shows at
-once; two reports summing the same days at once write each day once."""
+once; two reports summing the same days at once write each day once; a past day's balances per
+customer read the last month end's, written once."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from domain.reports import ReportInterval
 from domain.requests import CreditRequest, Target
 from models import ledger_days
-from models.tables.wallet import LedgerDay
+from models.tables.wallet import BalanceAtMonthEnd, LedgerDay
 from services import reports, wallet
 from services.runtime import Runtime
 from tests.helpers import Clock
@@ -117,3 +118,36 @@ async def test_two_reports_summing_the_same_days_at_once_write_each_day_once(
     assert [(d, t.issued_manual) for d, t in answers[0]] == [(date(2026, 3, 1), 700)]
     rows = await LedgerDay.filter(location_id=shop.location_id).values_list("day", "kind")
     assert len(rows) == len(set(rows)) == 10 + 3
+
+
+async def test_a_past_days_group_balances_read_the_last_month_end_written_once(
+    runtime: Runtime, clock: Clock
+) -> None:
+    clock.now = datetime(2026, 1, 10, 11, tzinfo=UTC)
+    shop = await open_shop("Miesiące")
+    grouped = await new_customer(shop, shop.vip_group)
+    alone = await new_customer(shop)
+    for month, amount in ((1, "1.00"), (2, "2.00"), (3, "4.00"), (4, "8.00")):
+        clock.now = datetime(2026, month, 10, 11, tzinfo=UTC)
+        await _add(runtime, shop, grouped, amount)
+        await _add(runtime, shop, alone, amount)
+    clock.now = datetime(2026, 4, 20, 11, tzinfo=UTC)
+
+    answers = await asyncio.gather(
+        *(reports.liability_report(runtime, shop.principal, date(2026, 3, 15)) for _ in range(3))
+    )
+    again = await reports.liability_report(runtime, shop.principal, date(2026, 3, 15))
+
+    vip = UUID(shop.vip_group)
+    assert [a.by_group for a in answers] == [((vip, 700, 1), (None, 700, 1))] * 3
+    assert again.by_group == answers[0].by_group
+    assert again.outstanding == 1400
+    written = await BalanceAtMonthEnd.filter(location_id=shop.location_id).values_list(
+        "month_end", "balance"
+    )
+    # January's and February's ends, a row per customer holding credits and a marker each
+    assert sorted(written) == sorted(
+        [(date(2026, 1, 31), 100)] * 2
+        + [(date(2026, 2, 28), 300)] * 2
+        + [(date(2026, 1, 31), 0), (date(2026, 2, 28), 0)]
+    )

@@ -1,9 +1,11 @@
-"""The owner's reports: a table of summed closed days of the ledger, and two indexes.
+"""The owner's reports: summed closed days of the ledger, balances at month ends, two indexes.
 
 Written by `tortoise makemigrations`, with this docstring:
 
 - `ledger_days`: a location's ledger of one closed local day, summed by kind, source and sign
   (`models.tables.wallet.LedgerDay`), filled the first time a report needs the day.
+- `balances_at_month_end`: each customer's balance at the end of a closed local month
+  (`models.tables.wallet.BalanceAtMonthEnd`), written the first time a report needs the month.
 - `wallet_entries (location_id, created_at)`: a report reads a location's ledger over a range
   of instants (the days not summed yet, today, and the entries since a past day's end).
 - `checkouts (location_id, business_date)`: the discount-cost and top-customer reports read a
@@ -24,6 +26,19 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        ops.CreateModel(
+            name="BalanceAtMonthEnd",
+            fields=[
+                ("id", fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ("location", fields.ForeignKeyField("models.Location", source_field="location_id", db_constraint=True, to_field="id", related_name=False, on_delete=OnDelete.CASCADE)),
+                ("timezone", fields.CharField(max_length=64)),
+                ("month_end", fields.DateField()),
+                ("customer_id", fields.UUIDField()),
+                ("balance", fields.BigIntField()),
+            ],
+            options={"table": "balances_at_month_end", "app": "models", "unique_together": (("location_id", "timezone", "month_end", "customer_id"),), "pk_attr": "id", "table_description": "Each customer's balance at the end of a closed local month of its location, for the"},
+            bases=["Model"],
+        ),
         ops.CreateModel(
             name="LedgerDay",
             fields=[

@@ -172,3 +172,26 @@ class LedgerDay(Model):
     class Meta:
         table = "ledger_days"
         unique_together = (("location_id", "timezone", "day", "kind", "source", "positive"),)
+
+
+class BalanceAtMonthEnd(Model):
+    """Each customer's balance at the end of a closed local month of its location, for the
+    liability at a past day's end (`models.month_ends`): that day's balances are the last
+    month end's plus the entries since, a month of the ledger at most. Written once, the first
+    time a report needs the month, from the month before's and the month's entries; customers
+    holding nothing have no row, and every written month has a row for the nil customer id, so
+    that a month is not written again. Keyed by the time zone, like `LedgerDay`."""
+
+    id = fields.BigIntField(primary_key=True)
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name=False, on_delete=fields.CASCADE
+    )
+    timezone = fields.CharField(max_length=64)
+    month_end = fields.DateField()
+    customer_id = fields.UUIDField()
+    balance = fields.BigIntField()
+    location_id: UUID
+
+    class Meta:
+        table = "balances_at_month_end"
+        unique_together = (("location_id", "timezone", "month_end", "customer_id"),)
