@@ -71,6 +71,7 @@ class OperationJob:
     total: int
     customer_ids: tuple[str, ...] | None  # exactly one of the two (see the module docstring)
     customer_filter: Mapping[str, object] | None
+    expires_on: date | None = None  # what it credits expires at the end of this day
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,7 @@ class WalletEntry:
     source_id: UUID
     actor: str | None
     created_at: datetime
+    expires_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class WalletOperation:
     created_at: datetime
     finished_at: datetime | None
     actor: str | None
+    expires_on: date | None = None
 
 
 @dataclass(frozen=True)

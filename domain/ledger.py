@@ -53,6 +53,7 @@ class EntryKind(StrEnum):
     CASHBACK_RELEASE = "CASHBACK_RELEASE"  # held cashback becoming spendable
     CLAWBACK = "CLAWBACK"  # owed cashback netted against an incoming credit
     WRITE_OFF = "WRITE_OFF"  # the balance of a deleted customer
+    EXPIRE = "EXPIRE"  # what was left of an expiring credit
 
 
 class EntrySource(StrEnum):
@@ -88,9 +89,11 @@ CASHBACK_REVERSED_DESCRIPTION = "entry.cashback_reversed"
 REFUND_DESCRIPTION = "entry.checkout_refunded"
 CLAWBACK_DESCRIPTION = "entry.clawback"
 WRITE_OFF_DESCRIPTION = "entry.write_off"
+EXPIRED_DESCRIPTION = "entry.expired"
 SYSTEM_DESCRIPTIONS = frozenset(
     {
         WRITE_OFF_DESCRIPTION,
+        EXPIRED_DESCRIPTION,
         REDEEM_DESCRIPTION,
         CASHBACK_DESCRIPTION,
         CASHBACK_RELEASED_DESCRIPTION,

@@ -46,6 +46,14 @@ def consume(lots: Sequence[Lot], amount: int) -> list[tuple[int, int]]:
 
 
 @dataclass(frozen=True)
+class LotView:
+    """A lot as the back office reads it: with the source of the entry that credited it."""
+
+    lot: Lot
+    source: str
+
+
+@dataclass(frozen=True)
 class Taken:
     """What a debit took from one lot and no refund has given back yet (`left`)."""
 

@@ -83,6 +83,8 @@ class CreditRequest:
     description: str | None = None
     recurrence: Recurrence | None = None
     idempotency_key: str | None = None
+    # The credited amount expires at the end of this day (in the location's time zone).
+    expires_on: date | None = None
 
 
 @dataclass(frozen=True)

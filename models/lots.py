@@ -22,8 +22,10 @@ from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from domain.lots import Given, Lot, Restore, Taken, give_back
+from domain.lots import Given, Lot, LotView, Restore, Taken, give_back
 from models import sql
+from models.expiry import due_lots as due_lots
+from models.expiry import expire_lots as expire_lots
 
 _LOT_COLUMNS = (
     "location_id, customer_id, entry_id, source, amount, remaining, expires_on, created_at"
@@ -194,12 +196,6 @@ SELECT id, amount, remaining, expires_on, created_at, source FROM credit_lots
 WHERE location_id = $1 AND customer_id = $2 AND remaining > 0
 ORDER BY expires_on NULLS LAST, created_at, id
 """
-
-
-@dataclass(frozen=True)
-class LotView:
-    lot: Lot
-    source: str
 
 
 async def lots_of(location_id: UUID, customer_id: UUID) -> list[LotView]:

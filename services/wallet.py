@@ -84,6 +84,8 @@ def request_hash(credit: ParsedCredit) -> str:
     }
     if target.all_customers:
         payload["target"] = {"all_customers": True}
+    if credit.expires_on is not None:  # absent before credits could expire: fingerprints stay
+        payload["expires_on"] = credit.expires_on.isoformat()
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -145,6 +147,7 @@ async def apply_once(
                 customer_ids=stored.customer_ids,
                 customer_filter=stored.customer_filter,
                 total=stored.total,
+                expires_on=credit.parsed.expires_on,
             )
             await record_key(
                 stores,
@@ -268,6 +271,7 @@ def _application(row: OperationJob, now: datetime) -> Application:
         actor=row.actor,
         now=now,
         netting_description=CLAWBACK_DESCRIPTION,
+        expires_on=row.expires_on,
     )
 
 

@@ -100,7 +100,9 @@ async def test_a_refund_of_credits_owed_cashback_first_gives_back_the_rest(
     location_id, anna = await _customer("Iga")
     await apply_chunk([anna], change(location_id, ADD, 500, expires_on=DEC31))
     sale = uuid4()
-    await apply_chunk([anna], change(location_id, Movement.DEBIT, 500, kind="REDEEM", source_id=sale))
+    await apply_chunk(
+        [anna], change(location_id, Movement.DEBIT, 500, kind="REDEEM", source_id=sale)
+    )
     await Customer.filter(id=anna).update(cashback_owed=120)
     restore = Restore(sale, 0, "REDEEM", date(2026, 12, 2))
     refund = change(

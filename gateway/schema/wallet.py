@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import strawberry
@@ -23,13 +23,14 @@ from gateway.schema.common import (
     stored_message,
 )
 from gateway.schema.inputs import CreditTargetInput
+from gateway.schema.lots import CreditLot
 from gateway.schema.resolvers import mutation, query
 from gateway.schema.schedules import (
     CreditSchedule,
     OperationStatus,
     RecurrenceInput,
 )
-from services import schedules, wallet
+from services import lots, schedules, wallet
 
 strawberry.enum(EntryKind, name="WalletEntryKind")
 strawberry.enum(EntrySource, name="WalletEntrySource")
@@ -50,6 +51,7 @@ class WalletEntry:
     source_id: strawberry.ID | None
     actor: str | None
     created_at: datetime
+    expires_on: date | None = strawberry.field(description="For a credit that expires.")
 
     @classmethod
     def of(cls, entry: entities.WalletEntry, principal: Principal) -> WalletEntry:
@@ -64,6 +66,7 @@ class WalletEntry:
             source_id=strawberry.ID(str(entry.source_id)),
             actor=entry.actor,
             created_at=entry.created_at,
+            expires_on=entry.expires_on,
         )
 
 
@@ -113,6 +116,16 @@ class Wallet:
             total_count=page.total_count,
         )
 
+    @query(
+        admin=True,
+        description="What the balance is made of: the lots with something left, "
+        "soonest-expiring first; their remaining amounts sum to the balance.",
+    )
+    async def lots(self, info: Info) -> list[CreditLot]:
+        principal = info.context.principal
+        found = await lots.customer_lots(principal.location_id, self.customer.id)
+        return [CreditLot.of(lot, principal) for lot in found]
+
     @classmethod
     def of(cls, customer: entities.Customer, principal: Principal, *, ledger: bool) -> Wallet:
         return cls(
@@ -141,6 +154,9 @@ class WalletOperation:
     actor: str | None = strawberry.field(description="The name of the API key that asked for it.")
     created_at: datetime
     finished_at: datetime | None
+    expires_on: date | None = strawberry.field(
+        description="What the operation credits expires at the end of this day."
+    )
 
     @classmethod
     def of(cls, op: entities.WalletOperation, principal: Principal) -> WalletOperation:
@@ -158,6 +174,7 @@ class WalletOperation:
             actor=op.actor,
             created_at=op.created_at,
             finished_at=op.finished_at,
+            expires_on=op.expires_on,
         )
 
 
@@ -220,6 +237,11 @@ class SetPromotionalCreditsInput:
         default=None, description="When given, creates a schedule instead of applying once."
     )
     idempotency_key: str | None = None
+    expires_on: date | None = strawberry.field(
+        default=None,
+        description="The credited amount expires at the end of this day (the location's time "
+        "zone); not before today.",
+    )
 
     def to_domain(self) -> CreditRequest:
         recurrence = None
@@ -233,6 +255,7 @@ class SetPromotionalCreditsInput:
             description=self.description,
             recurrence=recurrence,
             idempotency_key=self.idempotency_key,
+            expires_on=self.expires_on,
         )
 
 

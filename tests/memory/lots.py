@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
+from uuid import UUID
 
 from domain import lots as rules
+from domain.ledger import EXPIRED_DESCRIPTION, EntryKind, EntrySource
 from domain.lots import Restore
 from tests.memory.tables import Entry, Lot, Memory, Take
+
+EXPIRE = EntryKind.EXPIRE.value
 
 
 def add_lot(
@@ -77,3 +83,69 @@ def restore(memory: Memory, entry: Entry, amount: int, restore: Restore, now: da
         if given.take_id is not None:
             by_id[given.take_id].restored += given.amount
         add_lot(memory, entry, given.amount, given.expires_on, now)
+
+
+class Lots:
+    """`models.lots` and `models.expiry`: the lots read, and what is left of due ones expired
+    exactly once (one EXPIRE entry per lot, keyed by the lot's id)."""
+
+    def __init__(self, memory: Memory) -> None:
+        self.memory = memory
+
+    async def lots_of(self, location_id: UUID, customer_id: UUID) -> list[rules.LotView]:
+        return [
+            rules.LotView(_rule(lot), lot.source)
+            for lot in live_lots(self.memory, customer_id)
+            if lot.location_id == location_id
+        ]
+
+    async def due_lots(self, location_id: UUID, today: date, limit: int) -> list[int]:
+        due = [
+            lot
+            for lot in self.memory.t.lots.values()
+            if lot.location_id == location_id
+            and lot.remaining > 0
+            and lot.expires_on is not None
+            and lot.expires_on < today
+        ]
+        due.sort(key=lambda lot: (lot.expires_on, lot.id))
+        return [lot.id for lot in due[:limit]]
+
+    async def expire_lots(
+        self,
+        location_id: UUID,
+        lot_ids: Sequence[int],
+        today: date,
+        now: datetime,
+        db: Any = None,
+    ) -> int:
+        written = 0
+        for lot_id in sorted(lot_ids):
+            lot = self.memory.t.lots.get(lot_id)
+            if lot is None or lot.location_id != location_id or lot.remaining <= 0:
+                continue
+            customer = self.memory.t.customers[lot.customer_id]
+            if customer.deleted or lot.expires_on is None or lot.expires_on >= today:
+                continue
+            source_id = rules.expiry_source_id(lot.id)
+            key = (source_id, customer.id, 0, EXPIRE)
+            if key in self.memory.t.entries:
+                raise RuntimeError(f"lot {lot.id}: already expired")
+            customer.credit_balance -= lot.remaining
+            entries = self.memory.t.entries
+            entries[key] = Entry(
+                customer.id,
+                EXPIRE,
+                lot.remaining,
+                -lot.remaining,
+                customer.credit_balance,
+                source_id,
+                0,
+                EXPIRED_DESCRIPTION,
+                None,
+                len(entries) + 1,
+                EntrySource.SYSTEM.value,
+            )
+            lot.remaining = 0
+            written += 1
+        return written

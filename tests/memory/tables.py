@@ -68,6 +68,7 @@ class Operation(Job):
     source: str = ""
     customer_ids: list[str] | None = None
     customer_filter: dict[str, object] | None = None
+    expires_on: date | None = None
 
 
 @dataclass
