@@ -32,7 +32,7 @@ from models.db import IntegrityError, Transaction
 from models.ids import new_id
 from models.ledger import Movement, is_balance_out_of_range
 from services import metrics
-from services.checkout.entries import FIRST_REFUND, Source, entry
+from services.checkout.entries import FIRST_REFUND, Source, entry, restoring
 from services.checkout.hold import hold_customer
 from services.checkout.request import KEY_FIELD, refund_hash
 from services.checkout.views import CheckoutView, Refunded
@@ -159,6 +159,7 @@ async def _reverse(
             REFUND_DESCRIPTION,
             now,
         )
+        change = restoring(change, sale.id, principal.timezone)
         metrics.entries_written(
             EntryKind.REFUND.value, await stores.ledger.apply_chunk([customer_id], change, db)
         )
