@@ -165,3 +165,5 @@ class CreditSchedule:
     next_run_on: date | None
     last_run_on: date | None
     created_at: datetime
+    expires_after_days: int | None = None
+    replace_previous: bool = False

@@ -53,7 +53,7 @@ WITH due AS (
         ) AS after
     FROM credit_lots l JOIN customers c ON c.id = l.customer_id
     WHERE l.id = ANY($2::bigint[]) AND l.location_id = $1 AND l.remaining > 0
-        AND l.expires_on < $3::date AND c.deleted_at IS NULL
+        AND {{due}} AND c.deleted_at IS NULL
 ), inserted AS (
     INSERT INTO wallet_entries ({_COLUMNS})
     SELECT $1, customer_id, '{EXPIRE}', remaining, -remaining, after, $4, '{SYSTEM}',
@@ -79,7 +79,7 @@ SELECT ?, l.customer_id, '{EXPIRE}', l.remaining, -l.remaining,
     ?, '{SYSTEM}', printf('00000000-0000-0000-%04x-%012x', (l.id >> 48) & 65535,
     l.id & 281474976710655), 0, NULL, ?, NULL
 FROM credit_lots l JOIN customers c ON c.id = l.customer_id
-WHERE l.id IN ({{ids}}) AND l.location_id = ? AND l.remaining > 0 AND l.expires_on < ?
+WHERE l.id IN ({{ids}}) AND l.location_id = ? AND l.remaining > 0 AND {{due}}
     AND c.deleted_at IS NULL
 ORDER BY l.id
 ON CONFLICT (source_id, customer_id, period, kind) DO NOTHING
@@ -119,26 +119,84 @@ async def expire_lots(
     if not lot_ids:
         return 0
     if sql.dialect().numbered:
-        ids = list(lot_ids)
-        await sql.fetch(db, _HOLD, [ids])
-        values = [str(location_id), ids, today, EXPIRED_DESCRIPTION, now]
-        row = (await sql.fetch(db, _POSTGRES_EXPIRE, values))[0]
-        written, due = int(row["written"]), int(row["due"])
+        await sql.fetch(db, _HOLD, [list(lot_ids)])
+    return await _expire(location_id, lot_ids, today, now, db)
+
+
+# A schedule's earlier top-ups to some of its customers that still hold something.
+_REPLACED = """
+SELECT l.id FROM wallet_entries e JOIN credit_lots l ON l.entry_id = e.id
+WHERE e.source_id = $1 AND e.period < $2 AND l.remaining > 0 AND {customers}
+"""
+
+_HOLD_CUSTOMERS = """
+SELECT id FROM customers WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL ORDER BY id FOR UPDATE
+"""
+
+
+async def expire_replaced(
+    location_id: UUID,
+    schedule_id: UUID,
+    period: int,
+    customer_ids: Sequence[UUID],
+    now: datetime,
+    db: BaseDBAsyncClient,
+) -> int:
+    """Expire what is left of the top-ups that the schedule's periods before `period` gave
+    the customers `customer_ids`, whatever their expiry, in the caller's transaction `db`
+    (which holds the customers first); returns how many EXPIRE entries were written."""
+    if not customer_ids:
+        return 0
+    ids = [str(c) for c in customer_ids]
+    if sql.dialect().numbered:
+        await sql.fetch(db, _HOLD_CUSTOMERS, [ids])
+        customers = "e.customer_id = ANY($3::uuid[])"
+        rows = await sql.fetch(
+            db, _REPLACED.format(customers=customers), [str(schedule_id), period, ids]
+        )
     else:
-        written = due = await _expire_sqlite(location_id, lot_ids, today, now, db)
-    if written != due:
-        raise LotsDisagreeError(f"location {location_id}: {due - written} lots already expired")
+        customers = f"e.customer_id IN ({', '.join('?' * len(ids))})"
+        statement = _REPLACED.replace("$1", "?").replace("$2", "?").format(customers=customers)
+        rows = await sql.fetch(db, statement, [str(schedule_id), period, *ids])
+    lot_ids = [int(row[0]) for row in rows]
+    return await _expire(location_id, lot_ids, None, now, db) if lot_ids else 0
+
+
+async def _expire(
+    location_id: UUID,
+    lot_ids: Sequence[int],
+    today: date | None,
+    now: datetime,
+    db: BaseDBAsyncClient,
+) -> int:
+    """The lots' EXPIRE entries, their remainders and balances, once their customers are held:
+    those due on `today`, or all of them when it is None."""
+    if sql.dialect().numbered:
+        ids = list(lot_ids)
+        due = "l.expires_on < $3::date" if today is not None else "$3::date IS NULL"
+        values = [str(location_id), ids, today, EXPIRED_DESCRIPTION, now]
+        row = (await sql.fetch(db, _POSTGRES_EXPIRE.format(due=due), values))[0]
+        written, found = int(row["written"]), int(row["due"])
+    else:
+        written = found = await _expire_sqlite(location_id, lot_ids, today, now, db)
+    if written != found:
+        raise LotsDisagreeError(f"location {location_id}: {found - written} lots already expired")
     return written
 
 
 async def _expire_sqlite(
-    location_id: UUID, lot_ids: Sequence[int], today: date, now: datetime, db: BaseDBAsyncClient
+    location_id: UUID,
+    lot_ids: Sequence[int],
+    today: date | None,
+    now: datetime,
+    db: BaseDBAsyncClient,
 ) -> int:
     marks = ", ".join("?" * len(lot_ids))
     values: list[object] = [str(location_id), EXPIRED_DESCRIPTION, now, *lot_ids]
-    rows = await sql.fetch(
-        db, _SQLITE_ENTRIES.format(ids=marks), [*values, str(location_id), today]
-    )
+    due = "l.expires_on < ?" if today is not None else "1"
+    statement = _SQLITE_ENTRIES.format(ids=marks, due=due)
+    dated = [today] if today is not None else []
+    rows = await sql.fetch(db, statement, [*values, str(location_id), *dated])
     if not rows:
         return 0
     expired = [UUID(str(row["source_id"])).int for row in rows]

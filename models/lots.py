@@ -26,6 +26,7 @@ from domain.lots import Given, Lot, LotView, Restore, Taken, give_back
 from models import sql
 from models.expiry import due_lots as due_lots
 from models.expiry import expire_lots as expire_lots
+from models.expiry import expire_replaced as expire_replaced
 
 _LOT_COLUMNS = (
     "location_id, customer_id, entry_id, source, amount, remaining, expires_on, created_at"

@@ -178,6 +178,15 @@ class LotStore(Protocol):
         now: datetime,
         db: Transaction,
     ) -> int: ...
+    async def expire_replaced(
+        self,
+        location_id: UUID,
+        schedule_id: UUID,
+        period: int,
+        customer_ids: Sequence[UUID],
+        now: datetime,
+        db: Transaction,
+    ) -> int: ...
 
 
 class ProgressStore(Protocol):

@@ -74,7 +74,7 @@ def request_hash(credit: ParsedCredit) -> str:
         "operation": credit.operation.value,
         "amount": credit.amount,
         "description": credit.description,
-        "recurrence": asdict(credit.recurrence) if credit.recurrence else None,
+        "recurrence": _recurrence_json(credit),
         "target": {
             "customer_ids": None
             if target.customer_ids is None
@@ -87,6 +87,18 @@ def request_hash(credit: ParsedCredit) -> str:
     if credit.expires_on is not None:  # absent before credits could expire: fingerprints stay
         payload["expires_on"] = credit.expires_on.isoformat()
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _recurrence_json(credit: ParsedCredit) -> dict[str, object] | None:
+    """The recurrence as a fingerprint holds it: without the expiry settings left at their
+    defaults, so that requests from before credits could expire keep their fingerprints."""
+    if credit.recurrence is None:
+        return None
+    fields = asdict(credit.recurrence)
+    for name, default in (("expires_after_days", None), ("replace_previous", False)):
+        if fields[name] == default:
+            del fields[name]
+    return fields
 
 
 @dataclass(frozen=True)

@@ -139,9 +139,4 @@ async def test_a_till_key_never_sees_the_lots(api: Api, clock: Clock) -> None:
     till = await api.key_with_role(Role.POS)
     query = "query($id: ID!) { customer(id: $id) { wallet { lots { remaining { amount } } } } }"
     result = await till.raw(query, {"id": customer["id"]})
-    assert (
-        result["data"] is None
-        or result["data"]["customer"] is None
-        or (result["data"]["customer"]["wallet"] is None)
-    )
-    assert [e["extensions"]["code"] for e in result["errors"]] == ["FORBIDDEN"]
+    assert result == {"data": {"customer": {"wallet": {"lots": []}}}}

@@ -739,6 +739,7 @@ async def test_every_path_shows_a_till_key_only_what_a_till_shows(
         "groups": [{**g, "schedules": []} for g in whole["groups"]],
         "wallet": {
             **whole["wallet"],
+            "lots": [],
             "entries": {
                 "edges": [],
                 "pageInfo": {"hasNextPage": False, "endCursor": None},

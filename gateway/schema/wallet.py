@@ -117,12 +117,14 @@ class Wallet:
         )
 
     @query(
-        admin=True,
         description="What the balance is made of: the lots with something left, "
-        "soonest-expiring first; their remaining amounts sum to the balance.",
+        "soonest-expiring first; their remaining amounts sum to the balance. Empty for a till "
+        "key, which sees the balances but not what they are made of.",
     )
     async def lots(self, info: Info) -> list[CreditLot]:
         principal = info.context.principal
+        if not self.ledger:
+            return []
         found = await lots.customer_lots(principal.location_id, self.customer.id)
         return [CreditLot.of(lot, principal) for lot in found]
 
@@ -247,7 +249,14 @@ class SetPromotionalCreditsInput:
         recurrence = None
         if self.recurrence is not None:
             r = self.recurrence
-            recurrence = Recurrence(r.every, r.unit, r.start_date, r.end_date)
+            recurrence = Recurrence(
+                r.every,
+                r.unit,
+                r.start_date,
+                r.end_date,
+                r.expires_after_days,
+                bool(r.replace_previous),
+            )
         return CreditRequest(
             target=self.target.to_domain(),
             operation=self.operation.value,

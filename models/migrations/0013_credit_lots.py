@@ -7,9 +7,10 @@ changed by hand:
   SYSTEM, dated at its wallet's last change): before lots no credit expired, and the remaining
   amounts of a customer's lots must sum to its balance. A deleted customer holds nothing (0009
   wrote it off); held and owed cashback are not part of the balance, so they make no lot.
-- Two partial indexes over the lots with something left: one in the order spending takes them
-  (per customer, soonest-expiring first), one by location and expiry date, which the expiry
-  job and the expiring-credits list read.
+- Three partial indexes over the lots with something left: one in the order spending takes
+  them (per customer, soonest-expiring first), one by location and expiry date, which the
+  expiry job and the expiring-credits list read, and one by the entry that credited them (a
+  schedule replacing its previous top-ups finds them by it).
 """
 
 from tortoise import migrations
@@ -20,6 +21,7 @@ from tortoise.migrations.constraints import CheckConstraint
 
 SPENDING_INDEX = "credit_lots_spending"
 EXPIRING_INDEX = "credit_lots_expiring"
+ENTRY_INDEX = "credit_lots_entry"
 
 _LOTS = """
 INSERT INTO credit_lots (location_id, customer_id, entry_id, source, amount, remaining,
@@ -34,6 +36,7 @@ _INDEXES = (
     "WHERE remaining > 0",
     f"CREATE INDEX {EXPIRING_INDEX} ON credit_lots (location_id, expires_on) "
     "WHERE remaining > 0 AND expires_on IS NOT NULL",
+    f"CREATE INDEX {ENTRY_INDEX} ON credit_lots (entry_id) WHERE remaining > 0",
 )
 
 
@@ -51,7 +54,7 @@ async def add_indexes(apps, schema_editor):
 
 
 async def drop_indexes(apps, schema_editor):
-    for name in (SPENDING_INDEX, EXPIRING_INDEX):
+    for name in (SPENDING_INDEX, EXPIRING_INDEX, ENTRY_INDEX):
         await schema_editor.client.execute_query(f"DROP INDEX IF EXISTS {name}")
 
 
@@ -98,6 +101,16 @@ class Migration(migrations.Migration):
             model_name='WalletOperation',
             name='expires_on',
             field=fields.DateField(null=True),
+        ),
+        ops.AddField(
+            model_name='CreditSchedule',
+            name='expires_after_days',
+            field=fields.IntField(null=True),
+        ),
+        ops.AddField(
+            model_name='CreditSchedule',
+            name='replace_previous',
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.RunPython(lots_of_balances, no_lots),
         ops.RunPython(add_indexes, drop_indexes),

@@ -104,6 +104,10 @@ class CreditSchedule(CreditRecord):
     last_period = fields.IntField(default=-1)
     last_run_on = fields.DateField(null=True)
     next_run_on = fields.DateField(null=True)
+    # Each top-up expires this many days after its period; with `replace_previous`, what is
+    # left of the earlier top-ups expires at each period before the new one is applied.
+    expires_after_days = fields.IntField(null=True)
+    replace_previous = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "credit_schedules"

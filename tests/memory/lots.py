@@ -119,13 +119,18 @@ class Lots:
         now: datetime,
         db: Any = None,
     ) -> int:
+        return await self._expire(location_id, lot_ids, today)
+
+    async def _expire(self, location_id: UUID, lot_ids: Sequence[int], today: date | None) -> int:
+        """The lots' remainders expired: those due on `today`, or all when it is None."""
         written = 0
         for lot_id in sorted(lot_ids):
             lot = self.memory.t.lots.get(lot_id)
             if lot is None or lot.location_id != location_id or lot.remaining <= 0:
                 continue
             customer = self.memory.t.customers[lot.customer_id]
-            if customer.deleted or lot.expires_on is None or lot.expires_on >= today:
+            due = today is None or (lot.expires_on is not None and lot.expires_on < today)
+            if customer.deleted or not due:
                 continue
             source_id = rules.expiry_source_id(lot.id)
             key = (source_id, customer.id, 0, EXPIRE)
@@ -149,3 +154,25 @@ class Lots:
             lot.remaining = 0
             written += 1
         return written
+
+    async def expire_replaced(
+        self,
+        location_id: UUID,
+        schedule_id: UUID,
+        period: int,
+        customer_ids: Sequence[UUID],
+        now: datetime,
+        db: Any = None,
+    ) -> int:
+        wanted = set(customer_ids)
+        credited = {
+            e.id
+            for e in self.memory.t.entries.values()
+            if e.source_id == schedule_id and e.period < period and e.customer_id in wanted
+        }
+        lot_ids = [
+            lot.id
+            for lot in self.memory.t.lots.values()
+            if lot.entry_id in credited and lot.remaining > 0
+        ]
+        return await self._expire(location_id, lot_ids, None)

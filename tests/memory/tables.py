@@ -93,6 +93,8 @@ class Schedule:
     paused: bool = False
     last_period: int = -1
     last_run_on: date | None = None
+    expires_after_days: int | None = None
+    replace_previous: bool = False
 
 
 @dataclass
