@@ -104,6 +104,16 @@ def give_back(taken: Sequence[Taken], amount: int, day: date) -> list[Given]:
 
 
 @dataclass(frozen=True)
+class Expiring:
+    """What one customer holds of credits expiring before a date, and the first day any of
+    them does."""
+
+    customer_id: UUID
+    amount: int
+    first_expires_on: date
+
+
+@dataclass(frozen=True)
 class Restore:
     """Which debit a refund of credits gives back: the entry (source id, customer, period,
     kind) whose takes it restores, and the refund's business day in the location's time zone."""

@@ -19,6 +19,7 @@ from uuid import UUID
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain.ledger import EXPIRED_DESCRIPTION, EntryKind, EntrySource
+from domain.lots import Expiring
 from models import sql
 
 EXPIRE = EntryKind.EXPIRE.value
@@ -205,3 +206,45 @@ async def _expire_sqlite(
     balances = _SQLITE_BALANCES.format(rows=", ".join("(?, ?)" for _ in rows))
     await sql.fetch(db, balances, [*pairs, now])
     return len(rows)
+
+
+# Per customer, what expires before a date and the first day it does; the keyset is (first day,
+# customer id). Served by the partial index on (location_id, expires_on).
+_EXPIRING = """
+SELECT customer_id, SUM(remaining) AS amount, MIN(expires_on) AS first_on
+FROM credit_lots
+WHERE location_id = $1 AND remaining > 0 AND expires_on IS NOT NULL AND expires_on < $2
+GROUP BY customer_id
+{after}
+ORDER BY first_on, customer_id
+LIMIT $3
+"""
+
+_EXPIRING_TOTALS = """
+SELECT COUNT(DISTINCT customer_id) AS customers, COALESCE(SUM(remaining), 0) AS total
+FROM credit_lots
+WHERE location_id = $1 AND remaining > 0 AND expires_on IS NOT NULL AND expires_on < $2
+"""
+
+
+async def expiring(
+    location_id: UUID, before: date, after: tuple[date, UUID] | None, limit: int
+) -> list[Expiring]:
+    """Up to `limit` customers of the location holding credits that expire before `before`
+    (exclusive), soonest first, those after the (first day, customer id) key `after`."""
+    values: list[object] = [str(location_id), before, limit]
+    keyset = ""
+    if after is not None:
+        keyset = "HAVING MIN(expires_on) > $4 OR (MIN(expires_on) = $4 AND customer_id > $5)"
+        values += [after[0], str(after[1])]
+    rows = await sql.fetch(sql.pool(), _EXPIRING.format(after=keyset), values)
+    return [
+        Expiring(sql.uuid(row["customer_id"]), int(row["amount"]), sql.day(row["first_on"]))
+        for row in rows
+    ]
+
+
+async def expiring_totals(location_id: UUID, before: date) -> tuple[int, int]:
+    """How many customers hold credits expiring before `before`, and how much in all."""
+    rows = await sql.fetch(sql.pool(), _EXPIRING_TOTALS, [str(location_id), before])
+    return int(rows[0]["customers"]), int(rows[0]["total"])

@@ -187,6 +187,9 @@ class ForbiddenQuery:
     data: dict[str, Any] | None  # null propagates to `data` for a non-null field
 
 
+EXPIRING_CREDITS = """
+query { expiringCredits(before: "2099-01-01") { totalCount total { amount } } }"""
+
 FORBIDDEN_QUERIES = [
     ForbiddenQuery("customers", LIST_CUSTOMERS, lambda s: {}, None),
     ForbiddenQuery(
@@ -201,6 +204,7 @@ FORBIDDEN_QUERIES = [
     ForbiddenQuery("integration", GET_INTEGRATION, lambda s: {"channel": "GOPOS"}, None),
     ForbiddenQuery("syncRun", GET_SYNC_RUN, lambda s: {"id": s.sync_run}, {"syncRun": None}),
     ForbiddenQuery("walletOperations", LIST_OPERATIONS, lambda s: {}, None),
+    ForbiddenQuery("expiringCredits", EXPIRING_CREDITS, lambda s: {}, None),
     ForbiddenQuery(
         "previewPromotionalCredits",
         PREVIEW_CREDITS,
