@@ -71,6 +71,7 @@ class CustomerGroup:
     cashback_basis_points: int | None
     created_at: datetime
     cashback_hold_days: int = 0
+    cashback_expires_after_days: int | None = None
 
 
 @dataclass(frozen=True)

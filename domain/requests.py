@@ -63,6 +63,7 @@ class CustomerGroupInput:
     description: Maybe[str] = UNSET
     cashback_percent: Maybe[Decimal] = UNSET
     cashback_hold_days: Maybe[int] = UNSET
+    cashback_expires_after_days: Maybe[int] = UNSET
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,11 @@ class Migration(migrations.Migration):
             name='replace_previous',
             field=fields.BooleanField(default=False, db_default=False),
         ),
+        ops.AddField(
+            model_name='CustomerGroup',
+            name='cashback_expires_after_days',
+            field=fields.IntField(null=True),
+        ),
         ops.RunPython(lots_of_balances, no_lots),
         ops.RunPython(add_indexes, drop_indexes),
     ]
