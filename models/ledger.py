@@ -13,6 +13,12 @@ An incoming credit (`NETTED`) first pays off what a customer owes of reversed ca
 customers of the chunk it credited who owe something, one more statement (two on SQLite) writes
 a CLAWBACK entry each, with the same source, period and time, and takes it off the balance and
 the debt, in the same transaction. A chunk where nobody owes anything runs without it.
+
+Every change keeps the customers' credit lots (`models.lots`, `domain.lots`), whose remaining
+amounts sum to the balance: a credit makes a lot of what reached the balance (after paying off
+what was owed), in the chunk's statement on PostgreSQL; a debit takes from the lots in a
+statement after it, which the customers' locks make read the lots as they are; a refund of
+credits gives back the lots its sale's debit took (`Application.restore`).
 """
 
 from __future__ import annotations
