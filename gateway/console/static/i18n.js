@@ -166,7 +166,7 @@ const PL = {
   "source.BULK": "Zbiorczo",
   "source.SCHEDULE": "Cykliczne",
   "source.CHECKOUT": "Sprzedaż",
-  "source.SYSTEM": "System",
+  "source.SYSTEM": "Automatycznie",
   "groups.title": "Grupy klientów",
   "groups.add": "Dodaj",
   "groups.edit": "Edytuj grupę",
