@@ -63,6 +63,22 @@ async def test_credits_expiring_before_a_date_per_customer_and_in_total(
     assert until["expiringCredits"]["total"]["amount"] == "5.00"
 
 
+async def test_expiring_credits_are_the_callers_only(api: Api, other: Api, clock: Clock) -> None:
+    clock.now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    theirs = (await create_customer(other, firstName="Obcy"))["id"]
+    await credit_ok(other, {"customerIds": [theirs]}, "ADD", "10.00", expiresOn="2026-12-02")
+    mine = await api.data(EXPIRING, {"before": "2099-01-01"})
+    assert mine["expiringCredits"] == {
+        "edges": [],
+        "pageInfo": {"hasNextPage": False, "endCursor": None},
+        "totalCount": 0,
+        "total": {"amount": "0.00", "currency": "PLN"},
+    }
+    assert rows(await other.data(EXPIRING, {"before": "2099-01-01"})) == [
+        ("Obcy", "10.00", "2026-12-02")
+    ]
+
+
 async def test_a_bad_cursor_is_invalid(api: Api) -> None:
     result = await api.raw(EXPIRING, {"before": "2026-12-21", "after": "nonsense"})
     assert [e["extensions"]["code"] for e in result["errors"]] == ["INVALID"]

@@ -78,7 +78,8 @@ async def test_a_credit_expiring_on_a_day_is_spent_first_and_expires_after_it(
 
     # still Dec 10 in Warsaw: nothing expires
     clock.now = END_OF_DEC10 - timedelta(seconds=1)
-    assert await expire_due_lots(runtime) == 0
+    await expire_due_lots(runtime)  # (other tests' lots of the database may be due)
+    assert await WalletEntry.filter(customer_id=customer["id"], kind="EXPIRE").count() == 0
     clock.now = END_OF_DEC10
     await check(runtime)
     data = await api.data(LOTS, {"id": customer["id"]})
@@ -88,7 +89,7 @@ async def test_a_credit_expiring_on_a_day_is_spent_first_and_expires_after_it(
     assert entries_of(data)[-1] == ("ADD", "50.00", None, DEC10)
     # a later check finds nothing more to expire
     clock.now = END_OF_DEC10 + timedelta(days=3)
-    assert await expire_due_lots(runtime) == 0
+    await expire_due_lots(runtime)
     expired = await WalletEntry.filter(customer_id=customer["id"], kind="EXPIRE").count()
     assert expired == 1
     assert await sums(customer["id"]) == (3000, 3000, 3000)
@@ -101,11 +102,14 @@ async def test_a_bulk_credit_expires_for_each_customer_and_a_late_check_catches_
     ids = [(await create_customer(api, firstName=f"C{n}"))["id"] for n in range(3)]
     await credit_ok(api, {"customerIds": ids}, "ADD", "5.00", expiresOn="2026-12-01")
     await credit_ok(api, {"customerIds": ids[:1]}, "ADD", "7.00", expiresOn=DEC10)
-    # the worker was down for weeks: one check expires both days' lots
+    # the worker was down for weeks: one check expires both days' lots (and whatever else of
+    # the database's other locations is due by then), in chunks of two
     clock.now = datetime(2027, 1, 5, 12, 0, tzinfo=UTC)
-    assert await expire_due_lots(runtime, batch=2) == 4
+    assert await expire_due_lots(runtime, batch=2) >= 4
+    assert await WalletEntry.filter(customer_id__in=ids, kind="EXPIRE").count() == 4
     assert [await sums(c) for c in ids] == [(0, 0, 0)] * 3
-    assert await expire_due_lots(runtime) == 0
+    await expire_due_lots(runtime)
+    assert await WalletEntry.filter(customer_id__in=ids, kind="EXPIRE").count() == 4
 
 
 async def test_an_expiry_before_today_or_on_a_recurring_credit_is_refused(

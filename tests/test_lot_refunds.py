@@ -53,5 +53,5 @@ async def test_a_refund_gives_back_the_credits_with_their_expiry(
     ]
     assert await sums(anna) == (3500, 3500, 3500)
     clock.now = MORNING + timedelta(days=11)
-    assert await expire_due_lots(runtime) == 1
+    await expire_due_lots(runtime)
     assert await sums(anna) == (2500, 2500, 2500)

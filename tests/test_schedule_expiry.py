@@ -57,7 +57,7 @@ async def test_each_top_up_expires_after_its_days(
         (1000, 1000, date(2026, 1, 6)),
     ]
     clock.now = at("2026-01-05T12:00")
-    assert await expire_due_lots(runtime) == 1
+    await expire_due_lots(runtime)
     assert await sums(customer["id"]) == (1000, 1000, 1000)
 
 
