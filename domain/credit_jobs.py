@@ -53,6 +53,8 @@ class NewSchedule:
     customer_ids: tuple[str, ...]
     group_ids: tuple[str, ...]
     created_at: datetime
+    expires_after_days: int | None = None
+    replace_previous: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class OperationJob:
     customer_ids: tuple[str, ...] | None  # exactly one of the two (see the module docstring)
     customer_filter: Mapping[str, object] | None
     undo_of_id: UUID | None = None  # an undo (`services.undo`): the operation or run it reverses
+    expires_on: date | None = None  # what it credits expires at the end of this day
 
 
 @dataclass(frozen=True)
@@ -94,10 +97,19 @@ class ScheduleJob:
     paused: bool
     last_period: int  # the last period applied or skipped; -1 before the first
     created_at: datetime
+    expires_after_days: int | None = None  # each top-up expires this long after its period
+    replace_previous: bool = False  # earlier top-ups' remainders expire at each period
 
     @property
     def recurrence(self) -> Recurrence:
-        return Recurrence(self.every, RecurrenceUnit(self.unit), self.start_date, self.end_date)
+        return Recurrence(
+            self.every,
+            RecurrenceUnit(self.unit),
+            self.start_date,
+            self.end_date,
+            self.expires_after_days,
+            self.replace_previous,
+        )
 
     def due_periods(self, now: datetime, timezone: str) -> list[tuple[int, date]]:
         """(index, date) of the periods due by `now` in the location's time zone after the last

@@ -41,6 +41,7 @@ EMPTY_FILTER = msg("target.empty_filter")
 NOT_RECURRING = msg("target.not_recurring")
 
 CUSTOMER_NOT_FOUND = msg("customer.not_found")
+EXPIRES_FIELD = "input.expiresOn"
 GROUP_NOT_FOUND = msg("group.not_found")
 
 
@@ -82,6 +83,7 @@ class ParsedCredit:
     target: ParsedTarget
     recurrence: Recurrence | None = None
     expected_balance: int | None = None  # minor units; a single customer's target only
+    expires_on: date | None = None
 
 
 def parse_credit(request: CreditRequest, *, minor_units: int, today: date) -> ParsedCredit:
@@ -112,10 +114,13 @@ def parse_credit(request: CreditRequest, *, minor_units: int, today: date) -> Pa
             for field, message in recurrence_problems(recurrence, today)
         )
     expected = _expected_balance(errors, request, target, minor_units)
+    errors.extend(_expiry_problems(request, today))
     if errors:
         raise DomainError(*errors)
     assert operation is not None
-    return ParsedCredit(operation, amount, description, key, target, recurrence, expected)
+    return ParsedCredit(
+        operation, amount, description, key, target, recurrence, expected, request.expires_on
+    )
 
 
 def _expected_balance(
@@ -133,6 +138,19 @@ def _expected_balance(
         errors.append(UserError(ErrorCode.INVALID, field, problem))
         return None
     return to_minor(raw, minor_units)
+
+
+def _expiry_problems(request: CreditRequest, today: date) -> list[UserError]:
+    """A credit's expiry: not before the location's today, and not on a recurring request
+    (whose top-ups expire after `expiresAfterDays`)."""
+    if request.expires_on is None:
+        return []
+    if request.recurrence is not None:
+        return [UserError(ErrorCode.INVALID, EXPIRES_FIELD, msg("credit.expires_on_recurring"))]
+    if request.expires_on < today:
+        problem = msg("credit.expires_before_today", today=today.isoformat())
+        return [UserError(ErrorCode.INVALID, EXPIRES_FIELD, problem)]
+    return []
 
 
 def parse_target(target: Target, field: str) -> ParsedTarget:

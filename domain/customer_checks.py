@@ -34,6 +34,7 @@ from domain.messages import msg
 from domain.money import percent_to_basis_points
 from domain.references import Slug, normalised_given_reference, reference_from_name
 from domain.requests import UNSET, CardInput, CustomerGroupInput, CustomerInput, Maybe
+from domain.schedule import MAX_EXPIRES_AFTER_DAYS
 from domain.text import text_problem
 
 MAX_CARDS_PER_CUSTOMER = 10
@@ -82,6 +83,7 @@ class NewGroup:
     description: str | None = None
     cashback_basis_points: int | None = None
     cashback_hold_days: int = 0
+    cashback_expires_after_days: int | None = None
 
     def columns(self) -> dict[str, object]:
         return {
@@ -90,6 +92,7 @@ class NewGroup:
             "description": self.description,
             "cashback_basis_points": self.cashback_basis_points,
             "cashback_hold_days": self.cashback_hold_days,
+            "cashback_expires_after_days": self.cashback_expires_after_days,
         }
 
 
@@ -186,6 +189,9 @@ def checked_new_group(data: CustomerGroupInput, slug: Slug) -> NewGroup:
         cashback_hold_days=0
         if details.cashback_hold_days is UNSET
         else details.cashback_hold_days or 0,
+        cashback_expires_after_days=None
+        if details.cashback_expires_after_days is UNSET
+        else details.cashback_expires_after_days,
     )
 
 
@@ -201,6 +207,8 @@ def checked_group_changes(data: CustomerGroupInput, slug: Slug) -> GroupChanges:
         columns["cashback_basis_points"] = details.cashback_basis_points
     if details.cashback_hold_days is not UNSET:
         columns["cashback_hold_days"] = details.cashback_hold_days
+    if details.cashback_expires_after_days is not UNSET:
+        columns["cashback_expires_after_days"] = details.cashback_expires_after_days
     if data.name is not UNSET:
         columns["name"] = _group_name(checks, data.name)
     if data.reference is not UNSET:
@@ -247,6 +255,7 @@ class _Details:
     description: Maybe[str] = UNSET
     cashback_basis_points: Maybe[int] = UNSET
     cashback_hold_days: Maybe[int] = UNSET
+    cashback_expires_after_days: Maybe[int] = UNSET
 
 
 def _group_details(checks: Validator, data: CustomerGroupInput) -> _Details:
@@ -261,7 +270,23 @@ def _group_details(checks: Validator, data: CustomerGroupInput) -> _Details:
     hold: Maybe[int] = UNSET
     if data.cashback_hold_days is not UNSET:
         hold = _hold_days(checks, data.cashback_hold_days)
-    return _Details(description, cashback, hold)
+    expires: Maybe[int] = UNSET
+    if data.cashback_expires_after_days is not UNSET:
+        expires = _expires_after_days(checks, data.cashback_expires_after_days)
+    return _Details(description, cashback, hold, expires)
+
+
+def _expires_after_days(checks: Validator, days: int | None) -> int | None:
+    """Days after it becomes spendable that granted cashback expires: 1 to
+    `MAX_EXPIRES_AFTER_DAYS`, or null for never."""
+    if days is not None and not 1 <= days <= MAX_EXPIRES_AFTER_DAYS:
+        checks.add(
+            ErrorCode.INVALID,
+            "input.cashbackExpiresAfterDays",
+            msg("cashback.expires_after_days", minimum=1, maximum=MAX_EXPIRES_AFTER_DAYS),
+        )
+        return None
+    return days
 
 
 def _hold_days(checks: Validator, days: int | None) -> int:

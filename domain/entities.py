@@ -71,6 +71,7 @@ class CustomerGroup:
     cashback_basis_points: int | None
     created_at: datetime
     cashback_hold_days: int = 0
+    cashback_expires_after_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class WalletEntry:
     source_id: UUID
     actor: str | None
     created_at: datetime
+    expires_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ class WalletOperation:
     undo_of_id: UUID | None = None
     restored_count: int | None = None
     partly_restored_count: int | None = None
+    expires_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -169,3 +172,5 @@ class CreditSchedule:
     next_run_on: date | None
     last_run_on: date | None
     created_at: datetime
+    expires_after_days: int | None = None
+    replace_previous: bool = False

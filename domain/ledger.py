@@ -54,6 +54,7 @@ class EntryKind(StrEnum):
     CLAWBACK = "CLAWBACK"  # owed cashback netted against an incoming credit
     WRITE_OFF = "WRITE_OFF"  # the balance of a deleted customer
     UNDO = "UNDO"  # compensation of an undone operation or schedule period
+    EXPIRE = "EXPIRE"  # what was left of an expiring credit
 
 
 class EntrySource(StrEnum):
@@ -90,10 +91,12 @@ REFUND_DESCRIPTION = "entry.checkout_refunded"
 CLAWBACK_DESCRIPTION = "entry.clawback"
 WRITE_OFF_DESCRIPTION = "entry.write_off"
 UNDO_DESCRIPTION = "entry.undo"
+EXPIRED_DESCRIPTION = "entry.expired"
 SYSTEM_DESCRIPTIONS = frozenset(
     {
         UNDO_DESCRIPTION,
         WRITE_OFF_DESCRIPTION,
+        EXPIRED_DESCRIPTION,
         REDEEM_DESCRIPTION,
         CASHBACK_DESCRIPTION,
         CASHBACK_RELEASED_DESCRIPTION,

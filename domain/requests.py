@@ -63,6 +63,7 @@ class CustomerGroupInput:
     description: Maybe[str] = UNSET
     cashback_percent: Maybe[Decimal] = UNSET
     cashback_hold_days: Maybe[int] = UNSET
+    cashback_expires_after_days: Maybe[int] = UNSET
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ class CreditRequest:
     idempotency_key: str | None = None
     # One customer only: refused with STALE_BALANCE when the balance differs as it is written.
     expected_balance: Decimal | None = None
+    # The credited amount expires at the end of this day (in the location's time zone).
+    expires_on: date | None = None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from domain.messages import Message, msg
 MAX_CATCH_UP = 1000
 MIN_EVERY = 1
 MAX_EVERY = 365
+MAX_EXPIRES_AFTER_DAYS = 3660  # ten years
 MONTHS_PER_YEAR = 12
 DAYS_PER_WEEK = 7
 
@@ -36,6 +37,10 @@ class Recurrence:
     unit: RecurrenceUnit
     start_date: date
     end_date: date | None = None
+    # Each top-up expires this many days after its period's date (None: never).
+    expires_after_days: int | None = None
+    # At each period, what is left of the schedule's earlier top-ups expires first.
+    replace_previous: bool = False
 
 
 def period_date(recurrence: Recurrence, index: int) -> date:
@@ -156,4 +161,12 @@ def recurrence_problems(recurrence: Recurrence, today: date) -> list[tuple[str, 
         )
     if recurrence.end_date is not None and recurrence.end_date < recurrence.start_date:
         problems.append(("input.recurrence.endDate", msg("recurrence.end_before_start")))
+    days = recurrence.expires_after_days
+    if days is not None and not 1 <= days <= MAX_EXPIRES_AFTER_DAYS:
+        problems.append(
+            (
+                "input.recurrence.expiresAfterDays",
+                msg("recurrence.expires_after_days", minimum=1, maximum=MAX_EXPIRES_AFTER_DAYS),
+            )
+        )
     return problems

@@ -23,6 +23,7 @@ from models import (
     keys,
     ledger,
     locations,
+    lots,
     operations,
     progress,
     reads,
@@ -84,6 +85,7 @@ def sql_stores() -> Stores:
         reads=reads,
         checkouts=checkouts,
         links=links,
+        lots=lots,
     )
 
 

@@ -13,13 +13,19 @@ An incoming credit (`NETTED`) first pays off what a customer owes of reversed ca
 customers of the chunk it credited who owe something, one more statement (two on SQLite) writes
 a CLAWBACK entry each, with the same source, period and time, and takes it off the balance and
 the debt, in the same transaction. A chunk where nobody owes anything runs without it.
+
+Every change keeps the customers' credit lots (`models.lots`, `domain.lots`), whose remaining
+amounts sum to the balance: a credit makes a lot of what reached the balance (after paying off
+what was owed), in the chunk's statement on PostgreSQL; a debit takes from the lots in a
+statement after it, which the customers' locks make read the lots as they are; a refund of
+credits gives back the lots its sale's debit took (`Application.restore`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -28,9 +34,11 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import RawSQL
 from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
 
 from domain.ledger import MAX_CREDIT_BALANCE, CreditOperation, EntryKind
-from models import sql
+from domain.lots import Restore
+from models import lots, sql
 from models.tables.crm import Customer
 
 # The CHECK constraint on customers.credit_balance (0 to `MAX_CREDIT_BALANCE`); on SQLite, the
@@ -81,6 +89,11 @@ class Application:
     actor: str | None
     now: datetime
     netting_description: str | None = None
+    # An incoming credit's lot expires at the end of this day (location's time zone).
+    expires_on: date | None = None
+    # A refund of credits: the debit whose lots it gives back, with their expiry (its lots
+    # come from `models.lots.restore`, not from `expires_on`).
+    restore: Restore | None = None
 
 
 # The balance an entry records, from the balance `{b}` before it and the amount `{a}`.
@@ -95,7 +108,7 @@ _NEW_BALANCE: dict[Change, str] = {
 
 _ENTRY_COLUMNS = (
     "location_id, customer_id, kind, requested_amount, delta, balance_after, description, "
-    "source, source_id, period, actor, created_at"
+    "source, source_id, period, actor, created_at, expires_on"
 )
 
 # PostgreSQL: one statement per chunk. `locked` holds the chunk's customers in id order and
@@ -111,10 +124,10 @@ WITH locked AS (
     ORDER BY id FOR UPDATE
 ), inserted AS (
     INSERT INTO wallet_entries ({columns})
-    SELECT $1, id, $3, $4, ({new}) - credit_balance, {new}, $5, $6, $7, $8, $9, $10
+    SELECT $1, id, $3, $4, ({new}) - credit_balance, {new}, $5, $6, $7, $8, $9, $10, $11::date
     FROM locked
     ON CONFLICT (source_id, customer_id, period, kind) DO NOTHING
-    RETURNING customer_id, delta, balance_after
+    RETURNING id, customer_id, delta, balance_after
 ), updated AS (
     -- The balance computed from the locked row, not `customers.credit_balance + delta`: when
     -- the row changed after this statement's snapshot, PostgreSQL checks the constraints on a
@@ -124,10 +137,11 @@ WITH locked AS (
     UPDATE customers SET credit_balance = inserted.balance_after, cashback_owed = {owed},
         wallet_updated_at = $10
     FROM inserted WHERE customers.id = inserted.customer_id
-    RETURNING customers.id, customers.cashback_owed
-)
+    RETURNING customers.id, customers.cashback_owed, inserted.id AS entry_id, inserted.delta
+){lots}
 SELECT count(*) AS applied,
-       coalesce(array_agg(id) FILTER (WHERE cashback_owed > 0), '{{}}') AS owing
+       coalesce(array_agg(id) FILTER (WHERE cashback_owed > 0), '{{}}') AS owing,
+       coalesce(array_agg(entry_id) FILTER (WHERE delta < 0), '{{}}') AS spent
 FROM updated
 """
 
@@ -147,7 +161,8 @@ WITH owing AS (
     WHERE id = ANY($2::uuid[]) AND cashback_owed > 0
 ), clawed AS (
     INSERT INTO wallet_entries ({columns})
-    SELECT $1, id, '{clawback}', taken, -taken, credit_balance - taken, $4, $5, $6, $7, $8, $9
+    SELECT $1, id, '{clawback}', taken, -taken, credit_balance - taken, $4, $5, $6, $7, $8, $9,
+        $10::date
     FROM owing
     ON CONFLICT (source_id, customer_id, period, kind) DO NOTHING
     RETURNING customer_id, requested_amount
@@ -161,10 +176,10 @@ FROM clawed WHERE customers.id = clawed.customer_id
 # the ones after it in the transaction see what it saw.
 _SQLITE_INSERT_SQL = """
 INSERT INTO wallet_entries ({columns})
-SELECT ?, id, ?, ?, ({new}) - credit_balance, {new}, ?, ?, ?, ?, ?, ?
+SELECT ?, id, ?, ?, ({new}) - credit_balance, {new}, ?, ?, ?, ?, ?, ?, ?
 FROM customers WHERE location_id = ? AND id IN ({ids}) AND deleted_at IS NULL ORDER BY id
 ON CONFLICT (source_id, customer_id, period, kind) DO NOTHING
-RETURNING customer_id, delta
+RETURNING id, customer_id, delta
 """
 
 # `d.delta`: the entry's delta.
@@ -182,7 +197,7 @@ _SQLITE_OWED: dict[Change, str] = {Movement.REVERSE: "customers.cashback_owed + 
 _SQLITE_CLAWED = """
 INSERT INTO wallet_entries ({columns})
 SELECT ?, id, '{clawback}', MIN(?, cashback_owed), -MIN(?, cashback_owed),
-       credit_balance - MIN(?, cashback_owed), ?, ?, ?, ?, ?, ?
+       credit_balance - MIN(?, cashback_owed), ?, ?, ?, ?, ?, ?, ?
 FROM customers WHERE id IN ({ids}) AND cashback_owed > 0
 ON CONFLICT (source_id, customer_id, period, kind) DO NOTHING
 RETURNING customer_id, requested_amount
@@ -200,9 +215,11 @@ def _new_balance(operation: Change, balance: str, amount: str, greatest: str) ->
     return _NEW_BALANCE[operation].format(b=balance, a=amount, greatest=greatest)
 
 
-def _described(change: Application, description: str | None) -> list[object]:
+def _described(
+    change: Application, description: str | None, expires_on: date | None = None
+) -> list[object]:
     """The values of an entry's last columns (description, source, source id, period, actor,
-    time), as every statement here writes them."""
+    time, expiry), as every statement here writes them."""
     return [
         description,
         change.source,
@@ -210,6 +227,7 @@ def _described(change: Application, description: str | None) -> list[object]:
         change.period,
         change.actor,
         change.now,
+        expires_on,
     ]
 
 
@@ -218,33 +236,43 @@ async def apply_chunk(
 ) -> int:
     """Apply `change` to the given customers of its location; returns how many were changed
     now (customers already holding this entry, deleted, or of another location, are left
-    alone).
-    Runs inside the caller's transaction when `db` is one."""
+    alone). The customers' lots follow (`models.lots`): a credit makes one, a debit takes
+    from them.
+    Runs inside the caller's transaction when `db` is one, else in a transaction of its own."""
     if not customer_ids:
         return 0
     apply = sql.dialect().pick(postgres=_apply_postgres, sqlite=_apply_sqlite)
-    return await apply(db or sql.pool(), customer_ids, change)
+    if db is not None:
+        return await apply(db, customer_ids, change)
+    async with in_transaction() as own:
+        return await apply(own, customer_ids, change)
 
 
 async def _apply_postgres(
     db: BaseDBAsyncClient, customer_ids: Sequence[UUID], change: Application
 ) -> int:
+    netted = "LEAST(delta, cashback_owed)" if change.operation in NETTED else "0"
     statement = _POSTGRES_SQL.format(
         columns=_ENTRY_COLUMNS,
         new=_new_balance(change.operation, "credit_balance", "$4::bigint", "GREATEST"),
         owed=_OWED.get(change.operation, "customers.cashback_owed"),
+        lots="" if change.restore else lots.POSTGRES_NEW_LOTS.format(netted=netted),
     )
     values: list[object] = [
         str(change.location_id),
         [str(c) for c in customer_ids],
         change.kind,
         change.amount,
-        *_described(change, change.description),
+        *_described(change, change.description, change.expires_on),
     ]
     rows = await sql.fetch(db, statement, values)
-    applied, owing = int(rows[0]["applied"]), rows[0]["owing"]
+    applied, owing, spent = int(rows[0]["applied"]), rows[0]["owing"], rows[0]["spent"]
+    if spent:
+        await lots.consume(db, [int(e) for e in spent])
     if change.operation in NETTED and owing:
         await _claw_back_postgres(db, [str(c) for c in owing], change)
+    if change.restore and applied:
+        await _restore(db, customer_ids, change, change.restore)
     return applied
 
 
@@ -260,7 +288,7 @@ async def _apply_sqlite(
     values += [change.amount] * amount_uses  # the delta expression
     values += [change.amount] * amount_uses  # the balance_after expression
     values += [
-        *_described(change, change.description),
+        *_described(change, change.description, change.expires_on),
         str(change.location_id),
         *(str(c) for c in customer_ids),
     ]
@@ -275,10 +303,30 @@ async def _apply_sqlite(
     if change.operation is Movement.REVERSE:
         params.append(change.amount)
     updated = await sql.fetch(db, update, [*params, change.now])
+    credited = [int(row["id"]) for row in rows if row["delta"] > 0]
+    if credited and not change.restore:
+        await lots.credit_sqlite(db, credited, netted=change.operation in NETTED)
+    spent = [int(row["id"]) for row in rows if row["delta"] < 0]
+    if spent:
+        await lots.consume(db, spent)
     owing = [str(row["id"]) for row in updated if row["cashback_owed"] > 0]
     if change.operation in NETTED and owing:
         await _claw_back_sqlite(db, owing, change)
+    if change.restore:
+        await _restore(db, customer_ids, change, change.restore)
     return len(rows)
+
+
+async def _restore(
+    db: BaseDBAsyncClient, customer_ids: Sequence[UUID], change: Application, restore: Restore
+) -> None:
+    """A refund of credits: the lots of what its entries credited (after netting), given back
+    from the debit `restore` names."""
+    await lots.restore(
+        db,
+        lots.Credited(change.source_id, change.period, change.kind, customer_ids),
+        restore,
+    )
 
 
 async def _claw_back_postgres(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from uuid import UUID
 
@@ -156,6 +156,7 @@ async def create(
     customer_ids: list[str] | None,
     customer_filter: dict[str, object] | None,
     total: int,
+    expires_on: date | None = None,
 ) -> entities.WalletOperation:
     """Insert a QUEUED operation with its stored target (see `domain.credit_jobs`)."""
     row = WalletOperation(
@@ -164,6 +165,7 @@ async def create(
         customer_ids=customer_ids,
         customer_filter=customer_filter,
         total=total,
+        expires_on=expires_on,
     )
     await row.save(using_db=db)
     return wallet_operation_entity(row)

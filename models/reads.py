@@ -25,7 +25,7 @@ _CUSTOMER_COLUMNS = """
     c.credit_balance, c.wallet_updated_at, c.created_at, c.updated_at,
     c.cashback_held, c.cashback_owed,
     g.id, g.location_id, g.name, g.reference, g.description, g.cashback_basis_points,
-    g.created_at, g.cashback_hold_days"""
+    g.created_at, g.cashback_hold_days, g.cashback_expires_after_days"""
 # The card's expiry follows the customer's columns: the scanned card's, or NULL by id.
 _CARD_EXPIRY = ", k.expires_on"
 _NO_CARD = ", NULL"
@@ -132,6 +132,7 @@ def _view(rows: list[Row], card_code: str | None = None) -> entities.CustomerVie
             cashback_basis_points=row[18],
             created_at=time(row[19]),
             cashback_hold_days=row[20],
+            cashback_expires_after_days=row[21],
         )
         for row in rows
         if row[13] is not None
@@ -140,7 +141,7 @@ def _view(rows: list[Row], card_code: str | None = None) -> entities.CustomerVie
         customer=customer,
         groups=groups,
         card_code=card_code,
-        card_expires_on=sql.day(first[21]) if card_code is not None else None,
+        card_expires_on=sql.day(first[22]) if card_code is not None else None,
     )
 
 

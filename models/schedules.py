@@ -249,6 +249,8 @@ async def create(
         group_ids=list(schedule.group_ids),
         next_run_on=schedule.start_date,
         created_at=schedule.created_at,
+        expires_after_days=schedule.expires_after_days,
+        replace_previous=schedule.replace_previous,
     )
     await row.save(using_db=db)
     return credit_schedule_entity(row)

@@ -29,7 +29,7 @@ from domain.credits import ParsedCredit
 from domain.errors import not_found
 from domain.ids import parse_id
 from domain.jobs import JobStatus
-from domain.ledger import CLAWBACK_DESCRIPTION, CreditOperation, EntrySource
+from domain.ledger import CLAWBACK_DESCRIPTION, CreditOperation, EntryKind, EntrySource
 from domain.messages import Message, decode, msg
 from domain.requests import CreditRequest
 from domain.schedule import local_today
@@ -96,6 +96,8 @@ async def create_schedule(
                     customer_ids=customer_ids,
                     group_ids=group_ids,
                     created_at=now,
+                    expires_after_days=recurrence.expires_after_days,
+                    replace_previous=recurrence.replace_previous,
                 ),
             )
             await record_key(
@@ -266,6 +268,8 @@ async def _apply_run(
                 attempt.stop_if_asked()
                 async with stores.transaction() as db:
                     await attempt.hold(db)
+                    if schedule.replace_previous:
+                        await _replace_previous(stores, schedule, run, chunk, change.now, db)
                     applied = await stores.ledger.apply_chunk(chunk, change, db)
                 done += len(chunk)
                 await attempt.beat(processed=done)
@@ -309,7 +313,31 @@ def _application(schedule: ScheduleJob, run: ScheduleRunJob, now: datetime) -> A
         actor=SCHEDULE_ACTOR,
         now=now,
         netting_description=CLAWBACK_DESCRIPTION,
+        expires_on=_top_up_expiry(schedule, run),
     )
+
+
+def _top_up_expiry(schedule: ScheduleJob, run: ScheduleRunJob) -> date | None:
+    """A top-up expires `expires_after_days` after its period's date (location's time zone)."""
+    days = schedule.expires_after_days
+    return None if days is None else run.period_on + timedelta(days=days)
+
+
+async def _replace_previous(
+    stores: Stores,
+    schedule: ScheduleJob,
+    run: ScheduleRunJob,
+    chunk: Sequence[UUID],
+    now: datetime,
+    db: Transaction,
+) -> None:
+    """What is left of the schedule's earlier top-ups to the chunk's customers expires
+    (EXPIRE entries) before the period's own top-up, in its transaction: exactly once, as a
+    lot expired has nothing left, and a retried chunk whose top-up is written finds none."""
+    written = await stores.lots.expire_replaced(
+        schedule.location_id, schedule.id, run.period, chunk, now, db
+    )
+    metrics.entries_written(EntryKind.EXPIRE.value, written)
 
 
 class _Run(Protocol):

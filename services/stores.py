@@ -28,6 +28,7 @@ from domain.credits import CustomerSelection, ParsedTarget
 from domain.customer_checks import CustomerWrite, NewGroup
 from domain.jobs import JobStatus
 from domain.ledger import CreditOperation
+from domain.lots import LotView
 from domain.paging import CustomerOrder, SortValue
 from domain.upstream import Channel
 from models.checkouts import (
@@ -81,6 +82,7 @@ class OperationStore(Protocol):
         customer_ids: list[str] | None,
         customer_filter: dict[str, object] | None,
         total: int,
+        expires_on: date | None = None,
     ) -> entities.WalletOperation: ...
 
 
@@ -167,6 +169,30 @@ class LedgerStore(Protocol):
 
     async def apply_chunk(
         self, customer_ids: Sequence[UUID], change: Application, db: Transaction | None = None
+    ) -> int: ...
+
+
+class LotStore(Protocol):
+    """`models.lots` (and `models.expiry`): what balances are made of, and their expiry."""
+
+    async def lots_of(self, location_id: UUID, customer_id: UUID) -> list[LotView]: ...
+    async def due_lots(self, location_id: UUID, today: date, limit: int) -> list[int]: ...
+    async def expire_lots(
+        self,
+        location_id: UUID,
+        lot_ids: Sequence[int],
+        today: date,
+        now: datetime,
+        db: Transaction,
+    ) -> int: ...
+    async def expire_replaced(
+        self,
+        location_id: UUID,
+        schedule_id: UUID,
+        period: int,
+        customer_ids: Sequence[UUID],
+        now: datetime,
+        db: Transaction,
     ) -> int: ...
 
 
@@ -363,3 +389,4 @@ class Stores:
     reads: PricingReads
     checkouts: CheckoutStore
     links: GroupLinks
+    lots: LotStore

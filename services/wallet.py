@@ -75,7 +75,7 @@ def request_hash(credit: ParsedCredit) -> str:
         "operation": credit.operation.value,
         "amount": credit.amount,
         "description": credit.description,
-        "recurrence": asdict(credit.recurrence) if credit.recurrence else None,
+        "recurrence": _recurrence_json(credit),
         "target": {
             "customer_ids": None
             if target.customer_ids is None
@@ -87,7 +87,21 @@ def request_hash(credit: ParsedCredit) -> str:
         payload["target"] = {"all_customers": True}
     if credit.expected_balance is not None:
         payload["expected_balance"] = credit.expected_balance
+    if credit.expires_on is not None:  # absent before credits could expire: fingerprints stay
+        payload["expires_on"] = credit.expires_on.isoformat()
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _recurrence_json(credit: ParsedCredit) -> dict[str, object] | None:
+    """The recurrence as a fingerprint holds it: without the expiry settings left at their
+    defaults, so that requests from before credits could expire keep their fingerprints."""
+    if credit.recurrence is None:
+        return None
+    fields = asdict(credit.recurrence)
+    for name, default in (("expires_after_days", None), ("replace_previous", False)):
+        if fields[name] == default:
+            del fields[name]
+    return fields
 
 
 @dataclass(frozen=True)
@@ -176,6 +190,7 @@ async def _created(
         customer_ids=stored.customer_ids,
         customer_filter=stored.customer_filter,
         total=stored.total,
+        expires_on=credit.parsed.expires_on,
     )
     key, fingerprint = credit.idempotency_key, credit.request_hash
     await record_key(
@@ -317,6 +332,7 @@ def _application(row: OperationJob, now: datetime) -> Application:
         actor=row.actor,
         now=now,
         netting_description=CLAWBACK_DESCRIPTION,
+        expires_on=row.expires_on,
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
-from services import checkout, idempotency, schedules, sync, wallet
+from services import checkout, expiry, idempotency, schedules, sync, wallet
 from services.jobs import RUN_SCHEDULE_PERIOD, RUN_SYNC, RUN_WALLET_OPERATION
 from services.lifecycle import JobKind, queued, resume_silent
 from services.runtime import Runtime
@@ -38,21 +38,24 @@ async def run_sync(ctx: dict[str, Any], sync_run_id: str) -> None:
 async def check(runtime: Runtime) -> None:
     """Record due schedule periods and enqueue their runs; queue the periodic syncs when they
     are on; queue again every job whose heartbeat has stopped (or that waits for a retry), or
-    fail it after its last attempt; release the cashback whose hold has ended; forget
+    fail it after its last attempt; release the cashback whose hold has ended; expire what is
+    left of credits whose expiry day has ended; forget
     idempotency keys past their retention; purge mirror rows removed upstream past theirs."""
     runs = await schedules.queue_due_runs(runtime)
     syncs = await sync.queue_periodic_syncs(runtime)
     await sync.purge_removed(runtime)
     resumed = {kind.name: await resume_silent(kind, runtime) for kind in KINDS}
     released = await checkout.release_held_cashback(runtime)
+    expired = await expiry.expire_due_lots(runtime)
     await idempotency.purge_expired_keys(runtime)
-    if runs or syncs or released or any(resumed.values()):
+    if runs or syncs or released or expired or any(resumed.values()):
         log.info(
             "check: %d schedule runs and %d periodic syncs enqueued; %d held cashbacks "
-            "released; resumed %s",
+            "released; %d credit lots expired; resumed %s",
             runs,
             syncs,
             released,
+            expired,
             ", ".join(f"{n} × {name}" for name, n in resumed.items() if n) or "none",
         )
 

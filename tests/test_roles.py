@@ -197,6 +197,9 @@ class ForbiddenQuery:
     data: dict[str, Any] | None  # null propagates to `data` for a non-null field
 
 
+EXPIRING_CREDITS = """
+query { expiringCredits(before: "2099-01-01") { totalCount total { amount } } }"""
+
 FORBIDDEN_QUERIES = [
     ForbiddenQuery("customers", LIST_CUSTOMERS, lambda s: {}, None),
     ForbiddenQuery(
@@ -211,6 +214,7 @@ FORBIDDEN_QUERIES = [
     ForbiddenQuery("integration", GET_INTEGRATION, lambda s: {"channel": "GOPOS"}, None),
     ForbiddenQuery("syncRun", GET_SYNC_RUN, lambda s: {"id": s.sync_run}, {"syncRun": None}),
     ForbiddenQuery("walletOperations", LIST_OPERATIONS, lambda s: {}, None),
+    ForbiddenQuery("expiringCredits", EXPIRING_CREDITS, lambda s: {}, None),
     ForbiddenQuery(
         "previewPromotionalCredits",
         PREVIEW_CREDITS,
@@ -772,6 +776,7 @@ async def test_every_path_shows_a_till_key_only_what_a_till_shows(
         "groups": [{**g, "schedules": []} for g in whole["groups"]],
         "wallet": {
             **whole["wallet"],
+            "lots": [],
             "entries": {
                 "edges": [],
                 "pageInfo": {"hasNextPage": False, "endCursor": None},

@@ -703,6 +703,7 @@ COVERED_ELSEWHERE = {
     "configureIntegration": "test_integrations_belong_to_the_callers_location",
     "synchronize": "test_integrations_belong_to_the_callers_location",
     "walletOperations": "test_lists_and_viewer_show_only_the_callers_location",
+    "expiringCredits": "test_expiring_credits.py::test_expiring_credits_are_the_callers_only",
     "apiKeys": "test_lists_and_viewer_show_only_the_callers_location",
     "referenceFor": "test_backoffice_api.py::test_reference_for_reads_no_location_data",
     "updateLocationSettings": "test_checkout_till.py::test_a_locations_credit_channels_are_its_own",

@@ -31,6 +31,10 @@ class CustomerGroup:
         description="Days a sale's cashback is held (shown, not spendable) before it is "
         "released; 0: none."
     )
+    cashback_expires_after_days: int | None = strawberry.field(
+        description="Granted cashback expires this many days after it becomes spendable "
+        "(released, or granted when not held); null: never."
+    )
     created_at: datetime
     entity: strawberry.Private[entities.CustomerGroup]
 
@@ -44,6 +48,7 @@ class CustomerGroup:
             description=group.description,
             cashback_percent=None if bp is None else basis_points_to_percent(bp),
             cashback_hold_days=group.cashback_hold_days,
+            cashback_expires_after_days=group.cashback_expires_after_days,
             created_at=group.created_at,
             entity=group,
         )

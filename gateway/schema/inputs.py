@@ -95,6 +95,11 @@ class CustomerGroupInput:
         description="Days a sale's cashback is held (shown, not spendable) before it is "
         "released; 0 or null: none.",
     )
+    cashback_expires_after_days: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Granted cashback expires this many days after it becomes spendable; "
+        "null: never.",
+    )
 
     def to_domain(self) -> inputs.CustomerGroupInput:
         return inputs.CustomerGroupInput(
@@ -103,6 +108,7 @@ class CustomerGroupInput:
             description=given(self.description),
             cashback_percent=given(self.cashback_percent),
             cashback_hold_days=given(self.cashback_hold_days),
+            cashback_expires_after_days=given(self.cashback_expires_after_days),
         )
 
 

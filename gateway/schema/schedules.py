@@ -115,6 +115,8 @@ class CreditSchedule:
     next_run_on: date | None
     last_run_on: date | None
     created_at: datetime
+    expires_after_days: int | None
+    replace_previous: bool
     entity: strawberry.Private[entities.CreditSchedule]
 
     @classmethod
@@ -134,6 +136,8 @@ class CreditSchedule:
             next_run_on=None if schedule.paused else schedule.next_run_on,
             last_run_on=schedule.last_run_on,
             created_at=schedule.created_at,
+            expires_after_days=schedule.expires_after_days,
+            replace_previous=schedule.replace_previous,
             entity=schedule,
         )
 
@@ -175,6 +179,13 @@ class RecurrenceInput:
         description="In the location's time zone; first application on this date."
     )
     end_date: date | None = None
+    expires_after_days: int | None = strawberry.field(
+        default=None, description="Each top-up expires this many days after its period."
+    )
+    replace_previous: bool | None = strawberry.field(
+        default=False,
+        description="At each period, what is left of the previous top-up expires first.",
+    )
 
 
 @strawberry.type

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import strawberry
@@ -23,13 +23,14 @@ from gateway.schema.common import (
     stored_message,
 )
 from gateway.schema.inputs import CreditTargetInput
+from gateway.schema.lots import CreditLot
 from gateway.schema.resolvers import mutation, query
 from gateway.schema.schedules import (
     CreditSchedule,
     OperationStatus,
     RecurrenceInput,
 )
-from services import schedules, undo, wallet
+from services import lots, schedules, undo, wallet
 
 strawberry.enum(EntryKind, name="WalletEntryKind")
 strawberry.enum(EntrySource, name="WalletEntrySource")
@@ -50,6 +51,7 @@ class WalletEntry:
     source_id: strawberry.ID | None
     actor: str | None
     created_at: datetime
+    expires_on: date | None = strawberry.field(description="For a credit that expires.")
 
     @classmethod
     def of(cls, entry: entities.WalletEntry, principal: Principal) -> WalletEntry:
@@ -64,6 +66,7 @@ class WalletEntry:
             source_id=strawberry.ID(str(entry.source_id)),
             actor=entry.actor,
             created_at=entry.created_at,
+            expires_on=entry.expires_on,
         )
 
 
@@ -113,6 +116,18 @@ class Wallet:
             total_count=page.total_count,
         )
 
+    @query(
+        description="What the balance is made of: the lots with something left, "
+        "soonest-expiring first; their remaining amounts sum to the balance. Empty for a till "
+        "key, which sees the balances but not what they are made of.",
+    )
+    async def lots(self, info: Info) -> list[CreditLot]:
+        principal = info.context.principal
+        if not self.ledger:
+            return []
+        found = await lots.customer_lots(principal.location_id, self.customer.id)
+        return [CreditLot.of(lot, principal) for lot in found]
+
     @classmethod
     def of(cls, customer: entities.Customer, principal: Principal, *, ledger: bool) -> Wallet:
         return cls(
@@ -147,6 +162,9 @@ class WalletOperation:
     partly_restored_count: int | None = strawberry.field(
         description="For an undo: customers restored only in part (they had spent since)."
     )
+    expires_on: date | None = strawberry.field(
+        description="What the operation credits expires at the end of this day."
+    )
     entity: strawberry.Private[entities.WalletOperation]
 
     @strawberry.field(description="The undo of this operation, once requested.")
@@ -178,6 +196,7 @@ class WalletOperation:
             actor=op.actor,
             created_at=op.created_at,
             finished_at=op.finished_at,
+            expires_on=op.expires_on,
             restored_count=op.restored_count,
             partly_restored_count=op.partly_restored_count,
             entity=op,
@@ -247,12 +266,24 @@ class SetPromotionalCreditsInput:
         default=None,
         description="Single customer only: refuse with STALE_BALANCE when the balance differs.",
     )
+    expires_on: date | None = strawberry.field(
+        default=None,
+        description="The credited amount expires at the end of this day (the location's time "
+        "zone); not before today.",
+    )
 
     def to_domain(self) -> CreditRequest:
         recurrence = None
         if self.recurrence is not None:
             r = self.recurrence
-            recurrence = Recurrence(r.every, r.unit, r.start_date, r.end_date)
+            recurrence = Recurrence(
+                r.every,
+                r.unit,
+                r.start_date,
+                r.end_date,
+                r.expires_after_days,
+                bool(r.replace_previous),
+            )
         return CreditRequest(
             target=self.target.to_domain(),
             operation=self.operation.value,
@@ -261,6 +292,7 @@ class SetPromotionalCreditsInput:
             recurrence=recurrence,
             idempotency_key=self.idempotency_key,
             expected_balance=self.expected_balance,
+            expires_on=self.expires_on,
         )
 
 

@@ -148,6 +148,8 @@ class CustomerGroup(Model):
     cashback_basis_points = fields.IntField(null=True)
     # Days a checkout's cashback is held (shown, not spendable) before it is released.
     cashback_hold_days = fields.IntField(default=0, db_default=0)
+    # Granted cashback expires this many days after it becomes spendable (None: never).
+    cashback_expires_after_days = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     location_id: UUID

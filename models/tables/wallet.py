@@ -10,6 +10,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from tortoise import fields
+from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
 
 from models.ids import new_id
@@ -35,6 +36,8 @@ class WalletEntry(Model):
     period = fields.IntField(default=0)
     actor = fields.CharField(max_length=100, null=True)
     created_at = fields.DatetimeField()
+    # A credit that expires: the end of this day (in the location's time zone).
+    expires_on = fields.DateField(null=True)
     location_id: UUID
     customer_id: UUID
 
@@ -88,6 +91,8 @@ class WalletOperation(CreditRecord):
     undo_period = fields.IntField(null=True)
     restored_count = fields.IntField(null=True)
     partly_restored_count = fields.IntField(null=True)
+    # What the operation credits expires at the end of this day (location's time zone).
+    expires_on = fields.DateField(null=True)
 
     class Meta:
         table = "wallet_operations"
@@ -108,6 +113,10 @@ class CreditSchedule(CreditRecord):
     last_period = fields.IntField(default=-1)
     last_run_on = fields.DateField(null=True)
     next_run_on = fields.DateField(null=True)
+    # Each top-up expires this many days after its period; with `replace_previous`, what is
+    # left of the earlier top-ups expires at each period before the new one is applied.
+    expires_after_days = fields.IntField(null=True)
+    replace_previous = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "credit_schedules"
@@ -143,6 +152,52 @@ class ScheduleRun(Model):
         table = "schedule_runs"
         unique_together = (("schedule_id", "period"),)
         indexes = (("status", "heartbeat_at"),)
+
+
+class CreditLot(Model):
+    """One credit that reached a balance, and what is left of it: the remaining amounts of a
+    customer's lots sum to its balance. Written only by `models.ledger` and `models.expiry`,
+    under the customer's row lock, with the entry that moves the balance."""
+
+    id = fields.BigIntField(primary_key=True)
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name=False, on_delete=fields.CASCADE
+    )
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "models.Customer", related_name=False, on_delete=fields.RESTRICT
+    )
+    # The entry that credited it (None for the lot 0013 made of a balance held before lots).
+    entry_id = fields.BigIntField(null=True)
+    source = fields.CharField(max_length=10)
+    amount = fields.BigIntField()
+    remaining = fields.BigIntField()
+    expires_on = fields.DateField(null=True)
+    created_at = fields.DatetimeField()
+    location_id: UUID
+    customer_id: UUID
+
+    class Meta:
+        table = "credit_lots"
+        # The partial indexes that serve spending and expiry are made by 0013 (see there).
+        constraints = (
+            CheckConstraint(
+                check="remaining >= 0 AND remaining <= amount", name="credit_lots_remaining_range"
+            ),
+        )
+
+
+class CreditLotTake(Model):
+    """What one debit entry took from one lot, and how much of it refunds gave back."""
+
+    id = fields.BigIntField(primary_key=True)
+    entry_id = fields.BigIntField()
+    lot_id = fields.BigIntField()
+    amount = fields.BigIntField()
+    restored = fields.BigIntField(default=0, db_default=0)
+
+    class Meta:
+        table = "credit_lot_takes"
+        unique_together = (("entry_id", "lot_id"),)
 
 
 class LedgerDay(Model):

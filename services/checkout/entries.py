@@ -7,12 +7,14 @@ against what the customer owes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
 
 from domain.access import Principal
 from domain.ledger import CLAWBACK_DESCRIPTION, EntryKind, EntrySource
+from domain.lots import Restore
+from domain.schedule import local_today
 from models.ledger import Application, Movement
 
 # The first refund of a checkout: its wallet entries' period (a commit's are 0).
@@ -57,3 +59,11 @@ def entry(
         now=now,
         netting_description=CLAWBACK_DESCRIPTION,
     )
+
+
+def restoring(change: Application, sale_id: UUID, timezone: str) -> Application:
+    """A refund of a sale's credits (`change`, a CREDIT) that gives back the lots the sale's
+    REDEEM took, each part with the expiry it had, or the end of the refund's day in the
+    location's time zone (`timezone`) when that has passed (`domain.lots.give_back`)."""
+    day = local_today(change.now, timezone)
+    return replace(change, restore=Restore(sale_id, 0, EntryKind.REDEEM.value, day))

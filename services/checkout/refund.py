@@ -50,7 +50,7 @@ from models.db import IntegrityError, Transaction
 from models.ids import new_id
 from models.ledger import Movement, is_balance_out_of_range
 from services import metrics
-from services.checkout.entries import Source, entry
+from services.checkout.entries import Source, entry, restoring
 from services.checkout.hold import hold_customer
 from services.checkout.request import KEY_FIELD, refund_hash
 from services.checkout.views import CheckoutView, Refunded
@@ -226,6 +226,7 @@ async def _reverse(
             REFUND_DESCRIPTION,
             now,
         )
+        change = restoring(change, checkout_id, principal.timezone)
         metrics.entries_written(
             EntryKind.REFUND.value, await stores.ledger.apply_chunk([customer_id], change, db)
         )

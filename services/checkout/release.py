@@ -8,6 +8,8 @@ writes a CASHBACK_RELEASE entry netted against what the customer owes.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from datetime import date, datetime
 
 from domain.ledger import CASHBACK_RELEASED_DESCRIPTION, EntryKind
 from models.checkouts import DueRelease
@@ -15,6 +17,7 @@ from models.ledger import Movement
 from services import metrics
 from services.checkout.entries import Source, entry
 from services.checkout.hold import hold_customer
+from services.checkout.sale import cashback_expiry
 from services.runtime import Runtime
 
 
@@ -31,6 +34,14 @@ async def release_held_cashback(runtime: Runtime, *, batch: int = 200, budget: f
         if len(due) < batch:
             break
     return released
+
+
+async def _expiry(runtime: Runtime, item: DueRelease, now: datetime) -> date | None:
+    """When the released cashback expires: as the customer's cashback group says now."""
+    stores = runtime.stores
+    view = await stores.customers.view(item.location_id, item.customer_id)
+    location = await stores.locations.get(item.location_id)
+    return cashback_expiry(view, location.timezone, now)
 
 
 async def _release(runtime: Runtime, item: DueRelease) -> int:
@@ -54,6 +65,7 @@ async def _release(runtime: Runtime, item: DueRelease) -> int:
             CASHBACK_RELEASED_DESCRIPTION,
             now,
         )
+        change = replace(change, expires_on=await _expiry(runtime, item, now))
         if await stores.ledger.apply_chunk([item.customer_id], change, db) != 1:
             raise RuntimeError(f"checkout {item.checkout_id}: the release was not written")
     metrics.entries_written(EntryKind.CASHBACK_RELEASE.value)

@@ -7,8 +7,8 @@ the idempotency key, the checkout, and the wallet entries of the credits used an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
@@ -144,7 +144,7 @@ async def _record(
     )
     await stores.checkouts.insert_checkout(_row(principal, sale, priced, asked, hold), db)
     if sale.customer_id is not None:
-        await _settle(stores, principal, sale, sale.customer_id, hold, db, now)
+        await _settle(stores, principal, sale, sale.customer_id, hold, db, now, view)
     return sale
 
 
@@ -206,6 +206,17 @@ def _cashback_group(view: entities.CustomerView) -> entities.CustomerGroup:
     )
 
 
+def cashback_expiry(
+    view: entities.CustomerView | None, timezone: str, now: datetime
+) -> date | None:
+    """When cashback that becomes spendable `now` expires: `cashback_expires_after_days` of
+    the customer's cashback group after the day (location's time zone); None: never."""
+    if view is None or not view.groups:
+        return None
+    days = _cashback_group(view).cashback_expires_after_days
+    return None if days is None else local_today(now, timezone) + timedelta(days=days)
+
+
 def _hold_days(view: entities.CustomerView | None) -> int:
     """For how many days a sale's cashback is held before it can be spent."""
     if view is None or not view.groups:
@@ -250,9 +261,10 @@ async def _settle(
     hold_days: int,
     db: Transaction,
     now: datetime,
+    view: entities.CustomerView | None = None,
 ) -> None:
     """The wallet entries of a commit: the credits used, then the cashback (or, while it is
-    held, what the customer holds of it)."""
+    held, what the customer holds of it), expiring as the customer's cashback group says."""
     moves: list[tuple[Movement, int, EntryKind, str]] = [
         (Movement.DEBIT, sale.credits_used, EntryKind.REDEEM, REDEEM_DESCRIPTION),
     ]
@@ -266,6 +278,8 @@ async def _settle(
         if not amount:
             continue
         change = entry(Source.of(principal), operation, amount, kind, sale.id, 0, description, now)
+        if kind is EntryKind.CASHBACK:
+            change = replace(change, expires_on=cashback_expiry(view, principal.timezone, now))
         if await stores.ledger.apply_chunk([customer_id], change, db) != 1:
             raise RuntimeError(f"checkout {sale.id}: the {kind.value} entry was not written")
         metrics.entries_written(kind.value)

@@ -53,6 +53,7 @@ LOCATIONS = (
     "Cofanie",
     "Raporty",
     "Zwroty",
+    "Wygasanie",
 )
 VIEWPORT = ViewportSize(width=1366, height=768)
 # Where the demo app serves its simulators (gateway.app.DEMO_SIMULATORS).

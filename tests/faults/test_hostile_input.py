@@ -850,7 +850,7 @@ def aliased_mutations(draw: st.DrawFn) -> Shape:
         f'g{n}: createCustomerGroup(input: {{name: "Many {n}"}}) {{ errors {{ code }} }}'
         for n in range(count)
     )
-    tokens = 17 * count + 3
+    tokens = 18 * count + 4  # 18 a mutation (its alias and colon included), 4 around them
     refusal = TOKENS_REFUSAL if tokens > MAX_TOKENS else f"{count} aliases found. Allowed: 30"
     return Shape("mutation", "mutation Many { " + aliases + " }", refusal)
 

@@ -16,6 +16,7 @@ from models.db import IntegrityError
 from models.keys import UsedKey
 from models.ledger import BALANCE_RANGE, NETTED, Application, Change, Movement
 from models.progress import Applied
+from tests.memory import lots
 from tests.memory.tables import Customer, Entry, Job, Memory
 
 
@@ -55,16 +56,31 @@ class Ledger:
             raise IntegrityError(f'violates check constraint "{BALANCE_RANGE}"')
         for customer in chosen:
             delta = after[customer.id] - customer.credit_balance
-            self._write(change, customer, change.kind, change.amount, delta, change.description)
+            written = self._write(
+                change, customer, change.kind, change.amount, delta, change.description
+            )
             if change.operation is Movement.REVERSE:
                 customer.cashback_owed += change.amount + delta
+            paid = 0
             if change.operation in NETTED and customer.cashback_owed > 0:
                 taken = min(change.amount, customer.cashback_owed)
                 kind = EntryKind.CLAWBACK.value
                 if self._key(change, customer, kind) not in t.entries:
                     self._write(change, customer, kind, taken, -taken, change.netting_description)
                     customer.cashback_owed -= taken
+                    paid = taken
+            self._follow_lots(change, written, delta - paid)
         return len(chosen)
+
+    def _follow_lots(self, change: Application, entry: Entry, net: int) -> None:
+        """The lots as `models.lots` keeps them: a credit makes one of what reached the
+        balance (or gives back a refunded debit's), a debit takes from them."""
+        if entry.delta < 0:
+            lots.consume(self.memory, entry, -entry.delta)
+        elif net > 0 and change.restore is not None:
+            lots.restore(self.memory, entry, net, change.restore, change.now)
+        elif net > 0:
+            lots.add_lot(self.memory, entry, net, entry.expires_on, change.now)
 
     @staticmethod
     def _key(change: Application, customer: Customer, kind: str) -> tuple[UUID, UUID, int, str]:
@@ -78,9 +94,9 @@ class Ledger:
         requested: int,
         delta: int,
         description: str | None,
-    ) -> None:
+    ) -> Entry:
         customer.credit_balance += delta
-        self.memory.t.entries[self._key(change, customer, kind)] = Entry(
+        written = Entry(
             customer.id,
             kind,
             requested,
@@ -89,7 +105,12 @@ class Ledger:
             change.source_id,
             change.period,
             description,
+            change.expires_on if kind == change.kind else None,
+            len(self.memory.t.entries) + 1,
+            change.source,
         )
+        self.memory.t.entries[self._key(change, customer, kind)] = written
+        return written
 
 
 class Progress:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
+from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -60,6 +61,7 @@ def entity(row: Operation) -> entities.WalletOperation:
         processed=row.processed,
         error=row.error,
         created_at=row.created_at,
+        expires_on=row.expires_on,
         finished_at=row.finished_at,
         actor=row.actor,
     )
@@ -145,6 +147,7 @@ class Operations:
         customer_ids: list[str] | None,
         customer_filter: dict[str, object] | None,
         total: int,
+        expires_on: date | None = None,
     ) -> entities.WalletOperation:
         row = Operation(
             id=uuid4(),
@@ -154,6 +157,7 @@ class Operations:
             customer_ids=customer_ids,
             customer_filter=customer_filter,
             total=total,
+            expires_on=expires_on,
         )
         self.memory.t.operations[row.id] = row
         return entity(row)

@@ -230,6 +230,7 @@ class Groups:
             cashback_basis_points=group.cashback_basis_points,
             created_at=self.memory.clock(),
             cashback_hold_days=group.cashback_hold_days,
+            cashback_expires_after_days=group.cashback_expires_after_days,
         )
         self.memory.t.groups[row.id] = location_id
         self.memory.t.group_rows[row.id] = row

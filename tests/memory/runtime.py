@@ -8,6 +8,7 @@ from services.runtime import Clock, Runtime, SecretKeys
 from services.stores import Stores
 from tests.memory.checkouts import Checkouts, Links, Reads
 from tests.memory.ledger import Ids, Jobs, Keys, Ledger, Progress
+from tests.memory.lots import Lots
 from tests.memory.operations import Operations
 from tests.memory.people import Customers, Groups
 from tests.memory.schedules import Schedules
@@ -40,6 +41,7 @@ def memory_stores(memory: Memory) -> Stores:
         reads=Reads(memory),
         checkouts=Checkouts(memory),
         links=Links(memory),
+        lots=Lots(memory),
     )
 
 

@@ -39,6 +39,8 @@ def entity(row: Schedule) -> entities.CreditSchedule:
         next_run_on=row.next_run_on,
         last_run_on=row.last_run_on,
         created_at=row.created_at,
+        expires_after_days=row.expires_after_days,
+        replace_previous=row.replace_previous,
     )
 
 
@@ -144,6 +146,8 @@ class Schedules:
             group_ids=list(schedule.group_ids),
             next_run_on=schedule.start_date,
             created_at=schedule.created_at,
+            expires_after_days=schedule.expires_after_days,
+            replace_previous=schedule.replace_previous,
         )
         self.memory.t.schedules[row.id] = row
         return entity(row)

@@ -68,6 +68,7 @@ class Operation(Job):
     source: str = ""
     customer_ids: list[str] | None = None
     customer_filter: dict[str, object] | None = None
+    expires_on: date | None = None
 
 
 @dataclass
@@ -92,6 +93,8 @@ class Schedule:
     paused: bool = False
     last_period: int = -1
     last_run_on: date | None = None
+    expires_after_days: int | None = None
+    replace_previous: bool = False
 
 
 @dataclass
@@ -113,6 +116,35 @@ class Entry:
     source_id: UUID
     period: int
     description: str | None
+    expires_on: date | None = None
+    id: int = 0
+    source: str = ""
+
+
+@dataclass
+class Lot:
+    """A `credit_lots` row."""
+
+    id: int
+    location_id: UUID
+    customer_id: UUID
+    entry_id: int
+    source: str
+    amount: int
+    remaining: int
+    expires_on: date | None
+    created_at: datetime
+
+
+@dataclass
+class Take:
+    """A `credit_lot_takes` row."""
+
+    id: int
+    entry_id: int
+    lot_id: int
+    amount: int
+    restored: int = 0
 
 
 @dataclass
@@ -146,6 +178,9 @@ class Tables:
     sync_versions: dict[UUID, int] = field(default_factory=dict)
     sales: dict[UUID, Sale] = field(default_factory=dict)
     refunds: dict[UUID, NewRefund] = field(default_factory=dict)
+    # The lots by id, and what each debit entry took from each lot, in order of writing.
+    lots: dict[int, Lot] = field(default_factory=dict)
+    takes: list[Take] = field(default_factory=list)
 
 
 class Memory:

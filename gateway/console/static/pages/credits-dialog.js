@@ -46,6 +46,7 @@ const FIELDS = [
   "input.operation",
   "input.amount",
   "input.description",
+  "input.expiresOn",
   "input.recurrence.every",
   "input.recurrence.unit",
   "input.recurrence.startDate",
@@ -147,6 +148,7 @@ export function CreditsDialog({ target: picked, targetLabel, groupId = null, onC
   const [unit, setUnit] = useState("MONTH");
   const [startDate, setStartDate] = useState(todayInLocation());
   const [endDate, setEndDate] = useState("");
+  const [expiresOn, setExpiresOn] = useState("");
   const [preview, setPreview] = useState(null);
   const [previewErrors, setPreviewErrors] = useState([]);
   const [submitErrors, setSubmitErrors] = useState(null);
@@ -201,8 +203,13 @@ export function CreditsDialog({ target: picked, targetLabel, groupId = null, onC
     const input = { ...base, idempotencyKey };
     if (repeat) {
       input.recurrence = { every: Number(every), unit, startDate, endDate: endDate || null };
-    } else if (picked.customerIds?.length === 1 && preview) {
-      input.expectedBalance = preview.balanceBefore.amount;
+    } else {
+      if (picked.customerIds?.length === 1 && preview) {
+        input.expectedBalance = preview.balanceBefore.amount;
+      }
+      if (expiresOn && operation !== "REDUCE") {
+        input.expiresOn = expiresOn;
+      }
     }
     setBusy(true);
     const { payload, errors: problems } = await mutate(APPLY, { input });
@@ -274,6 +281,18 @@ export function CreditsDialog({ target: picked, targetLabel, groupId = null, onC
           aria-describedby=${describedBy}
         ></textarea>`}
       <//>
+      ${repeat || operation === "REDUCE"
+        ? null
+        : html`<${TextInput}
+            label=${t("credits.expiresOn")}
+            path="input.expiresOn"
+            errors=${errors}
+            type="date"
+            value=${expiresOn}
+            min=${todayInLocation()}
+            onInput=${edit(setExpiresOn)}
+            hint=${t("credits.expiresOnHint")}
+          />`}
       <fieldset class="repeat">
         <legend>${t("credits.repeat")}</legend>
         <label class="inline">

@@ -3,7 +3,7 @@
 // Ustaw promocyjne kredyty or Usuń klienta; and the page that adds a customer.
 
 import { mutate } from "../api.js";
-import { dateTime, errorText, money, t } from "../i18n.js";
+import { date, dateTime, errorText, money, t } from "../i18n.js";
 import {
   ErrorSummary,
   Field,
@@ -28,7 +28,10 @@ const CUSTOMER = `query Customer($id: ID!) {
     id firstName lastName email phone note createdAt
     cards { code number expiresOn }
     groups { id name }
-    wallet { balance { amount currency } held { amount currency } owed { amount currency } }
+    wallet {
+      balance { amount currency } held { amount currency } owed { amount currency }
+      lots { id amount { amount currency } remaining { amount currency } expiresOn source }
+    }
   }
   customerGroups { id name }
 }`;
@@ -199,6 +202,33 @@ function Pending({ wallet }) {
   </dl>`;
 }
 
+// What the balance is made of, soonest-expiring first (the order spending takes them).
+function Lots({ lots }) {
+  if (!lots.length) return null;
+  return html`<table class="list lots" data-lots>
+      <caption>${t("customer.lots")}</caption>
+      <thead>
+        <tr>
+          <th scope="col" class="number">${t("lots.remaining")}</th>
+          <th scope="col" class="number">${t("lots.amount")}</th>
+          <th scope="col">${t("lots.expiresOn")}</th>
+          <th scope="col">${t("lots.source")}</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${lots.map(
+          (lot) => html`<tr key=${lot.id}>
+            <td class="number">${money(lot.remaining)}</td>
+            <td class="number">${money(lot.amount)}</td>
+            <td data-expires=${lot.expiresOn || ""}>${lot.expiresOn ? date(lot.expiresOn) : t("lots.never")}</td>
+            <td>${t(`source.${lot.source}`)}</td>
+          </tr>`,
+        )}
+      </tbody>
+    </table>
+    <p class="hint">${t("lots.hint")}</p>`;
+}
+
 // Kinds whose requested amount can differ from the change: REDUCE stops at zero, SET reaches a target.
 const REQUESTED = new Set(["ADD", "REDUCE", "SET"]);
 
@@ -294,6 +324,7 @@ export function CustomerPage({ id }) {
           <strong data-balance>${money(found.wallet.balance)}</strong>
         </p>
         <${Pending} wallet=${found.wallet} />
+        <${Lots} lots=${found.wallet.lots} />
       </section>
     </div>
     <section class="panel" aria-labelledby="history-title">
