@@ -13,6 +13,7 @@ what applied: they differ for a customer only partly restored.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +23,7 @@ from domain import entities
 from domain.credit_jobs import CreditRecord
 from domain.ledger import MAX_CREDIT_BALANCE, UNDO_DESCRIPTION, EntryKind, EntrySource
 from domain.undo import UndoOriginal, UndoTotals
-from models import sql
+from models import lots, sql
 from models.db import Transaction
 from models.queries import wallet_operation_entity
 from models.tables.wallet import CreditSchedule, ScheduleRun, WalletOperation
@@ -60,13 +61,15 @@ WITH net AS ({net}), locked AS (
     SELECT $1, id, '{undo}', wanted, {new} - credit_balance, {new}, $6, $7, $8, 0, $9, $10
     FROM locked
     ON CONFLICT (source_id, customer_id, period, kind) DO NOTHING
-    RETURNING customer_id, balance_after
+    RETURNING id, customer_id, delta, balance_after
 ), updated AS (
     UPDATE customers SET credit_balance = inserted.balance_after, wallet_updated_at = $10
     FROM inserted WHERE customers.id = inserted.customer_id
     RETURNING customers.id
 )
-SELECT count(*) AS applied FROM updated
+SELECT (SELECT count(*) FROM updated) AS applied,
+       COALESCE((SELECT array_agg(id) FROM inserted WHERE delta < 0), '{{}}') AS debits,
+       COALESCE((SELECT array_agg(id) FROM inserted WHERE delta > 0), '{{}}') AS credits
 """
 
 # SQLite has one writer at a time: the insert takes the write lock, and the update after it in
@@ -77,7 +80,7 @@ SELECT $1, c.id, '{undo}', n.wanted, {new} - c.credit_balance, {new}, $6, $7, $8
 FROM customers c JOIN ({net}) n ON n.customer_id = c.id
 WHERE c.location_id = $1 AND c.deleted_at IS NULL ORDER BY c.id
 ON CONFLICT (source_id, customer_id, period, kind) DO NOTHING
-RETURNING customer_id, delta
+RETURNING id, customer_id, delta
 """
 
 _SQLITE_UPDATE = """
@@ -344,6 +347,7 @@ async def _apply_postgres(db: Transaction, customer_ids: Sequence[UUID], chunk: 
         new=_clamped("GREATEST", "LEAST"),
     )
     rows = await sql.fetch(db, statement, _chunk_values(customer_ids, chunk))
+    await _follow_lots(db, list(rows[0]["debits"]), list(rows[0]["credits"]))
     return int(rows[0]["applied"])
 
 
@@ -359,4 +363,28 @@ async def _apply_sqlite(db: Transaction, customer_ids: Sequence[UUID], chunk: Un
     update = _SQLITE_UPDATE.format(rows=", ".join("(?, ?)" for _ in rows))
     params: list[object] = [v for row in rows for v in (row["customer_id"], row["delta"])]
     await sql.fetch(db, update, [*params, sql.dialect().value(chunk.now)])
+    debits = [int(row["id"]) for row in rows if row["delta"] < 0]
+    await _follow_lots(db, debits, [int(row["id"]) for row in rows if row["delta"] > 0])
     return len(rows)
+
+
+# An undo's credit is a lot of its own, without expiry (what it gives back is new credit).
+_UNDO_LOTS = """
+INSERT INTO credit_lots (location_id, customer_id, entry_id, source, amount, remaining,
+    expires_on, created_at)
+SELECT location_id, customer_id, id, source, delta, delta, NULL, created_at
+FROM wallet_entries WHERE {ids}
+"""
+
+
+async def _follow_lots(db: Transaction, debits: list[int], credits: list[int]) -> None:
+    """The lots follow the undo's entries, in its transaction: a debit takes from the
+    customer's lots in spending order (`models.lots.consume`), a credit makes a lot."""
+    if debits:
+        await lots.consume(db, debits)
+    if credits:
+        ids = sql.dialect().pick(
+            postgres="id = ANY($1::bigint[])", sqlite="id IN (SELECT value FROM json_each($1))"
+        )
+        value: object = sql.dialect().pick(postgres=credits, sqlite=json.dumps(credits))
+        await sql.fetch(db, _UNDO_LOTS.format(ids=ids), [value])

@@ -12,7 +12,7 @@ import pytest
 
 from domain.ledger import MAX_CREDIT_BALANCE
 from models.tables.crm import Customer
-from models.tables.wallet import CreditSchedule, WalletEntry, WalletOperation
+from models.tables.wallet import CreditLot, CreditSchedule, WalletEntry, WalletOperation
 from services import schedules
 from services.runtime import Runtime
 from tasks.inprocess import InProcessDispatcher
@@ -276,3 +276,32 @@ async def test_what_an_undo_gives_back_stops_at_the_wallet_maximum(api: Api) -> 
     assert await stored_balance(customer) == MAX_CREDIT_BALANCE
     (entry,) = await WalletEntry.filter(customer_id=customer, kind="UNDO")
     assert (entry.requested_amount, entry.delta) == (2000, 500)
+
+
+async def _lots(customer_id: str) -> list[tuple[int, int]]:
+    """A customer's lots with something left: (remaining, amount), oldest first."""
+    rows = await CreditLot.filter(customer_id=UUID(customer_id), remaining__gt=0).order_by("id")
+    return [(row.remaining, row.amount) for row in rows]
+
+
+async def test_the_lots_follow_an_undo_and_still_sum_to_every_balance(api: Api) -> None:
+    # given two customers of 10.00 each, a REDUCE of 4.00 and an ADD of 30.00 to both
+    ids = await customers(api, "10.00", "10.00")
+    reduced = await credit_ok(api, {"customerIds": ids}, "REDUCE", "4.00")
+    added = await credit_ok(api, {"customerIds": ids}, "ADD", "30.00")
+    bill = [{"productId": "kawa", "quantity": "1", "unitPrice": "12.00"}]
+    sale = {"input": {"customerId": ids[0], "lines": bill}, "key": "sale-lots"}
+    assert (await api.mutate(COMMIT, sale))["errors"] == []
+
+    # when both are undone
+    await undone(api, added["id"], key="undo-add")
+    await undone(api, reduced["id"], key="undo-reduce")
+
+    # then an undo takes back in spending order, like any debit (the oldest lot first, none of
+    # them expiring), and the REDUCE's 4.00 comes back as a lot of its own without expiry;
+    # every balance is the sum of its lots
+    assert await balances(api, ids) == ["4.00", "10.00"]
+    assert await _lots(ids[0]) == [(400, 400)]
+    assert await _lots(ids[1]) == [(600, 3000), (400, 400)]
+    for customer in ids:
+        assert sum(r for r, _ in await _lots(customer)) == await stored_balance(customer)
