@@ -774,9 +774,9 @@ async def test_every_path_shows_a_till_key_only_what_a_till_shows(
         "cards": till.cards,
         # a group's schedules are the back office's
         "groups": [{**g, "schedules": []} for g in whole["groups"]],
+        # the lots (what expires when) as the back office sees them, not the ledger
         "wallet": {
             **whole["wallet"],
-            "lots": [],
             "entries": {
                 "edges": [],
                 "pageInfo": {"hasNextPage": False, "endCursor": None},
