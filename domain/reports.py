@@ -360,6 +360,19 @@ def expiry_month(day: date | None) -> str | None:
     return None if day is None else f"{day.year:04d}-{day.month:02d}"
 
 
+def expiry_buckets(expiring: Iterable[tuple[date, int]], outstanding: int) -> list[ExpiryBucket]:
+    """What is held by the month it expires, soonest first, then what never expires: the rest
+    of the outstanding credit (the lots always sum to the balances)."""
+    months: dict[str, int] = {}
+    for day, amount in expiring:
+        month = expiry_month(day)
+        assert month is not None
+        months[month] = months.get(month, 0) + amount
+    buckets = [ExpiryBucket(month, months[month]) for month in sorted(months) if months[month]]
+    never = outstanding - sum(months.values())
+    return [*buckets, ExpiryBucket(None, never)] if never else buckets
+
+
 @dataclass(frozen=True)
 class Liability:
     at: date

@@ -99,6 +99,20 @@ async def by_group(
     ]
 
 
+# What the lots that expire hold, by expiry day (the partial index by location and expiry).
+_EXPIRING = f"""
+SELECT expires_on, {split_sum("amount", "remaining")} FROM credit_lots
+WHERE location_id = $1 AND remaining > 0 AND expires_on IS NOT NULL
+GROUP BY expires_on
+"""
+
+
+async def expiring_by_day(location_id: UUID) -> list[tuple[date, int]]:
+    """What the location's customers hold now of credits that expire, by expiry day."""
+    rows = await sql.fetch(sql.pool(), _EXPIRING, [location_id])
+    return [(sql.day(row["expires_on"]), joined(row, "amount")) for row in rows]
+
+
 # ----------------------------------------------------------------------------- sales
 
 

@@ -31,6 +31,7 @@ from domain.reports import (
     ScheduledTopUp,
     activity,
     day_bounds,
+    expiry_buckets,
     ledger_totals,
     parse_day,
     parse_first,
@@ -66,15 +67,19 @@ async def activity_report(
 
 async def liability_report(runtime: Runtime, principal: Principal, at: date | None) -> Liability:
     """What the location owes its customers in credits at the end of the day `at` (today by
-    default; a day to come is refused: its balances are not known yet)."""
+    default; a day to come is refused: its balances are not known yet). The split by expiry
+    month is today's only, from the lots as they are (a past day's is empty)."""
     location = await _location(runtime, principal)
     today = local_today(runtime.clock(), location.timezone)
     day = today if at is None else parse_day(at, "at")
     if day > today:
         raise fail(ErrorCode.INVALID, "at", msg("report.at_in_future"))
+    by_expiry: list[ExpiryBucket] = []
     if day == today:
         balances = await report_repository.balances_now(location.id)
         groups = await report_repository.by_group(location.id, None)
+        expiring = await report_repository.expiring_by_day(location.id)
+        by_expiry = expiry_buckets(expiring, balances.outstanding)
     else:
         balances, groups = await _at_days_end(runtime, location, day)
     return Liability(
@@ -83,8 +88,7 @@ async def liability_report(runtime: Runtime, principal: Principal, at: date | No
         held=balances.held,
         owed=balances.owed,
         by_group=tuple(sorted(groups, key=_group_order)),
-        # No credit carries an expiry date yet: everything held never expires.
-        by_expiry=(ExpiryBucket(None, balances.outstanding),) if balances.outstanding else (),
+        by_expiry=tuple(by_expiry),
         scheduled=await _scheduled(location.id, today),
     )
 

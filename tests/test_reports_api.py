@@ -10,6 +10,7 @@ from domain.access import Role
 from tests.builders import give_credits
 from tests.helpers import Api, Clock, create_customer, create_group
 from tests.test_tenancy import COMMIT_CHECKOUT
+from tests.wallet_helpers import credit_ok
 
 REPORTS = """
 query($from: Date!, $to: Date!, $at: Date) {
@@ -153,3 +154,23 @@ async def test_the_liability_of_today_is_the_default(api: Api, clock: Clock) -> 
         "outstanding": {"amount": "0.00"},
         "byGroup": [],
     }
+
+
+async def test_todays_liability_splits_the_credits_by_the_month_they_expire(
+    api: Api, clock: Clock
+) -> None:
+    clock.now = NOON
+    anna = await create_customer(api, firstName="Anna")
+    for amount, expires in (("5.00", "2026-04-15"), ("1.50", "2026-04-30"), ("3.00", "2026-05-01")):
+        await credit_ok(api, {"customerIds": [anna["id"]]}, "ADD", amount, expiresOn=expires)
+    await give_credits(api, [anna["id"]], "2.00")
+
+    today = await api.data(REPORTS, {"from": DAY, "to": DAY})
+    past = await api.data(REPORTS, {"from": DAY, "to": DAY, "at": "2026-03-09"})
+
+    assert today["liabilityReport"]["byExpiryMonth"] == [
+        {"month": "2026-04", "amount": {"amount": "6.50"}},
+        {"month": "2026-05", "amount": {"amount": "3.00"}},
+        {"month": None, "amount": {"amount": "2.00"}},
+    ]
+    assert past["liabilityReport"]["byExpiryMonth"] == []
