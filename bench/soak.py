@@ -39,9 +39,9 @@ created through the API, so its first period fires at once; at 25% a daily sched
 days earlier for "Stały klient" is written as an outage would leave it (three periods due), for
 the periodic check to catch up; at 50% `synchronize(channel: GOPOS)`; at 60% the first "ADD
 0.50 to every VIP member" job and the first list operation the load made (made then if it made
-none) are undone once they SUCCEEDED: `previewUndoWalletOperation`, then `undoWalletOperation`
-with a key, the same request again (which must answer with the same undo) and once more with
-another key (CONFLICT, expected).
+none), and the first period of the daily top-up, are undone once they SUCCEEDED:
+`previewUndoWalletOperation`, then `undoWalletOperation` with a key, the same request again
+(which must answer with the same undo) and once more with another key (CONFLICT, expected).
 
 Checks (SQL, after the queued jobs have drained): every balance equals the sum of its entries,
 matches its latest entry and is never negative, nor is any entry's balance; every commit the
@@ -112,7 +112,8 @@ WHOLE_REFUND_SHARE = 0.35  # refunds that name no lines: all that is left
 PAST_LEFT_SHARE = 0.1  # refunds that ask for a unit more than is left: INVALID, nothing written
 AGAIN_SHARE = 0.5  # refunds of a sale refunded in part before, when there is one
 MAX_REFUNDS = 10  # of one sale; the last must take all that is left
-UNDO_AT = 0.6  # of the run: a finished group job and a list operation are undone
+UNDO_AT = 0.6  # of the run: a finished group job, a list operation and a period are undone
+TOP_UP = "Daily VIP top-up"  # the schedule made at 10% of the run
 # The refusals the client predicts: a refund of more than is left, of a sale refunded whole.
 REFUSALS = {
     "past left": ("INVALID", "refund.quantity_left"),
@@ -159,6 +160,8 @@ CONFIGURE = """mutation Configure($input: IntegrationInput!) {
   configureIntegration(channel: GOPOS, input: $input) {
     integration { configured } errors { code field message } } }"""
 OPERATION = """query Operation($id: ID!) { walletOperation(id: $id) { id status } }"""
+SCHEDULES = """query Schedules { creditSchedules { id description
+  runs(first: 20) { edges { node { period status operation { id } } } } } }"""
 PREVIEW_UNDO = """query PreviewUndo($id: ID!) { previewUndoWalletOperation(id: $id) {
   restoredCount partlyRestoredCount amount { amount } } }"""
 UNDO = """mutation Undo($id: ID!, $key: String!) {
@@ -788,7 +791,7 @@ class Load:
                     "target": {"filter": {"groupIds": [str(self.soaked.groups["vip"])]}},
                     "operation": "ADD",
                     "amount": "2.00",
-                    "description": "Daily VIP top-up",
+                    "description": TOP_UP,
                     "recurrence": {"every": 1, "unit": "DAY", "startDate": today.isoformat()},
                     "idempotencyKey": "soak-schedule",
                 }
@@ -808,15 +811,14 @@ class Load:
                 self.ledger.sync_run = UUID(run["id"])
             self.ledger.events.append(self._event("synchronize(GOPOS) queued", began, answer))
             await at(UNDO_AT)
-            for kind in ("group job", "list operation"):
+            for kind in ("group job", "list operation", "schedule period"):
                 await self.undo(links, began, kind)
         finally:
             for link in links:
                 link.close()
 
-    async def finished_original(self, links: Sequence[Link], kind: str) -> UUID | None:
-        """The first operation of `kind` the load made (made now when it made none), once it
-        has SUCCEEDED; None when it has not within 60 s."""
+    async def made_original(self, links: Sequence[Link], kind: str) -> UUID | None:
+        """The first operation of `kind` the load made (made now when it made none)."""
         made = self.ledger.bulk_operations if kind == "group job" else self.ledger.list_operations
         if not made:
             ids = [str(self.soaked.customers[n]) for n in self.cards[:5]]
@@ -836,8 +838,28 @@ class Load:
             if answer is None or answer.codes:
                 return None
             made.append(UUID(answer.data["setPromotionalCredits"]["operation"]["id"]))
-        original = made[0]
-        for _ in range(120):
+        return made[0]
+
+    async def first_period(self, links: Sequence[Link]) -> UUID | None:
+        """The first period of the daily "VIP" top-up made at 10% (its operation's id is the
+        period's), once it has one."""
+        for _ in range(60):
+            answer = await self.call(0, links, "undo poll", SCHEDULES, {}, self.admin)
+            for schedule in [] if answer is None else answer.data.get("creditSchedules") or []:
+                runs = schedule["runs"]["edges"] if schedule["description"] == TOP_UP else []
+                if runs and runs[-1]["node"]["operation"] is not None:
+                    return UUID(runs[-1]["node"]["operation"]["id"])
+            await asyncio.sleep(1.0)
+        return None
+
+    async def finished_original(self, links: Sequence[Link], kind: str) -> UUID | None:
+        """What to undo of `kind` ("group job", "list operation", "schedule period"), once it
+        has SUCCEEDED; None when there is none or it has not within 60 s."""
+        if kind == "schedule period":
+            original = await self.first_period(links)
+        else:
+            original = await self.made_original(links, kind)
+        for _ in range(120 if original else 0):
             answer = await self.call(
                 0, links, "undo poll", OPERATION, {"id": str(original)}, self.admin
             )
