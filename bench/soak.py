@@ -875,7 +875,8 @@ class Load:
         """Undo a finished operation of `kind` through the API: the preview first, then the
         undo; the same request again answers with the same undo, another key is CONFLICT."""
         original = await self.finished_original(links, kind)
-        if original is None:
+        if original is None:  # a failure: the run had one to undo
+            self.stats.errors[("undo", f"no finished {kind} to undo")] += 1
             self.ledger.events.append(self._event(f"undo of a {kind}", began, None))
             return
         ask = {"id": str(original)}
