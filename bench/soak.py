@@ -19,7 +19,15 @@ spread over both gateways, each sending the next request when the last is answer
   limits run out and their commits queue on the customer's lock; a third of the commits for a
   card quoted before send that quote's bill with its total (`expectedTotal`), which is
   QUOTE_CHANGED when the balance or the day's usage moved in between;
-- refunds 2%: of earlier commits, each at most once;
+- refunds 2%: of earlier commits, by the line: half of them of a sale refunded in part before
+  (when there is one), so one sale may be refunded again until nothing is left (its tenth
+  refund takes all that is left). Of these, 35% name no lines (all that is left), 10% ask for
+  a unit more of a line than is left (INVALID, `refund.quantity_left`), the rest name one or
+  two lines and part of what is left of them (whole units, now and then quarters); a tenth of
+  the sales refunded whole are refunded once more (ALREADY_REFUNDED). The client keeps what
+  is left of each sale (one connection refunds a sale at a time) and checks each answer's
+  status and number of refunds; a refusal it predicted counts as expected, not as a failure,
+  and an accepted refund it predicted to be refused is a failure;
 - credit operations 8%: ADD, REDUCE or SET on one customer (half of them hot) or a list of 2 to
   20, with an idempotency key; 1% of them ADD 0.50 to every "VIP" member, a background job;
 - admin queries 5%: a page of customers with balances, wallet operations, checkouts.
@@ -29,7 +37,11 @@ connection or a 5xx the client sends the same request again, to the other gatewa
 retry). Meanwhile, at 10% of the run, a daily schedule starting today (ADD 2.00 to "VIP") is
 created through the API, so its first period fires at once; at 25% a daily schedule created two
 days earlier for "Stały klient" is written as an outage would leave it (three periods due), for
-the periodic check to catch up; at 50% `synchronize(channel: GOPOS)`.
+the periodic check to catch up; at 50% `synchronize(channel: GOPOS)`; at 60% the first "ADD
+0.50 to every VIP member" job and the first list operation the load made (made then if it made
+none), and the first period of the daily top-up, are undone once they SUCCEEDED:
+`previewUndoWalletOperation`, then `undoWalletOperation` with a key, the same request again
+(which must answer with the same undo) and once more with another key (CONFLICT, expected).
 
 Checks (SQL, after the queued jobs have drained): every balance equals the sum of its entries,
 matches its latest entry and is never negative, nor is any entry's balance; every commit the
@@ -38,11 +50,18 @@ debit, cashback, refund and reversal entries with the amounts it records (no che
 without its checkout); per customer and day, the group discounts of committed POS and KIOSK
 checkouts stay within the largest daily limit of the GoPOS groups they came through; every wallet
 operation SUCCEEDED with one entry per customer; every due schedule period SUCCEEDED with one
-entry per member; the sync SUCCEEDED; no request failed unexpectedly (after its retries); and no
-process's resident memory (VmRSS, sampled after warm-up and after the drain) grew by more than
-`--rss-bound` MB. The checks are `bench.soak_checks`. It prints throughput and p50/p99 per
-operation (from sending a request to its answer, retries included), errors by code, each check
-PASS or FAIL with its counts and the RSS figures, and exits with status 1 when anything failed.
+entry per member; the sync SUCCEEDED; no sale is refunded past what it sold (per line, nor its
+refunds' credits past its credits used), each refund has its REFUND entry, and the status says
+whether part or all is refunded; every undo SUCCEEDED with exactly one UNDO entry per live
+customer its original reached, each the negative of that customer's net (clamped), no operation
+undone twice, and each undo the client created is there (`bench.soak_undo_checks`); the load
+refunded whole, by the line, again and past what was left; no request failed unexpectedly
+(after its retries; predicted refusals aside); and no process's resident memory (VmRSS, sampled
+after warm-up and after the drain) grew by more than `--rss-bound` MB. The checks are
+`bench.soak_checks` and `bench.soak_undo_checks`. It prints throughput and p50/p99 per operation
+(from sending a request to its answer, retries included), errors by code, the refusals it
+predicted, each check PASS or FAIL with its counts and the RSS figures, and exits with status 1
+when anything failed.
 
     python -m bench.soak [--duration S] [--customers N] [--hot H] [--connections C]
                          [--database-url URL] [--redis-url URL] [--rss-bound MB] [--keep]
@@ -65,6 +84,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -77,6 +97,7 @@ from bench.credits import asyncpg_dsn, connect, drop_database, recreate_database
 from bench.quote import mirror_group, pos_key
 from bench.read import ROOT, _free_port, _request, _wait_for_port, card_code, seed
 from bench.soak_checks import Check, check_all, open_connection
+from bench.soak_undo_checks import check_undos
 from bench.sync import start_simulator
 from gateway.runtime import migrate, start_database, stop_database
 from services.seeding import new_id
@@ -87,6 +108,17 @@ DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 TIMEZONE = "Europe/Warsaw"
 WEIGHTS = {"quote": 70, "commit": 15, "refund": 2, "credit": 8, "admin": 5}
 EXPECTED_REFUSALS = frozenset({"QUOTE_CHANGED"})  # a till's answer to a price that moved
+WHOLE_REFUND_SHARE = 0.35  # refunds that name no lines: all that is left
+PAST_LEFT_SHARE = 0.1  # refunds that ask for a unit more than is left: INVALID, nothing written
+AGAIN_SHARE = 0.5  # refunds of a sale refunded in part before, when there is one
+MAX_REFUNDS = 10  # of one sale; the last must take all that is left
+UNDO_AT = 0.6  # of the run: a finished group job, a list operation and a period are undone
+TOP_UP = "Daily VIP top-up"  # the schedule made at 10% of the run
+# The refusals the client predicts: a refund of more than is left, of a sale refunded whole.
+REFUSALS = {
+    "past left": ("INVALID", "refund.quantity_left"),
+    "already refunded": ("ALREADY_REFUNDED", "checkout.already_refunded"),
+}
 ATTEMPTS = 5
 REQUEST_TIMEOUT = 10.0
 BULK_SHARE = 0.01
@@ -107,10 +139,11 @@ QUOTE = """query Quote($input: CheckoutInput!) { checkoutQuote(input: $input) {
   total { amount } discounts { id amount { amount } } credits { applied { amount } } } }"""
 COMMIT = """mutation Commit($input: CheckoutInput!, $key: String!, $expected: Decimal) {
   commitCheckout(input: $input, idempotencyKey: $key, expectedTotal: $expected) {
-    checkout { id total { amount } creditsUsed { amount } } errors { code field } } }"""
-REFUND = """mutation Refund($id: ID!, $key: String!) {
-  refundCheckout(id: $id, idempotencyKey: $key) {
-    checkout { id status } errors { code field } } }"""
+    checkout { id total { amount } creditsUsed { amount } lines { quantity } }
+    errors { code field } } }"""
+REFUND = """mutation Refund($id: ID!, $key: String!, $lines: [RefundLineInput!]) {
+  refundCheckout(id: $id, idempotencyKey: $key, lines: $lines) {
+    checkout { id status refunds { id } } refund { id } errors { code field messageId } } }"""
 CREDIT = """mutation Credit($input: SetPromotionalCreditsInput!) {
   setPromotionalCredits(input: $input) {
     operation { id status total processed } schedule { id nextRunOn } errors { code field } } }"""
@@ -126,6 +159,14 @@ ADMIN_QUERIES = (
 CONFIGURE = """mutation Configure($input: IntegrationInput!) {
   configureIntegration(channel: GOPOS, input: $input) {
     integration { configured } errors { code field message } } }"""
+OPERATION = """query Operation($id: ID!) { walletOperation(id: $id) { id status } }"""
+SCHEDULES = """query Schedules { creditSchedules { id description
+  runs(first: 20) { edges { node { period status operation { id } } } } } }"""
+PREVIEW_UNDO = """query PreviewUndo($id: ID!) { previewUndoWalletOperation(id: $id) {
+  restoredCount partlyRestoredCount amount { amount } } }"""
+UNDO = """mutation Undo($id: ID!, $key: String!) {
+  undoWalletOperation(id: $id, idempotencyKey: $key) {
+    operation { id status } errors { code field messageId } } }"""
 SYNCHRONIZE = """mutation Synchronize { synchronize(channel: GOPOS) {
   syncRun { id status } errors { code field message } } }"""
 
@@ -441,9 +482,29 @@ class Stats:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: Counter[tuple[str, str]] = field(default_factory=Counter)
     retries: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # refusals the client predicted (a refund past what is left, a second undo): not failures
+    expected: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def unexpected(self) -> int:
         return sum(n for (_, code), n in self.errors.items() if code not in EXPECTED_REFUSALS)
+
+
+@dataclass
+class Sale:
+    """A committed sale as the client knows it: what is left of each line (in thousandths),
+    and how many refunds it has taken. Only one connection refunds it at a time."""
+
+    checkout_id: UUID
+    left: list[int]
+    refunds: int = 0
+
+
+def thousandths(quantity: str) -> int:
+    return int(Decimal(quantity) * 1000)
+
+
+def quantity_text(thousandths: int) -> str:
+    return str(Decimal(thousandths) / 1000)
 
 
 @dataclass
@@ -452,7 +513,12 @@ class Ledger:
 
     confirmed: dict[str, UUID] = field(default_factory=dict)  # commit key → checkout id
     refused: list[str] = field(default_factory=list)  # commit keys answered with an error
-    refundable: list[UUID] = field(default_factory=list)
+    refundable: list[Sale] = field(default_factory=list)  # sales never refunded
+    refunded: list[Sale] = field(default_factory=list)  # refunded in part, or whole once
+    bulk_operations: list[UUID] = field(default_factory=list)  # ADD 0.50 to every VIP
+    list_operations: list[UUID] = field(default_factory=list)  # 2 to 20 customers
+    undos: dict[UUID, UUID] = field(default_factory=dict)  # original → its undo
+    refund_kinds: Counter[str] = field(default_factory=Counter)  # answered as predicted
     quoted: dict[int, tuple[list[dict[str, str]], str]] = field(default_factory=dict)
     sync_run: UUID | None = None
     events: list[str] = field(default_factory=list)
@@ -485,10 +551,12 @@ class Load:
         document: str,
         variables: Mapping[str, object],
         headers: Mapping[str, str],
+        expect: str | None = None,
     ) -> Answer | None:
         """Send a request (again to the other gateway on a timeout, a dropped connection or a
         5xx, with the same body and so the same idempotency key); None when it never got an
-        answer. Records its latency and error codes under `operation`."""
+        answer. Records its latency and error codes under `operation`; the code `expect`, when
+        it is the only one, as an expected refusal."""
         body = json.dumps({"query": document, "variables": variables}).encode()
         request = _request("POST", "/graphql", body, dict(headers))
         started = time.perf_counter()
@@ -526,8 +594,9 @@ class Load:
         for payload in data.values():
             if isinstance(payload, dict):
                 codes.extend(e["code"] for e in payload.get("errors") or ())
+        counter = self.stats.expected if expect and codes == [expect] else self.stats.errors
         for code in codes:
-            self.stats.errors[(operation, code)] += 1
+            counter[(operation, code)] += 1
         return Answer(data, codes)
 
     # -- the mix ----------------------------------------------------------------------------
@@ -573,25 +642,92 @@ class Load:
             self.ledger.refused.append(key)
             return
         self.ledger.confirmed[key] = UUID(checkout["id"])
-        self.ledger.refundable.append(UUID(checkout["id"]))
+        left = [thousandths(line["quantity"]) for line in checkout["lines"]]
+        self.ledger.refundable.append(Sale(UUID(checkout["id"]), left))
+
+    def sale_to_refund(self) -> Sale | None:
+        """A sale refunded before (`AGAIN_SHARE` of the time, when there is one), else one
+        never refunded; taken out of the client's books while its refund is on the way."""
+        ledger = self.ledger
+        pools = [ledger.refundable, ledger.refunded]
+        if ledger.refunded and self.rng.random() < AGAIN_SHARE:
+            pools.reverse()
+        for pool in pools:
+            if pool:
+                index = self.rng.randrange(len(pool))
+                pool[index], pool[-1] = pool[-1], pool[index]
+                return pool.pop()
+        return None
+
+    def refund_request(self, sale: Sale) -> tuple[list[dict[str, object]] | None, str, list[int]]:
+        """What to ask of `sale`: the lines (None: all that is left), what it is (the refusal
+        due, when one is: `REFUSALS`), and what is left of each line after it."""
+        left = sale.left
+        if not any(left):
+            return None, "already refunded", left
+        roll = self.rng.random()
+        if roll < WHOLE_REFUND_SHARE or sale.refunds == MAX_REFUNDS - 1:
+            return None, "whole" if sale.refunds == 0 else "the rest", [0] * len(left)
+        open_lines = [i for i, q in enumerate(left) if q]
+        if roll < WHOLE_REFUND_SHARE + PAST_LEFT_SHARE:
+            line = self.rng.choice(open_lines)
+            return [{"line": line, "quantity": quantity_text(left[line] + 1000)}], "past left", left
+        after, asked = list(left), []
+        for line in sorted(self.rng.sample(open_lines, min(2, len(open_lines)))):
+            quantity = self.part(left[line])
+            after[line] -= quantity
+            asked.append({"line": line, "quantity": quantity_text(quantity)})
+        return asked, "by the line", after
+
+    def part(self, left: int) -> int:
+        """Some of what is left of a line (thousandths): whole units mostly, now and then
+        quarters."""
+        if left < 1000 or self.rng.random() < 0.2:
+            return self.rng.randint(1, left // 250) * 250
+        return self.rng.randint(1, left // 1000) * 1000
 
     async def refund(self, user: int, links: Sequence[Link]) -> None:
-        if not self.ledger.refundable:
+        """Refund some or all of what is left of a sale; or ask for more than is left, or
+        refund a sale refunded whole, and expect the refusal (`REFUSALS`)."""
+        sale = self.sale_to_refund()
+        if sale is None:
             await self.commit(user, links)
             return
-        refundable = self.ledger.refundable
-        index = self.rng.randrange(len(refundable))
-        refundable[index], refundable[-1] = refundable[-1], refundable[index]
-        checkout_id = refundable.pop()
-        variables = {"id": str(checkout_id), "key": f"soak-refund-{uuid4().hex}"}
-        await self.call(user, links, "refund", REFUND, variables, self.pos)
+        lines, kind, after = self.refund_request(sale)
+        code, message_id = REFUSALS.get(kind, (None, None))
+        variables = {"id": str(sale.checkout_id), "key": f"soak-refund-{uuid4().hex}"}
+        answer = await self.call(
+            user, links, "refund", REFUND, {**variables, "lines": lines}, self.pos, expect=code
+        )
+        if answer is None or (answer.codes and answer.codes != [code]):
+            return  # failed, and counted so: what is left of the sale is unknown now
+        payload = answer.data["refundCheckout"]
+        if code is not None:
+            errors = payload["errors"]
+            if not errors or errors[0]["messageId"] != message_id:
+                self.stats.errors[("refund", f"{kind}: answered other than {message_id}")] += 1
+                return
+            self.ledger.refund_kinds[kind] += 1
+            if kind == "past left":
+                self.ledger.refunded.append(sale)  # nothing was written
+            return
+        sale.left, sale.refunds = after, sale.refunds + 1
+        due = "PARTIALLY_REFUNDED" if any(after) else "REFUNDED"
+        status, number = payload["checkout"]["status"], len(payload["checkout"]["refunds"])
+        if (status, number) != (due, sale.refunds):
+            self.stats.errors[("refund", f"{status} #{number}, not {due} #{sale.refunds}")] += 1
+        self.ledger.refund_kinds[kind] += 1
+        self.ledger.refund_kinds["again"] += sale.refunds > 1
+        if any(after) or self.rng.random() < 0.1:
+            self.ledger.refunded.append(sale)
 
     async def credit(self, user: int, links: Sequence[Link]) -> None:
         ids = self.soaked.customers
         kind = self.rng.choice(("ADD", "REDUCE", "SET"))
         amount = f"{self.rng.randint(0 if kind == 'SET' else 1, 50)}.00"
+        books: list[UUID] | None = None
         if self.rng.random() < BULK_SHARE:
-            operation = "credit (bulk)"
+            operation, books = "credit (bulk)", self.ledger.bulk_operations
             kind, amount = "ADD", "0.50"
             target: dict[str, object] = {"filter": {"groupIds": [str(self.soaked.groups["vip"])]}}
         elif self.rng.random() < 0.6:
@@ -601,6 +737,7 @@ class Load:
             operation = "credit"
             chosen = self.rng.sample(self.cards, self.rng.randint(2, 20))
             target = {"customerIds": [str(ids[n]) for n in chosen]}
+            books = self.ledger.list_operations
         variables = {
             "input": {
                 "target": target,
@@ -610,7 +747,9 @@ class Load:
                 "idempotencyKey": f"soak-credit-{uuid4().hex}",
             }
         }
-        await self.call(user, links, operation, CREDIT, variables, self.admin)
+        answer = await self.call(user, links, operation, CREDIT, variables, self.admin)
+        if books is not None and answer is not None and not answer.codes:
+            books.append(UUID(answer.data["setPromotionalCredits"]["operation"]["id"]))
 
     async def admin_query(self, user: int, links: Sequence[Link]) -> None:
         document = self.rng.choice(ADMIN_QUERIES)
@@ -652,7 +791,7 @@ class Load:
                     "target": {"filter": {"groupIds": [str(self.soaked.groups["vip"])]}},
                     "operation": "ADD",
                     "amount": "2.00",
-                    "description": "Daily VIP top-up",
+                    "description": TOP_UP,
                     "recurrence": {"every": 1, "unit": "DAY", "startDate": today.isoformat()},
                     "idempotencyKey": "soak-schedule",
                 }
@@ -671,9 +810,105 @@ class Load:
                 run = answer.data["synchronize"]["syncRun"]
                 self.ledger.sync_run = UUID(run["id"])
             self.ledger.events.append(self._event("synchronize(GOPOS) queued", began, answer))
+            await at(UNDO_AT)
+            for kind in ("group job", "list operation", "schedule period"):
+                await self.undo(links, began, kind)
         finally:
             for link in links:
                 link.close()
+
+    async def made_original(self, links: Sequence[Link], kind: str) -> UUID | None:
+        """The first operation of `kind` the load made (made now when it made none)."""
+        made = self.ledger.bulk_operations if kind == "group job" else self.ledger.list_operations
+        if not made:
+            ids = [str(self.soaked.customers[n]) for n in self.cards[:5]]
+            target: dict[str, object] = {"customerIds": ids}
+            if kind == "group job":
+                target = {"filter": {"groupIds": [str(self.soaked.groups["vip"])]}}
+            variables = {
+                "input": {
+                    "target": target,
+                    "operation": "ADD",
+                    "amount": "0.50",
+                    "description": "Soak, to undo",
+                    "idempotencyKey": f"soak-to-undo-{kind.replace(' ', '-')}",
+                }
+            }
+            answer = await self.call(0, links, "credit", CREDIT, variables, self.admin)
+            if answer is None or answer.codes:
+                return None
+            made.append(UUID(answer.data["setPromotionalCredits"]["operation"]["id"]))
+        return made[0]
+
+    async def first_period(self, links: Sequence[Link]) -> UUID | None:
+        """The first period of the daily "VIP" top-up made at 10% (its operation's id is the
+        period's), once it has one."""
+        for _ in range(60):
+            answer = await self.call(0, links, "undo poll", SCHEDULES, {}, self.admin)
+            for schedule in [] if answer is None else answer.data.get("creditSchedules") or []:
+                runs = schedule["runs"]["edges"] if schedule["description"] == TOP_UP else []
+                if runs and runs[-1]["node"]["operation"] is not None:
+                    return UUID(runs[-1]["node"]["operation"]["id"])
+            await asyncio.sleep(1.0)
+        return None
+
+    async def finished_original(self, links: Sequence[Link], kind: str) -> UUID | None:
+        """What to undo of `kind` ("group job", "list operation", "schedule period"), once it
+        has SUCCEEDED; None when there is none or it has not within 60 s."""
+        if kind == "schedule period":
+            original = await self.first_period(links)
+        else:
+            original = await self.made_original(links, kind)
+        for _ in range(120 if original else 0):
+            answer = await self.call(
+                0, links, "undo poll", OPERATION, {"id": str(original)}, self.admin
+            )
+            if (
+                answer is not None
+                and (answer.data.get("walletOperation") or {}).get("status") == "SUCCEEDED"
+            ):
+                return original
+            await asyncio.sleep(0.5)
+        return None
+
+    async def undo(self, links: Sequence[Link], began: float, kind: str) -> None:
+        """Undo a finished operation of `kind` through the API: the preview first, then the
+        undo; the same request again answers with the same undo, another key is CONFLICT."""
+        original = await self.finished_original(links, kind)
+        if original is None:  # a failure: the run had one to undo
+            self.stats.errors[("undo", f"no finished {kind} to undo")] += 1
+            self.ledger.events.append(self._event(f"undo of a {kind}", began, None))
+            return
+        ask = {"id": str(original)}
+        preview = await self.call(0, links, "undo preview", PREVIEW_UNDO, ask, self.admin)
+        variables = {**ask, "key": f"soak-undo-{original}"}
+        first = await self.call(0, links, "undo", UNDO, variables, self.admin)
+        again = await self.call(0, links, "undo", UNDO, variables, self.admin)
+        other = {**ask, "key": f"soak-undo-again-{original}"}
+        second = await self.call(0, links, "undo", UNDO, other, self.admin, expect="CONFLICT")
+        if first is None or first.codes:
+            self.ledger.events.append(self._event(f"undo of a {kind}", began, first))
+            return
+        undo_id = UUID(first.data["undoWalletOperation"]["operation"]["id"])
+        self.ledger.undos[original] = undo_id
+        same = None if again is None or again.codes else again.data["undoWalletOperation"]
+        if same is not None and UUID(same["operation"]["id"]) != undo_id:
+            self.stats.errors[("undo", "the same key answered another undo")] += 1
+        if second is not None and second.codes != ["CONFLICT"]:
+            self.stats.errors[("undo", "a second undo answered other than CONFLICT")] += 1
+        shown = "no preview"
+        if preview is not None and not preview.codes:
+            p = preview.data["previewUndoWalletOperation"]
+            shown = (
+                f"preview: {p['restoredCount']} restored, {p['partlyRestoredCount']} in part, "
+                f"{p['amount']['amount']} taken back"
+            )
+        status = first.data["undoWalletOperation"]["operation"]["status"]
+        self.ledger.events.append(
+            f"{time.monotonic() - began:5.1f} s  undo of a {kind} {status} ({shown}); "
+            f"the same key again: the same undo; another key: "
+            f"{', '.join(second.codes) if second else 'no answer'}"
+        )
 
     @staticmethod
     def _event(what: str, began: float, answer: Answer | None) -> str:
@@ -740,10 +975,28 @@ def report_traffic(stats: Stats, seconds: float) -> None:
         print("  none")
     for (operation, code), count in sorted(stats.errors.items()):
         print(f"  {operation:<16}{code:<40}{count:>7,}")
+    if stats.expected:
+        print("refusals the client predicted (not failures):")
+        for (operation, code), count in sorted(stats.expected.items()):
+            print(f"  {operation:<16}{code:<40}{count:>7,}")
     if stats.retries:
         print("retried requests, by what the first attempt met:")
         for (operation, reason), count in sorted(stats.retries.items()):
             print(f"  {operation:<16}{reason:<40}{count:>7,}")
+
+
+def refund_mix_check(kinds: Counter[str]) -> Check:
+    """The refunds were by the line too: some whole, some by the line, some of a sale refunded
+    before, and some past what was left, refused as due (`Load.refund`)."""
+    seen = ("whole", "by the line", "again", "past left")
+    return Check(
+        "refunds by the line exercised",
+        all(kinds[k] > 0 for k in seen),
+        f"{kinds['whole']} whole, {kinds['by the line']} by the line, {kinds['the rest']} of "
+        f"the rest, {kinds['again']} of a sale refunded before; refused as due: "
+        f"{kinds['past left']} past what was left, {kinds['already refunded']} of a sale "
+        "refunded whole",
+    )
 
 
 def rss_check(processes: Sequence[Process], bound_mb: float) -> Check:
@@ -822,6 +1075,7 @@ async def main(args: argparse.Namespace) -> int:
                         load.ledger.refused,
                         load.ledger.sync_run,
                     )
+                    checks.append(await check_undos(db, soaked.location_id, load.ledger.undos))
                 finally:
                     await db.close()
                 checks.append(
@@ -838,6 +1092,7 @@ async def main(args: argparse.Namespace) -> int:
                         f"{load.stats.unexpected()} requests failed other than by QUOTE_CHANGED",
                     )
                 )
+                checks.append(refund_mix_check(load.ledger.refund_kinds))
                 checks.append(rss_check(processes, args.rss_bound))
             finally:
                 for process in processes:

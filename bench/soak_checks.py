@@ -296,6 +296,16 @@ WITH r AS (
 )
 SELECT count(r.checkout_id) AS refunded_sales,
        coalesce(sum(r.refunds), 0) AS refunds,
+       count(*) FILTER (WHERE ch.status = 'PARTIALLY_REFUNDED') AS partly,
+       count(*) FILTER (WHERE r.refunds > 1) AS again,
+       (SELECT count(*) FROM checkout_refunds cr
+        CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(w.delta), 0) AS credited
+                            FROM wallet_entries w
+                            WHERE w.source_id = cr.checkout_id AND w.period = cr.number
+                              AND w.kind = 'REFUND') e
+        WHERE cr.location_id = $1
+          AND (e.n <> (cr.credits_returned > 0)::int OR e.credited <> cr.credits_returned))
+           AS off_entry,
        count(*) FILTER (
            WHERE coalesce(r.credits, 0) > ch.credits_used
               OR coalesce(r.cashback, 0) > ch.cashback_granted
@@ -318,15 +328,18 @@ WHERE ch.location_id = $1
 async def check_refunds(db: Database, location_id: UUID) -> Check:
     """No sale is refunded past what it sold: per line, the quantities refunded never pass the
     quantities sold; the refunds of a sale never give back more credits, take back more
-    cashback or give back more of the daily limit than the sale used or granted; its refunds
-    are numbered 1, 2, … as its refund count says; and its status says whether nothing, part
-    or all of it was refunded."""
+    cashback or give back more of the daily limit than the sale used or granted; each refund
+    gave back its credits by one REFUND entry of its number (none when it gave back none); its
+    refunds are numbered 1, 2, … as its refund count says; and its status says whether
+    nothing, part or all of it was refunded."""
     row = await db.fetchrow(REFUNDS_SQL, location_id)
     return Check(
         "no sale refunded past what it sold",
-        row["past_sale"] == 0 and row["off_status"] == 0,
-        f"{row['refunded_sales']:,} sales refunded in {row['refunds']:,} refunds; "
-        f"{row['past_sale']} past what they sold, {row['off_status']} with another status or count",
+        row["past_sale"] == 0 and row["off_status"] == 0 and row["off_entry"] == 0,
+        f"{row['refunded_sales']:,} sales refunded in {row['refunds']:,} refunds "
+        f"({row['partly']:,} partly refunded, {row['again']:,} refunded more than once); "
+        f"{row['past_sale']} past what they sold, {row['off_status']} with another status or "
+        f"count, {row['off_entry']} refunds without their credits' entry",
     )
 
 
@@ -339,12 +352,13 @@ SELECT count(*) AS operations,
 FROM wallet_operations o
 CROSS JOIN LATERAL (SELECT count(*) AS n FROM wallet_entries w
                     WHERE w.source_id = o.id AND w.kind = o.operation) e
-WHERE o.location_id = $1
+WHERE o.location_id = $1 AND o.undo_of_id IS NULL
 """
 
 
 async def check_operations(db: Database, location_id: UUID) -> Check:
-    """Every wallet operation SUCCEEDED with one entry per customer it counted."""
+    """Every wallet operation SUCCEEDED with one entry per customer it counted (undos aside:
+    `bench.soak_undo_checks`)."""
     row = await db.fetchrow(OPERATIONS_SQL, location_id)
     return Check(
         "every credit operation applied once per customer",

@@ -28,6 +28,7 @@ from bench.soak_checks import (
     check_sync,
     open_connection,
 )
+from bench.soak_undo_checks import check_undos
 from models.ids import new_id
 from settings import Settings
 
@@ -772,6 +773,17 @@ async def partly_refunded(db: Database, location_id: UUID, *, quantity: int, cre
         credits,
         NOW,
     )
+    await add_entry(
+        db,
+        location_id,
+        customer,
+        "REFUND",
+        credits,
+        credits,
+        source="CHECKOUT",
+        source_id=sale,
+        period=1,
+    )
     return sale
 
 
@@ -784,7 +796,9 @@ async def test_refunds_pass_within_what_was_sold(db: Database) -> None:
 
     assert check.passed
     assert check.detail == (
-        "1 sales refunded in 1 refunds; 0 past what they sold, 0 with another status or count"
+        "1 sales refunded in 1 refunds (1 partly refunded, 0 refunded more than once); "
+        "0 past what they sold, 0 with another status or count, "
+        "0 refunds without their credits' entry"
     )
 
 
@@ -801,9 +815,243 @@ async def test_refunds_fail_past_the_quantity_or_the_credits_sold_and_off_their_
     # the third is refunded whole yet PARTIALLY_REFUNDED
     assert not check.passed
     assert check.detail == (
-        "3 sales refunded in 3 refunds; 2 past what they sold, 1 with another status or count"
+        "3 sales refunded in 3 refunds (3 partly refunded, 0 refunded more than once); "
+        "2 past what they sold, 1 with another status or count, "
+        "0 refunds without their credits' entry"
     )
     await db.execute("UPDATE checkouts SET status = 'REFUNDED' WHERE id = $1", whole)
     assert (await check_refunds(db, location_id)).detail.endswith(
-        "; 2 past what they sold, 0 with another status or count"
+        "; 2 past what they sold, 0 with another status or count, "
+        "0 refunds without their credits' entry"
     )
+
+
+async def refund_again(db: Database, sale: UUID, *, quantity: int, credits: int) -> None:
+    """The second refund of a `partly_refunded` sale: `quantity` more of its line, `credits`
+    back (its REFUND entry of period 2), 0.50 of cashback and 1.50 of the limit."""
+    location_id, customer = await db.fetchrow(
+        "SELECT location_id, customer_id FROM checkouts WHERE id = $1", sale
+    )
+    await db.execute(
+        "UPDATE checkouts SET refunded_quantities = jsonb_build_array("
+        "(refunded_quantities->>0)::bigint + $2), refund_count = 2,"
+        " group_discount_returned = 300 WHERE id = $1",
+        sale,
+        quantity,
+    )
+    await db.execute(
+        "INSERT INTO checkout_refunds (id, location_id, checkout_id, number, lines,"
+        " credits_returned, cashback_reversed, cashback_owed, created_at, group_discount)"
+        " VALUES ($1, $2, $3, 2, '[]'::jsonb, $4, 50, 0, $5, 150)",
+        new_id(),
+        location_id,
+        sale,
+        credits,
+        NOW,
+    )
+    await add_entry(
+        db,
+        location_id,
+        customer,
+        "REFUND",
+        credits,
+        credits,
+        source="CHECKOUT",
+        source_id=sale,
+        period=2,
+    )
+
+
+async def test_refunds_pass_for_a_sale_refunded_in_two_parts_to_the_end(db: Database) -> None:
+    location_id = await new_location(db)
+    sale = await partly_refunded(db, location_id, quantity=1000, credits=250)
+    await refund_again(db, sale, quantity=1000, credits=250)
+    await db.execute("UPDATE checkouts SET status = 'REFUNDED' WHERE id = $1", sale)
+
+    check = await check_refunds(db, location_id)
+
+    assert check.passed
+    assert check.detail == (
+        "1 sales refunded in 2 refunds (0 partly refunded, 1 refunded more than once); "
+        "0 past what they sold, 0 with another status or count, "
+        "0 refunds without their credits' entry"
+    )
+
+
+async def test_refunds_fail_when_two_partial_refunds_give_back_more_credits_than_used(
+    db: Database,
+) -> None:
+    location_id = await new_location(db)
+    sale = await partly_refunded(db, location_id, quantity=500, credits=250)
+    # 1.00 of 2 units refunded in all, yet 2.50 + 3.00 of the 5.00 of credits given back
+    await refund_again(db, sale, quantity=500, credits=300)
+
+    check = await check_refunds(db, location_id)
+
+    assert not check.passed
+    assert check.detail == (
+        "1 sales refunded in 2 refunds (1 partly refunded, 1 refunded more than once); "
+        "1 past what they sold, 0 with another status or count, "
+        "0 refunds without their credits' entry"
+    )
+
+
+async def test_refunds_fail_on_a_refund_whose_credits_entry_differs_or_is_missing(
+    db: Database,
+) -> None:
+    location_id = await new_location(db)
+    short = await partly_refunded(db, location_id, quantity=1000, credits=250)
+    missing = await partly_refunded(db, location_id, quantity=1000, credits=250)
+    await db.execute(
+        "UPDATE wallet_entries SET delta = 200 WHERE source_id = $1 AND kind = 'REFUND'", short
+    )
+    await db.execute("DELETE FROM wallet_entries WHERE source_id = $1 AND kind = 'REFUND'", missing)
+
+    check = await check_refunds(db, location_id)
+
+    assert not check.passed
+    assert check.detail.endswith(
+        "; 0 past what they sold, 0 with another status or count, "
+        "2 refunds without their credits' entry"
+    )
+
+
+# ------------------------------------------------------------------ undos
+
+
+async def add_undo(
+    db: Database,
+    location_id: UUID,
+    original: UUID,
+    *,
+    restored: int,
+    partly: int,
+    status: str = "SUCCEEDED",
+) -> UUID:
+    undo_id = new_id()
+    await db.execute(
+        "INSERT INTO wallet_operations (id, location_id, operation, amount, source, status,"
+        " total, processed, attempts, created_at, undo_of_id, undo_source_id, undo_period,"
+        " restored_count, partly_restored_count) VALUES ($1, $2, 'ADD', 100, 'BULK', $3, 2,"
+        " 2, 1, $4, $5, $5, 0, $6, $7)",
+        undo_id,
+        location_id,
+        status,
+        NOW,
+        original,
+        restored,
+        partly,
+    )
+    return undo_id
+
+
+async def add_undo_entry(
+    db: Database, location_id: UUID, customer: UUID, undo_id: UUID, requested: int, delta: int
+) -> None:
+    await db.execute(
+        "INSERT INTO wallet_entries (location_id, customer_id, kind, requested_amount, delta,"
+        " balance_after, source, source_id, period, created_at)"
+        " VALUES ($1, $2, 'UNDO', $3, $4, 0, 'BULK', $5, 0, $6)",
+        location_id,
+        customer,
+        requested,
+        delta,
+        undo_id,
+        NOW,
+    )
+
+
+async def undone(db: Database) -> tuple[UUID, list[UUID], UUID, UUID]:
+    """An ADD of 1.00 to two customers, the second of whom owed 0.50 which it paid off (its
+    CLAWBACK), undone: the first restored whole (-1.00), the second in part (-0.50 wanted,
+    -0.20 applied, having spent the rest). Returns the location, the customers, the original
+    and the undo."""
+    location_id = await new_location(db)
+    original = await add_operation(db, location_id, "SUCCEEDED", 2)
+    customers = [await new_customer(db, location_id) for _ in range(2)]
+    for customer in customers:
+        await add_entry(
+            db, location_id, customer, "ADD", 100, 100, source="BULK", source_id=original
+        )
+    await add_entry(
+        db, location_id, customers[1], "CLAWBACK", -50, 50, source="BULK", source_id=original
+    )
+    undo_id = await add_undo(db, location_id, original, restored=1, partly=1)
+    await add_undo_entry(db, location_id, customers[0], undo_id, -100, -100)
+    await add_undo_entry(db, location_id, customers[1], undo_id, -50, -20)
+    return location_id, customers, original, undo_id
+
+
+async def test_undos_pass_with_one_entry_per_customer_reached(db: Database) -> None:
+    location_id, _, original, undo_id = await undone(db)
+
+    check = await check_undos(db, location_id, {original: undo_id})
+    operations = await check_operations(db, location_id)
+
+    assert check.passed
+    assert check.detail == (
+        "1 undos requested, 1 found, 0 of them missing; 2 UNDO entries (1 partly restoring); "
+        "0 not SUCCEEDED, 0 customers missed, 0 entries extra, 0 of another amount, "
+        "0 undos miscounted, 0 operations undone twice, 0 undos of an undo"
+    )
+    # the undo is an operation too, whose entries are UNDO ones: the operations check skips it
+    assert operations.passed
+
+
+async def test_undos_fail_on_a_customer_missed_and_one_not_reached(db: Database) -> None:
+    location_id, customers, original, undo_id = await undone(db)
+    await db.execute(
+        "UPDATE wallet_entries SET customer_id = $2 WHERE source_id = $1 AND customer_id = $3",
+        undo_id,
+        await new_customer(db, location_id),
+        customers[0],
+    )
+
+    check = await check_undos(db, location_id, {original: undo_id})
+
+    assert not check.passed
+    assert "; 0 not SUCCEEDED, 1 customers missed, 1 entries extra, 0 of another amount, " in (
+        check.detail
+    )
+
+
+async def test_undos_fail_on_an_entry_of_another_amount(db: Database) -> None:
+    location_id, customers, original, undo_id = await undone(db)
+    # the whole 1.00 taken back of the customer who had paid 0.50 of debt with it
+    await db.execute(
+        "UPDATE wallet_entries SET requested_amount = -100, delta = -100"
+        " WHERE source_id = $1 AND customer_id = $2",
+        undo_id,
+        customers[1],
+    )
+
+    check = await check_undos(db, location_id, {original: undo_id})
+
+    assert not check.passed
+    assert ", 1 of another amount, 1 undos miscounted, " in check.detail
+
+
+async def test_undos_fail_when_unfinished_lost_or_never_requested(db: Database) -> None:
+    location_id, _, original, undo_id = await undone(db)
+    await db.execute("UPDATE wallet_operations SET status = 'RUNNING' WHERE id = $1", undo_id)
+
+    unfinished = await check_undos(db, location_id, {original: undo_id})
+    lost = await check_undos(db, await new_location(db), {original: undo_id})
+    none = await check_undos(db, await new_location(db), {})
+
+    assert not unfinished.passed
+    assert "; 1 not SUCCEEDED, 0 customers missed, " in unfinished.detail
+    assert not lost.passed
+    assert lost.detail.startswith("1 undos requested, 0 found, 1 of them missing; 0 UNDO")
+    assert not none.passed
+    assert none.detail.startswith("0 undos requested, 0 found, 0 of them missing; 0 UNDO")
+
+
+async def test_undos_fail_on_an_undo_of_an_undo(db: Database) -> None:
+    location_id, _, original, undo_id = await undone(db)
+    again = await add_undo(db, location_id, undo_id, restored=0, partly=0)
+
+    check = await check_undos(db, location_id, {original: undo_id, undo_id: again})
+
+    assert not check.passed
+    assert check.detail.endswith(", 0 operations undone twice, 1 undos of an undo")
