@@ -2,7 +2,10 @@
 
 Setup (not measured): a fresh PostgreSQL database, migrated and seeded as `bench.read` seeds it
 (N customers with a card and a balance, all in "Stały klient", every second one in "VIP"), each
-opening balance written as a ledger entry; "VIP" grants 2.50% cashback. The GoPOS mirror holds
+opening balance written as a ledger entry and a credit lot (every fourth lot expired yesterday
+and was never expired, as a worker that was down would leave it: the periodic check expires
+them during the run); "VIP" grants 2.50% cashback. Three in ten ADD and SET credits of the load
+expire tomorrow. The GoPOS mirror holds
 "Stały klient" (10% off, a daily limit of 50.00) as `bench.quote` leaves it; a `gocrm simulate
 gopos` process serves that group and "VIP" (15% off, a limit of 80.00), so the sync in the middle
 of the run links "VIP" and every gateway has to see the new mirror. Then two `gocrm serve`
@@ -43,7 +46,9 @@ none), and the first period of the daily top-up, are undone once they SUCCEEDED:
 `previewUndoWalletOperation`, then `undoWalletOperation` with a key, the same request again
 (which must answer with the same undo) and once more with another key (CONFLICT, expected).
 
-Checks (SQL, after the queued jobs have drained): every balance equals the sum of its entries,
+Checks (SQL, after the queued jobs have drained): every balance equals the sum of its entries
+and of its lots (none out of range, none past its day still holding credits, each expired lot
+left through one EXPIRE entry),
 matches its latest entry and is never negative, nor is any entry's balance; every commit the
 client saw succeed has exactly one checkout, a refused one none, and every checkout has its
 debit, cashback, refund and reversal entries with the amounts it records (no checkout entry
@@ -97,6 +102,7 @@ from bench.credits import asyncpg_dsn, connect, drop_database, recreate_database
 from bench.quote import mirror_group, pos_key
 from bench.read import ROOT, _free_port, _request, _wait_for_port, card_code, seed
 from bench.soak_checks import Check, check_all, open_connection
+from bench.soak_lot_checks import check_lots
 from bench.soak_undo_checks import check_undos
 from bench.sync import start_simulator
 from gateway.runtime import migrate, start_database, stop_database
@@ -122,6 +128,8 @@ REFUSALS = {
 ATTEMPTS = 5
 REQUEST_TIMEOUT = 10.0
 BULK_SHARE = 0.01
+# Of the ADD and SET credits, those that expire tomorrow.
+EXPIRING_SHARE = 0.3
 VIP_CASHBACK_BASIS_POINTS = 250
 GOPOS_CLIENT = {"organization_id": "1001", "client_id": "soak", "client_secret": "soak-secret"}
 PRODUCTS = (
@@ -195,6 +203,16 @@ SELECT location_id, id, 'SET', credit_balance, credit_balance, credit_balance,
 FROM customers WHERE location_id = $1
 """
 
+# The opening balances' lots; every fourth expired yesterday and was never expired, as a worker
+# that was down would leave it: the periodic check expires what is left of each, once.
+OPENING_LOTS = """
+INSERT INTO credit_lots (location_id, customer_id, entry_id, source, amount, remaining,
+                         expires_on, created_at)
+SELECT e.location_id, e.customer_id, e.id, 'BULK', e.delta, e.delta,
+       CASE WHEN e.id % 4 = 0 THEN (now() AT TIME ZONE $2)::date - 1 END, e.created_at
+FROM wallet_entries e WHERE e.location_id = $1 AND e.delta > 0
+"""
+
 
 async def prepare(url: str, customers: int) -> Soaked:
     """Migrate and seed; the balances `bench.read.seed` gives are written as entries too."""
@@ -206,6 +224,7 @@ async def prepare(url: str, customers: int) -> Soaked:
         seeded = await seed(conn, customers)
         location_id: UUID = await conn.fetchval("SELECT id FROM locations")
         await conn.execute(OPENING_ENTRIES, location_id, new_id())
+        await conn.execute(OPENING_LOTS, location_id, TIMEZONE)
         await conn.execute(
             "UPDATE customer_groups SET cashback_basis_points = $1 WHERE reference = 'vip'",
             VIP_CASHBACK_BASIS_POINTS,
@@ -747,6 +766,10 @@ class Load:
                 "idempotencyKey": f"soak-credit-{uuid4().hex}",
             }
         }
+        if kind != "REDUCE" and self.rng.random() < EXPIRING_SHARE:
+            # credits that expire tomorrow: spent before those that never expire
+            tomorrow = datetime.now(ZoneInfo(TIMEZONE)).date() + timedelta(days=1)
+            variables["input"]["expiresOn"] = tomorrow.isoformat()
         answer = await self.call(user, links, operation, CREDIT, variables, self.admin)
         if books is not None and answer is not None and not answer.codes:
             books.append(UUID(answer.data["setPromotionalCredits"]["operation"]["id"]))
@@ -1076,6 +1099,7 @@ async def main(args: argparse.Namespace) -> int:
                         load.ledger.sync_run,
                     )
                     checks.append(await check_undos(db, soaked.location_id, load.ledger.undos))
+                    checks.append(await check_lots(db, soaked.location_id, TIMEZONE))
                 finally:
                     await db.close()
                 checks.append(

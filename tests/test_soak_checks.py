@@ -28,6 +28,7 @@ from bench.soak_checks import (
     check_sync,
     open_connection,
 )
+from bench.soak_lot_checks import check_lots
 from bench.soak_undo_checks import check_undos
 from models.ids import new_id
 from settings import Settings
@@ -1055,3 +1056,87 @@ async def test_undos_fail_on_an_undo_of_an_undo(db: Database) -> None:
 
     assert not check.passed
     assert check.detail.endswith(", 0 operations undone twice, 1 undos of an undo")
+
+
+# ------------------------------------------------------------------------ lots
+
+
+async def add_lot(
+    db: Database,
+    location_id: UUID,
+    customer_id: UUID,
+    amount: int,
+    remaining: int,
+    expires_on: date | None = None,
+) -> None:
+    await db.execute(
+        "INSERT INTO credit_lots (location_id, customer_id, entry_id, source, amount, remaining,"
+        " expires_on, created_at) VALUES ($1, $2, NULL, 'BULK', $3, $4, $5, $6)",
+        location_id,
+        customer_id,
+        amount,
+        remaining,
+        expires_on,
+        NOW,
+    )
+
+
+async def _expired_lot(db: Database, location_id: UUID) -> UUID:
+    """A customer whose lot of 2.00 expired yesterday and left through one EXPIRE entry."""
+    customer = await new_customer(db, location_id, 0)
+    await add_lot(db, location_id, customer, 200, 0, date(2000, 1, 1))
+    await add_entry(db, location_id, customer, "EXPIRE", -200, 0, source="SYSTEM")
+    return customer
+
+
+async def test_lots_pass_when_they_sum_to_each_balance_and_expired_ones_hold_nothing(
+    db: Database,
+) -> None:
+    location_id = await new_location(db)
+    customer = await new_customer(db, location_id, 500)
+    await add_lot(db, location_id, customer, 300, 300)
+    await add_lot(db, location_id, customer, 400, 200, date(2999, 1, 1))
+    await _expired_lot(db, location_id)
+
+    check = await check_lots(db, location_id, TIMEZONE)
+
+    assert check.passed
+    assert check.detail == (
+        "3 lots; 0 balances differ from their lots, 0 lots out of range, 0 past their day still "
+        "holding; 1 lots past their day, 1 EXPIRE entries of 1 lots took 200"
+    )
+
+
+async def test_lots_fail_when_they_do_not_sum_to_a_balance(db: Database) -> None:
+    location_id = await new_location(db)
+    customer = await new_customer(db, location_id, 500)
+    await add_lot(db, location_id, customer, 300, 300)
+    await _expired_lot(db, location_id)
+
+    check = await check_lots(db, location_id, TIMEZONE)
+
+    assert not check.passed
+    assert "1 balances differ from their lots" in check.detail
+
+
+async def test_lots_fail_when_a_lot_past_its_day_still_holds_credits(db: Database) -> None:
+    location_id = await new_location(db)
+    customer = await new_customer(db, location_id, 100)
+    await add_lot(db, location_id, customer, 100, 100, date(2000, 1, 2))
+    await _expired_lot(db, location_id)
+
+    check = await check_lots(db, location_id, TIMEZONE)
+
+    assert not check.passed
+    assert "1 past their day still holding" in check.detail
+
+
+async def test_lots_fail_when_nothing_expired(db: Database) -> None:
+    location_id = await new_location(db)
+    customer = await new_customer(db, location_id, 100)
+    await add_lot(db, location_id, customer, 100, 100)
+
+    check = await check_lots(db, location_id, TIMEZONE)
+
+    assert not check.passed
+    assert check.detail.endswith("0 lots past their day, 0 EXPIRE entries of 0 lots took 0")
