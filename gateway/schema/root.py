@@ -15,6 +15,7 @@ from gateway.schema import (
     integrations,
     schedules,
     wallet,
+    webhooks,
 )
 from gateway.schema.scalars import SCALAR_OVERRIDES
 
@@ -28,6 +29,7 @@ Query = merge_types(
         schedules.Query,
         checkout.Query,
         integrations.Query,
+        webhooks.Query,
     ),
 )
 Mutation = merge_types(
@@ -40,6 +42,7 @@ Mutation = merge_types(
         schedules.Mutation,
         checkout.Mutation,
         integrations.Mutation,
+        webhooks.Mutation,
         access.Mutation,
     ),
 )
