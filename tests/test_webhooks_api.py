@@ -37,7 +37,8 @@ def test_the_signature_is_the_specifications_published_example() -> None:
 def test_a_new_secret_is_whsec_and_24_random_bytes() -> None:
     first, second = new_secret(), new_secret()
 
-    assert first.startswith("whsec_") and len(first) == 6 + 32
+    assert first.startswith("whsec_")
+    assert len(first) == 6 + 32
     assert first != second
     assert Webhook(first).sign("msg_1", datetime.now(UTC), "{}").startswith("v1,")
 
@@ -101,7 +102,8 @@ async def test_an_endpoints_input_is_checked(api: Api) -> None:
     ]
     for values, field, message_id in cases:
         payload = await api.mutate(CREATE_ENDPOINT, {"input": values})
-        assert payload["endpoint"] is None and payload["secret"] is None
+        assert payload["endpoint"] is None
+        assert payload["secret"] is None
         assert [(e["field"], e["messageId"]) for e in payload["errors"]] == [(field, message_id)]
     assert (await api.data(ENDPOINTS))["webhookEndpoints"] == []
 
@@ -158,7 +160,8 @@ async def test_an_endpoint_is_updated_and_deleted_within_its_location(api: Api, 
             "input": {"events": ["CHECKOUT_COMMITTED"], "enabled": False, "expiringDaysBefore": 3},
         },
     )
-    assert payload["errors"] == [] and payload["secret"] is None
+    assert payload["errors"] == []
+    assert payload["secret"] is None
     assert payload["endpoint"] == {
         **endpoint,
         "events": ["CHECKOUT_COMMITTED"],
