@@ -295,18 +295,18 @@ async def has_work(now: datetime) -> bool:
     ).exists()
 
 
-async def due(now: datetime, limit: int) -> list[tuple[UUID, int]]:
-    """(delivery, attempts made) of the pending deliveries due by `now`, of enabled endpoints,
-    the longest waiting first."""
+async def due(now: datetime, limit: int) -> list[tuple[UUID, UUID, int]]:
+    """(delivery, endpoint, attempts made) of the pending deliveries due by `now`, of enabled
+    endpoints, the longest waiting first, in the order they were created."""
     rows = await (
         WebhookDelivery.filter(
             status=DeliveryStatus.PENDING.value, next_attempt_at__lte=now, endpoint__enabled=True
         )
         .order_by("next_attempt_at", "id")
         .limit(limit)
-        .values_list("id", "attempts")
+        .values_list("id", "endpoint_id", "attempts")
     )
-    return [(UUID(str(delivery_id)), int(attempts)) for delivery_id, attempts in rows]
+    return [(UUID(str(d)), UUID(str(e)), int(attempts)) for d, e, attempts in rows]
 
 
 async def claim(

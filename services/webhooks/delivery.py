@@ -191,11 +191,14 @@ def _subject_data(event: WebhookEvent, row: dict[str, Any], minor: int) -> dict[
 async def _deliveries(db: Transaction, rows: Sequence[store.OutboxRow]) -> list[store.NewDelivery]:
     subscribers = await store.subscribers(db, sorted({row.location_id for row in rows}))
     deliveries = []
-    for location_id, event, at, data in await _payloads(db, rows):
+    messages = await _payloads(db, rows)
+    # Ids in the order of the messages (time-ordered ids made in the same millisecond are not).
+    ids = iter(sorted(new_id() for _ in range(len(messages) * max(1, len(subscribers)))))
+    for location_id, event, at, data in messages:
         text = body(event, at, data)
         for subscriber in subscribers:
             if subscriber.location_id == location_id and event in subscriber.events:
-                delivery_id = new_id()
+                delivery_id = next(ids)
                 deliveries.append(
                     store.NewDelivery(
                         delivery_id,
@@ -213,19 +216,24 @@ async def _deliveries(db: Transaction, rows: Sequence[store.OutboxRow]) -> list[
 
 
 async def send_due(runtime: Runtime) -> int:
-    """Send every delivery due now (a batch at a time); how many attempts were made."""
+    """Send every delivery due now, a batch at a time: each endpoint's in the order they were
+    created, one at a time, and `SEND_CONCURRENCY` endpoints at once. How many attempts were
+    made."""
     made = 0
     slots = asyncio.Semaphore(SEND_CONCURRENCY)
 
-    async def one(delivery_id: UUID, attempts: int) -> bool:
+    async def in_order(queue: list[tuple[UUID, int]]) -> int:
         async with slots:
-            return await attempt(runtime, delivery_id, attempts)
+            return sum([await attempt(runtime, d, attempts) for d, attempts in queue])
 
     while not runtime.stop.requested:
         due = await store.due(runtime.clock(), SEND_BATCH)
-        results = await asyncio.gather(*(one(d, a) for d, a in due))
-        made += sum(results)
-        if len(due) < SEND_BATCH or not any(results):
+        queues: dict[UUID, list[tuple[UUID, int]]] = defaultdict(list)
+        for delivery_id, endpoint_id, attempts in due:
+            queues[endpoint_id].append((delivery_id, attempts))
+        counts = await asyncio.gather(*(in_order(queue) for queue in queues.values()))
+        made += sum(counts)
+        if len(due) < SEND_BATCH or not any(counts):
             break
     return made
 
