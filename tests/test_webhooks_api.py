@@ -13,7 +13,7 @@ from models.tables.webhooks import WebhookEndpoint
 from services.runtime import Runtime
 from tests.helpers import Api
 from tests.webhook_helpers import (
-    CREATE_ENDPOINT,
+    CREATE_ENDPOINT_IDS,
     DELETE_ENDPOINT,
     ENDPOINTS,
     HOOK_URL,
@@ -101,7 +101,7 @@ async def test_an_endpoints_input_is_checked(api: Api) -> None:
         ),
     ]
     for values, field, message_id in cases:
-        payload = await api.mutate(CREATE_ENDPOINT, {"input": values})
+        payload = await api.mutate(CREATE_ENDPOINT_IDS, {"input": values})
         assert payload["endpoint"] is None
         assert payload["secret"] is None
         assert [(e["field"], e["messageId"]) for e in payload["errors"]] == [(field, message_id)]
@@ -119,7 +119,7 @@ async def test_a_private_address_is_refused_like_an_upstreams(api: Api, runtime:
         ("http://localhost/hook", "localhost"),
     ]:
         payload = await api.mutate(
-            CREATE_ENDPOINT, {"input": {"url": url, "events": ["WALLET_CHANGED"]}}
+            CREATE_ENDPOINT_IDS, {"input": {"url": url, "events": ["WALLET_CHANGED"]}}
         )
         assert [(e["field"], e["messageId"]) for e in payload["errors"]] == [
             ("input.url", "webhook.url_private")
@@ -134,7 +134,7 @@ async def test_a_location_has_at_most_ten_endpoints(api: Api, other: Api) -> Non
         await create_endpoint(api, url=f"{HOOK_URL}/{n}")
 
     payload = await api.mutate(
-        CREATE_ENDPOINT, {"input": {"url": HOOK_URL, "events": ["WALLET_CHANGED"]}}
+        CREATE_ENDPOINT_IDS, {"input": {"url": HOOK_URL, "events": ["WALLET_CHANGED"]}}
     )
 
     assert [e["messageId"] for e in payload["errors"]] == ["webhook.too_many"]
@@ -175,3 +175,11 @@ async def test_an_endpoint_is_updated_and_deleted_within_its_location(api: Api, 
     assert (await api.data(ENDPOINTS))["webhookEndpoints"] == []
     again = await api.mutate(DELETE_ENDPOINT, {"id": endpoint["id"]})
     assert [e["code"] for e in again["errors"]] == ["NOT_FOUND"]
+
+
+async def test_each_location_lists_its_own_endpoints(api: Api, other: Api) -> None:
+    mine, _ = await create_endpoint(api, url=f"{HOOK_URL}/a")
+    theirs, _ = await create_endpoint(other, url=f"{HOOK_URL}/b")
+
+    assert (await api.data(ENDPOINTS))["webhookEndpoints"] == [mine]
+    assert (await other.data(ENDPOINTS))["webhookEndpoints"] == [theirs]

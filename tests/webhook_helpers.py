@@ -18,14 +18,14 @@ CREATE_ENDPOINT = f"""
 mutation($input: WebhookEndpointInput!) {{
   createWebhookEndpoint(input: $input) {{
     endpoint {{ {ENDPOINT_FIELDS} }} secret
-    errors {{ code field message messageId }}
+    errors {{ code field message }}
   }}
 }}"""
 UPDATE_ENDPOINT = f"""
 mutation($id: ID!, $input: WebhookEndpointInput!) {{
   updateWebhookEndpoint(id: $id, input: $input) {{
     endpoint {{ {ENDPOINT_FIELDS} }} secret
-    errors {{ code field message messageId }}
+    errors {{ code field message }}
   }}
 }}"""
 DELETE_ENDPOINT = """
@@ -37,6 +37,8 @@ mutation($id: ID!) {
     errors { code field message }
   }
 }"""
+# The same, with the errors' message ids.
+CREATE_ENDPOINT_IDS = CREATE_ENDPOINT.replace("message }", "message messageId }")
 ENDPOINTS = f"{{ webhookEndpoints {{ {ENDPOINT_FIELDS} }} }}"
 DELIVERIES = """
 query($endpointId: ID!, $first: Int, $after: String) {
