@@ -50,6 +50,7 @@ LOCATIONS = (
     "Polski",
     "Ustawienia",
     "Kartoteka",
+    "Webhooki",
 )
 VIEWPORT = ViewportSize(width=1366, height=768)
 # Where the demo app serves its simulators (gateway.app.DEMO_SIMULATORS).
