@@ -5,8 +5,8 @@ Signing is the maintained `standardwebhooks` package's (`Webhook.sign`): `webhoo
 is `whsec_` and 24 random bytes in base64, as the specification's secrets are.
 
 `WebhookSender` holds one long-lived client for every endpoint: explicit timeouts, no redirects
-followed, no proxy from the environment, the answer's body read to at most `MAX_ANSWER_BYTES`
-(and dropped: only the status counts), and the egress guard of the upstream calls
+followed, no proxy from the environment, the answer's body never read (only the status counts;
+`MAX_ANSWER_BYTES` caps it should anything read it), and the egress guard of the upstream calls
 (`adapters.http.egress`) under it, so that a host that resolves to a private address at send
 time (DNS rebinding) is refused too. A send never raises: it answers what happened.
 """
@@ -22,7 +22,7 @@ from datetime import datetime
 import httpx
 from standardwebhooks import Webhook
 
-from adapters.body import BodyTooLarge, CappedTransport
+from adapters.body import CappedTransport
 from adapters.errors import UpstreamError
 from adapters.http.egress import EgressGuard
 from domain.egress import networks, refused_address
@@ -106,21 +106,18 @@ class WebhookSender:
     async def send(
         self, url: str, secret: str, message_id: str, timestamp: datetime, body: str
     ) -> Answer:
+        """POST the body; the answer's status once its head arrives (its body is never read:
+        closing the stream drops it). Never raises but for cancellation."""
         started = time.perf_counter()
+        signed = headers(secret, message_id, timestamp, body)
         try:
-            response = await self._client.post(
-                url, content=body.encode(), headers=headers(secret, message_id, timestamp, body)
-            )
-            try:
-                await response.aread()
-            except BodyTooLarge:
-                pass  # the status is all that counts; the rest of the answer is not read
-            finally:
-                await response.aclose()
-            return Answer(response.status_code, _ms(started))
+            async with self._client.stream("POST", url, content=body.encode(), headers=signed) as (
+                response
+            ):
+                return Answer(response.status_code, _ms(started))
         except UpstreamError as refused:  # the egress guard: not a public address
             return Answer(None, _ms(started), str(refused)[:500])
-        except (httpx.HTTPError, OSError) as error:
+        except Exception as error:  # a network error, a timeout, a malformed answer
             return Answer(None, _ms(started), f"{type(error).__name__}: {error}"[:500])
 
     async def aclose(self) -> None:

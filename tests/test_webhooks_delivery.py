@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from standardwebhooks import Webhook
 
 from domain.webhooks import MAX_ATTEMPTS, RETRY_DELAYS
@@ -16,7 +17,7 @@ from models import sql
 from models.db import transaction
 from models.tables.integrations import SyncRun
 from models.tables.wallet import WalletEntry
-from models.tables.webhooks import WebhookDelivery, WebhookOutbox
+from models.tables.webhooks import WebhookDelivery, WebhookEndpoint, WebhookOutbox
 from services import webhooks
 from services.runtime import Runtime
 from tasks.inprocess import InProcessDispatcher
@@ -341,3 +342,63 @@ async def test_a_sale_and_its_refund_are_events(api: Api, runtime: Runtime, cloc
     assert (bodies[1]["data"]["number"], bodies[1]["data"]["creditsReturned"]) == (1, "0.00")
     assert json.loads(receiver.requests[1].content) == bodies[1]
     assert await WebhookDelivery.filter(location_id=api.location_id).count() == 2
+
+
+async def test_a_host_that_is_not_public_at_send_time_is_refused_and_the_attempt_fails(
+    api: Api, runtime: Runtime
+) -> None:
+    # given an endpoint saved while any address was allowed (a name, or rebinding DNS)
+    receiver = receive(runtime)
+    endpoint, _ = await create_endpoint(api, url="http://127.0.0.1:9/hook")
+    customer = await create_customer(api, firstName="Iga")
+    await credit_ok(api, {"customerIds": [customer["id"]]}, "ADD", "1.00")
+
+    # when the sender runs under the production rules (public addresses only)
+    runtime.webhooks.allowed = ()
+    try:
+        assert await webhooks.deliver(runtime) == (1, 1)
+    finally:
+        runtime.webhooks.allowed = None
+        await runtime.webhooks.aclose()
+
+    # then nothing was sent, and the attempt failed without an answer
+    assert receiver.requests == []
+    (log,) = await deliveries(api, endpoint["id"])
+    assert (log["status"], log["attempts"], log["lastStatusCode"]) == ("PENDING", 1, None)
+    row = await WebhookDelivery.get(id=log["id"])
+    assert "127.0.0.1" in (row.last_error or "")
+    assert "not a public address" in (row.last_error or "")
+
+
+async def test_a_huge_answer_is_never_read_and_the_status_counts(
+    api: Api, runtime: Runtime
+) -> None:
+    sent: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers["webhook-id"])
+        return httpx.Response(200, content=b"x" * (10 * 1024 * 1024))
+
+    runtime.webhooks.transport = httpx.MockTransport(handle)
+    endpoint, _ = await create_endpoint(api)
+    customer = await create_customer(api, firstName="Zofia")
+    await credit_ok(api, {"customerIds": [customer["id"]]}, "ADD", "1.00")
+
+    await webhooks.deliver(runtime)
+
+    (log,) = await deliveries(api, endpoint["id"])
+    assert (log["status"], log["lastStatusCode"], log["messageId"]) == ("SUCCEEDED", 200, sent[0])
+
+
+async def test_a_secret_that_cannot_be_opened_fails_the_attempt(api: Api, runtime: Runtime) -> None:
+    receiver = receive(runtime)
+    endpoint, _ = await create_endpoint(api)
+    await WebhookEndpoint.filter(id=endpoint["id"]).update(sealed_secret="not a sealed secret")
+    customer = await create_customer(api, firstName="Olga")
+    await credit_ok(api, {"customerIds": [customer["id"]]}, "ADD", "1.00")
+
+    assert await webhooks.deliver(runtime) == (1, 1)
+
+    assert receiver.requests == []
+    (log,) = await deliveries(api, endpoint["id"])
+    assert (log["status"], log["attempts"], log["lastStatusCode"]) == ("PENDING", 1, None)

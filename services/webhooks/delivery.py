@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -48,6 +49,9 @@ OUTBOX_BATCH = 1_000
 MAX_OUTBOX_BATCHES = 50  # per run; the next run takes the rest
 SEND_BATCH = 100
 SEND_CONCURRENCY = 8
+# A run sends for at most this long; the next run (the periodic check queues one while work
+# is left) carries on.
+SEND_SECONDS = 120.0
 
 
 async def deliver(runtime: Runtime) -> tuple[int, int]:
@@ -226,7 +230,8 @@ async def send_due(runtime: Runtime) -> int:
         async with slots:
             return sum([await attempt(runtime, d, attempts) for d, attempts in queue])
 
-    while not runtime.stop.requested:
+    deadline = time.monotonic() + SEND_SECONDS
+    while not runtime.stop.requested and time.monotonic() < deadline:
         due = await store.due(runtime.clock(), SEND_BATCH)
         queues: dict[UUID, list[tuple[UUID, int]]] = defaultdict(list)
         for delivery_id, endpoint_id, attempts in due:
@@ -245,7 +250,12 @@ async def attempt(runtime: Runtime, delivery_id: UUID, attempts: int) -> bool:
     claimed = await store.claim(delivery_id, attempts, now, now + ATTEMPT_LEASE)
     if claimed is None:
         return False
-    secret = runtime.secrets.box().open(claimed.sealed_secret)
+    try:
+        secret = runtime.secrets.box().open(claimed.sealed_secret)
+    except Exception as error:  # no key, another key, a damaged value: the attempt fails
+        log.warning("webhook endpoint %s: its secret cannot be opened", claimed.endpoint_id)
+        await _record(runtime, claimed, None, 0, f"the secret cannot be opened: {error}")
+        return True
     sender = runtime.webhooks.sender()
     answer = await sender.send(
         claimed.url, secret, claimed.message_id, runtime.clock(), claimed.body
