@@ -19,6 +19,7 @@ from tests.webhook_helpers import (
     HOOK_URL,
     UPDATE_ENDPOINT,
     create_endpoint,
+    hook_url,
 )
 
 
@@ -53,7 +54,7 @@ async def test_an_endpoint_shows_its_secret_once_and_keeps_it_sealed(
 
     # then it is listed, without its secret, with the days before expiry by default
     assert secret.startswith("whsec_")
-    assert endpoint["url"] == HOOK_URL
+    assert endpoint["url"] == hook_url(api)
     assert endpoint["events"] == ["WALLET_CHANGED", "SYNC_FINISHED"]
     assert (endpoint["enabled"], endpoint["disabledReason"]) == (True, None)
     assert endpoint["expiringDaysBefore"] == 7

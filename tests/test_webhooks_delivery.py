@@ -47,14 +47,14 @@ async def test_a_wallet_change_is_delivered_signed_with_its_entry_and_balance_af
 ) -> None:
     # given an endpoint for wallet changes, and a customer given credits twice
     clock.now = NOW
-    receiver = receive(runtime)
+    receiver = receive(runtime, api)
     endpoint, secret = await create_endpoint(api)
     customer = await create_customer(api, firstName="Anna")
     first = await credit_ok(api, {"customerIds": [customer["id"]]}, "ADD", "12.50")
     second = await credit_ok(api, {"customerIds": [customer["id"]]}, "REDUCE", "2.00")
 
     # when the job runs
-    assert await webhooks.deliver(runtime) == (2, 2)
+    await webhooks.deliver(runtime)
 
     # then each entry was delivered once, signed with the endpoint's secret
     entries = await WalletEntry.filter(customer_id=customer["id"]).order_by("id")
@@ -95,8 +95,8 @@ async def test_a_wallet_change_is_delivered_signed_with_its_entry_and_balance_af
         ("WALLET_CHANGED", "SUCCEEDED", 1, 200)
     ] * 2
     assert all(d["lastLatencyMs"] is not None and d["deliveredAt"] for d in log)
-    # and the outbox is empty: a second run sends nothing
-    assert await webhooks.deliver(runtime) == (0, 0)
+    # and the outbox is empty: a second run sends nothing more
+    await webhooks.deliver(runtime)
     assert len(receiver.requests) == 2
 
 
@@ -115,7 +115,7 @@ async def test_a_location_without_endpoints_writes_nothing_to_the_outbox(
 
 
 async def test_a_change_that_rolls_back_leaves_no_event(api: Api, runtime: Runtime) -> None:
-    receiver = receive(runtime)
+    receiver = receive(runtime, api)
     await create_endpoint(api)
     customer = await create_customer(api, firstName="Ewa")
     statement = (
@@ -136,18 +136,19 @@ async def test_a_change_that_rolls_back_leaves_no_event(api: Api, runtime: Runti
 
     # then no event is left, and nothing is sent
     assert await WebhookOutbox.filter(location_id=api.location_id).count() == 0
-    assert await webhooks.deliver(runtime) == (0, 0)
+    await webhooks.deliver(runtime)
+    assert receiver.requests == []
     # while the same entry committed is sent
     async with transaction() as db:
         await sql.execute(db, statement, values)
-    assert await webhooks.deliver(runtime) == (1, 1)
+    await webhooks.deliver(runtime)
     assert len(receiver.requests) == 1
 
 
 async def test_a_bulk_operations_entries_are_batched_a_hundred_at_a_time(
     api: Api, runtime: Runtime
 ) -> None:
-    receiver = receive(runtime)
+    receiver = receive(runtime, api)
     _, secret = await create_endpoint(api)
     for n in range(120):
         await create_customer(api, firstName=f"Klient {n}")
@@ -169,7 +170,7 @@ async def test_a_failed_attempt_is_retried_after_its_backoff_with_the_same_id(
     api: Api, runtime: Runtime, clock: Clock
 ) -> None:
     clock.now = NOW
-    receiver = receive(runtime)
+    receiver = receive(runtime, api)
     answers = iter([500, 200])
     receiver.answer = lambda request: next(answers)
     endpoint, secret = await create_endpoint(api)
@@ -177,16 +178,17 @@ async def test_a_failed_attempt_is_retried_after_its_backoff_with_the_same_id(
     await credit_ok(api, {"customerIds": [customer["id"]]}, "ADD", "3.00")
 
     # when the first attempt fails
-    assert await webhooks.deliver(runtime) == (1, 1)
+    await webhooks.deliver(runtime)
     (log,) = await deliveries(api, endpoint["id"])
     assert (log["status"], log["attempts"], log["lastStatusCode"]) == ("PENDING", 1, 500)
     # then nothing is tried before the backoff
     clock.now = NOW + RETRY_DELAYS[0] - timedelta(seconds=1)
-    assert await webhooks.deliver(runtime) == (0, 0)
+    await webhooks.deliver(runtime)
+    assert len(receiver.requests) == 1
 
     # and after it, the same message is sent again, and succeeds
     clock.now = NOW + RETRY_DELAYS[0]
-    assert await webhooks.deliver(runtime) == (0, 1)
+    await webhooks.deliver(runtime)
     first, second = receiver.requests
     assert first.headers["webhook-id"] == second.headers["webhook-id"] == log["messageId"]
     assert first.content == second.content
@@ -206,7 +208,7 @@ async def test_an_endpoint_is_disabled_after_five_deliveries_failed_every_attemp
     api: Api, runtime: Runtime, clock: Clock
 ) -> None:
     clock.now = NOW
-    receiver = receive(runtime)
+    receiver = receive(runtime, api)
     receiver.answer = lambda request: 503
     endpoint, _ = await create_endpoint(api)
     customer = await create_customer(api, firstName="Piotr")
@@ -244,7 +246,7 @@ async def test_an_endpoint_is_disabled_after_five_deliveries_failed_every_attemp
 async def test_a_replay_sends_the_delivery_again_with_the_same_id(
     api: Api, other: Api, runtime: Runtime, dispatcher: InProcessDispatcher
 ) -> None:
-    receiver = receive(runtime)
+    receiver = receive(runtime, api)
     endpoint, secret = await create_endpoint(api)
     customer = await create_customer(api, firstName="Hans")
     await credit_ok(api, {"customerIds": [customer["id"]]}, "ADD", "4.00")
@@ -275,7 +277,7 @@ async def test_a_replay_sends_the_delivery_again_with_the_same_id(
 
 
 async def test_a_sync_run_that_finishes_is_an_event(api: Api, runtime: Runtime) -> None:
-    receiver = receive(runtime)
+    receiver = receive(runtime, api)
     _, secret = await create_endpoint(api, events=["SYNC_FINISHED"])
     run = await SyncRun.create(location_id=api.location_id, channel="GOPOS", status="RUNNING")
 
@@ -301,7 +303,7 @@ async def test_a_sync_run_that_finishes_is_an_event(api: Api, runtime: Runtime) 
 
 async def test_a_sale_and_its_refund_are_events(api: Api, runtime: Runtime, clock: Clock) -> None:
     clock.now = NOW
-    receiver = receive(runtime)
+    receiver = receive(runtime, api)
     _, secret = await create_endpoint(api, events=["CHECKOUT_COMMITTED", "CHECKOUT_REFUNDED"])
     await create_customer(api, firstName="Anna", cards=[{"code": "CARD-1"}])
     line = {"productId": "latte", "quantity": "2", "unitPrice": "12.50"}
@@ -348,7 +350,7 @@ async def test_a_host_that_is_not_public_at_send_time_is_refused_and_the_attempt
     api: Api, runtime: Runtime
 ) -> None:
     # given an endpoint saved while any address was allowed (a name, or rebinding DNS)
-    receiver = receive(runtime)
+    receiver = receive(runtime, api)
     endpoint, _ = await create_endpoint(api, url="http://127.0.0.1:9/hook")
     customer = await create_customer(api, firstName="Iga")
     await credit_ok(api, {"customerIds": [customer["id"]]}, "ADD", "1.00")
@@ -356,7 +358,7 @@ async def test_a_host_that_is_not_public_at_send_time_is_refused_and_the_attempt
     # when the sender runs under the production rules (public addresses only)
     runtime.webhooks.allowed = ()
     try:
-        assert await webhooks.deliver(runtime) == (1, 1)
+        await webhooks.deliver(runtime)
     finally:
         runtime.webhooks.allowed = None
         await runtime.webhooks.aclose()
@@ -391,13 +393,13 @@ async def test_a_huge_answer_is_never_read_and_the_status_counts(
 
 
 async def test_a_secret_that_cannot_be_opened_fails_the_attempt(api: Api, runtime: Runtime) -> None:
-    receiver = receive(runtime)
+    receiver = receive(runtime, api)
     endpoint, _ = await create_endpoint(api)
     await WebhookEndpoint.filter(id=endpoint["id"]).update(sealed_secret="not a sealed secret")
     customer = await create_customer(api, firstName="Olga")
     await credit_ok(api, {"customerIds": [customer["id"]]}, "ADD", "1.00")
 
-    assert await webhooks.deliver(runtime) == (1, 1)
+    await webhooks.deliver(runtime)
 
     assert receiver.requests == []
     (log,) = await deliveries(api, endpoint["id"])

@@ -51,16 +51,26 @@ query($endpointId: ID!, $first: Int, $after: String) {
 HOOK_URL = "https://hooks.example.com/gocrm"
 
 
+def hook_url(api: Api) -> str:
+    """A location's own endpoint URL: the database is shared by the session's tests, and a run
+    of the job sends every location's due deliveries."""
+    return f"{HOOK_URL}/{api.location_id}"
+
+
 @dataclass
 class Receiver:
-    """Records every request; answers what `answer` says (200 unless told)."""
+    """Records the requests to `only` (every request when None); answers every request what
+    `answer` says (200 unless told)."""
 
+    only: str | None = None
     requests: list[httpx.Request] = field(default_factory=list)
     answer: Callable[[httpx.Request], int] = lambda request: 200
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return httpx.Response(self.answer(request), text="ok")
+        if self.only is None or str(request.url) == self.only:
+            self.requests.append(request)
+            return httpx.Response(self.answer(request), text="ok")
+        return httpx.Response(200)
 
     def bodies(self) -> list[dict[str, Any]]:
         return [json.loads(request.content) for request in self.requests]
@@ -69,14 +79,15 @@ class Receiver:
         return [request.headers["webhook-id"] for request in self.requests]
 
 
-def receive(runtime: Runtime) -> Receiver:
-    receiver = Receiver()
+def receive(runtime: Runtime, api: Api | None = None) -> Receiver:
+    """The receiver of every endpoint, recording those to `api`'s own URL (`hook_url`)."""
+    receiver = Receiver(only=None if api is None else hook_url(api))
     runtime.webhooks.transport = httpx.MockTransport(receiver.handle)
     return receiver
 
 
 async def create_endpoint(api: Api, **fields: Any) -> tuple[dict[str, Any], str]:
-    values = {"url": HOOK_URL, "events": ["WALLET_CHANGED"], **fields}
+    values = {"url": hook_url(api), "events": ["WALLET_CHANGED"], **fields}
     payload = await api.mutate(CREATE_ENDPOINT, {"input": values})
     assert payload["errors"] == [], payload
     return payload["endpoint"], payload["secret"]
