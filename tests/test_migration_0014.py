@@ -62,7 +62,8 @@ SETUP = [
 
 def endpoint(id, events, enabled=True):
     return insert(
-        "webhook_endpoints", id=id, location_id=L, url="https://hooks.example.com", events=events,
+        "webhook_endpoints", id=id, location_id=L, url=f"https://hooks.example.com/{id}",
+        events=events,
         enabled=enabled, expiring_days_before=7, sealed_secret="sealed", consecutive_failures=0,
         created_at=NOW, updated_at=NOW,
     )

@@ -4,6 +4,7 @@ the specification's published example. On both databases."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from standardwebhooks import Webhook
@@ -184,3 +185,37 @@ async def test_each_location_lists_its_own_endpoints(api: Api, other: Api) -> No
 
     assert (await api.data(ENDPOINTS))["webhookEndpoints"] == [mine]
     assert (await other.data(ENDPOINTS))["webhookEndpoints"] == [theirs]
+
+
+async def test_a_url_has_one_endpoint_in_a_location_so_a_repeated_create_makes_one(
+    api: Api, other: Api
+) -> None:
+    first, _ = await create_endpoint(api)
+    second, _ = await create_endpoint(api, url=f"{HOOK_URL}/second")
+
+    # when the same create is sent again, or another endpoint takes its URL
+    again = await api.mutate(
+        CREATE_ENDPOINT_IDS, {"input": {"url": first["url"], "events": ["SYNC_FINISHED"]}}
+    )
+    taken = await api.mutate(UPDATE_ENDPOINT, {"id": second["id"], "input": {"url": first["url"]}})
+
+    # then both are refused, and nothing changed
+    assert [(e["code"], e["field"], e["messageId"]) for e in again["errors"]] == [
+        ("DUPLICATE", "input.url", "webhook.url_taken")
+    ]
+    assert [(e["code"], e["field"]) for e in taken["errors"]] == [("DUPLICATE", "input.url")]
+    assert (await api.data(ENDPOINTS))["webhookEndpoints"] == [first, second]
+    # another location may use the URL
+    await create_endpoint(other, url=first["url"])
+
+
+async def test_two_creates_of_one_url_at_once_make_one_endpoint(
+    postgres_only: None, api: Api
+) -> None:
+    variables = {"input": {"url": HOOK_URL, "events": ["WALLET_CHANGED"]}}
+
+    answers = await asyncio.gather(*(api.mutate(CREATE_ENDPOINT_IDS, variables) for _ in range(4)))
+
+    assert sorted(len(a["errors"]) for a in answers) == [0, 1, 1, 1]
+    assert {e["messageId"] for a in answers for e in a["errors"]} == {"webhook.url_taken"}
+    assert len((await api.data(ENDPOINTS))["webhookEndpoints"]) == 1

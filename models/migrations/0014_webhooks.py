@@ -124,7 +124,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('updated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'webhook_endpoints', 'app': 'models', 'indexes': [Index(fields=['location_id', 'enabled'])], 'pk_attr': 'id'},
+            options={'table': 'webhook_endpoints', 'app': 'models', 'unique_together': (('location_id', 'url'),), 'indexes': [Index(fields=['location_id', 'enabled'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

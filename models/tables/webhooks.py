@@ -38,6 +38,8 @@ class WebhookEndpoint(Model):
 
     class Meta:
         table = "webhook_endpoints"
+        # One endpoint per URL in a location: a create sent twice makes one endpoint.
+        unique_together = (("location_id", "url"),)
         indexes = (("location_id", "enabled"),)
 
 

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from adapters.webhooks import new_secret, refused_literal
 from domain.entities import Page
-from domain.errors import ErrorCode, Validator, fail, not_found
+from domain.errors import DomainError, ErrorCode, Validator, fail, not_found
 from domain.ids import parse_id
 from domain.messages import msg
 from domain.paging import decode_cursor, page_of, page_size_problem
@@ -27,7 +27,7 @@ from domain.webhooks import (
 )
 from models import locations
 from models import webhooks as store
-from models.db import transaction
+from models.db import IntegrityError, transaction
 from services.jobs import enqueue_webhooks
 from services.runtime import Runtime, SecretsUnavailableError
 
@@ -68,10 +68,19 @@ async def create_endpoint(
                 None,
                 msg("webhook.too_many", count=MAX_ENDPOINTS_PER_LOCATION),
             )
-        endpoint_id = await store.create_endpoint(db, location_id, changes, sealed, runtime.clock())
+        try:
+            endpoint_id = await store.create_endpoint(
+                db, location_id, changes, sealed, runtime.clock()
+            )
+        except IntegrityError as error:
+            raise _url_taken() from error
     created = await store.endpoint(location_id, endpoint_id)
     assert created is not None
     return created, secret
+
+
+def _url_taken() -> DomainError:
+    return fail(ErrorCode.DUPLICATE, "input.url", msg("webhook.url_taken"))
 
 
 def _id(value: str, field: str, what: str) -> UUID:
@@ -86,9 +95,12 @@ async def update_endpoint(
 ) -> Endpoint:
     uid = _id(endpoint_id, "id", "webhook_endpoint")
     changes = _checked(runtime, request, creating=False)
-    async with transaction() as db:
-        if not await store.update_endpoint(db, location_id, uid, changes, runtime.clock()):
-            raise not_found("id", "webhook_endpoint")
+    try:
+        async with transaction() as db:
+            if not await store.update_endpoint(db, location_id, uid, changes, runtime.clock()):
+                raise not_found("id", "webhook_endpoint")
+    except IntegrityError as error:
+        raise _url_taken() from error
     updated = await store.endpoint(location_id, uid)
     if updated is None:  # deleted meanwhile
         raise not_found("id", "webhook_endpoint")
