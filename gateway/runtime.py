@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from adapters.http import HttpConfig, TransportFactory, UpstreamClients
+from adapters.webhooks import WebhookSenders
 from domain.jobs import JobPolicy
 from models import (
     checkouts,
@@ -112,6 +113,7 @@ def build_runtime(
         idempotency_retention_days=settings.idempotency_retention_days,
         mirror_max_objects=settings.mirror_max_objects,
         mirror_retention=timedelta(days=settings.mirror_retention_days),
+        webhooks=WebhookSenders(settings.upstream_allow),
     )
     return attached(runtime)
 
@@ -129,6 +131,7 @@ def attached(runtime: Runtime) -> Runtime:
 
 async def close_runtime(runtime: Runtime) -> None:
     await runtime.upstreams.aclose()
+    await runtime.webhooks.aclose()
 
 
 async def migrate(settings: Settings) -> None:

@@ -21,6 +21,7 @@ MODEL_MODULES = [
     "models.tables.wallet",
     "models.tables.integrations",
     "models.tables.checkouts",
+    "models.tables.webhooks",
 ]
 
 

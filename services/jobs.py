@@ -8,12 +8,14 @@ and each follows the lifecycle of `services.lifecycle`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
 RUN_WALLET_OPERATION = "run_wallet_operation"
 RUN_SCHEDULE_PERIOD = "run_schedule_period"
 RUN_SYNC = "run_sync"
+DELIVER_WEBHOOKS = "deliver_webhooks"
 
 
 class Dispatcher(Protocol):
@@ -53,3 +55,9 @@ async def enqueue_schedule_period(
 
 async def enqueue_sync(dispatcher: Dispatcher, sync_run_id: UUID, *, attempts: int) -> None:
     await dispatcher.enqueue(RUN_SYNC, str(sync_run_id), job_id=sync_job_id(sync_run_id, attempts))
+
+
+async def enqueue_webhooks(dispatcher: Dispatcher, now: datetime) -> None:
+    """A run of the webhook job (outbox to deliveries, then the due deliveries). Runs that
+    overlap are harmless: each delivery's attempt is claimed in the database."""
+    await dispatcher.enqueue(DELIVER_WEBHOOKS, job_id=f"webhooks:{now.timestamp():.3f}")

@@ -19,6 +19,7 @@ from cachetools import LRUCache
 
 from adapters.http import UpstreamClients
 from adapters.secrets import SecretBox, load_or_create_key_file
+from adapters.webhooks import WebhookSenders
 from domain.jobs import JobPolicy
 from services.jobs import Dispatcher
 from services.offers import LocationOffers
@@ -130,5 +131,7 @@ class Runtime:
     mirror_reads: VersionedCache[UUID, MirrorReads] = field(
         default_factory=lambda: VersionedCache(1_000)
     )
+    # The client that delivers webhooks (`services.webhooks`), under the egress rules.
+    webhooks: WebhookSenders = field(default_factory=lambda: WebhookSenders(None))
     # Set when the process is stopping (SIGTERM): jobs end their attempt after the chunk in hand.
     stop: Stop = field(default_factory=Stop)

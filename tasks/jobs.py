@@ -12,8 +12,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
-from services import checkout, expiry, idempotency, schedules, sync, wallet
-from services.jobs import RUN_SCHEDULE_PERIOD, RUN_SYNC, RUN_WALLET_OPERATION
+from services import checkout, expiry, idempotency, schedules, sync, wallet, webhooks
+from services.jobs import (
+    DELIVER_WEBHOOKS,
+    RUN_SCHEDULE_PERIOD,
+    RUN_SYNC,
+    RUN_WALLET_OPERATION,
+    enqueue_webhooks,
+)
 from services.lifecycle import JobKind, queued, resume_silent
 from services.runtime import Runtime
 
@@ -35,12 +41,19 @@ async def run_sync(ctx: dict[str, Any], sync_run_id: str) -> None:
     await sync.run_sync(ctx["runtime"], UUID(sync_run_id))
 
 
+async def deliver_webhooks(ctx: dict[str, Any]) -> None:
+    taken, sent = await webhooks.deliver(ctx["runtime"])
+    if taken or sent:
+        log.info("webhooks: %d events taken from the outbox, %d attempts made", taken, sent)
+
+
 async def check(runtime: Runtime) -> None:
     """Record due schedule periods and enqueue their runs; queue the periodic syncs when they
     are on; queue again every job whose heartbeat has stopped (or that waits for a retry), or
     fail it after its last attempt; release the cashback whose hold has ended; expire what is
-    left of credits whose expiry day has ended; forget
-    idempotency keys past their retention; purge mirror rows removed upstream past theirs."""
+    left of credits whose expiry day has ended; forget idempotency keys past their retention;
+    purge mirror rows removed upstream past theirs; queue a run of the webhook job when it has
+    work."""
     runs = await schedules.queue_due_runs(runtime)
     syncs = await sync.queue_periodic_syncs(runtime)
     await sync.purge_removed(runtime)
@@ -48,6 +61,8 @@ async def check(runtime: Runtime) -> None:
     released = await checkout.release_held_cashback(runtime)
     expired = await expiry.expire_due_lots(runtime)
     await idempotency.purge_expired_keys(runtime)
+    if await webhooks.has_work(runtime):
+        await enqueue_webhooks(runtime.dispatcher, runtime.clock())
     if runs or syncs or released or expired or any(resumed.values()):
         log.info(
             "check: %d schedule runs and %d periodic syncs enqueued; %d held cashbacks "
@@ -74,4 +89,5 @@ JOBS: dict[str, Callable[..., Awaitable[None]]] = {
     RUN_WALLET_OPERATION: run_wallet_operation,
     RUN_SCHEDULE_PERIOD: run_schedule_period,
     RUN_SYNC: run_sync,
+    DELIVER_WEBHOOKS: deliver_webhooks,
 }

@@ -32,7 +32,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.jobs import Dispatcher
 from services.runtime import Runtime
-from tasks.jobs import run_schedule_period, run_sync, run_wallet_operation, tick
+from tasks.jobs import (
+    deliver_webhooks,
+    run_schedule_period,
+    run_sync,
+    run_wallet_operation,
+    tick,
+)
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +171,7 @@ def worker_options(
         func(run_wallet_operation, timeout=job_timeout_seconds, max_tries=1),
         func(run_schedule_period, timeout=job_timeout_seconds, max_tries=1),
         func(run_sync, timeout=job_timeout_seconds, max_tries=1),
+        func(deliver_webhooks, timeout=job_timeout_seconds, max_tries=1),
     ]
     seconds = set(range(0, 60, check_seconds))
     checking = asyncio.Lock()

@@ -233,6 +233,11 @@ async def api_keys(location_id: str) -> list[dict[str, Any]]:
     return list(rows)
 
 
+WEBHOOK_ENDPOINTS = """{
+  webhookEndpoints { id url events enabled disabledReason expiringDaysBefore createdAt }
+}"""
+
+
 async def snapshot(api: Api) -> dict[str, Any]:
     """Everything a location holds, read through its ADMIN key (and its keys from the models)."""
     return {
@@ -241,6 +246,7 @@ async def snapshot(api: Api) -> dict[str, Any]:
         "schedules": (await api.data(LIST_SCHEDULES))["creditSchedules"],
         "keys": await api_keys(api.location_id),
         "location": (await api.data(LOCATION))["viewer"]["location"],
+        "webhooks": (await api.data(WEBHOOK_ENDPOINTS))["webhookEndpoints"],
     }
 
 

@@ -15,6 +15,8 @@ from domain.access import Role
 from gateway.schema.root import build_schema
 from models.tables.crm import ApiKey
 from models.tables.integrations import SyncRun
+from services import webhooks
+from services.runtime import Runtime
 from tests.builders import (
     ADD_TO_GROUP,
     CREATE_API_KEY,
@@ -54,6 +56,17 @@ from tests.test_backoffice_api import (
     REFERENCE_FOR,
 )
 from tests.test_sync_api import CONFIGURE, GET_INTEGRATION, GET_SYNC_RUN, SYNCHRONIZE
+from tests.webhook_helpers import (
+    CREATE_ENDPOINT,
+    DELETE_ENDPOINT,
+    DELIVERIES,
+    ENDPOINTS,
+    HOOK_URL,
+    REPLAY,
+    UPDATE_ENDPOINT,
+    create_endpoint,
+    deliveries,
+)
 
 FORBIDDEN_ERROR = {
     "code": "FORBIDDEN",
@@ -74,11 +87,14 @@ class Shop:
     operation: str
     schedule: str
     sync_run: str
+    webhook_endpoint: str
+    webhook_delivery: str
 
 
 @pytest.fixture
-async def shop(api: Api) -> Shop:
+async def shop(api: Api, runtime: Runtime) -> Shop:
     group = await create_group(api, "Stały klient")
+    endpoint, _ = await create_endpoint(api)
     empty_group = await create_group(api, "Nowi")
     customer = await create_customer(
         api,
@@ -91,6 +107,8 @@ async def shop(api: Api) -> Shop:
         groupIds=[group["id"]],
     )
     operation = await give_credits(api, [customer["id"]], "15.00")
+    await webhooks.pump(runtime)
+    (delivery,) = await deliveries(api, endpoint["id"])
     schedule = await monthly_schedule(api, [group["id"]], "50.00")
     paused = await api.mutate(PAUSE_SCHEDULE, {"id": schedule["id"]})
     assert paused["errors"] == []
@@ -111,6 +129,8 @@ async def shop(api: Api) -> Shop:
         operation["id"],
         schedule["id"],
         str(sync_run.id),
+        endpoint["id"],
+        delivery["id"],
     )
 
 
@@ -250,6 +270,10 @@ FORBIDDEN_QUERIES = [
         '{ topCustomersReport(from: "2026-03-01", to: "2026-03-02") { sales } }',
         lambda s: {},
         None,
+    ),
+    ForbiddenQuery("webhookEndpoints", ENDPOINTS, lambda s: {}, None),
+    ForbiddenQuery(
+        "webhookDeliveries", DELIVERIES, lambda s: {"endpointId": s.webhook_endpoint}, None
     ),
 ]
 
@@ -404,6 +428,18 @@ MUTATIONS = [
         UPDATE_LOCATION_SETTINGS,
         lambda s: {"input": {"creditChannels": []}},
     ),
+    Mutation(
+        "createWebhookEndpoint",
+        CREATE_ENDPOINT,
+        lambda s: {"input": {"url": HOOK_URL, "events": ["SYNC_FINISHED"]}},
+    ),
+    Mutation(
+        "updateWebhookEndpoint",
+        UPDATE_ENDPOINT,
+        lambda s: {"id": s.webhook_endpoint, "input": {"url": "https://evil.example.com"}},
+    ),
+    Mutation("deleteWebhookEndpoint", DELETE_ENDPOINT, lambda s: {"id": s.webhook_endpoint}),
+    Mutation("replayWebhookDelivery", REPLAY, lambda s: {"id": s.webhook_delivery}),
 ]
 
 

@@ -18,6 +18,7 @@ import pytest
 from adapters.secrets import new_key
 from domain.access import Role
 from models.tables.integrations import SyncRun
+from services import webhooks
 from services.runtime import Runtime
 from tests.builders import (
     ADD_TO_GROUP,
@@ -50,6 +51,14 @@ from tests.builders import (
 from tests.helpers import CREATE_CUSTOMER, CREATE_GROUP, Api, create_customer, create_group
 from tests.test_backoffice_api import LIST_API_KEYS, LIST_OPERATIONS, PREVIEW_CREDITS
 from tests.test_sync_api import CONFIGURE, GET_INTEGRATION, GET_SYNC_RUN, SYNCHRONIZE
+from tests.webhook_helpers import (
+    DELETE_ENDPOINT,
+    DELIVERIES,
+    REPLAY,
+    UPDATE_ENDPOINT,
+    create_endpoint,
+    deliveries,
+)
 
 MALFORMED = "abc"
 
@@ -71,10 +80,12 @@ class World:
     b_customer: str
     b_group: str
     b_schedule: str
+    a_webhook_endpoint: str = ""
+    a_webhook_delivery: str = ""
 
 
 @pytest.fixture
-async def world(api: Api, other: Api) -> World:
+async def world(api: Api, other: Api, runtime: Runtime) -> World:
     """Location A (`api`): a grouped, carded customer with credits, a POS key, a credit operation,
     a schedule, a sync run and a checkout of the customer's (no credits used). Location B
     (`other`): its own group holding its own customer, a schedule."""
@@ -90,7 +101,10 @@ async def world(api: Api, other: Api) -> World:
     )
     till = await api.key_with_role(Role.POS, "till A")
     a_key = (await till.data(VIEWER))["viewer"]["apiKey"]["id"]
+    a_endpoint, _ = await create_endpoint(api)
     a_operation = await give_credits(api, [a_customer["id"]], "25.00")
+    await webhooks.pump(runtime)
+    (a_delivery,) = await deliveries(api, a_endpoint["id"])
     a_schedule = await monthly_schedule(api, [a_group["id"]], "100.00")
     a_sync_run = await SyncRun.create(
         location_id=uuid.UUID(api.location_id), channel="GOPOS", status="SUCCEEDED"
@@ -124,6 +138,8 @@ async def world(api: Api, other: Api) -> World:
         b_customer=b_customer["id"],
         b_group=b_group["id"],
         b_schedule=b_schedule["id"],
+        a_webhook_endpoint=a_endpoint["id"],
+        a_webhook_delivery=a_delivery["id"],
     )
 
 
@@ -198,6 +214,7 @@ def _query_error(
                         "Customer not found.": "customer.not_found",
                         "Customer group not found.": "group.not_found",
                         OPERATION_NOT_FOUND: "operation.not_found",
+                        ENDPOINT_NOT_FOUND: "webhook_endpoint.not_found",
                     }.get(message, "card.not_found"),
                     "params": [],
                 },
@@ -269,6 +286,8 @@ mutation($id: ID!) {
     operation { id } errors { code field message }
   }
 }"""
+ENDPOINT_NOT_FOUND = "Webhook endpoint not found."
+DELIVERY_NOT_FOUND = "Webhook delivery not found."
 CARD_NOT_FOUND = "No customer has this card: scan it again, or look the customer up."
 
 
@@ -688,6 +707,48 @@ OPERATIONS = [
     ),
 ]
 
+OPERATIONS += [
+    Op(
+        "webhookDeliveries(endpointId)",
+        "webhookDeliveries",
+        DELIVERIES,
+        lambda w, t: {"endpointId": t},
+        lambda w: w.a_webhook_endpoint,
+        _query_error("webhookDeliveries", "endpointId", ENDPOINT_NOT_FOUND),
+    ),
+    Op(
+        "updateWebhookEndpoint(id)",
+        "updateWebhookEndpoint",
+        UPDATE_ENDPOINT,
+        lambda w, t: {"id": t, "input": {"url": "https://evil.example.com"}},
+        lambda w: w.a_webhook_endpoint,
+        _data(
+            "updateWebhookEndpoint",
+            {
+                "endpoint": None,
+                "secret": None,
+                "errors": [{"code": "NOT_FOUND", "field": "id", "message": ENDPOINT_NOT_FOUND}],
+            },
+        ),
+    ),
+    Op(
+        "deleteWebhookEndpoint(id)",
+        "deleteWebhookEndpoint",
+        DELETE_ENDPOINT,
+        lambda w, t: {"id": t},
+        lambda w: w.a_webhook_endpoint,
+        _error("deleteWebhookEndpoint", "deletedId", "NOT_FOUND", "id", ENDPOINT_NOT_FOUND),
+    ),
+    Op(
+        "replayWebhookDelivery(id)",
+        "replayWebhookDelivery",
+        REPLAY,
+        lambda w, t: {"id": t},
+        lambda w: w.a_webhook_delivery,
+        _error("replayWebhookDelivery", "delivery", "NOT_FOUND", "id", DELIVERY_NOT_FOUND),
+    ),
+]
+
 # Operations that take no id of another location; each is covered by the named test.
 COVERED_ELSEWHERE = {
     "liabilityReport": "test_reports_api.py::test_each_locations_reports_read_its_own_data_only",
@@ -708,6 +769,8 @@ COVERED_ELSEWHERE = {
     "referenceFor": "test_backoffice_api.py::test_reference_for_reads_no_location_data",
     "updateLocationSettings": "test_checkout_till.py::test_a_locations_credit_channels_are_its_own",
     "importCustomers": "test_import_api.py::test_an_import_sees_only_the_callers_location",
+    "webhookEndpoints": "test_webhooks_api.py::test_each_location_lists_its_own_endpoints",
+    "createWebhookEndpoint": "test_webhooks_api.py::test_each_location_lists_its_own_endpoints",
 }
 
 

@@ -18,6 +18,7 @@ from gateway.schema import (
     schedules,
     undo,
     wallet,
+    webhooks,
 )
 from gateway.schema.scalars import SCALAR_OVERRIDES
 
@@ -34,6 +35,7 @@ Query = merge_types(
         checkout_operations.Query,
         integrations.Query,
         reports.Query,
+        webhooks.Query,
     ),
 )
 Mutation = merge_types(
@@ -47,6 +49,7 @@ Mutation = merge_types(
         undo.Mutation,
         checkout_operations.Mutation,
         integrations.Mutation,
+        webhooks.Mutation,
         access.Mutation,
     ),
 )

@@ -21,7 +21,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0013_credit_lots")]
+    dependencies = [("models", "0014_webhooks")]
 
     initial = False
 

@@ -14,6 +14,7 @@ import { OperationsPage } from "./pages/operations.js";
 import { ReportsPage } from "./pages/reports.js";
 import { SalePage, SalesPage } from "./pages/sales.js";
 import { SchedulesPage } from "./pages/schedules.js";
+import { WebhooksPage } from "./pages/webhooks.js";
 
 const VIEWER = `{ viewer { location { id name currency timezone language } apiKey { id name role } } }`;
 
@@ -31,6 +32,7 @@ const NAVIGATION = [
 const SETTINGS = [
   ["settings/groups", "nav.groups"],
   ["settings/api-keys", "nav.apiKeys"],
+  ["settings/webhooks", "nav.webhooks"],
   ["settings/location", "nav.location"],
 ];
 
@@ -62,6 +64,7 @@ function Page({ route, viewer, onOwnKeyRevoked }) {
   if (first === "integrations") return html`<${IntegrationsPage} tab=${second || "settings"} />`;
   if (first === "settings" && second === "groups") return html`<${GroupsPage} />`;
   if (first === "settings" && second === "location") return html`<${LocationPage} />`;
+  if (first === "settings" && second === "webhooks") return html`<${WebhooksPage} />`;
   if (first === "settings" && second === "api-keys") return html`<${ApiKeysPage} viewer=${viewer} onOwnKeyRevoked=${onOwnKeyRevoked} />`;
   return html`<h1 tabindex="-1">${t("common.notFound")}</h1>
     <p><a href="#/customers">${t("nav.customers")}</a></p>`;

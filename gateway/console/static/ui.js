@@ -197,6 +197,9 @@ const BADGE_TONES = {
   PAUSED: "muted",
   CONFIGURED: "ok",
   NOT_CONFIGURED: "muted",
+  ENABLED: "ok",
+  DISABLED: "bad",
+  PENDING: "info",
 };
 
 // A status as a coloured label; `data-status` keeps the API's value.
