@@ -54,6 +54,7 @@ LOCATIONS = (
     "Raporty",
     "Zwroty",
     "Wygasanie",
+    "Wygasające",
 )
 VIEWPORT = ViewportSize(width=1366, height=768)
 # Where the demo app serves its simulators (gateway.app.DEMO_SIMULATORS).
