@@ -72,15 +72,13 @@ function ExpiringFigures({ list, before }) {
       rows=${rows}
       file=${`wygasajace-kredyty-przed-${before}.csv`}
       empty="reports.expiring.none"
-    />
-    ${rows.length
-      ? html`<p class="export" data-report="expiring-shown">
-          <span>${t("reports.expiring.shown", { n: rows.length, total: found.totalCount })}</span>
-          ${found.pageInfo.hasNextPage
-            ? html`<button type="button" onClick=${list.more} disabled=${list.loading}>${t("reports.expiring.more")}</button>`
-            : null}
-        </p>`
-      : null}`;
+      footer=${html`<p class="pager" data-report="expiring-shown">
+        <span>${t("reports.expiring.shown", { n: rows.length, total: found.totalCount })}</span>
+        ${found.pageInfo.hasNextPage
+          ? html`<button type="button" onClick=${list.more} disabled=${list.loading}>${t("reports.expiring.more")}</button>`
+          : null}
+      </p>`}
+    />`;
 }
 
 export function ExpiringSection({ today }) {
