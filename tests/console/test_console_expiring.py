@@ -42,7 +42,8 @@ ROWS = '[data-report="expiring"] tbody tr'
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
 RUN_AXE = """async () => {
   const result = await axe.run('[data-report="expiring"]', { resultTypes: ["violations"] });
-  return result.violations.filter((v) => ["serious", "critical"].includes(v.impact)).map((v) => v.id);
+  return result.violations
+    .filter((v) => ["serious", "critical"].includes(v.impact)).map((v) => v.id);
 }"""
 # Customers whose credits expire only in 200 days: one more than a page of 50.
 LATER = 51
