@@ -55,6 +55,7 @@ LOCATIONS = (
     "Zwroty",
     "Wygasanie",
     "Webhooki",
+    "Wygasające",
 )
 VIEWPORT = ViewportSize(width=1366, height=768)
 # Where the demo app serves its simulators (gateway.app.DEMO_SIMULATORS).

@@ -638,6 +638,18 @@ const PL = {
   "webhooks.delivery.PENDING": "Oczekuje",
   "webhooks.delivery.SUCCEEDED": "Dostarczone",
   "webhooks.delivery.FAILED": "Nieudane",
+  "reports.expiring.title": "Wygasające kredyty",
+  "reports.expiring.hint": "Klienci, których kredyty wygasną przed wybranym dniem (bez tego dnia), od najwcześniej wygasających. Domyślnie 30 dni od dziś. Plik CSV zawiera wczytanych klientów: przycisk „Więcej” wczytuje kolejnych 50.",
+  "reports.expiring.before": "Wygasające przed dniem",
+  "reports.expiring.dayRequired": "Podaj dzień.",
+  "reports.expiring.total": "Wygasa łącznie",
+  "reports.expiring.count": "Klienci z wygasającymi kredytami",
+  "reports.expiring.customer": "Klient",
+  "reports.expiring.amount": "Wygasające kredyty",
+  "reports.expiring.firstExpiresOn": "Pierwsze wygaśnięcie",
+  "reports.expiring.none": "Żadne kredyty nie wygasają przed tym dniem.",
+  "reports.expiring.shown": "Wczytano {n} z {total} klientów.",
+  "reports.expiring.more": "Więcej",
   // end of console-polish
 };
 
@@ -1250,6 +1262,18 @@ const EN = {
   "webhooks.delivery.PENDING": "Pending",
   "webhooks.delivery.SUCCEEDED": "Delivered",
   "webhooks.delivery.FAILED": "Failed",
+  "reports.expiring.title": "Expiring credits",
+  "reports.expiring.hint": "Customers whose credits expire before the chosen day (that day excluded), soonest first. By default 30 days from today. The CSV file holds the customers loaded: “More” loads the next 50.",
+  "reports.expiring.before": "Expiring before",
+  "reports.expiring.dayRequired": "Give a day.",
+  "reports.expiring.total": "Expiring in total",
+  "reports.expiring.count": "Customers with expiring credits",
+  "reports.expiring.customer": "Customer",
+  "reports.expiring.amount": "Expiring credits",
+  "reports.expiring.firstExpiresOn": "First expiry",
+  "reports.expiring.none": "No credits expire before this day.",
+  "reports.expiring.shown": "{n} of {total} customers loaded.",
+  "reports.expiring.more": "More",
   // end of console-polish
 };
 

@@ -64,8 +64,9 @@ function cellClass(column) {
 }
 
 // `columns`: [{label, show(row), csv(row), number, nowrap, text}]; a `text` cell is a person's writing
-// (a name), which the file keeps from running as a spreadsheet formula.
-export function ReportTable({ caption, columns, rows, file, empty = "reports.none" }) {
+// (a name), which the file keeps from running as a spreadsheet formula; `footer` goes between the
+// table and its export (paging).
+export function ReportTable({ caption, columns, rows, file, empty = "reports.none", footer = null }) {
   if (!rows.length) return html`<p class="empty">${t(empty)}</p>`;
   return html`<div class="table-scroll" role="region" aria-label=${caption} tabindex="0">
       <table class="list">
@@ -82,6 +83,7 @@ export function ReportTable({ caption, columns, rows, file, empty = "reports.non
         </tbody>
       </table>
     </div>
+    ${footer}
     <${ExportCsv} caption=${caption} columns=${columns} rows=${rows} file=${file} />`;
 }
 

@@ -1,11 +1,13 @@
 // Raporty: what the location owes in credits (Zobowiązania), how credits moved (Ruch kredytów),
-// what discounts cost (Koszt rabatów) and who used credits most (Najaktywniejsi klienci); each a
-// chart, a table and a CSV file. Days are the location's; the period defaults to the last 30.
+// what discounts cost (Koszt rabatów), who used credits most (Najaktywniejsi klienci), each a
+// chart, a table and a CSV file, and whose credits expire soon (Wygasające kredyty, a table and a
+// CSV file). Days are the location's; the period defaults to the last 30.
 
 import { BarChart } from "../chart.js";
 import { money, t, todayInLocation } from "../i18n.js";
 import { html, PageTitle, useQuery, useState } from "../ui.js";
 import { addDays, axisAmount, minor, monthName, moneyColumn, ReportError, ReportTable } from "./report-table.js";
+import { ExpiringSection } from "./report-expiring.js";
 import { ActivitySection, DiscountSection, TopCustomersSection } from "./report-sections.js";
 
 const LIABILITY = `query Liability($at: Date) {
@@ -125,5 +127,6 @@ export function ReportsPage() {
       : html`<${ActivitySection} from=${from} to=${to} />
           <${DiscountSection} from=${from} to=${to} />
           <${TopCustomersSection} from=${from} to=${to} />`}
+    <${ExpiringSection} today=${today} />
   </section>`;
 }
