@@ -136,11 +136,25 @@ async def test_an_expiry_before_today_or_on_a_recurring_credit_is_refused(
     assert await sums(customer["id"]) == (500, 500, 500)
 
 
-async def test_a_till_key_never_sees_the_lots(api: Api, clock: Clock) -> None:
+async def test_a_till_key_sees_what_expires_when_but_not_the_ledger(api: Api, clock: Clock) -> None:
     clock.now = MORNING
     customer = await create_customer(api, firstName="Jan")
     await credit_ok(api, {"customerIds": [customer["id"]]}, "ADD", "5.00", expiresOn=DEC10)
     till = await api.key_with_role(Role.POS)
-    query = "query($id: ID!) { customer(id: $id) { wallet { lots { remaining { amount } } } } }"
+    query = (
+        "query($id: ID!) { customer(id: $id) { wallet { lots { remaining { amount } expiresOn }"
+        " entries { totalCount } } } }"
+    )
+
     result = await till.raw(query, {"id": customer["id"]})
-    assert result == {"data": {"customer": {"wallet": {"lots": []}}}}
+
+    assert result == {
+        "data": {
+            "customer": {
+                "wallet": {
+                    "lots": [{"remaining": {"amount": "5.00"}, "expiresOn": DEC10}],
+                    "entries": {"totalCount": 0},
+                }
+            }
+        }
+    }

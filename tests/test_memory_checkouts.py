@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID
 
+from domain import entities
 from domain.checkouts import CheckoutView, RefundView
 from domain.errors import DomainError
 from domain.refunds import RefundLineInput
@@ -21,6 +22,7 @@ from services.runtime import Runtime
 from tests.helpers import Clock
 from tests.memory import Memory, memory_runtime
 from tests.memory.tables import Customer as MemoryCustomer
+from tests.memory.tables import Lot as MemoryLot
 from tests.test_checkout_service import (
     HUNDRED,
     MORNING,
@@ -66,6 +68,16 @@ def _refund(refunded: checkout.Refunded) -> tuple[CheckoutView, RefundView]:
     return _same(refunded.checkout), replace(refunded.refund, id=nil, checkout_id=nil)
 
 
+def _twin_location_and_lot(memory: Memory, location_id: UUID, customer_id: UUID) -> None:
+    """The location, and the lot the 20.00 of credits the SQL twin was given is made of."""
+    memory.t.locations[location_id] = entities.Location(
+        location_id, "Till Twins", "PLN", "Europe/Warsaw"
+    )
+    memory.t.lots[1] = MemoryLot(
+        1, location_id, customer_id, 0, "MANUAL", 2000, 2000, None, MORNING
+    )
+
+
 async def test_sales_a_release_and_refunds_answer_and_write_alike(
     runtime: Runtime, clock: Clock
 ) -> None:
@@ -85,6 +97,7 @@ async def test_sales_a_release_and_refunds_answer_and_write_alike(
     memory.t.customers[customer_id] = MemoryCustomer(
         shop.location_id, customer_id, credit_balance=2000, group_ids={group.id}
     )
+    _twin_location_and_lot(memory, shop.location_id, customer_id)
     sql_before = (await _sql_state(customer_id))[1]
 
     answers: dict[str, list[object]] = {"sql": [], "memory": []}
@@ -142,6 +155,7 @@ async def test_partial_refunds_answer_and_write_alike(runtime: Runtime, clock: C
     memory.t.customers[customer_id] = MemoryCustomer(
         shop.location_id, customer_id, credit_balance=2000, group_ids={group.id}
     )
+    _twin_location_and_lot(memory, shop.location_id, customer_id)
     sql_before = (await _sql_state(customer_id))[1]
 
     # when each sells 100.00, refunds 1 unit of 40.00 inside the hold, releases the rest,

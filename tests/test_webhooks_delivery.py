@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from standardwebhooks import Webhook
 
 from domain.webhooks import MAX_ATTEMPTS, RETRY_DELAYS
@@ -34,7 +35,13 @@ from tests.webhook_helpers import (
 )
 
 # The runtime's time: now, as a receiver refuses a signature more than 5 minutes old.
-NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def now() -> datetime:
+    """When the test starts, to the second: a signature is verified against the real time,
+    within the specification's five minutes, so the time is taken for each test."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def verified(receiver: Receiver, secret: str, n: int = 0) -> Any:
@@ -43,10 +50,10 @@ def verified(receiver: Receiver, secret: str, n: int = 0) -> Any:
 
 
 async def test_a_wallet_change_is_delivered_signed_with_its_entry_and_balance_after(
-    api: Api, runtime: Runtime, clock: Clock
+    api: Api, runtime: Runtime, clock: Clock, now: datetime
 ) -> None:
     # given an endpoint for wallet changes, and a customer given credits twice
-    clock.now = NOW
+    clock.now = now
     receiver = receive(runtime, api)
     endpoint, secret = await create_endpoint(api)
     customer = await create_customer(api, firstName="Anna")
@@ -62,7 +69,7 @@ async def test_a_wallet_change_is_delivered_signed_with_its_entry_and_balance_af
     assert bodies == [
         {
             "type": "wallet.changed",
-            "timestamp": NOW.isoformat(),
+            "timestamp": now.isoformat(),
             "data": {
                 "entries": [
                     {
@@ -73,7 +80,7 @@ async def test_a_wallet_change_is_delivered_signed_with_its_entry_and_balance_af
                         "balanceAfter": after,
                         "source": "MANUAL",
                         "sourceId": operation["id"],
-                        "createdAt": NOW.isoformat(),
+                        "createdAt": now.isoformat(),
                     }
                 ]
             },
@@ -87,7 +94,7 @@ async def test_a_wallet_change_is_delivered_signed_with_its_entry_and_balance_af
             strict=True,
         )
     ]
-    assert receiver.requests[0].headers["webhook-timestamp"] == str(int(NOW.timestamp()))
+    assert receiver.requests[0].headers["webhook-timestamp"] == str(int(now.timestamp()))
     # and the log shows each one delivered, under the id it was sent with
     log = await deliveries(api, endpoint["id"])
     assert [d["messageId"] for d in log] == list(reversed(receiver.ids()))
@@ -114,7 +121,9 @@ async def test_a_location_without_endpoints_writes_nothing_to_the_outbox(
         assert await WebhookOutbox.filter(location_id=client.location_id).count() == 0
 
 
-async def test_a_change_that_rolls_back_leaves_no_event(api: Api, runtime: Runtime) -> None:
+async def test_a_change_that_rolls_back_leaves_no_event(
+    api: Api, runtime: Runtime, now: datetime
+) -> None:
     receiver = receive(runtime, api)
     await create_endpoint(api)
     customer = await create_customer(api, firstName="Ewa")
@@ -123,7 +132,7 @@ async def test_a_change_that_rolls_back_leaves_no_event(api: Api, runtime: Runti
         " balance_after, description, source, source_id, period, actor, created_at)"
         " VALUES ($1, $2, 'ADD', 100, 100, 100, NULL, 'MANUAL', $3, 0, NULL, $4)"
     )
-    values = [api.location_id, customer["id"], customer["id"], NOW]
+    values = [api.location_id, customer["id"], customer["id"], now]
 
     # when an entry is written in a transaction that rolls back
     try:
@@ -167,9 +176,9 @@ async def test_a_bulk_operations_entries_are_batched_a_hundred_at_a_time(
 
 
 async def test_a_failed_attempt_is_retried_after_its_backoff_with_the_same_id(
-    api: Api, runtime: Runtime, clock: Clock
+    api: Api, runtime: Runtime, clock: Clock, now: datetime
 ) -> None:
-    clock.now = NOW
+    clock.now = now
     receiver = receive(runtime, api)
     answers = iter([500, 200])
     receiver.answer = lambda request: next(answers)
@@ -182,12 +191,12 @@ async def test_a_failed_attempt_is_retried_after_its_backoff_with_the_same_id(
     (log,) = await deliveries(api, endpoint["id"])
     assert (log["status"], log["attempts"], log["lastStatusCode"]) == ("PENDING", 1, 500)
     # then nothing is tried before the backoff
-    clock.now = NOW + RETRY_DELAYS[0] - timedelta(seconds=1)
+    clock.now = now + RETRY_DELAYS[0] - timedelta(seconds=1)
     await webhooks.deliver(runtime)
     assert len(receiver.requests) == 1
 
     # and after it, the same message is sent again, and succeeds
-    clock.now = NOW + RETRY_DELAYS[0]
+    clock.now = now + RETRY_DELAYS[0]
     await webhooks.deliver(runtime)
     first, second = receiver.requests
     assert first.headers["webhook-id"] == second.headers["webhook-id"] == log["messageId"]
@@ -205,9 +214,9 @@ async def _run_until_settled(runtime: Runtime, clock: Clock) -> None:
 
 
 async def test_an_endpoint_is_disabled_after_five_deliveries_failed_every_attempt(
-    api: Api, runtime: Runtime, clock: Clock
+    api: Api, runtime: Runtime, clock: Clock, now: datetime
 ) -> None:
-    clock.now = NOW
+    clock.now = now
     receiver = receive(runtime, api)
     receiver.answer = lambda request: 503
     endpoint, _ = await create_endpoint(api)
@@ -276,19 +285,21 @@ async def test_a_replay_sends_the_delivery_again_with_the_same_id(
     assert (log["status"], log["attempts"]) == ("SUCCEEDED", 1)
 
 
-async def test_a_sync_run_that_finishes_is_an_event(api: Api, runtime: Runtime) -> None:
+async def test_a_sync_run_that_finishes_is_an_event(
+    api: Api, runtime: Runtime, now: datetime
+) -> None:
     receiver = receive(runtime, api)
     _, secret = await create_endpoint(api, events=["SYNC_FINISHED"])
     run = await SyncRun.create(location_id=api.location_id, channel="GOPOS", status="RUNNING")
 
     await SyncRun.filter(id=run.id).update(fetched=3, linked=2)  # no status change: no event
     assert await WebhookOutbox.filter(location_id=api.location_id).count() == 0
-    await SyncRun.filter(id=run.id).update(status="SUCCEEDED", finished_at=NOW)
+    await SyncRun.filter(id=run.id).update(status="SUCCEEDED", finished_at=now)
     await webhooks.deliver(runtime)
 
     assert verified(receiver, secret) == {
         "type": "sync.finished",
-        "timestamp": NOW.isoformat(),
+        "timestamp": now.isoformat(),
         "data": {
             "syncRunId": str(run.id),
             "channel": "GOPOS",
@@ -296,13 +307,15 @@ async def test_a_sync_run_that_finishes_is_an_event(api: Api, runtime: Runtime) 
             "fetched": 3,
             "linked": 2,
             "unmatched": 0,
-            "finishedAt": NOW.isoformat(),
+            "finishedAt": now.isoformat(),
         },
     }
 
 
-async def test_a_sale_and_its_refund_are_events(api: Api, runtime: Runtime, clock: Clock) -> None:
-    clock.now = NOW
+async def test_a_sale_and_its_refund_are_events(
+    api: Api, runtime: Runtime, clock: Clock, now: datetime
+) -> None:
+    clock.now = now
     receiver = receive(runtime, api)
     _, secret = await create_endpoint(api, events=["CHECKOUT_COMMITTED", "CHECKOUT_REFUNDED"])
     await create_customer(api, firstName="Anna", cards=[{"code": "CARD-1"}])
@@ -326,7 +339,7 @@ async def test_a_sale_and_its_refund_are_events(api: Api, runtime: Runtime, cloc
     bodies = [verified(receiver, secret, n) for n in range(2)]
     assert bodies[0] == {
         "type": "checkout.committed",
-        "timestamp": NOW.isoformat(),
+        "timestamp": now.isoformat(),
         "data": {
             "checkoutId": sale["id"],
             "customerId": sale["customer"]["id"],
@@ -336,7 +349,7 @@ async def test_a_sale_and_its_refund_are_events(api: Api, runtime: Runtime, cloc
             "total": "25.00",
             "creditsUsed": "0.00",
             "cashbackGranted": "0.00",
-            "createdAt": NOW.isoformat(),
+            "createdAt": now.isoformat(),
         },
     }
     assert bodies[1]["type"] == "checkout.refunded"
