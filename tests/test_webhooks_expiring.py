@@ -26,7 +26,7 @@ from models.tables.webhooks import WebhookDelivery, WebhookEndpoint
 from services import webhooks
 from services.runtime import Runtime
 from tasks.jobs import check
-from tests.builders import bulk_customers
+from tests.builders import bulk_customers, sql_statements
 from tests.helpers import Api, Clock, create_customer
 from tests.wallet_helpers import credit_ok
 from tests.webhook_helpers import (
@@ -215,7 +215,7 @@ async def test_the_notices_are_delivered_signed_like_every_event(
     endpoint, secret = await create_endpoint(api, events=EXPIRING)
     anna = await _customer(api, "Anna", ("12.50", in_a_week))
 
-    await check(runtime)  # writes the day's notice and queues the job
+    await webhooks.emit_expiring(runtime)
     await webhooks.deliver(runtime)
 
     (request,) = receiver.requests
@@ -299,3 +299,32 @@ async def test_negative_control_checks_that_advance_unconditionally_tell_it_twic
     monkeypatch.setattr(expiring, "advance", careless)
 
     assert len(await _two_checks(api, runtime, clock)) == 2
+
+
+async def test_a_check_with_nothing_due_makes_one_indexed_read(
+    api: Api, runtime: Runtime, clock: Clock
+) -> None:
+    clock.now = MORNING
+    await create_endpoint(api, events=EXPIRING)
+    await webhooks.emit_expiring(runtime)
+    # an instant before every endpoint of the database is due again
+    clock.now = datetime(2000, 1, 1, tzinfo=UTC)
+
+    with sql_statements() as statements:
+        assert await webhooks.emit_expiring(runtime) == 0
+
+    assert len(statements) == 1
+    assert "expiring_due_at" in statements[0]
+
+
+async def test_a_check_out_of_time_leaves_the_days_to_the_next(
+    api: Api, runtime: Runtime, clock: Clock
+) -> None:
+    clock.now = MORNING
+    await create_endpoint(api, events=EXPIRING)
+    anna = await _customer(api, "Anna", ("10.00", "2026-12-08"))
+
+    assert await webhooks.emit_expiring(runtime, budget=0) == 0
+    assert await _bodies(api) == []
+    await webhooks.emit_expiring(runtime)
+    assert _notices(await _bodies(api)) == [("2026-12-01", anna, "10.00", "2026-12-08")]

@@ -14,11 +14,13 @@ starts from the day it was created. A day that passes while the endpoint is disa
 subscribed is passed over without notices, as no other event is recorded for it then; a
 change of `expiring_days_before` applies from the next day notified.
 
-The periodic check calls `emit_expiring`: when nothing is due it costs one indexed look-up.
+The periodic check calls `emit_expiring`: when nothing is due it costs one indexed look-up;
+after an outage it catches up for at most `budget` seconds a check.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
@@ -48,11 +50,15 @@ class _TakenError(Exception):
     """Another worker recorded the day first: this transaction's deliveries are dropped."""
 
 
-async def emit_expiring(runtime: Runtime) -> int:
-    """Write the `credits.expiring` deliveries of every day due by now; how many."""
+async def emit_expiring(runtime: Runtime, *, budget: float = 5.0) -> int:
+    """Write the `credits.expiring` deliveries of every day due by now, for at most `budget`
+    seconds (the next check carries on); how many deliveries."""
     now = runtime.clock()
+    started = time.monotonic()
     made = 0
     for endpoint_id in await expiring.due_endpoints(now, DUE_BATCH):
+        if time.monotonic() - started >= budget:
+            break
         for _ in range(MAX_EXPIRING_DAYS_BACK + 1):
             try:
                 async with transaction() as db:
