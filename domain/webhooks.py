@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from domain.errors import ErrorCode, Validator
 from domain.messages import Message, msg
@@ -57,6 +58,9 @@ MAX_EXPIRING_DAYS_BEFORE = 90
 # The most wallet entries one `wallet.changed` delivery carries (a bulk operation's chunk is
 # split into deliveries of this many).
 MAX_ENTRIES_PER_DELIVERY = 100
+# `credits.expiring`: an endpoint that missed days (a worker was down) catches up at most this
+# many days, the oldest first.
+MAX_EXPIRING_DAYS_BACK = 31
 # The waits before the 2nd, 3rd, ... attempt: the last attempt is about 28 hours after the first.
 RETRY_DELAYS: tuple[timedelta, ...] = (
     timedelta(seconds=5),
@@ -220,3 +224,16 @@ def failed_answer(status_code: int | None, error: str | None) -> str:
     """What the log keeps of a failed attempt, bounded."""
     text = error if status_code is None else f"HTTP {status_code}"
     return (text or "")[:MAX_ERROR_LENGTH]
+
+
+def next_expiring_day(notified_on: date | None, first_day: date, today: date) -> date:
+    """The next local day whose `credits.expiring` notices are due: the day after the last one
+    notified (`first_day` when none was), but at most `MAX_EXPIRING_DAYS_BACK` days back from
+    `today`. After `today` when nothing is due yet."""
+    following = first_day if notified_on is None else notified_on + timedelta(days=1)
+    return max(following, today - timedelta(days=MAX_EXPIRING_DAYS_BACK - 1))
+
+
+def day_start(day: date, timezone: str) -> datetime:
+    """The first instant of the local `day` in the IANA time zone `timezone`, in UTC."""
+    return datetime.combine(day, time(0), ZoneInfo(timezone)).astimezone(UTC)

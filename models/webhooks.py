@@ -140,6 +140,7 @@ async def create_endpoint(
         sealed_secret=sealed_secret,
         created_at=now,
         updated_at=now,
+        expiring_due_at=now,  # `credits.expiring` starts from the day it was created
         using_db=db,
     )
     return row.id

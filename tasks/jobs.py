@@ -52,8 +52,8 @@ async def check(runtime: Runtime) -> None:
     are on; queue again every job whose heartbeat has stopped (or that waits for a retry), or
     fail it after its last attempt; release the cashback whose hold has ended; expire what is
     left of credits whose expiry day has ended; forget idempotency keys past their retention;
-    purge mirror rows removed upstream past theirs; queue a run of the webhook job when it has
-    work."""
+    purge mirror rows removed upstream past theirs; write the day's `credits.expiring` webhook
+    notices; queue a run of the webhook job when it has work."""
     runs = await schedules.queue_due_runs(runtime)
     syncs = await sync.queue_periodic_syncs(runtime)
     await sync.purge_removed(runtime)
@@ -61,6 +61,7 @@ async def check(runtime: Runtime) -> None:
     released = await checkout.release_held_cashback(runtime)
     expired = await expiry.expire_due_lots(runtime)
     await idempotency.purge_expired_keys(runtime)
+    await webhooks.emit_expiring(runtime)
     if await webhooks.has_work(runtime):
         await enqueue_webhooks(runtime.dispatcher, runtime.clock())
     if runs or syncs or released or expired or any(resumed.values()):

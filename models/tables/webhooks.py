@@ -34,13 +34,18 @@ class WebhookEndpoint(Model):
     consecutive_failures = fields.IntField(default=0)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
+    # `credits.expiring`: the last local day notified (None: none yet, the first is the local
+    # day of `expiring_due_at`), and the instant the next day is due, which the periodic check
+    # asks for on its index (`services.webhooks.expiring`).
+    expiring_notified_on = fields.DateField(null=True)
+    expiring_due_at = fields.DatetimeField(null=True)
     location_id: UUID
 
     class Meta:
         table = "webhook_endpoints"
         # One endpoint per URL in a location: a create sent twice makes one endpoint.
         unique_together = (("location_id", "url"),)
-        indexes = (("location_id", "enabled"),)
+        indexes = (("location_id", "enabled"), ("expiring_due_at",))
 
 
 class WebhookDelivery(Model):
