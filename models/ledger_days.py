@@ -150,10 +150,10 @@ async def _fill(location_id: UUID, timezone: str, first: date, last: date) -> No
             LedgerSum(start + timedelta(days=n), _MARKER, _MARKER, False, 0)
             for n in range((end - start).days + 1)
         ]
+        written = [*sums, *markers]
         async with transaction() as db:
-            for at in range(0, len(sums) + len(markers), _INSERT_ROWS):
-                batch = [*sums, *markers][at : at + _INSERT_ROWS]
-                await _insert(db, location_id, timezone, batch)
+            for at in range(0, len(written), _INSERT_ROWS):
+                await _insert(db, location_id, timezone, written[at : at + _INSERT_ROWS])
 
 
 async def _insert(db: Any, location_id: UUID, timezone: str, batch: list[LedgerSum]) -> None:
@@ -170,10 +170,8 @@ async def _insert(db: Any, location_id: UUID, timezone: str, batch: list[LedgerS
             item.kind,
             item.source,
             item.positive,
-            item.delta // _SPLIT if item.delta >= 0 else -((-item.delta) // _SPLIT),
-            _low(item.delta),
-            item.requested // _SPLIT if item.requested >= 0 else -((-item.requested) // _SPLIT),
-            _low(item.requested),
+            *_parts(item.delta),
+            *_parts(item.requested),
         ]
     statement = (
         f"INSERT INTO ledger_days ({_COLUMNS}) VALUES {', '.join(rows)} "
@@ -182,9 +180,11 @@ async def _insert(db: Any, location_id: UUID, timezone: str, batch: list[LedgerS
     await sql.execute(db, statement, values)
 
 
-def _low(amount: int) -> int:
-    """The part of `amount` below `_SPLIT`, with its sign (as SQL's `%` keeps it)."""
-    return amount % _SPLIT if amount >= 0 else -((-amount) % _SPLIT)
+def _parts(amount: int) -> tuple[int, int]:
+    """`amount` as the two parts `split_sum` sums it in: the quotient and the remainder by
+    `_SPLIT`, both with the sign of `amount` (as SQL's `/` and `%` keep it)."""
+    high, low = divmod(abs(amount), _SPLIT)
+    return (high, low) if amount >= 0 else (-high, -low)
 
 
 async def first_entry_day(location_id: UUID, timezone: str) -> date | None:

@@ -38,14 +38,12 @@ from domain.reports import (
     parse_range,
     scheduled_amount,
 )
-from domain.schedule import Recurrence, local_today, period_date
+from domain.schedule import due_indices, local_today
 from models import ledger_days, month_ends
 from models import reports as report_repository
 from models import schedules as schedule_repository
 from models.month_ends import month_end_before
 from services.runtime import Runtime
-
-MAX_LOOK_AHEAD_PERIODS = 1000
 
 
 async def _location(runtime: Runtime, principal: Principal) -> entities.Location:
@@ -126,7 +124,8 @@ async def _scheduled(location_id: UUID, today: date) -> int:
     for schedule in await schedule_repository.live_of_location(location_id):
         if schedule.operation not in ("ADD", "SET"):
             continue
-        periods = _periods_until(schedule.recurrence, schedule.last_period, horizon)
+        # the periods after the last one applied, dated on the horizon or before
+        periods = len(due_indices(schedule.recurrence, schedule.last_period, horizon))
         if not periods:
             continue
         customers, shortfall = await schedule_repository.target_shortfall(schedule)
@@ -134,19 +133,6 @@ async def _scheduled(location_id: UUID, today: date) -> int:
             ScheduledTopUp(schedule.operation, schedule.amount, periods, customers, shortfall)
         )
     return scheduled_amount(top_ups)
-
-
-def _periods_until(recurrence: Recurrence, last_period: int, horizon: date) -> int:
-    """How many periods after the last applied one are dated on `horizon` or before."""
-    count = 0
-    index = last_period + 1
-    while count < MAX_LOOK_AHEAD_PERIODS:
-        day = period_date(recurrence, index)
-        if day > horizon or (recurrence.end_date is not None and day > recurrence.end_date):
-            break
-        count += 1
-        index += 1
-    return count
 
 
 @dataclass(frozen=True)
