@@ -27,7 +27,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
 from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -397,24 +396,13 @@ async def preview_totals(
     return PreviewTotals(
         customers=int(row["customers"]),
         changed=int(row["changed"]),
-        balance_before=_joined(row, "balance_before"),
-        balance_after=_joined(row, "balance_after"),
+        balance_before=sql.joined(row, "balance_before"),
+        balance_after=sql.joined(row, "balance_after"),
         over_maximum=int(row["over_maximum"]),
         clamped=int(row["clamped"]),
     )
 
 
-# A sum of balances is taken in two parts, each far from 64 bits however many wallets hold the
-# most they may: SQLite's SUM fails past 64 bits (9,224 full wallets reach it).
-_SPLIT = 10**9
-
-
 def _split_sum(name: str, expression: str) -> dict[str, RawSQL]:
-    return {
-        f"{name}_high": RawSQL(f"COALESCE(SUM(({expression}) / {_SPLIT}), 0)"),
-        f"{name}_low": RawSQL(f"COALESCE(SUM(({expression}) % {_SPLIT}), 0)"),
-    }
-
-
-def _joined(row: dict[str, Any], name: str) -> int:
-    return int(row[f"{name}_high"]) * _SPLIT + int(row[f"{name}_low"])
+    high, low = sql.split_parts(expression)
+    return {f"{name}_high": RawSQL(high), f"{name}_low": RawSQL(low)}

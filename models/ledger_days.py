@@ -34,21 +34,8 @@ from models import sql
 from models.db import transaction
 
 MARGIN = timedelta(hours=1)
-_SPLIT = 10**9
 _INSERT_ROWS = 400  # rows per INSERT statement (SQLite allows 32,766 parameters)
 _MARKER = ""
-
-
-def split_sum(name: str, expression: str) -> str:
-    """`expression` summed in two parts, each far from 64 bits (SQLite's SUM fails past 64
-    bits, and a day of a large location's bulk credits could reach it)."""
-    high = f"SUM(({expression}) / {_SPLIT}) AS {name}_high"
-    return f"{high}, SUM(({expression}) % {_SPLIT}) AS {name}_low"
-
-
-def joined(row: Any, name: str) -> int:
-    high, low = row[f"{name}_high"], row[f"{name}_low"]
-    return int(high or 0) * _SPLIT + int(low or 0)
 
 
 def _local_day(spans: list[OffsetSpan], column: str) -> str:
@@ -79,8 +66,8 @@ def _sum_of(row: Any) -> LedgerSum:
         kind=row["kind"],
         source=row["source"],
         positive=bool(row["positive"]),
-        delta=joined(row, "delta"),
-        requested=joined(row, "requested"),
+        delta=sql.joined(row, "delta"),
+        requested=sql.joined(row, "requested"),
     )
 
 
@@ -91,7 +78,7 @@ async def entry_sums(location_id: UUID, timezone: str, first: date, last: date) 
     spans = offset_spans(start, end, timezone)
     statement = f"""
     SELECT {_local_day(spans, "created_at")} AS day, kind, source, delta > 0 AS positive,
-           {split_sum("delta", "delta")}, {split_sum("requested", "requested_amount")}
+           {sql.split_sum("delta", "delta")}, {sql.split_sum("requested", "requested_amount")}
     FROM wallet_entries
     WHERE location_id = $1 AND created_at >= $2 AND created_at < $3
     GROUP BY 1, 2, 3, 4
@@ -181,9 +168,9 @@ async def _insert(db: Any, location_id: UUID, timezone: str, batch: list[LedgerS
 
 
 def _parts(amount: int) -> tuple[int, int]:
-    """`amount` as the two parts `split_sum` sums it in: the quotient and the remainder by
-    `_SPLIT`, both with the sign of `amount` (as SQL's `/` and `%` keep it)."""
-    high, low = divmod(abs(amount), _SPLIT)
+    """`amount` as the two parts `sql.split_sum` sums it in: the quotient and the remainder by
+    `sql.SPLIT`, both with the sign of `amount` (as SQL's `/` and `%` keep it)."""
+    high, low = divmod(abs(amount), sql.SPLIT)
     return (high, low) if amount >= 0 else (-high, -low)
 
 

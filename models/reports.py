@@ -15,7 +15,6 @@ from datetime import date, datetime
 from uuid import UUID
 
 from models import month_ends, sql
-from models.ledger_days import joined, split_sum
 
 # ----------------------------------------------------------------------------- liability
 
@@ -31,12 +30,12 @@ async def balances_now(location_id: UUID) -> Balances:
     """What the location's customers hold now, from their stored balances (deleted customers
     hold nothing spendable: their balance was written off)."""
     statement = f"""
-    SELECT {split_sum("balance", "credit_balance")}, {split_sum("held", "cashback_held")},
-           {split_sum("owed", "cashback_owed")}
+    SELECT {sql.split_sum("balance", "credit_balance")}, {sql.split_sum("held", "cashback_held")},
+           {sql.split_sum("owed", "cashback_owed")}
     FROM customers WHERE location_id = $1
     """
     (row,) = await sql.fetch(sql.pool(), statement, [location_id])
-    return Balances(joined(row, "balance"), joined(row, "held"), joined(row, "owed"))
+    return Balances(sql.joined(row, "balance"), sql.joined(row, "held"), sql.joined(row, "owed"))
 
 
 # Held: the cashback of sales committed with a hold before the instant, less what refunds
@@ -92,16 +91,17 @@ async def by_group(
         end, timezone, month_end = at
         balances = month_ends.BALANCES_AT
         values = month_ends.balances_at_values(location_id, end, timezone, month_end)
-    statement = _BY_GROUP.format(balances=balances, split=split_sum("amount", "held.balance"))
+    statement = _BY_GROUP.format(balances=balances, split=sql.split_sum("amount", "held.balance"))
     rows = await sql.fetch(sql.pool(), statement, values)
     return [
-        (sql.uuid(row["group_id"]), joined(row, "amount"), int(row["customers"])) for row in rows
+        (sql.uuid(row["group_id"]), sql.joined(row, "amount"), int(row["customers"]))
+        for row in rows
     ]
 
 
 # What the lots that expire hold, by expiry day (the partial index by location and expiry).
 _EXPIRING = f"""
-SELECT expires_on, {split_sum("amount", "remaining")} FROM credit_lots
+SELECT expires_on, {sql.split_sum("amount", "remaining")} FROM credit_lots
 WHERE location_id = $1 AND remaining > 0 AND expires_on IS NOT NULL
 GROUP BY expires_on
 """
@@ -110,7 +110,7 @@ GROUP BY expires_on
 async def expiring_by_day(location_id: UUID) -> list[tuple[date, int]]:
     """What the location's customers hold now of credits that expire, by expiry day."""
     rows = await sql.fetch(sql.pool(), _EXPIRING, [location_id])
-    return [(sql.day(row["expires_on"]), joined(row, "amount")) for row in rows]
+    return [(sql.day(row["expires_on"]), sql.joined(row, "amount")) for row in rows]
 
 
 # ----------------------------------------------------------------------------- sales

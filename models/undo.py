@@ -94,8 +94,7 @@ FROM d WHERE customers.id = d.id
 _PREVIEW = """
 SELECT count(CASE WHEN new = credit_balance + wanted THEN 1 END) AS restored,
        count(CASE WHEN new <> credit_balance + wanted THEN 1 END) AS partly,
-       COALESCE(SUM((credit_balance - new) / {split}), 0) AS high,
-       COALESCE(SUM((credit_balance - new) % {split}), 0) AS low
+       {amount}
 FROM (
     SELECT c.credit_balance, n.wanted, {new} AS new
     FROM customers c JOIN ({net}) n ON n.customer_id = c.id
@@ -107,13 +106,10 @@ FROM (
 _DONE = """
 SELECT count(CASE WHEN delta = requested_amount THEN 1 END) AS restored,
        count(CASE WHEN delta <> requested_amount THEN 1 END) AS partly,
-       COALESCE(SUM(-delta / {split}), 0) AS high,
-       COALESCE(SUM(-delta % {split}), 0) AS low
+       {amount}
 FROM wallet_entries WHERE source_id = $1 AND period = 0 AND kind = '{undo}'
 """
 
-# A sum of balances in two parts, each far from 64 bits (see `models.ledger._SPLIT`).
-_SPLIT = 10**9
 
 _REACHED = """
 SELECT customer_id FROM wallet_entries
@@ -245,24 +241,26 @@ async def preview(original: UndoOriginal) -> UndoTotals:
     """What undoing `original` would do now, computed by one aggregate statement."""
     chosen = sql.dialect()
     statement = _PREVIEW.format(
-        split=_SPLIT, new=_clamped(chosen.greatest, chosen.least), net=_net(None)
+        amount=sql.split_sum("amount", "credit_balance - new"),
+        new=_clamped(chosen.greatest, chosen.least),
+        net=_net(None),
     )
     (row,) = await sql.fetch(sql.pool(), statement, _original_values(original))
     return UndoTotals(
         restored=int(row["restored"]),
         partly_restored=int(row["partly"]),
-        amount=int(row["high"]) * _SPLIT + int(row["low"]),
+        amount=sql.joined(row, "amount"),
     )
 
 
 async def done(undo_id: UUID) -> UndoTotals:
     """What the undo `undo_id` has written so far, from its entries."""
-    statement = _DONE.format(split=_SPLIT, undo=UNDO)
+    statement = _DONE.format(amount=sql.split_sum("amount", "-delta"), undo=UNDO)
     (row,) = await sql.fetch(sql.pool(), statement, [undo_id])
     return UndoTotals(
         restored=int(row["restored"]),
         partly_restored=int(row["partly"]),
-        amount=int(row["high"]) * _SPLIT + int(row["low"]),
+        amount=sql.joined(row, "amount"),
     )
 
 
