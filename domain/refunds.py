@@ -14,9 +14,9 @@ reverses a negative amount, and together they never reverse more than the sale.
 
 - A line: its discount and its total (what was paid on it) in proportion to the quantity
   refunded; its refunded subtotal is their sum.
-- The sale: the credits used, the cashback granted and the group discount taken of the daily
-  limit in proportion to the refunded value (the refunded lines' subtotals) of the sale's
-  subtotal.
+- The sale: the credits used, the cashback granted, the group discount taken of the daily
+  limit and the online promotions, in proportion to the refunded value (the refunded lines'
+  subtotals) of the sale's subtotal.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ class SaleFigures:
     credits_used: int
     cashback_granted: int
     group_discount: int
+    promotions: int  # what the sale's online promotions took off
 
     @property
     def subtotal(self) -> int:
@@ -77,6 +78,7 @@ class Reversed:
     credits: int
     cashback: int
     group_discount: int
+    promotions: int
 
     @property
     def value(self) -> int:
@@ -177,6 +179,7 @@ def reversed_so_far(sale: SaleFigures, refunded: Sequence[int]) -> Reversed:
         credits=part(sale.credits_used, value, subtotal),
         cashback=part(sale.cashback_granted, value, subtotal),
         group_discount=part(sale.group_discount, value, subtotal),
+        promotions=part(sale.promotions, value, subtotal),
     )
 
 
@@ -210,6 +213,7 @@ def share_of(sale: SaleFigures, before: Sequence[int], after: Sequence[int]) -> 
         credits=now.credits - then.credits,
         cashback=now.cashback - then.cashback,
         group_discount=now.group_discount - then.group_discount,
+        promotions=now.promotions - then.promotions,
     )
 
 
@@ -222,4 +226,5 @@ def figures_of(sale: CheckoutView) -> SaleFigures:
         group_discount=sum(
             d.amount for d in sale.discounts if d.kind is DiscountKind.GROUP_DISCOUNT
         ),
+        promotions=sum(d.amount for d in sale.discounts if d.kind is DiscountKind.PROMOTION),
     )

@@ -39,7 +39,9 @@ RETURNING refund_count, refunded_quantities, cashback_held"""
 
 SETTLE_REFUND = """
 UPDATE checkouts SET status = $3, refunded_at = $4, refunded_quantities = $5::jsonb,
-    group_discount_returned = group_discount_returned + $6, cashback_held = $7
+    group_discount_returned = group_discount_returned + $6, cashback_held = $7,
+    credits_used_returned = credits_used_returned + $8,
+    promotions_returned = promotions_returned + $9
 WHERE id = $1 AND refund_count = $2"""
 
 
@@ -77,6 +79,8 @@ class Settlement:
     refunded: Sequence[int]  # per line, thousandths, in all
     whole: bool  # nothing is left: REFUNDED, else PARTIALLY_REFUNDED
     group_discount_returned: int  # by this refund
+    credits_used_returned: int  # by this refund
+    promotions_returned: int  # by this refund
     cashback_held: int  # what is still held of the sale's cashback afterwards
     now: datetime
 
@@ -93,6 +97,8 @@ async def settle_refund(checkout_id: UUID, settled: Settlement, db: BaseDBAsyncC
         json.dumps(list(s.refunded)),
         s.group_discount_returned,
         0 if s.whole else s.cashback_held,
+        s.credits_used_returned,
+        s.promotions_returned,
     )
     return await sql.execute(db, SETTLE_REFUND, values) == 1
 

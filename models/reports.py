@@ -135,9 +135,13 @@ _PROMOTION_REFERENCE = {
     "WHERE json_extract(value, '$.kind') = 'PROMOTION' LIMIT 1)",
 }
 
+# A sale partly refunded counts at what is left of it: its discounts and credits less what its
+# refunds reversed of them (`checkouts.*_returned`); one refunded whole is left out.
 _DISCOUNT_COST = """
 WITH sales AS (
-    SELECT business_date, group_discount, discount_total, credits_used,
+    SELECT business_date, group_discount - group_discount_returned AS group_discount,
+           discount_total - group_discount - credits_used - promotions_returned AS promotions,
+           credits_used - credits_used_returned AS credits_used,
            CASE WHEN discount_reference IS NOT NULL THEN discount_reference
                 WHEN discount_total > group_discount + credits_used THEN {promotion}
            END AS reference
@@ -146,8 +150,7 @@ WITH sales AS (
       AND status <> 'REFUNDED'
 )
 SELECT business_date AS day, reference,
-       SUM(group_discount) AS group_discounts,
-       SUM(discount_total - group_discount - credits_used) AS promotions,
+       SUM(group_discount) AS group_discounts, SUM(promotions) AS promotions,
        SUM(credits_used) AS credits_used, COUNT(*) AS sales
 FROM sales
 GROUP BY business_date, reference
@@ -171,13 +174,15 @@ async def discount_cost(location_id: UUID, start: date, end: date) -> list[Sales
     ]
 
 
+# The credits a sale used less what its refunds gave back of them.
 _TOP_CUSTOMERS = """
-SELECT s.customer_id, SUM(s.credits_used) AS credits_used, COUNT(*) AS sales
+SELECT s.customer_id, SUM(s.credits_used - s.credits_used_returned) AS credits_used,
+       COUNT(*) AS sales
 FROM checkouts s JOIN customers c ON c.id = s.customer_id AND c.deleted_at IS NULL
 WHERE s.location_id = $1 AND s.business_date >= $2 AND s.business_date <= $3
-  AND s.status <> 'REFUNDED' AND s.credits_used > 0
+  AND s.status <> 'REFUNDED' AND s.credits_used > s.credits_used_returned
 GROUP BY s.customer_id
-ORDER BY SUM(s.credits_used) DESC, s.customer_id
+ORDER BY SUM(s.credits_used - s.credits_used_returned) DESC, s.customer_id
 LIMIT $4
 """
 

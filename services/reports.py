@@ -149,7 +149,8 @@ async def discount_cost_report(
     runtime: Runtime, principal: Principal, start: date, end: date
 ) -> list[DiscountCost]:
     """Per business day and group, what group discounts, online promotions and credits took
-    off the location's sales, and how many sales (a sale refunded whole is left out)."""
+    off the location's sales, and how many sales: a sale partly refunded counts at what is left
+    of it (its refunds' shares of each figure taken off), one refunded whole is left out."""
     span = parse_range(start, end)
     groups = await runtime.stores.groups.in_location(principal.location_id)
     by_reference = {group.reference: group.id for group in groups}
@@ -193,8 +194,9 @@ def _merged(rows: list[DiscountCost]) -> list[DiscountCost]:
 async def top_customers_report(
     runtime: Runtime, principal: Principal, start: date, end: date, first: int
 ) -> list[tuple[UUID, int, int]]:
-    """The customers who used the most credits on the location's sales between the days (a
-    sale refunded whole is left out): (customer id, credits used, sales), most first."""
+    """The customers who used the most credits on the location's sales between the days, net
+    of what refunds gave back (a sale refunded whole is left out): (customer id, credits used,
+    sales), most first."""
     span = parse_range(start, end)
     first = parse_first(first)
     return await report_repository.top_customers(principal.location_id, span.start, span.end, first)

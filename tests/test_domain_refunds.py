@@ -36,12 +36,17 @@ def line(quantity: int, subtotal: int, discount: int, product: str = "p") -> Quo
     return QuoteLine(product, None, None, quantity, 0, subtotal, discount, subtotal - discount)
 
 
-# 3 units of 10.00 with 3.00 off, and 1 unit of 5.00 with 1.00 off; 2.50 of it credits.
+# 3 units of 10.00 with 3.00 off, and 1 unit of 5.00 with 1.00 off; 2.50 of it credits, 0.00
+# of it promotions. PROMOTED: an online sale with 0.40 of promotions besides.
 SALE = SaleFigures(
     lines=(line(3000, 3000, 300), line(1000, 500, 100)),
     credits_used=250,
     cashback_granted=105,
     group_discount=150,
+    promotions=0,
+)
+PROMOTED = SaleFigures(
+    lines=SALE.lines, credits_used=250, cashback_granted=105, group_discount=110, promotions=40
 )
 
 
@@ -180,6 +185,17 @@ def test_three_refunds_of_one_unit_reverse_what_one_whole_refund_does() -> None:
     assert (whole.credits, whole.cashback, whole.group_discount) == (250, 105, 150)
 
 
+def test_promotions_are_reversed_in_proportion_like_the_other_amounts() -> None:
+    steps = [[0, 0], [1000, 0], [2000, 0], [3000, 1000]]
+
+    refunds = [share_of(PROMOTED, a, b) for a, b in itertools.pairwise(steps)]
+
+    # 0.40 split by the refunded value: 10.00, then 20.00, then all 35.00 of 35.00
+    assert [(r.group_discount, r.promotions) for r in refunds] == [(31, 11), (32, 12), (47, 17)]
+    assert reversed_so_far(PROMOTED, [2000, 0]).promotions == 23
+    assert reversed_so_far(PROMOTED, [3000, 1000]).promotions == 40
+
+
 def test_quantities_are_written_as_the_decimal_they_stand_for() -> None:
     assert [quantity_text(q) for q in (1000, 500, 1125, 20000, 1)] == [
         "1",
@@ -204,11 +220,13 @@ def sales(draw: st.DrawFn) -> SaleFigures:
     discounts = sum(x.discount for x in lines)
     total = sum(x.total for x in lines)
     credits = draw(st.integers(0, discounts))
+    group_discount = draw(st.integers(0, discounts - credits))
     return SaleFigures(
         lines=tuple(lines),
         credits_used=credits,
         cashback_granted=draw(st.integers(0, total)),
-        group_discount=draw(st.integers(0, discounts - credits)),
+        group_discount=group_discount,
+        promotions=draw(st.integers(0, discounts - credits - group_discount)),
     )
 
 
@@ -239,6 +257,7 @@ def test_any_split_into_refunds_sums_exactly_to_the_whole_refund(
     assert sum(r.credits for r in refunds) == sale.credits_used
     assert sum(r.cashback for r in refunds) == sale.cashback_granted
     assert sum(r.group_discount for r in refunds) == sale.group_discount
+    assert sum(r.promotions for r in refunds) == sale.promotions
     for sold in sale.lines:  # each line's refunded parts, matched by product
         parts = [x for r in refunds for x in r.lines if x.product_id == sold.product_id]
         assert sum(x.quantity for x in parts) == sold.quantity
@@ -259,13 +278,14 @@ def test_no_refund_reverses_a_negative_amount_or_more_than_the_sale(
     for before, after in itertools.pairwise(steps):
         refund = share_of(sale, before, after)
         so_far = reversed_so_far(sale, after)
-        figures = (refund.credits, refund.cashback, refund.group_discount)
+        figures = (refund.credits, refund.cashback, refund.group_discount, refund.promotions)
         assert min(figures) >= 0
         for x in refund.lines:
             assert min(x.quantity, x.subtotal, x.discount, x.total) >= 0
         assert so_far.credits <= sale.credits_used
         assert so_far.cashback <= sale.cashback_granted
         assert so_far.group_discount <= sale.group_discount
+        assert so_far.promotions <= sale.promotions
         for got, sold in zip(so_far.lines, sale.lines, strict=True):
             assert got.subtotal <= sold.subtotal
             assert got.discount <= sold.discount

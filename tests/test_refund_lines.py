@@ -140,11 +140,13 @@ async def test_refunds_that_add_up_to_the_sale_reverse_exactly_what_a_whole_refu
         "staly-klient", 5000, 0, 5000
     )
     row = await Checkout.get(id=sale.id)
-    assert (row.refund_count, row.refunded_quantities, row.group_discount_returned) == (
-        3,
-        [2000, 1000],
-        1000,
-    )
+    assert (
+        row.refund_count,
+        row.refunded_quantities,
+        row.group_discount_returned,
+        row.credits_used_returned,
+        row.promotions_returned,
+    ) == (3, [2000, 1000], 1000, 2000, 0)
     # and the sale shows its refunds, oldest first
     shown = await checkout.refunds_of(shop.location_id, [sale.id, whole_sale.id])
     assert shown == {sale.id: refunds}  # the other location's sale is not this one's

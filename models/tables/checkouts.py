@@ -66,6 +66,11 @@ class Checkout(Model):
     refunded_quantities: fields.Field[list[int] | None] = fields.JSONField(null=True)
     # What its refunds gave back of `group_discount`: no longer counted against the limit.
     group_discount_returned = fields.BigIntField(default=0, db_default=0)
+    # What its refunds reversed of `credits_used` and of its online promotions (the shares of
+    # `domain.refunds`; the credits as reversed, before any netting against owed cashback): the
+    # owner's reports count a partly refunded sale at what is left of it.
+    credits_used_returned = fields.BigIntField(default=0, db_default=0)
+    promotions_returned = fields.BigIntField(default=0, db_default=0)
     location_id: UUID
     customer_id: UUID | None
 

@@ -173,6 +173,8 @@ async def _write(
         refunded=after,
         whole=after == [line.quantity for line in sale.lines],
         group_discount_returned=share.group_discount,
+        credits_used_returned=share.credits,
+        promotions_returned=share.promotions,
         cashback_held=claim.cashback_held - reversed_.held_taken,
         now=now,
     )

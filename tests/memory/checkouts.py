@@ -154,6 +154,8 @@ class Checkouts:
         sale.refunded_at = settled.now if settled.whole else None
         sale.refunded_quantities = tuple(settled.refunded)
         sale.group_discount_returned += settled.group_discount_returned
+        sale.credits_used_returned += settled.credits_used_returned
+        sale.promotions_returned += settled.promotions_returned
         sale.cashback_held = 0 if settled.whole else settled.cashback_held
         return True
 

@@ -158,6 +158,8 @@ class Sale:
     refund_count: int = 0
     refunded_quantities: tuple[int, ...] | None = None
     group_discount_returned: int = 0
+    credits_used_returned: int = 0
+    promotions_returned: int = 0
 
 
 @dataclass
