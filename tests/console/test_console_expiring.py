@@ -123,13 +123,13 @@ async def _figures(page: Page) -> tuple[str, str]:
     return plain(total), await tiles.locator('[data-figure="expiring-count"]').inner_text()
 
 
-async def _csv(page: Page) -> list[list[str]]:
+async def _csv(page: Page, before: str | None = None) -> list[list[str]]:
     async with page.expect_download() as started:
         await page.get_by_role("button", name="Eksportuj CSV: Wygasające kredyty").click()
     download = await started.value
     data = await asyncio.to_thread(Path(await download.path()).read_bytes)
     assert data.startswith(b"\xef\xbb\xbf")
-    assert download.suggested_filename == f"wygasajace-kredyty-przed-{_in_days(30)}.csv"
+    assert download.suggested_filename == f"wygasajace-kredyty-przed-{before or _in_days(30)}.csv"
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
 
 
@@ -177,6 +177,35 @@ async def test_a_csv_file_holds_the_expiring_rows(
         ["Jan Kowalski", "8,00", _in_days(3)],
         ["Anna Nowak", "15,00", _in_days(7)],
     ]
+
+
+async def test_the_csv_file_holds_every_customer_not_only_the_page_shown(
+    page: Page, gateway: Gateway, admin: Api, seeded: dict[str, str]
+) -> None:
+    await log_in(page, gateway, admin.key)
+    await open_page(page, gateway, "reports")
+    await expect(page.locator(ROWS)).to_have_count(2)
+    far = _in_days(365)
+    await page.get_by_label("Wygasające przed dniem").fill(far)
+    await expect(page.locator(ROWS)).to_have_count(50)
+
+    written = await _csv(page, far)
+
+    found = (await admin.data(EXPIRING, {"before": far, "first": 100}))["expiringCredits"]
+    nodes = [edge["node"] for edge in found["edges"]]
+    assert len(nodes) == found["totalCount"] == 53
+    assert written == [
+        ["Klient", "Wygasające kredyty", "Pierwsze wygaśnięcie"],
+        *(
+            [
+                f"{n['customer']['firstName']} {n['customer']['lastName']}",
+                n["amount"]["amount"].replace(".", ","),
+                n["firstExpiresOn"],
+            ]
+            for n in nodes
+        ),
+    ]
+    await expect(page.locator(ROWS)).to_have_count(50)  # the table still shows its page
 
 
 def _asks(before: str, after: bool = False) -> Any:

@@ -1,6 +1,7 @@
 // Raporty's Wygasające kredyty: per customer, the credits that expire before a chosen day (the
 // day itself excluded; by default 30 days from the location's today), soonest first, 50 customers
-// at a time with Więcej, and the total and the number of customers over all of them.
+// at a time with Więcej, and the total and the number of customers over all of them. Its CSV file
+// holds every customer, read page by page (`EXPORT_PAGE` at a time), not only those shown.
 
 import { gql } from "../api.js";
 import { date, money, t } from "../i18n.js";
@@ -9,6 +10,7 @@ import { fullName } from "./customers.js";
 import { addDays, moneyColumn, ReportError, ReportTable } from "./report-table.js";
 
 export const EXPIRING_PAGE = 50;
+const EXPORT_PAGE = 200; // the API's largest page
 const EXPIRING = `query Expiring($before: Date!, $first: Int!, $after: String) {
   expiringCredits(before: $before, first: $first, after: $after) {
     edges { node { customer { id firstName lastName } amount { amount currency } firstExpiresOn } }
@@ -49,6 +51,18 @@ function useExpiring(before) {
   return { ...state, more: () => load(state.found.pageInfo.endCursor) };
 }
 
+// Every customer whose credits expire before `before`, for the file.
+async function everyExpiring(before) {
+  const rows = [];
+  let after = null;
+  do {
+    const { expiringCredits: found } = await gql(EXPIRING, { before, first: EXPORT_PAGE, after });
+    rows.push(...found.edges.map((e) => e.node));
+    after = found.pageInfo.hasNextPage ? found.pageInfo.endCursor : null;
+  } while (after);
+  return rows;
+}
+
 function ExpiringFigures({ list, before }) {
   const name = (r) => fullName(r.customer);
   const columns = [
@@ -72,6 +86,7 @@ function ExpiringFigures({ list, before }) {
       rows=${rows}
       file=${`wygasajace-kredyty-przed-${before}.csv`}
       empty="reports.expiring.none"
+      everyRow=${found.pageInfo.hasNextPage ? () => everyExpiring(before) : null}
       footer=${html`<p class="pager" data-report="expiring-shown">
         <span>${t("reports.expiring.shown", { n: rows.length, total: found.totalCount })}</span>
         ${found.pageInfo.hasNextPage

@@ -65,8 +65,9 @@ function cellClass(column) {
 
 // `columns`: [{label, show(row), csv(row), number, nowrap, text}]; a `text` cell is a person's writing
 // (a name), which the file keeps from running as a spreadsheet formula; `footer` goes between the
-// table and its export (paging).
-export function ReportTable({ caption, columns, rows, file, empty = "reports.none", footer = null }) {
+// table and its export (paging); `everyRow`, for a paged table, reads all of its rows for the file
+// (else the file holds the rows shown).
+export function ReportTable({ caption, columns, rows, file, empty = "reports.none", footer = null, everyRow = null }) {
   if (!rows.length) return html`<p class="empty">${t(empty)}</p>`;
   return html`<div class="table-scroll" role="region" aria-label=${caption} tabindex="0">
       <table class="list">
@@ -84,18 +85,30 @@ export function ReportTable({ caption, columns, rows, file, empty = "reports.non
       </table>
     </div>
     ${footer}
-    <${ExportCsv} caption=${caption} columns=${columns} rows=${rows} file=${file} />`;
+    <${ExportCsv} caption=${caption} columns=${columns} rows=${rows} file=${file} everyRow=${everyRow} />`;
 }
 
-function ExportCsv({ caption, columns, rows, file }) {
-  const [done, setDone] = useState(false);
-  const run = () => {
-    const cells = rows.map((r) => columns.map((c) => (c.text ? safeCell(c.csv(r)) : c.csv(r))));
+function ExportCsv({ caption, columns, rows, file, everyRow }) {
+  const [state, setState] = useState(null); // null, "reading", "done" or the error
+  const run = async () => {
+    let all = rows;
+    if (everyRow) {
+      setState("reading");
+      try {
+        all = await everyRow();
+      } catch (error) {
+        setState({ error });
+        return;
+      }
+    }
+    const cells = all.map((r) => columns.map((c) => (c.text ? safeCell(c.csv(r)) : c.csv(r))));
     download(write(columns.map((c) => c.label), cells), file);
-    setDone(true);
+    setState("done");
   };
+  const status = state === "reading" ? t("reports.exporting") : state === "done" ? t("reports.exported", { file }) : null;
   return html`<p class="export">
-    <button type="button" onClick=${run} aria-label=${t("reports.exportOf", { name: caption })}>${t("reports.export")}</button>
-    <span role="status" class="hint">${done ? t("reports.exported", { file }) : null}</span>
-  </p>`;
+      <button type="button" onClick=${run} disabled=${state === "reading"} aria-label=${t("reports.exportOf", { name: caption })}>${t("reports.export")}</button>
+      <span role="status" class="hint">${status}</span>
+    </p>
+    ${state && state.error ? html`<${ReportError} error=${state.error} />` : null}`;
 }
