@@ -3,9 +3,10 @@ local day when lots are due, and its job expires them in chunks under the job li
 
 Two checks at once make one run (the unique key and `ON CONFLICT DO NOTHING`; the negative
 control inserts without the clause and is caught). A run whose worker died mid-way is resumed
-by the check and expires every lot once; an attempt taken over writes nothing more; the counts
-are exact over attempts; a run with nothing left succeeds with nothing expired. `expiryRuns`
-lists the caller's location's runs only, to ADMIN keys.
+by the check and expires every lot once; an attempt taken over writes nothing more; a stopping
+process ends the attempt between chunks and queues the run again; the counts are exact over
+attempts; a run with nothing left succeeds with nothing expired. `expiryRuns` lists the
+caller's location's runs only, to ADMIN keys.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from models.ledger import apply_chunk
 from models.tables.crm import Customer
 from models.tables.wallet import ExpiryRun, WalletEntry
 from services import access, expiry, lifecycle
-from services.runtime import Runtime
+from services.runtime import Runtime, Stop
 from tasks.inprocess import InProcessDispatcher
 from tests.builders import sql_statements
 from tests.helpers import Api, Clock
@@ -271,6 +272,37 @@ async def test_an_attempt_taken_over_writes_nothing_more(
     assert await expiry.run_expiry(later, run_id) == "SUCCEEDED"
     assert await _run_row(run_id) == ("SUCCEEDED", 2, 7, 5500)
     assert sorted(await _expire_entries(ids)) == [-1000] * 5 + [-250] * 2
+
+
+async def test_a_stopping_worker_ends_the_attempt_between_chunks_and_queues_the_run_again(
+    runtime: Runtime,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    only_location: list[UUID],
+) -> None:
+    # given a run in chunks of 3, in a process asked to stop while its first chunk is written
+    location_id, ids = await _due_lots("Expiry Stopping", 5)
+    only_location.append(location_id)
+    monkeypatch.setattr(expiry, "EXPIRY_BATCH", 3)
+    recorder = Recorder()
+    stopping = replace(_at(runtime, clock, recorder), stop=Stop())
+    run_id = await _queued_run(stopping, location_id)
+    real = expiry_runs.add_expired
+
+    async def asked_meanwhile(*args: Any) -> None:
+        stopping.stop.request()
+        await real(*args)
+
+    monkeypatch.setattr(expiry_runs, "add_expired", asked_meanwhile)
+
+    # when its job runs
+    status = await expiry.run_expiry(stopping, run_id)
+
+    # then the chunk in hand committed, and the run is queued again at once for the rest
+    assert status == "QUEUED"
+    assert await _run_row(run_id) == ("QUEUED", 1, 3, 3000)
+    assert await _expire_entries(ids) == [-1000] * 3
+    assert recorder.jobs[-1] == ("run_expiry", (str(run_id),), f"expiry-run:{run_id}:1")
 
 
 async def test_a_run_that_finds_nothing_left_succeeds_having_expired_nothing(
