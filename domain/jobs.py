@@ -1,4 +1,5 @@
-"""The one lifecycle of every background job: bulk operations, schedule periods, sync runs.
+"""The one lifecycle of every background job: bulk operations, schedule periods, sync runs,
+expiry runs.
 
     QUEUED → RUNNING → SUCCEEDED
                      ↘ FAILED (a readable error) — at once when no retry can succeed, or

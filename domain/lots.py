@@ -128,3 +128,12 @@ def expiry_source_id(lot_id: int) -> UUID:
     """The source id of a lot's EXPIRE entry: the lot's id, so that the ledger's unique key
     allows one per lot."""
     return UUID(int=lot_id)
+
+
+@dataclass(frozen=True)
+class Expired:
+    """What one chunk of expiry wrote: how many lots it expired (one EXPIRE entry each) and
+    how much they held, in minor units."""
+
+    lots: int
+    amount: int

@@ -19,7 +19,7 @@ from uuid import UUID
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain.ledger import EXPIRED_DESCRIPTION, EntryKind, EntrySource
-from domain.lots import Expiring
+from domain.lots import Expired, Expiring
 from models import sql
 
 EXPIRE = EntryKind.EXPIRE.value
@@ -70,7 +70,8 @@ WITH due AS (
     FROM (SELECT customer_id, SUM(remaining) AS total FROM due GROUP BY customer_id) s
     WHERE customers.id = s.customer_id
 )
-SELECT (SELECT count(*) FROM inserted) AS written, (SELECT count(*) FROM due) AS due
+SELECT (SELECT count(*) FROM inserted) AS written, (SELECT count(*) FROM due) AS due,
+    (SELECT COALESCE(SUM(remaining), 0) FROM due) AS amount
 """
 
 _SQLITE_ENTRIES = f"""
@@ -117,8 +118,19 @@ async def expire_lots(
 ) -> int:
     """Expire what is left of the lots `lot_ids` of the location that are due on `today`, in
     the caller's transaction `db`; returns how many EXPIRE entries were written."""
+    return (await expire_due(location_id, lot_ids, today, now, db)).lots
+
+
+async def expire_due(
+    location_id: UUID,
+    lot_ids: Sequence[int],
+    today: date,
+    now: datetime,
+    db: BaseDBAsyncClient,
+) -> Expired:
+    """As `expire_lots`, with how much the expired lots held: what an expiry run counts."""
     if not lot_ids:
-        return 0
+        return Expired(0, 0)
     if sql.dialect().numbered:
         await sql.fetch(db, _HOLD, [list(lot_ids)])
     return await _expire(location_id, lot_ids, today, now, db)
@@ -160,7 +172,7 @@ async def expire_replaced(
         statement = _REPLACED.replace("$1", "?").replace("$2", "?").format(customers=customers)
         rows = await sql.fetch(db, statement, [str(schedule_id), period, *ids])
     lot_ids = [int(row[0]) for row in rows]
-    return await _expire(location_id, lot_ids, None, now, db) if lot_ids else 0
+    return (await _expire(location_id, lot_ids, None, now, db)).lots if lot_ids else 0
 
 
 async def _expire(
@@ -169,7 +181,7 @@ async def _expire(
     today: date | None,
     now: datetime,
     db: BaseDBAsyncClient,
-) -> int:
+) -> Expired:
     """The lots' EXPIRE entries, their remainders and balances, once their customers are held:
     those due on `today`, or all of them when it is None."""
     if sql.dialect().numbered:
@@ -177,12 +189,14 @@ async def _expire(
         due = "l.expires_on < $3::date" if today is not None else "$3::date IS NULL"
         values = [str(location_id), ids, today, EXPIRED_DESCRIPTION, now]
         row = (await sql.fetch(db, _POSTGRES_EXPIRE.format(due=due), values))[0]
-        written, found = int(row["written"]), int(row["due"])
+        written, found, amount = int(row["written"]), int(row["due"]), int(row["amount"])
     else:
-        written = found = await _expire_sqlite(location_id, lot_ids, today, now, db)
+        expired = await _expire_sqlite(location_id, lot_ids, today, now, db)
+        written = found = expired.lots
+        amount = expired.amount
     if written != found:
         raise LotsDisagreeError(f"location {location_id}: {found - written} lots already expired")
-    return written
+    return Expired(written, amount)
 
 
 async def _expire_sqlite(
@@ -191,7 +205,7 @@ async def _expire_sqlite(
     today: date | None,
     now: datetime,
     db: BaseDBAsyncClient,
-) -> int:
+) -> Expired:
     marks = ", ".join("?" * len(lot_ids))
     values: list[object] = [str(location_id), EXPIRED_DESCRIPTION, now, *lot_ids]
     due = "l.expires_on < ?" if today is not None else "1"
@@ -199,13 +213,13 @@ async def _expire_sqlite(
     dated = [today] if today is not None else []
     rows = await sql.fetch(db, statement, [*values, str(location_id), *dated])
     if not rows:
-        return 0
+        return Expired(0, 0)
     expired = [UUID(str(row["source_id"])).int for row in rows]
     await sql.fetch(db, _SQLITE_LOTS.format(ids=", ".join("?" * len(expired))), expired)
     pairs = [v for row in rows for v in (row["customer_id"], row["requested_amount"])]
     balances = _SQLITE_BALANCES.format(rows=", ".join("(?, ?)" for _ in rows))
     await sql.fetch(db, balances, [*pairs, now])
-    return len(rows)
+    return Expired(len(rows), sum(int(row["requested_amount"]) for row in rows))
 
 
 # Per customer, what expires before a date and the first day it does; the keyset is (first day,

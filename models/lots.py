@@ -25,6 +25,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from domain.lots import Given, Lot, LotView, Restore, Taken, give_back
 from models import sql
 from models.expiry import due_lots as due_lots
+from models.expiry import expire_due as expire_due
 from models.expiry import expire_lots as expire_lots
 from models.expiry import expire_replaced as expire_replaced
 

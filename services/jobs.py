@@ -15,6 +15,7 @@ from uuid import UUID
 RUN_WALLET_OPERATION = "run_wallet_operation"
 RUN_SCHEDULE_PERIOD = "run_schedule_period"
 RUN_SYNC = "run_sync"
+RUN_EXPIRY = "run_expiry"
 DELIVER_WEBHOOKS = "deliver_webhooks"
 
 
@@ -36,6 +37,10 @@ def sync_job_id(sync_run_id: UUID, attempts: int) -> str:
     return f"sync-run:{sync_run_id}:{attempts}"
 
 
+def expiry_job_id(expiry_run_id: UUID, attempts: int) -> str:
+    return f"expiry-run:{expiry_run_id}:{attempts}"
+
+
 async def enqueue_operation(dispatcher: Dispatcher, operation_id: UUID, *, attempts: int) -> None:
     await dispatcher.enqueue(
         RUN_WALLET_OPERATION, str(operation_id), job_id=operation_job_id(operation_id, attempts)
@@ -55,6 +60,12 @@ async def enqueue_schedule_period(
 
 async def enqueue_sync(dispatcher: Dispatcher, sync_run_id: UUID, *, attempts: int) -> None:
     await dispatcher.enqueue(RUN_SYNC, str(sync_run_id), job_id=sync_job_id(sync_run_id, attempts))
+
+
+async def enqueue_expiry(dispatcher: Dispatcher, expiry_run_id: UUID, *, attempts: int) -> None:
+    await dispatcher.enqueue(
+        RUN_EXPIRY, str(expiry_run_id), job_id=expiry_job_id(expiry_run_id, attempts)
+    )
 
 
 async def enqueue_webhooks(dispatcher: Dispatcher, now: datetime) -> None:

@@ -3,8 +3,8 @@
 `run_attempt` claims a QUEUED job, keeps its heartbeat going while the work runs, and records
 how the attempt ended. `resume_silent` is the periodic check: it puts jobs whose heartbeat has
 stopped back in the queue, and fails those that have used all their attempts. Wallet
-operations, schedule runs and sync runs all go through these two functions; what differs is
-the work, given as a function.
+operations, schedule runs, sync runs and expiry runs all go through these two functions; what
+differs is the work, given as a function.
 
 Work is done in chunks, each a short transaction of its own that starts with `Attempt.hold`:
 an attempt that is no longer the job's writes nothing more, and while a chunk is in hand the

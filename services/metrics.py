@@ -45,7 +45,7 @@ _SYNC_RUNS = Counter(
     ["channel", "result"],
 )
 
-JOB_KINDS = ("wallet_operation", "schedule_run", "sync_run")
+JOB_KINDS = ("wallet_operation", "schedule_run", "sync_run", "expiry_run")
 JOB_RESULTS = ("succeeded", "failed", "retried", "interrupted", "lost")
 _RESULT_OF = {
     JobStatus.SUCCEEDED: "succeeded",

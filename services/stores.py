@@ -28,7 +28,7 @@ from domain.credits import CustomerSelection, ParsedTarget
 from domain.customer_checks import CustomerWrite, NewGroup
 from domain.jobs import JobStatus
 from domain.ledger import CreditOperation
-from domain.lots import LotView
+from domain.lots import Expired, LotView
 from domain.paging import CustomerOrder, SortValue
 from domain.upstream import Channel
 from models.checkouts import (
@@ -185,6 +185,14 @@ class LotStore(Protocol):
         now: datetime,
         db: Transaction,
     ) -> int: ...
+    async def expire_due(
+        self,
+        location_id: UUID,
+        lot_ids: Sequence[int],
+        today: date,
+        now: datetime,
+        db: Transaction,
+    ) -> Expired: ...
     async def expire_replaced(
         self,
         location_id: UUID,

@@ -15,6 +15,7 @@ from uuid import UUID
 from services import checkout, expiry, idempotency, schedules, sync, wallet, webhooks
 from services.jobs import (
     DELIVER_WEBHOOKS,
+    RUN_EXPIRY,
     RUN_SCHEDULE_PERIOD,
     RUN_SYNC,
     RUN_WALLET_OPERATION,
@@ -26,7 +27,12 @@ from services.runtime import Runtime
 log = logging.getLogger(__name__)
 
 # Every kind of job the periodic check watches.
-KINDS: tuple[JobKind, ...] = (wallet.OPERATIONS, schedules.SCHEDULE_RUNS, sync.SYNC_RUNS)
+KINDS: tuple[JobKind, ...] = (
+    wallet.OPERATIONS,
+    schedules.SCHEDULE_RUNS,
+    sync.SYNC_RUNS,
+    expiry.EXPIRY_RUNS,
+)
 
 
 async def run_wallet_operation(ctx: dict[str, Any], operation_id: str) -> None:
@@ -41,6 +47,10 @@ async def run_sync(ctx: dict[str, Any], sync_run_id: str) -> None:
     await sync.run_sync(ctx["runtime"], UUID(sync_run_id))
 
 
+async def run_expiry(ctx: dict[str, Any], expiry_run_id: str) -> None:
+    await expiry.run_expiry(ctx["runtime"], UUID(expiry_run_id))
+
+
 async def deliver_webhooks(ctx: dict[str, Any]) -> None:
     taken, sent = await webhooks.deliver(ctx["runtime"])
     if taken or sent:
@@ -49,29 +59,30 @@ async def deliver_webhooks(ctx: dict[str, Any]) -> None:
 
 async def check(runtime: Runtime) -> None:
     """Record due schedule periods and enqueue their runs; queue the periodic syncs when they
-    are on; queue again every job whose heartbeat has stopped (or that waits for a retry), or
-    fail it after its last attempt; release the cashback whose hold has ended; expire what is
-    left of credits whose expiry day has ended; forget idempotency keys past their retention;
-    purge mirror rows removed upstream past theirs; write the day's `credits.expiring` webhook
-    notices; queue a run of the webhook job when it has work."""
+    are on; make and enqueue the day's expiry run of every location with credits whose expiry
+    day has ended; queue again every job whose heartbeat has stopped (or that waits for a
+    retry), or fail it after its last attempt; release the cashback whose hold has ended;
+    forget idempotency keys past their retention; purge mirror rows removed upstream past
+    theirs; write the day's `credits.expiring` webhook notices; queue a run of the webhook job
+    when it has work."""
     runs = await schedules.queue_due_runs(runtime)
     syncs = await sync.queue_periodic_syncs(runtime)
+    expiries = await expiry.queue_runs(runtime)
     await sync.purge_removed(runtime)
     resumed = {kind.name: await resume_silent(kind, runtime) for kind in KINDS}
     released = await checkout.release_held_cashback(runtime)
-    expired = await expiry.expire_due_lots(runtime)
     await idempotency.purge_expired_keys(runtime)
     await webhooks.emit_expiring(runtime)
     if await webhooks.has_work(runtime):
         await enqueue_webhooks(runtime.dispatcher, runtime.clock())
-    if runs or syncs or released or expired or any(resumed.values()):
+    if runs or syncs or expiries or released or any(resumed.values()):
         log.info(
-            "check: %d schedule runs and %d periodic syncs enqueued; %d held cashbacks "
-            "released; %d credit lots expired; resumed %s",
+            "check: %d schedule runs, %d periodic syncs and %d expiry runs enqueued; %d held "
+            "cashbacks released; resumed %s",
             runs,
             syncs,
+            expiries,
             released,
-            expired,
             ", ".join(f"{n} × {name}" for name, n in resumed.items() if n) or "none",
         )
 
@@ -90,5 +101,6 @@ JOBS: dict[str, Callable[..., Awaitable[None]]] = {
     RUN_WALLET_OPERATION: run_wallet_operation,
     RUN_SCHEDULE_PERIOD: run_schedule_period,
     RUN_SYNC: run_sync,
+    RUN_EXPIRY: run_expiry,
     DELIVER_WEBHOOKS: deliver_webhooks,
 }

@@ -34,6 +34,7 @@ from services.jobs import Dispatcher
 from services.runtime import Runtime
 from tasks.jobs import (
     deliver_webhooks,
+    run_expiry,
     run_schedule_period,
     run_sync,
     run_wallet_operation,
@@ -171,6 +172,7 @@ def worker_options(
         func(run_wallet_operation, timeout=job_timeout_seconds, max_tries=1),
         func(run_schedule_period, timeout=job_timeout_seconds, max_tries=1),
         func(run_sync, timeout=job_timeout_seconds, max_tries=1),
+        func(run_expiry, timeout=job_timeout_seconds, max_tries=1),
         func(deliver_webhooks, timeout=job_timeout_seconds, max_tries=1),
     ]
     seconds = set(range(0, 60, check_seconds))

@@ -9,6 +9,9 @@ from domain.lots import Restore
 from models.ledger import Application, Change
 from models.tables.crm import Customer
 from models.tables.wallet import CreditLot, WalletEntry
+from services import expiry
+from services.runtime import Runtime
+from tasks.inprocess import InProcessDispatcher
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
@@ -54,3 +57,13 @@ async def lots_left(customer_id: UUID) -> list[tuple[int, int, date | None]]:
     """(amount, remaining, expires_on) of the customer's lots with something left, by id."""
     rows = await CreditLot.filter(customer_id=customer_id, remaining__gt=0).order_by("id")
     return [(lot.amount, lot.remaining, lot.expires_on) for lot in rows]
+
+
+async def expire_due(runtime: Runtime) -> int:
+    """The periodic check's expiry, to the end: today's run of every location with due lots
+    is made, and its job (run in-process) waited for. Returns how many runs were made."""
+    made = await expiry.queue_runs(runtime)
+    dispatcher = runtime.dispatcher
+    assert isinstance(dispatcher, InProcessDispatcher)
+    await dispatcher.drain()
+    return made

@@ -3,21 +3,26 @@
 `expiresOn` on a credit (single or bulk) is carried to its lot, its entry and its operation,
 and may not be before the location's today. `Wallet.lots` lists what the balance is made of,
 soonest-expiring first, to ADMIN keys only. At the end of a lot's expiry day in the location's
-time zone, the check expires what is left of it with one EXPIRE entry, exactly once.
+time zone, the check makes the day's expiry run, whose job expires what is left of it with one
+EXPIRE entry, exactly once (`tests/test_expiry_runs.py` follows the runs themselves).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from uuid import UUID
+
+import pytest
 
 from domain.access import Role
-from models.tables.wallet import WalletEntry, WalletOperation
-from services.expiry import expire_due_lots
+from models.tables.wallet import ExpiryRun, WalletEntry, WalletOperation
+from services import expiry
 from services.runtime import Runtime
+from tasks.inprocess import InProcessDispatcher
 from tasks.jobs import check
 from tests.helpers import Api, Clock, create_customer
-from tests.lots_helpers import sums
+from tests.lots_helpers import expire_due, sums
 from tests.wallet_helpers import credit_ok, set_credits
 
 # 10:00 in Warsaw on Dec 1 2026 (UTC+1 in winter).
@@ -60,7 +65,7 @@ def entries_of(data: dict[str, Any]) -> list[tuple[str, str, str | None, str | N
 
 
 async def test_a_credit_expiring_on_a_day_is_spent_first_and_expires_after_it(
-    api: Api, runtime: Runtime, clock: Clock
+    api: Api, runtime: Runtime, clock: Clock, dispatcher: InProcessDispatcher
 ) -> None:
     clock.now = MORNING
     customer = await create_customer(api, firstName="Anna")
@@ -78,37 +83,47 @@ async def test_a_credit_expiring_on_a_day_is_spent_first_and_expires_after_it(
 
     # still Dec 10 in Warsaw: nothing expires
     clock.now = END_OF_DEC10 - timedelta(seconds=1)
-    await expire_due_lots(runtime)  # (other tests' lots of the database may be due)
+    await expire_due(runtime)  # (other tests' lots of the database may be due)
     assert await WalletEntry.filter(customer_id=customer["id"], kind="EXPIRE").count() == 0
+    assert await ExpiryRun.filter(location_id=api.location_id).count() == 0
     clock.now = END_OF_DEC10
     await check(runtime)
+    await dispatcher.drain()
     data = await api.data(LOTS, {"id": customer["id"]})
     assert data["customer"]["wallet"]["balance"]["amount"] == "30.00"
     assert lots_of(data) == [("30.00", "30.00", None, "MANUAL")]
     assert entries_of(data)[0] == ("EXPIRE", "-40.00", "Credits expired", None)
     assert entries_of(data)[-1] == ("ADD", "50.00", None, DEC10)
-    # a later check finds nothing more to expire
+    run = await ExpiryRun.get(location_id=api.location_id)
+    assert (run.day, run.status, run.attempts) == (date(2026, 12, 11), "SUCCEEDED", 1)
+    assert (run.lots_expired, run.amount_expired, run.error) == (1, 4000, None)
+    # a later check finds nothing more to expire, and makes no run
     clock.now = END_OF_DEC10 + timedelta(days=3)
-    await expire_due_lots(runtime)
+    await expire_due(runtime)
     expired = await WalletEntry.filter(customer_id=customer["id"], kind="EXPIRE").count()
     assert expired == 1
     assert await sums(customer["id"]) == (3000, 3000, 3000)
+    assert await ExpiryRun.filter(location_id=api.location_id).count() == 1
 
 
 async def test_a_bulk_credit_expires_for_each_customer_and_a_late_check_catches_up(
-    api: Api, runtime: Runtime, clock: Clock
+    api: Api, runtime: Runtime, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock.now = MORNING
     ids = [(await create_customer(api, firstName=f"C{n}"))["id"] for n in range(3)]
     await credit_ok(api, {"customerIds": ids}, "ADD", "5.00", expiresOn="2026-12-01")
     await credit_ok(api, {"customerIds": ids[:1]}, "ADD", "7.00", expiresOn=DEC10)
-    # the worker was down for weeks: one check expires both days' lots (and whatever else of
-    # the database's other locations is due by then), in chunks of two
+    # the worker was down for weeks: one run expires both days' lots, in chunks of two
+    monkeypatch.setattr(expiry, "EXPIRY_BATCH", 2)
     clock.now = datetime(2027, 1, 5, 12, 0, tzinfo=UTC)
-    assert await expire_due_lots(runtime, batch=2) >= 4
+    assert await expire_due(runtime) >= 1  # (and the database's other locations' due runs)
     assert await WalletEntry.filter(customer_id__in=ids, kind="EXPIRE").count() == 4
     assert [await sums(c) for c in ids] == [(0, 0, 0)] * 3
-    await expire_due_lots(runtime)
+    runs = await ExpiryRun.filter(location_id=UUID(api.location_id))
+    assert [(r.day, r.status, r.lots_expired, r.amount_expired) for r in runs] == [
+        (date(2027, 1, 5), "SUCCEEDED", 4, 2200)
+    ]
+    await expire_due(runtime)
     assert await WalletEntry.filter(customer_id__in=ids, kind="EXPIRE").count() == 4
 
 

@@ -10,10 +10,9 @@ from uuid import UUID
 
 from domain.requests import CreditRequest, Target
 from services import checkout, wallet
-from services.expiry import expire_due_lots
 from services.runtime import Runtime
 from tests.helpers import Clock
-from tests.lots_helpers import lots_left, sums
+from tests.lots_helpers import expire_due, lots_left, sums
 from tests.test_checkout_service import MORNING, Shop, for_customer, new_customer, open_shop
 
 
@@ -53,5 +52,5 @@ async def test_a_refund_gives_back_the_credits_with_their_expiry(
     ]
     assert await sums(anna) == (3500, 3500, 3500)
     clock.now = MORNING + timedelta(days=11)
-    await expire_due_lots(runtime)
+    await expire_due(runtime)
     assert await sums(anna) == (2500, 2500, 2500)

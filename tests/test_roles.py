@@ -235,6 +235,7 @@ FORBIDDEN_QUERIES = [
     ForbiddenQuery("syncRun", GET_SYNC_RUN, lambda s: {"id": s.sync_run}, {"syncRun": None}),
     ForbiddenQuery("walletOperations", LIST_OPERATIONS, lambda s: {}, None),
     ForbiddenQuery("expiringCredits", EXPIRING_CREDITS, lambda s: {}, None),
+    ForbiddenQuery("expiryRuns", "{ expiryRuns { day status } }", lambda s: {}, None),
     ForbiddenQuery(
         "previewPromotionalCredits",
         PREVIEW_CREDITS,

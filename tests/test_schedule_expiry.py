@@ -12,11 +12,10 @@ import pytest
 
 from models.tables.wallet import CreditSchedule, WalletEntry
 from services import schedules
-from services.expiry import expire_due_lots
 from services.runtime import Runtime
 from tasks.inprocess import InProcessDispatcher
 from tests.helpers import Api, Clock, create_customer
-from tests.lots_helpers import lots_left, sums
+from tests.lots_helpers import expire_due, lots_left, sums
 from tests.wallet_helpers import credit_ok, set_credits
 
 
@@ -57,7 +56,7 @@ async def test_each_top_up_expires_after_its_days(
         (1000, 1000, date(2026, 1, 6)),
     ]
     clock.now = at("2026-01-05T12:00")
-    await expire_due_lots(runtime)
+    await expire_due(runtime)
     assert await sums(customer["id"]) == (1000, 1000, 1000)
 
 

@@ -765,6 +765,7 @@ COVERED_ELSEWHERE = {
     "synchronize": "test_integrations_belong_to_the_callers_location",
     "walletOperations": "test_lists_and_viewer_show_only_the_callers_location",
     "expiringCredits": "test_expiring_credits.py::test_expiring_credits_are_the_callers_only",
+    "expiryRuns": "test_expiry_runs.py::test_expiry_runs_lists_the_locations_runs_newest_day_first",
     "apiKeys": "test_lists_and_viewer_show_only_the_callers_location",
     "referenceFor": "test_backoffice_api.py::test_reference_for_reads_no_location_data",
     "updateLocationSettings": "test_checkout_till.py::test_a_locations_credit_channels_are_its_own",

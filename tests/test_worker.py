@@ -30,12 +30,14 @@ from arq.connections import ArqRedis
 from tortoise import connections
 
 from domain.access import Principal
+from domain.ledger import CreditOperation
 from domain.requests import CreditRequest, CustomerFilter, Target
 from domain.schedule import Recurrence, RecurrenceUnit, due_indices, local_today
 from gateway.app import create_app
 from gateway.runtime import build_runtime, close_runtime
+from models.ledger import apply_chunk
 from models.tables.crm import Customer, CustomerGroup, GroupMembership
-from models.tables.wallet import CreditSchedule, ScheduleRun, WalletOperation
+from models.tables.wallet import CreditSchedule, ExpiryRun, ScheduleRun, WalletOperation
 from services import access, schedules, wallet
 from services.jobs import Dispatcher, operation_job_id
 from services.runtime import Runtime, utc_now
@@ -43,6 +45,7 @@ from settings import Settings
 from tasks.jobs import check
 from tasks.worker import ArqDispatcher
 from tests.helpers import create_group, new_location
+from tests.lots_helpers import change, sums
 from tests.processes import wait_until
 from tests.redis_fixtures import WORKER_SECRET_KEY, WorkerProcesses
 from tests.redis_fixtures import arq_redis as arq_redis
@@ -482,6 +485,32 @@ async def _simulator(kind: str, fixture: Path) -> tuple[asyncio.subprocess.Proce
         except OSError:
             await asyncio.sleep(0.05)
     return process, f"http://127.0.0.1:{port}"
+
+
+async def test_a_workers_check_makes_the_days_expiry_run_and_a_worker_runs_it(
+    database: Settings, postgres_for_workers: None, arq_redis: ArqRedis, workers: WorkerProcesses
+) -> None:
+    # given customers holding credits that expired long ago, while no worker ran
+    principal = await new_principal("Worker expiry")
+    location_id = principal.location_id
+    ids = [(await Customer.create(location_id=location_id, first_name=f"C{n}")).id for n in "abc"]
+    expired = change(location_id, CreditOperation.ADD, 700, expires_on=date(2020, 1, 1))
+    await apply_chunk(ids, expired)
+
+    # when a worker starts (its periodic check runs at once)
+    await workers.start()
+
+    async def finished() -> ExpiryRun | None:
+        run = await ExpiryRun.get_or_none(location_id=location_id)
+        return run if run is not None and run.status in ("SUCCEEDED", "FAILED") else None
+
+    run = await wait_until(finished, "the expiry run to finish", workers)
+
+    # then the day's run, queued through Redis, expired each lot once and counted them
+    today = local_today(datetime.now(UTC), principal.timezone)
+    assert (run.day, run.status, run.attempts) == (today, "SUCCEEDED", 1)
+    assert (run.lots_expired, run.amount_expired) == (3, 2100)
+    assert [await sums(c) for c in ids] == [(0, 0, 0)] * 3
 
 
 async def test_a_worker_synchronizes_both_channels_requested_through_graphql(

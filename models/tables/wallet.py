@@ -154,6 +154,35 @@ class ScheduleRun(Model):
         indexes = (("status", "heartbeat_at"),)
 
 
+class ExpiryRun(Model):
+    """The expiry of one location's due credit lots on one local day (`domain.expiry_runs`):
+    created once by the periodic check (unique per location and day), processed by a job that
+    follows the lifecycle, with what it expired so far."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name=False, on_delete=fields.CASCADE
+    )
+    # The location's date the run was made for: lots that expire before it are due.
+    day = fields.DateField()
+    status = fields.CharField(max_length=10, default="QUEUED")
+    attempts = fields.IntField(default=0)
+    error = fields.TextField(null=True)
+    created_at = fields.DatetimeField()
+    started_at = fields.DatetimeField(null=True)
+    heartbeat_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+    lots_expired = fields.IntField(default=0)
+    amount_expired = fields.BigIntField(default=0)  # minor units
+    location_id: UUID
+
+    class Meta:
+        table = "expiry_runs"
+        # The first also serves the back office's list, newest day first.
+        unique_together = (("location_id", "day"),)
+        indexes = (("status", "heartbeat_at"),)
+
+
 class CreditLot(Model):
     """One credit that reached a balance, and what is left of it: the remaining amounts of a
     customer's lots sum to its balance. Written only by `models.ledger` and `models.expiry`,

@@ -119,11 +119,23 @@ class Lots:
         now: datetime,
         db: Any = None,
     ) -> int:
+        return (await self._expire(location_id, lot_ids, today)).lots
+
+    async def expire_due(
+        self,
+        location_id: UUID,
+        lot_ids: Sequence[int],
+        today: date,
+        now: datetime,
+        db: Any = None,
+    ) -> rules.Expired:
         return await self._expire(location_id, lot_ids, today)
 
-    async def _expire(self, location_id: UUID, lot_ids: Sequence[int], today: date | None) -> int:
+    async def _expire(
+        self, location_id: UUID, lot_ids: Sequence[int], today: date | None
+    ) -> rules.Expired:
         """The lots' remainders expired: those due on `today`, or all when it is None."""
-        written = 0
+        written = amount = 0
         for lot_id in sorted(lot_ids):
             lot = self.memory.t.lots.get(lot_id)
             if lot is None or lot.location_id != location_id or lot.remaining <= 0:
@@ -151,9 +163,10 @@ class Lots:
                 len(entries) + 1,
                 EntrySource.SYSTEM.value,
             )
+            amount += lot.remaining
             lot.remaining = 0
             written += 1
-        return written
+        return rules.Expired(written, amount)
 
     async def expire_replaced(
         self,
@@ -175,4 +188,4 @@ class Lots:
             for lot in self.memory.t.lots.values()
             if lot.entry_id in credited and lot.remaining > 0
         ]
-        return await self._expire(location_id, lot_ids, None)
+        return (await self._expire(location_id, lot_ids, None)).lots
