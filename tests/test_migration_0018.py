@@ -1,4 +1,4 @@
-"""Upgrading with data in place: a database filled as 0016 left it, migrated to 0018, on SQLite
+"""Upgrading with data in place: a database filled as 0017 left it, migrated to 0018, on SQLite
 and PostgreSQL.
 
 0018 keeps every row, balance, lot and ledger entry, and adds the empty `expiry_runs` table:
@@ -64,7 +64,7 @@ SETUP = [
 
 
 async def main(url):
-    printed, rows = await upgraded(url, "models.0016_expiring_events", SETUP)
+    printed, rows = await upgraded(url, "models.0017_sales_returned", SETUP)
     result = {
         "customers": await rows(
             "SELECT c.id, c.credit_balance,"

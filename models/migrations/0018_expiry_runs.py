@@ -20,7 +20,7 @@ from models.ids import new_id
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0016_expiring_events")]
+    dependencies = [("models", "0017_sales_returned")]
 
     initial = False
 
