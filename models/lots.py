@@ -55,25 +55,27 @@ WHERE e.id IN ({{ids}}) AND e.delta - {{netted}} > 0
 """
 
 # The lots a chunk's debits take, in spending order: `before` is what the customer's lots ahead
-# of this one hold, so a lot gives what the debit still needs, up to all it has. `{own}` joins
-# the entry that made each lot when the debit takes the lots of some entries first (`{first}`).
+# of this one hold, so a lot gives what the debit still needs, up to all it has. When the debit
+# takes the lots of one entry of its customer first (`{first}`), `own` is that entry's id, read
+# through the ledger's unique key once per debit (the CTE materialized, not once per lot).
 _RANKED = """
-spent AS (
-    SELECT customer_id, id AS entry_id, -delta AS taken FROM wallet_entries WHERE {spent}
+spent AS {materialized}(
+    SELECT customer_id, id AS entry_id, -delta AS taken{own} FROM wallet_entries s
+    WHERE {spent}
 ), ranked AS (
     SELECT l.id, l.remaining, s.entry_id, s.taken,
         SUM(l.remaining) OVER (
             PARTITION BY l.customer_id
             ORDER BY {first}l.expires_on NULLS LAST, l.created_at, l.id
         ) - l.remaining AS before
-    FROM spent s JOIN credit_lots l ON l.customer_id = s.customer_id AND l.remaining > 0{own}
+    FROM spent s JOIN credit_lots l ON l.customer_id = s.customer_id AND l.remaining > 0
 )"""
 
-# The lots made by the entries of one application (`Original`) come first.
-_OWN = """
-    LEFT JOIN wallet_entries o ON o.id = l.entry_id AND o.source_id = {source_id}
-        AND o.period = {period} AND o.kind = {kind}"""
-_OWN_FIRST = "o.id IS NULL, "
+# The entry of one application (`Original`) to the debit's customer, and its lots first.
+_OWN = """,
+        (SELECT o.id FROM wallet_entries o WHERE o.source_id = {source_id}
+            AND o.customer_id = s.customer_id AND o.period = {period} AND o.kind = {kind}) AS own"""
+_OWN_FIRST = "CASE WHEN l.entry_id = s.own THEN 0 ELSE 1 END, "
 
 _TAKES = "INSERT INTO credit_lot_takes (entry_id, lot_id, amount, restored)"
 
@@ -130,57 +132,68 @@ async def consume(
     ids = list(entry_ids)
     numbered = sql.dialect().numbered
     keyed: list[object] = []
-    own = order = ""
+    own = order = materialized = ""
     if first is not None:
         marks = ("$2", "$3", "$4") if numbered else ("?", "?", "?")
         own = _OWN.format(source_id=marks[0], period=marks[1], kind=marks[2])
-        order = _OWN_FIRST
+        order, materialized = _OWN_FIRST, "MATERIALIZED "
         keyed = [sql.dialect().value(first.source_id), first.period, first.kind]
     if numbered:
-        ranked = _RANKED.format(spent="id = ANY($1::bigint[])", first=order, own=own)
+        spent = "id = ANY($1::bigint[])"
+        ranked = _RANKED.format(spent=spent, first=order, own=own, materialized=materialized)
         statement = _POSTGRES_CONSUME.format(ranked=ranked, takes=_TAKES)
         await sql.fetch(db, statement, [ids, *keyed])
         return
-    ranked = _RANKED.format(spent=f"id IN ({_marks(len(ids))})", first=order, own=own)
-    await sql.fetch(db, _SQLITE_TAKE.format(ranked=ranked, takes=_TAKES), [*ids, *keyed])
+    spent = f"id IN ({_marks(len(ids))})"
+    ranked = _RANKED.format(spent=spent, first=order, own=own, materialized=materialized)
+    await sql.fetch(db, _SQLITE_TAKE.format(ranked=ranked, takes=_TAKES), [*keyed, *ids])
     await sql.fetch(db, _SQLITE_TAKEN.format(ids=_marks(len(ids))), ids)
 
 
 # What credit entries give back of a debit's takes (`domain.lots.give_back`), at once for a
 # chunk. `credited`: each entry with what reached the balance (its delta less the CLAWBACK of
-# the same application, if any); `taken`: what the debit of the same customer (`$2`-`$4`) took
-# and nothing has given back yet, the last-taken first, with what the takes ahead of each hold
-# (`before`); `given`: the parts, each with its lot's expiry or the end of the day `$5` when that
-# has passed, and what the takes cannot account for without expiry, last (`place`).
+# the same application, if any) and the debit of the same customer (`$2`-`$4`), both read
+# through the ledger's unique key, once per entry, whatever the statistics of a new source id
+# say; `taken`: with each, what that debit took and nothing has given back yet (a row of
+# nothing when it took nothing), the last-taken first, with what the takes ahead of it hold
+# (`before`) and all of them (`held`); `given`: the parts, each with its lot's expiry, or the
+# end of the day `$5` when that has passed, and what the takes cannot account for, without
+# expiry, last (`place` 0). Each CTE is read by the next one in full or joined to a table by
+# its key, never to another CTE: CTEs carry no statistics, and a join of two may be planned as
+# a nested loop over both.
 _GIVEN = """
-credited AS (
+credited AS MATERIALIZED (
     SELECT e.id, e.location_id, e.customer_id, e.source, e.created_at,
-        e.delta + COALESCE(c.delta, 0) AS net
-    FROM wallet_entries e LEFT JOIN wallet_entries c
-        ON c.source_id = e.source_id AND c.customer_id = e.customer_id AND c.period = e.period
-        AND c.kind = 'CLAWBACK'
-    WHERE {entries}
+        e.delta + COALESCE((
+            SELECT c.delta FROM wallet_entries c
+            WHERE c.source_id = e.source_id AND c.customer_id = e.customer_id
+                AND c.period = e.period AND c.kind = 'CLAWBACK'
+        ), 0) AS net,
+        (
+            SELECT d.id FROM wallet_entries d
+            WHERE d.source_id = $2 AND d.customer_id = e.customer_id AND d.period = $3
+                AND d.kind = $4
+        ) AS debit_id
+    FROM wallet_entries e WHERE {entries}
 ), taken AS (
-    SELECT n.id AS entry_id, t.id AS take_id, t.amount - t.restored AS left_over, n.net,
+    SELECT n.id AS entry_id, n.location_id, n.customer_id, n.source, n.created_at, n.net,
+        t.id AS take_id, COALESCE(t.amount - t.restored, 0) AS left_over,
         CASE WHEN l.expires_on < $5::date THEN $5::date ELSE l.expires_on END AS expires_on,
-        SUM(t.amount - t.restored) OVER (
-            PARTITION BY n.id ORDER BY {last_taken}
-        ) - (t.amount - t.restored) AS before,
+        SUM(COALESCE(t.amount - t.restored, 0)) OVER (PARTITION BY n.id ORDER BY {last_taken})
+            - COALESCE(t.amount - t.restored, 0) AS before,
+        SUM(COALESCE(t.amount - t.restored, 0)) OVER (PARTITION BY n.id) AS held,
         ROW_NUMBER() OVER (PARTITION BY n.id ORDER BY {last_taken}) AS place
     FROM credited n
-    JOIN wallet_entries d ON d.source_id = $2 AND d.customer_id = n.customer_id
-        AND d.period = $3 AND d.kind = $4
-    JOIN credit_lot_takes t ON t.entry_id = d.id AND t.amount > t.restored
-    JOIN credit_lots l ON l.id = t.lot_id
+    LEFT JOIN credit_lot_takes t ON t.entry_id = n.debit_id AND t.amount > t.restored
+    LEFT JOIN credit_lots l ON l.id = t.lot_id
     WHERE n.net > 0
 ), given AS (
-    SELECT entry_id, take_id, {least}(left_over, net - before) AS amount, expires_on, place
-    FROM taken WHERE before < net
+    SELECT entry_id, location_id, customer_id, source, created_at, take_id,
+        {least}(left_over, net - before) AS amount, expires_on, place
+    FROM taken WHERE take_id IS NOT NULL AND before < net
     UNION ALL
-    SELECT n.id, NULL, n.net - COALESCE(SUM(t.left_over), 0), NULL, 0
-    FROM credited n LEFT JOIN taken t ON t.entry_id = n.id
-    WHERE n.net > 0
-    GROUP BY n.id, n.net HAVING n.net > COALESCE(SUM(t.left_over), 0)
+    SELECT entry_id, location_id, customer_id, source, created_at, NULL, net - held, NULL, 0
+    FROM taken WHERE place = 1 AND net > held
 )"""
 
 # The reverse of spending order (`domain.lots.give_back`).
@@ -188,10 +201,8 @@ _LAST_TAKEN = "l.expires_on IS NULL DESC, l.expires_on DESC, l.created_at DESC, 
 
 _GIVEN_LOTS = f"""
 INSERT INTO credit_lots ({_LOT_COLUMNS})
-SELECT n.location_id, n.customer_id, n.id, n.source, g.amount, g.amount, g.expires_on,
-    n.created_at
-FROM given g JOIN credited n ON n.id = g.entry_id
-ORDER BY n.id, g.place = 0, g.place
+SELECT location_id, customer_id, entry_id, source, amount, amount, expires_on, created_at
+FROM given ORDER BY entry_id, place = 0, place
 """
 
 _POSTGRES_GIVE_BACK = """
