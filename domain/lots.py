@@ -4,7 +4,9 @@ A balance is made of lots, one per credit that reached it; their remaining amoun
 the balance. Spending takes the soonest-expiring lots first, lots without expiry last, ties by
 creation then id (`spending_order`). A refund of credits gives back what the refunded debit
 took, the last-taken first, each part with the expiry it had, or the end of the refund's day
-when that has passed (`give_back`). At the end of its expiry day a lot's remainder expires.
+when that has passed (`give_back`). An undo of a debit gives back the same way; an undo of a
+credit takes the lot that credit made first, then spends in the usual order. At the end of its
+expiry day a lot's remainder expires.
 """
 
 from __future__ import annotations

@@ -140,7 +140,8 @@ WITH locked AS (
 ){lots}
 SELECT count(*) AS applied,
        coalesce(array_agg(id) FILTER (WHERE cashback_owed > 0), '{{}}') AS owing,
-       coalesce(array_agg(entry_id) FILTER (WHERE delta < 0), '{{}}') AS spent
+       coalesce(array_agg(entry_id) FILTER (WHERE delta < 0), '{{}}') AS spent,
+       coalesce(array_agg(entry_id) FILTER (WHERE delta > 0), '{{}}') AS credited
 FROM updated
 """
 
@@ -270,8 +271,8 @@ async def _apply_postgres(
         await lots.consume(db, [int(e) for e in spent])
     if change.operation in NETTED and owing:
         await _claw_back_postgres(db, [str(c) for c in owing], change)
-    if change.restore and applied:
-        await _restore(db, customer_ids, change, change.restore)
+    if change.restore and rows[0]["credited"]:
+        await lots.restore(db, [int(e) for e in rows[0]["credited"]], change.restore)
     return applied
 
 
@@ -311,21 +312,9 @@ async def _apply_sqlite(
     owing = [str(row["id"]) for row in updated if row["cashback_owed"] > 0]
     if change.operation in NETTED and owing:
         await _claw_back_sqlite(db, owing, change)
-    if change.restore:
-        await _restore(db, customer_ids, change, change.restore)
+    if change.restore and credited:
+        await lots.restore(db, credited, change.restore)
     return len(rows)
-
-
-async def _restore(
-    db: BaseDBAsyncClient, customer_ids: Sequence[UUID], change: Application, restore: Restore
-) -> None:
-    """A refund of credits: the lots of what its entries credited (after netting), given back
-    from the debit `restore` names."""
-    await lots.restore(
-        db,
-        lots.Credited(change.source_id, change.period, change.kind, customer_ids),
-        restore,
-    )
 
 
 async def _claw_back_postgres(

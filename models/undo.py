@@ -8,20 +8,23 @@ delta in the same transaction, as `models.ledger.apply_chunk` does: the compensa
 negative of the net delta of the original's entries) is computed in SQL from the locked row and
 clamped to the balance range, so the range CHECK never fires and a rerun writes nothing twice.
 What is owed is not touched. The entry's requested amount is the whole compensation, its delta
-what applied: they differ for a customer only partly restored.
+what applied: they differ for a customer only partly restored. The lots follow in a statement
+or two after it (`_follow_lots`): what is taken back comes first from the lots the reversed
+credit made, and what is given back returns to the lots the reversed debit took from, with
+their expiry, as a refund gives back a sale's.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 from domain import entities
 from domain.credit_jobs import CreditRecord
 from domain.ledger import MAX_CREDIT_BALANCE, UNDO_DESCRIPTION, EntryKind, EntrySource
+from domain.lots import Restore
 from domain.undo import UndoOriginal, UndoTotals
 from models import lots, sql
 from models.db import Transaction
@@ -132,6 +135,7 @@ class UndoChunk:
     original: UndoOriginal
     actor: str | None
     now: datetime
+    day: date  # the undo's business day in the location's time zone, for what it gives back
 
 
 def _net(customer_ids: Sequence[UUID] | None) -> str:
@@ -345,7 +349,7 @@ async def _apply_postgres(db: Transaction, customer_ids: Sequence[UUID], chunk: 
         new=_clamped("GREATEST", "LEAST"),
     )
     rows = await sql.fetch(db, statement, _chunk_values(customer_ids, chunk))
-    await _follow_lots(db, list(rows[0]["debits"]), list(rows[0]["credits"]))
+    await _follow_lots(db, list(rows[0]["debits"]), list(rows[0]["credits"]), chunk)
     return int(rows[0]["applied"])
 
 
@@ -362,27 +366,24 @@ async def _apply_sqlite(db: Transaction, customer_ids: Sequence[UUID], chunk: Un
     params: list[object] = [v for row in rows for v in (row["customer_id"], row["delta"])]
     await sql.fetch(db, update, [*params, sql.dialect().value(chunk.now)])
     debits = [int(row["id"]) for row in rows if row["delta"] < 0]
-    await _follow_lots(db, debits, [int(row["id"]) for row in rows if row["delta"] > 0])
+    credits = [int(row["id"]) for row in rows if row["delta"] > 0]
+    await _follow_lots(db, debits, credits, chunk)
     return len(rows)
 
 
-# An undo's credit is a lot of its own, without expiry (what it gives back is new credit).
-_UNDO_LOTS = """
-INSERT INTO credit_lots (location_id, customer_id, entry_id, source, amount, remaining,
-    expires_on, created_at)
-SELECT location_id, customer_id, id, source, delta, delta, NULL, created_at
-FROM wallet_entries WHERE {ids}
-"""
-
-
-async def _follow_lots(db: Transaction, debits: list[int], credits: list[int]) -> None:
-    """The lots follow the undo's entries, in its transaction: a debit takes from the
-    customer's lots in spending order (`models.lots.consume`), a credit makes a lot."""
+async def _follow_lots(
+    db: Transaction, debits: list[int], credits: list[int], chunk: UndoChunk
+) -> None:
+    """The lots follow the undo's entries, in its transaction. A debit takes back the credit
+    it reverses: from the lots that credit made first, then, for what the customer spent of
+    it, from the others in spending order (`models.lots.consume`). A credit gives back what
+    the reversed debit took, each part with the expiry it had, or the end of the undo's day
+    when that has passed, and the rest (clamped, or taken before lots) without expiry
+    (`models.lots.restore`)."""
+    original = chunk.original
     if debits:
-        await lots.consume(db, debits)
+        first = lots.Original(original.source_id, original.period, original.operation)
+        await lots.consume(db, debits, first)
     if credits:
-        ids = sql.dialect().pick(
-            postgres="id = ANY($1::bigint[])", sqlite="id IN (SELECT value FROM json_each($1))"
-        )
-        value: object = sql.dialect().pick(postgres=credits, sqlite=json.dumps(credits))
-        await sql.fetch(db, _UNDO_LOTS.format(ids=ids), [value])
+        restore = Restore(original.source_id, original.period, original.operation, chunk.day)
+        await lots.restore(db, credits, restore)

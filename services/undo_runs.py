@@ -16,6 +16,7 @@ from typing import Any
 
 from domain.credit_jobs import OperationJob
 from domain.ledger import EntryKind
+from domain.schedule import local_today
 from models import undo
 from services import metrics
 from services.lifecycle import Attempt, JobKind, run_attempt
@@ -32,11 +33,14 @@ async def run_undo(runtime: Runtime, row: OperationJob, kind: JobKind) -> None:
         log.warning("undo %s names nothing to undo; job ignored", row.id)
         return
     total = row.total
+    location = await stores.locations.get(row.location_id)
     done_before = await stores.progress.applied(row.id, 0) if row.attempts else None
     start = (done_before.customers, done_before.last) if done_before else (0, None)
 
     async def work(attempt: Attempt) -> Mapping[str, Any]:
-        chunk = undo.UndoChunk(row.location_id, row.id, original, row.actor, runtime.clock())
+        now = runtime.clock()
+        day = local_today(now, location.timezone)
+        chunk = undo.UndoChunk(row.location_id, row.id, original, row.actor, now, day)
         done, after = start
         async for ids in undo.chunks(original, runtime.chunk_size, after):
             attempt.stop_if_asked()

@@ -297,11 +297,12 @@ async def test_the_lots_follow_an_undo_and_still_sum_to_every_balance(api: Api) 
     await undone(api, added["id"], key="undo-add")
     await undone(api, reduced["id"], key="undo-reduce")
 
-    # then an undo takes back in spending order, like any debit (the oldest lot first, none of
-    # them expiring), and the REDUCE's 4.00 comes back as a lot of its own without expiry;
-    # every balance is the sum of its lots
+    # then the undo of the ADD takes back the lot the ADD made (the first customer spent 6.00
+    # of it: only the 24.00 left), not the older lot spending would take first; the REDUCE's
+    # 4.00 comes back to the lot it took from, as a lot of its own without expiry, as that
+    # lot had; every balance is the sum of its lots
     assert await balances(api, ids) == ["4.00", "10.00"]
     assert await _lots(ids[0]) == [(400, 400)]
-    assert await _lots(ids[1]) == [(600, 3000), (400, 400)]
+    assert await _lots(ids[1]) == [(600, 1000), (400, 400)]
     for customer in ids:
         assert sum(r for r, _ in await _lots(customer)) == await stored_balance(customer)

@@ -17,7 +17,7 @@ import pytest
 from gateway.runtime import with_dispatcher
 from models import undo as undo_model
 from models.tables.crm import Customer, GroupMembership
-from models.tables.wallet import WalletEntry, WalletOperation
+from models.tables.wallet import CreditLot, CreditLotTake, WalletEntry, WalletOperation
 from services import undo, wallet
 from services.runtime import Runtime
 from settings import Settings
@@ -208,8 +208,9 @@ async def test_negative_control_without_the_unique_undo_of_both_undos_apply(
 
 
 async def _undo_over_a_sale(api: Api, database: Settings) -> tuple[str, dict[str, Any]]:
-    """An ADD of 20.00 undone while a sale of 5.00 of credits holds the customer: the sale
-    commits once the undo has started and is waiting for it. The customer, and the undo."""
+    """An ADD of 20.00 undone while a sale of 5.00 of credits (taken from the ADD's lot) holds
+    the customer: the sale commits once the undo has started and is waiting for it. The
+    customer, and the undo."""
     customer = (await create_customer(api, firstName="Ala"))["id"]
     added = await credit_ok(api, {"customerIds": [customer]}, "ADD", "20.00")
     sale = await asyncpg.connect(database.database_url)
@@ -228,6 +229,10 @@ async def _undo_over_a_sale(api: Api, database: Settings) -> tuple[str, dict[str
             UUID(customer),
             uuid4(),
         )
+        await sale.execute(
+            "UPDATE credit_lots SET remaining = remaining - 500 WHERE customer_id = $1",
+            UUID(customer),
+        )
         undoing = asyncio.create_task(api.mutate(UNDO, {"id": added["id"], "key": "race"}))
         await asyncio.sleep(0.5)  # the undo's chunk reaches the customer meanwhile
         await held.commit()
@@ -239,6 +244,10 @@ async def _undo_over_a_sale(api: Api, database: Settings) -> tuple[str, dict[str
 
 async def _ledger_sum(customer: str) -> int:
     return sum(e.delta for e in await WalletEntry.filter(customer_id=customer))
+
+
+async def _lots_sum(customer: str) -> int:
+    return sum(lot.remaining for lot in await CreditLot.filter(customer_id=customer))
 
 
 @pytest.mark.usefixtures("postgres_only")
@@ -253,6 +262,9 @@ async def test_an_undo_waits_for_a_sale_holding_the_customer_and_takes_back_what
     assert (undo_entry.requested_amount, undo_entry.delta) == (-2000, -1500)
     assert await balance_of(api, customer) == "0.00"
     assert await _ledger_sum(customer) == 0
+    # the lots follow what the undo took, read after the sale: 15.00 of the ADD's lot
+    takes = await CreditLotTake.filter(entry_id=undo_entry.id).values_list("amount", flat=True)
+    assert (takes, await _lots_sum(customer)) == ([1500], 0)
 
 
 @pytest.mark.usefixtures("postgres_only")

@@ -185,8 +185,8 @@ class ExpiryRun(Model):
 
 class CreditLot(Model):
     """One credit that reached a balance, and what is left of it: the remaining amounts of a
-    customer's lots sum to its balance. Written only by `models.ledger` and `models.expiry`,
-    under the customer's row lock, with the entry that moves the balance."""
+    customer's lots sum to its balance. Written only by `models.ledger`, `models.undo` and
+    `models.expiry`, under the customer's row lock, with the entry that moves the balance."""
 
     id = fields.BigIntField(primary_key=True)
     location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(

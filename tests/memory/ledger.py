@@ -11,11 +11,19 @@ from uuid import UUID
 
 from domain import entities
 from domain.jobs import JobStatus
-from domain.ledger import MAX_CREDIT_BALANCE, CreditOperation, EntryKind
+from domain.ledger import (
+    MAX_CREDIT_BALANCE,
+    UNDO_DESCRIPTION,
+    CreditOperation,
+    EntryKind,
+    EntrySource,
+)
+from domain.lots import Restore
 from models.db import IntegrityError
 from models.keys import UsedKey
 from models.ledger import BALANCE_RANGE, NETTED, Application, Change, Movement
 from models.progress import Applied
+from models.undo import UndoChunk
 from tests.memory import lots
 from tests.memory.tables import Customer, Entry, Job, Memory
 
@@ -81,6 +89,50 @@ class Ledger:
             lots.restore(self.memory, entry, net, change.restore, change.now)
         elif net > 0:
             lots.add_lot(self.memory, entry, net, entry.expires_on, change.now)
+
+    async def undo_chunk(self, customer_ids: Sequence[UUID], chunk: UndoChunk) -> int:
+        """`models.undo.apply_chunk`: for each live customer among `customer_ids` that the
+        original reached and that has no UNDO entry of this undo yet, one compensating the
+        original's net delta, clamped to the balance range; the lots follow it."""
+        t, original = self.memory.t, chunk.original
+        kinds = (original.operation, EntryKind.CLAWBACK.value)
+        written = 0
+        for customer in self.memory.live(chunk.location_id):
+            key = (chunk.undo_id, customer.id, 0, EntryKind.UNDO.value)
+            own = [
+                t.entries[(original.source_id, customer.id, original.period, kind)]
+                for kind in kinds
+                if (original.source_id, customer.id, original.period, kind) in t.entries
+            ]
+            if customer.id not in customer_ids or not own or key in t.entries:
+                continue
+            wanted = -sum(e.delta for e in own)
+            balance = min(max(customer.credit_balance + wanted, 0), MAX_CREDIT_BALANCE)
+            delta = balance - customer.credit_balance
+            customer.credit_balance = balance
+            entry = Entry(
+                customer.id,
+                EntryKind.UNDO.value,
+                wanted,
+                delta,
+                balance,
+                chunk.undo_id,
+                0,
+                UNDO_DESCRIPTION,
+                None,
+                len(t.entries) + 1,
+                EntrySource.BULK.value,
+            )
+            t.entries[key] = entry
+            if delta < 0:
+                lots.consume(self.memory, entry, -delta, first={e.id for e in own})
+            elif delta > 0:
+                restore = Restore(
+                    original.source_id, original.period, original.operation, chunk.day
+                )
+                lots.restore(self.memory, entry, delta, restore, chunk.now)
+            written += 1
+        return written
 
     @staticmethod
     def _key(change: Application, customer: Customer, kind: str) -> tuple[UUID, UUID, int, str]:

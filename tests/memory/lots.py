@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -48,11 +48,14 @@ def _rule(lot: Lot) -> rules.Lot:
     return rules.Lot(lot.id, lot.amount, lot.remaining, lot.expires_on, lot.created_at)
 
 
-def consume(memory: Memory, entry: Entry, amount: int) -> None:
+def consume(memory: Memory, entry: Entry, amount: int, first: Collection[int] = ()) -> None:
     """The debit `entry` takes `amount` from its customer's lots, as `models.lots.consume`:
-    what the lots hold, at most."""
+    what the lots hold, at most; the lots the entries `first` made before the others."""
     left = amount
-    for lot in live_lots(memory, entry.customer_id):
+    ordered = sorted(
+        live_lots(memory, entry.customer_id), key=lambda lot: lot.entry_id not in first
+    )
+    for lot in ordered:
         if left <= 0:
             break
         part = min(lot.remaining, left)
