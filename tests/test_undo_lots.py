@@ -27,11 +27,10 @@ from models.tables.wallet import (
     WalletEntry,
 )
 from services import checkout, schedules, undo, wallet
-from services.expiry import expire_due_lots
 from services.runtime import Runtime
 from tasks.inprocess import InProcessDispatcher
 from tests.helpers import Api, Clock, create_customer
-from tests.lots_helpers import lots_left, sums
+from tests.lots_helpers import expire_due, lots_left, sums
 from tests.test_checkout_service import MORNING, Shop, for_customer, new_customer, open_shop
 from tests.test_undo import undone
 from tests.wallet_helpers import credit_ok
@@ -200,7 +199,7 @@ async def test_a_passed_expiry_given_back_by_an_undo_ends_with_the_undo_day(
     assert await sums(anna) == (3500, 3500, 3500)
     # and the check expires it once that day has ended
     clock.now += timedelta(hours=1)  # Mar 21, 00:30 in Warsaw
-    await expire_due_lots(runtime)
+    await expire_due(runtime)
     assert await lots_left(anna) == [(2000, 500, APR30), (500, 500, None), (1500, 1500, APR30)]
     assert await sums(anna) == (2500, 2500, 2500)
 
