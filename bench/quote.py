@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from bench.credits import Connection, asyncpg_dsn, connect, drop_database, recreate_database
+from bench.documents import COMMIT, QUOTE, by_id
 from bench.read import (
     Measured,
     Seeded,
@@ -55,11 +56,6 @@ from services.seeding import new_id, synced_pos_mirror
 from settings import Settings
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/gocrm_bench_quote"
-QUOTE = """query($input: CheckoutInput!) { checkoutQuote(input: $input) {
-  total { amount } discounts { id amount { amount } } credits { applied { amount } } } }"""
-COMMIT = """mutation($input: CheckoutInput!, $key: String!) {
-  commitCheckout(input: $input, idempotencyKey: $key) { checkout { id total { amount } }
-    errors { code } } }"""
 LINES = [
     {"productId": "kawa", "quantity": "2", "unitPrice": "12.50"},
     {"productId": "sernik", "quantity": "1", "unitPrice": "18.90"},
@@ -109,7 +105,7 @@ def quote_requests(quoted: Quoted) -> tuple[bytes, ...]:
             "POST",
             "/graphql",
             json.dumps(
-                {"query": QUOTE, "variables": {"input": {"cardCode": card_code(n), "lines": LINES}}}
+                by_id(QUOTE, {"input": {"cardCode": card_code(n), "lines": LINES}})
             ).encode(),
             auth,
         )
@@ -128,13 +124,13 @@ def commit_requests(quoted: Quoted, count: int) -> tuple[bytes, ...]:
             "POST",
             "/graphql",
             json.dumps(
-                {
-                    "query": COMMIT,
-                    "variables": {
+                by_id(
+                    COMMIT,
+                    {
                         "input": {"cardCode": card_code(order[i % len(order)]), "lines": LINES},
                         "key": f"bench-{i}-{secrets.token_hex(4)}",
                     },
-                }
+                )
             ).encode(),
             auth,
         )

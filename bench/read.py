@@ -63,6 +63,7 @@ from strawberry.asgi import GraphQL
 from strawberry.extensions import ParserCache, ValidationCache
 
 from bench.credits import Connection, asyncpg_dsn, connect, drop_database, recreate_database
+from bench.documents import manifest_path
 from gateway.runtime import migrate
 from services.seeding import new_id
 from settings import Settings
@@ -421,6 +422,7 @@ def gateway_env(url: str) -> dict[str, str]:
         "REDIS_URL": "",
         "GOCRM_RATE_LIMIT_POS": "0",
         "GOCRM_RATE_LIMIT_ADMIN": "0",
+        "GOCRM_TRUSTED_DOCUMENTS": manifest_path(),
     }
 
 

@@ -105,6 +105,7 @@ from bench.soak_checks import Check, check_all, open_connection
 from bench.soak_lot_checks import check_lots
 from bench.soak_undo_checks import check_undos
 from bench.sync import start_simulator
+from gateway.graphql.trusted import documents_in
 from gateway.runtime import migrate, start_database, stop_database
 from services.seeding import new_id
 from settings import Settings
@@ -143,15 +144,11 @@ PRODUCTS = (
     ("pizza", "42.00"),
 )
 
-QUOTE = """query Quote($input: CheckoutInput!) { checkoutQuote(input: $input) {
-  total { amount } discounts { id amount { amount } } credits { applied { amount } } } }"""
-COMMIT = """mutation Commit($input: CheckoutInput!, $key: String!, $expected: Decimal) {
-  commitCheckout(input: $input, idempotencyKey: $key, expectedTotal: $expected) {
-    checkout { id total { amount } creditsUsed { amount } lines { quantity } }
-    errors { code field } } }"""
-REFUND = """mutation Refund($id: ID!, $key: String!, $lines: [RefundLineInput!]) {
-  refundCheckout(id: $id, idempotencyKey: $key, lines: $lines) {
-    checkout { id status refunds { id } } refund { id } errors { code field messageId } } }"""
+# The tills send the product's trusted documents by id, as production requires of them.
+TRUSTED = {document.name: f"sha256:{document.id}" for document in documents_in()}
+QUOTE = TRUSTED["CheckoutQuote"]
+COMMIT = TRUSTED["CommitCheckout"]
+REFUND = TRUSTED["RefundCheckout"]
 CREDIT = """mutation Credit($input: SetPromotionalCreditsInput!) {
   setPromotionalCredits(input: $input) {
     operation { id status total processed } schedule { id nextRunOn } errors { code field } } }"""
@@ -576,7 +573,8 @@ class Load:
         5xx, with the same body and so the same idempotency key); None when it never got an
         answer. Records its latency and error codes under `operation`; the code `expect`, when
         it is the only one, as an expected refusal."""
-        body = json.dumps({"query": document, "variables": variables}).encode()
+        named = {"documentId": document} if document.startswith("sha256:") else {"query": document}
+        body = json.dumps({**named, "variables": variables}).encode()
         request = _request("POST", "/graphql", body, dict(headers))
         started = time.perf_counter()
         failure = ""
@@ -649,8 +647,8 @@ class Load:
         key = f"soak-commit-{uuid4().hex}"
         variables = {
             "input": {"channel": channel, "cardCode": card_code(card), "lines": lines},
-            "key": key,
-            "expected": expected,
+            "idempotencyKey": key,
+            "expectedTotal": expected,
         }
         key_of = self.store if channel == "ONLINE" else self.pos
         answer = await self.call(user, links, "commit", COMMIT, variables, key_of)
@@ -714,7 +712,7 @@ class Load:
             return
         lines, kind, after = self.refund_request(sale)
         code, message_id = REFUSALS.get(kind, (None, None))
-        variables = {"id": str(sale.checkout_id), "key": f"soak-refund-{uuid4().hex}"}
+        variables = {"id": str(sale.checkout_id), "idempotencyKey": f"soak-refund-{uuid4().hex}"}
         answer = await self.call(
             user, links, "refund", REFUND, {**variables, "lines": lines}, self.pos, expect=code
         )

@@ -47,6 +47,7 @@ import httpx
 
 from adapters.secrets import new_key
 from bench.credits import Connection, asyncpg_dsn, connect, drop_database, recreate_database
+from bench.documents import manifest_path
 from bench.quote import Quoted, mirror_group, pos_key, quote_requests
 from bench.read import (
     ROOT,
@@ -337,6 +338,7 @@ async def main(args: argparse.Namespace) -> int:
                 "GOCRM_UPSTREAM_ALLOW": "127.0.0.0/8",
                 "GOCRM_RATE_LIMIT_POS": "0",
                 "GOCRM_RATE_LIMIT_ADMIN": "0",
+                "GOCRM_TRUSTED_DOCUMENTS": manifest_path(),
             }
             upstreams: list[str] = []
             for generation in (0, 1):

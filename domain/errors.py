@@ -31,6 +31,8 @@ class ErrorCode(StrEnum):
     CARD_EXPIRED = "CARD_EXPIRED"  # the scanned card's expiry date has passed
     LAST_ADMIN_KEY = "LAST_ADMIN_KEY"  # revoking it would leave the location without one
     STALE_BALANCE = "STALE_BALANCE"  # expectedBalance differs from the balance now
+    # This key may run only trusted (persisted) documents (`gateway.graphql.trusted`).
+    TRUSTED_DOCUMENT_REQUIRED = "TRUSTED_DOCUMENT_REQUIRED"
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from domain.access import Role
 from gateway import console, graphiql
 from gateway.graphql.endpoint import GraphQLEndpoint, Shortcut
+from gateway.graphql.trusted import prepared, trusted_documents, trusted_only
 from gateway.metrics import AddressAllowList, metrics_endpoint, process_stopped
 from gateway.migrations_gate import MigrationsGate, MigrationState
 from gateway.observability import RequestIdMiddleware, configure_logging
@@ -88,18 +89,7 @@ def create_app(
         {Role.POS: settings.rate_limit_pos, Role.ADMIN: settings.rate_limit_admin},
         clock=rate_clock,
     )
-    endpoint = GraphQLEndpoint(
-        build_schema(production=settings.production, max_query_cost=settings.max_query_cost),
-        serving,
-        ide=not settings.production,
-        principals=PrincipalCache(
-            settings.auth_cache_ttl_seconds, settings.auth_cache_size, clock=auth_clock
-        ),
-        max_body_bytes=settings.max_body_bytes,
-        timeout_seconds=settings.request_timeout_seconds,
-        limits=limits,
-        backoffice_concurrency=settings.backoffice_concurrency,
-    )
+    endpoint = _endpoint(settings, serving, limits, auth_clock)
     migrations = MigrationState()
     app = Starlette(
         routes=_routes(settings),
@@ -119,6 +109,29 @@ def create_app(
     app.state.dispatcher = _in_process(base)
     app.state.rate_limits = limits
     return app
+
+
+def _endpoint(
+    settings: Settings, serving: Runtime, limits: KeyRateLimits, auth_clock: Callable[[], float]
+) -> GraphQLEndpoint:
+    """`/graphql`, with its schema and trusted documents checked and prepared."""
+    schema = build_schema(production=settings.production, max_query_cost=settings.max_query_cost)
+    return GraphQLEndpoint(
+        schema,
+        serving,
+        ide=not settings.production,
+        principals=PrincipalCache(
+            settings.auth_cache_ttl_seconds, settings.auth_cache_size, clock=auth_clock
+        ),
+        max_body_bytes=settings.max_body_bytes,
+        timeout_seconds=settings.request_timeout_seconds,
+        limits=limits,
+        backoffice_concurrency=settings.backoffice_concurrency,
+        trusted=prepared(schema, trusted_documents(settings.trusted_documents)),
+        trusted_only=trusted_only(
+            production=settings.production, for_admin=settings.trusted_documents_for_admin
+        ),
+    )
 
 
 def _in_process(runtime: Runtime) -> InProcessDispatcher | None:

@@ -30,6 +30,7 @@ from gateway.cli_checks import (
     check_port,
     check_secret_key_setting,
     check_start,
+    check_trusted_documents,
     generate_key,
 )
 from gateway.cli_database import (
@@ -98,6 +99,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     check_secret_key_setting(settings)
     check_listen(args.host, args.port)
     _share_metrics(settings)
+    check_trusted_documents(settings)
     # Reachable, migrated on SQLite; in production also current and, without a key, holding no
     # sealed secrets (the app checks again at start-up; in development it answers 503 while a
     # migration is missing).

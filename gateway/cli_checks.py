@@ -45,6 +45,18 @@ def check_listen(host: str, port: int) -> None:
             ) from None
 
 
+def check_trusted_documents(settings: Settings) -> None:
+    """The trusted documents (the product's and `GOCRM_TRUSTED_DOCUMENTS`'), each a valid
+    document of the schema."""
+    from gateway.graphql.trusted import ManifestError, prepared, trusted_documents
+    from gateway.schema.root import build_schema
+
+    try:
+        prepared(build_schema(production=True), trusted_documents(settings.trusted_documents))
+    except ManifestError as error:
+        raise CommandError(f"GOCRM_TRUSTED_DOCUMENTS: {error}") from None
+
+
 def check_secret_key_setting(settings: Settings) -> None:
     """A `GOCRM_SECRET_KEY` that is set must hold Fernet keys (in every environment)."""
     if settings.secret_key is None:

@@ -108,6 +108,11 @@ class Settings:
     header_timeout_seconds: float = 10.0
     max_connections: int = 2_048
     max_connections_per_client: int = 256
+    # Trusted documents (`gateway.graphql.trusted`): an operator's manifest of their own
+    # clients' documents, besides the product's; and whether, in production, ADMIN keys too may
+    # run only trusted documents (till keys always do there).
+    trusted_documents: str | None = None
+    trusted_documents_for_admin: bool = False
 
     @property
     def production(self) -> bool:
@@ -177,6 +182,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         header_timeout_seconds=_number(env, "GOCRM_HEADER_TIMEOUT", 10.0),
         max_connections=_integer(env, "GOCRM_MAX_CONNECTIONS", 2_048),
         max_connections_per_client=_integer(env, "GOCRM_MAX_CONNECTIONS_PER_CLIENT", 256),
+        trusted_documents=env.get("GOCRM_TRUSTED_DOCUMENTS") or None,
+        trusted_documents_for_admin=_flag(env, "GOCRM_TRUSTED_DOCUMENTS_FOR_ADMIN"),
     )
 
 
@@ -218,6 +225,13 @@ def _addresses(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> t
                 f"{name} takes IP addresses and networks such as 10.0.0.0/8, not {entry!r}"
             ) from None
     return entries
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw not in ("", "0", "1", "true", "false"):
+        raise ValueError(f"{name} must be 1 or 0 (true or false), not {raw!r}")
+    return raw in ("1", "true")
 
 
 def _integer(env: Mapping[str, str], name: str, default: int) -> int:

@@ -11,7 +11,11 @@ from graphql import GraphQLSchema, parse
 
 from domain.access import Role
 from gateway.graphql.cost import CostBudget
+from gateway.graphql.trusted import documents_in
 from services import access
+
+# The product's trusted documents by operation name: what a till sends in production.
+TRUSTED = {document.name: document for document in documents_in()}
 
 
 @dataclass
@@ -37,6 +41,14 @@ class Api:
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
+
+    async def trusted(self, name: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The whole response body to the trusted document `name`, sent by its id."""
+        body = {"documentId": f"sha256:{TRUSTED[name].id}", "variables": variables or {}}
+        response = await self.http.post("/graphql", json=body, headers=self.headers)
+        assert response.status_code == 200, response.text
+        found: dict[str, Any] = response.json()
+        return found
 
     async def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """`data` of a response that must have no errors."""

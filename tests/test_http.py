@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ import pytest
 import services.groups
 from domain.access import Role
 from gateway.app import create_app
+from gateway.graphql.trusted import document, manifest_text, sha256_of
 from gateway.observability import RequestIdFilter
 from settings import Settings
 from tests.builders import LIST_GROUPS, VIEWER, group_counts
@@ -524,11 +526,23 @@ async def test_an_unexpected_error_is_shown_in_development(
     assert [e["message"] for e in body["errors"]] == ["disk on fire at /var/lib/secret"]
 
 
-async def test_expected_errors_are_not_masked_in_production(prod_api: Api) -> None:
-    pos = await prod_api.key_with_role(Role.POS)
+GROUPS = "query Groups { customerGroups { id } }"
 
-    forbidden = await pos.raw(LIST_GROUPS)
-    invalid = await prod_api.raw("{ customers(first: 201) { totalCount } }")
+
+async def test_expected_errors_are_not_masked_in_production(
+    database: Settings, tmp_path: Path
+) -> None:
+    # a till's document that asks for what its role may not read, trusted by the operator
+    manifest = tmp_path / "operator.json"
+    manifest.write_text(manifest_text([document(GROUPS, "groups")]))
+    settings = dataclasses.replace(database, env="production", trusted_documents=str(manifest))
+    app = create_app(settings, manage_database=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        prod_api = await new_location(client, "Production Bistro")
+        pos = await prod_api.key_with_role(Role.POS)
+        forbidden = (await _post(pos, {"documentId": f"sha256:{sha256_of(GROUPS)}"})).json()
+        invalid = await prod_api.raw("{ customers(first: 201) { totalCount } }")
 
     assert [e["extensions"]["code"] for e in forbidden["errors"]] == ["FORBIDDEN"]
     assert [e["message"] for e in forbidden["errors"]] == [

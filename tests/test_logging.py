@@ -26,7 +26,6 @@ from tests.helpers import Api, create_customer, new_location
 CARD = "CARD-7731-XQ"
 LIST_GROUPS = "{ customerGroups { id name } }"
 BY_CARD = """query($code: String!) { customer(cardCode: $code) { id firstName } }"""
-QUOTE = """query($input: CheckoutInput!) { checkoutQuote(input: $input) { total { amount } } }"""
 ISO_MILLISECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
@@ -138,18 +137,26 @@ async def test_a_card_scan_never_logs_the_card_code(prod_api: Api, log_lines: io
     log_lines.seek(0)
     till = await prod_api.key_with_role(Role.POS)
 
-    # when the till scans the card: a lookup, a quote, and a card nobody holds
-    found = await till.data(BY_CARD, {"code": CARD})
+    # when the till scans the card (a lookup, a quote, a card nobody holds), and sends a
+    # document of its own with a code in its text, which production refuses to a till
+    found = await till.trusted("CustomerByCard", {"cardCode": CARD})
     lines = [{"productId": "kawa", "quantity": "1", "unitPrice": "9.00"}]
-    await till.data(QUOTE, {"input": {"cardCode": CARD, "lines": lines}})
-    await till.raw(f'{{ customer(cardCode: "{CARD}-X") {{ id }} }}')
+    await till.trusted("CheckoutQuote", {"input": {"cardCode": CARD, "lines": lines}})
+    await till.trusted("CustomerByCard", {"cardCode": f"{CARD}-X"})
+    refused = await till.http.post(
+        "/graphql",
+        json={"query": f'{{ customer(cardCode: "{CARD}") {{ id }} }}'},
+        headers=till.headers,
+    )
 
     # then the requests were logged, and the code appears in none of their lines
-    assert found["customer"]["firstName"] == "Ola"
+    assert found["data"]["customer"]["firstName"] == "Ola"
+    assert refused.json()["errors"][0]["extensions"]["code"] == "TRUSTED_DOCUMENT_REQUIRED"
     assert [entry["operation"] for entry in parsed(log_lines)] == [
         "customer",
         "checkoutQuote",
         "customer",
+        None,
     ]
     assert CARD not in log_lines.getvalue()
 

@@ -16,6 +16,10 @@
 - While the database cannot be reached (down, restarting, failing over), a request that needs
   it is answered at once with 503 and the code DATABASE_UNAVAILABLE, with `Retry-After`; the
   pool reconnects by itself once the database is back.
+- A request may name a trusted document instead of sending its text (`documentId`, or Apollo's
+  `extensions.persistedQuery`); a key that may run only trusted documents (a till's, in
+  production) is refused anything else with 400 and the code TRUSTED_DOCUMENT_REQUIRED, before
+  the text is parsed (`gateway.graphql.trusted`).
 - Browsers get GraphiQL in development, served with its assets by the gateway itself.
 """
 
@@ -38,7 +42,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from domain.access import Principal
+from domain.access import Principal, Role
 from gateway import graphiql
 from gateway.admission import BackOfficeTurns
 from gateway.context import Context
@@ -52,6 +56,7 @@ from gateway.graphql.request import (
     read_params,
     wants_ide,
 )
+from gateway.graphql.trusted import TrustedDocuments
 from gateway.metrics import ERROR, INVALID, USER_ERROR, GraphQLMetrics, outcome
 from gateway.observability import location_var, operation_var, request_params_var
 from gateway.ratelimit import KeyRateLimits
@@ -155,6 +160,15 @@ def _is_request_error(errors: list[GraphQLError]) -> bool:
     return all(error.path is None for error in errors)
 
 
+def _reading(request: Request, principal: Principal) -> Principal:
+    """The principal in the language the request reads (Accept-Language, else the key's
+    location's)."""
+    language = negotiate(request.headers.get("accept-language"))
+    if language is not None and language != principal.language:
+        return replace(principal, language=language)
+    return principal
+
+
 class GraphQLEndpoint:
     """`/graphql`: each request is refused or run in the steps below, in this order."""
 
@@ -169,8 +183,13 @@ class GraphQLEndpoint:
         timeout_seconds: float = 15.0,
         limits: KeyRateLimits | None = None,
         backoffice_concurrency: int = 0,
+        trusted: TrustedDocuments | None = None,
+        trusted_only: frozenset[Role] = frozenset(),
     ) -> None:
         self.turns = BackOfficeTurns(backoffice_concurrency)
+        # The trusted documents, and the roles whose keys may run no other.
+        self.trusted = trusted if trusted is not None else TrustedDocuments(())
+        self.trusted_only = trusted_only
         self.schema = schema
         self.runtime = runtime
         self.ide = ide
@@ -236,9 +255,14 @@ class GraphQLEndpoint:
         timer = asyncio.timeout(self.timeout_seconds)
         try:
             async with timer:
-                query, variables, operation = checked(
-                    await read_params(request, self.max_body_bytes)
+                params = await read_params(request, self.max_body_bytes)
+                principal = _reading(request, principal)
+                params = self.trusted.query_of(
+                    params,
+                    ad_hoc=principal.role not in self.trusted_only,
+                    language=principal.language,
                 )
+                query, variables, operation = checked(params)
                 label = self.metrics.operation(query, operation)
                 result = await self.run(request, principal, query, variables, operation, label)
         except Exception as error:
@@ -263,9 +287,6 @@ class GraphQLEndpoint:
         queries only."""
         operation_var.set(label)
         request_params_var.set((query, variables))
-        language = negotiate(request.headers.get("accept-language"))
-        if language is not None and language != principal.language:
-            principal = replace(principal, language=language)
         execution = self.schema.execute(
             query,
             variable_values=variables,

@@ -103,6 +103,7 @@ class Schema(strawberry.Schema):
     Strawberry's own `execute` wraps every step of every request in extension context
     managers; the checks below are the only ones this gateway runs, so they run as plain code:
 
+    - trusted documents (`prepare`): parsed and validated once, at start-up, and never evicted;
     - parsing: at most `MAX_TOKENS` tokens, documents cached by their text;
     - the operation type: mutations only where the transport allows them;
     - validation: cached by query text (a document hashes and compares as a deep tree of
@@ -116,11 +117,39 @@ class Schema(strawberry.Schema):
     def __init__(self, *, limits: Limits, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.limits = limits
+        self.prepared: dict[str, DocumentNode] = {}
         extra = PRODUCTION_RULES if limits.production else ()
         self.rules = tuple(
             LiteralValuesRule if rule is ValuesOfCorrectTypeRule else rule
             for rule in (*specified_rules, *LIMIT_RULES, *STRAWBERRY_RULES, *extra)
         )
+
+    def prepare(self, queries: Iterable[str]) -> dict[str, list[GraphQLError]]:
+        """Parse and validate documents once (the trusted ones, at start-up): each valid one
+        runs without either step again. Returns the errors of those that are not valid."""
+        refused: dict[str, list[GraphQLError]] = {}
+        for query in queries:
+            try:
+                document = parse(query)
+            except GraphQLError as error:
+                refused[query] = [error]
+                continue
+            errors = validate(self._schema, document, self.rules)
+            if errors:
+                refused[query] = errors
+            else:
+                self.prepared[query] = document
+        return refused
+
+    def _validated(self, query: str, document: DocumentNode) -> list[GraphQLError]:
+        """The validation errors of a document that is not trusted, cached by its text."""
+        limits = self.limits
+        errors = limits.validated.get(query)
+        if errors is None:
+            hide = limits.production
+            errors = validate(self._schema, document, self.rules, hide_suggestions=hide)
+            limits.validated[query] = errors
+        return errors
 
     async def execute(
         self,
@@ -135,24 +164,21 @@ class Schema(strawberry.Schema):
         if not query:
             raise MissingQueryError
         limits = self.limits
-        try:
-            document = limits.parsed(query, max_tokens=MAX_TOKENS)
-        except GraphQLError as syntax_error:
-            return ExecutionResult(data=None, errors=[syntax_error])
+        document = self.prepared.get(query)
+        trusted = document is not None
+        if document is None:
+            try:
+                document = limits.parsed(query, max_tokens=MAX_TOKENS)
+            except GraphQLError as syntax_error:
+                return ExecutionResult(data=None, errors=[syntax_error])
         try:
             operation_type = get_operation_type(document, operation_name)
         except RuntimeError as error:
             raise CannotGetOperationTypeError(operation_name) from error
         if allowed_operation_types is not None and operation_type not in allowed_operation_types:
             raise InvalidOperationTypeError(operation_type)
-        errors = limits.validated.get(query)
-        if errors is None:
-            errors = validate(
-                self._schema, document, self.rules, hide_suggestions=limits.production
-            )
-            limits.validated[query] = errors
-        if errors:
-            return ExecutionResult(data=None, errors=list(errors))
+        if not trusted and (invalid := self._validated(query, document)):
+            return ExecutionResult(data=None, errors=list(invalid))
         refusal = limits.budget.refusal(
             self._schema, document, query, variable_values, operation_name
         )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import strawberry
 from strawberry.tools import merge_types
 
-from gateway.graphql.execute import MAX_QUERY_COST, engine_schema
+from gateway.graphql.execute import MAX_QUERY_COST, Schema, engine_schema
 from gateway.schema import (
     access,
     checkout_operations,
@@ -55,7 +54,7 @@ Mutation = merge_types(
 )
 
 
-def build_schema(*, production: bool, max_query_cost: int = MAX_QUERY_COST) -> strawberry.Schema:
+def build_schema(*, production: bool, max_query_cost: int = MAX_QUERY_COST) -> Schema:
     return engine_schema(
         query=Query,
         mutation=Mutation,

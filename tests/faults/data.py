@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 
 from tests.faults.processes import sql
+from tests.faults.till_documents import COMMIT as COMMIT
+from tests.faults.till_documents import QUOTE as QUOTE
 from tests.helpers import Api
 
 CREATE_API_KEY = """mutation($name: String!) {
@@ -24,13 +26,6 @@ CONFIGURE = """mutation($channel: Channel!, $input: IntegrationInput!) {
 SYNCHRONIZE = """mutation($channel: Channel!) {
   synchronize(channel: $channel) { syncRun { id status } errors { code field message } } }"""
 SYNC_RUN = "query($id: ID!) { syncRun(id: $id) { status fetched linked error } }"
-QUOTE = """query($input: CheckoutInput!) {
-  checkoutQuote(input: $input) {
-    subtotal { amount } total { amount } credits { applied { amount } } } }"""
-COMMIT = """mutation($input: CheckoutInput!, $key: String!) {
-  commitCheckout(input: $input, idempotencyKey: $key) {
-    checkout { id total { amount } creditsUsed { amount } cashbackGranted { amount } }
-    errors { code field message } } }"""
 
 # A bill of 43.90: two coffees and a cheesecake.
 LINES = [

@@ -38,6 +38,7 @@ from redis.asyncio import Redis
 
 from adapters.secrets import new_key
 from tests.conftest import POSTGRES_SERVER, REQUIRE_SERVICES
+from tests.faults.till_documents import manifest_path
 from tests.processes import PROJECT_ROOT, GocrmProcesses, Process, wait_until
 
 # Gateways and workers open the integration secrets that other processes sealed: one key.
@@ -94,11 +95,13 @@ def environment(**settings: str) -> dict[str, str]:
         for name, value in os.environ.items()
         if not name.startswith("GOCRM_") and name not in ("DATABASE_URL", "REDIS_URL")
     }
-    # The simulators and stalled upstreams of the tests listen on loopback.
+    # The simulators and stalled upstreams of the tests listen on loopback; the tills send
+    # the suite's own documents, trusted by an operator's manifest.
     env.update(
         PYTHONUNBUFFERED="1",
         GOCRM_SECRET_KEY=SECRET_KEY,
         GOCRM_UPSTREAM_ALLOW="127.0.0.0/8",
+        GOCRM_TRUSTED_DOCUMENTS=manifest_path(),
         **settings,
     )
     return env

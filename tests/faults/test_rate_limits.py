@@ -7,6 +7,7 @@ import time
 
 import httpx
 
+from tests.faults import till_documents
 from tests.faults.data import client, pos_api
 from tests.faults.processes import (
     Process,
@@ -20,7 +21,7 @@ from tests.helpers import Api
 
 # A till key may make 1 request a second, 10 at once.
 RATE, BURST = 1, 10
-TYPENAME = {"query": "{ __typename }"}
+TYPENAME = {"query": till_documents.TYPENAME}
 OUTAGE = "rate limits: Redis did not answer"
 BACK = "rate limits: Redis answers again"
 

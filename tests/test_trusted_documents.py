@@ -1,0 +1,398 @@
+"""Trusted documents (`gateway.graphql.trusted`): the manifest matches the files, every shipped
+document is valid, requests name documents by id or by APQ hash, and in production a till's key
+runs nothing else (TRUSTED_DOCUMENT_REQUIRED, before anything is parsed or written), while an
+ADMIN key may, unless the setting says otherwise; an operator's manifest adds documents."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from domain.access import Role
+from gateway.app import create_app
+from gateway.cli_checks import check_trusted_documents
+from gateway.cli_database import CommandError
+from gateway.graphql.trusted import (
+    DOCUMENTS,
+    MANIFEST,
+    ManifestError,
+    documents_in,
+    load_manifest,
+    manifest_text,
+)
+from models.tables.checkouts import Checkout
+from settings import Settings, load_settings
+from tests.helpers import Api, new_location
+
+CARD_LOOKUP = (DOCUMENTS / "till" / "CustomerByCard.graphql").read_text("utf-8").rstrip()
+CARD_LOOKUP_ID = hashlib.sha256(CARD_LOOKUP.encode()).hexdigest()
+AD_HOC = "query Mine($code: String!) { customer(cardCode: $code) { id firstName } }"
+AD_HOC_HASH = hashlib.sha256(AD_HOC.encode()).hexdigest()
+COMMIT_AD_HOC = """mutation { commitCheckout(idempotencyKey: "k-1", input: {channel: POS,
+  lines: [{productId: "kawa", quantity: "1", unitPrice: "10.00"}]}) { checkout { id } } }"""
+UNKNOWN = "0" * 64
+
+
+def _manifest(*bodies: str) -> str:
+    return json.dumps(
+        {
+            "format": "apollo-persisted-query-manifest",
+            "version": 1,
+            "operations": [
+                {
+                    "id": hashlib.sha256(body.encode()).hexdigest(),
+                    "name": body.split("(")[0].split()[1],
+                    "type": body.split()[0],
+                    "body": body,
+                }
+                for body in bodies
+            ],
+        }
+    )
+
+
+# ----------------------------------------------------------------------------- the manifest
+
+
+def test_the_manifest_lists_exactly_the_document_files() -> None:
+    assert MANIFEST.read_text("utf-8") == manifest_text(documents_in()), (
+        "run: python -m gateway.graphql.trusted > gateway/graphql/documents/manifest.json"
+    )
+    assert sorted(d.name for d in documents_in()) == [
+        "CheckoutQuote",
+        "CommitCheckout",
+        "CustomerByCard",
+        "RefundCheckout",
+    ]
+
+
+def test_a_manifest_is_read_back_as_written() -> None:
+    documents = documents_in()
+
+    assert load_manifest(manifest_text(documents), "shipped") == documents
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda m: {**m, "format": "relay"}, "x: not an apollo-persisted-query-manifest"),
+        (lambda m: {**m, "version": 2}, "x: only version 1 of the format is known"),
+        (lambda m: {**m, "operations": {}}, "x: 'operations' is a list of at most 1,000"),
+        (
+            lambda m: {**m, "operations": [{**m["operations"][0], "id": UNKNOWN}]},
+            "x: operations[0]: its id is not the SHA-256 of its body",
+        ),
+        (
+            lambda m: {**m, "operations": [{**m["operations"][0], "name": "Other"}]},
+            "x: operations[0]: its name or type is not its operation's",
+        ),
+        (
+            lambda m: {**m, "operations": [{"id": UNKNOWN}]},
+            "x: operations[0]: has no 'body'",
+        ),
+    ],
+)
+def test_a_manifest_that_cannot_be_trusted_is_refused_naming_the_problem(
+    change: Callable[[dict[str, Any]], dict[str, Any]], problem: str
+) -> None:
+    manifest = json.loads(_manifest(AD_HOC))
+
+    with pytest.raises(ManifestError) as refused:
+        load_manifest(json.dumps(change(manifest)), "x")
+
+    assert str(refused.value) == problem
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (
+            "{ viewer { location { id } } }",
+            "x: operations[0]: a trusted document's operation has a name",
+        ),
+        (
+            "query A { viewer { location { id } } } query B { viewer { location { id } } }",
+            "x: operations[0]: a trusted document holds one operation and its fragments",
+        ),
+        ("subscription S { x }", "x: operations[0]: only queries and mutations can be trusted"),
+        (
+            "query Q {",
+            "x: operations[0]: not a GraphQL document: Syntax Error: Expected Name, found <EOF>.",
+        ),
+    ],
+)
+def test_a_document_that_cannot_be_trusted_is_refused(body: str, problem: str) -> None:
+    manifest = {
+        "format": "apollo-persisted-query-manifest",
+        "version": 1,
+        "operations": [
+            {
+                "id": hashlib.sha256(body.encode()).hexdigest(),
+                "name": "Q",
+                "type": "query",
+                "body": body,
+            }
+        ],
+    }
+    with pytest.raises(ManifestError) as refused:
+        load_manifest(json.dumps(manifest), "x")
+
+    assert str(refused.value) == problem
+
+
+def test_the_setting_names_an_operators_manifest(tmp_path: Path) -> None:
+    settings = load_settings(
+        {"GOCRM_TRUSTED_DOCUMENTS": "/srv/docs.json", "GOCRM_TRUSTED_DOCUMENTS_FOR_ADMIN": "1"}
+    )
+    assert (settings.trusted_documents, settings.trusted_documents_for_admin) == (
+        "/srv/docs.json",
+        True,
+    )
+    assert (load_settings({}).trusted_documents, load_settings({}).trusted_documents_for_admin) == (
+        None,
+        False,
+    )
+    with pytest.raises(ValueError, match=r"^GOCRM_TRUSTED_DOCUMENTS_FOR_ADMIN must be 1 or 0"):
+        load_settings({"GOCRM_TRUSTED_DOCUMENTS_FOR_ADMIN": "yes"})
+
+
+def test_an_operators_document_the_schema_refuses_stops_the_start(tmp_path: Path) -> None:
+    path = tmp_path / "mine.json"
+    path.write_text(_manifest('query Broken { customer(cardCode: "x") { nope } }'))
+    settings = Settings(trusted_documents=str(path))
+
+    with pytest.raises(CommandError) as refused:
+        check_trusted_documents(settings)
+    assert str(refused.value).startswith(
+        "GOCRM_TRUSTED_DOCUMENTS: the trusted document Broken (sha256:"
+    )
+    assert str(refused.value).endswith(
+        "is not valid against the schema: Cannot query field 'nope' on type 'Customer'."
+        " Did you mean 'note'?"
+    )
+    with pytest.raises(ManifestError):
+        create_app(settings, manage_database=False)
+    check_trusted_documents(Settings())  # the shipped ones are all valid
+
+
+# ----------------------------------------------------------------------------- requests
+
+
+@pytest.fixture
+def operator_manifest(tmp_path: Path) -> Path:
+    path = tmp_path / "operator.json"
+    path.write_text(
+        _manifest("query Operators($code: String!) { customer(cardCode: $code) { id } }")
+    )
+    return path
+
+
+def _client(settings: Settings) -> httpx.AsyncClient:
+    app = create_app(settings, manage_database=False)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+
+
+@pytest.fixture
+async def production(
+    database: Settings, operator_manifest: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = dataclasses.replace(
+        database, env="production", trusted_documents=str(operator_manifest)
+    )
+    async with _client(settings) as client:
+        yield client
+
+
+@pytest.fixture
+async def admin(production: httpx.AsyncClient) -> Api:
+    api = await new_location(production, "Zaufany Bar")
+    customer = {"input": {"firstName": "Anna", "cards": [{"code": "CARD-1"}]}}
+    await api.mutate(
+        "mutation($input: CustomerInput!) { createCustomer(input: $input) { errors { code } } }",
+        customer,
+    )
+    return api
+
+
+@pytest.fixture
+async def tillkey(admin: Api) -> Api:
+    return await admin.key_with_role(Role.POS)
+
+
+async def _post(api: Api, body: dict[str, Any], language: str = "en") -> httpx.Response:
+    headers = {**api.headers, "Accept-Language": language}
+    return await api.http.post("/graphql", json=body, headers=headers)
+
+
+def _refusal(response: httpx.Response) -> tuple[int, str, str]:
+    (error,) = response.json()["errors"]
+    return response.status_code, error["extensions"]["code"], error["message"]
+
+
+REQUIRED_EN = (
+    400,
+    "TRUSTED_DOCUMENT_REQUIRED",
+    "This API key may run only trusted documents: send the document's id "
+    '(documentId "sha256:…") from the product\'s or your own manifest.',
+)
+NOT_FOUND = (400, "PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
+
+
+async def test_a_till_key_in_production_runs_a_trusted_document_by_id(tillkey: Api) -> None:
+    response = await _post(
+        tillkey, {"documentId": f"sha256:{CARD_LOOKUP_ID}", "variables": {"cardCode": "CARD-1"}}
+    )
+
+    assert response.status_code == 200
+    assert response.json()["data"]["customer"]["firstName"] == "Anna"
+
+
+async def test_a_till_key_in_production_runs_a_trusted_document_sent_as_its_text(
+    tillkey: Api,
+) -> None:
+    response = await _post(tillkey, {"query": CARD_LOOKUP, "variables": {"cardCode": "CARD-1"}})
+
+    assert response.json()["data"]["customer"]["firstName"] == "Anna"
+
+
+async def test_a_till_key_in_production_runs_nothing_else(tillkey: Api) -> None:
+    sales_before = await Checkout.all().count()
+
+    refusals = [
+        _refusal(await _post(tillkey, {"query": AD_HOC, "variables": {"code": "CARD-1"}})),
+        _refusal(await _post(tillkey, {"query": COMMIT_AD_HOC})),
+        _refusal(await _post(tillkey, {"query": CARD_LOOKUP + " "})),  # not the text trusted
+    ]
+
+    assert refusals == [REQUIRED_EN] * 3
+    assert await Checkout.all().count() == sales_before
+    (error,) = (await _post(tillkey, {"query": AD_HOC}, language="pl")).json()["errors"]
+    assert error["message"] == (
+        "Ten klucz API może wykonywać tylko zaufane dokumenty: wyślij identyfikator dokumentu "
+        '(documentId "sha256:…") z manifestu produktu lub własnego.'
+    )
+
+
+async def test_a_till_key_cannot_register_a_document_by_apq(tillkey: Api) -> None:
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": AD_HOC_HASH}}
+
+    with_text = await _post(tillkey, {"query": AD_HOC, "extensions": persisted})
+    by_hash = await _post(tillkey, {"extensions": persisted, "variables": {"code": "CARD-1"}})
+
+    assert _refusal(with_text) == REQUIRED_EN
+    assert _refusal(by_hash) == NOT_FOUND
+
+
+async def test_a_trusted_document_runs_by_its_apq_hash(tillkey: Api) -> None:
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": CARD_LOOKUP_ID}}
+
+    response = await _post(tillkey, {"extensions": persisted, "variables": {"cardCode": "CARD-1"}})
+
+    assert response.json()["data"]["customer"]["firstName"] == "Anna"
+
+
+async def test_an_operators_manifest_adds_documents_a_till_may_run(tillkey: Api) -> None:
+    body = "query Operators($code: String!) { customer(cardCode: $code) { id } }"
+    digest = hashlib.sha256(body.encode()).hexdigest()
+
+    response = await _post(
+        tillkey, {"documentId": f"sha256:{digest}", "variables": {"code": "CARD-1"}}
+    )
+
+    assert set(response.json()["data"]["customer"]) == {"id"}
+
+
+async def test_an_admin_key_in_production_runs_any_document_and_registers_by_apq(
+    admin: Api,
+) -> None:
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": AD_HOC_HASH}}
+    variables = {"code": "CARD-1"}
+
+    unknown = await _post(admin, {"extensions": persisted, "variables": variables})
+    registered = await _post(
+        admin, {"query": AD_HOC, "extensions": persisted, "variables": variables}
+    )
+    by_hash = await _post(admin, {"extensions": persisted, "variables": variables})
+    ad_hoc = await _post(admin, {"query": AD_HOC, "variables": variables})
+
+    assert _refusal(unknown) == NOT_FOUND
+    for response in (registered, by_hash, ad_hoc):
+        assert response.json()["data"]["customer"]["firstName"] == "Anna"
+
+
+async def test_a_setting_requires_trusted_documents_of_admin_keys_too(
+    database: Settings,
+) -> None:
+    settings = dataclasses.replace(database, env="production", trusted_documents_for_admin=True)
+    async with _client(settings) as http:
+        api = await new_location(http, "Ścisły Bar")
+        refused = await _post(api, {"query": AD_HOC, "variables": {"code": "X"}})
+        trusted = await _post(
+            api, {"documentId": f"sha256:{CARD_LOOKUP_ID}", "variables": {"cardCode": "X"}}
+        )
+
+    assert _refusal(refused) == REQUIRED_EN
+    assert trusted.json() == {"data": {"customer": None}}
+
+
+async def test_in_development_a_till_key_runs_any_document(api: Api) -> None:
+    till = await api.key_with_role(Role.POS)
+
+    response = await _post(till, {"query": AD_HOC, "variables": {"code": "NONE"}})
+
+    assert response.json() == {"data": {"customer": None}}
+
+
+@pytest.mark.parametrize(
+    ("body", "refusal"),
+    [
+        (
+            {"documentId": f"sha256:{UNKNOWN}"},
+            NOT_FOUND,
+        ),
+        (
+            {"documentId": f"sha256:{CARD_LOOKUP_ID}", "query": CARD_LOOKUP},
+            (400, "BAD_REQUEST", "Send either 'documentId' or 'query', not both."),
+        ),
+        (
+            {"documentId": CARD_LOOKUP_ID},
+            (400, "BAD_REQUEST", "'documentId' is 'sha256:' and 64 lower-case hex digits."),
+        ),
+        (
+            {
+                "query": AD_HOC,
+                "extensions": {"persistedQuery": {"version": 1, "sha256Hash": UNKNOWN}},
+            },
+            (400, "PERSISTED_QUERY_HASH_MISMATCH", "provided sha does not match query"),
+        ),
+        (
+            {"extensions": {"persistedQuery": {"version": 2, "sha256Hash": UNKNOWN}}},
+            (
+                400,
+                "BAD_REQUEST",
+                "'persistedQuery' is version 1 with a 'sha256Hash' of 64 lower-case hex digits.",
+            ),
+        ),
+    ],
+)
+async def test_a_document_named_wrongly_is_refused(
+    tillkey: Api, body: dict[str, Any], refusal: tuple[int, str, str]
+) -> None:
+    assert _refusal(await _post(tillkey, body)) == refusal
+
+
+async def test_a_get_names_a_trusted_document_by_id(tillkey: Api) -> None:
+    params = {
+        "documentId": f"sha256:{CARD_LOOKUP_ID}",
+        "variables": json.dumps({"cardCode": "CARD-1"}),
+    }
+    response = await tillkey.http.get("/graphql", params=params, headers=tillkey.headers)
+
+    assert response.json()["data"]["customer"]["firstName"] == "Anna"
