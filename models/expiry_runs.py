@@ -33,7 +33,7 @@ from models.tables.wallet import ExpiryRun
 JOB_TABLE: JobModel = ExpiryRun
 
 # How many (location, day) pairs one statement of `due` names on SQLite (two parameters each).
-_PAIRS_PER_STATEMENT = 400
+PAIRS_PER_STATEMENT = 400
 
 _DUE_WHERE = """
 WHERE NOT EXISTS (
@@ -78,8 +78,8 @@ async def due(days: Sequence[tuple[UUID, date]]) -> list[tuple[UUID, date]]:
         rows = await sql.fetch(sql.pool(), _POSTGRES_DUE, values)
     else:
         rows = []
-        for start in range(0, len(days), _PAIRS_PER_STATEMENT):
-            part = days[start : start + _PAIRS_PER_STATEMENT]
+        for start in range(0, len(days), PAIRS_PER_STATEMENT):
+            part = days[start : start + PAIRS_PER_STATEMENT]
             statement = _SQLITE_DUE.format(rows=", ".join("(?, ?)" for _ in part))
             flat = [v for location_id, day in part for v in (str(location_id), day)]
             rows += await sql.fetch(sql.pool(), statement, flat)

@@ -24,10 +24,10 @@ from domain.jobs import JobPolicy
 from domain.ledger import CreditOperation
 from domain.messages import encode, msg
 from gateway.runtime import with_dispatcher
-from models import expiry_runs, lots
+from models import expiry_runs, lots, sql
 from models.db import IntegrityError, transaction
 from models.ledger import apply_chunk
-from models.tables.crm import Customer
+from models.tables.crm import Customer, Location
 from models.tables.wallet import ExpiryRun, WalletEntry
 from services import access, expiry, lifecycle
 from services.runtime import Runtime, Stop
@@ -329,6 +329,8 @@ async def test_a_run_that_finds_nothing_left_succeeds_having_expired_nothing(
 async def test_a_check_with_nothing_due_reads_every_location_in_one_statement(
     runtime: Runtime, clock: Clock
 ) -> None:
+    """One statement on PostgreSQL; on SQLite one per `PAIRS_PER_STATEMENT` locations (its
+    limit on a statement's values), which the suite's shared database may pass."""
     # given an instant when no lot of the database is due (and every location's time zone)
     clock.now = datetime(2000, 1, 1, tzinfo=UTC)
     recorder = Recorder()
@@ -339,9 +341,10 @@ async def test_a_check_with_nothing_due_reads_every_location_in_one_statement(
 
     # then the check read the time zones, and probed the lots of all locations at once
     assert (made, recorder.jobs) == (0, [])
-    assert len(statements) == 2
-    assert "credit_lots" in statements[1]
-    assert "expiry_runs" in statements[1]
+    locations = await Location.all().count()
+    probes = 1 if sql.dialect().numbered else -(-locations // expiry_runs.PAIRS_PER_STATEMENT)
+    assert len(statements) == 1 + probes
+    assert all("credit_lots" in s and "expiry_runs" in s for s in statements[1:])
 
 
 async def test_a_lot_due_only_after_the_run_of_its_day_waits_for_the_next_days_run(
