@@ -45,6 +45,7 @@ def database_config(settings: Settings) -> DatabaseConfig:
         url=settings.database_url,
         pool_size=settings.db_pool_size,
         connect_timeout_seconds=settings.db_connect_timeout_seconds,
+        replica_url=settings.replica_database_url,
     )
 
 

@@ -9,7 +9,7 @@ entry point above (`gateway.tortoise_cli`).
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -34,6 +34,9 @@ class DatabaseConfig:
     pool_size: int = 10
     # How long opening a PostgreSQL connection may take (asyncpg's `timeout`).
     connect_timeout_seconds: float = 5.0
+    # A read-only streaming replica of the same database, for the back office's reads
+    # (`models.replica`); PostgreSQL only.
+    replica_url: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -91,10 +94,17 @@ APPS: dict[str, dict[str, Any]] = {
 
 
 def tortoise_config(database: DatabaseConfig) -> dict[str, Any]:
-    return {
+    config: dict[str, Any] = {
         "connections": {"default": connection_config(database)},
         # A copy: Tortoise is free to change the configuration it is given.
         "apps": copy.deepcopy(APPS),
         "use_tz": True,
         "timezone": "UTC",
     }
+    if database.replica_url is not None:
+        # The replica's pool, as large as the primary's, and the router that sends the back
+        # office's reads to it.
+        replica = replace(database, url=database.replica_url, replica_url=None)
+        config["connections"]["replica"] = connection_config(replica)
+        config["routers"] = ["models.replica.ReplicaRouter"]
+    return config

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import asyncpg  # type: ignore[import-untyped]
 from tortoise import Tortoise, connections
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionContext
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
 from tortoise.migrations.api import migrate
 from tortoise.migrations.graph import MigrationKey
 from tortoise.migrations.loader import MigrationLoader
 from tortoise.migrations.recorder import MigrationRecorder
-from tortoise.transactions import in_transaction as transaction
+from tortoise.transactions import in_transaction
 
-from models import sql
+from models import replica, sql
 from models.config import APPS, DatabaseConfig, tortoise_config
 
 # The connection of an open transaction, for writes that must join it.
@@ -40,10 +41,17 @@ __all__ = [
 ]
 
 
+def transaction() -> TransactionContext:
+    """A transaction on the primary. The request that opens one reads from the primary from then
+    on (`models.replica`)."""
+    replica.wrote()
+    return in_transaction("default")
+
+
 async def migrate_database(database: DatabaseConfig) -> None:
     """Apply every pending migration (Tortoise's own migrations) and close again."""
     try:
-        await migrate(config=tortoise_config(database))
+        await migrate(config=tortoise_config(replace(database, replica_url=None)))
     finally:
         await Tortoise.close_connections()
 
@@ -55,6 +63,7 @@ async def open_database(database: DatabaseConfig) -> None:
     # The global fallback lets request tasks see the ORM that the lifespan task opened.
     await Tortoise.init(config=tortoise_config(database), _enable_global_fallback=True)
     sql.use(connections.get("default"))
+    replica.opened(connections.get("default"))
 
 
 async def close_database() -> None:

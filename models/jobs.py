@@ -140,7 +140,7 @@ async def _if_still_silent(
     """Write `changes` to a job the check found silent, if it still is: the same status and
     attempt, no sign of life since `cutoff`, and (PostgreSQL) no chunk of its work holding the
     row, which is skipped rather than waited for."""
-    async with in_transaction() as db:
+    async with in_transaction("default") as db:
         found = (
             await model.filter(_silent(cutoff), id=job_id, status=status, attempts=attempts)
             .select_for_update(skip_locked=True)

@@ -244,7 +244,7 @@ async def apply_chunk(
     apply = sql.dialect().pick(postgres=_apply_postgres, sqlite=_apply_sqlite)
     if db is not None:
         return await apply(db, customer_ids, change)
-    async with in_transaction() as own:
+    async with in_transaction("default") as own:
         return await apply(own, customer_ids, change)
 
 

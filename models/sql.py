@@ -38,6 +38,8 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
 
+from models import replica
+
 
 class Row(Protocol):
     """A row as either driver gives it: its values by position or by column name."""
@@ -265,6 +267,7 @@ async def fetch(connection: Connection, statement: str, values: Sequence[Any]) -
 async def execute(connection: Connection, statement: str, values: Sequence[Any]) -> int:
     """Run one write on `connection`; returns the rows it changed. A constraint it breaks
     raises Tortoise's `IntegrityError`, as the ORM's writes do."""
+    replica.wrote()
     chosen = dialect()
     changed, _ = await connection.execute_query(
         chosen.render(statement), [chosen.value(v) for v in values]

@@ -36,6 +36,9 @@ class Settings:
     redis_url: str | None = None
     env: Environment = "development"
     db_pool_size: int = 10
+    # A read-only streaming replica of `database_url` (PostgreSQL), for the back office's
+    # reads: ADMIN keys' queries read lists from it; tills, mutations and jobs never do.
+    replica_database_url: str | None = None
     # How long opening a PostgreSQL connection may take: while the database is unreachable,
     # requests fail after at most this long (503 DATABASE_UNAVAILABLE) instead of hanging.
     db_connect_timeout_seconds: float = 5.0
@@ -147,6 +150,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         redis_url=_redis_url(env.get("REDIS_URL") or None),
         env="production" if mode == "production" else "development",
         db_pool_size=_integer(env, "GOCRM_DB_POOL_SIZE", 10),
+        replica_database_url=_replica_url(env),
         db_connect_timeout_seconds=_number(env, "GOCRM_DB_CONNECT_TIMEOUT", 5.0),
         queue_name=env.get("GOCRM_QUEUE") or "arq:queue",
         max_query_cost=_integer(env, "GOCRM_MAX_QUERY_COST", 20_000),
@@ -191,6 +195,18 @@ def _database_url(url: str) -> str:
     """`DATABASE_URL` as given, except that SQLAlchemy's four-slash form of an absolute SQLite
     path (`sqlite:////srv/gocrm.sqlite3`) becomes this project's `sqlite:///srv/gocrm.sqlite3`."""
     return re.sub(r"^sqlite:////+", "sqlite:///", url.strip())
+
+
+def _replica_url(env: Mapping[str, str]) -> str | None:
+    url = (env.get("GOCRM_REPLICA_DATABASE_URL") or "").strip() or None
+    if url is None:
+        return None
+    primary = env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    if not url.startswith(("postgres://", "postgresql://")) or primary.startswith("sqlite://"):
+        raise ValueError(
+            "GOCRM_REPLICA_DATABASE_URL names a PostgreSQL replica of a PostgreSQL DATABASE_URL"
+        )
+    return url
 
 
 def _redis_url(url: str | None) -> str | None:

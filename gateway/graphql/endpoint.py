@@ -32,7 +32,6 @@ from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any, TypeVar
 
-import strawberry
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -46,6 +45,7 @@ from domain.access import Principal, Role
 from gateway import graphiql
 from gateway.admission import BackOfficeTurns
 from gateway.context import Context
+from gateway.graphql.execute import Schema
 from gateway.graphql.request import (
     GRAPHQL_RESPONSE,
     JSON,
@@ -174,7 +174,7 @@ class GraphQLEndpoint:
 
     def __init__(
         self,
-        schema: strawberry.Schema,
+        schema: Schema,
         runtime: Runtime,
         *,
         ide: bool,
@@ -297,6 +297,7 @@ class GraphQLEndpoint:
             allowed_operation_types=QUERIES_ONLY
             if request.method == "GET"
             else QUERIES_AND_MUTATIONS,
+            replica=principal.is_admin,
         )
         async with self.turns.turn(principal):
             return await _unless_disconnected(request, execution)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from inspect import isawaitable
@@ -24,6 +25,9 @@ from graphql import (
     specified_rules,
     validate,
 )
+from graphql import (
+    ExecutionResult as GraphQLExecutionResult,
+)
 from graphql.validation import NoSchemaIntrospectionCustomRule, ValuesOfCorrectTypeRule
 from strawberry.exceptions import MissingQueryError
 from strawberry.execution.is_awaitable import optimized_is_awaitable
@@ -39,6 +43,7 @@ from gateway.graphql.cost import CostBudget
 from gateway.graphql.inputs import InputExecutor, LiteralValuesRule, ProductionExecutor
 from gateway.graphql.limits import alias_limit, depth_limit
 from models.db import database_unreachable
+from models.replica import replica_reads
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
@@ -160,7 +165,11 @@ class Schema(strawberry.Schema):
         operation_name: str | None = None,
         allowed_operation_types: Iterable[OperationType] | None = None,
         operation_extensions: dict[str, Any] | None = None,
+        *,
+        replica: bool = False,
     ) -> ExecutionResult:
+        """Run a request; with `replica`, a query's reads may come from the database's replica
+        (`models.replica`: the back office's), never a mutation's."""
         if not query:
             raise MissingQueryError
         limits = self.limits
@@ -184,18 +193,27 @@ class Schema(strawberry.Schema):
         )
         if refusal is not None:
             return ExecutionResult(data=None, errors=[refusal])
-        result = execute(
-            self._schema,
-            document,
-            root_value=root_value,
-            context_value=context_value,
-            variable_values=variable_values,
-            operation_name=operation_name,
-            executor_class=self.execution_context_class,
-            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+        reads = (
+            replica_reads() if replica and operation_type is OperationType.QUERY else nullcontext()
         )
-        if isawaitable(result):
-            result = await result
+        with reads:
+            result = execute(
+                self._schema,
+                document,
+                root_value=root_value,
+                context_value=context_value,
+                variable_values=variable_values,
+                operation_name=operation_name,
+                executor_class=self.execution_context_class,
+                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+            )
+            if isawaitable(result):
+                result = await result
+        return self._reported(result)
+
+    def _reported(self, result: GraphQLExecutionResult) -> ExecutionResult:
+        """The result, its unexpected errors logged with their traceback and, in production,
+        masked."""
         errors = result.errors
         if errors:
             for failure in errors:
@@ -203,7 +221,7 @@ class Schema(strawberry.Schema):
                     log.error(
                         "unexpected error: %s", failure.message, exc_info=failure.original_error
                     )
-            if limits.production:
+            if self.limits.production:
                 errors = [_masked(failure) for failure in errors]
         return ExecutionResult(data=result.data, errors=errors, extensions=result.extensions)
 

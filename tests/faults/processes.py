@@ -284,10 +284,11 @@ async def redis_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 
 
 def postgres_binaries() -> Path | None:
-    """The folder of `initdb` and `pg_ctl`: on PATH, or Debian's newest version."""
+    """The folder of `initdb`, `pg_ctl` and the other server tools: where the `initdb` on PATH
+    lives (a link resolved), or Debian's newest version."""
     initdb = shutil.which("initdb")
     if initdb is not None:
-        return Path(initdb).parent
+        return Path(initdb).resolve().parent
     found = sorted(
         glob.glob("/usr/lib/postgresql/*/bin/initdb"),
         key=lambda path: int(Path(path).parts[-3]) if Path(path).parts[-3].isdigit() else 0,

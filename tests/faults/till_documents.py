@@ -19,8 +19,14 @@ COMMIT = """mutation FaultCommit($input: CheckoutInput!, $key: String!) {
     checkout { id total { amount } creditsUsed { amount } cashbackGranted { amount } }
     errors { code field message } } }"""
 TYPENAME = "query Typename { __typename }"
+BY_CARD = "query FaultByCard($code: String!) { customer(cardCode: $code) { firstName } }"
 
-DOCUMENTS = {"FaultQuote": QUOTE, "FaultCommit": COMMIT, "Typename": TYPENAME}
+DOCUMENTS = {
+    "FaultQuote": QUOTE,
+    "FaultCommit": COMMIT,
+    "Typename": TYPENAME,
+    "FaultByCard": BY_CARD,
+}
 
 
 @cache
