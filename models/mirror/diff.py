@@ -2,11 +2,11 @@
 rows to mark removed, and the rows removed before that are still gone.
 
 On PostgreSQL the mirror is compared where it lives: the fetched rows go in as one array per
-column, and one statement joins them to the location's rows (a full join) and answers only
-what differs: the position of each fetched row that is new, changed or back after being
-removed, and the id of each mirror row the upstream no longer holds. An unchanged mirror answers
-nothing, whatever its size. On SQLite the location's rows are read whole and
-`domain.sync.diff_rows` compares them. Both give the same `TableDiff`.
+column, and one statement joins them to the location's rows (a full join) and answers only what
+differs, as one row of arrays: the position of each fetched row that is new, changed or back
+after being removed, and the id of each mirror row the upstream no longer holds. An unchanged
+mirror answers three empty (NULL) arrays, whatever its size. On SQLite the location's rows are
+read whole and `domain.sync.diff_rows` compares them. Both give the same `TableDiff`.
 """
 
 from __future__ import annotations
@@ -72,7 +72,9 @@ _PROMOTIONS = _Compared(
 
 def _statement(compared: _Compared) -> str:
     """The full join of the fetched rows ($2 the ids, then one array per compared column) with
-    the location's ($1) rows, keeping only what differs."""
+    the location's ($1) rows, keeping only what differs, answered as one row of three arrays
+    (NULL when empty): the positions of the fetched rows to write, the ids to mark removed, and
+    the ids of the rows removed before that are still gone."""
     names = [column for column, _ in compared.columns]
     arrays = ", ".join(
         f"${n}::{kind}[]" for n, (_, kind) in enumerate((("", "text"), *compared.columns), 2)
@@ -81,11 +83,13 @@ def _statement(compared: _Compared) -> str:
     fetched = ", ".join(f"f.{c}::{casts[c]}" if c in casts else f"f.{c}" for c in names)
     mirrored = ", ".join(f't."{c}"' for c in names)
     return (
-        f"SELECT f.n, t.external_id, t.removed "
+        "SELECT array_agg(f.n ORDER BY f.n) FILTER (WHERE f.n IS NOT NULL), "
+        "array_agg(t.external_id) FILTER (WHERE f.n IS NULL AND NOT t.removed), "
+        "array_agg(t.external_id) FILTER (WHERE f.n IS NULL AND t.removed) "
         f"FROM unnest({arrays}) WITH ORDINALITY AS f(external_id, {', '.join(names)}, n) "
         f'FULL JOIN (SELECT * FROM "{compared.table}" WHERE location_id = $1) AS t '
-        f"ON t.external_id = f.external_id "
-        f"WHERE f.n IS NULL OR t.external_id IS NULL OR t.removed "
+        "ON t.external_id = f.external_id "
+        "WHERE f.n IS NULL OR t.external_id IS NULL OR t.removed "
         f"OR ({mirrored}) IS DISTINCT FROM ({fetched})"
     )
 
@@ -108,19 +112,10 @@ async def _compared_in_sql(
         for column, value in zip(columns, values(row), strict=True):
             column.append(value)
     found = await sql.fetch(db, _STATEMENTS[compared.table], [location_id, ids, *columns])
-    positions: list[int] = []
-    removals: list[str] = []
-    kept: set[str] = set()
-    for position, external_id, removed in found:
-        if position is not None:
-            positions.append(position)
-        elif removed:
-            kept.add(external_id)
-        else:
-            removals.append(external_id)
-    upserts = tuple(rows[n - 1] for n in sorted(positions))
-    diff = MirrorDiff(upserts, tuple(sorted(removals)), len(rows) - len(upserts))
-    return TableDiff(diff, frozenset(kept))
+    positions, removals, kept = found[0]
+    upserts = tuple(rows[n - 1] for n in positions or ())
+    diff = MirrorDiff(upserts, tuple(sorted(removals or ())), len(rows) - len(upserts))
+    return TableDiff(diff, frozenset(kept or ()))
 
 
 def _discount_values(row: MirrorDiscount) -> tuple[object, ...]:
