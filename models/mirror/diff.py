@@ -5,8 +5,10 @@ On PostgreSQL the mirror is compared where it lives: the fetched rows go in as o
 column, and one statement joins them to the location's rows (a full join) and answers only what
 differs, as one row of arrays: the position of each fetched row that is new, changed or back
 after being removed, and the id of each mirror row the upstream no longer holds. An unchanged
-mirror answers three empty (NULL) arrays, whatever its size. On SQLite the location's rows are
-read whole and `domain.sync.diff_rows` compares them. Both give the same `TableDiff`.
+mirror answers three empty (NULL) arrays, whatever its size. An empty mirror (a first sync) is
+seen by one lookup on its index, and the fetched rows are not sent to be compared. On SQLite
+the location's rows are read whole and `domain.sync.diff_rows` compares them. Both give the
+same `TableDiff`.
 """
 
 from __future__ import annotations
@@ -95,6 +97,10 @@ def _statement(compared: _Compared) -> str:
 
 
 _STATEMENTS = {c.table: _statement(c) for c in (_DISCOUNTS, _GROUPS, _PROMOTIONS)}
+_ANY = {
+    c.table: f'SELECT EXISTS (SELECT 1 FROM "{c.table}" WHERE location_id = $1)'
+    for c in (_DISCOUNTS, _GROUPS, _PROMOTIONS)
+}
 
 
 async def _compared_in_sql(
@@ -107,6 +113,9 @@ async def _compared_in_sql(
     ids = [row.external_id for row in rows]
     if len(set(ids)) != len(ids):
         raise ValueError("an external id is fetched twice")
+    if not (await sql.fetch(db, _ANY[compared.table], [location_id]))[0][0]:
+        # An empty mirror (a first sync): every fetched row is new; none is sent to compare.
+        return TableDiff(MirrorDiff(tuple(rows), (), 0), frozenset())
     columns: list[list[object]] = [[] for _ in compared.columns]
     for row in rows:
         for column, value in zip(columns, values(row), strict=True):
