@@ -63,7 +63,7 @@ def typed(kind: type[T], build: Callable[[T], R]) -> Callable[[bytes], R]:
     def decode(body: bytes) -> R:
         try:
             return build(decoder.decode(body))
-        except msgspec.MsgspecError:
+        except (msgspec.MsgspecError, RecursionError):  # too deep a nesting: JSON's to tell
             raise Unchecked from None
 
     return decode

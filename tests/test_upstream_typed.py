@@ -128,6 +128,7 @@ DIFFERENTIAL = settings(max_examples=400, deadline=None, database=None)
          b' "daily_discount_limit": null, "discount_ids": []}]}')  # fmt: skip
 @example(body=b'{"data": [{"id": 1, "name": "a", "reference": null, "discount_ids": [],'
          b' "daily_discount_limit": {"amount": "1.00\\n", "currency": "PLN"}}]}')  # fmt: skip
+@example(body=b'{"data": [], "deep": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
 def test_a_groups_page_is_typed_as_the_generic_reader_reads_it(body: bytes) -> None:
     typed = outcome(gopos.decode_groups_page, body)
     assert typed == LEFT or typed == generic(gopos.parse_groups_page, body)
