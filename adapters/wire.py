@@ -9,19 +9,38 @@ Text is read as it will be stored: at most `max_length` characters, with no cont
 (`domain.text`: NUL, ESC, line breaks, the invisible formatting characters) and no unpaired
 surrogate, which no database column can hold. A problem names the character (`U+0000`), never
 the text.
+
+Pages are first decoded straight into typed records (`typed`, msgspec structs that each
+`schemas` module declares beside its readers); a body the typed decoder does not accept, or
+accepts with a value these readers would look at more closely, raises `Unchecked`, and the
+body is then read again as generic JSON by the readers below, which accept it or name what is
+wrong exactly as they always have. The typed path accepts nothing that the readers refuse and
+builds the same records; it only spares the common, well-formed page the generic step.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
+from typing import Annotated, TypeVar
+
+import msgspec
 
 from domain.text import control_character
 
 _DECIMAL = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,12})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# The typed decoder's versions of the checks below. msgspec searches a pattern (`re.search`):
+# anchored at both ends with \A and \Z, since `$` would also match before a final line break.
+DecimalText = Annotated[str, msgspec.Meta(pattern=r"\A" + _DECIMAL.pattern + r"\Z")]
+CurrencyText = Annotated[str, msgspec.Meta(pattern=r"\A" + _CURRENCY.pattern + r"\Z")]
+Id = Annotated[str, msgspec.Meta(min_length=1)] | int
 
 
 class FieldError(Exception):
@@ -30,6 +49,37 @@ class FieldError(Exception):
         self.path = path
         self.problem = problem
         self.subject: str | None = None  # the object the field belongs to ("group 17")
+
+
+class Unchecked(Exception):  # noqa: N818 - a signal to read the body the generic way
+    """The typed decoder leaves this body to the generic readers (see the module)."""
+
+
+def typed(kind: type[T], build: Callable[[T], R]) -> Callable[[bytes], R]:
+    """A decoder of a raw body into `kind` (a msgspec struct), then through `build` into the
+    records the adapter hands up; any refusal on the way is `Unchecked`."""
+    decoder = msgspec.json.Decoder(kind)
+
+    def decode(body: bytes) -> R:
+        try:
+            return build(decoder.decode(body))
+        except (msgspec.MsgspecError, RecursionError):  # too deep a nesting: JSON's to tell
+            raise Unchecked from None
+
+    return decode
+
+
+def plain(value: str, max_length: int) -> str:
+    """`value` when the generic reader would keep it as it is: short enough and printable
+    (the rare text that is not printable, a no-break space say, is left to `_storable`)."""
+    if len(value) > max_length or not value.isprintable():
+        raise Unchecked
+    return value
+
+
+def plain_id(value: int | str, max_length: int) -> str:
+    """An id as `identifier` reads it, when it would keep it as it is."""
+    return plain(value if isinstance(value, str) else str(value), max_length)
 
 
 @contextmanager

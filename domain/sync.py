@@ -263,61 +263,111 @@ def _discount(
     return MirrorDiscount(record.external_id, record.name, kind, value, record.enabled), None
 
 
-def _group(
-    record: PosGroupRecord, currency: str, minor_units: int, discount_ids: tuple[str, ...]
-) -> tuple[MirrorPosGroup | None, Message | None]:
-    limit: int | None = None
-    if record.daily_discount_limit is not None:
-        limit, problem = _money(record.daily_discount_limit, currency, minor_units, "daily_limit")
-        if problem:
-            return None, problem
-    reference = _reference(record.reference)
-    return MirrorPosGroup(record.external_id, record.name, reference, limit, discount_ids), None
-
-
 def gopos_rows(snapshot: GoposSnapshot, currency: str, minor_units: int) -> GoposRows:
     """Mirror rows of a GoPOS snapshot in the location's units; raises `SyncDataError`."""
-    problems: list[Message] = []
-    notes: list[Message] = []
-    discounts: dict[str, MirrorDiscount] = {}
-    left_out: set[str] = set()
-    for record in _distinct(snapshot.discounts, "gopos_discount", problems):
-        label = labelled("gopos_discount", record.external_id, record.name)
-        row, problem = _discount(record, currency, minor_units)
-        if row is not None:
-            discounts[row.external_id] = row
-        elif record.enabled:
-            problems.append(_problem(label, problem))
-        else:
-            left_out.add(record.external_id)
-            notes.append(msg("sync.note.disabled", object=label, problem=problem or ""))
-    groups: list[MirrorPosGroup] = []
-    # Sets made once: a set minus a dict's keys view walks the whole view, for every group.
-    known = set(discounts)
-    listed = known | left_out
-    for group_record in _distinct(snapshot.groups, "gopos_group", problems):
-        label = labelled("gopos_group", group_record.external_id, group_record.name)
-        named_ids = set(group_record.discount_ids)
-        dangling = sorted(named_ids - listed)
-        if dangling:
-            notes.append(
-                msg(
-                    "sync.note.dangling", object=label, count=len(dangling), ids=", ".join(dangling)
+    return GoposConversion(currency, minor_units).rows(snapshot)
+
+
+class GoposConversion:
+    """`gopos_rows`, with the work on each record done as the record arrives: the fetch hands
+    each page to `discounts` or `groups` while the next pages are still on their way, and
+    `rows` then puts the snapshot together from what was converted (converting what was not
+    handed in), with the same result and the same refusals as converting it all at the end.
+    Nothing is decided before `rows`: a page's problems count only if the snapshot holds it."""
+
+    def __init__(self, currency: str, minor_units: int) -> None:
+        self.currency = currency
+        self.minor_units = minor_units
+        # By the record's identity; the record is kept beside its result, so that an identity
+        # is never taken for another record's.
+        self._discounts: dict[
+            int, tuple[PosDiscountRecord, MirrorDiscount | None, Message | None]
+        ] = {}
+        self._limits: dict[int, tuple[PosGroupRecord, int | None, Message | None]] = {}
+
+    def discounts(self, records: Iterable[PosDiscountRecord]) -> None:
+        currency, minor_units = self.currency, self.minor_units
+        for record in records:
+            self._discounts[id(record)] = (record, *_discount(record, currency, minor_units))
+
+    def groups(self, records: Iterable[PosGroupRecord]) -> None:
+        for record in records:
+            if record.daily_discount_limit is not None:
+                self._limits[id(record)] = (record, *self._limit(record.daily_discount_limit))
+
+    def _limit(self, money: UpstreamMoney) -> tuple[int | None, Message | None]:
+        return _money(money, self.currency, self.minor_units, "daily_limit")
+
+    def _discount(self, record: PosDiscountRecord) -> tuple[MirrorDiscount | None, Message | None]:
+        found = self._discounts.get(id(record))
+        if found is not None and found[0] is record:
+            return found[1], found[2]
+        return _discount(record, self.currency, self.minor_units)
+
+    def _group(
+        self, record: PosGroupRecord, discount_ids: tuple[str, ...]
+    ) -> tuple[MirrorPosGroup | None, Message | None]:
+        limit: int | None = None
+        if record.daily_discount_limit is not None:
+            found = self._limits.get(id(record))
+            if found is not None and found[0] is record:
+                limit, problem = found[1], found[2]
+            else:
+                limit, problem = self._limit(record.daily_discount_limit)
+            if problem:
+                return None, problem
+        reference = _reference(record.reference)
+        row = MirrorPosGroup(record.external_id, record.name, reference, limit, discount_ids)
+        return row, None
+
+    def rows(self, snapshot: GoposSnapshot) -> GoposRows:
+        """Mirror rows of `snapshot` in the location's units; raises `SyncDataError`."""
+        problems: list[Message] = []
+        notes: list[Message] = []
+        discounts: dict[str, MirrorDiscount] = {}
+        left_out: set[str] = set()
+        for record in _distinct(snapshot.discounts, "gopos_discount", problems):
+            row, problem = self._discount(record)
+            if row is not None:
+                discounts[row.external_id] = row
+                continue
+            label = labelled("gopos_discount", record.external_id, record.name)
+            if record.enabled:
+                problems.append(_problem(label, problem))
+            else:
+                left_out.add(record.external_id)
+                notes.append(msg("sync.note.disabled", object=label, problem=problem or ""))
+        groups: list[MirrorPosGroup] = []
+        # Sets made once: a set minus a dict's keys view walks the whole view, for every group.
+        known = set(discounts)
+        listed = known | left_out
+        for group_record in _distinct(snapshot.groups, "gopos_group", problems):
+            named_ids = set(group_record.discount_ids)
+            dangling = sorted(named_ids - listed)
+            if dangling:
+                label = labelled("gopos_group", group_record.external_id, group_record.name)
+                notes.append(
+                    msg(
+                        "sync.note.dangling",
+                        object=label,
+                        count=len(dangling),
+                        ids=", ".join(dangling),
+                    )
                 )
-            )
-        ids = tuple(sorted(named_ids & known))
-        group, problem = _group(group_record, currency, minor_units, ids)
-        if group is None:
-            problems.append(_problem(label, problem))
-        else:
-            groups.append(group)
-    if problems:
-        raise _refuse("GoPOS", problems)
-    return GoposRows(
-        groups=tuple(sorted(groups, key=lambda g: g.external_id)),
-        discounts=tuple(sorted(discounts.values(), key=lambda d: d.external_id)),
-        notes=tuple(notes),
-    )
+            ids = tuple(sorted(named_ids & known))
+            group, problem = self._group(group_record, ids)
+            if group is None:
+                label = labelled("gopos_group", group_record.external_id, group_record.name)
+                problems.append(_problem(label, problem))
+            else:
+                groups.append(group)
+        if problems:
+            raise _refuse("GoPOS", problems)
+        return GoposRows(
+            groups=tuple(sorted(groups, key=lambda g: g.external_id)),
+            discounts=tuple(sorted(discounts.values(), key=lambda d: d.external_id)),
+            notes=tuple(notes),
+        )
 
 
 def _promotion(
@@ -362,11 +412,12 @@ def goorder_rows(snapshot: GoorderSnapshot, currency: str, minor_units: int) -> 
     notes: list[Message] = []
     promotions: list[MirrorPromotion] = []
     for record in _distinct(snapshot.promotions, "goorder_promotion", problems):
-        label = labelled("goorder_promotion", record.external_id, record.name)
         row, found = _promotion(record, currency, minor_units)
         if row is not None:
             promotions.append(row)
-        elif record.active:
+            continue
+        label = labelled("goorder_promotion", record.external_id, record.name)
+        if record.active:
             problems.extend(_problem(label, problem) for problem in found)
         else:
             why = listing(found, limit=len(found), separator="; ")

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 
+from domain import sync as domain_sync
 from domain.links import (
     Connection,
     MirrorObject,
@@ -16,6 +17,7 @@ from domain.sync import (
     ConnectionStatus,
     DiscountType,
     GoorderRows,
+    GoposConversion,
     GoposRows,
     MirrorDiscount,
     MirrorPosGroup,
@@ -254,6 +256,83 @@ def test_percent_values_in_basis_points(value: str, expected: int) -> None:
 )
 def test_gopos_refusals(snapshot: GoposSnapshot, message: str) -> None:
     assert refusal(snapshot) == message
+
+
+def fed_page_by_page(snapshot: GoposSnapshot, page: int = 2) -> GoposRows:
+    """The snapshot converted as a sync converts it: each page as it arrives, then the whole."""
+    conversion = GoposConversion("PLN", 2)
+    for start in range(0, max(len(snapshot.discounts), len(snapshot.groups)), page):
+        conversion.discounts(snapshot.discounts[start : start + page])
+        conversion.groups(snapshot.groups[start : start + page])
+    return conversion.rows(snapshot)
+
+
+@pytest.mark.parametrize(
+    "snapshot",
+    [
+        pos(
+            group("17", discount_ids=("8", "3", "9")),
+            group("18", reference="  VIP ", limit=None, discount_ids=()),
+            group("19", limit="0.5"),
+            discounts=(
+                discount("3"),
+                discount("8", type="AMOUNT", value="5.5", enabled=False),
+                discount("7", value="101", enabled=False),
+            ),
+        ),
+        pos(
+            group("17", currency="EUR"), group("18", limit="-1"), discounts=(discount(value="101"),)
+        ),
+        pos(group(" ", discount_ids=()), group("17"), group("17", name="Inny")),
+        pos(*(group(str(n), limit="-1", discount_ids=()) for n in range(10, 22))),
+    ],
+)
+def test_converting_page_by_page_gives_what_converting_the_whole_gives(
+    snapshot: GoposSnapshot,
+) -> None:
+    try:
+        expected: GoposRows | str = gopos_rows(snapshot, "PLN", 2)
+    except SyncDataError as error:
+        expected = render(error.message, "en")
+    try:
+        found: GoposRows | str = fed_page_by_page(snapshot)
+    except SyncDataError as error:
+        found = render(error.message, "en")
+
+    assert found == expected
+
+
+def test_a_record_converted_as_it_arrived_is_not_converted_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    snapshot = pos(group("17"), group("18", limit=None), discounts=(discount("3"), discount("4")))
+    conversion = GoposConversion("PLN", 2)
+    conversion.discounts(snapshot.discounts)
+    conversion.groups(snapshot.groups)
+    converted: list[object] = []
+    monkeypatch.setattr(domain_sync, "_discount", lambda *args: converted.append(args))
+    monkeypatch.setattr(domain_sync, "_money", lambda *args: converted.append(args))
+
+    rows = conversion.rows(snapshot)
+
+    assert converted == []
+    assert [(d.external_id, d.value) for d in rows.discounts] == [("3", 1000), ("4", 1000)]
+    assert [(g.external_id, g.daily_limit) for g in rows.groups] == [("17", 5000), ("18", None)]
+
+
+def test_only_the_snapshots_own_records_are_taken_from_what_arrived() -> None:
+    """A page's record that the snapshot does not hold (an id read twice keeps the first) is
+    never taken for the snapshot's record of the same id."""
+    conversion = GoposConversion("PLN", 2)
+    conversion.discounts([discount("3", value="20.00")])
+    conversion.groups([group("17", limit="-1")])
+
+    rows = conversion.rows(pos(group("17"), discounts=(discount("3"),)))
+
+    assert rows.discounts == (
+        MirrorDiscount("3", "10% stały klient", DiscountType.PERCENT, 1000, True),
+    )
+    assert rows.groups == (MirrorPosGroup("17", "Stały klient", "staly-klient", 5000, ("3",)),)
 
 
 def test_a_refusal_names_ten_problems_and_counts_the_rest() -> None:

@@ -19,6 +19,7 @@ from tortoise.migrations.autodetector import MigrationAutodetector
 from domain.links import MirrorObject
 from domain.sync import (
     DiscountType,
+    MirrorDiff,
     MirrorDiscount,
     MirrorPosGroup,
     MirrorPromotion,
@@ -382,6 +383,92 @@ async def test_a_second_identical_snapshot_writes_nothing(database: Settings) ->
     assert diff_rows(promotions, [SUMMER, HUGE], removed_promotions).writes == 0
     # the removed group listed again is one write: bringing it back
     assert diff_rows(groups, fetched_groups, removed_groups).upserts == (fetched_groups[1],)
+
+
+async def test_the_diff_of_an_unchanged_mirror_is_empty_in_one_comparison_a_table(
+    database: Settings,
+) -> None:
+    # PostgreSQL compares in one statement per table and answers empty arrays; SQLite reads
+    # the tables whole (one statement each) for `diff_rows`.
+    location_id = await new_location()
+    other = await new_location("Elsewhere")
+    fetched_groups, fetched_discounts = [*_groups(600), VIP, PLAIN], [TEN_PERCENT, FIVE_OFF]
+    await mirror.upsert_pos_groups(location_id, fetched_groups, T0)
+    await mirror.upsert_pos_discounts(location_id, fetched_discounts, T0)
+    await mirror.upsert_promotions(location_id, [SUMMER, HUGE], T0)
+    await mirror.upsert_pos_groups(other, [VIP], T0)
+    await mirror.mark_removed(MirrorTable.POS_GROUPS, location_id, ["g-0001"], T1)
+    without_removed = [g for g in fetched_groups if g.external_id != "g-0001"]
+
+    with sql_statements() as statements:
+        groups, discounts = await mirror.diff_pos(location_id, without_removed, fetched_discounts)
+        promotions = await mirror.diff_promotions(location_id, [SUMMER, HUGE])
+
+    assert groups == mirror.TableDiff(MirrorDiff((), (), 601), frozenset({"g-0001"}))
+    assert discounts == mirror.TableDiff(MirrorDiff((), (), 2), frozenset())
+    assert promotions == mirror.TableDiff(MirrorDiff((), (), 2), frozenset())
+    selects = [s for s in statements if s.startswith("SELECT")]
+    compared = [s for s in selects if "FULL JOIN" in s]
+    # PostgreSQL: whether the mirror holds anything, then the comparison, for each table
+    assert (len(selects), len(compared)) == ((3, 0) if database.is_sqlite else (6, 3))
+
+
+async def test_the_diff_finds_new_changed_back_and_gone_rows_as_diff_rows_does(
+    database: Settings,
+) -> None:
+    location_id = await new_location()
+    other = await new_location("Elsewhere")
+    await mirror.upsert_pos_groups(location_id, [*_groups(5), VIP, PLAIN], T0)
+    await mirror.upsert_pos_discounts(location_id, [TEN_PERCENT, FIVE_OFF], T0)
+    await mirror.upsert_promotions(location_id, [SUMMER, HUGE], T0)
+    await mirror.upsert_pos_groups(other, [MirrorPosGroup("g-9", "Other", None, None, ())], T0)
+    await mirror.mark_removed(MirrorTable.POS_GROUPS, location_id, ["g-0001", "g-0002"], T1)
+    existing = await mirror.existing_pos(location_id)
+    changed = [
+        MirrorPosGroup("g-0000", "Group 0", "ref-0", 0, ("d-0", "d-1")),  # its discounts
+        MirrorPosGroup("g-0001", "Group 1", "ref-1", 100, ("d-1",)),  # back after removal
+        MirrorPosGroup("g-0003", "Group 3", None, 300, ("d-3",)),  # its reference
+        MirrorPosGroup("g-0004", "Group 4", "ref-4", None, ("d-4",)),  # its limit
+        VIP,  # unchanged
+        MirrorPosGroup("g-7", "New", "NEW", 1, ()),  # new
+        MirrorPosGroup("g-9", "Not this location's", None, None, ()),  # new here
+    ]  # PLAIN and g-0002 (removed before) are gone
+    discounts = [TEN_PERCENT, MirrorDiscount("d-2", "5 zł", DiscountType.AMOUNT, 500, True)]
+    promotions = [MirrorPromotion("p-2", "Huge", None, PromotionType.ORDER_AMOUNT, "AUTOMATIC",
+                                  10**10, None, False)]  # fmt: skip
+
+    found_groups, found_discounts = await mirror.diff_pos(location_id, changed, discounts)
+    found_promotions = await mirror.diff_promotions(location_id, promotions)
+
+    assert found_groups == mirror.TableDiff(
+        MirrorDiff((*changed[:4], *changed[5:]), ("g-2",), 1), frozenset({"g-0002"})
+    )
+    assert found_groups.diff == diff_rows(existing[0], changed, existing[1])
+    assert found_discounts == mirror.TableDiff(MirrorDiff((discounts[1],), (), 1), frozenset())
+    assert found_promotions == mirror.TableDiff(
+        MirrorDiff(tuple(promotions), ("p-1",), 0), frozenset()
+    )
+
+
+async def test_the_diff_of_an_empty_mirror_is_every_fetched_row(database: Settings) -> None:
+    location_id = await new_location()
+    other = await new_location("Elsewhere")
+    await mirror.upsert_pos_groups(other, [VIP], T0)
+    await mirror.upsert_pos_discounts(other, [TEN_PERCENT], T0)
+
+    with sql_statements() as statements:
+        groups, discounts = await mirror.diff_pos(location_id, [VIP, PLAIN], [TEN_PERCENT])
+
+    assert groups == mirror.TableDiff(MirrorDiff((VIP, PLAIN), (), 0), frozenset())
+    assert discounts == mirror.TableDiff(MirrorDiff((TEN_PERCENT,), (), 0), frozenset())
+    assert not any("FULL JOIN" in s for s in statements)
+
+
+async def test_the_diff_refuses_an_id_fetched_twice(database: Settings) -> None:
+    location_id = await new_location()
+
+    with pytest.raises(ValueError, match="fetched twice"):
+        await mirror.diff_pos(location_id, [VIP, VIP], [])
 
 
 async def test_writes_join_the_callers_transaction(database: Settings) -> None:

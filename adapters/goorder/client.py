@@ -50,7 +50,11 @@ async def _read_all(
     async def page(number: int) -> schemas.PromotionsPage:
         params = schemas.page_params(number)
         return await session.get_json(
-            path, schemas.parse_promotions_page, params=params, headers=headers
+            path,
+            schemas.parse_promotions_page,
+            params=params,
+            headers=headers,
+            typed=schemas.decode_promotions_page,
         )
 
     first = await page(schemas.FIRST_PAGE)

@@ -3,11 +3,19 @@
 Bodies are validated as they are read; a violation raises `FieldError` with the path of the
 field ("items[2].value") and the promotion it belongs to, which the session reports as a
 `MalformedResponse`.
+
+A page is decoded first by `decode_promotions_page`: straight into typed structs (msgspec), then
+into the same records, with the same checks. A page it leaves (`wire.Unchecked`) is read by
+`parse_promotions_page`, which accepts it or names the field that is wrong.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Literal
+
+import msgspec
 
 from adapters import wire
 from domain.upstream import MAX_EXTERNAL_ID, MAX_NAME, MAX_REFERENCE, PromotionRecord
@@ -68,3 +76,46 @@ def _promotion(item: object, path: str) -> PromotionRecord:
             ),
             active=wire.boolean(*wire.field(promotion, "active", path)),
         )
+
+
+# ------------------------------------------------------------------------ the typed decoder
+
+
+class _Promotion(msgspec.Struct):
+    id: wire.Id
+    name: str
+    reference: str | None
+    type: Literal["ORDER_PERCENT", "ORDER_AMOUNT"]
+    add_type: Literal["MANUAL", "AUTOMATIC"]
+    value: wire.DecimalText
+    min_basket_value: wire.DecimalText | None
+    active: bool
+
+
+class _PromotionsPage(msgspec.Struct):
+    items: list[_Promotion]
+    page: Annotated[int, msgspec.Meta(ge=FIRST_PAGE)]
+    pages: Annotated[int, msgspec.Meta(ge=0)]
+    total: Annotated[int, msgspec.Meta(ge=0)]
+
+
+def _typed_promotion(promotion: _Promotion) -> PromotionRecord:
+    reference, basket = promotion.reference, promotion.min_basket_value
+    return PromotionRecord(
+        external_id=wire.plain_id(promotion.id, MAX_EXTERNAL_ID),
+        name=wire.plain(promotion.name, MAX_NAME),
+        reference=None if reference is None else wire.plain(reference, MAX_REFERENCE),
+        type=promotion.type,
+        add_type=promotion.add_type,
+        value=Decimal(promotion.value),
+        min_basket_value=None if basket is None else Decimal(basket),
+        active=promotion.active,
+    )
+
+
+def _typed_page(page: _PromotionsPage) -> PromotionsPage:
+    promotions = [_typed_promotion(promotion) for promotion in page.items]
+    return PromotionsPage(promotions, page.page, page.pages, page.total)
+
+
+decode_promotions_page = wire.typed(_PromotionsPage, _typed_page)

@@ -12,13 +12,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Protocol, TypeVar
 
 from adapters.errors import CredentialsRejected, UpstreamError
 from adapters.gopos import schemas
 from adapters.http import UpstreamClients, UpstreamSession, both
-from domain.upstream import Channel, GoposCredentials, GoposSnapshot, too_many_objects
+from domain.upstream import (
+    Channel,
+    GoposCredentials,
+    GoposSnapshot,
+    PosDiscountRecord,
+    PosGroupRecord,
+    too_many_objects,
+)
 
 T = TypeVar("T")
 
@@ -41,9 +48,14 @@ async def fetch_gopos(
     *,
     deadline: float,
     max_objects: int | None = None,
+    on_groups: Callable[[Sequence[PosGroupRecord]], object] | None = None,
+    on_discounts: Callable[[Sequence[PosDiscountRecord]], object] | None = None,
 ) -> GoposSnapshot:
     """Everything the gateway mirrors from one GoPOS organisation, within `deadline` seconds;
     reading stops (`UpstreamError`) once groups and discounts together pass `max_objects`.
+    `on_groups` and `on_discounts` see each page's records as it arrives (those of an id not
+    read before), while the next pages are still on their way: the caller's work on them
+    overlaps the network's.
 
     Raises `UpstreamUnavailable`, `CredentialsRejected`, `MalformedResponse` or `UpstreamError`.
     """
@@ -54,10 +66,16 @@ async def fetch_gopos(
     groups, discounts = await session.within_deadline(
         both(
             reader.read_all(
-                schemas.groups_path(credentials.organization_id), schemas.parse_groups_page
+                schemas.groups_path(credentials.organization_id),
+                schemas.parse_groups_page,
+                schemas.decode_groups_page,
+                on_groups,
             ),
             reader.read_all(
-                schemas.discounts_path(credentials.organization_id), schemas.parse_discounts_page
+                schemas.discounts_path(credentials.organization_id),
+                schemas.parse_discounts_page,
+                schemas.decode_discounts_page,
+                on_discounts,
             ),
         )
     )
@@ -92,15 +110,22 @@ class _GoposReader:
         self._renewed: set[str] = set()  # tokens this fetch got in place of a refused one
         self._token_failure: UpstreamError | None = None
 
-    async def read_all(self, path: str, parse: Callable[[object], list[R]]) -> list[R]:
-        """Every object of a paged list, in order, each id once."""
+    async def read_all(
+        self,
+        path: str,
+        parse: Callable[[object], list[R]],
+        typed: Callable[[bytes], list[R]],
+        on_page: Callable[[Sequence[R]], object] | None,
+    ) -> list[R]:
+        """Every object of a paged list, in order, each id once; `on_page` sees each page's
+        new records as it arrives."""
         pending: deque[asyncio.Task[list[R]]] = deque()
         next_page = 0
 
         def request_next() -> None:
             nonlocal next_page
             pending.append(
-                asyncio.ensure_future(self._get(path, schemas.page_params(next_page), parse))
+                asyncio.ensure_future(self._get(path, schemas.page_params(next_page), parse, typed))
             )
             next_page += 1
 
@@ -110,10 +135,10 @@ class _GoposReader:
                 request_next()
             while True:
                 page = await pending.popleft()
-                before = len(records)
-                for record in page:
-                    records.setdefault(record.external_id, record)
-                self._read += len(records) - before
+                fresh = [r for r in page if records.setdefault(r.external_id, r) is r]
+                self._read += len(fresh)
+                if on_page is not None and fresh:
+                    on_page(fresh)
                 if len(page) < schemas.PAGE_SIZE:
                     return list(records.values())
                 if self._max_objects is not None and self._read > self._max_objects:
@@ -130,12 +155,16 @@ class _GoposReader:
             await _discard(pending)
 
     async def _get(
-        self, path: str, params: dict[str, str | int], parse: Callable[[object], T]
+        self,
+        path: str,
+        params: dict[str, str | int],
+        parse: Callable[[object], T],
+        typed: Callable[[bytes], T],
     ) -> T:
         token = await self._token()
         try:
             return await self._session.get_json(
-                path, parse, params=params, headers=schemas.bearer(token)
+                path, parse, params=params, headers=schemas.bearer(token), typed=typed
             )
         except CredentialsRejected as exc:
             if exc.status != 401 or token in self._renewed:
@@ -143,7 +172,7 @@ class _GoposReader:
         token = await self._token(stale=token)
         self._renewed.add(token)
         return await self._session.get_json(
-            path, parse, params=params, headers=schemas.bearer(token)
+            path, parse, params=params, headers=schemas.bearer(token), typed=typed
         )
 
     async def _token(self, stale: str | None = None) -> str:

@@ -3,11 +3,20 @@
 Bodies are validated as they are read; a violation raises `FieldError` with the path of the
 field ("data[3].reference") and the group or discount it belongs to, which the session reports
 as a `MalformedResponse`.
+
+A page is decoded first by `decode_groups_page` and `decode_discounts_page`: straight into typed
+structs (msgspec), then into the same records, with the same checks. A page they leave
+(`wire.Unchecked`) is read by `parse_groups_page` and `parse_discounts_page`, which accept it or
+name the field that is wrong.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
+from typing import Literal
+
+import msgspec
 
 from adapters import wire
 from domain.upstream import (
@@ -116,3 +125,67 @@ def _money(value: object, path: str) -> UpstreamMoney:
         amount=wire.decimal(*wire.field(money, "amount", path)),
         currency=wire.currency(*wire.field(money, "currency", path)),
     )
+
+
+# ------------------------------------------------------------------------ the typed decoder
+
+
+class _Money(msgspec.Struct):
+    amount: wire.DecimalText
+    currency: wire.CurrencyText
+
+
+class _Group(msgspec.Struct):
+    id: wire.Id
+    name: str
+    reference: str | None
+    daily_discount_limit: _Money | None
+    discount_ids: list[wire.Id]
+
+
+class _Discount(msgspec.Struct):
+    id: wire.Id
+    name: str
+    type: Literal["PERCENT", "AMOUNT"]
+    value: wire.DecimalText
+    status: Literal["ENABLED", "DISABLED"]
+
+
+class _GroupsPage(msgspec.Struct):
+    data: list[_Group]
+
+
+class _DiscountsPage(msgspec.Struct):
+    data: list[_Discount]
+
+
+def _typed_group(group: _Group) -> PosGroupRecord:
+    limit = group.daily_discount_limit
+    reference = group.reference
+    return PosGroupRecord(
+        external_id=wire.plain_id(group.id, MAX_EXTERNAL_ID),
+        name=wire.plain(group.name, MAX_NAME),
+        reference=None if reference is None else wire.plain(reference, MAX_REFERENCE),
+        daily_discount_limit=None
+        if limit is None
+        else UpstreamMoney(Decimal(limit.amount), limit.currency),
+        discount_ids=tuple(wire.plain_id(each, MAX_EXTERNAL_ID) for each in group.discount_ids),
+    )
+
+
+def _typed_discount(discount: _Discount) -> PosDiscountRecord:
+    return PosDiscountRecord(
+        external_id=wire.plain_id(discount.id, MAX_EXTERNAL_ID),
+        name=wire.plain(discount.name, MAX_NAME),
+        type=discount.type,
+        value=Decimal(discount.value),
+        enabled=discount.status == "ENABLED",
+    )
+
+
+decode_groups_page = wire.typed(
+    _GroupsPage, lambda page: [_typed_group(group) for group in page.data]
+)
+decode_discounts_page = wire.typed(
+    _DiscountsPage, lambda page: [_typed_discount(discount) for discount in page.data]
+)

@@ -22,7 +22,7 @@ from adapters.http.config import base_key
 from adapters.http.quoting import attempts_text, body_excerpt, error_text, seconds_text
 from adapters.http.retry import RETRY_STATUSES, Exchange, RetryPastDeadlineError
 from adapters.redaction import Redactor
-from adapters.wire import FieldError
+from adapters.wire import FieldError, Unchecked
 
 if TYPE_CHECKING:
     from adapters.http.clients import UpstreamClients
@@ -82,8 +82,16 @@ class UpstreamSession:
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
         rejected: Iterable[int] = (401, 403),
+        typed: Callable[[bytes], T] | None = None,
     ) -> T:
+        """The answer to a GET, read by `typed` (a raw body straight into records) when given
+        and it accepts the body, else as JSON by `parse` (see `adapters.wire`)."""
         response = await self._send("GET", path, params=params, headers=headers, rejected=rejected)
+        if typed is not None:
+            try:
+                return typed(response.content)
+            except Unchecked:
+                pass
         return self._decode(response, parse)
 
     async def post_form_json(

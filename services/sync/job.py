@@ -6,8 +6,9 @@
 2. reads the whole upstream, outside any transaction (an upstream failure fails the run at
    once, with the adapter's readable message, which names the upstream); an upstream holding
    more than `Runtime.mirror_max_objects` objects fails it too, and reading stops there;
-3. converts it into mirror rows in the location's currency (`domain.sync`; data that would
-   price wrong fails the run at once, and the mirror keeps what it had);
+3. converts it into mirror rows in the location's currency (`domain.sync`; GoPOS pages are
+   converted as they arrive, while the next ones are on their way; data that would price wrong
+   fails the run at once, and the mirror keeps what it had);
 4. writes what changed (`services.sync.write`), then counts what the CRM groups link to.
 """
 
@@ -41,10 +42,10 @@ from domain.messages import Message, msg
 from domain.sync import (
     ConnectionStatus,
     GoorderRows,
+    GoposConversion,
     GoposRows,
     SyncDataError,
     goorder_rows,
-    gopos_rows,
 )
 from domain.upstream import Channel, GoorderCredentials, GoposCredentials, too_many_objects
 from models import groups, locations, sync_runs
@@ -97,11 +98,18 @@ async def _fetch(
     deadline, cap = runtime.sync_deadline_seconds, runtime.mirror_max_objects
     try:
         if isinstance(credentials, GoposCredentials):
+            # Each page is converted as it arrives, while the next ones are on their way.
+            conversion = GoposConversion(currency, minor_units)
             pos = await fetch_gopos(
-                runtime.upstreams, credentials, deadline=deadline, max_objects=cap
+                runtime.upstreams,
+                credentials,
+                deadline=deadline,
+                max_objects=cap,
+                on_groups=conversion.groups,
+                on_discounts=conversion.discounts,
             )
             _check_cap(Channel.GOPOS, len(pos.groups) + len(pos.discounts), cap)
-            pos_rows = gopos_rows(pos, currency, minor_units)
+            pos_rows = conversion.rows(pos)
             objects = tuple(group_object(g, removed=False) for g in pos_rows.groups)
             return _Fetched(pos_rows, objects)
         order = await fetch_goorder(

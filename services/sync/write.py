@@ -1,6 +1,7 @@
 """A sync's writes to the mirror, and the periodic purge of what stayed removed.
 
-`write` writes only what changed and marks what vanished as removed, in chunks of at most
+`write` writes only what changed (worked out by `models.mirror.diff`: in SQL on PostgreSQL) and
+marks what vanished as removed, in chunks of at most
 `Runtime.chunk_size` rows, each a transaction of its own that bumps the location's sync version;
 no transaction lasts longer than a chunk, and a second run over the same data writes nothing.
 The mirror of a channel, removed rows included, never holds more than
@@ -18,17 +19,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain.sync import (
-    GoorderRows,
-    GoposRows,
-    MirrorDiscount,
-    MirrorPosGroup,
-    MirrorPromotion,
-    diff_rows,
-)
+from domain.sync import GoorderRows, GoposRows, MirrorDiscount, MirrorPosGroup
 from models import mirror
 from models.db import Transaction, transaction
-from models.mirror import MirrorTable
+from models.mirror import MirrorTable, TableDiff
 from services.lifecycle import Attempt
 from services.runtime import Runtime
 
@@ -88,48 +82,18 @@ async def _within_cap(location_id: UUID, tables: list[_Table], cap: int) -> list
 
 
 def _pos_tables(
-    rows: GoposRows,
-    existing: tuple[dict[str, MirrorPosGroup], set[str], dict[str, MirrorDiscount], set[str]],
+    rows: GoposRows, diffs: tuple[TableDiff[MirrorPosGroup], TableDiff[MirrorDiscount]]
 ) -> list[_Table]:
     """The GoPOS writes, in order: a group never names a discount not yet written."""
-    groups, removed_groups, discounts, removed_discounts = existing
-    group_diff = diff_rows(groups, rows.groups, removed_groups)
-    discount_diff = diff_rows(discounts, rows.discounts, removed_discounts)
-    group_ids = {g.external_id for g in rows.groups}
-    discount_ids = {d.external_id for d in rows.discounts}
+    groups, discounts = diffs
     return [
-        _Table(
-            MirrorTable.POS_DISCOUNTS,
-            discount_diff.upserts,
-            discount_diff.removals,
-            len(rows.discounts),
-            frozenset(removed_discounts - discount_ids),
-        ),
-        _Table(
-            MirrorTable.POS_GROUPS,
-            group_diff.upserts,
-            group_diff.removals,
-            len(rows.groups),
-            frozenset(removed_groups - group_ids),
-        ),
+        _table(MirrorTable.POS_DISCOUNTS, discounts, len(rows.discounts)),
+        _table(MirrorTable.POS_GROUPS, groups, len(rows.groups)),
     ]
 
 
-def _promotion_tables(
-    rows: GoorderRows, existing: tuple[dict[str, MirrorPromotion], set[str]]
-) -> list[_Table]:
-    promotions, removed = existing
-    diff = diff_rows(promotions, rows.promotions, removed)
-    ids = {p.external_id for p in rows.promotions}
-    return [
-        _Table(
-            MirrorTable.PROMOTIONS,
-            diff.upserts,
-            diff.removals,
-            len(rows.promotions),
-            frozenset(removed - ids),
-        )
-    ]
+def _table(name: MirrorTable, found: TableDiff[Any], fetched: int) -> _Table:
+    return _Table(name, found.diff.upserts, found.diff.removals, fetched, found.kept_removed)
 
 
 def _upsert(table: MirrorTable) -> Callable[..., Awaitable[int]]:
@@ -197,9 +161,10 @@ async def write(
     version (a quote never keeps prices that a committed chunk changed). Each chunk's rows are
     added to the run's `written` once it has committed, so the count adds up over attempts."""
     if isinstance(rows, GoposRows):
-        tables = _pos_tables(rows, await mirror.existing_pos(location_id))
+        tables = _pos_tables(rows, await mirror.diff_pos(location_id, rows.groups, rows.discounts))
     else:
-        tables = _promotion_tables(rows, await mirror.existing_promotions(location_id))
+        found = await mirror.diff_promotions(location_id, rows.promotions)
+        tables = [_table(MirrorTable.PROMOTIONS, found, len(rows.promotions))]
     tables = await _within_cap(location_id, tables, attempt.runtime.mirror_max_objects)
     steps = _steps(location_id, tables, now)
     written = 0
