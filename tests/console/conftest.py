@@ -33,6 +33,8 @@ from playwright.async_api import (
     expect,
 )
 
+from gateway.graphql.trusted import CONSOLE_DOCUMENTS, documents_in
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 REQUIRE_SERVICES = os.environ.get("GOCRM_REQUIRE_SERVICES") == "1"
@@ -58,6 +60,8 @@ LOCATIONS = (
     "Wygasające",
 )
 VIEWPORT = ViewportSize(width=1366, height=768)
+# The console's documents by the id it sends them with (gateway/console/static/documents.js).
+CONSOLE_OPERATIONS = {f"sha256:{d.id}": d.name for d in documents_in(CONSOLE_DOCUMENTS)}
 # Where the demo app serves its simulators (gateway.app.DEMO_SIMULATORS).
 SIMULATORS = {"gopos": "/simulators/gopos", "goorder": "/simulators/goorder"}
 
@@ -253,6 +257,11 @@ def release_held_cashback(gateway: Gateway, days: int) -> int:
         check=True,
     )
     return int(released.stdout)
+
+
+def operation_of(body: dict[str, Any]) -> str | None:
+    """The name of the console's document a request's body names by its id."""
+    return CONSOLE_OPERATIONS.get(body.get("documentId", ""))
 
 
 def plain(text: str) -> str:
