@@ -16,12 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
+import strawberry
 
 from domain.access import Role
 from gateway.app import create_app
 from gateway.cli_checks import check_trusted_documents
 from gateway.cli_database import CommandError
 from gateway.console import HERE as CONSOLE
+from gateway.graphql.execute import engine_schema
 from gateway.graphql.trusted import (
     CONSOLE_DOCUMENTS,
     DOCUMENTS,
@@ -246,6 +248,51 @@ def test_an_operators_document_the_schema_refuses_stops_the_start(tmp_path: Path
     with pytest.raises(ManifestError):
         create_app(settings, manage_database=False)
     check_trusted_documents(Settings())  # the shipped ones are all valid
+
+
+@strawberry.type(name="Query")
+class _Query:
+    @strawberry.field
+    def one(self) -> int:
+        return 1
+
+
+@strawberry.type(name="Query")
+class _OtherQuery:
+    @strawberry.field
+    def two(self) -> int:
+        return 2
+
+
+@strawberry.type(name="Mutation")
+class _Mutation:
+    @strawberry.mutation
+    def noop(self) -> bool:
+        return True
+
+
+def test_a_document_is_checked_once_for_each_shape_of_schema_and_rules() -> None:
+    """Gateways built in one process share their trusted documents' checks, but only where the
+    schema prints the same and the rules are the same."""
+    text, introspection = "query One { one }", "query Types { __schema { types { name } } }"
+
+    first = engine_schema(query=_Query, mutation=_Mutation, production=False)
+    again = engine_schema(query=_Query, mutation=_Mutation, production=False)
+    other = engine_schema(query=_OtherQuery, mutation=_Mutation, production=False)
+    production = engine_schema(query=_Query, mutation=_Mutation, production=True)
+
+    assert first.prepare([text, introspection]) == {}
+    assert again.prepare([text]) == {}
+    assert again.prepared[text] is first.prepared[text]
+    refused = other.prepare([text])
+    assert [e.message for e in refused[text]] == ["Cannot query field 'one' on type 'Query'."]
+    assert text not in other.prepared
+    refused = production.prepare([introspection])
+    assert [e.message for e in refused[introspection]] == [
+        "GraphQL introspection has been disabled, but the requested query contained the field"
+        f" '{field}'."
+        for field in ("__schema", "types")
+    ]
 
 
 # ----------------------------------------------------------------------------- requests
