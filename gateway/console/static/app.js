@@ -17,7 +17,6 @@ import { SchedulesPage } from "./pages/schedules.js";
 import { WebhooksPage } from "./pages/webhooks.js";
 import * as documents from "./documents.js";
 
-
 // Notices of the log-in page that report what the user did, not a problem.
 const INFO_NOTICES = new Set(["login.loggedOut", "login.revoked"]);
 

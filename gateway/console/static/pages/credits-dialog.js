@@ -21,7 +21,6 @@ import {
 } from "../ui.js";
 import * as documents from "../documents.js";
 
-
 const OPERATIONS = ["ADD", "REDUCE", "SET"];
 // The number the unit's name agrees with: what is typed, else 1 ("co 1 miesiąc" reads "miesiąc").
 function unitCount(text) {

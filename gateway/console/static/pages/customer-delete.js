@@ -8,7 +8,6 @@ import { Dialog, ErrorSummary, html, Loading, useQuery, useState } from "../ui.j
 import { announce, fullName } from "./customers.js";
 import * as documents from "../documents.js";
 
-
 const positive = (value) => Boolean(value) && /[1-9]/.test(value.amount);
 
 export function DeleteCustomerDialog({ customer, onClose }) {

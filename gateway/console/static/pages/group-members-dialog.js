@@ -6,7 +6,6 @@ import { t } from "../i18n.js";
 import { Dialog, ErrorSummary, Field, html, otherErrors, useState } from "../ui.js";
 import * as documents from "../documents.js";
 
-
 export function GroupMembersDialog({ target, targetLabel, groups, onClose }) {
   const [action, setAction] = useState("add");
   const [groupId, setGroupId] = useState(groups.length ? groups[0].id : "");

@@ -18,7 +18,6 @@ import {
 import { CHANNEL_NAMES, ConnectionBadge } from "./groups.js";
 import * as documents from "../documents.js";
 
-
 // The form of each channel: its plain settings and its one write-only secret.
 const FORMS = {
   GOPOS: { plain: ["baseUrl", "clientId", "organizationId"], secret: "clientSecret" },

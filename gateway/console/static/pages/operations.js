@@ -8,7 +8,6 @@ import { Badge, html, Loading, PageTitle, Pager, useCursors, useInterval, useQue
 import { UndoDialog } from "./undo-dialog.js";
 import * as documents from "../documents.js";
 
-
 export function OperationsPage() {
   const cursors = useCursors();
   const list = useQuery(documents.WalletOperations, { after: cursors.after });

@@ -11,7 +11,6 @@ import { ExpiringSection } from "./report-expiring.js";
 import { ActivitySection, DiscountSection, TopCustomersSection } from "./report-sections.js";
 import * as documents from "../documents.js";
 
-
 function groupName(row) {
   return row.group ? row.group.name : t("reports.noGroup");
 }

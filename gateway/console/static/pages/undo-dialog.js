@@ -7,7 +7,6 @@ import { money, t } from "../i18n.js";
 import { Dialog, ErrorSummary, html, Loading, useQuery, useRef, useState } from "../ui.js";
 import * as documents from "../documents.js";
 
-
 const negative = (value) => value.amount.startsWith("-");
 
 export function UndoDialog({ operation, onClose, onDone }) {
