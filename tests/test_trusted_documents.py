@@ -1,5 +1,6 @@
 """Trusted documents (`gateway.graphql.trusted`): the manifest matches the files, every shipped
-document is valid, requests name documents by id or by APQ hash, and in production a till's key
+document is valid, the console's module holds the console's documents and the console sends
+nothing else, requests name documents by id or by APQ hash, and in production a till's key
 runs nothing else (TRUSTED_DOCUMENT_REQUIRED, before anything is parsed or written), while an
 ADMIN key may, unless the setting says otherwise; an operator's manifest adds documents."""
 
@@ -8,21 +9,28 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import strawberry
 
 from domain.access import Role
 from gateway.app import create_app
 from gateway.cli_checks import check_trusted_documents
 from gateway.cli_database import CommandError
+from gateway.console import HERE as CONSOLE
+from gateway.graphql.execute import engine_schema
 from gateway.graphql.trusted import (
+    CONSOLE_DOCUMENTS,
     DOCUMENTS,
     MANIFEST,
     ManifestError,
+    TrustedDocument,
+    console_module,
     documents_in,
     load_manifest,
     manifest_text,
@@ -38,6 +46,11 @@ AD_HOC_HASH = hashlib.sha256(AD_HOC.encode()).hexdigest()
 COMMIT_AD_HOC = """mutation { commitCheckout(idempotencyKey: "k-1", input: {channel: POS,
   lines: [{productId: "kawa", quantity: "1", unitPrice: "10.00"}]}) { checkout { id } } }"""
 UNKNOWN = "0" * 64
+CONSOLE_MODULE = CONSOLE / "static" / "documents.js"
+# A GraphQL text in a console module: a string or template opening an operation or a selection.
+GRAPHQL_TEXT = re.compile(
+    r"""[`"']\s*(?:(?:query|mutation|subscription)\b|\{\s*[a-z]\w*(?:\s*:\s*\w+)?\s*[({])"""
+)
 
 
 def _manifest(*bodies: str) -> str:
@@ -65,12 +78,67 @@ def test_the_manifest_lists_exactly_the_document_files() -> None:
     assert MANIFEST.read_text("utf-8") == manifest_text(documents_in()), (
         "run: python -m gateway.graphql.trusted > gateway/graphql/documents/manifest.json"
     )
-    assert sorted(d.name for d in documents_in()) == [
+    till = documents_in(DOCUMENTS / "till")
+    console = documents_in(CONSOLE_DOCUMENTS)
+    assert [d.name for d in till] == [
         "CheckoutQuote",
         "CommitCheckout",
         "CustomerByCard",
         "RefundCheckout",
     ]
+    assert documents_in() == [*console, *till]
+
+
+def test_two_files_cannot_name_their_operations_alike(tmp_path: Path) -> None:
+    for client in ("console", "till"):
+        (tmp_path / client).mkdir()
+        (tmp_path / client / "Viewer.graphql").write_text(
+            "query Viewer { viewer { apiKey { id } } }"
+        )
+
+    with pytest.raises(ManifestError) as refused:
+        documents_in(tmp_path)
+
+    assert str(refused.value) == "till/Viewer.graphql: another file's operation is named Viewer too"
+
+
+def test_the_console_module_is_written_from_the_console_documents() -> None:
+    assert CONSOLE_MODULE.read_text("utf-8") == console_module(documents_in(CONSOLE_DOCUMENTS)), (
+        "run: python -m gateway.graphql.trusted --console > gateway/console/static/documents.js"
+    )
+
+
+def test_a_console_document_is_a_constant_holding_its_id_and_text() -> None:
+    body = 'query Viewer {\n  viewer { apiKey { name } }\n  referenceFor(name: "Łódź") \n}'
+    trusted = TrustedDocument(hashlib.sha256(body.encode()).hexdigest(), "Viewer", "query", body)
+
+    lines = console_module([trusted]).splitlines()
+
+    assert lines[4:] == [
+        f'export const Viewer = {{ id: "sha256:{trusted.id}", text: "query Viewer {{\\n  viewer'
+        ' { apiKey { name } }\\n  referenceFor(name: \\"Łódź\\") \\n}" };'
+    ]
+    assert lines[3] == ""
+
+
+def _console_sources() -> dict[str, str]:
+    static = CONSOLE / "static"
+    return {
+        str(path.relative_to(static)): path.read_text("utf-8")
+        for path in sorted(static.rglob("*.js"))
+        if "vendor" not in path.parts and path != CONSOLE_MODULE
+    }
+
+
+def test_the_console_sends_only_its_documents_and_uses_each() -> None:
+    exported = re.findall(r"^export const (\w+) = ", CONSOLE_MODULE.read_text("utf-8"), re.M)
+    used: set[str] = set()
+    for name, source in _console_sources().items():
+        used |= set(re.findall(r"(?<![\w/])documents\.([A-Z]\w*)", source))
+        assert GRAPHQL_TEXT.findall(source) == [], name
+
+    assert used == set(exported)
+    assert exported == [d.name for d in documents_in(CONSOLE_DOCUMENTS)]
 
 
 def test_a_manifest_is_read_back_as_written() -> None:
@@ -180,6 +248,51 @@ def test_an_operators_document_the_schema_refuses_stops_the_start(tmp_path: Path
     with pytest.raises(ManifestError):
         create_app(settings, manage_database=False)
     check_trusted_documents(Settings())  # the shipped ones are all valid
+
+
+@strawberry.type(name="Query")
+class _Query:
+    @strawberry.field
+    def one(self) -> int:
+        return 1
+
+
+@strawberry.type(name="Query")
+class _OtherQuery:
+    @strawberry.field
+    def two(self) -> int:
+        return 2
+
+
+@strawberry.type(name="Mutation")
+class _Mutation:
+    @strawberry.mutation
+    def noop(self) -> bool:
+        return True
+
+
+def test_a_document_is_checked_once_for_each_shape_of_schema_and_rules() -> None:
+    """Gateways built in one process share their trusted documents' checks, but only where the
+    schema prints the same and the rules are the same."""
+    text, introspection = "query One { one }", "query Types { __schema { types { name } } }"
+
+    first = engine_schema(query=_Query, mutation=_Mutation, production=False)
+    again = engine_schema(query=_Query, mutation=_Mutation, production=False)
+    other = engine_schema(query=_OtherQuery, mutation=_Mutation, production=False)
+    production = engine_schema(query=_Query, mutation=_Mutation, production=True)
+
+    assert first.prepare([text, introspection]) == {}
+    assert again.prepare([text]) == {}
+    assert again.prepared[text] is first.prepared[text]
+    refused = other.prepare([text])
+    assert [e.message for e in refused[text]] == ["Cannot query field 'one' on type 'Query'."]
+    assert text not in other.prepared
+    refused = production.prepare([introspection])
+    assert [e.message for e in refused[introspection]] == [
+        "GraphQL introspection has been disabled, but the requested query contained the field"
+        f" '{field}'."
+        for field in ("__schema", "types")
+    ]
 
 
 # ----------------------------------------------------------------------------- requests

@@ -6,6 +6,7 @@ builds the schema with `engine_schema`, which runs every request through `Schema
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from contextlib import nullcontext
@@ -22,6 +23,7 @@ from graphql import (
     GraphQLError,
     execute,
     parse,
+    print_schema,
     specified_rules,
     validate,
 )
@@ -92,6 +94,15 @@ STRAWBERRY_RULES: tuple[type[ASTValidationRule], ...] = (
 )
 
 
+# Documents `Schema.prepare` has checked, by the schema's shape (its printed SDL's hash), the
+# rules and the text: a process that builds its gateway more than once (the tests build one for
+# each test) parses and validates each trusted document once for each shape of schema.
+_Checked = tuple[DocumentNode, list[GraphQLError]]
+_PREPARED: LRUCache[tuple[str, tuple[type[ASTValidationRule], ...], str], _Checked] = LRUCache(
+    maxsize=10_000
+)
+
+
 @dataclass(frozen=True)
 class Limits:
     """What the guard enforces and remembers, built once per schema."""
@@ -108,7 +119,8 @@ class Schema(strawberry.Schema):
     Strawberry's own `execute` wraps every step of every request in extension context
     managers; the checks below are the only ones this gateway runs, so they run as plain code:
 
-    - trusted documents (`prepare`): parsed and validated once, at start-up, and never evicted;
+    - trusted documents (`prepare`): parsed and validated at start-up (once a process for each
+      shape of schema), and never evicted;
     - parsing: at most `MAX_TOKENS` tokens, documents cached by their text;
     - the operation type: mutations only where the transport allows them;
     - validation: cached by query text (a document hashes and compares as a deep tree of
@@ -132,18 +144,22 @@ class Schema(strawberry.Schema):
     def prepare(self, queries: Iterable[str]) -> dict[str, list[GraphQLError]]:
         """Parse and validate documents once (the trusted ones, at start-up): each valid one
         runs without either step again. Returns the errors of those that are not valid."""
+        shape = hashlib.sha256(print_schema(self._schema).encode()).hexdigest()
         refused: dict[str, list[GraphQLError]] = {}
         for query in queries:
-            try:
-                document = parse(query)
-            except GraphQLError as error:
-                refused[query] = [error]
-                continue
-            errors = validate(self._schema, document, self.rules)
-            if errors:
-                refused[query] = errors
+            key = (shape, self.rules, query)
+            checked = _PREPARED.get(key)
+            if checked is None:
+                try:
+                    document = parse(query)
+                except GraphQLError as error:
+                    refused[query] = [error]
+                    continue
+                checked = _PREPARED[key] = (document, validate(self._schema, document, self.rules))
+            if checked[1]:
+                refused[query] = checked[1]
             else:
-                self.prepared[query] = document
+                self.prepared[query] = checked[0]
         return refused
 
     def _validated(self, query: str, document: DocumentNode) -> list[GraphQLError]:

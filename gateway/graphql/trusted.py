@@ -4,7 +4,10 @@ The documents the product's clients send are known in advance: they live as `.gr
 under `documents/` (one named operation per file, with the fragments it uses), and
 `documents/manifest.json` lists them in Apollo's persisted-query manifest format, each with the
 SHA-256 of its text as its id. `tests/test_trusted_documents.py` fails when the files and the
-manifest disagree; `python -m gateway.graphql.trusted` writes the manifest again. An operator
+manifest disagree; `python -m gateway.graphql.trusted` writes the manifest again. The web
+console's documents (`documents/console/`) are also written as the ES module it imports
+(`python -m gateway.graphql.trusted --console`), so that the console sends each by its id and
+keeps working where ADMIN keys too run only trusted documents. An operator
 adds the documents of their own clients with a manifest of the same format named by
 `GOCRM_TRUSTED_DOCUMENTS`, checked and loaded at start-up with the shipped one.
 
@@ -52,6 +55,7 @@ from services.i18n import render
 
 DOCUMENTS = Path(__file__).parent / "documents"
 MANIFEST = DOCUMENTS / "manifest.json"
+CONSOLE_DOCUMENTS = DOCUMENTS / "console"
 MANIFEST_FORMAT = "apollo-persisted-query-manifest"
 
 MAX_DOCUMENTS = 1_000  # in one manifest
@@ -111,15 +115,18 @@ def document(body: str, where: str) -> TrustedDocument:
 
 def documents_in(folder: Path = DOCUMENTS) -> list[TrustedDocument]:
     """The documents of the `.graphql` files under `folder`, by path. A file's text, less its
-    trailing white space, is the document; its operation is named as the file is."""
-    found = []
+    trailing white space, is the document; its operation is named as the file is, and no other
+    file's is, so that a name says which document a request ran."""
+    found: dict[str, TrustedDocument] = {}
     for path in sorted(folder.rglob("*.graphql")):
         where = str(path.relative_to(folder))
         trusted = document(path.read_text("utf-8").rstrip(), where)
         if trusted.name != path.stem:
             raise ManifestError(f"{where}: its operation is named {trusted.name}")
-        found.append(trusted)
-    return found
+        if trusted.name in found:
+            raise ManifestError(f"{where}: another file's operation is named {trusted.name} too")
+        found[trusted.name] = trusted
+    return list(found.values())
 
 
 def manifest_of(documents: Iterable[TrustedDocument]) -> dict[str, Any]:
@@ -134,6 +141,21 @@ def manifest_of(documents: Iterable[TrustedDocument]) -> dict[str, Any]:
 
 def manifest_text(documents: Iterable[TrustedDocument]) -> str:
     return json.dumps(manifest_of(documents), indent=2, ensure_ascii=False) + "\n"
+
+
+def console_module(documents: Iterable[TrustedDocument]) -> str:
+    """The ES module the web console imports its documents from: for each, a constant named as
+    its operation holding its id (`sha256:<hex>`, what the console sends) and its text."""
+    lines = [
+        "// The console's GraphQL documents, trusted documents of the gateway: the console sends",
+        "// each by its id. Written from gateway/graphql/documents/console/*.graphql by",
+        "// `python -m gateway.graphql.trusted --console`; do not edit.",
+        "",
+    ]
+    for d in documents:
+        text = json.dumps(d.body, ensure_ascii=False)
+        lines.append(f'export const {d.name} = {{ id: "sha256:{d.id}", text: {text} }};')
+    return "\n".join(lines) + "\n"
 
 
 def load_manifest(text: str, source: str) -> list[TrustedDocument]:
@@ -281,5 +303,11 @@ class TrustedDocuments:
 
 
 # python -m gateway.graphql.trusted > gateway/graphql/documents/manifest.json
+# python -m gateway.graphql.trusted --console > gateway/console/static/documents.js
 if __name__ == "__main__":
-    sys.stdout.write(manifest_text(documents_in()))
+    if sys.argv[1:] == ["--console"]:
+        sys.stdout.write(console_module(documents_in(CONSOLE_DOCUMENTS)))
+    elif sys.argv[1:]:
+        sys.exit("usage: python -m gateway.graphql.trusted [--console]")
+    else:
+        sys.stdout.write(manifest_text(documents_in()))

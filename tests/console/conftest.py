@@ -1,7 +1,8 @@
 """The console in a real browser: one gateway (`gocrm demo`'s app: SQLite, jobs in-process, the
-GoPOS and GoOrder simulators mounted beside it) in a subprocess for the whole run, one Chromium
-per module and a fresh browser context per test. Each module works in a location of its own
-(`LOCATION`), which `seed.py` creates before the gateway starts.
+GoPOS and GoOrder simulators mounted beside it) in a subprocess for the whole run (a module may
+start one of its own with `serve`), one Chromium per module and a fresh browser context per
+test. Each module works in a location of its own (`LOCATION`), which `seed.py` creates before
+the gateway starts.
 
 Without Debian's Chromium at /usr/bin/chromium the browser tests are skipped with the reason,
 unless GOCRM_REQUIRE_SERVICES=1 (.ci/run, which installs it), where they fail.
@@ -33,6 +34,8 @@ from playwright.async_api import (
     expect,
 )
 
+from gateway.graphql.trusted import CONSOLE_DOCUMENTS, documents_in
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 REQUIRE_SERVICES = os.environ.get("GOCRM_REQUIRE_SERVICES") == "1"
@@ -56,8 +59,11 @@ LOCATIONS = (
     "Wygasanie",
     "Webhooki",
     "Wygasające",
+    "Zaufane",
 )
 VIEWPORT = ViewportSize(width=1366, height=768)
+# The console's documents by the id it sends them with (gateway/console/static/documents.js).
+CONSOLE_OPERATIONS = {f"sha256:{d.id}": d.name for d in documents_in(CONSOLE_DOCUMENTS)}
 # Where the demo app serves its simulators (gateway.app.DEMO_SIMULATORS).
 SIMULATORS = {"gopos": "/simulators/gopos", "goorder": "/simulators/goorder"}
 
@@ -132,9 +138,17 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """`gocrm demo`'s app on a fresh SQLite file in its own folder, serving the seeded
     locations."""
     folder = tmp_path_factory.mktemp("console-gateway")
+    yield from serve(folder, LOCATIONS, "gateway.app:demo_app_factory")
+
+
+def serve(
+    folder: Path, locations: tuple[str, ...], factory: str, env: dict[str, str] | None = None
+) -> Iterator[Gateway]:
+    """A gateway (`factory`, with `env` besides the test run's) in a subprocess, on a fresh
+    SQLite file in `folder` holding `locations`, until the generator is closed."""
     database = folder / "gocrm.sqlite3"
     seeded = subprocess.run(
-        [sys.executable, "-m", "tests.console.seed", str(database), *LOCATIONS],
+        [sys.executable, "-m", "tests.console.seed", str(database), *locations],
         cwd=folder,
         env=_environment(),
         capture_output=True,
@@ -148,11 +162,11 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     process = subprocess.Popen(
         [
             sys.executable,
-            *("-m", "uvicorn", "gateway.app:demo_app_factory", "--factory"),
+            *("-m", "uvicorn", factory, "--factory"),
             *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
         ],
         cwd=folder,
-        env=_environment(),
+        env={**_environment(), **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -253,6 +267,11 @@ def release_held_cashback(gateway: Gateway, days: int) -> int:
         check=True,
     )
     return int(released.stdout)
+
+
+def operation_of(body: dict[str, Any]) -> str | None:
+    """The name of the console's document a request's body names by its id."""
+    return CONSOLE_OPERATIONS.get(body.get("documentId", ""))
 
 
 def plain(text: str) -> str:

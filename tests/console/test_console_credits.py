@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Locator, Page, Request, expect
 
-from tests.console.conftest import Api, Gateway, log_in, open_page, plain
+from tests.console.conftest import Api, Gateway, log_in, open_page, operation_of, plain
 
 LOCATION = "Kredyty"
 MEMBERS, OTHERS = 8, 4
@@ -137,7 +137,7 @@ def _mutations(page: Page) -> list[dict[str, Any]]:
     def record(request: Request) -> None:
         if request.url.endswith("/graphql") and request.method == "POST":
             body = json.loads(request.post_data or "{}")
-            if "setPromotionalCredits(" in body.get("query", ""):
+            if operation_of(body) == "SetPromotionalCredits":
                 sent.append(body["variables"]["input"])
 
     page.on("request", record)

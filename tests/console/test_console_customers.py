@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, Request, expect
 
-from tests.console.conftest import Api, Gateway, log_in, open_page, plain
+from tests.console.conftest import Api, Gateway, log_in, open_page, operation_of, plain
 
 LOCATION = "Klienci"
 CUSTOMERS = 55
@@ -76,7 +76,7 @@ def _customer_queries(page: Page) -> list[dict[str, Any]]:
     def record(request: Request) -> None:
         if request.url.endswith("/graphql") and request.method == "POST":
             body = json.loads(request.post_data or "{}")
-            if "customers(first:" in body.get("query", ""):
+            if operation_of(body) == "Customers":
                 sent.append(body["variables"])
 
     page.on("request", record)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Page, Request, expect
 
-from tests.console.conftest import Api, Gateway, log_in, open_page, plain
+from tests.console.conftest import Api, Gateway, log_in, open_page, operation_of, plain
 
 LOCATION = "Wygasające"
 GROUP = """mutation($input: CustomerGroupInput!) { createCustomerGroup(input: $input) {
@@ -210,9 +211,11 @@ async def test_the_csv_file_holds_every_customer_not_only_the_page_shown(
 
 def _asks(before: str, after: bool = False) -> Any:
     def matches(request: Request) -> bool:
-        body = request.post_data or ""
-        cursor = '"after":null' not in body
-        return "expiringCredits" in body and f'"before":"{before}"' in body and cursor == after
+        body = json.loads(request.post_data or "{}")
+        if operation_of(body) != "ExpiringCredits":
+            return False
+        variables = body["variables"]
+        return variables["before"] == before and (variables.get("after") is not None) == after
 
     return matches
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from playwright.async_api import Page, Request, expect
 
-from tests.console.conftest import Api, Gateway, log_in, open_page, plain
+from tests.console.conftest import Api, Gateway, log_in, open_page, operation_of, plain
 
 LOCATION = "Klucze"
 KEYS = "{ apiKeys { id name role channels revokedAt } }"
@@ -36,7 +36,7 @@ def _creations(page: Page) -> list[dict[str, Any]]:
     def record(request: Request) -> None:
         if request.url.endswith("/graphql") and request.method == "POST":
             body = json.loads(request.post_data or "{}")
-            if "createApiKey(" in body.get("query", ""):
+            if operation_of(body) == "CreateApiKey":
                 sent.append(body["variables"])
 
     page.on("request", record)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Page, Request, expect
 
-from tests.console.conftest import Api, Gateway, log_in, open_page, plain
+from tests.console.conftest import Api, Gateway, log_in, open_page, operation_of, plain
 
 LOCATION = "Raporty"
 GROUP = """mutation($input: CustomerGroupInput!) { createCustomerGroup(input: $input) {
@@ -289,8 +290,8 @@ async def test_another_interval_asks_the_api_again(
     await expect(page.locator('[data-report="activity"] tbody tr')).to_have_count(30)
 
     def weekly(request: Request) -> bool:
-        body = request.post_data or ""
-        return "activityReport" in body and '"interval":"WEEK"' in body
+        body = json.loads(request.post_data or "{}")
+        return operation_of(body) == "ActivityReport" and body["variables"]["interval"] == "WEEK"
 
     async with page.expect_request(weekly):
         await page.get_by_label("Przedział").select_option(label="tydzień")

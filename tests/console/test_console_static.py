@@ -14,9 +14,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from graphql import FieldNode, OperationDefinitionNode, parse
 
 from gateway.app import create_app
 from gateway.console import CONTENT_SECURITY_POLICY, HERE
+from gateway.graphql.trusted import CONSOLE_DOCUMENTS
 from settings import Settings
 
 STATIC = HERE / "static"
@@ -195,3 +197,20 @@ def test_the_vendored_files_are_the_ones_recorded(record: Path, vendor: Path) ->
         sha384 = base64.b64encode(hashlib.sha384(content).digest()).decode()
         assert digest == f"sha384-{sha384}", name
         assert sorted(p.name for p in (vendor / name).parent.glob("LICENSE*")), name
+
+
+def test_the_activity_report_asks_for_every_column_the_page_shows() -> None:
+    """The page's columns (ACTIVITY_COLUMNS) and its document's fields are written apart: a
+    column the document does not ask for would show nothing."""
+    source = (STATIC / "pages" / "report-sections.js").read_text(encoding="utf-8")
+    listed = source.split("export const ACTIVITY_COLUMNS = [", 1)[1].split("];", 1)[0]
+    columns = re.findall(r'"(\w+)"', listed)
+    document = parse((CONSOLE_DOCUMENTS / "ActivityReport.graphql").read_text(encoding="utf-8"))
+    (operation,) = document.definitions
+    assert isinstance(operation, OperationDefinitionNode)
+    (report,) = operation.selection_set.selections
+    assert isinstance(report, FieldNode)
+    assert report.selection_set is not None
+    fields = [f.name.value for f in report.selection_set.selections if isinstance(f, FieldNode)]
+
+    assert fields == ["start", *columns]

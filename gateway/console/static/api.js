@@ -1,6 +1,8 @@
-// The console's one way to the server: `gql(query, variables)` against /graphql, with the API
+// The console's one way to the server: `gql(doc, variables)` against /graphql, with the API
 // key of this browser tab (sessionStorage) as a Bearer token, and the console's language as
-// Accept-Language, so that the server's messages come in the language the console shows.
+// Accept-Language, so that the server's messages come in the language the console shows. `doc` is
+// one of documents.js, the gateway's trusted documents: the console sends its id, never its text,
+// so it keeps working where ADMIN keys too run only trusted documents.
 
 import { language } from "./i18n.js";
 
@@ -30,9 +32,6 @@ export class ApiError extends Error {
   }
 }
 
-// What a mutation asks of its UserErrors: errorText picks the console's sentence from these.
-export const USER_ERRORS = "errors { code field message messageId params { name value } }";
-
 let onUnauthenticated = () => {};
 
 // Called when the stored key stops working (revoked, or the database was reset).
@@ -40,21 +39,11 @@ export function whenUnauthenticated(callback) {
   onUnauthenticated = callback;
 }
 
-export async function gql(query, variables = {}, key = storedKey()) {
-  let response;
-  try {
-    response = await fetch("/graphql", {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/json",
-        Accept: "application/json",
-        Authorization: `Bearer ${key}`,
-        "Accept-Language": language(),
-      },
-      body: JSON.stringify({ query, variables }),
-    });
-  } catch (error) {
-    throw new ApiError(String(error), { code: "NETWORK" });
+export async function gql(doc, variables = {}, key = storedKey()) {
+  let response = await post({ documentId: doc.id, variables }, key);
+  // A gateway that does not know the id (older than this console) may still run the text.
+  if (response.status === 400 && (await notFound(response.clone()))) {
+    response = await post({ query: doc.text, variables }, key);
   }
   if (response.status === 401) {
     if (key === storedKey()) onUnauthenticated();
@@ -82,10 +71,36 @@ export async function gql(query, variables = {}, key = storedKey()) {
   return body.data;
 }
 
-// The errors of a mutation: the payload's UserErrors, or those of a refused request.
-export async function mutate(query, variables) {
+async function post(body, key) {
   try {
-    const data = await gql(query, variables);
+    return await fetch("/graphql", {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        Authorization: `Bearer ${key}`,
+        "Accept-Language": language(),
+      },
+      body: JSON.stringify(body),
+    });
+  } catch (error) {
+    throw new ApiError(String(error), { code: "NETWORK" });
+  }
+}
+
+async function notFound(response) {
+  try {
+    const body = await response.json();
+    return body.errors?.[0]?.extensions?.code === "PERSISTED_QUERY_NOT_FOUND";
+  } catch {
+    return false;
+  }
+}
+
+// The errors of a mutation: the payload's UserErrors, or those of a refused request.
+export async function mutate(doc, variables) {
+  try {
+    const data = await gql(doc, variables);
     const payload = Object.values(data)[0];
     return { payload, errors: payload.errors ?? [] };
   } catch (error) {

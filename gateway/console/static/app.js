@@ -15,8 +15,7 @@ import { ReportsPage } from "./pages/reports.js";
 import { SalePage, SalesPage } from "./pages/sales.js";
 import { SchedulesPage } from "./pages/schedules.js";
 import { WebhooksPage } from "./pages/webhooks.js";
-
-const VIEWER = `{ viewer { location { id name currency timezone language } apiKey { id name role } } }`;
+import * as documents from "./documents.js";
 
 // Notices of the log-in page that report what the user did, not a problem.
 const INFO_NOTICES = new Set(["login.loggedOut", "login.revoked"]);
@@ -138,7 +137,7 @@ function Login({ notice, onLogin, onLanguage }) {
     }
     setBusy(true);
     try {
-      const { viewer } = await gql(VIEWER, {}, candidate);
+      const { viewer } = await gql(documents.Viewer, {}, candidate);
       if (viewer.apiKey.role !== "ADMIN") {
         setErrors([{ field: "key", message: t("login.posKey") }]);
       } else {
@@ -197,7 +196,7 @@ function App() {
   useEffect(() => {
     whenUnauthenticated(() => logout("login.expired"));
     if (state !== "checking") return;
-    gql(VIEWER).then(
+    gql(documents.Viewer).then(
       ({ viewer: found }) => {
         if (found.apiKey.role !== "ADMIN") return logout("login.posKey");
         setLocation(found.location);

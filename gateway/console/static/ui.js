@@ -7,22 +7,23 @@ import { errorText, t } from "./i18n.js";
 
 export { html, useCallback, useEffect, useRef, useState };
 
-// Runs `query` with `variables` whenever they change (compared as JSON); `reload()` runs it again.
-export function useQuery(query, variables = {}) {
+// Runs `doc` (one of documents.js) with `variables` whenever they change (compared as
+// JSON); `reload()` runs it again.
+export function useQuery(doc, variables = {}) {
   const [state, setState] = useState({ data: null, error: null, loading: true });
   const [round, setRound] = useState(0);
   const key = JSON.stringify(variables);
   useEffect(() => {
     let current = true;
     setState((s) => ({ ...s, loading: true }));
-    gql(query, variables).then(
+    gql(doc, variables).then(
       (data) => current && setState({ data, error: null, loading: false }),
       (error) => current && setState({ data: null, error, loading: false }),
     );
     return () => {
       current = false;
     };
-  }, [query, key, round]);
+  }, [doc, key, round]);
   const reload = useCallback(() => setRound((n) => n + 1), []);
   return { ...state, reload };
 }

@@ -3,7 +3,7 @@
 // location's last ADMIN key cannot be revoked: the row says so, and the API's refusal (the list
 // was out of date) is shown beside it.
 
-import { mutate, USER_ERRORS } from "../api.js";
+import { mutate } from "../api.js";
 import { dateTime, errorText, t } from "../i18n.js";
 import {
   Badge,
@@ -22,14 +22,8 @@ import {
   useQuery,
   useState,
 } from "../ui.js";
+import * as documents from "../documents.js";
 
-const KEYS = `{ apiKeys { id name role channels createdAt revokedAt } }`;
-const CREATE = `mutation Create($name: String!, $role: ApiKeyRole!, $channels: [SalesChannel!]) {
-  createApiKey(name: $name, role: $role, channels: $channels) {
-    apiKey { id name role channels } secret ${USER_ERRORS}
-  }
-}`;
-const REVOKE = `mutation Revoke($id: ID!) { revokeApiKey(id: $id) { apiKey { id revokedAt } ${USER_ERRORS} } }`;
 // The API's order; a till and its kiosk by default, the online store only when ticked.
 const CHANNELS = ["POS", "KIOSK", "ONLINE"];
 const TILL_CHANNELS = ["POS", "KIOSK"];
@@ -105,7 +99,7 @@ function CreateDialog({ onClose, onCreated }) {
     setBusy(true);
     // An ADMIN key has every channel and names none.
     const variables = { name, role, channels: role === "POS" ? channels : null };
-    const { payload, errors: problems } = await mutate(CREATE, variables);
+    const { payload, errors: problems } = await mutate(documents.CreateApiKey, variables);
     setBusy(false);
     setErrors(problems);
     if (!problems.length) {
@@ -176,7 +170,7 @@ function RowActions({ apiKey, lastAdmin, refusal, onRevoke }) {
 }
 
 export function ApiKeysPage({ viewer, onOwnKeyRevoked }) {
-  const keys = useQuery(KEYS);
+  const keys = useQuery(documents.ApiKeys);
   const [creating, setCreating] = useState(false);
   const [revoking, setRevoking] = useState(null);
   // The API's refusal to revoke a key, by key id, shown in its row.
@@ -191,7 +185,7 @@ export function ApiKeysPage({ viewer, onOwnKeyRevoked }) {
     setRefused(null);
   }, [refused, revoking]);
   const revoke = async (key) => {
-    const { errors } = await mutate(REVOKE, { id: key.id });
+    const { errors } = await mutate(documents.RevokeApiKey, { id: key.id });
     if (errors.length) {
       setRefusals({ ...refusals, [key.id]: errors.map(errorText).join(" ") });
       setRefused(key.id);

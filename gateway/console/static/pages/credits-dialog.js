@@ -3,7 +3,7 @@
 // words (the live membership of a group, or a fixed list of customers), and when customers were
 // picked under a group filter, the dialog offers the group instead.
 
-import { decimal, gql, mutate, USER_ERRORS } from "../api.js";
+import { decimal, gql, mutate } from "../api.js";
 import { date, money, plural, t, todayInLocation, unitName } from "../i18n.js";
 import {
   Dialog,
@@ -19,22 +19,7 @@ import {
   useRef,
   useState,
 } from "../ui.js";
-
-const PREVIEW = `query Preview($input: SetPromotionalCreditsInput!) {
-  previewPromotionalCredits(input: $input) {
-    preview { customerCount changedCount overMaximumCount clampedCount balanceBefore { amount currency } balanceAfter { amount currency } }
-    ${USER_ERRORS}
-  }
-}`;
-const APPLY = `mutation Apply($input: SetPromotionalCreditsInput!) {
-  setPromotionalCredits(input: $input) {
-    operation { id status total processed error }
-    schedule { id nextRunOn every unit }
-    ${USER_ERRORS}
-  }
-}`;
-const GROUPS = `{ customerGroups { id name } }`;
-const OPERATION = `query Operation($id: ID!) { walletOperation(id: $id) { id status total processed error } }`;
+import * as documents from "../documents.js";
 
 const OPERATIONS = ["ADD", "REDUCE", "SET"];
 // The number the unit's name agrees with: what is typed, else 1 ("co 1 miesiąc" reads "miesiąc").
@@ -121,7 +106,7 @@ function Progress({ operation }) {
   const [current, setCurrent] = useState(operation);
   const running = current.status === "QUEUED" || current.status === "RUNNING";
   useInterval(
-    () => gql(OPERATION, { id: current.id }).then((d) => d.walletOperation && setCurrent(d.walletOperation)),
+    () => gql(documents.WalletOperation, { id: current.id }).then((d) => d.walletOperation && setCurrent(d.walletOperation)),
     500,
     running,
   );
@@ -135,7 +120,7 @@ function Progress({ operation }) {
 export function CreditsDialog({ target: picked, targetLabel, groupId = null, onClose }) {
   const idempotencyKey = useRef(crypto.randomUUID()).current;
   const blocked = repeatBlocked(picked);
-  const groups = useQuery(GROUPS);
+  const groups = useQuery(documents.GroupNames);
   const groupNames = Object.fromEntries((groups.data?.customerGroups ?? []).map((g) => [g.id, g.name]));
   // Customers picked one by one under a group filter: the schedule may follow the group instead.
   const groupTarget = picked.customerIds && groupId ? { filter: { groupIds: [groupId] } } : null;
@@ -171,7 +156,7 @@ export function CreditsDialog({ target: picked, targetLabel, groupId = null, onC
       return undefined;
     }
     let current = true;
-    gql(PREVIEW, { input }).then(
+    gql(documents.PreviewPromotionalCredits, { input }).then(
       ({ previewPromotionalCredits: answer }) => {
         if (!current) return;
         setPreview(answer.preview);
@@ -212,7 +197,7 @@ export function CreditsDialog({ target: picked, targetLabel, groupId = null, onC
       }
     }
     setBusy(true);
-    const { payload, errors: problems } = await mutate(APPLY, { input });
+    const { payload, errors: problems } = await mutate(documents.SetPromotionalCredits, { input });
     setBusy(false);
     const changed = problems.find((p) => p.code === "STALE_BALANCE");
     if (changed) {

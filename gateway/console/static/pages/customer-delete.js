@@ -6,18 +6,12 @@ import { mutate } from "../api.js";
 import { money, t } from "../i18n.js";
 import { Dialog, ErrorSummary, html, Loading, useQuery, useState } from "../ui.js";
 import { announce, fullName } from "./customers.js";
-
-const BALANCE = `query Balance($id: ID!) {
-  customer(id: $id) { id wallet { balance { amount currency } held { amount currency } } }
-}`;
-const DELETE = `mutation Delete($id: ID!) {
-  deleteCustomer(id: $id) { deletedId writtenOff { amount currency } errors { code field message } }
-}`;
+import * as documents from "../documents.js";
 
 const positive = (value) => Boolean(value) && /[1-9]/.test(value.amount);
 
 export function DeleteCustomerDialog({ customer, onClose }) {
-  const fresh = useQuery(BALANCE, { id: customer.id });
+  const fresh = useQuery(documents.CustomerBalance, { id: customer.id });
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState([]);
   const name = fullName(customer);
@@ -25,7 +19,7 @@ export function DeleteCustomerDialog({ customer, onClose }) {
 
   const confirm = async () => {
     setBusy(true);
-    const { payload, errors: problems } = await mutate(DELETE, { id: customer.id });
+    const { payload, errors: problems } = await mutate(documents.DeleteCustomer, { id: customer.id });
     setBusy(false);
     if (problems.length) {
       setErrors(problems);

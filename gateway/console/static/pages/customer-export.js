@@ -6,15 +6,9 @@ import { gql } from "../api.js";
 import { COLUMNS, LIST_SEPARATOR, safeCell, write } from "../csv.js";
 import { t, todayInLocation } from "../i18n.js";
 import { html, useRef, useState } from "../ui.js";
+import * as documents from "../documents.js";
 
 const PAGE = 200; // the API's largest page
-const EXPORT = `query Export($first: Int!, $after: String, $filter: CustomerFilter, $orderBy: CustomerOrder) {
-  customers(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
-    totalCount
-    edges { node { firstName lastName email phone note cards { code } groups { reference } } }
-    pageInfo { hasNextPage endCursor }
-  }
-}`;
 
 // One row per customer, its card codes and group references each separated by ";". The import
 // knows a customer by card code: a customer with no card is written with an empty code, which the
@@ -54,7 +48,7 @@ export function ExportButton({ filter, orderBy }) {
     setState({ status: "running", done: 0, total: 0 });
     try {
       do {
-        const { customers } = await gql(EXPORT, { first: PAGE, after, filter, orderBy });
+        const { customers } = await gql(documents.ExportCustomers, { first: PAGE, after, filter, orderBy });
         total = customers.totalCount;
         for (const { node } of customers.edges) {
           rows.push(row(node));

@@ -13,13 +13,8 @@ import { ApiError, mutate } from "../api.js";
 import { cells, chunks, COLUMNS, decode, LIST_SEPARATOR, names as columnNames, records, separatorOf } from "../csv.js";
 import { number, t } from "../i18n.js";
 import { Dialog, ErrorSummary, html, useState } from "../ui.js";
+import * as documents from "../documents.js";
 
-const IMPORT = `mutation Import($input: ImportCustomersInput!) {
-  importCustomers(input: $input) {
-    result { rows created updated unchanged skipped problems { line message } }
-    errors { code field message }
-  }
-}`;
 export const MAX_FILE_BYTES = 20 * 1024 * 1024;
 export const CHUNK = { maxBytes: 256 * 1024, maxRecords: 1000 };
 const PREVIEW_ROWS = 5;
@@ -98,7 +93,7 @@ async function send(file, dryRun, from, total, onStep) {
     const part = file.parts[i];
     let answer;
     try {
-      answer = await mutate(IMPORT, { input: { csv: part.csv, dryRun } });
+      answer = await mutate(documents.ImportCustomers, { input: { csv: part.csv, dryRun } });
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       answer = { payload: null, errors: error.errors };

@@ -22,46 +22,8 @@ import { CreditsDialog } from "./credits-dialog.js";
 import { DeleteCustomerDialog } from "./customer-delete.js";
 import { fullName } from "./customers.js";
 import { CheckoutsTable } from "./sales.js";
+import * as documents from "../documents.js";
 
-const CUSTOMER = `query Customer($id: ID!) {
-  customer(id: $id) {
-    id firstName lastName email phone note createdAt
-    cards { code number expiresOn }
-    groups { id name }
-    wallet {
-      balance { amount currency } held { amount currency } owed { amount currency }
-      lots { id amount { amount currency } remaining { amount currency } expiresOn source }
-    }
-  }
-  customerGroups { id name }
-}`;
-const HISTORY = `query History($id: ID!, $after: String) {
-  customer(id: $id) {
-    id
-    wallet {
-      entries(first: 20, after: $after) {
-        totalCount
-        edges { node { id kind requestedAmount { amount currency } delta { amount currency }
-                       balanceAfter { amount currency } description source actor createdAt } }
-        pageInfo { hasNextPage endCursor }
-      }
-    }
-  }
-}`;
-const CHECKOUTS = `query CustomerCheckouts($filter: CheckoutFilter) {
-  checkouts(first: 20, filter: $filter) {
-    totalCount
-    edges { node { id createdAt channel status total { amount currency } creditsUsed { amount currency } customer { id firstName lastName } } }
-    pageInfo { hasNextPage endCursor }
-  }
-}`;
-const UPDATE = `mutation Update($id: ID!, $input: CustomerInput!) {
-  updateCustomer(id: $id, input: $input) { customer { id } errors { code field message } }
-}`;
-const CREATE = `mutation Create($input: CustomerInput!) {
-  createCustomer(input: $input) { customer { id } errors { code field message } }
-}`;
-const GROUPS = `{ customerGroups { id name } }`;
 const BLANK = { id: null, cards: [{ code: "", number: "", expiresOn: "" }], groups: [] };
 const CONTACT = ["firstName", "lastName", "email", "phone", "note"];
 const FIELDS = [...CONTACT.map((f) => `input.${f}`), "input.cards", "input.groupIds"];
@@ -141,8 +103,8 @@ function ContactForm({ customer, groups, onSaved }) {
       groupIds: values.groupIds,
     };
     const { payload, errors: problems } = customer.id
-      ? await mutate(UPDATE, { id: customer.id, input })
-      : await mutate(CREATE, { input });
+      ? await mutate(documents.UpdateCustomer, { id: customer.id, input })
+      : await mutate(documents.CreateCustomer, { input });
     setBusy(false);
     setErrors(problems);
     if (!problems.length) {
@@ -234,7 +196,7 @@ const REQUESTED = new Set(["ADD", "REDUCE", "SET"]);
 
 function History({ id }) {
   const cursors = useCursors();
-  const history = useQuery(HISTORY, { id, after: cursors.after });
+  const history = useQuery(documents.CustomerHistory, { id, after: cursors.after });
   const entries = history.data?.customer?.wallet.entries;
   if (!entries) return html`<${Loading} error=${history.error} />`;
   return html`<table class="list history">
@@ -297,7 +259,7 @@ function MoreMenu({ onCredits, onDelete }) {
 }
 
 export function CustomerPage({ id }) {
-  const customer = useQuery(CUSTOMER, { id });
+  const customer = useQuery(documents.Customer, { id });
   const [dialog, setDialog] = useState(false);
   const [round, setRound] = useState(0);
   const found = customer.data?.customer;
@@ -353,14 +315,14 @@ export function CustomerPage({ id }) {
 }
 
 function CustomerCheckouts({ id }) {
-  const checkouts = useQuery(CHECKOUTS, { filter: { customerId: id } });
+  const checkouts = useQuery(documents.CustomerCheckouts, { filter: { customerId: id } });
   if (!checkouts.data) return html`<${Loading} error=${checkouts.error} />`;
   return html`<${CheckoutsTable} connection=${checkouts.data.checkouts} showCustomer=${false} />`;
 }
 
 // Klienci → Dodaj klienta: the contact form, empty; once saved, the new customer's page.
 export function NewCustomerPage() {
-  const groups = useQuery(GROUPS);
+  const groups = useQuery(documents.GroupNames);
   if (!groups.data) return html`<${Loading} error=${groups.error} />`;
   return html`<section>
     <p class="crumbs"><a href="#/customers">${t("nav.customers")}</a></p>

@@ -17,18 +17,10 @@ import { CreditsDialog } from "./credits-dialog.js";
 import { ExportButton } from "./customer-export.js";
 import { ImportDialog } from "./customer-import.js";
 import { GroupMembersDialog } from "./group-members-dialog.js";
+import * as documents from "../documents.js";
 
 const PAGE_SIZE = 50;
 
-const CUSTOMERS = `query Customers($first: Int!, $after: String, $filter: CustomerFilter, $orderBy: CustomerOrder) {
-  customers(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
-    totalCount
-    edges { node { id firstName lastName email phone cards { code } groups { id name }
-                   wallet { balance { amount currency } } } }
-    pageInfo { hasNextPage endCursor }
-  }
-}`;
-const GROUPS = `{ customerGroups { id name } }`;
 export const ORDERS = ["NAME_ASC", "NAME_DESC", "BALANCE_DESC", "BALANCE_ASC", "CREATED_DESC", "CREATED_ASC"];
 // The column each order sorts, for its header's aria-sort.
 const SORTED = { NAME: "name", BALANCE: "balance" };
@@ -133,8 +125,8 @@ export function CustomersPage() {
     setAllResults(false);
   }, [filterKey]);
 
-  const groups = useQuery(GROUPS);
-  const list = useQuery(CUSTOMERS, { first: PAGE_SIZE, after: cursors.after, filter, orderBy });
+  const groups = useQuery(documents.GroupNames);
+  const list = useQuery(documents.Customers, { first: PAGE_SIZE, after: cursors.after, filter, orderBy });
   const connection = list.data?.customers;
   const rows = connection ? connection.edges.map((e) => e.node) : [];
   const total = connection ? connection.totalCount : 0;

@@ -4,13 +4,7 @@
 import { mutate } from "../api.js";
 import { t } from "../i18n.js";
 import { Dialog, ErrorSummary, Field, html, otherErrors, useState } from "../ui.js";
-
-const ADD = `mutation Add($groupId: ID!, $target: CreditTargetInput!) {
-  addCustomersToGroup(groupId: $groupId, target: $target) { group { id name customerCount } errors { code field message } }
-}`;
-const REMOVE = `mutation Remove($groupId: ID!, $target: CreditTargetInput!) {
-  removeCustomersFromGroup(groupId: $groupId, target: $target) { group { id name customerCount } errors { code field message } }
-}`;
+import * as documents from "../documents.js";
 
 export function GroupMembersDialog({ target, targetLabel, groups, onClose }) {
   const [action, setAction] = useState("add");
@@ -22,7 +16,7 @@ export function GroupMembersDialog({ target, targetLabel, groups, onClose }) {
   const submit = async (event) => {
     event.preventDefault();
     setBusy(true);
-    const { payload, errors: problems } = await mutate(action === "add" ? ADD : REMOVE, { groupId, target });
+    const { payload, errors: problems } = await mutate(action === "add" ? documents.AddCustomersToGroup : documents.RemoveCustomersFromGroup, { groupId, target });
     setBusy(false);
     setErrors(problems);
     if (!problems.length) setDone({ action, group: payload.group });

@@ -1,7 +1,7 @@
 // Ustawienia > Grupy klientów: the list with member counts, cashback (and how long it is held)
 // and connections; add, edit, delete (naming the recurring top-ups that deleting ends).
 
-import { decimal, gql, mutate, USER_ERRORS } from "../api.js";
+import { decimal, gql, mutate } from "../api.js";
 import { days, every, money, percent, plural, t } from "../i18n.js";
 import {
   Badge,
@@ -19,20 +19,8 @@ import {
   useQuery,
   useState,
 } from "../ui.js";
+import * as documents from "../documents.js";
 
-const GROUPS = `{
-  customerGroups { id name reference description cashbackPercent cashbackHoldDays customerCount
-                   connections { channel status detail } }
-  creditSchedules { id operation amount { amount currency } every unit description groupIds nextRunOn }
-}`;
-const REFERENCE = `query Reference($name: String!) { referenceFor(name: $name) }`;
-const CREATE = `mutation Create($input: CustomerGroupInput!) {
-  createCustomerGroup(input: $input) { group { id reference } ${USER_ERRORS} }
-}`;
-const UPDATE = `mutation Update($id: ID!, $input: CustomerGroupInput!) {
-  updateCustomerGroup(id: $id, input: $input) { group { id reference } ${USER_ERRORS} }
-}`;
-const DELETE = `mutation Delete($id: ID!) { deleteCustomerGroup(id: $id) { deletedId ${USER_ERRORS} } }`;
 const FIELDS = [
   "input.name",
   "input.reference",
@@ -69,7 +57,7 @@ function GroupDialog({ group, onClose, onSaved }) {
       return undefined;
     }
     let current = true;
-    gql(REFERENCE, { name: settledName }).then(
+    gql(documents.ReferenceFor, { name: settledName }).then(
       (data) => current && setReference(data.referenceFor),
       () => undefined,
     );
@@ -96,8 +84,8 @@ function GroupDialog({ group, onClose, onSaved }) {
       cashbackHoldDays: hold ? Number(hold) : null,
     };
     const { errors: problems } = group
-      ? await mutate(UPDATE, { id: group.id, input })
-      : await mutate(CREATE, { input });
+      ? await mutate(documents.UpdateCustomerGroup, { id: group.id, input })
+      : await mutate(documents.CreateCustomerGroup, { input });
     setBusy(false);
     if (problems.length) setErrors(problems);
     else onSaved();
@@ -186,7 +174,7 @@ function DeleteGroupDialog({ group, schedules, onClose, onDeleted }) {
     confirmLabel=${t("common.delete")}
     onClose=${onClose}
     onConfirm=${async () => {
-      const { errors } = await mutate(DELETE, { id: group.id });
+      const { errors } = await mutate(documents.DeleteCustomerGroup, { id: group.id });
       if (!errors.length) onDeleted();
       return errors;
     }}
@@ -197,7 +185,7 @@ function DeleteGroupDialog({ group, schedules, onClose, onDeleted }) {
 }
 
 export function GroupsPage() {
-  const groups = useQuery(GROUPS);
+  const groups = useQuery(documents.Groups);
   const [editing, setEditing] = useState(null);
   const [deleting, setDeleting] = useState(null);
   const rows = groups.data?.customerGroups;

@@ -1,7 +1,7 @@
 // Integracje: GoPOS and GoOrder credentials (secrets write-only), Synchronizuj with the run's
 // live status, and the Połączenia tab.
 
-import { gql, mutate, USER_ERRORS } from "../api.js";
+import { gql, mutate } from "../api.js";
 import { dateTime, t } from "../i18n.js";
 import {
   Badge,
@@ -16,24 +16,7 @@ import {
   useState,
 } from "../ui.js";
 import { CHANNEL_NAMES, ConnectionBadge } from "./groups.js";
-
-const RUN = "id status queuedAt startedAt finishedAt fetched linked unmatched error";
-const INTEGRATIONS = `{
-  gopos: integration(channel: GOPOS) { channel configured baseUrl clientId organizationId lastSync { ${RUN} } }
-  goorder: integration(channel: GOORDER) { channel configured baseUrl storeId lastSync { ${RUN} } }
-}`;
-const CONNECTIONS = `{
-  customerGroups { id name reference connections { channel status detail } }
-  gopos: integration(channel: GOPOS) { configured lastSync { status finishedAt } unmatchedReferences }
-  goorder: integration(channel: GOORDER) { configured lastSync { status finishedAt } unmatchedReferences }
-}`;
-const CONFIGURE = `mutation Configure($channel: Channel!, $input: IntegrationInput!) {
-  configureIntegration(channel: $channel, input: $input) { integration { configured } ${USER_ERRORS} }
-}`;
-const SYNCHRONIZE = `mutation Synchronize($channel: Channel!) {
-  synchronize(channel: $channel) { syncRun { ${RUN} } ${USER_ERRORS} }
-}`;
-const SYNC_RUN = `query Run($id: ID!) { syncRun(id: $id) { ${RUN} } }`;
+import * as documents from "../documents.js";
 
 // The form of each channel: its plain settings and its one write-only secret.
 const FORMS = {
@@ -71,7 +54,7 @@ function IntegrationCard({ integration, onChanged }) {
   const running = run !== null && !FINISHED.has(run.status);
   useInterval(
     async () => {
-      const { syncRun } = await gql(SYNC_RUN, { id: run.id });
+      const { syncRun } = await gql(documents.SyncRun, { id: run.id });
       setRun(syncRun);
       if (syncRun && FINISHED.has(syncRun.status)) onChanged();
     },
@@ -87,7 +70,7 @@ function IntegrationCard({ integration, onChanged }) {
     setBusy(true);
     const input = Object.fromEntries(plain.map((f) => [f, values[f]]));
     if (values[secret]) input[secret] = values[secret];
-    const { errors: problems } = await mutate(CONFIGURE, { channel, input });
+    const { errors: problems } = await mutate(documents.ConfigureIntegration, { channel, input });
     setBusy(false);
     setErrors(problems);
     if (!problems.length) {
@@ -97,7 +80,7 @@ function IntegrationCard({ integration, onChanged }) {
     }
   };
   const synchronize = async () => {
-    const { payload, errors: problems } = await mutate(SYNCHRONIZE, { channel });
+    const { payload, errors: problems } = await mutate(documents.Synchronize, { channel });
     setSyncErrors(problems.filter((e) => e.code !== "CONFLICT"));
     if (payload && payload.syncRun) setRun(payload.syncRun);
   };
@@ -152,7 +135,7 @@ function IntegrationCard({ integration, onChanged }) {
 }
 
 function Settings() {
-  const found = useQuery(INTEGRATIONS);
+  const found = useQuery(documents.Integrations);
   if (!found.data) return html`<${Loading} error=${found.error} />`;
   return html`<div class="cards">
     <${IntegrationCard} key="gopos" integration=${found.data.gopos} onChanged=${found.reload} />
@@ -173,7 +156,7 @@ function Unmatched({ channel, integration }) {
 }
 
 function Connections() {
-  const found = useQuery(CONNECTIONS);
+  const found = useQuery(documents.GroupConnections);
   if (!found.data) return html`<${Loading} error=${found.error} />`;
   const { customerGroups, gopos, goorder } = found.data;
   return html`<section class="panel" aria-labelledby="connections-title">

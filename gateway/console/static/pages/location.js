@@ -2,14 +2,11 @@
 // till's messages, the wallet history's system entries) and the sales channels where
 // promotional credits may be spent.
 
-import { mutate, USER_ERRORS } from "../api.js";
+import { mutate } from "../api.js";
 import { t } from "../i18n.js";
 import { ErrorSummary, Field, html, Loading, otherErrors, PageTitle, useId, useQuery, useState } from "../ui.js";
+import * as documents from "../documents.js";
 
-const LOCATION = `{ viewer { location { id language creditChannels } } }`;
-const UPDATE = `mutation Update($input: LocationSettingsInput!) {
-  updateLocationSettings(input: $input) { location { id language creditChannels } ${USER_ERRORS} }
-}`;
 const LANGUAGES = ["pl", "en"];
 // The API's order of the sales channels.
 const CHANNELS = ["POS", "KIOSK", "ONLINE"];
@@ -29,7 +26,7 @@ function SettingsForm({ location, onSaved }) {
   const submit = async (event) => {
     event.preventDefault();
     setBusy(true);
-    const { payload, errors: problems } = await mutate(UPDATE, { input: { language: lang, creditChannels: channels } });
+    const { payload, errors: problems } = await mutate(documents.UpdateLocationSettings, { input: { language: lang, creditChannels: channels } });
     setBusy(false);
     setErrors(problems);
     if (!problems.length) {
@@ -70,7 +67,7 @@ function SettingsForm({ location, onSaved }) {
 }
 
 export function LocationPage() {
-  const found = useQuery(LOCATION);
+  const found = useQuery(documents.LocationSettings);
   const location = found.data?.viewer.location;
   return html`<section>
     <${PageTitle}>${t("location.title")}<//>

@@ -6,20 +6,11 @@
 import { dateTime, money, t } from "../i18n.js";
 import { Badge, html, Loading, PageTitle, Pager, useCursors, useInterval, useQuery, useState } from "../ui.js";
 import { UndoDialog } from "./undo-dialog.js";
-
-const OPERATIONS = `query Operations($after: String) {
-  walletOperations(first: 20, after: $after) {
-    edges { node { id operation amount { amount currency } description status total processed
-                   error actor createdAt finishedAt restoredCount partlyRestoredCount
-                   undoOf { id operation amount { amount currency } }
-                   undoneBy { id status } } }
-    pageInfo { hasNextPage endCursor }
-  }
-}`;
+import * as documents from "../documents.js";
 
 export function OperationsPage() {
   const cursors = useCursors();
-  const list = useQuery(OPERATIONS, { after: cursors.after });
+  const list = useQuery(documents.WalletOperations, { after: cursors.after });
   const rows = list.data ? list.data.walletOperations.edges.map((e) => e.node) : [];
   const busy = rows.some((o) => o.status === "QUEUED" || o.status === "RUNNING");
   useInterval(list.reload, 1000, busy);

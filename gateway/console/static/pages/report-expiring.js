@@ -8,17 +8,10 @@ import { date, money, t } from "../i18n.js";
 import { html, useEffect, useRef, useState } from "../ui.js";
 import { fullName } from "./customers.js";
 import { addDays, moneyColumn, ReportError, ReportTable } from "./report-table.js";
+import * as documents from "../documents.js";
 
 export const EXPIRING_PAGE = 50;
 const EXPORT_PAGE = 200; // the API's largest page
-const EXPIRING = `query Expiring($before: Date!, $first: Int!, $after: String) {
-  expiringCredits(before: $before, first: $first, after: $after) {
-    edges { node { customer { id firstName lastName } amount { amount currency } firstExpiresOn } }
-    pageInfo { hasNextPage endCursor }
-    totalCount
-    total { amount currency }
-  }
-}`;
 const EMPTY = { rows: [], found: null, error: null, loading: false };
 
 // The rows read so far for `before`, and `more()` to read the next page after them; another day
@@ -29,7 +22,7 @@ function useExpiring(before) {
   const load = (after) => {
     const round = ++asked.current;
     setState((s) => (after ? { ...s, error: null, loading: true } : { ...EMPTY, loading: true }));
-    gql(EXPIRING, { before, first: EXPIRING_PAGE, after }).then(
+    gql(documents.ExpiringCredits, { before, first: EXPIRING_PAGE, after }).then(
       ({ expiringCredits: found }) =>
         round === asked.current &&
         setState((s) => ({
@@ -56,7 +49,7 @@ async function everyExpiring(before) {
   const rows = [];
   let after = null;
   do {
-    const { expiringCredits: found } = await gql(EXPIRING, { before, first: EXPORT_PAGE, after });
+    const { expiringCredits: found } = await gql(documents.ExpiringCredits, { before, first: EXPORT_PAGE, after });
     rows.push(...found.edges.map((e) => e.node));
     after = found.pageInfo.hasNextPage ? found.pageInfo.endCursor : null;
   } while (after);

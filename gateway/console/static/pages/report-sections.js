@@ -6,8 +6,8 @@ import { date, t } from "../i18n.js";
 import { html, useQuery, useState } from "../ui.js";
 import { fullName } from "./customers.js";
 import { addDays, axisAmount, minor, moneyColumn, ReportError, ReportTable, shortDay } from "./report-table.js";
+import * as documents from "../documents.js";
 
-const MONEY = "{ amount currency }";
 // The activity report's columns, in the API's order; netChange last.
 export const ACTIVITY_COLUMNS = [
   "issuedManual",
@@ -24,21 +24,6 @@ export const ACTIVITY_COLUMNS = [
   "undone",
   "netChange",
 ];
-const ACTIVITY = `query Activity($from: Date!, $to: Date!, $interval: ReportInterval!) {
-  activityReport(from: $from, to: $to, interval: $interval) {
-    start ${ACTIVITY_COLUMNS.map((c) => `${c} ${MONEY}`).join(" ")}
-  }
-}`;
-const DISCOUNTS = `query Discounts($from: Date!, $to: Date!) {
-  discountCostReport(from: $from, to: $to) {
-    day group { id name } groupDiscounts ${MONEY} promotions ${MONEY} creditsUsed ${MONEY} sales
-  }
-}`;
-const TOP = `query Top($from: Date!, $to: Date!) {
-  topCustomersReport(from: $from, to: $to, first: 20) {
-    customer { id firstName lastName } creditsUsed ${MONEY} sales
-  }
-}`;
 const INTERVALS = ["DAY", "WEEK", "MONTH"];
 // The chart: what came in above the axis, what went out below it.
 const ISSUED = ["issuedManual", "issuedBulk", "issuedSchedule", "issuedCashback"];
@@ -53,7 +38,7 @@ function Report({ found, children }) {
 
 export function ActivitySection({ from, to }) {
   const [interval, setChosen] = useState("DAY");
-  const found = useQuery(ACTIVITY, { from, to, interval });
+  const found = useQuery(documents.ActivityReport, { from, to, interval });
   const columns = [
     { label: t("reports.activity.start"), nowrap: true, show: (r) => date(r.start), csv: (r) => r.start },
     ...ACTIVITY_COLUMNS.map((c) => moneyColumn(t(`reports.activity.${c}`), (r) => r[c])),
@@ -101,7 +86,7 @@ function dailyTotals(rows, from, to) {
 }
 
 export function DiscountSection({ from, to }) {
-  const found = useQuery(DISCOUNTS, { from, to });
+  const found = useQuery(documents.DiscountCostReport, { from, to });
   const group = (r) => (r.group ? r.group.name : t("reports.noGroup"));
   const columns = [
     { label: t("reports.discounts.day"), nowrap: true, show: (r) => date(r.day), csv: (r) => r.day },
@@ -135,7 +120,7 @@ export function DiscountSection({ from, to }) {
 }
 
 export function TopCustomersSection({ from, to }) {
-  const found = useQuery(TOP, { from, to });
+  const found = useQuery(documents.TopCustomersReport, { from, to });
   const name = (r) => fullName(r.customer);
   const columns = [
     {

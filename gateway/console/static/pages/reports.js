@@ -9,15 +9,7 @@ import { html, PageTitle, useQuery, useState } from "../ui.js";
 import { addDays, axisAmount, minor, monthName, moneyColumn, ReportError, ReportTable } from "./report-table.js";
 import { ExpiringSection } from "./report-expiring.js";
 import { ActivitySection, DiscountSection, TopCustomersSection } from "./report-sections.js";
-
-const LIABILITY = `query Liability($at: Date) {
-  liabilityReport(at: $at) {
-    at outstanding { amount currency } held { amount currency } owed { amount currency }
-    byGroup { group { id name } amount { amount currency } customers }
-    byExpiryMonth { month amount { amount currency } }
-    scheduledNext30Days { amount currency }
-  }
-}`;
+import * as documents from "../documents.js";
 
 function groupName(row) {
   return row.group ? row.group.name : t("reports.noGroup");
@@ -75,7 +67,7 @@ function LiabilityFigures({ report }) {
 
 function LiabilitySection({ today }) {
   const [at, setAt] = useState(today);
-  const found = useQuery(LIABILITY, { at: at || null });
+  const found = useQuery(documents.LiabilityReport, { at: at || null });
   const report = found.data?.liabilityReport;
   return html`<section class="panel" aria-labelledby="liability-title" data-report="liability">
     <h2 id="liability-title">${t("reports.liability.title")}</h2>

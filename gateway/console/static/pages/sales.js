@@ -4,29 +4,8 @@
 import { dateTime, money, number, t, zonedStart } from "../i18n.js";
 import { Badge, html, Loading, PageTitle, Pager, useCursors, useQuery, useState } from "../ui.js";
 import { fullName } from "./customers.js";
+import * as documents from "../documents.js";
 
-const CHECKOUTS = `query Checkouts($after: String, $filter: CheckoutFilter) {
-  checkouts(first: 20, after: $after, filter: $filter) {
-    totalCount
-    edges { node { id createdAt channel status total { amount currency } creditsUsed { amount currency }
-                   customer { id firstName lastName } } }
-    pageInfo { hasNextPage endCursor }
-  }
-}`;
-const CHECKOUT = `query Checkout($id: ID!) {
-  checkout(id: $id) {
-    id createdAt refundedAt channel status
-    customer { id firstName lastName }
-    lines { productId name quantity unitPrice { amount currency } subtotal { amount currency }
-            discount { amount currency } total { amount currency } }
-    discounts { id kind name reference amount { amount currency } }
-    subtotal { amount currency } discountTotal { amount currency } total { amount currency }
-    creditsUsed { amount currency } cashbackGranted { amount currency }
-    refunds { id createdAt lines { productId name quantity }
-              creditsReturned { amount currency } cashbackReversed { amount currency }
-              cashbackOwed { amount currency } }
-  }
-}`;
 const CHANNELS = ["POS", "ONLINE", "KIOSK"];
 const STATUSES = ["COMMITTED", "PARTIALLY_REFUNDED", "REFUNDED"];
 
@@ -80,7 +59,7 @@ export function SalesPage() {
     createdTo: to ? zonedStart(nextDay(to)) : null,
   };
   const cursors = useCursors(JSON.stringify(filter));
-  const list = useQuery(CHECKOUTS, { after: cursors.after, filter });
+  const list = useQuery(documents.Checkouts, { after: cursors.after, filter });
   const connection = list.data?.checkouts;
   return html`<section>
     <${PageTitle}>${t("sales.title")}<//>
@@ -147,7 +126,7 @@ function Refunds({ refunds }) {
 }
 
 export function SalePage({ id }) {
-  const found = useQuery(CHECKOUT, { id });
+  const found = useQuery(documents.Checkout, { id });
   if (!found.data) return html`<${Loading} error=${found.error} />`;
   const c = found.data.checkout;
   if (!c) {

@@ -3,7 +3,7 @@
 // edit the amount, description and end date (from the next period on), see its runs (period,
 // customers, total, status), pause, resume, delete.
 
-import { decimal, mutate, USER_ERRORS } from "../api.js";
+import { decimal, mutate } from "../api.js";
 import { date, dateTime, every, language, money, t, todayInLocation } from "../i18n.js";
 import {
   Badge,
@@ -20,26 +20,9 @@ import {
   useState,
 } from "../ui.js";
 import { UndoDialog } from "./undo-dialog.js";
+import * as documents from "../documents.js";
 
-const SCHEDULES = `{
-  creditSchedules { id operation amount { amount currency } description every unit startDate endDate
-                    target groupIds customerCount paused nextRunOn lastRunOn lastError createdAt }
-  customerGroups { id name }
-}`;
 const RUNS_SHOWN = 50;
-const RUNS = `query Runs($first: Int!) {
-  creditSchedules { id runs(first: $first) {
-    edges { node { period status customerCount total { amount currency } finishedAt
-                   operation { id undoneBy { id } } } }
-    pageInfo { hasNextPage }
-  } }
-}`;
-const PAUSE = `mutation Pause($id: ID!) { pauseCreditSchedule(id: $id) { schedule { id paused } ${USER_ERRORS} } }`;
-const RESUME = `mutation Resume($id: ID!) { resumeCreditSchedule(id: $id) { schedule { id paused } ${USER_ERRORS} } }`;
-const DELETE = `mutation Delete($id: ID!) { deleteCreditSchedule(id: $id) { deletedId ${USER_ERRORS} } }`;
-const UPDATE = `mutation Update($id: ID!, $input: CreditScheduleUpdateInput!) {
-  updateCreditSchedule(id: $id, input: $input) { schedule { id } ${USER_ERRORS} }
-}`;
 const FIELDS = ["input.amount", "input.description", "input.endDate"];
 
 function targetText(schedule, groupNames) {
@@ -75,7 +58,7 @@ function EditDialog({ schedule, onClose, onSaved }) {
       return;
     }
     setBusy(true);
-    const { errors: problems } = await mutate(UPDATE, { id: schedule.id, input });
+    const { errors: problems } = await mutate(documents.UpdateCreditSchedule, { id: schedule.id, input });
     setBusy(false);
     if (problems.length) setErrors(problems);
     else onSaved();
@@ -126,7 +109,7 @@ function EditDialog({ schedule, onClose, onSaved }) {
 // moved and how it ended. A period that ended can be undone (Cofnij, with the undo's preview
 // first, in place of this dialog); an undone one says so.
 function RunsDialog({ schedule, target, onClose }) {
-  const runs = useQuery(RUNS, { first: RUNS_SHOWN });
+  const runs = useQuery(documents.ScheduleRuns, { first: RUNS_SHOWN });
   const [undoing, setUndoing] = useState(null);
   const found = runs.data?.creditSchedules.find((s) => s.id === schedule.id);
   const rows = found ? found.runs.edges.map((e) => e.node) : null;
@@ -218,7 +201,7 @@ function Row({ schedule: s, groupNames, onEdit, onRuns, onToggle, onDelete }) {
 }
 
 export function SchedulesPage() {
-  const list = useQuery(SCHEDULES);
+  const list = useQuery(documents.CreditSchedules);
   const [deleting, setDeleting] = useState(null);
   const [editing, setEditing] = useState(null);
   const [showing, setShowing] = useState(null);
@@ -227,7 +210,7 @@ export function SchedulesPage() {
   const groupNames = Object.fromEntries(list.data.customerGroups.map((g) => [g.id, g.name]));
   const rows = list.data.creditSchedules;
   const toggle = async (schedule) => {
-    const { errors: problems } = await mutate(schedule.paused ? RESUME : PAUSE, { id: schedule.id });
+    const { errors: problems } = await mutate(schedule.paused ? documents.ResumeCreditSchedule : documents.PauseCreditSchedule, { id: schedule.id });
     setErrors(problems);
     list.reload();
   };
@@ -285,7 +268,7 @@ export function SchedulesPage() {
           confirmLabel=${t("common.delete")}
           onClose=${() => setDeleting(null)}
           onConfirm=${async () => {
-            const { errors: problems } = await mutate(DELETE, { id: deleting.id });
+            const { errors: problems } = await mutate(documents.DeleteCreditSchedule, { id: deleting.id });
             if (!problems.length) list.reload();
             return problems;
           }}

@@ -2,23 +2,15 @@
 // in whole and in part, and the credits taken back in all), then the manager confirms and the
 // undo is requested with a key of its own, so a repeated click requests it once.
 
-import { mutate, USER_ERRORS } from "../api.js";
+import { mutate } from "../api.js";
 import { money, t } from "../i18n.js";
 import { Dialog, ErrorSummary, html, Loading, useQuery, useRef, useState } from "../ui.js";
-
-const PREVIEW = `query PreviewUndo($id: ID!) {
-  previewUndoWalletOperation(id: $id) {
-    restoredCount partlyRestoredCount amount { amount currency }
-  }
-}`;
-const UNDO = `mutation Undo($id: ID!, $key: String!) {
-  undoWalletOperation(id: $id, idempotencyKey: $key) { operation { id status } ${USER_ERRORS} }
-}`;
+import * as documents from "../documents.js";
 
 const negative = (value) => value.amount.startsWith("-");
 
 export function UndoDialog({ operation, onClose, onDone }) {
-  const preview = useQuery(PREVIEW, { id: operation.id });
+  const preview = useQuery(documents.PreviewUndo, { id: operation.id });
   const key = useRef(crypto.randomUUID()).current;
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState([]);
@@ -26,7 +18,7 @@ export function UndoDialog({ operation, onClose, onDone }) {
 
   const confirm = async () => {
     setBusy(true);
-    const { errors: problems } = await mutate(UNDO, { id: operation.id, key });
+    const { errors: problems } = await mutate(documents.UndoWalletOperation, { id: operation.id, key });
     setBusy(false);
     if (problems.length) {
       setErrors(problems);

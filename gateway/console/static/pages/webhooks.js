@@ -3,7 +3,7 @@
 // enable it, delete it; and each endpoint's delivery log, newest first, where any delivery can
 // be sent again under the same id.
 
-import { mutate, USER_ERRORS } from "../api.js";
+import { mutate } from "../api.js";
 import { dateTime, t } from "../i18n.js";
 import {
   Badge,
@@ -24,25 +24,8 @@ import {
   useQuery,
   useState,
 } from "../ui.js";
+import * as documents from "../documents.js";
 
-const ENDPOINT = "id url events enabled disabledReason expiringDaysBefore createdAt";
-const ENDPOINTS = `{ webhookEndpoints { ${ENDPOINT} } }`;
-const CREATE = `mutation Create($input: WebhookEndpointInput!) {
-  createWebhookEndpoint(input: $input) { endpoint { ${ENDPOINT} } secret ${USER_ERRORS} }
-}`;
-const UPDATE = `mutation Update($id: ID!, $input: WebhookEndpointInput!) {
-  updateWebhookEndpoint(id: $id, input: $input) { endpoint { ${ENDPOINT} } ${USER_ERRORS} }
-}`;
-const DELETE = `mutation Delete($id: ID!) { deleteWebhookEndpoint(id: $id) { deletedId ${USER_ERRORS} } }`;
-const DELIVERIES = `query Deliveries($endpointId: ID!, $after: String) {
-  webhookDeliveries(endpointId: $endpointId, first: 20, after: $after) {
-    edges { node { id event messageId status attempts lastStatusCode lastLatencyMs createdAt deliveredAt } }
-    pageInfo { hasNextPage endCursor }
-  }
-}`;
-const REPLAY = `mutation Replay($id: ID!) {
-  replayWebhookDelivery(id: $id) { delivery { id status attempts } ${USER_ERRORS} }
-}`;
 // The API's order; credits.expiring is offered, and sent once credits can expire.
 const EVENTS = ["WALLET_CHANGED", "CHECKOUT_COMMITTED", "CHECKOUT_REFUNDED", "SYNC_FINISHED", "CREDITS_EXPIRING"];
 
@@ -121,8 +104,8 @@ function EndpointDialog({ endpoint, onClose, onSaved }) {
     setBusy(true);
     const input = { url, events, expiringDaysBefore };
     const { payload, errors: problems } = endpoint
-      ? await mutate(UPDATE, { id: endpoint.id, input })
-      : await mutate(CREATE, { input });
+      ? await mutate(documents.UpdateWebhookEndpoint, { id: endpoint.id, input })
+      : await mutate(documents.CreateWebhookEndpoint, { input });
     setBusy(false);
     setErrors(problems);
     if (problems.length) return;
@@ -163,13 +146,13 @@ function answer(delivery) {
 
 function Deliveries({ endpoint }) {
   const cursors = useCursors(endpoint.id);
-  const log = useQuery(DELIVERIES, { endpointId: endpoint.id, after: cursors.after });
+  const log = useQuery(documents.WebhookDeliveries, { endpointId: endpoint.id, after: cursors.after });
   const pending = Boolean(log.data?.webhookDeliveries.edges.some((e) => e.node.status === "PENDING"));
   // While a delivery waits for its attempt, the log is read again every 2 seconds.
   useInterval(log.reload, 2000, pending);
   const [notice, setNotice] = useState(null);
   const replay = async (delivery) => {
-    const { errors } = await mutate(REPLAY, { id: delivery.id });
+    const { errors } = await mutate(documents.ReplayWebhookDelivery, { id: delivery.id });
     setNotice(errors.length ? errors : t("webhooks.replayed"));
     log.reload();
   };
@@ -241,19 +224,19 @@ function EndpointRow({ endpoint, shown, onEdit, onToggle, onDelete, onShow }) {
 }
 
 export function WebhooksPage() {
-  const endpoints = useQuery(ENDPOINTS);
+  const endpoints = useQuery(documents.WebhookEndpoints);
   const [editing, setEditing] = useState(null); // "new", or the endpoint
   const [deleting, setDeleting] = useState(null);
   const [shown, setShown] = useState(null);
   const [errors, setErrors] = useState([]);
   const rows = endpoints.data?.webhookEndpoints;
   const toggle = async (endpoint) => {
-    const { errors: problems } = await mutate(UPDATE, { id: endpoint.id, input: { enabled: !endpoint.enabled } });
+    const { errors: problems } = await mutate(documents.UpdateWebhookEndpoint, { id: endpoint.id, input: { enabled: !endpoint.enabled } });
     setErrors(problems);
     endpoints.reload();
   };
   const remove = async (endpoint) => {
-    const { errors: problems } = await mutate(DELETE, { id: endpoint.id });
+    const { errors: problems } = await mutate(documents.DeleteWebhookEndpoint, { id: endpoint.id });
     if (!problems.length) {
       if (shown === endpoint.id) setShown(null);
       endpoints.reload();
