@@ -197,7 +197,10 @@ class CreditLotTake(Model):
 
     class Meta:
         table = "credit_lot_takes"
+        # (entry_id, lot_id) finds a debit's takes; (lot_id) a lot's, for what it held at a
+        # past instant (`models.reports`).
         unique_together = (("entry_id", "lot_id"),)
+        indexes = (("lot_id",),)
 
 
 class LedgerDay(Model):

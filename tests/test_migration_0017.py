@@ -1,0 +1,133 @@
+"""Upgrading with data in place: a database filled as 0016 left it, with lots that expire, a
+debit's take and an EXPIRE entry, migrated to 0017, on SQLite and PostgreSQL.
+
+0017 only adds an index on the takes by lot: every row, balance, lot, take and entry stays as it
+was, the lots still sum to the balances, and what the lots held at past instants is read from
+them as before (on PostgreSQL a lot's takes through the new index).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from settings import Settings
+from tests.migrations import run_script, scratch_database
+
+_MIGRATE_FROM_0016 = """
+import asyncio, json, sys
+from datetime import UTC, datetime
+from uuid import UUID
+from tortoise import Tortoise, connections
+from tests.migrations import insert, upgraded
+
+L = "00000000-0000-7000-8000-00000000000a"
+ANNA, JAN = (f"00000000-0000-7000-8000-0000000000a{n}" for n in range(1, 3))
+OP, OTHER, SALE = (f"00000000-0000-7000-8000-0000000000b{n}" for n in range(1, 4))
+CREATED = "2026-10-01 10:00:00+00:00"
+
+
+def customer(id, first, balance):
+    return insert(
+        "customers", id=id, location_id=L, first_name=first, search_text=first.lower(),
+        name_key=first.lower(), credit_balance=balance, created_at=CREATED, updated_at=CREATED,
+    )
+
+
+def entry(id, customer_id, kind, delta, after, source_id, at):
+    return insert(
+        "wallet_entries", id=id, location_id=L, customer_id=customer_id, kind=kind,
+        requested_amount=abs(delta), delta=delta, balance_after=after, source="MANUAL",
+        source_id=source_id, period=0, created_at=at,
+    )
+
+
+def lot(id, customer_id, entry_id, amount, remaining, expires_on):
+    return insert(
+        "credit_lots", id=id, location_id=L, customer_id=customer_id, entry_id=entry_id,
+        source="MANUAL", amount=amount, remaining=remaining, expires_on=expires_on,
+        created_at=CREATED,
+    )
+
+
+SETUP = [
+    insert("locations", id=L, name="Bistro", currency="PLN", timezone="Europe/Warsaw",
+           created_at=CREATED),
+    customer(ANNA, "Anna", 300),
+    customer(JAN, "Jan", 120),
+    entry(1, ANNA, "ADD", 500, 500, OP, CREATED),
+    entry(2, ANNA, "ADD", 100, 600, OTHER, CREATED),
+    entry(3, JAN, "ADD", 120, 120, OP, CREATED),
+    entry(4, ANNA, "REDEEM", -200, 400, SALE, "2026-10-15 10:00:00+00:00"),
+    # the lot of 31 October expires at 00:30 on 1 November in Warsaw
+    entry(5, ANNA, "EXPIRE", -100, 300, str(UUID(int=2)), "2026-10-31 23:30:00+00:00"),
+    lot(1, ANNA, 1, 500, 300, "2026-11-30"),
+    lot(2, ANNA, 2, 100, 0, "2026-10-31"),
+    lot(3, JAN, 3, 120, 120, None),
+    insert("credit_lot_takes", entry_id=4, lot_id=1, amount=200, restored=0),
+]
+
+
+async def main(url):
+    printed, rows = await upgraded(url, "models.0016_expiring_events", SETUP)
+    from models import reports
+    result = {
+        "customers": await rows(
+            "SELECT c.id, c.credit_balance, (SELECT CAST(SUM(delta) AS BIGINT)"
+            " FROM wallet_entries e WHERE e.customer_id = c.id), (SELECT CAST(SUM(remaining)"
+            " AS BIGINT) FROM credit_lots l WHERE l.customer_id = c.id)"
+            " FROM customers c ORDER BY c.id"
+        ),
+        "lots": await rows("SELECT id, amount, remaining FROM credit_lots ORDER BY id"),
+        "takes": await rows("SELECT entry_id, lot_id, amount, restored FROM credit_lot_takes"),
+        "held": {
+            at: [[str(day), amount] for day, amount in sorted(
+                await reports.expiring_by_day_at(L, datetime.fromisoformat(at))
+            )]
+            for at in ("2026-10-10T22:00:00+00:00", "2026-10-20T22:00:00+00:00",
+                       "2026-11-01T23:00:00+00:00")
+        },
+    }
+    db = connections.get("default")
+    if db.capabilities.dialect == "postgres":
+        result["indexes"] = await rows(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'credit_lot_takes'"
+        )
+        await db.execute_script("SET enable_seqscan = off")
+        plan = await rows("EXPLAIN SELECT SUM(amount) FROM credit_lot_takes WHERE lot_id = 1")
+        result["plan"] = " ".join(str(row[0]) for row in plan)
+    else:
+        result["indexes"] = await rows(
+            "SELECT sql FROM sqlite_master WHERE type = 'index'"
+            " AND tbl_name = 'credit_lot_takes' AND sql IS NOT NULL"
+        )
+    await Tortoise.close_connections()
+    print(json.dumps(result, default=str))
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+ANNA, JAN = (f"00000000-0000-7000-8000-0000000000a{n}" for n in range(1, 3))
+
+
+async def test_migration_0017_keeps_the_ledger_and_lots_and_indexes_the_takes_by_lot(
+    database: Settings, tmp_path: Path
+) -> None:
+    async with scratch_database(database, tmp_path) as url:
+        result = await run_script(_MIGRATE_FROM_0016, url)
+
+    # every balance kept, the sum of its entries and of its lots
+    assert result["customers"] == [[ANNA, 300, 300, 300], [JAN, 120, 120, 120]]
+    assert result["lots"] == [[1, 500, 300], [2, 100, 0], [3, 120, 120]]
+    assert result["takes"] == [[4, 1, 200, 0]]
+    # what the lots that expire held at three days' ends: before the take, after it, and
+    # after the lot of 31 October expired
+    assert result["held"] == {
+        "2026-10-10T22:00:00+00:00": [["2026-10-31", 100], ["2026-11-30", 500]],
+        "2026-10-20T22:00:00+00:00": [["2026-10-31", 100], ["2026-11-30", 300]],
+        "2026-11-01T23:00:00+00:00": [["2026-11-30", 300]],
+    }
+    indexes = [row[0].replace('"', "") for row in result["indexes"]]
+    by_lot = [index for index in indexes if index.endswith("(lot_id)")]
+    assert len(by_lot) == 1, indexes
+    if not database.is_sqlite:
+        assert by_lot[0].split(" INDEX ")[1].split(" ")[0] in result["plan"]
