@@ -10,6 +10,14 @@ Liability at a past day's end is read from the ledger (the balances are the sum 
 written before that instant; what is held and owed from the sales, their refunds and the
 reversal entries); at today's end, from the balances stored now, which equal it (a test checks
 both on generated data). The groups are today's: a customer in two groups counts in both.
+
+The split by expiry month comes from the credit lots: today from what they hold now; at a past
+day's end from what each held then, its amount less what the debits written before that instant
+took from it and less its EXPIRE entry if written by then. A lot whose expiry day had ended but
+that the expiry check had not yet expired held its credits at that instant and counts under its
+month. What no expiring lot held (credits without expiry, and every credit before lots were
+kept, in 0013) counts as never expiring: the outstanding less the months, so that the split
+always sums to the outstanding.
 """
 
 from __future__ import annotations
@@ -25,7 +33,6 @@ from domain.messages import msg
 from domain.reports import (
     DAYS_AHEAD,
     ActivityTotals,
-    ExpiryBucket,
     Liability,
     ReportInterval,
     ScheduledTopUp,
@@ -65,21 +72,22 @@ async def activity_report(
 
 async def liability_report(runtime: Runtime, principal: Principal, at: date | None) -> Liability:
     """What the location owes its customers in credits at the end of the day `at` (today by
-    default; a day to come is refused: its balances are not known yet). The split by expiry
-    month is today's only, from the lots as they are (a past day's is empty)."""
+    default; a day to come is refused: its balances are not known yet), with what of it
+    expires in each month and what never does (see the module)."""
     location = await _location(runtime, principal)
     today = local_today(runtime.clock(), location.timezone)
     day = today if at is None else parse_day(at, "at")
     if day > today:
         raise fail(ErrorCode.INVALID, "at", msg("report.at_in_future"))
-    by_expiry: list[ExpiryBucket] = []
     if day == today:
         balances = await report_repository.balances_now(location.id)
         groups = await report_repository.by_group(location.id, None)
         expiring = await report_repository.expiring_by_day(location.id)
-        by_expiry = expiry_buckets(expiring, balances.outstanding)
     else:
         balances, groups = await _at_days_end(runtime, location, day)
+        _, end = day_bounds(day, location.timezone)
+        expiring = await report_repository.expiring_by_day_at(location.id, end.astimezone(UTC))
+    by_expiry = expiry_buckets(expiring, balances.outstanding)
     return Liability(
         at=day,
         outstanding=balances.outstanding,
