@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
-from models import expiry, month_ends, sql
+from models import month_ends, sql
 
 # ----------------------------------------------------------------------------- liability
 
@@ -110,40 +110,6 @@ GROUP BY expires_on
 async def expiring_by_day(location_id: UUID) -> list[tuple[date, int]]:
     """What the location's customers hold now of credits that expire, by expiry day."""
     rows = await sql.fetch(sql.pool(), _EXPIRING, [location_id])
-    return [(sql.day(row["expires_on"]), sql.joined(row, "amount")) for row in rows]
-
-
-# What each lot that expires held at the instant $2: made before it, less what the debits
-# written before it took (a refund's give-back is a lot of its own, so a take counts whole,
-# whatever was restored of it since) and less its EXPIRE entry if that was written before it (an
-# EXPIRE records no take). A lot whose expiry day had ended but whose EXPIRE was written later
-# still held its remainder then. The takes are found by lot (0017_lot_takes_by_lot), the EXPIRE
-# entry by the ledger's unique key.
-_EXPIRING_AT = """
-WITH held AS (
-    SELECT l.expires_on, l.amount
-        - COALESCE((SELECT SUM(t.amount) FROM credit_lot_takes t
-                    JOIN wallet_entries d ON d.id = t.entry_id
-                    WHERE t.lot_id = l.id AND d.created_at < $2), 0)
-        + COALESCE((SELECT e.delta FROM wallet_entries e
-                    WHERE e.source_id = {expiry_id} AND e.customer_id = l.customer_id
-                        AND e.period = 0 AND e.kind = 'EXPIRE' AND e.created_at < $2), 0)
-        AS held
-    FROM credit_lots l
-    WHERE l.location_id = $1 AND l.expires_on IS NOT NULL AND l.created_at < $2
-)
-SELECT expires_on, {split} FROM held WHERE held > 0 GROUP BY expires_on
-"""
-
-
-async def expiring_by_day_at(location_id: UUID, end: datetime) -> list[tuple[date, int]]:
-    """What the location's customers held at the instant `end` of credits that expire, by
-    expiry day, from the lots, their takes and EXPIRE entries as they are stored. Lots exist
-    since 0013_credit_lots: before them nothing had an expiry, and this is empty."""
-    statement = _EXPIRING_AT.format(
-        expiry_id=expiry.lot_source_id("l.id"), split=sql.split_sum("amount", "held")
-    )
-    rows = await sql.fetch(sql.pool(), statement, [location_id, end])
     return [(sql.day(row["expires_on"]), sql.joined(row, "amount")) for row in rows]
 
 

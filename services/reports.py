@@ -13,11 +13,12 @@ both on generated data). The groups are today's: a customer in two groups counts
 
 The split by expiry month comes from the credit lots: today from what they hold now; at a past
 day's end from what each held then, its amount less what the debits written before that instant
-took from it and less its EXPIRE entry if written by then. A lot whose expiry day had ended but
-that the expiry check had not yet expired held its credits at that instant and counts under its
-month. What no expiring lot held (credits without expiry, and every credit before lots were
-kept, in 0013) counts as never expiring: the outstanding less the months, so that the split
-always sums to the outstanding.
+took from it and less its EXPIRE entry if written by then (`models.expiring_month_ends`: the
+last month end's sums and the changes since). A lot whose expiry day had ended but that the
+expiry check had not yet expired held its credits at that instant and counts under its month.
+What no expiring lot held (credits without expiry, and every credit before lots were kept, in
+0013) counts as never expiring: the outstanding less the months, so that the split always sums
+to the outstanding.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from domain.reports import (
     scheduled_amount,
 )
 from domain.schedule import due_indices, local_today
-from models import ledger_days, month_ends
+from models import expiring_month_ends, ledger_days, month_ends
 from models import reports as report_repository
 from models import schedules as schedule_repository
 from models.month_ends import month_end_before
@@ -84,9 +85,7 @@ async def liability_report(runtime: Runtime, principal: Principal, at: date | No
         groups = await report_repository.by_group(location.id, None)
         expiring = await report_repository.expiring_by_day(location.id)
     else:
-        balances, groups = await _at_days_end(runtime, location, day)
-        _, end = day_bounds(day, location.timezone)
-        expiring = await report_repository.expiring_by_day_at(location.id, end.astimezone(UTC))
+        balances, groups, expiring = await _at_days_end(runtime, location, day)
     by_expiry = expiry_buckets(expiring, balances.outstanding)
     return Liability(
         at=day,
@@ -99,15 +98,18 @@ async def liability_report(runtime: Runtime, principal: Principal, at: date | No
     )
 
 
+_Groups = list[tuple[UUID | None, int, int]]  # group id, credits held, customers
+
+
 async def _at_days_end(
     runtime: Runtime, location: entities.Location, day: date
-) -> tuple[report_repository.Balances, list[tuple[UUID | None, int, int]]]:
+) -> tuple[report_repository.Balances, _Groups, list[tuple[date, int]]]:
     """The balances at the end of a past day, from the ledger: its totals from the summed days
     since the first entry; each customer's (for the groups) from the last month end's balances
-    and the entries since."""
+    and the entries since; what the lots that expire held, by expiry day, likewise."""
     first = await ledger_days.first_entry_day(location.id, location.timezone)
     if first is None or first > day:
-        return report_repository.Balances(0, 0, 0), []
+        return report_repository.Balances(0, 0, 0), [], []
     sums = await ledger_days.day_sums(location.id, location.timezone, first, day, runtime.clock())
     totals = ledger_totals(sums)
     _, end = day_bounds(day, location.timezone)
@@ -118,7 +120,13 @@ async def _at_days_end(
     groups = await report_repository.by_group(
         location.id, (end.astimezone(UTC), location.timezone, month_end)
     )
-    return report_repository.Balances(totals.outstanding, held, totals.owed), groups
+    lots_month_end = await expiring_month_ends.written_through(
+        location.id, location.timezone, month_end_before(day), first, runtime.clock()
+    )
+    expiring = await expiring_month_ends.expiring_at(
+        location.id, location.timezone, end.astimezone(UTC), lots_month_end
+    )
+    return report_repository.Balances(totals.outstanding, held, totals.owed), groups, expiring
 
 
 def _group_order(item: tuple[UUID | None, int, int]) -> tuple[int, int, str]:

@@ -1,7 +1,8 @@
 """The ledger summed by day for the reports, on SQLite and PostgreSQL: a closed day is summed
 once and read from its sums ever after; today is read from the entries, so a credit shows at
 once; two reports summing the same days at once write each day once; a past day's balances per
-customer read the last month end's, written once."""
+customer, and what its lots that expire held by expiry day, read the last month end's, written
+once."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ import pytest
 from domain.reports import ReportInterval
 from domain.requests import CreditRequest, Target
 from models import ledger_days
-from models.tables.wallet import BalanceAtMonthEnd, LedgerDay
+from models.tables.wallet import BalanceAtMonthEnd, ExpiringAtMonthEnd, LedgerDay
 from services import reports, wallet
+from services.expiry import expire_due_lots
 from services.runtime import Runtime
 from tests.helpers import Clock
 from tests.test_checkout_service import Shop, new_customer, open_shop
@@ -25,8 +27,17 @@ from tests.test_checkout_service import Shop, new_customer, open_shop
 DAY_ONE = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
 
 
-async def _add(runtime: Runtime, shop: Shop, customer_id: UUID, amount: str) -> None:
-    request = CreditRequest(Target(customer_ids=(str(customer_id),)), "ADD", Decimal(amount))
+async def _add(
+    runtime: Runtime,
+    shop: Shop,
+    customer_id: UUID,
+    amount: str,
+    expires_on: date | None = None,
+    operation: str = "ADD",
+) -> None:
+    request = CreditRequest(
+        Target(customer_ids=(str(customer_id),)), operation, Decimal(amount), expires_on=expires_on
+    )
     await wallet.apply_once(runtime, shop.principal, request)
 
 
@@ -151,3 +162,49 @@ async def test_a_past_days_group_balances_read_the_last_month_end_written_once(
         + [(date(2026, 2, 28), 300)] * 2
         + [(date(2026, 1, 31), 0), (date(2026, 2, 28), 0)]
     )
+
+
+async def test_a_past_days_split_by_expiry_reads_the_last_month_end_written_once(
+    runtime: Runtime, clock: Clock
+) -> None:
+    clock.now = datetime(2026, 1, 10, 11, tzinfo=UTC)
+    shop = await open_shop("Wygasanie")
+    anna = await new_customer(shop)
+    await _add(runtime, shop, anna, "1.00", date(2026, 2, 15))
+    await _add(runtime, shop, anna, "5.00", date(2026, 6, 30))
+    clock.now = datetime(2026, 2, 10, 11, tzinfo=UTC)
+    await _add(runtime, shop, anna, "2.00", date(2026, 3, 31))
+    await _add(runtime, shop, anna, "0.50", operation="REDUCE")  # of 15 February's
+    clock.now = datetime(2026, 2, 16, 11, tzinfo=UTC)
+    assert await expire_due_lots(runtime) == 1  # the 0.50 left of 15 February's
+    clock.now = datetime(2026, 3, 10, 11, tzinfo=UTC)
+    await _add(runtime, shop, anna, "4.00", date(2026, 4, 30))
+    await _add(runtime, shop, anna, "3.00", operation="REDUCE")  # 31 March's, 1.00 of April's
+    clock.now = datetime(2026, 4, 10, 11, tzinfo=UTC)
+    await _add(runtime, shop, anna, "8.00")
+    clock.now = datetime(2026, 4, 20, 11, tzinfo=UTC)
+
+    answers = await asyncio.gather(
+        *(reports.liability_report(runtime, shop.principal, date(2026, 3, 15)) for _ in range(3))
+    )
+    again = await reports.liability_report(runtime, shop.principal, date(2026, 3, 15))
+
+    for answer in (*answers, again):
+        assert answer.outstanding == 800
+        assert [(b.month, b.amount) for b in answer.by_expiry] == [
+            ("2026-04", 300),
+            ("2026-06", 500),
+        ]
+    written = await ExpiringAtMonthEnd.filter(location_id=shop.location_id).values_list(
+        "month_end", "expires_on", "amount"
+    )
+    # January's end and February's (15 February's expired: no row), a marker each
+    marker = date(1, 1, 1)
+    assert sorted(written) == [
+        (date(2026, 1, 31), marker, 0),
+        (date(2026, 1, 31), date(2026, 2, 15), 100),
+        (date(2026, 1, 31), date(2026, 6, 30), 500),
+        (date(2026, 2, 28), marker, 0),
+        (date(2026, 2, 28), date(2026, 3, 31), 200),
+        (date(2026, 2, 28), date(2026, 6, 30), 500),
+    ]

@@ -1,9 +1,11 @@
 """Upgrading with data in place: a database filled as 0016 left it, with lots that expire, a
 debit's take and an EXPIRE entry, migrated to 0017, on SQLite and PostgreSQL.
 
-0017 only adds an index on the takes by lot: every row, balance, lot, take and entry stays as it
-was, the lots still sum to the balances, and what the lots held at past instants is read from
-them as before (on PostgreSQL a lot's takes through the new index).
+0017 adds the month ends of the lots that expire (none written yet) and an index of those lots
+by location and creation: every row, balance, lot, take and entry stays as it was, the lots
+still sum to the balances, and what the lots held at past instants is read from them, from the
+first entry and from a month end written after the migration (on PostgreSQL the lots made over
+a range through the new index).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from tests.migrations import run_script, scratch_database
 
 _MIGRATE_FROM_0016 = """
 import asyncio, json, sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from uuid import UUID
 from tortoise import Tortoise, connections
 from tests.migrations import insert, upgraded
@@ -24,6 +26,7 @@ L = "00000000-0000-7000-8000-00000000000a"
 ANNA, JAN = (f"00000000-0000-7000-8000-0000000000a{n}" for n in range(1, 3))
 OP, OTHER, SALE = (f"00000000-0000-7000-8000-0000000000b{n}" for n in range(1, 4))
 CREATED = "2026-10-01 10:00:00+00:00"
+TZ = "Europe/Warsaw"
 
 
 def customer(id, first, balance):
@@ -69,7 +72,7 @@ SETUP = [
 
 async def main(url):
     printed, rows = await upgraded(url, "models.0016_expiring_events", SETUP)
-    from models import reports
+    from models import expiring_month_ends
     result = {
         "customers": await rows(
             "SELECT c.id, c.credit_balance, (SELECT CAST(SUM(delta) AS BIGINT)"
@@ -79,26 +82,40 @@ async def main(url):
         ),
         "lots": await rows("SELECT id, amount, remaining FROM credit_lots ORDER BY id"),
         "takes": await rows("SELECT entry_id, lot_id, amount, restored FROM credit_lot_takes"),
-        "held": {
-            at: [[str(day), amount] for day, amount in sorted(
-                await reports.expiring_by_day_at(L, datetime.fromisoformat(at))
-            )]
-            for at in ("2026-10-10T22:00:00+00:00", "2026-10-20T22:00:00+00:00",
-                       "2026-11-01T23:00:00+00:00")
-        },
+        "month_ends": await rows("SELECT COUNT(*) FROM expiring_at_month_end"),
     }
+    async def held(moment, month_end):
+        found = await expiring_month_ends.expiring_at(
+            L, TZ, datetime.fromisoformat(moment), month_end
+        )
+        return [[str(day), amount] for day, amount in found]
+
+    result["held"] = {
+        moment: await held(moment, None)
+        for moment in ("2026-10-10T22:00:00+00:00", "2026-10-20T22:00:00+00:00",
+                       "2026-11-01T23:00:00+00:00")
+    }
+    written = await expiring_month_ends.written_through(
+        L, TZ, date(2026, 10, 31), date(2026, 10, 1), datetime(2026, 12, 1, tzinfo=UTC)
+    )
+    result["written"] = str(written)
+    result["from_month_end"] = await held("2026-11-01T23:00:00+00:00", written)
     db = connections.get("default")
     if db.capabilities.dialect == "postgres":
         result["indexes"] = await rows(
-            "SELECT indexdef FROM pg_indexes WHERE tablename = 'credit_lot_takes'"
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'credit_lots'"
         )
         await db.execute_script("SET enable_seqscan = off")
-        plan = await rows("EXPLAIN SELECT SUM(amount) FROM credit_lot_takes WHERE lot_id = 1")
+        plan = await rows(
+            "EXPLAIN SELECT expires_on, amount FROM credit_lots WHERE location_id = '" + L
+            + "' AND expires_on IS NOT NULL"
+            " AND created_at >= '2026-10-01' AND created_at < '2026-11-01'"
+        )
         result["plan"] = " ".join(str(row[0]) for row in plan)
     else:
         result["indexes"] = await rows(
             "SELECT sql FROM sqlite_master WHERE type = 'index'"
-            " AND tbl_name = 'credit_lot_takes' AND sql IS NOT NULL"
+            " AND tbl_name = 'credit_lots' AND sql IS NOT NULL"
         )
     await Tortoise.close_connections()
     print(json.dumps(result, default=str))
@@ -109,7 +126,7 @@ asyncio.run(main(sys.argv[1]))
 ANNA, JAN = (f"00000000-0000-7000-8000-0000000000a{n}" for n in range(1, 3))
 
 
-async def test_migration_0017_keeps_the_ledger_and_lots_and_indexes_the_takes_by_lot(
+async def test_migration_0017_keeps_the_ledger_and_lots_and_reads_what_they_held_then(
     database: Settings, tmp_path: Path
 ) -> None:
     async with scratch_database(database, tmp_path) as url:
@@ -119,15 +136,23 @@ async def test_migration_0017_keeps_the_ledger_and_lots_and_indexes_the_takes_by
     assert result["customers"] == [[ANNA, 300, 300, 300], [JAN, 120, 120, 120]]
     assert result["lots"] == [[1, 500, 300], [2, 100, 0], [3, 120, 120]]
     assert result["takes"] == [[4, 1, 200, 0]]
+    assert result["month_ends"] == [[0]]
     # what the lots that expire held at three days' ends: before the take, after it, and
-    # after the lot of 31 October expired
+    # after the lot of 31 October expired; the last again from October's end, written now
     assert result["held"] == {
         "2026-10-10T22:00:00+00:00": [["2026-10-31", 100], ["2026-11-30", 500]],
         "2026-10-20T22:00:00+00:00": [["2026-10-31", 100], ["2026-11-30", 300]],
         "2026-11-01T23:00:00+00:00": [["2026-11-30", 300]],
     }
+    assert result["written"] == "2026-10-31"
+    assert result["from_month_end"] == [["2026-11-30", 300]]
     indexes = [row[0].replace('"', "") for row in result["indexes"]]
-    by_lot = [index for index in indexes if index.endswith("(lot_id)")]
-    assert len(by_lot) == 1, indexes
+    made = [index for index in indexes if "credit_lots_expiring_made" in index]
+    assert len(made) == 1, indexes
+    assert (
+        made[0]
+        .replace("(expires_on IS NOT NULL)", "expires_on IS NOT NULL")
+        .endswith("(location_id, created_at) WHERE expires_on IS NOT NULL")
+    ), made
     if not database.is_sqlite:
-        assert by_lot[0].split(" INDEX ")[1].split(" ")[0] in result["plan"]
+        assert "credit_lots_expiring_made" in result["plan"]

@@ -1,0 +1,129 @@
+"""What the location's lots that expire held at the end of a past day, by expiry day: the last
+month end's amounts, plus the changes since.
+
+A lot that expires holds its amount from the instant it is made, less what each debit takes
+from it (a take is written with its debit entry), less its EXPIRE entry; nothing else changes
+it. A refund's give-back is a lot of its own, made with the refund's entry, so a take counts
+whole whatever was restored of it since. So what the lots of one expiry day held at an instant
+is the sum of the lots made before it, less the takes of the debits written before it, less the
+EXPIRE entries written before it: a lot whose expiry day had ended but whose EXPIRE entry was
+written later (the check was late) still held its remainder at that instant.
+
+A month that is over (by `models.ledger_days.MARGIN`) has these sums written once into
+`expiring_at_month_end`, the first time a report needs them: the month before's plus the
+month's changes, read through the month's entries and lots, so that writing a month reads one
+month. A past day's sums then read one month end and at most a month of changes, however long
+the ledger. Writing is safe to run twice at once, as `models.month_ends` is: a month's rows and
+its marker row (expiry day `MARKER`) go in one transaction, and a row already there is left.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
+
+from domain.reports import closed_until, day_bounds
+from models import expiry, sql
+from models.db import transaction
+from models.ledger_days import MARGIN
+from models.month_ends import month_end_before, next_month_end
+
+MARKER = date(1, 1, 1)  # the expiry day of a written month's marker row
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NONE_BEFORE = date(1970, 1, 31)  # a month end before every ledger: no rows
+
+
+def _end_of(day: date, timezone: str) -> datetime:
+    return day_bounds(day, timezone)[1].astimezone(UTC)
+
+
+# What changed the lots that expire, by expiry day, between the instants $4 (inclusive) and $5:
+# the lots made, the takes of the debits written (found by entry), the EXPIRE entries written
+# (their lot found from the source id); and before them the sums of the month end $3.
+_SINCE = """
+SELECT expires_on, amount FROM expiring_at_month_end
+WHERE location_id = $1 AND timezone = $2 AND month_end = $3 AND expires_on <> $6
+UNION ALL
+SELECT expires_on, amount FROM credit_lots
+WHERE location_id = $1 AND expires_on IS NOT NULL AND created_at >= $4 AND created_at < $5
+UNION ALL
+SELECT l.expires_on, -t.amount FROM wallet_entries d
+JOIN credit_lot_takes t ON t.entry_id = d.id
+JOIN credit_lots l ON l.id = t.lot_id
+WHERE d.location_id = $1 AND d.created_at >= $4 AND d.created_at < $5 AND d.delta < 0
+    AND l.expires_on IS NOT NULL
+UNION ALL
+SELECT l.expires_on, e.delta FROM wallet_entries e
+JOIN credit_lots l ON l.id = {lot}
+WHERE e.location_id = $1 AND e.created_at >= $4 AND e.created_at < $5 AND e.kind = 'EXPIRE'
+    AND l.expires_on IS NOT NULL
+"""
+
+_WRITTEN = """
+SELECT MAX(month_end) AS month_end FROM expiring_at_month_end
+WHERE location_id = $1 AND timezone = $2 AND expires_on = $3 AND month_end <= $4
+"""
+
+_WRITE = """
+INSERT INTO expiring_at_month_end (location_id, timezone, month_end, expires_on, amount)
+SELECT $1, $2, $7, expires_on, SUM(amount) FROM ({since}) AS month
+GROUP BY expires_on
+HAVING SUM(amount) <> 0
+ON CONFLICT (location_id, timezone, month_end, expires_on) DO NOTHING
+"""
+
+_MARK = """
+INSERT INTO expiring_at_month_end (location_id, timezone, month_end, expires_on, amount)
+VALUES ($1, $2, $3, $4, 0)
+ON CONFLICT (location_id, timezone, month_end, expires_on) DO NOTHING
+"""
+
+_AT = """
+SELECT expires_on, {split} FROM ({since}) AS since
+GROUP BY expires_on
+"""
+
+
+def _since() -> str:
+    return _SINCE.format(lot=expiry.lot_of_source_id("e.source_id"))
+
+
+async def written_through(
+    location_id: UUID, timezone: str, month_end: date, first_day: date, now: datetime
+) -> date | None:
+    """Write the month ends from the last one written up to `month_end` (when it is closed);
+    the latest month end written, on or before `month_end` (None: none, the ledger's first
+    month, from `first_day`, is not over)."""
+    closed = closed_until(now, timezone, MARGIN)
+    target = month_end if month_end <= closed else month_end_before(closed)
+    first = next_month_end(first_day - timedelta(days=1))  # the end of the first entry's month
+    if target < first:
+        return None
+    rows = await sql.fetch(sql.pool(), _WRITTEN, [location_id, timezone, MARKER, target])
+    written: date | None = sql.day(rows[0]["month_end"])
+    month = first if written is None else next_month_end(written)
+    statement = _WRITE.format(since=_since())
+    while month <= target:
+        start = _end_of(written, timezone) if written is not None else _EPOCH
+        before = written or _NONE_BEFORE
+        async with transaction() as db:
+            end = _end_of(month, timezone)
+            values = [location_id, timezone, before, start, end, MARKER, month]
+            await sql.execute(db, statement, values)
+            await sql.execute(db, _MARK, [location_id, timezone, month, MARKER])
+        written, month = month, next_month_end(month)
+    return written
+
+
+async def expiring_at(
+    location_id: UUID, timezone: str, end: datetime, month_end: date | None
+) -> list[tuple[date, int]]:
+    """What the location's lots that expire held at the instant `end`, by expiry day, from the
+    sums of `month_end` (written; None: from the first entry) and the changes since; days
+    that held nothing are left out."""
+    since = _end_of(month_end, timezone) if month_end is not None else _EPOCH
+    statement = _AT.format(since=_since(), split=sql.split_sum("amount", "amount"))
+    values = [location_id, timezone, month_end or _NONE_BEFORE, since, end, MARKER]
+    rows = await sql.fetch(sql.pool(), statement, values)
+    found = [(sql.day(row["expires_on"]), sql.joined(row, "amount")) for row in rows]
+    return sorted((day, amount) for day, amount in found if amount)
