@@ -2,7 +2,9 @@
 
 Seeds one location with 20,000 customers (`services.seeding.seed_people`), five groups holding
 most of them, a year of ledger (N entries, default 1,000,000, of every kind and source, spread
-over 365 days, customers' balances set to the sum of their entries) and 200,000 sales; and a
+over 365 days, customers' balances set to the sum of their entries), its credit lots (one per
+credit, every other one expiring 60 days after it was made; each debit takes from one lot) and
+200,000 sales; and a
 second location with a quarter as many entries, so that every report must pick its location's
 rows out of a larger table. Not measured. Then `VACUUM ANALYZE`, and measures, report by
 report, in turn, call by call (a shared machine's changing load weighs on each alike):
@@ -84,6 +86,37 @@ FROM (SELECT customer_id, SUM(delta) AS total FROM wallet_entries
 WHERE customers.id = s.customer_id
 """
 
+# One lot per credit, every other one expiring 60 days after its day; a lot whose day has passed
+# holds nothing (it expired).
+_LOTS = """
+INSERT INTO credit_lots (location_id, customer_id, entry_id, source, amount, remaining,
+    expires_on, created_at)
+SELECT location_id, customer_id, id, source, delta, delta,
+       CASE WHEN id % 2 = 0 THEN (created_at AT TIME ZONE 'UTC')::date + 60 END, created_at
+FROM wallet_entries WHERE location_id = $1 AND delta > 0
+"""
+
+# The n-th debit takes from the n-th lot (what it can), as many takes as debits. (The seeded
+# customers each have entries of one kind: a debit is paired with a lot by order, not customer.)
+_TAKES = """
+WITH d AS (
+    SELECT id, delta, row_number() OVER (ORDER BY created_at, id) AS n
+    FROM wallet_entries WHERE location_id = $1 AND delta < 0
+), l AS (
+    SELECT id, amount, row_number() OVER (ORDER BY created_at, id) AS n
+    FROM credit_lots WHERE location_id = $1
+), took AS (
+    INSERT INTO credit_lot_takes (entry_id, lot_id, amount, restored)
+    SELECT d.id, l.id, LEAST(-d.delta, l.amount), 0
+    FROM d JOIN l ON l.n = d.n
+    RETURNING lot_id, amount
+)
+UPDATE credit_lots SET remaining = credit_lots.amount - took.amount
+FROM took WHERE credit_lots.id = took.lot_id
+"""
+
+_EXPIRED = "UPDATE credit_lots SET remaining = 0 WHERE location_id = $1 AND expires_on < $2"
+
 _SALES = """
 INSERT INTO checkouts (id, location_id, customer_id, channel, status, business_date, lines,
     discounts, subtotal, discount_total, total, group_discount, discount_reference,
@@ -126,6 +159,9 @@ async def _seed_location(conn: Connection, name: str, entries: int, sales: int) 
     await run(_MEMBERS, location.id, [g.id for g in made])
     await run(_ENTRIES, location.id, entries, now)
     await run(_BALANCES, location.id)
+    await run(_LOTS, location.id)
+    await run(_TAKES, location.id)
+    await run(_EXPIRED, location.id, now.date())
     if sales:
         today = now.date()
         await run(_SALES, location.id, sales, today, made[0].reference, now)
