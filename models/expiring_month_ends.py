@@ -37,23 +37,24 @@ def _end_of(day: date, timezone: str) -> datetime:
     return day_bounds(day, timezone)[1].astimezone(UTC)
 
 
-# What changed the lots that expire, by expiry day, between the instants $4 (inclusive) and $5:
-# the lots made, the takes of the debits written (found by entry), the EXPIRE entries written
-# (their lot found from the source id); and before them the sums of the month end $3.
-_SINCE = """
+# What the lots that expire held at the month end $3, by expiry day, and with the sign $7 (1 or
+# -1) what changed them between the instants $4 (inclusive) and $5: the lots made, the takes of
+# the debits written (found by entry), the EXPIRE entries written (their lot found from the
+# source id). Forward from the month end before, or back from the one after.
+_FROM_MONTH_END = """
 SELECT expires_on, amount FROM expiring_at_month_end
 WHERE location_id = $1 AND timezone = $2 AND month_end = $3 AND expires_on <> $6
 UNION ALL
-SELECT expires_on, amount FROM credit_lots
+SELECT expires_on, $7 * amount FROM credit_lots
 WHERE location_id = $1 AND expires_on IS NOT NULL AND created_at >= $4 AND created_at < $5
 UNION ALL
-SELECT l.expires_on, -t.amount FROM wallet_entries d
+SELECT l.expires_on, -$7 * t.amount FROM wallet_entries d
 JOIN credit_lot_takes t ON t.entry_id = d.id
 JOIN credit_lots l ON l.id = t.lot_id
 WHERE d.location_id = $1 AND d.created_at >= $4 AND d.created_at < $5 AND d.delta < 0
     AND l.expires_on IS NOT NULL
 UNION ALL
-SELECT l.expires_on, e.delta FROM wallet_entries e
+SELECT l.expires_on, $7 * e.delta FROM wallet_entries e
 JOIN credit_lots l ON l.id = {lot}
 WHERE e.location_id = $1 AND e.created_at >= $4 AND e.created_at < $5 AND e.kind = 'EXPIRE'
     AND l.expires_on IS NOT NULL
@@ -66,7 +67,7 @@ WHERE location_id = $1 AND timezone = $2 AND expires_on = $3 AND month_end <= $4
 
 _WRITE = """
 INSERT INTO expiring_at_month_end (location_id, timezone, month_end, expires_on, amount)
-SELECT $1, $2, $7, expires_on, SUM(amount) FROM ({since}) AS month
+SELECT $1, $2, $8, expires_on, SUM(amount) FROM ({since}) AS month
 GROUP BY expires_on
 HAVING SUM(amount) <> 0
 ON CONFLICT (location_id, timezone, month_end, expires_on) DO NOTHING
@@ -85,7 +86,7 @@ GROUP BY expires_on
 
 
 def _since() -> str:
-    return _SINCE.format(lot=expiry.lot_of_source_id("e.source_id"))
+    return _FROM_MONTH_END.format(lot=expiry.lot_of_source_id("e.source_id"))
 
 
 async def written_through(
@@ -108,7 +109,7 @@ async def written_through(
         before = written or _NONE_BEFORE
         async with transaction() as db:
             end = _end_of(month, timezone)
-            values = [location_id, timezone, before, start, end, MARKER, month]
+            values = [location_id, timezone, before, start, end, MARKER, 1, month]
             await sql.execute(db, statement, values)
             await sql.execute(db, _MARK, [location_id, timezone, month, MARKER])
         written, month = month, next_month_end(month)
@@ -116,14 +117,36 @@ async def written_through(
 
 
 async def expiring_at(
-    location_id: UUID, timezone: str, end: datetime, month_end: date | None
+    location_id: UUID, timezone: str, end: datetime, before: date | None, after: date | None
 ) -> list[tuple[date, int]]:
-    """What the location's lots that expire held at the instant `end`, by expiry day, from the
-    sums of `month_end` (written; None: from the first entry) and the changes since; days
-    that held nothing are left out."""
-    since = _end_of(month_end, timezone) if month_end is not None else _EPOCH
+    """What the location's lots that expire held at the instant `end`, by expiry day; days
+    that held nothing are left out. From the nearer of two written month ends: `before`'s (the
+    last before `end`; None: from the first entry) and the changes since, or `after`'s (the
+    first after `end`, None when it is not written) less the changes between."""
+    start = _end_of(before, timezone) if before is not None else _EPOCH
+    values: list[object] = [location_id, timezone, before or _NONE_BEFORE, start, end, MARKER, 1]
+    if after is not None:
+        following = _end_of(after, timezone)
+        if following - end < end - start:
+            values = [location_id, timezone, after, end, following, MARKER, -1]
     statement = _AT.format(since=_since(), split=sql.split_sum("amount", "amount"))
-    values = [location_id, timezone, month_end or _NONE_BEFORE, since, end, MARKER]
     rows = await sql.fetch(sql.pool(), statement, values)
     found = [(sql.day(row["expires_on"]), sql.joined(row, "amount")) for row in rows]
     return sorted((day, amount) for day, amount in found if amount)
+
+
+async def at_days_end(
+    location_id: UUID, timezone: str, day: date, first_day: date, now: datetime
+) -> list[tuple[date, int]]:
+    """What the location's lots that expire held at the end of the past `day`, by expiry day,
+    from the nearer of the month ends around it (the one after only when its month is over),
+    written first if they are not yet; `first_day` is the day of the location's first entry."""
+    month_before = month_end_before(day)
+    after = next_month_end(month_before)
+    written = await written_through(location_id, timezone, after, first_day, now)
+    end = _end_of(day, timezone)
+    if written is None or written < after:
+        return await expiring_at(location_id, timezone, end, written, None)
+    first = next_month_end(first_day - timedelta(days=1))
+    before = month_before if month_before >= first else None
+    return await expiring_at(location_id, timezone, end, before, after)

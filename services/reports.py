@@ -120,11 +120,8 @@ async def _at_days_end(
     groups = await report_repository.by_group(
         location.id, (end.astimezone(UTC), location.timezone, month_end)
     )
-    lots_month_end = await expiring_month_ends.written_through(
-        location.id, location.timezone, month_end_before(day), first, runtime.clock()
-    )
-    expiring = await expiring_month_ends.expiring_at(
-        location.id, location.timezone, end.astimezone(UTC), lots_month_end
+    expiring = await expiring_month_ends.at_days_end(
+        location.id, location.timezone, day, first, runtime.clock()
     )
     return report_repository.Balances(totals.outstanding, held, totals.owed), groups, expiring
 

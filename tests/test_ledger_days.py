@@ -164,7 +164,7 @@ async def test_a_past_days_group_balances_read_the_last_month_end_written_once(
     )
 
 
-async def test_a_past_days_split_by_expiry_reads_the_last_month_end_written_once(
+async def test_a_past_days_split_by_expiry_reads_the_nearer_month_end_written_once(
     runtime: Runtime, clock: Clock
 ) -> None:
     clock.now = datetime(2026, 1, 10, 11, tzinfo=UTC)
@@ -172,39 +172,50 @@ async def test_a_past_days_split_by_expiry_reads_the_last_month_end_written_once
     anna = await new_customer(shop)
     await _add(runtime, shop, anna, "1.00", date(2026, 2, 15))
     await _add(runtime, shop, anna, "5.00", date(2026, 6, 30))
-    clock.now = datetime(2026, 2, 10, 11, tzinfo=UTC)
-    await _add(runtime, shop, anna, "2.00", date(2026, 3, 31))
-    await _add(runtime, shop, anna, "0.50", operation="REDUCE")  # of 15 February's
     clock.now = datetime(2026, 2, 16, 11, tzinfo=UTC)
-    assert await expire_due_lots(runtime) == 1  # the 0.50 left of 15 February's
+    assert await expire_due_lots(runtime) == 1  # 15 February's
+    clock.now = datetime(2026, 2, 20, 11, tzinfo=UTC)
+    await _add(runtime, shop, anna, "2.00", date(2026, 3, 31))
+    await _add(runtime, shop, anna, "0.50", operation="REDUCE")  # of 31 March's
     clock.now = datetime(2026, 3, 10, 11, tzinfo=UTC)
     await _add(runtime, shop, anna, "4.00", date(2026, 4, 30))
-    await _add(runtime, shop, anna, "3.00", operation="REDUCE")  # 31 March's, 1.00 of April's
+    await _add(runtime, shop, anna, "3.00", operation="REDUCE")  # 31 March's, 1.50 of April's
     clock.now = datetime(2026, 4, 10, 11, tzinfo=UTC)
     await _add(runtime, shop, anna, "8.00")
     clock.now = datetime(2026, 4, 20, 11, tzinfo=UTC)
+    principal = shop.principal
 
     answers = await asyncio.gather(
-        *(reports.liability_report(runtime, shop.principal, date(2026, 3, 15)) for _ in range(3))
+        *(reports.liability_report(runtime, principal, date(2026, 3, 15)) for _ in range(3))
     )
-    again = await reports.liability_report(runtime, shop.principal, date(2026, 3, 15))
+    # 15 February from February's end back (13 days), before the expiry, the credit and the
+    # reduction; 18 February after the expiry; 15 March from February's end on (15 days);
+    # 25 March from March's end back
+    days = [date(2026, 2, 15), date(2026, 2, 18), date(2026, 3, 15), date(2026, 3, 25)]
+    again = [await reports.liability_report(runtime, principal, day) for day in days]
 
-    for answer in (*answers, again):
-        assert answer.outstanding == 800
-        assert [(b.month, b.amount) for b in answer.by_expiry] == [
-            ("2026-04", 300),
-            ("2026-06", 500),
-        ]
+    split = [[(b.month, b.amount) for b in answer.by_expiry] for answer in again]
+    assert [[(b.month, b.amount) for b in a.by_expiry] for a in answers] == [split[2]] * 3
+    assert split == [
+        [("2026-02", 100), ("2026-06", 500)],
+        [("2026-06", 500)],
+        [("2026-04", 250), ("2026-06", 500)],
+        [("2026-04", 250), ("2026-06", 500)],
+    ]
+    assert [answer.outstanding for answer in again] == [600, 500, 750, 750]
     written = await ExpiringAtMonthEnd.filter(location_id=shop.location_id).values_list(
         "month_end", "expires_on", "amount"
     )
-    # January's end and February's (15 February's expired: no row), a marker each
+    # January's end, February's (15 February's expired: no row) and March's, a marker each
     marker = date(1, 1, 1)
     assert sorted(written) == [
         (date(2026, 1, 31), marker, 0),
         (date(2026, 1, 31), date(2026, 2, 15), 100),
         (date(2026, 1, 31), date(2026, 6, 30), 500),
         (date(2026, 2, 28), marker, 0),
-        (date(2026, 2, 28), date(2026, 3, 31), 200),
+        (date(2026, 2, 28), date(2026, 3, 31), 150),
         (date(2026, 2, 28), date(2026, 6, 30), 500),
+        (date(2026, 3, 31), marker, 0),
+        (date(2026, 3, 31), date(2026, 4, 30), 250),
+        (date(2026, 3, 31), date(2026, 6, 30), 500),
     ]

@@ -84,14 +84,14 @@ async def main(url):
         "takes": await rows("SELECT entry_id, lot_id, amount, restored FROM credit_lot_takes"),
         "month_ends": await rows("SELECT COUNT(*) FROM expiring_at_month_end"),
     }
-    async def held(moment, month_end):
+    async def held(moment, before=None, after=None):
         found = await expiring_month_ends.expiring_at(
-            L, TZ, datetime.fromisoformat(moment), month_end
+            L, TZ, datetime.fromisoformat(moment), before, after
         )
         return [[str(day), amount] for day, amount in found]
 
     result["held"] = {
-        moment: await held(moment, None)
+        moment: await held(moment)
         for moment in ("2026-10-10T22:00:00+00:00", "2026-10-20T22:00:00+00:00",
                        "2026-11-01T23:00:00+00:00")
     }
@@ -99,7 +99,8 @@ async def main(url):
         L, TZ, date(2026, 10, 31), date(2026, 10, 1), datetime(2026, 12, 1, tzinfo=UTC)
     )
     result["written"] = str(written)
-    result["from_month_end"] = await held("2026-11-01T23:00:00+00:00", written)
+    result["from_month_end"] = await held("2026-11-01T23:00:00+00:00", before=written)
+    result["back_from_month_end"] = await held("2026-10-20T22:00:00+00:00", after=written)
     db = connections.get("default")
     if db.capabilities.dialect == "postgres":
         result["indexes"] = await rows(
@@ -138,7 +139,8 @@ async def test_migration_0017_keeps_the_ledger_and_lots_and_reads_what_they_held
     assert result["takes"] == [[4, 1, 200, 0]]
     assert result["month_ends"] == [[0]]
     # what the lots that expire held at three days' ends: before the take, after it, and
-    # after the lot of 31 October expired; the last again from October's end, written now
+    # after the lot of 31 October expired; the last again from October's end, written now, and
+    # the second back from it
     assert result["held"] == {
         "2026-10-10T22:00:00+00:00": [["2026-10-31", 100], ["2026-11-30", 500]],
         "2026-10-20T22:00:00+00:00": [["2026-10-31", 100], ["2026-11-30", 300]],
@@ -146,6 +148,7 @@ async def test_migration_0017_keeps_the_ledger_and_lots_and_reads_what_they_held
     }
     assert result["written"] == "2026-10-31"
     assert result["from_month_end"] == [["2026-11-30", 300]]
+    assert result["back_from_month_end"] == [["2026-10-31", 100], ["2026-11-30", 300]]
     indexes = [row[0].replace('"', "") for row in result["indexes"]]
     made = [index for index in indexes if "credit_lots_expiring_made" in index]
     assert len(made) == 1, indexes
