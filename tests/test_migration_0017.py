@@ -1,11 +1,11 @@
 """Upgrading with data in place: a database filled as 0016 left it, with lots that expire, a
 debit's take and an EXPIRE entry, migrated to 0017, on SQLite and PostgreSQL.
 
-0017 adds the month ends of the lots that expire (none written yet) and an index of those lots
-by location and creation: every row, balance, lot, take and entry stays as it was, the lots
-still sum to the balances, and what the lots held at past instants is read from them, from the
-first entry and from a month end written after the migration (on PostgreSQL the lots made over
-a range through the new index).
+0017 adds the month ends of the lots that expire (none written yet), an index of those lots by
+location and creation and one of the EXPIRE entries: every row, balance, lot, take and entry
+stays as it was, the lots still sum to the balances, and what the lots held at past instants is
+read from them, from the first entry and from a month end written after the migration (on
+PostgreSQL the lots made and the EXPIRE entries written over a range through the new indexes).
 """
 
 from __future__ import annotations
@@ -104,19 +104,25 @@ async def main(url):
     db = connections.get("default")
     if db.capabilities.dialect == "postgres":
         result["indexes"] = await rows(
-            "SELECT indexdef FROM pg_indexes WHERE tablename = 'credit_lots'"
+            "SELECT indexdef FROM pg_indexes"
+            " WHERE tablename IN ('credit_lots', 'wallet_entries') ORDER BY indexname"
         )
         await db.execute_script("SET enable_seqscan = off")
-        plan = await rows(
-            "EXPLAIN SELECT expires_on, amount FROM credit_lots WHERE location_id = '" + L
+        plans = []
+        for statement in (
+            "SELECT expires_on, amount FROM credit_lots WHERE location_id = '" + L
             + "' AND expires_on IS NOT NULL"
-            " AND created_at >= '2026-10-01' AND created_at < '2026-11-01'"
-        )
-        result["plan"] = " ".join(str(row[0]) for row in plan)
+            " AND created_at >= '2026-10-01' AND created_at < '2026-11-01'",
+            "SELECT source_id FROM wallet_entries WHERE location_id = '" + L
+            + "' AND kind = 'EXPIRE' AND created_at >= '2026-10-01' AND created_at < '2026-11-01'",
+        ):
+            plan = await rows("EXPLAIN " + statement)
+            plans.append(" ".join(str(row[0]) for row in plan))
+        result["plans"] = plans
     else:
         result["indexes"] = await rows(
             "SELECT sql FROM sqlite_master WHERE type = 'index'"
-            " AND tbl_name = 'credit_lots' AND sql IS NOT NULL"
+            " AND tbl_name IN ('credit_lots', 'wallet_entries') AND sql IS NOT NULL ORDER BY name"
         )
     await Tortoise.close_connections()
     print(json.dumps(result, default=str))
@@ -149,13 +155,18 @@ async def test_migration_0017_keeps_the_ledger_and_lots_and_reads_what_they_held
     assert result["written"] == "2026-10-31"
     assert result["from_month_end"] == [["2026-11-30", 300]]
     assert result["back_from_month_end"] == [["2026-10-31", 100], ["2026-11-30", 300]]
-    indexes = [row[0].replace('"', "") for row in result["indexes"]]
+    indexes = [
+        row[0].replace('"', "").replace("(expires_on IS NOT NULL)", "expires_on IS NOT NULL")
+        for row in result["indexes"]
+    ]
     made = [index for index in indexes if "credit_lots_expiring_made" in index]
-    assert len(made) == 1, indexes
-    assert (
-        made[0]
-        .replace("(expires_on IS NOT NULL)", "expires_on IS NOT NULL")
-        .endswith("(location_id, created_at) WHERE expires_on IS NOT NULL")
+    expired = [index for index in indexes if "wallet_entries_expired" in index]
+    assert len(made) == len(expired) == 1, indexes
+    assert made[0].endswith(
+        "(location_id, created_at, expires_on, amount) WHERE expires_on IS NOT NULL"
     ), made
+    assert "(location_id, created_at) WHERE" in expired[0], expired
+    assert "EXPIRE" in expired[0], expired
     if not database.is_sqlite:
-        assert "credit_lots_expiring_made" in result["plan"]
+        assert "Index Only Scan using credit_lots_expiring_made" in result["plans"][0]
+        assert "wallet_entries_expired" in result["plans"][1]

@@ -1,12 +1,15 @@
-"""The lots that expire at past instants: an index of them by location and creation, and what
-they held at month ends.
+"""The lots that expire at past instants: two indexes to read them over a range of instants, and
+what they held at month ends.
 
-Written by `tortoise makemigrations` (the table), then changed by hand (the partial index,
+Written by `tortoise makemigrations` (the table), then changed by hand (the partial indexes,
 which Tortoise cannot describe):
 
-- `credit_lots (location_id, created_at) WHERE expires_on IS NOT NULL`: the lots that expire
-  made over a range of instants, which a month end's sums and a past day's read
-  (`models.expiring_month_ends`); the indexes of 0013 hold only lots with something left now.
+- `credit_lots (location_id, created_at, expires_on, amount) WHERE expires_on IS NOT NULL`: the
+  lots that expire made over a range of instants, read from the index alone, which a month
+  end's sums and a past day's read (`models.expiring_month_ends`); the indexes of 0013 hold only
+  lots with something left now.
+- `wallet_entries (location_id, created_at) WHERE kind = 'EXPIRE'`: the EXPIRE entries written
+  over a range of instants, without reading the other entries of the range.
 - `expiring_at_month_end`: what a location's lots that expire held at the end of a closed
   local month, by expiry day (`models.tables.wallet.ExpiringAtMonthEnd`), written the first
   time a report needs the month.
@@ -22,17 +25,24 @@ from tortoise.fields.base import OnDelete
 from tortoise.migrations import operations as ops
 
 MADE_INDEX = "credit_lots_expiring_made"
+EXPIRED_INDEX = "wallet_entries_expired"
+
+_INDEXES = (
+    f"CREATE INDEX {MADE_INDEX} ON credit_lots (location_id, created_at, expires_on, amount) "
+    "WHERE expires_on IS NOT NULL",
+    f"CREATE INDEX {EXPIRED_INDEX} ON wallet_entries (location_id, created_at) "
+    "WHERE kind = 'EXPIRE'",
+)
 
 
-async def add_made_index(apps, schema_editor):
-    await schema_editor.client.execute_query(
-        f"CREATE INDEX {MADE_INDEX} ON credit_lots (location_id, created_at) "
-        "WHERE expires_on IS NOT NULL"
-    )
+async def add_indexes(apps, schema_editor):
+    for statement in _INDEXES:
+        await schema_editor.client.execute_query(statement)
 
 
-async def drop_made_index(apps, schema_editor):
-    await schema_editor.client.execute_query(f"DROP INDEX IF EXISTS {MADE_INDEX}")
+async def drop_indexes(apps, schema_editor):
+    for name in (MADE_INDEX, EXPIRED_INDEX):
+        await schema_editor.client.execute_query(f"DROP INDEX IF EXISTS {name}")
 
 
 class Migration(migrations.Migration):
@@ -54,5 +64,5 @@ class Migration(migrations.Migration):
             options={"table": "expiring_at_month_end", "app": "models", "unique_together": (("location_id", "timezone", "month_end", "expires_on"),), "pk_attr": "id", "table_description": "What a location's lots that expire held at the end of a closed local month, by expiry"},
             bases=["Model"],
         ),
-        ops.RunPython(add_made_index, drop_made_index),
+        ops.RunPython(add_indexes, drop_indexes),
     ]
