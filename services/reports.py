@@ -13,8 +13,8 @@ both on generated data). The groups are today's: a customer in two groups counts
 
 The split by expiry month comes from the credit lots: today from what they hold now; at a past
 day's end from what each held then, its amount less what the debits written before that instant
-took from it and less its EXPIRE entry if written by then (`models.expiring_month_ends`: the
-last month end's sums and the changes since). A lot whose expiry day had ended but that the
+took from it and less its EXPIRE entry if written by then (`models.expiring_week_ends`: the
+nearer week end's sums and the changes between). A lot whose expiry day had ended but that the
 expiry check had not yet expired held its credits at that instant and counts under its month.
 What no expiring lot held (credits without expiry, and every credit before lots were kept, in
 0013) counts as never expiring: the outstanding less the months, so that the split always sums
@@ -47,7 +47,7 @@ from domain.reports import (
     scheduled_amount,
 )
 from domain.schedule import due_indices, local_today
-from models import expiring_month_ends, ledger_days, month_ends
+from models import expiring_week_ends, ledger_days, month_ends
 from models import reports as report_repository
 from models import schedules as schedule_repository
 from models.month_ends import month_end_before
@@ -106,7 +106,8 @@ async def _at_days_end(
 ) -> tuple[report_repository.Balances, _Groups, list[tuple[date, int]]]:
     """The balances at the end of a past day, from the ledger: its totals from the summed days
     since the first entry; each customer's (for the groups) from the last month end's balances
-    and the entries since; what the lots that expire held, by expiry day, likewise."""
+    and the entries since; what the lots that expire held, by expiry day, from the nearer week
+    end's sums and the changes between."""
     first = await ledger_days.first_entry_day(location.id, location.timezone)
     if first is None or first > day:
         return report_repository.Balances(0, 0, 0), [], []
@@ -120,7 +121,7 @@ async def _at_days_end(
     groups = await report_repository.by_group(
         location.id, (end.astimezone(UTC), location.timezone, month_end)
     )
-    expiring = await expiring_month_ends.at_days_end(
+    expiring = await expiring_week_ends.at_days_end(
         location.id, location.timezone, day, first, runtime.clock()
     )
     return report_repository.Balances(totals.outstanding, held, totals.owed), groups, expiring

@@ -1,8 +1,8 @@
 """The ledger summed by day for the reports, on SQLite and PostgreSQL: a closed day is summed
 once and read from its sums ever after; today is read from the entries, so a credit shows at
 once; two reports summing the same days at once write each day once; a past day's balances per
-customer, and what its lots that expire held by expiry day, read the last month end's, written
-once."""
+customer read the last month end's, and what its lots that expire held by expiry day the nearer
+week end's, each written once."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from domain.reports import ReportInterval
 from domain.requests import CreditRequest, Target
 from models import ledger_days
-from models.tables.wallet import BalanceAtMonthEnd, ExpiringAtMonthEnd, LedgerDay
+from models.tables.wallet import BalanceAtMonthEnd, ExpiringAtWeekEnd, LedgerDay
 from services import reports, wallet
 from services.expiry import expire_due_lots
 from services.runtime import Runtime
@@ -164,10 +164,10 @@ async def test_a_past_days_group_balances_read_the_last_month_end_written_once(
     )
 
 
-async def test_a_past_days_split_by_expiry_reads_the_nearer_month_end_written_once(
+async def test_a_past_days_split_by_expiry_reads_the_nearer_week_end_written_once(
     runtime: Runtime, clock: Clock
 ) -> None:
-    clock.now = datetime(2026, 1, 10, 11, tzinfo=UTC)
+    clock.now = datetime(2026, 1, 10, 11, tzinfo=UTC)  # a Saturday
     shop = await open_shop("Wygasanie")
     anna = await new_customer(shop)
     await _add(runtime, shop, anna, "1.00", date(2026, 2, 15))
@@ -180,42 +180,46 @@ async def test_a_past_days_split_by_expiry_reads_the_nearer_month_end_written_on
     clock.now = datetime(2026, 3, 10, 11, tzinfo=UTC)
     await _add(runtime, shop, anna, "4.00", date(2026, 4, 30))
     await _add(runtime, shop, anna, "3.00", operation="REDUCE")  # 31 March's, 1.50 of April's
-    clock.now = datetime(2026, 4, 10, 11, tzinfo=UTC)
-    await _add(runtime, shop, anna, "8.00")
     clock.now = datetime(2026, 4, 20, 11, tzinfo=UTC)
+    await _add(runtime, shop, anna, "8.00")
     principal = shop.principal
 
     answers = await asyncio.gather(
         *(reports.liability_report(runtime, principal, date(2026, 3, 15)) for _ in range(3))
     )
-    # 15 February from February's end back (13 days), before the expiry, the credit and the
-    # reduction; 18 February after the expiry; 15 March from February's end on (15 days);
-    # 25 March from March's end back
-    days = [date(2026, 2, 15), date(2026, 2, 18), date(2026, 3, 15), date(2026, 3, 25)]
+    # Saturday 14 February back from Sunday 15th, before the expiry; Tuesday 17th on from the
+    # 15th, after it; Thursday 19th back from Sunday 22nd, before the credit and the reduction;
+    # Saturday 21st back from the 22nd, after them; Wednesday 11 March on from Sunday 8th, after
+    # the credit and the reduction; Sunday 15 March its own week end
+    days = [date(2026, 2, d) for d in (14, 17, 19, 21)] + [date(2026, 3, d) for d in (11, 15)]
     again = [await reports.liability_report(runtime, principal, day) for day in days]
 
     split = [[(b.month, b.amount) for b in answer.by_expiry] for answer in again]
-    assert [[(b.month, b.amount) for b in a.by_expiry] for a in answers] == [split[2]] * 3
+    assert [[(b.month, b.amount) for b in a.by_expiry] for a in answers] == [split[-1]] * 3
     assert split == [
         [("2026-02", 100), ("2026-06", 500)],
         [("2026-06", 500)],
+        [("2026-06", 500)],
+        [("2026-03", 150), ("2026-06", 500)],
         [("2026-04", 250), ("2026-06", 500)],
         [("2026-04", 250), ("2026-06", 500)],
     ]
-    assert [answer.outstanding for answer in again] == [600, 500, 750, 750]
-    written = await ExpiringAtMonthEnd.filter(location_id=shop.location_id).values_list(
-        "month_end", "expires_on", "amount"
+    assert [answer.outstanding for answer in again] == [600, 500, 500, 650, 750, 750]
+    written = await ExpiringAtWeekEnd.filter(location_id=shop.location_id).values_list(
+        "week_end", "expires_on", "amount"
     )
-    # January's end, February's (15 February's expired: no row) and March's, a marker each
-    marker = date(1, 1, 1)
-    assert sorted(written) == [
-        (date(2026, 1, 31), marker, 0),
-        (date(2026, 1, 31), date(2026, 2, 15), 100),
-        (date(2026, 1, 31), date(2026, 6, 30), 500),
-        (date(2026, 2, 28), marker, 0),
-        (date(2026, 2, 28), date(2026, 3, 31), 150),
-        (date(2026, 2, 28), date(2026, 6, 30), 500),
-        (date(2026, 3, 31), marker, 0),
-        (date(2026, 3, 31), date(2026, 4, 30), 250),
-        (date(2026, 3, 31), date(2026, 6, 30), 500),
-    ]
+    # every Sunday from the first entry's week to the one after 15 March, a marker each; what
+    # the lots held then (15 February's expired on the 16th: no row after)
+    sundays = [date(2026, 1, 11) + timedelta(days=7 * n) for n in range(11)]
+    weeks = (
+        (sundays[:6], ((date(2026, 2, 15), 100), (date(2026, 6, 30), 500))),
+        (sundays[6:9], ((date(2026, 3, 31), 150), (date(2026, 6, 30), 500))),
+        (sundays[9:], ((date(2026, 4, 30), 250), (date(2026, 6, 30), 500))),
+    )
+    held = {sunday: rows for ends, rows in weeks for sunday in ends}
+    assert sundays[-1] == date(2026, 3, 22)
+    assert sorted(written) == sorted(
+        (sunday, expires_on, amount)
+        for sunday in sundays
+        for expires_on, amount in [(date(1, 1, 1), 0), *held[sunday]]
+    )

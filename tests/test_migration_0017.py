@@ -1,10 +1,10 @@
 """Upgrading with data in place: a database filled as 0016 left it, with lots that expire, a
 debit's take and an EXPIRE entry, migrated to 0017, on SQLite and PostgreSQL.
 
-0017 adds the month ends of the lots that expire (none written yet), an index of those lots by
+0017 adds the week ends of the lots that expire (none written yet), an index of those lots by
 location and creation and one of the EXPIRE entries: every row, balance, lot, take and entry
 stays as it was, the lots still sum to the balances, and what the lots held at past instants is
-read from them, from the first entry and from a month end written after the migration (on
+read from them, from the first entry and from a week end written after the migration (on
 PostgreSQL the lots made and the EXPIRE entries written over a range through the new indexes).
 """
 
@@ -72,7 +72,7 @@ SETUP = [
 
 async def main(url):
     printed, rows = await upgraded(url, "models.0016_expiring_events", SETUP)
-    from models import expiring_month_ends
+    from models import expiring_week_ends
     result = {
         "customers": await rows(
             "SELECT c.id, c.credit_balance, (SELECT CAST(SUM(delta) AS BIGINT)"
@@ -82,10 +82,10 @@ async def main(url):
         ),
         "lots": await rows("SELECT id, amount, remaining FROM credit_lots ORDER BY id"),
         "takes": await rows("SELECT entry_id, lot_id, amount, restored FROM credit_lot_takes"),
-        "month_ends": await rows("SELECT COUNT(*) FROM expiring_at_month_end"),
+        "week_ends": await rows("SELECT COUNT(*) FROM expiring_at_week_end"),
     }
     async def held(moment, before=None, after=None):
-        found = await expiring_month_ends.expiring_at(
+        found = await expiring_week_ends.expiring_at(
             L, TZ, datetime.fromisoformat(moment), before, after
         )
         return [[str(day), amount] for day, amount in found]
@@ -95,12 +95,12 @@ async def main(url):
         for moment in ("2026-10-10T22:00:00+00:00", "2026-10-20T22:00:00+00:00",
                        "2026-11-01T23:00:00+00:00")
     }
-    written = await expiring_month_ends.written_through(
-        L, TZ, date(2026, 10, 31), date(2026, 10, 1), datetime(2026, 12, 1, tzinfo=UTC)
+    written = await expiring_week_ends.written_through(
+        L, TZ, date(2026, 10, 25), date(2026, 10, 1), datetime(2026, 12, 1, tzinfo=UTC)
     )
     result["written"] = str(written)
-    result["from_month_end"] = await held("2026-11-01T23:00:00+00:00", before=written)
-    result["back_from_month_end"] = await held("2026-10-20T22:00:00+00:00", after=written)
+    result["from_week_end"] = await held("2026-11-01T23:00:00+00:00", before=written)
+    result["back_from_week_end"] = await held("2026-10-20T22:00:00+00:00", after=written)
     db = connections.get("default")
     if db.capabilities.dialect == "postgres":
         result["indexes"] = await rows(
@@ -143,18 +143,18 @@ async def test_migration_0017_keeps_the_ledger_and_lots_and_reads_what_they_held
     assert result["customers"] == [[ANNA, 300, 300, 300], [JAN, 120, 120, 120]]
     assert result["lots"] == [[1, 500, 300], [2, 100, 0], [3, 120, 120]]
     assert result["takes"] == [[4, 1, 200, 0]]
-    assert result["month_ends"] == [[0]]
+    assert result["week_ends"] == [[0]]
     # what the lots that expire held at three days' ends: before the take, after it, and
-    # after the lot of 31 October expired; the last again from October's end, written now, and
+    # after the lot of 31 October expired; the last again from Sunday 25 October, written now, and
     # the second back from it
     assert result["held"] == {
         "2026-10-10T22:00:00+00:00": [["2026-10-31", 100], ["2026-11-30", 500]],
         "2026-10-20T22:00:00+00:00": [["2026-10-31", 100], ["2026-11-30", 300]],
         "2026-11-01T23:00:00+00:00": [["2026-11-30", 300]],
     }
-    assert result["written"] == "2026-10-31"
-    assert result["from_month_end"] == [["2026-11-30", 300]]
-    assert result["back_from_month_end"] == [["2026-10-31", 100], ["2026-11-30", 300]]
+    assert result["written"] == "2026-10-25"
+    assert result["from_week_end"] == [["2026-11-30", 300]]
+    assert result["back_from_week_end"] == [["2026-10-31", 100], ["2026-11-30", 300]]
     indexes = [
         row[0].replace('"', "").replace("(expires_on IS NOT NULL)", "expires_on IS NOT NULL")
         for row in result["indexes"]

@@ -33,7 +33,7 @@ from domain.reports import ReportInterval, expiry_month
 from domain.requests import CreditRequest, CustomerGroupInput, Target
 from models.tables.checkouts import Checkout
 from models.tables.crm import Customer, GroupMembership
-from models.tables.wallet import CreditLot, CreditLotTake, ExpiringAtMonthEnd, WalletEntry
+from models.tables.wallet import CreditLot, CreditLotTake, ExpiringAtWeekEnd, WalletEntry
 from services import checkout, customers, groups, reports, wallet
 from services.checkout.release import release_held_cashback
 from services.expiry import expire_due_lots
@@ -425,11 +425,11 @@ async def test_the_split_by_expiry_month_at_each_past_days_end_is_what_the_lots_
         assert sum(replayed.values()) == noted.outstanding, day
         assert [(b.month, b.amount) for b in report.by_expiry] == _as_buckets(replayed), day
         assert sum(b.amount for b in report.by_expiry) == report.outstanding, day
-    # 1 April's split read 31 March's sums, written once
-    marker = await ExpiringAtMonthEnd.filter(location_id=location_id).values_list(
-        "month_end", "expires_on"
+    # the days around Sunday 29 March read its sums, written once
+    marker = await ExpiringAtWeekEnd.filter(location_id=location_id).values_list(
+        "week_end", "expires_on"
     )
-    assert (date(2026, 3, 31), date(1, 1, 1)) in marker
+    assert (date(2026, 3, 29), date(1, 1, 1)) in marker
     # the months the scenario reaches, and a lot of 26 March held at the 27th's end: its expiry
     # day had ended, its EXPIRE entry was written the day after
     late = scenario.noted[FIRST_DAY + timedelta(days=LATE_CHECK)].by_expiry

@@ -1,18 +1,18 @@
 """The lots that expire at past instants: two indexes to read them over a range of instants, and
-what they held at month ends.
+what they held at week ends.
 
 Written by `tortoise makemigrations` (the table), then changed by hand (the partial indexes,
 which Tortoise cannot describe):
 
 - `credit_lots (location_id, created_at, expires_on, amount) WHERE expires_on IS NOT NULL`: the
   lots that expire made over a range of instants, read from the index alone, which a month
-  end's sums and a past day's read (`models.expiring_month_ends`); the indexes of 0013 hold only
+  end's sums and a past day's read (`models.expiring_week_ends`); the indexes of 0013 hold only
   lots with something left now.
 - `wallet_entries (location_id, created_at) WHERE kind = 'EXPIRE'`: the EXPIRE entries written
   over a range of instants, without reading the other entries of the range.
-- `expiring_at_month_end`: what a location's lots that expire held at the end of a closed
-  local month, by expiry day (`models.tables.wallet.ExpiringAtMonthEnd`), written the first
-  time a report needs the month.
+- `expiring_at_week_end`: what a location's lots that expire held at the end of a closed
+  local week, by expiry day (`models.tables.wallet.ExpiringAtWeekEnd`), written the first time
+  a report needs the week.
 
 The takes are read by their debit entry, which the unique key (entry_id, lot_id) serves: no
 index by lot is added (every debit would write it, and nothing reads the takes by lot).
@@ -52,16 +52,16 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.CreateModel(
-            name="ExpiringAtMonthEnd",
+            name="ExpiringAtWeekEnd",
             fields=[
                 ("id", fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ("location", fields.ForeignKeyField("models.Location", source_field="location_id", db_constraint=True, to_field="id", related_name=False, on_delete=OnDelete.CASCADE)),
                 ("timezone", fields.CharField(max_length=64)),
-                ("month_end", fields.DateField()),
+                ("week_end", fields.DateField()),
                 ("expires_on", fields.DateField()),
                 ("amount", fields.BigIntField()),
             ],
-            options={"table": "expiring_at_month_end", "app": "models", "unique_together": (("location_id", "timezone", "month_end", "expires_on"),), "pk_attr": "id", "table_description": "What a location's lots that expire held at the end of a closed local month, by expiry"},
+            options={"table": "expiring_at_week_end", "app": "models", "unique_together": (("location_id", "timezone", "week_end", "expires_on"),), "pk_attr": "id", "table_description": "What a location's lots that expire held at the end of a closed local week (its Sunday),"},
             bases=["Model"],
         ),
         ops.RunPython(add_indexes, drop_indexes),
