@@ -5,7 +5,7 @@ Written by `tortoise makemigrations` (the table), then changed by hand (the part
 which Tortoise cannot describe):
 
 - `credit_lots (location_id, created_at, expires_on, amount) WHERE expires_on IS NOT NULL`: the
-  lots that expire made over a range of instants, read from the index alone, which a month
+  lots that expire made over a range of instants, read from the index alone, which a week
   end's sums and a past day's read (`models.expiring_week_ends`); the indexes of 0013 hold only
   lots with something left now.
 - `wallet_entries (location_id, created_at) WHERE kind = 'EXPIRE'`: the EXPIRE entries written
