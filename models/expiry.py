@@ -29,6 +29,45 @@ _COLUMNS = (
     "source, source_id, period, actor, created_at, expires_on"
 )
 
+# A lot's id as the source id of its EXPIRE entry (`domain.lots.expiry_source_id`, UUID(int=id)),
+# in SQL: PostgreSQL's uuid, SQLite's text as the UUIDs are stored there.
+_POSTGRES_LOT_ID = "lpad(to_hex({id}), 32, '0')::uuid"
+_SQLITE_LOT_ID = (
+    "printf('00000000-0000-0000-%04x-%012x', ({id} >> 48) & 65535, {id} & 281474976710655)"
+)
+
+
+# The other way: the lot's id from its EXPIRE entry's source id (the last 16 hex digits). SQLite
+# has no hex parser: each digit is found in the list of digits and shifted into place.
+_POSTGRES_LOT_OF = "('x' || translate(right({column}::text, 17), '-', ''))::bit(64)::bigint"
+
+
+def _sqlite_lot_of(column: str) -> str:
+    hex_digits = f"replace(substr({column}, 20), '-', '')"
+    return (
+        "("
+        + " + ".join(
+            f"((instr('0123456789abcdef', substr({hex_digits}, {n + 1}, 1)) - 1) << {4 * (15 - n)})"
+            for n in range(16)
+        )
+        + ")"
+    )
+
+
+def lot_of_source_id(column: str) -> str:
+    """The id of the lot whose EXPIRE entry's source id is `column`, as an SQL expression (the
+    inverse of `lot_source_id`)."""
+    if sql.dialect().numbered:
+        return _POSTGRES_LOT_OF.format(column=column)
+    return _sqlite_lot_of(column)
+
+
+def lot_source_id(column: str) -> str:
+    """The source id of the EXPIRE entry of the lot whose id is `column`, as an SQL
+    expression that matches the stored column (the ledger's unique key serves the look-up)."""
+    return sql.dialect().pick(postgres=_POSTGRES_LOT_ID, sqlite=_SQLITE_LOT_ID).format(id=column)
+
+
 _DUE = """
 SELECT id FROM credit_lots
 WHERE location_id = $1 AND remaining > 0 AND expires_on IS NOT NULL AND expires_on < $2
@@ -58,7 +97,7 @@ WITH due AS (
 ), inserted AS (
     INSERT INTO wallet_entries ({_COLUMNS})
     SELECT $1, customer_id, '{EXPIRE}', remaining, -remaining, after, $4, '{SYSTEM}',
-        lpad(to_hex(id), 32, '0')::uuid, 0, NULL, $5, NULL
+        {_POSTGRES_LOT_ID.format(id="id")}, 0, NULL, $5, NULL
     FROM due
     ON CONFLICT (source_id, customer_id, period, kind) DO NOTHING
     RETURNING customer_id
@@ -78,8 +117,7 @@ _SQLITE_ENTRIES = f"""
 INSERT INTO wallet_entries ({_COLUMNS})
 SELECT ?, l.customer_id, '{EXPIRE}', l.remaining, -l.remaining,
     c.credit_balance - SUM(l.remaining) OVER (PARTITION BY l.customer_id ORDER BY l.id),
-    ?, '{SYSTEM}', printf('00000000-0000-0000-%04x-%012x', (l.id >> 48) & 65535,
-    l.id & 281474976710655), 0, NULL, ?, NULL
+    ?, '{SYSTEM}', {_SQLITE_LOT_ID.format(id="l.id")}, 0, NULL, ?, NULL
 FROM credit_lots l JOIN customers c ON c.id = l.customer_id
 WHERE l.id IN ({{ids}}) AND l.location_id = ? AND l.remaining > 0 AND {{due}}
     AND c.deleted_at IS NULL

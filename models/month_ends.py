@@ -32,7 +32,7 @@ def month_end_before(day: date) -> date:
     return day.replace(day=1) - timedelta(days=1)
 
 
-def _next_month_end(month_end: date) -> date:
+def next_month_end(month_end: date) -> date:
     first = month_end + timedelta(days=1)
     following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
     return following - timedelta(days=1)
@@ -77,12 +77,12 @@ async def written_through(
     month is not over)."""
     closed = closed_until(now, timezone, MARGIN)
     target = month_end if month_end <= closed else month_end_before(closed)
-    first = _next_month_end(first_day - timedelta(days=1))  # the end of the first entry's month
+    first = next_month_end(first_day - timedelta(days=1))  # the end of the first entry's month
     if target < first:
         return None
     rows = await sql.fetch(sql.pool(), _WRITTEN, [location_id, timezone, NIL, target])
     written: date | None = sql.day(rows[0]["month_end"])
-    month = first if written is None else _next_month_end(written)
+    month = first if written is None else next_month_end(written)
     while month <= target:
         start = (
             _end_of(written, timezone) if written is not None else datetime(1970, 1, 1, tzinfo=UTC)
@@ -92,7 +92,7 @@ async def written_through(
             values = [location_id, timezone, month, before, start, _end_of(month, timezone), NIL]
             await sql.execute(db, _WRITE, values)
             await sql.execute(db, _MARK, [location_id, timezone, month, NIL])
-        written, month = month, _next_month_end(month)
+        written, month = month, next_month_end(month)
     return written
 
 

@@ -10,6 +10,15 @@ Liability at a past day's end is read from the ledger (the balances are the sum 
 written before that instant; what is held and owed from the sales, their refunds and the
 reversal entries); at today's end, from the balances stored now, which equal it (a test checks
 both on generated data). The groups are today's: a customer in two groups counts in both.
+
+The split by expiry month comes from the credit lots: today from what they hold now; at a past
+day's end from what each held then, its amount less what the debits written before that instant
+took from it and less its EXPIRE entry if written by then (`models.expiring_week_ends`: the
+nearer week end's sums and the changes between). A lot whose expiry day had ended but that the
+expiry check had not yet expired held its credits at that instant and counts under its month.
+What no expiring lot held (credits without expiry, and every credit before lots were kept, in
+0013) counts as never expiring: the outstanding less the months, so that the split always sums
+to the outstanding.
 """
 
 from __future__ import annotations
@@ -25,7 +34,6 @@ from domain.messages import msg
 from domain.reports import (
     DAYS_AHEAD,
     ActivityTotals,
-    ExpiryBucket,
     Liability,
     ReportInterval,
     ScheduledTopUp,
@@ -39,7 +47,7 @@ from domain.reports import (
     scheduled_amount,
 )
 from domain.schedule import due_indices, local_today
-from models import ledger_days, month_ends
+from models import expiring_week_ends, ledger_days, month_ends
 from models import reports as report_repository
 from models import schedules as schedule_repository
 from models.month_ends import month_end_before
@@ -65,21 +73,20 @@ async def activity_report(
 
 async def liability_report(runtime: Runtime, principal: Principal, at: date | None) -> Liability:
     """What the location owes its customers in credits at the end of the day `at` (today by
-    default; a day to come is refused: its balances are not known yet). The split by expiry
-    month is today's only, from the lots as they are (a past day's is empty)."""
+    default; a day to come is refused: its balances are not known yet), with what of it
+    expires in each month and what never does (see the module)."""
     location = await _location(runtime, principal)
     today = local_today(runtime.clock(), location.timezone)
     day = today if at is None else parse_day(at, "at")
     if day > today:
         raise fail(ErrorCode.INVALID, "at", msg("report.at_in_future"))
-    by_expiry: list[ExpiryBucket] = []
     if day == today:
         balances = await report_repository.balances_now(location.id)
         groups = await report_repository.by_group(location.id, None)
         expiring = await report_repository.expiring_by_day(location.id)
-        by_expiry = expiry_buckets(expiring, balances.outstanding)
     else:
-        balances, groups = await _at_days_end(runtime, location, day)
+        balances, groups, expiring = await _at_days_end(runtime, location, day)
+    by_expiry = expiry_buckets(expiring, balances.outstanding)
     return Liability(
         at=day,
         outstanding=balances.outstanding,
@@ -91,15 +98,19 @@ async def liability_report(runtime: Runtime, principal: Principal, at: date | No
     )
 
 
+_Groups = list[tuple[UUID | None, int, int]]  # group id, credits held, customers
+
+
 async def _at_days_end(
     runtime: Runtime, location: entities.Location, day: date
-) -> tuple[report_repository.Balances, list[tuple[UUID | None, int, int]]]:
+) -> tuple[report_repository.Balances, _Groups, list[tuple[date, int]]]:
     """The balances at the end of a past day, from the ledger: its totals from the summed days
     since the first entry; each customer's (for the groups) from the last month end's balances
-    and the entries since."""
+    and the entries since; what the lots that expire held, by expiry day, from the nearer week
+    end's sums and the changes between."""
     first = await ledger_days.first_entry_day(location.id, location.timezone)
     if first is None or first > day:
-        return report_repository.Balances(0, 0, 0), []
+        return report_repository.Balances(0, 0, 0), [], []
     sums = await ledger_days.day_sums(location.id, location.timezone, first, day, runtime.clock())
     totals = ledger_totals(sums)
     _, end = day_bounds(day, location.timezone)
@@ -110,7 +121,10 @@ async def _at_days_end(
     groups = await report_repository.by_group(
         location.id, (end.astimezone(UTC), location.timezone, month_end)
     )
-    return report_repository.Balances(totals.outstanding, held, totals.owed), groups
+    expiring = await expiring_week_ends.at_days_end(
+        location.id, location.timezone, day, first, runtime.clock()
+    )
+    return report_repository.Balances(totals.outstanding, held, totals.owed), groups, expiring
 
 
 def _group_order(item: tuple[UUID | None, int, int]) -> tuple[int, int, str]:

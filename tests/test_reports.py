@@ -4,8 +4,12 @@ from the ledger entries and the sales by a plain query, on generated data.
 A seeded scenario runs a location through nine days in Europe/Warsaw, across the night the
 clocks move forward (29 March 2026): manual, bulk and SET credits, REDUCE, sales at the till
 and online with credits, cashback (held for a day in one group) and its release, refunds whole
-and by the line, and a deleted customer. At each day's end it notes what the customers hold;
-the liability report for that day must say the same, read from the ledger afterwards.
+and by the line, and a deleted customer. Some credits expire: on the first day's end, two
+days later and in April and May; one sale spends expiring credits and its refund, after their
+day has passed, gives them back to expire at the refund's day's end; the expiry check runs
+early each day but one, so that one EXPIRE entry is written a day late. At each day's end it
+notes what the customers hold, and what their lots hold by the month they expire; the
+liability report for that day must say the same, read from the ledger and the lots afterwards.
 """
 
 from __future__ import annotations
@@ -24,21 +28,24 @@ import pytest
 from domain.bill import SalesChannel
 from domain.checkouts import lines_of
 from domain.errors import DomainError
+from domain.lots import expiry_source_id
 from domain.refunds import RefundLineInput, SaleFigures, reversed_so_far
-from domain.reports import ReportInterval
+from domain.reports import ReportInterval, expiry_month
 from domain.requests import CreditRequest, CustomerGroupInput, Target
 from models.tables.checkouts import Checkout
 from models.tables.crm import Customer, GroupMembership
-from models.tables.wallet import WalletEntry
+from models.tables.wallet import CreditLot, CreditLotTake, ExpiringAtWeekEnd, WalletEntry
 from services import checkout, customers, groups, reports, wallet
 from services.checkout.release import release_held_cashback
 from services.runtime import Runtime
 from tests.helpers import Clock
+from tests.lots_helpers import expire_due
 from tests.test_checkout_service import Shop, for_customer, new_customer, open_shop
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 FIRST_DAY = date(2026, 3, 24)
 DAYS = 9  # to 1 April: the clocks move forward on 29 March
+LATE_CHECK = 3  # the day the expiry check does not run: 26 March's lots expire on the 28th
 
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
@@ -53,6 +60,7 @@ class Noted:
     held: int
     owed: int
     balances: dict[UUID, int]
+    by_expiry: dict[str | None, int]  # what the lots hold, by the month they expire
 
 
 @dataclass
@@ -62,17 +70,24 @@ class Scenario:
     sales: list[UUID] = field(default_factory=list)
     partly: set[UUID] = field(default_factory=set)
     noted: dict[date, Noted] = field(default_factory=dict)
+    spent_expiring: UUID | None = None  # the sale that spends expiring credits
 
 
 async def _live_figures(location_id: UUID) -> Noted:
     rows = await Customer.filter(location_id=location_id).values(
         "id", "credit_balance", "cashback_held", "cashback_owed"
     )
+    by_expiry: dict[str | None, int] = defaultdict(int)
+    for lot in await CreditLot.filter(location_id=location_id, remaining__gt=0).values(
+        "remaining", "expires_on"
+    ):
+        by_expiry[expiry_month(lot["expires_on"])] += lot["remaining"]
     return Noted(
         outstanding=sum(r["credit_balance"] for r in rows),
         held=sum(r["cashback_held"] for r in rows),
         owed=sum(r["cashback_owed"] for r in rows),
         balances={r["id"]: r["credit_balance"] for r in rows},
+        by_expiry=dict(by_expiry),
     )
 
 
@@ -96,13 +111,47 @@ async def _by_todays_groups(
 
 
 async def _credit(
-    runtime: Runtime, shop: Shop, ids: list[UUID], operation: str, amount: str
+    runtime: Runtime,
+    shop: Shop,
+    ids: list[UUID],
+    operation: str,
+    amount: str,
+    expires_on: date | None = None,
 ) -> None:
     await wallet.apply_once(
         runtime,
         shop.principal,
-        CreditRequest(Target(customer_ids=tuple(str(i) for i in ids)), operation, Decimal(amount)),
+        CreditRequest(
+            Target(customer_ids=tuple(str(i) for i in ids)),
+            operation,
+            Decimal(amount),
+            expires_on=expires_on,
+        ),
     )
+
+
+async def _expiring_step(runtime: Runtime, scenario: Scenario, offset: int, day: date) -> None:
+    """The day's first moves, before the others: the expiry check (not on `LATE_CHECK`'s
+    day), then the credits that expire, a sale that spends some of 26 March (all its customer
+    holds) and its refund after that day."""
+    shop, people = scenario.shop, scenario.customer_ids
+    if offset != LATE_CHECK:
+        await expire_due(runtime)
+    if offset == 0:
+        await _credit(runtime, shop, [people[0]], "ADD", "15.00", day)
+        await _credit(runtime, shop, people[0:3], "ADD", "25.00", day + timedelta(days=2))
+        await _credit(runtime, shop, [people[4]], "ADD", "40.00", date(2026, 4, 20))
+        sale = await checkout.commit(
+            runtime, shop.principal, for_customer(people[1], ("1", "30.00")), idempotency_key="exp"
+        )
+        scenario.spent_expiring = sale.id
+    elif offset == 4:
+        assert scenario.spent_expiring is not None
+        await checkout.refund(
+            runtime, shop.principal, str(scenario.spent_expiring), idempotency_key="exp-back"
+        )
+    elif offset == 6:
+        await _credit(runtime, shop, [people[5]], "ADD", "30.00", date(2026, 5, 31))
 
 
 async def _step(runtime: Runtime, scenario: Scenario, rng: random.Random, n: int) -> None:
@@ -160,6 +209,8 @@ async def run_scenario(runtime: Runtime, clock: Clock, seed: int) -> Scenario:
     n = 0
     for offset in range(DAYS):
         day = FIRST_DAY + timedelta(days=offset)
+        clock.now = local(day, 0)
+        await _expiring_step(runtime, scenario, offset, day)
         for hour in sorted(rng.sample(range(0, 24), 6)):
             clock.now = local(day, hour, rng.randint(0, 59))
             await release_held_cashback(runtime)
@@ -203,6 +254,7 @@ def _plain_column(kind: str, source: str, delta: int) -> str:
         "CASHBACK_REVERSAL": "cashback_reversed",
         "CLAWBACK": "clawed_back",
         "WRITE_OFF": "written_off",
+        "EXPIRE": "expired",
     }[kind]
 
 
@@ -214,6 +266,44 @@ async def _plain_activity(location_id: UUID) -> dict[date, dict[str, int]]:
             days[day][_plain_column(e["kind"], e["source"], e["delta"])] += abs(e["delta"])
             days[day]["net"] += e["delta"]
     return days
+
+
+async def _plain_lots_at(location_id: UUID, end: datetime) -> dict[str | None, int]:
+    """What the lots held at the instant `end` by the month they expire, lot by lot: its
+    amount if made before `end`, less each take of a debit written before `end`, less its
+    EXPIRE entry if written before `end`."""
+    lots = await CreditLot.filter(location_id=location_id).values(
+        "id", "customer_id", "amount", "expires_on", "created_at"
+    )
+    entries = await WalletEntry.filter(location_id=location_id).values(
+        "id", "kind", "source_id", "customer_id", "delta", "created_at"
+    )
+    written = {e["id"]: e["created_at"] for e in entries}
+    expired = {(e["source_id"], e["customer_id"]): e for e in entries if e["kind"] == "EXPIRE"}
+    held = {lot["id"]: lot["amount"] for lot in lots if lot["created_at"] < end}
+    for take in await CreditLotTake.filter(lot_id__in=list(held)).values(
+        "entry_id", "lot_id", "amount"
+    ):
+        if written[take["entry_id"]] < end:
+            held[take["lot_id"]] -= take["amount"]
+    by_month: dict[str | None, int] = defaultdict(int)
+    for lot in lots:
+        if lot["id"] not in held:
+            continue
+        entry = expired.get((expiry_source_id(lot["id"]), lot["customer_id"]))
+        if entry is not None and entry["created_at"] < end:
+            held[lot["id"]] += entry["delta"]
+        assert held[lot["id"]] >= 0, lot
+        if held[lot["id"]]:
+            by_month[expiry_month(lot["expires_on"])] += held[lot["id"]]
+    return dict(by_month)
+
+
+def _as_buckets(by_month: dict[str | None, int]) -> list[tuple[str | None, int]]:
+    """The months soonest first, then what never expires."""
+    months = sorted(m for m in by_month if m is not None)
+    never = [(None, by_month[None])] if by_month.get(None) else []
+    return [(m, by_month[m]) for m in months] + never
 
 
 # ------------------------------------------------------------------------ activity
@@ -244,12 +334,14 @@ async def test_each_day_of_activity_equals_the_ledger_entries_of_that_local_day(
                 "reduced",
                 "clawed_back",
                 "written_off",
+                "expired",
             )
         }
         assert columns == {name: expected.get(name, 0) for name in columns}, start
         assert totals.net == expected.get("net", 0)
-        assert (totals.issued_schedule, totals.expired, totals.undone_in) == (0, 0, 0)
+        assert (totals.issued_schedule, totals.undone_in) == (0, 0)
     assert sum(t.redeemed for _, t in rows) > 0
+    assert sum(t.expired for _, t in rows) > 0
     assert sum(t.issued_cashback for _, t in rows) > 0
     assert sum(t.written_off for _, t in rows) > 0
 
@@ -318,6 +410,77 @@ async def test_the_liability_at_each_past_days_end_is_what_the_customers_held_th
     assert any(n.held for n in scenario.noted.values())
 
 
+async def test_the_split_by_expiry_month_at_each_past_days_end_is_what_the_lots_held_then(
+    runtime: Runtime, scenario: Scenario
+) -> None:
+    location_id = scenario.shop.location_id
+    for day, noted in scenario.noted.items():
+        end = local(day + timedelta(days=1), 0)
+
+        report = await reports.liability_report(runtime, scenario.shop.principal, day)
+
+        replayed = await _plain_lots_at(location_id, end)
+        # the lots replayed from their rows held what was noted at the day's end, and all of
+        # them what the customers held
+        assert replayed == noted.by_expiry, day
+        assert sum(replayed.values()) == noted.outstanding, day
+        assert [(b.month, b.amount) for b in report.by_expiry] == _as_buckets(replayed), day
+        assert sum(b.amount for b in report.by_expiry) == report.outstanding, day
+    # the days around Sunday 29 March read its sums, written once
+    marker = await ExpiringAtWeekEnd.filter(location_id=location_id).values_list(
+        "week_end", "expires_on"
+    )
+    assert (date(2026, 3, 29), date(1, 1, 1)) in marker
+    # the months the scenario reaches, and a lot of 26 March held at the 27th's end: its expiry
+    # day had ended, its EXPIRE entry was written the day after
+    late = scenario.noted[FIRST_DAY + timedelta(days=LATE_CHECK)].by_expiry
+    assert late.get("2026-03", 0) > 0
+    assert {m for n in scenario.noted.values() for m in n.by_expiry} == {
+        "2026-03",
+        "2026-04",
+        "2026-05",
+        None,
+    }
+
+
+async def test_the_scenario_expires_late_and_gives_back_expiring_credits(
+    scenario: Scenario,
+) -> None:
+    """What the split at a past day's end is checked on: an EXPIRE entry written after the day
+    after its lot's expiry day, and a refund's give-back of expiring credits (a take partly
+    restored, a new lot with the refund's day as its expiry)."""
+    location_id = scenario.shop.location_id
+    lots = {
+        lot["id"]: lot
+        for lot in await CreditLot.filter(location_id=location_id).values(
+            "id", "entry_id", "expires_on"
+        )
+    }
+    entries = await WalletEntry.filter(location_id=location_id).values(
+        "id", "kind", "source_id", "created_at"
+    )
+    kinds = {e["id"]: e["kind"] for e in entries}
+    by_source = {e["source_id"]: e for e in entries if e["kind"] == "EXPIRE"}
+    late = [
+        lot_id
+        for lot_id, lot in lots.items()
+        if (entry := by_source.get(expiry_source_id(lot_id))) is not None
+        and lot["expires_on"] is not None
+        and entry["created_at"] >= local(lot["expires_on"] + timedelta(days=2), 0)
+    ]
+    restored = await CreditLotTake.filter(lot_id__in=list(lots), restored__gt=0).values("lot_id")
+    given_back = [
+        lot["expires_on"]
+        for lot in lots.values()
+        if kinds.get(lot["entry_id"]) == "REFUND" and lot["expires_on"] is not None
+    ]
+
+    assert {lots[lot_id]["expires_on"] for lot_id in late} == {date(2026, 3, 26)}
+    assert any(lots[t["lot_id"]]["expires_on"] == date(2026, 3, 26) for t in restored)
+    # the sale's refund on the 28th gave back credits of 26 March as the 28th's
+    assert FIRST_DAY + timedelta(days=4) in given_back
+
+
 async def test_todays_liability_reads_the_balances_and_equals_the_sum_of_entries(
     runtime: Runtime, scenario: Scenario
 ) -> None:
@@ -328,7 +491,7 @@ async def test_todays_liability_reads_the_balances_and_equals_the_sum_of_entries
     assert report.at == FIRST_DAY + timedelta(days=DAYS - 1)
     assert report.outstanding == sum(e["delta"] for e in entries) == live.outstanding
     assert (report.held, report.owed) == (live.held, live.owed)
-    assert [(b.month, b.amount) for b in report.by_expiry] == [(None, live.outstanding)]
+    assert [(b.month, b.amount) for b in report.by_expiry] == _as_buckets(live.by_expiry)
 
 
 async def test_a_liability_for_a_day_to_come_is_refused(

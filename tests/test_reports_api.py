@@ -174,3 +174,32 @@ async def test_todays_liability_splits_the_credits_by_the_month_they_expire(
         {"month": None, "amount": {"amount": "2.00"}},
     ]
     assert past["liabilityReport"]["byExpiryMonth"] == []
+
+
+async def test_a_past_days_liability_splits_the_credits_by_the_month_they_expired_then(
+    api: Api, clock: Clock
+) -> None:
+    clock.now = NOON
+    anna = await create_customer(api, firstName="Anna")
+    for amount, expires in (("5.00", "2026-04-15"), ("1.50", "2026-04-30"), ("3.00", "2026-05-01")):
+        await credit_ok(api, {"customerIds": [anna["id"]]}, "ADD", amount, expiresOn=expires)
+    await give_credits(api, [anna["id"]], "2.00")
+    await _sale(api, anna["id"], "sale-1", "4.00")  # from the lot of 15 April
+    clock.now = datetime(2026, 3, 11, 11, 0, tzinfo=UTC)
+    # April's lots, May's and 0.50 that never expires; then credits of June
+    await _sale(api, anna["id"], "sale-2", "6.00")
+    await credit_ok(api, {"customerIds": [anna["id"]]}, "ADD", "1.00", expiresOn="2026-06-01")
+
+    past = await api.data(REPORTS, {"from": DAY, "to": DAY, "at": DAY})
+    today = await api.data(REPORTS, {"from": DAY, "to": DAY})
+
+    assert past["liabilityReport"]["outstanding"] == {"amount": "7.50", "currency": "PLN"}
+    assert past["liabilityReport"]["byExpiryMonth"] == [
+        {"month": "2026-04", "amount": {"amount": "2.50"}},
+        {"month": "2026-05", "amount": {"amount": "3.00"}},
+        {"month": None, "amount": {"amount": "2.00"}},
+    ]
+    assert today["liabilityReport"]["byExpiryMonth"] == [
+        {"month": "2026-06", "amount": {"amount": "1.00"}},
+        {"month": None, "amount": {"amount": "1.50"}},
+    ]

@@ -46,7 +46,10 @@ class LiabilityReport:
     by_group: list[LiabilityByGroup] = strawberry.field(
         description="Today's groups: a customer in two groups counts in both."
     )
-    by_expiry_month: list[LiabilityByExpiry]
+    by_expiry_month: list[LiabilityByExpiry] = strawberry.field(
+        description="The outstanding credits at the day's end by the month they expire, soonest"
+        " first, then those that never expire: together the outstanding."
+    )
     scheduled_next_30_days: Money = strawberry.field(
         name="scheduledNext30Days",
         description="What live schedules would credit from today over the next 30 days: an ADD"

@@ -226,6 +226,8 @@ class CreditLotTake(Model):
 
     class Meta:
         table = "credit_lot_takes"
+        # (entry_id, lot_id) finds a debit's takes: a refund's give-back, and what the lots held
+        # at a past instant (`models.expiring_week_ends`), read from the debits written.
         unique_together = (("entry_id", "lot_id"),)
 
 
@@ -279,3 +281,26 @@ class BalanceAtMonthEnd(Model):
     class Meta:
         table = "balances_at_month_end"
         unique_together = (("location_id", "timezone", "month_end", "customer_id"),)
+
+
+class ExpiringAtWeekEnd(Model):
+    """What a location's lots that expire held at the end of a closed local week (its Sunday),
+    by expiry day, for the liability's split by expiry month at a past day's end
+    (`models.expiring_week_ends`): that day's is the nearer week end's and the changes between,
+    half a week of the ledger at most. Written once, the first time a report needs the week;
+    days holding nothing have no row, and every written week has a row for the expiry day
+    0001-01-01, so that a week is not written again. Keyed by the time zone, like `LedgerDay`."""
+
+    id = fields.BigIntField(primary_key=True)
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name=False, on_delete=fields.CASCADE
+    )
+    timezone = fields.CharField(max_length=64)
+    week_end = fields.DateField()
+    expires_on = fields.DateField()
+    amount = fields.BigIntField()
+    location_id: UUID
+
+    class Meta:
+        table = "expiring_at_week_end"
+        unique_together = (("location_id", "timezone", "week_end", "expires_on"),)
