@@ -1,8 +1,7 @@
 """Synchronisation rules: what the local mirror stores, what a re-sync changes, what links to what.
 
 An adapter hands up a snapshot of one upstream (`domain.upstream`); this module turns it into
-mirror rows in our units, works out the smallest set of writes that brings the mirror up to date,
-and links each CRM group to the upstream object with the same reference.
+mirror rows in our units.
 
 Conversion (`gopos_rows`, `goorder_rows`). Percentages become basis points ("10.00" → 1000) and
 money becomes minor units of the location's currency, exactly: nothing is rounded, because the
@@ -18,21 +17,18 @@ not hold (the id is dropped), and a disabled discount or an inactive promotion w
 be read (it never prices, so it is left out of the mirror rather than failing the run). The
 promotion's `add_type` is kept as the upstream spells it: it does not change how it applies.
 
-Diff (`diff_rows`). A row is written only when it is new, changed, or back after being removed;
-rows gone upstream are marked removed, never deleted. A second run over the same data writes
-nothing.
+The smallest set of writes is `domain.mirror_diff`.
 
 What links to what is `domain.links`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from domain.messages import Message, listing, msg
 from domain.money import MAX_AMOUNT_MAJOR, PERCENT_PLACES, percent_to_basis_points, to_minor
@@ -427,46 +423,3 @@ def goorder_rows(snapshot: GoorderSnapshot, currency: str, minor_units: int) -> 
     return GoorderRows(
         promotions=tuple(sorted(promotions, key=lambda p: p.external_id)), notes=tuple(notes)
     )
-
-
-# ------------------------------------------------------------------------------------- diff
-
-
-class _Keyed(Protocol):
-    @property
-    def external_id(self) -> str: ...
-
-
-Row = TypeVar("Row", bound=_Keyed)
-
-
-@dataclass(frozen=True, slots=True)
-class MirrorDiff(Generic[Row]):
-    upserts: tuple[Row, ...]  # new, changed, or back after being removed
-    removals: tuple[str, ...]  # external ids to mark removed, sorted
-    unchanged: int
-
-    @property
-    def writes(self) -> int:
-        return len(self.upserts) + len(self.removals)
-
-
-def diff_rows(
-    existing: Mapping[str, Row], fetched: Sequence[Row], removed: AbstractSet[str]
-) -> MirrorDiff[Row]:
-    """What to write so that the mirror (`existing`, of which `removed` are marked removed)
-    holds `fetched`: nothing at all when it already does."""
-    upserts: list[Row] = []
-    seen: set[str] = set()
-    unchanged = 0
-    for row in fetched:
-        key = row.external_id
-        if key in seen:
-            raise ValueError(f"external id {key!r} is fetched twice")
-        seen.add(key)
-        if key in removed or existing.get(key) != row:
-            upserts.append(row)
-        else:
-            unchanged += 1
-    removals = sorted(key for key in existing if key not in seen and key not in removed)
-    return MirrorDiff(tuple(upserts), tuple(removals), unchanged)

@@ -13,6 +13,7 @@ from domain.links import (
     unmatched_references,
 )
 from domain.messages import msg
+from domain.mirror_diff import diff_rows
 from domain.sync import (
     ConnectionStatus,
     DiscountType,
@@ -24,7 +25,6 @@ from domain.sync import (
     MirrorPromotion,
     PromotionType,
     SyncDataError,
-    diff_rows,
     goorder_rows,
     gopos_rows,
 )

@@ -17,14 +17,13 @@ from tortoise import Tortoise, connections
 from tortoise.migrations.autodetector import MigrationAutodetector
 
 from domain.links import MirrorObject
+from domain.mirror_diff import MirrorDiff, diff_rows
 from domain.sync import (
     DiscountType,
-    MirrorDiff,
     MirrorDiscount,
     MirrorPosGroup,
     MirrorPromotion,
     PromotionType,
-    diff_rows,
 )
 from domain.upstream import Channel
 from gateway.runtime import database_config

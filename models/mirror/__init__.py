@@ -1,9 +1,9 @@
 """The GoPOS and GoOrder mirror: set-based writes for a sync, and the reads of the API.
 
-A sync works out what changed (`diff`: in SQL on PostgreSQL, where the mirror lives; on SQLite by
-reading the mirror as domain rows, `existing_pos` and `existing_promotions`, for
-`domain.sync.diff_rows`), and writes only that (`writes`: one upsert per table, flags for rows
-gone upstream, the location's sync version). The API reads whole tables
+A sync works out what changed (`diff`: in SQL on PostgreSQL, where the mirror lives; on SQLite
+by reading the mirror as domain rows, `existing_pos` and `existing_promotions`, for
+`domain.mirror_diff.diff_rows`), and writes only that (`writes`: one upsert per table, flags for
+rows gone upstream, the location's sync version). The API reads whole tables
 or rows by id (`reads`), and the rows of the references in use on their index (`indexed`).
 Removed rows are deleted by a sync's retention and purged by the periodic check (`purge`);
 `clear` empties one table of a location, as before its first sync (the benchmarks' seeding).

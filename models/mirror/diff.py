@@ -7,7 +7,7 @@ differs, as one row of arrays: the position of each fetched row that is new, cha
 after being removed, and the id of each mirror row the upstream no longer holds. An unchanged
 mirror answers three empty (NULL) arrays, whatever its size. An empty mirror (a first sync) is
 seen by one lookup on its index, and the fetched rows are not sent to be compared. On SQLite
-the location's rows are read whole and `domain.sync.diff_rows` compares them. Both give the
+the location's rows are read whole and `domain.mirror_diff.diff_rows` compares them. Both give the
 same `TableDiff`.
 """
 
@@ -21,7 +21,8 @@ from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from domain.sync import MirrorDiff, MirrorDiscount, MirrorPosGroup, MirrorPromotion, diff_rows
+from domain.mirror_diff import MirrorDiff, diff_rows
+from domain.sync import MirrorDiscount, MirrorPosGroup, MirrorPromotion
 from models import sql
 from models.mirror.reads import existing_pos, existing_promotions
 
