@@ -7,6 +7,8 @@ block of variables whose `<FIELD from step N>` (the one FIELD in step N's answer
 placeholders are filled from earlier answers, and paragraphs starting with `→` whose backticked
 `"key": value` spans must each match one object in the answer. Every answer must have no GraphQL
 errors, and every entry of a payload's `errors` must be one that a → span of the step matches.
+Each walkthrough block names its operation and is the text of the trusted document
+`gateway/graphql/documents/walkthrough/NAME.graphql`, which the shipped manifest lists.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from starlette.routing import Mount
 from adapters.goorder.simulator import create_goorder_simulator
 from adapters.gopos.simulator import create_gopos_simulator
 from gateway.app import DEMO_SIMULATORS, create_app
+from gateway.graphql.trusted import DOCUMENTS, document, trusted_documents
 from gateway.runtime import build_runtime, close_runtime
 from models.tables.crm import Location
 from services.demo import DemoLocation, demo_fixture, seed_demo
@@ -36,6 +39,7 @@ from tests.helpers import Api, Clock
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+WALKTHROUGH_DOCUMENTS = DOCUMENTS / "walkthrough"
 START = "<!-- walkthrough:"
 END = "<!-- end of walkthrough -->"
 INTEGRATIONS_START = "<!-- integrations:"
@@ -197,6 +201,17 @@ async def test_every_walkthrough_step_runs_as_written(
 
     assert len(steps) == len(re.findall(r"\*\*\d+\.\*\*", text)) == 15
     assert [step.number for step in steps if not step.claims] == []
+
+
+def test_every_walkthrough_step_is_the_text_of_its_trusted_document() -> None:
+    steps = parse_steps(walkthrough(README.read_text(encoding="utf-8")))
+    files = {path.stem: path.read_text("utf-8") for path in WALKTHROUGH_DOCUMENTS.glob("*.graphql")}
+    trusted = [document(step.document.rstrip(), f"step {step.number}") for step in steps]
+    shipped = {d.id: d.name for d in trusted_documents(None)}
+
+    assert {d.name: step.document for d, step in zip(trusted, steps, strict=True)} == files
+    assert len(files) == len(steps) == 15
+    assert [shipped.get(d.id) for d in trusted] == [d.name for d in trusted]
 
 
 @pytest.fixture

@@ -80,13 +80,15 @@ def test_the_manifest_lists_exactly_the_document_files() -> None:
     )
     till = documents_in(DOCUMENTS / "till")
     console = documents_in(CONSOLE_DOCUMENTS)
+    walkthrough = documents_in(DOCUMENTS / "walkthrough")
     assert [d.name for d in till] == [
         "CheckoutQuote",
         "CommitCheckout",
         "CustomerByCard",
         "RefundCheckout",
     ]
-    assert documents_in() == [*console, *till]
+    assert len(walkthrough) == 15  # the README's walkthrough steps (tests/test_readme.py)
+    assert documents_in() == [*console, *till, *walkthrough]
 
 
 def test_two_files_cannot_name_their_operations_alike(tmp_path: Path) -> None:

@@ -1,15 +1,17 @@
 """Trusted documents: the GraphQL documents a till, a kiosk or an online store may run.
 
 The documents the product's clients send are known in advance: they live as `.graphql` files
-under `documents/` (one named operation per file, with the fragments it uses), and
-`documents/manifest.json` lists them in Apollo's persisted-query manifest format, each with the
-SHA-256 of its text as its id. `tests/test_trusted_documents.py` fails when the files and the
-manifest disagree; `python -m gateway.graphql.trusted` writes the manifest again. The web
-console's documents (`documents/console/`) are also written as the ES module it imports
-(`python -m gateway.graphql.trusted --console`), so that the console sends each by its id and
-keeps working where ADMIN keys too run only trusted documents. An operator
-adds the documents of their own clients with a manifest of the same format named by
-`GOCRM_TRUSTED_DOCUMENTS`, checked and loaded at start-up with the shipped one.
+under `documents/` (one named operation per file, with the fragments it uses): the till's in
+`till/`, the web console's in `console/`, and the README walkthrough's steps in `walkthrough/`
+(`tests/test_readme.py` holds the README to their text). `documents/manifest.json` lists them
+in Apollo's persisted-query manifest format, each with the SHA-256 of its text as its id.
+`tests/test_trusted_documents.py` fails when the files and the manifest disagree;
+`python -m gateway.graphql.trusted` writes the manifest again. The web console's documents
+are also written as the ES module it imports (`python -m gateway.graphql.trusted --console`),
+so that the console sends each by its id and keeps working where ADMIN keys too run only
+trusted documents. An operator adds the documents of their own clients with a manifest of the
+same format named by `GOCRM_TRUSTED_DOCUMENTS`, checked and loaded at start-up with the shipped
+one.
 
 A request names a trusted document instead of sending its text:
 
