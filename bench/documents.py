@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from gateway.graphql.trusted import document, manifest_text
+from gateway.graphql.trusted import document, write_manifest
 
 QUOTE = """query BenchQuote($input: CheckoutInput!) { checkoutQuote(input: $input) {
   total { amount } discounts { id amount { amount } } credits { applied { amount } } } }"""
@@ -24,9 +24,7 @@ DOCUMENTS = {"BenchQuote": QUOTE, "BenchCommit": COMMIT}
 @cache
 def manifest_path() -> str:
     folder = Path(tempfile.mkdtemp(prefix="gocrm-bench-documents-"))
-    path = folder / "trusted.json"
-    path.write_text(manifest_text([document(body, name) for name, body in DOCUMENTS.items()]))
-    return str(path)
+    return str(write_manifest(DOCUMENTS, folder / "trusted.json"))
 
 
 def by_id(body: str, variables: dict[str, Any]) -> dict[str, Any]:

@@ -32,8 +32,10 @@ from gateway.graphql.trusted import (
     TrustedDocument,
     console_module,
     documents_in,
+    load_file,
     load_manifest,
     manifest_text,
+    write_manifest,
 )
 from models.tables.checkouts import Checkout
 from settings import Settings, load_settings
@@ -147,6 +149,19 @@ def test_a_manifest_is_read_back_as_written() -> None:
     documents = documents_in()
 
     assert load_manifest(manifest_text(documents), "shipped") == documents
+
+
+def test_an_operators_manifest_is_written_from_texts_by_name(tmp_path: Path) -> None:
+    path = write_manifest({"Mine": AD_HOC}, tmp_path / "m.json")
+
+    assert path == tmp_path / "m.json"
+    assert [(d.id, d.name, d.type, d.body) for d in load_file(path)] == [
+        (AD_HOC_HASH, "Mine", "query", AD_HOC)
+    ]
+    with pytest.raises(ManifestError) as refused:
+        write_manifest({"Yours": AD_HOC}, tmp_path / "other.json")
+    assert str(refused.value) == "Yours: its operation is named Mine"
+    assert not (tmp_path / "other.json").exists()
 
 
 @pytest.mark.parametrize(

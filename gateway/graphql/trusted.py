@@ -10,8 +10,8 @@ in Apollo's persisted-query manifest format, each with the SHA-256 of its text a
 are also written as the ES module it imports (`python -m gateway.graphql.trusted --console`),
 so that the console sends each by its id and keeps working where ADMIN keys too run only
 trusted documents. An operator adds the documents of their own clients with a manifest of the
-same format named by `GOCRM_TRUSTED_DOCUMENTS`, checked and loaded at start-up with the shipped
-one.
+same format named by `GOCRM_TRUSTED_DOCUMENTS` (`write_manifest` writes one), checked and
+loaded at start-up with the shipped one.
 
 A request names a trusted document instead of sending its text:
 
@@ -143,6 +143,19 @@ def manifest_of(documents: Iterable[TrustedDocument]) -> dict[str, Any]:
 
 def manifest_text(documents: Iterable[TrustedDocument]) -> str:
     return json.dumps(manifest_of(documents), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_manifest(documents: Mapping[str, str], path: Path) -> Path:
+    """The manifest of `documents` (texts by operation name, each checked: `ManifestError`
+    naming it), written to `path`, as an operator's manifest (`GOCRM_TRUSTED_DOCUMENTS`)."""
+    checked = []
+    for name, body in documents.items():
+        trusted = document(body, name)
+        if trusted.name != name:
+            raise ManifestError(f"{name}: its operation is named {trusted.name}")
+        checked.append(trusted)
+    path.write_text(manifest_text(checked), "utf-8")
+    return path
 
 
 def console_module(documents: Iterable[TrustedDocument]) -> str:

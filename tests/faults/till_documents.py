@@ -9,7 +9,7 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
-from gateway.graphql.trusted import document, manifest_text
+from gateway.graphql.trusted import write_manifest
 
 QUOTE = """query FaultQuote($input: CheckoutInput!) {
   checkoutQuote(input: $input) {
@@ -33,6 +33,4 @@ DOCUMENTS = {
 def manifest_path() -> str:
     """The manifest of `DOCUMENTS`, written once per test process."""
     folder = Path(tempfile.mkdtemp(prefix="gocrm-fault-documents-"))
-    path = folder / "trusted.json"
-    path.write_text(manifest_text([document(body, name) for name, body in DOCUMENTS.items()]))
-    return str(path)
+    return str(write_manifest(DOCUMENTS, folder / "trusted.json"))
