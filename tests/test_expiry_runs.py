@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import pytest
@@ -195,9 +195,19 @@ class Stall:
         return await self.real(location_id, today, limit)
 
 
-async def _queued_run(at_now: Runtime, location_id: UUID) -> UUID:
+class DueRun(NamedTuple):
+    location_id: UUID
+    ids: list[UUID]  # the location's customers
+    run_id: UUID
+
+
+async def _due_run(name: str, count: int, at_now: Runtime, only_location: list[UUID]) -> DueRun:
+    """A location with the due lots of `_due_lots`, the only one the check looks at, and the
+    run the check at `at_now` queued for it."""
+    location_id, ids = await _due_lots(name, count)
+    only_location.append(location_id)
     assert await expiry.queue_runs(at_now) == 1
-    return (await ExpiryRun.get(location_id=location_id)).id
+    return DueRun(location_id, ids, (await ExpiryRun.get(location_id=location_id)).id)
 
 
 async def test_a_run_whose_worker_died_is_resumed_and_expires_every_lot_once(
@@ -207,11 +217,9 @@ async def test_a_run_whose_worker_died_is_resumed_and_expires_every_lot_once(
     only_location: list[UUID],
 ) -> None:
     # given a run in chunks of 3 lots whose worker dies after its first chunk committed
-    location_id, ids = await _due_lots("Expiry Killed", 5)
-    only_location.append(location_id)
     monkeypatch.setattr(expiry, "EXPIRY_BATCH", 3)
     at_now = _at(runtime, clock, Recorder())
-    run_id = await _queued_run(at_now, location_id)
+    _, ids, run_id = await _due_run("Expiry Killed", 5, at_now, only_location)
     stall = Stall(stall_at=2)
     monkeypatch.setattr(lots, "due_lots", stall)
     dying = asyncio.create_task(expiry.run_expiry(at_now, run_id))
@@ -244,11 +252,9 @@ async def test_an_attempt_taken_over_writes_nothing_more(
     only_location: list[UUID],
 ) -> None:
     # given a run in chunks of 3 whose attempt stalls between its first and second chunk
-    location_id, ids = await _due_lots("Expiry Taken Over", 5)
-    only_location.append(location_id)
     monkeypatch.setattr(expiry, "EXPIRY_BATCH", 3)
     at_now = _at(runtime, clock, Recorder())
-    run_id = await _queued_run(at_now, location_id)
+    _, ids, run_id = await _due_run("Expiry Taken Over", 5, at_now, only_location)
     stall = Stall(stall_at=2)
     monkeypatch.setattr(lots, "due_lots", stall)
     first = asyncio.create_task(expiry.run_expiry(at_now, run_id))
@@ -281,12 +287,10 @@ async def test_a_stopping_worker_ends_the_attempt_between_chunks_and_queues_the_
     only_location: list[UUID],
 ) -> None:
     # given a run in chunks of 3, in a process asked to stop while its first chunk is written
-    location_id, ids = await _due_lots("Expiry Stopping", 5)
-    only_location.append(location_id)
     monkeypatch.setattr(expiry, "EXPIRY_BATCH", 3)
     recorder = Recorder()
     stopping = replace(_at(runtime, clock, recorder), stop=Stop())
-    run_id = await _queued_run(stopping, location_id)
+    _, ids, run_id = await _due_run("Expiry Stopping", 5, stopping, only_location)
     real = expiry_runs.add_expired
 
     async def asked_meanwhile(*args: Any) -> None:
@@ -309,10 +313,8 @@ async def test_a_run_that_finds_nothing_left_succeeds_having_expired_nothing(
     runtime: Runtime, clock: Clock, only_location: list[UUID]
 ) -> None:
     # given a run made, whose lots are all expired before its job runs
-    location_id, ids = await _due_lots("Expiry Nothing Left", 2)
-    only_location.append(location_id)
     at_now = _at(runtime, clock, Recorder())
-    run_id = await _queued_run(at_now, location_id)
+    location_id, ids, run_id = await _due_run("Expiry Nothing Left", 2, at_now, only_location)
     due = await lots.due_lots(location_id, DAY, 100)
     async with transaction() as db:
         assert await lots.expire_lots(location_id, due, DAY, NOW, db) == 4
