@@ -33,6 +33,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from graphql import GraphQLError
+from msgspec.json import encode as json_encode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -351,7 +352,8 @@ class GraphQLEndpoint:
         if result.extensions:
             body["extensions"] = result.extensions
         self.metrics.observe(label, outcome(result), started)
-        return JSONResponse(body, status_code=status, media_type=media)
+        # msgspec writes the same compact UTF-8 JSON as Starlette's JSONResponse, faster.
+        return Response(json_encode(body), status_code=status, media_type=media)
 
 
 class Shortcut:

@@ -44,6 +44,8 @@ from strawberry.utils.operation import get_operation_type
 from gateway.graphql.cost import CostBudget
 from gateway.graphql.inputs import InputExecutor, LiteralValuesRule, ProductionExecutor
 from gateway.graphql.limits import alias_limit, depth_limit
+from gateway.graphql.plan import Plan, UnplannableError
+from gateway.graphql.plan_compile import compile_plan
 from models.db import database_unreachable
 from models.replica import replica_reads
 
@@ -135,15 +137,21 @@ class Schema(strawberry.Schema):
         super().__init__(**kwargs)
         self.limits = limits
         self.prepared: dict[str, DocumentNode] = {}
+        # The compiled plans of the hot trusted documents (`plan`), and why a document has none.
+        self.plans: dict[str, Plan] = {}
+        self.unplanned: dict[str, str] = {}
         extra = PRODUCTION_RULES if limits.production else ()
         self.rules = tuple(
             LiteralValuesRule if rule is ValuesOfCorrectTypeRule else rule
             for rule in (*specified_rules, *LIMIT_RULES, *STRAWBERRY_RULES, *extra)
         )
 
-    def prepare(self, queries: Iterable[str]) -> dict[str, list[GraphQLError]]:
+    def prepare(
+        self, queries: Iterable[str], *, planned: Iterable[str] = ()
+    ) -> dict[str, list[GraphQLError]]:
         """Parse and validate documents once (the trusted ones, at start-up): each valid one
-        runs without either step again. Returns the errors of those that are not valid."""
+        runs without either step again, and those among `planned` by their compiled plan
+        (`gateway.graphql.plan`). Returns the errors of those that are not valid."""
         shape = hashlib.sha256(print_schema(self._schema).encode()).hexdigest()
         refused: dict[str, list[GraphQLError]] = {}
         for query in queries:
@@ -160,6 +168,12 @@ class Schema(strawberry.Schema):
                 refused[query] = checked[1]
             else:
                 self.prepared[query] = checked[0]
+        for query in planned:
+            if (ready := self.prepared.get(query)) is not None:
+                try:
+                    self.plans[query] = compile_plan(self._schema, ready)
+                except UnplannableError as reason:
+                    self.unplanned[query] = str(reason)
         return refused
 
     def _validated(self, query: str, document: DocumentNode) -> list[GraphQLError]:
@@ -213,19 +227,42 @@ class Schema(strawberry.Schema):
             replica_reads() if replica and operation_type is OperationType.QUERY else nullcontext()
         )
         with reads:
-            result = execute(
-                self._schema,
-                document,
-                root_value=root_value,
-                context_value=context_value,
-                variable_values=variable_values,
-                operation_name=operation_name,
-                executor_class=self.execution_context_class,
-                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+            plan = self.plans.get(query) if trusted else None
+            if plan is not None and operation_name in (None, plan.name):
+                planned = await plan.run(
+                    self._schema,
+                    variable_values,
+                    context_value,
+                    root_value,
+                    hide_suggestions=limits.production,
+                )
+                if planned is not None:
+                    return self._reported(planned)
+            result = await self._executed(
+                document, variable_values, context_value, root_value, operation_name
             )
-            if isawaitable(result):
-                result = await result
         return self._reported(result)
+
+    async def _executed(
+        self,
+        document: DocumentNode,
+        variable_values: dict[str, Any] | None,
+        context_value: Any | None,
+        root_value: Any | None,
+        operation_name: str | None,
+    ) -> GraphQLExecutionResult:
+        """The document run by graphql-core's executor."""
+        result = execute(
+            self._schema,
+            document,
+            root_value=root_value,
+            context_value=context_value,
+            variable_values=variable_values,
+            operation_name=operation_name,
+            executor_class=self.execution_context_class,
+            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+        )
+        return await result if isawaitable(result) else result
 
     def _reported(self, result: GraphQLExecutionResult) -> ExecutionResult:
         """The result, its unexpected errors logged with their traceback and, in production,

@@ -36,6 +36,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,10 @@ MANIFEST_FORMAT = "apollo-persisted-query-manifest"
 MAX_DOCUMENTS = 1_000  # in one manifest
 MAX_BODY_CHARS = 100_000  # of one document's text
 MAX_REGISTERED = 1_000  # texts registered by hash, per process
+
+# The till's documents (`documents/till/`): of the shipped ones, those that run by a compiled
+# plan (`gateway.graphql.plan`).
+PLANNED = frozenset({"CheckoutQuote", "CommitCheckout", "RefundCheckout", "CustomerByCard"})
 
 _HEX = re.compile(r"[0-9a-f]{64}")
 _DOCUMENT_ID = re.compile(r"sha256:([0-9a-f]{64})")
@@ -210,9 +215,14 @@ def load_file(path: str | Path) -> list[TrustedDocument]:
     return load_manifest(text, str(path))
 
 
+@cache
+def _shipped() -> tuple[TrustedDocument, ...]:
+    return tuple(load_file(MANIFEST))
+
+
 def trusted_documents(operator_manifest: str | None) -> list[TrustedDocument]:
     """The product's documents (its shipped manifest) and the operator's, if named."""
-    shipped = load_file(MANIFEST)
+    shipped = list(_shipped())
     return shipped if operator_manifest is None else [*shipped, *load_file(operator_manifest)]
 
 
@@ -224,9 +234,12 @@ def trusted_only(*, production: bool, for_admin: bool) -> frozenset[Role]:
 
 
 def prepared(schema: Schema, documents: list[TrustedDocument]) -> TrustedDocuments:
-    """The documents, each parsed and validated against `schema` once, now; `ManifestError`
-    naming the first that is not valid."""
-    refused = schema.prepare(d.body for d in documents)
+    """The documents, each parsed and validated against `schema` once, now; the till's
+    (`PLANNED`) and the operator's, which are their own tills' and kiosks', compiled too
+    (`gateway.graphql.plan`). `ManifestError` names the first that is not valid."""
+    shipped = {d.id for d in _shipped()}
+    planned = [d.body for d in documents if d.name in PLANNED or d.id not in shipped]
+    refused = schema.prepare((d.body for d in documents), planned=planned)
     for trusted in documents:
         if errors := refused.get(trusted.body):
             raise ManifestError(
