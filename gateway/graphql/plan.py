@@ -58,6 +58,7 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable as is_await
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as ResolveInfo
 
 from gateway.graphql.inputs import _carries_nul
+from gateway.graphql.plan_variables import VariablesCoercer
 
 MAX_COERCION_ERRORS = 50  # graphql-core's default, which the engine's executor keeps
 
@@ -95,6 +96,7 @@ class Plan:
     root: GraphQLObjectType
     fields: tuple[FieldPlan, ...]
     serial: bool  # a mutation's root fields run one after another
+    variables: VariablesCoercer  # the plain case of its variables (`plan_variables`)
 
     async def run(
         self,
@@ -107,17 +109,20 @@ class Plan:
     ) -> GraphQLExecutionResult | None:
         """The operation's result; None when its variables must go through graphql-core."""
         raw = raw_variables or {}
-        if _carries_nul(raw):
-            return None
-        variables = get_variable_values(
-            schema,
-            self.operation.variable_definitions or (),
-            raw,
-            max_errors=MAX_COERCION_ERRORS,
-            hide_suggestions=hide_suggestions,
-        )
-        if isinstance(variables, list):
-            return None
+        variables = self.variables(raw)
+        if variables is None:
+            if _carries_nul(raw):
+                return None
+            coerced = get_variable_values(
+                schema,
+                self.operation.variable_definitions or (),
+                raw,
+                max_errors=MAX_COERCION_ERRORS,
+                hide_suggestions=hide_suggestions,
+            )
+            if isinstance(coerced, list):
+                return None
+            variables = coerced
         run = Run(self, schema, variables, context, root_value, hide_suggestions)
         try:
             if self.serial:

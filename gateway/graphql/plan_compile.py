@@ -38,6 +38,7 @@ from gateway.graphql.plan import (
     UnplannableError,
     settle_in_background,
 )
+from gateway.graphql.plan_variables import variables_coercer
 
 
 def compile_plan(schema: GraphQLSchema, document: DocumentNode) -> Plan:
@@ -63,6 +64,7 @@ def compile_plan(schema: GraphQLSchema, document: DocumentNode) -> Plan:
         root=root,
         fields=fields,
         serial=operation.operation is OperationType.MUTATION,
+        variables=variables_coercer(schema, operation.variable_definitions or ()),
     )
 
 
