@@ -129,7 +129,8 @@ class Schema(strawberry.Schema):
       frozen dataclasses, which costs more than the lookup saves), with the depth and alias
       limits, literal errors that name their field, and in production no introspection and no
       "Did you mean …?" suggestions, which would reveal the schema;
-    - execution: refused when the query costs more than the budget;
+    - execution: refused when the query costs more than the budget; a document with a compiled
+      plan (`gateway.graphql.plan`: the till's) runs by it, any other through graphql-core;
     - unexpected errors logged with their traceback and, in production, masked in the result.
     """
 
