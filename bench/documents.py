@@ -18,7 +18,11 @@ QUOTE = """query BenchQuote($input: CheckoutInput!) { checkoutQuote(input: $inpu
 COMMIT = """mutation BenchCommit($input: CheckoutInput!, $key: String!) {
   commitCheckout(input: $input, idempotencyKey: $key) { checkout { id total { amount } }
     errors { code } } }"""
-DOCUMENTS = {"BenchQuote": QUOTE, "BenchCommit": COMMIT}
+CARD = (
+    "query BenchCard($code: String!) { customer(cardCode: $code) "
+    "{ id firstName groups { reference } wallet { balance { amount } } } }"
+)
+DOCUMENTS = {"BenchQuote": QUOTE, "BenchCommit": COMMIT, "BenchCard": CARD}
 
 
 @cache
