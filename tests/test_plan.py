@@ -378,3 +378,17 @@ def test_a_plan_is_a_plan_of_its_document() -> None:
         ["checkoutQuote"],
     )
     assert schema.plans[COMMIT].serial is True
+
+
+def test_a_plan_reads_strawberrys_basic_fields_as_attributes_and_calls_the_rest() -> None:
+    """What the plan relies on in Strawberry (a basic field's resolver marked `_is_default`, its
+    definition under "strawberry-definition"): an upgrade that changes it fails here, not only
+    in the benchmark."""
+    schema = build_schema(production=True)
+    prepared(schema, documents_in())
+    (root,) = schema.plans[CARD].fields
+    customer = {field.key: field for field in root.selection}
+    assert (root.attribute, root.leaf, root.arguments) == (None, False, True)
+    assert (customer["firstName"].attribute, customer["firstName"].leaf) == ("first_name", True)
+    assert (customer["groups"].attribute, customer["wallet"].attribute) == (None, None)
+    assert customer["cards"].attribute is None

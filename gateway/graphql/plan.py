@@ -83,6 +83,7 @@ class FieldPlan:
     attribute: str | None  # the attribute a basic field reads; None: call its resolver
     arguments: bool  # whether its arguments are coerced (graphql-core's own test)
     complete: Completer
+    selection: tuple[FieldPlan, ...]  # an object's fields (of a list's items too); () for a leaf
     leaf: bool  # a basic field of a leaf type (non-null or not): completes without a path
 
 

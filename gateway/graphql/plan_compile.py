@@ -4,8 +4,7 @@ of completion functions that do what graphql-core's `complete_value` does for th
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-from functools import partial
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from graphql import (
@@ -15,16 +14,19 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLField,
+    GraphQLInterfaceType,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    GraphQLUnionType,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    get_named_type,
 )
 from graphql.pyutils import Path, Undefined, inspect, is_iterable
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
@@ -56,7 +58,7 @@ def compile_plan(schema: GraphQLSchema, document: DocumentNode) -> Plan:
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    fields = _selection(schema, fragments, root, sets=[operation.selection_set])
+    fields = _selection(schema, fragments, root, [operation.selection_set])
     return Plan(
         name=operation.name.value if operation.name else None,
         operation=operation,
@@ -124,9 +126,14 @@ def _selection(
         if name.startswith("__") or definition is None:
             raise UnplannableError(f"the field {parent.name}.{name}")
         attribute = _basic_attribute(definition)
+        named = get_named_type(definition.type)
+        if isinstance(named, GraphQLInterfaceType | GraphQLUnionType):
+            raise UnplannableError(f"the abstract type {named}")
         subfields = [node.selection_set for node in nodes if node.selection_set is not None]
-        complete = _completer(
-            definition.type, partial(_selection, schema, fragments, sets=subfields)
+        selection = (
+            _selection(schema, fragments, named, subfields)
+            if isinstance(named, GraphQLObjectType)
+            else ()
         )
         has_arguments = bool(definition.args or nodes[0].arguments)
         plans.append(
@@ -138,7 +145,8 @@ def _selection(
                 nodes=nodes,
                 attribute=attribute,
                 arguments=has_arguments,
-                complete=complete,
+                complete=_completer(definition.type, selection),
+                selection=selection,
                 leaf=attribute is not None and _is_leaf(definition.type),
             )
         )
@@ -163,9 +171,7 @@ def _is_leaf(type_: GraphQLOutputType) -> bool:
     return isinstance(nullable, GraphQLLeafType)
 
 
-def _completer(
-    type_: GraphQLOutputType, selection: Callable[[GraphQLObjectType], tuple[FieldPlan, ...]]
-) -> Completer:
+def _completer(type_: GraphQLOutputType, selection: tuple[FieldPlan, ...]) -> Completer:
     """graphql-core's `complete_value` for `type_`, decided once."""
     if isinstance(type_, GraphQLNonNull):
         if isinstance(type_.of_type, GraphQLLeafType):
@@ -176,8 +182,8 @@ def _completer(
     if isinstance(type_, GraphQLLeafType):
         return _leaf(type_)
     if isinstance(type_, GraphQLObjectType):
-        return _object(selection(type_))
-    raise UnplannableError(f"the abstract type {type_}")
+        return _object(selection)
+    raise UnplannableError(f"the abstract type {type_}")  # `_selection` refuses it first
 
 
 def _null_error(field: FieldPlan) -> TypeError:
