@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from contextlib import nullcontext
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from inspect import isawaitable
 from typing import Any
 
@@ -153,7 +153,7 @@ class Schema(strawberry.Schema):
         """Parse and validate documents once (the trusted ones, at start-up): each valid one
         runs without either step again, and those among `planned` by their compiled plan
         (`gateway.graphql.plan`). Returns the errors of those that are not valid."""
-        shape = hashlib.sha256(print_schema(self._schema).encode()).hexdigest()
+        shape = self.shape
         refused: dict[str, list[GraphQLError]] = {}
         for query in queries:
             key = (shape, self.rules, query)
@@ -176,6 +176,11 @@ class Schema(strawberry.Schema):
                 except UnplannableError as reason:
                     self.unplanned[query] = str(reason)
         return refused
+
+    @cached_property
+    def shape(self) -> str:
+        """The hash of the printed schema: what `_PREPARED` keys on, printed once per schema."""
+        return hashlib.sha256(print_schema(self._schema).encode()).hexdigest()
 
     def _validated(self, query: str, document: DocumentNode) -> list[GraphQLError]:
         """The validation errors of a document that is not trusted, cached by its text."""
