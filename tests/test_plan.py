@@ -22,15 +22,17 @@ from uuid import UUID
 import pytest
 from graphql.execution.values import VariableValues, get_variable_values
 
+from bench import documents as bench_documents
 from domain.access import Principal, Role
 from gateway.context import Context
 from gateway.graphql.execute import Schema
 from gateway.graphql.plan import Plan, UnplannableError
 from gateway.graphql.plan_compile import compile_plan
-from gateway.graphql.trusted import PLANNED, documents_in, prepared
+from gateway.graphql.trusted import PLANNED, document, documents_in, prepared
 from gateway.schema.root import build_schema
 from services import access
 from services.runtime import Runtime
+from tests.faults import till_documents as fault_documents
 from tests.helpers import TRUSTED, Clock
 from tests.test_checkout_service import MORNING, Shop, add_credits, new_customer, open_shop
 
@@ -38,6 +40,11 @@ QUOTE, COMMIT, REFUND, CARD = (
     TRUSTED[name].body
     for name in ("CheckoutQuote", "CommitCheckout", "RefundCheckout", "CustomerByCard")
 )
+# Operators' documents (the benchmarks' and the fault suite's tills): compiled too.
+OPERATORS = [
+    document(body, name)
+    for name, body in {**bench_documents.DOCUMENTS, **fault_documents.DOCUMENTS}.items()
+]
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 TWINS = 12
 
@@ -151,8 +158,8 @@ async def till(request: pytest.FixtureRequest, runtime: Runtime, clock: Clock) -
     principal = await access.authenticate(secret)
     assert principal is not None
     schema = build_schema(production=request.param)
-    prepared(schema, documents_in())
-    assert set(schema.unplanned) == set()
+    prepared(schema, [*documents_in(), *OPERATORS])
+    assert list(schema.unplanned.values()) == ["the field Query.__typename"]
     twins = []
     for index in range(TWINS):
         groups = [shop.regular_group, shop.vip_group][: index % 3]
@@ -392,3 +399,25 @@ def test_a_plan_reads_strawberrys_basic_fields_as_attributes_and_calls_the_rest(
     assert (customer["firstName"].attribute, customer["firstName"].leaf) == ("first_name", True)
     assert (customer["groups"].attribute, customer["wallet"].attribute) == (None, None)
     assert customer["cards"].attribute is None
+
+
+async def test_an_operators_documents_answer_as_graphql_core_does(till: Till) -> None:
+    rng = random.Random(99)
+    cards = [card for pair in till.twins for (_, card) in pair]
+    by_name = {d.name: d.body for d in OPERATORS}
+    for name in ("BenchQuote", "FaultQuote"):
+        for _ in range(8):
+            variables = {"input": a_bill(rng, rng.choice([*cards, None]))}
+            by_plan = await till.planned(by_name[name], variables)
+            assert by_plan is not None
+            assert by_plan == await till.core(by_name[name], variables), variables
+    for name in ("BenchCard", "FaultByCard"):
+        for code in [*cards[:4], "UNKNOWN"]:
+            by_plan = await till.planned(by_name[name], {"code": code})
+            assert by_plan == await till.core(by_name[name], {"code": code})
+    for name in ("BenchCommit", "FaultCommit"):
+        for variables in REFUSED[:4]:
+            request = {"key": "refused", **variables}
+            assert await till.planned(by_name[name], request) == await till.core(
+                by_name[name], request
+            )
