@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import (
@@ -62,6 +62,8 @@ from gateway.graphql.plan_variables import VariablesCoercer
 
 MAX_COERCION_ERRORS = 50  # graphql-core's default, which the engine's executor keeps
 
+# A selection's values by response key, or a list's items.
+Container = TypeVar("Container", dict[str, Any], list[Any])
 # A value, or an awaitable of one.
 Completer = Callable[["Run", "FieldPlan", Path | None, Any], Any]
 
@@ -223,7 +225,7 @@ class Run:
             raise
         if not pending:
             return results
-        return _gathered(results, pending)
+        return gathered(results, pending)
 
     async def fields_serially(self, plans: tuple[FieldPlan, ...], source: Any) -> dict[str, Any]:
         results: dict[str, Any] = {}
@@ -278,12 +280,15 @@ class Run:
             return None
 
 
-async def _gathered(results: dict[str, Any], pending: list[str]) -> dict[str, Any]:
+async def gathered(results: Container, pending: list[Any]) -> Container:
+    """`results` with the awaitables at `pending` (keys of a dict, indexes of a list) replaced
+    by their values, gathered as graphql-core gathers them."""
     if len(pending) == 1:
         results[pending[0]] = await results[pending[0]]
     else:
         awaited = await gather_with_cancel(*(results[key] for key in pending))
-        results.update(zip(pending, awaited, strict=True))
+        for key, value in zip(pending, awaited, strict=True):
+            results[key] = value
     return results
 
 

@@ -29,7 +29,6 @@ from graphql import (
     get_named_type,
 )
 from graphql.pyutils import Path, Undefined, inspect, is_iterable
-from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.execution.is_awaitable import optimized_is_awaitable as is_awaitable
 
 from gateway.graphql.plan import (
@@ -38,6 +37,7 @@ from gateway.graphql.plan import (
     Plan,
     Run,
     UnplannableError,
+    gathered,
     settle_in_background,
 )
 from gateway.graphql.plan_variables import variables_coercer
@@ -286,7 +286,7 @@ def _list(item_type: GraphQLOutputType, inner: Completer) -> Completer:
             raise
         if not pending:
             return completed
-        return _items_gathered(completed, pending)
+        return gathered(completed, pending)
 
     return complete
 
@@ -317,13 +317,3 @@ async def _item_completed(
     except Exception as raw:
         run.field_error(raw, item_type, field, path)
         return None
-
-
-async def _items_gathered(completed: list[Any], pending: list[int]) -> list[Any]:
-    if len(pending) == 1:
-        completed[pending[0]] = await completed[pending[0]]
-    else:
-        awaited = await gather_with_cancel(*(completed[index] for index in pending))
-        for index, value in zip(pending, awaited, strict=True):
-            completed[index] = value
-    return completed
