@@ -25,8 +25,11 @@ What the plan does not cover it leaves to graphql-core, never to a different ans
 and for generated variables (valid, invalid, and ones whose services refuse them), the plan's
 result equals graphql-core's — data, errors, messages, codes, paths, locations.
 
-Figures (docs/benchmarks.md, "Benchmark: the checkout quote"): see the section's table for the
-quote and commit with and without the plan, measured in the same run.
+Figures (docs/benchmarks.md, "Benchmark: the checkout quote", "With the compiled plan"): the
+server's CPU per quote from 0.89 to 0.68 ms and per commit from 1.39 to 1.16 ms, the tree before
+and after measured one after the other; the card lookup 0.59 to 0.52 ms. What a quote still
+spends is about a fifth in this layer (variables, completion, Strawberry's resolver wrapper),
+nearly half in the quote's own work and the rest in HTTP.
 """
 
 from __future__ import annotations
