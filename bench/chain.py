@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -188,23 +189,21 @@ async def pin_backends(url: str, core: int, stop: asyncio.Event) -> None:
     jobs need them."""
     while not stop.is_set():
         await pin_database_backends(url, core)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
-        except TimeoutError:
-            pass
 
 
-async def top_up(conn: Connection, chain: Chain, timeout: float) -> TopUp:
+async def top_up(conn: Connection, chain: Chain, limit: float) -> TopUp:
     """The first of the month: the schedules fall due; wait for every period to end."""
     due_at = datetime.now(UTC)
     await chain_seed.due_schedules(conn, chain.locations[0], due_at)
-    deadline = time.perf_counter() + timeout
+    deadline = time.perf_counter() + limit
     while True:
         found = await chain_seed.runs(conn)
         if found.done:
             return TopUp(due_at, found, time.perf_counter())
         if time.perf_counter() > deadline:
-            raise SystemExit(f"the top-up did not end in {timeout:.0f} s: {found}")
+            raise SystemExit(f"the top-up did not end in {limit:.0f} s: {found}")
         await asyncio.sleep(0.5)
 
 
@@ -217,7 +216,7 @@ async def statements(conn: Connection) -> list[tuple[float, int, float, str]] | 
             " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
             " ORDER BY total_exec_time DESC LIMIT 8"
         )
-    except Exception as error:  # noqa: BLE001 - any refusal is reported, never fatal
+    except Exception as error:  # any refusal is reported, never fatal
         return f"pg_stat_statements is not available: {str(error).splitlines()[0]}"
     return [(r[0], r[1], r[2], " ".join(r[3].split())[:110]) for r in rows]
 
@@ -226,8 +225,8 @@ async def reset_statements(conn: Connection) -> None:
     try:
         await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         await conn.execute("SELECT pg_stat_statements_reset()")
-    except Exception:  # noqa: BLE001, S110 - reported by `statements` at the end
-        pass
+    except Exception:  # reported by `statements` at the end
+        return
 
 
 async def sizes(conn: Connection) -> tuple[int, list[tuple[str, int, int]]]:
