@@ -206,25 +206,29 @@ SELECT pg_temp.v7($2::timestamptz), g.location_id, $3, $4, $5, 1, 'MONTH', $1::d
 FROM customer_groups g
 JOIN (SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM locations) l
   ON l.id = g.location_id
-WHERE g.reference = 'staly-klient' AND ($7::uuid IS NULL OR g.location_id = $7::uuid)
+WHERE g.reference = 'staly-klient' AND g.location_id = ANY($7::uuid[])
 """
 
 
-async def due_schedules(conn: Connection, big_location: UUID, now: datetime) -> int:
+async def due_schedules(conn: Connection, chain: Chain, now: datetime) -> list[UUID]:
     """Every location's monthly SET of 50.00 (odd locations every customer, even ones
     "Stały klient"), and the big location's ADD of 10.00 to "Stały klient" (all of its
-    customers), as created yesterday with their first period today. Returns how many."""
+    customers), as created yesterday with their first period today. Returns their ids."""
     today = local_today(now, TIMEZONE)
     created = now - timedelta(days=1)
+    every, big = list(chain.locations), [chain.locations[0]]
     await conn.execute(V7.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"))
     async with conn.transaction():
         await conn.execute(
-            SCHEDULES, today, created, "SET", SET_AMOUNT, "Doładowanie miesięczne", False, None
+            SCHEDULES, today, created, "SET", SET_AMOUNT, "Doładowanie miesięczne", False, every
         )
         await conn.execute(
-            SCHEDULES, today, created, "ADD", ADD_AMOUNT, "Premia flagowego", True, big_location
+            SCHEDULES, today, created, "ADD", ADD_AMOUNT, "Premia flagowego", True, big
         )
-    return int(await conn.fetchval("SELECT count(*) FROM credit_schedules"))
+    rows = await conn.fetch(
+        "SELECT id FROM credit_schedules WHERE location_id = ANY($1::uuid[])", every
+    )
+    return [row[0] for row in rows]
 
 
 def expected_entries(chain: Chain) -> int:
@@ -234,9 +238,10 @@ def expected_entries(chain: Chain) -> int:
 
 RUNS = """
 SELECT count(*) FILTER (WHERE r.status = 'SUCCEEDED'), count(*) FILTER (WHERE r.status = 'FAILED'),
-       (SELECT count(*) FROM credit_schedules), min(r.started_at), max(r.finished_at),
-       coalesce(sum(r.processed), 0)
-FROM schedule_runs r
+       (SELECT count(*) FROM credit_schedules WHERE location_id = ANY($1::uuid[])),
+       min(r.started_at), max(r.finished_at), coalesce(sum(r.processed), 0)
+FROM schedule_runs r JOIN credit_schedules s ON s.id = r.schedule_id
+WHERE s.location_id = ANY($1::uuid[])
 """
 
 
@@ -254,8 +259,10 @@ class Runs:
         return self.schedules > 0 and self.succeeded + self.failed == self.schedules
 
 
-async def runs(conn: Connection) -> Runs:
-    row = await conn.fetchrow(RUNS)
+async def runs(conn: Connection, chain: Chain) -> Runs:
+    """The chain's schedule periods: how many ended, and when the first began and the last
+    ended."""
+    row = await conn.fetchrow(RUNS, list(chain.locations))
     return Runs(*row)
 
 
@@ -263,22 +270,27 @@ CHECK = """
 SELECT count(*) FILTER (WHERE c.credit_balance IS DISTINCT FROM e.total
                            OR c.credit_balance IS DISTINCT FROM l.total)
 FROM customers c
-LEFT JOIN (SELECT customer_id, sum(delta) AS total FROM wallet_entries GROUP BY customer_id) e
-  ON e.customer_id = c.id
-LEFT JOIN (SELECT customer_id, sum(remaining) AS total FROM credit_lots GROUP BY customer_id) l
-  ON l.customer_id = c.id
+LEFT JOIN (SELECT customer_id, sum(delta) AS total FROM wallet_entries
+           WHERE location_id = ANY($1::uuid[]) GROUP BY customer_id) e ON e.customer_id = c.id
+LEFT JOIN (SELECT customer_id, sum(remaining) AS total FROM credit_lots
+           WHERE location_id = ANY($1::uuid[]) GROUP BY customer_id) l ON l.customer_id = c.id
+WHERE c.location_id = ANY($1::uuid[])
 """
 
 TOPPED = """
 SELECT count(*) FROM (
   SELECT c.id FROM customers c
   LEFT JOIN wallet_entries e ON e.customer_id = c.id AND e.source = 'SCHEDULE'
+  WHERE c.location_id = ANY($1::uuid[])
   GROUP BY c.id, c.location_id
-  HAVING count(e.id) <> CASE WHEN c.location_id = $1 THEN 2 ELSE 1 END) AS wrong
+  HAVING count(e.id) <> CASE WHEN c.location_id = $2 THEN 2 ELSE 1 END) AS wrong
 """
 
 
-async def mismatches(conn: Connection, big_location: UUID) -> tuple[int, int]:
+async def mismatches(conn: Connection, chain: Chain) -> tuple[int, int]:
     """(customers whose balance is not the sum of their deltas and of their lots' remainders,
     customers without exactly one entry per schedule of their location)."""
-    return int(await conn.fetchval(CHECK)), int(await conn.fetchval(TOPPED, big_location))
+    every = list(chain.locations)
+    unbalanced = await conn.fetchval(CHECK, every)
+    untopped = await conn.fetchval(TOPPED, every, chain.locations[0])
+    return int(unbalanced), int(untopped)
