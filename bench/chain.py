@@ -64,6 +64,7 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/gocrm_bench_chain"
 QUEUE = "gocrm:bench-chain"
 TARGET_RATIO = 2.0
 CARDS_PER_TILL = 500
+WINDOW = 10.0  # seconds of the timeline of the quotes' p99
 
 Sample = tuple[str, float, float]  # (quote | commit, answered at, seconds)
 
@@ -154,15 +155,22 @@ class Phase:
     seconds: float
     quotes: list[float]
     commits: list[float]
+    windows: list[float]  # the quotes' p99 in each `WINDOW` seconds, ms
 
 
 def phase(name: str, samples: Sequence[Sample], begin: float, end: float) -> Phase:
     inside = [s for s in samples if begin <= s[1] < end]
+    quotes = [s for s in inside if s[0] == "quote"]
+    windows = [
+        cut([s[2] for s in quotes if start <= s[1] < start + WINDOW], 99)
+        for start in [begin + WINDOW * k for k in range(max(1, int((end - begin) // WINDOW)))]
+    ]
     return Phase(
         name,
         end - begin,
-        [s[2] for s in inside if s[0] == "quote"],
+        [s[2] for s in quotes],
         [s[2] for s in inside if s[0] == "commit"],
+        windows,
     )
 
 
@@ -385,6 +393,9 @@ def report(args: argparse.Namespace, chain: Chain, outcome: Outcome) -> None:
             f"{len(p.commits) / p.seconds:>11.1f}{cut(p.commits, 50):>9.2f}"
             f"{cut(p.commits, 99):>9.2f}"
         )
+    for p in outcome.phases:
+        windows = " ".join(f"{ms:.0f}" for ms in p.windows)
+        print(f"quote p99 by {WINDOW:g} s, {p.name}: {windows} ms")
     before, during = outcome.phases[0], outcome.phases[1]
     ratio = cut(during.quotes, 99) / max(cut(before.quotes, 99), 1e-9)
     verdict = "met" if ratio < TARGET_RATIO else "MISSED"
