@@ -48,6 +48,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
+from urllib.parse import urlsplit
 
 from adapters.secrets import new_key
 from bench import chain_seed
@@ -185,6 +186,8 @@ class TopUp:
     due_at: datetime
     runs: chain_seed.Runs
     seen_done: float  # perf_counter when the bench saw the last period end
+    wal_bytes: int  # WAL the server wrote meanwhile (all its databases)
+    checkpoints: int  # checkpoints it began meanwhile
 
     @property
     def seconds(self) -> float:
@@ -203,16 +206,28 @@ async def pin_backends(url: str, core: int, stop: asyncio.Event) -> None:
 
 async def top_up(conn: Connection, chain: Chain, limit: float) -> TopUp:
     """The first of the month: the schedules fall due; wait for every period to end."""
+    wal, checkpoints = await wal_position(conn)
     due_at = datetime.now(UTC)
     await chain_seed.due_schedules(conn, chain, due_at)
     deadline = time.perf_counter() + limit
     while True:
         found = await chain_seed.runs(conn, chain)
         if found.done:
-            return TopUp(due_at, found, time.perf_counter())
+            seen = time.perf_counter()
+            wal_after, checkpoints_after = await wal_position(conn)
+            return TopUp(due_at, found, seen, wal_after - wal, checkpoints_after - checkpoints)
         if time.perf_counter() > deadline:
             raise SystemExit(f"the top-up did not end in {limit:.0f} s: {found}")
         await asyncio.sleep(0.5)
+
+
+async def wal_position(conn: Connection) -> tuple[int, int]:
+    """Where the server's WAL is, in bytes, and how many checkpoints it has begun."""
+    row = await conn.fetchrow(
+        "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn,"
+        " checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
+    )
+    return int(row[0]), int(row[1])
 
 
 async def statements(conn: Connection) -> list[tuple[float, int, float, str]] | str:
@@ -268,6 +283,13 @@ async def prepare(args: argparse.Namespace) -> Chain:
     await recreate_database(url)
     settings = Settings(database_url=url)
     await migrate(settings)
+    if args.wal_compression:
+        name = urlsplit(url).path.lstrip("/")
+        admin = await connect(asyncpg_dsn(url))
+        try:
+            await admin.execute(f'ALTER DATABASE "{name}" SET wal_compression = on')
+        finally:
+            await admin.close()
     conn = cast(Connection, await connect(asyncpg_dsn(url)))
     try:
         started = time.perf_counter()
@@ -382,6 +404,11 @@ def report(args: argparse.Namespace, chain: Chain, outcome: Outcome) -> None:
         f" {top.seconds:.1f} s from falling due ({start_lag:.1f} s to the first start):"
         f" {outcome.entries / top.seconds:,.0f} entries/s"
     )
+    print(
+        f"WAL written meanwhile: {top.wal_bytes / 2**20:,.0f} MB"
+        f" ({top.wal_bytes / max(1, outcome.entries):,.0f} bytes an entry),"
+        f" {top.checkpoints} checkpoints begun"
+    )
     header = f"{'phase':<8}{'s':>7}{'quotes/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
     header += f"{'commits/s':>11}{'p50 ms':>9}{'p99 ms':>9}"
     print(header)
@@ -453,6 +480,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--server-core", type=int, default=0)
     parser.add_argument("--client-core", type=int, default=1)
+    parser.add_argument(
+        "--wal-compression",
+        action="store_true",
+        help="compress the full-page images in the WAL of the benchmark's database",
+    )
     parser.add_argument("--no-check", action="store_true", help="skip the ledger checks")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args(argv)
