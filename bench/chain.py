@@ -25,9 +25,12 @@ the sum of its entries and of its lots, and that each customer got one entry per
     python -m bench.chain [--scale F] [--rate Q] [--commit-share S] [--quiet S] [--after S]
                           [--database-url URL] [--redis-url URL] [--keep]
 
-`--scale 0.01` makes a quick run (10,000s of customers, at least 50 locations). The worker and
+`--scale 0.01` makes a quick run (22,000 customers, at least 50 locations). The worker and
 the gateway take the environment's `GOCRM_*` settings (`GOCRM_JOB_CHUNK_SIZE`,
-`GOCRM_JOB_CHUNK_PAUSE`, `GOCRM_WORKER_MAX_JOBS`, `GOCRM_JOB_POOL_SIZE`), for experiments.
+`GOCRM_JOB_CHUNK_PAUSE`, `GOCRM_WORKER_MAX_JOBS`), for experiments; `--wal-compression` turns
+on `wal_compression` for the benchmark's database. The load generator raises its own priority
+(it shares its core with the database's backends; the tills it plays are other machines), and
+it prints the WAL the server wrote during the top-up and the checkpoints it began.
 """
 
 from __future__ import annotations
