@@ -431,6 +431,11 @@ def report(args: argparse.Namespace, chain: Chain, outcome: Outcome) -> None:
     verdict = "met" if ratio < TARGET_RATIO else "MISSED"
     print(f"quote p99 during / before: {ratio:.2f}× (target < {TARGET_RATIO:g}×: {verdict})")
     print(f"checkouts written: {outcome.checkouts:,}")
+    report_database(chain, outcome)
+
+
+def report_database(chain: Chain, outcome: Outcome) -> None:
+    """The database's size, its slowest statements and the ledger's checks."""
     total, tables = outcome.size
     print(
         f"database: {total / 2**20:,.0f} MB, {total / chain.customers:,.0f} bytes a customer;"
