@@ -108,6 +108,7 @@ def build_runtime(
         clock=clock,
         jobs=job_policy(settings),
         chunk_size=settings.job_chunk_size,
+        chunk_pause_seconds=settings.job_chunk_pause_seconds,
         inline_limit=settings.job_inline_limit,
         sync_deadline_seconds=settings.sync_deadline_seconds,
         sync_interval_seconds=settings.sync_interval_seconds,

@@ -21,7 +21,6 @@ SUCCEEDED with nothing expired. A run that ends FAILED leaves its lots to the ne
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -92,7 +91,7 @@ async def run_expiry(runtime: Runtime, run_id: UUID) -> JobStatus | None:
             if len(due) < batch:
                 break
             previous = due
-            await asyncio.sleep(0)  # in-process, let requests run between chunks
+            await runtime.between_chunks()
         log.info(
             "expiry run %s: location %s, day %s: attempt %d expired %d lots, %d in all",
             run_id,

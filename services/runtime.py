@@ -8,7 +8,8 @@ global for these: a test builds a runtime with its own clock, chunk size or upst
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -111,6 +112,11 @@ class Runtime:
     # the mutation returns.
     chunk_size: int = 5_000
     inline_limit: int = 500
+    # Seconds a background job waits after each chunk it commits (0: it only lets this
+    # process's requests run), so that the tills sharing the database get its CPU and the rows
+    # the chunk held; `sleep` is how it waits (a test records the waits instead).
+    chunk_pause_seconds: float = 0.0
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     # A sync's whole fetch from one upstream, retries included; and how often every configured
     # integration is synchronised by the periodic check (None: only when asked).
     sync_deadline_seconds: float = 60.0
@@ -135,3 +141,8 @@ class Runtime:
     webhooks: WebhookSenders = field(default_factory=lambda: WebhookSenders(None))
     # Set when the process is stopping (SIGTERM): jobs end their attempt after the chunk in hand.
     stop: Stop = field(default_factory=Stop)
+
+    async def between_chunks(self) -> None:
+        """After a job's chunk has committed: give way to requests (in this process, and on the
+        database) for `chunk_pause_seconds` before the next chunk."""
+        await self.sleep(self.chunk_pause_seconds)

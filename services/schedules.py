@@ -274,7 +274,7 @@ async def _apply_run(
                 done += len(chunk)
                 await attempt.beat(processed=done)
                 metrics.entries_written(change.kind, applied)
-                await asyncio.sleep(0)  # in-process, let requests run between chunks
+                await runtime.between_chunks()
         except Exception as exc:
             if is_balance_out_of_range(exc):  # no retry can succeed
                 raise PermanentFailure(

@@ -9,7 +9,6 @@ and in part are counted from its entries, so a retried chunk never counts twice.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -50,7 +49,7 @@ async def run_undo(runtime: Runtime, row: OperationJob, kind: JobKind) -> None:
             done += len(ids)
             await attempt.beat(processed=min(done, total))
             metrics.entries_written(EntryKind.UNDO.value, written)
-            await asyncio.sleep(0)  # in-process, let requests run between chunks
+            await runtime.between_chunks()
         totals = await undo.done(row.id)
         return {
             "processed": done,

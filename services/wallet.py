@@ -15,7 +15,6 @@ The requests and the jobs reach their repositories through `runtime.stores`
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -305,7 +304,7 @@ async def run_operation(runtime: Runtime, operation_id: UUID) -> None:
                 done += len(chunk)
                 await attempt.beat(processed=min(done, total))
                 metrics.entries_written(change.kind, written)
-                await asyncio.sleep(0)  # in-process, let requests run between chunks
+                await runtime.between_chunks()
         except Exception as exc:
             if is_balance_out_of_range(exc):  # no retry can succeed
                 message = await balance_overflow_message(stores, row.location_id)
