@@ -65,7 +65,8 @@ ORDER BY s.g
 
 CARDS = """
 INSERT INTO customer_cards (id, location_id, customer_id, code, position)
-SELECT pg_temp.v7(created_at), location_id, id, 'CARD' || last_name, 0 FROM customers
+SELECT pg_temp.v7(c.created_at), c.location_id, c.id, 'CARD' || c.last_name, 0
+FROM customers c JOIN bench_locations l ON l.id = c.location_id
 """
 
 MEMBERSHIPS = """
@@ -100,8 +101,9 @@ ORDER BY c.id
 OPENING_LOTS = """
 INSERT INTO credit_lots (location_id, customer_id, entry_id, source, amount, remaining,
                          expires_on, created_at)
-SELECT location_id, customer_id, id, source, delta, delta, NULL, created_at
-FROM wallet_entries ORDER BY id
+SELECT e.location_id, e.customer_id, e.id, e.source, e.delta, e.delta, NULL, e.created_at
+FROM wallet_entries e JOIN bench_locations l ON l.id = e.location_id AND e.source_id = l.opening
+ORDER BY e.id
 """
 
 
